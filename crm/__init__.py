@@ -1,0 +1,110 @@
+"""Kehu CRM: create_app() wires configuration, extensions, tenancy, blueprints, errors and CLI."""
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm import errors, htmx, i18n, security
+from crm.config import INSTANCE_DIR, load_config
+from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_mapping(load_config(config))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    errors.init_app(app)
+    htmx.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+
+    from crm.cli import crm_cli
+
+    app.cli.add_command(crm_cli)
+    _check_database_role(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+
+    from crm.auth import models as _auth_models  # noqa: F401  (register mappers)
+    from crm.notes import models as _note_models  # noqa: F401
+    from crm.workspaces import models as _workspace_models  # noqa: F401
+
+
+def _sqlite_pragmas(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.auth.routes import bp as auth_bp
+    from crm.notes.routes import bp as notes_bp
+    from crm.site.routes import bp as site_bp
+    from crm.site.routes import dev_bp
+    from crm.workspaces.routes import bp as workspaces_bp
+    from crm.workspaces.routes import ws_bp
+
+    ws_bp.register_blueprint(notes_bp)
+    for blueprint in (site_bp, auth_bp, workspaces_bp, ws_bp):
+        app.register_blueprint(blueprint)
+    if app.config["DEV_OUTBOX"]:
+        app.register_blueprint(dev_bp)
+
+
+def _check_database_role(app: Flask) -> None:
+    """Refuse to start on PostgreSQL as a role that RLS would not bind.
+
+    When the database is unreachable at start-up the check runs on the first request instead,
+    so an outage gives the 503 page rather than a crash loop.
+    """
+    if not app.config["CHECK_DATABASE_ROLE"]:
+        return
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return
+        from crm.pg import check_app_role
+
+        try:
+            check_app_role(db.engine)
+            return
+        except sa.exc.OperationalError:
+            log.warning("database unreachable at start-up; checking its role on the first request")
+
+    checked = False
+
+    @app.before_request
+    def check_role_once() -> None:
+        nonlocal checked
+        if not checked:
+            check_app_role(db.engine)
+            checked = True

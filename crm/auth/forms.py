@@ -1,0 +1,80 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from crm.i18n import LANGUAGES
+
+PASSWORD_MIN, PASSWORD_MAX = 10, 128
+
+
+def _password_field(label):
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_l("Choose a password.")),
+            Length(PASSWORD_MIN, PASSWORD_MAX, _l("Use between %(min)d and %(max)d characters.")),
+        ],
+        description=_l("At least %(min)d characters. A phrase of several words is easy to remember.", min=PASSWORD_MIN),
+    )
+
+
+class SignupForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Tell us your name.")), Length(max=120)])
+    email = EmailField(
+        _l("Work email"),
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+    password = _password_field(_l("Password"))
+    business_name = StringField(
+        _l("Business name"), validators=[DataRequired(_l("Name your business.")), Length(max=120)]
+    )
+    # Filled by the browser's Intl API when JavaScript runs; validated server-side.
+    timezone = HiddenField()
+
+    def validate_password(self, field):
+        if field.data and self.email.data and field.data.strip().lower() == self.email.data.strip().lower():
+            raise ValidationError(_l("Your password cannot be your email address."))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), Email(_l("Enter a valid email address."))],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(_l("Repeat the new password.")),
+            EqualTo("password", _l("The two passwords differ.")),
+        ],
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(_l("Tell us your name.")), Length(max=120)])
+    locale = SelectField(
+        _l("Language"),
+        choices=[("", _l("Same as my browser")), *LANGUAGES.items()],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
+    )
+    new_password = _password_field(_l("New password"))

@@ -1,0 +1,59 @@
+"""`flask crm ...`: database set-up, demo data, the job worker."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+crm_cli = AppGroup("crm", help="Kehu CRM administration.")
+
+DEMO_EMAIL = "owner@demo-co.example.com"
+DEMO_PASSWORD = "kehu-demo-password"
+
+
+@crm_cli.command("pg-setup")
+@click.option("--superuser-url", default="postgresql://postgres@127.0.0.1:5432/postgres", show_default=True)
+@click.option("--database", default="kehu", show_default=True)
+@click.option("--owner", default="kehu_owner", show_default=True, help="Owns the tables; runs migrations.")
+@click.option("--app-role", default="kehu_app", show_default=True, help="What the app connects as; RLS binds it.")
+@click.option("--owner-password", envvar="PG_OWNER_PASSWORD", default=None)
+@click.option("--app-password", envvar="PG_APP_PASSWORD", default=None)
+@click.option("--drop", is_flag=True, help="Drop and recreate the database (tests, CI).")
+def pg_setup(superuser_url, database, owner, app_role, owner_password, app_password, drop):
+    """Create the owner and app roles and the database, from a superuser URL."""
+    from sqlalchemy.engine import make_url
+
+    from crm.pg import setup
+
+    setup(superuser_url, database, owner, app_role, {owner: owner_password, app_role: app_password}, drop)
+    base = make_url(superuser_url).set(database=database, password=None)
+    click.echo("PostgreSQL is ready. Put these in your environment (.env):")
+    click.echo(f"DATABASE_URL={base.set(username=app_role).render_as_string(hide_password=False)}")
+    click.echo(f"MIGRATION_DATABASE_URL={base.set(username=owner).render_as_string(hide_password=False)}")
+
+
+@crm_cli.command("seed-demo")
+@click.option("--force", is_flag=True, help="Allow outside development.")
+def seed_demo(force):
+    """Load the demo workspace "Demo Co" once, and print how to sign in."""
+    if current_app.config["KEHU_ENV"] == "production" and not force:
+        raise click.ClickException("refusing to load demo data in production (use --force)")
+    from crm.workspaces.service import load_demo
+
+    created = load_demo(DEMO_EMAIL, DEMO_PASSWORD)
+    click.echo("Demo data loaded." if created else "Demo data already present.")
+    click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@crm_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst):
+    """Run background jobs from Redis (needs REDIS_URL)."""
+    from rq import Worker
+
+    from crm.jobs import queue
+
+    url = current_app.config["REDIS_URL"]
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
+    jobs = queue(url)
+    Worker([jobs], connection=jobs.connection).work(burst=burst)

@@ -1,0 +1,68 @@
+"""Settings from the environment.
+
+KEHU_ENV picks the profile: ``development`` (make run), ``test`` (pytest) or ``production``
+(the default, so a forgotten variable fails safe: no SECRET_KEY means no start).
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not allow the app to start safely."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    env = (overrides or {}).get("KEHU_ENV") or os.environ.get("KEHU_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"KEHU_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    relaxed = env != "production"
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'kehu.sqlite3'}"
+    redis_url = os.environ.get("REDIS_URL", "")
+    config = {
+        "KEHU_ENV": env,
+        "TESTING": env == "test",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or ("dev-only-insecure-key" if relaxed else ""),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", ""),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAIL_URL": os.environ.get("MAIL_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Kehu CRM <no-reply@kehu.example.com>"),
+        "DEV_OUTBOX": _flag("DEV_OUTBOX", env == "development"),
+        "OUTBOX_DIR": str(INSTANCE_DIR / "outbox"),
+        "PREFERRED_URL_SCHEME": "http" if relaxed else "https",
+        "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
+        # Boosted navigation never refreshes <body hx-headers>, so the token must not expire.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not relaxed,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not relaxed,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "crm" / "translations"),
+        "PASSWORD_RESET_MAX_AGE": 60 * 60,
+        "CHECK_DATABASE_ROLE": _flag("CHECK_DATABASE_ROLE", True),
+    }
+    config.update(overrides or {})
+    if not config["SECRET_KEY"]:
+        raise ConfigError("SECRET_KEY must be set outside development and test (see .env.example)")
+    return config

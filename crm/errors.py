@@ -1,0 +1,75 @@
+"""Error pages: full pages for normal and boosted requests, a toast fragment for htmx swaps."""
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from crm.extensions import db
+from crm.htmx import is_boosted, is_htmx, trigger
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please check what you sent.")),
+    403: (_l("Not allowed"), _l("You do not have permission to do this. Ask a workspace admin.")),
+    404: (_l("Page not found"), _l("The page you are looking for does not exist or has moved.")),
+    405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    413: (_l("Too large"), _l("What you sent is larger than we accept.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error happened on our side. Please try again.")),
+    503: (
+        _l("Temporarily unavailable"),
+        _l("Kehu cannot reach its database right now. Please try again in a moment."),
+    ),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default_message = MESSAGES.get(code, MESSAGES[500])
+    text = message or str(default_message)
+    if is_htmx() and not is_boosted():
+        response = app_response(render_template("errors/_error.html", title=title, message=text), code)
+        return trigger(response, "toast", [{"level": "error", "message": f"{title}: {text}"}])
+    return app_response(render_template("errors/error.html", code=code, title=title, message=text), code)
+
+
+def app_response(body: str, code: int):
+    from flask import make_response
+
+    response = make_response(body, code)
+    if code == 503:
+        response.headers["Retry-After"] = "30"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400, str(_l("Your form expired or was sent from elsewhere. Reload the page and try again."))
+        )
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_down(error: Exception):
+        log.error("database unavailable: %s", error)
+        db.session.rollback()
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        if app.testing and app.config.get("PROPAGATE_EXCEPTIONS") is not False:
+            raise error
+        log.exception("unhandled error")
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,48 @@
+"""Helpers for answering htmx requests: partial or full page, triggers, toasts."""
+
+import json
+
+from flask import Flask, Response, get_flashed_messages, request
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def is_boosted() -> bool:
+    return request.headers.get("HX-Boosted") == "true"
+
+
+def wants_partial(target_id: str) -> bool:
+    """True when htmx asked for the fragment whose outer element has id ``target_id``.
+
+    Boosted navigation and direct loads always get the full page.
+    """
+    return is_htmx() and not is_boosted() and request.headers.get("HX-Target") == target_id
+
+
+def trigger(response: Response, event: str, detail: object = None) -> Response:
+    """Add an event to the response's HX-Trigger header, keeping any already there."""
+    current = response.headers.get("HX-Trigger")
+    events = json.loads(current) if current else {}
+    events[event] = detail
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def _flashes_to_toasts(response: Response) -> Response:
+    """A targeted htmx swap never re-renders the page's flash area, so flashes travel as toasts."""
+    if not is_htmx() or is_boosted() or 300 <= response.status_code < 400 or "HX-Redirect" in response.headers:
+        return response
+    messages = get_flashed_messages(with_categories=True)
+    if messages:
+        trigger(response, "toast", [{"level": level, "message": text} for level, text in messages])
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def htmx_headers(response: Response) -> Response:
+        response.vary.add("HX-Request")
+        response.vary.add("HX-Target")
+        return _flashes_to_toasts(response)

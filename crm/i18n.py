@@ -1,0 +1,50 @@
+"""Language and time zone choice, and locale-aware formatting filters."""
+
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from flask import Flask, g, request, session
+from flask_babel import format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
+
+
+def select_locale() -> str:
+    if current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    if session.get("locale") in LANGUAGES:
+        return session["locale"]
+    return locale_from_browser()
+
+
+def locale_from_browser() -> str:
+    for language, _quality in request.accept_languages:
+        tag = language.lower().replace("_", "-")
+        if tag.startswith("zh"):
+            return "zh_Hans"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def select_timezone() -> str:
+    workspace = g.get("workspace")
+    return workspace.timezone if workspace is not None else "UTC"
+
+
+def money(amount: Decimal | int | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    return format_currency(amount, currency, locale=str(get_locale()))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["money"] = money
+
+    @app.context_processor
+    def i18n_context() -> dict:
+        return {"languages": LANGUAGES, "current_locale": str(get_locale())}

@@ -1,0 +1,179 @@
+"""Tenancy: the ORM wall, and the session settings the database wall (PostgreSQL RLS) reads.
+
+Every business model inherits ``TenantScoped``. A session is bound to one workspace with
+``bind_workspace`` (the ``/w/<slug>`` blueprint does it per request; CLI commands, jobs and tests
+use ``workspace_scope``). Then:
+
+* every ORM SELECT, UPDATE and DELETE touching a scoped table gets ``workspace_id = <bound>``;
+  with no workspace bound it raises ``NoWorkspace`` instead of returning every tenant's rows;
+* every flush stamps new scoped rows with the bound workspace and refuses rows of another one;
+* on PostgreSQL each transaction starts with ``app.current_workspace`` (and ``app.current_user``)
+  set locally, which the row-level security policies of the migrations compare against.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy import event
+from sqlalchemy.sql.util import find_tables
+
+from crm.db import BigId
+
+WORKSPACE_KEY = "workspace_id"
+USER_KEY = "user_id"
+# Escape hatch for the few queries that must read across workspaces on purpose (the workspace
+# switcher lists the signed-in user's own memberships). The RLS policy of that table allows it.
+ALL_WORKSPACES = {"skip_tenant_scope": True}
+
+
+class NoWorkspace(RuntimeError):
+    """A scoped table was queried or written with no workspace bound to the session."""
+
+
+class CrossWorkspaceWrite(RuntimeError):
+    """A flush tried to write a row of another workspace than the bound one."""
+
+
+class TenantScoped:
+    """Mixin for business tables: ``workspace_id NOT NULL`` and ``UNIQUE (workspace_id, id)``.
+
+    The composite unique key is what child tables' composite foreign keys point at. A model adds
+    its own constraints and indexes with ``__scoped_table_args__``.
+    """
+
+    __scoped_table_args__: tuple = ()
+
+    @so.declared_attr
+    def workspace_id(cls) -> so.Mapped[int]:
+        return so.mapped_column(BigId, sa.ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
+
+    @so.declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (sa.UniqueConstraint("workspace_id", "id"), *cls.__scoped_table_args__)
+
+
+def scoped_tables() -> set[str]:
+    from crm.extensions import db
+
+    return {mapper.local_table.name for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)}
+
+
+def bind_workspace(workspace_id: int | None, session: so.Session | None = None) -> None:
+    """Bind ``session`` (default: the request's) to one workspace, or to none.
+
+    Switching a session from one workspace to another empties its identity map first, so an
+    object loaded for the previous workspace can never be handed back for the new one.
+    """
+    session = session or _default_session()
+    current = session.info.get(WORKSPACE_KEY)
+    if current is not None and workspace_id is not None and current != workspace_id:
+        if session.new or session.dirty or session.deleted:
+            raise CrossWorkspaceWrite("commit or roll back before switching workspace")
+        session.expunge_all()
+    session.info[WORKSPACE_KEY] = workspace_id
+    _apply_database_settings(session)
+
+
+def bind_user(user_id: int | None, session: so.Session | None = None) -> None:
+    session = session or _default_session()
+    session.info[USER_KEY] = user_id
+    _apply_database_settings(session)
+
+
+def bound_workspace_id(session: so.Session | None = None) -> int | None:
+    return (session or _default_session()).info.get(WORKSPACE_KEY)
+
+
+@contextmanager
+def workspace_scope(workspace_id: int, session: so.Session | None = None) -> Iterator[None]:
+    """Enter a workspace explicitly, outside a request (CLI commands, jobs, tests)."""
+    session = session or _default_session()
+    previous = session.info.get(WORKSPACE_KEY)
+    bind_workspace(workspace_id, session)
+    try:
+        yield
+    finally:
+        session.info[WORKSPACE_KEY] = previous
+        if session.is_active:
+            _apply_database_settings(session)
+
+
+def _default_session() -> so.Session:
+    from crm.extensions import db
+
+    return db.session()
+
+
+def _touches_scoped_table(statement) -> bool:
+    names = scoped_tables()
+    return any(getattr(table, "name", None) in names for table in find_tables(statement, include_crud=True))
+
+
+@event.listens_for(so.Session, "do_orm_execute")
+def _scope_orm_statement(state: so.ORMExecuteState) -> None:
+    if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("skip_tenant_scope"):
+        return
+    workspace_id = state.session.info.get(WORKSPACE_KEY)
+    if workspace_id is None:
+        if _touches_scoped_table(state.statement):
+            raise NoWorkspace("query on a workspace table with no workspace bound")
+        return
+    state.statement = state.statement.options(
+        so.with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.workspace_id == workspace_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(so.Session, "before_flush")
+def _guard_flush(session: so.Session, flush_context, instances) -> None:
+    workspace_id = session.info.get(WORKSPACE_KEY)
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if workspace_id is None:
+            raise NoWorkspace(f"new {type(obj).__name__} with no workspace bound")
+        if obj.workspace_id is None:
+            obj.workspace_id = workspace_id
+        elif obj.workspace_id != workspace_id:
+            raise CrossWorkspaceWrite(f"new {type(obj).__name__} belongs to another workspace")
+    for obj in session.dirty | session.deleted:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if workspace_id is None:
+            raise NoWorkspace(f"{type(obj).__name__} changed with no workspace bound")
+        history = sa.inspect(obj).attrs.workspace_id.history
+        if history.deleted and history.added:
+            raise CrossWorkspaceWrite(f"workspace_id of a {type(obj).__name__} cannot change")
+        if obj.workspace_id != workspace_id:
+            raise CrossWorkspaceWrite(f"{type(obj).__name__} belongs to another workspace")
+
+
+@event.listens_for(so.Session, "after_begin")
+def _set_database_settings_on_begin(session: so.Session, transaction, connection) -> None:
+    _set_settings(connection, session.info)
+
+
+def _apply_database_settings(session: so.Session) -> None:
+    """Re-set the RLS settings of an already open transaction after a (re)bind."""
+    if session.in_transaction():
+        _set_settings(session.connection(), session.info)
+
+
+def _set_settings(connection: sa.Connection, info: dict) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    workspace_id, user_id = info.get(WORKSPACE_KEY), info.get(USER_KEY)
+    connection.execute(
+        sa.text("SELECT set_config('app.current_workspace', :ws, true), set_config('app.current_user', :user, true)"),
+        {
+            "ws": "" if workspace_id is None else str(workspace_id),
+            "user": "" if user_id is None else str(user_id),
+        },
+    )

@@ -1,0 +1,225 @@
+"""Fixtures: one app per run on SQLite (default) or PostgreSQL (DATABASE_URL), migrated from
+scratch; a real SMTP server; tables emptied after every test.
+
+On PostgreSQL the app connects as the app role (RLS on) and MIGRATION_DATABASE_URL names the
+owner role, which migrates and empties tables. `.ci/run` prepares both with `flask crm pg-setup`.
+"""
+
+import os
+import re
+import socket
+import threading
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from crm import create_app
+from crm.extensions import db, limiter
+from tests.factories import make_workspace
+
+IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests (RLS, roles) run in the PostgreSQL pass of CI, not the SQLite one."""
+    if IS_POSTGRES:
+        return
+    kept = [item for item in items if "postgres" not in item.keywords]
+    deselected = [item for item in items if "postgres" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
+        return "250 OK"
+
+    def links(self) -> list[str]:
+        return [
+            link
+            for message in self.messages
+            for link in re.findall(r"https?://\S+", message.get_body(("plain",)).get_content())
+        ]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler
+
+
+def test_config(database_url: str, smtp_port: int) -> dict:
+    return {
+        "KEHU_ENV": "test",
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", ""),
+        "ARGON2_PROFILE": "CHEAPEST",
+        "MAIL_URL": f"smtp+plain://127.0.0.1:{smtp_port}",
+        "DEV_OUTBOX": False,
+        "REDIS_URL": "",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server):
+    app = create_app(test_config(database_url, smtp_server.port))
+    with app.app_context():
+        _recreate_schema(app)
+        upgrade()
+    return app
+
+
+def owner_engine(app) -> sa.Engine:
+    """The engine that owns the tables: the migration role on PostgreSQL, the app's on SQLite."""
+    url = app.config["MIGRATION_DATABASE_URL"]
+    return sa.create_engine(url, poolclass=sa.pool.NullPool) if url else db.engine
+
+
+def _recreate_schema(app) -> None:
+    if not IS_POSTGRES:
+        return
+    engine = owner_engine(app)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def empty_tables(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            if IS_POSTGRES:
+                connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+            else:
+                for table in reversed(tables):
+                    connection.execute(sa.text(f"DELETE FROM {table}"))
+        if engine is not db.engine:
+            engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(app):
+    limiter.reset()
+    yield
+    empty_tables(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ws_a(app):
+    return make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+
+
+@pytest.fixture
+def ws_b(app):
+    return make_workspace(app, "Beta Foods", "bob@beta.example.com")
+
+
+class Auth:
+    """Signs a test client in and out through the real forms (CSRF included)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str, remember: bool = False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return post(self.client, "/login", data)
+
+    def logout(self):
+        return post(self.client, "/logout", {})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def post(client, url: str, data: dict, headers: dict | None = None, **kwargs):
+    """POST with a valid CSRF token, as a browser would after loading a page."""
+    token = _token_from_any_page(client)
+    return client.post(url, data={**data, "csrf_token": token}, headers=headers or {}, **kwargs)
+
+
+def _token_from_any_page(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'"X-CSRFToken":\s*"([^"]+)"', page).group(1)
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
