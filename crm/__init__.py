@@ -3,7 +3,7 @@
 import logging
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import errors, htmx, i18n, security
@@ -67,18 +67,13 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from crm.auth.routes import bp as auth_bp
-    from crm.notes.routes import bp as notes_bp
-    from crm.site.routes import bp as site_bp
-    from crm.site.routes import dev_bp
-    from crm.workspaces.routes import bp as workspaces_bp
-    from crm.workspaces.routes import ws_bp
+    from crm.routes import APP_BLUEPRINTS, DEV_BLUEPRINTS
 
-    ws_bp.register_blueprint(notes_bp)
-    for blueprint in (site_bp, auth_bp, workspaces_bp, ws_bp):
+    for blueprint in APP_BLUEPRINTS:
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX"]:
-        app.register_blueprint(dev_bp)
+        for blueprint in DEV_BLUEPRINTS:
+            app.register_blueprint(blueprint)
 
 
 def _check_database_role(app: Flask) -> None:
@@ -105,6 +100,7 @@ def _check_database_role(app: Flask) -> None:
     @app.before_request
     def check_role_once() -> None:
         nonlocal checked
-        if not checked:
+        # /healthz reports the outage itself, as JSON for the load balancer.
+        if not checked and request.endpoint != "site.healthz":
             check_app_role(db.engine)
             checked = True

@@ -75,7 +75,7 @@ def mailbox(smtp_server):
     return smtp_server.handler
 
 
-def test_config(database_url: str, smtp_port: int) -> dict:
+def app_config(database_url: str, smtp_port: int) -> dict:
     return {
         "KEHU_ENV": "test",
         "SECRET_KEY": "test-secret-key",
@@ -96,7 +96,7 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(database_url, smtp_server):
-    app = create_app(test_config(database_url, smtp_server.port))
+    app = create_app(app_config(database_url, smtp_server.port))
     with app.app_context():
         _recreate_schema(app)
         upgrade()

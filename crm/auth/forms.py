@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from crm.i18n import LANGUAGES
@@ -69,7 +70,8 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(_l("Tell us your name.")), Length(max=120)])
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Same as my browser")), *LANGUAGES.items()],
+        choices=[SelectChoice("", _l("Same as my browser"))]
+        + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
     )
 
 

@@ -218,7 +218,7 @@ def change_password():
         return render_template("auth/account.html", profile=profile, password=form), 422
     service.set_password(current_user, form.new_password.data)
     db.session.commit()
-    _start_session(current_user)
+    _start_session(current_user._get_current_object())
     flash(_("Your password is changed. Other devices have been signed out."), "success")
     return redirect(url_for("auth.account"), 303)
 
@@ -228,7 +228,7 @@ def change_password():
 def end_other_sessions():
     service.end_all_sessions(current_user)
     db.session.commit()
-    _start_session(current_user)
+    _start_session(current_user._get_current_object())
     flash(_("All your other sessions are signed out."), "success")
     return redirect(url_for("auth.account"), 303)
 

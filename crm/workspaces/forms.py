@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from crm.workspaces.service import SLUG_PATTERN, time_zones
@@ -28,4 +29,4 @@ class WorkspaceSettingsForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [(zone, zone) for zone in time_zones()]
+        self.timezone.choices = [SelectChoice(zone, zone) for zone in time_zones()]

@@ -18,6 +18,11 @@ class Workspace(Timestamps, db.Model):
     slug: so.Mapped[str] = so.mapped_column(sa.String(50), unique=True)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
 
+    # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
+    memberships: so.Mapped[list["Membership"]] = so.relationship(
+        back_populates="workspace", viewonly=True, order_by="Membership.joined_at"
+    )
+
     def __repr__(self) -> str:
         return f"<Workspace {self.id} {self.slug}>"
 
@@ -38,4 +43,4 @@ class Membership(TenantScoped, db.Model):
     joined_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     user: so.Mapped["User"] = so.relationship(lazy="joined", innerjoin=True)  # noqa: F821
-    workspace: so.Mapped[Workspace] = so.relationship(lazy="joined", innerjoin=True)
+    workspace: so.Mapped[Workspace] = so.relationship(lazy="joined", innerjoin=True, back_populates="memberships")

@@ -1,0 +1,14 @@
+"""The blueprint tree, built once at import: feature blueprints nest under the /w/<slug> parent,
+so they inherit its sign-in requirement, membership check and workspace binding."""
+
+from crm.auth.routes import bp as auth_bp
+from crm.notes.routes import bp as notes_bp
+from crm.site.routes import bp as site_bp
+from crm.site.routes import dev_bp
+from crm.workspaces.routes import bp as workspaces_bp
+from crm.workspaces.routes import ws_bp
+
+ws_bp.register_blueprint(notes_bp)
+
+APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp)
+DEV_BLUEPRINTS = (dev_bp,)

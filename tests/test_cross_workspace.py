@@ -1,0 +1,101 @@
+"""Wall 1, routing: walks every rule of app.url_map under /w/<workspace_slug>.
+
+A member of workspace B asking for A's slug, or for A's object ids under B's own slug, gets 404
+for every method, never A's data. A new route is covered automatically; a new kind of id in a
+URL must be taught to OBJECT_IDS below, or this test fails and says so."""
+
+import pytest
+
+from tests.conftest import post
+from tests.factories import make_note
+
+WORKSPACE_PREFIX = "/w/<workspace_slug>"
+
+# How to make an object of workspace ``ws`` for each id argument found in a workspace URL.
+OBJECT_IDS = {
+    "note_id": lambda app, ws: make_note(app, ws, f"private note of {ws.name}"),
+}
+
+
+def workspace_rules(app):
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith(WORKSPACE_PREFIX)]
+    assert rules, "no workspace routes found"
+    return rules
+
+
+def object_ids_of(app, ws, rule) -> dict:
+    values = {}
+    for name in rule.arguments - {"workspace_slug"}:
+        if name not in OBJECT_IDS:
+            pytest.fail(f"{rule.rule}: teach OBJECT_IDS in {__name__} how to make a {name!r} of a workspace")
+        values[name] = OBJECT_IDS[name](app, ws)
+    return values
+
+
+def build(app, rule, values) -> str:
+    with app.test_request_context():
+        adapter = app.url_map.bind("localhost")
+        return adapter.build(rule.endpoint, values, method=sorted(rule.methods - {"HEAD", "OPTIONS"})[0])
+
+
+def request(client, method: str, url: str, headers=None):
+    if method == "GET":
+        return client.get(url, headers=headers or {})
+    return post(client, url, {"body": "overwrite", "name": "x", "slug": "x", "timezone": "UTC"}, headers=headers)
+
+
+def methods_of(rule):
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def test_member_of_b_gets_404_for_every_route_of_a(app, client, auth, ws_a, ws_b):
+    auth.login(ws_b.email, ws_b.password)
+    checked = 0
+    for rule in workspace_rules(app):
+        url = build(app, rule, {"workspace_slug": ws_a.slug, **object_ids_of(app, ws_a, rule)})
+        for method in methods_of(rule):
+            for headers in (None, {"HX-Request": "true"}):
+                response = request(client, method, url, headers)
+                assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+                assert "private note" not in response.get_data(as_text=True)
+                checked += 1
+    assert checked >= len(workspace_rules(app))
+
+
+def test_member_of_b_gets_404_for_ids_of_a_under_own_slug(app, client, auth, ws_a, ws_b):
+    auth.login(ws_b.email, ws_b.password)
+    rules = [rule for rule in workspace_rules(app) if rule.arguments - {"workspace_slug"}]
+    assert rules, "no workspace route takes an object id"
+    for rule in rules:
+        url = build(app, rule, {"workspace_slug": ws_b.slug, **object_ids_of(app, ws_a, rule)})
+        for method in methods_of(rule):
+            response = request(client, method, url)
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            assert "private note of Alpha" not in response.get_data(as_text=True)
+
+
+def test_a_data_is_untouched_after_the_walk(app, client, auth, ws_a, ws_b):
+    note_id = make_note(app, ws_a, "still mine")
+    auth.login(ws_b.email, ws_b.password)
+    for rule in workspace_rules(app):
+        url = build(
+            app, rule, {"workspace_slug": ws_b.slug, **dict.fromkeys(rule.arguments - {"workspace_slug"}, note_id)}
+        )
+        for method in methods_of(rule):
+            request(client, method, url)
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    assert "still mine" in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+
+
+def test_anonymous_visitor_is_sent_to_login_for_every_workspace_route(app, client, ws_a):
+    for rule in workspace_rules(app):
+        url = build(app, rule, {"workspace_slug": ws_a.slug, **object_ids_of(app, ws_a, rule)})
+        response = client.get(url) if "GET" in rule.methods else post(client, url, {})
+        assert response.status_code == 302, f"{url} answered {response.status_code}"
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_unknown_workspace_slug_is_404(client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    assert client.get("/w/no-such-workspace/").status_code == 404
