@@ -4,6 +4,7 @@ import logging
 
 import sqlalchemy as sa
 from flask import Flask, render_template
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -33,7 +34,8 @@ def render_error(code: int, message: str | None = None):
     text = message or str(default_message)
     if is_htmx() and not is_boosted():
         response = app_response(render_template("errors/_error.html", title=title, message=text), code)
-        return trigger(response, "toast", [{"level": "error", "message": f"{title}: {text}"}])
+        toast = _("%(title)s: %(message)s", title=title, message=text)
+        return trigger(response, "toast", [{"level": "error", "message": toast}])
     return app_response(render_template("errors/error.html", code=code, title=title, message=text), code)
 
 

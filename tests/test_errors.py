@@ -36,7 +36,8 @@ def test_403_for_a_member_without_the_right(app, client, auth, ws_a):
     response = client.get(f"/w/{ws_a.slug}/settings")
     assert response.status_code == 403
     assert "Not allowed" in response.get_data(as_text=True)
-    assert post(client, f"/w/{ws_a.slug}/settings", {"name": "Hijack", "slug": "hijack", "timezone": "UTC"}).status_code == 403
+    hijack = {"name": "Hijack", "slug": "hijack", "timezone": "UTC"}
+    assert post(client, f"/w/{ws_a.slug}/settings", hijack).status_code == 403
 
 
 @pytest.fixture

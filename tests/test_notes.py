@@ -71,9 +71,8 @@ def test_edit_inline_and_save(app, client, auth, ws_a):
 def test_delete_note(app, client, auth, ws_a):
     note_id = make_note(app, ws_a)
     auth.login(ws_a.email, ws_a.password)
-    response = post(
-        client, f"/w/{ws_a.slug}/notes/{note_id}/delete", {}, headers={"HX-Request": "true", "HX-Target": f"note-{note_id}"}
-    )
+    target = {"HX-Request": "true", "HX-Target": f"note-{note_id}"}
+    response = post(client, f"/w/{ws_a.slug}/notes/{note_id}/delete", {}, headers=target)
     assert response.status_code == 200
     assert response.get_data(as_text=True) == ""
     assert "Note deleted." in response.headers["HX-Trigger"]

@@ -225,3 +225,38 @@ def test_every_scoped_table_has_unique_workspace_and_id(app):
             }
             assert ("workspace_id", "id") in uniques, table.name
             assert not table.c.workspace_id.nullable, table.name
+
+
+@pytest.mark.parametrize(
+    "make_statement",
+    [
+        lambda: sa.select(Note),
+        lambda: sa.select(sa.func.count()).select_from(Note),
+        lambda: sa.update(Note).values(body="x"),
+        lambda: sa.delete(Note),
+    ],
+    ids=["select", "count", "update", "delete"],
+)
+def test_orm_itself_sends_the_workspace_filter(app, ws_a, make_statement):
+    """Proves wall 2 on its own, even on PostgreSQL where RLS would hide a missing filter."""
+    from tests.query_counter import count_queries
+
+    with count_queries(app) as statements, app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(make_statement())
+        db.session.rollback()
+    sent = [s for s in statements if "notes" in s]
+    assert len(sent) == 1
+    assert "workspace_id" in sent[0].partition("WHERE")[2], sent[0]
+
+
+def test_relationship_load_sends_the_workspace_filter(app, ws_a, ws_b):
+    from tests.query_counter import count_queries
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        workspace_b = db.session.get(Workspace, ws_b.id)
+        with count_queries(app) as statements:
+            assert workspace_b.memberships == []
+    # The relationship's own join condition names workspace_id once; the wall adds the rest (the
+    # criteria propagated from the parent's query and the hook's own, for parents loaded unscoped).
+    assert len(statements) == 1
+    assert statements[0].partition("WHERE")[2].count("workspace_id") >= 2, statements

@@ -92,9 +92,9 @@ def create_account():
         db.session.rollback()
         form.email.errors.append(_("An account with this email already exists. Log in or reset your password."))
         return render_template("auth/signup.html", form=form), 422
-    except ValueError as error:
+    except ValueError:
         db.session.rollback()
-        form.email.errors.append(str(error))
+        form.email.errors.append(_("Enter a valid email address."))
         return render_template("auth/signup.html", form=form), 422
     db.session.commit()
     _start_session(user)
