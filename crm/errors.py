@@ -30,8 +30,9 @@ MESSAGES = {
 
 
 def render_error(code: int, message: str | None = None):
-    title, default_message = MESSAGES.get(code, MESSAGES[500])
-    text = message or str(default_message)
+    # str(): Flask-Babel's lazy strings declare themselves safe HTML; these must be escaped.
+    lazy_title, default_message = MESSAGES.get(code, MESSAGES[500])
+    title, text = str(lazy_title), message or str(default_message)
     if is_htmx() and not is_boosted():
         response = app_response(render_template("errors/_error.html", title=title, message=text), code)
         toast = _("%(title)s: %(message)s", title=title, message=text)

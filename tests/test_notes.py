@@ -54,15 +54,16 @@ def test_edit_inline_and_save(app, client, auth, ws_a):
     target = {"HX-Request": "true", "HX-Target": f"note-{note_id}"}
     form = client.get(f"/w/{ws_a.slug}/notes/{note_id}/edit", headers=target).get_data(as_text=True)
     assert form.lstrip().startswith(f'<li id="note-{note_id}"')
+    assert f'<label for="note-{note_id}-body">' in form
     assert "old text</textarea>" in form
     full = client.get(f"/w/{ws_a.slug}/notes/{note_id}/edit").get_data(as_text=True)
     assert "<!doctype html>" in full and "<h1>Edit note</h1>" in full
 
-    bad = post(client, f"/w/{ws_a.slug}/notes/{note_id}", {"body": ""}, headers=target)
+    bad = post(client, f"/w/{ws_a.slug}/notes/{note_id}", {f"note-{note_id}-body": ""}, headers=target)
     assert bad.status_code == 422
     assert bodies(app, ws_a) == ["old text"]
 
-    saved = post(client, f"/w/{ws_a.slug}/notes/{note_id}", {"body": "new text"}, headers=target)
+    saved = post(client, f"/w/{ws_a.slug}/notes/{note_id}", {f"note-{note_id}-body": "new text"}, headers=target)
     assert saved.status_code == 200
     assert "new text" in saved.get_data(as_text=True)
     assert bodies(app, ws_a) == ["new text"]
@@ -84,14 +85,15 @@ def test_member_cannot_change_someone_elses_note_but_can_change_own(app, client,
     member = make_member(app, ws_a, "clerk@alpha.example.com")
     auth.login(member.email, member.password)
     assert client.get(f"/w/{ws_a.slug}/notes/{owners_note}/edit").status_code == 403
-    assert post(client, f"/w/{ws_a.slug}/notes/{owners_note}", {"body": "defaced"}).status_code == 403
+    deface = {f"note-{owners_note}-body": "defaced"}
+    assert post(client, f"/w/{ws_a.slug}/notes/{owners_note}", deface).status_code == 403
     assert post(client, f"/w/{ws_a.slug}/notes/{owners_note}/delete", {}).status_code == 403
     assert bodies(app, ws_a) == ["owner's note"]
 
     post(client, f"/w/{ws_a.slug}/notes/", {"body": "mine"})
     with app.app_context(), workspace_scope(ws_a.id):
         mine = db.session.scalar(sa.select(Note.id).where(Note.body == "mine"))
-    assert post(client, f"/w/{ws_a.slug}/notes/{mine}", {"body": "mine, edited"}).status_code == 303
+    assert post(client, f"/w/{ws_a.slug}/notes/{mine}", {f"note-{mine}-body": "mine, edited"}).status_code == 303
     assert bodies(app, ws_a) == ["owner's note", "mine, edited"]
 
 

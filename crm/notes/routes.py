@@ -14,6 +14,11 @@ def _note_or_404(note_id: int) -> Note:
     return db.get_or_404(Note, note_id)
 
 
+def _edit_form(note: Note, **kwargs) -> NoteForm:
+    # Prefixed so an inline editor never repeats the composer's field id on the same page.
+    return NoteForm(prefix=f"note-{note.id}", **kwargs)
+
+
 def _home(status: int = 200, form: NoteForm | None = None):
     page = queries.notes_page(None)
     return render_template("workspaces/home.html", page=page, form=form or NoteForm()), status
@@ -55,7 +60,7 @@ def edit(note_id: int):
     note = _note_or_404(note_id)
     if not service.can_change(note, g.membership):
         abort(403)
-    form = NoteForm(obj=note)
+    form = _edit_form(note, obj=note)
     if wants_partial(f"note-{note.id}"):
         return render_template("notes/_edit.html", note=note, form=form)
     return render_template("notes/edit.html", note=note, form=form)
@@ -64,7 +69,7 @@ def edit(note_id: int):
 @bp.post("/<int:note_id>")
 def update(note_id: int):
     note = _note_or_404(note_id)
-    form = NoteForm()
+    form = _edit_form(note)
     partial = wants_partial(f"note-{note.id}")
     if not form.validate_on_submit():
         template = "notes/_edit.html" if partial else "notes/edit.html"

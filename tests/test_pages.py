@@ -1,0 +1,101 @@
+"""Every page is well-formed HTML5 with labelled fields, unique ids and landmarks; the dev
+outbox shows mail in development only; money and numbers follow the locale."""
+
+import re
+from decimal import Decimal
+
+import html5lib
+import pytest
+
+from crm import create_app
+from crm.mail import deliver
+from tests.conftest import post
+from tests.factories import make_note
+
+ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
+MEMBER_PAGES = ["/account", "/workspaces/new", "/w/{slug}/", "/w/{slug}/settings", "/w/{slug}/notes/{note}/edit"]
+
+
+def assert_valid_page(html: str, url: str) -> None:
+    parser = html5lib.HTMLParser(strict=True)
+    try:
+        parser.parse(html)
+    except html5lib.html5parser.ParseError as error:
+        pytest.fail(f"{url}: invalid HTML: {error}")
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), f"{url}: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}"
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+        if re.search(r'type="(hidden|submit)"', tag):
+            continue
+        field_id = re.search(r'\sid="([^"]+)"', tag)
+        assert field_id and field_id.group(1) in labelled, f"{url}: unlabelled field {tag}"
+    for landmark in ("<header", "<main", "<footer", "<nav"):
+        assert landmark in html, f"{url}: no {landmark}>"
+    assert re.search(r"<h1[ >]", html), f"{url}: no h1"
+
+
+def test_anonymous_pages_are_valid(client):
+    for url in ANONYMOUS_PAGES:
+        assert_valid_page(client.get(url).get_data(as_text=True), url)
+
+
+def test_member_pages_are_valid(app, client, auth, ws_a):
+    note = make_note(app, ws_a, "a note")
+    auth.login(ws_a.email, ws_a.password)
+    for template in MEMBER_PAGES:
+        url = template.format(slug=ws_a.slug, note=note)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_valid_page(response.get_data(as_text=True), url)
+
+
+def test_invalid_forms_stay_valid_and_point_to_their_errors(client):
+    response = post(client, "/signup", {"name": "", "email": "x", "password": "y", "business_name": ""})
+    html = response.get_data(as_text=True)
+    assert_valid_page(html, "/signup (422)")
+    assert 'aria-invalid="true"' in html
+    assert 'aria-describedby="email-error"' in html and 'id="email-error"' in html
+
+
+@pytest.fixture
+def dev_app(app, tmp_path):
+    return create_app(
+        {
+            "KEHU_ENV": "development",
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "MAIL_URL": "",
+            "DEV_OUTBOX": True,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "CHECK_DATABASE_ROLE": False,
+        }
+    )
+
+
+def test_dev_outbox_keeps_and_shows_mail_with_clickable_links(dev_app):
+    with dev_app.app_context():
+        deliver("mei@shop.example.com", "Reset <your> password", "Open https://kehu.example.com/reset/abc to go on.")
+    page = dev_app.test_client().get("/dev/outbox").get_data(as_text=True)
+    assert "Reset &lt;your&gt; password" in page
+    assert '<a href="https://kehu.example.com/reset/abc" hx-boost="false">' in page
+    assert "mei@shop.example.com" in page
+
+
+def test_dev_outbox_does_not_exist_outside_development(client):
+    assert client.get("/dev/outbox").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("locale", "yuan", "dollars"),
+    # CLDR: English readers need "CN¥" (¥ alone is also the yen); Chinese readers do not.
+    [("en", "CN¥1,234.50", "$99.00"), ("zh_Hans", "¥1,234.50", "US$99.00")],
+)
+def test_money_and_numbers_follow_the_locale(app, locale, yuan, dollars):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale(locale):
+        env = app.jinja_env
+        assert env.filters["money"](Decimal("1234.5"), "CNY") == yuan
+        assert env.filters["money"](Decimal("99"), "USD") == dollars
+        assert env.filters["money"](None, "USD") == ""
+        assert env.filters["number"](Decimal("1234567.5")) == "1,234,567.5"
