@@ -1,6 +1,7 @@
 """Kehu CRM: create_app() wires configuration, extensions, tenancy, blueprints, errors and CLI."""
 
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, request
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_mapping(load_config(config))
+    _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
@@ -38,6 +40,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(crm_cli)
     _check_database_role(app)
     return app
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    """The embedded default lives in instance/, which a fresh clone does not have yet."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -47,6 +47,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "OUTBOX_DIR": str(INSTANCE_DIR / "outbox"),
         "PREFERRED_URL_SCHEME": "http" if relaxed else "https",
         "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES") or 0),
         # Boosted navigation never refreshes <body hx-headers>, so the token must not expire.
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
