@@ -1,0 +1,30 @@
+"""Helpers for the real-browser tests: they drive the session's live server through its forms."""
+
+import re
+
+from playwright.sync_api import Page, expect
+
+HOME_URL = re.compile(r"/w/[a-z0-9-]+/$")
+
+
+def log_in(page: Page, base_url: str, email: str, password: str) -> None:
+    """Signs in through the login form and waits for the workspace home."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(HOME_URL)
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in").first).to_be_visible()
+
+
+def mark_window(page: Page) -> None:
+    """Sets a JavaScript variable that only survives as long as no full page load happens."""
+    page.evaluate("window.__kehuNoReload = true")
+
+
+def assert_no_full_reload(page: Page) -> None:
+    assert page.evaluate("window.__kehuNoReload === true"), "the page was reloaded"
