@@ -42,7 +42,7 @@ $(CATALOG_MO): $(CATALOG_PO) | install
 
 # After adding or changing user-facing strings: refresh the catalogue, then translate the new entries.
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o crm/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o crm/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations -l zh_Hans --no-fuzzy-matching --ignore-obsolete
 
 migrate: install

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import errors, htmx, i18n, security
+from crm import errors, htmx, i18n, secrets, security
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.cli.add_command(crm_cli)
     _check_database_role(app)
+    secrets.check_stored_secrets(app)
     return app
 
 
@@ -60,7 +61,9 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)
 
-    from crm.auth import models as _auth_models  # noqa: F401  (register mappers)
+    from crm.audit import models as _audit_models  # noqa: F401  (register mappers)
+    from crm.auth import models as _auth_models  # noqa: F401
+    from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401
     from crm.workspaces import models as _workspace_models  # noqa: F401
 

@@ -1,4 +1,4 @@
-"""`flask crm ...`: database set-up, demo data, the job worker."""
+"""`flask crm ...`: database set-up, demo data, key rotation, the job worker."""
 
 import click
 from flask import current_app
@@ -42,6 +42,15 @@ def seed_demo(force):
     created = load_demo(DEMO_EMAIL, DEMO_PASSWORD)
     click.echo("Demo data loaded." if created else "Demo data already present.")
     click.echo(f"Sign in at http://127.0.0.1:5000/login as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@crm_cli.command("reencrypt-secrets")
+def reencrypt_secrets():
+    """After putting a new key first in ENCRYPTION_KEYS: re-encrypt stored secrets with it."""
+    from crm.secrets import reencrypt_all
+
+    count = reencrypt_all()
+    click.echo(f"{count} stored secret(s) now use the first key of ENCRYPTION_KEYS; the others can be removed.")
 
 
 @crm_cli.command("worker")

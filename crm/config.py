@@ -1,11 +1,13 @@
 """Settings from the environment.
 
 KEHU_ENV picks the profile: ``development`` (make run), ``test`` (pytest) or ``production``
-(the default, so a forgotten variable fails safe: no SECRET_KEY means no start).
+(the default, so a forgotten variable fails safe: no SECRET_KEY or ENCRYPTION_KEYS means no start).
 """
 
 import os
 from pathlib import Path
+
+from crm.secrets import GENERATE_HINT, derived_key, parse_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -34,6 +36,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "KEHU_ENV": env,
         "TESTING": env == "test",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or ("dev-only-insecure-key" if relaxed else ""),
+        # Fernet keys for secrets at rest (crm.secrets): the first encrypts, all decrypt.
+        "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", ""),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -62,9 +66,26 @@ def load_config(overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "crm" / "translations"),
         "PASSWORD_RESET_MAX_AGE": 60 * 60,
+        # Consecutive wrong passwords or codes before an account is locked, and for how long.
+        "LOGIN_LOCKOUT_ATTEMPTS": 10,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        # How long a right password waits for its second factor before the sign-in starts over.
+        "TWO_FACTOR_PENDING_SECONDS": 10 * 60,
+        "SIGN_IN_HISTORY_DAYS": 90,
         "CHECK_DATABASE_ROLE": _flag("CHECK_DATABASE_ROLE", True),
     }
     config.update(overrides or {})
     if not config["SECRET_KEY"]:
         raise ConfigError("SECRET_KEY must be set outside development and test (see .env.example)")
+    if not config["ENCRYPTION_KEYS"]:
+        if env == "production":
+            raise ConfigError(
+                "ENCRYPTION_KEYS must be set outside development and test: it encrypts two-factor secrets "
+                f"at rest, and losing it makes them unreadable. Generate a key with: {GENERATE_HINT}"
+            )
+        config["ENCRYPTION_KEYS"] = derived_key(config["SECRET_KEY"])
+    try:
+        parse_keys(config["ENCRYPTION_KEYS"])
+    except ValueError as error:
+        raise ConfigError(f"ENCRYPTION_KEYS: {error}") from None
     return config

@@ -54,7 +54,9 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code)
+        # abort(403, "why") gives a message of its own; werkzeug's stock descriptions are not shown.
+        custom = error.description if error.description != type(error).description else None
+        return render_error(error.code, custom)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

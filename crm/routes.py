@@ -1,14 +1,21 @@
 """The blueprint tree, built once at import: feature blueprints nest under the /w/<slug> parent,
 so they inherit its sign-in requirement, membership check and workspace binding."""
 
+from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
+from crm.members.routes import bp as members_bp
+from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
+from crm.roles.routes import bp as roles_bp
 from crm.site.routes import bp as site_bp
 from crm.site.routes import dev_bp
 from crm.workspaces.routes import bp as workspaces_bp
 from crm.workspaces.routes import ws_bp
 
 ws_bp.register_blueprint(notes_bp)
+ws_bp.register_blueprint(members_bp)
+ws_bp.register_blueprint(roles_bp)
+ws_bp.register_blueprint(audit_bp)
 
-APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp)
+APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

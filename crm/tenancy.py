@@ -100,6 +100,20 @@ def workspace_scope(workspace_id: int, session: so.Session | None = None) -> Ite
             _apply_database_settings(session)
 
 
+@contextmanager
+def user_scope(user_id: int, session: so.Session | None = None) -> Iterator[None]:
+    """Act for a user explicitly (e.g. read their memberships before they are signed in)."""
+    session = session or _default_session()
+    previous = session.info.get(USER_KEY)
+    bind_user(user_id, session)
+    try:
+        yield
+    finally:
+        session.info[USER_KEY] = previous
+        if session.is_active:
+            _apply_database_settings(session)
+
+
 def _default_session() -> so.Session:
     from crm.extensions import db
 

@@ -46,9 +46,26 @@ def run_migrations_online() -> None:
             logger.info("No changes in schema detected.")
 
     with _engine().connect() as connection:
-        context.configure(process_revision_directives=skip_empty, **_options(connection))
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode drops and recreates tables; with foreign keys enforced, dropping "users"
+            # would cascade-delete every membership. The pragma only changes outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(process_revision_directives=skip_empty, **_options(connection))
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if problems:
+                    raise RuntimeError(f"migration left broken foreign keys: {problems[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

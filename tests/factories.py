@@ -1,6 +1,7 @@
 """Plain factory functions. Each opens its own app context and returns plain values (ids,
 slugs), never live ORM objects, so no session or workspace binding leaks into a test."""
 
+import secrets
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from crm.auth.service import create_user
 from crm.extensions import db
 from crm.notes.models import Note
 from crm.tenancy import workspace_scope
-from crm.workspaces.models import Membership
+from crm.workspaces.models import Membership, Role
 from crm.workspaces.service import create_workspace, sign_up
 
 PASSWORD = "correct horse battery staple"
@@ -44,14 +45,22 @@ def make_user(app, email: str, password: str = PASSWORD, name: str = "Test User"
         return SimpleNamespace(id=user.id, email=user.email, password=password)
 
 
-def make_member(app, workspace, email: str, role: str = "member") -> SimpleNamespace:
-    """Adds a user (new) to a workspace with a role other than owner."""
-    user = make_user(app, email)
+def make_member(app, workspace, email: str, role: str = "sales", status: str = "active") -> SimpleNamespace:
+    """Adds a user (new unless the email exists) to a workspace with a built-in role (its key)."""
+    with app.app_context():
+        existing = db.session.scalar(sa.select(User.id).where(User.email == email))
+    user_id = existing or make_user(app, email).id
     with app.app_context(), workspace_scope(workspace.id):
-        membership = Membership(user_id=user.id, role=role)
+        role_id = db.session.scalar(sa.select(Role.id).where(Role.builtin == role))
+        membership = Membership(user_id=user_id, role_id=role_id, status=status)
         db.session.add(membership)
         db.session.commit()
-        return SimpleNamespace(user_id=user.id, email=email, password=PASSWORD, membership_id=membership.id)
+        return SimpleNamespace(user_id=user_id, email=email, password=PASSWORD, membership_id=membership.id)
+
+
+def role_id(app, workspace, key: str) -> int:
+    with app.app_context(), workspace_scope(workspace.id):
+        return db.session.scalar(sa.select(Role.id).where(Role.builtin == key))
 
 
 def make_note(app, workspace, body: str = "Remember the milk", author_id: int | None = None) -> int:
@@ -60,3 +69,33 @@ def make_note(app, workspace, body: str = "Remember the milk", author_id: int | 
         db.session.add(note)
         db.session.commit()
         return note.id
+
+
+def make_invitation(app, workspace, email: str, role: str = "sales", days: int = 7) -> SimpleNamespace:
+    """An open invitation (or an expired one, with ``days`` <= 0); returns its id and raw token."""
+    from datetime import timedelta
+
+    from crm.db import utcnow
+    from crm.members.models import Invitation
+    from crm.members.service import _hash
+
+    token = secrets.token_urlsafe(16)
+    with app.app_context(), workspace_scope(workspace.id):
+        invitation = Invitation(
+            email=email,
+            role_id=db.session.scalar(sa.select(Role.id).where(Role.builtin == role)),
+            invited_by_id=workspace.membership_id,
+            token_hash=_hash(token),
+            expires_at=utcnow() + timedelta(days=days),
+        )
+        db.session.add(invitation)
+        db.session.commit()
+        return SimpleNamespace(id=invitation.id, token=token, email=email)
+
+
+def make_role(app, workspace, name: str, permissions=("contacts.read",), record_scope: str = "all") -> int:
+    with app.app_context(), workspace_scope(workspace.id):
+        role = Role(name=name, permissions=list(permissions), record_scope=record_scope)
+        db.session.add(role)
+        db.session.commit()
+        return role.id

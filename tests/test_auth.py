@@ -2,6 +2,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from crm import create_app
 from crm.auth.models import User
@@ -279,6 +280,7 @@ def test_session_cookie_flags(client, auth, ws_a):
 
 def test_production_requires_secret_key_and_secure_cookies(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     with pytest.raises(ConfigError):
         load_config({"KEHU_ENV": "production"})
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
@@ -289,6 +291,7 @@ def test_production_requires_secret_key_and_secure_cookies(monkeypatch):
 
 def test_production_app_sends_hsts(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     app = create_app({"KEHU_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     response = app.test_client().get("/")
     assert "max-age=" in response.headers["Strict-Transport-Security"]

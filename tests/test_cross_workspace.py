@@ -2,18 +2,39 @@
 
 A member of workspace B asking for A's slug, or for A's object ids under B's own slug, gets 404
 for every method, never A's data. A new route is covered automatically; a new kind of id in a
-URL must be taught to OBJECT_IDS below, or this test fails and says so."""
+URL must be taught to OBJECT_IDS below, or this test fails and says so; a route that serves
+something a workspace may not have yet (its logo) is taught to SERVED."""
+
+import itertools
 
 import pytest
 
 from tests.conftest import post
-from tests.factories import make_note
+from tests.factories import make_invitation, make_member, make_note, make_role
 
 WORKSPACE_PREFIX = "/w/<workspace_slug>"
+
+SERIAL = itertools.count()
 
 # How to make an object of workspace ``ws`` for each id argument found in a workspace URL.
 OBJECT_IDS = {
     "note_id": lambda app, ws: make_note(app, ws, f"private note of {ws.name}"),
+    "member_id": lambda app, ws: make_member(app, ws, f"private-member-{next(SERIAL)}@example.com").membership_id,
+    "invitation_id": lambda app, ws: make_invitation(app, ws, f"private-invitee-{next(SERIAL)}@example.com").id,
+    "role_id": lambda app, ws: make_role(app, ws, f"private role {next(SERIAL)}"),
+}
+
+
+def _with_logo(app, ws) -> None:
+    from tests.test_workspace_settings import set_logo
+
+    set_logo(app, ws)
+
+
+# Endpoints answering 404 while the workspace has nothing to serve: the walkers give the workspace
+# that thing first, so a 404 means the wall held (and a member's 404 is a real failure).
+SERVED = {
+    "ws.logo": _with_logo,
 }
 
 
@@ -24,6 +45,8 @@ def workspace_rules(app):
 
 
 def object_ids_of(app, ws, rule) -> dict:
+    if rule.endpoint in SERVED:
+        SERVED[rule.endpoint](app, ws)
     values = {}
     for name in rule.arguments - {"workspace_slug"}:
         if name not in OBJECT_IDS:

@@ -40,7 +40,7 @@ def extracted_messages() -> dict[tuple[str | tuple[str, ...], str | None], list[
             options = options_map.setdefault(pattern, {})
             extensions = {e.strip() for e in options.get("extensions", "").split(",") if e.strip()}
             options["extensions"] = ",".join(sorted(extensions | {"jinja2.ext.do"}))
-    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
     messages: dict = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords

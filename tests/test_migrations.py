@@ -1,6 +1,9 @@
 """Migrations and models agree (autogenerate finds nothing to do), and the chain goes down to
 an empty database and back up, on whichever database the suite runs against."""
 
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -26,3 +29,54 @@ def test_downgrade_to_base_and_upgrade_again(app):
             remaining = set(engine.dialect.get_table_names(connection)) - {"alembic_version"}
         upgrade()
     assert remaining == set()
+
+
+def test_existing_memberships_move_to_builtin_roles(app):
+    """0002 gives every workspace its built-in roles: old owners stay Owners, other members become Sales."""
+    with app.app_context():
+        downgrade(revision="0001")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            _insert_0001_rows(connection)
+        upgrade()
+        with engine.begin() as connection:
+            _enter_workspace(connection, 7)
+            moved = connection.execute(
+                sa.text(
+                    "SELECT m.user_id, r.builtin, m.status FROM memberships m"
+                    " JOIN roles r ON r.workspace_id = m.workspace_id AND r.id = m.role_id ORDER BY m.user_id"
+                )
+            ).all()
+            role_count = connection.execute(sa.text("SELECT count(*) FROM roles WHERE workspace_id = 7")).scalar_one()
+            notes = connection.execute(sa.text("SELECT author_id, body FROM notes")).all()
+        if engine is not db.engine:
+            engine.dispose()
+    assert moved == [(1, "owner", "active"), (2, "sales", "active")]
+    assert role_count == 6
+    assert notes == [(2, "kept")]
+
+
+def _enter_workspace(connection, workspace_id: int) -> None:
+    if connection.dialect.name == "postgresql":  # RLS is forced, for the owner too
+        connection.execute(sa.text("SELECT set_config('app.current_workspace', :ws, true)"), {"ws": str(workspace_id)})
+
+
+def _insert_0001_rows(connection) -> None:
+    """A workspace as revision 0001 stored it: an owner, a plain member and a note of the member."""
+
+    def insert(table: str, **values) -> None:
+        columns = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({marks})"), values)
+
+    now = datetime.now(UTC)
+    insert("workspaces", id=7, name="Old Co", slug="old-co", timezone="UTC", created_at=now, updated_at=now)
+    for user_id in (1, 2):
+        insert(
+            "users", id=user_id, email=f"u{user_id}@old.example.com", name="x", password_hash="x",
+            session_version=1, created_at=now, updated_at=now,
+        )  # fmt: skip
+    _enter_workspace(connection, 7)
+    insert("memberships", id=1, workspace_id=7, user_id=1, role="owner", joined_at=now)
+    insert("memberships", id=2, workspace_id=7, user_id=2, role="member", joined_at=now)
+    insert("notes", workspace_id=7, author_id=2, body="kept", created_at=now, updated_at=now)

@@ -13,7 +13,14 @@ from tests.conftest import post
 from tests.factories import make_note
 
 ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
-MEMBER_PAGES = ["/account", "/workspaces/new", "/w/{slug}/", "/w/{slug}/settings", "/w/{slug}/notes/{note}/edit"]
+MEMBER_PAGES = [
+    "/account",
+    "/account/two-factor",
+    "/workspaces/new",
+    "/w/{slug}/",
+    "/w/{slug}/settings",
+    "/w/{slug}/notes/{note}/edit",
+]
 
 
 def assert_valid_page(html: str, url: str) -> None:

@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.pg import UnsafeDatabaseRole
 from crm.tenancy import bind_user, workspace_scope
 from tests.conftest import owner_engine
-from tests.factories import make_note, make_workspace
+from tests.factories import make_note, make_workspace, role_id
 
 pytestmark = pytest.mark.postgres
 
@@ -100,7 +100,7 @@ def test_user_reads_own_memberships_across_workspaces_but_no_others(app, ws_a, w
         assert mine == sorted([ws_a.id, second.id])
         with workspace_scope(ws_a.id):
             # Reading is widened to her own rows; writing is not.
-            assert raw("UPDATE memberships SET role = 'viewer' WHERE workspace_id = :b", b=second.id).rowcount == 0
+            assert raw("UPDATE memberships SET status = 'disabled' WHERE workspace_id = :b", b=second.id).rowcount == 0
             assert raw("DELETE FROM memberships WHERE workspace_id = :b", b=second.id).rowcount == 0
             db.session.rollback()
         bind_user(ws_b.user_id)
@@ -125,6 +125,29 @@ def test_every_table_with_workspace_id_has_forced_rls_and_a_policy(app):
             policies = raw("SELECT count(*) FROM pg_policies WHERE tablename = :t", t=table).scalar_one()
             assert (table, enabled, forced) == (table, True, True)
             assert policies >= 1, f"{table} has no policy"
+
+
+def test_membership_cannot_point_at_a_role_of_another_workspace(app, ws_a, ws_b):
+    foreign_role = role_id(app, ws_b, "owner")
+    engine = owner_engine(app)
+    with engine.connect() as connection, connection.begin():
+        connection.execute(sa.text("SELECT set_config('app.current_workspace', :ws, true)"), {"ws": str(ws_a.id)})
+        with pytest.raises(sa.exc.IntegrityError, match="fk_memberships_workspace_id_role_id_roles"):
+            connection.execute(
+                sa.text("UPDATE memberships SET role_id = :role WHERE id = :member"),
+                {"role": foreign_role, "member": ws_a.membership_id},
+            )
+    engine.dispose()
+
+
+def test_audit_log_is_append_only_for_the_app_role(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)  # writes entries
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert raw("SELECT count(*) FROM audit_log").scalar_one() > 0
+        for statement in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                raw(statement)
+            db.session.rollback()
 
 
 def test_app_role_cannot_truncate(app, ws_a):

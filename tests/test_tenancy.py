@@ -6,6 +6,7 @@ Each test here fails if the listeners in crm/tenancy.py are removed (checked by 
 import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import g
 
 from crm.auth.models import User
 from crm.extensions import db
@@ -62,6 +63,7 @@ def test_pagination_sees_only_bound_workspace(app, two_workspaces):
     with app.test_request_context(), workspace_scope(ws_a.id):
         page = db.paginate(sa.select(Note).order_by(Note.id), page=1, per_page=2)
         assert page.total == 3
+        g.membership = db.session.scalar(sa.select(Membership))  # the owner: record scope "all"
         first = notes_page(None, per_page=2)
         second = notes_page(first.next_cursor, per_page=2)
     keyset_ids = [n.id for n in first.items + second.items]

@@ -23,7 +23,7 @@ def test_owner_edits_name_slug_and_time_zone(app, client, auth, ws_a):
     assert response.headers["Location"] == "/w/alpha-co/settings"
     saved = workspace(app, ws_a.id)
     assert (saved.name, saved.slug, saved.timezone) == ("Alpha Trading Co", "alpha-co", "Asia/Shanghai")
-    assert client.get(f"/w/{ws_a.slug}/").status_code == 404
+    assert client.get(f"/w/{ws_a.slug}/").headers["Location"] == "/w/alpha-co/"  # old links redirect
     assert client.get("/w/alpha-co/").status_code == 200
 
 

@@ -4,12 +4,13 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from crm.auth import two_factor
 from crm.i18n import LANGUAGES
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 
 
-def _password_field(label):
+def password_field(label):
     return PasswordField(
         label,
         validators=[
@@ -30,7 +31,7 @@ class SignupForm(FlaskForm):
             Length(max=254),
         ],
     )
-    password = _password_field(_l("Password"))
+    password = password_field(_l("Password"))
     business_name = StringField(
         _l("Business name"), validators=[DataRequired(_l("Name your business.")), Length(max=120)]
     )
@@ -56,7 +57,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = _password_field(_l("New password"))
+    password = password_field(_l("New password"))
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[
@@ -79,4 +80,39 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
     )
-    new_password = _password_field(_l("New password"))
+    new_password = password_field(_l("New password"))
+
+
+class TwoFactorSetupForm(FlaskForm):
+    """Confirms the authenticator app with its first code."""
+
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(_l("Enter the 6-digit code shown in your authenticator app."))],
+        description=_l("6 digits. A new one appears every 30 seconds."),
+    )
+
+    def validate_code(self, field):
+        if not two_factor.looks_like_totp(field.data):
+            raise ValidationError(_l("The code is 6 digits, for example 123456."))
+
+
+class TwoFactorLoginForm(FlaskForm):
+    code = StringField(
+        _l("Authentication code"),
+        validators=[DataRequired(_l("Enter the code from your authenticator app, or a recovery code."))],
+        description=_l("The 6-digit code from your authenticator app, or one of your recovery codes."),
+    )
+
+    def validate_code(self, field):
+        if not (two_factor.looks_like_totp(field.data) or two_factor.looks_like_recovery_code(field.data)):
+            raise ValidationError(_l("Enter the 6 digits from your app, or a recovery code such as abcde-fghjk."))
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Asks again for the password before a change to two-factor settings (used with a prefix, as
+    the page holds two of them)."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
+    )

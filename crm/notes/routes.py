@@ -6,12 +6,18 @@ from crm.htmx import is_htmx, wants_partial
 from crm.notes import queries, service
 from crm.notes.forms import NoteForm
 from crm.notes.models import Note
+from crm.permissions import every_member, require
 
 bp = Blueprint("notes", __name__, url_prefix="/notes")
 
 
+@bp.app_context_processor
+def note_helpers() -> dict:
+    return {"can_change_note": lambda note: service.can_change(note, g.membership)}
+
+
 def _note_or_404(note_id: int) -> Note:
-    return db.get_or_404(Note, note_id)
+    return queries.note_or_none(note_id) or abort(404)
 
 
 def _edit_form(note: Note, **kwargs) -> NoteForm:
@@ -25,6 +31,7 @@ def _home(status: int = 200, form: NoteForm | None = None):
 
 
 @bp.get("/")
+@every_member
 def index():
     page = queries.notes_page(request.args.get("after"))
     if wants_partial("notes-more"):
@@ -33,6 +40,7 @@ def index():
 
 
 @bp.post("/")
+@require("notes.write")
 def create():
     form = NoteForm()
     if not form.validate_on_submit():
@@ -48,6 +56,7 @@ def create():
 
 
 @bp.get("/<int:note_id>")
+@every_member
 def show(note_id: int):
     note = _note_or_404(note_id)
     if is_htmx():
@@ -56,6 +65,7 @@ def show(note_id: int):
 
 
 @bp.get("/<int:note_id>/edit")
+@require("notes.write")
 def edit(note_id: int):
     note = _note_or_404(note_id)
     if not service.can_change(note, g.membership):
@@ -67,6 +77,7 @@ def edit(note_id: int):
 
 
 @bp.post("/<int:note_id>")
+@require("notes.write")
 def update(note_id: int):
     note = _note_or_404(note_id)
     form = _edit_form(note)
@@ -86,6 +97,7 @@ def update(note_id: int):
 
 
 @bp.post("/<int:note_id>/delete")
+@require("notes.write")
 def delete(note_id: int):
     note = _note_or_404(note_id)
     try:

@@ -1,10 +1,18 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
-from crm.workspaces.service import SLUG_PATTERN, time_zones
+from crm.workspaces.service import (
+    CURRENCIES,
+    SLUG_PATTERN,
+    currency_choices,
+    phone_region_choices,
+    phone_regions,
+    time_zones,
+)
 
 
 class NewWorkspaceForm(FlaskForm):
@@ -23,10 +31,38 @@ class WorkspaceSettingsForm(FlaskForm):
                 message=_l("Use 1 to 50 lower-case letters, digits and dashes, not starting or ending with a dash."),
             ),
         ],
-        description=_l("Your workspace lives at /w/<address>/. Changing it breaks saved links."),
+        description=_l("Your workspace lives at /w/<address>/. Links with the old address keep working."),
     )
     timezone = SelectField(_l("Time zone"))
+    # The lists are checked by AnyOf with a clear message rather than WTForms' "Not a valid choice".
+    currency = SelectField(
+        _l("Default currency"),
+        validate_choice=False,
+        validators=[AnyOf(CURRENCIES, message=_l("Choose a currency from the list."))],
+        description=_l("Used for new deals and purchases unless another currency is chosen."),
+    )
+    phone_region = SelectField(
+        _l("Default phone region"),
+        validate_choice=False,
+        validators=[AnyOf(phone_regions(), message=_l("Choose a region from the list."))],
+        description=_l("Phone numbers typed without a +country code are read as numbers of this region."),
+    )
+    require_two_factor = BooleanField(_l("Require two-factor authentication for every member"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(zone, zone) for zone in time_zones()]
+        self.currency.choices = currency_choices()
+        self.phone_region.choices = phone_region_choices()
+
+
+class LogoForm(FlaskForm):
+    logo = FileField(
+        _l("Logo"),
+        validators=[FileRequired(_l("Choose an image file."))],
+        description=_l("PNG, JPEG or WebP, at most 512 KB."),
+    )
+
+
+class DeleteWorkspaceForm(FlaskForm):
+    confirm_name = StringField(_l("Workspace name"), validators=[DataRequired(_l("Type the name of the workspace."))])

@@ -2,10 +2,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import gettext
 
 from crm.db import BigId, Timestamps, UTCDateTime, utcnow
 from crm.extensions import db
+from crm.permissions import BUILTIN_ROLES, OWNER
 from crm.tenancy import TenantScoped
+
+ACTIVE, DISABLED, REMOVED = "active", "disabled", "removed"
 
 
 class Workspace(Timestamps, db.Model):
@@ -17,6 +21,14 @@ class Workspace(Timestamps, db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     slug: so.Mapped[str] = so.mapped_column(sa.String(50), unique=True)
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
+    # Members plus pending invitations allowed by the plan; None is unlimited (no billing).
+    seat_limit: so.Mapped[int | None] = so.mapped_column()
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="USD")
+    # ISO 3166 region that phone numbers without a +country prefix are read in.
+    phone_region: so.Mapped[str] = so.mapped_column(sa.String(2), default="US")
+    require_two_factor: so.Mapped[bool] = so.mapped_column(default=False)
+    logo: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    logo_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
 
     # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
     memberships: so.Mapped[list["Membership"]] = so.relationship(
@@ -27,6 +39,56 @@ class Workspace(Timestamps, db.Model):
         return f"<Workspace {self.id} {self.slug}>"
 
 
+class WorkspaceSlug(TenantScoped, db.Model):
+    """A slug the workspace used before; links with it redirect to the current one. Readable by
+    everyone before any workspace is bound (like the workspaces table), written only in its own."""
+
+    __tablename__ = "workspace_slugs"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(50), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeletedWorkspace(db.Model):
+    """Global record of deleted workspaces: their own audit log goes with them."""
+
+    __tablename__ = "deleted_workspaces"
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    former_workspace_id: so.Mapped[int] = so.mapped_column(BigId)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(50))
+    deleted_by_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    deleted_by_label: so.Mapped[str] = so.mapped_column(sa.String(254))
+    ip: so.Mapped[str | None] = so.mapped_column(sa.String(45))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class Role(TenantScoped, Timestamps, db.Model):
+    """A named set of permissions and a record scope, per workspace."""
+
+    __tablename__ = "roles"
+    __scoped_table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(60))
+    # Key of a built-in role ("owner", "admin", ...); None for a role the workspace made.
+    builtin: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    permissions: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    # "all" records, or only those the member "own"s or is assigned to.
+    record_scope: so.Mapped[str] = so.mapped_column(sa.String(10), default="all")
+
+    @property
+    def display_name(self) -> str:
+        """Built-in names follow the reader's language until the workspace renames them."""
+        english = BUILTIN_ROLES[self.builtin][0] if self.builtin in BUILTIN_ROLES else None
+        return gettext(english) if self.name == english else self.name
+
+    def __repr__(self) -> str:
+        return f"<Role {self.id} {self.name}>"
+
+
 class Membership(TenantScoped, db.Model):
     """A user's seat in a workspace. Scoped; its RLS policy also lets a user see their own rows
     in every workspace, which the workspace switcher needs."""
@@ -35,12 +97,25 @@ class Membership(TenantScoped, db.Model):
     __scoped_table_args__ = (
         sa.UniqueConstraint("workspace_id", "user_id"),
         sa.Index("ix_memberships_user_id", "user_id"),
+        sa.ForeignKeyConstraint(["workspace_id", "role_id"], ["roles.workspace_id", "roles.id"]),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="CASCADE"))
-    role: so.Mapped[str] = so.mapped_column(sa.String(20), default="owner")
+    role_id: so.Mapped[int] = so.mapped_column(BigId)
+    # active | disabled (refused at once, kept for history) | removed (gone, as if never a member)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=ACTIVE)
     joined_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     user: so.Mapped["User"] = so.relationship(lazy="joined", innerjoin=True)  # noqa: F821
     workspace: so.Mapped[Workspace] = so.relationship(lazy="joined", innerjoin=True, back_populates="memberships")
+    role: so.Mapped[Role] = so.relationship(
+        primaryjoin="and_(Role.workspace_id == Membership.workspace_id, Role.id == foreign(Membership.role_id))",
+    )
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role.builtin == OWNER
+
+    def can(self, permission: str) -> bool:
+        return self.status == ACTIVE and permission in self.role.permissions

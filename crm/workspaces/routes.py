@@ -1,13 +1,19 @@
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+import hashlib
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
+from crm.htmx import is_boosted, is_htmx
 from crm.notes import queries as notes_queries
 from crm.notes.forms import NoteForm
+from crm.permissions import every_member, require
 from crm.tenancy import bind_workspace
 from crm.workspaces import service
-from crm.workspaces.forms import NewWorkspaceForm, WorkspaceSettingsForm
+from crm.workspaces.forms import DeleteWorkspaceForm, LogoForm, NewWorkspaceForm, WorkspaceSettingsForm
+from crm.workspaces.models import DISABLED
 
 bp = Blueprint("workspaces", __name__, url_prefix="/workspaces")
 
@@ -36,14 +42,50 @@ def load_workspace():
     """Wall 1: sign-in required, membership loaded, 404 for a workspace the user is not in."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    membership = service.membership_in(current_user, g.workspace_slug)
+    workspace_id = service.workspace_id_for_slug(g.workspace_slug)
+    if workspace_id is None:
+        return _redirect_old_slug()
+    bind_workspace(workspace_id)
+    membership = service.membership_of(current_user)
     if membership is None:
         abort(404)
-    bind_workspace(membership.workspace_id)
+    if membership.status == DISABLED:
+        abort(403, _("An admin of this workspace has disabled your access."))
     g.membership, g.workspace = membership, membership.workspace
+    if g.workspace.require_two_factor and not current_user.two_factor_enabled:
+        return _send_to_two_factor_setup()
     if current_user.last_workspace_id != membership.workspace_id:
         current_user.last_workspace_id = membership.workspace_id
         db.session.commit()
+
+
+def _send_to_two_factor_setup():
+    """The workspace requires two-factor authentication and this member has none yet."""
+    flash(
+        _("%(workspace)s requires two-factor authentication. Set it up to continue.", workspace=g.workspace.name),
+        "info",
+    )
+    target = url_for("auth.two_factor")
+    if is_htmx() and not is_boosted():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+def _redirect_old_slug():
+    """A link with a slug the workspace used before: its members are sent on to the same page at
+    the current slug (301, or 308 keeping the method and body of a POST). Anyone else gets the
+    same 404 as for a slug that never existed, so old slugs are not confirmed to outsiders."""
+    workspace = service.workspace_for_old_slug(g.workspace_slug)
+    if workspace is None:
+        abort(404)
+    bind_workspace(workspace.id)
+    if service.membership_of(current_user) is None:
+        abort(404)
+    rest = request.path.removeprefix(f"/w/{g.workspace_slug}")
+    location = f"{request.script_root}/w/{workspace.slug}{rest}"
+    if request.query_string:
+        location += "?" + request.query_string.decode("latin-1")
+    return redirect(location, 301 if request.method in ("GET", "HEAD") else 308)
 
 
 @ws_bp.app_context_processor
@@ -54,40 +96,145 @@ def workspace_context() -> dict:
     return {"workspace_switcher": switcher}
 
 
-def _require_owner() -> None:
-    # Until roles and permissions land (issue 3), only the owner changes workspace settings.
-    if g.membership.role != "owner":
-        abort(403)
-
-
 @ws_bp.get("/")
+@every_member
 def home():
     page = notes_queries.notes_page(request.args.get("after"))
     return render_template("workspaces/home.html", page=page, form=NoteForm())
 
 
+def _settings_page(status: int = 200, form=None, logo_form=None, delete_form=None, error: str | None = None):
+    """The General settings page; each of its forms re-rendered with its errors or fresh."""
+    workspace, owner = g.workspace, g.membership.is_owner
+    form = form or WorkspaceSettingsForm(formdata=None, obj=workspace)
+    form.require_two_factor.description = (
+        _("Members without two-factor authentication must set it up before they can open this workspace.")
+        if owner
+        else _("Only an Owner can change this.")
+    )
+    if owner:
+        delete_form = delete_form or DeleteWorkspaceForm(formdata=None)
+        delete_form.confirm_name.description = _("Type %(name)s to confirm.", name=workspace.name)
+    return render_template(
+        "workspaces/settings.html",
+        form=form,
+        logo_form=logo_form or LogoForm(formdata=None),
+        delete_form=delete_form if owner else None,
+        owner=owner,
+        page_error=error,
+    ), status
+
+
 @ws_bp.get("/settings")
+@require("settings.manage")
 def settings():
-    _require_owner()
-    form = WorkspaceSettingsForm(obj=g.workspace)
-    return render_template("workspaces/settings.html", form=form)
+    return _settings_page()
 
 
 @ws_bp.post("/settings")
+@require("settings.manage")
 def update_settings():
-    _require_owner()
-    form = WorkspaceSettingsForm()
+    # A field left out of the request keeps its current value (the checkbox aside: unticked
+    # boxes are never sent).
+    form = WorkspaceSettingsForm(obj=g.workspace)
     if form.validate_on_submit():
+        # A disabled checkbox is not sent: for an admin, absent means "unchanged", not "off".
+        two_factor = form.require_two_factor
+        require_two_factor = two_factor.data if g.membership.is_owner or two_factor.name in request.form else None
         try:
-            service.update_settings(g.workspace, form.name.data, form.slug.data, form.timezone.data)
-        except service.SlugTaken:
+            service.update_settings(
+                g.workspace,
+                g.membership,
+                name=form.name.data,
+                slug=form.slug.data,
+                timezone=form.timezone.data,
+                currency=form.currency.data,
+                phone_region=form.phone_region.data,
+                require_two_factor=require_two_factor,
+            )
+            db.session.commit()
+        except service.WorkspaceError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        except sa.exc.IntegrityError:  # another request took the slug in the meantime
+            db.session.rollback()
             form.slug.errors.append(_("Another workspace already uses this address."))
         else:
-            db.session.commit()
             flash(_("Workspace settings are saved."), "success")
             return redirect(url_for("ws.settings", workspace_slug=g.workspace.slug), 303)
     db.session.rollback()
-    return render_template("workspaces/settings.html", form=form), 422
+    return _settings_page(422, form=form)
+
+
+@ws_bp.get("/settings/logo")
+@every_member
+def logo():
+    data = g.workspace.logo if g.workspace.logo_type else None
+    if not data:
+        abort(404)
+    response = make_response(data)
+    response.content_type = g.workspace.logo_type
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, the image gets no script, style or plugin rights whatever its bytes hold.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Members only: private; revalidated each time (a 304 thanks to the ETag) so a new logo shows at once.
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+@ws_bp.post("/settings/logo")
+@require("settings.manage")
+def update_logo():
+    form = LogoForm()
+    if form.validate_on_submit():
+        # Read one byte more than allowed: enough to refuse an oversize file without reading it all.
+        data = form.logo.data.stream.read(service.LOGO_MAX_BYTES + 1)
+        try:
+            service.set_logo(g.workspace, data)
+        except service.WorkspaceError as error:
+            form.logo.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The logo is saved."), "success")
+            return redirect(url_for("ws.settings"), 303)
+    db.session.rollback()
+    return _settings_page(422, logo_form=form)
+
+
+@ws_bp.post("/settings/logo/delete")
+@require("settings.manage")
+def delete_logo():
+    if service.remove_logo(g.workspace):
+        db.session.commit()
+        flash(_("The logo is removed."), "success")
+    return redirect(url_for("ws.settings"), 303)
+
+
+@ws_bp.post("/settings/delete")
+@require("settings.manage")
+def delete_workspace():
+    # settings.manage lets an admin reach this view, but only an Owner may delete: anyone else gets
+    # 422 with the reason, as the members pages refuse Owner-only actions. The service checks again.
+    form = DeleteWorkspaceForm()
+    if not g.membership.is_owner:
+        return _settings_page(422, error=_("Only an Owner can delete the workspace."))
+    if form.validate_on_submit():
+        name = g.workspace.name
+        try:
+            service.delete_workspace(g.workspace, g.membership, form.confirm_name.data, request.remote_addr)
+        except service.WorkspaceError as error:
+            db.session.rollback()
+            if error.field is None:
+                return _settings_page(422, error=str(error))
+            form.confirm_name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The workspace %(name)s and everything in it are deleted.", name=name), "success")
+            return redirect(service.home_url_for(current_user), 303)
+    db.session.rollback()
+    return _settings_page(422, delete_form=form)
 
 
 @bp.get("/new")

@@ -1,24 +1,60 @@
-"""Workspaces: creation (with sign-up), membership look-ups, settings, demo data."""
+"""Workspaces: creation (with sign-up), membership look-ups, settings, logo, deletion, demo data."""
 
 import re
 import zoneinfo
 from functools import cache
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
+from babel import Locale
+from babel.numbers import get_currency_name
 from flask import url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from slugify import slugify
 
+from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
 from crm.extensions import db
-from crm.tenancy import ALL_WORKSPACES, bind_workspace
-from crm.workspaces.models import Membership, Workspace
+from crm.permissions import BUILTIN_ROLES, OWNER
+from crm.tenancy import ALL_WORKSPACES, bind_workspace, bound_workspace_id
+from crm.workspaces.models import ACTIVE, REMOVED, DeletedWorkspace, Membership, Role, Workspace, WorkspaceSlug
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
 
+# Offered as the default currency; any ISO 4217 code babel knows could be added here.
+CURRENCIES = (
+    "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "IDR", "INR", "JPY", "KRW",
+    "MOP", "MXN", "MYR", "NOK", "NZD", "PHP", "SEK", "SGD", "THB", "TWD", "USD", "VND", "ZAR",
+)  # fmt: skip
 
-class SlugTaken(ValueError):
-    pass
+# CLDR territory codes that are not a place with its own phone numbers: groupings (EU, UN...),
+# pseudo-locales and "unknown", and exceptional reservations dialled through another country
+# (Ceuta, the Canaries, Diego Garcia...). Ascension, Tristan da Cunha and Kosovo keep theirs.
+_NOT_PHONE_REGIONS = {"CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "UN", "XA", "XB", "ZZ"}
+
+LOGO_MAX_BYTES = 512 * 1024
+# Raster formats only: an SVG can carry script.
+LOGO_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+class WorkspaceError(ValueError):
+    """A refused change, with a message for the person who asked and the form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class SlugTaken(WorkspaceError):
+    def __init__(self, slug: str):
+        super().__init__(_("Another workspace already uses this address."), "slug")
+        self.slug = slug
+
+
+class OwnerOnly(WorkspaceError):
+    """Something only an Owner of the workspace may do, asked by an admin who is not one."""
 
 
 @cache
@@ -37,13 +73,21 @@ def sign_up(name, email, password, business_name, timezone, locale=None) -> tupl
 
 
 def create_workspace(user: User, name: str, timezone: str | None = None) -> Workspace:
-    """Creates the workspace, binds the session to it and makes ``user`` its Owner."""
+    """Creates the workspace with its built-in roles, binds the session to it and makes ``user``
+    its Owner."""
     workspace = Workspace(name=name.strip(), slug=unique_slug(name), timezone=valid_timezone(timezone))
     db.session.add(workspace)
     db.session.flush()
     bind_workspace(workspace.id)
-    db.session.add(Membership(user_id=user.id, role="owner"))
+    roles = {
+        key: Role(name=english, builtin=key, permissions=list(permissions))
+        for key, (english, permissions) in BUILTIN_ROLES.items()
+    }
+    db.session.add_all(roles.values())
+    db.session.add(Membership(user_id=user.id, role=roles[OWNER]))
     user.last_workspace_id = workspace.id
+    db.session.flush()
+    audit.record("workspace.created", "workspace", workspace.id, {"name": [None, workspace.name]}, actor=user)
     db.session.flush()
     return workspace
 
@@ -58,29 +102,59 @@ def unique_slug(name: str, taken_by: int | None = None) -> str:
 
 
 def slug_taken(slug: str, except_workspace_id: int | None = None) -> bool:
-    query = sa.select(Workspace.id).where(Workspace.slug == slug)
+    """True when another workspace lives at ``slug`` or used it before: old links of that
+    workspace keep redirecting to it. A workspace may take back its own old slug."""
+    live = sa.select(Workspace.id).where(Workspace.slug == slug)
+    old = sa.select(WorkspaceSlug.id).where(WorkspaceSlug.slug == slug).execution_options(**ALL_WORKSPACES)
     if except_workspace_id is not None:
-        query = query.where(Workspace.id != except_workspace_id)
-    return db.session.scalar(query) is not None
+        live = live.where(Workspace.id != except_workspace_id)
+        old = old.where(WorkspaceSlug.workspace_id != except_workspace_id)
+    return db.session.scalar(live) is not None or db.session.scalar(old) is not None
 
 
-def membership_in(user: User, slug: str) -> Membership | None:
-    """The user's membership of the workspace with this slug (one query, before binding)."""
+def workspace_id_for_slug(slug: str) -> int | None:
+    return db.session.scalar(sa.select(Workspace.id).where(Workspace.slug == slug))
+
+
+def workspace_for_old_slug(slug: str) -> Workspace | None:
+    """The workspace that used ``slug`` before (read before any workspace is bound; the RLS policy
+    of workspace_slugs allows it). Callers look for a live workspace first: the live slug wins."""
     return db.session.scalar(
-        sa.select(Membership)
-        .join(Membership.workspace)
-        .where(Workspace.slug == slug, Membership.user_id == user.id)
+        sa.select(Workspace)
+        .join(WorkspaceSlug, WorkspaceSlug.workspace_id == Workspace.id)
+        .where(WorkspaceSlug.slug == slug)
         .execution_options(**ALL_WORKSPACES)
     )
 
 
+def membership_of(user: User) -> Membership | None:
+    """The user's membership of the bound workspace, with its role and workspace (one query);
+    None if they were never in it or were removed."""
+    return db.session.scalar(
+        sa.select(Membership)
+        .options(so.joinedload(Membership.role, innerjoin=True))
+        .where(Membership.user_id == user.id, Membership.status != REMOVED)
+    )
+
+
 def memberships_of(user: User) -> list[Membership]:
-    """Every workspace the user belongs to, for the switcher (reads across workspaces on purpose)."""
+    """Every workspace the user may enter, for the switcher (reads across workspaces on purpose;
+    the RLS policy of memberships allows a user's own rows)."""
     return list(
         db.session.scalars(
             sa.select(Membership)
-            .where(Membership.user_id == user.id)
+            .where(Membership.user_id == user.id, Membership.status == ACTIVE)
             .order_by(Membership.joined_at)
+            .execution_options(**ALL_WORKSPACES)
+        )
+    )
+
+
+def active_workspace_ids_of(user: User) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(Membership.workspace_id)
+            .where(Membership.user_id == user.id, Membership.status == ACTIVE)
             .execution_options(**ALL_WORKSPACES)
         )
     )
@@ -94,12 +168,170 @@ def home_url_for(user: User) -> str:
     return url_for("ws.home", workspace_slug=preferred.workspace.slug)
 
 
-def update_settings(workspace: Workspace, name: str, slug: str, timezone: str) -> None:
+def currency_choices() -> list[tuple[str, str]]:
+    """[(code, "Chinese Yuan (CNY)"), ...] in the reader's language, by name."""
+    locale = get_locale() or Locale.parse("en")
+    choices = [(code, f"{get_currency_name(code, locale=locale)} ({code})") for code in CURRENCIES]
+    return sorted(choices, key=lambda choice: choice[1].casefold())
+
+
+@cache
+def phone_regions() -> frozenset[str]:
+    """ISO 3166 alpha-2 codes accepted as the default phone region."""
+    return frozenset(
+        code
+        for code in Locale.parse("en").territories
+        if len(code) == 2 and code.isalpha() and code not in _NOT_PHONE_REGIONS
+    )
+
+
+def phone_region_choices() -> list[tuple[str, str]]:
+    """[(code, region name), ...] in the reader's language, by name."""
+    names = (get_locale() or Locale.parse("en")).territories
+    choices = [(code, names.get(code, code)) for code in phone_regions()]
+    return sorted(choices, key=lambda choice: (choice[1].casefold(), choice[0]))
+
+
+SETTINGS_FIELDS = ("name", "slug", "timezone", "currency", "phone_region", "require_two_factor")
+
+
+def update_settings(
+    workspace: Workspace,
+    member: Membership,
+    *,
+    name: str,
+    slug: str,
+    timezone: str,
+    currency: str,
+    phone_region: str,
+    require_two_factor: bool | None = None,
+) -> dict:
+    """Saves the general settings of the bound workspace and audits what changed (caller commits).
+
+    ``require_two_factor`` None leaves it as it is; only an Owner may change it. A new slug keeps
+    the old one in the workspace's slug history so that saved links redirect. Returns the changes.
+    """
+    _check_bound(workspace)
+    name = (name or "").strip()
+    if not name:
+        raise WorkspaceError(_("Name your business."), "name")
+    if not SLUG_PATTERN.match(slug or ""):
+        raise WorkspaceError(
+            _("Use 1 to 50 lower-case letters, digits and dashes, not starting or ending with a dash."), "slug"
+        )
     if slug_taken(slug, workspace.id):
         raise SlugTaken(slug)
-    workspace.name = name.strip()
+    if timezone not in time_zones():
+        raise WorkspaceError(_("Choose a time zone from the list."), "timezone")
+    if currency not in CURRENCIES:
+        raise WorkspaceError(_("Choose a currency from the list."), "currency")
+    if phone_region not in phone_regions():
+        raise WorkspaceError(_("Choose a region from the list."), "phone_region")
+    if require_two_factor is not None and require_two_factor != workspace.require_two_factor and not member.is_owner:
+        raise OwnerOnly(_("Only an Owner can change this."), "require_two_factor")
+
+    if slug != workspace.slug:
+        _move_slug(workspace, slug)
+    workspace.name = name
     workspace.slug = slug
-    workspace.timezone = valid_timezone(timezone)
+    workspace.timezone = timezone
+    workspace.currency = currency
+    workspace.phone_region = phone_region
+    if require_two_factor is not None:
+        workspace.require_two_factor = require_two_factor
+    changes = audit.changes_of(workspace, SETTINGS_FIELDS)
+    if changes:
+        audit.record("workspace.updated", "workspace", workspace.id, changes)
+    return changes
+
+
+def _move_slug(workspace: Workspace, new_slug: str) -> None:
+    """Keeps the current slug in the history (links with it redirect) and takes ``new_slug`` out
+    of it when the workspace reclaims an old address of its own."""
+    reclaimed = db.session.scalar(sa.select(WorkspaceSlug).where(WorkspaceSlug.slug == new_slug))
+    if reclaimed is not None:
+        db.session.delete(reclaimed)
+    # The current slug is in another workspace's history only for data from before slug history
+    # (slug_taken refuses it since): the live slug won, and that workspace keeps its entry.
+    recorded = sa.select(WorkspaceSlug.id).where(WorkspaceSlug.slug == workspace.slug)
+    if db.session.scalar(recorded.execution_options(**ALL_WORKSPACES)) is None:
+        db.session.add(WorkspaceSlug(slug=workspace.slug))
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The image type from the file's first bytes (its magic number), whatever its name or the
+    browser claims; None for anything but PNG, JPEG and WebP."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def set_logo(workspace: Workspace, data: bytes) -> None:
+    """Stores ``data`` as the workspace's logo after checking its size and type (caller commits)."""
+    _check_bound(workspace)
+    if not data:
+        raise WorkspaceError(_("Choose an image file."), "logo")
+    if len(data) > LOGO_MAX_BYTES:
+        raise WorkspaceError(_("The logo must be at most %(size)d KB.", size=LOGO_MAX_BYTES // 1024), "logo")
+    content_type = sniff_image_type(data)
+    if content_type not in LOGO_TYPES:
+        raise WorkspaceError(_("Upload a PNG, JPEG or WebP image."), "logo")
+    before = workspace.logo_type
+    workspace.logo, workspace.logo_type = data, content_type
+    audit.record(
+        "workspace.logo_changed", "workspace", workspace.id, {"logo": [before, f"{content_type}, {len(data)} B"]}
+    )
+
+
+def remove_logo(workspace: Workspace) -> bool:
+    """Removes the logo; False when there was none (caller commits)."""
+    _check_bound(workspace)
+    if workspace.logo_type is None:
+        return False
+    before = workspace.logo_type
+    workspace.logo, workspace.logo_type = None, None
+    audit.record("workspace.logo_removed", "workspace", workspace.id, {"logo": [before, None]})
+    return True
+
+
+def delete_workspace(workspace: Workspace, member: Membership, confirm_name: str, ip: str | None) -> DeletedWorkspace:
+    """Deletes the workspace and, through the ON DELETE CASCADE of every scoped table's foreign
+    key, all its rows: members, roles, invitations, notes, old slugs, its audit log. Users stay.
+    The global ``deleted_workspaces`` log keeps who did it and from where (caller commits).
+
+    On PostgreSQL the cascades run as the tables' owner, so they reach rows the app role may not
+    delete itself (the append-only audit log)."""
+    _check_bound(workspace)
+    if not member.is_owner:
+        raise OwnerOnly(_("Only an Owner can delete the workspace."))
+    if (confirm_name or "").strip() != workspace.name:
+        raise WorkspaceError(
+            _("Type the name of the workspace exactly as shown: %(name)s", name=workspace.name), "confirm_name"
+        )
+    user = member.user
+    deleted = DeletedWorkspace(
+        former_workspace_id=workspace.id,
+        name=workspace.name,
+        slug=workspace.slug,
+        deleted_by_id=user.id,
+        deleted_by_label=user.email,
+        ip=ip,
+    )
+    db.session.add(deleted)
+    db.session.delete(workspace)
+    db.session.flush()
+    # Nothing is left to read or write in this workspace.
+    bind_workspace(None)
+    return deleted
+
+
+def _check_bound(workspace: Workspace) -> None:
+    if bound_workspace_id() != workspace.id:
+        raise RuntimeError("the session is not bound to this workspace")
 
 
 def load_demo(email: str, password: str) -> bool:
@@ -109,7 +341,7 @@ def load_demo(email: str, password: str) -> bool:
     if user_by_email(email) is not None:
         return False
     user, _workspace = sign_up("Demo Owner", email, password, "Demo Co", "Asia/Shanghai")
-    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+    membership = membership_of(user)
     for body in (
         "Welcome to the Demo Co workspace. Notes here are seen by the whole team.",
         "欢迎使用客户管理系统：这里的便签全体同事可见。",

@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional, ValidationError
+
+from crm.audit.service import ACTIONS, RECORD_TYPES
+
+
+class AuditFilterForm(FlaskForm):
+    """The filters of the audit log, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    actor = SelectField(_l("Person"), default="")
+    action = SelectField(_l("Action"), default="")
+    record_type = SelectField(_l("Record type"), default="")
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
+
+    def __init__(self, people, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        everyone = SelectChoice("", _l("Everyone"))
+        self.actor.choices = [everyone] + [SelectChoice(str(user_id), label) for user_id, label in people]
+        self.action.choices = [SelectChoice("", _l("All actions"))] + [
+            SelectChoice(key, label) for key, label in ACTIONS.items()
+        ]
+        self.record_type.choices = [SelectChoice("", _l("All records"))] + [
+            SelectChoice(key, label) for key, label in RECORD_TYPES.items()
+        ]
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date is before the start date."))

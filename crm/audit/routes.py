@@ -1,0 +1,98 @@
+import csv
+import io
+
+from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask_babel import gettext as _
+
+from crm.audit import queries
+from crm.audit import service as audit
+from crm.audit.forms import AuditFilterForm
+from crm.audit.service import ACTIONS, RECORD_TYPES
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.permissions import require
+from crm.tenancy import bind_workspace
+
+bp = Blueprint("audit", __name__, url_prefix="/settings/audit")
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _filters() -> tuple[AuditFilterForm, dict]:
+    form = AuditFilterForm(queries.people(), formdata=request.args)
+    if request.args and not form.validate():
+        return form, {}
+    data = {name: form[name].data for name in ("actor", "action", "record_type", "since", "until")}
+    return form, data
+
+
+@bp.get("/")
+@require("audit.view")
+def index():
+    form, filters = _filters()
+    statement = queries.filtered(**filters, tz=g.workspace.timezone) if not form.errors else None
+    page = queries.page(statement, request.args.get("after")) if statement is not None else None
+    context = {"form": form, "page": page, "actions": ACTIONS, "record_types": RECORD_TYPES}
+    status = 422 if form.errors else 200
+    if wants_partial("audit-more"):
+        return render_template("audit/_rows.html", **context), status
+    if wants_partial("audit-results"):
+        return render_template("audit/_results.html", **context), status
+    return render_template("audit/index.html", **context), status
+
+
+@bp.get("/export.csv")
+@require("audit.view")
+def export():
+    form, filters = _filters()
+    if form.errors:
+        return index()
+    statement = queries.filtered(**filters, tz=g.workspace.timezone)
+    # Labels are translated now: the rows stream after the view returns, outside its session.
+    labels = {**{k: str(v) for k, v in ACTIONS.items()}, **{k: str(v) for k, v in RECORD_TYPES.items()}}
+    header = [_("Time (UTC)"), _("Person"), _("Action"), _("Record type"), _("Record"), _("Changes"), _("IP"),
+              _("Browser")]  # fmt: skip
+    audit.record("audit.exported", changes={"filters": [None, {k: str(v) for k, v in filters.items() if v}]})
+    db.session.commit()
+    return Response(
+        stream_with_context(_csv_lines(statement, g.workspace.id, header, labels)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-log-{g.workspace.slug}.csv"'},
+    )
+
+
+def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str, str]):
+    bind_workspace(workspace_id)
+    yield "\ufeff"  # so spreadsheet programs read the file as UTF-8 (Chinese names)
+    yield _csv_row(header)
+    for entry in queries.in_batches(statement):
+        yield _csv_row(
+            [
+                entry.created_at.isoformat(timespec="seconds"),
+                entry.actor_label,
+                labels.get(entry.action, entry.action),
+                labels.get(entry.record_type, entry.record_type or ""),
+                entry.record_id or "",
+                _changes_text(entry.changes),
+                entry.ip or "",
+                entry.user_agent or "",
+            ]
+        )
+
+
+def _changes_text(changes: dict | None) -> str:
+    if not changes:
+        return ""
+    return "; ".join(f"{field}: {before!s} → {after!s}" for field, (before, after) in changes.items())
+
+
+def _csv_row(cells) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([_neutralised(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def _neutralised(value) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with ' (CSV injection)."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -1,0 +1,280 @@
+"""Members and invitations: who is in a workspace, with which role, and the rules that keep a
+workspace from locking itself out (the last Owner stays an active Owner)."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+
+from crm.audit import service as audit
+from crm.auth.models import User
+from crm.auth.service import create_user, normalize_email, user_by_email
+from crm.db import utcnow
+from crm.extensions import db
+from crm.mail import send_mail
+from crm.members.models import Invitation
+from crm.permissions import OWNER
+from crm.workspaces.models import ACTIVE, DISABLED, REMOVED, Membership, Role, Workspace
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+class MemberError(ValueError):
+    """A refused change, with a message for the person who asked."""
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def members() -> list[Membership]:
+    """Everyone in the bound workspace except removed members, with user and role (one query)."""
+    return list(
+        db.session.scalars(
+            sa.select(Membership)
+            .options(so.joinedload(Membership.role))
+            .join(Membership.user)
+            .where(Membership.status != REMOVED)
+            .order_by(User.name, Membership.id)
+        )
+    )
+
+
+def pending_invitations() -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+
+
+def roles() -> list[Role]:
+    return list(db.session.scalars(sa.select(Role).order_by(Role.builtin.is_(None), Role.id)))
+
+
+def grantable_roles(actor: Membership) -> list[Role]:
+    """Only an Owner may make someone an Owner."""
+    return [role for role in roles() if role.builtin != OWNER or actor.is_owner]
+
+
+def member_or_none(member_id: int) -> Membership | None:
+    return db.session.scalar(
+        sa.select(Membership)
+        .options(so.joinedload(Membership.role))
+        .where(Membership.id == member_id, Membership.status != REMOVED)
+    )
+
+
+def seats_used() -> int:
+    active = sa.select(sa.func.count()).select_from(Membership).where(Membership.status == ACTIVE)
+    pending = (
+        sa.select(sa.func.count())
+        .select_from(Invitation)
+        .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow())
+    )
+    return db.session.scalar(active) + db.session.scalar(pending)
+
+
+def _check_seat_free(workspace: Workspace) -> None:
+    """The plan's limit (set by billing; None without it) counts active members and open invitations."""
+    if workspace.seat_limit is not None and seats_used() >= workspace.seat_limit:
+        raise MemberError(
+            _(
+                "Your plan has %(limit)d seats and all are taken. Upgrade the plan or remove someone first.",
+                limit=workspace.seat_limit,
+            )
+        )
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(workspace: Workspace, actor: Membership, email: str, role: Role, link_for) -> Invitation:
+    try:
+        email = normalize_email(email)
+    except ValueError as error:
+        raise MemberError(_("Enter a valid email address.")) from error
+    _check_role_grantable(actor, role)
+    if _member_with_email(email) is not None:
+        raise MemberError(_("%(email)s is already a member of this workspace.", email=email))
+    if any(inv.email == email and inv.is_pending for inv in pending_invitations()):
+        raise MemberError(_("%(email)s is already invited. Resend the invitation instead.", email=email))
+    _check_seat_free(workspace)
+    invitation = Invitation(email=email, role=role, invited_by_id=actor.id, token_hash="", expires_at=utcnow())
+    db.session.add(invitation)
+    token = _renew(invitation)
+    db.session.flush()
+    audit.record("invitation.sent", "invitation", invitation.id, {"email": [None, email], "role": [None, role.name]})
+    _send(workspace, actor, invitation, link_for(token))
+    return invitation
+
+
+def resend(workspace: Workspace, actor: Membership, invitation: Invitation, link_for) -> None:
+    if invitation.accepted_at or invitation.revoked_at:
+        raise MemberError(_("This invitation was already used or revoked."))
+    token = _renew(invitation)
+    audit.record("invitation.resent", "invitation", invitation.id, {"email": [invitation.email, invitation.email]})
+    _send(workspace, actor, invitation, link_for(token))
+
+
+def revoke(invitation: Invitation) -> None:
+    if invitation.accepted_at or invitation.revoked_at:
+        raise MemberError(_("This invitation was already used or revoked."))
+    invitation.revoked_at = utcnow()
+    audit.record("invitation.revoked", "invitation", invitation.id, {"email": [invitation.email, None]})
+
+
+def _renew(invitation: Invitation) -> str:
+    """A fresh token and a fresh week; an older link stops working."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = _hash(token)
+    invitation.expires_at = utcnow() + INVITATION_LIFETIME
+    return token
+
+
+def _send(workspace: Workspace, actor: Membership, invitation: Invitation, link: str) -> None:
+    with force_locale(str(get_locale())):
+        subject = _("%(name)s invited you to %(workspace)s on Kehu", name=actor.user.name, workspace=workspace.name)
+        text = render_template(
+            "members/email/invitation.txt",
+            inviter=actor.user,
+            workspace=workspace,
+            role=invitation.role,
+            link=link,
+            expires_at=invitation.expires_at,
+        )
+    send_mail(invitation.email, subject, text)
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The open invitation of the bound workspace with this token; None if unknown, used,
+    revoked or expired."""
+    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _hash(token)))
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
+def accept(invitation: Invitation, user: User) -> Membership:
+    """Adds the user (whose email must be the invited one) to the workspace with the role."""
+    if user.email != invitation.email:
+        raise MemberError(_("This invitation was sent to another email address."))
+    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+    if membership is None:
+        membership = Membership(user_id=user.id, role=invitation.role)
+        db.session.add(membership)
+    elif membership.status == REMOVED:
+        membership.status, membership.role, membership.joined_at = ACTIVE, invitation.role, utcnow()
+    invitation.accepted_at = utcnow()
+    db.session.flush()
+    audit.record("invitation.accepted", "membership", membership.id, {"role": [None, invitation.role.name]}, actor=user)
+    return membership
+
+
+def accept_as_new_user(invitation: Invitation, name: str, password: str, locale: str | None) -> User:
+    user = create_user(name, invitation.email, password, locale=locale)
+    accept(invitation, user)
+    return user
+
+
+def account_exists(email: str) -> bool:
+    return user_by_email(email) is not None
+
+
+def _member_with_email(email: str) -> Membership | None:
+    return db.session.scalar(
+        sa.select(Membership).join(Membership.user).where(User.email == email, Membership.status != REMOVED)
+    )
+
+
+# --- changing members ----------------------------------------------------------------------
+
+
+def change_role(actor: Membership, member: Membership, role: Role) -> None:
+    _check_may_manage(actor, member)
+    _check_role_grantable(actor, role)
+    if member.is_owner and role.builtin != OWNER:
+        _check_not_last_owner(member)
+    before = member.role.name
+    member.role = role
+    audit.record("member.role_changed", "membership", member.id, {"role": [before, role.name]})
+
+
+def disable(actor: Membership, member: Membership) -> None:
+    _check_may_manage(actor, member)
+    _check_not_self(actor, member)
+    _check_not_last_owner(member)
+    member.status = DISABLED
+    audit.record("member.disabled", "membership", member.id, {"status": [ACTIVE, DISABLED]})
+
+
+def enable(workspace: Workspace, actor: Membership, member: Membership) -> None:
+    _check_may_manage(actor, member)
+    if member.status != DISABLED:
+        raise MemberError(_("This member is not disabled."))
+    _check_seat_free(workspace)
+    member.status = ACTIVE
+    audit.record("member.enabled", "membership", member.id, {"status": [DISABLED, ACTIVE]})
+
+
+def remove(actor: Membership, member: Membership) -> None:
+    """The membership stays (their notes and history keep an author) but grants nothing."""
+    _check_may_manage(actor, member)
+    _check_not_self(actor, member)
+    _check_not_last_owner(member)
+    before = member.status
+    member.status = REMOVED
+    audit.record("member.removed", "membership", member.id, {"status": [before, REMOVED]})
+
+
+def transfer_ownership(actor: Membership, member: Membership) -> None:
+    """The member becomes an Owner; the current Owner steps down to Admin."""
+    if not actor.is_owner:
+        raise MemberError(_("Only an Owner can transfer ownership."))
+    _check_not_self(actor, member)
+    if member.status != ACTIVE:
+        raise MemberError(_("Ownership can only go to an active member."))
+    owner_role, admin_role = _builtin(OWNER), _builtin("admin")
+    changes = {"from": [actor.user.email, None], "to": [None, member.user.email]}
+    member.role, actor.role = owner_role, admin_role
+    audit.record("member.ownership_transferred", "membership", member.id, changes)
+
+
+def _builtin(key: str) -> Role:
+    return db.session.scalar(sa.select(Role).where(Role.builtin == key))
+
+
+def _check_may_manage(actor: Membership, member: Membership) -> None:
+    if member.is_owner and not actor.is_owner:
+        raise MemberError(_("Only an Owner can change another Owner."))
+
+
+def _check_role_grantable(actor: Membership, role: Role) -> None:
+    if role.builtin == OWNER and not actor.is_owner:
+        raise MemberError(_("Only an Owner can make someone an Owner."))
+
+
+def _check_not_self(actor: Membership, member: Membership) -> None:
+    if actor.id == member.id:
+        raise MemberError(_("You cannot do this to yourself. Ask another admin."))
+
+
+def _check_not_last_owner(member: Membership) -> None:
+    if not member.is_owner:
+        return
+    owners = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .join(Membership.role)
+        .where(Role.builtin == OWNER, Membership.status == ACTIVE)
+    )
+    if owners <= 1:
+        raise MemberError(_("A workspace needs an active Owner. Transfer ownership first."))

@@ -1,0 +1,120 @@
+"""Permissions, the built-in roles, and the guard every workspace route declares.
+
+Each view under ``/w/<slug>`` states what it needs: ``@require("contacts.write")``, or
+``@every_member`` for pages all members may open. The route walker test fails on a view that
+declares neither, so nothing ships unguarded. Enforcement is here and in services; templates
+only hide what the member cannot do.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, g
+from flask_babel import lazy_gettext as _l
+
+PERMISSIONS = {
+    "contacts.read": _l("See contacts and companies"),
+    "contacts.write": _l("Add and edit contacts and companies"),
+    "contacts.delete": _l("Delete contacts and companies"),
+    "contacts.export": _l("Export contacts"),
+    "contacts.import": _l("Import contacts"),
+    "contacts.sensitive": _l("See sensitive details (birthday, address, phone numbers)"),
+    "deals.read": _l("See deals and pipelines"),
+    "deals.write": _l("Add, edit and move deals"),
+    "deals.delete": _l("Delete deals"),
+    "tickets.read": _l("See tickets"),
+    "tickets.write": _l("Answer and update tickets"),
+    "tickets.delete": _l("Delete tickets"),
+    "tickets.escalated": _l("Work the escalation queue (VIP and potential customers)"),
+    "notes.write": _l("Post team notes on the workspace home"),
+    "reports.view": _l("See reports"),
+    "members.manage": _l("Invite members, change their roles, disable or remove them"),
+    "settings.manage": _l("Change workspace settings and roles"),
+    "audit.view": _l("Read the audit log"),
+    "billing.manage": _l("Manage the plan and payment"),
+}
+
+PERMISSION_GROUPS = {
+    "contacts": _l("Contacts"),
+    "deals": _l("Deals"),
+    "tickets": _l("Tickets"),
+    "notes": _l("Team notes"),
+    "reports": _l("Reports"),
+    "members": _l("Administration"),
+    "settings": _l("Administration"),
+    "audit": _l("Administration"),
+    "billing": _l("Administration"),
+}
+
+RECORD_SCOPES = {
+    "all": _l("All records"),
+    "own": _l("Only records they own or are assigned to"),
+}
+
+OWNER = "owner"
+
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogue where it must stay plain text (translated where shown)."""
+    return text
+
+
+_EVERYTHING = tuple(PERMISSIONS)
+_READ = ("contacts.read", "deals.read", "tickets.read")
+
+# key -> (English name, permissions). Created with every workspace; the names are translated on
+# display until the workspace renames them.
+BUILTIN_ROLES = {
+    OWNER: (N_("Owner"), _EVERYTHING),
+    "admin": (N_("Admin"), tuple(p for p in _EVERYTHING if p != "billing.manage")),
+    "manager": (
+        N_("Manager"),
+        tuple(p for p in _EVERYTHING if p.split(".")[0] in {"contacts", "deals", "tickets", "notes", "reports"}),
+    ),
+    "sales": (N_("Sales"), ("contacts.read", "contacts.write", "deals.read", "deals.write", "notes.write")),
+    "support": (N_("Support"), ("contacts.read", "tickets.read", "tickets.write", "notes.write")),
+    "viewer": (N_("Viewer"), (*_READ, "reports.view")),
+}
+
+
+def grouped_permissions() -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group label, [(permission, description), ...]), ...] in display order, for the matrix."""
+    groups: dict[str, list] = {}
+    for name, description in PERMISSIONS.items():
+        groups.setdefault(str(PERMISSION_GROUPS[name.split(".")[0]]), []).append((name, description))
+    return list(groups.items())
+
+
+def require(permission: str) -> Callable:
+    """Refuse (403) a member whose role lacks ``permission``; the parent blueprint already
+    answered 404 to non-members."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not g.membership.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_permission = permission
+        return guarded
+
+    return decorate
+
+
+def every_member(view: Callable) -> Callable:
+    """Declares a workspace page open to every active member."""
+    view.required_permission = None
+    return view
+
+
+def visible_to_member(statement, owner_column, member=None):
+    """Applies the member's record scope to a query: with "own", only rows whose ``owner_column``
+    (owner or assignee membership id) is theirs. Every list, search, count, export, detail page
+    and report of a scoped record goes through here."""
+    member = member or g.membership
+    if member.role.record_scope == "own":
+        return statement.where(owner_column == member.id)
+    return statement

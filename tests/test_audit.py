@@ -1,0 +1,129 @@
+"""The audit log: what gets recorded, who may read it, filters, paging, the CSV export."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_member, make_note
+from tests.query_counter import count_queries
+
+
+def entries(app, ws) -> list[AuditEntry]:
+    with app.app_context(), workspace_scope(ws.id):
+        rows = list(db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+        db.session.expunge_all()
+        return rows
+
+
+def audit_url(ws, query=""):
+    return f"/w/{ws.slug}/settings/audit/{query}"
+
+
+def test_sign_in_failure_and_sign_out_are_recorded_in_each_workspace_of_the_user(app, client, auth, ws_a, ws_b):
+    make_member(app, ws_b, ws_a.email, role="viewer")
+    post(client, "/login", {"email": ws_a.email, "password": "wrong password"}, headers={"User-Agent": "TestBrowser/1"})
+    auth.login(ws_a.email, ws_a.password)
+    auth.logout()
+    for ws in (ws_a, ws_b):
+        account = [e for e in entries(app, ws) if e.record_type == "user"]
+        assert [e.action for e in account] == ["auth.login_failed", "auth.login", "auth.logout"]
+        assert all(e.actor_label == ws_a.email and e.ip == "127.0.0.1" for e in account)
+        assert account[0].user_agent == "TestBrowser/1"
+    # Bob of Beta signing in leaves nothing in Alpha.
+    auth.login(ws_b.email, ws_b.password)
+    assert ws_b.email not in {e.actor_label for e in entries(app, ws_a)}
+
+
+def test_password_change_and_ending_sessions_are_recorded(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    new = "a brand new passphrase"
+    post(client, "/account/password", {"current_password": ws_a.password, "new_password": new})
+    post(client, "/account/sessions/end", {})
+    assert {"auth.password_changed", "auth.sessions_ended"} <= {e.action for e in entries(app, ws_a)}
+
+
+def test_record_changes_keep_before_and_after(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/settings", {"name": "Alpha Renamed", "slug": ws_a.slug, "timezone": "Asia/Shanghai"})
+    note_id = make_note(app, ws_a, "first words", author_id=ws_a.membership_id)
+    post(client, f"/w/{ws_a.slug}/notes/{note_id}", {f"note-{note_id}-body": "second words"})
+    settings = next(e for e in entries(app, ws_a) if e.action == "workspace.updated")
+    assert settings.changes == {"name": ["Alpha Trading", "Alpha Renamed"], "timezone": ["UTC", "Asia/Shanghai"]}
+    edited = next(e for e in entries(app, ws_a) if e.action == "note.updated")
+    assert edited.changes == {"body": ["first words", "second words"]}
+    assert edited.record_id == note_id and edited.actor_label == ws_a.email
+
+
+def test_only_roles_with_audit_view_read_the_log(app, client, auth, ws_a):
+    manager = make_member(app, ws_a, "manager@alpha.example.com", role="manager")
+    auth.login(manager.email, manager.password)
+    assert client.get(audit_url(ws_a)).status_code == 403
+    assert client.get(audit_url(ws_a, "export.csv")).status_code == 403
+
+
+def test_filters_narrow_the_log_and_bad_dates_are_explained(app, client, auth, ws_a):
+    clerk = make_member(app, ws_a, "clerk@alpha.example.com")
+    post(app.test_client(), "/login", {"email": clerk.email, "password": clerk.password})
+    auth.login(ws_a.email, ws_a.password)
+    clerk_user = str(clerk.user_id)
+    page = client.get(audit_url(ws_a, f"?actor={clerk_user}&action=auth.login")).get_data(as_text=True)
+    assert "clerk@alpha.example.com" in page
+    assert "alice@alpha.example.com</td>" not in page
+    by_type = client.get(audit_url(ws_a, "?record_type=workspace")).get_data(as_text=True)
+    assert "<td>Created the workspace</td>" in by_type and "<td>Signed in</td>" not in by_type
+    empty = client.get(audit_url(ws_a, "?since=2000-01-01&until=2000-01-02")).get_data(as_text=True)
+    assert "No entries match these filters." in empty
+    backwards = client.get(audit_url(ws_a, "?since=2030-01-02&until=2030-01-01"))
+    assert backwards.status_code == 422
+    assert "The end date is before the start date." in backwards.get_data(as_text=True)
+    assert client.get(audit_url(ws_a, "?action=no.such.action")).status_code == 422
+
+
+def test_the_log_pages_newest_first_without_growing_queries(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    for i in range(60):
+        make_note(app, ws_a, f"n{i}")  # made outside a request: no audit entry
+    with app.app_context(), workspace_scope(ws_a.id):
+        for i in range(60):
+            db.session.add(AuditEntry(actor_label=ws_a.email, action="note.created", record_type="note", record_id=i))
+        db.session.commit()
+    with count_queries(app) as statements:
+        first = client.get(audit_url(ws_a)).get_data(as_text=True)
+    assert len(statements) <= 7, "\n".join(statements)
+    assert "#59" in first and "#9<" not in first
+    more_url = first.split('id="audit-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "audit-more"}).get_data(as_text=True)
+    assert "<html" not in more and "#9<" in more
+
+
+def test_csv_export_follows_the_filters_and_defuses_formulas(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/notes/", {"body": '=HYPERLINK("http://evil.example")'})
+    response = client.get(audit_url(ws_a, "export.csv?action=note.created"))
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Time (UTC)", "Person", "Action"]
+    assert len(rows) == 2
+    assert rows[1][2] == "Added a note"
+    assert rows[1][5].startswith("body:")
+    assert "=HYPERLINK" in rows[1][5]
+    exported = [e for e in entries(app, ws_a) if e.action == "audit.exported"]
+    assert exported[0].changes == {"filters": [None, {"action": "note.created"}]}
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(app, client, auth, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.add(AuditEntry(actor_label="=cmd|'/C calc'!A0", action="note.deleted", user_agent="@SUM(1)"))
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    export = client.get(audit_url(ws_a, "export.csv?action=note.deleted")).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(export)))
+    assert rows[1][1] == "'=cmd|'/C calc'!A0"
+    assert rows[1][7] == "'@SUM(1)"

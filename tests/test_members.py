@@ -1,0 +1,297 @@
+"""Members and invitations: invite, accept (new or existing account), resend, revoke, change
+role, disable, remove, transfer ownership; the rules that keep an Owner; seat limits."""
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.extensions import db
+from crm.members.models import Invitation
+from crm.tenancy import workspace_scope
+from crm.workspaces.models import Membership, Role, Workspace
+from tests.conftest import post
+from tests.factories import PASSWORD, make_invitation, make_member, role_id
+
+
+def members_url(ws, tail=""):
+    return f"/w/{ws.slug}/settings/members/{tail}"
+
+
+def invite(client, ws, email, role="sales", app=None, headers=None):
+    return post(client, members_url(ws, "invitations"), {"email": email, "role_id": role_id(app, ws, role)}, headers)
+
+
+def path_of(link: str) -> str:
+    return "/" + link.split("/", 3)[3]
+
+
+def count(app, ws, model, *where) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def actions(app, ws) -> list[str]:
+    with app.app_context(), workspace_scope(ws.id):
+        return list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_owner_invites_and_a_new_person_joins_with_the_role(app, client, auth, mailbox, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = invite(client, ws_a, "New.Person@Example.com", "support", app)
+    assert response.status_code == 303
+    assert "new.person@example.com" in client.get(members_url(ws_a)).get_data(as_text=True)
+    message = mailbox.messages[-1]
+    assert message["To"] == "new.person@example.com"
+    assert "Alpha" in message["Subject"]
+    link = path_of(mailbox.links()[-1])
+    assert link.startswith(f"/join/{ws_a.slug}/")
+
+    auth.logout()
+    page = client.get(link).get_data(as_text=True)
+    assert "new.person@example.com" in page and "Support" in page
+    response = post(client, link, {"name": "New Person", "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/w/{ws_a.slug}/"
+    home = client.get(f"/w/{ws_a.slug}/")
+    assert home.status_code == 200
+    # Support may not manage members.
+    assert client.get(members_url(ws_a)).status_code == 403
+    # The link was single-use.
+    auth.logout()
+    assert client.get(link).status_code == 404
+    assert {"invitation.sent", "invitation.accepted"} <= set(actions(app, ws_a))
+
+
+def test_existing_account_logs_in_then_accepts(app, client, auth, mailbox, ws_a, ws_b):
+    auth.login(ws_a.email, ws_a.password)
+    invite(client, ws_a, ws_b.email, "viewer", app)
+    link = path_of(mailbox.links()[-1])
+    auth.logout()
+    page = client.get(link).get_data(as_text=True)
+    assert "Log in to accept" in page
+    assert post(client, link, {}).headers["Location"].startswith("/login")
+    auth.login(ws_b.email, ws_b.password)
+    assert post(client, link, {}).status_code == 303
+    assert client.get(f"/w/{ws_a.slug}/").status_code == 200
+    switcher = client.get(f"/w/{ws_b.slug}/").get_data(as_text=True)
+    assert "Alpha" in switcher and "Beta" in switcher
+
+
+def test_someone_signed_in_with_another_email_cannot_take_the_invitation(app, client, auth, ws_a, ws_b):
+    invitation = make_invitation(app, ws_a, "intended@example.com")
+    auth.login(ws_b.email, ws_b.password)
+    link = f"/join/{ws_a.slug}/{invitation.token}"
+    assert "but this invitation is for intended@example.com" in client.get(link).get_data(as_text=True)
+    assert post(client, link, {}).status_code == 422
+    assert client.get(f"/w/{ws_a.slug}/").status_code == 404
+
+
+def test_expired_revoked_and_foreign_links_do_not_work(app, client, auth, ws_a, ws_b):
+    expired = make_invitation(app, ws_a, "late@example.com", days=-1)
+    assert client.get(f"/join/{ws_a.slug}/{expired.token}").status_code == 404
+    live = make_invitation(app, ws_a, "someone@example.com")
+    # A token of workspace A under B's slug finds nothing: B's invitations only.
+    response = client.get(f"/join/{ws_b.slug}/{live.token}")
+    assert response.status_code == 404
+    assert "someone@example.com" not in response.get_data(as_text=True)
+    taken = post(client, f"/join/{ws_b.slug}/{live.token}", {"name": "x", "password": PASSWORD, "confirm": PASSWORD})
+    assert taken.status_code == 404
+    assert count(app, ws_b, Membership) == 1
+    auth.login(ws_a.email, ws_a.password)
+    post(client, members_url(ws_a, f"invitations/{live.id}/revoke"), {})
+    auth.logout()
+    assert client.get(f"/join/{ws_a.slug}/{live.token}").status_code == 404
+
+
+def test_join_form_errors_keep_nothing(app, client, ws_a):
+    invitation = make_invitation(app, ws_a, "typo@example.com")
+    link = f"/join/{ws_a.slug}/{invitation.token}"
+    response = post(client, link, {"name": "", "password": "short", "confirm": "other"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Tell us your name." in body
+    assert count(app, ws_a, Membership) == 1
+    assert count(app, ws_a, Invitation, Invitation.accepted_at.is_(None)) == 1
+
+
+def test_bad_invitations_are_refused_with_a_clear_message(app, client, auth, ws_a):
+    make_member(app, ws_a, "already@example.com")
+    auth.login(ws_a.email, ws_a.password)
+    cases = {
+        "not-an-email": "Enter a valid email address.",
+        "already@example.com": "already a member",
+        "": "Enter the email address to invite.",
+    }
+    for email, message in cases.items():
+        response = invite(client, ws_a, email, "sales", app)
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    invite(client, ws_a, "twice@example.com", "sales", app)
+    response = invite(client, ws_a, "twice@example.com", "sales", app)
+    assert "already invited" in response.get_data(as_text=True)
+    bogus_role = post(client, members_url(ws_a, "invitations"), {"email": "x@example.com", "role_id": 999999})
+    assert bogus_role.status_code == 422
+    assert count(app, ws_a, Invitation) == 1
+
+
+def test_htmx_invite_swaps_the_panel(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    headers = {"HX-Request": "true", "HX-Target": "members-panel"}
+    response = invite(client, ws_a, "panel@example.com", "sales", app, headers)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.startswith('<div id="members-panel"') or '<div id="members-panel"' in body[:200]
+    assert "<html" not in body and "panel@example.com" in body
+    assert "Invitation sent" in response.headers["HX-Trigger"]
+    bad = invite(client, ws_a, "nope", "sales", app, headers)
+    assert bad.status_code == 422 and "Enter a valid email address." in bad.get_data(as_text=True)
+
+
+def test_admin_cannot_make_or_touch_owners(app, client, auth, ws_a):
+    admin = make_member(app, ws_a, "admin@alpha.example.com", role="admin")
+    auth.login(admin.email, admin.password)
+    assert invite(client, ws_a, "boss@example.com", "owner", app).status_code == 422
+    owner_id = ws_a.membership_id
+    post(client, members_url(ws_a, f"{owner_id}/role"), {"role_id": role_id(app, ws_a, "viewer")})
+    post(client, members_url(ws_a, f"{owner_id}/disable"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        owner = db.session.get(Membership, owner_id)
+        assert owner.is_owner and owner.status == "active"
+
+
+def test_the_last_owner_cannot_leave_the_workspace_ownerless(app, client, auth, ws_a):
+    second = make_member(app, ws_a, "co-owner@alpha.example.com", role="owner")
+    auth.login(ws_a.email, ws_a.password)
+    # Demoting yourself while another owner exists is fine...
+    viewer = role_id(app, ws_a, "admin")
+    assert post(client, members_url(ws_a, f"{ws_a.membership_id}/role"), {"role_id": viewer}).status_code == 303
+    auth.logout()
+    auth.login(second.email, second.password)
+    # ...but now the second is the only owner.
+    response = post(client, members_url(ws_a, f"{second.membership_id}/role"), {"role_id": viewer})
+    assert response.status_code == 303
+    assert "needs an active Owner" in client.get(members_url(ws_a)).get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Membership, second.membership_id).is_owner
+
+
+def test_disabled_member_is_refused_at_once_and_can_be_enabled(app, client, auth, ws_a):
+    clerk = make_member(app, ws_a, "clerk@alpha.example.com")
+    other = app.test_client()
+    post(other, "/login", {"email": clerk.email, "password": clerk.password})
+    assert other.get(f"/w/{ws_a.slug}/").status_code == 200
+
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, members_url(ws_a, f"{clerk.membership_id}/disable"), {}).status_code == 303
+    refused = other.get(f"/w/{ws_a.slug}/")
+    assert refused.status_code == 403
+    assert "disabled your access" in refused.get_data(as_text=True)
+    post(client, members_url(ws_a, f"{clerk.membership_id}/enable"), {})
+    assert other.get(f"/w/{ws_a.slug}/").status_code == 200
+    assert {"member.disabled", "member.enabled"} <= set(actions(app, ws_a))
+
+
+def test_removed_member_gets_404_and_their_notes_stay(app, client, auth, ws_a):
+    from tests.factories import make_note
+
+    clerk = make_member(app, ws_a, "leaver@alpha.example.com")
+    make_note(app, ws_a, "written by the leaver", author_id=clerk.membership_id)
+    other = app.test_client()
+    post(other, "/login", {"email": clerk.email, "password": clerk.password})
+    auth.login(ws_a.email, ws_a.password)
+    post(client, members_url(ws_a, f"{clerk.membership_id}/remove"), {})
+    assert other.get(f"/w/{ws_a.slug}/").status_code == 404
+    assert "leaver@alpha.example.com" not in client.get(members_url(ws_a)).get_data(as_text=True)
+    assert "written by the leaver" in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    # Invited again, they come back with the new role.
+    invitation = make_invitation(app, ws_a, clerk.email, role="viewer")
+    post(other, f"/join/{ws_a.slug}/{invitation.token}", {})
+    assert other.get(f"/w/{ws_a.slug}/").status_code == 200
+
+
+def test_nobody_disables_or_removes_themselves(app, client, auth, ws_a):
+    make_member(app, ws_a, "co@alpha.example.com", role="owner")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, members_url(ws_a, f"{ws_a.membership_id}/remove"), {})
+    assert "cannot do this to yourself" in client.get(members_url(ws_a)).get_data(as_text=True)
+    assert client.get(f"/w/{ws_a.slug}/").status_code == 200
+
+
+def test_owner_transfers_ownership_and_becomes_admin(app, client, auth, ws_a):
+    heir = make_member(app, ws_a, "heir@alpha.example.com", role="manager")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, members_url(ws_a, f"{heir.membership_id}/transfer-ownership"), {})
+    assert response.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Membership, heir.membership_id).is_owner
+        me = db.session.get(Membership, ws_a.membership_id)
+        assert me.role.builtin == "admin"
+    assert "member.ownership_transferred" in actions(app, ws_a)
+    # An admin may not transfer what they no longer own.
+    other = make_member(app, ws_a, "other@alpha.example.com")
+    post(client, members_url(ws_a, f"{other.membership_id}/transfer-ownership"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert not db.session.get(Membership, other.membership_id).is_owner
+
+
+def test_seat_limit_refuses_invitations_and_enabling(app, client, auth, ws_a):
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).seat_limit = 2
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    assert invite(client, ws_a, "first@example.com", "sales", app).status_code == 303
+    response = invite(client, ws_a, "second@example.com", "sales", app)
+    assert response.status_code == 422
+    assert "seats and all are taken" in response.get_data(as_text=True)
+    assert "2 of 2 seats in use" in response.get_data(as_text=True)
+    assert count(app, ws_a, Invitation) == 1
+
+
+def test_resend_gives_a_new_link_and_kills_the_old_one(app, client, auth, mailbox, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    invite(client, ws_a, "slow@example.com", "sales", app)
+    first = path_of(mailbox.links()[-1])
+    with app.app_context(), workspace_scope(ws_a.id):
+        invitation_id = db.session.scalar(sa.select(Invitation.id))
+    post(client, members_url(ws_a, f"invitations/{invitation_id}/resend"), {})
+    second = path_of(mailbox.links()[-1])
+    assert first != second
+    auth.logout()
+    assert client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
+
+
+def test_builtin_roles_exist_in_every_new_workspace_and_show_translated(app, client, auth, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):
+        keys = set(db.session.scalars(sa.select(Role.builtin)))
+    assert keys == {"owner", "admin", "manager", "sales", "support", "viewer"}
+    auth.login(ws_a.email, ws_a.password)
+    post(client, "/language", {"locale": "zh_Hans"})
+    page = client.get(members_url(ws_a)).get_data(as_text=True)
+    assert "所有者" in page
+
+
+def test_member_list_runs_a_fixed_number_of_queries(app, client, auth, ws_a):
+    from tests.query_counter import count_queries
+
+    for i in range(3):
+        make_member(app, ws_a, f"q{i}@alpha.example.com")
+        make_invitation(app, ws_a, f"inv{i}@example.com")
+    auth.login(ws_a.email, ws_a.password)
+    client.get(members_url(ws_a))
+    with count_queries(app) as few:
+        client.get(members_url(ws_a))
+    for i in range(3, 13):
+        make_member(app, ws_a, f"q{i}@alpha.example.com")
+        make_invitation(app, ws_a, f"inv{i}@example.com")
+    with count_queries(app) as many:
+        assert client.get(members_url(ws_a)).status_code == 200
+    assert len(many) == len(few), "\n".join(many)
+
+
+def test_invited_user_without_account_gets_one_created(app, client, ws_a):
+    invitation = make_invitation(app, ws_a, "fresh@example.com")
+    post(client, f"/join/{ws_a.slug}/{invitation.token}", {"name": "Fresh", "password": PASSWORD, "confirm": PASSWORD})
+    from crm.auth.models import User
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.name).where(User.email == "fresh@example.com")) == "Fresh"

@@ -1,0 +1,84 @@
+"""Every workspace route declares what it needs, and every built-in role gets exactly that.
+
+The walker goes over app.url_map: a view under /w/<slug> without ``@require(...)`` or
+``@every_member`` fails the first test; the second signs in as each built-in role and checks
+that a route answers 403 exactly when the role lacks the route's permission."""
+
+import itertools
+
+import pytest
+
+from crm.permissions import BUILTIN_ROLES, PERMISSIONS
+from tests.conftest import post
+from tests.factories import make_member, make_note
+from tests.test_cross_workspace import build, methods_of, object_ids_of, workspace_rules
+
+SERIAL = itertools.count()
+
+
+def required_permission(app, rule):
+    view = app.view_functions[rule.endpoint]
+    if not hasattr(view, "required_permission"):
+        pytest.fail(f"{rule.endpoint} ({rule.rule}) declares no permission: add @require(...) or @every_member")
+    return view.required_permission
+
+
+def test_every_workspace_route_declares_a_known_permission(app):
+    for rule in workspace_rules(app):
+        permission = required_permission(app, rule)
+        assert permission is None or permission in PERMISSIONS, rule.endpoint
+
+
+def sign_in_as(client, user_id: int) -> None:
+    """A session cookie as Flask-Login writes it (the login form is tested elsewhere and is rate-limited)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user_id}:1"
+        session["_fresh"] = True
+
+
+def objects_for(app, ws, rule, actor) -> dict:
+    """Objects of the actor's own workspace; notes are the actor's own (authors edit their notes)."""
+    values = object_ids_of(app, ws, rule)
+    if "note_id" in values:
+        values["note_id"] = make_note(app, ws, "walker note", author_id=actor.membership_id)
+    return values
+
+
+@pytest.mark.parametrize("role", list(BUILTIN_ROLES))
+def test_each_builtin_role_gets_403_exactly_where_it_lacks_the_permission(app, client, ws_a, role):
+    granted = set(BUILTIN_ROLES[role][1])
+    checked = 0
+    for rule in workspace_rules(app):
+        permission = required_permission(app, rule)
+        for method in methods_of(rule):
+            # A fresh member per request: some actions (transfer ownership) change the actor's role.
+            actor = make_member(app, ws_a, f"{role}-{next(SERIAL)}@alpha.example.com", role=role)
+            sign_in_as(client, actor.user_id)
+            url = build(app, rule, {"workspace_slug": ws_a.slug, **objects_for(app, ws_a, rule, actor)})
+            response = client.get(url) if method == "GET" else post(client, url, {"body": "x", "name": "x"})
+            allowed = permission is None or permission in granted
+            if allowed:
+                assert response.status_code not in (403, 404), f"{role}: {method} {url} -> {response.status_code}"
+            else:
+                assert response.status_code == 403, f"{role}: {method} {url} -> {response.status_code}"
+            checked += 1
+    assert checked >= len(workspace_rules(app))
+
+
+def test_navigation_shows_settings_only_to_roles_with_a_settings_page(app, client, ws_a):
+    for role, expected in (("owner", True), ("admin", True), ("sales", False), ("viewer", False)):
+        actor = make_member(app, ws_a, f"nav-{role}@alpha.example.com", role=role)
+        sign_in_as(client, actor.user_id)
+        page = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+        assert (">Settings</a>" in page) is expected, role
+
+
+def test_viewer_sees_notes_but_no_composer_and_is_refused_writing(app, client, ws_a):
+    make_note(app, ws_a, "read me")
+    viewer = make_member(app, ws_a, "viewer@alpha.example.com", role="viewer")
+    sign_in_as(client, viewer.user_id)
+    page = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert "read me" in page
+    assert 'id="note-composer"' not in page
+    assert ">Edit<" not in page
+    assert post(client, f"/w/{ws_a.slug}/notes/", {"body": "sneaky"}).status_code == 403
