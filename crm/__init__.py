@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
 
     from crm.audit import models as _audit_models  # noqa: F401  (register mappers)
     from crm.auth import models as _auth_models  # noqa: F401
+    from crm.contacts import models as _contact_models  # noqa: F401
     from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401
     from crm.workspaces import models as _workspace_models  # noqa: F401

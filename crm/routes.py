@@ -3,6 +3,8 @@ so they inherit its sign-in requirement, membership check and workspace binding.
 
 from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
+from crm.contacts.company_routes import bp as companies_bp
+from crm.contacts.routes import bp as contacts_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
@@ -16,6 +18,8 @@ ws_bp.register_blueprint(notes_bp)
 ws_bp.register_blueprint(members_bp)
 ws_bp.register_blueprint(roles_bp)
 ws_bp.register_blueprint(audit_bp)
+ws_bp.register_blueprint(contacts_bp)
+ws_bp.register_blueprint(companies_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
+from crm.search import is_search_index
+
 config = context.config
 fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
@@ -22,11 +24,16 @@ def _engine() -> sa.Engine:
     return current_app.extensions["migrate"].db.engine
 
 
+def include_name(name, type_, parent_names) -> bool:
+    return not is_search_index(name, type_)
+
+
 def _options(connection) -> dict:
     return {
         "connection": connection,
         "target_metadata": target_metadata,
         "compare_type": True,
+        "include_name": include_name,
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         "render_as_batch": connection.dialect.name == "sqlite",
         **current_app.extensions["migrate"].configure_args,

@@ -99,3 +99,29 @@ def make_role(app, workspace, name: str, permissions=("contacts.read",), record_
         db.session.add(role)
         db.session.commit()
         return role.id
+
+
+def make_company(app, workspace, name: str = "Acme Ltd", **fields) -> int:
+    """A company made through the service (search text and audit entry included)."""
+    from crm.contacts.service import create_company
+
+    with app.app_context(), workspace_scope(workspace.id):
+        company = create_company({"name": name, **fields})
+        db.session.commit()
+        return company.id
+
+
+def make_contact(app, workspace, name: str = "Ann Lee", tags=(), **fields) -> int:
+    """A contact made through the service; ``fields`` are model fields (phones in E.164)."""
+    from crm.contacts.service import create_contact
+
+    with app.app_context(), workspace_scope(workspace.id):
+        contact = create_contact({"name": name, "tags": list(tags), **fields})
+        db.session.commit()
+        return contact.id
+
+
+def assign_role(app, workspace, membership_id: int, role_id: int) -> None:
+    with app.app_context(), workspace_scope(workspace.id):
+        db.session.get(Membership, membership_id).role_id = role_id
+        db.session.commit()

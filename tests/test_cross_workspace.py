@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from tests.conftest import post
-from tests.factories import make_invitation, make_member, make_note, make_role
+from tests.factories import make_company, make_contact, make_invitation, make_member, make_note, make_role
 
 WORKSPACE_PREFIX = "/w/<workspace_slug>"
 
@@ -22,6 +22,8 @@ OBJECT_IDS = {
     "member_id": lambda app, ws: make_member(app, ws, f"private-member-{next(SERIAL)}@example.com").membership_id,
     "invitation_id": lambda app, ws: make_invitation(app, ws, f"private-invitee-{next(SERIAL)}@example.com").id,
     "role_id": lambda app, ws: make_role(app, ws, f"private role {next(SERIAL)}"),
+    "contact_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
+    "company_id": lambda app, ws: make_company(app, ws, f"private company {next(SERIAL)}"),
 }
 
 

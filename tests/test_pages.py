@@ -10,7 +10,7 @@ import pytest
 from crm import create_app
 from crm.mail import deliver
 from tests.conftest import post
-from tests.factories import make_invitation, make_member, make_note, make_role
+from tests.factories import make_company, make_contact, make_invitation, make_member, make_note, make_role
 
 ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
 MEMBER_PAGES = [
@@ -25,6 +25,16 @@ MEMBER_PAGES = [
     "/w/{slug}/settings/roles/{role}",
     "/w/{slug}/settings/audit/",
     "/w/{slug}/settings/audit/?since=2030-01-02&until=2030-01-01",
+    "/w/{slug}/contacts/",
+    "/w/{slug}/contacts/?q=nobody-matches",
+    "/w/{slug}/contacts/new",
+    "/w/{slug}/contacts/{contact}",
+    "/w/{slug}/contacts/{contact}/edit",
+    "/w/{slug}/contacts/trash",
+    "/w/{slug}/companies/",
+    "/w/{slug}/companies/new",
+    "/w/{slug}/companies/{company}",
+    "/w/{slug}/companies/{company}/edit",
 ]
 
 
@@ -57,10 +67,13 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     make_member(app, ws_a, "colleague@alpha.example.com")
     make_invitation(app, ws_a, "invitee@example.com")
     role = make_role(app, ws_a, "Custom")
+    company = make_company(app, ws_a, "Acme Ltd", phone="+16502530000")
+    contact = make_contact(app, ws_a, "Ann Lee", company_id=company, tags=["fair"], phones=["+16502530000"])
     auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
     post(client, f"/w/{ws_a.slug}/settings/roles/{role}", {"name": "Custom 2", "record_scope": "own"})  # history
     for template in MEMBER_PAGES:
-        url = template.format(slug=ws_a.slug, note=note, role=role)
+        url = template.format(slug=ws_a.slug, note=note, role=role, contact=contact, company=company)
         response = client.get(url)
         assert response.status_code in (200, 422), url
         assert_valid_page(response.get_data(as_text=True), url)

@@ -42,6 +42,14 @@ ACTIONS = {
     "note.created": _l("Added a note"),
     "note.updated": _l("Edited a note"),
     "note.deleted": _l("Deleted a note"),
+    "contact.created": _l("Added a contact"),
+    "contact.updated": _l("Edited a contact"),
+    "contact.deleted": _l("Deleted a contact"),
+    "contact.restored": _l("Restored a contact"),
+    "company.created": _l("Added a company"),
+    "company.updated": _l("Edited a company"),
+    "company.deleted": _l("Deleted a company"),
+    "company.restored": _l("Restored a company"),
 }
 
 RECORD_TYPES = {
@@ -51,6 +59,8 @@ RECORD_TYPES = {
     "role": _l("Role"),
     "workspace": _l("Workspace"),
     "note": _l("Note"),
+    "contact": _l("Contact"),
+    "company": _l("Company"),
 }
 
 

@@ -1,0 +1,131 @@
+from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crm.audit import queries as audit_queries
+from crm.audit.service import ACTIONS
+from crm.contacts import queries, service
+from crm.contacts.forms import SIZE_LABELS, CompanyForm
+from crm.contacts.models import Company
+from crm.contacts.routes import leave_for
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.permissions import require
+
+bp = Blueprint("companies", __name__, url_prefix="/companies")
+
+
+def _company_or_404(company_id: int, deleted: bool | None = False) -> Company:
+    return queries.company_or_none(company_id, g.membership, deleted) or abort(404)
+
+
+def _form(company: Company | None = None) -> CompanyForm:
+    form = CompanyForm(
+        obj=None if request.method == "POST" else company,  # a POST is the whole new state
+        owners=queries.owner_choices(),
+        region=g.workspace.phone_region,
+    )
+    if company is not None and not form.is_submitted():
+        form.fill_from(company)
+    return form
+
+
+@bp.get("/")
+@require("contacts.read")
+def index():
+    q, owner = request.args.get("q", "").strip()[:100], request.args.get("owner", "")
+    page = queries.companies_page(q, owner, request.args.get("after"), g.membership)
+    context = {"page": page, "q": q, "owner": owner}
+    if wants_partial("companies-more"):
+        return render_template("companies/_rows.html", **context)
+    if wants_partial("company-results"):
+        return render_template("companies/_results.html", **context)
+    return render_template("companies/index.html", **context)
+
+
+@bp.get("/new")
+@require("contacts.write")
+def new():
+    form = _form()
+    form.owner_id.data = g.membership.id
+    return render_template("companies/new.html", form=form)
+
+
+@bp.post("/")
+@require("contacts.write")
+def create():
+    form = _form()
+    if not form.validate_on_submit():
+        return render_template("companies/new.html", form=form), 422
+    company = service.create_company(form.service_data())
+    db.session.commit()
+    flash(_("Company %(name)s added.", name=company.name), "success")
+    return leave_for(url_for(".show", company_id=company.id))
+
+
+@bp.get("/<int:company_id>")
+@require("contacts.read")
+def show(company_id: int):
+    company = _company_or_404(company_id)
+    if wants_partial("company-details"):
+        return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS)
+    history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
+    return render_template(
+        "companies/show.html",
+        company=company,
+        sizes=SIZE_LABELS,
+        contacts=queries.company_contacts(company, g.membership),
+        history=history,
+        actions=ACTIONS,
+    )
+
+
+@bp.get("/<int:company_id>/edit")
+@require("contacts.write")
+def edit(company_id: int):
+    company = _company_or_404(company_id)
+    form = _form(company)
+    if wants_partial("company-details"):
+        return render_template("companies/_edit.html", company=company, form=form)
+    return render_template("companies/edit.html", company=company, form=form)
+
+
+@bp.post("/<int:company_id>")
+@require("contacts.write")
+def update(company_id: int):
+    company = _company_or_404(company_id)
+    form = _form(company)
+    partial = wants_partial("company-details")
+    if not form.validate_on_submit():
+        template = "companies/_edit.html" if partial else "companies/edit.html"
+        return render_template(template, company=company, form=form), 422
+    service.update_company(company, form.service_data())
+    db.session.commit()
+    flash(_("Company saved."), "success")
+    if partial:
+        return render_template("companies/_details.html", company=_company_or_404(company_id), sizes=SIZE_LABELS)
+    return leave_for(url_for(".show", company_id=company.id))
+
+
+@bp.post("/<int:company_id>/delete")
+@require("contacts.delete")
+def delete(company_id: int):
+    company = _company_or_404(company_id)
+    service.delete_company(company)
+    db.session.commit()
+    flash(_("Company %(name)s moved to the trash.", name=company.name), "success")
+    return leave_for(url_for(".index"))
+
+
+@bp.post("/<int:company_id>/restore")
+@require("contacts.delete")
+def restore(company_id: int):
+    company = _company_or_404(company_id, deleted=None)
+    try:
+        service.restore_company(company)
+    except service.TooLate:
+        days = service.RESTORE_DAYS
+        flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
+        return leave_for(url_for("ws.contacts.trash"))
+    db.session.commit()
+    flash(_("Company %(name)s restored.", name=company.name), "success")
+    return leave_for(url_for(".show", company_id=company.id))

@@ -1,0 +1,166 @@
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from crm.auth.service import normalize_email
+from crm.contacts import phones
+from crm.contacts.models import LIFECYCLES
+from crm.contacts.service import SENSITIVE_FIELDS
+
+MAX_EMAILS = MAX_PHONES = 10
+
+GENDER_LABELS = {"": _l("Not given"), "female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
+LIFECYCLE_LABELS = {
+    "lead": _l("Lead"),
+    "new": _l("New customer"),
+    "active": _l("Active"),
+    "dormant": _l("Dormant"),
+    "churned": _l("Churned"),
+}
+LEVEL_LABELS = {"ordinary": _l("Ordinary"), "potential": _l("Potential"), "vip": _l("VIP")}
+SIZE_LABELS = {"": _l("Unknown"), **{size: size for size in ("1-10", "11-50", "51-200", "201-1000", "1000+")}}
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def optional_id(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]+", raw or "") if part.strip()]
+
+
+class _RecordForm(FlaskForm):
+    owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
+    street = StringField(_l("Street"), validators=[Optional(), Length(max=200)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    region = StringField(_l("Region or state"), validators=[Optional(), Length(max=100)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=20)])
+    country = StringField(
+        _l("Country"),
+        description=_l("Two-letter code, such as CN or US."),
+        validators=[Optional(), Length(min=2, max=2)],
+    )
+
+    def __init__(self, *args, owners=(), region: str = "US", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phone_region = region
+        self.owner_id.choices = choices([("", _l("Nobody")), *owners])
+
+    def service_data(self) -> dict:
+        """The submitted fields (a form with fields removed sends only the rest), empty text as None."""
+        data = {}
+        for field in self:
+            if field.type in ("CSRFTokenField",):
+                continue
+            value = field.data
+            if isinstance(value, str):
+                value = value.strip() or None
+            data[field.name] = value
+        if data.get("country"):
+            data["country"] = data["country"].upper()
+        return data
+
+
+class ContactForm(_RecordForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    emails = TextAreaField(_l("Email addresses"), description=_l("One per line."))
+    phones = TextAreaField(
+        _l("Phone numbers"), description=_l("One per line; without a country code, the workspace's region is assumed.")
+    )
+    company_id = SelectField(_l("Company"), coerce=optional_id, validate_choice=True)
+    title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
+    gender = SelectField(_l("Gender"), choices=choices(GENDER_LABELS.items()), default="")
+    birthday = DateField(_l("Birthday"), validators=[Optional()])
+    source = StringField(_l("Source"), description=_l("Where they came from: a fair, the website, a referral..."),
+                         validators=[Optional(), Length(max=60)])  # fmt: skip
+    lifecycle = SelectField(
+        _l("Lifecycle"), choices=choices((key, LIFECYCLE_LABELS[key]) for key in LIFECYCLES), default="lead"
+    )
+    tags = StringField(_l("Tags"), description=_l("Separated by commas."), validators=[Optional(), Length(max=500)])
+    about = TextAreaField(_l("About"), validators=[Optional(), Length(max=5000)])
+
+    def __init__(self, *args, companies=(), sensitive: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.company_id.choices = choices([("", _l("None")), *companies])
+        if not sensitive:
+            for name in SENSITIVE_FIELDS:
+                delattr(self, name)
+
+    def validate_emails(self, field):
+        emails = []
+        for raw in _split(field.data):
+            try:
+                emails.append(normalize_email(raw))
+            except ValueError as error:
+                raise ValidationError(_l("%(address)s: %(reason)s", address=raw, reason=str(error))) from error
+        if len(emails) > MAX_EMAILS:
+            raise ValidationError(_l("At most %(count)d addresses.", count=MAX_EMAILS))
+        field.parsed = list(dict.fromkeys(emails))
+
+    def validate_phones(self, field):
+        numbers = []
+        for raw in re.split(r"[,;\n]+", field.data or ""):
+            if raw.strip():
+                try:
+                    numbers.append(phones.to_e164(raw.strip(), self.phone_region))
+                except ValueError as error:
+                    raise ValidationError(str(error)) from error
+        if len(numbers) > MAX_PHONES:
+            raise ValidationError(_l("At most %(count)d numbers.", count=MAX_PHONES))
+        field.parsed = list(dict.fromkeys(numbers))
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data["emails"] = getattr(self.emails, "parsed", [])
+        if "phones" in data:
+            data["phones"] = getattr(self.phones, "parsed", [])
+        data["tags"] = _split(self.tags.data)
+        data["gender"] = data.get("gender") or None
+        return data
+
+    def fill_from(self, contact) -> None:
+        """Shows a stored contact in the form (lists as one per line, tags comma-separated)."""
+        self.emails.data = "\n".join(contact.emails)
+        if "phones" in self:
+            self.phones.data = "\n".join(phones.display(p, self.phone_region) for p in contact.phones)
+        self.tags.data = ", ".join(tag.name for tag in contact.tags)
+
+
+class CompanyForm(_RecordForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    industry = StringField(_l("Industry"), validators=[Optional(), Length(max=100)])
+    size = SelectField(_l("Size (staff)"), choices=choices(SIZE_LABELS.items()), default="")
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    customer_since = DateField(_l("Customer since"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+    def validate_website(self, field):
+        if field.data and not re.fullmatch(r"(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?", field.data.strip(), re.I):
+            raise ValidationError(_l("Enter a web address such as example.com."))
+
+    def validate_phone(self, field):
+        if field.data and field.data.strip():
+            try:
+                field.parsed = phones.to_e164(field.data.strip(), self.phone_region)
+            except ValueError as error:
+                raise ValidationError(str(error)) from error
+        else:
+            field.parsed = None
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data["phone"] = getattr(self.phone, "parsed", None)  # not set when left empty
+        data["size"] = data.get("size") or None
+        return data
+
+    def fill_from(self, company) -> None:
+        self.phone.data = phones.display(company.phone, self.phone_region) if company.phone else ""

@@ -1,0 +1,129 @@
+"""Contacts (people), companies (organisations) and tags: the customer database."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from crm.db import BigId, Timestamps, UTCDateTime
+from crm.extensions import db
+from crm.tenancy import TenantScoped
+from crm.workspaces.models import Membership
+
+LIFECYCLES = ("lead", "new", "active", "dormant", "churned")
+LEVELS = ("ordinary", "potential", "vip")
+TIERS = ("A", "B", "C", "D")
+GENDERS = ("female", "male", "other")
+
+
+def _owner_relationship(model: str) -> so.Mapped[Membership | None]:
+    return so.relationship(
+        primaryjoin=(
+            f"and_(Membership.workspace_id == {model}.workspace_id, Membership.id == foreign({model}.owner_id))"
+        ),
+        viewonly=True,
+    )
+
+
+class AddressMixin:
+    street: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    city: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    region: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    postal_code: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    country: so.Mapped[str | None] = so.mapped_column(sa.String(2))
+
+
+class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
+    __tablename__ = "companies"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
+        sa.Index("ix_companies_workspace_id_created_at", "workspace_id", "created_at", "id"),
+        sa.Index("ix_companies_workspace_id_name", "workspace_id", "name"),
+        sa.Index("ix_companies_workspace_id_owner_id", "workspace_id", "owner_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    industry: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    size: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    website: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # E.164
+    owner_id: so.Mapped[int | None] = so.mapped_column(BigId)
+    customer_since: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    owner: so.Mapped[Membership | None] = _owner_relationship("Company")
+
+
+class Tag(TenantScoped, db.Model):
+    __tablename__ = "tags"
+    __scoped_table_args__ = (sa.UniqueConstraint("workspace_id", "name"),)
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(50))  # stored lower-case
+
+
+class ContactTag(TenantScoped, db.Model):
+    __tablename__ = "contact_tags"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"], ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["workspace_id", "tag_id"], ["tags.workspace_id", "tags.id"], ondelete="CASCADE"),
+        sa.UniqueConstraint("workspace_id", "tag_id", "contact_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    contact_id: so.Mapped[int] = so.mapped_column(BigId)
+    tag_id: so.Mapped[int] = so.mapped_column(BigId)
+
+
+class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
+    __tablename__ = "contacts"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
+        sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
+        sa.Index("ix_contacts_workspace_id_created_at", "workspace_id", "created_at", "id"),
+        sa.Index("ix_contacts_workspace_id_name", "workspace_id", "name"),
+        sa.Index("ix_contacts_workspace_id_owner_id", "workspace_id", "owner_id", "created_at"),
+        sa.Index("ix_contacts_workspace_id_company_id", "workspace_id", "company_id", "created_at"),
+        sa.Index("ix_contacts_workspace_id_lifecycle", "workspace_id", "lifecycle", "created_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    emails: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    phones: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # E.164 strings
+    company_id: so.Mapped[int | None] = so.mapped_column(BigId)
+    title: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    gender: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    birthday: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    source: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    owner_id: so.Mapped[int | None] = so.mapped_column(BigId)
+    about: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Derived by later features (purchases, activity); stored so lists never compute them per row.
+    tier: so.Mapped[str | None] = so.mapped_column(sa.String(1))
+    level: so.Mapped[str] = so.mapped_column(sa.String(10), default="ordinary")
+    level_pinned: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    lifecycle: so.Mapped[str] = so.mapped_column(sa.String(10), default="lead")
+    last_activity_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_purchase_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    lifetime_value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2), default=Decimal("0"))
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    owner: so.Mapped[Membership | None] = _owner_relationship("Contact")
+    company: so.Mapped[Company | None] = so.relationship(
+        primaryjoin="and_(Company.workspace_id == Contact.workspace_id, Company.id == foreign(Contact.company_id))",
+        viewonly=True,
+    )
+    tags: so.Mapped[list[Tag]] = so.relationship(
+        secondary="contact_tags",
+        primaryjoin="and_(ContactTag.workspace_id == Contact.workspace_id, ContactTag.contact_id == Contact.id)",
+        secondaryjoin="and_(ContactTag.workspace_id == Tag.workspace_id, ContactTag.tag_id == Tag.id)",
+        order_by="Tag.name",
+        viewonly=True,
+    )

@@ -1,0 +1,27 @@
+"""Phone numbers: parsed with the workspace's default region, stored E.164, shown national or
+international (phonenumbers, Google's libphonenumber metadata)."""
+
+import phonenumbers
+from flask_babel import gettext as _
+
+
+def to_e164(raw: str, region: str) -> str:
+    """E.164 form of ``raw``; raises ValueError with a user-facing message."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        raise ValueError(_("%(number)s is not a phone number.", number=raw)) from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(_("%(number)s is not a valid phone number.", number=raw))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(e164: str, region: str) -> str:
+    """National format for numbers of the workspace's region, international for the rest."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

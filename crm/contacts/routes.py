@@ -1,0 +1,184 @@
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from crm.audit import queries as audit_queries
+from crm.audit.service import ACTIONS
+from crm.contacts import phones, queries, service
+from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm, optional_id
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.htmx import is_boosted, is_htmx, wants_partial
+from crm.permissions import require
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+
+@bp.app_context_processor
+def contact_helpers() -> dict:
+    def phone(e164: str) -> str:
+        return phones.display(e164, g.workspace.phone_region)
+
+    return {
+        "display_phone": phone,
+        "lifecycle_labels": LIFECYCLE_LABELS,
+        "level_labels": LEVEL_LABELS,
+        "gender_labels": GENDER_LABELS,
+        "format_date": format_date,
+        "restore_days": service.RESTORE_DAYS,
+    }
+
+
+def sees_sensitive() -> bool:
+    return g.membership.can("contacts.sensitive")
+
+
+def _contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
+    return queries.contact_or_none(contact_id, g.membership, deleted) or abort(404)
+
+
+def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
+    form = ContactForm(
+        obj=None if request.method == "POST" else contact,  # a POST is the whole new state
+        owners=queries.owner_choices(),
+        companies=queries.company_choices(),
+        region=g.workspace.phone_region,
+        sensitive=sees_sensitive(),
+        **kwargs,
+    )
+    if contact is not None and not form.is_submitted():
+        form.fill_from(contact)
+    return form
+
+
+def _filters() -> queries.ContactFilters:
+    args = request.args
+    company = args.get("company", "")
+    return queries.ContactFilters(
+        q=args.get("q", "").strip()[:100],
+        owner=args.get("owner", ""),
+        tag=args.get("tag", "").strip()[:50],
+        lifecycle=args.get("lifecycle", "") if args.get("lifecycle") in LIFECYCLE_LABELS else "",
+        company=optional_id(company) if company.isdigit() else None,
+    )
+
+
+@bp.get("/")
+@require("contacts.read")
+def index():
+    filters = _filters()
+    page = queries.contacts_page(filters, request.args.get("after"), g.membership)
+    context = {"page": page, "filters": filters, "sensitive": sees_sensitive()}
+    if wants_partial("contacts-more"):
+        return render_template("contacts/_rows.html", **context)
+    if wants_partial("contact-results"):
+        return render_template("contacts/_results.html", **context)
+    return render_template("contacts/index.html", **context)
+
+
+@bp.get("/new")
+@require("contacts.write")
+def new():
+    form = _form()
+    if request.args.get("company", "").isdigit() and not form.is_submitted():
+        form.company_id.data = int(request.args["company"])
+    form.owner_id.data = form.owner_id.data or g.membership.id
+    return render_template("contacts/new.html", form=form)
+
+
+@bp.post("/")
+@require("contacts.write")
+def create():
+    form = _form()
+    if not form.validate_on_submit():
+        return render_template("contacts/new.html", form=form), 422
+    contact = service.create_contact(form.service_data())
+    db.session.commit()
+    flash(_("Contact %(name)s added.", name=contact.name), "success")
+    return redirect(url_for(".show", contact_id=contact.id), 303)
+
+
+def _show(contact: Contact):
+    context = {"contact": contact, "sensitive": sees_sensitive(), "actions": ACTIONS}
+    context["history"] = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else []
+    return render_template("contacts/show.html", **context)
+
+
+@bp.get("/<int:contact_id>")
+@require("contacts.read")
+def show(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    if wants_partial("contact-details"):
+        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
+    return _show(contact)
+
+
+@bp.get("/<int:contact_id>/edit")
+@require("contacts.write")
+def edit(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = _form(contact)
+    if wants_partial("contact-details"):
+        return render_template("contacts/_edit.html", contact=contact, form=form)
+    return render_template("contacts/edit.html", contact=contact, form=form)
+
+
+@bp.post("/<int:contact_id>")
+@require("contacts.write")
+def update(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = _form(contact)
+    partial = wants_partial("contact-details")
+    if not form.validate_on_submit():
+        template = "contacts/_edit.html" if partial else "contacts/edit.html"
+        return render_template(template, contact=contact, form=form), 422
+    service.update_contact(contact, form.service_data())
+    db.session.commit()
+    flash(_("Contact saved."), "success")
+    if partial:
+        contact = _contact_or_404(contact_id)
+        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
+    return redirect(url_for(".show", contact_id=contact.id), 303)
+
+
+@bp.post("/<int:contact_id>/delete")
+@require("contacts.delete")
+def delete(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    service.delete_contact(contact)
+    db.session.commit()
+    flash(_("Contact %(name)s moved to the trash.", name=contact.name), "success")
+    return leave_for(url_for(".index"))
+
+
+def leave_for(url: str):
+    """303 for plain and boosted forms; a targeted htmx request is told to load the page itself."""
+    if is_htmx() and not is_boosted():
+        return "", 204, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+@bp.get("/trash")
+@require("contacts.delete")
+def trash():
+    return render_template(
+        "contacts/trash.html",
+        contacts=queries.trash(g.membership),
+        companies=queries.company_trash(g.membership),
+        days=service.RESTORE_DAYS,
+    )
+
+
+@bp.post("/<int:contact_id>/restore")
+@require("contacts.delete")
+def restore(contact_id: int):
+    contact = _contact_or_404(contact_id, deleted=None)
+    try:
+        service.restore_contact(contact)
+    except service.TooLate:
+        days = service.RESTORE_DAYS
+        flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
+        return redirect(url_for(".trash"), 303)
+    db.session.commit()
+    flash(_("Contact %(name)s restored.", name=contact.name), "success")
+    return redirect(url_for(".show", contact_id=contact.id), 303)

@@ -1,0 +1,150 @@
+"""Creating, changing, soft-deleting and restoring contacts and companies, with their audit
+entries. Routes pass validated form data; the caller commits (one transaction per action)."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crm.audit import service as audit
+from crm.contacts.models import Company, Contact, ContactTag, Tag
+from crm.db import utcnow
+from crm.extensions import db
+from crm.search import digits, normalize
+
+RESTORE_DAYS = 30
+CONTACT_FIELDS = (
+    "name", "emails", "phones", "company_id", "title", "gender", "birthday", "source", "owner_id", "about",
+    "street", "city", "region", "postal_code", "country", "lifecycle",
+)  # fmt: skip
+COMPANY_FIELDS = (
+    "name", "industry", "size", "website", "phone", "owner_id", "customer_since", "notes",
+    "street", "city", "region", "postal_code", "country",
+)  # fmt: skip
+SENSITIVE_FIELDS = ("phones", "birthday", "street", "city", "region", "postal_code", "country")
+
+
+class TooLate(ValueError):
+    """A soft-deleted record older than the restore window."""
+
+
+def contact_search_text(contact: Contact, company_name: str | None) -> str:
+    """Name, emails, phone digits (with and without the country code) and company name, lower-case."""
+    parts = [contact.name, *contact.emails, company_name or ""]
+    for phone in contact.phones:
+        parts.append(digits(phone))
+    return normalize(" ".join(p for p in parts if p))
+
+
+def company_search_text(company: Company) -> str:
+    return normalize(" ".join(p for p in (company.name, company.website or "", digits(company.phone or "")) if p))
+
+
+def _apply(obj, data: dict, fields) -> None:
+    for name in fields:
+        if name in data:
+            setattr(obj, name, data[name])
+
+
+def _company_name(company_id: int | None) -> str | None:
+    if company_id is None:
+        return None
+    return db.session.scalar(sa.select(Company.name).where(Company.id == company_id))
+
+
+def create_contact(data: dict) -> Contact:
+    contact = Contact(emails=[], phones=[])
+    _apply(contact, data, CONTACT_FIELDS)
+    contact.search_text = contact_search_text(contact, _company_name(contact.company_id))
+    changes = {name: values for name, values in audit.changes_of(contact, CONTACT_FIELDS).items() if values[1]}
+    db.session.add(contact)
+    db.session.flush()
+    tags = set_tags(contact, data.get("tags", []))
+    if tags:
+        changes["tags"] = [None, tags]
+    audit.record("contact.created", "contact", contact.id, changes)
+    return contact
+
+
+def update_contact(contact: Contact, data: dict) -> dict:
+    """Applies the fields present in ``data`` (a role without contacts.sensitive never sends those)."""
+    before_tags = [tag.name for tag in contact.tags]
+    _apply(contact, data, CONTACT_FIELDS)
+    changes = audit.changes_of(contact, CONTACT_FIELDS)
+    if "tags" in data:
+        after_tags = set_tags(contact, data["tags"])
+        if after_tags != before_tags:
+            changes["tags"] = [before_tags, after_tags]
+    if changes:
+        contact.search_text = contact_search_text(contact, _company_name(contact.company_id))
+        audit.record("contact.updated", "contact", contact.id, changes)
+    return changes
+
+
+def set_tags(contact: Contact, names: list[str]) -> list[str]:
+    """Replaces the contact's tags with ``names`` (lower-case, created on first use)."""
+    wanted = sorted({normalize(name)[:50] for name in names if name.strip()})
+    existing = {tag.name: tag for tag in db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))}
+    for name in wanted:
+        if name not in existing:
+            existing[name] = Tag(name=name)
+            db.session.add(existing[name])
+    db.session.flush()
+    db.session.execute(sa.delete(ContactTag).where(ContactTag.contact_id == contact.id))
+    for name in wanted:
+        db.session.add(ContactTag(contact_id=contact.id, tag_id=existing[name].id))
+    db.session.flush()
+    db.session.expire(contact, ["tags"])
+    return wanted
+
+
+def delete_contact(contact: Contact) -> None:
+    contact.deleted_at = utcnow()
+    audit.record("contact.deleted", "contact", contact.id, {"name": [contact.name, None]})
+
+
+def restore_contact(contact: Contact) -> None:
+    if contact.deleted_at is None:
+        return
+    if contact.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
+        raise TooLate
+    contact.deleted_at = None
+    audit.record("contact.restored", "contact", contact.id, {"name": [None, contact.name]})
+
+
+def create_company(data: dict) -> Company:
+    company = Company()
+    _apply(company, data, COMPANY_FIELDS)
+    company.search_text = company_search_text(company)
+    changes = {name: values for name, values in audit.changes_of(company, COMPANY_FIELDS).items() if values[1]}
+    db.session.add(company)
+    db.session.flush()
+    audit.record("company.created", "company", company.id, changes)
+    return company
+
+
+def update_company(company: Company, data: dict) -> dict:
+    renamed = "name" in data and data["name"] != company.name
+    _apply(company, data, COMPANY_FIELDS)
+    changes = audit.changes_of(company, COMPANY_FIELDS)
+    if changes:
+        company.search_text = company_search_text(company)
+        audit.record("company.updated", "company", company.id, changes)
+    if renamed:
+        # Contacts are found by their company's name too.
+        for contact in db.session.scalars(sa.select(Contact).where(Contact.company_id == company.id)):
+            contact.search_text = contact_search_text(contact, company.name)
+    return changes
+
+
+def delete_company(company: Company) -> None:
+    company.deleted_at = utcnow()
+    audit.record("company.deleted", "company", company.id, {"name": [company.name, None]})
+
+
+def restore_company(company: Company) -> None:
+    if company.deleted_at is None:
+        return
+    if company.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
+        raise TooLate
+    company.deleted_at = None
+    audit.record("company.restored", "company", company.id, {"name": [None, company.name]})

@@ -1,0 +1,98 @@
+"""Substring search over a record's stored, normalised ``search_text`` that stays indexed.
+
+Words of three characters or more match anywhere: on PostgreSQL through a pg_trgm GIN index on
+``search_text``; on SQLite through an FTS5 trigram table kept in step by triggers, asked in the
+``id IN (SELECT rowid ...)`` form (a join with it is orders of magnitude slower, see BENCH.md).
+Shorter words cannot use a trigram index, so they match the start of the name instead, served
+on PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index.
+
+Migrations create these structures (``search_index_ddl``); models do not declare them. On SQLite a
+batch migration that recreates a searchable table drops its triggers: run the DDL again after it.
+"""
+
+import re
+
+import sqlalchemy as sa
+
+TRIGRAM = 3
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def fts_table(table: str) -> str:
+    return f"{table}_fts"
+
+
+def is_search_index(name: str, type_: str) -> bool:
+    """The dialect-specific search structures that migrations make and models do not declare
+    (Alembic's autogenerate is told to leave them alone)."""
+    if type_ == "table":
+        return re.fullmatch(r"\w+_fts(_\w+)?", name) is not None
+    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix)", name) is not None
+
+
+def search_index_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            f"CREATE INDEX ix_{table}_trigram ON {table} USING gin (search_text gin_trgm_ops)",
+            f"CREATE INDEX ix_{table}_name_prefix ON {table} (workspace_id, lower(name) text_pattern_ops)",
+        ]
+    return sqlite_fts_ddl(table)
+
+
+def drop_search_index_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [f"DROP INDEX IF EXISTS ix_{table}_trigram", f"DROP INDEX IF EXISTS ix_{table}_name_prefix"]
+    return [f"DROP TABLE IF EXISTS {fts_table(table)}"]  # its triggers go with the content table
+
+
+def sqlite_fts_ddl(table: str) -> list[str]:
+    """An external-content FTS5 trigram index of ``table.search_text`` and the triggers that keep it."""
+    fts = fts_table(table)
+    insert = f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text);"
+    delete = f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', content_rowid='id', "
+        "tokenize='trigram')",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN {insert} END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON {table} BEGIN {delete} END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE OF search_text ON {table} BEGIN {delete} {insert} END",
+        f"INSERT INTO {fts}({fts}) VALUES ('rebuild')",
+    ]
+
+
+def _like(term: str, prefix_only: bool = False) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix_only else f"%{escaped}%"
+
+
+def _word_condition(model, word: str, dialect: str):
+    if len(word) < TRIGRAM:
+        return sa.func.lower(model.name).like(_like(word, prefix_only=True), escape="\\")
+    if dialect == "sqlite":
+        fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
+        matching = sa.select(fts.c.rowid).where(fts.c.search_text.like(_like(word), escape="\\"))
+        return model.id.in_(matching)
+    return model.search_text.like(_like(word), escape="\\")
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a query; a query that looks like a phone number is one word of its digits,
+    so "650 253-00" finds +16502530000 however it was typed."""
+    text = normalize(q)
+    if re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
+        return [digits(text)]
+    return text.split()
+
+
+def matching(statement: sa.Select, model, q: str, dialect: str) -> sa.Select:
+    """Rows whose search text holds every word of ``q``."""
+    for word in search_words(q):
+        statement = statement.where(_word_condition(model, word, dialect))
+    return statement

@@ -1,0 +1,53 @@
+"""The customer database in a real browser: add a contact, find it as you type, edit it inline."""
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.factories import make_contact, make_workspace
+
+pytestmark = pytest.mark.browser
+
+
+def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Bob Stone", emails=["bob@stone.example"])
+    log_in(page, live_server.url, owner.email, owner.password)
+
+    page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Add contact").click()
+    page.get_by_label("Name", exact=True).fill("Ann Lee")
+    page.get_by_label("Email addresses").fill("Ann@Example.com")
+    page.get_by_label("Phone numbers").fill("650 253 0000")
+    page.get_by_label("Tags").fill("fair 2026")
+    page.get_by_role("button", name="Add contact").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee")
+    expect(page.get_by_text("(650) 253-0000")).to_be_visible()
+
+    page.get_by_role("link", name="All contacts").click()
+    mark_window(page)
+    rows = page.locator("#contact-rows tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Search", exact=True).press_sequentially("253 00", delay=30)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Ann Lee")
+    assert parse_qs(urlparse(page.url).query)["q"] == ["253 00"]  # the search lives in the URL
+    assert_no_full_reload(page)
+
+    rows.first.get_by_role("link", name="Ann Lee").click()
+    mark_window(page)
+    details = page.locator("#contact-details")
+    details.get_by_role("link", name="Edit").click()
+    title = details.get_by_label("Job title")
+    expect(title).to_be_visible()
+    details.get_by_label("Name", exact=True).fill("")
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_text("Enter a name.")).to_be_visible()
+    details.get_by_label("Name", exact=True).fill("Ann Lee-Wong")
+    title.fill("Head buyer")
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_text("Head buyer")).to_be_visible()
+    expect(details.locator(".contact-name")).to_have_text("Ann Lee-Wong")
+    assert_no_full_reload(page)

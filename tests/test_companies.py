@@ -1,0 +1,109 @@
+"""Companies: create with validation, their contacts on the company page, search, inline edit,
+trash and restore, and the query count of the list."""
+
+import sqlalchemy as sa
+
+from crm.contacts.models import Company
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_company, make_contact, make_member
+from tests.query_counter import count_queries
+
+DETAILS = {"HX-Request": "true", "HX-Target": "company-details"}
+
+
+def companies_url(ws, rest: str = "") -> str:
+    return f"/w/{ws.slug}/companies/{rest}"
+
+
+def stored(app, ws) -> list[Company]:
+    with app.app_context(), workspace_scope(ws.id):
+        companies = list(db.session.scalars(sa.select(Company).order_by(Company.id)))
+        db.session.expunge_all()
+        return companies
+
+
+def test_create_company_with_phone_in_e164_and_website(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = post(
+        client,
+        companies_url(ws_a),
+        {"name": " Acme Ltd ", "website": "acme.example", "phone": "650 253 0000", "size": "11-50"},
+    )
+    assert response.status_code == 303
+    [company] = stored(app, ws_a)
+    assert (company.name, company.phone, company.size, company.website) == (
+        "Acme Ltd",
+        "+16502530000",
+        "11-50",
+        "acme.example",
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "(650) 253-0000" in page and "Company Acme Ltd added." in page
+
+
+def test_bad_company_input_is_refused_and_nothing_saved(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, companies_url(ws_a), {"name": "", "website": "not a site", "phone": "abc", "size": "huge"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a name." in page and "Enter a web address such as example.com." in page
+    assert "abc is not a phone number." in page and "Not a valid choice" in page
+    assert stored(app, ws_a) == []
+
+
+def test_company_page_rolls_up_its_contacts(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    make_contact(app, ws_a, "Bob Stone")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(companies_url(ws_a, str(acme))).get_data(as_text=True)
+    assert "Ann Lee" in page and "Bob Stone" not in page
+    assert f"/contacts/new?company={acme}" in page  # add a contact straight to this company
+
+
+def test_company_list_search_and_query_count(app, client, auth, ws_a, ws_b):
+    for number in range(30):
+        make_company(app, ws_a, f"Firm {number:02d}", owner_id=ws_a.membership_id)
+    make_company(app, ws_a, "上海贸易有限公司")
+    make_company(app, ws_b, "Firm of Beta")
+    auth.login(ws_a.email, ws_a.password)
+    client.get(companies_url(ws_a))
+    with count_queries(app) as queries:
+        page = client.get(companies_url(ws_a)).get_data(as_text=True)
+    assert page.count('<tr id="company-') == 31 and "Firm of Beta" not in page
+    assert len(queries) <= 5, queries
+    found = client.get(companies_url(ws_a), query_string={"q": "贸易有限"}).get_data(as_text=True)
+    assert "上海贸易有限公司" in found and "Firm 01" not in found
+
+
+def test_inline_edit_of_a_company(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd", industry="Tools")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(companies_url(ws_a, f"{acme}/edit"), headers=DETAILS).get_data(as_text=True)
+    assert form.lstrip().startswith('<section id="company-details"') and 'value="Tools"' in form
+    bad = post(client, companies_url(ws_a, str(acme)), {"name": "Acme", "website": "nope"}, headers=DETAILS)
+    assert bad.status_code == 422
+    good = post(client, companies_url(ws_a, str(acme)), {"name": "Acme Group", "industry": "Tools"}, headers=DETAILS)
+    assert good.status_code == 200 and "Acme Group" in good.get_data(as_text=True)
+    assert stored(app, ws_a)[0].name == "Acme Group"
+
+
+def test_delete_and_restore_a_company(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, companies_url(ws_a, f"{acme}/delete"), {})
+    assert client.get(companies_url(ws_a, str(acme))).status_code == 404
+    assert "Acme Ltd" in client.get(f"/w/{ws_a.slug}/contacts/trash").get_data(as_text=True)
+    post(client, companies_url(ws_a, f"{acme}/restore"), {})
+    assert client.get(companies_url(ws_a, str(acme))).status_code == 200
+
+
+def test_support_role_reads_companies_but_cannot_change_them(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    support = make_member(app, ws_a, "support@alpha.example.com", role="support")
+    auth.login(support.email, support.password)
+    assert client.get(companies_url(ws_a, str(acme))).status_code == 200
+    assert post(client, companies_url(ws_a, str(acme)), {"name": "Renamed"}).status_code == 403
+    assert stored(app, ws_a)[0].name == "Acme Ltd"

@@ -1,0 +1,296 @@
+"""Contacts: create, validate, search as you type, keyset pages, inline edit, trash and restore,
+record scope, sensitive details, and the number of queries of the list and detail pages."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Contact
+from crm.contacts.queries import PER_PAGE
+from crm.db import utcnow
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import assign_role, make_company, make_contact, make_member, make_role
+from tests.query_counter import count_queries
+
+DETAILS = {"HX-Request": "true", "HX-Target": "contact-details"}
+RESULTS = {"HX-Request": "true", "HX-Target": "contact-results"}
+
+
+def contacts_url(ws, rest: str = "") -> str:
+    return f"/w/{ws.slug}/contacts/{rest}"
+
+
+def stored(app, ws, contact_id: int) -> Contact:
+    with app.app_context(), workspace_scope(ws.id):
+        contact = db.session.get(Contact, contact_id)
+        db.session.expunge(contact)
+        return contact
+
+
+def names(app, ws) -> list[str]:
+    with app.app_context(), workspace_scope(ws.id):
+        return list(db.session.scalars(sa.select(Contact.name).order_by(Contact.id)))
+
+
+def audit_actions(app, ws, record_id: int) -> list[tuple[str, dict]]:
+    with app.app_context(), workspace_scope(ws.id):
+        entries = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.record_type == "contact", AuditEntry.record_id == record_id)
+        )
+        return [(entry.action, entry.changes) for entry in entries]
+
+
+def test_create_contact_normalises_emails_and_phones(app, client, auth, ws_a):
+    company_id = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(contacts_url(ws_a, "new")).get_data(as_text=True)
+    assert '<label for="name">' in form and "Acme Ltd</option>" in form
+    response = post(
+        client,
+        contacts_url(ws_a),
+        {
+            "name": "  Ann   Lee ",
+            "emails": "Ann.Lee@Example.COM\nann@example.org, Ann.Lee@example.com",
+            "phones": "(650) 253-0000\n+86 138 0013 8000",
+            "company_id": str(company_id),
+            "lifecycle": "lead",
+            "tags": "Trade fair, wholesale, trade fair",
+            "owner_id": "",
+            "gender": "",
+        },
+    )
+    assert response.status_code == 303
+    contact_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    contact = stored(app, ws_a, contact_id)
+    assert contact.name == "Ann   Lee".strip()  # inner spacing is the user's; only the ends are trimmed
+    assert contact.emails == ["ann.lee@example.com", "ann@example.org"]
+    assert contact.phones == ["+16502530000", "+8613800138000"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "(650) 253-0000" in page  # the workspace's region (US) in national form
+    assert "+86 138 0013 8000" in page  # other countries in international form
+    assert ">trade fair</a>" in page and ">wholesale</a>" in page
+    assert "Contact Ann   Lee added." in page
+    [(action, changes)] = audit_actions(app, ws_a, contact_id)
+    assert action == "contact.created"
+    assert changes["emails"] == [None, ["ann.lee@example.com", "ann@example.org"]]
+    assert changes["tags"] == [None, ["trade fair", "wholesale"]]
+
+
+def test_bad_input_is_refused_with_messages_and_nothing_saved(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = post(
+        client,
+        contacts_url(ws_a),
+        {"name": "   ", "emails": "not-an-email", "phones": "12", "lifecycle": "lead", "gender": "robot"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a name." in page
+    assert "not-an-email:" in page
+    assert "12 is not a valid phone number." in page or "12 is not a phone number." in page
+    assert 'aria-invalid="true"' in page
+    assert names(app, ws_a) == []
+
+
+def test_a_company_of_another_workspace_cannot_be_linked(app, client, auth, ws_a, ws_b):
+    foreign = make_company(app, ws_b, "Beta Secret Corp")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, contacts_url(ws_a), {"name": "Ann", "company_id": str(foreign), "lifecycle": "lead"})
+    assert response.status_code == 422
+    assert "Beta Secret Corp" not in response.get_data(as_text=True)
+    assert names(app, ws_a) == []
+
+
+def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, ws_a, ws_b):
+    acme = make_company(app, ws_a, "Acme Widgets")
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@lee.example"], phones=["+16502530000"], company_id=acme)
+    make_contact(app, ws_a, "王小明", emails=["xm@example.cn"], phones=["+8613800138000"])
+    make_contact(app, ws_a, "Bob Stone", emails=["bob@stone.example"])
+    make_contact(app, ws_b, "Ann Other", emails=["ann@other.example"])
+    auth.login(ws_a.email, ws_a.password)
+
+    def found(q: str) -> set[str]:
+        response = client.get(contacts_url(ws_a), query_string={"q": q}, headers=RESULTS)
+        body = response.get_data(as_text=True)
+        assert body.lstrip().startswith('<div id="contact-results">')  # only the results swap
+        return {name for name in ("Ann Lee", "王小明", "Bob Stone", "Ann Other") if name in body}
+
+    assert found("ann") == {"Ann Lee"}  # never the other workspace's Ann
+    assert found("LEE.EXAMPLE") == {"Ann Lee"}
+    assert found("253 0000") == {"Ann Lee"}  # digits match however they are spaced
+    assert found("650-253") == {"Ann Lee"}
+    assert found("widgets") == {"Ann Lee"}  # by company name
+    assert found("王小明") == {"王小明"}
+    assert found("王") == {"王小明"}  # a short word matches the start of the name
+    assert found("13800138000") == {"王小明"}
+    assert found("ann stone") == set()  # every word must match
+    assert found("100%_") == set()  # LIKE wildcards are literal
+    assert found("") == {"Ann Lee", "王小明", "Bob Stone"}
+
+
+def test_renaming_a_company_keeps_its_contacts_findable(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Widgets")
+    make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/companies/{acme}", {"name": "Zenith Gears", "size": ""})
+    page = client.get(contacts_url(ws_a), query_string={"q": "zenith"}).get_data(as_text=True)
+    assert "Ann Lee" in page
+
+
+def test_filters_by_tag_lifecycle_and_owner_live_in_the_url(app, client, auth, ws_a):
+    seller = make_member(app, ws_a, "seller@alpha.example.com")
+    make_contact(app, ws_a, "Tagged Lead", tags=["vip list"], lifecycle="lead", owner_id=seller.membership_id)
+    make_contact(app, ws_a, "Active Untagged", lifecycle="active", owner_id=ws_a.membership_id)
+    make_contact(app, ws_a, "Nobody's")
+    auth.login(ws_a.email, ws_a.password)
+
+    def listed(**args) -> set[str]:
+        body = client.get(contacts_url(ws_a), query_string=args).get_data(as_text=True)
+        return {name for name in ("Tagged Lead", "Active Untagged", "Nobody&#39;s") if name in body}
+
+    assert listed(tag="VIP List") == {"Tagged Lead"}
+    assert listed(lifecycle="active") == {"Active Untagged"}
+    assert listed(owner="me") == {"Active Untagged"}
+    assert listed(owner="none") == {"Nobody&#39;s"}
+    assert listed(owner=str(seller.membership_id)) == {"Tagged Lead"}
+    page = client.get(contacts_url(ws_a), query_string={"lifecycle": "active", "q": "untagged"}).get_data(as_text=True)
+    assert 'value="untagged"' in page and '<option value="active" selected>' in page  # reload keeps the state
+
+
+def test_keyset_pages_and_a_constant_number_of_queries(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme")
+    for number in range(PER_PAGE + 5):
+        make_contact(app, ws_a, f"Person {number:03d}", company_id=acme, owner_id=ws_a.membership_id, tags=["x"])
+    auth.login(ws_a.email, ws_a.password)
+    client.get(contacts_url(ws_a))  # warm the session and caches
+    with count_queries(app) as queries:
+        page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert page.count('<tr id="contact-') == PER_PAGE
+    assert "Person 054" in page and "Person 004" not in page  # newest first
+    assert len(queries) <= 5, queries
+    more = page.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    with count_queries(app) as queries:
+        rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
+    assert rest.count('<tr id="contact-') == 5 and "Person 000" in rest and "<html" not in rest
+    assert "contacts-more" not in rest  # the last page offers no more
+    assert len(queries) <= 5, queries
+    assert client.get(contacts_url(ws_a), query_string={"after": "garbage"}).status_code == 400
+
+
+def test_detail_page_query_count_does_not_grow_with_tags(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann", tags=[f"tag {n}" for n in range(20)])
+    auth.login(ws_a.email, ws_a.password)
+    client.get(contacts_url(ws_a, str(contact_id)))
+    with count_queries(app) as queries:
+        page = client.get(contacts_url(ws_a, str(contact_id))).get_data(as_text=True)
+    assert "tag 19" in page
+    assert len(queries) <= 7, queries
+
+
+def test_inline_edit_validates_and_saves_with_an_audit_of_changes(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Buyer")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(contacts_url(ws_a, f"{contact_id}/edit"), headers=DETAILS).get_data(as_text=True)
+    assert form.lstrip().startswith('<section id="contact-details"') and 'value="Buyer"' in form
+    bad = post(client, contacts_url(ws_a, str(contact_id)), {"name": "", "lifecycle": "lead"}, headers=DETAILS)
+    assert bad.status_code == 422 and "Enter a name." in bad.get_data(as_text=True)
+    assert stored(app, ws_a, contact_id).name == "Ann Lee"
+    good = post(
+        client,
+        contacts_url(ws_a, str(contact_id)),
+        {"name": "Ann Lee-Wong", "emails": "ann@example.com", "title": "Head buyer", "lifecycle": "active"},
+        headers=DETAILS,
+    )
+    body = good.get_data(as_text=True)
+    assert good.status_code == 200 and body.lstrip().startswith('<section id="contact-details"')
+    assert "Ann Lee-Wong" in body and "Head buyer" in body
+    contact = stored(app, ws_a, contact_id)
+    assert (contact.title, contact.lifecycle) == ("Head buyer", "active")
+    action, changes = audit_actions(app, ws_a, contact_id)[-1]
+    assert action == "contact.updated"
+    assert changes["title"] == ["Buyer", "Head buyer"] and changes["name"] == ["Ann Lee", "Ann Lee-Wong"]
+    assert "emails" not in changes
+
+
+def test_names_are_escaped(app, client, auth, ws_a):
+    make_contact(app, ws_a, "<script>alert(1)</script>")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+
+
+def test_delete_moves_to_trash_and_restore_brings_back(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, contacts_url(ws_a, f"{contact_id}/delete"), {}).status_code == 303
+    assert f'id="contact-{contact_id}"' not in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert client.get(contacts_url(ws_a, str(contact_id))).status_code == 404
+    trash = client.get(contacts_url(ws_a, "trash")).get_data(as_text=True)
+    assert "Ann Lee" in trash
+    assert post(client, contacts_url(ws_a, f"{contact_id}/restore"), {}).status_code == 303
+    assert client.get(contacts_url(ws_a, str(contact_id))).status_code == 200
+    assert [action for action, _ in audit_actions(app, ws_a, contact_id)] == [
+        "contact.created",
+        "contact.deleted",
+        "contact.restored",
+    ]
+
+
+def test_a_contact_deleted_over_30_days_ago_cannot_be_restored(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Old Ann")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, contact_id).deleted_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    assert "Old Ann" not in client.get(contacts_url(ws_a, "trash")).get_data(as_text=True)
+    response = post(client, contacts_url(ws_a, f"{contact_id}/restore"), {}, follow_redirects=True)
+    assert "can no longer be restored" in response.get_data(as_text=True)
+    assert stored(app, ws_a, contact_id).deleted_at is not None
+
+
+def test_own_record_scope_applies_to_list_search_and_detail(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    mine = make_contact(app, ws_a, "Mine Alone", owner_id=member.membership_id)
+    theirs = make_contact(app, ws_a, "Somebody Else's", owner_id=ws_a.membership_id)
+    auth.login(member.email, member.password)
+    listing = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert "Mine Alone" in listing and "Somebody Else" not in listing
+    assert "Somebody Else" not in client.get(contacts_url(ws_a), query_string={"q": "somebody"}).get_data(as_text=True)
+    assert client.get(contacts_url(ws_a, str(theirs))).status_code == 404
+    assert post(client, contacts_url(ws_a, str(theirs)), {"name": "Hijacked", "lifecycle": "lead"}).status_code == 404
+    assert client.get(contacts_url(ws_a, str(mine))).status_code == 200
+    assert stored(app, ws_a, theirs).name == "Somebody Else's"
+
+
+def test_without_contacts_sensitive_phones_birthday_and_address_stay_hidden_and_kept(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann", phones=["+16502530000"], city="Springfield", emails=["a@example.com"])
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # Sales lacks contacts.sensitive
+    auth.login(sales.email, sales.password)
+    for url in (contacts_url(ws_a), contacts_url(ws_a, str(contact_id)), contacts_url(ws_a, f"{contact_id}/edit")):
+        page = client.get(url).get_data(as_text=True)
+        assert "253-0000" not in page and "Springfield" not in page, url
+    # An edit by them, even one that sends the hidden fields, leaves those fields as they were.
+    post(
+        client,
+        contacts_url(ws_a, str(contact_id)),
+        {"name": "Ann B", "emails": "a@example.com", "lifecycle": "lead", "phones": "", "city": "Elsewhere"},
+    )
+    contact = stored(app, ws_a, contact_id)
+    assert (contact.name, contact.phones, contact.city) == ("Ann B", ["+16502530000"], "Springfield")
+
+
+def test_viewer_reads_but_cannot_add_edit_or_delete(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann")
+    viewer = make_member(app, ws_a, "viewer@alpha.example.com", role="viewer")
+    auth.login(viewer.email, viewer.password)
+    page = client.get(contacts_url(ws_a, str(contact_id))).get_data(as_text=True)
+    assert "Ann" in page and "/edit" not in page and "/delete" not in page
+    assert "Add contact" not in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert post(client, contacts_url(ws_a), {"name": "New", "lifecycle": "lead"}).status_code == 403
+    assert post(client, contacts_url(ws_a, f"{contact_id}/delete"), {}).status_code == 403
+    assert names(app, ws_a) == ["Ann"]
