@@ -84,6 +84,11 @@ def load_config(overrides: dict | None = None) -> dict:
                 f"at rest, and losing it makes them unreadable. Generate a key with: {GENERATE_HINT}"
             )
         config["ENCRYPTION_KEYS"] = derived_key(config["SECRET_KEY"])
+    if env == "production" and not config["REDIS_URL"] and config["RATELIMIT_STORAGE_URI"] == "memory://":
+        raise ConfigError(
+            "REDIS_URL must be set in production: rate limits and used two-factor codes must be shared "
+            "by every worker process, not counted per process."
+        )
     try:
         parse_keys(config["ENCRYPTION_KEYS"])
     except ValueError as error:

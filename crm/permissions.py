@@ -118,3 +118,14 @@ def visible_to_member(statement, owner_column, member=None):
     if member.role.record_scope == "own":
         return statement.where(owner_column == member.id)
     return statement
+
+
+def holds_everything_of(actor, role) -> bool:
+    """Whether ``actor`` holds every permission of ``role`` and at least its record scope: the
+    test for giving that role to someone, or managing someone who has it."""
+    if actor.is_owner:
+        return True
+    if role.builtin == OWNER:
+        return False
+    wider_scope = role.record_scope == "all" and actor.role.record_scope != "all"
+    return not wider_scope and all(actor.can(permission) for permission in role.permissions)

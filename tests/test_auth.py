@@ -281,7 +281,8 @@ def test_session_cookie_flags(client, auth, ws_a):
 def test_production_requires_secret_key_and_secure_cookies(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    with pytest.raises(ConfigError):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config({"KEHU_ENV": "production"})
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     config = load_config({"KEHU_ENV": "production"})
@@ -292,6 +293,7 @@ def test_production_requires_secret_key_and_secure_cookies(monkeypatch):
 def test_production_app_sends_hsts(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     app = create_app({"KEHU_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     response = app.test_client().get("/")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
@@ -311,3 +313,11 @@ def test_account_profile_update_and_validation(app, client, auth, ws_a):
 
 def test_account_requires_login(client):
     assert client.get("/account").headers["Location"].startswith("/login")
+
+
+def test_logging_out_ends_a_remember_me_session_too(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password, remember=True)
+    assert client.get_cookie("remember_token") is not None
+    auth.logout()
+    assert client.get_cookie("remember_token") is None
+    assert client.get(f"/w/{ws_a.slug}/").status_code == 302

@@ -1,9 +1,11 @@
 """Start-up settings that a fresh clone and a production deployment depend on."""
 
+import pytest
+from cryptography.fernet import Fernet
 from flask import request
 
 from crm import create_app
-from crm.config import load_config
+from crm.config import ConfigError, load_config
 
 
 def test_a_fresh_clone_gets_its_sqlite_directory_created(tmp_path):
@@ -34,3 +36,13 @@ def test_forwarded_headers_count_only_behind_a_trusted_proxy(tmp_path):
 def test_trusted_proxies_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "2")
     assert load_config({"KEHU_ENV": "test"})["TRUSTED_PROXIES"] == 2
+
+
+def test_production_refuses_to_count_rate_limits_per_process(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ConfigError, match="REDIS_URL must be set in production"):
+        load_config({"KEHU_ENV": "production"})
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert load_config({"KEHU_ENV": "production"})["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"

@@ -9,7 +9,7 @@ from crm.members.models import Invitation
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Role, Workspace
 from tests.conftest import post
-from tests.factories import PASSWORD, make_invitation, make_member, role_id
+from tests.factories import PASSWORD, assign_role, make_invitation, make_member, make_role, role_id
 
 
 def members_url(ws, tail=""):
@@ -295,3 +295,61 @@ def test_invited_user_without_account_gets_one_created(app, client, ws_a):
 
     with app.app_context():
         assert db.session.scalar(sa.select(User.name).where(User.email == "fresh@example.com")) == "Fresh"
+
+
+def _role_of(app, ws, membership_id: int) -> str:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Membership, membership_id).role.name
+
+
+def test_nobody_gives_a_role_with_more_than_they_hold_themselves_included(app, client, auth, ws_a):
+    recruiter_role = make_role(app, ws_a, "Recruiter", permissions=["members.manage"])
+    recruiter = make_member(app, ws_a, "recruiter@alpha.example.com")
+    assign_role(app, ws_a, recruiter.membership_id, recruiter_role)
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com", role="viewer")
+    auth.login(recruiter.email, recruiter.password)
+    admin = role_id(app, ws_a, "admin")
+    post(client, members_url(ws_a, f"{recruiter.membership_id}/role"), {"role_id": admin})
+    post(client, members_url(ws_a, f"{colleague.membership_id}/role"), {"role_id": admin})
+    assert invite(client, ws_a, "my-other-self@example.com", "admin", app).status_code == 422
+    page = client.get(members_url(ws_a)).get_data(as_text=True)
+    assert f'<option value="{admin}"' not in page  # not even offered
+    assert _role_of(app, ws_a, recruiter.membership_id) == "Recruiter"
+    assert _role_of(app, ws_a, colleague.membership_id) == "Viewer"
+    assert count(app, ws_a, Invitation) == 0
+
+
+def test_a_member_with_more_permissions_cannot_be_disabled_by_one_with_fewer(app, client, auth, ws_a):
+    recruiter_role = make_role(app, ws_a, "Recruiter", permissions=["members.manage"])
+    recruiter = make_member(app, ws_a, "recruiter@alpha.example.com")
+    assign_role(app, ws_a, recruiter.membership_id, recruiter_role)
+    admin = make_member(app, ws_a, "admin@alpha.example.com", role="admin")
+    auth.login(recruiter.email, recruiter.password)
+    response = post(client, members_url(ws_a, f"{admin.membership_id}/disable"), {}, follow_redirects=True)
+    assert "This member has permissions you do not have" in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Membership, admin.membership_id).status == "active"
+
+
+def test_resending_an_expired_invitation_respects_the_seat_limit(app, client, auth, ws_a):
+    expired = make_invitation(app, ws_a, "late@example.com", days=-1)
+    make_invitation(app, ws_a, "prompt@example.com")
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).seat_limit = 2  # the owner and the open invitation
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, members_url(ws_a, f"invitations/{expired.id}/resend"), {}, follow_redirects=True)
+    assert "seats and all are taken" in response.get_data(as_text=True)
+    assert "3 of 2" not in client.get(members_url(ws_a)).get_data(as_text=True)
+
+
+def test_accepting_after_the_plan_shrank_is_refused(app, client, ws_a):
+    invitation = make_invitation(app, ws_a, "newcomer@example.com")
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).seat_limit = 1
+        db.session.commit()
+    data = {"name": "New Comer", "password": "a long enough password", "confirm": "a long enough password"}
+    response = post(client, f"/join/{ws_a.slug}/{invitation.token}", data)
+    assert response.status_code == 422
+    assert "no free seat left" in response.get_data(as_text=True)
+    assert count(app, ws_a, Membership) == 1

@@ -9,7 +9,7 @@ from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Role
 from tests.conftest import post
-from tests.factories import make_invitation, make_member, make_note, make_role, role_id
+from tests.factories import assign_role, make_invitation, make_member, make_note, make_role, role_id
 
 
 def roles_url(ws, tail=""):
@@ -180,3 +180,30 @@ def _last_role_entry(app, ws) -> AuditEntry:
         ).first()
         db.session.expunge(entry)
         return entry
+
+
+def test_copying_the_owner_role_gives_only_what_the_copier_holds(app, client, auth, ws_a):
+    admin = make_member(app, ws_a, "admin@alpha.example.com", role="admin")
+    auth.login(admin.email, admin.password)
+    owner = role_id(app, ws_a, "owner")
+    post(client, roles_url(ws_a, f"{owner}/copy"), {})
+    post(client, roles_url(ws_a), {"name": "Almost owner", "copy_from": owner})
+    with app.app_context(), workspace_scope(ws_a.id):
+        copies = list(db.session.scalars(sa.select(Role).where(Role.builtin.is_(None))))
+    assert len(copies) == 2
+    for copy in copies:
+        assert "billing.manage" not in copy.permissions and "settings.manage" in copy.permissions
+
+
+def test_a_member_who_sees_only_their_records_cannot_widen_a_role_to_all(app, client, auth, ws_a):
+    narrow = make_role(app, ws_a, "Narrow admin", permissions=["settings.manage"], record_scope="own")
+    member = make_member(app, ws_a, "narrow@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, narrow)
+    auth.login(member.email, member.password)
+    response = post(client, roles_url(ws_a, str(narrow)), {"name": "Narrow admin", "record_scope": "all"})
+    assert response.status_code == 422
+    assert "Only someone who sees all records" in response.get_data(as_text=True)
+    assert role_row(app, ws_a, narrow).record_scope == "own"
+    post(client, roles_url(ws_a), {"name": "Fresh", "copy_from": 0})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(Role.record_scope).where(Role.name == "Fresh")) == "own"

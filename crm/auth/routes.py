@@ -229,8 +229,9 @@ def logout():
     if current_user.is_authenticated:
         audit.record_account_event(current_user._get_current_object(), "auth.logout")
         db.session.commit()
-    logout_user()
+    # Clear first: logout_user() leaves a flag in the session that deletes the remember-me cookie.
     session.clear()
+    logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("site.index"), 303)
 

@@ -213,21 +213,25 @@ def accept(workspace_slug: str, token: str):
     workspace, invitation = _open_invitation(workspace_slug, token)
     if invitation is None:
         return render_template("members/join_invalid.html"), 404
-    if current_user.is_authenticated:
-        try:
+    new_user = None
+    try:
+        if current_user.is_authenticated:
             service.accept(invitation, current_user._get_current_object())
-        except service.MemberError:
-            db.session.rollback()
-            return _join_page(workspace, invitation, token, status=422)
-        db.session.commit()
-    else:
-        if service.account_exists(invitation.email):
+        elif service.account_exists(invitation.email):
             return redirect(url_for("auth.login", next=request.path), 303)
-        form = JoinForm()
-        if not form.validate_on_submit():
-            return _join_page(workspace, invitation, token, form, 422)
-        user = service.accept_as_new_user(invitation, form.name.data, form.password.data, session.get("locale"))
-        db.session.commit()
-        start_session(user)
+        else:
+            form = JoinForm()
+            if not form.validate_on_submit():
+                return _join_page(workspace, invitation, token, form, 422)
+            locale = session.get("locale")
+            new_user = service.accept_as_new_user(invitation, form.name.data, form.password.data, locale)
+    except service.MemberError as error:
+        db.session.rollback()
+        if not current_user.is_authenticated or current_user.email == invitation.email:
+            flash(str(error), "error")  # (the page itself explains a wrong account)
+        return _join_page(workspace, invitation, token, status=422)
+    db.session.commit()
+    if new_user is not None:
+        start_session(new_user)
     flash(_("Welcome to %(workspace)s.", workspace=workspace.name), "success")
     return redirect(url_for("ws.home", workspace_slug=workspace.slug), 303)

@@ -18,7 +18,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.mail import send_mail
 from crm.members.models import Invitation
-from crm.permissions import OWNER
+from crm.permissions import OWNER, holds_everything_of
 from crm.workspaces.models import ACTIVE, DISABLED, REMOVED, Membership, Role, Workspace
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -59,8 +59,8 @@ def roles() -> list[Role]:
 
 
 def grantable_roles(actor: Membership) -> list[Role]:
-    """Only an Owner may make someone an Owner."""
-    return [role for role in roles() if role.builtin != OWNER or actor.is_owner]
+    """Roles whose permissions and scope the actor holds (only an Owner makes Owners)."""
+    return [role for role in roles() if holds_everything_of(actor, role)]
 
 
 def member_or_none(member_id: int) -> Membership | None:
@@ -90,6 +90,14 @@ def _check_seat_free(workspace: Workspace) -> None:
                 limit=workspace.seat_limit,
             )
         )
+
+
+def _check_seat_free_for_joining(workspace: Workspace) -> None:
+    """On accepting, only active members count (the invitation's own seat becomes theirs); the
+    plan may have shrunk since it was sent."""
+    active = sa.select(sa.func.count()).select_from(Membership).where(Membership.status == ACTIVE)
+    if workspace.seat_limit is not None and db.session.scalar(active) >= workspace.seat_limit:
+        raise MemberError(_("This workspace has no free seat left. Ask the person who invited you."))
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -122,6 +130,8 @@ def invite(workspace: Workspace, actor: Membership, email: str, role: Role, link
 def resend(workspace: Workspace, actor: Membership, invitation: Invitation, link_for) -> None:
     if invitation.accepted_at or invitation.revoked_at:
         raise MemberError(_("This invitation was already used or revoked."))
+    if not invitation.is_pending:  # expired: it holds no seat until it is renewed
+        _check_seat_free(workspace)
     token = _renew(invitation)
     audit.record("invitation.resent", "invitation", invitation.id, {"email": [invitation.email, invitation.email]})
     _send(workspace, actor, invitation, link_for(token))
@@ -167,6 +177,7 @@ def accept(invitation: Invitation, user: User) -> Membership:
     """Adds the user (whose email must be the invited one) to the workspace with the role."""
     if user.email != invitation.email:
         raise MemberError(_("This invitation was sent to another email address."))
+    _check_seat_free_for_joining(db.session.get(Workspace, invitation.workspace_id))
     membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
     if membership is None:
         membership = Membership(user_id=user.id, role=invitation.role)
@@ -199,6 +210,8 @@ def _member_with_email(email: str) -> Membership | None:
 
 
 def change_role(actor: Membership, member: Membership, role: Role) -> None:
+    if not actor.is_owner:
+        _check_not_self(actor, member)
     _check_may_manage(actor, member)
     _check_role_grantable(actor, role)
     if member.is_owner and role.builtin != OWNER:
@@ -255,11 +268,15 @@ def _builtin(key: str) -> Role:
 def _check_may_manage(actor: Membership, member: Membership) -> None:
     if member.is_owner and not actor.is_owner:
         raise MemberError(_("Only an Owner can change another Owner."))
+    if not holds_everything_of(actor, member.role):
+        raise MemberError(_("This member has permissions you do not have; ask an Owner."))
 
 
 def _check_role_grantable(actor: Membership, role: Role) -> None:
     if role.builtin == OWNER and not actor.is_owner:
         raise MemberError(_("Only an Owner can make someone an Owner."))
+    if not holds_everything_of(actor, role):
+        raise MemberError(_("You can only give a role whose permissions and record scope you have yourself."))
 
 
 def _check_not_self(actor: Membership, member: Membership) -> None:

@@ -51,7 +51,7 @@ def create():
     if form.validate_on_submit():
         source = service.role_or_none(form.copy_from.data) if form.copy_from.data else None
         try:
-            role = service.create(form.name.data, source)
+            role = service.create(g.membership, form.name.data, source)
         except service.RoleError as error:
             db.session.rollback()
             form.name.errors.append(str(error))
@@ -77,7 +77,7 @@ def update(role_id: int):
         try:
             # A built-in role shown under its translated name keeps its stored name.
             name = role.name if form.name.data.strip() == role.display_name else form.name.data
-            service.update(role, name, form.record_scope.data)
+            service.update(g.membership, role, name, form.record_scope.data)
         except service.RoleError as error:
             db.session.rollback()
             form.name.errors.append(str(error))
@@ -112,7 +112,7 @@ def update_permissions(role_id: int):
 @require("settings.manage")
 def copy(role_id: int):
     source = _role_or_404(role_id)
-    role = service.create(service.copy_name(source), source)
+    role = service.create(g.membership, service.copy_name(source), source)
     db.session.commit()
     flash(_("Role %(name)s created.", name=role.name), "success")
     return redirect(url_for("ws.roles.show", role_id=role.id), 303)

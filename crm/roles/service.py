@@ -36,10 +36,13 @@ def role_or_none(role_id: int) -> Role | None:
     return db.session.get(Role, role_id)
 
 
-def create(name: str, copy_from: Role | None = None) -> Role:
+def create(actor: Membership, name: str, copy_from: Role | None = None) -> Role:
+    """A new role, empty or a copy of another: the copy keeps only what the actor holds."""
     name = _valid_name(name)
-    permissions = list(copy_from.permissions) if copy_from else []
+    permissions = [p for p in copy_from.permissions if actor.can(p)] if copy_from else []
     scope = copy_from.record_scope if copy_from else "all"
+    if actor.role.record_scope != "all" and not actor.is_owner:
+        scope = "own"
     role = Role(name=name, permissions=permissions, record_scope=scope)
     db.session.add(role)
     db.session.flush()
@@ -56,10 +59,13 @@ def copy_name(role: Role) -> str:
     return candidate
 
 
-def update(role: Role, name: str, record_scope: str) -> None:
+def update(actor: Membership, role: Role, name: str, record_scope: str) -> None:
     _check_editable(role)
     if record_scope not in RECORD_SCOPES:
         raise RoleError(_("Choose one of the record scopes listed."))
+    widening = record_scope == "all" and role.record_scope != "all"
+    if widening and not actor.is_owner and actor.role.record_scope != "all":
+        raise RoleError(_("Only someone who sees all records can let a role see all records."))
     role.name = _valid_name(name, role)
     role.record_scope = record_scope
     changes = audit.changes_of(role, ("name", "record_scope"))
