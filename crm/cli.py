@@ -66,3 +66,13 @@ def worker(burst):
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
     jobs = queue(url)
     Worker([jobs], connection=jobs.connection).work(burst=burst)
+
+
+@crm_cli.command("recompute")
+def recompute():
+    """Classify every customer again from their purchases (tier, level, lifecycle), workspace by
+    workspace; run daily, since the 12-month windows move with the calendar."""
+    from crm.contacts.classification import reclassify_every_workspace
+
+    for name, changed in reclassify_every_workspace():
+        click.echo(f"{name}: {changed} customer(s) changed class.")

@@ -1,6 +1,8 @@
 """Language and time zone choice, and locale-aware formatting filters."""
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import Flask, g, request, session
@@ -31,6 +33,11 @@ def locale_from_browser() -> str:
 def select_timezone() -> str:
     workspace = g.get("workspace")
     return workspace.timezone if workspace is not None else "UTC"
+
+
+def workspace_today() -> date:
+    """Today's date where the workspace is (its time zone)."""
+    return datetime.now(ZoneInfo(select_timezone())).date()
 
 
 def money(amount: Decimal | int | None, currency: str) -> str:

@@ -26,7 +26,7 @@ PERMISSIONS = {
     "tickets.write": _l("Answer and update tickets"),
     "tickets.delete": _l("Delete tickets"),
     "tickets.escalated": _l("Work the escalation queue (VIP and potential customers)"),
-    "notes.write": _l("Post team notes on the workspace home"),
+    "notes.write": _l("Post team notes, and log calls, meetings and tasks on customers"),
     "reports.view": _l("See reports"),
     "members.manage": _l("Invite members, change their roles, disable or remove them"),
     "settings.manage": _l("Change workspace settings and roles"),

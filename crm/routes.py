@@ -1,6 +1,7 @@
 """The blueprint tree, built once at import: feature blueprints nest under the /w/<slug> parent,
 so they inherit its sign-in requirement, membership check and workspace binding."""
 
+from crm.activities.routes import bp as activities_bp
 from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
 from crm.contacts.company_routes import bp as companies_bp
@@ -8,6 +9,7 @@ from crm.contacts.routes import bp as contacts_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
+from crm.purchases.routes import bp as purchases_bp
 from crm.roles.routes import bp as roles_bp
 from crm.site.routes import bp as site_bp
 from crm.site.routes import dev_bp
@@ -20,6 +22,8 @@ ws_bp.register_blueprint(roles_bp)
 ws_bp.register_blueprint(audit_bp)
 ws_bp.register_blueprint(contacts_bp)
 ws_bp.register_blueprint(companies_bp)
+ws_bp.register_blueprint(activities_bp)
+ws_bp.register_blueprint(purchases_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -125,3 +125,37 @@ def assign_role(app, workspace, membership_id: int, role_id: int) -> None:
     with app.app_context(), workspace_scope(workspace.id):
         db.session.get(Membership, membership_id).role_id = role_id
         db.session.commit()
+
+
+def make_activity(app, workspace, contact_id: int, body: str, kind: str = "note", author_id=None, **fields) -> int:
+    from crm.activities.service import log_activity
+    from crm.contacts.models import Contact
+
+    with app.app_context(), workspace_scope(workspace.id):
+        author_id = author_id or db.session.scalar(sa.select(Membership.id).order_by(Membership.id))
+        activity = log_activity(db.session.get(Contact, contact_id), author_id, {"kind": kind, "body": body, **fields})
+        db.session.commit()
+        return activity.id
+
+
+def make_purchase(app, workspace, contact_id: int, product: str = "Tea", amount=100, on=None, quantity=1) -> int:
+    """A purchase through the service, so the contact is classified again; ``on`` defaults to today."""
+    from datetime import date
+    from decimal import Decimal
+
+    from crm.contacts.models import Contact
+    from crm.purchases.service import add_purchase
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(workspace.id):
+        data = {
+            "purchased_on": on or date.today(),
+            "product": product,
+            "quantity": Decimal(quantity),
+            "unit_price": Decimal(str(amount)) / Decimal(quantity),
+            "amount": Decimal(str(amount)),
+        }
+        contact = db.session.get(Contact, contact_id)
+        purchase = add_purchase(contact, db.session.get(Workspace, workspace.id), data, date.today())
+        db.session.commit()
+        return purchase.id

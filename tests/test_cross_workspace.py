@@ -9,8 +9,18 @@ import itertools
 
 import pytest
 
+from crm.db import utcnow
 from tests.conftest import post
-from tests.factories import make_company, make_contact, make_invitation, make_member, make_note, make_role
+from tests.factories import (
+    make_activity,
+    make_company,
+    make_contact,
+    make_invitation,
+    make_member,
+    make_note,
+    make_purchase,
+    make_role,
+)
 
 WORKSPACE_PREFIX = "/w/<workspace_slug>"
 
@@ -25,6 +35,13 @@ OBJECT_IDS = {
     "contact_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
     "company_id": lambda app, ws: make_company(app, ws, f"private company {next(SERIAL)}"),
 }
+
+# Objects that live under another object of the URL: made on that one.
+CHILD_IDS = {
+    "activity_id": lambda app, ws, parent: make_activity(app, ws, parent["contact_id"], "private task", kind="task",
+                                                         due_at=utcnow()),
+    "purchase_id": lambda app, ws, parent: make_purchase(app, ws, parent["contact_id"], "private purchase"),
+}  # fmt: skip
 
 
 def _with_logo(app, ws) -> None:
@@ -50,10 +67,12 @@ def object_ids_of(app, ws, rule) -> dict:
     if rule.endpoint in SERVED:
         SERVED[rule.endpoint](app, ws)
     values = {}
-    for name in rule.arguments - {"workspace_slug"}:
+    for name in rule.arguments - {"workspace_slug"} - set(CHILD_IDS):
         if name not in OBJECT_IDS:
             pytest.fail(f"{rule.rule}: teach OBJECT_IDS in {__name__} how to make a {name!r} of a workspace")
         values[name] = OBJECT_IDS[name](app, ws)
+    for name in rule.arguments & set(CHILD_IDS):
+        values[name] = CHILD_IDS[name](app, ws, values)
     return values
 
 

@@ -8,9 +8,10 @@ import itertools
 
 import pytest
 
+from crm.db import utcnow
 from crm.permissions import BUILTIN_ROLES, PERMISSIONS
 from tests.conftest import post
-from tests.factories import make_member, make_note
+from tests.factories import make_activity, make_member, make_note
 from tests.test_cross_workspace import build, methods_of, object_ids_of, workspace_rules
 
 SERIAL = itertools.count()
@@ -37,10 +38,13 @@ def sign_in_as(client, user_id: int) -> None:
 
 
 def objects_for(app, ws, rule, actor) -> dict:
-    """Objects of the actor's own workspace; notes are the actor's own (authors edit their notes)."""
+    """Objects of the actor's own workspace; notes and activities are the actor's own."""
     values = object_ids_of(app, ws, rule)
     if "note_id" in values:
         values["note_id"] = make_note(app, ws, "walker note", author_id=actor.membership_id)
+    if "activity_id" in values:  # authors delete their own entries
+        mine = {"kind": "task", "due_at": utcnow(), "author_id": actor.membership_id}
+        values["activity_id"] = make_activity(app, ws, values["contact_id"], "walker task", **mine)
     return values
 
 

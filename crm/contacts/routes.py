@@ -2,14 +2,17 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from crm.activities.forms import KIND_LABELS
+from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
-from crm.contacts import phones, queries, service
+from crm.contacts import classification, phones, queries, service, timeline
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm, optional_id
 from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.permissions import require
+from crm.purchases.routes import purchase_form
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -26,6 +29,8 @@ def contact_helpers() -> dict:
         "gender_labels": GENDER_LABELS,
         "format_date": format_date,
         "restore_days": service.RESTORE_DAYS,
+        "kind_labels": KIND_LABELS,
+        "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
 
 
@@ -99,7 +104,12 @@ def create():
 
 
 def _show(contact: Contact):
-    context = {"contact": contact, "sensitive": sees_sensitive(), "actions": ACTIONS}
+    entries, more = timeline.page(contact.id)
+    context = {"contact": contact, "sensitive": sees_sensitive(), "actions": ACTIONS, "entries": entries, "more": more}
+    if g.membership.can("notes.write"):
+        context["activity_form"] = activity_form(formdata=None)
+    if g.membership.can("contacts.write"):
+        context["purchase_form"] = purchase_form(formdata=None)
     context["history"] = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else []
     return render_template("contacts/show.html", **context)
 
@@ -111,6 +121,14 @@ def show(contact_id: int):
     if wants_partial("contact-details"):
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
     return _show(contact)
+
+
+@bp.get("/<int:contact_id>/timeline")
+@require("contacts.read")
+def timeline_page(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    entries, more = timeline.page(contact.id, request.args.get("after"))
+    return render_template("contacts/_timeline_entries.html", contact=contact, entries=entries, more=more)
 
 
 @bp.get("/<int:contact_id>/edit")

@@ -27,6 +27,8 @@ class Workspace(Timestamps, db.Model):
     # ISO 3166 region that phone numbers without a +country prefix are read in.
     phone_region: so.Mapped[str] = so.mapped_column(sa.String(2), default="US")
     require_two_factor: so.Mapped[bool] = so.mapped_column(default=False)
+    # Overrides of crm.contacts.classification.DEFAULT_RULES (None: the defaults).
+    customer_rules: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     logo: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
     logo_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
 

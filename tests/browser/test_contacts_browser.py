@@ -1,4 +1,5 @@
-"""The customer database in a real browser: add a contact, find it as you type, edit it inline."""
+"""The customer database in a real browser: add a contact, find it as you type, edit it inline,
+log a note and add a purchase that changes the tier."""
 
 from urllib.parse import parse_qs, urlparse
 
@@ -50,4 +51,23 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     details.get_by_role("button", name="Save").click()
     expect(details.get_by_text("Head buyer")).to_be_visible()
     expect(details.locator(".contact-name")).to_have_text("Ann Lee-Wong")
+    assert_no_full_reload(page)
+
+    # Log a note and add a purchase that makes Ann a tier A customer, all on the same page.
+    composer = page.locator("#activity-composer")
+    composer.get_by_label("What happened, or what to do").fill("Met at the fair; wants a quote")
+    composer.get_by_role("button", name="Save").click()
+    timeline = page.locator("#timeline-list")
+    expect(timeline.locator(".note-body")).to_have_text(["Met at the fair; wants a quote"])
+    summary = page.locator("#contact-summary")
+    expect(summary).not_to_contain_text("Tier")
+    purchase = page.locator("#purchase-composer")
+    purchase.get_by_label("Product").fill("Tea chest")
+    purchase.get_by_label("Quantity").fill("3")
+    purchase.get_by_label("Unit price").fill("4000")
+    purchase.get_by_role("button", name="Add purchase").click()
+    expect(summary).to_contain_text("Tier A")
+    expect(summary).to_contain_text("$12,000.00")
+    expect(timeline.locator(".purchase")).to_contain_text("Tea chest")
+    expect(purchase.get_by_label("Product")).to_have_value("")
     assert_no_full_reload(page)

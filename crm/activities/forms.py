@@ -1,0 +1,61 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from crm.activities.models import BODY_MAX, KINDS
+from crm.contacts.forms import choices, optional_id
+
+KIND_LABELS = {
+    "note": _l("Note"),
+    "call": _l("Call"),
+    "email": _l("Email"),
+    "meeting": _l("Meeting"),
+    "task": _l("Task"),
+}
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """A time typed in the workspace's time zone, as UTC."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=ZoneInfo(g.workspace.timezone)).astimezone(ZoneInfo("UTC"))
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("Type"), choices=choices((kind, KIND_LABELS[kind]) for kind in KINDS), default="note")
+    body = TextAreaField(
+        _l("What happened, or what to do"),
+        validators=[DataRequired(_l("Write something first.")), Length(max=BODY_MAX)],
+    )
+    due_at = DateTimeLocalField(_l("Due"), validators=[Optional()])
+    remind_at = DateTimeLocalField(_l("Remind at"), validators=[Optional()])
+    assignee_id = SelectField(_l("Assigned to"), coerce=optional_id, validate_choice=True)
+
+    def __init__(self, *args, assignees=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assignee_id.choices = choices([("", _l("Nobody")), *assignees])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.kind.data == "task" and self.due_at.data is None and not self.due_at.errors:
+            self.due_at.errors = [*self.due_at.errors, _l("A task needs a due date.")]
+            return False
+        return valid
+
+    def validate_remind_at(self, field):
+        if field.data and self.due_at.data and field.data > self.due_at.data:
+            raise ValidationError(_l("The reminder must come before the task is due."))
+
+    def service_data(self) -> dict:
+        return {
+            "kind": self.kind.data,
+            "body": self.body.data.strip(),
+            "due_at": to_utc(self.due_at.data),
+            "remind_at": to_utc(self.remind_at.data),
+            "assignee_id": self.assignee_id.data,
+        }

@@ -1,0 +1,89 @@
+"""Logging notes, calls, emails, meetings and tasks on a contact's page, and finishing tasks."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crm.activities import service
+from crm.activities.forms import ActivityForm
+from crm.activities.models import Activity
+from crm.contacts import queries
+from crm.contacts.timeline import ACTIVITY, Entry
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.permissions import require
+
+bp = Blueprint("activities", __name__, url_prefix="/contacts/<int:contact_id>/activities")
+
+
+def activity_form(**kwargs) -> ActivityForm:
+    return ActivityForm(assignees=queries.owner_choices(), **kwargs)
+
+
+def _contact_or_404(contact_id: int):
+    return queries.contact_or_none(contact_id, g.membership) or abort(404)
+
+
+def _activity_or_404(contact, activity_id: int) -> Activity:
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.contact_id != contact.id:
+        abort(404)
+    return activity
+
+
+def _back(contact):
+    return redirect(url_for("ws.contacts.show", contact_id=contact.id), 303)
+
+
+@bp.post("/")
+@require("notes.write")
+def create(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = activity_form()
+    partial = wants_partial("activity-composer")
+    if not form.validate_on_submit():
+        if partial:
+            return render_template("activities/_composer.html", contact=contact, form=form), 422
+        flash(_("The activity was not saved: %(errors)s", errors=_errors(form)), "error")
+        return _back(contact)
+    activity = service.log_activity(contact, g.membership.id, form.service_data())
+    db.session.commit()
+    if partial:
+        created = Entry(activity.occurred_at, ACTIVITY, activity)
+        return render_template("activities/_composer.html", contact=contact, form=activity_form(formdata=None),
+                               created=created)  # fmt: skip
+    flash(_("Saved."), "success")
+    return _back(contact)
+
+
+def _errors(form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+@bp.post("/<int:activity_id>/done")
+@require("notes.write")
+def toggle_done(contact_id: int, activity_id: int):
+    contact = _contact_or_404(contact_id)
+    activity = _activity_or_404(contact, activity_id)
+    if activity.kind != "task":
+        abort(404)
+    service.set_done(activity, done=request.form.get("done") == "1")
+    db.session.commit()
+    if wants_partial(f"entry-activity-{activity.id}"):
+        entry = Entry(activity.occurred_at, ACTIVITY, activity)
+        return render_template("contacts/_entry.html", contact=contact, entry=entry)
+    return _back(contact)
+
+
+@bp.post("/<int:activity_id>/delete")
+@require("notes.write")
+def delete(contact_id: int, activity_id: int):
+    contact = _contact_or_404(contact_id)
+    activity = _activity_or_404(contact, activity_id)
+    if activity.author_id != g.membership.id and not g.membership.can("contacts.delete"):
+        abort(403)
+    service.delete_activity(activity)
+    db.session.commit()
+    if wants_partial(f"entry-activity-{activity_id}"):
+        return ""
+    flash(_("Deleted."), "success")
+    return _back(contact)

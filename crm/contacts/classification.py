@@ -1,0 +1,170 @@
+"""Automatic customer classification from purchases: tier A/B/C/D by the last 12 months' value,
+level VIP / potential / ordinary by value and growth (unless pinned by hand), and lifecycle by the
+dates of the first and last purchase. Stored on the contact so lists never compute it per row."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from crm.audit import service as audit
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.i18n import money
+from crm.purchases.models import Purchase
+
+DEFAULT_RULES = {
+    # Minimum value over the last 12 months, in the workspace currency; below C is D.
+    "tier_a": 10000,
+    "tier_b": 2000,
+    "tier_c": 500,
+    "vip_value": 20000,
+    # Potential: the last 12 months grew by at least this much on the 12 months before.
+    "potential_growth_percent": 50,
+    # Lifecycle windows in days.
+    "new_days": 90,
+    "dormant_days": 180,
+    "churned_days": 365,
+}
+ZERO = Decimal("0")
+YEAR = timedelta(days=365)
+
+
+@dataclass
+class Figures:
+    value_12m: Decimal
+    value_prev_12m: Decimal
+    lifetime_value: Decimal
+    first_purchase: date | None
+    last_purchase: date | None
+
+
+def rules_of(workspace) -> dict:
+    return {**DEFAULT_RULES, **(workspace.customer_rules or {})}
+
+
+def figures_of(contact_id: int, today: date) -> Figures:
+    """The purchase figures of one contact in one aggregate query."""
+    recent = Purchase.purchased_on > today - YEAR
+    previous = sa.and_(Purchase.purchased_on > today - 2 * YEAR, Purchase.purchased_on <= today - YEAR)
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((recent, Purchase.amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(sa.case((previous, Purchase.amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(Purchase.amount), ZERO),
+            sa.func.min(Purchase.purchased_on),
+            sa.func.max(Purchase.purchased_on),
+        ).where(Purchase.contact_id == contact_id)
+    ).one()
+    return Figures(*(Decimal(str(v)) for v in row[:3]), row[3], row[4])
+
+
+def tier_for(value_12m: Decimal, rules: dict) -> str:
+    for tier in ("a", "b", "c"):
+        if value_12m >= Decimal(str(rules[f"tier_{tier}"])):
+            return tier.upper()
+    return "D"
+
+
+def level_for(figures: Figures, rules: dict) -> str:
+    if figures.value_12m >= Decimal(str(rules["vip_value"])):
+        return "vip"
+    growth = Decimal(100 + rules["potential_growth_percent"]) / 100
+    if figures.value_prev_12m > 0 and figures.value_12m >= figures.value_prev_12m * growth:
+        return "potential"
+    return "ordinary"
+
+
+def lifecycle_for(figures: Figures, rules: dict, today: date, current: str) -> str:
+    """Without purchases the lifecycle stays as set by hand (a lead, usually)."""
+    if figures.last_purchase is None:
+        return current
+    if figures.first_purchase > today - timedelta(days=rules["new_days"]):
+        return "new"
+    since_last = (today - figures.last_purchase).days
+    if since_last <= rules["dormant_days"]:
+        return "active"
+    return "dormant" if since_last <= rules["churned_days"] else "churned"
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time(), tzinfo=UTC) if day else None
+
+
+def reclassify(contact: Contact, rules: dict, today: date) -> dict:
+    """Recomputes and stores the contact's figures and classes; audits changes of class."""
+    figures = figures_of(contact.id, today)
+    contact.value_12m, contact.value_prev_12m = figures.value_12m, figures.value_prev_12m
+    contact.lifetime_value = figures.lifetime_value
+    contact.tier = tier_for(figures.value_12m, rules) if figures.last_purchase else None
+    if not contact.level_pinned:
+        contact.level = level_for(figures, rules)
+    had_purchases = contact.last_purchase_at is not None
+    contact.last_purchase_at = _midnight(figures.last_purchase)
+    if had_purchases and figures.last_purchase is None:
+        contact.lifecycle = "lead"  # its purchases were all deleted
+    else:
+        contact.lifecycle = lifecycle_for(figures, rules, today, contact.lifecycle)
+    changes = audit.changes_of(contact, ("tier", "level", "lifecycle"))
+    if changes:
+        audit.record("contact.reclassified", "contact", contact.id, changes)
+    return changes
+
+
+def reclassify_all(workspace, today: date, batch: int = 500) -> int:
+    """Every live contact that has or had purchases; one figures query each (a nightly job)."""
+    rules, changed = rules_of(workspace), 0
+    statement = sa.select(Contact.id).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+    ids = list(db.session.scalars(statement.order_by(Contact.id)))
+    for start in range(0, len(ids), batch):
+        for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + batch]))):
+            changed += bool(reclassify(contact, rules, today))
+        db.session.flush()
+    return changed
+
+
+def reasons(contact: Contact, workspace) -> list[str]:
+    """Which rule gave the contact its tier and level, in words for its page."""
+    rules = rules_of(workspace)
+
+    def amount(key: str) -> str:
+        return money(rules[key], workspace.currency)
+
+    said = []
+    if contact.tier == "D":
+        said.append(_("Tier D: under %(threshold)s in the last 12 months.", threshold=amount("tier_c")))
+    elif contact.tier:
+        threshold = amount(f"tier_{contact.tier.lower()}")
+        said.append(
+            _("Tier %(tier)s: at least %(threshold)s in the last 12 months.", tier=contact.tier, threshold=threshold)
+        )
+    if contact.level_pinned:
+        said.append(_("Level set by hand."))
+    elif contact.level == "vip":
+        said.append(_("VIP: at least %(threshold)s in the last 12 months.", threshold=amount("vip_value")))
+    elif contact.level == "potential":
+        growth = rules["potential_growth_percent"]
+        said.append(_("Potential: spending grew by at least %(percent)d%% on the 12 months before.", percent=growth))
+    return said
+
+
+def reclassify_every_workspace() -> list[tuple[str, int]]:
+    """``flask crm recompute``: each workspace in its own transaction, on its own "today"."""
+    from zoneinfo import ZoneInfo
+
+    from crm.tenancy import ALL_WORKSPACES, workspace_scope
+    from crm.workspaces.models import Workspace
+
+    workspaces = db.session.execute(
+        sa.select(Workspace.id, Workspace.name, Workspace.timezone).execution_options(**ALL_WORKSPACES)
+    ).all()
+    results = []
+    for workspace_id, name, timezone in workspaces:
+        with workspace_scope(workspace_id):
+            workspace = db.session.get(Workspace, workspace_id)
+            changed = reclassify_all(workspace, datetime.now(ZoneInfo(timezone)).date())
+            db.session.commit()
+        results.append((name, changed))
+    return results

@@ -1,0 +1,44 @@
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+MAX_MONEY = Decimal("999999999999.99")
+MAX_QUANTITY = Decimal("999999999")
+
+
+class PurchaseForm(FlaskForm):
+    purchased_on = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date of the purchase."))])
+    product = StringField(_l("Product"), validators=[DataRequired(_l("Enter what was bought.")), Length(max=200)])
+    quantity = DecimalField(
+        _l("Quantity"),
+        places=3,
+        default=Decimal("1"),
+        validators=[InputRequired(_l("Enter a quantity.")), NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)],
+    )
+    unit_price = DecimalField(
+        _l("Unit price"),
+        places=2,
+        validators=[InputRequired(_l("Enter a price.")), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+    )
+    amount = DecimalField(
+        _l("Amount paid"),
+        places=2,
+        description=_l("Leave empty for quantity times unit price; after a discount, enter what was paid."),
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+    )
+
+    def validate_unit_price(self, field):
+        if self.quantity.data and field.data is not None and self.quantity.data * field.data > MAX_MONEY:
+            raise ValidationError(_l("Quantity times unit price is too large."))
+
+    def service_data(self) -> dict:
+        return {
+            "purchased_on": self.purchased_on.data,
+            "product": self.product.data.strip(),
+            "quantity": self.quantity.data,
+            "unit_price": self.unit_price.data,
+            "amount": self.amount.data,
+        }

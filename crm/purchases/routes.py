@@ -1,0 +1,71 @@
+"""Adding and deleting a contact's purchases; the page's summary (tier, level, figures) follows."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from crm.contacts import queries
+from crm.contacts.timeline import PURCHASE, Entry, day_start
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.i18n import workspace_today
+from crm.permissions import require
+from crm.purchases import service
+from crm.purchases.forms import PurchaseForm
+from crm.purchases.models import Purchase
+
+bp = Blueprint("purchases", __name__, url_prefix="/contacts/<int:contact_id>/purchases")
+
+
+def purchase_form(**kwargs) -> PurchaseForm:
+    form = PurchaseForm(**kwargs)
+    if form.purchased_on.data is None and not form.is_submitted():
+        form.purchased_on.data = workspace_today()
+    return form
+
+
+def _contact_or_404(contact_id: int):
+    return queries.contact_or_none(contact_id, g.membership) or abort(404)
+
+
+def _back(contact):
+    return redirect(url_for("ws.contacts.show", contact_id=contact.id), 303)
+
+
+@bp.post("/")
+@require("contacts.write")
+def create(contact_id: int):
+    contact = _contact_or_404(contact_id)
+    form = purchase_form()
+    partial = wants_partial("purchase-composer")
+    if not form.validate_on_submit():
+        if partial:
+            return render_template("purchases/_composer.html", contact=contact, form=form), 422
+        flash(_("The purchase was not saved: %(errors)s", errors=_errors(form)), "error")
+        return _back(contact)
+    purchase = service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
+    db.session.commit()
+    if partial:
+        created = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        fresh = purchase_form(formdata=None)
+        return render_template("purchases/_composer.html", contact=contact, form=fresh, created=created)
+    flash(_("Purchase added."), "success")
+    return _back(contact)
+
+
+def _errors(form) -> str:
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+@bp.post("/<int:purchase_id>/delete")
+@require("contacts.write")
+def delete(contact_id: int, purchase_id: int):
+    contact = _contact_or_404(contact_id)
+    purchase = db.session.get(Purchase, purchase_id)
+    if purchase is None or purchase.contact_id != contact.id:
+        abort(404)
+    service.delete_purchase(contact, g.workspace, purchase, workspace_today())
+    db.session.commit()
+    if wants_partial(f"entry-purchase-{purchase_id}"):
+        return render_template("contacts/_summary.html", contact=contact, oob=True)
+    flash(_("Purchase deleted."), "success")
+    return _back(contact)

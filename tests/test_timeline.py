@@ -1,0 +1,187 @@
+"""A contact's timeline: logging activities and tasks, adding purchases that classify the customer
+(tier, level, lifecycle), keyset pages over both, and `flask crm recompute`."""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from crm.activities.models import Activity
+from crm.cli import crm_cli
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_activity, make_contact, make_member, make_purchase
+
+COMPOSER = {"HX-Request": "true", "HX-Target": "activity-composer"}
+PURCHASE = {"HX-Request": "true", "HX-Target": "purchase-composer"}
+TODAY = date.today()
+
+
+def contact_url(ws, contact_id: int, rest: str = "") -> str:
+    return f"/w/{ws.slug}/contacts/{contact_id}{rest}"
+
+
+def contact_row(app, ws, contact_id: int) -> Contact:
+    with app.app_context(), workspace_scope(ws.id):
+        contact = db.session.get(Contact, contact_id)
+        db.session.expunge(contact)
+        return contact
+
+
+def count(app, ws, model) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(
+        client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "call", "body": "Asked for <b>prices</b>"},
+        headers=COMPOSER,
+    )  # fmt: skip
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<form id="activity-composer"')
+    assert 'hx-swap-oob="afterbegin:#timeline-list"' in body and "Asked for &lt;b&gt;prices&lt;/b&gt;" in body
+    assert contact_row(app, ws_a, contact_id).last_activity_at is not None
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "Asked for &lt;b&gt;prices&lt;/b&gt;" in page and "Logged an activity" in page
+
+
+def test_a_task_needs_a_due_date_and_can_be_done_and_reopened(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    bad = post(client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "task", "body": "Call back"},
+               headers=COMPOSER)  # fmt: skip
+    assert bad.status_code == 422 and "A task needs a due date." in bad.get_data(as_text=True)
+    assert count(app, ws_a, Activity) == 0
+    data = {"kind": "task", "body": "Call back", "due_at": "2030-01-02T09:30", "assignee_id": str(ws_a.membership_id)}
+    assert post(client, contact_url(ws_a, contact_id, "/activities/"), data).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        task = db.session.scalar(sa.select(Activity))
+        assert (task.assignee_id, task.due_at.year, task.done_at) == (ws_a.membership_id, 2030, None)
+    target = {"HX-Request": "true", "HX-Target": f"entry-activity-{task.id}"}
+    done = post(client, contact_url(ws_a, contact_id, f"/activities/{task.id}/done"), {"done": "1"}, headers=target)
+    assert "Reopen" in done.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, task.id).done_at is not None
+    assert contact_row(app, ws_a, contact_id).last_activity_at is None  # a task is not contact with the customer
+
+
+def test_only_the_author_or_a_deleter_removes_an_entry(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    owners_note = make_activity(app, ws_a, contact_id, "the owner's note", author_id=ws_a.membership_id)
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
+    auth.login(sales.email, sales.password)
+    assert post(client, contact_url(ws_a, contact_id, f"/activities/{owners_note}/delete"), {}).status_code == 403
+    own = make_activity(app, ws_a, contact_id, "my note", author_id=sales.membership_id)
+    assert post(client, contact_url(ws_a, contact_id, f"/activities/{own}/delete"), {}).status_code == 303
+    assert count(app, ws_a, Activity) == 1
+
+
+def test_a_purchase_classifies_the_customer_and_updates_the_summary(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": TODAY.isoformat(), "product": "Tea chest", "quantity": "3", "unit_price": "4000"}
+    response = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="contact-summary"' in body and 'hx-swap-oob="true"' in body and "Tier A" in body
+    assert "$12,000.00" in body
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.tier, contact.level, contact.lifecycle) == ("A", "ordinary", "new")
+    assert contact.lifetime_value == contact.value_12m == 12000
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "Tier A: at least $10,000.00 in the last 12 months." in page
+    assert "Customer class changed" in page  # the change of class is in the record's history
+
+
+def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    for data, message in (
+        ({"purchased_on": "", "product": "Tea", "quantity": "1", "unit_price": "1"}, "Enter the date of the purchase."),
+        ({"purchased_on": "2026-01-01", "product": " ", "quantity": "1", "unit_price": "1"}, "Enter what was bought."),
+        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "0", "unit_price": "1"}, "Number must be"),
+        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "1", "unit_price": "-5"}, "Number must be"),
+        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "999999", "unit_price": "9999999999"},
+         "Quantity times unit price is too large."),
+    ):  # fmt: skip
+        response = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
+        assert response.status_code == 422, data
+        assert message in response.get_data(as_text=True), data
+    assert count(app, ws_a, Purchase) == 0
+    assert contact_row(app, ws_a, contact_id).tier is None
+
+
+def test_levels_and_lifecycle_follow_the_rules(app, ws_a):
+    vip = make_contact(app, ws_a, "Big Spender")
+    make_purchase(app, ws_a, vip, amount=25000, on=TODAY - timedelta(days=100))
+    grower = make_contact(app, ws_a, "Grower")
+    make_purchase(app, ws_a, grower, amount=1000, on=TODAY - timedelta(days=400))
+    make_purchase(app, ws_a, grower, amount=2000, on=TODAY - timedelta(days=30))
+    sleeper = make_contact(app, ws_a, "Sleeper")
+    make_purchase(app, ws_a, sleeper, amount=300, on=TODAY - timedelta(days=200))
+    gone = make_contact(app, ws_a, "Gone")
+    make_purchase(app, ws_a, gone, amount=300, on=TODAY - timedelta(days=500))
+    classes = {
+        name: (c.tier, c.level, c.lifecycle)
+        for name, c in (("vip", contact_row(app, ws_a, vip)), ("grower", contact_row(app, ws_a, grower)),
+                        ("sleeper", contact_row(app, ws_a, sleeper)), ("gone", contact_row(app, ws_a, gone)))
+    }  # fmt: skip
+    assert classes == {
+        "vip": ("A", "vip", "active"),
+        "grower": ("B", "potential", "active"),
+        "sleeper": ("D", "ordinary", "dormant"),
+        "gone": ("D", "ordinary", "churned"),
+    }
+
+
+def test_a_pinned_level_stays_and_deleting_the_last_purchase_makes_a_lead_again(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    with app.app_context(), workspace_scope(ws_a.id):
+        contact = db.session.get(Contact, contact_id)
+        contact.level, contact.level_pinned = "vip", True
+        db.session.commit()
+    purchase = make_purchase(app, ws_a, contact_id, amount=100)
+    assert contact_row(app, ws_a, contact_id).level == "vip"
+    auth.login(ws_a.email, ws_a.password)
+    assert "Level set by hand." in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}/delete"), {})
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.tier, contact.lifecycle, contact.lifetime_value) == (None, "lead", 0)
+
+
+def test_timeline_pages_cover_every_entry_once_newest_first(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    for number in range(25):
+        make_activity(app, ws_a, contact_id, f"note {number:02d}")
+    for number in range(4):  # same day: ties broken by id across the page boundary
+        make_purchase(app, ws_a, contact_id, f"item {number}", amount=5, on=TODAY - timedelta(days=1))
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    seen = [f"note {n:02d}" for n in range(25) if f"note {n:02d}" in page]
+    assert len(seen) == 20 and seen[-1] == "note 24"  # the newest 20 notes first
+    link = page.split('id="timeline-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    rest = client.get(link, headers={"HX-Request": "true", "HX-Target": "timeline-more"}).get_data(as_text=True)
+    everything = page.split('id="timeline-more"')[0] + rest
+    for label in [f"note {n:02d}" for n in range(25)] + [f"item {n}" for n in range(4)]:
+        assert everything.count(f">{label}<") + everything.count(f">{label} ·") == 1, label
+    assert "timeline-more" not in rest
+
+
+def test_recompute_moves_customers_as_time_passes(app, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=600, on=TODAY - timedelta(days=170))
+    assert contact_row(app, ws_a, contact_id).lifecycle == "active"
+    with app.app_context(), workspace_scope(ws_a.id):
+        # As if the purchase had been made 20 days earlier than recorded: it is now dormant.
+        db.session.execute(sa.update(Purchase).values(purchased_on=TODAY - timedelta(days=190)))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(crm_cli, ["recompute"])
+    assert result.exit_code == 0, result.output
+    assert "Alpha Trading: 1 customer(s) changed class." in result.output
+    assert contact_row(app, ws_a, contact_id).lifecycle == "dormant"
