@@ -313,3 +313,33 @@ def test_viewer_reads_but_cannot_add_edit_or_delete(app, client, auth, ws_a):
     assert post(client, contacts_url(ws_a), {"name": "New", "lifecycle": "lead"}).status_code == 403
     assert post(client, contacts_url(ws_a, f"{contact_id}/delete"), {}).status_code == 403
     assert names(app, ws_a) == ["Ann"]
+
+
+def test_header_search_finds_contacts_and_companies_from_any_page(app, client, auth, ws_a, ws_b):
+    acme = make_company(app, ws_a, "Lotus Trading")
+    make_contact(app, ws_a, "Ann Lotus", company_id=acme)
+    make_contact(app, ws_b, "Lotus of Beta")
+    auth.login(ws_a.email, ws_a.password)
+    home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert 'id="global-q"' in home
+    headers = {"HX-Request": "true", "HX-Target": "global-search-results"}
+    quick = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}, headers=headers).get_data(as_text=True)
+    assert "Ann Lotus" in quick and "Lotus Trading" in quick and "Lotus of Beta" not in quick
+    assert "<html" not in quick
+    full = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).get_data(as_text=True)
+    assert "<h1>Search</h1>" in full and "Ann Lotus" in full
+
+
+def test_header_search_applies_the_record_scope_and_needs_contacts_read(app, client, auth, ws_a):
+    own = make_role(app, ws_a, "Own", permissions=["contacts.read"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, own)
+    make_contact(app, ws_a, "Lotus Mine", owner_id=member.membership_id)
+    make_contact(app, ws_a, "Lotus Theirs")
+    auth.login(member.email, member.password)
+    found = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).get_data(as_text=True)
+    assert "Lotus Mine" in found and "Lotus Theirs" not in found
+    notes_only = make_role(app, ws_a, "Notes only", permissions=["notes.write"])
+    assign_role(app, ws_a, member.membership_id, notes_only)
+    assert 'id="global-q"' not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).status_code == 403

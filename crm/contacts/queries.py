@@ -144,3 +144,19 @@ def trash(member: Membership, limit: int = PER_PAGE) -> list[Contact]:
 
 def company_trash(member: Membership, limit: int = PER_PAGE) -> list[Company]:
     return _trash(Company, member, limit)
+
+
+def quick_search(q: str, member: Membership, limit: int = 8) -> tuple[list[Contact], list[Company]]:
+    """The first contacts and companies matching ``q`` for the header's search box (two queries)."""
+    if not q.strip():
+        return [], []
+    dialect = db.engine.dialect.name
+    contacts = sa.select(Contact).where(Contact.deleted_at.is_(None)).options(so.joinedload(Contact.company))
+    contacts = visible_to_member(matching(contacts, Contact, q, dialect), Contact.owner_id, member)
+    companies = sa.select(Company).where(Company.deleted_at.is_(None))
+    companies = visible_to_member(matching(companies, Company, q, dialect), Company.owner_id, member)
+    newest = (Contact.created_at.desc(), Contact.id.desc())
+    return (
+        list(db.session.scalars(contacts.order_by(*newest).limit(limit))),
+        list(db.session.scalars(companies.order_by(Company.created_at.desc(), Company.id.desc()).limit(limit))),
+    )

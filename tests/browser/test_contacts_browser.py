@@ -71,3 +71,17 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     expect(timeline.locator(".purchase")).to_contain_text("Tea chest")
     expect(purchase.get_by_label("Product")).to_have_value("")
     assert_no_full_reload(page)
+
+
+def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Bob Stone", emails=["bob@stone.example"])
+    log_in(page, live_server.url, owner.email, owner.password)
+    search = page.get_by_label("Search contacts and companies")
+    search.press_sequentially("stone", delay=30)
+    result = page.locator("#global-search-results").get_by_role("link", name="Bob Stone")
+    expect(result).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(result).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bob Stone")
