@@ -1,12 +1,14 @@
-"""Keyset ("load more") pagination, newest first, over (created_at, id).
+"""Keyset ("load more") pagination over a sort key that ends with the row id.
 
 Deep pages cost the same as the first: the cursor is the last row's sort key, never an OFFSET,
 and no COUNT(*) is run.
 """
 
 import base64
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from werkzeug.exceptions import BadRequest
@@ -18,25 +20,48 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(created_at: datetime, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+def _to_text(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _from_text(column, text: str):
+    sql_type = column.type.impl if isinstance(column.type, sa.types.TypeDecorator) else column.type
+    python_type = sql_type.python_type
+    if python_type is datetime:
+        return datetime.fromisoformat(text)
+    if python_type is Decimal:
+        return Decimal(text)
+    return python_type(text)
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps([_to_text(v) for v in values]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, columns: list) -> list:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, row_id = raw.split("|")
-        return datetime.fromisoformat(stamp), int(row_id)
-    except (ValueError, UnicodeDecodeError) as error:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(columns):
+            raise ValueError("cursor of another sort")
+        return [_from_text(column, text) for column, text in zip(columns, raw, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError, ArithmeticError) as error:
         raise BadRequest("invalid page cursor") from error
 
 
-def newest_first(session, statement: sa.Select, model, cursor: str | None, per_page: int) -> Page:
+def keyset(session, statement: sa.Select, columns: list, cursor: str | None, per_page: int, descending=True) -> Page:
+    """One page of ``statement`` ordered by ``columns`` (non-null, the last one unique), all in one
+    direction, after the row the cursor names."""
     if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        statement = statement.where(sa.tuple_(model.created_at, model.id) < (created_at, row_id))
-    rows = list(session.scalars(statement.order_by(model.created_at.desc(), model.id.desc()).limit(per_page + 1)))
+        after = decode_cursor(cursor, columns)
+        key = sa.tuple_(*columns)
+        statement = statement.where(key < tuple(after) if descending else key > tuple(after))
+    order = [column.desc() if descending else column.asc() for column in columns]
+    rows = list(session.scalars(statement.order_by(*order).limit(per_page + 1)))
     if len(rows) <= per_page:
         return Page(rows, None)
     last = rows[per_page - 1]
-    return Page(rows[:per_page], encode_cursor(last.created_at, last.id))
+    return Page(rows[:per_page], encode_cursor([getattr(last, column.key) for column in columns]))
+
+
+def newest_first(session, statement: sa.Select, model, cursor: str | None, per_page: int) -> Page:
+    return keyset(session, statement, [model.created_at, model.id], cursor, per_page)

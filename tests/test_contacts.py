@@ -343,3 +343,30 @@ def test_header_search_applies_the_record_scope_and_needs_contacts_read(app, cli
     assign_role(app, ws_a, member.membership_id, notes_only)
     assert 'id="global-q"' not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
     assert client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).status_code == 403
+
+
+def test_sorts_filters_and_columns_stay_in_the_url_and_pages(app, client, auth, ws_a):
+    for number in range(PER_PAGE + 3):
+        make_contact(app, ws_a, f"Name {number:03d}", source="Fair" if number % 2 else "Web")
+    rich = make_contact(app, ws_a, "Zed Rich", source="fair")
+    make_purchase(app, ws_a, rich, amount=15000)
+    auth.login(ws_a.email, ws_a.password)
+    by_name = client.get(contacts_url(ws_a), query_string={"sort": "name", "source": "FAIR"}).get_data(as_text=True)
+    rows = by_name.count('<tr id="contact-')
+    assert rows == 27 and by_name.index("Name 001") < by_name.index("Name 003") < by_name.index("Zed Rich")
+    assert "Name 002" not in by_name  # a "Web" contact
+    args = {"sort": "name", "cols": ["tier", "value"]}
+    first = client.get(contacts_url(ws_a), query_string=args).get_data(as_text=True)
+    assert '<th scope="col">Tier</th>' in first and '<th scope="col">Email</th>' not in first
+    more = first.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    assert "sort=name" in more and "cols=tier" in more and "cols=value" in more
+    rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
+    assert rest.count('<tr id="contact-') == 4 and "Zed Rich" in rest and "$15,000.00" in rest
+    top = client.get(contacts_url(ws_a), query_string={"sort": "value", "tier": "A"}).get_data(as_text=True)
+    assert top.count('<tr id="contact-') == 1 and "Zed Rich" in top
+    today = utcnow().date().isoformat()
+    assert "Zed Rich" in client.get(contacts_url(ws_a), query_string={"created_from": today}).get_data(as_text=True)
+    nothing = client.get(contacts_url(ws_a), query_string={"created_to": "2000-01-01"}).get_data(as_text=True)
+    assert "No contact matches." in nothing
+    odd = client.get(contacts_url(ws_a), query_string={"sort": "shoe size", "tier": "Z", "created_from": "soon"})
+    assert odd.status_code == 200 and odd.get_data(as_text=True).count('<tr id="contact-') == PER_PAGE

@@ -91,6 +91,10 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_contacts_workspace_id_owner_id", "workspace_id", "owner_id", "created_at"),
         sa.Index("ix_contacts_workspace_id_company_id", "workspace_id", "company_id", "created_at"),
         sa.Index("ix_contacts_workspace_id_lifecycle", "workspace_id", "lifecycle", "created_at"),
+        sa.Index("ix_contacts_workspace_id_tier", "workspace_id", "tier", "created_at"),
+        sa.Index("ix_contacts_workspace_id_level", "workspace_id", "level", "created_at"),
+        sa.Index("ix_contacts_workspace_id_lifetime_value", "workspace_id", "lifetime_value", "id"),
+        sa.Index("ix_contacts_workspace_id_last_activity_at", "workspace_id", "last_activity_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

@@ -4,35 +4,22 @@ Every one goes through ``visible_to_member`` (record scope "own") and hides soft
 Search goes through crm/search.py (trigram indexes on both databases).
 """
 
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.contacts.service import RESTORE_DAYS
 from crm.db import utcnow
 from crm.extensions import db
-from crm.pagination import Page, newest_first
+from crm.pagination import Page, keyset, newest_first
 from crm.permissions import visible_to_member
 from crm.search import matching, normalize
 from crm.workspaces.models import Membership
 
 PER_PAGE = 50
-
-
-@dataclass
-class ContactFilters:
-    q: str = ""
-    owner: str = ""  # "me", "none" or a membership id
-    tag: str = ""
-    lifecycle: str = ""
-    company: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q or self.owner or self.tag or self.lifecycle or self.company)
 
 
 def _owner_filter(statement: sa.Select, column, owner: str, member: Membership | None) -> sa.Select:
@@ -45,24 +32,58 @@ def _owner_filter(statement: sa.Select, column, owner: str, member: Membership |
     return statement
 
 
-def contacts_page(filters: ContactFilters, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
-    """One page of live contacts with company and owner, newest first, in one query."""
-    statement = sa.select(Contact).where(Contact.deleted_at.is_(None))
-    statement = statement.options(so.joinedload(Contact.company), so.joinedload(Contact.owner))
-    statement = matching(statement, Contact, filters.q, db.engine.dialect.name)
-    statement = _owner_filter(statement, Contact.owner_id, filters.owner, member)
-    if filters.lifecycle:
-        statement = statement.where(Contact.lifecycle == filters.lifecycle)
-    if filters.company:
-        statement = statement.where(Contact.company_id == filters.company)
-    if filters.tag:
+def _sort_columns(sort: str) -> tuple[list, bool]:
+    """The keyset columns of a sort and whether it is descending."""
+    return {
+        "newest": ([Contact.created_at, Contact.id], True),
+        "oldest": ([Contact.created_at, Contact.id], False),
+        "name": ([Contact.name, Contact.id], False),
+        "value": ([Contact.lifetime_value, Contact.id], True),
+    }[sort]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.Select:
+    statement = matching(statement, Contact, state.q, db.engine.dialect.name)
+    statement = _owner_filter(statement, Contact.owner_id, state.owner, member)
+    for name in ("lifecycle", "tier", "level"):
+        if getattr(state, name):
+            statement = statement.where(getattr(Contact, name) == getattr(state, name))
+    if state.source:
+        statement = statement.where(sa.func.lower(Contact.source) == state.source.lower())
+    if state.company:
+        statement = statement.where(Contact.company_id == state.company)
+    for column, start, end in (
+        (Contact.created_at, state.created_from, state.created_to),
+        (Contact.last_activity_at, state.active_from, state.active_to),
+    ):
+        if start:
+            statement = statement.where(column >= _day_start(start))
+        if end:
+            statement = statement.where(column < _day_start(end + timedelta(days=1)))
+    if state.tag:
         tagged = (
             sa.select(ContactTag.contact_id)
             .join(Tag, sa.and_(Tag.workspace_id == ContactTag.workspace_id, Tag.id == ContactTag.tag_id))
-            .where(Tag.name == normalize(filters.tag))
+            .where(Tag.name == normalize(state.tag))
         )
         statement = statement.where(Contact.id.in_(tagged))
-    return newest_first(db.session, visible_to_member(statement, Contact.owner_id, member), Contact, after, per_page)
+    return visible_to_member(statement, Contact.owner_id, member)
+
+
+def matching_contacts(state: ListState, member: Membership) -> sa.Select:
+    """Every live contact the list state selects (for bulk actions and exports), unordered."""
+    return _filtered(sa.select(Contact).where(Contact.deleted_at.is_(None)), state, member)
+
+
+def contacts_page(state: ListState, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
+    """One page of the list with company and owner, in the state's sort, in one query."""
+    statement = matching_contacts(state, member).options(so.joinedload(Contact.company), so.joinedload(Contact.owner))
+    columns, descending = _sort_columns(state.sort)
+    return keyset(db.session, statement, columns, after, per_page, descending)
 
 
 def companies_page(q: str, owner: str, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:

@@ -7,7 +7,8 @@ from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
 from crm.contacts import classification, phones, queries, service, timeline
-from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm, optional_id
+from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
+from crm.contacts.list_view import COLUMNS, SORTS, ListState
 from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
@@ -56,24 +57,12 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
     return form
 
 
-def _filters() -> queries.ContactFilters:
-    args = request.args
-    company = args.get("company", "")
-    return queries.ContactFilters(
-        q=args.get("q", "").strip()[:100],
-        owner=args.get("owner", ""),
-        tag=args.get("tag", "").strip()[:50],
-        lifecycle=args.get("lifecycle", "") if args.get("lifecycle") in LIFECYCLE_LABELS else "",
-        company=optional_id(company) if company.isdigit() else None,
-    )
-
-
 @bp.get("/")
 @require("contacts.read")
 def index():
-    filters = _filters()
-    page = queries.contacts_page(filters, request.args.get("after"), g.membership)
-    context = {"page": page, "filters": filters, "sensitive": sees_sensitive()}
+    state = ListState.from_args(request.args)
+    page = queries.contacts_page(state, request.args.get("after"), g.membership)
+    context = {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS}
     if wants_partial("contacts-more"):
         return render_template("contacts/_rows.html", **context)
     if wants_partial("contact-results"):

@@ -1,0 +1,105 @@
+"""The state of the contacts list, all of it in the URL: search, filters, sort and columns.
+
+``ListState.from_args`` reads a query string (unknown or malformed values are dropped, so a
+shared or old link still opens); ``as_args`` writes it back for "load more", saved views and
+exports."""
+
+from dataclasses import dataclass, field, fields
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from crm.contacts.models import LEVELS, LIFECYCLES, TIERS
+
+SORTS = {
+    "newest": _l("Newest first"),
+    "oldest": _l("Oldest first"),
+    "name": _l("Name, A to Z"),
+    "value": _l("Highest lifetime value"),
+}
+COLUMNS = {
+    "company": _l("Company"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "owner": _l("Owner"),
+    "lifecycle": _l("Lifecycle"),
+    "tier": _l("Tier"),
+    "level": _l("Customer level"),
+    "value": _l("Lifetime value"),
+    "last_activity": _l("Last activity"),
+    "source": _l("Source"),
+    "created": _l("Added"),
+}
+DEFAULT_COLUMNS = ("company", "email", "phone", "owner", "lifecycle")
+SENSITIVE_COLUMNS = ("phone",)
+DATE_FILTERS = ("created_from", "created_to", "active_from", "active_to")
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class ListState:
+    q: str = ""
+    owner: str = ""  # "me", "none" or a membership id
+    tag: str = ""
+    lifecycle: str = ""
+    tier: str = ""
+    level: str = ""
+    source: str = ""
+    company: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+    sort: str = "newest"
+    columns: tuple = field(default=DEFAULT_COLUMNS)
+
+    @classmethod
+    def from_args(cls, args) -> "ListState":
+        def one_of(name: str, allowed) -> str:
+            value = args.get(name, "")
+            return value if value in allowed else ""
+
+        owner = args.get("owner", "")
+        columns = tuple(c for c in COLUMNS if c in args.getlist("cols")) or DEFAULT_COLUMNS
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            tag=args.get("tag", "").strip()[:50],
+            lifecycle=one_of("lifecycle", LIFECYCLES),
+            tier=one_of("tier", TIERS),
+            level=one_of("level", LEVELS),
+            source=args.get("source", "").strip()[:60],
+            company=int(args["company"]) if args.get("company", "").isdigit() else None,
+            **{name: _date(args.get(name, "")) for name in DATE_FILTERS},
+            sort=one_of("sort", SORTS) or "newest",
+            columns=columns,
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the list (sort and columns do not)."""
+        return any(getattr(self, f.name) for f in fields(self) if f.name not in ("sort", "columns"))
+
+    def as_args(self) -> dict:
+        """The non-default state as query arguments."""
+        args = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "columns":
+                if value != DEFAULT_COLUMNS:
+                    args["cols"] = list(value)
+            elif f.name == "sort":
+                if value != "newest":
+                    args["sort"] = value
+            elif value:
+                args[f.name] = value.isoformat() if isinstance(value, date) else value
+        return args
+
+    def shown(self, sensitive: bool) -> list[str]:
+        return [c for c in self.columns if sensitive or c not in SENSITIVE_COLUMNS]
