@@ -1,21 +1,17 @@
-import csv
-import io
-
-from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 
 from crm.audit import queries
 from crm.audit import service as audit
 from crm.audit.forms import AuditFilterForm
 from crm.audit.service import ACTIONS, RECORD_TYPES
+from crm.csv_stream import csv_download, csv_row
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
 from crm.tenancy import bind_workspace
 
 bp = Blueprint("audit", __name__, url_prefix="/settings/audit")
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filters() -> tuple[AuditFilterForm, dict]:
@@ -54,19 +50,14 @@ def export():
               _("Browser")]  # fmt: skip
     audit.record("audit.exported", changes={"filters": [None, {k: str(v) for k, v in filters.items() if v}]})
     db.session.commit()
-    return Response(
-        stream_with_context(_csv_lines(statement, g.workspace.id, header, labels)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="audit-log-{g.workspace.slug}.csv"'},
-    )
+    return csv_download(_csv_lines(statement, g.workspace.id, header, labels), f"audit-log-{g.workspace.slug}.csv")
 
 
 def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str, str]):
     bind_workspace(workspace_id)
-    yield "\ufeff"  # so spreadsheet programs read the file as UTF-8 (Chinese names)
-    yield _csv_row(header)
+    yield csv_row(header)
     for entry in queries.in_batches(statement):
-        yield _csv_row(
+        yield csv_row(
             [
                 entry.created_at.isoformat(timespec="seconds"),
                 entry.actor_label,
@@ -84,15 +75,3 @@ def _changes_text(changes: dict | None) -> str:
     if not changes:
         return ""
     return "; ".join(f"{field}: {before!s} → {after!s}" for field, (before, after) in changes.items())
-
-
-def _csv_row(cells) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([_neutralised(cell) for cell in cells])
-    return buffer.getvalue()
-
-
-def _neutralised(value) -> str:
-    """A cell a spreadsheet would run as a formula is prefixed with ' (CSV injection)."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -47,6 +47,7 @@ ACTIONS = {
     "contact.deleted": _l("Deleted a contact"),
     "contact.restored": _l("Restored a contact"),
     "contact.reclassified": _l("Customer class changed"),
+    "contact.exported": _l("Exported contacts"),
     "activity.created": _l("Logged an activity"),
     "activity.done": _l("Finished a task"),
     "activity.reopened": _l("Reopened a task"),

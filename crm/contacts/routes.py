@@ -5,11 +5,14 @@ from flask_babel import gettext as _
 from crm.activities.forms import KIND_LABELS
 from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
+from crm.audit import service as audit
 from crm.audit.service import ACTIONS
 from crm.contacts import classification, phones, queries, service, timeline
+from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
 from crm.contacts.models import Contact
+from crm.csv_stream import csv_download
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.permissions import require
@@ -68,6 +71,21 @@ def index():
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", **context)
     return render_template("contacts/index.html", **context)
+
+
+@bp.get("/export.csv")
+@require("contacts.export")
+def export():
+    state = ListState.from_args(request.args)
+    audit.record("contact.exported", "contact", None, {"filters": [None, state.as_args()]})
+    db.session.commit()
+    labels = {  # translated now: the rows stream after the view returns
+        "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},
+        "level": {key: str(label) for key, label in LEVEL_LABELS.items()},
+    }
+    member = g.membership
+    lines = contacts_export.csv_lines(state, member, g.workspace.id, sees_sensitive(), labels)
+    return csv_download(lines, f"contacts-{g.workspace.slug}.csv")
 
 
 @bp.get("/new")
