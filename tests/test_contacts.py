@@ -411,3 +411,75 @@ def test_export_needs_the_permission_and_hides_sensitive_columns(app, client, au
     assign_role(app, ws_a, sales.membership_id, exporter)
     rows = export_rows(client.get(contacts_url(ws_a, "export.csv")))
     assert "Phone numbers" not in rows[0] and "+16502530000" not in str(rows)
+
+
+BULK = {"HX-Request": "true", "HX-Target": "contact-results"}
+
+
+def tags_of(app, ws, contact_id: int) -> list[str]:
+    with app.app_context(), workspace_scope(ws.id):
+        return [tag.name for tag in db.session.get(Contact, contact_id).tags]
+
+
+def test_bulk_actions_on_ticked_rows(app, client, auth, ws_a):
+    first, second, untouched = (make_contact(app, ws_a, name, tags=["old"]) for name in ("One", "Two", "Three"))
+    seller = make_member(app, ws_a, "seller@alpha.example.com")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert 'id="bulk-form"' in page and f'id="select-{first}"' in page
+    ticked = {"ids": [str(first), str(second)], "scope": "selected"}
+    response = post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "add_tag", "bulk_tag": " Fair 2026 "},
+                    headers=BULK)  # fmt: skip
+    assert response.status_code == 200 and "2 contacts changed." in response.headers.get("HX-Trigger", "")
+    post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "remove_tag", "bulk_tag": "old"})
+    post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "owner", "bulk_owner": str(seller.membership_id)})
+    post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "level", "bulk_level": "vip"})
+    for contact_id in (first, second):
+        contact = stored(app, ws_a, contact_id)
+        assert tags_of(app, ws_a, contact_id) == ["fair 2026"]
+        assert (contact.owner_id, contact.level, contact.level_pinned) == (seller.membership_id, "vip", True)
+    assert tags_of(app, ws_a, untouched) == ["old"] and stored(app, ws_a, untouched).owner_id is None
+    assert [a for a, _ in audit_actions(app, ws_a, first)].count("contact.updated") == 4
+
+
+def test_bulk_on_all_matching_a_filter_and_bad_requests(app, client, auth, ws_a, ws_b):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    other = make_contact(app, ws_a, "Web person", tags=["web"])
+    foreign = make_contact(app, ws_b, "Beta fair", tags=["fair"])
+    auth.login(ws_a.email, ws_a.password)
+    every_fair = {"scope": "all", "tag": "fair", "action": "delete"}
+    assert post(client, contacts_url(ws_a, "bulk"), every_fair).status_code == 303
+    assert all(stored(app, ws_a, c).deleted_at for c in fair) and stored(app, ws_a, other).deleted_at is None
+    assert stored(app, ws_b, foreign).deleted_at is None
+    for data, message in (
+        ({"scope": "selected", "action": "delete"}, "Select at least one contact"),
+        ({"scope": "selected", "ids": [str(other)], "action": "fly"}, "Choose an action."),
+        ({"scope": "selected", "ids": [str(other)], "action": "add_tag", "bulk_tag": "  "}, "Enter a tag."),
+        ({"scope": "selected", "ids": [str(other)], "action": "owner", "bulk_owner": "999999"}, "Choose one of the"),
+        ({"scope": "selected", "ids": [str(other)], "action": "level", "bulk_level": "emperor"}, "Choose a level."),
+    ):
+        response = post(client, contacts_url(ws_a, "bulk"), data, headers=BULK)
+        assert response.status_code == 422, data
+        assert message in response.headers.get("HX-Trigger", ""), data
+    # Ids of another workspace are never touched, even when ticked by hand.
+    post(client, contacts_url(ws_a, "bulk"), {"scope": "selected", "ids": [str(foreign)], "action": "add_tag",
+                                              "bulk_tag": "hacked"})  # fmt: skip
+    assert tags_of(app, ws_b, foreign) == ["fair"]
+
+
+def test_bulk_actions_need_the_actions_permission(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann")
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # write, but no delete
+    auth.login(sales.email, sales.password)
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert 'value="add_tag"' in page and 'value="delete"' not in page
+    response = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "delete"})
+    assert response.status_code == 403 and stored(app, ws_a, contact_id).deleted_at is None
+    viewer = make_member(app, ws_a, "viewer@alpha.example.com", role="viewer")
+    auth.logout()
+    auth.login(viewer.email, viewer.password)
+    assert 'id="bulk-form"' not in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert (
+        post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "add_tag", "bulk_tag": "x"}).status_code
+        == 403
+    )

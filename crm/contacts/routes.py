@@ -1,5 +1,5 @@
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from crm.activities.forms import KIND_LABELS
@@ -7,7 +7,7 @@ from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import classification, phones, queries, service, timeline
+from crm.contacts import bulk, classification, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
@@ -67,10 +67,67 @@ def index():
     page = queries.contacts_page(state, request.args.get("after"), g.membership)
     context = {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS}
     if wants_partial("contacts-more"):
-        return render_template("contacts/_rows.html", **context)
+        return render_template("contacts/_rows.html", **_with_bulk(context))
+    _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", **context)
     return render_template("contacts/index.html", **context)
+
+
+@bp.post("/bulk")
+@require("contacts.read")  # and, below, the permission of the chosen action
+def bulk_action():
+    state = ListState.from_args(request.form)
+    action = request.form.get("action", "")
+    if action in bulk.ACTIONS and not g.membership.can(bulk.ACTIONS[action][1]):
+        abort(403)
+    try:
+        statement = _bulk_selection(state, action)
+        raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
+        value = bulk.check_value(action, raw, dict(queries.owner_choices()))
+    except bulk.BulkError as error:
+        flash(str(error), "error")
+        return _list_after_bulk(state, 422)
+    changed = bulk.apply(action, statement, value)
+    db.session.commit()
+    flash(ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed), "success")
+    return _list_after_bulk(state)
+
+
+def _bulk_selection(state: ListState, action: str):
+    if action not in bulk.ACTIONS:
+        raise bulk.BulkError(_("Choose an action."))
+    statement = queries.matching_contacts(state, g.membership)
+    if request.form.get("scope") == "all":
+        return statement
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    if not ids:
+        raise bulk.BulkError(_("Select at least one contact, or choose all matching contacts."))
+    if len(ids) > bulk.MAX_SELECTED:
+        raise bulk.BulkError(_("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED))
+    return statement.where(Contact.id.in_(ids))
+
+
+def _list_after_bulk(state: ListState, status: int = 200):
+    if wants_partial("contact-results"):
+        page = queries.contacts_page(state, None, g.membership)
+        context = {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS}
+        return render_template("contacts/_results.html", **_with_bulk(context)), status
+    return redirect(url_for(".index", **state.as_args()), 303)
+
+
+def _with_bulk(context: dict) -> dict:
+    """The bulk actions this member may run (the owner choices load only when needed)."""
+    context["bulk_actions"] = {key: label for key, (label, perm) in bulk.ACTIONS.items() if g.membership.can(perm)}
+    return context
+
+
+@bp.get("/owner-choices")
+@require("contacts.write")
+def owner_choices():
+    """The bulk bar's owner select, fetched when "Assign owner" is chosen (keeps the list page's
+    queries within budget)."""
+    return render_template("contacts/_owner_select.html", owners=queries.owner_choices())
 
 
 @bp.get("/export.csv")

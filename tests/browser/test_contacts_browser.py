@@ -85,3 +85,26 @@ def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_serve
     expect(result).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bob Stone")
+
+
+def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    for name in ("Ann Lee", "Bob Stone", "Cy Young"):
+        make_contact(app, owner, name)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    mark_window(page)
+    page.get_by_label("Select Ann Lee").check()
+    page.get_by_label("Select Cy Young").check()
+    page.get_by_label("Action").select_option(label="Add tag")
+    page.locator("#bulk-form").get_by_label("Tag", exact=True).fill("spring fair")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("2 contacts changed.")
+    page.get_by_text("More filters").click()
+    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
+    tag_filter.fill("spring fair")
+    tag_filter.press("Enter")
+    expect(page.locator("#contact-rows tr")).to_have_count(2)
+    expect(page.locator("#contact-rows")).not_to_contain_text("Bob Stone")
+    assert_no_full_reload(page)

@@ -1,0 +1,80 @@
+"""Bulk actions on a selection of contacts or on every contact a list state selects: assign an
+owner, add or remove a tag, set the level by hand, delete. Each changed contact gets its own audit
+entry (as a single edit would); work goes a batch at a time. The caller commits."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from crm.audit import service as audit
+from crm.contacts import service
+from crm.contacts.models import LEVELS, Contact
+from crm.extensions import db
+from crm.search import normalize
+
+ACTIONS = {
+    "owner": (_l("Assign owner"), "contacts.write"),
+    "add_tag": (_l("Add tag"), "contacts.write"),
+    "remove_tag": (_l("Remove tag"), "contacts.write"),
+    "level": (_l("Set level by hand"), "contacts.write"),
+    "delete": (_l("Move to trash"), "contacts.delete"),
+}
+# The form field holding each action's value.
+VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bulk_tag", "level": "bulk_level"}
+BATCH = 500
+MAX_SELECTED = 1000
+
+
+class BulkError(ValueError):
+    """A bulk request that cannot run, with a message for the person who asked."""
+
+
+def _each(statement: sa.Select):
+    ids = list(db.session.scalars(statement.with_only_columns(Contact.id).order_by(Contact.id)))
+    for start in range(0, len(ids), BATCH):
+        yield from db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + BATCH])))
+
+
+def apply(action: str, statement: sa.Select, value) -> int:
+    """Runs ``action`` on every contact of ``statement``; returns how many changed."""
+    changed = 0
+    for contact in _each(statement):
+        changed += _apply_one(action, contact, value)
+    return changed
+
+
+def _apply_one(action: str, contact: Contact, value) -> bool:
+    if action == "delete":
+        service.delete_contact(contact)
+        return True
+    if action in ("add_tag", "remove_tag"):
+        current = [tag.name for tag in contact.tags]
+        wanted = [*current, value] if action == "add_tag" else [name for name in current if name != value]
+        return bool(service.update_contact(contact, {"tags": wanted}))
+    if action == "owner":
+        return bool(service.update_contact(contact, {"owner_id": value}))
+    before = (contact.level, contact.level_pinned)
+    contact.level, contact.level_pinned = value, True
+    if before != (value, True):
+        audit.record("contact.updated", "contact", contact.id, {"level": [before[0], value]})
+        return True
+    return False
+
+
+def check_value(action: str, raw: str, owners: dict[int, str]):
+    """The action's value from the form, or BulkError."""
+    if action in ("add_tag", "remove_tag"):
+        name = normalize(raw)[:50]
+        if not name:
+            raise BulkError(_l("Enter a tag."))
+        return name
+    if action == "owner":
+        if raw == "":
+            return None
+        if not raw.isdigit() or int(raw) not in owners:
+            raise BulkError(_l("Choose one of the members listed."))
+        return int(raw)
+    if action == "level":
+        if raw not in LEVELS:
+            raise BulkError(_l("Choose a level."))
+        return raw
+    return None
