@@ -7,6 +7,7 @@ from crm.auth.routes import bp as auth_bp
 from crm.contacts.company_routes import bp as companies_bp
 from crm.contacts.routes import bp as contacts_bp
 from crm.contacts.search_routes import bp as search_bp
+from crm.contacts.views_routes import bp as saved_views_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
@@ -25,6 +26,7 @@ ws_bp.register_blueprint(contacts_bp)
 ws_bp.register_blueprint(companies_bp)
 ws_bp.register_blueprint(activities_bp)
 ws_bp.register_blueprint(search_bp)
+ws_bp.register_blueprint(saved_views_bp)
 ws_bp.register_blueprint(purchases_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)

@@ -159,3 +159,14 @@ def make_purchase(app, workspace, contact_id: int, product: str = "Tea", amount=
         purchase = add_purchase(contact, db.session.get(Workspace, workspace.id), data, date.today())
         db.session.commit()
         return purchase.id
+
+
+def make_saved_view(app, workspace, name: str, query: str = "tag=fair", owner_id=None, shared: bool = True) -> int:
+    from crm.contacts.models import SavedView
+
+    with app.app_context(), workspace_scope(workspace.id):
+        owner_id = owner_id or db.session.scalar(sa.select(Membership.id).order_by(Membership.id))
+        view = SavedView(name=name, query=query, owner_id=owner_id, shared=shared)
+        db.session.add(view)
+        db.session.commit()
+        return view.id

@@ -20,6 +20,7 @@ from tests.factories import (
     make_member,
     make_purchase,
     make_role,
+    make_saved_view,
 )
 from tests.query_counter import count_queries
 
@@ -483,3 +484,41 @@ def test_bulk_actions_need_the_actions_permission(app, client, auth, ws_a):
         post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "add_tag", "bulk_tag": "x"}).status_code
         == 403
     )
+
+
+VIEWS = {"HX-Request": "true", "HX-Target": "saved-views-panel"}
+
+
+def test_save_a_view_share_it_and_open_it(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Fair Ann", tags=["fair"])
+    make_contact(app, ws_a, "Web Bob", tags=["web"])
+    auth.login(ws_a.email, ws_a.password)
+    state = {"tag": "fair", "sort": "name", "cols": ["email", "tier"]}
+    response = post(client, f"/w/{ws_a.slug}/contacts/views/", {**state, "name": "Fair leads", "shared": "y"},
+                    headers=VIEWS)  # fmt: skip
+    panel = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Fair leads" in panel and "Shared" in panel
+    link = panel.split(">Fair leads<")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "tag=fair" in link and "sort=name" in link and "cols=email" in link
+    opened = client.get(link).get_data(as_text=True)
+    assert "Fair Ann" in opened and "Web Bob" not in opened and '<th scope="col">Tier</th>' in opened
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com")
+    private = make_saved_view(app, ws_a, "Alice only", owner_id=ws_a.membership_id, shared=False)
+    auth.logout()
+    auth.login(colleague.email, colleague.password)
+    theirs = client.get(f"/w/{ws_a.slug}/contacts/views/", headers=VIEWS).get_data(as_text=True)
+    assert "Fair leads" in theirs and "Alice only" not in theirs
+    assert post(client, f"/w/{ws_a.slug}/contacts/views/{private}/delete", {}).status_code == 404
+
+
+def test_a_view_needs_a_name_and_only_its_owner_or_an_admin_deletes_it(app, client, auth, ws_a):
+    shared = make_saved_view(app, ws_a, "Team view", owner_id=ws_a.membership_id, shared=True)
+    sales = make_member(app, ws_a, "sales@alpha.example.com")
+    auth.login(sales.email, sales.password)
+    bad = post(client, f"/w/{ws_a.slug}/contacts/views/", {"name": "  "}, headers=VIEWS)
+    assert bad.status_code == 422 and "Name the view" in bad.get_data(as_text=True)
+    assert post(client, f"/w/{ws_a.slug}/contacts/views/{shared}/delete", {}).status_code == 403
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, f"/w/{ws_a.slug}/contacts/views/{shared}/delete", {}).status_code == 303
+    assert ">Team view</a>" not in client.get(f"/w/{ws_a.slug}/contacts/views/").get_data(as_text=True)

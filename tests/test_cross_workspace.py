@@ -20,6 +20,7 @@ from tests.factories import (
     make_note,
     make_purchase,
     make_role,
+    make_saved_view,
 )
 
 WORKSPACE_PREFIX = "/w/<workspace_slug>"
@@ -34,6 +35,7 @@ OBJECT_IDS = {
     "role_id": lambda app, ws: make_role(app, ws, f"private role {next(SERIAL)}"),
     "contact_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
     "company_id": lambda app, ws: make_company(app, ws, f"private company {next(SERIAL)}"),
+    "view_id": lambda app, ws: make_saved_view(app, ws, f"private view {next(SERIAL)}"),
 }
 
 # Objects that live under another object of the URL: made on that one.

@@ -31,6 +31,7 @@ MEMBER_PAGES = [
     "/w/{slug}/contacts/{contact}",
     "/w/{slug}/contacts/{contact}/edit",
     "/w/{slug}/contacts/trash",
+    "/w/{slug}/contacts/views/?tag=fair",
     "/w/{slug}/companies/",
     "/w/{slug}/companies/new",
     "/w/{slug}/companies/{company}",

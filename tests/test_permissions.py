@@ -11,7 +11,7 @@ import pytest
 from crm.db import utcnow
 from crm.permissions import BUILTIN_ROLES, PERMISSIONS
 from tests.conftest import post
-from tests.factories import make_activity, make_member, make_note
+from tests.factories import make_activity, make_member, make_note, make_saved_view
 from tests.test_cross_workspace import build, methods_of, object_ids_of, workspace_rules
 
 SERIAL = itertools.count()
@@ -45,6 +45,8 @@ def objects_for(app, ws, rule, actor) -> dict:
     if "activity_id" in values:  # authors delete their own entries
         mine = {"kind": "task", "due_at": utcnow(), "author_id": actor.membership_id}
         values["activity_id"] = make_activity(app, ws, values["contact_id"], "walker task", **mine)
+    if "view_id" in values:
+        values["view_id"] = make_saved_view(app, ws, "walker view", owner_id=actor.membership_id)
     return values
 
 

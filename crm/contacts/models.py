@@ -133,3 +133,24 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         order_by="Tag.name",
         viewonly=True,
     )
+
+
+class SavedView(TenantScoped, Timestamps, db.Model):
+    """A named contacts list state (search, filters, sort, columns) kept as its query string;
+    private to its owner unless shared with the team."""
+
+    __tablename__ = "saved_views"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_saved_views_workspace_id_owner_id", "workspace_id", "owner_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    query: so.Mapped[str] = so.mapped_column(sa.Text)
+    owner_id: so.Mapped[int] = so.mapped_column(BigId)
+    shared: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+
+    owner: so.Mapped[Membership] = _owner_relationship("SavedView")
