@@ -76,3 +76,12 @@ def recompute():
 
     for name, changed in reclassify_every_workspace():
         click.echo(f"{name}: {changed} customer(s) changed class.")
+
+
+@crm_cli.command("send-reminders")
+def send_reminders():
+    """Email the assignee of every task whose reminder time has come (once each); run it every
+    few minutes from cron or a scheduler. Links use SERVER_NAME and PREFERRED_URL_SCHEME."""
+    from crm.activities.tasks import remind_every_workspace
+
+    click.echo(f"{remind_every_workspace()} reminder(s) sent.")

@@ -2,11 +2,13 @@
 so they inherit its sign-in requirement, membership check and workspace binding."""
 
 from crm.activities.routes import bp as activities_bp
+from crm.activities.task_routes import bp as tasks_bp
 from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
 from crm.contacts.company_routes import bp as companies_bp
 from crm.contacts.routes import bp as contacts_bp
 from crm.contacts.search_routes import bp as search_bp
+from crm.contacts.search_routes import care_bp
 from crm.contacts.views_routes import bp as saved_views_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
@@ -25,7 +27,9 @@ ws_bp.register_blueprint(audit_bp)
 ws_bp.register_blueprint(contacts_bp)
 ws_bp.register_blueprint(companies_bp)
 ws_bp.register_blueprint(activities_bp)
+ws_bp.register_blueprint(tasks_bp)
 ws_bp.register_blueprint(search_bp)
+ws_bp.register_blueprint(care_bp)
 ws_bp.register_blueprint(saved_views_bp)
 ws_bp.register_blueprint(purchases_bp)
 

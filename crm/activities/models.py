@@ -52,4 +52,8 @@ class Activity(TenantScoped, Timestamps, db.Model):
     done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     author: so.Mapped[Membership] = _membership("author_id")
+    contact: so.Mapped["Contact"] = so.relationship(  # noqa: F821
+        primaryjoin="and_(Contact.workspace_id == Activity.workspace_id, Contact.id == foreign(Activity.contact_id))",
+        viewonly=True,
+    )
     assignee: so.Mapped[Membership | None] = _membership("assignee_id")

@@ -71,6 +71,8 @@ def toggle_done(contact_id: int, activity_id: int):
     if wants_partial(f"entry-activity-{activity.id}"):
         entry = Entry(activity.occurred_at, ACTIVITY, activity)
         return render_template("contacts/_entry.html", contact=contact, entry=entry)
+    if request.form.get("next") == "tasks":
+        return redirect(url_for("ws.tasks.index"), 303)
     return _back(contact)
 
 

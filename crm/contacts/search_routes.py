@@ -1,12 +1,25 @@
-"""The search box in the header: contacts and companies from any page (deals and tickets later)."""
+"""The search box in the header (contacts and companies from any page; deals and tickets later),
+and the customer care panel of the workspace home."""
 
 from flask import Blueprint, g, render_template, request
 
 from crm.contacts import queries
+from crm.contacts.care import care_lists
 from crm.htmx import wants_partial
+from crm.i18n import workspace_today
 from crm.permissions import require
 
 bp = Blueprint("search", __name__, url_prefix="/search")
+care_bp = Blueprint("care", __name__, url_prefix="/care")
+
+
+@care_bp.get("/")
+@require("contacts.read")
+def care():
+    """The workspace home's customer care panel (loaded after the page, so the home stays fast)."""
+    lists = care_lists(g.membership, g.workspace.timezone, workspace_today(), g.membership.can("contacts.sensitive"))
+    template = "contacts/_care.html" if wants_partial("care-lists") else "contacts/care.html"
+    return render_template(template, **lists)
 
 
 @bp.get("/")

@@ -130,3 +130,23 @@ def test_save_the_current_list_as_a_view(app, page: Page, live_server):
     page.get_by_role("link", name="Fair leads").click()
     expect(page.locator("#contact-rows tr")).to_have_count(1)
     expect(page.locator("#contact-rows")).to_contain_text("Fair Ann")
+
+
+def test_home_shows_customer_care_and_a_task_can_be_finished(app, page: Page, live_server):
+    from datetime import timedelta
+
+    from crm.db import utcnow
+    from tests.factories import make_activity
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee", owner_id=owner.membership_id)
+    make_activity(app, owner, ann, "Send the price list", kind="task", due_at=utcnow() - timedelta(days=1),
+                  assignee_id=owner.membership_id)  # fmt: skip
+    log_in(page, live_server.url, owner.email, owner.password)
+    care = page.locator("#care-lists")
+    expect(care).to_contain_text("Send the price list")
+    care.get_by_role("link", name="All my tasks").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My tasks")
+    page.get_by_role("button", name="Mark done Send the price list").click()
+    done = page.locator("section.done")
+    expect(done).to_contain_text("Send the price list")

@@ -1,0 +1,115 @@
+"""Tasks: the "My tasks" page's sections and the reminder emails (`flask crm send-reminders`)."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from crm.activities.models import Activity
+from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.db import utcnow
+from crm.extensions import db
+from crm.mail import send_mail
+from crm.workspaces.models import ACTIVE, Membership, Workspace
+
+SECTION_LIMIT = 50
+
+
+def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
+    """The start of today and of tomorrow where the workspace is, in UTC."""
+    zone = ZoneInfo(timezone)
+    today = datetime.now(zone).date()
+    start = datetime.combine(today, time(), tzinfo=zone)
+    return start.astimezone(ZoneInfo("UTC")), (start + timedelta(days=1)).astimezone(ZoneInfo("UTC"))
+
+
+def _assigned_to(member: Membership) -> sa.Select:
+    """Tasks assigned to the member on live contacts, with the contact."""
+    return (
+        sa.select(Activity)
+        .join(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
+        .where(Activity.kind == "task", Activity.assignee_id == member.id, Contact.deleted_at.is_(None))
+        .options(so.contains_eager(Activity.contact))
+    )
+
+
+def my_tasks(member: Membership, timezone: str) -> dict[str, list[Activity]]:
+    """Open tasks assigned to the member by when they are due, and the latest done ones."""
+    today, tomorrow = _day_bounds(timezone)
+    base = _assigned_to(member)
+    open_tasks = base.where(Activity.done_at.is_(None)).order_by(Activity.due_at, Activity.id).limit(SECTION_LIMIT)
+    sections = {
+        "overdue": open_tasks.where(Activity.due_at < today),
+        "today": open_tasks.where(Activity.due_at >= today, Activity.due_at < tomorrow),
+        "upcoming": open_tasks.where(Activity.due_at >= tomorrow),
+        "done": base.where(Activity.done_at.isnot(None)).order_by(Activity.done_at.desc()).limit(20),
+    }
+    return {name: list(db.session.scalars(statement)) for name, statement in sections.items()}
+
+
+def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activity]:
+    today, _tomorrow = _day_bounds(timezone)
+    statement = _assigned_to(member).where(Activity.done_at.is_(None), Activity.due_at < today)
+    return list(db.session.scalars(statement.order_by(Activity.due_at, Activity.id).limit(limit)))
+
+
+def due_reminders(now: datetime) -> list[Activity]:
+    """Open tasks of the bound workspace whose reminder time has come and that were not reminded."""
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(
+                Activity.kind == "task",
+                Activity.done_at.is_(None),
+                Activity.reminded_at.is_(None),
+                Activity.remind_at <= now,
+                Activity.assignee_id.isnot(None),
+            )
+            .options(so.joinedload(Activity.contact), so.joinedload(Activity.assignee))
+            .order_by(Activity.remind_at)
+        )
+    )
+
+
+def send_reminders(workspace: Workspace) -> int:
+    """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language."""
+    sent = 0
+    for task in due_reminders(utcnow()):
+        membership = task.assignee
+        if membership.status != ACTIVE:
+            task.reminded_at = utcnow()  # nobody to tell; do not try again every run
+            continue
+        user: User = membership.user
+        with force_locale(user.locale or "en"):
+            subject = _("Reminder: %(task)s", task=task.body[:60])
+            link = url_for("ws.contacts.show", workspace_slug=workspace.slug, contact_id=task.contact_id,
+                           _external=True)  # fmt: skip
+            text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
+        send_mail(user.email, subject, text)
+        task.reminded_at = utcnow()
+        sent += 1
+    return sent
+
+
+def remind_every_workspace() -> int:
+    """``flask crm send-reminders``: each workspace in its own transaction."""
+    from flask import current_app, g
+
+    from crm.tenancy import ALL_WORKSPACES, workspace_scope
+
+    config = current_app.config
+    base_url = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or '127.0.0.1:5000'}"
+    workspace_ids = db.session.scalars(sa.select(Workspace.id).execution_options(**ALL_WORKSPACES)).all()
+    sent = 0
+    with current_app.test_request_context(base_url=base_url):
+        for workspace_id in workspace_ids:
+            with workspace_scope(workspace_id):
+                g.workspace = db.session.get(Workspace, workspace_id)  # dates in its time zone
+                sent += send_reminders(g.workspace)
+                db.session.commit()
+    return sent

@@ -1,0 +1,53 @@
+"""Customer care lists for the workspace home: overdue follow-ups, birthdays this week, valuable
+customers going quiet, and customers nobody owns. Each respects the member's record scope."""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from crm.activities.tasks import overdue_tasks
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.permissions import visible_to_member
+
+LIMIT = 10
+COUNT_CAP = 1000
+
+
+def _live(member) -> sa.Select:
+    return visible_to_member(sa.select(Contact).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
+
+
+def _month_day(column):
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%m-%d", column)
+    return sa.func.to_char(column, "MM-DD")
+
+
+def birthdays_soon(member, today: date, days: int = 7) -> list[Contact]:
+    """Birthdays from today through the next ``days`` days, soonest first (across New Year)."""
+    window = [(today + timedelta(days=n)).strftime("%m-%d") for n in range(days + 1)]
+    rows = db.session.scalars(_live(member).where(_month_day(Contact.birthday).in_(window)).limit(LIMIT * 5))
+    return sorted(rows, key=lambda c: window.index(c.birthday.strftime("%m-%d")))[:LIMIT]
+
+
+def valuable_going_quiet(member) -> list[Contact]:
+    """VIP and potential customers whose purchases have gone dormant: call them before they churn."""
+    statement = _live(member).where(Contact.level.in_(("vip", "potential")), Contact.lifecycle == "dormant")
+    return list(db.session.scalars(statement.order_by(Contact.lifetime_value.desc(), Contact.id).limit(LIMIT)))
+
+
+def unowned_count(member) -> int:
+    """Contacts with no owner, counted up to a cap (no full count on a large workspace)."""
+    capped = _live(member).where(Contact.owner_id.is_(None)).with_only_columns(Contact.id).limit(COUNT_CAP + 1)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery()))
+
+
+def care_lists(member, timezone: str, today: date, sensitive: bool) -> dict:
+    return {
+        "overdue": overdue_tasks(member, timezone, LIMIT),
+        "birthdays": birthdays_soon(member, today) if sensitive else None,
+        "quiet": valuable_going_quiet(member),
+        "unowned": unowned_count(member),
+        "count_cap": COUNT_CAP,
+    }

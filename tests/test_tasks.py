@@ -1,0 +1,103 @@
+"""Follow-ups and customer care: My tasks, reminder emails (once each), and the care lists of the
+workspace home."""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from crm.activities.models import Activity
+from crm.cli import crm_cli
+from crm.contacts.models import Contact
+from crm.db import utcnow
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_activity, make_contact, make_member, make_purchase
+
+CARE = {"HX-Request": "true", "HX-Target": "care-lists"}
+
+
+def task(app, ws, contact_id, body, due, assignee_id, **fields) -> int:
+    return make_activity(app, ws, contact_id, body, kind="task", due_at=due, assignee_id=assignee_id, **fields)
+
+
+def test_my_tasks_sorted_into_overdue_today_upcoming_and_done(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    me, now = ws_a.membership_id, utcnow()
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com")
+    task(app, ws_a, contact_id, "Send the catalogue", now - timedelta(days=2), me)
+    task(app, ws_a, contact_id, "Call about the order", now + timedelta(days=5), me)
+    done = task(app, ws_a, contact_id, "Book the meeting", now - timedelta(days=1), me)
+    task(app, ws_a, contact_id, "Someone else's task", now - timedelta(days=2), colleague.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/contacts/{contact_id}/activities/{done}/done", {"done": "1", "next": "tasks"})
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    overdue, upcoming, finished = (page.split(f'id="tasks-{name}"')[1] for name in ("overdue", "upcoming", "done"))
+    assert "Send the catalogue" in overdue.split("</section>")[0]
+    assert "Call about the order" in upcoming.split("</section>")[0]
+    assert "Book the meeting" in finished.split("</section>")[0]
+    assert "Someone else" not in page
+
+
+def test_reminders_are_emailed_once_to_the_assignee(app, client, mailbox, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com")
+    now = utcnow()
+    task(app, ws_a, contact_id, "Call Ann back", now + timedelta(hours=2), colleague.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    task(app, ws_a, contact_id, "Later", now + timedelta(days=2), colleague.membership_id,
+         remind_at=now + timedelta(days=1))  # fmt: skip
+    runner = app.test_cli_runner()
+    first = runner.invoke(crm_cli, ["send-reminders"])
+    assert first.exit_code == 0 and "1 reminder(s) sent." in first.output
+    assert len(mailbox.messages) == 1
+    message = mailbox.messages[0]
+    assert message["To"] == colleague.email and "Call Ann back" in message["Subject"]
+    assert f"/w/{ws_a.slug}/contacts/{contact_id}" in message.get_body(("plain",)).get_content()
+    again = runner.invoke(crm_cli, ["send-reminders"])
+    assert "0 reminder(s) sent." in again.output and len(mailbox.messages) == 1
+
+
+def born_on(day: date) -> date:
+    """A birthday on that month and day (1992 was a leap year, so 29 February works too)."""
+    return date(1992, day.month, day.day)
+
+
+def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
+    today = date.today()
+    birthday = make_contact(app, ws_a, "Birthday Ann", birthday=born_on(today + timedelta(days=3)),
+                            owner_id=ws_a.membership_id)  # fmt: skip
+    make_contact(app, ws_a, "Far Birthday", birthday=born_on(today + timedelta(days=30)), owner_id=ws_a.membership_id)
+    quiet = make_contact(app, ws_a, "Quiet VIP", owner_id=ws_a.membership_id)
+    make_purchase(app, ws_a, quiet, amount=30000, on=today - timedelta(days=250))
+    make_contact(app, ws_a, "Nobody's customer")
+    task(app, ws_a, birthday, "Overdue call", utcnow() - timedelta(days=1), ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert 'hx-get="/w/alpha-trading/care/"' in home
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "Overdue call" in care and "Birthday Ann" in care and "Far Birthday" not in care
+    assert "Quiet VIP" in care
+    assert "1 customer</a>" in care and "owner=none" in care
+    full = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
+    assert "<h1>Customer care</h1>" in full
+
+
+def test_care_lists_respect_scope_and_sensitive_details(app, client, auth, ws_a):
+    today = date.today()
+    make_contact(app, ws_a, "Birthday Ann", birthday=born_on(today), owner_id=ws_a.membership_id)
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.sensitive
+    auth.login(sales.email, sales.password)
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "Birthday Ann" not in care and "Birthdays in the next 7 days" not in care
+
+
+def test_tasks_of_deleted_contacts_leave_the_lists(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Gone")
+    task(app, ws_a, contact_id, "Ghost task", utcnow() - timedelta(days=1), ws_a.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, contact_id).deleted_at = utcnow()
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 1
+    auth.login(ws_a.email, ws_a.password)
+    assert "Ghost task" not in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
