@@ -9,6 +9,7 @@ from crm.contacts.company_routes import bp as companies_bp
 from crm.contacts.routes import bp as contacts_bp
 from crm.contacts.search_routes import bp as search_bp
 from crm.contacts.search_routes import care_bp
+from crm.contacts.tier_routes import bp as customer_tiers_bp
 from crm.contacts.views_routes import bp as saved_views_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
@@ -30,6 +31,7 @@ ws_bp.register_blueprint(activities_bp)
 ws_bp.register_blueprint(tasks_bp)
 ws_bp.register_blueprint(search_bp)
 ws_bp.register_blueprint(care_bp)
+ws_bp.register_blueprint(customer_tiers_bp)
 ws_bp.register_blueprint(saved_views_bp)
 ws_bp.register_blueprint(purchases_bp)
 

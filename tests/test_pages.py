@@ -33,6 +33,7 @@ MEMBER_PAGES = [
     "/w/{slug}/contacts/trash",
     "/w/{slug}/contacts/views/?tag=fair",
     "/w/{slug}/tasks/",
+    "/w/{slug}/settings/customer-tiers/",
     "/w/{slug}/care/",
     "/w/{slug}/search/?q=ann",
     "/w/{slug}/companies/",

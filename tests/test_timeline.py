@@ -185,3 +185,56 @@ def test_recompute_moves_customers_as_time_passes(app, ws_a):
     assert result.exit_code == 0, result.output
     assert "Alpha Trading: 1 customer(s) changed class." in result.output
     assert contact_row(app, ws_a, contact_id).lifecycle == "dormant"
+
+
+RULES = {
+    "tier_a": "5000", "tier_b": "1000", "tier_c": "100", "vip_value": "8000", "potential_growth_percent": "50",
+    "new_days": "30", "dormant_days": "120", "churned_days": "300",
+}  # fmt: skip
+
+
+def test_changing_the_rules_classifies_everyone_again(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=6000, on=TODAY - timedelta(days=60))
+    assert (contact_row(app, ws_a, contact_id).tier, contact_row(app, ws_a, contact_id).lifecycle) == ("B", "new")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/settings/customer-tiers/").get_data(as_text=True)
+    assert 'value="10000.00"' in page and 'value="90"' in page  # the defaults
+    response = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", RULES, follow_redirects=True)
+    assert "every customer is classified by them now" in response.get_data(as_text=True)
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.tier, contact.lifecycle) == ("A", "active")
+    assert 'value="5000.00"' in client.get(f"/w/{ws_a.slug}/settings/customer-tiers/").get_data(as_text=True)
+    assert "Changed the customer tier rules" in client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
+
+
+def test_rules_that_contradict_themselves_are_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    bad = {**RULES, "tier_b": "9000", "churned_days": "100", "new_days": "0", "vip_value": "-1"}
+    response = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Tier B must start below tier A." in page and "use more days than for dormant" in page
+    assert "Number must be between 1 and 3650." in page and "Number must be between" in page
+    with app.app_context():
+        from crm.workspaces.models import Workspace
+
+        assert db.session.get(Workspace, ws_a.id).customer_rules is None
+
+
+def test_only_settings_managers_change_the_rules(app, client, auth, ws_a):
+    manager = make_member(app, ws_a, "manager@alpha.example.com", role="manager")
+    auth.login(manager.email, manager.password)
+    assert post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", RULES).status_code == 403
+
+
+def test_a_large_workspace_is_classified_again_by_a_job(app, client, auth, ws_a, monkeypatch):
+    from crm.contacts import tier_routes
+
+    monkeypatch.setattr(tier_routes, "INLINE_LIMIT", 0)
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=6000, on=TODAY - timedelta(days=60))
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", RULES, follow_redirects=True)
+    assert "being classified again in the background" in response.get_data(as_text=True)
+    assert contact_row(app, ws_a, contact_id).tier == "A"  # the job ran (in-process without Redis)

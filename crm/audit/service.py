@@ -37,6 +37,7 @@ ACTIONS = {
     "audit.exported": _l("Downloaded the audit log"),
     "workspace.created": _l("Created the workspace"),
     "workspace.updated": _l("Changed workspace settings"),
+    "workspace.rules_changed": _l("Changed the customer tier rules"),
     "workspace.logo_changed": _l("Changed the workspace logo"),
     "workspace.logo_removed": _l("Removed the workspace logo"),
     "note.created": _l("Added a note"),

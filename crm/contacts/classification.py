@@ -152,19 +152,36 @@ def reasons(contact: Contact, workspace) -> list[str]:
 
 def reclassify_every_workspace() -> list[tuple[str, int]]:
     """``flask crm recompute``: each workspace in its own transaction, on its own "today"."""
-    from zoneinfo import ZoneInfo
-
     from crm.tenancy import ALL_WORKSPACES, workspace_scope
     from crm.workspaces.models import Workspace
 
-    workspaces = db.session.execute(
-        sa.select(Workspace.id, Workspace.name, Workspace.timezone).execution_options(**ALL_WORKSPACES)
-    ).all()
+    workspaces = db.session.execute(sa.select(Workspace.id, Workspace.name).execution_options(**ALL_WORKSPACES)).all()
     results = []
-    for workspace_id, name, timezone in workspaces:
+    for workspace_id, name in workspaces:
         with workspace_scope(workspace_id):
             workspace = db.session.get(Workspace, workspace_id)
-            changed = reclassify_all(workspace, datetime.now(ZoneInfo(timezone)).date())
+            changed = reclassify_all(workspace, today_in(workspace))
             db.session.commit()
         results.append((name, changed))
     return results
+
+
+def today_in(workspace) -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(workspace.timezone)).date()
+
+
+def reclassify_workspace(workspace_id: int) -> None:
+    """A job (``crm.jobs.enqueue``): the whole bound workspace, after its rules changed."""
+    from crm.workspaces.models import Workspace
+
+    workspace = db.session.get(Workspace, workspace_id)
+    reclassify_all(workspace, today_in(workspace))
+
+
+def save_rules(workspace, rules: dict) -> dict:
+    """Stores the rules that differ from the defaults; returns the audit changes."""
+    before = rules_of(workspace)
+    workspace.customer_rules = {key: value for key, value in rules.items() if DEFAULT_RULES.get(key) != value} or None
+    return {key: [before[key], rules[key]] for key in DEFAULT_RULES if before[key] != rules[key]}

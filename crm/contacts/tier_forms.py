@@ -1,0 +1,40 @@
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField
+from wtforms.validators import InputRequired, NumberRange, ValidationError
+
+MONEY = [InputRequired(_l("Enter an amount.")), NumberRange(min=Decimal("0"), max=Decimal("999999999999"))]
+DAYS = [InputRequired(_l("Enter a number of days.")), NumberRange(min=1, max=3650)]
+
+
+class CustomerRulesForm(FlaskForm):
+    tier_a = DecimalField(_l("Tier A from"), places=2, validators=MONEY)
+    tier_b = DecimalField(_l("Tier B from"), places=2, validators=MONEY)
+    tier_c = DecimalField(_l("Tier C from"), places=2, validators=MONEY)
+    vip_value = DecimalField(_l("VIP from"), places=2, validators=MONEY)
+    potential_growth_percent = IntegerField(
+        _l("Potential: growth of at least (%)"),
+        validators=[InputRequired(_l("Enter a percentage.")), NumberRange(min=1, max=10000)],
+    )
+    new_days = IntegerField(_l("New: first purchase within (days)"), validators=DAYS)
+    dormant_days = IntegerField(_l("Dormant: no purchase for (days)"), validators=DAYS)
+    churned_days = IntegerField(_l("Churned: no purchase for (days)"), validators=DAYS)
+
+    def validate_tier_b(self, field):
+        if self.tier_a.data is not None and field.data is not None and field.data >= self.tier_a.data:
+            raise ValidationError(_l("Tier B must start below tier A."))
+
+    def validate_tier_c(self, field):
+        if self.tier_b.data is not None and field.data is not None and field.data >= self.tier_b.data:
+            raise ValidationError(_l("Tier C must start below tier B."))
+
+    def validate_churned_days(self, field):
+        if self.dormant_days.data and field.data and field.data <= self.dormant_days.data:
+            raise ValidationError(_l("A customer churns after being dormant: use more days than for dormant."))
+
+    def rules(self) -> dict:
+        """JSON-friendly values (amounts as numbers, as the defaults are)."""
+        values = {name: self[name].data for name in self.data if name != "csrf_token"}
+        return {name: float(value) if isinstance(value, Decimal) else value for name, value in values.items()}
