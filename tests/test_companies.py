@@ -107,3 +107,21 @@ def test_support_role_reads_companies_but_cannot_change_them(app, client, auth, 
     assert client.get(companies_url(ws_a, str(acme))).status_code == 200
     assert post(client, companies_url(ws_a, str(acme)), {"name": "Renamed"}).status_code == 403
     assert stored(app, ws_a)[0].name == "Acme Ltd"
+
+
+def test_company_page_rolls_up_its_contacts_purchases(app, client, auth, ws_a):
+    from datetime import date, timedelta
+
+    from tests.factories import make_purchase
+
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    bob = make_contact(app, ws_a, "Bob Stone", company_id=acme)
+    outsider = make_contact(app, ws_a, "Outsider")
+    make_purchase(app, ws_a, ann, "Tea chest", amount=300)
+    make_purchase(app, ws_a, bob, "Old order", amount=1000, on=date.today() - timedelta(days=500))
+    make_purchase(app, ws_a, outsider, "Not theirs", amount=99)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(companies_url(ws_a, str(acme))).get_data(as_text=True)
+    assert "Tea chest" in page and "Old order" in page and "Not theirs" not in page
+    assert "$1,300.00" in page and "$300.00" in page

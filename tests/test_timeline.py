@@ -238,3 +238,19 @@ def test_a_large_workspace_is_classified_again_by_a_job(app, client, auth, ws_a,
     response = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", RULES, follow_redirects=True)
     assert "being classified again in the background" in response.get_data(as_text=True)
     assert contact_row(app, ws_a, contact_id).tier == "A"  # the job ran (in-process without Redis)
+
+
+def test_level_set_by_hand_on_the_form_and_handed_back_to_the_rules(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=25000)
+    assert contact_row(app, ws_a, contact_id).level == "vip"
+    auth.login(ws_a.email, ws_a.password)
+    form = {"name": "Ann Lee", "lifecycle": "new", "level": "ordinary"}
+    post(client, contact_url(ws_a, contact_id), form)
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.level, contact.level_pinned) == ("ordinary", True)
+    edit = client.get(contact_url(ws_a, contact_id, "/edit")).get_data(as_text=True)
+    assert '<option selected value="ordinary">' in edit or '<option value="ordinary" selected>' in edit
+    post(client, contact_url(ws_a, contact_id), {**form, "level": ""})
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.level, contact.level_pinned) == ("vip", False)

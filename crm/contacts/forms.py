@@ -81,6 +81,12 @@ class ContactForm(_RecordForm):
     birthday = DateField(_l("Birthday"), validators=[Optional()])
     source = StringField(_l("Source"), description=_l("Where they came from: a fair, the website, a referral..."),
                          validators=[Optional(), Length(max=60)])  # fmt: skip
+    level = SelectField(
+        _l("Customer level"),
+        description=_l("Automatic follows the customer tier rules; any other choice is kept until changed."),
+        choices=choices([("", _l("Automatic")), *LEVEL_LABELS.items()]),
+        default="",
+    )
     lifecycle = SelectField(
         _l("Lifecycle"), choices=choices((key, LIFECYCLE_LABELS[key]) for key in LIFECYCLES), default="lead"
     )
@@ -124,6 +130,7 @@ class ContactForm(_RecordForm):
             data["phones"] = getattr(self.phones, "parsed", [])
         data["tags"] = _split(self.tags.data)
         data["gender"] = data.get("gender") or None
+        data["level"] = data.get("level") or ""  # "" is automatic
         return data
 
     def fill_from(self, contact) -> None:
@@ -132,6 +139,7 @@ class ContactForm(_RecordForm):
         if "phones" in self:
             self.phones.data = "\n".join(phones.display(p, self.phone_region) for p in contact.phones)
         self.tags.data = ", ".join(tag.name for tag in contact.tags)
+        self.level.data = contact.level if contact.level_pinned else ""
 
 
 class CompanyForm(_RecordForm):

@@ -15,6 +15,7 @@ from crm.contacts.models import Contact
 from crm.csv_stream import csv_download
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
+from crm.i18n import workspace_today
 from crm.permissions import require
 from crm.purchases.routes import purchase_form
 
@@ -161,7 +162,10 @@ def create():
     form = _form()
     if not form.validate_on_submit():
         return render_template("contacts/new.html", form=form), 422
-    contact = service.create_contact(form.service_data())
+    data = form.service_data()
+    level = data.pop("level")
+    contact = service.create_contact(data)
+    service.set_level(contact, level, g.workspace, workspace_today())
     db.session.commit()
     flash(_("Contact %(name)s added.", name=contact.name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)
@@ -214,7 +218,10 @@ def update(contact_id: int):
     if not form.validate_on_submit():
         template = "contacts/_edit.html" if partial else "contacts/edit.html"
         return render_template(template, contact=contact, form=form), 422
-    service.update_contact(contact, form.service_data())
+    data = form.service_data()
+    level = data.pop("level")
+    service.update_contact(contact, data)
+    service.set_level(contact, level, g.workspace, workspace_today())
     db.session.commit()
     flash(_("Contact saved."), "success")
     if partial:

@@ -97,6 +97,19 @@ def set_tags(contact: Contact, names: list[str]) -> list[str]:
     return wanted
 
 
+def set_level(contact: Contact, level: str, workspace, today) -> None:
+    """Pins the level by hand, or ("") hands it back to the rules, which classify it at once."""
+    from crm.contacts import classification
+
+    if level:
+        if (contact.level, contact.level_pinned) != (level, True):
+            audit.record("contact.updated", "contact", contact.id, {"level": [contact.level, level]})
+        contact.level, contact.level_pinned = level, True
+    elif contact.level_pinned:
+        contact.level_pinned = False
+        classification.reclassify(contact, classification.rules_of(workspace), today)
+
+
 def delete_contact(contact: Contact) -> None:
     contact.deleted_at = utcnow()
     audit.record("contact.deleted", "contact", contact.id, {"name": [contact.name, None]})

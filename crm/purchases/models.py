@@ -31,3 +31,8 @@ class Purchase(TenantScoped, Timestamps, db.Model):
     unit_price: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
+
+    contact: so.Mapped["Contact"] = so.relationship(  # noqa: F821
+        primaryjoin="and_(Contact.workspace_id == Purchase.workspace_id, Contact.id == foreign(Purchase.contact_id))",
+        viewonly=True,
+    )
