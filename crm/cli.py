@@ -47,9 +47,10 @@ def seed_demo(force):
 @crm_cli.command("reencrypt-secrets")
 def reencrypt_secrets():
     """After putting a new key first in ENCRYPTION_KEYS: re-encrypt stored secrets with it."""
+    from crm.custom_fields.service import reencrypt_sensitive_values
     from crm.secrets import reencrypt_all
 
-    count = reencrypt_all()
+    count = reencrypt_all() + reencrypt_sensitive_values()
     click.echo(f"{count} stored secret(s) now use the first key of ENCRYPTION_KEYS; the others can be removed.")
 
 

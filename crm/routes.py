@@ -11,6 +11,8 @@ from crm.contacts.search_routes import bp as search_bp
 from crm.contacts.search_routes import care_bp
 from crm.contacts.tier_routes import bp as customer_tiers_bp
 from crm.contacts.views_routes import bp as saved_views_bp
+from crm.custom_fields.routes import bp as custom_fields_bp
+from crm.custom_fields.routes import reveal_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
@@ -33,6 +35,8 @@ ws_bp.register_blueprint(search_bp)
 ws_bp.register_blueprint(care_bp)
 ws_bp.register_blueprint(customer_tiers_bp)
 ws_bp.register_blueprint(saved_views_bp)
+ws_bp.register_blueprint(custom_fields_bp)
+ws_bp.register_blueprint(reveal_bp)
 ws_bp.register_blueprint(purchases_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)

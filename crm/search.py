@@ -34,7 +34,7 @@ def is_search_index(name: str, type_: str) -> bool:
     (Alembic's autogenerate is told to leave them alone)."""
     if type_ == "table":
         return re.fullmatch(r"\w+_fts(_\w+)?", name) is not None
-    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix)", name) is not None
+    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix|custom_gin)", name) is not None
 
 
 def search_index_ddl(table: str, dialect: str) -> list[str]:

@@ -170,3 +170,29 @@ def make_saved_view(app, workspace, name: str, query: str = "tag=fair", owner_id
         db.session.add(view)
         db.session.commit()
         return view.id
+
+
+def make_custom_field(app, workspace, label: str, kind: str = "text", entity: str = "contact", options=(),
+                      required: bool = False, sensitive: bool = False) -> int:  # fmt: skip
+    from crm.custom_fields.service import create_field
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(workspace.id):
+        ws = db.session.get(Workspace, workspace.id)
+        field = create_field(ws, entity, label, kind, list(options), required, sensitive)
+        db.session.commit()
+        return field.id
+
+
+def set_custom_value(app, workspace, contact_id: int, field_id: int, value) -> None:
+    """Stores a custom value on a contact as the forms would (encrypted when sensitive)."""
+    from crm.contacts.models import Contact
+    from crm.custom_fields.models import CustomField
+    from crm.custom_fields.service import FieldDef, to_storage
+
+    with app.app_context(), workspace_scope(workspace.id):
+        f = db.session.get(CustomField, field_id)
+        definition = FieldDef(f.id, f.entity, f.key, f.label, f.kind, tuple(f.options), f.required, f.sensitive)
+        contact = db.session.get(Contact, contact_id)
+        contact.custom = {**contact.custom, f.key: to_storage(definition, value)}
+        db.session.commit()

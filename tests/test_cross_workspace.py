@@ -15,12 +15,14 @@ from tests.factories import (
     make_activity,
     make_company,
     make_contact,
+    make_custom_field,
     make_invitation,
     make_member,
     make_note,
     make_purchase,
     make_role,
     make_saved_view,
+    set_custom_value,
 )
 
 WORKSPACE_PREFIX = "/w/<workspace_slug>"
@@ -36,6 +38,8 @@ OBJECT_IDS = {
     "contact_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
     "company_id": lambda app, ws: make_company(app, ws, f"private company {next(SERIAL)}"),
     "view_id": lambda app, ws: make_saved_view(app, ws, f"private view {next(SERIAL)}"),
+    "field_id": lambda app, ws: make_custom_field(app, ws, f"Private field {next(SERIAL)}", sensitive=True),
+    "entity": lambda app, ws: "contact",
 }
 
 # Objects that live under another object of the URL: made on that one.
@@ -43,7 +47,14 @@ CHILD_IDS = {
     "activity_id": lambda app, ws, parent: make_activity(app, ws, parent["contact_id"], "private task", kind="task",
                                                          due_at=utcnow()),
     "purchase_id": lambda app, ws, parent: make_purchase(app, ws, parent["contact_id"], "private purchase"),
+    "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
 }  # fmt: skip
+
+
+def _contact_with_value(app, ws, field_id: int) -> int:
+    contact_id = make_contact(app, ws, f"private contact {next(SERIAL)}")
+    set_custom_value(app, ws, contact_id, field_id, "private value")
+    return contact_id
 
 
 def _with_logo(app, ws) -> None:

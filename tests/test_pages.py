@@ -10,7 +10,15 @@ import pytest
 from crm import create_app
 from crm.mail import deliver
 from tests.conftest import post
-from tests.factories import make_company, make_contact, make_invitation, make_member, make_note, make_role
+from tests.factories import (
+    make_company,
+    make_contact,
+    make_custom_field,
+    make_invitation,
+    make_member,
+    make_note,
+    make_role,
+)
 
 ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
 MEMBER_PAGES = [
@@ -34,6 +42,8 @@ MEMBER_PAGES = [
     "/w/{slug}/contacts/views/?tag=fair",
     "/w/{slug}/tasks/",
     "/w/{slug}/settings/customer-tiers/",
+    "/w/{slug}/settings/custom-fields/",
+    "/w/{slug}/settings/custom-fields/{field}",
     "/w/{slug}/care/",
     "/w/{slug}/search/?q=ann",
     "/w/{slug}/companies/",
@@ -72,13 +82,16 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     make_member(app, ws_a, "colleague@alpha.example.com")
     make_invitation(app, ws_a, "invitee@example.com")
     role = make_role(app, ws_a, "Custom")
+    field = make_custom_field(app, ws_a, "Segment", kind="select", options=["Retail"])
+    make_custom_field(app, ws_a, "ID number", sensitive=True)
+    make_custom_field(app, ws_a, "Channels", kind="multi_select", options=["Shop"])
     company = make_company(app, ws_a, "Acme Ltd", phone="+16502530000")
     contact = make_contact(app, ws_a, "Ann Lee", company_id=company, tags=["fair"], phones=["+16502530000"])
     auth.login(ws_a.email, ws_a.password)
     post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
     post(client, f"/w/{ws_a.slug}/settings/roles/{role}", {"name": "Custom 2", "record_scope": "own"})  # history
     for template in MEMBER_PAGES:
-        url = template.format(slug=ws_a.slug, note=note, role=role, contact=contact, company=company)
+        url = template.format(slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field)
         response = client.get(url)
         assert response.status_code in (200, 422), url
         assert_valid_page(response.get_data(as_text=True), url)

@@ -142,3 +142,20 @@ def test_reencrypt_command_moves_stored_secrets_to_the_new_key(app, ws_a, monkey
     with app.app_context():
         token = db.session.get(User, ws_a.user_id).totp_secret
     assert in_app(NEW, decrypt, token) == "JBSWY3DPEHPK3PXP"
+
+
+def test_reencrypt_command_also_moves_sensitive_custom_values(app, ws_a, monkeypatch):
+    from crm.contacts.models import Contact
+    from crm.tenancy import workspace_scope
+    from tests.factories import make_contact, make_custom_field, set_custom_value
+
+    field_id = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, field_id, "110101199001011234")
+    current = app.config["ENCRYPTION_KEYS"]
+    monkeypatch.setitem(app.config, "ENCRYPTION_KEYS", f"{NEW},{current}")
+    result = app.test_cli_runner().invoke(args=["crm", "reencrypt-secrets"])
+    assert result.exit_code == 0 and "1 stored secret(s)" in result.output, result.output
+    with app.app_context(), workspace_scope(ws_a.id):
+        token = db.session.get(Contact, contact_id).custom["id_number"]
+    assert in_app(NEW, decrypt, token) == '"110101199001011234"'

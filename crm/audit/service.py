@@ -38,6 +38,10 @@ ACTIONS = {
     "workspace.created": _l("Created the workspace"),
     "workspace.updated": _l("Changed workspace settings"),
     "workspace.rules_changed": _l("Changed the customer tier rules"),
+    "custom_field.created": _l("Added a custom field"),
+    "custom_field.updated": _l("Changed a custom field"),
+    "custom_field.deleted": _l("Deleted a custom field"),
+    "custom_field.revealed": _l("Revealed a sensitive value"),
     "workspace.logo_changed": _l("Changed the workspace logo"),
     "workspace.logo_removed": _l("Removed the workspace logo"),
     "note.created": _l("Added a note"),
@@ -70,6 +74,7 @@ RECORD_TYPES = {
     "note": _l("Note"),
     "contact": _l("Contact"),
     "company": _l("Company"),
+    "custom_field": _l("Custom field"),
 }
 
 

@@ -7,6 +7,7 @@ from crm.contacts import queries, service
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
 from crm.contacts.routes import leave_for
+from crm.custom_fields.forms import custom_form, custom_payload
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.i18n import workspace_today
@@ -21,7 +22,11 @@ def _company_or_404(company_id: int, deleted: bool | None = False) -> Company:
 
 
 def _form(company: Company | None = None) -> CompanyForm:
-    form = CompanyForm(
+    form = custom_form(
+        CompanyForm,
+        "company",
+        company,
+        g.membership.can("contacts.sensitive"),
         obj=None if request.method == "POST" else company,  # a POST is the whole new state
         owners=queries.owner_choices(),
         region=g.workspace.phone_region,
@@ -58,7 +63,9 @@ def create():
     form = _form()
     if not form.validate_on_submit():
         return render_template("companies/new.html", form=form), 422
-    company = service.create_company(form.service_data())
+    data = form.service_data()
+    data["custom"], data["custom_audit"] = custom_payload(form, None)
+    company = service.create_company(data)
     db.session.commit()
     flash(_("Company %(name)s added.", name=company.name), "success")
     return leave_for(url_for(".show", company_id=company.id))
@@ -104,7 +111,9 @@ def update(company_id: int):
     if not form.validate_on_submit():
         template = "companies/_edit.html" if partial else "companies/edit.html"
         return render_template(template, company=company, form=form), 422
-    service.update_company(company, form.service_data())
+    data = form.service_data()
+    data["custom"], data["custom_audit"] = custom_payload(form, company)
+    service.update_company(company, data)
     db.session.commit()
     flash(_("Company saved."), "success")
     if partial:

@@ -12,6 +12,7 @@ from crm.contacts import queries
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Contact, ContactTag, Tag
 from crm.csv_stream import csv_row
+from crm.custom_fields.service import display
 from crm.extensions import db
 from crm.tenancy import bind_workspace
 
@@ -68,15 +69,17 @@ def _row(contact: Contact, tags: list[str], labels: dict, sensitive: bool) -> li
     return row
 
 
-def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labels: dict):
-    """Runs while the response streams: binds the workspace again (the request's binding is gone)."""
+def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labels: dict, fields: list):
+    """Runs while the response streams: binds the workspace again (the request's binding is gone).
+    Custom fields come last; sensitive ones in clear only for members with contacts.sensitive."""
     bind_workspace(workspace_id)
-    yield csv_row(_header(sensitive))
+    yield csv_row(_header(sensitive) + [field.label for field in fields])
     statement = queries.matching_contacts(state, member).options(
         so.joinedload(Contact.company), so.joinedload(Contact.owner)
     )
     for batch in _batches(statement):
         tags = _tags_of([contact.id for contact in batch])
         for contact in batch:
-            yield csv_row(_row(contact, tags.get(contact.id, []), labels, sensitive))
+            custom = [display(field, contact.custom.get(field.key), reveal=sensitive) for field in fields]
+            yield csv_row(_row(contact, tags.get(contact.id, []), labels, sensitive) + custom)
         db.session.expunge_all()

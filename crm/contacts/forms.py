@@ -58,8 +58,8 @@ class _RecordForm(FlaskForm):
         """The submitted fields (a form with fields removed sends only the rest), empty text as None."""
         data = {}
         for field in self:
-            if field.type in ("CSRFTokenField",):
-                continue
+            if field.type in ("CSRFTokenField",) or field.name.startswith("cf_"):
+                continue  # custom fields: crm.custom_fields.forms.custom_payload
             value = field.data
             if isinstance(value, str):
                 value = value.strip() or None

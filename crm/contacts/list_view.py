@@ -4,6 +4,7 @@
 shared or old link still opens); ``as_args`` writes it back for "load more", saved views and
 exports."""
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -33,6 +34,7 @@ COLUMNS = {
 DEFAULT_COLUMNS = ("company", "email", "phone", "owner", "lifecycle")
 SENSITIVE_COLUMNS = ("phone",)
 DATE_FILTERS = ("created_from", "created_to", "active_from", "active_to")
+CUSTOM_NAME = re.compile(r"cf_[a-z0-9_]{1,40}")
 
 
 def _date(text: str) -> date | None:
@@ -58,6 +60,7 @@ class ListState:
     active_to: date | None = None
     sort: str = "newest"
     columns: tuple = field(default=DEFAULT_COLUMNS)
+    custom: tuple = ()  # (key, value) filters on custom fields, from cf_<key> arguments
 
     @classmethod
     def from_args(cls, args) -> "ListState":
@@ -66,7 +69,13 @@ class ListState:
             return value if value in allowed else ""
 
         owner = args.get("owner", "")
-        columns = tuple(c for c in COLUMNS if c in args.getlist("cols")) or DEFAULT_COLUMNS
+        asked = args.getlist("cols")
+        columns = tuple(c for c in COLUMNS if c in asked) + tuple(c for c in asked if CUSTOM_NAME.fullmatch(c))
+        custom = tuple(
+            (name[3:], value.strip()[:100])
+            for name, value in args.items()
+            if CUSTOM_NAME.fullmatch(name) and value.strip()
+        )
         return cls(
             q=args.get("q", "").strip()[:100],
             owner=owner if owner in ("me", "none") or owner.isdigit() else "",
@@ -78,7 +87,8 @@ class ListState:
             company=int(args["company"]) if args.get("company", "").isdigit() else None,
             **{name: _date(args.get(name, "")) for name in DATE_FILTERS},
             sort=one_of("sort", SORTS) or "newest",
-            columns=columns,
+            columns=columns or DEFAULT_COLUMNS,
+            custom=custom,
         )
 
     @property
@@ -94,6 +104,8 @@ class ListState:
             if f.name == "columns":
                 if value != DEFAULT_COLUMNS:
                     args["cols"] = list(value)
+            elif f.name == "custom":
+                args.update({f"cf_{key}": text for key, text in value})
             elif f.name == "sort":
                 if value != "newest":
                     args["sort"] = value
@@ -101,5 +113,13 @@ class ListState:
                 args[f.name] = value.isoformat() if isinstance(value, date) else value
         return args
 
-    def shown(self, sensitive: bool) -> list[str]:
-        return [c for c in self.columns if sensitive or c not in SENSITIVE_COLUMNS]
+    def shown(self, sensitive: bool, custom_columns: dict) -> list[str]:
+        """The chosen columns this member may see, custom ones only while their field exists."""
+        return [
+            c
+            for c in self.columns
+            if (c in COLUMNS and (sensitive or c not in SENSITIVE_COLUMNS)) or c in custom_columns
+        ]
+
+    def custom_value(self, key: str) -> str:
+        return dict(self.custom).get(key, "")

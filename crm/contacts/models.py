@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.db import BigId, Timestamps, UTCDateTime
 from crm.extensions import db
@@ -15,6 +16,10 @@ LIFECYCLES = ("lead", "new", "active", "dormant", "churned")
 LEVELS = ("ordinary", "potential", "vip")
 TIERS = ("A", "B", "C", "D")
 GENDERS = ("female", "male", "other")
+
+
+# Custom field values (crm/custom_fields): JSONB on PostgreSQL for its GIN index and @> filters.
+CustomValues = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def _owner_relationship(model: str) -> so.Mapped[Membership | None]:
@@ -54,6 +59,7 @@ class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
     notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
 
     owner: so.Mapped[Membership | None] = _owner_relationship("Company")
 
@@ -120,6 +126,7 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
     value_prev_12m: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2), default=Decimal("0"), server_default="0")
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
 
     owner: so.Mapped[Membership | None] = _owner_relationship("Contact")
     company: so.Mapped[Company | None] = so.relationship(

@@ -8,10 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import g
+from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.contacts.service import RESTORE_DAYS
+from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
 from crm.pagination import Page, keyset, newest_first
@@ -64,6 +67,8 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
             statement = statement.where(column >= _day_start(start))
         if end:
             statement = statement.where(column < _day_start(end + timedelta(days=1)))
+    for key, value in state.custom:
+        statement = _custom_filter(statement, key, value)
     if state.tag:
         tagged = (
             sa.select(ContactTag.contact_id)
@@ -72,6 +77,23 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
         )
         statement = statement.where(Contact.id.in_(tagged))
     return visible_to_member(statement, Contact.owner_id, member)
+
+
+def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
+    """Equality on a custom field (a choice of a multi-select; "yes" for a checkbox); JSONB
+    containment on PostgreSQL, served by the GIN index. Unknown or sensitive fields are ignored."""
+    field = next((f for f in custom_fields.definitions(g.workspace, "contact") if f.key == key), None)
+    if field is None or not field.filterable:
+        return statement
+    wanted = value == "yes" if field.kind == "checkbox" else value
+    if db.engine.dialect.name == "postgresql":
+        document = {key: [wanted] if field.kind == "multi_select" else wanted}
+        return statement.where(sa.type_coerce(Contact.custom, JSONB).contains(document))
+    path = f'$."{key}"'
+    if field.kind == "multi_select":
+        items = sa.func.json_each(Contact.custom, path).table_valued("value")
+        return statement.where(sa.exists(sa.select(1).select_from(items).where(items.c.value == wanted)))
+    return statement.where(sa.func.json_extract(Contact.custom, path) == wanted)
 
 
 def matching_contacts(state: ListState, member: Membership) -> sa.Select:

@@ -13,6 +13,8 @@ from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, Co
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
 from crm.contacts.models import Contact
 from crm.csv_stream import csv_download
+from crm.custom_fields import service as custom_fields
+from crm.custom_fields.forms import custom_form, custom_payload
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
@@ -48,7 +50,11 @@ def _contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
 
 
 def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
-    form = ContactForm(
+    form = custom_form(
+        ContactForm,
+        "contact",
+        contact,
+        sees_sensitive(),
         obj=None if request.method == "POST" else contact,  # a POST is the whole new state
         owners=queries.owner_choices(),
         companies=queries.company_choices(),
@@ -142,7 +148,8 @@ def export():
         "level": {key: str(label) for key, label in LEVEL_LABELS.items()},
     }
     member = g.membership
-    lines = contacts_export.csv_lines(state, member, g.workspace.id, sees_sensitive(), labels)
+    fields = custom_fields.definitions(g.workspace, "contact")
+    lines = contacts_export.csv_lines(state, member, g.workspace.id, sees_sensitive(), labels, fields)
     return csv_download(lines, f"contacts-{g.workspace.slug}.csv")
 
 
@@ -164,6 +171,7 @@ def create():
         return render_template("contacts/new.html", form=form), 422
     data = form.service_data()
     level = data.pop("level")
+    data["custom"], data["custom_audit"] = custom_payload(form, None)
     contact = service.create_contact(data)
     service.set_level(contact, level, g.workspace, workspace_today())
     db.session.commit()
@@ -220,6 +228,7 @@ def update(contact_id: int):
         return render_template(template, contact=contact, form=form), 422
     data = form.service_data()
     level = data.pop("level")
+    data["custom"], data["custom_audit"] = custom_payload(form, contact)
     service.update_contact(contact, data)
     service.set_level(contact, level, g.workspace, workspace_today())
     db.session.commit()

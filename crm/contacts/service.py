@@ -52,7 +52,7 @@ def _company_name(company_id: int | None) -> str | None:
 
 
 def create_contact(data: dict) -> Contact:
-    contact = Contact(emails=[], phones=[])
+    contact = Contact(emails=[], phones=[], custom=data.get("custom") or {})
     _apply(contact, data, CONTACT_FIELDS)
     contact.search_text = contact_search_text(contact, _company_name(contact.company_id))
     changes = {name: values for name, values in audit.changes_of(contact, CONTACT_FIELDS).items() if values[1]}
@@ -61,6 +61,7 @@ def create_contact(data: dict) -> Contact:
     tags = set_tags(contact, data.get("tags", []))
     if tags:
         changes["tags"] = [None, tags]
+    changes.update(data.get("custom_audit") or {})
     audit.record("contact.created", "contact", contact.id, changes)
     return contact
 
@@ -70,6 +71,9 @@ def update_contact(contact: Contact, data: dict) -> dict:
     before_tags = [tag.name for tag in contact.tags]
     _apply(contact, data, CONTACT_FIELDS)
     changes = audit.changes_of(contact, CONTACT_FIELDS)
+    if "custom" in data:
+        contact.custom = data["custom"]
+        changes.update(data.get("custom_audit") or {})
     if "tags" in data:
         after_tags = set_tags(contact, data["tags"])
         if after_tags != before_tags:
@@ -125,10 +129,11 @@ def restore_contact(contact: Contact) -> None:
 
 
 def create_company(data: dict) -> Company:
-    company = Company()
+    company = Company(custom=data.get("custom") or {})
     _apply(company, data, COMPANY_FIELDS)
     company.search_text = company_search_text(company)
     changes = {name: values for name, values in audit.changes_of(company, COMPANY_FIELDS).items() if values[1]}
+    changes.update(data.get("custom_audit") or {})
     db.session.add(company)
     db.session.flush()
     audit.record("company.created", "company", company.id, changes)
@@ -139,6 +144,9 @@ def update_company(company: Company, data: dict) -> dict:
     renamed = "name" in data and data["name"] != company.name
     _apply(company, data, COMPANY_FIELDS)
     changes = audit.changes_of(company, COMPANY_FIELDS)
+    if "custom" in data:
+        company.custom = data["custom"]
+        changes.update(data.get("custom_audit") or {})
     if changes:
         company.search_text = company_search_text(company)
         audit.record("company.updated", "company", company.id, changes)

@@ -150,3 +150,22 @@ def test_home_shows_customer_care_and_a_task_can_be_finished(app, page: Page, li
     page.get_by_role("button", name="Mark done Send the price list").click()
     done = page.locator("section.done")
     expect(done).to_contain_text("Send the price list")
+
+
+def test_an_admin_adds_a_custom_field_and_staff_fill_it_in(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/settings/custom-fields/")
+    contacts = page.locator("section").filter(has=page.get_by_role("heading", name="Contacts"))
+    contacts.get_by_label("Label").fill("Segment")
+    contacts.get_by_label("Type").select_option(label="One of a list")
+    contacts.get_by_label("Choices").fill("Retail\nWholesale")
+    contacts.get_by_role("button", name="Add field").click()
+    expect(page.get_by_text("Field Segment added.")).to_be_visible()
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    details = page.locator("#contact-details")
+    details.get_by_role("link", name="Edit").click()
+    details.get_by_label("Segment").select_option("Wholesale")
+    details.get_by_role("button", name="Save").click()
+    expect(details).to_contain_text("Wholesale")

@@ -1,0 +1,110 @@
+"""The settings form for a custom field, and the WTForms fields that custom fields add to the
+contact and company forms."""
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
+
+from crm.contacts.forms import choices
+from crm.custom_fields import service
+from crm.custom_fields.models import KINDS, WITH_OPTIONS
+from crm.custom_fields.service import FieldDef
+
+MAX_OPTIONS = 100
+
+
+class DefinitionForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[DataRequired(_l("Name the field.")), Length(max=80)])
+    kind = SelectField(_l("Type"), choices=choices(KINDS.items()), default="text")
+    options = TextAreaField(_l("Choices"), description=_l("One per line, for the list types."))
+    required = BooleanField(_l("Required"))
+    sensitive = BooleanField(
+        _l("Sensitive"),
+        description=_l(
+            "Encrypted, and masked except for roles allowed to see sensitive details; every reveal is logged."
+        ),
+    )
+
+    def choices_list(self) -> list[str]:
+        lines = [line.strip()[:80] for line in (self.options.data or "").splitlines()]
+        return list(dict.fromkeys(line for line in lines if line))
+
+    def validate_options(self, field):
+        if self.kind.data in WITH_OPTIONS and not self.choices_list():
+            raise ValidationError(_l("Give at least one choice, one per line."))
+        if len(self.choices_list()) > MAX_OPTIONS:
+            raise ValidationError(_l("At most %(count)d choices.", count=MAX_OPTIONS))
+
+
+def _presence(field: FieldDef, keep_hint: bool) -> list:
+    if field.required and not keep_hint:
+        return [InputRequired(_l("%(label)s is required.", label=field.label))]
+    return [Optional()]
+
+
+def _wtforms_field(field: FieldDef, editing_sensitive: bool):
+    """A form field for ``field``; a sensitive value is never put back in the form (that would
+    reveal it unlogged): left empty, it keeps what is stored."""
+    keep = field.sensitive and editing_sensitive
+    description = _l("Leave empty to keep the value stored.") if keep else ""
+    presence = _presence(field, keep)
+    kind = field.kind
+    if kind == "long_text":
+        return TextAreaField(field.label, description=description, validators=[*presence, Length(max=5000)])
+    if kind == "number":
+        return DecimalField(field.label, description=description, validators=presence)
+    if kind == "date":
+        return DateField(field.label, description=description, validators=presence)
+    options = [(option, option) for option in field.options]
+    if kind == "select":
+        return SelectField(field.label, description=description, choices=choices([("", "—"), *options]),
+                           validators=presence)  # fmt: skip
+    if kind == "multi_select":
+        return SelectMultipleField(field.label, description=description, choices=choices(options), validators=presence)
+    if kind == "checkbox":
+        return BooleanField(field.label, description=description)
+    if kind == "url":
+        return URLField(field.label, description=description,
+                        validators=[*presence, URL(message=_l("Enter a full web address, such as https://example.com.")),
+                                    Length(max=500)])  # fmt: skip
+    return StringField(field.label, description=description, validators=[*presence, Length(max=500)])
+
+
+def with_custom_fields(form_class, fields: list[FieldDef], editing: bool):
+    """``form_class`` with a field for each custom field (``editing``: a record already exists)."""
+    return type(form_class.__name__, (form_class,), {f.name: _wtforms_field(f, editing) for f in fields})
+
+
+def custom_form(form_class, entity: str, record, sees_sensitive: bool, **kwargs):
+    """A contact or company form with the workspace's custom fields for ``entity`` (sensitive
+    ones only for members who may see them), filled from ``record`` when showing it."""
+    fields = [f for f in service.definitions(g.workspace, entity) if sees_sensitive or not f.sensitive]
+    form = with_custom_fields(form_class, fields, editing=record is not None)(**kwargs)
+    form.custom_fields, form.custom_editing = fields, record is not None
+    if record is not None and not form.is_submitted():
+        for field in fields:
+            if not field.sensitive:
+                form[field.name].data = service.from_storage(field, record.custom.get(field.key))
+    return form
+
+
+def custom_payload(form, record) -> tuple[dict, dict]:
+    """The record's new custom values and their audit changes, from a validated form."""
+    submitted = {}
+    for field in form.custom_fields:
+        value = form[field.name].data
+        if field.sensitive and form.custom_editing and value in (None, "", [], False):
+            continue  # left empty: keep the stored value
+        submitted[field.key] = value
+    return service.merged(form.custom_fields, record.custom if record is not None else {}, submitted)

@@ -1,0 +1,124 @@
+"""Settings → Custom fields (define, reorder, change, delete), and revealing a sensitive value
+on a record's page (logged in the audit log)."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import escape
+
+from crm.audit import service as audit
+from crm.contacts import queries
+from crm.custom_fields import service
+from crm.custom_fields.forms import DefinitionForm
+from crm.custom_fields.models import ENTITIES, KINDS, CustomField
+from crm.extensions import db
+from crm.permissions import require
+
+bp = Blueprint("custom_fields", __name__, url_prefix="/settings/custom-fields")
+reveal_bp = Blueprint("custom_field_values", __name__)
+
+
+@bp.app_context_processor
+def custom_field_helpers() -> dict:
+    def custom_fields_of(entity: str):
+        return service.definitions(g.workspace, entity) if g.get("workspace") else []
+
+    def custom_columns_of(entity: str) -> dict:
+        return {field.name: field for field in custom_fields_of(entity)}
+
+    return {
+        "custom_fields_of": custom_fields_of,
+        "custom_columns_of": custom_columns_of,
+        "custom_display": service.display,
+        "mask": service.MASK,
+    }
+
+
+def _field_or_404(field_id: int) -> CustomField:
+    return db.session.get(CustomField, field_id) or abort(404)
+
+
+def _page(status: int = 200, forms: dict | None = None):
+    forms = forms or {}
+    context = {
+        "entities": ENTITIES,
+        "kinds": KINDS,
+        "fields": {entity: service.definitions(g.workspace, entity) for entity in ENTITIES},
+        "forms": {entity: forms.get(entity) or DefinitionForm(prefix=entity, formdata=None) for entity in ENTITIES},
+    }
+    return render_template("custom_fields/index.html", **context), status
+
+
+@bp.get("/")
+@require("settings.manage")
+def index():
+    return _page()
+
+
+@bp.post("/")
+@require("settings.manage")
+def create():
+    entity = request.form.get("entity", "")
+    if entity not in ENTITIES:
+        abort(400)
+    form = DefinitionForm(prefix=entity)
+    if not form.validate_on_submit():
+        return _page(422, {entity: form})
+    field = service.create_field(g.workspace, entity, form.label.data.strip(), form.kind.data, form.choices_list(),
+                                 form.required.data, form.sensitive.data)  # fmt: skip
+    db.session.commit()
+    flash(_("Field %(label)s added.", label=field.label), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.route("/<int:field_id>", methods=["GET", "POST"])
+@require("settings.manage")
+def edit(field_id: int):
+    field = _field_or_404(field_id)
+    form = DefinitionForm(obj=field if request.method == "GET" else None)
+    if request.method == "GET":
+        form.options.data = "\n".join(field.options or [])
+    form.kind.data, form.sensitive.data = field.kind, field.sensitive  # fixed once made
+    if request.method == "POST":
+        if form.validate_on_submit():
+            service.update_field(g.workspace, field, form.label.data.strip(), form.choices_list(), form.required.data)
+            db.session.commit()
+            flash(_("Field %(label)s saved.", label=field.label), "success")
+            return redirect(url_for(".index"), 303)
+        return render_template("custom_fields/edit.html", definition=field, form=form, kinds=KINDS), 422
+    return render_template("custom_fields/edit.html", definition=field, form=form, kinds=KINDS)
+
+
+@bp.post("/<int:field_id>/move")
+@require("settings.manage")
+def move(field_id: int):
+    service.move_field(g.workspace, _field_or_404(field_id), -1 if request.form.get("direction") == "up" else 1)
+    db.session.commit()
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/<int:field_id>/delete")
+@require("settings.manage")
+def delete(field_id: int):
+    field = _field_or_404(field_id)
+    service.delete_field(g.workspace, field)
+    db.session.commit()
+    flash(_("Field %(label)s and its values are deleted.", label=field.label), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@reveal_bp.post("/reveal/<entity>/<int:record_id>/<int:field_id>")
+@require("contacts.sensitive")
+def reveal(entity: str, record_id: int, field_id: int):
+    """Shows one sensitive value, once, and logs who saw what."""
+    finders = {"contact": queries.contact_or_none, "company": queries.company_or_none}
+    if entity not in finders:
+        abort(404)
+    finder = finders[entity]
+    record = finder(record_id, g.membership) or abort(404)
+    field = next((f for f in service.definitions(g.workspace, entity) if f.id == field_id and f.sensitive), None)
+    if field is None or record.custom.get(field.key) is None:
+        abort(404)
+    audit.record("custom_field.revealed", entity, record.id, {field.label: [None, service.MASK]})
+    db.session.commit()
+    value = service.display(field, record.custom[field.key], reveal=True)
+    return f'<span class="revealed">{escape(value)}</span>'

@@ -1,0 +1,223 @@
+"""Custom field definitions (cached per process by the workspace's version) and their values:
+conversion for storage (sensitive ones encrypted with the secrets key), display, masking, and
+the audit of changes. The caller commits."""
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from slugify import slugify
+from sqlalchemy.dialects.postgresql import JSONB
+
+from crm.audit import service as audit
+from crm.custom_fields.models import WITH_OPTIONS, CustomField
+from crm.extensions import db
+from crm.secrets import decrypt, encrypt
+
+MASK = "••••••"
+_cache: dict[tuple[int, int], tuple] = {}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """A detached snapshot of a definition, safe to keep between requests."""
+
+    id: int
+    entity: str
+    key: str
+    label: str
+    kind: str
+    options: tuple
+    required: bool
+    sensitive: bool
+
+    @property
+    def name(self) -> str:
+        """Its form field and query argument name."""
+        return f"cf_{self.key}"
+
+    @property
+    def filterable(self) -> bool:
+        return self.kind in ("text", "select", "multi_select", "checkbox", "url") and not self.sensitive
+
+
+def definitions(workspace, entity: str) -> list[FieldDef]:
+    """The workspace's fields for ``entity`` in order; no query while its version is unchanged."""
+    cache_key = (workspace.id, workspace.custom_fields_version)
+    if cache_key not in _cache:
+        rows = db.session.scalars(sa.select(CustomField).order_by(CustomField.position, CustomField.id))
+        snapshot = tuple(
+            FieldDef(f.id, f.entity, f.key, f.label, f.kind, tuple(f.options or ()), f.required, f.sensitive)
+            for f in rows
+        )
+        for old in [key for key in _cache if key[0] == workspace.id]:
+            del _cache[old]
+        _cache[cache_key] = snapshot
+    return [field for field in _cache[cache_key] if field.entity == entity]
+
+
+def _changed(workspace) -> None:
+    workspace.custom_fields_version = (workspace.custom_fields_version or 0) + 1
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+
+def _unique_key(entity: str, label: str) -> str:
+    base = slugify(label, separator="_", max_length=30) or "field"
+    taken = set(db.session.scalars(sa.select(CustomField.key).where(CustomField.entity == entity)))
+    key, n = base, 1
+    while key in taken:
+        n += 1
+        key = f"{base}_{n}"
+    return key
+
+
+def create_field(workspace, entity: str, label: str, kind: str, options: list[str], required: bool,
+                 sensitive: bool) -> CustomField:  # fmt: skip
+    last = db.session.scalar(sa.select(sa.func.max(CustomField.position)).where(CustomField.entity == entity))
+    field = CustomField(entity=entity, key=_unique_key(entity, label), label=label, kind=kind,
+                        options=options if kind in WITH_OPTIONS else [], required=required, sensitive=sensitive,
+                        position=(last or 0) + 1)  # fmt: skip
+    db.session.add(field)
+    db.session.flush()
+    audit.record("custom_field.created", "custom_field", field.id, {"label": [None, label], "kind": [None, kind]})
+    _changed(workspace)
+    return field
+
+
+def update_field(workspace, field: CustomField, label: str, options: list[str], required: bool) -> None:
+    """Label, options and the required flag change; the key, kind and sensitivity do not (values
+    already stored depend on them)."""
+    field.label, field.required = label, required
+    if field.kind in WITH_OPTIONS:
+        field.options = options
+    changes = audit.changes_of(field, ("label", "options", "required"))
+    if changes:
+        audit.record("custom_field.updated", "custom_field", field.id, changes)
+        _changed(workspace)
+
+
+def move_field(workspace, field: CustomField, step: int) -> None:
+    siblings = list(db.session.scalars(
+        sa.select(CustomField).where(CustomField.entity == field.entity).order_by(CustomField.position, CustomField.id)
+    ))  # fmt: skip
+    index = siblings.index(field)
+    other = index + step
+    if 0 <= other < len(siblings):
+        siblings[index], siblings[other] = siblings[other], siblings[index]
+        for position, each in enumerate(siblings, start=1):
+            each.position = position
+        _changed(workspace)
+
+
+def delete_field(workspace, field: CustomField) -> None:
+    """Removes the definition and its values from every record (sensitive data does not linger)."""
+    from crm.contacts.models import Company, Contact
+
+    model = Contact if field.entity == "contact" else Company
+    for record in db.session.scalars(sa.select(model).where(_has_key(model, field.key))):
+        record.custom = {k: v for k, v in record.custom.items() if k != field.key}
+    audit.record("custom_field.deleted", "custom_field", field.id, {"label": [field.label, None]})
+    db.session.delete(field)
+    _changed(workspace)
+
+
+def _has_key(model, key: str):
+    if db.engine.dialect.name == "postgresql":
+        return sa.type_coerce(model.custom, JSONB).has_key(key)
+    return sa.func.json_type(model.custom, f'$."{key}"').isnot(None)
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def to_storage(field: FieldDef, value):
+    """The JSON value kept on the record (None: not stored)."""
+    if value in (None, "", []) or (field.kind == "checkbox" and value is False):
+        return None
+    value = _plain(value)
+    return encrypt(json.dumps(value)) if field.sensitive else value
+
+
+def from_storage(field: FieldDef, stored):
+    if stored is None:
+        return None
+    value = json.loads(decrypt(stored)) if field.sensitive else stored
+    if field.kind == "date" and value:
+        return date.fromisoformat(value)
+    if field.kind == "number" and value is not None:
+        return Decimal(str(value))
+    return value
+
+
+def display(field: FieldDef, stored, reveal: bool = False) -> str:
+    """Text for pages and exports; a sensitive value shows as a mask unless ``reveal``."""
+    if stored is None:
+        return ""
+    if field.sensitive and not reveal:
+        return MASK
+    value = from_storage(field, stored)
+    if field.kind == "multi_select":
+        return ", ".join(value)
+    if field.kind == "checkbox":
+        return "✓" if value else ""
+    if field.kind == "date":
+        return value.isoformat()
+    return str(value)
+
+
+def merged(fields: list[FieldDef], current: dict, submitted: dict) -> tuple[dict, dict]:
+    """The record's new ``custom`` dict (fields not submitted are kept) and the audit changes,
+    sensitive ones masked."""
+    new, changes = dict(current or {}), {}
+    for field in fields:
+        if field.key not in submitted:
+            continue
+        stored = to_storage(field, submitted[field.key])
+        before = new.get(field.key)
+        if from_storage(field, before) == from_storage(field, stored):
+            continue
+        if stored is None:
+            new.pop(field.key, None)
+        else:
+            new[field.key] = stored
+        changes[field.label] = [_audit_text(field, before), _audit_text(field, stored)]
+    return new, changes
+
+
+def _audit_text(field: FieldDef, stored):
+    if stored is None:
+        return None
+    return MASK if field.sensitive else display(field, stored, reveal=True)
+
+
+def reencrypt_sensitive_values() -> int:
+    """``flask crm reencrypt-secrets``: every sensitive custom value, workspace by workspace (each
+    in its own transaction), moved to the first key of ENCRYPTION_KEYS."""
+    from crm.contacts.models import Company, Contact
+    from crm.secrets import reencrypt
+    from crm.tenancy import ALL_WORKSPACES, workspace_scope
+    from crm.workspaces.models import Workspace
+
+    count = 0
+    for workspace_id in db.session.scalars(sa.select(Workspace.id).execution_options(**ALL_WORKSPACES)).all():
+        with workspace_scope(workspace_id):
+            sensitive = db.session.execute(sa.select(CustomField.entity, CustomField.key).where(CustomField.sensitive))
+            for entity, key in sensitive.all():
+                model = Contact if entity == "contact" else Company
+                for record in db.session.scalars(sa.select(model).where(_has_key(model, key))):
+                    record.custom = {**record.custom, key: reencrypt(record.custom[key])}
+                    count += 1
+            db.session.commit()
+    return count

@@ -1,0 +1,199 @@
+"""Custom fields: defined in settings, shown on forms and detail pages, validated, sensitive ones
+encrypted, masked and revealed with an audit entry; changed, reordered and deleted."""
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Company, Contact
+from crm.custom_fields.models import CustomField
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_company, make_contact, make_custom_field, make_member, set_custom_value
+
+SETTINGS = "/settings/custom-fields/"
+
+
+def url(ws, rest: str) -> str:
+    return f"/w/{ws.slug}{rest}"
+
+
+def custom_of(app, ws, contact_id: int) -> dict:
+    with app.app_context(), workspace_scope(ws.id):
+        return dict(db.session.get(Contact, contact_id).custom)
+
+
+def test_an_admin_defines_fields_and_they_appear_on_the_contact_form(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    segment = {"contact-label": "Segment", "contact-kind": "select", "contact-options": "Retail\nWholesale\nRetail"}
+    post(client, url(ws_a, SETTINGS), {"entity": "contact", **segment, "contact-required": "y"})
+    post(client, url(ws_a, SETTINGS), {"entity": "contact", "contact-label": "ID number", "contact-kind": "text",
+                                       "contact-sensitive": "y"})  # fmt: skip
+    page = client.get(url(ws_a, SETTINGS)).get_data(as_text=True)
+    assert "Segment" in page and "ID number" in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        segment = db.session.scalar(sa.select(CustomField).where(CustomField.label == "Segment"))
+        assert (segment.key, segment.options, segment.required) == ("segment", ["Retail", "Wholesale"], True)
+    form = client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
+    assert '<label for="cf_segment">Segment</label>' in form and '<label for="cf_id_number">ID number</label>' in form
+    missing = post(client, url(ws_a, "/contacts/"), {"name": "Ann", "lifecycle": "lead"})
+    assert missing.status_code == 422 and "Segment is required." in missing.get_data(as_text=True)
+    wrong = post(client, url(ws_a, "/contacts/"), {"name": "Ann", "lifecycle": "lead", "cf_segment": "Gold"})
+    assert wrong.status_code == 422 and "Not a valid choice" in wrong.get_data(as_text=True)
+    created = post(client, url(ws_a, "/contacts/"), {"name": "Ann", "lifecycle": "lead", "cf_segment": "Retail",
+                                                     "cf_id_number": "110101199001011234"})  # fmt: skip
+    assert created.status_code == 303
+    contact_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    stored = custom_of(app, ws_a, contact_id)
+    assert stored["segment"] == "Retail"
+    assert "110101199001011234" not in str(stored) and stored["id_number"].startswith("gAAAA")  # encrypted
+    detail = client.get(url(ws_a, f"/contacts/{contact_id}")).get_data(as_text=True)
+    assert "Retail" in detail and "110101199001011234" not in detail and "••••••" in detail
+
+
+def test_revealing_a_sensitive_value_is_logged(app, client, auth, ws_a):
+    field_id = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, field_id, "110101199001011234")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, url(ws_a, f"/reveal/contact/{contact_id}/{field_id}"), {}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "110101199001011234" in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "custom_field.revealed"))
+        assert (entry.record_type, entry.record_id, entry.actor_id) == ("contact", contact_id, ws_a.user_id)
+        assert "110101199001011234" not in str(entry.changes)
+
+
+def test_without_contacts_sensitive_the_field_is_hidden_and_its_value_kept(app, client, auth, ws_a):
+    field_id = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    make_custom_field(app, ws_a, "Segment")
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, field_id, "110101199001011234")
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
+    auth.login(sales.email, sales.password)
+    form = client.get(url(ws_a, f"/contacts/{contact_id}/edit")).get_data(as_text=True)
+    assert "cf_id_number" not in form and "cf_segment" in form
+    detail = client.get(url(ws_a, f"/contacts/{contact_id}")).get_data(as_text=True)
+    assert "••••••" in detail and "Reveal" not in detail
+    post(client, url(ws_a, f"/contacts/{contact_id}"), {"name": "Ann", "lifecycle": "lead", "cf_segment": "B2B",
+                                                        "cf_id_number": "overwritten"})  # fmt: skip
+    assert post(client, url(ws_a, f"/reveal/contact/{contact_id}/{field_id}"), {}).status_code == 403
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    revealed = post(client, url(ws_a, f"/reveal/contact/{contact_id}/{field_id}"), {}).get_data(as_text=True)
+    assert "110101199001011234" in revealed
+    assert custom_of(app, ws_a, contact_id)["segment"] == "B2B"
+
+
+def test_an_empty_sensitive_field_keeps_its_value_on_edit(app, client, auth, ws_a):
+    field_id = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, field_id, "secret-1")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(url(ws_a, f"/contacts/{contact_id}/edit")).get_data(as_text=True)
+    assert "secret-1" not in form and "Leave empty to keep the value stored." in form
+    post(client, url(ws_a, f"/contacts/{contact_id}"), {"name": "Ann", "lifecycle": "lead", "cf_id_number": ""})
+    revealed = post(client, url(ws_a, f"/reveal/contact/{contact_id}/{field_id}"), {}).get_data(as_text=True)
+    assert "secret-1" in revealed
+
+
+def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
+    for label, kind in (("Employees", "number"), ("Founded", "date"), ("Homepage", "url"), ("Partner", "checkbox")):
+        make_custom_field(app, ws_a, label, kind=kind, entity="company")
+    make_custom_field(app, ws_a, "Channels", kind="multi_select", entity="company", options=["Shop", "Online"])
+    acme = make_company(app, ws_a, "Acme")
+    auth.login(ws_a.email, ws_a.password)
+    bad = post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_employees": "many",
+                                                        "cf_founded": "yesterday", "cf_homepage": "acme"})  # fmt: skip
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "Not a valid decimal value." in page and "Not a valid date value." in page
+    assert "Enter a full web address" in page
+    good = post(client, url(ws_a, f"/companies/{acme}"), {
+        "name": "Acme", "cf_employees": "42", "cf_founded": "1999-05-01", "cf_homepage": "https://acme.example",
+        "cf_partner": "y", "cf_channels": ["Shop", "Online"]})  # fmt: skip
+    assert good.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        custom = db.session.get(Company, acme).custom
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "company.updated"))
+    assert custom == {"employees": 42.0, "founded": "1999-05-01", "homepage": "https://acme.example",
+                      "partner": True, "channels": ["Shop", "Online"]}  # fmt: skip
+    assert entry.changes["Employees"] == [None, "42.0"] and entry.changes["Channels"] == [None, "Shop, Online"]
+    detail = client.get(url(ws_a, f"/companies/{acme}")).get_data(as_text=True)
+    assert "Shop, Online" in detail and 'href="https://acme.example"' in detail
+
+
+def test_fields_are_renamed_reordered_and_deleted_with_their_values(app, client, auth, ws_a):
+    first = make_custom_field(app, ws_a, "Segment")
+    second = make_custom_field(app, ws_a, "Region code")
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, first, "Retail")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, url(ws_a, f"{SETTINGS}{first}"), {"label": "Market segment"})
+    post(client, url(ws_a, f"{SETTINGS}{second}/move"), {"direction": "up"})
+    form = client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
+    assert form.index("Region code") < form.index("Market segment")
+    assert custom_of(app, ws_a, contact_id) == {"segment": "Retail"}  # the key stays when renamed
+    post(client, url(ws_a, f"{SETTINGS}{first}/delete"), {})
+    assert custom_of(app, ws_a, contact_id) == {}
+    assert "cf_segment" not in client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
+
+
+def test_bad_definitions_are_refused_and_only_admins_define(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, url(ws_a, SETTINGS), {"entity": "contact", "contact-label": "", "contact-kind": "select"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Name the field." in page and "Give at least one choice" in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomField)) == 0
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
+    auth.logout()
+    auth.login(sales.email, sales.password)
+    refused = post(client, url(ws_a, SETTINGS), {"entity": "contact", "contact-label": "X", "contact-kind": "text"})
+    assert refused.status_code == 403
+
+
+def test_custom_fields_as_list_columns_filters_and_export_columns(app, client, auth, ws_a):
+    segment = make_custom_field(app, ws_a, "Segment", kind="select", options=["Retail", "Wholesale"])
+    channels = make_custom_field(app, ws_a, "Channels", kind="multi_select", options=["Shop", "Online"])
+    partner = make_custom_field(app, ws_a, "Partner", kind="checkbox")
+    secret = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    ann, bob = make_contact(app, ws_a, "Ann Retail"), make_contact(app, ws_a, "Bob Wholesale")
+    for contact_id, values in ((ann, ("Retail", ["Shop", "Online"], True)), (bob, ("Wholesale", ["Shop"], False))):
+        for field_id, value in zip((segment, channels, partner), values, strict=True):
+            set_custom_value(app, ws_a, contact_id, field_id, value)
+    set_custom_value(app, ws_a, ann, secret, "110101199001011234")
+    auth.login(ws_a.email, ws_a.password)
+
+    def listed(**args) -> set[str]:
+        page = client.get(url(ws_a, "/contacts/"), query_string=args).get_data(as_text=True)
+        return {name for name in ("Ann Retail", "Bob Wholesale") if name in page}
+
+    assert listed(cf_segment="Retail") == {"Ann Retail"}
+    assert listed(cf_channels="Online") == {"Ann Retail"} and listed(cf_channels="Shop") == {
+        "Ann Retail",
+        "Bob Wholesale",
+    }
+    assert listed(cf_partner="yes") == {"Ann Retail"}
+    assert listed(cf_id_number="110101199001011234") == {"Ann Retail", "Bob Wholesale"}  # sensitive: no filter
+    page = client.get(url(ws_a, "/contacts/"), query_string={"cols": ["cf_segment", "cf_id_number"]})
+    html = page.get_data(as_text=True)
+    assert '<th scope="col">Segment</th>' in html and "Wholesale</td>" in html
+    assert "110101199001011234" not in html and "••••••" in html
+    export = client.get(url(ws_a, "/contacts/export.csv"), query_string={"cf_segment": "Retail"}).get_data(as_text=True)
+    assert "Segment,Channels,Partner,ID number" in export.splitlines()[0]
+    assert 'Retail,"Shop, Online",✓,110101199001011234' in export  # the owner may see sensitive details
+
+
+def test_definitions_are_cached_so_the_list_stays_within_its_query_budget(app, client, auth, ws_a):
+    from tests.query_counter import count_queries
+
+    make_custom_field(app, ws_a, "Segment", kind="select", options=["Retail"])
+    make_contact(app, ws_a, "Ann")
+    auth.login(ws_a.email, ws_a.password)
+    client.get(url(ws_a, "/contacts/"))
+    with count_queries(app) as queries:
+        page = client.get(url(ws_a, "/contacts/"), query_string={"cols": "cf_segment", "cf_segment": "Retail"})
+    assert page.status_code == 200 and len(queries) <= 5, queries
+    make_custom_field(app, ws_a, "Region code")  # a new version: the next page sees it
+    assert "Region code" in client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
