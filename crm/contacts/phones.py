@@ -1,6 +1,8 @@
 """Phone numbers: parsed with the workspace's default region, stored E.164, shown national or
 international (phonenumbers, Google's libphonenumber metadata)."""
 
+from functools import lru_cache
+
 import phonenumbers
 from flask_babel import gettext as _
 
@@ -16,8 +18,10 @@ def to_e164(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
 def display(e164: str, region: str) -> str:
-    """National format for numbers of the workspace's region, international for the rest."""
+    """National format for numbers of the workspace's region, international for the rest
+    (cached: parsing costs more than rendering a whole list row)."""
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
