@@ -522,3 +522,19 @@ def test_a_view_needs_a_name_and_only_its_owner_or_an_admin_deletes_it(app, clie
     auth.login(ws_a.email, ws_a.password)
     assert post(client, f"/w/{ws_a.slug}/contacts/views/{shared}/delete", {}).status_code == 303
     assert ">Team view</a>" not in client.get(f"/w/{ws_a.slug}/contacts/views/").get_data(as_text=True)
+
+
+def test_export_of_ticked_rows_from_the_bulk_bar(app, client, auth, ws_a):
+    ann, _bob, cy = (make_contact(app, ws_a, name) for name in ("Ann", "Bob", "Cy"))
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, contacts_url(ws_a, "bulk"), {"scope": "selected", "ids": [str(ann), str(cy)],
+                                                         "action": "export"}, headers=BULK)  # fmt: skip
+    target = response.headers["HX-Redirect"]
+    assert "export.csv" in target and f"ids={ann}" in target
+    rows = export_rows(client.get(target))
+    assert sorted(row[0] for row in rows[1:]) == ["Ann", "Cy"]
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.export
+    auth.logout()
+    auth.login(sales.email, sales.password)
+    refused = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "export"})
+    assert refused.status_code == 403

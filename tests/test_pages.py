@@ -17,6 +17,7 @@ from tests.factories import (
     make_invitation,
     make_member,
     make_note,
+    make_purchase,
     make_role,
 )
 
@@ -38,6 +39,7 @@ MEMBER_PAGES = [
     "/w/{slug}/contacts/new",
     "/w/{slug}/contacts/{contact}",
     "/w/{slug}/contacts/{contact}/edit",
+    "/w/{slug}/contacts/{contact}/purchases/{purchase}/edit",
     "/w/{slug}/contacts/trash",
     "/w/{slug}/contacts/views/?tag=fair",
     "/w/{slug}/tasks/",
@@ -87,11 +89,14 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     make_custom_field(app, ws_a, "Channels", kind="multi_select", options=["Shop"])
     company = make_company(app, ws_a, "Acme Ltd", phone="+16502530000")
     contact = make_contact(app, ws_a, "Ann Lee", company_id=company, tags=["fair"], phones=["+16502530000"])
+    purchase = make_purchase(app, ws_a, contact, "Tea", amount=5)
     auth.login(ws_a.email, ws_a.password)
     post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
     post(client, f"/w/{ws_a.slug}/settings/roles/{role}", {"name": "Custom 2", "record_scope": "own"})  # history
     for template in MEMBER_PAGES:
-        url = template.format(slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field)
+        url = template.format(
+            slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase
+        )
         response = client.get(url)
         assert response.status_code in (200, 422), url
         assert_valid_page(response.get_data(as_text=True), url)

@@ -254,3 +254,25 @@ def test_level_set_by_hand_on_the_form_and_handed_back_to_the_rules(app, client,
     post(client, contact_url(ws_a, contact_id), {**form, "level": ""})
     contact = contact_row(app, ws_a, contact_id)
     assert (contact.level, contact.level_pinned) == ("vip", False)
+
+
+def test_editing_a_purchase_reclassifies_and_is_audited(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    purchase = make_purchase(app, ws_a, contact_id, "Tea", amount=600)
+    assert contact_row(app, ws_a, contact_id).tier == "C"
+    auth.login(ws_a.email, ws_a.password)
+    target = {"HX-Request": "true", "HX-Target": f"entry-purchase-{purchase}"}
+    form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit"), headers=target)
+    assert form.get_data(as_text=True).lstrip().startswith(f'<li id="entry-purchase-{purchase}"')
+    prefix = f"purchase-{purchase}-"
+    data = {f"{prefix}purchased_on": TODAY.isoformat(), f"{prefix}product": "Tea chest", f"{prefix}quantity": "2",
+            f"{prefix}unit_price": "6000"}  # fmt: skip
+    bad = post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}"), {**data, f"{prefix}product": ""},
+               headers=target)  # fmt: skip
+    assert bad.status_code == 422 and "Enter what was bought." in bad.get_data(as_text=True)
+    good = post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}"), data, headers=target)
+    body = good.get_data(as_text=True)
+    assert good.status_code == 200 and "Tea chest" in body and "Tier A" in body  # entry and summary
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.tier, contact.lifetime_value) == ("A", 12000)
+    assert "Edited a purchase" in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)

@@ -58,6 +58,7 @@ ACTIONS = {
     "activity.reopened": _l("Reopened a task"),
     "activity.deleted": _l("Deleted an activity"),
     "purchase.created": _l("Added a purchase"),
+    "purchase.updated": _l("Edited a purchase"),
     "purchase.deleted": _l("Deleted a purchase"),
     "company.created": _l("Added a company"),
     "company.updated": _l("Edited a company"),

@@ -17,6 +17,7 @@ ACTIONS = {
     "remove_tag": (_l("Remove tag"), "contacts.write"),
     "level": (_l("Set level by hand"), "contacts.write"),
     "delete": (_l("Move to trash"), "contacts.delete"),
+    "export": (_l("Export CSV"), "contacts.export"),  # answered with the download, see routes
 }
 # The form field holding each action's value.
 VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bulk_tag", "level": "bulk_level"}

@@ -69,7 +69,7 @@ def _row(contact: Contact, tags: list[str], labels: dict, sensitive: bool) -> li
     return row
 
 
-def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labels: dict, fields: list):
+def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labels: dict, fields: list, ids=()):
     """Runs while the response streams: binds the workspace again (the request's binding is gone).
     Custom fields come last; sensitive ones in clear only for members with contacts.sensitive."""
     bind_workspace(workspace_id)
@@ -77,6 +77,8 @@ def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labe
     statement = queries.matching_contacts(state, member).options(
         so.joinedload(Contact.company), so.joinedload(Contact.owner)
     )
+    if ids:  # a ticked selection
+        statement = statement.where(Contact.id.in_(ids))
     for batch in _batches(statement):
         tags = _tags_of([contact.id for contact in batch])
         for contact in batch:

@@ -56,13 +56,47 @@ def _errors(form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
+def _purchase_or_404(contact, purchase_id: int) -> Purchase:
+    purchase = db.session.get(Purchase, purchase_id)
+    if purchase is None or purchase.contact_id != contact.id:
+        abort(404)
+    return purchase
+
+
+@bp.get("/<int:purchase_id>/edit")
+@require("contacts.write")
+def edit(contact_id: int, purchase_id: int):
+    contact = _contact_or_404(contact_id)
+    purchase = _purchase_or_404(contact, purchase_id)
+    form = PurchaseForm(obj=purchase, prefix=f"purchase-{purchase.id}")
+    template = "purchases/_edit.html" if wants_partial(f"entry-purchase-{purchase.id}") else "purchases/edit.html"
+    return render_template(template, contact=contact, purchase=purchase, form=form)
+
+
+@bp.post("/<int:purchase_id>")
+@require("contacts.write")
+def update(contact_id: int, purchase_id: int):
+    contact = _contact_or_404(contact_id)
+    purchase = _purchase_or_404(contact, purchase_id)
+    form = PurchaseForm(prefix=f"purchase-{purchase.id}")
+    partial = wants_partial(f"entry-purchase-{purchase.id}")
+    if not form.validate_on_submit():
+        template = "purchases/_edit.html" if partial else "purchases/edit.html"
+        return render_template(template, contact=contact, purchase=purchase, form=form), 422
+    service.update_purchase(contact, g.workspace, purchase, form.service_data(), workspace_today())
+    db.session.commit()
+    if partial:
+        entry = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        return render_template("purchases/_updated.html", contact=contact, entry=entry)
+    flash(_("Purchase saved."), "success")
+    return _back(contact)
+
+
 @bp.post("/<int:purchase_id>/delete")
 @require("contacts.write")
 def delete(contact_id: int, purchase_id: int):
     contact = _contact_or_404(contact_id)
-    purchase = db.session.get(Purchase, purchase_id)
-    if purchase is None or purchase.contact_id != contact.id:
-        abort(404)
+    purchase = _purchase_or_404(contact, purchase_id)
     service.delete_purchase(contact, g.workspace, purchase, workspace_today())
     db.session.commit()
     if wants_partial(f"entry-purchase-{purchase_id}"):

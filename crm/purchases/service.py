@@ -26,6 +26,18 @@ def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purcha
     return purchase
 
 
+def update_purchase(contact: Contact, workspace, purchase: Purchase, data: dict, today: date) -> dict:
+    for name in ("purchased_on", "product", "quantity", "unit_price"):
+        setattr(purchase, name, data[name])
+    purchase.amount = data["amount"] if data.get("amount") is not None else data["quantity"] * data["unit_price"]
+    changes = audit.changes_of(purchase, FIELDS)
+    if changes:
+        audit.record("purchase.updated", "contact", contact.id, {"purchase": [purchase.id, purchase.id], **changes})
+        db.session.flush()
+        classification.reclassify(contact, classification.rules_of(workspace), today)
+    return changes
+
+
 def delete_purchase(contact: Contact, workspace, purchase: Purchase, today: date) -> None:
     audit.record("purchase.deleted", "contact", contact.id, {"product": [purchase.product, None]})
     db.session.delete(purchase)
