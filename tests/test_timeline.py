@@ -276,3 +276,12 @@ def test_editing_a_purchase_reclassifies_and_is_audited(app, client, auth, ws_a)
     contact = contact_row(app, ws_a, contact_id)
     assert (contact.tier, contact.lifetime_value) == ("A", 12000)
     assert "Edited a purchase" in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+
+
+def test_a_call_keeps_a_customer_from_going_dormant(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=600, on=TODAY - timedelta(days=200))
+    assert contact_row(app, ws_a, contact_id).lifecycle == "dormant"
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "call", "body": "Checked in"})
+    assert contact_row(app, ws_a, contact_id).lifecycle == "active"

@@ -6,10 +6,11 @@ from flask_babel import gettext as _
 from crm.activities import service
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
-from crm.contacts import queries
+from crm.contacts import classification, queries
 from crm.contacts.timeline import ACTIVITY, Entry
 from crm.extensions import db
 from crm.htmx import wants_partial
+from crm.i18n import workspace_today
 from crm.permissions import require
 
 bp = Blueprint("activities", __name__, url_prefix="/contacts/<int:contact_id>/activities")
@@ -46,6 +47,7 @@ def create(contact_id: int):
         flash(_("The activity was not saved: %(errors)s", errors=_errors(form)), "error")
         return _back(contact)
     activity = service.log_activity(contact, g.membership.id, form.service_data())
+    classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
     db.session.commit()
     if partial:
         created = Entry(activity.occurred_at, ACTIVITY, activity)

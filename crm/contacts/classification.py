@@ -77,13 +77,15 @@ def level_for(figures: Figures, rules: dict) -> str:
     return "ordinary"
 
 
-def lifecycle_for(figures: Figures, rules: dict, today: date, current: str) -> str:
-    """Without purchases the lifecycle stays as set by hand (a lead, usually)."""
+def lifecycle_for(figures: Figures, rules: dict, today: date, current: str, last_activity: date | None = None) -> str:
+    """By the first purchase (new) and the latest purchase or activity (active, dormant, churned):
+    a customer still in touch is not dormant. Without purchases it stays as set by hand."""
     if figures.last_purchase is None:
         return current
     if figures.first_purchase > today - timedelta(days=rules["new_days"]):
         return "new"
-    since_last = (today - figures.last_purchase).days
+    latest = max(figures.last_purchase, last_activity) if last_activity else figures.last_purchase
+    since_last = (today - latest).days
     if since_last <= rules["dormant_days"]:
         return "active"
     return "dormant" if since_last <= rules["churned_days"] else "churned"
@@ -106,7 +108,8 @@ def reclassify(contact: Contact, rules: dict, today: date) -> dict:
     if had_purchases and figures.last_purchase is None:
         contact.lifecycle = "lead"  # its purchases were all deleted
     else:
-        contact.lifecycle = lifecycle_for(figures, rules, today, contact.lifecycle)
+        last_activity = contact.last_activity_at.date() if contact.last_activity_at else None
+        contact.lifecycle = lifecycle_for(figures, rules, today, contact.lifecycle, last_activity)
     changes = audit.changes_of(contact, ("tier", "level", "lifecycle"))
     if changes:
         audit.record("contact.reclassified", "contact", contact.id, changes)
