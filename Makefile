@@ -54,3 +54,11 @@ pg-setup: install
 
 worker: install
 	$(BIN)/flask --app wsgi crm worker
+
+# Benchmarks (bench/README.md): SIZE=S|M, BENCH_DB=postgresql|sqlite. bench-data rebuilds that bench database.
+.PHONY: bench-data bench
+bench-data: install
+	$(BIN)/python -m bench.data --size $(or $(SIZE),S) --db $(or $(BENCH_DB),postgresql)
+
+bench: install translations
+	$(BIN)/python -m bench.run --size $(or $(SIZE),S) --db $(or $(BENCH_DB),postgresql)

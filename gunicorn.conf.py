@@ -7,10 +7,23 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
-# Workers are recycled now and then so slow leaks never grow past the memory budget.
-max_requests = 2000
-max_requests_jitter = 200
+# Workers are recycled now and then so slow leaks never grow past the memory budget; rarely, since
+# a new worker starts cold (at 2,000 one was replaced every few seconds under load: p95 x20).
+max_requests = 20000
+max_requests_jitter = 2000
+# The app is imported once in the master and forked: workers start warm and share its memory.
+preload_app = True
 accesslog = "-"
 errorlog = "-"
 # The TLS proxy in front sets X-Forwarded-*; the app trusts them only with TRUSTED_PROXIES set.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):
+    """A forked worker must not reuse the master's database connections (made by the start-up
+    checks): drop them from its pool without closing them for the master."""
+    from crm.extensions import db
+    from wsgi import app
+
+    with app.app_context():
+        db.engine.dispose(close=False)

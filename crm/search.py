@@ -77,8 +77,11 @@ def _word_condition(model, word: str, dialect: str):
         return sa.func.lower(model.name).like(_like(word, prefix_only=True), escape="\\")
     if dialect == "sqlite":
         fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
-        matching = sa.select(fts.c.rowid).where(fts.c.search_text.like(_like(word), escape="\\"))
-        return model.id.in_(matching)
+        # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard
+        # character is rare and pays for a scan of the index instead.
+        plain = not any(char in word for char in "%_\\")
+        pattern = fts.c.search_text.like(f"%{word}%") if plain else fts.c.search_text.like(_like(word), escape="\\")
+        return model.id.in_(sa.select(fts.c.rowid).where(pattern))
     return model.search_text.like(_like(word), escape="\\")
 
 

@@ -80,6 +80,7 @@ class ContactTag(TenantScoped, db.Model):
         ),
         sa.ForeignKeyConstraint(["workspace_id", "tag_id"], ["tags.workspace_id", "tags.id"], ondelete="CASCADE"),
         sa.UniqueConstraint("workspace_id", "tag_id", "contact_id"),
+        sa.Index("ix_contact_tags_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

@@ -1,0 +1,1 @@
+"""Benchmarks and their data (BENCH.md); run with `make bench-data` and `make bench`."""

@@ -1,0 +1,344 @@
+"""Deterministic, seeded bench data (BENCH.md "Data"), written into a fresh bench database.
+
+    python -m bench.data --db postgresql|sqlite --size S|M
+
+1. Recreate the database (``flask crm pg-setup --drop`` for ``kehu_bench``, or a new
+   instance/bench.sqlite3) and run the app's migrations.
+2. Users, workspaces, built-in roles and memberships through the app's own functions
+   (``sign_up``, ``create_workspace``): a few thousand rows. The first workspace is the whale,
+   owned by ``common.WHALE_EMAIL``.
+3. Tags, companies, contacts and contact tags in bulk: COPY on PostgreSQL (as the table owner,
+   with FORCE ROW LEVEL SECURITY lifted inside the loading transaction only, since COPY FROM
+   refuses RLS tables), Core executemany on SQLite. Search indexes (pg_trgm GIN, FTS5 trigram
+   tables and their triggers) are dropped for the load and rebuilt after it; ``search_text`` is
+   computed by the app's own ``contact_search_text`` / ``company_search_text``.
+
+Rows of all workspaces are interleaved in time order, as years of use would leave them.
+Deals, activities and tickets do not exist in the app yet, so none are made.
+"""
+
+import argparse
+import heapq
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from pathlib import Path
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from crm import create_app
+from crm.auth.models import User
+from crm.contacts.service import company_search_text, contact_search_text
+from crm.extensions import db
+from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, sqlite_fts_ddl
+from crm.security import hash_password
+from crm.workspaces.models import Membership, Role
+from crm.workspaces.service import create_workspace, sign_up
+
+from bench import values
+from bench.common import (
+    PG_DATABASE,
+    PG_OWNER_URL,
+    PG_SUPERUSER_URL,
+    SIZES,
+    SQLITE_PATH,
+    WHALE_EMAIL,
+    WHALE_NAME,
+    WHALE_PASSWORD,
+    Size,
+    database_env,
+)
+
+SEED = 20260101
+START = datetime(2022, 1, 1, tzinfo=UTC)
+SPAN = timedelta(days=3 * 365)
+BULK_TABLES = ("tags", "companies", "contacts", "contact_tags")
+SEARCHABLE = ("companies", "contacts")
+FLASK = str(Path(sys.executable).parent / "flask")
+
+
+@dataclass
+class Tenant:
+    index: int
+    id: int
+    members: list[int]  # membership ids, the possible owners of records
+    contacts: int
+    companies: int
+    tag_ids: dict[str, int] = field(default_factory=dict)
+    company_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (id, name, domain), filled in loading
+
+
+def rng_for(*key) -> random.Random:
+    return random.Random(":".join(map(str, (SEED, *key))))
+
+
+def run_flask(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([FLASK, "--app", "wsgi", *args], check=True, env={**os.environ, "KEHU_ENV": "development", **env})
+
+
+def recreate_database(db: str) -> None:
+    if db == "postgresql":
+        run_flask("crm", "pg-setup", "--superuser-url", PG_SUPERUSER_URL, "--database", PG_DATABASE, "--drop", env={})
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
+    run_flask("db", "upgrade", env=database_env(db))
+
+
+def make_app(db: str):
+    """The app connected as the table owner (RLS is forced for it too, so the tenancy wall still applies)."""
+    url = PG_OWNER_URL if db == "postgresql" else database_env(db)["DATABASE_URL"]
+    return create_app({"KEHU_ENV": "development", "SQLALCHEMY_DATABASE_URI": url, "CHECK_DATABASE_ROLE": False})
+
+
+# --- accounts, through the app -----------------------------------------------------------
+
+
+def shares(total: int, whale: int, count: int) -> list[int]:
+    """``whale`` for the first workspace, the rest of ``total`` spread evenly over the others."""
+    rest, extra = divmod(total - whale, count - 1) if count > 1 else (0, 0)
+    return [whale] + [rest + (i < extra) for i in range(count - 1)]
+
+
+def create_tenants(size: Size) -> list[Tenant]:
+    password_hash = hash_password(WHALE_PASSWORD)  # hashed once: argon2 for each user would take minutes
+    contacts = shares(size.contacts, size.whale, size.workspaces)
+    companies = shares(size.companies, size.companies * size.whale // size.contacts, size.workspaces)
+    tenants = []
+    for index in range(size.workspaces):
+        workspace_id, members = make_workspace(index, password_hash)
+        tenants.append(Tenant(index, workspace_id, members, contacts[index], companies[index]))
+    return tenants
+
+
+def make_workspace(index: int, password_hash: str) -> tuple[int, list[int]]:
+    """A workspace with its Owner (through ``sign_up`` for the whale) and a sales team (25 people in
+    the whale, 1 to 5 elsewhere); returns its id and its membership ids."""
+    rng = rng_for("workspace", index)
+    timezone = rng.choice(("Asia/Shanghai", "Europe/London", "America/New_York"))
+    if index == 0:
+        _owner, workspace = sign_up("Whale Owner", WHALE_EMAIL, WHALE_PASSWORD, WHALE_NAME, timezone)
+    else:
+        owner = User(name=values.person(rng)[0], email=f"owner{index}@bench.example.com", password_hash=password_hash)
+        db.session.add(owner)
+        workspace = create_workspace(owner, values.company(rng)[0], timezone)
+    team = [
+        User(name=values.person(rng)[0], email=f"member{index}-{k}@bench.example.com", password_hash=password_hash)
+        for k in range(25 if index == 0 else rng.randint(1, 5))
+    ]
+    db.session.add_all(team)
+    db.session.flush()
+    sales = db.session.scalar(sa.select(Role.id).where(Role.builtin == "sales"))
+    db.session.add_all(Membership(user_id=user.id, role_id=sales) for user in team)
+    db.session.flush()
+    members = list(db.session.scalars(sa.select(Membership.id).order_by(Membership.id)))
+    db.session.commit()
+    return workspace.id, members
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def stamps(rng: random.Random, count: int) -> Iterator[datetime]:
+    """``count`` creation times spread over the whole span, ascending."""
+    for i in range(count):
+        yield START + SPAN * ((i + rng.random()) / count)
+
+
+def tag_rows(tenants: list[Tenant]) -> Iterator[dict]:
+    ids = itertools.count(1)
+    for tenant in tenants:
+        for name in values.TAGS:
+            tenant.tag_ids[name] = next(ids)
+            yield {"id": tenant.tag_ids[name], "workspace_id": tenant.id, "name": name}
+
+
+def address(rng: random.Random) -> dict:
+    city, region, country = rng.choice(values.CITIES)
+    if rng.random() < 0.3:
+        return dict.fromkeys(("street", "city", "region", "postal_code", "country"))
+    street = f"{rng.randint(1, 999)} {rng.choice(values.COMPANY_WORDS)} Road"
+    return {"street": street, "city": city, "region": region, "postal_code": f"{rng.randrange(10**5):05d}",
+            "country": country}  # fmt: skip
+
+
+def company_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
+    name, domain = values.company(rng)
+    row = {
+        "workspace_id": tenant.id, "name": name, "industry": rng.choice(values.INDUSTRIES),
+        "size": rng.choice(values.COMPANY_SIZES), "website": f"https://{domain}" if rng.random() < 0.7 else None,
+        "phone": values.phone(rng, domain.endswith(".cn")) if rng.random() < 0.6 else None,
+        "owner_id": rng.choice(tenant.members), "customer_since": (created_at + timedelta(days=30)).date(),
+        "notes": None, "deleted_at": None, "created_at": created_at, "updated_at": created_at, "_domain": domain,
+        **address(rng),
+    }  # fmt: skip
+    row["search_text"] = company_search_text(SimpleNamespace(**row))
+    return row
+
+
+def contact_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
+    name, handle, chinese = values.person(rng)
+    company_id, company_name, domain = rng.choice(tenant.company_rows) if rng.random() < 0.6 else (None, None, None)
+    value = values.lifetime_value(rng)
+    lifecycle = rng.choices(tuple(values.LIFECYCLES), weights=tuple(values.LIFECYCLES.values()))[0]
+    row = {
+        "workspace_id": tenant.id, "name": name, "emails": values.emails(rng, handle, domain),
+        "phones": [values.phone(rng, chinese) for _ in range(rng.choices((0, 1, 2), weights=(20, 65, 15))[0])],
+        "company_id": company_id, "title": rng.choice(values.TITLES), "gender": rng.choice(values.GENDERS),
+        "birthday": START.date() - timedelta(days=rng.randint(20 * 365, 70 * 365)) if rng.random() < 0.3 else None,
+        "source": rng.choice(values.SOURCES), "about": None,
+        "owner_id": rng.choice(tenant.members) if rng.random() < 0.9 else None,
+        "tier": values.tier(value), "level": "vip" if value >= 10_000 else "ordinary", "level_pinned": False,
+        "lifecycle": lifecycle, "lifetime_value": value, **values.recent_values(rng, value),
+        "last_activity_at": created_at + timedelta(days=rng.randint(0, 400)) if rng.random() < 0.8 else None,
+        "last_purchase_at": created_at + timedelta(days=rng.randint(0, 400)) if value else None,
+        "deleted_at": created_at + timedelta(days=30) if rng.random() < 0.01 else None,
+        "created_at": created_at, "updated_at": created_at, "_tags": values.tags(rng), **address(rng),
+    }  # fmt: skip
+    row["search_text"] = contact_search_text(SimpleNamespace(**row), company_name)
+    return row
+
+
+def interleaved(tenants: list[Tenant], kind: str, make_row, count) -> Iterator[dict]:
+    """Every tenant's rows merged in creation order, with ids given in that order."""
+
+    def rows_of(tenant):
+        rng = rng_for(kind, tenant.index)
+        return (make_row(tenant, rng, stamp) for stamp in stamps(rng, count(tenant)))
+
+    merged = heapq.merge(*map(rows_of, tenants), key=itemgetter("created_at"))
+    for row_id, row in enumerate(merged, start=1):
+        row["id"] = row_id
+        yield row
+
+
+def company_rows(tenants: list[Tenant]) -> Iterator[dict]:
+    """Companies; each tenant's (id, name, domain) list is filled as they go, for its contacts to pick from."""
+    by_id = {tenant.id: tenant for tenant in tenants}
+    for row in interleaved(tenants, "companies", company_row, lambda tenant: tenant.companies):
+        by_id[row["workspace_id"]].company_rows.append((row["id"], row["name"], row.pop("_domain")))
+        yield row
+
+
+def contact_rows(tenants: list[Tenant], links: list[dict]) -> Iterator[dict]:
+    """Contacts; their tags are appended to ``links`` (contact_tags rows)."""
+    by_id = {tenant.id: tenant for tenant in tenants}
+    for row in interleaved(tenants, "contacts", contact_row, lambda tenant: tenant.contacts):
+        tag_ids = by_id[row["workspace_id"]].tag_ids
+        for name in row.pop("_tags"):
+            links.append({"id": len(links) + 1, "workspace_id": row["workspace_id"], "contact_id": row["id"],
+                          "tag_id": tag_ids[name]})  # fmt: skip
+        yield row
+
+
+# --- bulk writers ------------------------------------------------------------------------------
+
+
+def chunks(rows: Iterable, size: int = 5_000) -> Iterator[list]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def load(app, tenants: list[Tenant]) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            raw = db.engine.raw_connection()
+            try:
+                load_postgresql(raw.driver_connection, db.metadata, tenants)
+            finally:
+                raw.close()
+        else:
+            with db.engine.begin() as connection:
+                load_sqlite(connection, db.metadata, tenants)
+
+
+def write_all(write, tenants: list[Tenant]) -> None:
+    links: list[dict] = []
+    for table, rows in (("tags", tag_rows(tenants)), ("companies", company_rows(tenants)),
+                        ("contacts", contact_rows(tenants, links)), ("contact_tags", links)):  # fmt: skip
+        started = time.monotonic()
+        count = write(table, rows)
+        print(f"  {table}: {count:,} rows in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def load_postgresql(connection, metadata, tenants: list[Tenant]) -> None:
+    cursor = connection.cursor()
+
+    def write(table: str, rows: Iterable[dict]) -> int:
+        rows = iter(rows)
+        first = next(rows)
+        columns = [column.name for column in metadata.tables[table].columns if column.name in first]
+        count = 0
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for count, row in enumerate(itertools.chain([first], rows), start=1):  # noqa: B007  (returned)
+                copy.write_row([json.dumps(row[c]) if c in ("emails", "phones") else row[c] for c in columns])
+        return count
+
+    cursor.execute("SET maintenance_work_mem = '512MB'")
+    for table in BULK_TABLES:
+        cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    for table in SEARCHABLE:
+        for statement in drop_search_index_ddl(table, "postgresql"):
+            cursor.execute(statement)
+    write_all(write, tenants)
+    for table in SEARCHABLE:
+        for statement in search_index_ddl(table, "postgresql"):
+            cursor.execute(statement)
+    for table in BULK_TABLES:
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        cursor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    cursor.execute("ANALYZE")
+    connection.commit()
+
+
+def load_sqlite(connection, metadata, tenants: list[Tenant]) -> None:
+    """Core executemany: the app's own column types, so stored datetimes compare as the app's do."""
+
+    def write(table: str, rows: Iterable[dict]) -> int:
+        count = 0
+        columns = metadata.tables[table].columns
+        for chunk in chunks(rows):
+            connection.execute(
+                metadata.tables[table].insert(), [{k: v for k, v in row.items() if k in columns} for row in chunk]
+            )
+            count += len(chunk)
+        return count
+
+    for table in SEARCHABLE:
+        fts = fts_table(table)
+        for suffix in ("ai", "ad", "au"):
+            connection.exec_driver_sql(f"DROP TRIGGER {fts}_{suffix}")
+        connection.exec_driver_sql(f"DROP TABLE {fts}")
+    write_all(write, tenants)
+    for table in SEARCHABLE:
+        for statement in sqlite_fts_ddl(table):
+            connection.exec_driver_sql(statement)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--size", choices=tuple(SIZES), default="S")
+    args = parser.parse_args()
+    size, started = SIZES[args.size], time.monotonic()
+    recreate_database(args.db)
+    app = make_app(args.db)
+    with app.app_context():
+        tenants = create_tenants(size)
+    print(f"{len(tenants)} workspaces in {time.monotonic() - started:.0f} s; bulk load:", flush=True)
+    load(app, tenants)
+    print(f"bench data {args.size} on {args.db} ready in {time.monotonic() - started:.0f} s; "
+          f"sign in as {WHALE_EMAIL} / {WHALE_PASSWORD}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""What the benchmark asks for: the whale workspace, a deep keyset cursor, a contact to open, and
+the endpoints of BENCH.md built from them. Read from the bench database as the table owner."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from crm.contacts.models import Contact, ContactTag
+from crm.pagination import encode_cursor
+
+from bench.common import PG_OWNER_URL, SQLITE_URL, WHALE_EMAIL
+from bench.values import RARE_LAST
+
+DEEP_ROWS = 150_000
+COMMON_TERM = "john"
+PARTIAL = {"HX-Request": "true", "HX-Target": "contact-results"}
+MORE = {"HX-Request": "true", "HX-Target": "contacts-more"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    headers: dict
+    baseline: bool = False  # served by bench/baseline.py instead of the app
+
+
+@dataclass(frozen=True)
+class Target:
+    workspace_id: int
+    slug: str
+    contacts: int
+    deep_cursor: str
+    contact_id: int
+
+
+def find_target(db: str) -> Target:
+    engine = sa.create_engine(PG_OWNER_URL if db == "postgresql" else SQLITE_URL)
+    try:
+        with engine.connect() as connection:
+            return _target(connection)
+    finally:
+        engine.dispose()
+
+
+def _target(connection: sa.Connection) -> Target:
+    workspace_id, slug = connection.execute(
+        sa.text("SELECT w.id, w.slug FROM workspaces w JOIN users u ON u.last_workspace_id = w.id WHERE u.email = :e"),
+        {"e": WHALE_EMAIL},
+    ).one()
+    if connection.dialect.name == "postgresql":  # RLS is forced for the owner too
+        connection.execute(sa.text("SELECT set_config('app.current_workspace', :w, false)"), {"w": str(workspace_id)})
+    contact, link = Contact.__table__.c, ContactTag.__table__.c  # tables: no mapper set-up needed
+    live = sa.and_(contact.workspace_id == workspace_id, contact.deleted_at.is_(None))
+    contacts = connection.scalar(sa.select(sa.func.count()).where(live))
+    newest_first = (
+        sa.select(contact.created_at, contact.id).where(live).order_by(contact.created_at.desc(), contact.id.desc())
+    )
+    deep = connection.execute(newest_first.offset(min(DEEP_ROWS, contacts * 3 // 4)).limit(1)).one()
+    tagged = sa.select(link.contact_id).where(link.workspace_id == workspace_id)
+    contact_id = connection.scalar(
+        sa.select(sa.func.max(contact.id)).where(live, contact.company_id.isnot(None), contact.id.in_(tagged))
+    )
+    return Target(workspace_id, slug, contacts, encode_cursor([deep.created_at, deep.id]), contact_id)
+
+
+def endpoints(target: Target) -> list[Endpoint]:
+    contacts = f"/w/{target.slug}/contacts/"
+    return [
+        Endpoint("healthz", "/healthz", {}),
+        Endpoint("baseline", "/", {}, baseline=True),
+        Endpoint("contacts list", contacts, {}),
+        Endpoint("contacts htmx", contacts, PARTIAL),
+        Endpoint("deep page", f"{contacts}?after={target.deep_cursor}", MORE),
+        Endpoint("search rare", f"{contacts}?q={RARE_LAST.lower()}", PARTIAL),
+        Endpoint("search common", f"{contacts}?q={COMMON_TERM}", PARTIAL),
+        Endpoint("filter lifecycle", f"{contacts}?lifecycle=active", {}),
+        Endpoint("filter tag", f"{contacts}?tag=vip", {}),
+        Endpoint("contact detail", f"{contacts}{target.contact_id}", {}),
+        Endpoint("companies list", f"/w/{target.slug}/companies/", {}),
+    ]
