@@ -538,3 +538,16 @@ def test_export_of_ticked_rows_from_the_bulk_bar(app, client, auth, ws_a):
     auth.login(sales.email, sales.password)
     refused = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "export"})
     assert refused.status_code == 403
+
+
+def test_a_tag_filtered_page_stays_within_five_queries(app, client, auth, ws_a):
+    for number in range(10):
+        make_contact(app, ws_a, f"Tagged {number}", tags=["fair"], owner_id=ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    client.get(contacts_url(ws_a), query_string={"tag": "fair"})
+    with count_queries(app) as queries:
+        page = client.get(contacts_url(ws_a), query_string={"tag": "fair"}).get_data(as_text=True)
+    assert page.count('<tr id="contact-') == 10
+    assert len(queries) <= 5, queries
+    unknown = client.get(contacts_url(ws_a), query_string={"tag": "no such tag"}).get_data(as_text=True)
+    assert "No contact matches." in unknown

@@ -26,6 +26,7 @@ MEMBER_PAGES = [
     "/account",
     "/account/two-factor",
     "/workspaces/new",
+    "/workspaces/",
     "/w/{slug}/",
     "/w/{slug}/settings",
     "/w/{slug}/notes/{note}/edit",

@@ -79,9 +79,12 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
     for key, value in state.custom:
         statement = _custom_filter(statement, key, value)
     if state.tag:
-        # EXISTS per row lets the planner walk the list's sort index and stop after one page,
-        # instead of collecting every tagged contact first (a popular tag: 27k rows, 440 ms).
-        tag_id = sa.select(Tag.id).where(Tag.name == normalize(state.tag)).scalar_subquery()
+        # The tag's id is looked up first so the planner sees a literal and its statistics: for a
+        # popular tag it then walks the list's sort index with an EXISTS probe and stops after a
+        # page, instead of collecting every tagged contact (27k rows, 2 s) to sort them.
+        tag_id = db.session.scalar(sa.select(Tag.id).where(Tag.name == normalize(state.tag)))
+        if tag_id is None:
+            return statement.where(sa.false())
         tagged = sa.exists().where(
             ContactTag.workspace_id == Contact.workspace_id,
             ContactTag.contact_id == Contact.id,

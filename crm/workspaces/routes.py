@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
-from crm.htmx import is_boosted, is_htmx
+from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.notes import queries as notes_queries
 from crm.notes.forms import NoteForm
 from crm.permissions import every_member, require
@@ -86,14 +86,6 @@ def _redirect_old_slug():
     if request.query_string:
         location += "?" + request.query_string.decode("latin-1")
     return redirect(location, 301 if request.method in ("GET", "HEAD") else 308)
-
-
-@ws_bp.app_context_processor
-def workspace_context() -> dict:
-    def switcher():
-        return service.memberships_of(current_user) if current_user.is_authenticated else []
-
-    return {"workspace_switcher": switcher}
 
 
 @ws_bp.get("/")
@@ -235,6 +227,16 @@ def delete_workspace():
             return redirect(service.home_url_for(current_user), 303)
     db.session.rollback()
     return _settings_page(422, delete_form=form)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The workspaces the user may enter: the header menu's list, or a page of its own."""
+    context = {"memberships": service.memberships_of(current_user), "current": request.args.get("current")}
+    if wants_partial("workspace-list"):
+        return render_template("workspaces/_list.html", **context)
+    return render_template("workspaces/index.html", **context)
 
 
 @bp.get("/new")
