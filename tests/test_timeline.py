@@ -163,8 +163,9 @@ def test_timeline_pages_cover_every_entry_once_newest_first(app, client, auth, w
         make_purchase(app, ws_a, contact_id, f"item {number}", amount=5, on=TODAY - timedelta(days=1))
     auth.login(ws_a.email, ws_a.password)
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
-    seen = [f"note {n:02d}" for n in range(25) if f"note {n:02d}" in page]
-    assert len(seen) == 20 and seen[-1] == "note 24"  # the newest 20 notes first
+    timeline = page.split('id="timeline-list"')[1]
+    assert timeline.count('<li id="entry-') == 20 and "note 24" in timeline  # 20 entries, newest first
+    assert "note 00" not in timeline
     link = page.split('id="timeline-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
     rest = client.get(link, headers={"HX-Request": "true", "HX-Target": "timeline-more"}).get_data(as_text=True)
     everything = page.split('id="timeline-more"')[0] + rest
@@ -285,3 +286,21 @@ def test_a_call_keeps_a_customer_from_going_dormant(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     post(client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "call", "body": "Checked in"})
     assert contact_row(app, ws_a, contact_id).lifecycle == "active"
+
+
+def test_field_and_class_changes_are_on_the_timeline_masked_where_sensitive(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee", title="Buyer", phones=["+16502530000"])
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contact_url(ws_a, contact_id), {"name": "Ann Lee", "title": "Head buyer", "lifecycle": "lead",
+                                                 "phones": "+1 650 253 0001"})  # fmt: skip
+    make_purchase(app, ws_a, contact_id, "Tea chest", amount=12000)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    timeline = page.split('id="timeline-list"')[1].split("</ol>")[0]
+    assert "<del>Buyer</del> → <ins>Head buyer</ins>" in timeline
+    assert "Customer class changed" in timeline and "<ins>A</ins>" in timeline
+    assert timeline.index("entry-change-") < timeline.index("Tea chest")  # newest first
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.sensitive
+    auth.logout()
+    auth.login(sales.email, sales.password)
+    theirs = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "Phone numbers changed" in theirs and "+16502530001" not in theirs and "Head buyer" in theirs

@@ -37,6 +37,10 @@ def contact_helpers() -> dict:
         "format_date": format_date,
         "restore_days": service.RESTORE_DAYS,
         "kind_labels": KIND_LABELS,
+        "audit_actions": ACTIONS,
+        "field_labels": timeline.FIELD_LABELS,
+        "without_values": timeline.WITHOUT_VALUES,
+        "sensitive_fields": service.SENSITIVE_FIELDS,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
 

@@ -1,8 +1,10 @@
-"""A contact's timeline: activities and purchases, newest first, in keyset pages.
+"""A contact's timeline: activities, purchases and changes of its fields and class, newest first,
+in keyset pages.
 
-Both sources sort on one key (time, source rank, id): an activity's time is when it happened, a
-purchase's is the start of its day (UTC), and at equal times activities come first. The cursor is
-the key of the last entry shown; each source is asked only for rows after it (two queries a page).
+The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
+change's when it was recorded, a purchase's the start of its day (UTC); at equal times changes come
+first, then activities. The cursor is the key of the last entry shown; each source is asked only
+for rows after it (three queries a page).
 """
 
 import base64
@@ -11,14 +13,26 @@ from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 
 from crm.activities.models import Activity
+from crm.audit.models import AuditEntry
 from crm.extensions import db
 from crm.purchases.models import Purchase
 
 PER_PAGE = 20
-ACTIVITY, PURCHASE = 1, 0
+CHANGE, ACTIVITY, PURCHASE = 2, 1, 0
+CHANGE_ACTIONS = ("contact.updated", "contact.reclassified")
+FIELD_LABELS = {
+    "name": _l("Name"), "emails": _l("Email addresses"), "phones": _l("Phone numbers"), "company_id": _l("Company"),
+    "title": _l("Job title"), "gender": _l("Gender"), "birthday": _l("Birthday"), "source": _l("Source"),
+    "owner_id": _l("Owner"), "about": _l("About"), "street": _l("Street"), "city": _l("City"),
+    "region": _l("Region or state"), "postal_code": _l("Postal code"), "country": _l("Country"),
+    "lifecycle": _l("Lifecycle"), "level": _l("Customer level"), "tier": _l("Tier"), "tags": _l("Tags"),
+}  # fmt: skip
+# Shown as "changed", without values: ids mean nothing to a reader, long text does not fit a line.
+WITHOUT_VALUES = ("company_id", "owner_id", "about")
 
 
 @dataclass
@@ -34,6 +48,10 @@ class Entry:
     @property
     def is_purchase(self) -> bool:
         return self.rank == PURCHASE
+
+    @property
+    def is_change(self) -> bool:
+        return self.rank == CHANGE
 
 
 def day_start(day) -> datetime:
@@ -54,12 +72,20 @@ def decode(cursor: str) -> tuple:
         raise BadRequest("invalid timeline cursor") from error
 
 
+def _after(time_column, id_column, rank: int, cursor: tuple):
+    """Rows of a source of ``rank`` that sort after the cursor's entry."""
+    at, cursor_rank, item_id = cursor
+    if rank < cursor_rank:
+        return time_column <= at
+    if rank > cursor_rank:
+        return time_column < at
+    return sa.or_(time_column < at, sa.and_(time_column == at, id_column < item_id))
+
+
 def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Activity]:
     statement = sa.select(Activity).where(Activity.contact_id == contact_id)
     if cursor:
-        at, rank, item_id = cursor
-        same_time_later = sa.and_(Activity.occurred_at == at, sa.literal(rank == ACTIVITY), Activity.id < item_id)
-        statement = statement.where(sa.or_(Activity.occurred_at < at, same_time_later))
+        statement = statement.where(_after(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
     statement = statement.options(so.joinedload(Activity.author), so.joinedload(Activity.assignee))
     return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
 
@@ -69,12 +95,24 @@ def _purchases_after(contact_id: int, cursor: tuple | None, limit: int) -> list[
     if cursor:
         at, rank, item_id = cursor
         day = at.astimezone(UTC).date()
-        if day_start(day) < at or rank == ACTIVITY:
+        if day_start(day) < at or rank != PURCHASE:
             statement = statement.where(Purchase.purchased_on <= day)
         else:
             same_day_later = sa.and_(Purchase.purchased_on == day, Purchase.id < item_id)
             statement = statement.where(sa.or_(Purchase.purchased_on < day, same_day_later))
     ordered = statement.order_by(Purchase.purchased_on.desc(), Purchase.id.desc())
+    return list(db.session.scalars(ordered.limit(limit)))
+
+
+def _changes_after(contact_id: int, cursor: tuple | None, limit: int) -> list[AuditEntry]:
+    statement = sa.select(AuditEntry).where(
+        AuditEntry.record_type == "contact",
+        AuditEntry.record_id == contact_id,
+        AuditEntry.action.in_(CHANGE_ACTIONS),
+    )
+    if cursor:
+        statement = statement.where(_after(AuditEntry.created_at, AuditEntry.id, CHANGE, cursor))
+    ordered = statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     return list(db.session.scalars(ordered.limit(limit)))
 
 
@@ -84,6 +122,7 @@ def page(contact_id: int, cursor: str | None = None, per_page: int = PER_PAGE) -
     entries += [
         Entry(day_start(p.purchased_on), PURCHASE, p) for p in _purchases_after(contact_id, after, per_page + 1)
     ]
+    entries += [Entry(c.created_at, CHANGE, c) for c in _changes_after(contact_id, after, per_page + 1)]
     entries.sort(key=lambda entry: entry.key, reverse=True)
     if len(entries) <= per_page:
         return entries, None
