@@ -7,6 +7,7 @@ from crm.activities import service
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
 from crm.contacts import classification, queries
+from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import ACTIVITY, Entry
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -20,32 +21,17 @@ def activity_form(**kwargs) -> ActivityForm:
     return ActivityForm(assignees=queries.owner_choices(), **kwargs)
 
 
-def _contact_or_404(contact_id: int):
-    return queries.contact_or_none(contact_id, g.membership) or abort(404)
-
-
-def _activity_or_404(contact, activity_id: int) -> Activity:
-    activity = db.session.get(Activity, activity_id)
-    if activity is None or activity.contact_id != contact.id:
-        abort(404)
-    return activity
-
-
-def _back(contact):
-    return redirect(url_for("ws.contacts.show", contact_id=contact.id), 303)
-
-
 @bp.post("/")
 @require("notes.write")
 def create(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     form = activity_form()
     partial = wants_partial("activity-composer")
     if not form.validate_on_submit():
         if partial:
             return render_template("activities/_composer.html", contact=contact, form=form), 422
-        flash(_("The activity was not saved: %(errors)s", errors=_errors(form)), "error")
-        return _back(contact)
+        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return back_to(contact)
     activity = service.log_activity(contact, g.membership.id, form.service_data())
     classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
     db.session.commit()
@@ -54,18 +40,14 @@ def create(contact_id: int):
         return render_template("activities/_composer.html", contact=contact, form=activity_form(formdata=None),
                                created=created)  # fmt: skip
     flash(_("Saved."), "success")
-    return _back(contact)
-
-
-def _errors(form) -> str:
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+    return back_to(contact)
 
 
 @bp.post("/<int:activity_id>/done")
 @require("notes.write")
 def toggle_done(contact_id: int, activity_id: int):
-    contact = _contact_or_404(contact_id)
-    activity = _activity_or_404(contact, activity_id)
+    contact = contact_or_404(contact_id)
+    activity = item_of_or_404(Activity, contact, activity_id)
     if activity.kind != "task":
         abort(404)
     service.set_done(activity, done=request.form.get("done") == "1")
@@ -75,14 +57,14 @@ def toggle_done(contact_id: int, activity_id: int):
         return render_template("contacts/_entry.html", contact=contact, entry=entry)
     if request.form.get("next") == "tasks":
         return redirect(url_for("ws.tasks.index"), 303)
-    return _back(contact)
+    return back_to(contact)
 
 
 @bp.post("/<int:activity_id>/delete")
 @require("notes.write")
 def delete(contact_id: int, activity_id: int):
-    contact = _contact_or_404(contact_id)
-    activity = _activity_or_404(contact, activity_id)
+    contact = contact_or_404(contact_id)
+    activity = item_of_or_404(Activity, contact, activity_id)
     if activity.author_id != g.membership.id and not g.membership.can("contacts.delete"):
         abort(403)
     service.delete_activity(activity)
@@ -90,4 +72,4 @@ def delete(contact_id: int, activity_id: int):
     if wants_partial(f"entry-activity-{activity_id}"):
         return ""
     flash(_("Deleted."), "success")
-    return _back(contact)
+    return back_to(contact)

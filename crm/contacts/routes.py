@@ -12,6 +12,7 @@ from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
 from crm.contacts.models import Contact
+from crm.contacts.pages import contact_or_404
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
@@ -47,10 +48,6 @@ def contact_helpers() -> dict:
 
 def sees_sensitive() -> bool:
     return g.membership.can("contacts.sensitive")
-
-
-def _contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
-    return queries.contact_or_none(contact_id, g.membership, deleted) or abort(404)
 
 
 def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
@@ -218,7 +215,7 @@ def _show(contact: Contact):
 @bp.get("/<int:contact_id>")
 @require("contacts.read")
 def show(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     if wants_partial("contact-details"):
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
     return _show(contact)
@@ -227,7 +224,7 @@ def show(contact_id: int):
 @bp.get("/<int:contact_id>/timeline")
 @require("contacts.read")
 def timeline_page(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     entries, more = timeline.page(contact.id, request.args.get("after"))
     return render_template("contacts/_timeline_entries.html", contact=contact, entries=entries, more=more)
 
@@ -235,7 +232,7 @@ def timeline_page(contact_id: int):
 @bp.get("/<int:contact_id>/edit")
 @require("contacts.write")
 def edit(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     form = _form(contact)
     if wants_partial("contact-details"):
         return render_template("contacts/_edit.html", contact=contact, form=form)
@@ -245,7 +242,7 @@ def edit(contact_id: int):
 @bp.post("/<int:contact_id>")
 @require("contacts.write")
 def update(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     form = _form(contact)
     partial = wants_partial("contact-details")
     if not form.validate_on_submit():
@@ -259,7 +256,7 @@ def update(contact_id: int):
     db.session.commit()
     flash(_("Contact saved."), "success")
     if partial:
-        contact = _contact_or_404(contact_id)
+        contact = contact_or_404(contact_id)
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
@@ -267,7 +264,7 @@ def update(contact_id: int):
 @bp.post("/<int:contact_id>/delete")
 @require("contacts.delete")
 def delete(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     service.delete_contact(contact)
     db.session.commit()
     flash(_("Contact %(name)s moved to the trash.", name=contact.name), "success")
@@ -295,7 +292,7 @@ def trash():
 @bp.post("/<int:contact_id>/restore")
 @require("contacts.delete")
 def restore(contact_id: int):
-    contact = _contact_or_404(contact_id, deleted=None)
+    contact = contact_or_404(contact_id, deleted=None)
     try:
         service.restore_contact(contact)
     except service.TooLate:

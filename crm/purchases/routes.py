@@ -1,9 +1,9 @@
 """Adding and deleting a contact's purchases; the page's summary (tier, level, figures) follows."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, render_template
 from flask_babel import gettext as _
 
-from crm.contacts import queries
+from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import PURCHASE, Entry, day_start
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -23,25 +23,17 @@ def purchase_form(**kwargs) -> PurchaseForm:
     return form
 
 
-def _contact_or_404(contact_id: int):
-    return queries.contact_or_none(contact_id, g.membership) or abort(404)
-
-
-def _back(contact):
-    return redirect(url_for("ws.contacts.show", contact_id=contact.id), 303)
-
-
 @bp.post("/")
 @require("contacts.write")
 def create(contact_id: int):
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     form = purchase_form()
     partial = wants_partial("purchase-composer")
     if not form.validate_on_submit():
         if partial:
             return render_template("purchases/_composer.html", contact=contact, form=form), 422
-        flash(_("The purchase was not saved: %(errors)s", errors=_errors(form)), "error")
-        return _back(contact)
+        flash(_("The purchase was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return back_to(contact)
     purchase = service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
     if partial:
@@ -49,25 +41,14 @@ def create(contact_id: int):
         fresh = purchase_form(formdata=None)
         return render_template("purchases/_composer.html", contact=contact, form=fresh, created=created)
     flash(_("Purchase added."), "success")
-    return _back(contact)
-
-
-def _errors(form) -> str:
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)
-
-
-def _purchase_or_404(contact, purchase_id: int) -> Purchase:
-    purchase = db.session.get(Purchase, purchase_id)
-    if purchase is None or purchase.contact_id != contact.id:
-        abort(404)
-    return purchase
+    return back_to(contact)
 
 
 @bp.get("/<int:purchase_id>/edit")
 @require("contacts.write")
 def edit(contact_id: int, purchase_id: int):
-    contact = _contact_or_404(contact_id)
-    purchase = _purchase_or_404(contact, purchase_id)
+    contact = contact_or_404(contact_id)
+    purchase = item_of_or_404(Purchase, contact, purchase_id)
     form = PurchaseForm(obj=purchase, prefix=f"purchase-{purchase.id}")
     template = "purchases/_edit.html" if wants_partial(f"entry-purchase-{purchase.id}") else "purchases/edit.html"
     return render_template(template, contact=contact, purchase=purchase, form=form)
@@ -76,8 +57,8 @@ def edit(contact_id: int, purchase_id: int):
 @bp.post("/<int:purchase_id>")
 @require("contacts.write")
 def update(contact_id: int, purchase_id: int):
-    contact = _contact_or_404(contact_id)
-    purchase = _purchase_or_404(contact, purchase_id)
+    contact = contact_or_404(contact_id)
+    purchase = item_of_or_404(Purchase, contact, purchase_id)
     form = PurchaseForm(prefix=f"purchase-{purchase.id}")
     partial = wants_partial(f"entry-purchase-{purchase.id}")
     if not form.validate_on_submit():
@@ -89,17 +70,17 @@ def update(contact_id: int, purchase_id: int):
         entry = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
         return render_template("purchases/_updated.html", contact=contact, entry=entry)
     flash(_("Purchase saved."), "success")
-    return _back(contact)
+    return back_to(contact)
 
 
 @bp.post("/<int:purchase_id>/delete")
 @require("contacts.write")
 def delete(contact_id: int, purchase_id: int):
-    contact = _contact_or_404(contact_id)
-    purchase = _purchase_or_404(contact, purchase_id)
+    contact = contact_or_404(contact_id)
+    purchase = item_of_or_404(Purchase, contact, purchase_id)
     service.delete_purchase(contact, g.workspace, purchase, workspace_today())
     db.session.commit()
     if wants_partial(f"entry-purchase-{purchase_id}"):
         return render_template("contacts/_summary.html", contact=contact, oob=True)
     flash(_("Purchase deleted."), "success")
-    return _back(contact)
+    return back_to(contact)
