@@ -17,7 +17,7 @@ from crm.extensions import db
 from crm.secrets import decrypt, encrypt
 
 MASK = "••••••"
-_cache: dict[tuple[int, int], tuple] = {}
+_cache: dict[tuple, tuple] = {}
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,9 @@ class FieldDef:
 
 
 def definitions(workspace, entity: str) -> list[FieldDef]:
-    """The workspace's fields for ``entity`` in order; no query while its version is unchanged."""
-    cache_key = (workspace.id, workspace.custom_fields_version)
+    """The workspace's fields for ``entity`` in order; no query while its version is unchanged.
+    The creation time is in the key because a deleted workspace's id can come back (SQLite)."""
+    cache_key = (workspace.id, workspace.created_at, workspace.custom_fields_version)
     if cache_key not in _cache:
         rows = db.session.scalars(sa.select(CustomField).order_by(CustomField.position, CustomField.id))
         snapshot = tuple(
