@@ -48,15 +48,18 @@ def decode_cursor(cursor: str, columns: list) -> list:
         raise BadRequest("invalid page cursor") from error
 
 
-def keyset(session, statement: sa.Select, columns: list, cursor: str | None, per_page: int, descending=True) -> Page:
+def keyset(
+    session, statement: sa.Select, columns: list, cursor: str | None, per_page: int, descending=True, scalars=True
+) -> Page:
     """One page of ``statement`` ordered by ``columns`` (non-null, the last one unique), all in one
-    direction, after the row the cursor names."""
+    direction, after the row the cursor names; its items are entities, or rows if not ``scalars``."""
     if cursor:
         after = decode_cursor(cursor, columns)
         key = sa.tuple_(*columns)
         statement = statement.where(key < tuple(after) if descending else key > tuple(after))
     order = [column.desc() if descending else column.asc() for column in columns]
-    rows = list(session.scalars(statement.order_by(*order).limit(per_page + 1)))
+    result = session.execute(statement.order_by(*order).limit(per_page + 1))
+    rows = list(result.scalars() if scalars else result)
     if len(rows) <= per_page:
         return Page(rows, None)
     last = rows[per_page - 1]

@@ -7,8 +7,10 @@ use ``workspace_scope``). Then:
 * every ORM SELECT, UPDATE and DELETE touching a scoped table gets ``workspace_id = <bound>``;
   with no workspace bound it raises ``NoWorkspace`` instead of returning every tenant's rows;
 * every flush stamps new scoped rows with the bound workspace and refuses rows of another one;
-* on PostgreSQL each transaction starts with ``app.current_workspace`` (and ``app.current_user``)
-  set locally, which the row-level security policies of the migrations compare against.
+* on PostgreSQL ``app.current_workspace`` and ``app.current_user`` are set locally in each
+  transaction, which the row-level security policies of the migrations compare against. They are
+  sent just before the first statement or flush that runs with them unsent, so a request that
+  binds its user and then its workspace sends one ``set_config``, not one per bind.
 """
 
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ from crm.db import BigId
 
 WORKSPACE_KEY = "workspace_id"
 USER_KEY = "user_id"
+SENT_KEY = "rls_settings_sent"  # what the open transaction has been told
+UNKNOWN = object()
 # Escape hatch for the few queries that must read across workspaces on purpose (the workspace
 # switcher lists the signed-in user's own memberships). The RLS policy of that table allows it.
 ALL_WORKSPACES = {"skip_tenant_scope": True}
@@ -73,13 +77,11 @@ def bind_workspace(workspace_id: int | None, session: so.Session | None = None) 
             raise CrossWorkspaceWrite("commit or roll back before switching workspace")
         session.expunge_all()
     session.info[WORKSPACE_KEY] = workspace_id
-    _apply_database_settings(session)
 
 
 def bind_user(user_id: int | None, session: so.Session | None = None) -> None:
     session = session or _default_session()
     session.info[USER_KEY] = user_id
-    _apply_database_settings(session)
 
 
 def bound_workspace_id(session: so.Session | None = None) -> int | None:
@@ -96,8 +98,6 @@ def workspace_scope(workspace_id: int, session: so.Session | None = None) -> Ite
         yield
     finally:
         session.info[WORKSPACE_KEY] = previous
-        if session.is_active:
-            _apply_database_settings(session)
 
 
 @contextmanager
@@ -110,8 +110,6 @@ def user_scope(user_id: int, session: so.Session | None = None) -> Iterator[None
         yield
     finally:
         session.info[USER_KEY] = previous
-        if session.is_active:
-            _apply_database_settings(session)
 
 
 def _default_session() -> so.Session:
@@ -127,6 +125,7 @@ def _touches_scoped_table(statement) -> bool:
 
 @event.listens_for(so.Session, "do_orm_execute")
 def _scope_orm_statement(state: so.ORMExecuteState) -> None:
+    _send_settings(state.session)
     if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get("skip_tenant_scope"):
@@ -147,6 +146,7 @@ def _scope_orm_statement(state: so.ORMExecuteState) -> None:
 
 @event.listens_for(so.Session, "before_flush")
 def _guard_flush(session: so.Session, flush_context, instances) -> None:
+    _send_settings(session)
     workspace_id = session.info.get(WORKSPACE_KEY)
     for obj in session.new:
         if not isinstance(obj, TenantScoped):
@@ -170,24 +170,29 @@ def _guard_flush(session: so.Session, flush_context, instances) -> None:
 
 
 @event.listens_for(so.Session, "after_begin")
-def _set_database_settings_on_begin(session: so.Session, transaction, connection) -> None:
-    _set_settings(connection, session.info)
+def _forget_sent_settings(session: so.Session, transaction, connection) -> None:
+    """A new transaction starts with both settings empty (they were set locally)."""
+    session.info[SENT_KEY] = (None, None)
 
 
-def _apply_database_settings(session: so.Session) -> None:
-    """Re-set the RLS settings of an already open transaction after a (re)bind."""
-    if session.in_transaction():
-        _set_settings(session.connection(), session.info)
+@event.listens_for(so.Session, "after_transaction_end")
+def _forget_after_savepoint(session: so.Session, transaction: so.SessionTransaction) -> None:
+    """A savepoint rolled back takes back the settings sent inside it: send them again."""
+    if transaction.nested:
+        session.info[SENT_KEY] = UNKNOWN
 
 
-def _set_settings(connection: sa.Connection, info: dict) -> None:
-    if connection.dialect.name != "postgresql":
+def _send_settings(session: so.Session) -> None:
+    """Set the RLS settings in the open transaction (opening it) if they differ from what it has."""
+    if session.get_bind().dialect.name != "postgresql":
         return
-    workspace_id, user_id = info.get(WORKSPACE_KEY), info.get(USER_KEY)
+    wanted = (session.info.get(WORKSPACE_KEY), session.info.get(USER_KEY))
+    connection = session.connection()  # begins the transaction if needed, which resets SENT_KEY
+    if session.info.get(SENT_KEY) == wanted:
+        return
+    workspace_id, user_id = wanted
     connection.execute(
         sa.text("SELECT set_config('app.current_workspace', :ws, true), set_config('app.current_user', :user, true)"),
-        {
-            "ws": "" if workspace_id is None else str(workspace_id),
-            "user": "" if user_id is None else str(user_id),
-        },
+        {"ws": "" if workspace_id is None else str(workspace_id), "user": "" if user_id is None else str(user_id)},
     )
+    session.info[SENT_KEY] = wanted

@@ -18,20 +18,12 @@ from crm.contacts.service import RESTORE_DAYS
 from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
-from crm.pagination import Page, keyset, newest_first
+from crm.pagination import Page, newest_first
 from crm.permissions import visible_to_member
 from crm.search import matching, normalize
 from crm.workspaces.models import Membership
 
 PER_PAGE = 50
-LIST_LOADING = (
-    so.joinedload(Contact.company).load_only(Company.id, Company.name),
-    so.joinedload(Contact.owner).options(
-        so.load_only(Membership.id, Membership.user_id),
-        so.lazyload(Membership.workspace),
-        so.joinedload(Membership.user).load_only(User.name),
-    ),
-)
 
 
 def _owner_filter(statement: sa.Select, column, owner: str, member: Membership | None) -> sa.Select:
@@ -44,7 +36,7 @@ def _owner_filter(statement: sa.Select, column, owner: str, member: Membership |
     return statement
 
 
-def _sort_columns(sort: str) -> tuple[list, bool]:
+def sort_columns(sort: str) -> tuple[list, bool]:
     """The keyset columns of a sort and whether it is descending."""
     return {
         "newest": ([Contact.created_at, Contact.id], True),
@@ -111,17 +103,11 @@ def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
     return statement.where(sa.func.json_extract(Contact.custom, path) == wanted)
 
 
-def matching_contacts(state: ListState, member: Membership) -> sa.Select:
-    """Every live contact the list state selects (for bulk actions and exports), unordered."""
-    return _filtered(sa.select(Contact).where(Contact.deleted_at.is_(None)), state, member)
-
-
-def contacts_page(state: ListState, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
-    """One page of the list with company and owner, in the state's sort, in one query (loading
-    only what the rows show: no password hashes or workspace rows ride along with the owner)."""
-    statement = matching_contacts(state, member).options(*LIST_LOADING)
-    columns, descending = _sort_columns(state.sort)
-    return keyset(db.session, statement, columns, after, per_page, descending)
+def matching_contacts(state: ListState, member: Membership, statement: sa.Select | None = None) -> sa.Select:
+    """Every live contact the list state selects (for the list, bulk actions and exports), unordered;
+    ``statement`` chooses what is selected (default: the contacts)."""
+    statement = sa.select(Contact) if statement is None else statement
+    return _filtered(statement.where(Contact.deleted_at.is_(None)), state, member)
 
 
 def companies_page(q: str, owner: str, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
@@ -175,8 +161,6 @@ def company_choices(limit: int = 500) -> list[tuple[int, str]]:
 
 def owner_choices() -> list[tuple[int, str]]:
     """Active members who may own records."""
-    from crm.auth.models import User
-
     statement = (
         sa.select(Membership.id, User.name)
         .join(User, User.id == Membership.user_id)

@@ -7,7 +7,7 @@ from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import bulk, classification, phones, queries, service, timeline
+from crm.contacts import bulk, classification, list_rows, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
@@ -72,8 +72,7 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
 @require("contacts.read")
 def index():
     state = ListState.from_args(request.args)
-    page = queries.contacts_page(state, request.args.get("after"), g.membership)
-    context = {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS}
+    context = _list_context(state, request.args.get("after"))
     if wants_partial("contacts-more"):
         return render_template("contacts/_rows.html", **_with_bulk(context))
     _with_bulk(context)
@@ -138,10 +137,18 @@ def _bulk_selection(state: ListState, action: str):
 
 def _list_after_bulk(state: ListState, status: int = 200):
     if wants_partial("contact-results"):
-        page = queries.contacts_page(state, None, g.membership)
-        context = {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS}
+        context = _list_context(state, None)
         return render_template("contacts/_results.html", **_with_bulk(context)), status
     return redirect(url_for(".index", **state.as_args()), 303)
+
+
+def _list_context(state: ListState, after: str | None) -> dict:
+    custom_columns = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}
+    shown = state.shown(sees_sensitive(), custom_columns)
+    page = list_rows.contact_rows(state, after, g.membership, shown, custom_columns)
+    return {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS,
+            "shown": shown, "custom_columns": custom_columns,
+            "number_cells": [key in list_rows.NUMBER_COLUMNS for key in shown]}  # fmt: skip
 
 
 def _with_bulk(context: dict) -> dict:

@@ -42,11 +42,9 @@ def load_workspace():
     """Wall 1: sign-in required, membership loaded, 404 for a workspace the user is not in."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    workspace_id = service.workspace_id_for_slug(g.workspace_slug)
-    if workspace_id is None:
+    membership = _membership_at(g.workspace_slug)
+    if membership is False:
         return _redirect_old_slug()
-    bind_workspace(workspace_id)
-    membership = service.membership_of(current_user)
     if membership is None:
         abort(404)
     if membership.status == DISABLED:
@@ -57,6 +55,25 @@ def load_workspace():
     if current_user.last_workspace_id != membership.workspace_id:
         current_user.last_workspace_id = membership.workspace_id
         db.session.commit()
+
+
+def _membership_at(slug: str):
+    """The signed-in user's membership of the workspace at ``slug`` (bound to the session), None if
+    they are not in it, False if no workspace lives at ``slug``. The slug's workspace id comes from
+    the process's memory when it can; a stale one (slug renamed, workspace deleted) is looked up again."""
+    remembered = service.remembered_workspace_id(slug)
+    if remembered is not None:
+        bind_workspace(remembered)
+        membership = service.membership_of(current_user, slug)
+        if membership is not None:
+            return membership
+        service.forget_slug(slug)
+    workspace_id = service.workspace_id_for_slug(slug)
+    if workspace_id is None:
+        return False
+    service.remember_slug(slug, workspace_id)
+    bind_workspace(workspace_id)
+    return service.membership_of(current_user, slug)
 
 
 def _send_to_two_factor_setup():

@@ -112,8 +112,28 @@ def slug_taken(slug: str, except_workspace_id: int | None = None) -> bool:
     return db.session.scalar(live) is not None or db.session.scalar(old) is not None
 
 
+# slug -> workspace id, remembered per process: every workspace page needs it before anything else.
+# An entry can go stale (the workspace renamed its slug or was deleted); member_at notices.
+_slug_ids: dict[str, int] = {}
+SLUG_IDS_KEPT = 10_000
+
+
 def workspace_id_for_slug(slug: str) -> int | None:
     return db.session.scalar(sa.select(Workspace.id).where(Workspace.slug == slug))
+
+
+def remembered_workspace_id(slug: str) -> int | None:
+    return _slug_ids.get(slug)
+
+
+def remember_slug(slug: str, workspace_id: int) -> None:
+    if len(_slug_ids) >= SLUG_IDS_KEPT:
+        _slug_ids.clear()
+    _slug_ids[slug] = workspace_id
+
+
+def forget_slug(slug: str) -> None:
+    _slug_ids.pop(slug, None)
 
 
 def workspace_for_old_slug(slug: str) -> Workspace | None:
@@ -127,14 +147,17 @@ def workspace_for_old_slug(slug: str) -> Workspace | None:
     )
 
 
-def membership_of(user: User) -> Membership | None:
+def membership_of(user: User, slug: str | None = None) -> Membership | None:
     """The user's membership of the bound workspace, with its role and workspace (one query);
-    None if they were never in it or were removed."""
-    return db.session.scalar(
+    None if they were never in it or were removed, or if the workspace is not at ``slug``."""
+    statement = (
         sa.select(Membership)
         .options(so.joinedload(Membership.role, innerjoin=True))
         .where(Membership.user_id == user.id, Membership.status != REMOVED)
     )
+    if slug is not None:
+        statement = statement.where(Membership.workspace.has(Workspace.slug == slug))
+    return db.session.scalar(statement)
 
 
 def memberships_of(user: User) -> list[Membership]:
