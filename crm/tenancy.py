@@ -58,10 +58,17 @@ class TenantScoped:
         return (sa.UniqueConstraint("workspace_id", "id"), *cls.__scoped_table_args__)
 
 
-def scoped_tables() -> set[str]:
+def scoped_tables() -> frozenset[str]:
     from crm.extensions import db
 
-    return {mapper.local_table.name for mapper in db.Model.registry.mappers if issubclass(mapper.class_, TenantScoped)}
+    mappers = db.Model.registry.mappers
+    if _scoped_names.get("mappers") != len(mappers):  # models are all imported once the app is made
+        names = frozenset(mapper.local_table.name for mapper in mappers if issubclass(mapper.class_, TenantScoped))
+        _scoped_names.update(mappers=len(mappers), names=names)
+    return _scoped_names["names"]
+
+
+_scoped_names: dict = {}
 
 
 def bind_workspace(workspace_id: int | None, session: so.Session | None = None) -> None:

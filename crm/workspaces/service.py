@@ -152,7 +152,8 @@ def membership_of(user: User, slug: str | None = None) -> Membership | None:
     None if they were never in it or were removed, or if the workspace is not at ``slug``."""
     statement = (
         sa.select(Membership)
-        .options(so.joinedload(Membership.role, innerjoin=True))
+        # The user is loaded already (``user``): taken from the identity map, not joined again.
+        .options(so.joinedload(Membership.role, innerjoin=True), so.lazyload(Membership.user))
         .where(Membership.user_id == user.id, Membership.status != REMOVED)
     )
     if slug is not None:
