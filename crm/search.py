@@ -3,8 +3,11 @@
 Words of three characters or more match anywhere: on PostgreSQL through a pg_trgm GIN index on
 ``search_text``; on SQLite through an FTS5 trigram table kept in step by triggers, asked in the
 ``id IN (SELECT rowid ...)`` form (a join with it is orders of magnitude slower, see BENCH.md).
-Shorter words cannot use a trigram index, so they match the start of the name instead, served
-on PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index.
+Shorter words cannot use a trigram index. One character matches the start of the name, served on
+PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index. Two characters match the
+start of any word of the search text, or anywhere in it when one is Chinese, Japanese or Korean
+(two characters make a whole given name or word there: 小明, 贸易); that reads the workspace's
+rows newest first until a page is found, quick for common pairs and a scan for rare ones.
 
 Migrations create these structures (``search_index_ddl``); models do not declare them. On SQLite a
 batch migration that recreates a searchable table drops its triggers: run the DDL again after it.
@@ -15,6 +18,7 @@ import re
 import sqlalchemy as sa
 
 TRIGRAM = 3
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def normalize(text: str) -> str:
@@ -72,9 +76,20 @@ def _like(term: str, prefix_only: bool = False) -> str:
     return f"{escaped}%" if prefix_only else f"%{escaped}%"
 
 
+def _short_word_condition(model, word: str):
+    if len(word) == 1:
+        return sa.func.lower(model.name).like(_like(word, prefix_only=True), escape="\\")
+    if CJK.search(word):
+        return model.search_text.like(_like(word), escape="\\")
+    return sa.or_(
+        model.search_text.like(_like(word, prefix_only=True), escape="\\"),
+        model.search_text.like("% " + _like(word, prefix_only=True), escape="\\"),
+    )
+
+
 def _word_condition(model, word: str, dialect: str):
     if len(word) < TRIGRAM:
-        return sa.func.lower(model.name).like(_like(word, prefix_only=True), escape="\\")
+        return _short_word_condition(model, word)
     if dialect == "sqlite":
         fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
         # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard

@@ -133,7 +133,10 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
     assert found("650-253") == {"Ann Lee"}
     assert found("widgets") == {"Ann Lee"}  # by company name
     assert found("王小明") == {"王小明"}
-    assert found("王") == {"王小明"}  # a short word matches the start of the name
+    assert found("王") == {"王小明"}  # one character matches the start of the name
+    assert found("小明") == {"王小明"}  # two Chinese characters match anywhere (a given name)
+    assert found("le") == found("wi") == {"Ann Lee"}  # two Latin letters match the start of a word
+    assert found("nn") == set()
     assert found("13800138000") == {"王小明"}
     assert found("ann stone") == set()  # every word must match
     assert found("100%_") == set()  # LIKE wildcards are literal
