@@ -16,6 +16,7 @@ from crm.custom_fields.routes import reveal_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
+from crm.purchases.company_routes import bp as company_purchases_bp
 from crm.purchases.routes import bp as purchases_bp
 from crm.roles.routes import bp as roles_bp
 from crm.site.routes import bp as site_bp
@@ -38,6 +39,7 @@ ws_bp.register_blueprint(saved_views_bp)
 ws_bp.register_blueprint(custom_fields_bp)
 ws_bp.register_blueprint(reveal_bp)
 ws_bp.register_blueprint(purchases_bp)
+ws_bp.register_blueprint(company_purchases_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -138,25 +138,45 @@ def make_activity(app, workspace, contact_id: int, body: str, kind: str = "note"
         return activity.id
 
 
+def _purchase_data(product: str, amount, on, quantity) -> dict:
+    from datetime import date
+    from decimal import Decimal
+
+    return {
+        "purchased_on": on or date.today(),
+        "product": product,
+        "quantity": Decimal(quantity),
+        "unit_price": Decimal(str(amount)) / Decimal(quantity),
+        "amount": Decimal(str(amount)),
+    }
+
+
 def make_purchase(app, workspace, contact_id: int, product: str = "Tea", amount=100, on=None, quantity=1) -> int:
     """A purchase through the service, so the contact is classified again; ``on`` defaults to today."""
     from datetime import date
-    from decimal import Decimal
 
     from crm.contacts.models import Contact
     from crm.purchases.service import add_purchase
     from crm.workspaces.models import Workspace
 
     with app.app_context(), workspace_scope(workspace.id):
-        data = {
-            "purchased_on": on or date.today(),
-            "product": product,
-            "quantity": Decimal(quantity),
-            "unit_price": Decimal(str(amount)) / Decimal(quantity),
-            "amount": Decimal(str(amount)),
-        }
         contact = db.session.get(Contact, contact_id)
+        data = _purchase_data(product, amount, on, quantity)
         purchase = add_purchase(contact, db.session.get(Workspace, workspace.id), data, date.today())
+        db.session.commit()
+        return purchase.id
+
+
+def make_company_purchase(app, workspace, company_id: int, product: str = "Tea", amount=100, on=None) -> int:
+    """A purchase of the company as a whole (no contact)."""
+    from crm.contacts.models import Company
+    from crm.purchases.service import add_company_purchase
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(workspace.id):
+        company = db.session.get(Company, company_id)
+        data = _purchase_data(product, amount, on, 1)
+        purchase = add_company_purchase(company, db.session.get(Workspace, workspace.id), data)
         db.session.commit()
         return purchase.id
 

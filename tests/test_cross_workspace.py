@@ -14,6 +14,7 @@ from tests.conftest import post
 from tests.factories import (
     make_activity,
     make_company,
+    make_company_purchase,
     make_contact,
     make_custom_field,
     make_invitation,
@@ -46,7 +47,10 @@ OBJECT_IDS = {
 CHILD_IDS = {
     "activity_id": lambda app, ws, parent: make_activity(app, ws, parent["contact_id"], "private task", kind="task",
                                                          due_at=utcnow()),
-    "purchase_id": lambda app, ws, parent: make_purchase(app, ws, parent["contact_id"], "private purchase"),
+    "purchase_id": lambda app, ws, parent: (
+        make_purchase(app, ws, parent["contact_id"], "private purchase") if "contact_id" in parent
+        else make_company_purchase(app, ws, parent["company_id"], "private purchase")
+    ),
     "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
 }  # fmt: skip
 

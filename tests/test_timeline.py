@@ -91,6 +91,7 @@ def test_a_purchase_classifies_the_customer_and_updates_the_summary(app, client,
     assert response.status_code == 200
     assert 'id="contact-summary"' in body and 'hx-swap-oob="true"' in body and "Tier A" in body
     assert "$12,000.00" in body
+    assert f'name="purchased_on" required type="date" value="{TODAY.isoformat()}"' in body  # the fresh form: today
     contact = contact_row(app, ws_a, contact_id)
     assert (contact.tier, contact.level, contact.lifecycle) == ("A", "ordinary", "new")
     assert contact.lifetime_value == contact.value_12m == 12000

@@ -10,9 +10,8 @@ from crm.contacts.routes import leave_for
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.extensions import db
 from crm.htmx import wants_partial
-from crm.i18n import workspace_today
 from crm.permissions import require
-from crm.purchases import queries as purchase_queries
+from crm.purchases import company_routes as company_purchases
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -78,15 +77,12 @@ def show(company_id: int):
     if wants_partial("company-details"):
         return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS)
     history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
-    lifetime, last_12m = purchase_queries.company_totals(company.id, g.membership, workspace_today())
+    contacts = queries.company_contacts(company, g.membership)
     return render_template(
         "companies/show.html",
-        purchases=purchase_queries.company_purchases(company.id, g.membership),
-        lifetime=lifetime,
-        last_12m=last_12m,
-        company=company,
+        **company_purchases.section_context(company, contacts=contacts),
         sizes=SIZE_LABELS,
-        contacts=queries.company_contacts(company, g.membership),
+        contacts=contacts,
         history=history,
         actions=ACTIONS,
     )

@@ -20,7 +20,7 @@ from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
-from crm.purchases.routes import purchase_form
+from crm.purchases.forms import PurchaseForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -214,7 +214,7 @@ def _show(contact: Contact):
     if g.membership.can("notes.write"):
         context["activity_form"] = activity_form(formdata=None)
     if g.membership.can("contacts.write"):
-        context["purchase_form"] = purchase_form(formdata=None)
+        context["purchase_form"] = PurchaseForm(formdata=None)
     context["history"] = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else []
     return render_template("contacts/show.html", **context)
 

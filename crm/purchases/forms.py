@@ -2,15 +2,21 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, StringField
+from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from crm.i18n import workspace_today
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("999999999")
 
 
 class PurchaseForm(FlaskForm):
-    purchased_on = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date of the purchase."))])
+    purchased_on = DateField(
+        _l("Date"),
+        default=workspace_today,  # a fresh form (no form data) offers today, where the workspace is
+        validators=[InputRequired(_l("Enter the date of the purchase."))],
+    )
     product = StringField(_l("Product"), validators=[DataRequired(_l("Enter what was bought.")), Length(max=200)])
     quantity = DecimalField(
         _l("Quantity"),
@@ -42,3 +48,17 @@ class PurchaseForm(FlaskForm):
             "unit_price": self.unit_price.data,
             "amount": self.amount.data,
         }
+
+
+class CompanyPurchaseForm(PurchaseForm):
+    """A purchase entered on a company's page: by one of its contacts, or by the company itself."""
+
+    buyer = SelectField(
+        _l("Bought by"),
+        coerce=lambda value: int(value) if value else None,
+        description=_l("A contact's purchase also counts towards that contact's tier and level."),
+    )
+
+    def __init__(self, *args, buyers: list[tuple[int, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.buyer.choices = [("", _l("The company itself")), *buyers]

@@ -20,10 +20,11 @@ class Purchase(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
         sa.Index("ix_purchases_workspace_id_contact_id_purchased_on", "workspace_id", "contact_id", "purchased_on"),
         sa.Index("ix_purchases_workspace_id_company_id_purchased_on", "workspace_id", "company_id", "purchased_on"),
+        sa.CheckConstraint("contact_id IS NOT NULL OR company_id IS NOT NULL", name="contact_or_company"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
-    contact_id: so.Mapped[int] = so.mapped_column(BigId)
+    contact_id: so.Mapped[int | None] = so.mapped_column(BigId)  # None: bought by the company as a whole
     company_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the contact's company when bought
     purchased_on: so.Mapped[date] = so.mapped_column(sa.Date)
     product: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -32,7 +33,7 @@ class Purchase(TenantScoped, Timestamps, db.Model):
     amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
 
-    contact: so.Mapped["Contact"] = so.relationship(  # noqa: F821
+    contact: so.Mapped["Contact | None"] = so.relationship(  # noqa: F821
         primaryjoin="and_(Contact.workspace_id == Purchase.workspace_id, Contact.id == foreign(Purchase.contact_id))",
         viewonly=True,
     )

@@ -1,4 +1,4 @@
-"""Purchases rolled up on a company: its latest purchases and what it spent."""
+"""Purchases rolled up on a company: its own and its contacts' latest purchases and what it spent."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,9 +15,20 @@ ROLLUP_LIMIT = 20
 
 
 def _of_company(company_id: int, member) -> sa.Select:
-    """The company's purchases whose contact the member may see (record scope applies)."""
+    """The company's own purchases and those of its contacts the member may see (record scope)."""
     visible = visible_to_member(sa.select(Contact.id).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
-    return sa.select(Purchase).where(Purchase.company_id == company_id, Purchase.contact_id.in_(visible))
+    return sa.select(Purchase).where(
+        Purchase.company_id == company_id, sa.or_(Purchase.contact_id.is_(None), Purchase.contact_id.in_(visible))
+    )
+
+
+def company_purchase_or_none(company_id: int, purchase_id: int) -> Purchase | None:
+    """A purchase the company made as a whole (one of a contact is changed on the contact's page)."""
+    return db.session.scalar(
+        sa.select(Purchase).where(
+            Purchase.id == purchase_id, Purchase.company_id == company_id, Purchase.contact_id.is_(None)
+        )
+    )
 
 
 def company_purchases(company_id: int, member) -> list[Purchase]:

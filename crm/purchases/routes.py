@@ -16,18 +16,11 @@ from crm.purchases.models import Purchase
 bp = Blueprint("purchases", __name__, url_prefix="/contacts/<int:contact_id>/purchases")
 
 
-def purchase_form(**kwargs) -> PurchaseForm:
-    form = PurchaseForm(**kwargs)
-    if form.purchased_on.data is None and not form.is_submitted():
-        form.purchased_on.data = workspace_today()
-    return form
-
-
 @bp.post("/")
 @require("contacts.write")
 def create(contact_id: int):
     contact = contact_or_404(contact_id)
-    form = purchase_form()
+    form = PurchaseForm()
     partial = wants_partial("purchase-composer")
     if not form.validate_on_submit():
         if partial:
@@ -38,7 +31,7 @@ def create(contact_id: int):
     db.session.commit()
     if partial:
         created = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
-        fresh = purchase_form(formdata=None)
+        fresh = PurchaseForm(formdata=None)
         return render_template("purchases/_composer.html", contact=contact, form=fresh, created=created)
     flash(_("Purchase added."), "success")
     return back_to(contact)

@@ -1,11 +1,12 @@
-"""Adding and deleting purchases; each one re-classifies its contact and is audited on it.
-The caller commits."""
+"""Adding, changing and deleting purchases, made by a contact or by a company as a whole. A
+contact's purchase re-classifies the contact and is audited on it; a company's is audited on the
+company. The caller commits."""
 
 from datetime import date
 
 from crm.audit import service as audit
 from crm.contacts import classification
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.purchases.models import Purchase
 
@@ -15,31 +16,53 @@ FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "curren
 def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purchase:
     """``amount`` defaults to quantity times unit price; the currency is the workspace's."""
     purchase = Purchase(contact_id=contact.id, company_id=contact.company_id, currency=workspace.currency)
-    for name in ("purchased_on", "product", "quantity", "unit_price"):
-        setattr(purchase, name, data[name])
-    purchase.amount = data["amount"] if data.get("amount") is not None else data["quantity"] * data["unit_price"]
-    changes = {name: values for name, values in audit.changes_of(purchase, FIELDS).items() if values[1]}
-    db.session.add(purchase)
-    db.session.flush()
-    audit.record("purchase.created", "contact", contact.id, changes)
+    _created(purchase, data, ("contact", contact.id))
     classification.reclassify(contact, classification.rules_of(workspace), today)
     return purchase
 
 
-def update_purchase(contact: Contact, workspace, purchase: Purchase, data: dict, today: date) -> dict:
-    for name in ("purchased_on", "product", "quantity", "unit_price"):
-        setattr(purchase, name, data[name])
-    purchase.amount = data["amount"] if data.get("amount") is not None else data["quantity"] * data["unit_price"]
+def add_company_purchase(company: Company, workspace, data: dict) -> Purchase:
+    """A purchase of the company as a whole: it counts in the company's figures, no contact's."""
+    purchase = Purchase(contact_id=None, company_id=company.id, currency=workspace.currency)
+    _created(purchase, data, ("company", company.id))
+    return purchase
+
+
+def update_purchase(contact: Contact | None, workspace, purchase: Purchase, data: dict, today: date) -> dict:
+    _fill(purchase, data)
     changes = audit.changes_of(purchase, FIELDS)
     if changes:
-        audit.record("purchase.updated", "contact", contact.id, {"purchase": [purchase.id, purchase.id], **changes})
+        audit.record("purchase.updated", *_audited_on(purchase), {"purchase": [purchase.id, purchase.id], **changes})
         db.session.flush()
-        classification.reclassify(contact, classification.rules_of(workspace), today)
+        _reclassify(contact, workspace, today)
     return changes
 
 
-def delete_purchase(contact: Contact, workspace, purchase: Purchase, today: date) -> None:
-    audit.record("purchase.deleted", "contact", contact.id, {"product": [purchase.product, None]})
+def delete_purchase(contact: Contact | None, workspace, purchase: Purchase, today: date) -> None:
+    audit.record("purchase.deleted", *_audited_on(purchase), {"product": [purchase.product, None]})
     db.session.delete(purchase)
     db.session.flush()
-    classification.reclassify(contact, classification.rules_of(workspace), today)
+    _reclassify(contact, workspace, today)
+
+
+def _fill(purchase: Purchase, data: dict) -> None:
+    for name in ("purchased_on", "product", "quantity", "unit_price"):
+        setattr(purchase, name, data[name])
+    purchase.amount = data["amount"] if data.get("amount") is not None else data["quantity"] * data["unit_price"]
+
+
+def _created(purchase: Purchase, data: dict, audited_on: tuple[str, int]) -> None:
+    _fill(purchase, data)
+    changes = {name: values for name, values in audit.changes_of(purchase, FIELDS).items() if values[1]}
+    db.session.add(purchase)
+    db.session.flush()
+    audit.record("purchase.created", *audited_on, changes)
+
+
+def _audited_on(purchase: Purchase) -> tuple[str, int]:
+    return ("contact", purchase.contact_id) if purchase.contact_id else ("company", purchase.company_id)
+
+
+def _reclassify(contact: Contact | None, workspace, today: date) -> None:
+    if contact is not None:
+        classification.reclassify(contact, classification.rules_of(workspace), today)

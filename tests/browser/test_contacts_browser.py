@@ -169,3 +169,30 @@ def test_an_admin_adds_a_custom_field_and_staff_fill_it_in(app, page: Page, live
     details.get_by_label("Segment").select_option("Wholesale")
     details.get_by_role("button", name="Save").click()
     expect(details).to_contain_text("Wholesale")
+
+
+def test_a_company_records_its_own_purchase_and_one_by_its_contact(app, page: Page, live_server):
+    from tests.factories import make_company
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Ltd")
+    make_contact(app, owner, "Ann Lee", company_id=acme)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/{acme}")
+    mark_window(page)
+    composer = page.locator("#company-purchase-composer")
+    composer.get_by_label("Product").fill("Fleet service")
+    composer.get_by_label("Unit price").fill("2500")
+    composer.get_by_role("button", name="Add purchase").click()
+    purchases = page.locator("#company-purchases")
+    expect(purchases.get_by_role("row", name="Fleet service")).to_contain_text("The company itself")
+    expect(purchases.locator(".figures")).to_contain_text("$2,500.00")
+    composer = page.locator("#company-purchase-composer")
+    composer.get_by_label("Bought by").select_option(label="Ann Lee")
+    composer.get_by_label("Product").fill("Tea chest")
+    composer.get_by_label("Unit price").fill("12000")
+    composer.get_by_role("button", name="Add purchase").click()
+    expect(purchases.locator(".figures")).to_contain_text("$14,500.00")
+    assert_no_full_reload(page)
+    purchases.get_by_role("link", name="Ann Lee").click()
+    expect(page.locator("#contact-summary")).to_contain_text("Tier A")

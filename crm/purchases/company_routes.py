@@ -1,0 +1,114 @@
+"""Purchases entered on a company's page: by the company itself, or by one of its contacts (which
+is then that contact's purchase, re-classifying them). The company's purchases section is the
+htmx target; without htmx each form posts and comes back to the company's page."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from crm.contacts import queries as contact_queries
+from crm.contacts.models import Company
+from crm.contacts.pages import contact_or_404, errors_text
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.i18n import workspace_today
+from crm.permissions import require
+from crm.purchases import queries, service
+from crm.purchases.forms import CompanyPurchaseForm, PurchaseForm
+from crm.purchases.models import Purchase
+
+bp = Blueprint("company_purchases", __name__, url_prefix="/companies/<int:company_id>/purchases")
+SECTION = "company-purchases"
+
+
+def company_or_404(company_id: int) -> Company:
+    return contact_queries.company_or_none(company_id, g.membership) or abort(404)
+
+
+def purchase_or_404(company: Company, purchase_id: int) -> Purchase:
+    return queries.company_purchase_or_none(company.id, purchase_id) or abort(404)
+
+
+def company_purchase_form(company: Company, contacts: list | None = None, **kwargs) -> CompanyPurchaseForm:
+    """The form with the company's contacts (those the member may see) as possible buyers."""
+    contacts = contact_queries.company_contacts(company, g.membership) if contacts is None else contacts
+    return CompanyPurchaseForm(buyers=[(contact.id, contact.name) for contact in contacts], **kwargs)
+
+
+def section_context(company: Company, form: CompanyPurchaseForm | None = None, contacts: list | None = None) -> dict:
+    """What the company page's purchases section shows (figures, latest purchases, the form)."""
+    lifetime, last_12m = queries.company_totals(company.id, g.membership, workspace_today())
+    if form is None and g.membership.can("contacts.write"):
+        form = company_purchase_form(company, contacts, formdata=None)
+    return {
+        "company": company,
+        "purchases": queries.company_purchases(company.id, g.membership),
+        "lifetime": lifetime,
+        "last_12m": last_12m,
+        "purchase_form": form,
+    }
+
+
+def _back(company: Company):
+    return redirect(url_for("ws.companies.show", company_id=company.id), 303)
+
+
+def _section(company: Company, form=None, status: int = 200):
+    return render_template("companies/_purchases.html", **section_context(company, form)), status
+
+
+@bp.post("/")
+@require("contacts.write")
+def create(company_id: int):
+    company = company_or_404(company_id)
+    form = company_purchase_form(company)
+    if not form.validate_on_submit():
+        if wants_partial(SECTION):
+            return _section(company, form, 422)
+        flash(_("The purchase was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return _back(company)
+    if form.buyer.data is None:
+        service.add_company_purchase(company, g.workspace, form.service_data())
+    else:
+        contact = contact_or_404(form.buyer.data)  # one of the choices: a contact of this company
+        service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
+    db.session.commit()
+    if wants_partial(SECTION):
+        return _section(company)
+    flash(_("Purchase added."), "success")
+    return _back(company)
+
+
+@bp.get("/<int:purchase_id>/edit")
+@require("contacts.write")
+def edit(company_id: int, purchase_id: int):
+    company = company_or_404(company_id)
+    purchase = purchase_or_404(company, purchase_id)
+    form = PurchaseForm(obj=purchase)
+    return render_template("purchases/company_edit.html", company=company, purchase=purchase, form=form)
+
+
+@bp.post("/<int:purchase_id>")
+@require("contacts.write")
+def update(company_id: int, purchase_id: int):
+    company = company_or_404(company_id)
+    purchase = purchase_or_404(company, purchase_id)
+    form = PurchaseForm()
+    if not form.validate_on_submit():
+        return render_template("purchases/company_edit.html", company=company, purchase=purchase, form=form), 422
+    service.update_purchase(None, g.workspace, purchase, form.service_data(), workspace_today())
+    db.session.commit()
+    flash(_("Purchase saved."), "success")
+    return _back(company)
+
+
+@bp.post("/<int:purchase_id>/delete")
+@require("contacts.write")
+def delete(company_id: int, purchase_id: int):
+    company = company_or_404(company_id)
+    purchase = purchase_or_404(company, purchase_id)
+    service.delete_purchase(None, g.workspace, purchase, workspace_today())
+    db.session.commit()
+    if wants_partial(SECTION):
+        return _section(company)
+    flash(_("Purchase deleted."), "success")
+    return _back(company)

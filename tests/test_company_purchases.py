@@ -1,0 +1,145 @@
+"""Purchases entered on a company's page: by the company itself (in its figures, no contact's) or
+by one of its contacts (which re-classifies that contact); edit and delete; bad input; permissions
+and record scope. Isolation is in test_cross_workspace (company_id and purchase_id routes)."""
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import (
+    assign_role,
+    make_company,
+    make_company_purchase,
+    make_contact,
+    make_member,
+    make_purchase,
+    make_role,
+)
+
+SECTION = {"HX-Request": "true", "HX-Target": "company-purchases"}
+TODAY = date.today().isoformat()
+
+
+def purchases_url(ws, company_id: int, rest: str = "") -> str:
+    return f"/w/{ws.slug}/companies/{company_id}/purchases/{rest}"
+
+
+def company_url(ws, company_id: int) -> str:
+    return f"/w/{ws.slug}/companies/{company_id}"
+
+
+def purchases(app, ws) -> list[tuple]:
+    with app.app_context(), workspace_scope(ws.id):
+        rows = db.session.execute(
+            sa.select(Purchase.contact_id, Purchase.company_id, Purchase.product, Purchase.amount)
+        )
+        return sorted((tuple(row) for row in rows), key=lambda row: (row[0] or 0, row[2]))
+
+
+def test_the_company_itself_buys_and_its_figures_follow(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    data = {"buyer": "", "purchased_on": TODAY, "product": "Fleet service", "quantity": "2", "unit_price": "2500"}
+    response = post(client, purchases_url(ws_a, acme), data, headers=SECTION)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith('<section id="company-purchases"')
+    assert "Fleet service" in body and "The company itself" in body and "$5,000.00" in body
+    assert purchases(app, ws_a) == [(None, acme, "Fleet service", 5000)]
+    with app.app_context(), workspace_scope(ws_a.id):
+        contact = db.session.get(Contact, ann)
+        assert contact.lifetime_value == 0 and contact.tier != "A"  # no contact bought it
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "purchase.created"))
+        assert (entry.record_type, entry.record_id) == ("company", acme)
+
+
+def test_a_purchase_by_one_of_its_contacts_classifies_that_contact(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    assert f'<option value="{ann}">Ann Lee</option>' in form
+    data = {"buyer": str(ann), "purchased_on": TODAY, "product": "Tea chest", "quantity": "1", "unit_price": "12000"}
+    assert post(client, purchases_url(ws_a, acme), data, headers=SECTION).status_code == 200
+    assert purchases(app, ws_a) == [(ann, acme, "Tea chest", 12000)]
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Contact, ann).tier == "A"
+    assert "Tea chest" in client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+
+
+def test_bad_input_and_a_buyer_from_elsewhere_are_refused_and_nothing_saved(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    other_company = make_company(app, ws_a, "Zenith")
+    stranger = make_contact(app, ws_a, "Zed", company_id=other_company)
+    auth.login(ws_a.email, ws_a.password)
+    good = {"buyer": "", "purchased_on": TODAY, "product": "Tea", "quantity": "1", "unit_price": "10"}
+    for changes, message in (
+        ({"product": " "}, "Enter what was bought."),
+        ({"purchased_on": "yesterday"}, "Not a valid date value."),
+        ({"unit_price": "-1"}, "Number must be"),
+        ({"buyer": str(stranger)}, "Not a valid choice."),
+        ({"buyer": "abc"}, "Invalid Choice"),
+    ):
+        response = post(client, purchases_url(ws_a, acme), {**good, **changes}, headers=SECTION)
+        assert response.status_code == 422, changes
+        assert message in response.get_data(as_text=True), changes
+    plain = post(client, purchases_url(ws_a, acme), {**good, "product": ""})
+    assert plain.status_code == 303  # without htmx: back to the page with the errors in a message
+    assert purchases(app, ws_a) == []
+
+
+def test_edit_and_delete_a_company_purchase_but_not_a_contacts_from_here(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    own = make_company_purchase(app, ws_a, acme, "Fleet service", amount=500)
+    anns = make_purchase(app, ws_a, ann, "Tea", amount=20)
+    auth.login(ws_a.email, ws_a.password)
+    assert "Fleet service" in client.get(purchases_url(ws_a, acme, f"{own}/edit")).get_data(as_text=True)
+    bad = post(client, purchases_url(ws_a, acme, str(own)), {"purchased_on": TODAY, "product": "", "quantity": "1",
+                                                            "unit_price": "1"})  # fmt: skip
+    assert bad.status_code == 422 and "Enter what was bought." in bad.get_data(as_text=True)
+    data = {"purchased_on": TODAY, "product": "Fleet service+", "quantity": "1", "unit_price": "750"}
+    assert post(client, purchases_url(ws_a, acme, str(own)), data).status_code == 303
+    assert (None, acme, "Fleet service+", 750) in purchases(app, ws_a)
+    assert client.get(purchases_url(ws_a, acme, f"{anns}/edit")).status_code == 404
+    assert post(client, purchases_url(ws_a, acme, f"{anns}/delete"), {}).status_code == 404
+    deleted = post(client, purchases_url(ws_a, acme, f"{own}/delete"), {}, headers=SECTION)
+    assert deleted.status_code == 200 and "Fleet service+" not in deleted.get_data(as_text=True)
+    assert purchases(app, ws_a) == [(ann, acme, "Tea", 20)]
+    with app.app_context(), workspace_scope(ws_a.id):
+        actions = db.session.scalars(
+            sa.select(AuditEntry.action).where(AuditEntry.record_type == "company", AuditEntry.record_id == acme)
+        ).all()
+    assert {"purchase.updated", "purchase.deleted"} <= set(actions)
+
+
+def test_readers_see_the_purchases_but_cannot_add_and_own_scope_hides_others_contacts(app, client, auth, ws_a):
+    own_scope = make_role(app, ws_a, "Own records", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    sales = make_member(app, ws_a, "sales@alpha.example.com")
+    assign_role(app, ws_a, sales.membership_id, own_scope)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sales.membership_id)
+    mine = make_contact(app, ws_a, "Mine", company_id=acme, owner_id=sales.membership_id)
+    theirs = make_contact(app, ws_a, "Theirs", company_id=acme, owner_id=ws_a.membership_id)
+    make_company_purchase(app, ws_a, acme, "Fleet service", amount=500)
+    make_purchase(app, ws_a, mine, "My tea", amount=20)
+    make_purchase(app, ws_a, theirs, "Secret order", amount=9000)
+    auth.login(sales.email, sales.password)
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    assert "Fleet service" in page and "My tea" in page and "Secret order" not in page
+    assert f'<option value="{theirs}">' not in page  # nor offered as a buyer
+    assert post(client, purchases_url(ws_a, acme), {"buyer": str(theirs), "purchased_on": TODAY, "product": "x",
+                                                    "quantity": "1", "unit_price": "1"}).status_code == 303  # fmt: skip
+    assert len(purchases(app, ws_a)) == 3  # refused: not a choice for this member
+    support = make_member(app, ws_a, "support@alpha.example.com", role="support")
+    auth.logout()
+    auth.login(support.email, support.password)
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    assert "Fleet service" in page and "Add a purchase" not in page
+    data = {"buyer": "", "purchased_on": TODAY, "product": "x", "quantity": "1", "unit_price": "1"}
+    assert post(client, purchases_url(ws_a, acme), data).status_code == 403
