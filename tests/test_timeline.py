@@ -190,7 +190,9 @@ def test_recompute_moves_customers_as_time_passes(app, ws_a):
 
 
 RULES = {
-    "tier_a": "5000", "tier_b": "1000", "tier_c": "100", "vip_value": "8000", "potential_growth_percent": "50",
+    "tier_by": "value", "tier_a": "5000", "tier_b": "1000", "tier_c": "100",
+    "tier_a_top": "10", "tier_b_top": "30", "tier_c_top": "60",
+    "vip_by": "value", "vip_value": "8000", "vip_top": "5", "potential_growth_percent": "50",
     "new_days": "30", "dormant_days": "120", "churned_days": "300",
 }  # fmt: skip
 
@@ -218,6 +220,42 @@ def test_rules_that_contradict_themselves_are_refused(app, client, auth, ws_a):
     assert response.status_code == 422
     assert "Tier B must start below tier A." in page and "use more days than for dormant" in page
     assert "Number must be between 1 and 3650." in page and "Number must be between" in page
+    with app.app_context():
+        from crm.workspaces.models import Workspace
+
+        assert db.session.get(Workspace, ws_a.id).customer_rules is None
+
+
+def test_tiers_and_vip_by_share_of_customers(app, client, auth, ws_a):
+    ids = {}
+    for thousands in range(1, 11):
+        ids[thousands] = make_contact(app, ws_a, f"Buyer {thousands}")
+        make_purchase(app, ws_a, ids[thousands], amount=thousands * 1000, on=TODAY - timedelta(days=100))
+    auth.login(ws_a.email, ws_a.password)
+    shares = {**RULES, "tier_by": "share", "vip_by": "share", "vip_top": "20"}
+    assert post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", shares).status_code == 303
+    tiers = {k: (contact_row(app, ws_a, i).tier, contact_row(app, ws_a, i).level) for k, i in ids.items()}
+    assert tiers == {
+        10: ("A", "vip"), 9: ("B", "vip"), 8: ("B", "ordinary"),  # top 10%, top 30%; VIP the top 20%
+        7: ("C", "ordinary"), 6: ("C", "ordinary"), 5: ("C", "ordinary"),  # down to the top 60%
+        4: ("D", "ordinary"), 3: ("D", "ordinary"), 2: ("D", "ordinary"), 1: ("D", "ordinary"),
+    }  # fmt: skip
+    page = client.get(contact_url(ws_a, ids[10])).get_data(as_text=True)
+    assert "Tier A: in the top 10% of customers by the last 12 months&#39; value (from $10,000.00)." in page
+    make_purchase(app, ws_a, ids[1], amount=12000)  # one purchase: classified against the stored cut-offs
+    assert (contact_row(app, ws_a, ids[1]).tier, contact_row(app, ws_a, ids[1]).level) == ("A", "vip")
+    form = client.get(f"/w/{ws_a.slug}/settings/customer-tiers/").get_data(as_text=True)
+    assert '<input checked id="tier_by-1" name="tier_by" type="radio" value="share">' in form
+
+
+def test_shares_must_narrow_from_a_to_c(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    bad = {**RULES, "tier_by": "share", "tier_a_top": "30", "tier_b_top": "20", "tier_c_top": "0", "vip_by": "maybe"}
+    response = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Tier B must reach further down than tier A." in page and "Number must be between 1 and 100." in page
+    assert "Not a valid choice." in page
     with app.app_context():
         from crm.workspaces.models import Workspace
 

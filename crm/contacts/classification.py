@@ -1,7 +1,14 @@
 """Automatic customer classification from purchases: tier A/B/C/D by the last 12 months' value,
 level VIP / potential / ordinary by value and growth (unless pinned by hand), and lifecycle by the
-dates of the first and last purchase. Stored on the contact so lists never compute it per row."""
+dates of the first and last purchase. Stored on the contact so lists never compute it per row.
 
+Tiers and VIP can also be given as shares of customers ("tier A: the top 10%"). Those become money
+cut-offs (``compute_cutoffs``: the 12-month value at that rank among the customers who bought in the
+last 12 months), stored on the workspace when the rules are saved and every night, so a single
+purchase classifies its customer against the same cut-offs as everyone else.
+"""
+
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,11 +23,19 @@ from crm.i18n import money
 from crm.purchases.models import Purchase
 
 DEFAULT_RULES = {
+    # "value": the thresholds below; "share": the top percentages of customers below.
+    "tier_by": "value",
     # Minimum value over the last 12 months, in the workspace currency; below C is D.
     "tier_a": 10000,
     "tier_b": 2000,
     "tier_c": 500,
+    # Or the top shares of customers who bought in the last 12 months (cumulative, in %).
+    "tier_a_top": 10,
+    "tier_b_top": 30,
+    "tier_c_top": 60,
+    "vip_by": "value",
     "vip_value": 20000,
+    "vip_top": 5,
     # Potential: the last 12 months grew by at least this much on the 12 months before.
     "potential_growth_percent": 50,
     # Lifecycle windows in days.
@@ -41,8 +56,39 @@ class Figures:
     last_purchase: date | None
 
 
-def rules_of(workspace) -> dict:
+SHARE_OF = {"tier_a": "tier_a_top", "tier_b": "tier_b_top", "tier_c": "tier_c_top", "vip_value": "vip_top"}
+
+
+def stated_rules(workspace) -> dict:
+    """The rules as the workspace set them (for the settings form)."""
     return {**DEFAULT_RULES, **(workspace.customer_rules or {})}
+
+
+def rules_of(workspace) -> dict:
+    """The rules to classify with: money thresholds throughout, a threshold given as a share of
+    customers replaced by its computed cut-off (the money one until there is one)."""
+    rules = stated_rules(workspace)
+    cutoffs = workspace.class_cutoffs or {}
+    return {**rules, **{key: cutoffs[key] for key in _by_share(rules) if key in cutoffs}}
+
+
+def _by_share(rules: dict) -> list[str]:
+    keys = ["tier_a", "tier_b", "tier_c"] if rules["tier_by"] == "share" else []
+    return keys + (["vip_value"] if rules["vip_by"] == "share" else [])
+
+
+def compute_cutoffs(workspace) -> None:
+    """Stores the money cut-off of each rule given as a share: the 12-month value of the customer at
+    that rank among the live customers who bought in the last 12 months (equal values all go up)."""
+    rules = stated_rules(workspace)
+    buyers = sa.select(Contact.value_12m).where(Contact.deleted_at.is_(None), Contact.value_12m > 0)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(buyers.subquery())) if _by_share(rules) else 0
+    cutoffs = {}
+    for key in _by_share(rules) if count else ():
+        rank = max(1, math.ceil(count * rules[SHARE_OF[key]] / 100))
+        value = db.session.scalar(buyers.order_by(Contact.value_12m.desc()).offset(rank - 1).limit(1))
+        cutoffs[key] = float(value)
+    workspace.class_cutoffs = cutoffs or None
 
 
 def figures_of(contact_id: int, today: date) -> Figures:
@@ -117,7 +163,9 @@ def reclassify(contact: Contact, rules: dict, today: date) -> dict:
 
 
 def reclassify_all(workspace, today: date, batch: int = 500) -> int:
-    """Every live contact that has or had purchases; one figures query each (a nightly job)."""
+    """Every live contact that has or had purchases; one figures query each (a nightly job). The
+    share cut-offs are computed first, from the 12-month values as they stand."""
+    compute_cutoffs(workspace)
     rules, changed = rules_of(workspace), 0
     statement = sa.select(Contact.id).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
     ids = list(db.session.scalars(statement.order_by(Contact.id)))
@@ -136,8 +184,19 @@ def reasons(contact: Contact, workspace) -> list[str]:
         return money(rules[key], workspace.currency)
 
     said = []
+    by_share = _by_share(stated_rules(workspace))
     if contact.tier == "D":
         said.append(_("Tier D: under %(threshold)s in the last 12 months.", threshold=amount("tier_c")))
+    elif contact.tier and "tier_a" in by_share:
+        key = f"tier_{contact.tier.lower()}"
+        said.append(
+            _(
+                "Tier %(tier)s: in the top %(percent)d%% of customers by the last 12 months' value (from %(threshold)s).",  # noqa: E501
+                tier=contact.tier,
+                percent=rules[SHARE_OF[key]],
+                threshold=amount(key),
+            )
+        )
     elif contact.tier:
         threshold = amount(f"tier_{contact.tier.lower()}")
         said.append(
@@ -145,6 +204,14 @@ def reasons(contact: Contact, workspace) -> list[str]:
         )
     if contact.level_pinned:
         said.append(_("Level set by hand."))
+    elif contact.level == "vip" and "vip_value" in by_share:
+        said.append(
+            _(
+                "VIP: in the top %(percent)d%% of customers by the last 12 months' value (from %(threshold)s).",
+                percent=rules["vip_top"],
+                threshold=amount("vip_value"),
+            )
+        )
     elif contact.level == "vip":
         said.append(_("VIP: at least %(threshold)s in the last 12 months.", threshold=amount("vip_value")))
     elif contact.level == "potential":
@@ -185,6 +252,6 @@ def reclassify_workspace(workspace_id: int) -> None:
 
 def save_rules(workspace, rules: dict) -> dict:
     """Stores the rules that differ from the defaults; returns the audit changes."""
-    before = rules_of(workspace)
+    before = stated_rules(workspace)
     workspace.customer_rules = {key: value for key, value in rules.items() if DEFAULT_RULES.get(key) != value} or None
     return {key: [before[key], rules[key]] for key in DEFAULT_RULES if before[key] != rules[key]}

@@ -20,7 +20,7 @@ INLINE_LIMIT = 2000  # customers with purchases classified during the request; m
 @bp.get("/")
 @require("settings.manage")
 def index():
-    form = CustomerRulesForm(data=classification.rules_of(g.workspace))
+    form = CustomerRulesForm(data=classification.stated_rules(g.workspace))
     return render_template("contacts/customer_tiers.html", form=form)
 
 

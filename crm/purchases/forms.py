@@ -3,6 +3,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.i18n import workspace_today
@@ -61,4 +62,6 @@ class CompanyPurchaseForm(PurchaseForm):
 
     def __init__(self, *args, buyers: list[tuple[int, str]] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.buyer.choices = [("", _l("The company itself")), *buyers]
+        self.buyer.choices = [SelectChoice("", _l("The company itself"))] + [
+            SelectChoice(contact_id, name) for contact_id, name in buyers
+        ]

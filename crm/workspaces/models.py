@@ -29,6 +29,9 @@ class Workspace(Timestamps, db.Model):
     require_two_factor: so.Mapped[bool] = so.mapped_column(default=False)
     # Overrides of crm.contacts.classification.DEFAULT_RULES (None: the defaults).
     customer_rules: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # Money cut-offs of the rules given as shares of customers (top 10% ...), computed from the
+    # customers' 12-month values when the rules are saved and every night (classification.py).
+    class_cutoffs: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     # Bumped on every change of its custom fields: the key of their per-process cache.
     custom_fields_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
     logo: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)

@@ -196,3 +196,23 @@ def test_a_company_records_its_own_purchase_and_one_by_its_contact(app, page: Pa
     assert_no_full_reload(page)
     purchases.get_by_role("link", name="Ann Lee").click()
     expect(page.locator("#contact-summary")).to_contain_text("Tier A")
+
+
+def test_an_admin_switches_tiers_to_shares_of_customers(app, page: Page, live_server):
+    from tests.factories import make_purchase
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    for thousands in (1, 2, 3, 4):
+        make_purchase(app, owner, make_contact(app, owner, f"Buyer {thousands}"), amount=thousands * 1000)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/settings/customer-tiers/")
+    expect(page.get_by_label("Tier A from")).to_be_visible()
+    expect(page.get_by_label("Tier A: the top (%)")).to_be_hidden()
+    page.get_by_role("radiogroup", name="Tiers").get_by_label("By share of customers").check()
+    expect(page.get_by_label("Tier A from")).to_be_hidden()
+    page.get_by_label("Tier A: the top (%)").fill("25")
+    page.get_by_role("button", name="Save and classify again").click()
+    expect(page.locator("#toasts")).to_contain_text("classified by them now")
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?tier=A")
+    expect(page.locator("#contact-rows")).to_contain_text("Buyer 4")
+    expect(page.locator("#contact-rows")).not_to_contain_text("Buyer 3")
