@@ -97,6 +97,32 @@ def test_an_empty_sensitive_field_keeps_its_value_on_edit(app, client, auth, ws_
     assert "secret-1" in revealed
 
 
+def test_a_sensitive_value_is_removed_with_its_box(app, client, auth, ws_a):
+    field_id = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    required_id = make_custom_field(app, ws_a, "Passport", sensitive=True, required=True)
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, field_id, "secret-1")
+    set_custom_value(app, ws_a, contact_id, required_id, "P-123")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(url(ws_a, f"/contacts/{contact_id}/edit")).get_data(as_text=True)
+    assert "Remove the stored ID number" in form and "Remove the stored Passport" in form
+    base = {"name": "Ann", "lifecycle": "lead"}
+    both = post(
+        client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number": "new", "cf_id_number_clear": "y"}
+    )
+    assert both.status_code == 422 and "Either enter a new value or remove the stored one." in both.get_data(
+        as_text=True
+    )
+    required = post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_passport_clear": "y"})
+    assert required.status_code == 422 and "Passport is required." in required.get_data(as_text=True)
+    assert custom_of(app, ws_a, contact_id).keys() == {"id_number", "passport"}  # nothing half-saved
+    assert post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number_clear": "y"}).status_code == 303
+    assert custom_of(app, ws_a, contact_id).keys() == {"passport"}
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "contact.updated"))
+        assert entry.changes == {"ID number": ["••••••", None]}  # masked, never the value
+
+
 def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
     for label, kind in (("Employees", "number"), ("Founded", "date"), ("Homepage", "url"), ("Partner", "checkbox")):
         make_custom_field(app, ws_a, label, kind=kind, entity="company")

@@ -57,7 +57,7 @@ def _wtforms_field(field: FieldDef, editing_sensitive: bool):
     """A form field for ``field``; a sensitive value is never put back in the form (that would
     reveal it unlogged): left empty, it keeps what is stored."""
     keep = field.sensitive and editing_sensitive
-    description = _l("Leave empty to keep the value stored.") if keep else ""
+    description = _l("Leave empty to keep the value stored.") if keep else ""  # or tick the box to remove it
     presence = _presence(field, keep)
     kind = field.kind
     if kind == "long_text":
@@ -81,9 +81,28 @@ def _wtforms_field(field: FieldDef, editing_sensitive: bool):
     return StringField(field.label, description=description, validators=[*presence, Length(max=500)])
 
 
+def _clear_box(field: FieldDef) -> BooleanField:
+    """Beside a sensitive field when editing: its value is never shown, so removing it is a box."""
+
+    def allowed(form, box):
+        if box.data and field.required:
+            raise ValidationError(_l("%(label)s is required.", label=field.label))
+        if box.data and form[field.name].data not in (None, "", [], False):
+            raise ValidationError(_l("Either enter a new value or remove the stored one."))
+
+    return BooleanField(_l("Remove the stored %(label)s", label=field.label), validators=[allowed])
+
+
+def clear_name(field: FieldDef) -> str:
+    return f"{field.name}_clear"
+
+
 def with_custom_fields(form_class, fields: list[FieldDef], editing: bool):
     """``form_class`` with a field for each custom field (``editing``: a record already exists)."""
-    return type(form_class.__name__, (form_class,), {f.name: _wtforms_field(f, editing) for f in fields})
+    attributes = {f.name: _wtforms_field(f, editing) for f in fields}
+    if editing:
+        attributes.update({clear_name(f): _clear_box(f) for f in fields if f.sensitive})
+    return type(form_class.__name__, (form_class,), attributes)
 
 
 def custom_form(form_class, entity: str, record, sees_sensitive: bool, **kwargs):
@@ -104,7 +123,9 @@ def custom_payload(form, record) -> tuple[dict, dict]:
     submitted = {}
     for field in form.custom_fields:
         value = form[field.name].data
-        if field.sensitive and form.custom_editing and value in (None, "", [], False):
+        if field.sensitive and form.custom_editing and form[clear_name(field)].data:
+            value = None  # the box "Remove the stored ..." was ticked
+        elif field.sensitive and form.custom_editing and value in (None, "", [], False):
             continue  # left empty: keep the stored value
         submitted[field.key] = value
     return service.merged(form.custom_fields, record.custom if record is not None else {}, submitted)
