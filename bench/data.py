@@ -36,6 +36,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from crm import create_app
 from crm.auth.models import User
+from crm.contacts.models import month_day
 from crm.contacts.service import company_search_text, contact_search_text
 from crm.extensions import db
 from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, sqlite_fts_ddl
@@ -204,6 +205,7 @@ def contact_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dic
         "created_at": created_at, "updated_at": created_at, "_tags": values.tags(rng), **address(rng),
     }  # fmt: skip
     row["search_text"] = contact_search_text(SimpleNamespace(**row), company_name)
+    row["birthday_md"] = month_day(row["birthday"])
     return row
 
 

@@ -83,6 +83,26 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     assert "<h1>Customer care</h1>" in full
 
 
+def test_birthdays_come_soonest_first_across_new_year_and_29_february(app, ws_a):
+    from crm.contacts.care import birthdays_soon
+    from crm.workspaces.models import Membership
+
+    for name, born in (
+        ("Jan 2", date(1990, 1, 2)),
+        ("Dec 30", date(1985, 12, 30)),
+        ("Dec 28", date(1970, 12, 28)),
+        ("Jan 10", date(1990, 1, 10)),
+        ("Leap", date(1992, 2, 29)),
+        ("Mar 1", date(1991, 3, 1)),
+    ):
+        make_contact(app, ws_a, name, birthday=born)  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        owner = db.session.get(Membership, ws_a.membership_id)
+        assert [c.name for c in birthdays_soon(owner, date(2026, 12, 28))] == ["Dec 28", "Dec 30", "Jan 2"]
+        assert [c.name for c in birthdays_soon(owner, date(2027, 2, 25))] == ["Leap", "Mar 1"]  # 2027 has no 29th
+        assert [c.name for c in birthdays_soon(owner, date(2028, 2, 25))] == ["Leap", "Mar 1"]
+
+
 def test_care_lists_respect_scope_and_sensitive_details(app, client, auth, ws_a):
     today = date.today()
     make_contact(app, ws_a, "Birthday Ann", birthday=born_on(today), owner_id=ws_a.membership_id)

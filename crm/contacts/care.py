@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from crm.activities.tasks import overdue_tasks
-from crm.contacts.models import Contact
+from crm.contacts.models import Contact, month_day
 from crm.extensions import db
 from crm.permissions import visible_to_member
 
@@ -18,17 +18,15 @@ def _live(member) -> sa.Select:
     return visible_to_member(sa.select(Contact).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
 
 
-def _month_day(column):
-    if db.engine.dialect.name == "sqlite":
-        return sa.func.strftime("%m-%d", column)
-    return sa.func.to_char(column, "MM-DD")
-
-
 def birthdays_soon(member, today: date, days: int = 7) -> list[Contact]:
-    """Birthdays from today through the next ``days`` days, soonest first (across New Year)."""
-    window = [(today + timedelta(days=n)).strftime("%m-%d") for n in range(days + 1)]
-    rows = db.session.scalars(_live(member).where(_month_day(Contact.birthday).in_(window)).limit(LIMIT * 5))
-    return sorted(rows, key=lambda c: window.index(c.birthday.strftime("%m-%d")))[:LIMIT]
+    """Birthdays from today through the next ``days`` days, soonest first (across New Year), through
+    the (workspace_id, birthday_md) index; 29 February counts in years without one too."""
+    window = [month_day(today + timedelta(days=n)) for n in range(days + 1)]
+    if 301 in window and 229 not in window and 228 in window:
+        window.insert(window.index(301), 229)
+    soonest = sa.case({md: position for position, md in enumerate(window)}, value=Contact.birthday_md)
+    statement = _live(member).where(Contact.birthday_md.in_(window)).order_by(soonest, Contact.name, Contact.id)
+    return list(db.session.scalars(statement.limit(LIMIT)))
 
 
 def valuable_going_quiet(member) -> list[Contact]:

@@ -102,6 +102,7 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_contacts_workspace_id_level", "workspace_id", "level", "created_at"),
         sa.Index("ix_contacts_workspace_id_lifetime_value", "workspace_id", "lifetime_value", "id"),
         sa.Index("ix_contacts_workspace_id_last_activity_at", "workspace_id", "last_activity_at"),
+        sa.Index("ix_contacts_workspace_id_birthday_md", "workspace_id", "birthday_md"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
@@ -112,6 +113,7 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
     title: so.Mapped[str | None] = so.mapped_column(sa.String(120))
     gender: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     birthday: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    birthday_md: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)  # month x 100 + day, for its index
     source: so.Mapped[str | None] = so.mapped_column(sa.String(60))
     owner_id: so.Mapped[int | None] = so.mapped_column(BigId)
     about: so.Mapped[str | None] = so.mapped_column(sa.Text)
@@ -141,6 +143,15 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         order_by="Tag.name",
         viewonly=True,
     )
+
+    @so.validates("birthday")
+    def _keep_month_day(self, _key, birthday: date | None) -> date | None:
+        self.birthday_md = month_day(birthday)
+        return birthday
+
+
+def month_day(day: date | None) -> int | None:
+    return day.month * 100 + day.day if day else None
 
 
 class SavedView(TenantScoped, Timestamps, db.Model):
