@@ -17,7 +17,9 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from crm import create_app
+from crm.custom_fields.service import forget_definitions
 from crm.extensions import db, limiter
+from crm.workspaces.service import forget_every_slug
 from tests.factories import make_workspace
 
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgresql")
@@ -136,6 +138,8 @@ def empty_tables(app) -> None:
 @pytest.fixture(autouse=True)
 def _clean_state(app):
     limiter.reset()
+    forget_every_slug()  # process caches of database state: the tables are emptied between tests
+    forget_definitions()
     yield
     empty_tables(app)
 

@@ -73,7 +73,7 @@ def test_company_list_search_and_query_count(app, client, auth, ws_a, ws_b):
     with count_queries(app) as queries:
         page = client.get(companies_url(ws_a)).get_data(as_text=True)
     assert page.count('<tr id="company-') == 31 and "Firm of Beta" not in page
-    assert len(queries) == 3, queries  # user, membership, the page with owners
+    assert len(queries) == 2, queries  # user with membership, the page with owners
     found = client.get(companies_url(ws_a), query_string={"q": "贸易有限"}).get_data(as_text=True)
     assert "上海贸易有限公司" in found and "Firm 01" not in found
 

@@ -123,6 +123,6 @@ def test_workspace_home_runs_a_fixed_number_of_queries(app, client, auth, ws_a):
     with count_queries(app) as statements:
         response = client.get(f"/w/{ws_a.slug}/")
     assert response.status_code == 200
-    # user, membership + role + workspace (the slug's workspace id is remembered), notes with
-    # authors (the workspace menu loads its list only when opened)
-    assert len(statements) == 3, "\n".join(statements)
+    # the user with their membership, role and workspace (the slug's workspace id is remembered),
+    # notes with authors (the workspace menu loads its list only when opened)
+    assert len(statements) == 2, "\n".join(statements)

@@ -1,6 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -22,7 +22,7 @@ from crm.auth.models import User
 from crm.extensions import db, limiter, login_manager
 from crm.htmx import is_boosted, is_htmx
 from crm.i18n import LANGUAGES
-from crm.tenancy import bind_user
+from crm.tenancy import bind_user, bind_workspace
 from crm.workspaces import service as workspaces
 
 bp = Blueprint("auth", __name__)
@@ -37,10 +37,16 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    # On a workspace page, the user comes with their membership there in one query (kept in g for
+    # the workspace wall, crm/workspaces/routes.py); elsewhere, alone.
+    member = workspaces.signed_in_member(int(user_id), g.get("workspace_slug"))
+    user = member.user if member is not None else db.session.get(User, int(user_id))
     if user is None or user.session_version != int(version):
+        bind_user(None)
+        bind_workspace(None)
         return None
     bind_user(user.id)
+    g.signed_in_member = member
     return user
 
 

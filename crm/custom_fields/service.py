@@ -43,6 +43,11 @@ class FieldDef:
         return self.kind in ("text", "select", "multi_select", "checkbox", "url") and not self.sensitive
 
 
+def forget_definitions() -> None:
+    """For tests, whose database is emptied between them while the process lives on."""
+    _cache.clear()
+
+
 def definitions(workspace, entity: str) -> list[FieldDef]:
     """The workspace's fields for ``entity`` in order; no query while its version is unchanged.
     The creation time is in the key because a deleted workspace's id can come back (SQLite)."""

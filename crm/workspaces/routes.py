@@ -42,7 +42,7 @@ def load_workspace():
     """Wall 1: sign-in required, membership loaded, 404 for a workspace the user is not in."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    membership = _membership_at(g.workspace_slug)
+    membership = g.pop("signed_in_member", None) or _membership_at(g.workspace_slug)
     if membership is False:
         return _redirect_old_slug()
     if membership is None:

@@ -18,7 +18,7 @@ from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER
-from crm.tenancy import ALL_WORKSPACES, bind_workspace, bound_workspace_id
+from crm.tenancy import ALL_WORKSPACES, bind_user, bind_workspace, bound_workspace_id
 from crm.workspaces.models import ACTIVE, REMOVED, DeletedWorkspace, Membership, Role, Workspace, WorkspaceSlug
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -132,8 +132,32 @@ def remember_slug(slug: str, workspace_id: int) -> None:
     _slug_ids[slug] = workspace_id
 
 
+def signed_in_member(user_id: int, slug: str | None) -> Membership | None:
+    """For the sign-in of a request to a workspace page: the membership of ``user_id`` in the
+    workspace remembered at ``slug``, with its user, workspace and role, in one query; None when the
+    slug is not remembered or they are not in that workspace there (the caller then loads the user
+    alone). Binds the user and that workspace first, as RLS reads memberships and roles through them;
+    the caller checks the session version and unbinds on a mismatch."""
+    workspace_id = _slug_ids.get(slug) if slug else None
+    if workspace_id is None:
+        return None
+    bind_user(user_id)
+    bind_workspace(workspace_id)
+    return db.session.scalar(
+        sa.select(Membership)
+        .options(so.joinedload(Membership.role, innerjoin=True))
+        .where(Membership.user_id == user_id, Membership.status != REMOVED)
+        .where(Membership.workspace.has(Workspace.slug == slug))
+    )
+
+
 def forget_slug(slug: str) -> None:
     _slug_ids.pop(slug, None)
+
+
+def forget_every_slug() -> None:
+    """For tests, whose database is emptied between them while the process lives on."""
+    _slug_ids.clear()
 
 
 def workspace_for_old_slug(slug: str) -> Workspace | None:
