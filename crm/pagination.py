@@ -49,15 +49,23 @@ def decode_cursor(cursor: str, columns: list) -> list:
 
 
 def keyset(
-    session, statement: sa.Select, columns: list, cursor: str | None, per_page: int, descending=True, scalars=True
+    session,
+    statement: sa.Select,
+    columns: list,
+    cursor: str | None,
+    per_page: int,
+    descending=True,
+    scalars=True,
+    order: list | None = None,
 ) -> Page:
     """One page of ``statement`` ordered by ``columns`` (non-null, the last one unique), all in one
-    direction, after the row the cursor names; its items are entities, or rows if not ``scalars``."""
+    direction, after the row the cursor names; its items are entities, or rows if not ``scalars``.
+    ``order`` replaces the ORDER BY with the same sort written another way (a planner hint)."""
     if cursor:
         after = decode_cursor(cursor, columns)
         key = sa.tuple_(*columns)
         statement = statement.where(key < tuple(after) if descending else key > tuple(after))
-    order = [column.desc() if descending else column.asc() for column in columns]
+    order = order or [column.desc() if descending else column.asc() for column in columns]
     result = session.execute(statement.order_by(*order).limit(per_page + 1))
     rows = list(result.scalars() if scalars else result)
     if len(rows) <= per_page:

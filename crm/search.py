@@ -16,6 +16,8 @@ batch migration that recreates a searchable table drops its triggers: run the DD
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 TRIGRAM = 3
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -98,6 +100,19 @@ def _word_condition(model, word: str, dialect: str):
         pattern = fts.c.search_text.like(f"%{word}%") if plain else fts.c.search_text.like(_like(word), escape="\\")
         return model.id.in_(sa.select(fts.c.rowid).where(pattern))
     return model.search_text.like(_like(word), escape="\\")
+
+
+def search_order(q: str, dialect: str, columns: list, descending: bool) -> list | None:
+    """The ORDER BY of a list searched on SQLite through the FTS5 index (None: the usual one).
+
+    The list's sort index (workspace_id, created_at) also serves the workspace condition, so SQLite
+    walks the whole workspace checking each row against the search's rowids: 22 ms for a rare word in
+    a 200,000-contact workspace. A unary ``+`` on the first sort column keeps that index out of the
+    ORDER BY, and SQLite fetches the matching rowids and sorts them instead: 0.6 ms."""
+    if dialect != "sqlite" or not any(len(word) >= TRIGRAM for word in search_words(q)):
+        return None
+    first = UnaryExpression(columns[0].expression, operator=operators.custom_op("+"), type_=columns[0].type)
+    return [column.desc() if descending else column.asc() for column in (first, *columns[1:])]
 
 
 def search_words(q: str) -> list[str]:

@@ -192,6 +192,19 @@ def test_keyset_pages_and_a_constant_number_of_queries(app, client, auth, ws_a):
     assert client.get(contacts_url(ws_a), query_string={"after": "garbage"}).status_code == 400
 
 
+def test_a_searched_list_pages_newest_first(app, client, auth, ws_a):
+    for number in range(PER_PAGE + 5):
+        make_contact(app, ws_a, f"Searched {number:03d}")
+    make_contact(app, ws_a, "Someone else")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contacts_url(ws_a), query_string={"q": "searched"}).get_data(as_text=True)
+    assert page.count('<tr id="contact-') == PER_PAGE and "Someone else" not in page
+    assert page.index("Searched 054") < page.index("Searched 053") and "Searched 004" not in page
+    more = page.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
+    assert rest.count('<tr id="contact-') == 5 and rest.index("Searched 004") < rest.index("Searched 000")
+
+
 def test_detail_page_queries_do_not_grow_with_tags_or_timeline(app, client, auth, ws_a):
     plain = make_contact(app, ws_a, "Plain")
     busy = make_contact(app, ws_a, "Busy", tags=[f"tag {n}" for n in range(20)])

@@ -26,6 +26,7 @@ from crm.custom_fields import service as custom_fields
 from crm.custom_fields.service import FieldDef
 from crm.extensions import db
 from crm.pagination import Page, keyset
+from crm.search import search_order
 from crm.workspaces.models import Membership
 
 NUMBER_COLUMNS = frozenset({"value"})
@@ -60,7 +61,8 @@ def contact_rows(state: ListState, after: str | None, member: Membership, shown:
     sort_columns, descending = queries.sort_columns(state.sort)
     statement = _select(shown, custom, sort_columns)
     statement = queries.matching_contacts(state, member, statement)
-    page = keyset(db.session, statement, sort_columns, after, queries.PER_PAGE, descending, scalars=False)
+    order = search_order(state.q, db.engine.dialect.name, sort_columns, descending)
+    page = keyset(db.session, statement, sort_columns, after, queries.PER_PAGE, descending, scalars=False, order=order)
     cell = _cell_makers(shown, custom)
     page.items = [ListRow(row.id, row.name, row.title, tuple(make(row) for make in cell)) for row in page.items]
     return page

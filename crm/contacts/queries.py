@@ -18,9 +18,9 @@ from crm.contacts.service import RESTORE_DAYS
 from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
-from crm.pagination import Page, newest_first
+from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
-from crm.search import matching, normalize
+from crm.search import matching, normalize, search_order
 from crm.workspaces.models import Membership
 
 PER_PAGE = 50
@@ -114,7 +114,9 @@ def companies_page(q: str, owner: str, after: str | None, member: Membership, pe
     statement = sa.select(Company).where(Company.deleted_at.is_(None)).options(so.joinedload(Company.owner))
     statement = matching(statement, Company, q, db.engine.dialect.name)
     statement = _owner_filter(statement, Company.owner_id, owner, member)
-    return newest_first(db.session, visible_to_member(statement, Company.owner_id, member), Company, after, per_page)
+    columns, dialect = [Company.created_at, Company.id], db.engine.dialect.name
+    statement = visible_to_member(statement, Company.owner_id, member)
+    return keyset(db.session, statement, columns, after, per_page, order=search_order(q, dialect, columns, True))
 
 
 def _deleted(column, deleted: bool | None):
@@ -198,8 +200,8 @@ def quick_search(q: str, member: Membership, limit: int = 8) -> tuple[list[Conta
     contacts = visible_to_member(matching(contacts, Contact, q, dialect), Contact.owner_id, member)
     companies = sa.select(Company).where(Company.deleted_at.is_(None))
     companies = visible_to_member(matching(companies, Company, q, dialect), Company.owner_id, member)
-    newest = (Contact.created_at.desc(), Contact.id.desc())
-    return (
-        list(db.session.scalars(contacts.order_by(*newest).limit(limit))),
-        list(db.session.scalars(companies.order_by(Company.created_at.desc(), Company.id.desc()).limit(limit))),
-    )
+    contacts_order = search_order(q, dialect, [Contact.created_at, Contact.id], True)
+    companies_order = search_order(q, dialect, [Company.created_at, Company.id], True)
+    contacts = contacts.order_by(*(contacts_order or (Contact.created_at.desc(), Contact.id.desc())))
+    companies = companies.order_by(*(companies_order or (Company.created_at.desc(), Company.id.desc())))
+    return list(db.session.scalars(contacts.limit(limit))), list(db.session.scalars(companies.limit(limit)))
