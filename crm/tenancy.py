@@ -178,8 +178,10 @@ def _guard_flush(session: so.Session, flush_context, instances) -> None:
 
 @event.listens_for(so.Session, "after_begin")
 def _forget_sent_settings(session: so.Session, transaction, connection) -> None:
-    """A new transaction starts with both settings empty (they were set locally)."""
-    session.info[SENT_KEY] = (None, None)
+    """A new transaction starts with both settings empty (they were set locally); a savepoint
+    inherits its transaction's."""
+    if not transaction.nested:
+        session.info[SENT_KEY] = (None, None)
 
 
 @event.listens_for(so.Session, "after_transaction_end")

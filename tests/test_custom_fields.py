@@ -108,19 +108,30 @@ def test_a_sensitive_value_is_removed_with_its_box(app, client, auth, ws_a):
     assert "Remove the stored ID number" in form and "Remove the stored Passport" in form
     base = {"name": "Ann", "lifecycle": "lead"}
     both = post(
-        client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number": "new", "cf_id_number_clear": "y"}
+        client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number": "new", "cf_id_number-clear": "y"}
     )
     assert both.status_code == 422 and "Either enter a new value or remove the stored one." in both.get_data(
         as_text=True
     )
-    required = post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_passport_clear": "y"})
+    required = post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_passport-clear": "y"})
     assert required.status_code == 422 and "Passport is required." in required.get_data(as_text=True)
     assert custom_of(app, ws_a, contact_id).keys() == {"id_number", "passport"}  # nothing half-saved
-    assert post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number_clear": "y"}).status_code == 303
+    assert post(client, url(ws_a, f"/contacts/{contact_id}"), {**base, "cf_id_number-clear": "y"}).status_code == 303
     assert custom_of(app, ws_a, contact_id).keys() == {"passport"}
     with app.app_context(), workspace_scope(ws_a.id):
         entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "contact.updated"))
         assert entry.changes == {"ID number": ["••••••", None]}  # masked, never the value
+
+
+def test_a_field_named_like_the_remove_box_does_not_erase_the_sensitive_value(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "SSN", sensitive=True)
+    make_custom_field(app, ws_a, "SSN clear")
+    contact_id = make_contact(app, ws_a, "Ann")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, url(ws_a, f"/contacts/{contact_id}"), {"name": "Ann", "lifecycle": "lead", "cf_ssn": "123"})
+    post(client, url(ws_a, f"/contacts/{contact_id}"), {"name": "Ann", "lifecycle": "lead", "cf_ssn_clear": "a note"})
+    custom = custom_of(app, ws_a, contact_id)
+    assert custom["ssn_clear"] == "a note" and "ssn" in custom
 
 
 def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):

@@ -74,6 +74,19 @@ def test_login_returns_to_the_last_workspace_used(app, client, auth, ws_a):
         assert db.session.scalar(sa.select(User.last_workspace_id).where(User.id == ws_a.user_id)) == second.id
 
 
+def test_a_stale_remembered_slug_is_looked_up_again_and_the_user_stays_usable(app, client, auth, ws_a):
+    from crm.workspaces.service import remember_slug
+
+    second = make_workspace(app, "Alpha Bakery", ws_a.email)
+    auth.login(ws_a.email, ws_a.password)
+    client.get(f"/w/{second.slug}/")  # the last workspace used is now the second one
+    remember_slug(ws_a.slug, second.id)  # as if the slug had moved from one workspace to another
+    page = client.get(f"/w/{ws_a.slug}/")
+    assert page.status_code == 200 and "Alpha Trading" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.last_workspace_id).where(User.id == ws_a.user_id)) == ws_a.id
+
+
 def test_landing_page_offers_sign_up_and_log_in(client):
     body = client.get("/").get_data(as_text=True)
     assert 'href="/signup"' in body and 'href="/login"' in body

@@ -94,7 +94,8 @@ def _clear_box(field: FieldDef) -> BooleanField:
 
 
 def clear_name(field: FieldDef) -> str:
-    return f"{field.name}_clear"
+    """A name no custom field can have (keys hold only letters, digits and underscores)."""
+    return f"{field.name}-clear"
 
 
 def with_custom_fields(form_class, fields: list[FieldDef], editing: bool):

@@ -68,6 +68,9 @@ def _membership_at(slug: str):
         if membership is not None:
             return membership
         service.forget_slug(slug)
+        # Nothing of that workspace was loaded: unbind without emptying the identity map, which
+        # holds the signed-in user (rebinding straight to another workspace would detach it).
+        bind_workspace(None)
     workspace_id = service.workspace_id_for_slug(slug)
     if workspace_id is None:
         return False

@@ -143,12 +143,17 @@ def signed_in_member(user_id: int, slug: str | None) -> Membership | None:
         return None
     bind_user(user_id)
     bind_workspace(workspace_id)
-    return db.session.scalar(
+    member = db.session.scalar(
         sa.select(Membership)
         .options(so.joinedload(Membership.role, innerjoin=True))
         .where(Membership.user_id == user_id, Membership.status != REMOVED)
         .where(Membership.workspace.has(Workspace.slug == slug))
     )
+    if member is None:
+        # Nothing of that workspace was loaded: unbind without emptying the identity map, so the
+        # user loaded next stays attached when the workspace wall binds the right workspace.
+        bind_workspace(None)
+    return member
 
 
 def forget_slug(slug: str) -> None:
