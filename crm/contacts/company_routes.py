@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, g, render_template, request, url_for
+from flask import Blueprint, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.audit import queries as audit_queries
@@ -6,6 +6,7 @@ from crm.audit.service import ACTIONS
 from crm.contacts import queries, service
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
+from crm.contacts.pages import company_or_404
 from crm.contacts.routes import leave_for
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.extensions import db
@@ -14,10 +15,6 @@ from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
-
-
-def _company_or_404(company_id: int, deleted: bool | None = False) -> Company:
-    return queries.company_or_none(company_id, g.membership, deleted) or abort(404)
 
 
 def _form(company: Company | None = None) -> CompanyForm:
@@ -73,7 +70,7 @@ def create():
 @bp.get("/<int:company_id>")
 @require("contacts.read")
 def show(company_id: int):
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     if wants_partial("company-details"):
         return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS)
     history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
@@ -91,7 +88,7 @@ def show(company_id: int):
 @bp.get("/<int:company_id>/edit")
 @require("contacts.write")
 def edit(company_id: int):
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     form = _form(company)
     if wants_partial("company-details"):
         return render_template("companies/_edit.html", company=company, form=form)
@@ -101,7 +98,7 @@ def edit(company_id: int):
 @bp.post("/<int:company_id>")
 @require("contacts.write")
 def update(company_id: int):
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     form = _form(company)
     partial = wants_partial("company-details")
     if not form.validate_on_submit():
@@ -113,14 +110,14 @@ def update(company_id: int):
     db.session.commit()
     flash(_("Company saved."), "success")
     if partial:
-        return render_template("companies/_details.html", company=_company_or_404(company_id), sizes=SIZE_LABELS)
+        return render_template("companies/_details.html", company=company_or_404(company_id), sizes=SIZE_LABELS)
     return leave_for(url_for(".show", company_id=company.id))
 
 
 @bp.post("/<int:company_id>/delete")
 @require("contacts.delete")
 def delete(company_id: int):
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     service.delete_company(company)
     db.session.commit()
     flash(_("Company %(name)s moved to the trash.", name=company.name), "success")
@@ -130,7 +127,7 @@ def delete(company_id: int):
 @bp.post("/<int:company_id>/restore")
 @require("contacts.delete")
 def restore(company_id: int):
-    company = _company_or_404(company_id, deleted=None)
+    company = company_or_404(company_id, deleted=None)
     try:
         service.restore_company(company)
     except service.TooLate:

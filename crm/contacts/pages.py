@@ -1,15 +1,19 @@
-"""What the pages about one contact share: finding it (record scope applied; 404 otherwise),
+"""What the pages about one contact or company share: finding it (record scope applied; 404 otherwise),
 finding an activity or purchase of it, and going back to its page."""
 
 from flask import abort, g, redirect, url_for
 
 from crm.contacts import queries
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.extensions import db
 
 
 def contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
     return queries.contact_or_none(contact_id, g.membership, deleted) or abort(404)
+
+
+def company_or_404(company_id: int, deleted: bool | None = False) -> Company:
+    return queries.company_or_none(company_id, g.membership, deleted) or abort(404)
 
 
 def item_of_or_404(model, contact: Contact, item_id: int):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from crm.contacts import queries as contact_queries
 from crm.contacts.models import Company
-from crm.contacts.pages import contact_or_404, errors_text
+from crm.contacts.pages import company_or_404, contact_or_404, errors_text
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.i18n import workspace_today
@@ -18,10 +18,6 @@ from crm.purchases.models import Purchase
 
 bp = Blueprint("company_purchases", __name__, url_prefix="/companies/<int:company_id>/purchases")
 SECTION = "company-purchases"
-
-
-def company_or_404(company_id: int) -> Company:
-    return contact_queries.company_or_none(company_id, g.membership) or abort(404)
 
 
 def purchase_or_404(company: Company, purchase_id: int) -> Purchase:

@@ -143,12 +143,7 @@ def signed_in_member(user_id: int, slug: str | None) -> Membership | None:
         return None
     bind_user(user_id)
     bind_workspace(workspace_id)
-    member = db.session.scalar(
-        sa.select(Membership)
-        .options(so.joinedload(Membership.role, innerjoin=True))
-        .where(Membership.user_id == user_id, Membership.status != REMOVED)
-        .where(Membership.workspace.has(Workspace.slug == slug))
-    )
+    member = db.session.scalar(_membership_statement(user_id, slug))  # its user comes joined
     if member is None:
         # Nothing of that workspace was loaded: unbind without emptying the identity map, so the
         # user loaded next stays attached when the workspace wall binds the right workspace.
@@ -179,15 +174,19 @@ def workspace_for_old_slug(slug: str) -> Workspace | None:
 def membership_of(user: User, slug: str | None = None) -> Membership | None:
     """The user's membership of the bound workspace, with its role and workspace (one query);
     None if they were never in it or were removed, or if the workspace is not at ``slug``."""
+    # The user is loaded already: taken from the identity map, not joined again.
+    return db.session.scalar(_membership_statement(user.id, slug).options(so.lazyload(Membership.user)))
+
+
+def _membership_statement(user_id: int, slug: str | None) -> sa.Select:
+    """A live or disabled membership of the bound workspace with its role (and, by the model's
+    default, its user and workspace), at ``slug`` if given."""
     statement = (
         sa.select(Membership)
-        # The user is loaded already (``user``): taken from the identity map, not joined again.
-        .options(so.joinedload(Membership.role, innerjoin=True), so.lazyload(Membership.user))
-        .where(Membership.user_id == user.id, Membership.status != REMOVED)
+        .options(so.joinedload(Membership.role, innerjoin=True))
+        .where(Membership.user_id == user_id, Membership.status != REMOVED)
     )
-    if slug is not None:
-        statement = statement.where(Membership.workspace.has(Workspace.slug == slug))
-    return db.session.scalar(statement)
+    return statement if slug is None else statement.where(Membership.workspace.has(Workspace.slug == slug))
 
 
 def memberships_of(user: User) -> list[Membership]:
