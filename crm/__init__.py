@@ -28,6 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from crm.imports.routes import allow_large_upload
+
+    app.before_request(allow_large_upload)  # before CSRFProtect's hook reads the body
     _init_extensions(app)
     _register_blueprints(app)
     errors.init_app(app)

@@ -63,6 +63,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": not relaxed,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Spreadsheet imports: uploads are kept here until imported (a shared volume for RQ workers
+        # on other machines); the size limit applies to the import upload only.
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads"),
+        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_MB") or 50) * 1024 * 1024,
+        "IMPORT_UNDO_DAYS": 7,
+        # Without Redis, jobs run in a thread of the web process; tests run them in the request.
+        "JOBS_INLINE": _flag("JOBS_INLINE", env == "test"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "crm" / "translations"),
         "PASSWORD_RESET_MAX_AGE": 60 * 60,

@@ -5,7 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # a job or command: it chooses with force_locale
     if current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     if session.get("locale") in LANGUAGES:

@@ -1,4 +1,6 @@
-"""Background jobs: in-process by default, RQ workers on Redis when REDIS_URL is set.
+"""Background jobs: RQ workers on Redis when REDIS_URL is set; otherwise in-process, in a thread
+of the web process (JOBS_INLINE: in the request itself, as tests do). A thread dies with its
+worker process, so production with long jobs (imports) should run RQ workers.
 
 A task is a plain module-level function. The workspace id is always passed explicitly (None for
 account-level tasks such as password-reset mail) and the task runs in a fresh app context bound
@@ -7,6 +9,7 @@ to it, so a job never inherits the binding or identity map of whoever queued it.
 
 import importlib
 import logging
+import threading
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
@@ -18,15 +21,24 @@ from crm.tenancy import bind_workspace
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "kehu"
+JOB_TIMEOUT = 60 * 60  # a 50 MB import takes minutes, not an hour
 
 
 def enqueue(task: Callable, workspace_id: int | None, *args) -> None:
     path = f"{task.__module__}:{task.__qualname__}"
     if current_app.config["REDIS_URL"]:
-        queue(current_app.config["REDIS_URL"]).enqueue(run_task, path, workspace_id, args)
+        queue(current_app.config["REDIS_URL"]).enqueue(run_task, path, workspace_id, args, job_timeout=JOB_TIMEOUT)
         return
+    app = current_app._get_current_object()
+    if app.config["JOBS_INLINE"]:
+        _run_logged(app, path, workspace_id, args)
+    else:
+        threading.Thread(target=_run_logged, args=(app, path, workspace_id, args), daemon=True).start()
+
+
+def _run_logged(app: Flask, path: str, workspace_id: int | None, args: tuple) -> None:
     try:
-        _run(current_app._get_current_object(), path, workspace_id, args)
+        _run(app, path, workspace_id, args)
     except Exception:
         # Same contract as a worker: a failed job is logged, it does not fail the request.
         log.exception("in-process job %s failed", path)

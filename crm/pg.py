@@ -5,6 +5,8 @@ Two roles: the *owner* owns the tables and runs migrations; the *app* role, whic
 and workers connect as, is neither superuser, BYPASSRLS nor owner, so the RLS policies bind it.
 """
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 from flask import current_app
@@ -146,3 +148,16 @@ def disable_tenant_rls(table: str) -> None:
     op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
     op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
+@contextmanager
+def row_security_relaxed(*tables: str):
+    """RLS is forced on scoped tables, for their owner too; a data migration across all
+    workspaces lifts that for its own statements only (DDL locks the tables meanwhile)."""
+    if _is_postgresql():
+        for table in tables:
+            op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    yield
+    if _is_postgresql():
+        for table in tables:
+            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")

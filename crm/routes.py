@@ -13,6 +13,7 @@ from crm.contacts.tier_routes import bp as customer_tiers_bp
 from crm.contacts.views_routes import bp as saved_views_bp
 from crm.custom_fields.routes import bp as custom_fields_bp
 from crm.custom_fields.routes import reveal_bp
+from crm.imports.routes import bp as imports_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
@@ -40,6 +41,7 @@ ws_bp.register_blueprint(custom_fields_bp)
 ws_bp.register_blueprint(reveal_bp)
 ws_bp.register_blueprint(purchases_bp)
 ws_bp.register_blueprint(company_purchases_bp)
+ws_bp.register_blueprint(imports_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

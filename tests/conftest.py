@@ -97,8 +97,8 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url, smtp_server):
-    app = create_app(app_config(database_url, smtp_server.port))
+def app(database_url, smtp_server, tmp_path_factory):
+    app = create_app({**app_config(database_url, smtp_server.port), "UPLOAD_DIR": str(tmp_path_factory.mktemp("up"))})
     with app.app_context():
         _recreate_schema(app)
         upgrade()

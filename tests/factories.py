@@ -216,3 +216,23 @@ def set_custom_value(app, workspace, contact_id: int, field_id: int, value) -> N
         contact = db.session.get(Contact, contact_id)
         contact.custom = {**contact.custom, f.key: to_storage(definition, value)}
         db.session.commit()
+
+
+def make_import(app, workspace, text: str = "Name,Email\nAnn Lee,ann@example.com\n", status: str = "checked") -> int:
+    """An uploaded contacts CSV with its guessed mapping, stored as the upload route does."""
+    from crm.imports import storage
+    from crm.imports.fields import guess
+    from crm.imports.models import Import
+    from crm.imports.reader import layout_of
+
+    with app.app_context(), workspace_scope(workspace.id):
+        name = f"{workspace.id}-{secrets.token_hex(8)}.csv"
+        path = storage.path_of(SimpleNamespace(stored_name=name))
+        path.write_text(text, encoding="utf-8")
+        layout = layout_of(path, "csv")
+        job = Import(filename="contacts.csv", stored_name=name, file_format="csv", encoding=layout.encoding,
+                     delimiter=layout.delimiter, headers=layout.headers, mapping=guess(layout.headers, []),
+                     status=status)  # fmt: skip
+        db.session.add(job)
+        db.session.commit()
+        return job.id

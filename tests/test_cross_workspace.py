@@ -17,6 +17,7 @@ from tests.factories import (
     make_company_purchase,
     make_contact,
     make_custom_field,
+    make_import,
     make_invitation,
     make_member,
     make_note,
@@ -41,6 +42,7 @@ OBJECT_IDS = {
     "view_id": lambda app, ws: make_saved_view(app, ws, f"private view {next(SERIAL)}"),
     "field_id": lambda app, ws: make_custom_field(app, ws, f"Private field {next(SERIAL)}", sensitive=True),
     "entity": lambda app, ws: "contact",
+    "import_id": lambda app, ws: make_import(app, ws, "Name,Email\nPrivate Person,private@example.com\n"),
 }
 
 # Objects that live under another object of the URL: made on that one.

@@ -1,7 +1,7 @@
 """Migrations and models agree (autogenerate finds nothing to do), and the chain goes down to
 an empty database and back up, on whichever database the suite runs against."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -85,3 +85,28 @@ def _insert_0001_rows(connection) -> None:
     insert("memberships", id=1, workspace_id=7, user_id=1, role="owner", joined_at=now)
     insert("memberships", id=2, workspace_id=7, user_id=2, role="member", joined_at=now)
     insert("notes", workspace_id=7, author_id=2, body="kept", created_at=now, updated_at=now)
+
+
+def test_0013_fills_contact_identities_and_repairs_birthdays(app):
+    """Contacts stored before 0013 are found by their email addresses and phone numbers (and, on
+    PostgreSQL, get the month-day 0012 failed to fill under forced row-level security)."""
+    from tests.factories import make_contact, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    make_contact(app, ws, "Ann Lee", emails=["ann@example.com", "ann@home.example"], phones=["+14155550100"],
+                 birthday=date(1990, 5, 1))  # fmt: skip
+    with app.app_context():
+        downgrade(revision="0012")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            _enter_workspace(connection, ws.id)
+            connection.execute(sa.text("UPDATE contacts SET birthday_md = NULL"))
+        upgrade()
+        with engine.begin() as connection:
+            _enter_workspace(connection, ws.id)
+            found = connection.execute(sa.text("SELECT kind, value FROM contact_identities ORDER BY kind, value")).all()
+            month_day = connection.execute(sa.text("SELECT birthday_md FROM contacts")).scalar_one()
+        if engine is not db.engine:
+            engine.dispose()
+    assert found == [("email", "ann@example.com"), ("email", "ann@home.example"), ("phone", "+14155550100")]
+    assert month_day == (501 if engine.dialect.name == "postgresql" else None)

@@ -14,6 +14,7 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_import,
     make_invitation,
     make_member,
     make_note,
@@ -53,6 +54,9 @@ MEMBER_PAGES = [
     "/w/{slug}/companies/new",
     "/w/{slug}/companies/{company}",
     "/w/{slug}/companies/{company}/edit",
+    "/w/{slug}/imports/",
+    "/w/{slug}/imports/{checked_import}",
+    "/w/{slug}/imports/{new_import}",
 ]
 
 
@@ -91,13 +95,18 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     company = make_company(app, ws_a, "Acme Ltd", phone="+16502530000")
     contact = make_contact(app, ws_a, "Ann Lee", company_id=company, tags=["fair"], phones=["+16502530000"])
     purchase = make_purchase(app, ws_a, contact, "Tea", amount=5)
+    checked_import = make_import(app, ws_a, "Name,Email\nAnn,not-an-email\nBo,bo@example.com\n", status="uploaded")
+    new_import = make_import(app, ws_a, status="uploaded")
     auth.login(ws_a.email, ws_a.password)
+    mapping = {"column_0": "name", "column_1": "email", "mode": "create", "match_by": "email"}
+    post(client, f"/w/{ws_a.slug}/imports/{checked_import}/check", mapping)  # a dry run with a problem
     post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
     post(client, f"/w/{ws_a.slug}/settings/roles/{role}", {"name": "Custom 2", "record_scope": "own"})  # history
     for template in MEMBER_PAGES:
         url = template.format(
-            slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase
-        )
+            slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase,
+            checked_import=checked_import, new_import=new_import,
+        )  # fmt: skip
         response = client.get(url)
         assert response.status_code in (200, 422), url
         assert_valid_page(response.get_data(as_text=True), url)

@@ -64,6 +64,9 @@ ACTIONS = {
     "company.updated": _l("Edited a company"),
     "company.deleted": _l("Deleted a company"),
     "company.restored": _l("Restored a company"),
+    "import.started": _l("Started an import"),
+    "import.completed": _l("An import finished"),
+    "import.undone": _l("Undid an import"),
 }
 
 RECORD_TYPES = {
@@ -76,6 +79,7 @@ RECORD_TYPES = {
     "contact": _l("Contact"),
     "company": _l("Company"),
     "custom_field": _l("Custom field"),
+    "import": _l("Import"),
 }
 
 

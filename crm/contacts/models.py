@@ -46,6 +46,7 @@ class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_companies_workspace_id_created_at", "workspace_id", "created_at", "id"),
         sa.Index("ix_companies_workspace_id_name", "workspace_id", "name"),
         sa.Index("ix_companies_workspace_id_owner_id", "workspace_id", "owner_id"),
+        sa.Index("ix_companies_workspace_id_import_id", "workspace_id", "import_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
@@ -60,6 +61,7 @@ class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
+    import_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the import that created it (undo)
 
     owner: so.Mapped[Membership | None] = _owner_relationship("Company")
 
@@ -103,6 +105,8 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_contacts_workspace_id_lifetime_value", "workspace_id", "lifetime_value", "id"),
         sa.Index("ix_contacts_workspace_id_last_activity_at", "workspace_id", "last_activity_at"),
         sa.Index("ix_contacts_workspace_id_birthday_md", "workspace_id", "birthday_md"),
+        sa.Index("ix_contacts_workspace_id_external_id", "workspace_id", "external_id"),
+        sa.Index("ix_contacts_workspace_id_import_id", "workspace_id", "import_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
@@ -130,6 +134,8 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
+    external_id: so.Mapped[str | None] = so.mapped_column(sa.String(100))  # its id in another system
+    import_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the import that created it (undo)
 
     owner: so.Mapped[Membership | None] = _owner_relationship("Contact")
     company: so.Mapped[Company | None] = so.relationship(
@@ -148,6 +154,25 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
     def _keep_month_day(self, _key, birthday: date | None) -> date | None:
         self.birthday_md = month_day(birthday)
         return birthday
+
+
+class ContactIdentity(TenantScoped, db.Model):
+    """One email address (lower-case) or phone number (E.164) of a contact, kept in step by every
+    write path (crm.contacts.identities), so imports and duplicate checks match in an index."""
+
+    __tablename__ = "contact_identities"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_contact_identities_workspace_id_kind", "workspace_id", "kind", "value"),
+        sa.Index("ix_contact_identities_workspace_id_contact_id", "workspace_id", "contact_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    contact_id: so.Mapped[int] = so.mapped_column(BigId)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(5))  # "email" or "phone"
+    value: so.Mapped[str] = so.mapped_column(sa.String(320))
 
 
 def month_day(day: date | None) -> int | None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from crm.audit import service as audit
+from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.db import utcnow
 from crm.extensions import db
@@ -28,10 +29,12 @@ class TooLate(ValueError):
 
 
 def contact_search_text(contact: Contact, company_name: str | None) -> str:
+    return search_text_of(contact.name, contact.emails, contact.phones, company_name)
+
+
+def search_text_of(name: str, emails: list[str], phones: list[str], company_name: str | None) -> str:
     """Name, emails, phone digits (with and without the country code) and company name, lower-case."""
-    parts = [contact.name, *contact.emails, company_name or ""]
-    for phone in contact.phones:
-        parts.append(digits(phone))
+    parts = [name, *emails, company_name or "", *(digits(phone) for phone in phones)]
     return normalize(" ".join(p for p in parts if p))
 
 
@@ -58,6 +61,7 @@ def create_contact(data: dict) -> Contact:
     changes = {name: values for name, values in audit.changes_of(contact, CONTACT_FIELDS).items() if values[1]}
     db.session.add(contact)
     db.session.flush()
+    identities.sync(contact)
     tags = set_tags(contact, data.get("tags", []))
     if tags:
         changes["tags"] = [None, tags]
@@ -81,6 +85,8 @@ def update_contact(contact: Contact, data: dict) -> dict:
     if changes:
         contact.search_text = contact_search_text(contact, _company_name(contact.company_id))
         audit.record("contact.updated", "contact", contact.id, changes)
+    if "emails" in changes or "phones" in changes:
+        identities.sync(contact)
     return changes
 
 

@@ -9,12 +9,11 @@ Create Date: 2026-11-23
 """
 
 import json
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
 
-from crm.pg import app_role_name, disable_tenant_rls, enable_tenant_rls
+from crm.pg import app_role_name, disable_tenant_rls, enable_tenant_rls, row_security_relaxed
 
 revision = "0002"
 down_revision = "0001"
@@ -76,7 +75,7 @@ def upgrade():
     with op.batch_alter_table("memberships") as batch:
         batch.add_column(sa.Column("role_id", BigId, nullable=True))
         batch.add_column(sa.Column("status", sa.String(length=10), nullable=False, server_default="active"))
-    with _row_security_relaxed("memberships"):
+    with row_security_relaxed("memberships"):
         _move_memberships_to_roles()
     enable_tenant_rls("roles")
     with op.batch_alter_table("memberships") as batch:
@@ -192,17 +191,6 @@ def _move_memberships_to_roles():
         )
 
 
-@contextmanager
-def _row_security_relaxed(table: str):
-    """RLS is forced on scoped tables, for their owner too; a data migration across all
-    workspaces lifts that for its own statements only (DDL locks the table meanwhile)."""
-    if _is_postgresql():
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-    yield
-    if _is_postgresql():
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-
-
 def downgrade():
     disable_tenant_rls("audit_log")
     op.drop_table("audit_log")
@@ -212,7 +200,7 @@ def downgrade():
     with op.batch_alter_table("memberships") as batch:
         batch.add_column(sa.Column("role", sa.String(length=20), nullable=False, server_default="member"))
     disable_tenant_rls("roles")
-    with _row_security_relaxed("memberships"):
+    with row_security_relaxed("memberships"):
         op.execute(
             "UPDATE memberships SET role = 'owner' WHERE role_id IN (SELECT id FROM roles WHERE builtin = 'owner')"
         )

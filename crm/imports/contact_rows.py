@@ -1,0 +1,244 @@
+"""One spreadsheet row as contact values: trimmed, validated and normalised as the forms do
+(lower-case emails, E.164 phones, ISO dates), or the list of what is wrong with it, by column."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+
+from crm.auth.service import normalize_email
+from crm.contacts import phones
+from crm.custom_fields.service import FieldDef, to_storage
+from crm.imports.fields import CUSTOM_PREFIX
+from crm.search import CJK, normalize
+
+MAX_EACH = 10  # emails, phones (as the contact form)
+TEXT_LIMITS = {"name": 200, "title": 120, "source": 60, "about": 5000, "street": 200, "city": 100, "region": 100,
+               "postal_code": 20, "external_id": 100}  # fmt: skip
+GENDERS = {"female": "female", "f": "female", "woman": "female", "女": "female", "女性": "female",
+           "male": "male", "m": "male", "man": "male", "男": "male", "男性": "male",
+           "other": "other", "其他": "other"}  # fmt: skip
+TRUE_WORDS = {"yes", "y", "true", "1", "x", "✓", "是", "对", "有"}
+FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
+SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "tags": r"[,;，、；|]+", "multi": r"[,;，、；|]+"}
+ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?")
+NUMERIC_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(:\d+)?(/\S*)?", re.I)
+
+
+class Invalid(ValueError):
+    """A cell's value cannot be used; the message says why."""
+
+
+@dataclass
+class Column:
+    index: int
+    target: str
+    header: str
+
+
+@dataclass
+class RowContext:
+    region: str  # the workspace's default phone region
+    members: dict[str, int]  # a member's email -> membership id
+    custom: dict[str, FieldDef]  # custom field key -> definition
+
+    @property
+    def day_first(self) -> bool:
+        return self.region != "US"  # 03/04/2025 is 3 April outside the US
+
+
+@dataclass
+class ContactRow:
+    line: int
+    cells: list[str]
+    fields: dict = field(default_factory=dict)
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    company: str | None = None
+    custom: dict = field(default_factory=dict)  # key -> stored value
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+
+    def keys(self, match_by: str) -> list[str]:
+        if match_by == "email":
+            return self.emails
+        if match_by == "phone":
+            return self.phones
+        external = self.fields.get("external_id")
+        return [external] if external else []
+
+
+def parse(line: int, cells: list[str], columns: list[Column], context: RowContext) -> ContactRow:
+    row = ContactRow(line, cells)
+    names = {}
+    for column in columns:
+        raw = cells[column.index].strip() if column.index < len(cells) else ""
+        if not raw:
+            continue
+        try:
+            _take(row, column.target, raw, context, names)
+        except Invalid as error:
+            row.problems.append((column.header, str(error)))
+    _settle_name(row, names, columns)
+    return row
+
+
+def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: dict) -> None:
+    if target in ("name", "first_name", "last_name"):
+        names[target] = raw
+    elif target == "email":
+        row.emails = _unique(row.emails + [_email(part) for part in _split("email", raw)], _("email addresses"))
+    elif target == "phone":
+        numbers = [_phone(part, context.region) for part in _split("phone", raw)]
+        row.phones = _unique(row.phones + numbers, _("phone numbers"))
+    elif target == "tags":
+        row.tags = list(dict.fromkeys(row.tags + [normalize(tag)[:50] for tag in _split("tags", raw)]))
+    elif target == "company":
+        row.company = _text(raw, 200)
+    elif target == "gender":
+        row.fields["gender"] = _gender(raw)
+    elif target == "birthday":
+        row.fields["birthday"] = parse_date(raw, context.day_first)
+    elif target == "owner":
+        row.fields["owner_id"] = _owner(raw, context.members)
+    elif target == "country":
+        row.fields["country"] = _country(raw)
+    elif target.startswith(CUSTOM_PREFIX):
+        definition = context.custom[target.removeprefix(CUSTOM_PREFIX)]
+        row.custom[definition.key] = to_storage(definition, custom_value(definition, raw, context.day_first))
+    else:
+        row.fields[target] = _text(raw, TEXT_LIMITS[target])
+
+
+def _settle_name(row: ContactRow, names: dict, columns: list[Column]) -> None:
+    name = names.get("name")
+    if not name:
+        last, first = names.get("last_name", ""), names.get("first_name", "")
+        # Chinese names are family name first, written together: 王 + 小明 = 王小明.
+        name = last + first if CJK.search(last + first) else " ".join(part for part in (first, last) if part)
+    name = " ".join(name.split())
+    header = next((c.header for c in columns if c.target in ("name", "first_name", "last_name")), _("Name"))
+    if not name:
+        row.problems.append((header, _("A name is needed.")))
+    elif len(name) > TEXT_LIMITS["name"]:
+        row.problems.append((header, _("At most %(max)d characters.", max=TEXT_LIMITS["name"])))
+    else:
+        row.fields["name"] = name
+
+
+def _split(kind: str, raw: str) -> list[str]:
+    return [part.strip() for part in re.split(SEPARATORS[kind], raw) if part.strip()]
+
+
+def _unique(values: list[str], what: str) -> list[str]:
+    values = list(dict.fromkeys(values))
+    if len(values) > MAX_EACH:
+        raise Invalid(_("At most %(count)d %(what)s.", count=MAX_EACH, what=what))
+    return values
+
+
+def _text(raw: str, limit: int) -> str:
+    if len(raw) > limit:
+        raise Invalid(_("At most %(max)d characters.", max=limit))
+    return raw
+
+
+def _email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except ValueError as error:
+        raise Invalid(_("%(address)s is not a valid email address.", address=raw)) from error
+
+
+def _phone(raw: str, region: str) -> str:
+    try:
+        return phones.to_e164(raw, region)
+    except ValueError as error:
+        raise Invalid(str(error)) from error
+
+
+def _gender(raw: str) -> str:
+    gender = GENDERS.get(raw.lower())
+    if gender is None:
+        raise Invalid(_("Write female, male or other."))
+    return gender
+
+
+def _owner(raw: str, members: dict[str, int]) -> int:
+    member_id = members.get(raw.lower())
+    if member_id is None:
+        raise Invalid(_("No member of this workspace has the email address %(address)s.", address=raw))
+    return member_id
+
+
+def _country(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", raw):
+        raise Invalid(_("Write the two-letter country code, such as CN or US."))
+    return raw.upper()
+
+
+def parse_date(raw: str, day_first: bool) -> date:
+    """2025-03-04, 2025/3/4, 2025年3月4日, or 04/03/2025 (day first unless the workspace is in the US;
+    a day over 12 settles it either way)."""
+    try:
+        if match := ISO_LIKE.fullmatch(raw):
+            year, month, day = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if match := NUMERIC_DATE.fullmatch(raw):
+            first, second, year = (int(part) for part in match.groups())
+            if first > 12 or (day_first and second <= 12):
+                return date(year, second, first)
+            return date(year, first, second)
+    except ValueError:
+        pass
+    raise Invalid(_("%(value)s is not a date; write it as 2025-03-31.", value=raw))
+
+
+def custom_value(definition: FieldDef, raw: str, day_first: bool):
+    kind = definition.kind
+    if kind == "number":
+        return _number(raw)
+    if kind == "date":
+        return parse_date(raw, day_first)
+    if kind == "select":
+        return _option(definition, raw)
+    if kind == "multi_select":
+        return [_option(definition, part) for part in _split("multi", raw)]
+    if kind == "checkbox":
+        return _checkbox(raw)
+    if kind == "url":
+        if not URL.fullmatch(raw):
+            raise Invalid(_("Enter a full web address, such as https://example.com."))
+        return _text(raw, 500)
+    return _text(raw, 5000 if kind == "long_text" else 500)
+
+
+def _number(raw: str) -> Decimal:
+    text = raw.replace(" ", "")
+    text = text.replace(",", ".") if re.fullmatch(r"-?\d+,\d{1,2}", text) else text.replace(",", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation as error:
+        raise Invalid(_("%(value)s is not a number.", value=raw)) from error
+    if not number.is_finite():
+        raise Invalid(_("%(value)s is not a number.", value=raw))
+    return number
+
+
+def _option(definition: FieldDef, raw: str) -> str:
+    for option in definition.options:
+        if option.lower() == raw.lower():
+            return option
+    raise Invalid(_("%(value)s is not one of: %(options)s.", value=raw, options=", ".join(definition.options)))
+
+
+def _checkbox(raw: str) -> bool:
+    word = raw.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise Invalid(_("Write yes or no."))

@@ -1,0 +1,71 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, SelectField
+
+from crm.contacts.forms import choices
+from crm.imports.fields import Target
+from crm.imports.models import Import
+
+MODE_LABELS = {
+    "create": _l("Skip them: only add new contacts"),
+    "update": _l("Update them with the filled cells of the file"),
+}
+MATCH_LABELS = {"email": _l("Email address"), "phone": _l("Phone number"), "external_id": _l("ID in your old system")}
+NAME_TARGETS = {"name", "first_name", "last_name"}
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        _l("Spreadsheet"),
+        description=_l("CSV (any common encoding and separator) or XLSX; the first row holds the column names."),
+        validators=[FileRequired(_l("Choose a file to upload."))],
+    )
+
+
+class MappingForm(FlaskForm):
+    mode = RadioField(_l("Rows for contacts already in Kehu"), choices=choices(MODE_LABELS.items()), default="create")
+    match_by = SelectField(
+        _l("Recognise existing contacts by"),
+        description=_l("A row matches a contact with the same value; a row repeating an earlier one is skipped."),
+        choices=choices(MATCH_LABELS.items()),
+        default="email",
+    )
+    targets: dict[str, Target] = {}
+    column_names: list[str] = []
+    may_update = True
+
+    def columns(self):
+        return [self[name] for name in self.column_names]
+
+    def mapping(self) -> list[str]:
+        return [field.data or "" for field in self.columns()]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        mapping = self.mapping()
+        if not NAME_TARGETS & set(mapping):
+            self.form_errors.append(_l("Choose the column that holds the name (or the first and last name)."))
+        first_column = {}
+        for field, key in zip(self.columns(), mapping, strict=True):
+            if key and not self.targets[key].several and key in first_column:
+                field.errors.append(_l("Already chosen for the column %(column)s.", column=first_column[key]))
+            first_column.setdefault(key, field.label.text)
+        if self.mode.data == "update" and self.match_by.data not in mapping:
+            self.match_by.errors.append(_l("To update contacts, import a column as this value."))
+        if self.mode.data == "update" and not self.may_update:
+            self.mode.errors.append(_l("Your role changes only your own contacts: import new contacts only."))
+        return valid and not self.form_errors and not any(field.errors for field in self)
+
+
+def mapping_form(job: Import, targets: list[Target], may_update: bool, **kwargs) -> MappingForm:
+    """The form for ``job``'s columns, each preset to the stored (first: guessed) mapping;
+    ``may_update`` is false for a role limited to its own records."""
+    column_choices = choices([("", _l("Do not import")), *((target.key, target.label) for target in targets)])
+    names = [f"column_{index}" for index in range(len(job.headers))]
+    attributes = {"targets": {t.key: t for t in targets}, "column_names": names, "may_update": may_update}
+    for index, (name, header) in enumerate(zip(names, job.headers, strict=True)):
+        preset = job.mapping[index] if index < len(job.mapping) else ""
+        attributes[name] = SelectField(header, choices=column_choices, default=preset, validate_choice=True)
+    form_class = type("ImportMappingForm", (MappingForm,), attributes)
+    return form_class(mode=job.mode, match_by=job.match_by, **kwargs)

@@ -1,0 +1,92 @@
+"""Spreadsheet imports: the uploaded file's description and chosen mapping, its progress and
+counts, the rows it could not take, and what it changed (for undo)."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from crm.db import BigId, Timestamps, UTCDateTime
+from crm.extensions import db
+from crm.tenancy import TenantScoped
+
+MODES = ("create", "update")  # create new only / also update the matching records
+MATCH_KEYS = ("email", "phone", "external_id")
+# uploaded -> checking -> checked -> importing -> done -> undone; checking or importing -> failed
+RUNNING = ("checking", "importing")
+
+
+class Import(TenantScoped, Timestamps, db.Model):
+    __tablename__ = "imports"
+    __scoped_table_args__ = (sa.Index("ix_imports_workspace_id_created_at", "workspace_id", "created_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    filename: so.Mapped[str] = so.mapped_column(sa.String(255))
+    stored_name: so.Mapped[str] = so.mapped_column(sa.String(64))  # under UPLOAD_DIR; removed when done
+    file_format: so.Mapped[str] = so.mapped_column(sa.String(4))  # "csv" or "xlsx"
+    encoding: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    delimiter: so.Mapped[str | None] = so.mapped_column(sa.String(1))
+    headers: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    mapping: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # a field key (or "") per column
+    mode: so.Mapped[str] = so.mapped_column(sa.String(10), default="create")
+    match_by: so.Mapped[str] = so.mapped_column(sa.String(12), default="email")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="uploaded")
+    rows_total: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    rows_done: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    created_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    updated_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    skipped_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    invalid_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    companies_created: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    failure: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    undone_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0
+
+
+class ImportProblem(TenantScoped, db.Model):
+    """A row the import did not take: invalid (with the column and reason) or skipped (a duplicate)."""
+
+    __tablename__ = "import_problems"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "import_id"], ["imports.workspace_id", "imports.id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_import_problems_workspace_id_import_id", "workspace_id", "import_id", "line"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    import_id: so.Mapped[int] = so.mapped_column(BigId)
+    line: so.Mapped[int] = so.mapped_column(sa.Integer)  # the spreadsheet's row number; 1 is the header
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))  # "invalid" or "skipped"
+    column: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(500))
+    cells: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # the row as read, for the error file
+
+
+class ImportChange(TenantScoped, db.Model):
+    """A contact an import updated, with the values it had before (undo puts them back)."""
+
+    __tablename__ = "import_changes"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "import_id"], ["imports.workspace_id", "imports.id"], ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"], ondelete="CASCADE"
+        ),
+        sa.Index("ix_import_changes_workspace_id_import_id", "workspace_id", "import_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    import_id: so.Mapped[int] = so.mapped_column(BigId)
+    contact_id: so.Mapped[int] = so.mapped_column(BigId)
+    before: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)

@@ -1,0 +1,172 @@
+"""Reading an uploaded spreadsheet a row at a time (constant memory): CSV in any common encoding
+and delimiter, detected, or the first sheet of an XLSX workbook (openpyxl, read-only)."""
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+
+CHUNK = 1 << 20
+SAMPLE = 1 << 16
+DELIMITERS = (",", ";", "\t")
+# A GB18030 decode of Latin-1 text also succeeds (é followed by a letter is a valid pair); real
+# Chinese text is almost all in the GB2312 set, the misread Latin-1 almost never.
+GB2312_SHARE = 0.8
+FORMULA_GUARDED = ("=", "+", "-", "@")
+
+csv.field_size_limit(1 << 20)
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a spreadsheet we can read, with a message for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    file_format: str  # "csv" or "xlsx"
+    headers: list[str]
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def format_of(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix == ".xlsx":
+        return "xlsx"
+    raise UnreadableFile(_("Upload a CSV or XLSX (Excel) file."))
+
+
+def layout_of(path: Path, file_format: str) -> Layout:
+    """The encoding, delimiter and header row of a stored upload."""
+    if file_format == "xlsx":
+        header = next(_xlsx_rows(path), None)
+        if header is None:
+            raise UnreadableFile(_("The file is empty."))
+        return Layout("xlsx", _headers(header))
+    encoding = detect_encoding(path)
+    with path.open(encoding=encoding, newline="") as stream:
+        first = next((line for line in stream if line.strip()), None)
+    if first is None:
+        raise UnreadableFile(_("The file is empty."))
+    delimiter = max(DELIMITERS, key=lambda candidate: _count_outside_quotes(first, candidate))
+    header = next(csv.reader([first], delimiter=delimiter))
+    return Layout("csv", _headers(header), encoding, delimiter)
+
+
+def rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for every non-blank row after the header; row 1 is the header."""
+    source = _xlsx_rows(path) if layout.file_format == "xlsx" else _csv_rows(path, layout)
+    header_seen = False
+    for number, cells in enumerate(source, start=1):
+        if not any(cells):
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        yield number, cells
+
+
+def count_rows(path: Path, layout: Layout) -> int:
+    return sum(1 for _row in rows(path, layout))
+
+
+def detect_encoding(path: Path) -> str:
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text"
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    if _decodes(path, "gb18030") and _looks_chinese(path):
+        return "gb18030"
+    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_chinese(path: Path) -> bool:
+    with path.open("rb") as stream:
+        sample = stream.read(SAMPLE).decode("gb18030", errors="ignore")
+    wide = [char for char in sample if ord(char) > 127]
+    if not wide:
+        return True
+    in_gb2312 = sum(1 for char in wide if _encodes(char, "gb2312"))
+    return in_gb2312 / len(wide) >= GB2312_SHARE
+
+
+def _encodes(char: str, encoding: str) -> bool:
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            count += 1
+    return count
+
+
+def _headers(cells: list[str]) -> list[str]:
+    return [cell or _("Column %(number)d", number=index) for index, cell in enumerate(cells, start=1)]
+
+
+def _csv_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
+    with path.open(encoding=layout.encoding, newline="") as stream:
+        for cells in csv.reader(stream, delimiter=layout.delimiter):
+            yield [_without_guard(cell.strip()) for cell in cells]
+
+
+def _without_guard(cell: str) -> str:
+    """Our CSV files put ' before a cell that a spreadsheet would run as a formula (+86 138...);
+    such a file coming back gets its value as it was."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_GUARDED else cell
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise UnreadableFile(_("This is not an XLSX file that can be read.")) from error
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield [_cell_text(value) for value in values]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone number typed as a number
+    return str(value).strip()

@@ -1,0 +1,217 @@
+"""Importing contacts from a spreadsheet: upload, map the columns, dry run, import, fix the bad
+rows and import them again, undo. The dry run and the import run as background jobs; the page
+polls their progress."""
+
+from itertools import groupby, islice
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crm.audit import service as audit
+from crm.csv_stream import csv_download, csv_row
+from crm.custom_fields.service import definitions
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.imports import runner, storage
+from crm.imports.fields import guess, targets_for
+from crm.imports.forms import UploadForm, mapping_form
+from crm.imports.models import Import, ImportProblem
+from crm.imports.reader import UnreadableFile, format_of, layout_of, rows
+from crm.imports.undo import undo
+from crm.jobs import enqueue
+from crm.pagination import keyset, newest_first
+from crm.permissions import require
+from crm.tenancy import bind_workspace
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+PER_PAGE = 20
+PROBLEMS_PER_PAGE = 100
+SAMPLE_ROWS = 3
+
+
+def import_or_404(import_id: int) -> Import:
+    return db.session.get(Import, import_id) or abort(404)
+
+
+def _to(job: Import):
+    return redirect(url_for(".show", import_id=job.id), 303)
+
+
+def _index(form: UploadForm, status: int = 200):
+    page = newest_first(db.session, sa.select(Import), Import, request.args.get("after"), PER_PAGE)
+    return render_template("imports/index.html", form=form, page=page), status
+
+
+@bp.get("/")
+@require("contacts.import")
+def index():
+    return _index(UploadForm(formdata=None))
+
+
+def allow_large_upload() -> None:
+    """The import upload takes bigger bodies than the rest of the app (MAX_CONTENT_LENGTH). Runs
+    as an app-wide before-request hook registered ahead of CSRFProtect, which reads the body."""
+    if request.endpoint == "ws.imports.upload":
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+
+
+@bp.post("/")
+@require("contacts.import")
+def upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _index(form, 422)
+    upload = form.file.data
+    try:
+        file_format = format_of(upload.filename or "")
+        stored_name, path = storage.save(upload, g.workspace.id, file_format)
+    except UnreadableFile as error:
+        form.file.errors.append(str(error))
+        return _index(form, 422)
+    try:
+        layout = layout_of(path, file_format)
+    except UnreadableFile as error:
+        path.unlink(missing_ok=True)
+        form.file.errors.append(str(error))
+        return _index(form, 422)
+    job = Import(user_id=g.membership.user_id, filename=(upload.filename or "")[:255], stored_name=stored_name,
+                 file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
+                 mapping=guess(layout.headers, definitions(g.workspace, "contact")))  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    return _to(job)
+
+
+def _form(job: Import, **kwargs):
+    may_update = g.membership.role.record_scope == "all"
+    return mapping_form(job, targets_for(definitions(g.workspace, "contact")), may_update, **kwargs)
+
+
+def _samples(job: Import) -> list[list[str]]:
+    """The first rows of the file, shown beside the mapping."""
+    if job.status not in ("uploaded", "checked"):
+        return []
+    try:
+        return [cells for _line, cells in islice(rows(storage.path_of(job), storage.layout_of(job)), SAMPLE_ROWS)]
+    except (OSError, UnreadableFile):
+        return []
+
+
+def _problems(job: Import):
+    statement = sa.select(ImportProblem).where(ImportProblem.import_id == job.id)
+    return keyset(db.session, statement, [ImportProblem.line, ImportProblem.id], request.args.get("after"),
+                  PROBLEMS_PER_PAGE, descending=False)  # fmt: skip
+
+
+def _show(job: Import, form=None, status: int = 200):
+    form = form or _form(job, formdata=None)
+    context = {"job": job, "form": form, "samples": _samples(job), "can_undo": runner.can_undo(job),
+               "undo_until": runner.undo_deadline(job)}  # fmt: skip
+    if job.status in ("checked", "done", "failed", "undone"):
+        context["problems"] = _problems(job)
+    if wants_partial("import-problems"):
+        return render_template("imports/_problems.html", **context), status
+    return render_template("imports/show.html", **context), status
+
+
+@bp.get("/<int:import_id>")
+@require("contacts.import")
+def show(import_id: int):
+    return _show(import_or_404(import_id))
+
+
+@bp.get("/<int:import_id>/progress")
+@require("contacts.import")
+def progress(import_id: int):
+    job = import_or_404(import_id)
+    if job.running:
+        return render_template("imports/_progress.html", job=job)
+    response = make_response("", 200)
+    response.headers["HX-Refresh"] = "true"  # finished: the whole page changes
+    return response
+
+
+@bp.post("/<int:import_id>/check")
+@require("contacts.import")
+def check(import_id: int):
+    job = import_or_404(import_id)
+    if job.status not in ("uploaded", "checked"):
+        flash(_("This import has already run."), "error")
+        return _to(job)
+    form = _form(job)
+    if not form.validate_on_submit():
+        return _show(job, form, 422)
+    job.mapping, job.mode, job.match_by = form.mapping(), form.mode.data, form.match_by.data
+    job.status, job.failure = "checking", None
+    db.session.commit()
+    enqueue(runner.check, g.workspace.id, job.id)
+    return _to(job)
+
+
+@bp.post("/<int:import_id>/run")
+@require("contacts.import")
+def run(import_id: int):
+    job = import_or_404(import_id)
+    if job.status != "checked":
+        flash(_("Check the file before importing it."), "error")
+        return _to(job)
+    job.status = "importing"
+    audit.record("import.started", "import", job.id, {"file": [None, job.filename]})
+    db.session.commit()
+    enqueue(runner.run, g.workspace.id, job.id)
+    return _to(job)
+
+
+@bp.post("/<int:import_id>/undo")
+@require("contacts.import")
+def undo_import(import_id: int):
+    job = import_or_404(import_id)
+    if not runner.can_undo(job):
+        flash(_("This import can no longer be undone."), "error")
+        return _to(job)
+    counts = undo(job)
+    db.session.commit()
+    flash(_("Import undone: %(trashed)d contacts moved to the trash, %(restored)d contacts put back as they were.",
+            trashed=counts["trashed"], restored=counts["restored"]), "success")  # fmt: skip
+    return _to(job)
+
+
+@bp.post("/<int:import_id>/delete")
+@require("contacts.import")
+def delete(import_id: int):
+    job = import_or_404(import_id)
+    if job.status not in ("uploaded", "checked"):
+        flash(_("An import that has run stays in the list; undo it instead."), "error")
+        return _to(job)
+    storage.remove(job)
+    db.session.delete(job)
+    db.session.commit()
+    flash(_("Import of %(file)s cancelled.", file=job.filename), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.get("/<int:import_id>/invalid-rows.csv")
+@require("contacts.import")
+def invalid_rows(import_id: int):
+    """The invalid rows as they were read, with an Error column: fix them and import this file."""
+    job = import_or_404(import_id)
+    header = [*job.headers, _("Error")]
+    name = job.filename.rsplit(".", 1)[0]
+    return csv_download(_invalid_lines(job.id, g.workspace.id, header), f"{name}-invalid-rows.csv")
+
+
+def _invalid_lines(import_id: int, workspace_id: int, header: list[str]):
+    bind_workspace(workspace_id)
+    yield csv_row(header)
+    statement = (
+        sa.select(ImportProblem.line, ImportProblem.column, ImportProblem.reason, ImportProblem.cells)
+        .where(ImportProblem.import_id == import_id, ImportProblem.kind == "invalid")
+        .order_by(ImportProblem.line, ImportProblem.id)
+        .execution_options(yield_per=1000)
+    )
+    for _line, problems in groupby(db.session.execute(statement), key=lambda problem: problem.line):
+        problems = list(problems)
+        reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason for p in problems)
+        cells = list(problems[0].cells) + [""] * (len(header) - 1 - len(problems[0].cells))
+        yield csv_row([*cells[: len(header) - 1], reasons])

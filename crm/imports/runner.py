@@ -1,0 +1,364 @@
+"""The dry run and the import of a contacts spreadsheet, as background jobs: the file is read a
+batch at a time (constant memory), each batch parsed, matched and, for the real run, written with
+multi-row INSERTs and committed with the progress. Both runs go through the same steps, so the dry
+run's counts are what the import will do (unless the data changes in between)."""
+
+from datetime import date, datetime, timedelta
+from itertools import islice
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.audit import service as audit
+from crm.auth.models import User
+from crm.contacts import identities
+from crm.contacts.models import Company, Contact, ContactTag, Tag, month_day
+from crm.contacts.service import company_search_text, contact_search_text, search_text_of
+from crm.custom_fields.service import definitions
+from crm.db import utcnow
+from crm.extensions import db
+from crm.imports import storage
+from crm.imports.contact_rows import Column, ContactRow, RowContext, parse
+from crm.imports.fields import CUSTOM_PREFIX, TARGETS
+from crm.imports.models import Import, ImportChange, ImportProblem
+from crm.imports.reader import UnreadableFile, count_rows, rows
+from crm.workspaces.models import ACTIVE, Membership, Workspace
+
+BATCH = 1000
+SCALAR_FIELDS = ("name", "title", "gender", "birthday", "source", "owner_id", "about", "street", "city", "region",
+                 "postal_code", "country", "external_id", "company_id")  # fmt: skip
+KEY_LABELS = {"email": _l("email address"), "phone": _l("phone number"), "external_id": _l("ID")}
+
+
+def batched(items, size: int):
+    """itertools.batched of Python 3.12."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def check(import_id: int) -> None:
+    """The dry run: counts and problems, nothing written but them."""
+    _process(import_id, write=False)
+
+
+def run(import_id: int) -> None:
+    _process(import_id, write=True)
+
+
+def _process(import_id: int, write: bool) -> None:
+    job = db.session.get(Import, import_id)
+    if job is None or job.status != ("importing" if write else "checking"):
+        return  # cancelled or already handled
+    importer = _importer(job)
+    with force_locale(importer.locale if importer and importer.locale else "en"):  # the reasons it writes
+        _process_in_locale(import_id, job, write)
+
+
+def _importer(job: Import) -> User | None:
+    return db.session.get(User, job.user_id) if job.user_id else None
+
+
+def _process_in_locale(import_id: int, job: Import, write: bool) -> None:
+    try:
+        _go_through(job, write)
+    except UnreadableFile as error:
+        _fail(import_id, write, str(error))
+    except Exception:
+        _fail(import_id, write, _("The import stopped unexpectedly; the rows before it were kept.")
+              if write else _("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
+        raise
+
+
+def _go_through(job: Import, write: bool) -> None:
+    path, layout = storage.path_of(job), storage.layout_of(job)
+    db.session.execute(sa.delete(ImportProblem).where(ImportProblem.import_id == job.id))
+    job.rows_total, job.rows_done = count_rows(path, layout), 0
+    job.created_count = job.updated_count = job.skipped_count = job.invalid_count = job.companies_created = 0
+    db.session.commit()
+    work = Work(job, write)
+    for batch in batched(rows(path, layout), BATCH):
+        work.take(batch)
+        job.rows_done += len(batch)
+        db.session.commit()
+    job.status, job.finished_at = ("done" if write else "checked"), utcnow()
+    if write:
+        counts = {"created": job.created_count, "updated": job.updated_count, "skipped": job.skipped_count,
+                  "invalid": job.invalid_count, "file": job.filename}  # fmt: skip
+        audit.record("import.completed", "import", job.id, counts, actor=_importer(job))
+    db.session.commit()
+    if write:
+        storage.remove(job)
+
+
+def _fail(import_id: int, write: bool, message: str) -> None:
+    """A failed import keeps the batches it committed (undo removes them); a failed check goes
+    back to the mapping, with the message."""
+    db.session.rollback()
+    job = db.session.get(Import, import_id)
+    job.status, job.failure = ("failed" if write else "uploaded"), message
+    job.finished_at = utcnow() if write else None
+    db.session.commit()
+
+
+def context_for(workspace: Workspace) -> RowContext:
+    members = db.session.execute(
+        sa.select(User.email, Membership.id).join(User, User.id == Membership.user_id)
+        .where(Membership.status == ACTIVE)
+    )  # fmt: skip
+    custom = {field.key: field for field in definitions(workspace, "contact")}
+    return RowContext(workspace.phone_region, {email.lower(): member_id for email, member_id in members}, custom)
+
+
+def columns_of(job: Import, custom_keys) -> list[Column]:
+    known = {target.key for target in TARGETS} | {CUSTOM_PREFIX + key for key in custom_keys}
+    return [
+        Column(index, target, job.headers[index])
+        for index, target in enumerate(job.mapping)
+        if target and target in known  # a custom field deleted since the mapping is left out
+    ]
+
+
+class Work:
+    """One pass over the file: what has been seen (in-file duplicates), companies and tags found."""
+
+    def __init__(self, job: Import, write: bool):
+        self.job, self.write = job, write
+        workspace = db.session.get(Workspace, job.workspace_id)
+        self.context = context_for(workspace)
+        self.columns = columns_of(job, self.context.custom)
+        self.required = [field for field in self.context.custom.values() if field.required]
+        # Without an owner column, new contacts are the importer's (as a contact added by hand).
+        self.default_owner = db.session.scalar(sa.select(Membership.id).where(Membership.user_id == job.user_id))
+        self.seen: dict[str, int] = {}  # a matching key -> the row that had it first
+        self.updated: dict[int, int] = {}  # contact id -> the row that updated it
+        self.companies: dict[str, int | None] = {}  # lower-case name -> id (None: to be made, dry run)
+        self.tags: dict[str, int] = {}
+        self.problems: list[dict] = []
+
+    def take(self, batch) -> None:
+        parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
+        fresh = [row for row in parsed if self._valid(row) and self._first_in_file(row)]
+        creates, updates = self._match(fresh)
+        company_ids = self._company_ids({row.company for row in creates + [row for _id, row in updates] if row.company})
+        if creates:
+            self._create(creates, company_ids)
+        if updates:
+            self._update(updates, company_ids)
+        if self.problems:
+            db.session.execute(sa.insert(ImportProblem), self.problems)
+            self.problems = []
+
+    # --- sorting the rows -------------------------------------------------------------------
+
+    def _problem(self, row: ContactRow, kind: str, column: str | None, reason: str) -> None:
+        self.problems.append({"workspace_id": self.job.workspace_id, "import_id": self.job.id, "line": row.line,
+                              "kind": kind, "column": column, "reason": reason[:500], "cells": row.cells})  # fmt: skip
+
+    def _skip(self, row: ContactRow, reason: str) -> None:
+        self.job.skipped_count += 1
+        self._problem(row, "skipped", None, reason)
+
+    def _valid(self, row: ContactRow) -> bool:
+        for column, reason in row.problems:
+            self._problem(row, "invalid", column, reason)
+        self.job.invalid_count += bool(row.problems)
+        return not row.problems
+
+    def _first_in_file(self, row: ContactRow) -> bool:
+        keys = row.keys(self.job.match_by)
+        earlier = next((self.seen[key] for key in keys if key in self.seen), None)
+        if earlier is not None:
+            self._skip(row, _("Same %(what)s as row %(line)d.", what=KEY_LABELS[self.job.match_by], line=earlier))
+            return False
+        for key in keys:
+            self.seen[key] = row.line
+        return True
+
+    def _existing(self, keys: list[str]) -> dict[str, int]:
+        if self.job.match_by == "external_id":
+            statement = sa.select(Contact.external_id, Contact.id).where(
+                Contact.external_id.in_(set(keys)), Contact.deleted_at.is_(None)
+            )
+            return dict(db.session.execute(statement.order_by(Contact.id.desc())).all())
+        return identities.owners_of(self.job.match_by, keys)
+
+    def _match(self, fresh: list[ContactRow]) -> tuple[list[ContactRow], list[tuple[int, ContactRow]]]:
+        owners = self._existing([key for row in fresh for key in row.keys(self.job.match_by)])
+        creates, updates = [], []
+        for row in fresh:
+            found = next(((key, owners[key]) for key in row.keys(self.job.match_by) if key in owners), None)
+            if found is None:
+                if self._complete(row):
+                    creates.append(row)
+            elif self.job.mode == "create":
+                self._skip(row, _("Already in Kehu: %(key)s.", key=found[0]))
+            elif found[1] in self.updated:
+                self._skip(row, _("Row %(line)d updates the same contact.", line=self.updated[found[1]]))
+            else:
+                self.updated[found[1]] = row.line
+                updates.append((found[1], row))
+        return creates, updates
+
+    def _complete(self, row: ContactRow) -> bool:
+        """A new contact needs every required custom field."""
+        missing = [field for field in self.required if row.custom.get(field.key) is None]
+        for field in missing:
+            self._problem(row, "invalid", field.label, _("%(label)s is required.", label=field.label))
+        self.job.invalid_count += bool(missing)
+        return not missing
+
+    # --- companies and tags -----------------------------------------------------------------
+
+    def _company_ids(self, names: set[str]) -> dict[str, int | None]:
+        unknown = {name.lower(): name for name in names if name.lower() not in self.companies}
+        if unknown:
+            found = db.session.execute(
+                sa.select(Company.name, Company.id)
+                .where(sa.func.lower(Company.name).in_(list(unknown)), Company.deleted_at.is_(None))
+                .order_by(Company.id.desc())
+            )
+            self.companies.update({name.lower(): company_id for name, company_id in found})
+            self._new_companies([name for key, name in unknown.items() if key not in self.companies])
+        return self.companies
+
+    def _new_companies(self, names: list[str]) -> None:
+        self.job.companies_created += len(names)
+        if not self.write:
+            self.companies.update(dict.fromkeys((name.lower() for name in names), None))
+            return
+        now = utcnow()
+        values = [{"workspace_id": self.job.workspace_id, "import_id": self.job.id, "name": name, "custom": {},
+                   "search_text": company_search_text(Company(name=name)), "created_at": now, "updated_at": now}
+                  for name in names]  # fmt: skip
+        ids = db.session.scalars(sa.insert(Company).returning(Company.id, sort_by_parameter_order=True), values)
+        self.companies.update(zip((name.lower() for name in names), ids, strict=True))
+
+    def _tag_ids(self, names: set[str]) -> dict[str, int]:
+        unknown = [name for name in names if name not in self.tags]
+        if unknown:
+            self.tags.update(dict(db.session.execute(sa.select(Tag.name, Tag.id).where(Tag.name.in_(unknown))).all()))
+            missing = [name for name in unknown if name not in self.tags]
+            if missing:
+                values = [{"workspace_id": self.job.workspace_id, "name": name} for name in missing]
+                ids = db.session.scalars(sa.insert(Tag).returning(Tag.id, sort_by_parameter_order=True), values)
+                self.tags.update(zip(missing, ids, strict=True))
+        return self.tags
+
+    def _link_tags(self, pairs: list[tuple[int, list[str]]]) -> None:
+        tag_ids = self._tag_ids({name for _id, names in pairs for name in names})
+        links = [{"workspace_id": self.job.workspace_id, "contact_id": contact_id, "tag_id": tag_ids[name]}
+                 for contact_id, names in pairs for name in names]  # fmt: skip
+        if links:
+            db.session.execute(sa.insert(ContactTag), links)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _create(self, creates: list[ContactRow], company_ids: dict) -> None:
+        self.job.created_count += len(creates)
+        if not self.write:
+            return
+        now, workspace_id = utcnow(), self.job.workspace_id
+        values = [self._new_contact(row, company_ids, now) for row in creates]
+        ids = list(db.session.scalars(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values))
+        found = [dict(item, workspace_id=workspace_id) for contact_id, row in zip(ids, creates, strict=True)
+                 for item in identities.rows_for(contact_id, row.emails, row.phones)]  # fmt: skip
+        if found:
+            db.session.execute(sa.insert(identities.ContactIdentity), found)
+        self._link_tags([(contact_id, row.tags) for contact_id, row in zip(ids, creates, strict=True) if row.tags])
+
+    def _new_contact(self, row: ContactRow, company_ids: dict, now) -> dict:
+        fields = {name: row.fields.get(name) for name in SCALAR_FIELDS if name not in ("company_id",)}
+        fields["owner_id"] = fields["owner_id"] or self.default_owner
+        company_id = company_ids[row.company.lower()] if row.company else None
+        return {
+            **fields, "workspace_id": self.job.workspace_id, "import_id": self.job.id, "company_id": company_id,
+            "emails": row.emails, "phones": row.phones, "custom": row.custom,
+            "birthday_md": month_day(fields["birthday"]), "lifecycle": "lead", "level": "ordinary",
+            "level_pinned": False, "lifetime_value": 0, "value_12m": 0, "value_prev_12m": 0,
+            "search_text": search_text_of(fields["name"], row.emails, row.phones, row.company),
+            "created_at": now, "updated_at": now,
+        }  # fmt: skip
+
+    def _update(self, updates: list[tuple[int, ContactRow]], company_ids: dict) -> None:
+        statement = sa.select(Contact).where(Contact.id.in_([contact_id for contact_id, _row in updates]))
+        contacts = {c.id: c for c in db.session.scalars(statement.options(so.selectinload(Contact.tags)))}
+        new_tags = []
+        for contact_id, row in updates:
+            contact = contacts[contact_id]
+            wanted = _wanted(contact, row, company_ids)
+            if not wanted:
+                self._skip(row, _("Nothing new for this contact."))
+                continue
+            self.job.updated_count += 1
+            if self.write:
+                new_tags += _apply(self.job, contact, wanted, row.company)
+        if new_tags:
+            self._link_tags(new_tags)
+        if self.write:
+            db.session.flush()
+
+
+def _wanted(contact: Contact, row: ContactRow, company_ids: dict) -> dict:
+    """The values the row changes on ``contact``: filled cells overwrite, emails, phones and tags
+    are added to those it has, custom values are set one by one."""
+    wanted = {name: value for name, value in row.fields.items() if getattr(contact, name) != value}
+    if row.company:
+        company_id = company_ids[row.company.lower()]
+        if company_id is None or company_id != contact.company_id:
+            wanted["company_id"] = company_id
+    for name in ("emails", "phones"):
+        extra = [value for value in getattr(row, name) if value not in getattr(contact, name)]
+        if extra:
+            wanted[name] = [*getattr(contact, name), *extra]
+    custom = {**(contact.custom or {}), **row.custom}
+    if custom != (contact.custom or {}):
+        wanted["custom"] = custom
+    tags = [tag for tag in row.tags if tag not in {tag.name for tag in contact.tags}]
+    if tags:
+        wanted["tags"] = tags
+    return wanted
+
+
+def _apply(job: Import, contact: Contact, wanted: dict, company_name: str | None) -> list[tuple[int, list[str]]]:
+    """Sets ``wanted`` on the contact, keeping what it replaces for undo; returns the tags to link."""
+    before = {name: _plain(getattr(contact, name)) for name in wanted if name != "tags"}
+    if "tags" in wanted:
+        before["tags"] = [tag.name for tag in contact.tags]
+    for name, value in wanted.items():
+        if name != "tags":
+            setattr(contact, name, value)
+    if "company_id" in wanted or {"name", "emails", "phones"} & wanted.keys():
+        name = company_name if "company_id" in wanted else (contact.company.name if contact.company else None)
+        contact.search_text = contact_search_text(contact, name)
+    if {"emails", "phones"} & wanted.keys():
+        db.session.flush()
+        identities.sync(contact)
+    db.session.add(ImportChange(import_id=job.id, contact_id=contact.id, before=before))
+    return [(contact.id, wanted["tags"])] if "tags" in wanted else []
+
+
+def _plain(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def undo_deadline(job: Import) -> datetime | None:
+    if job.finished_at is None:
+        return None
+    return job.finished_at + timedelta(days=current_app.config["IMPORT_UNDO_DAYS"])
+
+
+def can_undo(job: Import) -> bool:
+    """A finished (or failed) import can be undone for IMPORT_UNDO_DAYS."""
+    deadline = undo_deadline(job)
+    return job.status in ("done", "failed") and deadline is not None and utcnow() < deadline

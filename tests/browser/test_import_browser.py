@@ -1,0 +1,78 @@
+"""Importing contacts in a real browser, with the jobs in a background thread as `make run` has
+them: upload, map, dry run (progress polled), import, download the bad rows, fix one, import again."""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import log_in
+from tests.factories import make_workspace
+
+pytestmark = pytest.mark.browser
+
+CSV_TEXT = (
+    "姓名,邮箱,Phone,Remarks\n"
+    "王小明,wang@example.com,+86 138 0013 8000,met at the fair\n"
+    "Ann Lee,ann@example.com,,\n"
+    "Bad Mail,bad-mail,,\n"
+)
+
+
+@pytest.fixture
+def jobs_in_a_thread(app):
+    app.config["JOBS_INLINE"] = False
+    yield
+    app.config["JOBS_INLINE"] = True
+
+
+def test_upload_map_dry_run_import_fix_a_bad_row_and_import_it(
+    app, page: Page, live_server, tmp_path, jobs_in_a_thread
+):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    log_in(page, live_server.url, owner.email, owner.password)
+    source = tmp_path / "customers.csv"
+    source.write_text(CSV_TEXT, encoding="utf-8")
+
+    page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(source)
+    page.get_by_role("button", name="Upload").click()
+
+    expect(page.get_by_label("姓名")).to_have_value("name")  # guessed from the Chinese header
+    expect(page.get_by_label("Phone")).to_have_value("phone")
+    expect(page.get_by_label("Remarks")).to_have_value("")
+    page.get_by_label("Remarks").select_option("about")
+    page.get_by_role("button", name="Check the file").click()
+
+    dry_run = page.get_by_role("region", name="Dry run: what the import will do")
+    expect(dry_run).to_contain_text("2 new contacts will be added")
+    expect(dry_run).to_contain_text("1 row cannot be imported")
+    expect(page.get_by_role("cell", name="bad-mail is not a valid email address.")).to_be_visible()
+    page.get_by_role("button", name="Import 2 contacts").click()
+
+    result = page.get_by_role("region", name="Result")
+    expect(result).to_contain_text("2 new contacts added")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the rows that were not imported").click()
+    rows = list(csv.reader(io.StringIO(download_info.value.path().read_text("utf-8-sig"))))
+    assert rows[1][0] == "Bad Mail" and rows[1][-1].endswith("bad-mail is not a valid email address.")
+    rows[1][1] = "bad.mail@example.com"
+    fixed = tmp_path / "fixed.csv"
+    with fixed.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows(rows)
+
+    page.get_by_role("link", name="Import another file").click()
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(fixed)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_label("Error")).to_have_value("")  # our error column is left out
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Import 1 contact").click()
+    expect(page.get_by_role("region", name="Result")).to_contain_text("1 new contact added")
+
+    page.get_by_role("link", name="Go to contacts").click()
+    rows = page.locator("#contact-rows tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#contact-rows")).to_contain_text("王小明")
+    expect(page.locator("#contact-rows")).to_contain_text("Bad Mail")

@@ -1,0 +1,118 @@
+"""Reading import files: encodings and delimiters detected, XLSX cells as text, blank rows
+skipped, our own formula guard undone; the mapping guessed from English and Chinese headers."""
+
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook
+
+from crm.custom_fields.service import FieldDef
+from crm.imports.contact_rows import Invalid, parse_date
+from crm.imports.fields import guess
+from crm.imports.reader import UnreadableFile, layout_of, rows
+
+TEXT = "姓名;公司\n王小明;上海贸易有限公司\nJosé Müller;Café Zürich\n"
+
+
+def read(path, file_format="csv"):
+    layout = layout_of(path, file_format)
+    return layout, list(rows(path, layout))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gb18030", "gb18030"), ("utf-16", "utf-16")],
+)
+def test_encodings_are_detected(app, tmp_path, encoding, expected):
+    path = tmp_path / "people.csv"
+    path.write_bytes(TEXT.encode(encoding))
+    with app.app_context():
+        layout, found = read(path)
+    assert (layout.encoding, layout.delimiter, layout.headers) == (expected, ";", ["姓名", "公司"])
+    assert found == [(2, ["王小明", "上海贸易有限公司"]), (3, ["José Müller", "Café Zürich"])]
+
+
+def test_latin1_is_not_mistaken_for_chinese(app, tmp_path):
+    """Latin-1 bytes also decode as GB18030 (é then a letter is a valid pair)."""
+    path = tmp_path / "people.csv"
+    path.write_bytes("Name,City\nJosé Müller,Zürich\nRenée Lefèvre,Besançon\n".encode("latin-1"))
+    with app.app_context():
+        layout, found = read(path)
+    assert layout.encoding in ("cp1252", "latin-1")
+    assert found[0][1] == ["José Müller", "Zürich"]
+
+
+def test_tabs_quotes_blank_rows_and_the_formula_guard(app, tmp_path):
+    path = tmp_path / "people.tsv"
+    path.write_text('Name\tPhone\tNote\n"Lee, Ann"\t\'+44 20 7946 0958\t"two\nlines"\n\t\t\nBo\t\'=1+1\t\n', "utf-8")
+    with app.app_context():
+        layout, found = read(path)
+    assert layout.delimiter == "\t"
+    assert found == [(2, ["Lee, Ann", "+44 20 7946 0958", "two\nlines"]), (4, ["Bo", "=1+1", ""])]
+
+
+def test_xlsx_cells_become_text(app, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Phone", "Birthday", "Spend"])
+    sheet.append(["Ann Lee", 13800138000, datetime(1990, 5, 1), 12.5])
+    sheet.append([None, None, None, None])
+    sheet.append(["Bo", None, date(2001, 2, 3), 7])
+    path = tmp_path / "people.xlsx"
+    book.save(path)
+    with app.app_context():
+        layout, found = read(path, "xlsx")
+    assert layout.headers == ["Name", "Phone", "Birthday", "Spend"]
+    assert found == [(2, ["Ann Lee", "13800138000", "1990-05-01", "12.5"]), (4, ["Bo", "", "2001-02-03", "7"])]
+
+
+def test_empty_and_broken_files_are_refused(app, tmp_path):
+    empty, broken = tmp_path / "empty.csv", tmp_path / "broken.xlsx"
+    empty.write_text("\n\n", "utf-8")
+    broken.write_bytes(b"PK\x03\x04 not really")
+    with app.test_request_context():
+        with pytest.raises(UnreadableFile, match="empty"):
+            layout_of(empty, "csv")
+        with pytest.raises(UnreadableFile, match="XLSX"):
+            layout_of(broken, "xlsx")
+
+
+def test_headers_are_guessed_in_english_and_chinese(app):
+    industry = FieldDef(1, "contact", "industry", "Industry", "text", (), False, False)
+    headers = [
+        "客户姓名",
+        "E-mail",
+        "手机号码",
+        "电话",
+        "Company Name",
+        "Tags",
+        "Industry",
+        "Name",
+        "Error",
+        "Whatever",
+    ]
+    with app.app_context():
+        mapping = guess(headers, [industry])
+    assert mapping == ["name", "email", "phone", "phone", "company", "tags", "cf:industry", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("raw", "day_first", "expected"),
+    [
+        ("2025-03-04", True, date(2025, 3, 4)),
+        ("2025/3/4", False, date(2025, 3, 4)),
+        ("2025年3月4日", True, date(2025, 3, 4)),
+        ("2025-03-04 00:00:00", True, date(2025, 3, 4)),
+        ("03/04/2025", True, date(2025, 4, 3)),
+        ("03/04/2025", False, date(2025, 3, 4)),
+        ("25/12/2025", False, date(2025, 12, 25)),
+    ],
+)
+def test_dates_in_common_forms(app, raw, day_first, expected):
+    assert parse_date(raw, day_first) == expected
+
+
+@pytest.mark.parametrize("raw", ["2025-02-30", "31/31/2020", "yesterday", "2025"])
+def test_bad_dates_are_invalid(app, raw):
+    with app.test_request_context(), pytest.raises(Invalid):
+        parse_date(raw, True)

@@ -1,0 +1,333 @@
+"""Importing contacts from a spreadsheet: upload, guessed mapping, dry run, import, the invalid
+rows file, re-import, update mode, undo; bad input and permissions. Jobs run in the request
+(JOBS_INLINE), so each POST returns after the work is done. Reading files: test_import_reader."""
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Company, Contact, ContactIdentity
+from crm.db import utcnow
+from crm.extensions import db
+from crm.imports.models import Import
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import assign_role, make_contact, make_custom_field, make_member, make_role
+
+CSV = (
+    "姓名,邮箱,手机,公司,标签,生日,负责人\n"
+    "王小明,Wang@Example.com,+86 138 0013 8000,上海贸易,vip; 展会,1990-05-01,\n"
+    "Ann Lee,ann@example.com,,Acme Ltd,,3/4/1985,{owner}\n"
+    "Bad Mail,not-an-email,,,,,\n"
+    ",nameless@example.com,,,,,\n"
+    "Wang Again,wang@example.com,,,,,\n"
+    "Bad Date,bd@example.com,,,,31/31/2020,\n"
+    "Stranger,stranger@example.com,,,,,nobody@example.com\n"
+)
+
+
+def imports_url(ws, rest: str = "") -> str:
+    return f"/w/{ws.slug}/imports/{rest}"
+
+
+def upload(client, ws, text: str, filename: str = "customers.csv", encoding: str = "utf-8"):
+    data = {"file": (io.BytesIO(text.encode(encoding)), filename)}
+    return post(client, imports_url(ws), data, content_type="multipart/form-data")
+
+
+def import_id_of(response) -> int:
+    return int(re.search(r"/imports/(\d+)", response.headers["Location"]).group(1))
+
+
+def job_of(app, ws, import_id: int) -> Import:
+    with app.app_context(), workspace_scope(ws.id):
+        job = db.session.get(Import, import_id)
+        db.session.expunge(job)
+        return job
+
+
+def contacts_of(app, ws) -> dict[str, Contact]:
+    with app.app_context(), workspace_scope(ws.id):
+        contacts = list(db.session.scalars(sa.select(Contact).where(Contact.deleted_at.is_(None))))
+        for contact in contacts:
+            _ = contact.company, contact.tags
+        db.session.expunge_all()
+        return {contact.name: contact for contact in contacts}
+
+
+def mapping_data(job: Import, mode: str = "create", match_by: str = "email", **changes) -> dict:
+    data = {f"column_{index}": key for index, key in enumerate(job.mapping)}
+    data.update(changes)
+    return {**data, "mode": mode, "match_by": match_by}
+
+
+def check(client, app, ws, import_id: int, **kwargs):
+    job = job_of(app, ws, import_id)
+    return post(client, imports_url(ws, f"{import_id}/check"), mapping_data(job, **kwargs))
+
+
+def test_upload_guesses_chinese_and_english_headers(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = upload(client, ws_a, CSV.format(owner=ws_a.email))
+    assert response.status_code == 303
+    job = job_of(app, ws_a, import_id_of(response))
+    assert job.mapping == ["name", "email", "phone", "company", "tags", "birthday", "owner"]
+    page = client.get(imports_url(ws_a, str(job.id))).get_data(as_text=True)
+    assert '<option selected value="phone">' in page
+    assert "+86 138 0013 8000" in page  # the first rows beside the mapping
+    assert contacts_of(app, ws_a) == {}
+
+
+def test_dry_run_reports_every_row_and_saves_nothing(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, CSV.format(owner=ws_a.email)))
+    response = check(client, app, ws_a, import_id)
+    assert response.status_code == 303
+    job = job_of(app, ws_a, import_id)
+    assert job.status == "checked"
+    assert (job.created_count, job.updated_count, job.skipped_count, job.invalid_count) == (2, 0, 1, 4)
+    assert job.companies_created == 2
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "not-an-email is not a valid email address." in page
+    assert "A name is needed." in page
+    assert "31/31/2020 is not a date" in page
+    assert "No member of this workspace has the email address nobody@example.com." in page
+    assert "Same email address as row 2." in page
+    assert contacts_of(app, ws_a) == {}
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Company.id))) == 0
+
+
+def test_import_saves_the_good_rows_normalised(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, CSV.format(owner=ws_a.email)))
+    check(client, app, ws_a, import_id)
+    assert post(client, imports_url(ws_a, f"{import_id}/run"), {}).status_code == 303
+    job = job_of(app, ws_a, import_id)
+    assert (job.status, job.created_count, job.invalid_count, job.skipped_count) == ("done", 2, 4, 1)
+    contacts = contacts_of(app, ws_a)
+    assert set(contacts) == {"王小明", "Ann Lee"}
+    wang, ann = contacts["王小明"], contacts["Ann Lee"]
+    assert wang.emails == ["wang@example.com"] and wang.phones == ["+8613800138000"]
+    assert wang.company.name == "上海贸易" and sorted(tag.name for tag in wang.tags) == ["vip", "展会"]
+    assert wang.birthday == date(1990, 5, 1) and wang.birthday_md == 501
+    assert ann.birthday == date(1985, 3, 4)  # the workspace's region is the US: month first
+    assert ann.owner_id is not None and ann.company.name == "Acme Ltd"
+    with app.app_context(), workspace_scope(ws_a.id):
+        found = db.session.scalars(sa.select(ContactIdentity.value).where(ContactIdentity.kind == "email"))
+        assert sorted(found) == ["ann@example.com", "wang@example.com"]
+        actions = list(db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.record_type == "import")))
+        assert sorted(actions) == ["import.completed", "import.started"]
+    # Found by search at once.
+    assert "王小明" in client.get(f"/w/{ws_a.slug}/contacts/?q=13800138000").get_data(as_text=True)
+
+
+def test_invalid_rows_download_fixed_and_imported_again(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, CSV.format(owner=ws_a.email)))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    response = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv"))
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert lines[0] == ["姓名", "邮箱", "手机", "公司", "标签", "生日", "负责人", "Error"]
+    assert [line[0] for line in lines[1:]] == ["Bad Mail", "", "Bad Date", "Stranger"]
+    assert lines[1][-1] == "邮箱: not-an-email is not a valid email address."
+    fixed = [lines[0]] + [line for line in lines[1:] if line[0] == "Bad Mail"]
+    fixed[1][1] = "bad.mail@example.com"
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(fixed)
+    second = import_id_of(upload(client, ws_a, buffer.getvalue(), "customers-invalid-rows.csv"))
+    assert job_of(app, ws_a, second).mapping[-1] == ""  # the Error column is not imported
+    check(client, app, ws_a, second)
+    post(client, imports_url(ws_a, f"{second}/run"), {})
+    assert contacts_of(app, ws_a)["Bad Mail"].emails == ["bad.mail@example.com"]
+
+
+def test_existing_contacts_are_skipped_when_creating_only(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email,Title\nAnnie,ANN@example.com,Boss\nBo,bo@example.com,\n"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.skipped_count) == (1, 1)
+    contacts = contacts_of(app, ws_a)
+    assert set(contacts) == {"Ann Lee", "Bo"} and contacts["Ann Lee"].title is None
+    assert "Already in Kehu: ann@example.com." in client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+
+
+def test_update_mode_changes_matching_contacts_and_undo_puts_everything_back(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk", tags=["old"])
+    auth.login(ws_a.email, ws_a.password)
+    text = (
+        "Name,Email,Phone,Title,Tags\n"
+        "Ann Lee,ann@example.com,+44 20 7946 0958,Director,fair\n"
+        "New Person,new@example.com,,,\n"
+    )
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id, mode="update")
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.updated_count) == (1, 1)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    updated = contacts_of(app, ws_a)["Ann Lee"]
+    assert updated.id == ann and updated.title == "Director" and updated.phones == ["+442079460958"]
+    assert sorted(tag.name for tag in updated.tags) == ["fair", "old"]
+
+    response = post(client, imports_url(ws_a, f"{import_id}/undo"), {})
+    assert response.status_code == 303
+    contacts = contacts_of(app, ws_a)
+    assert set(contacts) == {"Ann Lee"}  # New Person is in the trash
+    restored = contacts["Ann Lee"]
+    assert (restored.title, restored.phones, [t.name for t in restored.tags]) == ("Clerk", [], ["old"])
+    with app.app_context(), workspace_scope(ws_a.id):
+        phones = db.session.scalars(sa.select(ContactIdentity.value).where(ContactIdentity.kind == "phone"))
+        assert list(phones) == []
+    assert job_of(app, ws_a, import_id).status == "undone"
+    again = post(client, imports_url(ws_a, f"{import_id}/undo"), {}, follow_redirects=True)
+    assert "can no longer be undone" in again.get_data(as_text=True)
+
+
+def test_undo_is_refused_after_seven_days(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name\nAnn Lee\n"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Import, import_id).finished_at = utcnow() - timedelta(days=7, minutes=1)
+        db.session.commit()
+    post(client, imports_url(ws_a, f"{import_id}/undo"), {})
+    assert set(contacts_of(app, ws_a)) == {"Ann Lee"}
+
+
+def test_names_from_first_and_last_name_columns(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "First name,Last name\nAnn,Lee\n小明,王\n"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert set(contacts_of(app, ws_a)) == {"Ann Lee", "王小明"}
+
+
+def test_custom_fields_are_mapped_by_label_and_validated(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "Industry", kind="select", options=["Retail", "Food"], required=True)
+    make_custom_field(app, ws_a, "Employees", kind="number")
+    auth.login(ws_a.email, ws_a.password)
+    text = 'Name,Industry,Employees\nAnn Lee,retail,"1,200"\nBo,Mining,3\nCy,,4\n'
+    import_id = import_id_of(upload(client, ws_a, text))
+    job = job_of(app, ws_a, import_id)
+    assert job.mapping[1].startswith("cf:") and job.mapping[2].startswith("cf:")
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert set(contacts) == {"Ann Lee"}
+    assert sorted(contacts["Ann Lee"].custom.values(), key=str) == [1200, "Retail"]
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Mining is not one of: Retail, Food." in page
+    assert "Industry is required." in page
+
+
+def test_mapping_without_a_name_column_is_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nAnn,ann@example.com\n"))
+    response = check(client, app, ws_a, import_id, column_0="")
+    assert response.status_code == 422
+    assert "Choose the column that holds the name" in response.get_data(as_text=True)
+    assert job_of(app, ws_a, import_id).status == "uploaded"
+
+
+def test_a_field_chosen_twice_and_update_without_its_key_are_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Title,Role\nAnn,Boss,CEO\n"))
+    response = check(client, app, ws_a, import_id, column_2="title", mode="update")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Already chosen for the column Title." in page
+    assert "To update contacts, import a column as this value." in page
+
+
+def test_running_before_the_dry_run_is_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name\nAnn\n"))
+    response = post(client, imports_url(ws_a, f"{import_id}/run"), {}, follow_redirects=True)
+    assert "Check the file before importing it." in response.get_data(as_text=True)
+    assert contacts_of(app, ws_a) == {}
+
+
+def test_bad_uploads_get_a_clear_message(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    cases = [
+        (b"%PDF-1.4", "scan.pdf", "Upload a CSV or XLSX (Excel) file."),
+        (b"", "empty.csv", "The file is empty."),
+        (b"not a zip", "book.xlsx", "This is not an XLSX file that can be read."),
+    ]
+    for content, name, message in cases:
+        response = post(client, imports_url(ws_a), {"file": (io.BytesIO(content), name)},
+                        content_type="multipart/form-data")  # fmt: skip
+        assert response.status_code == 422, name
+        assert message in response.get_data(as_text=True)
+    response = post(client, imports_url(ws_a), {}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Choose a file to upload." in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Import.id))) == 0
+
+
+def test_too_large_an_upload_is_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    limit = app.config["IMPORT_MAX_BYTES"]
+    app.config["IMPORT_MAX_BYTES"] = 1000
+    try:
+        response = upload(client, ws_a, "Name\n" + "Ann Lee\n" * 200)
+    finally:
+        app.config["IMPORT_MAX_BYTES"] = limit
+    assert response.status_code == 413
+
+
+def test_cancel_removes_an_import_that_has_not_run(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name\nAnn\n"))
+    assert post(client, imports_url(ws_a, f"{import_id}/delete"), {}).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Import, import_id) is None
+
+
+def test_importing_needs_the_import_permission(app, client, auth, ws_a):
+    sales = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    auth.login(sales.email, sales.password)
+    assert client.get(imports_url(ws_a)).status_code == 403
+    assert upload(client, ws_a, "Name\nAnn\n").status_code == 403
+    assert "/imports/" not in client.get(f"/w/{ws_a.slug}/contacts/").get_data(as_text=True)
+
+
+def test_a_role_limited_to_its_own_records_imports_new_contacts_it_owns(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk")
+    role = make_role(app, ws_a, "Own importer", permissions=("contacts.read", "contacts.import"), record_scope="own")
+    member = make_member(app, ws_a, "olga@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, role)
+    auth.login(member.email, member.password)
+    import_id = import_id_of(
+        upload(client, ws_a, "Name,Email,Title\nAnn Lee,ann@example.com,CEO\nBo,bo@example.com,\n")
+    )
+    response = check(client, app, ws_a, import_id, mode="update")
+    assert response.status_code == 422 and "import new contacts only" in response.get_data(as_text=True)
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert contacts["Ann Lee"].title == "Clerk"
+    assert contacts["Bo"].owner_id == member.membership_id
+
+
+def test_another_workspace_cannot_see_or_run_an_import(app, client, auth, ws_a, ws_b):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nSecret Person,secret@example.com\n"))
+    check(client, app, ws_a, import_id)
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    for path in ("", "/progress", "/invalid-rows.csv"):
+        assert client.get(imports_url(ws_b, f"{import_id}{path}")).status_code == 404
+    assert post(client, imports_url(ws_b, f"{import_id}/run"), {}).status_code == 404
+    assert "Secret" not in client.get(imports_url(ws_b)).get_data(as_text=True)
+    assert contacts_of(app, ws_a) == {}
