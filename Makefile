@@ -56,9 +56,13 @@ worker: install
 	$(BIN)/flask --app wsgi crm worker
 
 # Benchmarks (bench/README.md): SIZE=S|M, BENCH_DB=postgresql|sqlite. bench-data rebuilds that bench database.
-.PHONY: bench-data bench
+.PHONY: bench-data bench bench-import
 bench-data: install
 	$(BIN)/python -m bench.data --size $(or $(SIZE),S) --db $(or $(BENCH_DB),postgresql)
 
 bench: install translations
 	$(BIN)/python -m bench.run --size $(or $(SIZE),S) --db $(or $(BENCH_DB),postgresql)
+
+# Import speed (bench/imports.py): ROWS rows into a fresh database of its own.
+bench-import: install translations
+	$(BIN)/python -m bench.imports --rows $(or $(ROWS),100000) --db $(or $(BENCH_DB),postgresql)

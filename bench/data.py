@@ -7,7 +7,7 @@
 2. Users, workspaces, built-in roles and memberships through the app's own functions
    (``sign_up``, ``create_workspace``): a few thousand rows. The first workspace is the whale,
    owned by ``common.WHALE_EMAIL``.
-3. Tags, companies, contacts and contact tags in bulk: COPY on PostgreSQL (as the table owner,
+3. Tags, companies, contacts, contact tags and contact identities in bulk: COPY on PostgreSQL (as the table owner,
    with FORCE ROW LEVEL SECURITY lifted inside the loading transaction only, since COPY FROM
    refuses RLS tables), Core executemany on SQLite. Search indexes (pg_trgm GIN, FTS5 trigram
    tables and their triggers) are dropped for the load and rebuilt after it; ``search_text`` is
@@ -36,6 +36,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from crm import create_app
 from crm.auth.models import User
+from crm.contacts import identities
 from crm.contacts.models import month_day
 from crm.contacts.service import company_search_text, contact_search_text
 from crm.extensions import db
@@ -61,7 +62,7 @@ from bench.common import (
 SEED = 20260101
 START = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
-BULK_TABLES = ("tags", "companies", "contacts", "contact_tags")
+BULK_TABLES = ("tags", "companies", "contacts", "contact_tags", "contact_identities")
 SEARCHABLE = ("companies", "contacts")
 FLASK = str(Path(sys.executable).parent / "flask")
 
@@ -230,14 +231,17 @@ def company_rows(tenants: list[Tenant]) -> Iterator[dict]:
         yield row
 
 
-def contact_rows(tenants: list[Tenant], links: list[dict]) -> Iterator[dict]:
-    """Contacts; their tags are appended to ``links`` (contact_tags rows)."""
+def contact_rows(tenants: list[Tenant], links: list[dict], found: list[dict]) -> Iterator[dict]:
+    """Contacts; their tags are appended to ``links`` (contact_tags rows), their emails and phones
+    to ``found`` (contact_identities rows)."""
     by_id = {tenant.id: tenant for tenant in tenants}
     for row in interleaved(tenants, "contacts", contact_row, lambda tenant: tenant.contacts):
         tag_ids = by_id[row["workspace_id"]].tag_ids
         for name in row.pop("_tags"):
             links.append({"id": len(links) + 1, "workspace_id": row["workspace_id"], "contact_id": row["id"],
                           "tag_id": tag_ids[name]})  # fmt: skip
+        for identity in identities.rows_for(row["id"], row["emails"], row["phones"]):
+            found.append({"id": len(found) + 1, "workspace_id": row["workspace_id"], **identity})
         yield row
 
 
@@ -265,8 +269,10 @@ def load(app, tenants: list[Tenant]) -> None:
 
 def write_all(write, tenants: list[Tenant]) -> None:
     links: list[dict] = []
+    found: list[dict] = []
     for table, rows in (("tags", tag_rows(tenants)), ("companies", company_rows(tenants)),
-                        ("contacts", contact_rows(tenants, links)), ("contact_tags", links)):  # fmt: skip
+                        ("contacts", contact_rows(tenants, links, found)), ("contact_tags", links),
+                        ("contact_identities", found)):  # fmt: skip
         started = time.monotonic()
         count = write(table, rows)
         print(f"  {table}: {count:,} rows in {time.monotonic() - started:.1f} s", flush=True)
