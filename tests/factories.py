@@ -227,7 +227,7 @@ def make_import(app, workspace, text: str = "Name,Email\nAnn Lee,ann@example.com
 
     with app.app_context(), workspace_scope(workspace.id):
         name = f"{workspace.id}-{secrets.token_hex(8)}.csv"
-        path = storage.path_of(SimpleNamespace(stored_name=name))
+        path = storage.path_for(name)
         path.write_text(text, encoding="utf-8")
         layout = layout_of(path, "csv")
         job = Import(filename="contacts.csv", stored_name=name, file_format="csv", encoding=layout.encoding,

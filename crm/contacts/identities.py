@@ -7,8 +7,6 @@ import sqlalchemy as sa
 from crm.contacts.models import Contact, ContactIdentity
 from crm.extensions import db
 
-KINDS = ("email", "phone")
-
 
 def rows_for(contact_id: int, emails: list[str], phones: list[str]) -> list[dict]:
     return [{"contact_id": contact_id, "kind": "email", "value": email} for email in emails] + [

@@ -10,8 +10,6 @@ from crm.db import BigId, Timestamps, UTCDateTime
 from crm.extensions import db
 from crm.tenancy import TenantScoped
 
-MODES = ("create", "update")  # create new only / also update the matching records
-MATCH_KEYS = ("email", "phone", "external_id")
 # uploaded -> checking -> checked -> importing -> done -> undone; checking or importing -> failed
 RUNNING = ("checking", "importing")
 

@@ -30,7 +30,7 @@ from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 BATCH = 1000
 SCALAR_FIELDS = ("name", "title", "gender", "birthday", "source", "owner_id", "about", "street", "city", "region",
-                 "postal_code", "country", "external_id", "company_id")  # fmt: skip
+                 "postal_code", "country", "external_id")  # fmt: skip
 KEY_LABELS = {"email": _l("email address"), "phone": _l("phone number"), "external_id": _l("ID")}
 
 
@@ -56,22 +56,18 @@ def _process(import_id: int, write: bool) -> None:
         return  # cancelled or already handled
     importer = _importer(job)
     with force_locale(importer.locale if importer and importer.locale else "en"):  # the reasons it writes
-        _process_in_locale(import_id, job, write)
+        try:
+            _go_through(job, write)
+        except UnreadableFile as error:
+            _fail(import_id, write, str(error))
+        except Exception:
+            _fail(import_id, write, _("The import stopped unexpectedly; the rows before it were kept.")
+                  if write else _("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
+            raise
 
 
 def _importer(job: Import) -> User | None:
     return db.session.get(User, job.user_id) if job.user_id else None
-
-
-def _process_in_locale(import_id: int, job: Import, write: bool) -> None:
-    try:
-        _go_through(job, write)
-    except UnreadableFile as error:
-        _fail(import_id, write, str(error))
-    except Exception:
-        _fail(import_id, write, _("The import stopped unexpectedly; the rows before it were kept.")
-              if write else _("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
-        raise
 
 
 def _go_through(job: Import, write: bool) -> None:
@@ -283,7 +279,7 @@ class Work:
         self._link_tags([(contact_id, row.tags) for contact_id, row in zip(ids, creates, strict=True) if row.tags])
 
     def _new_contact(self, row: ContactRow, company_ids: dict, now) -> dict:
-        fields = {name: row.fields.get(name) for name in SCALAR_FIELDS if name not in ("company_id",)}
+        fields = {name: row.fields.get(name) for name in SCALAR_FIELDS}
         fields["owner_id"] = fields["owner_id"] or self.default_owner
         company_id = company_ids[row.company.lower()] if row.company else None
         return {
@@ -329,7 +325,8 @@ def _wanted(contact: Contact, row: ContactRow, company_ids: dict) -> dict:
     custom = {**(contact.custom or {}), **row.custom}
     if custom != (contact.custom or {}):
         wanted["custom"] = custom
-    tags = [tag for tag in row.tags if tag not in {tag.name for tag in contact.tags}]
+    has = {tag.name for tag in contact.tags}
+    tags = [tag for tag in row.tags if tag not in has]
     if tags:
         wanted["tags"] = tags
     return wanted

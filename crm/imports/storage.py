@@ -21,13 +21,17 @@ def _folder() -> Path:
 def save(upload: FileStorage, workspace_id: int, file_format: str) -> tuple[str, Path]:
     """Stores the upload under a random name; returns the name and its path."""
     name = f"{workspace_id}-{secrets.token_hex(16)}.{file_format}"
-    path = _folder() / name
+    path = path_for(name)
     upload.save(path)
     return name, path
 
 
 def path_of(job: Import) -> Path:
-    return _folder() / job.stored_name
+    return path_for(job.stored_name)
+
+
+def path_for(stored_name: str) -> Path:
+    return _folder() / stored_name
 
 
 def layout_of(job: Import) -> Layout:
