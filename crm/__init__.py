@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     from crm.auth import models as _auth_models  # noqa: F401
     from crm.contacts import models as _contact_models  # noqa: F401
     from crm.custom_fields import models as _custom_field_models  # noqa: F401
+    from crm.duplicates import models as _duplicate_models  # noqa: F401
     from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401
     from crm.purchases import models as _purchase_models  # noqa: F401
