@@ -18,6 +18,7 @@ ACTIONS = {
     "level": (_l("Set level by hand"), "contacts.write"),
     "delete": (_l("Move to trash"), "contacts.delete"),
     "export": (_l("Export CSV"), "contacts.export"),  # answered with the download, see routes
+    "export_xlsx": (_l("Export XLSX"), "contacts.export"),
 }
 # The form field holding each action's value.
 VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bulk_tag", "level": "bulk_level"}

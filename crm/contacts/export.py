@@ -1,32 +1,103 @@
-"""The contacts list as a CSV file: every contact the list state selects, in batches (constant
-memory), with tags loaded a batch at a time; phones, birthday and address only for members
-with contacts.sensitive."""
+"""The contacts list as a CSV or XLSX file: every contact the list state selects, read a batch at a
+time in id order as plain rows (no ORM objects, so memory stays constant), tags a batch at a time.
+
+Columns: with columns chosen on the list, the name and those columns (every email address and phone
+number, not only the first); on the list's default columns, every field the member may see. Phones,
+birthday and address only for members with contacts.sensitive; sensitive custom fields masked
+without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells)."""
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from crm.auth.models import User
 from crm.contacts import queries
 from crm.contacts.list_view import ListState
-from crm.contacts.models import Contact, ContactTag, Tag
+from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.csv_stream import csv_row
-from crm.custom_fields.service import display
+from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
 from crm.tenancy import bind_workspace
+from crm.workspaces.models import Membership
 
 BATCH = 1000
 
 
-def _header(sensitive: bool) -> list[str]:
-    header = [_("Name"), _("Email addresses"), _("Company"), _("Job title"), _("Owner"), _("Lifecycle"), _("Tier"),
-              _("Customer level"), _("Lifetime value"), _("Last purchase"), _("Last activity"), _("Source"),
-              _("Tags"), _("Added")]  # fmt: skip
-    if sensitive:
-        header += [_("Phone numbers"), _("Birthday"), _("Street"), _("City"), _("Region or state"), _("Postal code"),
-                   _("Country")]  # fmt: skip
-    return header
+def _day(moment) -> str:
+    return moment.date().isoformat() if moment else ""
+
+
+def _joined(values) -> str:
+    return "; ".join(values or ())
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    reads: tuple  # what it selects
+    value: Callable  # (row, tags of the row, labels) -> cell value
+    sensitive: bool = False
+
+
+COLUMNS = {
+    "name": Column(_l("Name"), (Contact.name,), lambda row, tags, labels: row.name),
+    "emails": Column(_l("Email addresses"), (Contact.emails,), lambda row, tags, labels: _joined(row.emails)),
+    "company": Column(_l("Company"), (Company.name.label("company_name"),),
+                      lambda row, tags, labels: row.company_name or ""),
+    "title": Column(_l("Job title"), (Contact.title,), lambda row, tags, labels: row.title),
+    "owner": Column(_l("Owner"), (User.name.label("owner_name"),), lambda row, tags, labels: row.owner_name or ""),
+    "lifecycle": Column(_l("Lifecycle"), (Contact.lifecycle,),
+                        lambda row, tags, labels: labels["lifecycle"].get(row.lifecycle, row.lifecycle)),
+    "tier": Column(_l("Tier"), (Contact.tier,), lambda row, tags, labels: row.tier),
+    "level": Column(_l("Customer level"), (Contact.level,),
+                    lambda row, tags, labels: labels["level"].get(row.level, row.level)),
+    "value": Column(_l("Lifetime value"), (Contact.lifetime_value,), lambda row, tags, labels: row.lifetime_value),
+    "last_purchase": Column(_l("Last purchase"), (Contact.last_purchase_at,),
+                            lambda row, tags, labels: _day(row.last_purchase_at)),
+    "last_activity": Column(_l("Last activity"), (Contact.last_activity_at,),
+                            lambda row, tags, labels: row.last_activity_at.isoformat(timespec="minutes")
+                            if row.last_activity_at else ""),
+    "source": Column(_l("Source"), (Contact.source,), lambda row, tags, labels: row.source),
+    "tags": Column(_l("Tags"), (), lambda row, tags, labels: ", ".join(tags)),
+    "created": Column(_l("Added"), (Contact.created_at,), lambda row, tags, labels: _day(row.created_at)),
+    "phones": Column(_l("Phone numbers"), (Contact.phones,), lambda row, tags, labels: _joined(row.phones), True),
+    "birthday": Column(_l("Birthday"), (Contact.birthday,),
+                       lambda row, tags, labels: row.birthday.isoformat() if row.birthday else "", True),
+    "street": Column(_l("Street"), (Contact.street,), lambda row, tags, labels: row.street, True),
+    "city": Column(_l("City"), (Contact.city,), lambda row, tags, labels: row.city, True),
+    "region": Column(_l("Region or state"), (Contact.region,), lambda row, tags, labels: row.region, True),
+    "postal_code": Column(_l("Postal code"), (Contact.postal_code,), lambda row, tags, labels: row.postal_code, True),
+    "country": Column(_l("Country"), (Contact.country,), lambda row, tags, labels: row.country, True),
+}  # fmt: skip
+# The list's columns (crm.contacts.list_view.COLUMNS) as export columns.
+FROM_LIST = {"company": "company", "email": "emails", "phone": "phones", "owner": "owner", "lifecycle": "lifecycle",
+             "tier": "tier", "level": "level", "value": "value", "last_activity": "last_activity",
+             "source": "source", "created": "created"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one export holds: the list state's contacts (or its ticked ``ids``) as seen by ``member``."""
+
+    state: ListState
+    member: Membership
+    keys: list[str]  # of COLUMNS
+    fields: list[FieldDef]  # custom fields, after the columns
+    sensitive: bool  # the member has contacts.sensitive
+    labels: dict  # lifecycle and level names, translated beforehand (CSV rows are read after the view)
+    ids: list[int]
+
+
+def columns_of(state: ListState, chosen: bool, sensitive: bool, custom: dict[str, FieldDef]) -> tuple[list, list]:
+    """The export's columns and custom fields: the list's chosen ones (``chosen``: the URL names
+    columns), or every one the member may see."""
+    if not chosen:
+        return [key for key in COLUMNS if sensitive or not COLUMNS[key].sensitive], list(custom.values())
+    shown = state.shown(sensitive, custom)
+    return ["name", *(FROM_LIST[key] for key in shown if key in FROM_LIST)], [custom[k] for k in shown if k in custom]
 
 
 def _tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
@@ -42,46 +113,53 @@ def _tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
+def _select(keys: list[str], fields: list[FieldDef]) -> sa.Select:
+    reads = {Contact.id.key: Contact.id}
+    for key in keys:
+        reads.update({column.key: column for column in COLUMNS[key].reads})
+    if fields:
+        reads[Contact.custom.key] = Contact.custom
+    statement = sa.select(*reads.values())
+    if "company" in keys:
+        statement = statement.outerjoin(
+            Company, sa.and_(Company.workspace_id == Contact.workspace_id, Company.id == Contact.company_id)
+        )
+    if "owner" in keys:
+        statement = statement.outerjoin(
+            Membership, sa.and_(Membership.workspace_id == Contact.workspace_id, Membership.id == Contact.owner_id)
+        ).outerjoin(User, User.id == Membership.user_id)
+    return statement
+
+
 def _batches(statement: sa.Select):
     after = 0
     while True:
-        batch = list(db.session.scalars(statement.where(Contact.id > after).order_by(Contact.id).limit(BATCH)))
+        batch = db.session.execute(statement.where(Contact.id > after).order_by(Contact.id).limit(BATCH)).all()
         if not batch:
             return
         yield batch
         after = batch[-1].id
 
 
-def _row(contact: Contact, tags: list[str], labels: dict, sensitive: bool) -> list:
-    row = [
-        contact.name, "; ".join(contact.emails), contact.company.name if contact.company else "", contact.title,
-        contact.owner.user.name if contact.owner else "", labels["lifecycle"].get(contact.lifecycle, contact.lifecycle),
-        contact.tier, labels["level"].get(contact.level, contact.level), contact.lifetime_value,
-        contact.last_purchase_at.date().isoformat() if contact.last_purchase_at else "",
-        contact.last_activity_at.isoformat(timespec="minutes") if contact.last_activity_at else "",
-        contact.source, ", ".join(tags), contact.created_at.date().isoformat(),
-    ]  # fmt: skip
-    if sensitive:
-        row += [
-            "; ".join(contact.phones), contact.birthday.isoformat() if contact.birthday else "", contact.street,
-            contact.city, contact.region, contact.postal_code, contact.country,
-        ]  # fmt: skip
-    return row
-
-
-def csv_lines(state: ListState, member, workspace_id: int, sensitive: bool, labels: dict, fields: list, ids=()):
-    """Runs while the response streams: binds the workspace again (the request's binding is gone).
-    Custom fields come last; sensitive ones in clear only for members with contacts.sensitive."""
-    bind_workspace(workspace_id)
-    yield csv_row(_header(sensitive) + [field.label for field in fields])
-    statement = queries.matching_contacts(state, member).options(
-        so.joinedload(Contact.company), so.joinedload(Contact.owner)
-    )
-    if ids:  # a ticked selection
-        statement = statement.where(Contact.id.in_(ids))
+def rows(plan: Plan) -> Iterator[list]:
+    """The header, then one list of cell values per contact."""
+    keys, fields = plan.keys, plan.fields
+    yield [str(COLUMNS[key].label) for key in keys] + [field.label for field in fields]
+    statement = queries.matching_contacts(plan.state, plan.member, _select(keys, fields))
+    if plan.ids:  # a ticked selection
+        statement = statement.where(Contact.id.in_(plan.ids))
+    values = [COLUMNS[key].value for key in keys]
     for batch in _batches(statement):
-        tags = _tags_of([contact.id for contact in batch])
-        for contact in batch:
-            custom = [display(field, contact.custom.get(field.key), reveal=sensitive) for field in fields]
-            yield csv_row(_row(contact, tags.get(contact.id, []), labels, sensitive) + custom)
-        db.session.expunge_all()
+        tags = _tags_of([row.id for row in batch]) if "tags" in keys else {}
+        for row in batch:
+            row_tags = tags.get(row.id, [])
+            custom = [display(field, (row.custom or {}).get(field.key), reveal=plan.sensitive) for field in fields]
+            yield [value(row, row_tags, plan.labels) for value in values] + custom
+
+
+def csv_lines(workspace_id: int, plan: Plan) -> Iterator[str]:
+    """``rows`` as CSV lines. Runs while the response streams, so it binds the workspace again
+    (the request's binding is gone by then)."""
+    bind_workspace(workspace_id)
+    for row in rows(plan):
+        yield csv_row(row)

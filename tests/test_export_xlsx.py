@@ -1,0 +1,168 @@
+"""Contacts export as XLSX (and the columns both exports share): read back with openpyxl, the
+list's filters and chosen columns, Chinese text, formula cells neutralised, sensitive values
+masked, permission, audit, another workspace's list, and the temporary file gone afterwards."""
+
+import csv
+import io
+import tempfile
+from decimal import Decimal
+
+import openpyxl
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts import export
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import (
+    assign_role,
+    make_company,
+    make_contact,
+    make_custom_field,
+    make_member,
+    make_purchase,
+    make_role,
+    set_custom_value,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def url(ws, rest: str = "export.xlsx") -> str:
+    return f"/w/{ws.slug}/contacts/{rest}"
+
+
+def sheet_rows(response) -> list[list]:
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == XLSX
+    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    rows = [["" if value is None else value for value in row] for row in workbook.active.iter_rows(values_only=True)]
+    width = len(rows[0])  # empty cells at the end of a row are not stored
+    return [row + [""] * (width - len(row)) for row in rows]
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
+
+
+def test_xlsx_has_the_filtered_list_in_chinese_with_formulas_neutralised(app, client, auth, ws_a, monkeypatch,
+                                                                          tmp_path):  # fmt: skip
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # to see that the file is deleted
+    acme = make_company(app, ws_a, "上海贸易有限公司")
+    make_contact(app, ws_a, '=HYPERLINK("http://evil.example","click")', tags=["fair"], emails=["x@example.com"])
+    wang = make_contact(app, ws_a, "王小明", tags=["fair", "vip list"], company_id=acme, owner_id=ws_a.membership_id,
+                        phones=["+8613800138000"], city="北京")  # fmt: skip
+    make_purchase(app, ws_a, wang, "茶叶", amount=1234.5)
+    make_contact(app, ws_a, "Not at the fair")
+    auth.login(ws_a.email, ws_a.password)
+
+    response = client.get(url(ws_a), query_string={"tag": "fair"})
+    rows = sheet_rows(response)
+    assert response.headers["Content-Disposition"] == f'attachment; filename="contacts-{ws_a.slug}.xlsx"'
+    assert int(response.headers["Content-Length"]) == len(response.get_data())
+    header, body = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert header[0] == "Name" and {"Tags", "Phone numbers", "City", "Company", "Owner"} <= set(header)
+    assert set(body) == {'\'=HYPERLINK("http://evil.example","click")', "王小明"}  # text, not a formula
+    wang_row = body["王小明"]
+    assert wang_row["Company"] == "上海贸易有限公司" and wang_row["City"] == "北京"
+    assert wang_row["Tags"] == "fair, vip list" and wang_row["Owner"] == "Alice"
+    assert wang_row["Phone numbers"] == "'+8613800138000"  # neutralised as in the CSV
+    assert wang_row["Lifetime value"] == Decimal("1234.5")  # a number, not text
+    assert list(tmp_path.glob("kehu-export-*")) == []
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "contact.exported")).one()
+        assert entry.changes == {"filters": [None, {"tag": "fair"}], "format": [None, "xlsx"]}
+    assert "Exported contacts" in client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
+
+
+def test_both_exports_follow_the_chosen_columns(app, client, auth, ws_a):
+    segment = make_custom_field(app, ws_a, "Segment")
+    make_custom_field(app, ws_a, "Not chosen")
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com", "ann@home.example"], source="Fair",
+                       phones=["+16502530000"])  # fmt: skip
+    set_custom_value(app, ws_a, ann, segment, "Retail")
+    auth.login(ws_a.email, ws_a.password)
+    chosen = {"cols": ["email", "phone", "source", "cf_segment"]}
+    expected = [["Name", "Email addresses", "Phone numbers", "Source", "Segment"],
+                ["Ann Lee", "ann@example.com; ann@home.example", "'+16502530000", "Fair", "Retail"]]  # fmt: skip
+    assert sheet_rows(client.get(url(ws_a), query_string=chosen)) == expected
+    assert csv_rows(client.get(url(ws_a, "export.csv"), query_string=chosen)) == expected
+    page = client.get(url(ws_a, ""), query_string=chosen).get_data(as_text=True)
+    assert "export.xlsx?cols=email&amp;cols=phone&amp;cols=source&amp;cols=cf_segment" in page
+
+
+def test_sensitive_values_are_left_out_or_masked_without_the_permission(app, client, auth, ws_a):
+    secret = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    ann = make_contact(app, ws_a, "Ann", phones=["+16502530000"], street="1 Main St")
+    set_custom_value(app, ws_a, ann, secret, "110101199001011234")
+    exporter = make_member(app, ws_a, "exporter@alpha.example.com", role="sales")
+    assign_role(app, ws_a, exporter.membership_id,
+                make_role(app, ws_a, "Exporter", permissions=["contacts.read", "contacts.export"]))  # fmt: skip
+    auth.login(exporter.email, exporter.password)
+    rows = sheet_rows(client.get(url(ws_a)))
+    assert "Phone numbers" not in rows[0] and "Street" not in rows[0]
+    assert dict(zip(rows[0], rows[1], strict=True))["ID number"] == "••••••"
+    assert "+16502530000" not in str(rows) and "110101199001011234" not in str(rows)
+    phone_chosen = sheet_rows(client.get(url(ws_a), query_string={"cols": ["phone", "cf_id_number"]}))
+    assert phone_chosen == [["Name", "ID number"], ["Ann", "••••••"]]
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)  # the owner sees everything
+    rows = sheet_rows(client.get(url(ws_a)))
+    assert dict(zip(rows[0], rows[1], strict=True))["ID number"] == "110101199001011234"
+
+
+def test_xlsx_needs_contacts_export_and_another_workspace_gets_404(app, client, auth, ws_a, ws_b):
+    make_contact(app, ws_a, "Alpha customer")
+    make_contact(app, ws_b, "Beta customer")
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.export
+    auth.login(sales.email, sales.password)
+    assert client.get(url(ws_a)).status_code == 403
+    assert "Export XLSX" not in client.get(url(ws_a, "")).get_data(as_text=True)
+    refused = post(client, url(ws_a, "bulk"), {"scope": "all", "action": "export_xlsx"})
+    assert refused.status_code == 403
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    assert client.get(url(ws_a)).status_code == 404
+    rows = sheet_rows(client.get(url(ws_b)))
+    assert [row[0] for row in rows[1:]] == ["Beta customer"]
+
+
+def test_ticked_rows_as_xlsx_from_the_bulk_bar(app, client, auth, ws_a):
+    ann, _bob, cy = (make_contact(app, ws_a, name) for name in ("Ann", "Bob", "Cy"))
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, "")).get_data(as_text=True)
+    assert '<option value="export_xlsx">Export XLSX</option>' in page
+    response = post(client, url(ws_a, "bulk"), {"scope": "selected", "ids": [str(ann), str(cy)],
+                                                 "action": "export_xlsx"},
+                    headers={"HX-Request": "true", "HX-Target": "contact-results"})  # fmt: skip
+    target = response.headers["HX-Redirect"]
+    assert "export.xlsx" in target and f"ids={ann}" in target
+    assert sorted(row[0] for row in sheet_rows(client.get(target))[1:]) == ["Ann", "Cy"]
+
+
+def test_rows_are_read_in_batches_and_odd_text_still_makes_a_valid_file(app, client, auth, ws_a, monkeypatch):
+    monkeypatch.setattr(export, "BATCH", 2)
+    for number in range(5):
+        make_contact(app, ws_a, f"Person {number}", title="-5 is not a formula", source="@twitter")
+    make_contact(app, ws_a, "Bell\x07 and tab\tinside", title="+1+1")
+    auth.login(ws_a.email, ws_a.password)
+    rows = sheet_rows(client.get(url(ws_a)))
+    names = [row[0] for row in rows[1:]]
+    assert names == [*(f"Person {number}" for number in range(5)), "Bell and tab\tinside"]
+    header = rows[0]
+    assert {row[header.index("Job title")] for row in rows[1:]} == {"'-5 is not a formula", "'+1+1"}
+    assert rows[1][header.index("Source")] == "'@twitter"
+
+
+def test_the_export_links_follow_the_filters_changed_in_place(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann", tags=["fair"])
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, "")).get_data(as_text=True)
+    assert f'href="/w/{ws_a.slug}/contacts/export.xlsx" hx-boost="false" download>' in page
+    results = {"HX-Request": "true", "HX-Target": "contact-results"}
+    fragment = client.get(url(ws_a, ""), query_string={"tag": "fair"}, headers=results).get_data(as_text=True)
+    assert '<span id="export-links" class="export-links" hx-swap-oob="true">' in fragment
+    assert f"/w/{ws_a.slug}/contacts/export.xlsx?tag=fair" in fragment
+    assert f"/w/{ws_a.slug}/contacts/export.csv?tag=fair" in fragment
