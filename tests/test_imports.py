@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.imports.models import Import
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import assign_role, make_contact, make_custom_field, make_member, make_role
+from tests.factories import assign_role, make_company, make_contact, make_custom_field, make_member, make_role
 
 CSV = (
     "姓名,邮箱,手机,公司,标签,生日,负责人\n"
@@ -34,8 +34,8 @@ def imports_url(ws, rest: str = "") -> str:
     return f"/w/{ws.slug}/imports/{rest}"
 
 
-def upload(client, ws, text: str, filename: str = "customers.csv", encoding: str = "utf-8"):
-    data = {"file": (io.BytesIO(text.encode(encoding)), filename)}
+def upload(client, ws, text: str, filename: str = "customers.csv", encoding: str = "utf-8", entity: str = "contacts"):
+    data = {"file": (io.BytesIO(text.encode(encoding)), filename), "entity": entity}
     return post(client, imports_url(ws), data, content_type="multipart/form-data")
 
 
@@ -159,6 +159,17 @@ def test_existing_contacts_are_skipped_when_creating_only(app, client, auth, ws_
     contacts = contacts_of(app, ws_a)
     assert set(contacts) == {"Ann Lee", "Bo"} and contacts["Ann Lee"].title is None
     assert "Already in Kehu: ann@example.com." in client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+
+
+def test_rows_of_companies_already_in_kehu_join_them(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Company\nJon Smith,ACME LTD\nMary Jones,Acme Ltd\n"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    job = job_of(app, ws_a, import_id)
+    assert (job.status, job.created_count, job.companies_created) == ("done", 2, 0)
+    assert {contact.company_id for contact in contacts_of(app, ws_a).values()} == {acme}
 
 
 def test_update_mode_changes_matching_contacts_and_undo_puts_everything_back(app, client, auth, ws_a):
@@ -331,3 +342,150 @@ def test_another_workspace_cannot_see_or_run_an_import(app, client, auth, ws_a, 
     assert post(client, imports_url(ws_b, f"{import_id}/run"), {}).status_code == 404
     assert "Secret" not in client.get(imports_url(ws_b)).get_data(as_text=True)
     assert contacts_of(app, ws_a) == {}
+
+
+def test_saved_choices_are_applied_to_the_next_file_with_those_columns(app, client, auth, ws_a, ws_b):
+    auth.login(ws_a.email, ws_a.password)
+    first = import_id_of(upload(client, ws_a, "Kundenname,Mail,Notiz\nAnn Lee,ann@example.com,hi\n"))
+    assert job_of(app, ws_a, first).mapping == ["", "email", ""]  # nothing guessed for the German headers
+    mapping = {"column_0": "name", "column_1": "email", "column_2": "about", "save_as": "  Old shop system "}
+    check(client, app, ws_a, first, **mapping)
+    again = upload(client, ws_a, "Notiz,Kundenname,Mail,Extra\nhello,Bo,bo@example.com,x\n")
+    assert job_of(app, ws_a, import_id_of(again)).mapping == ["about", "name", "email", ""]  # by name, any order
+    assert "Old shop system" in client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "Old shop system" in client.get(imports_url(ws_a)).get_data(as_text=True)
+    other = import_id_of(upload(client, ws_a, "Name,Email\nCy,cy@example.com\n"))
+    assert job_of(app, ws_a, other).mapping == ["name", "email"]  # a file it does not know is guessed
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)  # another workspace has its own saved mappings
+    theirs = import_id_of(upload(client, ws_b, "Kundenname,Mail,Notiz\nDe,de@example.com,hi\n"))
+    assert job_of(app, ws_b, theirs).mapping == ["", "email", ""]
+
+
+def test_saved_choices_applied_by_hand_and_deleted(app, client, auth, ws_a):
+    from tests.factories import make_saved_mapping
+
+    saved = make_saved_mapping(app, ws_a, "CRM export", {"kundenname": "name", "x": "no_such_field"})
+    auth.login(ws_a.email, ws_a.password)
+    job = import_id_of(upload(client, ws_a, "Kundenname,Email,Telefon,Stadt\nAnn,ann@example.com,1,Köln\n"))
+    assert job_of(app, ws_a, job).mapping == ["", "email", "", ""]  # a quarter known: not applied by itself
+    post(client, imports_url(ws_a, f"{job}/mapping"), {"saved": saved})
+    assert job_of(app, ws_a, job).mapping == ["name", "email", "", ""]
+    assert post(client, imports_url(ws_a, f"{job}/mapping"), {"saved": "nope"}).status_code == 303
+    too_long = check(client, app, ws_a, job, save_as="x" * 81)
+    assert too_long.status_code == 422 and job_of(app, ws_a, job).status == "uploaded"
+    post(client, imports_url(ws_a, f"mappings/{saved}/delete"), {})
+    client.get(imports_url(ws_a))  # shows the flash message once
+    assert "CRM export" not in client.get(imports_url(ws_a)).get_data(as_text=True)
+
+
+def test_companies_import_adds_new_ones_and_skips_known_names(app, client, auth, ws_a):
+    make_company(app, ws_a, "Acme Ltd")
+    make_custom_field(app, ws_a, "Tier", kind="select", options=["Gold", "Silver"], entity="company")
+    text = ("公司名称,行业,网站,电话,Tier,规模\n"
+            "上海贸易,Trade,shanghai-trade.cn,+86 21 6123 4567,gold,11-50\n"
+            "ACME LTD,Tools,,,,\n"
+            "Bad Web,,not a site,,,\n"
+            "Bad Size,,,,,huge\n"
+            "上海贸易,Again,,,,\n")  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, text, entity="companies"))
+    job = job_of(app, ws_a, import_id)
+    assert job.mapping == ["name", "industry", "website", "phone", f"cf:{job.mapping[4][3:]}", "size"]
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert 'name="mode"' not in page and "Companies whose name is already in Kehu are skipped." in page
+    check(client, app, ws_a, import_id)
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.skipped_count, job.invalid_count) == (1, 2, 2)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        companies = {c.name: c for c in db.session.scalars(sa.select(Company).where(Company.deleted_at.is_(None)))}
+        assert set(companies) == {"Acme Ltd", "上海贸易"}
+        trade = companies["上海贸易"]
+        assert (trade.industry, trade.website, trade.phone, trade.size) == (
+            "Trade",
+            "shanghai-trade.cn",
+            "+862161234567",
+            "11-50",
+        )
+        assert list(trade.custom.values()) == ["Gold"] and trade.owner_id == ws_a.membership_id
+    results = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Already in Kehu: ACME LTD." in results and "Same name as row 2." in results
+    assert "上海贸易" in client.get(f"/w/{ws_a.slug}/companies/", query_string={"q": "贸易"}).get_data(as_text=True)
+    post(client, imports_url(ws_a, f"{import_id}/undo"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).where(Company.deleted_at.is_(None))) == 1
+
+
+def test_purchases_import_finds_customers_and_classifies_them(app, client, auth, ws_a):
+    from crm.purchases.models import Purchase
+
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], company_id=acme)
+    bo = make_contact(app, ws_a, "Bo Chen", emails=["bo@example.com"])
+    today = date.today()
+    text = ("日期,客户邮箱,产品,数量,单价,金额,公司\n"
+            f"{today.isoformat()},ANN@example.com,Tea,2,15.5,,\n"
+            f"{today.isoformat()},bo@example.com,Cups,,,30,\n"
+            f"{today.isoformat()},,Chairs,1,,900,acme ltd\n"
+            f"{today.isoformat()},nobody@example.com,Tea,1,1,,\n"
+            "31/31/2020,ann@example.com,Tea,1,1,,\n"
+            f"{today.isoformat()},ann@example.com,,1,1,,\n"
+            f"{today.isoformat()},ann@example.com,Tea,-1,1,,\n")  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, text, entity="purchases"))
+    job = job_of(app, ws_a, import_id)
+    assert job.mapping == ["purchased_on", "email", "product", "quantity", "unit_price", "amount", "company"]
+    check(client, app, ws_a, import_id)
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.invalid_count) == (3, 4)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0  # a dry run saves nothing
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        bought = {p.product: p for p in db.session.scalars(sa.select(Purchase))}
+        assert (bought["Tea"].contact_id, bought["Tea"].company_id, bought["Tea"].amount) == (ann, acme, 31)
+        assert (bought["Cups"].quantity, bought["Cups"].unit_price) == (1, 30)
+        assert (bought["Chairs"].contact_id, bought["Chairs"].company_id) == (None, acme)
+        assert db.session.get(Contact, ann).lifetime_value == 31 and db.session.get(Contact, bo).lifetime_value == 30
+    problems = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "No contact has nobody@example.com." in problems and "A product is needed." in problems
+    post(client, imports_url(ws_a, f"{import_id}/undo"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+        assert (
+            db.session.get(Contact, ann).lifetime_value == 0 and db.session.get(Contact, ann).last_purchase_at is None
+        )
+
+
+def test_a_purchases_mapping_needs_a_date_a_product_an_amount_and_a_customer(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(
+        upload(client, ws_a, "When,What,Who\n2025-01-01,Tea,ann@example.com\n", entity="purchases")
+    )
+    response = check(client, app, ws_a, import_id, column_0="", column_1="product", column_2="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "the date and the product" in page and "the amount (or the unit price)" in page
+    assert "so each purchase finds its customer" in page
+    assert job_of(app, ws_a, import_id).status == "uploaded"
+
+
+def test_a_role_limited_to_its_own_records_adds_purchases_to_its_own_customers_only(app, client, auth, ws_a):
+    from crm.purchases.models import Purchase
+
+    role = make_role(app, ws_a, "Own importer", permissions=("contacts.read", "contacts.write", "contacts.import"),
+                     record_scope="own")  # fmt: skip
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, role)
+    mine = make_contact(app, ws_a, "Mine", emails=["mine@example.com"], owner_id=member.membership_id)
+    make_contact(app, ws_a, "Not mine", emails=["other@example.com"])
+    auth.login(member.email, member.password)
+    text = "Date,Email,Product,Amount\n2025-01-02,mine@example.com,Tea,10\n2025-01-02,other@example.com,Tea,5000\n"
+    import_id = import_id_of(upload(client, ws_a, text, entity="purchases"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert list(db.session.execute(sa.select(Purchase.contact_id, Purchase.amount)).all()) == [(mine, 10)]
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "No contact has other@example.com." in page  # as for an address nobody has

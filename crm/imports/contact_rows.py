@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crm.auth.service import normalize_email
 from crm.contacts import phones
@@ -25,6 +26,8 @@ FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
 SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "tags": r"[,;，、；|]+", "multi": r"[,;，、；|]+"}
 ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?")
 NUMERIC_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+# Lazy: translated only when a row's problem is written, not once per row.
+EMAILS_WORD, PHONES_WORD, NAME_WORD = _l("email addresses"), _l("phone numbers"), _l("Name")
 URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(:\d+)?(/\S*)?", re.I)
 
 
@@ -90,27 +93,27 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
     if target in ("name", "first_name", "last_name"):
         names[target] = raw
     elif target == "email":
-        row.emails = _unique(row.emails + [_email(part) for part in _split("email", raw)], _("email addresses"))
+        row.emails = _unique(row.emails + [email_cell(part) for part in _split("email", raw)], EMAILS_WORD)
     elif target == "phone":
-        numbers = [_phone(part, context.region) for part in _split("phone", raw)]
-        row.phones = _unique(row.phones + numbers, _("phone numbers"))
+        numbers = [phone_cell(part, context.region) for part in _split("phone", raw)]
+        row.phones = _unique(row.phones + numbers, PHONES_WORD)
     elif target == "tags":
         row.tags = list(dict.fromkeys(row.tags + [normalize(tag)[:50] for tag in _split("tags", raw)]))
     elif target == "company":
-        row.company = _text(raw, 200)
+        row.company = text_cell(raw, 200)
     elif target == "gender":
         row.fields["gender"] = _gender(raw)
     elif target == "birthday":
         row.fields["birthday"] = parse_date(raw, context.day_first)
     elif target == "owner":
-        row.fields["owner_id"] = _owner(raw, context.members)
+        row.fields["owner_id"] = owner_cell(raw, context.members)
     elif target == "country":
-        row.fields["country"] = _country(raw)
+        row.fields["country"] = country_cell(raw)
     elif target.startswith(CUSTOM_PREFIX):
         definition = context.custom[target.removeprefix(CUSTOM_PREFIX)]
         row.custom[definition.key] = to_storage(definition, custom_value(definition, raw, context.day_first))
     else:
-        row.fields[target] = _text(raw, TEXT_LIMITS[target])
+        row.fields[target] = text_cell(raw, TEXT_LIMITS[target])
 
 
 def _settle_name(row: ContactRow, names: dict, columns: list[Column]) -> None:
@@ -120,7 +123,7 @@ def _settle_name(row: ContactRow, names: dict, columns: list[Column]) -> None:
         # Chinese names are family name first, written together: 王 + 小明 = 王小明.
         name = last + first if CJK.search(last + first) else " ".join(part for part in (first, last) if part)
     name = " ".join(name.split())
-    header = next((c.header for c in columns if c.target in ("name", "first_name", "last_name")), _("Name"))
+    header = next((c.header for c in columns if c.target in ("name", "first_name", "last_name")), NAME_WORD)
     if not name:
         row.problems.append((header, _("A name is needed.")))
     elif len(name) > TEXT_LIMITS["name"]:
@@ -140,20 +143,20 @@ def _unique(values: list[str], what: str) -> list[str]:
     return values
 
 
-def _text(raw: str, limit: int) -> str:
+def text_cell(raw: str, limit: int) -> str:
     if len(raw) > limit:
         raise Invalid(_("At most %(max)d characters.", max=limit))
     return raw
 
 
-def _email(raw: str) -> str:
+def email_cell(raw: str) -> str:
     try:
         return normalize_email(raw)
     except ValueError as error:
         raise Invalid(_("%(address)s is not a valid email address.", address=raw)) from error
 
 
-def _phone(raw: str, region: str) -> str:
+def phone_cell(raw: str, region: str) -> str:
     try:
         return phones.to_e164(raw, region)
     except ValueError as error:
@@ -167,14 +170,14 @@ def _gender(raw: str) -> str:
     return gender
 
 
-def _owner(raw: str, members: dict[str, int]) -> int:
+def owner_cell(raw: str, members: dict[str, int]) -> int:
     member_id = members.get(raw.lower())
     if member_id is None:
         raise Invalid(_("No member of this workspace has the email address %(address)s.", address=raw))
     return member_id
 
 
-def _country(raw: str) -> str:
+def country_cell(raw: str) -> str:
     if not re.fullmatch(r"[A-Za-z]{2}", raw):
         raise Invalid(_("Write the two-letter country code, such as CN or US."))
     return raw.upper()
@@ -200,7 +203,7 @@ def parse_date(raw: str, day_first: bool) -> date:
 def custom_value(definition: FieldDef, raw: str, day_first: bool):
     kind = definition.kind
     if kind == "number":
-        return _number(raw)
+        return number_cell(raw)
     if kind == "date":
         return parse_date(raw, day_first)
     if kind == "select":
@@ -212,11 +215,11 @@ def custom_value(definition: FieldDef, raw: str, day_first: bool):
     if kind == "url":
         if not URL.fullmatch(raw):
             raise Invalid(_("Enter a full web address, such as https://example.com."))
-        return _text(raw, 500)
-    return _text(raw, 5000 if kind == "long_text" else 500)
+        return text_cell(raw, 500)
+    return text_cell(raw, 5000 if kind == "long_text" else 500)
 
 
-def _number(raw: str) -> Decimal:
+def number_cell(raw: str) -> Decimal:
     text = raw.replace(" ", "")
     text = text.replace(",", ".") if re.fullmatch(r"-?\d+,\d{1,2}", text) else text.replace(",", "")
     try:

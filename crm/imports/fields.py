@@ -1,12 +1,12 @@
-"""What a column of a contacts spreadsheet can fill, and the mapping guessed from header names in
-English and Chinese (a custom field is found by its label)."""
+"""What a column of a spreadsheet of contacts, companies or purchases can fill, and the mapping
+guessed from header names in English and Chinese (a custom field is found by its label)."""
 
 import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from crm.custom_fields.service import FieldDef
+from crm.custom_fields.service import FieldDef, definitions
 
 CUSTOM_PREFIX = "cf:"
 
@@ -40,6 +40,34 @@ TARGETS = (
     Target("external_id", _l("ID in your old system")),
 )
 
+COMPANY_TARGETS = (
+    Target("name", _l("Name")),
+    Target("industry", _l("Industry")),
+    Target("size", _l("Size (staff)")),
+    Target("website", _l("Website")),
+    Target("phone", _l("Phone number")),
+    Target("owner", _l("Owner (a member's email address)")),
+    Target("customer_since", _l("Customer since")),
+    Target("notes", _l("Notes")),
+    Target("street", _l("Street")),
+    Target("city", _l("City")),
+    Target("region", _l("Region or state")),
+    Target("postal_code", _l("Postal code")),
+    Target("country", _l("Country (two-letter code)")),
+)
+
+PURCHASE_TARGETS = (
+    Target("email", _l("Customer's email address")),
+    Target("phone", _l("Customer's phone number")),
+    Target("external_id", _l("Customer's ID in your old system")),
+    Target("company", _l("Company (by name; for a purchase of the company as a whole)")),
+    Target("purchased_on", _l("Date")),
+    Target("product", _l("Product")),
+    Target("quantity", _l("Quantity")),
+    Target("unit_price", _l("Unit price")),
+    Target("amount", _l("Amount")),
+)
+
 SYNONYMS = {
     "name": ("name", "full name", "contact", "contact name", "customer", "customer name", "client", "client name",
              "姓名", "名字", "客户", "客户名称", "客户姓名", "联系人", "联系人姓名"),
@@ -68,31 +96,88 @@ SYNONYMS = {
     "external_id": ("id", "external id", "customer id", "customer number", "client id", "record id",
                     "编号", "客户编号", "客户id"),
 }  # fmt: skip
+COMPANY_SYNONYMS = {
+    "name": ("name", "company", "company name", "organisation", "organization", "account", "account name",
+             "business", "公司", "公司名称", "企业", "企业名称", "单位", "名称", "客户名称"),
+    "industry": ("industry", "sector", "行业", "所属行业"),
+    "size": ("size", "employees", "staff", "headcount", "company size", "规模", "人数", "员工人数"),
+    "website": ("website", "web", "url", "homepage", "web site", "网站", "官网", "网址"),
+    "phone": SYNONYMS["phone"],
+    "owner": SYNONYMS["owner"],
+    "customer_since": ("customer since", "since", "first order", "客户起始", "合作开始", "签约日期"),
+    "notes": SYNONYMS["about"],
+    "street": SYNONYMS["street"],
+    "city": SYNONYMS["city"],
+    "region": SYNONYMS["region"],
+    "postal_code": SYNONYMS["postal_code"],
+    "country": SYNONYMS["country"],
+}  # fmt: skip
+PURCHASE_SYNONYMS = {
+    "email": SYNONYMS["email"] + ("customer email", "客户邮箱"),
+    "phone": SYNONYMS["phone"] + ("customer phone", "客户电话"),
+    "external_id": SYNONYMS["external_id"],
+    "company": SYNONYMS["company"],
+    "purchased_on": ("date", "purchase date", "order date", "purchased on", "bought on", "sale date", "日期",
+                     "购买日期", "下单日期", "订单日期", "消费日期", "成交日期"),
+    "product": ("product", "item", "product name", "goods", "sku", "产品", "商品", "产品名称", "商品名称", "品名"),
+    "quantity": ("quantity", "qty", "count", "units", "数量", "件数"),
+    "unit_price": ("unit price", "price", "单价", "价格"),
+    "amount": ("amount", "total", "sum", "value", "revenue", "金额", "总额", "合计", "总价", "消费金额"),
+}  # fmt: skip
+ENTITY_TARGETS = {"contacts": TARGETS, "companies": COMPANY_TARGETS, "purchases": PURCHASE_TARGETS}
+ENTITY_SYNONYMS = {"contacts": SYNONYMS, "companies": COMPANY_SYNONYMS, "purchases": PURCHASE_SYNONYMS}
+CUSTOM_ENTITY = {"contacts": "contact", "companies": "company"}  # whose custom fields a file can fill
 # The error column of a file we produced: a fixed file comes back with it.
 IGNORED = {"error", "errors", "错误"}
 
 
-def _plain(header: str) -> str:
+def plain(header: str) -> str:
+    """A header as mappings compare it: lower-case, separators as single spaces."""
     return re.sub(r"[\s_\-.:：*]+", " ", header.lower()).strip()
 
 
-_BY_SYNONYM = {_plain(word): key for key, words in SYNONYMS.items() for word in words}
+_BY_SYNONYM = {
+    entity: {plain(word): key for key, words in synonyms.items() for word in words}
+    for entity, synonyms in ENTITY_SYNONYMS.items()
+}
 
 
-def targets_for(custom_fields: list[FieldDef]) -> list[Target]:
-    return [*TARGETS, *(Target(CUSTOM_PREFIX + field.key, field.label) for field in custom_fields)]
+def targets_for(custom_fields: list[FieldDef], entity: str = "contacts") -> list[Target]:
+    custom = [Target(CUSTOM_PREFIX + field.key, field.label) for field in custom_fields]
+    return [*ENTITY_TARGETS[entity], *custom]
 
 
-def guess(headers: list[str], custom_fields: list[FieldDef]) -> list[str]:
+def guess(headers: list[str], custom_fields: list[FieldDef], entity: str = "contacts") -> list[str]:
     """A target key (or "") per column; a target that takes one column goes to the first match."""
-    by_label = {_plain(field.label): CUSTOM_PREFIX + field.key for field in custom_fields}
-    several = {target.key for target in TARGETS if target.several}
+    by_label = {plain(field.label): CUSTOM_PREFIX + field.key for field in custom_fields}
+    several = {target.key for target in ENTITY_TARGETS[entity] if target.several}
     taken, mapping = set(), []
     for header in headers:
-        plain = _plain(header)
-        key = "" if plain in IGNORED else by_label.get(plain) or _BY_SYNONYM.get(plain, "")
+        name = plain(header)
+        key = "" if name in IGNORED else by_label.get(name) or _BY_SYNONYM[entity].get(name, "")
         if key and key in taken and key not in several:
             key = ""
         taken.add(key)
         mapping.append(key)
     return mapping
+
+
+def from_saved(headers: list[str], columns: dict[str, str], guessed: list[str], known: set[str]) -> list[str]:
+    """``guessed`` with every column a saved mapping knows (and whose field still exists) replaced
+    by the saved choice."""
+    mapping = []
+    for header, guessed_key in zip(headers, guessed, strict=True):
+        saved_key = columns.get(plain(header))
+        mapping.append(saved_key if saved_key is not None and (saved_key in known or saved_key == "") else guessed_key)
+    return mapping
+
+
+def coverage(headers: list[str], columns: dict[str, str]) -> float:
+    """The share of the file's named columns a saved mapping knows."""
+    names = {plain(header) for header in headers if plain(header) and plain(header) not in IGNORED}
+    return len(names & set(columns)) / len(names) if names else 0.0
+
+
+def custom_fields_of(workspace, entity: str) -> list[FieldDef]:
+    """The custom fields a file of ``entity`` can fill (purchases have none)."""
+    return definitions(workspace, CUSTOM_ENTITY[entity]) if entity in CUSTOM_ENTITY else []

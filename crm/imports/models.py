@@ -10,6 +10,7 @@ from crm.db import BigId, Timestamps, UTCDateTime
 from crm.extensions import db
 from crm.tenancy import TenantScoped
 
+ENTITIES = ("contacts", "companies", "purchases")  # what an imported file holds
 # uploaded -> checking -> checked -> importing -> done -> undone; checking or importing -> failed
 RUNNING = ("checking", "importing")
 
@@ -20,6 +21,7 @@ class Import(TenantScoped, Timestamps, db.Model):
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     user_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    entity: so.Mapped[str] = so.mapped_column(sa.String(10), default="contacts", server_default="contacts")
     filename: so.Mapped[str] = so.mapped_column(sa.String(255))
     stored_name: so.Mapped[str] = so.mapped_column(sa.String(64))  # under UPLOAD_DIR; removed when done
     file_format: so.Mapped[str] = so.mapped_column(sa.String(4))  # "csv" or "xlsx"
@@ -88,3 +90,16 @@ class ImportChange(TenantScoped, db.Model):
     import_id: so.Mapped[int] = so.mapped_column(BigId)
     contact_id: so.Mapped[int] = so.mapped_column(BigId)
     before: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+
+
+class SavedMapping(TenantScoped, Timestamps, db.Model):
+    """A named mapping kept for the next file of the same kind: each column's target, by the
+    column's name (so a file with its columns in another order still matches)."""
+
+    __tablename__ = "import_mappings"
+    __scoped_table_args__ = (sa.UniqueConstraint("workspace_id", "entity", "name"),)
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    entity: so.Mapped[str] = so.mapped_column(sa.String(10))  # what the files hold: one of ENTITIES
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    columns: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)  # plain header -> target key

@@ -7,16 +7,16 @@ from itertools import groupby, islice
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from crm.audit import service as audit
 from crm.csv_stream import csv_download, csv_row
-from crm.custom_fields.service import definitions
 from crm.extensions import db
 from crm.htmx import wants_partial
-from crm.imports import runner, storage
-from crm.imports.fields import guess, targets_for
-from crm.imports.forms import UploadForm, mapping_form
-from crm.imports.models import Import, ImportProblem
+from crm.imports import mappings, runner, storage
+from crm.imports.fields import custom_fields_of, from_saved, guess, targets_for
+from crm.imports.forms import ENTITY_LABELS, UploadForm, mapping_form
+from crm.imports.models import Import, ImportProblem, SavedMapping
 from crm.imports.reader import UnreadableFile, format_of, layout_of, rows
 from crm.imports.undo import undo
 from crm.jobs import enqueue
@@ -25,6 +25,13 @@ from crm.permissions import require
 from crm.tenancy import bind_workspace
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+@bp.context_processor
+def import_labels() -> dict:
+    return {"entity_labels": ENTITY_LABELS}
+
+
 PER_PAGE = 20
 PROBLEMS_PER_PAGE = 100
 SAMPLE_ROWS = 3
@@ -40,7 +47,7 @@ def _to(job: Import):
 
 def _index(form: UploadForm, status: int = 200):
     page = newest_first(db.session, sa.select(Import), Import, request.args.get("after"), PER_PAGE)
-    return render_template("imports/index.html", form=form, page=page), status
+    return render_template("imports/index.html", form=form, page=page, saved=mappings.saved_mappings()), status
 
 
 @bp.get("/")
@@ -52,7 +59,7 @@ def index():
 def allow_large_upload() -> None:
     """The import upload takes bigger bodies than the rest of the app (MAX_CONTENT_LENGTH). Runs
     as an app-wide before-request hook registered ahead of CSRFProtect, which reads the body."""
-    if request.endpoint == "ws.imports.upload":
+    if request.endpoint == "ws.imports.upload" and current_user.is_authenticated:  # nobody else sends 50 MB
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 
@@ -75,17 +82,32 @@ def upload():
         path.unlink(missing_ok=True)
         form.file.errors.append(str(error))
         return _index(form, 422)
+    entity = form.entity.data
+    guessed = guess(layout.headers, custom_fields_of(g.workspace, entity), entity)
     job = Import(user_id=g.membership.user_id, filename=(upload.filename or "")[:255], stored_name=stored_name,
                  file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
-                 mapping=guess(layout.headers, definitions(g.workspace, "contact")))  # fmt: skip
+                 entity=entity, mapping=guessed)  # fmt: skip
+    saved = mappings.best_for(job.entity, layout.headers)
+    if saved:
+        _apply(job, saved)
+        flash(_("Your saved choices “%(name)s” were applied. Check them below.", name=saved.name), "success")
     db.session.add(job)
     db.session.commit()
     return _to(job)
 
 
+def _apply(job: Import, saved: SavedMapping) -> None:
+    known = {target.key for target in _targets(job)}
+    job.mapping = from_saved(job.headers, saved.columns, job.mapping, known)
+
+
 def _form(job: Import, **kwargs):
     may_update = g.membership.role.record_scope == "all"
-    return mapping_form(job, targets_for(definitions(g.workspace, "contact")), may_update, **kwargs)
+    return mapping_form(job, _targets(job), may_update, **kwargs)
+
+
+def _targets(job: Import):
+    return targets_for(custom_fields_of(g.workspace, job.entity), job.entity)
 
 
 def _samples(job: Import) -> list[list[str]]:
@@ -112,6 +134,8 @@ def _show(job: Import, form=None, status: int = 200):
         context["problems"] = _problems(job)
     if wants_partial("import-problems"):
         return render_template("imports/_problems.html", **context), status
+    if job.status in ("uploaded", "checked"):
+        context["saved"] = mappings.saved_mappings(job.entity)
     return render_template("imports/show.html", **context), status
 
 
@@ -142,11 +166,41 @@ def check(import_id: int):
     form = _form(job)
     if not form.validate_on_submit():
         return _show(job, form, 422)
-    job.mapping, job.mode, job.match_by = form.mapping(), form.mode.data, form.match_by.data
+    job.mapping = form.mapping()
+    job.mode = form.mode.data if form.mode else "create"
+    job.match_by = form.match_by.data if form.match_by else "email"
+    if form.save_as.data:
+        mappings.save(job.entity, form.save_as.data, job.headers, job.mapping)
     job.status, job.failure = "checking", None
     db.session.commit()
     enqueue(runner.check, g.workspace.id, job.id)
     return _to(job)
+
+
+@bp.post("/<int:import_id>/mapping")
+@require("contacts.import")
+def apply_mapping(import_id: int):
+    """Sets the columns as a saved mapping has them (the ones it does not know stay as they are)."""
+    job = import_or_404(import_id)
+    saved = db.session.get(SavedMapping, request.form.get("saved", type=int) or 0)
+    if job.status not in ("uploaded", "checked") or saved is None or saved.entity != job.entity:
+        flash(_("Choose one of the saved mappings."), "error")
+        return _to(job)
+    _apply(job, saved)
+    job.status = "uploaded"  # the dry run was of other choices
+    db.session.commit()
+    flash(_("Your saved choices “%(name)s” were applied. Check them below.", name=saved.name), "success")
+    return _to(job)
+
+
+@bp.post("/mappings/<int:mapping_id>/delete")
+@require("contacts.import")
+def delete_mapping(mapping_id: int):
+    saved = db.session.get(SavedMapping, mapping_id) or abort(404)
+    db.session.delete(saved)
+    db.session.commit()
+    flash(_("Saved mapping “%(name)s” deleted.", name=saved.name), "success")
+    return redirect(url_for(".index"), 303)
 
 
 @bp.post("/<int:import_id>/run")

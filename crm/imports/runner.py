@@ -18,14 +18,18 @@ from crm.auth.models import User
 from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag, month_day
 from crm.contacts.service import company_search_text, contact_search_text, search_text_of
-from crm.custom_fields.service import definitions
 from crm.db import utcnow
+from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.imports import storage
+from crm.imports.companies import CompanyWork
 from crm.imports.contact_rows import Column, ContactRow, RowContext, parse
-from crm.imports.fields import CUSTOM_PREFIX, TARGETS
+from crm.imports.fields import CUSTOM_PREFIX, ENTITY_TARGETS, custom_fields_of
 from crm.imports.models import Import, ImportChange, ImportProblem
+from crm.imports.purchases import PurchaseWork
 from crm.imports.reader import UnreadableFile, count_rows, rows
+from crm.imports.work import RowWork, insert_returning_ids, insert_rows
+from crm.jobs import enqueue
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 BATCH = 1000
@@ -76,12 +80,13 @@ def _go_through(job: Import, write: bool) -> None:
     job.rows_total, job.rows_done = count_rows(path, layout), 0
     job.created_count = job.updated_count = job.skipped_count = job.invalid_count = job.companies_created = 0
     db.session.commit()
-    work = Work(job, write)
+    work = _work_for(job, write)
     for batch in batched(rows(path, layout), BATCH):
         work.take(batch)
         job.rows_done += len(batch)
         db.session.commit()
         _replan_key_checks()
+    work.finish()
     job.status, job.finished_at = ("done" if write else "checked"), utcnow()
     if write:
         counts = {"created": job.created_count, "updated": job.updated_count, "skipped": job.skipped_count,
@@ -90,6 +95,8 @@ def _go_through(job: Import, write: bool) -> None:
     db.session.commit()
     if write:
         storage.remove(job)
+        if job.entity == "contacts":
+            enqueue(duplicates.scan_job, job.workspace_id)  # its own job: the import is done meanwhile
 
 
 def _replan_key_checks() -> None:
@@ -112,17 +119,25 @@ def _fail(import_id: int, write: bool, message: str) -> None:
     db.session.commit()
 
 
-def context_for(workspace: Workspace) -> RowContext:
+def _work_for(job: Import, write: bool) -> RowWork:
+    if job.entity == "contacts":
+        return Work(job, write)
+    context = context_for(db.session.get(Workspace, job.workspace_id), job.entity)
+    work_class = CompanyWork if job.entity == "companies" else PurchaseWork
+    return work_class(job, write, context, columns_of(job, context.custom))
+
+
+def context_for(workspace: Workspace, entity: str = "contacts") -> RowContext:
     members = db.session.execute(
         sa.select(User.email, Membership.id).join(User, User.id == Membership.user_id)
         .where(Membership.status == ACTIVE)
     )  # fmt: skip
-    custom = {field.key: field for field in definitions(workspace, "contact")}
+    custom = {definition.key: definition for definition in custom_fields_of(workspace, entity)}
     return RowContext(workspace.phone_region, {email.lower(): member_id for email, member_id in members}, custom)
 
 
 def columns_of(job: Import, custom_keys) -> list[Column]:
-    known = {target.key for target in TARGETS} | {CUSTOM_PREFIX + key for key in custom_keys}
+    known = {target.key for target in ENTITY_TARGETS[job.entity]} | {CUSTOM_PREFIX + key for key in custom_keys}
     return [
         Column(index, target, job.headers[index])
         for index, target in enumerate(job.mapping)
@@ -130,13 +145,14 @@ def columns_of(job: Import, custom_keys) -> list[Column]:
     ]
 
 
-class Work:
-    """One pass over the file: what has been seen (in-file duplicates), companies and tags found."""
+class Work(RowWork):
+    """One pass over a file of contacts: what has been seen (in-file duplicates), companies and
+    tags found."""
 
     def __init__(self, job: Import, write: bool):
-        self.job, self.write = job, write
+        super().__init__(job, write)
         workspace = db.session.get(Workspace, job.workspace_id)
-        self.context = context_for(workspace)
+        self.context = context_for(workspace, "contacts")
         self.columns = columns_of(job, self.context.custom)
         self.required = [field for field in self.context.custom.values() if field.required]
         # Without an owner column, new contacts are the importer's (as a contact added by hand).
@@ -145,42 +161,25 @@ class Work:
         self.updated: dict[int, int] = {}  # contact id -> the row that updated it
         self.companies: dict[str, int | None] = {}  # lower-case name -> id (None: to be made, dry run)
         self.tags: dict[str, int] = {}
-        self.problems: list[dict] = []
 
     def take(self, batch) -> None:
         parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
-        fresh = [row for row in parsed if self._valid(row) and self._first_in_file(row)]
+        fresh = [row for row in parsed if self.valid(row) and self._first_in_file(row)]
         creates, updates = self._match(fresh)
         company_ids = self._company_ids({row.company for row in creates + [row for _id, row in updates] if row.company})
         if creates:
             self._create(creates, company_ids)
         if updates:
             self._update(updates, company_ids)
-        if self.problems:
-            db.session.execute(sa.insert(ImportProblem), self.problems)
-            self.problems = []
+        self.save_problems()
 
     # --- sorting the rows -------------------------------------------------------------------
-
-    def _problem(self, row: ContactRow, kind: str, column: str | None, reason: str) -> None:
-        self.problems.append({"workspace_id": self.job.workspace_id, "import_id": self.job.id, "line": row.line,
-                              "kind": kind, "column": column, "reason": reason[:500], "cells": row.cells})  # fmt: skip
-
-    def _skip(self, row: ContactRow, reason: str) -> None:
-        self.job.skipped_count += 1
-        self._problem(row, "skipped", None, reason)
-
-    def _valid(self, row: ContactRow) -> bool:
-        for column, reason in row.problems:
-            self._problem(row, "invalid", column, reason)
-        self.job.invalid_count += bool(row.problems)
-        return not row.problems
 
     def _first_in_file(self, row: ContactRow) -> bool:
         keys = row.keys(self.job.match_by)
         earlier = next((self.seen[key] for key in keys if key in self.seen), None)
         if earlier is not None:
-            self._skip(row, _("Same %(what)s as row %(line)d.", what=KEY_LABELS[self.job.match_by], line=earlier))
+            self.skip(row, _("Same %(what)s as row %(line)d.", what=KEY_LABELS[self.job.match_by], line=earlier))
             return False
         for key in keys:
             self.seen[key] = row.line
@@ -200,24 +199,16 @@ class Work:
         for row in fresh:
             found = next(((key, owners[key]) for key in row.keys(self.job.match_by) if key in owners), None)
             if found is None:
-                if self._complete(row):
+                if self.complete(row, self.required):
                     creates.append(row)
             elif self.job.mode == "create":
-                self._skip(row, _("Already in Kehu: %(key)s.", key=found[0]))
+                self.skip(row, _("Already in Kehu: %(key)s.", key=found[0]))
             elif found[1] in self.updated:
-                self._skip(row, _("Row %(line)d updates the same contact.", line=self.updated[found[1]]))
+                self.skip(row, _("Row %(line)d updates the same contact.", line=self.updated[found[1]]))
             else:
                 self.updated[found[1]] = row.line
                 updates.append((found[1], row))
         return creates, updates
-
-    def _complete(self, row: ContactRow) -> bool:
-        """A new contact needs every required custom field."""
-        missing = [field for field in self.required if row.custom.get(field.key) is None]
-        for field in missing:
-            self._problem(row, "invalid", field.label, _("%(label)s is required.", label=field.label))
-        self.job.invalid_count += bool(missing)
-        return not missing
 
     # --- companies and tags -----------------------------------------------------------------
 
@@ -234,6 +225,8 @@ class Work:
         return self.companies
 
     def _new_companies(self, names: list[str]) -> None:
+        if not names:
+            return  # an INSERT given no rows would add one empty company
         self.job.companies_created += len(names)
         if not self.write:
             self.companies.update(dict.fromkeys((name.lower() for name in names), None))
@@ -242,7 +235,7 @@ class Work:
         values = [{"workspace_id": self.job.workspace_id, "import_id": self.job.id, "name": name, "custom": {},
                    "search_text": company_search_text(Company(name=name)), "created_at": now, "updated_at": now}
                   for name in names]  # fmt: skip
-        ids = db.session.scalars(sa.insert(Company).returning(Company.id, sort_by_parameter_order=True), values)
+        ids = insert_returning_ids(Company, values)
         self.companies.update(zip((name.lower() for name in names), ids, strict=True))
 
     def _tag_ids(self, names: set[str]) -> dict[str, int]:
@@ -252,7 +245,7 @@ class Work:
             missing = [name for name in unknown if name not in self.tags]
             if missing:
                 values = [{"workspace_id": self.job.workspace_id, "name": name} for name in missing]
-                ids = db.session.scalars(sa.insert(Tag).returning(Tag.id, sort_by_parameter_order=True), values)
+                ids = insert_returning_ids(Tag, values)
                 self.tags.update(zip(missing, ids, strict=True))
         return self.tags
 
@@ -261,7 +254,7 @@ class Work:
         links = [{"workspace_id": self.job.workspace_id, "contact_id": contact_id, "tag_id": tag_ids[name]}
                  for contact_id, names in pairs for name in names]  # fmt: skip
         if links:
-            db.session.execute(sa.insert(ContactTag), links)
+            insert_rows(ContactTag, links)
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -271,11 +264,11 @@ class Work:
             return
         now, workspace_id = utcnow(), self.job.workspace_id
         values = [self._new_contact(row, company_ids, now) for row in creates]
-        ids = list(db.session.scalars(sa.insert(Contact).returning(Contact.id, sort_by_parameter_order=True), values))
+        ids = insert_returning_ids(Contact, values)
         found = [dict(item, workspace_id=workspace_id) for contact_id, row in zip(ids, creates, strict=True)
                  for item in identities.rows_for(contact_id, row.emails, row.phones)]  # fmt: skip
         if found:
-            db.session.execute(sa.insert(identities.ContactIdentity), found)
+            insert_rows(identities.ContactIdentity, found)
         self._link_tags([(contact_id, row.tags) for contact_id, row in zip(ids, creates, strict=True) if row.tags])
 
     def _new_contact(self, row: ContactRow, company_ids: dict, now) -> dict:
@@ -299,7 +292,7 @@ class Work:
             contact = contacts[contact_id]
             wanted = _wanted(contact, row, company_ids)
             if not wanted:
-                self._skip(row, _("Nothing new for this contact."))
+                self.skip(row, _("Nothing new for this contact."))
                 continue
             self.job.updated_count += 1
             if self.write:

@@ -1,4 +1,5 @@
-"""Undoing an import: the contacts it created go to the trash (restorable there for 30 days), the
+"""Undoing an import: the purchases it added are deleted (their customers classified again), the
+contacts it created go to the trash (restorable there for 30 days), the
 companies it created too unless someone has since put a live contact in them, and the contacts it
 updated get back the values they had. The caller commits."""
 
@@ -13,12 +14,15 @@ from crm.contacts.service import contact_search_text, set_tags
 from crm.db import utcnow
 from crm.extensions import db
 from crm.imports.models import Import, ImportChange
+from crm.imports.purchases import reclassify
+from crm.purchases.models import Purchase
 
 BATCH = 500
 
 
 def undo(job: Import) -> dict:
     now = utcnow()
+    purchases = _delete_purchases(job)
     trashed = _trash(sa.update(Contact).where(Contact.import_id == job.id, Contact.deleted_at.is_(None)), now)
     restored = _restore_updated(job)
     still_used = sa.select(Contact.id).where(
@@ -29,9 +33,23 @@ def undo(job: Import) -> dict:
         now,
     )
     job.status, job.undone_at = "undone", now
-    counts = {"trashed": trashed, "restored": restored, "companies_trashed": companies, "file": job.filename}
+    counts = {"trashed": trashed, "restored": restored, "companies_trashed": companies,
+              "purchases_deleted": purchases, "file": job.filename}  # fmt: skip
     audit.record("import.undone", "import", job.id, counts)
     return counts
+
+
+def _delete_purchases(job: Import) -> int:
+    """Deletes the purchases the import added; their customers are classified again."""
+    customers = set(db.session.scalars(
+        sa.select(Purchase.contact_id).where(Purchase.import_id == job.id, Purchase.contact_id.isnot(None)).distinct()
+    ))  # fmt: skip
+    deleted = db.session.execute(
+        sa.delete(Purchase).where(Purchase.import_id == job.id).execution_options(synchronize_session=False)
+    ).rowcount
+    if customers:
+        reclassify(job.workspace_id, customers)
+    return deleted
 
 
 def _trash(statement, now) -> int:

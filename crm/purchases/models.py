@@ -20,6 +20,7 @@ class Purchase(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
         sa.Index("ix_purchases_workspace_id_contact_id_purchased_on", "workspace_id", "contact_id", "purchased_on"),
         sa.Index("ix_purchases_workspace_id_company_id_purchased_on", "workspace_id", "company_id", "purchased_on"),
+        sa.Index("ix_purchases_workspace_id_import_id", "workspace_id", "import_id"),
         sa.CheckConstraint("contact_id IS NOT NULL OR company_id IS NOT NULL", name="contact_or_company"),
     )
 
@@ -32,6 +33,7 @@ class Purchase(TenantScoped, Timestamps, db.Model):
     unit_price: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
+    import_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the import that added it (undo)
 
     contact: so.Mapped["Contact | None"] = so.relationship(  # noqa: F821
         primaryjoin="and_(Contact.workspace_id == Purchase.workspace_id, Contact.id == foreign(Purchase.contact_id))",

@@ -1,0 +1,200 @@
+"""Importing purchases: each row a purchase of a customer already in Kehu, found by email, phone or
+the ID of the old system (or, with none of those, of a company by its name). The customers are
+classified again once the file is in. Undo deletes the purchases it added."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from crm.contacts import classification, identities
+from crm.contacts.models import Company, Contact
+from crm.db import utcnow
+from crm.extensions import db
+from crm.imports.contact_rows import (
+    Column,
+    Invalid,
+    RowContext,
+    email_cell,
+    number_cell,
+    parse_date,
+    phone_cell,
+    text_cell,
+)
+from crm.imports.forms import MATCH_LABELS
+from crm.imports.work import RowWork, insert_rows
+from crm.purchases.models import Purchase
+from crm.workspaces.models import Membership, Workspace
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
+RECLASSIFY_BATCH = 500
+
+
+@dataclass
+class PurchaseRow:
+    line: int
+    cells: list[str]
+    keys: dict = field(default_factory=dict)  # "email" / "phone" / "external_id" -> value
+    company: str | None = None
+    fields: dict = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse(line: int, cells: list[str], columns: list[Column], context: RowContext) -> PurchaseRow:
+    row = PurchaseRow(line, cells)
+    for column in columns:
+        raw = cells[column.index].strip() if column.index < len(cells) else ""
+        if raw:
+            try:
+                _take(row, column.target, raw, context)
+            except Invalid as error:
+                row.problems.append((column.header, str(error)))
+    if not row.problems:
+        _settle(row, columns)
+    return row
+
+
+def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
+    if target == "email":
+        row.keys["email"] = email_cell(raw)
+    elif target == "phone":
+        row.keys["phone"] = phone_cell(raw, context.region)
+    elif target == "external_id":
+        row.keys["external_id"] = text_cell(raw, 100)
+    elif target == "company":
+        row.company = text_cell(raw, 200)
+    elif target == "purchased_on":
+        row.fields["purchased_on"] = parse_date(raw, context.day_first)
+    elif target == "product":
+        row.fields["product"] = text_cell(raw, 200)
+    else:  # quantity, unit_price, amount
+        number = number_cell(raw)
+        if number < 0 or (target == "quantity" and number == 0) or number > MAX_AMOUNT:
+            raise Invalid(_("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
+        row.fields[target] = number
+
+
+def _what(target: str) -> str:
+    return {"quantity": _("quantity"), "unit_price": _("price"), "amount": _("amount")}[target]
+
+
+def _settle(row: PurchaseRow, columns: list[Column]) -> None:
+    """Fills what the others imply: the quantity (1), the amount (quantity x price) or the price."""
+    header = {column.target: column.header for column in columns}
+    for target, message in (("purchased_on", _("A date is needed.")), ("product", _("A product is needed."))):
+        if target not in row.fields:
+            row.problems.append((header.get(target, target), message))
+    quantity = row.fields.setdefault("quantity", Decimal(1))
+    if "amount" not in row.fields and "unit_price" not in row.fields:
+        row.problems.append((header.get("amount", _("Amount")), _("An amount is needed.")))
+    elif "amount" not in row.fields:
+        row.fields["amount"] = (quantity * row.fields["unit_price"]).quantize(CENT)
+    elif "unit_price" not in row.fields:
+        row.fields["unit_price"] = (row.fields["amount"] / quantity).quantize(CENT)
+    if not (row.keys or row.company):
+        row.problems.append((None, _("Nothing in this row says whose purchase it is.")))
+
+
+class PurchaseWork(RowWork):
+    def __init__(self, job, write: bool, context: RowContext, columns: list[Column]):
+        super().__init__(job, write)
+        self.context, self.columns = context, columns
+        workspace = db.session.get(Workspace, job.workspace_id)
+        self.currency = workspace.currency
+        # A role limited to its own records finds only its own customers (the others stay unknown).
+        importer = db.session.scalar(sa.select(Membership).where(Membership.user_id == job.user_id))
+        self.only_owner = None if importer and importer.role.record_scope == "all" else (importer.id if importer else 0)
+        self.customers: set[int] = set()  # contacts whose figures changed
+
+    def take(self, batch) -> None:
+        parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
+        rows = [row for row in parsed if self.valid(row)]
+        contacts = self._contacts(rows)
+        companies = self._companies({row.company.lower() for row in rows if row.company})
+        values = []
+        for row in rows:
+            owner = self._owner_of(row, contacts, companies)
+            if owner is not None:
+                values.append(self._values(row, *owner))
+        self.job.created_count += len(values)
+        if self.write and values:
+            insert_rows(Purchase, values)
+            self.customers.update(value["contact_id"] for value in values if value["contact_id"])
+        self.save_problems()
+
+    def _contacts(self, rows: list[PurchaseRow]) -> dict[str, tuple[int, int | None]]:
+        """{key: (contact id, its company id)} of the live contacts holding the rows' keys."""
+        match_by = self.job.match_by
+        keys = {row.keys[match_by] for row in rows if match_by in row.keys}
+        if not keys:
+            return {}
+        if match_by == "external_id":
+            statement = sa.select(Contact.external_id, Contact.id).where(
+                Contact.external_id.in_(keys), Contact.deleted_at.is_(None)
+            )
+            found = dict(db.session.execute(statement.order_by(Contact.id.desc())).all())
+        else:
+            found = identities.owners_of(match_by, keys)
+        statement = sa.select(Contact.id, Contact.company_id).where(Contact.id.in_(set(found.values())))
+        companies = dict(db.session.execute(self._visible(statement, Contact)).all())
+        return {
+            key: (contact_id, companies[contact_id]) for key, contact_id in found.items() if contact_id in companies
+        }
+
+    def _visible(self, statement: sa.Select, model) -> sa.Select:
+        return statement if self.only_owner is None else statement.where(model.owner_id == self.only_owner)
+
+    def _companies(self, names: set[str]) -> dict[str, int]:
+        if not names:
+            return {}
+        statement = sa.select(sa.func.lower(Company.name), Company.id).where(
+            sa.func.lower(Company.name).in_(names), Company.deleted_at.is_(None)
+        )
+        return dict(db.session.execute(self._visible(statement, Company).order_by(Company.id.desc())).all())
+
+    def _owner_of(self, row: PurchaseRow, contacts: dict, companies: dict) -> tuple[int | None, int | None] | None:
+        """(contact id, company id) the purchase belongs to, or None (the row is then invalid)."""
+        key = row.keys.get(self.job.match_by)
+        if key is not None and key in contacts:
+            return contacts[key]
+        if row.company and row.company.lower() in companies:
+            return None, companies[row.company.lower()]
+        if key is not None:
+            self._invalid(row, _("No contact has %(key)s.", key=key))
+        elif row.company:
+            self._invalid(row, _("No company is called %(name)s.", name=row.company))
+        else:
+            self._invalid(row, _("This row has no %(what)s to find the customer by.", what=_match_label(self.job)))
+        return None
+
+    def _invalid(self, row: PurchaseRow, reason: str) -> None:
+        self.job.invalid_count += 1
+        self.problem(row, "invalid", None, reason)
+
+    def _values(self, row: PurchaseRow, contact_id: int | None, company_id: int | None) -> dict:
+        now = utcnow()
+        return {**row.fields, "workspace_id": self.job.workspace_id, "import_id": self.job.id,
+                "contact_id": contact_id, "company_id": company_id, "currency": self.currency,
+                "created_at": now, "updated_at": now}  # fmt: skip
+
+    def finish(self) -> None:
+        if self.write:
+            reclassify(self.job.workspace_id, self.customers)
+
+
+def _match_label(job) -> str:
+    return str(MATCH_LABELS[job.match_by]).lower()
+
+
+def reclassify(workspace_id: int, contact_ids: set[int]) -> None:
+    """Figures and classes of the contacts whose purchases an import added or removed."""
+    workspace = db.session.get(Workspace, workspace_id)
+    rules, today = classification.rules_of(workspace), classification.today_in(workspace)
+    ids = sorted(contact_ids)
+    for start in range(0, len(ids), RECLASSIFY_BATCH):
+        chunk = ids[start : start + RECLASSIFY_BATCH]
+        for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(chunk))):
+            classification.reclassify(contact, rules, today)
+        db.session.flush()
