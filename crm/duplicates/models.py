@@ -20,9 +20,9 @@ def _contact_fk(column: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def _contact(column: str) -> so.Mapped[Contact]:
+def _contact(model: str, column: str) -> so.Mapped[Contact]:
     return so.relationship(
-        primaryjoin=f"and_(Contact.workspace_id == DuplicatePair.workspace_id, Contact.id == foreign(DuplicatePair.{column}))",
+        primaryjoin=f"and_(Contact.workspace_id == {model}.workspace_id, Contact.id == foreign({model}.{column}))",
         viewonly=True,
     )
 
@@ -50,8 +50,8 @@ class DuplicatePair(TenantScoped, db.Model):
     dismissed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
-    contact: so.Mapped[Contact] = _contact("contact_id")
-    other: so.Mapped[Contact] = _contact("other_id")
+    contact: so.Mapped[Contact] = _contact("DuplicatePair", "contact_id")
+    other: so.Mapped[Contact] = _contact("DuplicatePair", "other_id")
 
 
 class ContactMerge(TenantScoped, db.Model):
@@ -76,11 +76,5 @@ class ContactMerge(TenantScoped, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     undone_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    survivor: so.Mapped[Contact] = so.relationship(
-        primaryjoin="and_(Contact.workspace_id == ContactMerge.workspace_id, Contact.id == foreign(ContactMerge.survivor_id))",
-        viewonly=True,
-    )
-    merged: so.Mapped[Contact] = so.relationship(
-        primaryjoin="and_(Contact.workspace_id == ContactMerge.workspace_id, Contact.id == foreign(ContactMerge.merged_id))",
-        viewonly=True,
-    )
+    survivor: so.Mapped[Contact] = _contact("ContactMerge", "survivor_id")
+    merged: so.Mapped[Contact] = _contact("ContactMerge", "merged_id")

@@ -1,0 +1,267 @@
+"""Keeping the candidate pairs current (a full scan, or one contact after it is saved), dismissing
+a pair, and merging two contacts into one, with its undo. The caller commits."""
+
+from datetime import date, datetime, timedelta
+from itertools import chain
+
+import sqlalchemy as sa
+
+from crm.activities.models import Activity
+from crm.audit import service as audit
+from crm.contacts import classification
+from crm.contacts import service as contacts
+from crm.contacts.models import Contact
+from crm.db import utcnow
+from crm.duplicates import finder
+from crm.duplicates.models import ContactMerge, DuplicatePair
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import ALL_WORKSPACES, bound_workspace_id, workspace_scope
+from crm.workspaces.models import Workspace
+
+UNDO_DAYS = 7
+# Plain fields a merge lets the user pick between (emails, phones and tags are combined; the
+# classes and figures are recomputed from the purchases).
+FIELDS = (
+    "name", "company_id", "title", "gender", "birthday", "source", "owner_id", "about",
+    "street", "city", "region", "postal_code", "country", "external_id",
+)  # fmt: skip
+# Rows that belong to a contact and move to the survivor (deals and tickets join when they exist).
+MOVED = {"activities": Activity, "purchases": Purchase}
+
+
+class MergeRefused(ValueError):
+    """Two contacts that cannot be merged (the same one, or one already in the trash)."""
+
+
+class TooLate(ValueError):
+    """The merge is older than the undo window, or already undone."""
+
+
+# Scanning -----------------------------------------------------------------------------------
+
+
+def scan() -> int:
+    """Rebuilds the bound workspace's candidate pairs; returns how many there are. A pair dismissed
+    before stays dismissed."""
+    found = finder.best(chain(finder.shared_identities(), finder.similar_names_in_companies()))
+    dismissed = set(
+        db.session.execute(
+            sa.select(DuplicatePair.contact_id, DuplicatePair.other_id).where(DuplicatePair.dismissed_at.isnot(None))
+        ).all()
+    )
+    db.session.execute(sa.delete(DuplicatePair).where(DuplicatePair.dismissed_at.is_(None)))
+    groups = _groups(found)
+    rows = [
+        {"workspace_id": bound_workspace_id(), "contact_id": a, "other_id": b, "group_id": groups[a],
+         "score": item.score, "reason": item.reason, "detail": item.detail, "created_at": utcnow()}
+        for (a, b), item in found.items() if (a, b) not in dismissed
+    ]  # fmt: skip
+    for start in range(0, len(rows), finder.BATCH):
+        db.session.execute(sa.insert(DuplicatePair), rows[start : start + finder.BATCH])
+    return len(rows)
+
+
+def scan_job() -> None:
+    """A job (``crm.jobs.enqueue``): scan the bound workspace."""
+    scan()
+
+
+def scan_every_workspace() -> list[tuple[str, int]]:
+    """``flask crm find-duplicates``: each workspace in its own transaction."""
+    workspaces = db.session.execute(sa.select(Workspace.id, Workspace.name).execution_options(**ALL_WORKSPACES)).all()
+    results = []
+    for workspace_id, name in workspaces:
+        with workspace_scope(workspace_id):
+            results.append((name, scan()))
+            db.session.commit()
+    return results
+
+
+def _groups(pairs) -> dict[int, int]:
+    """{contact id: lowest contact id linked to it through any pair}."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: root(x) for x in parent}
+
+
+def refresh_for(contact: Contact) -> None:
+    """After ``contact`` was saved: its pairs as they now stand (dismissed ones stay dismissed)."""
+    matches = finder.for_contact(
+        contact.id, contact.name, contact.emails, contact.phones, contact.company_id, limit=finder.MAX_SHARED
+    )
+    existing = {(pair.contact_id, pair.other_id): pair for pair in _pairs_of(contact.id)}
+    wanted = {}
+    for match in matches:
+        item = finder.candidate(contact.id, match.contact_id, match.score, match.reason, match.detail)
+        wanted[(item.contact_id, item.other_id)] = item
+    for key, pair in existing.items():
+        if key not in wanted and pair.dismissed_at is None:
+            db.session.delete(pair)
+    if not wanted:
+        return
+    groups = dict(
+        db.session.execute(
+            sa.select(DuplicatePair.contact_id, sa.func.min(DuplicatePair.group_id))
+            .where(DuplicatePair.contact_id.in_([m.contact_id for m in matches]))
+            .group_by(DuplicatePair.contact_id)
+        ).all()
+    )
+    for key, item in wanted.items():
+        pair = existing.get(key) or DuplicatePair(contact_id=key[0], other_id=key[1])
+        if pair.dismissed_at is None:
+            pair.score, pair.reason, pair.detail = item.score, item.reason, item.detail
+            pair.group_id = min(key[0], *(groups.get(other, key[0]) for other in key))
+            db.session.add(pair)
+
+
+def _pairs_of(contact_id: int) -> list[DuplicatePair]:
+    statement = sa.select(DuplicatePair).where(
+        sa.or_(DuplicatePair.contact_id == contact_id, DuplicatePair.other_id == contact_id)
+    )
+    return list(db.session.scalars(statement))
+
+
+def dismiss(pair: DuplicatePair) -> None:
+    pair.dismissed_at = utcnow()
+    audit.record("duplicates.dismissed", "contact", pair.contact_id, {"not_duplicate_of": [None, pair.other_id]})
+
+
+# Merging ------------------------------------------------------------------------------------
+
+
+def merge(survivor: Contact, merged: Contact, picks: dict[str, int], member) -> ContactMerge:
+    """Folds ``merged`` into ``survivor``. ``picks`` names, per field, the contact whose value is
+    kept (a field not named keeps the survivor's value, or takes the other's when it has none).
+    Emails, phones and tags are combined; activities and purchases move; ``merged`` goes to the
+    trash; the survivor's classes are recomputed."""
+    if survivor.id == merged.id or survivor.deleted_at or merged.deleted_at:
+        raise MergeRefused
+    data = _merged_values(survivor, merged, picks)
+    before = _values(survivor, data)
+    before["last_activity_at"] = _iso(survivor.last_activity_at)
+    contacts.update_contact(survivor, data)
+    moved = {}
+    for key, model in MOVED.items():
+        ids = list(db.session.scalars(sa.select(model.id).where(model.contact_id == merged.id)))
+        if ids:
+            db.session.execute(sa.update(model).where(model.id.in_(ids)).values(contact_id=survivor.id))
+        moved[key] = ids
+    latest = [moment for moment in (survivor.last_activity_at, merged.last_activity_at) if moment]
+    survivor.last_activity_at = max(latest) if latest else None
+    for pair in _pairs_of(merged.id):
+        db.session.delete(pair)
+    contacts.delete_contact(merged)
+    record = ContactMerge(survivor_id=survivor.id, merged_id=merged.id, merged_by=member.id, before=before, moved=moved)
+    db.session.add(record)
+    _reclassify(survivor)
+    db.session.flush()
+    audit.record("contact.merged", "contact", survivor.id, {"merged": [merged.name, survivor.name],
+                 "merged_id": [merged.id, None], "fields": [None, sorted(before)]})  # fmt: skip
+    refresh_for(survivor)
+    return record
+
+
+def _merged_values(survivor: Contact, merged: Contact, picks: dict[str, int]) -> dict:
+    data = {}
+    for field in FIELDS:
+        mine, theirs = getattr(survivor, field), getattr(merged, field)
+        take_theirs = picks.get(field) == merged.id or (field not in picks and mine in (None, "") and theirs)
+        if take_theirs and theirs != mine:
+            data[field] = theirs
+    custom = dict(survivor.custom or {})
+    for key, theirs in (merged.custom or {}).items():
+        pick = picks.get(f"cf:{key}")
+        if pick == merged.id or (pick is None and custom.get(key) in (None, "", [])):
+            custom[key] = theirs
+    if custom != (survivor.custom or {}):
+        data["custom"] = custom
+    emails = _union(survivor.emails, merged.emails)
+    if emails != survivor.emails:
+        data["emails"] = emails
+    phones = _union(survivor.phones, merged.phones)
+    if phones != survivor.phones:
+        data["phones"] = phones
+    tags = _union([tag.name for tag in survivor.tags], [tag.name for tag in merged.tags])
+    if len(tags) != len(survivor.tags):
+        data["tags"] = tags
+    return data
+
+
+def _union(first: list, second: list) -> list:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _values(contact: Contact, data: dict) -> dict:
+    """The contact's current values of the keys in ``data``, as JSON."""
+    values = {}
+    for key in data:
+        if key == "tags":
+            values[key] = [tag.name for tag in contact.tags]
+        elif key == "custom":
+            values[key] = dict(contact.custom or {})
+        else:
+            values[key] = _iso(getattr(contact, key))
+    return values
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _reclassify(contact: Contact) -> None:
+    workspace = db.session.get(Workspace, contact.workspace_id)
+    classification.reclassify(contact, classification.rules_of(workspace), classification.today_in(workspace))
+
+
+def undo_deadline(record: ContactMerge):
+    return record.created_at + timedelta(days=UNDO_DAYS)
+
+
+def can_undo(record: ContactMerge) -> bool:
+    return record.undone_at is None and utcnow() < undo_deadline(record)
+
+
+def undo(record: ContactMerge) -> None:
+    """Puts both contacts back as they were before the merge: the survivor's replaced values, the
+    rows that moved (those still on the survivor), and the merged contact out of the trash."""
+    if not can_undo(record):
+        raise TooLate
+    survivor = db.session.get(Contact, record.survivor_id)
+    merged = db.session.get(Contact, record.merged_id)
+    before = dict(record.before)
+    last_activity_at = before.pop("last_activity_at", None)
+    if before.get("birthday"):
+        before["birthday"] = date.fromisoformat(before["birthday"])
+    contacts.update_contact(survivor, before)
+    for key, ids in record.moved.items():
+        if ids:
+            model = MOVED[key]
+            db.session.execute(
+                sa.update(model).where(model.id.in_(ids), model.contact_id == survivor.id).values(contact_id=merged.id)
+            )
+    survivor.last_activity_at = _from_iso(last_activity_at)
+    merged.deleted_at = None
+    record.undone_at = utcnow()
+    _reclassify(survivor)
+    _reclassify(merged)
+    db.session.flush()
+    audit.record("contact.merge_undone", "contact", survivor.id, {"merged": [survivor.name, merged.name],
+                 "merged_id": [None, merged.id]})  # fmt: skip
+    refresh_for(survivor)
+    refresh_for(merged)
+
+
+def _from_iso(text):
+    return datetime.fromisoformat(text) if text else None

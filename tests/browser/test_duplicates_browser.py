@@ -1,0 +1,47 @@
+"""Duplicates in a real browser: the warning while a contact is typed, the Duplicates page,
+the side-by-side merge, and its undo."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import log_in
+from tests.factories import make_contact, make_purchase, make_workspace
+
+pytestmark = pytest.mark.browser
+
+
+def test_typing_warns_then_merge_side_by_side_and_undo(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee", emails=["ann@example.com"], title="Buyer")
+    make_purchase(app, owner, ann, "Tea", amount=120)
+    log_in(page, live_server.url, owner.email, owner.password)
+
+    page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Add contact").click()
+    page.get_by_label("Name").fill("Annie Lee")
+    page.get_by_label("Email addresses").fill("ANN@example.com")
+    warning = page.locator("#duplicate-warning")
+    expect(warning).to_contain_text("This may be a contact you already have")
+    expect(warning.get_by_role("link", name="Ann Lee")).to_be_visible()
+    page.get_by_label("Title").fill("Head buyer")
+    page.get_by_role("button", name="Add contact").click()  # a warning, not a block
+    expect(page.get_by_role("heading", name="Annie Lee", level=1, exact=True)).to_be_visible()
+
+    page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Duplicates").click()
+    expect(page.get_by_role("cell", name="Same email address: ann@example.com")).to_be_visible()
+    page.get_by_role("link", name="Compare and merge").click()
+    page.get_by_role("row", name="Keep this record").get_by_label("Ann Lee", exact=True).check()
+    page.get_by_role("row", name="Title").get_by_label("Head buyer").check()
+    page.get_by_role("button", name="Merge").click()
+
+    expect(page.get_by_role("heading", name="Ann Lee", level=1, exact=True)).to_be_visible()
+    expect(page.get_by_text("Head buyer").first).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
+    expect(page.get_by_role("heading", name="Contacts", level=1, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Annie Lee")).to_have_count(0)
+
+    page.get_by_role("link", name="Duplicates").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Undo merge Annie Lee").click()
+    expect(page.get_by_role("heading", name="Annie Lee", level=1, exact=True)).to_be_visible()
