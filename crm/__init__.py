@@ -28,9 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from crm.backup.routes import allow_large_upload as allow_large_backup
     from crm.imports.routes import allow_large_upload
 
     app.before_request(allow_large_upload)  # before CSRFProtect's hook reads the body
+    app.before_request(allow_large_backup)
     _init_extensions(app)
     _register_blueprints(app)
     errors.init_app(app)
@@ -69,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
     from crm.auth import models as _auth_models  # noqa: F401
     from crm.contacts import models as _contact_models  # noqa: F401
     from crm.custom_fields import models as _custom_field_models  # noqa: F401
+    from crm.data_quality import models as _data_quality_models  # noqa: F401
     from crm.duplicates import models as _duplicate_models  # noqa: F401
     from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401

@@ -4,7 +4,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from crm.backup.cli import backup, restore_backup
+
 crm_cli = AppGroup("crm", help="Kehu CRM administration.")
+crm_cli.add_command(backup)
+crm_cli.add_command(restore_backup)
 
 DEMO_EMAIL = "owner@demo-co.example.com"
 DEMO_PASSWORD = "kehu-demo-password"
@@ -79,6 +83,16 @@ def recompute():
         click.echo(f"{name}: {changed} customer(s) changed class.")
 
 
+@crm_cli.command("find-duplicates")
+def find_duplicates():
+    """Look for duplicate contacts in every workspace again (the Duplicates page); run nightly.
+    Contacts saved by hand and imports are checked as they happen; this catches the rest."""
+    from crm.duplicates.service import scan_every_workspace
+
+    for name, pairs in scan_every_workspace():
+        click.echo(f"{name}: {pairs} possible duplicate pair(s).")
+
+
 @crm_cli.command("send-reminders")
 def send_reminders():
     """Email the assignee of every task whose reminder time has come (once each); run it every
@@ -86,3 +100,23 @@ def send_reminders():
     from crm.activities.tasks import remind_every_workspace
 
     click.echo(f"{remind_every_workspace()} reminder(s) sent.")
+
+
+@crm_cli.command("data-quality")
+@click.option("--workspace", "slug", default=None, help="Check only the workspace with this slug.")
+def data_quality(slug):
+    """Check every workspace's contacts (invalid emails and phones, no way to reach them, stale
+    records, doubtful names) and keep the report for the Data quality page; run it nightly."""
+    from crm.data_quality.checks import KINDS
+    from crm.data_quality.service import check_every_workspace
+
+    results = check_every_workspace(slug)
+    if slug is not None and not results:
+        raise click.ClickException(f"no workspace with the slug {slug!r}")
+    for name, status, counts in results:
+        if status == "done":
+            click.echo(f"{name}: " + "; ".join(f"{KINDS[kind]}: {count}" for kind, count in counts.items()))
+        else:
+            click.echo(f"{name}: {'a check was already running' if status == 'running' else 'the check failed'}.")
+    if any(status == "failed" for _name, status, _counts in results):
+        raise click.ClickException("some checks failed (see the log)")

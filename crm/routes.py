@@ -5,6 +5,7 @@ from crm.activities.routes import bp as activities_bp
 from crm.activities.task_routes import bp as tasks_bp
 from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
+from crm.backup.routes import bp as backup_bp
 from crm.contacts.company_routes import bp as companies_bp
 from crm.contacts.routes import bp as contacts_bp
 from crm.contacts.search_routes import bp as search_bp
@@ -13,6 +14,8 @@ from crm.contacts.tier_routes import bp as customer_tiers_bp
 from crm.contacts.views_routes import bp as saved_views_bp
 from crm.custom_fields.routes import bp as custom_fields_bp
 from crm.custom_fields.routes import reveal_bp
+from crm.data_quality.routes import bp as data_quality_bp
+from crm.duplicates.routes import bp as duplicates_bp
 from crm.imports.routes import bp as imports_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
@@ -42,6 +45,9 @@ ws_bp.register_blueprint(reveal_bp)
 ws_bp.register_blueprint(purchases_bp)
 ws_bp.register_blueprint(company_purchases_bp)
 ws_bp.register_blueprint(imports_bp)
+ws_bp.register_blueprint(data_quality_bp)
+ws_bp.register_blueprint(backup_bp)
+ws_bp.register_blueprint(duplicates_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -236,3 +236,39 @@ def make_import(app, workspace, text: str = "Name,Email\nAnn Lee,ann@example.com
         db.session.add(job)
         db.session.commit()
         return job.id
+
+
+def make_duplicate_pair(app, workspace, first: int, second: int) -> int:
+    """Two contacts that share an email address, found by a scan; returns the pair's id."""
+    from crm.duplicates.models import DuplicatePair
+    from crm.duplicates.service import scan
+
+    with app.app_context(), workspace_scope(workspace.id):
+        scan()
+        db.session.commit()
+        return db.session.scalar(
+            sa.select(DuplicatePair.id).where(DuplicatePair.contact_id == min(first, second),
+                                              DuplicatePair.other_id == max(first, second))
+        )  # fmt: skip
+
+
+def make_merge(app, workspace, survivor: int, merged: int) -> int:
+    """``merged`` folded into ``survivor`` by the workspace's first member; returns the merge's id."""
+    from crm.contacts.models import Contact
+    from crm.duplicates.service import merge
+
+    with app.app_context(), workspace_scope(workspace.id):
+        member = db.session.scalar(sa.select(Membership).order_by(Membership.id))
+        record = merge(db.session.get(Contact, survivor), db.session.get(Contact, merged), {}, member)
+        db.session.commit()
+        return record.id
+
+
+def make_saved_mapping(app, workspace, name: str, columns: dict | None = None, entity: str = "contacts") -> int:
+    from crm.imports.models import SavedMapping
+
+    with app.app_context(), workspace_scope(workspace.id):
+        saved = SavedMapping(entity=entity, name=name, columns=columns or {"name": "name", "e mail": "email"})
+        db.session.add(saved)
+        db.session.commit()
+        return saved.id

@@ -17,12 +17,15 @@ from tests.factories import (
     make_company_purchase,
     make_contact,
     make_custom_field,
+    make_duplicate_pair,
     make_import,
     make_invitation,
     make_member,
+    make_merge,
     make_note,
     make_purchase,
     make_role,
+    make_saved_mapping,
     make_saved_view,
     set_custom_value,
 )
@@ -43,6 +46,10 @@ OBJECT_IDS = {
     "field_id": lambda app, ws: make_custom_field(app, ws, f"Private field {next(SERIAL)}", sensitive=True),
     "entity": lambda app, ws: "contact",
     "import_id": lambda app, ws: make_import(app, ws, "Name,Email\nPrivate Person,private@example.com\n"),
+    "other_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
+    "pair_id": lambda app, ws: _duplicate_pair(app, ws),
+    "merge_id": lambda app, ws: make_merge(app, ws, *_two_alike(app, ws)),
+    "mapping_id": lambda app, ws: make_saved_mapping(app, ws, f"private mapping {next(SERIAL)}"),
 }
 
 # Objects that live under another object of the URL: made on that one.
@@ -55,6 +62,15 @@ CHILD_IDS = {
     ),
     "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
 }  # fmt: skip
+
+
+def _two_alike(app, ws) -> tuple[int, int]:
+    email = f"private-{next(SERIAL)}@example.com"
+    return tuple(make_contact(app, ws, f"private contact {next(SERIAL)}", emails=[email]) for _ in range(2))
+
+
+def _duplicate_pair(app, ws) -> int:
+    return make_duplicate_pair(app, ws, *_two_alike(app, ws))
 
 
 def _contact_with_value(app, ws, field_id: int) -> int:

@@ -2,6 +2,7 @@
 outbox shows mail in development only; money and numbers follow the locale."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import html5lib
@@ -14,12 +15,15 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_duplicate_pair,
     make_import,
     make_invitation,
     make_member,
+    make_merge,
     make_note,
     make_purchase,
     make_role,
+    make_saved_mapping,
 )
 
 ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
@@ -57,6 +61,8 @@ MEMBER_PAGES = [
     "/w/{slug}/imports/",
     "/w/{slug}/imports/{checked_import}",
     "/w/{slug}/imports/{new_import}",
+    "/w/{slug}/duplicates/",
+    "/w/{slug}/duplicates/merge/{contact}/{twin}",
 ]
 
 
@@ -95,8 +101,12 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     company = make_company(app, ws_a, "Acme Ltd", phone="+16502530000")
     contact = make_contact(app, ws_a, "Ann Lee", company_id=company, tags=["fair"], phones=["+16502530000"])
     purchase = make_purchase(app, ws_a, contact, "Tea", amount=5)
+    twin = make_contact(app, ws_a, "Ann Lee", company_id=company, phones=["+16502530000"], birthday=date(1990, 5, 1))
+    make_duplicate_pair(app, ws_a, contact, twin)
+    make_merge(app, ws_a, twin, make_contact(app, ws_a, "Ann L.", phones=["+16502530000"]))  # a merge to undo
     checked_import = make_import(app, ws_a, "Name,Email\nAnn,not-an-email\nBo,bo@example.com\n", status="uploaded")
     new_import = make_import(app, ws_a, status="uploaded")
+    make_saved_mapping(app, ws_a, "Old system")
     auth.login(ws_a.email, ws_a.password)
     mapping = {"column_0": "name", "column_1": "email", "mode": "create", "match_by": "email"}
     post(client, f"/w/{ws_a.slug}/imports/{checked_import}/check", mapping)  # a dry run with a problem
@@ -105,7 +115,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     for template in MEMBER_PAGES:
         url = template.format(
             slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase,
-            checked_import=checked_import, new_import=new_import,
+            checked_import=checked_import, new_import=new_import, twin=twin,
         )  # fmt: skip
         response = client.get(url)
         assert response.status_code in (200, 422), url

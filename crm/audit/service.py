@@ -67,6 +67,11 @@ ACTIONS = {
     "import.started": _l("Started an import"),
     "import.completed": _l("An import finished"),
     "import.undone": _l("Undid an import"),
+    "workspace.backup_downloaded": _l("Downloaded a backup of the workspace"),
+    "workspace.restored": _l("Restored the workspace from a backup"),
+    "contact.merged": _l("Merged two contacts"),
+    "contact.merge_undone": _l("Undid a merge of contacts"),
+    "duplicates.dismissed": _l("Marked two contacts as not duplicates"),
 }
 
 RECORD_TYPES = {

@@ -16,11 +16,13 @@ from crm.contacts.pages import contact_or_404
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
+from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
 from crm.purchases.forms import PurchaseForm
+from crm.xlsx_stream import xlsx_download
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -77,7 +79,7 @@ def index():
         return render_template("contacts/_rows.html", **_with_bulk(context))
     _with_bulk(context)
     if wants_partial("contact-results"):
-        return render_template("contacts/_results.html", **context)
+        return render_template("contacts/_results.html", export_oob=True, **context)
     return render_template("contacts/index.html", **context)
 
 
@@ -88,8 +90,8 @@ def bulk_action():
     action = request.form.get("action", "")
     if action in bulk.ACTIONS and not g.membership.can(bulk.ACTIONS[action][1]):
         abort(403)
-    if action == "export":
-        return _export_selection(state)
+    if action in ("export", "export_xlsx"):
+        return _export_selection(state, ".export_xlsx" if action == "export_xlsx" else ".export")
     try:
         statement = _bulk_selection(state, action)
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
@@ -111,13 +113,13 @@ def _ids_arg() -> dict:
     return {"ids": request.args.getlist("ids")} if request.args.getlist("ids") else {}
 
 
-def _export_selection(state: ListState):
-    """The CSV of the ticked rows, or of the whole list: the browser is sent to the download."""
+def _export_selection(state: ListState, endpoint: str):
+    """The CSV or XLSX of the ticked rows, or of the whole list: the browser is sent to the download."""
     ids = [] if request.form.get("scope") == "all" else _selected_ids()[: bulk.MAX_SELECTED]
     if request.form.get("scope") != "all" and not ids:
         flash(_("Select at least one contact, or choose all matching contacts."), "error")
         return _list_after_bulk(state, 422)
-    target = url_for(".export", **state.as_args(), ids=ids or None)
+    target = url_for(endpoint, **state.as_args(), ids=ids or None)
     return leave_for(target)
 
 
@@ -168,18 +170,33 @@ def owner_choices():
 @bp.get("/export.csv")
 @require("contacts.export")
 def export():
+    plan = _export_plan("csv")
+    return csv_download(contacts_export.csv_lines(g.workspace.id, plan), f"contacts-{g.workspace.slug}.csv")
+
+
+@bp.get("/export.xlsx")
+@require("contacts.export")
+def export_xlsx():
+    """The same rows as the CSV, in a workbook written to a temporary file (crm/xlsx_stream.py)."""
+    plan = _export_plan("xlsx")
+    return xlsx_download(contacts_export.rows(plan), f"contacts-{g.workspace.slug}.xlsx", _("Contacts"))
+
+
+def _export_plan(file_format: str) -> contacts_export.Plan:
+    """What the URL asks to export, after committing its audit entry. The CSV's rows are read after
+    the view returns, with the member and role loaded after that commit."""
     state = ListState.from_args(request.args)
-    audit.record("contact.exported", "contact", None, {"filters": [None, {**state.as_args(), **_ids_arg()}]})
+    audit.record("contact.exported", "contact", None,
+                 {"filters": [None, {**state.as_args(), **_ids_arg()}], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
-    labels = {  # translated now: the rows stream after the view returns
+    labels = {
         "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},
         "level": {key: str(label) for key, label in LEVEL_LABELS.items()},
     }
-    member = g.membership
-    fields = custom_fields.definitions(g.workspace, "contact")
+    custom = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}
+    keys, fields = contacts_export.columns_of(state, "cols" in request.args, sees_sensitive(), custom)
     ids = [int(i) for i in request.args.getlist("ids") if i.isdigit()][: bulk.MAX_SELECTED]
-    lines = contacts_export.csv_lines(state, member, g.workspace.id, sees_sensitive(), labels, fields, ids)
-    return csv_download(lines, f"contacts-{g.workspace.slug}.csv")
+    return contacts_export.Plan(state, g.membership, keys, fields, sees_sensitive(), labels, ids)
 
 
 @bp.get("/new")
@@ -203,6 +220,7 @@ def create():
     data["custom"], data["custom_audit"] = custom_payload(form, None)
     contact = service.create_contact(data)
     service.set_level(contact, level, g.workspace, workspace_today())
+    duplicates.refresh_for(contact)
     db.session.commit()
     flash(_("Contact %(name)s added.", name=contact.name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)
@@ -260,6 +278,7 @@ def update(contact_id: int):
     data["custom"], data["custom_audit"] = custom_payload(form, contact)
     service.update_contact(contact, data)
     service.set_level(contact, level, g.workspace, workspace_today())
+    duplicates.refresh_for(contact)
     db.session.commit()
     flash(_("Contact saved."), "success")
     if partial:
