@@ -489,3 +489,23 @@ def test_a_role_limited_to_its_own_records_adds_purchases_to_its_own_customers_o
         assert list(db.session.execute(sa.select(Purchase.contact_id, Purchase.amount)).all()) == [(mine, 10)]
     page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
     assert "No contact has other@example.com." in page  # as for an address nobody has
+
+
+def test_a_job_whose_worker_died_is_shown_as_stopped(app, client, auth, ws_a):
+    """Without Redis a job runs in a thread of the web process; a restart ends it mid-way."""
+    auth.login(ws_a.email, ws_a.password)
+    checking = import_id_of(upload(client, ws_a, "Name\nAnn\n"))
+    importing = import_id_of(upload(client, ws_a, "Name\nBo\n"))
+    with app.app_context(), workspace_scope(ws_a.id):
+        for import_id, status in ((checking, "checking"), (importing, "importing")):
+            job = db.session.get(Import, import_id)
+            job.status = status
+            db.session.flush()
+            db.session.execute(sa.update(Import).where(Import.id == import_id)
+                               .values(updated_at=utcnow() - timedelta(minutes=11)))  # fmt: skip
+        db.session.commit()
+    page = client.get(imports_url(ws_a, str(checking))).get_data(as_text=True)
+    assert "The check stopped before the end." in page and job_of(app, ws_a, checking).status == "uploaded"
+    page = client.get(imports_url(ws_a, str(importing))).get_data(as_text=True)
+    assert "The import stopped before the end" in page and job_of(app, ws_a, importing).status == "failed"
+    assert "Undo this import" in page

@@ -38,7 +38,11 @@ SAMPLE_ROWS = 3
 
 
 def import_or_404(import_id: int) -> Import:
-    return db.session.get(Import, import_id) or abort(404)
+    job = db.session.get(Import, import_id) or abort(404)
+    if runner.stalled(job):
+        runner.give_up(job)
+        db.session.commit()
+    return job
 
 
 def _to(job: Import):

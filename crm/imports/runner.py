@@ -33,6 +33,7 @@ from crm.jobs import enqueue
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 BATCH = 1000
+STALLED_AFTER = timedelta(minutes=10)  # a batch of 1,000 rows takes seconds
 SCALAR_FIELDS = ("name", "title", "gender", "birthday", "source", "owner_id", "about", "street", "city", "region",
                  "postal_code", "country", "external_id")  # fmt: skip
 KEY_LABELS = {"email": _l("email address"), "phone": _l("phone number"), "external_id": _l("ID")}
@@ -351,6 +352,21 @@ def _plain(value):
     if isinstance(value, dict):
         return dict(value)
     return value
+
+
+def stalled(job: Import) -> bool:
+    """A running job whose progress has not moved for STALLED_AFTER: its worker is gone (without
+    Redis a job runs in a thread of the web process, which a restart ends)."""
+    return job.running and job.updated_at < utcnow() - STALLED_AFTER
+
+
+def give_up(job: Import) -> None:
+    """Ends a stalled job as a failed one would end (the caller commits)."""
+    if job.status == "checking":
+        job.status, job.failure = "uploaded", _("The check stopped before the end. Check the file again.")
+    else:
+        job.status, job.finished_at = "failed", utcnow()
+        job.failure = _("The import stopped before the end; the rows before it were kept (undo removes them).")
 
 
 def undo_deadline(job: Import) -> datetime | None:
