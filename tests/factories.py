@@ -204,17 +204,18 @@ def make_custom_field(app, workspace, label: str, kind: str = "text", entity: st
         return field.id
 
 
-def set_custom_value(app, workspace, contact_id: int, field_id: int, value) -> None:
-    """Stores a custom value on a contact as the forms would (encrypted when sensitive)."""
-    from crm.contacts.models import Contact
+def set_custom_value(app, workspace, record_id: int, field_id: int, value) -> None:
+    """Stores a custom value on a contact or company (the field's entity) as the forms would
+    (encrypted when sensitive)."""
+    from crm.contacts.models import Company, Contact
     from crm.custom_fields.models import CustomField
     from crm.custom_fields.service import FieldDef, to_storage
 
     with app.app_context(), workspace_scope(workspace.id):
         f = db.session.get(CustomField, field_id)
         definition = FieldDef(f.id, f.entity, f.key, f.label, f.kind, tuple(f.options), f.required, f.sensitive)
-        contact = db.session.get(Contact, contact_id)
-        contact.custom = {**contact.custom, f.key: to_storage(definition, value)}
+        record = db.session.get(Company if f.entity == "company" else Contact, record_id)
+        record.custom = {**record.custom, f.key: to_storage(definition, value)}
         db.session.commit()
 
 
@@ -272,3 +273,54 @@ def make_saved_mapping(app, workspace, name: str, columns: dict | None = None, e
         db.session.add(saved)
         db.session.commit()
         return saved.id
+
+
+def make_pipeline(app, workspace, name: str = "Partners", stages=(("Talk", 20), ("Sign", 70))) -> SimpleNamespace:
+    """A pipeline with open stages (name, probability) plus Won and Lost; the default "Sales"
+    pipeline is ``default_pipeline``."""
+    from crm.deals.models import LOST, OPEN, WON, Pipeline, Stage
+
+    with app.app_context(), workspace_scope(workspace.id):
+        pipeline = Pipeline(name=name, position=1 + (db.session.scalar(sa.select(sa.func.max(Pipeline.position))) or 0))
+        db.session.add(pipeline)
+        db.session.flush()
+        rows = [*((stage, probability, OPEN) for stage, probability in stages), ("Won", 100, WON), ("Lost", 0, LOST)]
+        for position, (stage, probability, kind) in enumerate(rows):
+            db.session.add(Stage(pipeline_id=pipeline.id, name=stage, position=position, probability=probability,
+                                 kind=kind))  # fmt: skip
+        db.session.commit()
+        return _pipeline_ns(pipeline)
+
+
+def default_pipeline(app, workspace) -> SimpleNamespace:
+    """The workspace's "Sales" pipeline: id, and stage ids by English name (``stages["Qualified"]``)."""
+    from crm.deals.models import Pipeline
+
+    with app.app_context(), workspace_scope(workspace.id):
+        return _pipeline_ns(db.session.scalar(sa.select(Pipeline).order_by(Pipeline.position, Pipeline.id)))
+
+
+def _pipeline_ns(pipeline) -> SimpleNamespace:
+    from crm.deals.service import stages_of
+
+    stages = stages_of(pipeline.id)
+    return SimpleNamespace(id=pipeline.id, stages={stage.name: stage.id for stage in stages},
+                           open=[stage.id for stage in stages if stage.kind == "open"])  # fmt: skip
+
+
+def make_deal(app, workspace, title: str = "Big order", stage_id: int | None = None, value=1000, **fields) -> int:
+    """An open deal made through the service (stage history and audit entry included), at the end
+    of ``stage_id`` (default: the first stage of the workspace's first pipeline)."""
+    from decimal import Decimal
+
+    from crm.deals.models import OPEN, Stage
+    from crm.deals.service import create_deal
+
+    with app.app_context(), workspace_scope(workspace.id):
+        if stage_id is None:
+            stage_id = db.session.scalar(sa.select(Stage.id).where(Stage.kind == OPEN).order_by(Stage.id))
+        stage = db.session.get(Stage, stage_id)
+        data = {"title": title, "value": Decimal(str(value)), "currency": fields.pop("currency", "USD"), **fields}
+        deal = create_deal(data, stage, fields.get("owner_id"))
+        db.session.commit()
+        return deal.id

@@ -166,3 +166,36 @@ def test_the_export_links_follow_the_filters_changed_in_place(app, client, auth,
     assert '<span id="export-links" class="export-links" hx-swap-oob="true">' in fragment
     assert f"/w/{ws_a.slug}/contacts/export.xlsx?tag=fair" in fragment
     assert f"/w/{ws_a.slug}/contacts/export.csv?tag=fair" in fragment
+
+
+def test_companies_export_as_csv_and_xlsx_with_the_list_filters(app, client, auth, ws_a, ws_b):
+    field = make_custom_field(app, ws_a, "Tax number", entity="company", sensitive=True)
+    trade = make_company(app, ws_a, "上海贸易", industry="Trade", website="trade.cn", owner_id=ws_a.membership_id)
+    make_company(app, ws_a, '=HYPERLINK("http://evil")', website="evil-trade.com")
+    make_company(app, ws_a, "Acme Ltd", industry="Tools")
+    make_company(app, ws_b, "Beta Foods Trade")
+    set_custom_value(app, ws_a, trade, field, "91310000X")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/companies/", query_string={"q": "trade"}).get_data(as_text=True)
+    assert "/companies/export.xlsx?q=trade" in page
+    rows = sheet_rows(client.get(f"/w/{ws_a.slug}/companies/export.xlsx", query_string={"owner": "me"}))
+    assert rows[0][:3] == ["Name", "Industry", "Size (staff)"] and rows[0][-1] == "Tax number"
+    assert [row[0] for row in rows[1:]] == ["上海贸易"]
+    assert rows[1][-1] == "91310000X"  # the owner may see sensitive values
+    lines = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv", query_string={"q": "trade"}))
+    assert sorted(line[0] for line in lines[1:]) == ['\'=HYPERLINK("http://evil")', "上海贸易"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "company.exported")
+                                  .order_by(AuditEntry.id.desc()))  # fmt: skip
+        assert entry.changes["filters"] == [None, {"q": "trade", "owner": ""}]
+    viewer = make_member(app, ws_a, "viewer@alpha.example.com", role="viewer")
+    auth.logout()
+    auth.login(viewer.email, viewer.password)
+    assert client.get(f"/w/{ws_a.slug}/companies/export.csv").status_code == 403
+    role = make_role(app, ws_a, "Exporter", permissions=("contacts.read", "contacts.export"))
+    exporter = make_member(app, ws_a, "exporter@alpha.example.com")
+    assign_role(app, ws_a, exporter.membership_id, role)
+    auth.logout()
+    auth.login(exporter.email, exporter.password)
+    rows = sheet_rows(client.get(f"/w/{ws_a.slug}/companies/export.xlsx", query_string={"q": "上海"}))
+    assert rows[1][0] == "上海贸易" and rows[1][-1] != "91310000X"  # masked without contacts.sensitive

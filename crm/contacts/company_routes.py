@@ -2,17 +2,21 @@ from flask import Blueprint, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.audit import queries as audit_queries
+from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import queries, service
+from crm.contacts import company_export, queries, service
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
 from crm.contacts.routes import leave_for
+from crm.csv_stream import csv_download
+from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
+from crm.xlsx_stream import xlsx_download
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
@@ -32,17 +36,46 @@ def _form(company: Company | None = None) -> CompanyForm:
     return form
 
 
+def _filters() -> tuple[str, str]:
+    return request.args.get("q", "").strip()[:100], request.args.get("owner", "")
+
+
 @bp.get("/")
 @require("contacts.read")
 def index():
-    q, owner = request.args.get("q", "").strip()[:100], request.args.get("owner", "")
+    q, owner = _filters()
     page = queries.companies_page(q, owner, request.args.get("after"), g.membership)
     context = {"page": page, "q": q, "owner": owner}
     if wants_partial("companies-more"):
         return render_template("companies/_rows.html", **context)
     if wants_partial("company-results"):
-        return render_template("companies/_results.html", **context)
+        return render_template("companies/_results.html", export_oob=True, **context)
     return render_template("companies/index.html", **context)
+
+
+@bp.get("/export.csv")
+@require("contacts.export")
+def export():
+    plan = _export_plan("csv")
+    return csv_download(company_export.csv_lines(g.workspace.id, plan), f"companies-{g.workspace.slug}.csv")
+
+
+@bp.get("/export.xlsx")
+@require("contacts.export")
+def export_xlsx():
+    plan = _export_plan("xlsx")
+    return xlsx_download(company_export.rows(plan), f"companies-{g.workspace.slug}.xlsx", _("Companies"))
+
+
+def _export_plan(file_format: str) -> company_export.Plan:
+    """What the URL asks to export, after committing its audit entry (CSV rows are read after the
+    view returns)."""
+    q, owner = _filters()
+    audit.record("company.exported", "company", None,
+                 {"filters": [None, {"q": q, "owner": owner}], "format": [None, file_format]})  # fmt: skip
+    db.session.commit()
+    fields = custom_fields.definitions(g.workspace, "company")
+    return company_export.Plan(q, owner, g.membership, fields, g.membership.can("contacts.sensitive"))
 
 
 @bp.get("/new")

@@ -26,7 +26,7 @@ from crm.workspaces.models import Membership
 PER_PAGE = 50
 
 
-def _owner_filter(statement: sa.Select, column, owner: str, member: Membership | None) -> sa.Select:
+def owner_filter(statement: sa.Select, column, owner: str, member: Membership | None) -> sa.Select:
     if owner == "me" and member is not None:
         return statement.where(column == member.id)
     if owner == "none":
@@ -52,7 +52,7 @@ def _day_start(day: date) -> datetime:
 
 def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.Select:
     statement = matching(statement, Contact, state.q, db.engine.dialect.name)
-    statement = _owner_filter(statement, Contact.owner_id, state.owner, member)
+    statement = owner_filter(statement, Contact.owner_id, state.owner, member)
     for name in ("lifecycle", "tier", "level"):
         if getattr(state, name):
             statement = statement.where(getattr(Contact, name) == getattr(state, name))
@@ -113,7 +113,7 @@ def matching_contacts(state: ListState, member: Membership, statement: sa.Select
 def companies_page(q: str, owner: str, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
     statement = sa.select(Company).where(Company.deleted_at.is_(None)).options(so.joinedload(Company.owner))
     statement = matching(statement, Company, q, db.engine.dialect.name)
-    statement = _owner_filter(statement, Company.owner_id, owner, member)
+    statement = owner_filter(statement, Company.owner_id, owner, member)
     columns, dialect = [Company.created_at, Company.id], db.engine.dialect.name
     statement = visible_to_member(statement, Company.owner_id, member)
     return keyset(db.session, statement, columns, after, per_page, order=search_order(q, dialect, columns, True))
