@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     from crm.contacts import models as _contact_models  # noqa: F401
     from crm.custom_fields import models as _custom_field_models  # noqa: F401
     from crm.data_quality import models as _data_quality_models  # noqa: F401
+    from crm.deals import models as _deal_models  # noqa: F401
     from crm.duplicates import models as _duplicate_models  # noqa: F401
     from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401

@@ -32,7 +32,50 @@
     fillTimeZone(document);
   });
 
-  document.addEventListener("htmx:load", function (event) { fillTimeZone(event.target); });
+  // Deals board (CONVENTIONS "Kanban"): Sortable on each column, loaded only on pages with a board.
+  // Sortable's "end" event bubbles to the board form, whose hx-trigger posts the whole order once.
+  function withSortable(src, callback) {
+    if (window.Sortable) { callback(); return; }
+    var script = document.querySelector("script[data-sortable]");
+    if (!script) {
+      script = document.createElement("script");
+      script.src = src;
+      script.dataset.sortable = "";
+      document.head.appendChild(script);
+    }
+    script.addEventListener("load", callback);
+  }
+
+  function initBoards(root) {
+    var boards = root.matches && root.matches("[data-board]") ? [root] : [];
+    boards = boards.concat([].slice.call(root.querySelectorAll ? root.querySelectorAll("[data-board]") : []));
+    boards.forEach(function (board) {
+      withSortable(board.dataset.sortableSrc, function () {
+        board.querySelectorAll(".board-cards").forEach(function (list) {
+          if (window.Sortable.get(list)) return;
+          new window.Sortable(list, {
+            group: "deals",
+            animation: 150,
+            filter: "button",
+            preventOnFilter: false,
+            delay: 150,
+            delayOnTouchOnly: true, // a finger can still scroll the board sideways
+            // A card dropped into another column now belongs to that column's field.
+            onAdd: function (event) {
+              event.item.querySelectorAll("input[type=hidden]").forEach(function (input) {
+                input.name = list.dataset.field;
+              });
+            }
+          });
+        });
+      });
+    });
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    fillTimeZone(event.target);
+    initBoards(event.target);
+  });
 
   document.addEventListener("toast", function (event) {
     var detail = event.detail && event.detail.value !== undefined ? event.detail.value : event.detail;

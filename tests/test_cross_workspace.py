@@ -17,12 +17,14 @@ from tests.factories import (
     make_company_purchase,
     make_contact,
     make_custom_field,
+    make_deal,
     make_duplicate_pair,
     make_import,
     make_invitation,
     make_member,
     make_merge,
     make_note,
+    make_pipeline,
     make_purchase,
     make_role,
     make_saved_mapping,
@@ -50,6 +52,9 @@ OBJECT_IDS = {
     "pair_id": lambda app, ws: _duplicate_pair(app, ws),
     "merge_id": lambda app, ws: make_merge(app, ws, *_two_alike(app, ws)),
     "mapping_id": lambda app, ws: make_saved_mapping(app, ws, f"private mapping {next(SERIAL)}"),
+    "deal_id": lambda app, ws: make_deal(app, ws, f"private deal {next(SERIAL)}"),
+    "pipeline_id": lambda app, ws: make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").id,
+    "stage_id": lambda app, ws: make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").open[0],
 }
 
 # Objects that live under another object of the URL: made on that one.

@@ -11,6 +11,7 @@ from crm.activities.models import Activity
 from crm.audit.models import AuditEntry
 from crm.contacts.models import Contact, ContactIdentity
 from crm.db import utcnow
+from crm.deals.models import Deal
 from crm.duplicates.models import ContactMerge, DuplicatePair
 from crm.extensions import db
 from crm.purchases.models import Purchase
@@ -20,6 +21,7 @@ from tests.factories import (
     make_activity,
     make_company,
     make_contact,
+    make_deal,
     make_member,
     make_merge,
     make_purchase,
@@ -182,6 +184,7 @@ def test_merge_keeps_chosen_values_and_moves_everything(app, client, auth, ws_a)
     make_activity(app, ws_a, other, "Called about the order")
     make_purchase(app, ws_a, other, "Tea", amount=250)
     make_purchase(app, ws_a, keep, "Cups", amount=50)
+    deal = make_deal(app, ws_a, "Tea for the office", contact_id=other)
     auth.login(ws_a.email, ws_a.password)
     page = client.get(url(ws_a, f"merge/{keep}/{other}")).get_data(as_text=True)
     assert "Head buyer" in page and "Buyer" in page and 'name="pick_title"' in page
@@ -203,6 +206,7 @@ def test_merge_keeps_chosen_values_and_moves_everything(app, client, auth, ws_a)
     with app.app_context(), workspace_scope(ws_a.id):
         assert set(db.session.scalars(sa.select(Activity.contact_id))) == {keep}
         assert set(db.session.scalars(sa.select(Purchase.contact_id))) == {keep}
+        assert db.session.get(Deal, deal).contact_id == keep
         assert db.session.get(Contact, other).deleted_at is not None
         identities = set(db.session.execute(sa.select(ContactIdentity.kind, ContactIdentity.value)
                                             .where(ContactIdentity.contact_id == keep)).all())  # fmt: skip
@@ -217,6 +221,7 @@ def test_undo_puts_both_contacts_back(app, client, auth, ws_a):
     keep, other, _company = _pair(app, ws_a)
     activity = make_activity(app, ws_a, other, "Called about the order")
     make_purchase(app, ws_a, other, "Tea", amount=250)
+    deal = make_deal(app, ws_a, "Tea for the office", contact_id=other)
     auth.login(ws_a.email, ws_a.password)
     post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep, "pick_name": keep, "pick_title": other})
     make_activity(app, ws_a, keep, "Logged after the merge")
@@ -236,6 +241,7 @@ def test_undo_puts_both_contacts_back(app, client, auth, ws_a):
     assert kept.lifetime_value == 0 and back.lifetime_value == 250 and back.deleted_at is None
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.get(Activity, activity).contact_id == other
+        assert db.session.get(Deal, deal).contact_id == other
         assert (
             db.session.scalar(sa.select(Activity.contact_id).where(Activity.body == "Logged after the merge")) == keep
         )

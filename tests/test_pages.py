@@ -15,6 +15,7 @@ from tests.factories import (
     make_company,
     make_contact,
     make_custom_field,
+    make_deal,
     make_duplicate_pair,
     make_import,
     make_invitation,
@@ -63,6 +64,12 @@ MEMBER_PAGES = [
     "/w/{slug}/imports/{new_import}",
     "/w/{slug}/duplicates/",
     "/w/{slug}/duplicates/merge/{contact}/{twin}",
+    "/w/{slug}/deals/",
+    "/w/{slug}/deals/new",
+    "/w/{slug}/deals/new?contact={contact}",
+    "/w/{slug}/deals/{deal}",
+    "/w/{slug}/deals/{deal}/edit",
+    "/w/{slug}/deals/{lost_deal}",
 ]
 
 
@@ -107,7 +114,10 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     checked_import = make_import(app, ws_a, "Name,Email\nAnn,not-an-email\nBo,bo@example.com\n", status="uploaded")
     new_import = make_import(app, ws_a, status="uploaded")
     make_saved_mapping(app, ws_a, "Old system")
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=contact, company_id=company, owner_id=ws_a.membership_id)
+    lost_deal = make_deal(app, ws_a, "Cups")
     auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/deals/{lost_deal}/lost", {"reason": "Too dear"})  # a closed deal's page
     mapping = {"column_0": "name", "column_1": "email", "mode": "create", "match_by": "email"}
     post(client, f"/w/{ws_a.slug}/imports/{checked_import}/check", mapping)  # a dry run with a problem
     post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
@@ -115,7 +125,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     for template in MEMBER_PAGES:
         url = template.format(
             slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase,
-            checked_import=checked_import, new_import=new_import, twin=twin,
+            checked_import=checked_import, new_import=new_import, twin=twin, deal=deal, lost_deal=lost_deal,
         )  # fmt: skip
         response = client.get(url)
         assert response.status_code in (200, 422), url

@@ -64,6 +64,7 @@ ACTIONS = {
     "company.updated": _l("Edited a company"),
     "company.deleted": _l("Deleted a company"),
     "company.restored": _l("Restored a company"),
+    "company.exported": _l("Exported companies"),
     "import.started": _l("Started an import"),
     "import.completed": _l("An import finished"),
     "import.undone": _l("Undid an import"),
@@ -72,6 +73,13 @@ ACTIONS = {
     "contact.merged": _l("Merged two contacts"),
     "contact.merge_undone": _l("Undid a merge of contacts"),
     "duplicates.dismissed": _l("Marked two contacts as not duplicates"),
+    "deal.created": _l("Added a deal"),
+    "deal.updated": _l("Edited a deal"),
+    "deal.moved": _l("Moved a deal to another stage"),
+    "deal.won": _l("Marked a deal as won"),
+    "deal.lost": _l("Marked a deal as lost"),
+    "deal.reopened": _l("Reopened a deal"),
+    "deal.deleted": _l("Deleted a deal"),
 }
 
 RECORD_TYPES = {
@@ -85,6 +93,7 @@ RECORD_TYPES = {
     "company": _l("Company"),
     "custom_field": _l("Custom field"),
     "import": _l("Import"),
+    "deal": _l("Deal"),
 }
 
 

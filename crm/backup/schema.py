@@ -55,6 +55,7 @@ IDS_BY_TABLE = {("contact_merges", "moved")}
 CUSTOM_VALUES = {
     ("contacts", "custom"): ("contact", None),
     ("companies", "custom"): ("company", None),
+    ("deals", "custom"): ("deal", None),
     ("import_changes", "before"): ("contact", "custom"),
     ("contact_merges", "before"): ("contact", "custom"),
 }
@@ -107,6 +108,8 @@ def references_of(table: sa.Table) -> list[Reference]:
         for element in constraint.elements:
             if element.parent.name == "workspace_id":  # the tenancy column, not a reference
                 continue
+            if element.column.name != "id":  # e.g. deals' (workspace, pipeline, stage) key: pipeline_id
+                continue  # names the stage's pipeline; its own foreign key says which table it points at
             found.append(Reference(element.parent.name, target))
     found += [Reference(column, target) for column, target in SOFT_REFERENCES.get(table.name, {}).items()]
     return found

@@ -81,6 +81,7 @@ from crm.backup.schema import (
     record_tables,
 )
 from crm.db import utcnow
+from crm.deals.service import remove_pipelines
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER, PERMISSIONS
 from crm.secrets import decrypt, encrypt
@@ -330,13 +331,19 @@ class IdMap:
         return self.new[index] if index < len(self.old) and self.old[index] == old else None
 
 
+# What a new workspace starts with besides its roles, Owner and audit log: its default pipeline,
+# which a restore replaces with the backup's pipelines.
+REPLACED = ("pipelines", "stages")
+
+
 def tables_with_records(workspace_id: int, member_id: int) -> list[str]:
     """The tables a restore writes that already have rows of the workspace, beyond what a new
-    workspace starts with (its built-in roles, its creator's membership, its audit log)."""
+    workspace starts with (its built-in roles, its creator's membership, its audit log, its
+    pipelines)."""
     found = []
     for table_plan in plan():
         table = table_plan.table
-        if table_plan.name == "audit_log":
+        if table_plan.name in ("audit_log", *REPLACED):
             continue
         statement = sa.select(table.c.id).where(table.c.workspace_id == workspace_id)
         if table_plan.name == "roles":
@@ -382,6 +389,7 @@ def restore(stream: IO[bytes], workspace: Workspace, member: Membership, max_unp
     tables = plan()
     if set(manifest["tables"]) != {t.name for t in tables}:
         raise InvalidBackup(_("The tables of this backup are not those of this version of Kehu."))
+    remove_pipelines()  # the backup brings its own (REPLACED)
     restoring = Restoring(archive, manifest, workspace, member)
     try:
         restoring.run(tables)

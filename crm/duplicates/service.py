@@ -12,6 +12,7 @@ from crm.contacts import classification
 from crm.contacts import service as contacts
 from crm.contacts.models import Contact
 from crm.db import utcnow
+from crm.deals.models import Deal
 from crm.duplicates import finder
 from crm.duplicates.models import ContactMerge, DuplicatePair
 from crm.extensions import db
@@ -26,8 +27,8 @@ FIELDS = (
     "name", "company_id", "title", "gender", "birthday", "source", "owner_id", "about",
     "street", "city", "region", "postal_code", "country", "external_id",
 )  # fmt: skip
-# Rows that belong to a contact and move to the survivor (deals and tickets join when they exist).
-MOVED = {"activities": Activity, "purchases": Purchase}
+# Rows that belong to a contact and move to the survivor (tickets join when they exist).
+MOVED = {"activities": Activity, "purchases": Purchase, "deals": Deal}
 
 
 class MergeRefused(ValueError):

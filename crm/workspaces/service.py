@@ -16,6 +16,7 @@ from slugify import slugify
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
+from crm.deals.service import create_default_pipeline
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER
 from crm.tenancy import ALL_WORKSPACES, bind_user, bind_workspace, bound_workspace_id
@@ -73,8 +74,8 @@ def sign_up(name, email, password, business_name, timezone, locale=None) -> tupl
 
 
 def create_workspace(user: User, name: str, timezone: str | None = None) -> Workspace:
-    """Creates the workspace with its built-in roles, binds the session to it and makes ``user``
-    its Owner."""
+    """Creates the workspace with its built-in roles and default sales pipeline, binds the session
+    to it and makes ``user`` its Owner."""
     workspace = Workspace(name=name.strip(), slug=unique_slug(name), timezone=valid_timezone(timezone))
     db.session.add(workspace)
     db.session.flush()
@@ -87,6 +88,7 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     db.session.add(Membership(user_id=user.id, role=roles[OWNER]))
     user.last_workspace_id = workspace.id
     db.session.flush()
+    create_default_pipeline()
     audit.record("workspace.created", "workspace", workspace.id, {"name": [None, workspace.name]}, actor=user)
     db.session.flush()
     return workspace

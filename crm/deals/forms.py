@@ -1,0 +1,60 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from crm.contacts.forms import choices, optional_id
+
+MAX_VALUE = 10**10 - 1  # Numeric(12, 2)
+STATUS_LABELS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
+
+
+class DealForm(FlaskForm):
+    """The fields of a deal. Every select's choices come from the bound workspace (and the member's
+    record scope), so an id of anything else fails validation."""
+
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the deal a title.")), Length(max=200)])
+    value = DecimalField(
+        _l("Value"),
+        places=2,
+        validators=[
+            InputRequired(_l("Enter the deal's value (0 if not known yet).")),
+            NumberRange(min=0, max=MAX_VALUE, message=_l("Enter an amount of 0 or more.")),
+        ],
+    )
+    currency = SelectField(_l("Currency"), validate_choice=True)
+    stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
+    contact_id = SelectField(_l("Contact"), coerce=optional_id, validate_choice=True)
+    company_id = SelectField(_l("Company"), coerce=optional_id, validate_choice=True)
+    owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
+    expected_close_on = DateField(_l("Expected close date"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+    def __init__(self, *args, stages=(), contacts=(), companies=(), owners=(), currencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if stages:
+            self.stage_id.choices = choices(stages)
+        else:  # a closed deal keeps its outcome stage: won, lost or reopened, never moved by the form
+            delattr(self, "stage_id")
+        self.contact_id.choices = choices([("", _l("None")), *contacts])
+        self.company_id.choices = choices([("", _l("None")), *companies])
+        self.owner_id.choices = choices([("", _l("Nobody")), *owners])
+        self.currency.choices = choices(currencies)
+
+    def service_data(self) -> dict:
+        data = {name: self[name].data for name in ("title", "value", "currency", "contact_id", "company_id",
+                                                   "owner_id", "expected_close_on")}  # fmt: skip
+        data["title"] = data["title"].strip()
+        data["notes"] = (self.notes.data or "").strip() or None
+        return data
+
+
+class WonForm(FlaskForm):
+    purchase = BooleanField(_l("Record the deal's value as a purchase of the customer"))
+
+
+class LostForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why was it lost?"),
+        validators=[DataRequired(_l("Say why the deal was lost.")), Length(max=300)],
+    )

@@ -1,0 +1,201 @@
+"""Read queries for pipelines and deals: the board (a fixed number of queries, whatever the number
+of cards), one deal with its stage history, and the choices of the deal form.
+
+Every deal query goes through ``visible_to_member`` (record scope "own" sees its own deals only,
+board totals included) and hides soft-deleted deals.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from crm.auth.models import User
+from crm.contacts.models import Company, Contact
+from crm.db import utcnow
+from crm.deals.models import OPEN, Deal, DealStageChange, Pipeline, Stage
+from crm.deals.service import BoardCard
+from crm.extensions import db
+from crm.permissions import visible_to_member
+from crm.workspaces.models import Membership
+
+CHOICES_LIMIT = 500
+
+
+def pipelines() -> list[Pipeline]:
+    return list(db.session.scalars(sa.select(Pipeline).order_by(Pipeline.position, Pipeline.id)))
+
+
+@dataclass
+class Card:
+    """One deal on the board: only the columns a card shows."""
+
+    id: int
+    title: str
+    value: Decimal
+    currency: str
+    stage_id: int
+    position: int
+    expected_close_on: date | None
+    stage_entered_at: datetime
+    contact_id: int | None
+    contact_name: str | None
+    company_id: int | None
+    company_name: str | None
+    owner_name: str | None
+    rotting_for: int | None = None  # days in the stage, when past the stage's limit
+
+
+@dataclass
+class Column:
+    stage: Stage
+    cards: list[Card] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=dict)  # currency -> total value
+
+    @property
+    def weighted(self) -> dict[str, Decimal]:
+        share = Decimal(self.stage.probability) / 100
+        return {currency: (total * share).quantize(Decimal("0.01")) for currency, total in self.totals.items()}
+
+
+def open_cards(pipeline_id: int, member: Membership) -> list[Card]:
+    """The open deals of a pipeline the member may see, column by column in board order, with the
+    names a card shows (one query)."""
+    owner_user = so.aliased(User)
+    statement = (
+        sa.select(
+            Deal.id,
+            Deal.title,
+            Deal.value,
+            Deal.currency,
+            Deal.stage_id,
+            Deal.position,
+            Deal.expected_close_on,
+            Deal.stage_entered_at,
+            Deal.contact_id,
+            Contact.name.label("contact_name"),
+            Deal.company_id,
+            Company.name.label("company_name"),
+            owner_user.name.label("owner_name"),
+        )
+        .outerjoin(Contact, sa.and_(Contact.workspace_id == Deal.workspace_id, Contact.id == Deal.contact_id))
+        .outerjoin(Company, sa.and_(Company.workspace_id == Deal.workspace_id, Company.id == Deal.company_id))
+        .outerjoin(Membership, sa.and_(Membership.workspace_id == Deal.workspace_id, Membership.id == Deal.owner_id))
+        .outerjoin(owner_user, owner_user.id == Membership.user_id)
+        .where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None))
+        .order_by(Deal.stage_id, Deal.position, Deal.id)
+    )
+    statement = visible_to_member(statement, Deal.owner_id, member)
+    return [Card(**row._mapping) for row in db.session.execute(statement)]
+
+
+def board_positions(pipeline_id: int, member: Membership) -> tuple[list[BoardCard], set[int]]:
+    """Every open deal of the pipeline as (id, stage, position) in board order, seen by the member
+    or not (a reorder keeps the places of deals the member does not see), and the ids the member
+    may move (one query)."""
+    statement = (
+        sa.select(Deal.id, Deal.stage_id, Deal.position, Deal.owner_id)
+        .where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None))
+        .order_by(Deal.stage_id, Deal.position, Deal.id)
+    )
+    rows = db.session.execute(statement).all()
+    own_only = member.role.record_scope == "own"
+    visible = {row.id for row in rows if not own_only or row.owner_id == member.id}
+    return [BoardCard(row.id, row.stage_id, row.position) for row in rows], visible
+
+
+def board(stages: list[Stage], cards: list[Card]) -> list[Column]:
+    """The open stages as columns holding their cards, with totals and rotting warnings."""
+    columns = {stage.id: Column(stage) for stage in stages if stage.kind == OPEN}
+    now = utcnow()
+    for card in cards:
+        column = columns.get(card.stage_id)
+        if column is None:
+            continue
+        limit = column.stage.rotting_days
+        if limit is not None and now - card.stage_entered_at > timedelta(days=limit):
+            card.rotting_for = (now - card.stage_entered_at).days
+        column.cards.append(card)
+    for column in columns.values():
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for card in column.cards:
+            totals[card.currency] += card.value
+        column.totals = dict(totals)
+    return list(columns.values())
+
+
+def deal_or_none(deal_id: int, member: Membership) -> Deal | None:
+    """A live deal the member may see, with its customer, owner, stage and pipeline."""
+    statement = (
+        sa.select(Deal)
+        .where(Deal.id == deal_id, Deal.deleted_at.is_(None))
+        .options(
+            so.joinedload(Deal.contact),
+            so.joinedload(Deal.company),
+            so.joinedload(Deal.owner),
+            so.joinedload(Deal.stage),
+            so.joinedload(Deal.pipeline),
+        )
+    )
+    return db.session.scalar(visible_to_member(statement, Deal.owner_id, member))
+
+
+def stage_history(deal_id: int) -> list[tuple[DealStageChange, str, str | None]]:
+    """(change, stage name, member name) for each stage the deal entered, latest first."""
+    by_user = so.aliased(User)
+    statement = (
+        sa.select(DealStageChange, Stage, by_user.name)
+        .join(
+            Stage, sa.and_(Stage.workspace_id == DealStageChange.workspace_id, Stage.id == DealStageChange.to_stage_id)
+        )
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.workspace_id == DealStageChange.workspace_id, Membership.id == DealStageChange.by_id),
+        )
+        .outerjoin(by_user, by_user.id == Membership.user_id)
+        .where(DealStageChange.deal_id == deal_id)
+        .order_by(DealStageChange.at.desc(), DealStageChange.id.desc())
+    )
+    return [(change, stage, name) for change, stage, name in db.session.execute(statement)]
+
+
+def open_stages() -> list[tuple[Pipeline, Stage]]:
+    """Every open stage of every pipeline, in order: where a deal may be put."""
+    statement = (
+        sa.select(Pipeline, Stage)
+        .join(Stage, sa.and_(Stage.workspace_id == Pipeline.workspace_id, Stage.pipeline_id == Pipeline.id))
+        .where(Stage.kind == OPEN)
+        .order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)
+    )
+    return [(pipeline, stage) for pipeline, stage in db.session.execute(statement)]
+
+
+def contact_choices(member: Membership, include: int | None = None) -> list[tuple[int, str]]:
+    """Live contacts the member may see, by name (the first 500, plus ``include`` when it is one of
+    them: a search-as-you-type picker comes later)."""
+    statement = sa.select(Contact.id, Contact.name).where(Contact.deleted_at.is_(None))
+    statement = visible_to_member(statement, Contact.owner_id, member)
+    rows = [(row.id, row.name) for row in db.session.execute(statement.order_by(Contact.name).limit(CHOICES_LIMIT))]
+    if include is not None and all(contact_id != include for contact_id, _name in rows):
+        extra = db.session.execute(statement.where(Contact.id == include)).first()
+        if extra is not None:
+            rows.insert(0, (extra.id, extra.name))
+    return rows
+
+
+def company_of_contact(contact_id: int) -> int | None:
+    return db.session.scalar(sa.select(Contact.company_id).where(Contact.id == contact_id))
+
+
+def company_choices(member: Membership, include: int | None = None) -> list[tuple[int, str]]:
+    statement = sa.select(Company.id, Company.name).where(Company.deleted_at.is_(None))
+    statement = visible_to_member(statement, Company.owner_id, member)
+    rows = [(row.id, row.name) for row in db.session.execute(statement.order_by(Company.name).limit(CHOICES_LIMIT))]
+    if include is not None and all(company_id != include for company_id, _name in rows):
+        extra = db.session.execute(statement.where(Company.id == include)).first()
+        if extra is not None:
+            rows.insert(0, (extra.id, extra.name))
+    return rows

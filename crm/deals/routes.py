@@ -1,0 +1,287 @@
+import re
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crm.audit import queries as audit_queries
+from crm.audit.service import ACTIONS
+from crm.contacts.queries import owner_choices
+from crm.deals import queries, service
+from crm.deals.forms import STATUS_LABELS, DealForm, LostForm, WonForm
+from crm.deals.models import OPEN, Deal, Pipeline
+from crm.extensions import db
+from crm.htmx import is_boosted, is_htmx, wants_partial
+from crm.i18n import workspace_today
+from crm.permissions import require
+from crm.workspaces.service import currency_choices
+
+bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+STAGE_FIELD = re.compile(r"^stage-(\d+)$")
+
+
+@bp.context_processor
+def deal_helpers() -> dict:
+    return {"deal_statuses": STATUS_LABELS}
+
+
+def deal_or_404(deal_id: int) -> Deal:
+    return queries.deal_or_none(deal_id, g.membership) or abort(404)
+
+
+def pipeline_or_404(pipeline_id: int) -> Pipeline:
+    return db.session.get(Pipeline, pipeline_id) or abort(404)
+
+
+def _board_context(pipeline: Pipeline) -> dict:
+    stages = service.stages_of(pipeline.id)
+    columns = queries.board(stages, queries.open_cards(pipeline.id, g.membership))
+    return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write")}
+
+
+def _board(pipeline: Pipeline, status: int = 200):
+    context = _board_context(pipeline)
+    if wants_partial("deal-board"):
+        return render_template("deals/_board.html", **context), status
+    return render_template("deals/index.html", pipelines=queries.pipelines(), **context), status
+
+
+@bp.get("/")
+@require("deals.read")
+def index():
+    every = queries.pipelines()
+    if not every:
+        return render_template("deals/index.html", pipelines=[], pipeline=None, columns=[], can_move=False)
+    return render_template("deals/index.html", pipelines=every, **_board_context(every[0]))
+
+
+@bp.get("/pipelines/<int:pipeline_id>")
+@require("deals.read")
+def board(pipeline_id: int):
+    return _board(pipeline_or_404(pipeline_id))
+
+
+@bp.post("/pipelines/<int:pipeline_id>/order")
+@require("deals.write")
+def reorder(pipeline_id: int):
+    """The board's new order after a drag (CONVENTIONS "Kanban"): each column's deal ids in order,
+    under the column's field name. A column of another pipeline (or workspace) is a 404 and changes
+    nothing; deal ids the member may not move are ignored."""
+    pipeline = pipeline_or_404(pipeline_id)
+    stages = service.stages_of(pipeline.id)
+    open_ids = {stage.id for stage in stages if stage.kind == OPEN}
+    posted = {}
+    for key in request.form:
+        match = STAGE_FIELD.match(key)
+        if match is None:
+            continue
+        if int(match.group(1)) not in open_ids:
+            abort(404)
+        posted[int(match.group(1))] = [int(i) for i in request.form.getlist(key) if i.isdigit()]
+    cards, visible = queries.board_positions(pipeline.id, g.membership)
+    service.reorder(stages, visible, cards, posted, g.membership.id)
+    db.session.commit()
+    return _after_move(pipeline)
+
+
+def _after_move(pipeline: Pipeline):
+    if is_htmx() and not is_boosted():
+        return render_template("deals/_board.html", **_board_context(pipeline))
+    return redirect(url_for(".board", pipeline_id=pipeline.id), 303)
+
+
+@bp.post("/<int:deal_id>/move")
+@require("deals.write")
+def move(deal_id: int):
+    """The keyboard's (and no-JavaScript) way to move a card: to the next or previous open stage."""
+    deal = deal_or_404(deal_id)
+    step = {"next": 1, "previous": -1}.get(request.args.get("direction", ""))
+    stage = service.neighbour_stage(deal, service.stages_of(deal.pipeline_id), step) if step else None
+    if deal.status != OPEN or stage is None:
+        flash(_("This deal cannot move that way."), "error")
+        if is_htmx() and not is_boosted():
+            return render_template("deals/_board.html", **_board_context(deal.pipeline)), 409
+        return redirect(url_for(".board", pipeline_id=deal.pipeline_id), 303)
+    service.move_deal(deal, stage, g.membership.id)
+    db.session.commit()
+    flash(_("%(title)s moved to %(stage)s.", title=deal.title, stage=stage.display_name), "success")
+    return _after_move(deal.pipeline)
+
+
+def _form(deal: Deal | None = None, **kwargs) -> DealForm:
+    include = {}
+    if request.method == "POST":
+        include = {name: _int(request.form.get(name)) for name in ("contact_id", "company_id")}
+    elif deal is not None:
+        include = {"contact_id": deal.contact_id, "company_id": deal.company_id}
+    else:
+        include = {"contact_id": _int(request.args.get("contact")), "company_id": _int(request.args.get("company"))}
+    stages = _stage_choices() if deal is None or deal.status == OPEN else []
+    return DealForm(
+        obj=None if request.method == "POST" else deal,
+        stages=stages,
+        contacts=queries.contact_choices(g.membership, include["contact_id"]),
+        companies=queries.company_choices(g.membership, include["company_id"]),
+        owners=owner_choices(),
+        currencies=currency_choices(),
+        **kwargs,
+    )
+
+
+def _int(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _stage_choices() -> list[tuple[int, str]]:
+    pairs = queries.open_stages()
+    several = len({pipeline.id for pipeline, _stage in pairs}) > 1
+    return [
+        (stage.id, f"{pipeline.display_name} · {stage.display_name}" if several else stage.display_name)
+        for pipeline, stage in pairs
+    ]
+
+
+def _chosen_stage(form: DealForm):
+    return next((stage for _p, stage in queries.open_stages() if stage.id == form.stage_id.data), None)
+
+
+@bp.get("/new")
+@require("deals.write")
+def new():
+    form = _form()
+    form.owner_id.data = g.membership.id
+    form.currency.data = g.workspace.currency
+    form.contact_id.data = _int(request.args.get("contact"))
+    form.company_id.data = _int(request.args.get("company"))
+    if form.contact_id.data and not form.company_id.data:
+        form.company_id.data = queries.company_of_contact(form.contact_id.data)
+    wanted_stage = _int(request.args.get("stage"))
+    if wanted_stage is None and _int(request.args.get("pipeline")):
+        wanted_stage = next((s.id for p, s in queries.open_stages() if p.id == _int(request.args["pipeline"])), None)
+    if wanted_stage and any(value == wanted_stage for value, _label in form.stage_id.choices):
+        form.stage_id.data = wanted_stage
+    return render_template("deals/new.html", form=form)
+
+
+@bp.post("/")
+@require("deals.write")
+def create():
+    form = _form()
+    if not form.validate_on_submit():
+        return render_template("deals/new.html", form=form), 422
+    deal = service.create_deal(form.service_data(), _chosen_stage(form), g.membership.id)
+    db.session.commit()
+    flash(_("Deal %(title)s added.", title=deal.title), "success")
+    return leave_for(url_for(".show", deal_id=deal.id))
+
+
+def leave_for(url: str):
+    if is_htmx() and not is_boosted():
+        return "", 204, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+def _show(deal: Deal, won_form=None, lost_form=None, status: int = 200):
+    context = {
+        "deal": deal,
+        "changes": queries.stage_history(deal.id),
+        "won_form": won_form or WonForm(formdata=None),
+        "lost_form": lost_form or LostForm(formdata=None),
+        "history": audit_queries.history_of("deal", deal.id) if g.membership.can("audit.view") else [],
+        "actions": ACTIONS,
+    }
+    return render_template("deals/show.html", **context), status
+
+
+@bp.get("/<int:deal_id>")
+@require("deals.read")
+def show(deal_id: int):
+    deal = deal_or_404(deal_id)
+    if wants_partial("deal-details"):
+        return render_template("deals/_details.html", deal=deal)
+    return _show(deal)
+
+
+@bp.get("/<int:deal_id>/edit")
+@require("deals.write")
+def edit(deal_id: int):
+    deal = deal_or_404(deal_id)
+    form = _form(deal)
+    if wants_partial("deal-details"):
+        return render_template("deals/_edit.html", deal=deal, form=form)
+    return render_template("deals/edit.html", deal=deal, form=form)
+
+
+@bp.post("/<int:deal_id>")
+@require("deals.write")
+def update(deal_id: int):
+    deal = deal_or_404(deal_id)
+    form = _form(deal)
+    partial = wants_partial("deal-details")
+    if not form.validate_on_submit():
+        template = "deals/_edit.html" if partial else "deals/edit.html"
+        return render_template(template, deal=deal, form=form), 422
+    stage = _chosen_stage(form) if "stage_id" in form else None
+    service.update_deal(deal, form.service_data(), g.membership.id, stage)
+    db.session.commit()
+    flash(_("Deal saved."), "success")
+    if partial:
+        return render_template("deals/_details.html", deal=deal_or_404(deal_id))
+    return leave_for(url_for(".show", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/won")
+@require("deals.write")
+def won(deal_id: int):
+    deal = deal_or_404(deal_id)
+    form = WonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.win_deal(deal, g.workspace, workspace_today(), g.membership.id, bool(form.purchase.data))
+    except service.DealError as error:
+        db.session.rollback()
+        form.purchase.errors = [str(error)]
+        return _show(deal_or_404(deal_id), won_form=form, status=422)
+    db.session.commit()
+    flash(_("Deal %(title)s won.", title=deal.title), "success")
+    return leave_for(url_for(".show", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/lost")
+@require("deals.write")
+def lost(deal_id: int):
+    deal = deal_or_404(deal_id)
+    form = LostForm()
+    if form.validate_on_submit():
+        try:
+            service.lose_deal(deal, form.reason.data, workspace_today(), g.membership.id)
+        except service.DealError as error:
+            db.session.rollback()
+            form.reason.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(_("Deal %(title)s marked as lost.", title=deal.title), "success")
+            return leave_for(url_for(".show", deal_id=deal.id))
+    return _show(deal_or_404(deal_id), lost_form=form, status=422)
+
+
+@bp.post("/<int:deal_id>/reopen")
+@require("deals.write")
+def reopen(deal_id: int):
+    deal = deal_or_404(deal_id)
+    service.reopen_deal(deal, g.membership.id)
+    db.session.commit()
+    flash(_("Deal %(title)s reopened.", title=deal.title), "success")
+    return leave_for(url_for(".show", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/delete")
+@require("deals.delete")
+def delete(deal_id: int):
+    deal = deal_or_404(deal_id)
+    pipeline_id = deal.pipeline_id
+    service.delete_deal(deal)
+    db.session.commit()
+    flash(_("Deal %(title)s deleted.", title=deal.title), "success")
+    return leave_for(url_for(".board", pipeline_id=pipeline_id))

@@ -1,0 +1,393 @@
+"""Deals: the default pipeline, the board (columns, totals, rotting, a fixed number of queries),
+the reorder post and the move buttons, create and edit with bad input, won (with a purchase that
+reclassifies the customer), lost with a reason, reopen, delete, permissions and isolation."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Contact
+from crm.db import utcnow
+from crm.deals.models import Deal, DealStageChange, Pipeline, Stage
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import (
+    assign_role,
+    default_pipeline,
+    make_company,
+    make_contact,
+    make_deal,
+    make_member,
+    make_pipeline,
+    make_role,
+)
+from tests.query_counter import count_queries
+
+BOARD = {"HX-Request": "true", "HX-Target": "deal-board"}
+DETAILS = {"HX-Request": "true", "HX-Target": "deal-details"}
+
+
+def deals_url(ws, rest: str = "") -> str:
+    return f"/w/{ws.slug}/deals/{rest}"
+
+
+def stored(app, ws, deal_id: int) -> Deal:
+    with app.app_context(), workspace_scope(ws.id):
+        deal = db.session.get(Deal, deal_id)
+        db.session.expunge(deal)
+        return deal
+
+
+def placed(app, ws, *deal_ids: int) -> list[tuple[int, int]]:
+    """(stage id, position) of each deal."""
+    with app.app_context(), workspace_scope(ws.id):
+        return [(deal.stage_id, deal.position) for deal in (db.session.get(Deal, i) for i in deal_ids)]
+
+
+def history(app, ws, deal_id: int) -> list[tuple[int | None, int]]:
+    with app.app_context(), workspace_scope(ws.id):
+        changes = db.session.scalars(
+            sa.select(DealStageChange).where(DealStageChange.deal_id == deal_id).order_by(DealStageChange.id)
+        )
+        return [(change.from_stage_id, change.to_stage_id) for change in changes]
+
+
+def audit_actions(app, ws, deal_id: int) -> list[str]:
+    with app.app_context(), workspace_scope(ws.id):
+        return list(
+            db.session.scalars(
+                sa.select(AuditEntry.action)
+                .where(AuditEntry.record_type == "deal", AuditEntry.record_id == deal_id)
+                .order_by(AuditEntry.id)
+            )
+        )
+
+
+def test_every_workspace_starts_with_the_sales_pipeline(app, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):
+        pipelines = list(db.session.scalars(sa.select(Pipeline.name)))
+        stages = db.session.execute(sa.select(Stage.name, Stage.probability, Stage.kind).order_by(Stage.position)).all()
+    assert pipelines == ["Sales"]
+    assert stages == [("Lead in", 10, "open"), ("Qualified", 30, "open"), ("Proposal", 60, "open"),
+                      ("Negotiation", 80, "open"), ("Won", 100, "won"), ("Lost", 0, "lost")]  # fmt: skip
+
+
+def test_board_shows_columns_totals_weighted_values_and_cards(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    make_deal(app, ws_a, "Tea for Acme", sales.stages["Qualified"], 1000, contact_id=ann, company_id=acme,
+              owner_id=ws_a.membership_id)  # fmt: skip
+    make_deal(app, ws_a, "Cups", sales.stages["Qualified"], 500)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    for name in ("Lead in", "Qualified", "Proposal", "Negotiation"):
+        assert name in page
+    assert ">Won<" not in page  # outcome stages are not columns
+    assert "Tea for Acme" in page and "Ann Lee · Acme Ltd" in page and "Alice" in page
+    assert "$1,500.00" in page  # Qualified's total
+    assert "$450.00" in page  # weighted at 30%
+    assert f'name="stage-{sales.stages["Qualified"]}" value=' in page
+    assert "sortable-1.15.7.min.js" in page
+    partial = client.get(deals_url(ws_a, f"pipelines/{sales.id}"), headers=BOARD).get_data(as_text=True)
+    assert partial.startswith('<div id="deal-board"') and "<html" not in partial
+
+
+def test_a_deal_untouched_past_the_stage_limit_is_flagged(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Old lead")
+    make_deal(app, ws_a, "Fresh lead")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Deal, deal_id).stage_entered_at = utcnow() - timedelta(days=45)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert page.count("Stuck for 45 days in this stage") == 1
+    assert page.count("deal-card rotting") == 1
+
+
+def test_board_queries_do_not_grow_with_the_cards(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    contact = make_contact(app, ws_a, "Ann Lee")
+    for number in range(60):
+        make_deal(app, ws_a, f"Deal {number}", sales.open[number % 4], number, contact_id=contact,
+                  owner_id=ws_a.membership_id)  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    client.get(f"/w/{ws_a.slug}/")  # the workspace's slug is remembered from now on
+    with count_queries(app) as queries:
+        page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert page.count('class="deal-card') == 60
+    assert len(queries) == 4, queries  # member, pipelines, stages, cards (with customer and owner names)
+    with count_queries(app) as queries:
+        client.get(deals_url(ws_a, f"pipelines/{sales.id}"), headers=BOARD)
+    assert len(queries) == 4, queries  # member, the pipeline, stages, cards
+
+
+def test_reorder_moves_between_and_within_columns_and_records_history(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    lead, qualified = sales.stages["Lead in"], sales.stages["Qualified"]
+    a, b, c = (make_deal(app, ws_a, title, lead) for title in ("A", "B", "C"))
+    d = make_deal(app, ws_a, "D", qualified)
+    auth.login(ws_a.email, ws_a.password)
+    order = {f"stage-{lead}": [str(c), str(a)], f"stage-{qualified}": [str(d), str(b)]}
+    response = post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"), order, headers=BOARD)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.startswith('<div id="deal-board"')
+    assert placed(app, ws_a, c, a, d, b) == [(lead, 0), (lead, 1), (qualified, 0), (qualified, 1)]
+    assert history(app, ws_a, b) == [(None, lead), (lead, qualified)]
+    assert history(app, ws_a, a) == [(None, lead)]  # reordered within its column: no stage change
+    assert audit_actions(app, ws_a, b) == ["deal.created", "deal.moved"]
+    assert html.index(">C<") < html.index(">A<") < html.index(">D<") < html.index(">B<")
+
+
+def test_reorder_refuses_other_pipelines_stages_and_ignores_foreign_deals(app, client, auth, ws_a, ws_b):
+    sales = default_pipeline(app, ws_a)
+    partners = make_pipeline(app, ws_a)
+    lead = sales.stages["Lead in"]
+    mine = make_deal(app, ws_a, "Mine", lead)
+    other_pipeline_deal = make_deal(app, ws_a, "Partner deal", partners.open[0])
+    theirs = make_deal(app, ws_b, "Theirs")
+    b_stage = default_pipeline(app, ws_b).stages["Qualified"]
+    auth.login(ws_a.email, ws_a.password)
+    url = deals_url(ws_a, f"pipelines/{sales.id}/order")
+    before = placed(app, ws_a, mine, other_pipeline_deal)
+    for foreign in (partners.open[1], b_stage, sales.stages["Won"]):
+        response = post(client, url, {f"stage-{lead}": [str(mine)], f"stage-{foreign}": [str(mine)]}, headers=BOARD)
+        assert response.status_code == 404
+        assert placed(app, ws_a, mine, other_pipeline_deal) == before
+    qualified = sales.stages["Qualified"]
+    response = post(client, url, {f"stage-{qualified}": [str(other_pipeline_deal), str(theirs), str(mine), "x"]})
+    assert response.status_code == 303  # a plain post is sent back to the board
+    assert placed(app, ws_a, mine, other_pipeline_deal) == [(qualified, 0), before[1]]
+    assert placed(app, ws_b, theirs) == [(default_pipeline(app, ws_b).stages["Lead in"], 0)]
+    assert post(client, deals_url(ws_a, f"pipelines/{default_pipeline(app, ws_b).id}/order"), {}).status_code == 404
+
+
+def test_move_buttons_go_to_the_next_and_previous_open_stage(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    deal_id = make_deal(app, ws_a, "Cups", sales.stages["Negotiation"])
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert 'Move Cups to </span><span aria-hidden="true">←</span> Proposal' in page
+    assert "move?direction=next" not in page.split(f'id="deal-{deal_id}"')[1].split("</li>")[0]  # last open stage
+    response = post(client, deals_url(ws_a, f"{deal_id}/move?direction=previous"), {})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/deals/pipelines/{sales.id}")
+    assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Proposal"]
+    response = post(client, deals_url(ws_a, f"{deal_id}/move?direction=next"), {}, headers=BOARD)
+    assert response.status_code == 200 and 'id="move-next-' not in response.get_data(as_text=True)
+    assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Negotiation"]
+    assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=next"), {}, headers=BOARD).status_code == 409
+    assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=sideways"), {}).status_code == 303
+    assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Negotiation"]
+
+
+def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    sales = default_pipeline(app, ws_a)
+    auth.login(ws_a.email, ws_a.password)
+    contact_page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert f"/deals/new?contact={ann}" in contact_page
+    form = client.get(deals_url(ws_a, f"new?contact={ann}")).get_data(as_text=True)
+    assert f'<option selected value="{ann}">Ann Lee</option>' in form
+    assert f'<option selected value="{acme}">Acme Ltd</option>' in form
+    response = post(client, deals_url(ws_a), {
+        "title": "  Tea chests ", "value": "1200.50", "currency": "USD", "stage_id": sales.stages["Qualified"],
+        "contact_id": ann, "company_id": acme, "owner_id": ws_a.membership_id, "expected_close_on": "2030-01-31",
+        "notes": "Wants a sample first",
+    })  # fmt: skip
+    assert response.status_code == 303
+    deal_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    deal = stored(app, ws_a, deal_id)
+    assert (deal.title, deal.value, deal.contact_id, deal.company_id, deal.stage_id, deal.status) == (
+        "Tea chests",
+        Decimal("1200.50"),
+        ann,
+        acme,
+        sales.stages["Qualified"],
+        "open",
+    )
+    assert history(app, ws_a, deal_id) == [(None, sales.stages["Qualified"])]
+    page = client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    assert "Tea chests" in page and "Wants a sample first" in page and "Entered Qualified" in page
+
+
+def test_bad_input_is_422_and_saves_nothing(app, client, auth, ws_a, ws_b):
+    sales = default_pipeline(app, ws_a)
+    their_contact = make_contact(app, ws_b, "Not yours")
+    auth.login(ws_a.email, ws_a.password)
+    good = {"title": "Tea", "value": "10", "currency": "USD", "stage_id": sales.stages["Lead in"], "contact_id": "",
+            "company_id": "", "owner_id": ""}  # fmt: skip
+    for bad, message in (
+        ({"title": " "}, "Give the deal a title."),
+        ({"value": "-1"}, "Enter an amount of 0 or more."),
+        ({"value": "lots"}, "Not a valid decimal value."),
+        ({"contact_id": their_contact}, "Not a valid choice."),
+        ({"stage_id": sales.stages["Won"]}, "Not a valid choice."),
+        ({"stage_id": default_pipeline(app, ws_b).stages["Lead in"]}, "Not a valid choice."),
+        ({"currency": "XXX"}, "Not a valid choice."),
+    ):
+        response = post(client, deals_url(ws_a), {**good, **bad})
+        assert response.status_code == 422, bad
+        assert message in response.get_data(as_text=True), bad
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Deal.id))) == 0
+
+
+def test_edit_inline_and_change_stage(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    deal_id = make_deal(app, ws_a, "Tea")
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True)
+    assert form.startswith('<section id="deal-details"') and 'value="Tea"' in form
+    data = {"title": "", "value": "5", "currency": "USD", "stage_id": sales.stages["Proposal"], "contact_id": "",
+            "company_id": "", "owner_id": ""}  # fmt: skip
+    response = post(client, deals_url(ws_a, str(deal_id)), data, headers=DETAILS)
+    assert response.status_code == 422 and "Give the deal a title." in response.get_data(as_text=True)
+    assert stored(app, ws_a, deal_id).title == "Tea"
+    response = post(client, deals_url(ws_a, str(deal_id)), {**data, "title": "Tea, more"}, headers=DETAILS)
+    assert response.status_code == 200 and "Tea, more" in response.get_data(as_text=True)
+    assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Proposal"]
+    assert history(app, ws_a, deal_id)[-1] == (sales.stages["Lead in"], sales.stages["Proposal"])
+    assert audit_actions(app, ws_a, deal_id) == ["deal.created", "deal.updated"]
+
+
+def test_won_with_a_purchase_raises_the_customers_value(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal_id = make_deal(app, ws_a, "Tea chests", sales.stages["Negotiation"], 12000, contact_id=ann)
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, deals_url(ws_a, f"{deal_id}/won"), {"purchase": "y"})
+    assert response.status_code == 303
+    deal = stored(app, ws_a, deal_id)
+    assert (deal.status, deal.stage_id, deal.closed_on is not None) == ("won", sales.stages["Won"], True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        contact = db.session.get(Contact, ann)
+        assert contact.lifetime_value == Decimal("12000.00")
+        assert contact.tier == "A"
+        assert db.session.scalar(sa.select(Purchase.product)) == "Tea chests"
+    page = client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    assert "Reopen the deal" in page and "Entered Won" in page
+    assert "Tea chests" not in client.get(deals_url(ws_a)).get_data(as_text=True)  # off the board
+    assert audit_actions(app, ws_a, deal_id) == ["deal.created", "deal.won"]
+
+
+def test_won_with_a_purchase_needs_a_customer_in_the_workspace_currency(app, client, auth, ws_a):
+    no_customer = make_deal(app, ws_a, "Nobody's")
+    euros = make_deal(app, ws_a, "In euros", contact_id=make_contact(app, ws_a, "Eve"), currency="EUR")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, deals_url(ws_a, f"{no_customer}/won"), {"purchase": "y"})
+    assert response.status_code == 422 and "Add a contact or a company" in response.get_data(as_text=True)
+    response = post(client, deals_url(ws_a, f"{euros}/won"), {"purchase": "y"})
+    assert response.status_code == 422 and "Purchases are kept in USD" in response.get_data(as_text=True)
+    assert stored(app, ws_a, euros).status == "open"
+    assert post(client, deals_url(ws_a, f"{euros}/won"), {}).status_code == 303
+    assert stored(app, ws_a, euros).status == "won"
+
+
+def test_lost_needs_a_reason_and_reopen_puts_it_back_first(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    deal_id = make_deal(app, ws_a, "Cups", sales.stages["Proposal"])
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason": "  "})
+    assert response.status_code == 422 and "Say why the deal was lost." in response.get_data(as_text=True)
+    assert stored(app, ws_a, deal_id).status == "open"
+    assert post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason": "Too expensive"}).status_code == 303
+    deal = stored(app, ws_a, deal_id)
+    assert (deal.status, deal.stage_id, deal.lost_reason) == ("lost", sales.stages["Lost"], "Too expensive")
+    assert "Too expensive" in client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    assert post(client, deals_url(ws_a, f"{deal_id}/reopen"), {}).status_code == 303
+    deal = stored(app, ws_a, deal_id)
+    assert (deal.status, deal.stage_id, deal.lost_reason, deal.closed_on) == ("open", sales.stages["Lead in"], None,
+                                                                              None)  # fmt: skip
+    assert audit_actions(app, ws_a, deal_id) == ["deal.created", "deal.lost", "deal.reopened"]
+
+
+def test_delete_needs_deals_delete_and_hides_the_deal(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Cups")
+    seller = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    auth.login(seller.email, seller.password)
+    assert post(client, deals_url(ws_a, f"{deal_id}/delete"), {}).status_code == 403
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, deals_url(ws_a, f"{deal_id}/delete"), {}).status_code == 303
+    assert stored(app, ws_a, deal_id).deleted_at is not None
+    assert client.get(deals_url(ws_a, str(deal_id))).status_code == 404
+    assert "Cups" not in client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert audit_actions(app, ws_a, deal_id)[-1] == "deal.deleted"
+
+
+def test_viewer_reads_the_board_but_cannot_move(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    deal_id = make_deal(app, ws_a, "Cups")
+    viewer = make_member(app, ws_a, "vic@alpha.example.com", role="viewer")
+    auth.login(viewer.email, viewer.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert "Cups" in page and "data-board" not in page and "move?direction" not in page and "Add deal" not in page
+    assert client.get(deals_url(ws_a, str(deal_id))).status_code == 200
+    assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=next"), {}).status_code == 403
+    order = {f"stage-{sales.stages['Qualified']}": [str(deal_id)]}
+    assert post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"), order).status_code == 403
+    assert post(client, deals_url(ws_a, f"{deal_id}/won"), {}).status_code == 403
+    assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Lead in"]
+
+
+def test_support_role_without_deals_read_gets_403(app, client, auth, ws_a):
+    agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")
+    auth.login(agent.email, agent.password)
+    assert client.get(deals_url(ws_a)).status_code == 403
+    assert "/deals/" not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+
+
+def test_own_scope_sees_moves_and_totals_only_own_deals(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    lead, qualified = sales.stages["Lead in"], sales.stages["Qualified"]
+    seller = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    assign_role(app, ws_a, seller.membership_id,
+                make_role(app, ws_a, "Own deals", ("deals.read", "deals.write"), record_scope="own"))  # fmt: skip
+    other_1 = make_deal(app, ws_a, "Alice one", lead, 700, owner_id=ws_a.membership_id)
+    mine_1 = make_deal(app, ws_a, "Sam one", lead, 100, owner_id=seller.membership_id)
+    other_2 = make_deal(app, ws_a, "Alice two", lead, 900, owner_id=ws_a.membership_id)
+    mine_2 = make_deal(app, ws_a, "Sam two", lead, 200, owner_id=seller.membership_id)
+    auth.login(seller.email, seller.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert "Sam one" in page and "Sam two" in page and "Alice" not in page.split('id="deal-board"')[1]
+    assert "$300.00" in page and "$1,900.00" not in page
+    assert client.get(deals_url(ws_a, str(other_1))).status_code == 404
+    assert post(client, deals_url(ws_a, f"{other_1}/move?direction=next"), {}).status_code == 404
+    # Swapping their two cards keeps the others' places; another's id in the post is ignored.
+    response = post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"),
+                    {f"stage-{lead}": [str(mine_2), str(mine_1)], f"stage-{qualified}": [str(other_2)]})  # fmt: skip
+    assert response.status_code == 303
+    assert placed(app, ws_a, other_1, mine_2, other_2, mine_1) == [(lead, 0), (lead, 1), (lead, 2), (lead, 3)]
+
+
+def test_another_workspaces_deals_and_pipelines_are_404(app, client, auth, ws_a, ws_b):
+    theirs = make_deal(app, ws_b, "Secret deal")
+    their_pipeline = default_pipeline(app, ws_b).id
+    auth.login(ws_a.email, ws_a.password)
+    for url in (f"{theirs}", f"{theirs}/edit", f"pipelines/{their_pipeline}"):
+        response = client.get(deals_url(ws_a, url))
+        assert response.status_code == 404 and "Secret deal" not in response.get_data(as_text=True)
+    for url in (f"{theirs}", f"{theirs}/won", f"{theirs}/lost", f"{theirs}/reopen", f"{theirs}/delete",
+                f"{theirs}/move?direction=next"):  # fmt: skip
+        assert post(client, deals_url(ws_a, url), {"title": "x", "reason": "x"}).status_code == 404
+    assert stored(app, ws_b, theirs).title == "Secret deal"
+    assert stored(app, ws_b, theirs).status == "open"
+
+
+def test_migration_gives_existing_workspaces_the_sales_pipeline(app, ws_a):
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        downgrade(revision="0016")
+        upgrade()
+    with app.app_context(), workspace_scope(ws_a.id):
+        pipelines = list(db.session.scalars(sa.select(Pipeline.name)))
+        stages = list(db.session.scalars(sa.select(Stage.name).order_by(Stage.position)))
+    assert pipelines == ["Sales"]
+    assert stages == ["Lead in", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
