@@ -14,7 +14,9 @@
    computed by the app's own ``contact_search_text`` / ``company_search_text``.
 
 Rows of all workspaces are interleaved in time order, as years of use would leave them.
-Deals, activities and tickets do not exist in the app yet, so none are made.
+4. The whale's board: ``BOARD_DEALS`` open deals spread over the open stages of its default
+   pipeline, plus a quarter as many won and lost ones (off the board), each on a contact.
+Activities and tickets are not made.
 """
 
 import argparse
@@ -37,7 +39,7 @@ import sqlalchemy as sa
 from crm import create_app
 from crm.auth.models import User
 from crm.contacts import identities
-from crm.contacts.models import month_day
+from crm.contacts.models import Contact, month_day
 from crm.contacts.service import company_search_text, contact_search_text
 from crm.extensions import db
 from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, sqlite_fts_ddl
@@ -76,6 +78,10 @@ class Tenant:
     companies: int
     tag_ids: dict[str, int] = field(default_factory=dict)
     company_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (id, name, domain), filled in loading
+
+
+BOARD_DEALS = 2_000
+DEAL_TITLES = ("Tea for the office", "Spring order", "Printing", "Support plan", "Fair stand", "Uniforms")
 
 
 def rng_for(*key) -> random.Random:
@@ -332,6 +338,36 @@ def load_sqlite(connection, metadata, tenants: list[Tenant]) -> None:
             connection.exec_driver_sql(statement)
 
 
+def add_deals(app, tenant: Tenant) -> None:
+    """The whale's pipeline board (DESIGN §6: a board of 2,000 open deals)."""
+    from crm.deals.models import OPEN, Deal, Stage
+    from crm.tenancy import workspace_scope
+
+    rng, now = rng_for("deals"), datetime.now(UTC)
+    with app.app_context(), workspace_scope(tenant.id):
+        stages = list(db.session.scalars(sa.select(Stage).order_by(Stage.pipeline_id, Stage.position)))
+        open_stages = [stage for stage in stages if stage.kind == OPEN]
+        closed = [stage for stage in stages if stage.kind != OPEN]
+        contact_ids = list(db.session.scalars(sa.select(Contact.id).order_by(Contact.id).limit(BOARD_DEALS)))
+        rows, positions = [], dict.fromkeys([stage.id for stage in stages], 0)
+        for number in range(BOARD_DEALS + BOARD_DEALS // 4):
+            stage = open_stages[number % len(open_stages)] if number < BOARD_DEALS else rng.choice(closed)
+            entered = now - timedelta(days=rng.randint(0, 60))
+            rows.append({
+                "workspace_id": tenant.id, "title": f"{DEAL_TITLES[number % len(DEAL_TITLES)]} #{number}",
+                "value": rng.randint(100, 50_000), "currency": "USD",
+                "contact_id": contact_ids[number % len(contact_ids)], "owner_id": rng.choice(tenant.members),
+                "pipeline_id": stage.pipeline_id, "stage_id": stage.id, "position": positions[stage.id],
+                "expected_close_on": (now + timedelta(days=rng.randint(-10, 90))).date(),
+                "status": stage.kind, "stage_entered_at": entered, "custom": {}, "created_at": entered,
+                "updated_at": entered,
+            })  # fmt: skip
+            positions[stage.id] += 1
+        db.session.execute(sa.insert(Deal.__table__), rows)
+        db.session.commit()
+    print(f"  deals: {len(rows):,} rows ({BOARD_DEALS:,} open on the whale's board)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
@@ -344,6 +380,7 @@ def main() -> None:
         tenants = create_tenants(size)
     print(f"{len(tenants)} workspaces in {time.monotonic() - started:.0f} s; bulk load:", flush=True)
     load(app, tenants)
+    add_deals(app, tenants[0])
     print(f"bench data {args.size} on {args.db} ready in {time.monotonic() - started:.0f} s; "
           f"sign in as {WHALE_EMAIL} / {WHALE_PASSWORD}")  # fmt: skip
 

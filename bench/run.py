@@ -245,10 +245,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--size", choices=tuple(PROTOCOLS), default="S")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="measure only this endpoint (repeatable; the baseline is always measured)",
+    )
     args = parser.parse_args()
     protocol = PROTOCOLS[args.size]
     target = find_target(args.db)
-    all_endpoints = endpoints(target)
+    all_endpoints = [endpoint for endpoint in endpoints(target)
+                     if not args.only or endpoint.baseline or endpoint.name in args.only]  # fmt: skip
     statements = capture(make_app(args.db), target, WHALE_EMAIL)
     RESULTS.mkdir(exist_ok=True)
     baseline_env = {"BASELINE_DATABASE_URL": database_env(args.db)["DATABASE_URL"],

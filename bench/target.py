@@ -77,4 +77,5 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("filter tag", f"{contacts}?tag=vip", {}),
         Endpoint("contact detail", f"{contacts}{target.contact_id}", {}),
         Endpoint("companies list", f"/w/{target.slug}/companies/", {}),
+        Endpoint("deals board", f"/w/{target.slug}/deals/", {}),
     ]

@@ -120,10 +120,38 @@ def test_board_queries_do_not_grow_with_the_cards(app, client, auth, ws_a):
     with count_queries(app) as queries:
         page = client.get(deals_url(ws_a)).get_data(as_text=True)
     assert page.count('class="deal-card') == 60
-    assert len(queries) == 4, queries  # member, pipelines, stages, cards (with customer and owner names)
+    assert len(queries) == 5, queries  # member, pipelines, stages, cards (with names), column totals
     with count_queries(app) as queries:
         client.get(deals_url(ws_a, f"pipelines/{sales.id}"), headers=BOARD)
-    assert len(queries) == 4, queries  # member, the pipeline, stages, cards
+    assert len(queries) == 5, queries  # member, the pipeline, stages, cards, column totals
+
+
+def test_a_long_column_shows_its_first_cards_and_all_on_demand(app, client, auth, ws_a, monkeypatch):
+    from crm.deals import queries as deal_queries
+
+    monkeypatch.setattr(deal_queries, "CARDS_PER_COLUMN", 3)  # 50 in use; 3 keeps the test small
+    sales = default_pipeline(app, ws_a)
+    lead, qualified = sales.stages["Lead in"], sales.stages["Qualified"]
+    made = [make_deal(app, ws_a, f"Lead {number}", lead, 100) for number in range(5)]
+    make_deal(app, ws_a, "Qualified one", qualified, 7)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    assert [f"Lead {number}" in page for number in range(5)] == [True, True, True, False, False]
+    assert "2 more deals" in page and "$500.00" in page  # the count and totals cover every deal
+    whole = client.get(deals_url(ws_a, f"pipelines/{sales.id}"), query_string={"all": lead}).get_data(as_text=True)
+    assert all(f"Lead {number}" in whole for number in range(5)) and "more deal" not in whole
+    # Dragging among the shown cards keeps the hidden ones after them, in their order.
+    post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"), {f"stage-{lead}": [made[1], made[0], made[2]]})
+    with app.app_context(), workspace_scope(ws_a.id):
+        order = list(db.session.scalars(sa.select(Deal.id).where(Deal.stage_id == lead).order_by(Deal.position)))
+    assert order == [made[1], made[0], made[2], made[3], made[4]]
+    # A deal dragged into the shown part lands there, before the hidden ones.
+    other = make_deal(app, ws_a, "From qualified", qualified, 1)
+    post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"),
+         {f"stage-{lead}": [made[1], other, made[0], made[2]], f"stage-{qualified}": []})  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        order = list(db.session.scalars(sa.select(Deal.id).where(Deal.stage_id == lead).order_by(Deal.position)))
+    assert order == [made[1], other, made[0], made[2], made[3], made[4]]
 
 
 def test_reorder_moves_between_and_within_columns_and_records_history(app, client, auth, ws_a):

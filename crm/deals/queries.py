@@ -23,6 +23,9 @@ from crm.permissions import visible_to_member
 from crm.workspaces.models import Membership
 
 CHOICES_LIMIT = 500
+# Cards rendered per column; the counts and totals cover every deal. A column of 2,000 cards
+# weighed 2.6 MB and took 0.6 s to render; "Show all" opens one column whole.
+CARDS_PER_COLUMN = 50
 
 
 def pipelines() -> list[Pipeline]:
@@ -54,6 +57,11 @@ class Column:
     stage: Stage
     cards: list[Card] = field(default_factory=list)
     totals: dict[str, Decimal] = field(default_factory=dict)  # currency -> total value
+    count: int = 0  # every open deal of the stage the member sees, shown or not
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.cards)
 
     @property
     def weighted(self) -> dict[str, Decimal]:
@@ -61,35 +69,61 @@ class Column:
         return {currency: (total * share).quantize(Decimal("0.01")) for currency, total in self.totals.items()}
 
 
-def open_cards(pipeline_id: int, member: Membership) -> list[Card]:
-    """The open deals of a pipeline the member may see, column by column in board order, with the
-    names a card shows (one query)."""
+def open_cards(pipeline_id: int, member: Membership, whole_stage: int | None = None) -> list[Card]:
+    """The first CARDS_PER_COLUMN open deals of each column of a pipeline the member may see (every
+    one of ``whole_stage``), in board order, with the names a card shows (one query). The deals are
+    ranked and read in one pass; joining the ranking back to deals made PostgreSQL, without
+    statistics on a young table, compare every deal with every ranked one."""
+    rank = sa.func.row_number().over(partition_by=Deal.stage_id, order_by=(Deal.position, Deal.id))
+    ranked = visible_to_member(
+        sa.select(
+            Deal.id, Deal.workspace_id, Deal.title, Deal.value, Deal.currency, Deal.stage_id, Deal.position,
+            Deal.expected_close_on, Deal.stage_entered_at, Deal.contact_id, Deal.company_id, Deal.owner_id,
+            rank.label("rank"),
+        ).where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)),
+        Deal.owner_id,
+        member,
+    ).subquery()  # fmt: skip
+    shown = ranked.c.rank <= CARDS_PER_COLUMN
+    if whole_stage is not None:
+        shown = sa.or_(shown, ranked.c.stage_id == whole_stage)
     owner_user = so.aliased(User)
+    card_columns = [ranked.c[name] for name in ("id", "title", "value", "currency", "stage_id", "position",
+                                                "expected_close_on", "stage_entered_at", "contact_id")]  # fmt: skip
     statement = (
         sa.select(
-            Deal.id,
-            Deal.title,
-            Deal.value,
-            Deal.currency,
-            Deal.stage_id,
-            Deal.position,
-            Deal.expected_close_on,
-            Deal.stage_entered_at,
-            Deal.contact_id,
+            *card_columns,
             Contact.name.label("contact_name"),
-            Deal.company_id,
+            ranked.c.company_id,
             Company.name.label("company_name"),
             owner_user.name.label("owner_name"),
         )
-        .outerjoin(Contact, sa.and_(Contact.workspace_id == Deal.workspace_id, Contact.id == Deal.contact_id))
-        .outerjoin(Company, sa.and_(Company.workspace_id == Deal.workspace_id, Company.id == Deal.company_id))
-        .outerjoin(Membership, sa.and_(Membership.workspace_id == Deal.workspace_id, Membership.id == Deal.owner_id))
+        .select_from(ranked)
+        .outerjoin(Contact, sa.and_(Contact.workspace_id == ranked.c.workspace_id, Contact.id == ranked.c.contact_id))
+        .outerjoin(Company, sa.and_(Company.workspace_id == ranked.c.workspace_id, Company.id == ranked.c.company_id))
+        .outerjoin(
+            Membership, sa.and_(Membership.workspace_id == ranked.c.workspace_id, Membership.id == ranked.c.owner_id)
+        )
         .outerjoin(owner_user, owner_user.id == Membership.user_id)
-        .where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None))
-        .order_by(Deal.stage_id, Deal.position, Deal.id)
+        .where(shown)
+        .order_by(ranked.c.stage_id, ranked.c.position, ranked.c.id)
     )
-    statement = visible_to_member(statement, Deal.owner_id, member)
     return [Card(**row._mapping) for row in db.session.execute(statement)]
+
+
+def column_totals(pipeline_id: int, member: Membership) -> dict[int, dict[str, tuple[int, Decimal]]]:
+    """{stage id: {currency: (deals, total value)}} over every open deal the member sees (one query)."""
+    statement = visible_to_member(
+        sa.select(Deal.stage_id, Deal.currency, sa.func.count(Deal.id), sa.func.sum(Deal.value))
+        .where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None))
+        .group_by(Deal.stage_id, Deal.currency),
+        Deal.owner_id,
+        member,
+    )
+    totals: dict[int, dict[str, tuple[int, Decimal]]] = defaultdict(dict)
+    for stage_id, currency, count, total in db.session.execute(statement):
+        totals[stage_id][currency] = (count, Decimal(str(total or 0)))
+    return totals
 
 
 def board_positions(pipeline_id: int, member: Membership) -> tuple[list[BoardCard], set[int]]:
@@ -107,8 +141,8 @@ def board_positions(pipeline_id: int, member: Membership) -> tuple[list[BoardCar
     return [BoardCard(row.id, row.stage_id, row.position) for row in rows], visible
 
 
-def board(stages: list[Stage], cards: list[Card]) -> list[Column]:
-    """The open stages as columns holding their cards, with totals and rotting warnings."""
+def board(stages: list[Stage], cards: list[Card], totals: dict[int, dict[str, tuple[int, Decimal]]]) -> list[Column]:
+    """The open stages as columns holding their cards, with counts, totals and rotting warnings."""
     columns = {stage.id: Column(stage) for stage in stages if stage.kind == OPEN}
     now = utcnow()
     for card in cards:
@@ -119,11 +153,10 @@ def board(stages: list[Stage], cards: list[Card]) -> list[Column]:
         if limit is not None and now - card.stage_entered_at > timedelta(days=limit):
             card.rotting_for = (now - card.stage_entered_at).days
         column.cards.append(card)
-    for column in columns.values():
-        totals: dict[str, Decimal] = defaultdict(Decimal)
-        for card in column.cards:
-            totals[card.currency] += card.value
-        column.totals = dict(totals)
+    for stage_id, column in columns.items():
+        by_currency = totals.get(stage_id, {})
+        column.count = sum(count for count, _total in by_currency.values())
+        column.totals = {currency: total for currency, (_count, total) in by_currency.items()}
     return list(columns.values())
 
 

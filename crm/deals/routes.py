@@ -35,7 +35,9 @@ def pipeline_or_404(pipeline_id: int) -> Pipeline:
 
 def _board_context(pipeline: Pipeline) -> dict:
     stages = service.stages_of(pipeline.id)
-    columns = queries.board(stages, queries.open_cards(pipeline.id, g.membership))
+    whole = request.args.get("all", type=int)  # "Show all" of one column
+    cards = queries.open_cards(pipeline.id, g.membership, whole)
+    columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership))
     return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write")}
 
 

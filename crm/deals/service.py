@@ -159,13 +159,16 @@ def reorder(stages: list[Stage], visible: set[int], cards: list[BoardCard], post
         if stage.kind != OPEN:
             continue
         incoming = iter(wanted.get(stage.id, []))
-        order = []
+        order, after_last_slot = [], 0
         for card in (c for c in cards if c.stage_id == stage.id):
             if card.id in moved_ids:  # a slot of the member's, filled in the posted order
                 order.append(next(incoming, None))
+                after_last_slot = len(order)
             else:
                 order.append(card.id)
-        order.extend(incoming)
+        # Deals dragged in beyond the column's slots follow its last posted one, not the deals
+        # after it that the member does not see or that the board did not show (CARDS_PER_COLUMN).
+        order[after_last_slot:after_last_slot] = list(incoming)
         for position, deal_id in enumerate(i for i in order if i is not None):
             new_place[deal_id] = (stage.id, position)
     changed = {deal_id: place for deal_id, place in new_place.items()
