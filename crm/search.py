@@ -73,19 +73,19 @@ def sqlite_fts_ddl(table: str) -> list[str]:
     ]
 
 
-def _like(term: str, prefix_only: bool = False) -> str:
+def like_pattern(term: str, prefix_only: bool = False) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%" if prefix_only else f"%{escaped}%"
 
 
 def _short_word_condition(model, word: str):
     if len(word) == 1:
-        return sa.func.lower(model.name).like(_like(word, prefix_only=True), escape="\\")
+        return sa.func.lower(model.name).like(like_pattern(word, prefix_only=True), escape="\\")
     if CJK.search(word):
-        return model.search_text.like(_like(word), escape="\\")
+        return model.search_text.like(like_pattern(word), escape="\\")
     return sa.or_(
-        model.search_text.like(_like(word, prefix_only=True), escape="\\"),
-        model.search_text.like("% " + _like(word, prefix_only=True), escape="\\"),
+        model.search_text.like(like_pattern(word, prefix_only=True), escape="\\"),
+        model.search_text.like("% " + like_pattern(word, prefix_only=True), escape="\\"),
     )
 
 
@@ -97,9 +97,12 @@ def _word_condition(model, word: str, dialect: str):
         # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard
         # character is rare and pays for a scan of the index instead.
         plain = not any(char in word for char in "%_\\")
-        pattern = fts.c.search_text.like(f"%{word}%") if plain else fts.c.search_text.like(_like(word), escape="\\")
+        if plain:
+            pattern = fts.c.search_text.like(f"%{word}%")
+        else:
+            pattern = fts.c.search_text.like(like_pattern(word), escape="\\")
         return model.id.in_(sa.select(fts.c.rowid).where(pattern))
-    return model.search_text.like(_like(word), escape="\\")
+    return model.search_text.like(like_pattern(word), escape="\\")
 
 
 def search_order(q: str, dialect: str, columns: list, descending: bool) -> list | None:

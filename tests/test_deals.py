@@ -2,6 +2,7 @@
 the reorder post and the move buttons, create and edit with bad input, won (with a purchase that
 reclassifies the customer), lost with a reason, reopen, delete, permissions and isolation."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -120,7 +121,7 @@ def test_board_queries_do_not_grow_with_the_cards(app, client, auth, ws_a):
     with count_queries(app) as queries:
         page = client.get(deals_url(ws_a)).get_data(as_text=True)
     assert page.count('class="deal-card') == 60
-    assert len(queries) == 5, queries  # member, pipelines, stages, cards (with names), column totals
+    assert len(queries) == 6, queries  # member, pipelines, stages, cards (with names), column totals, owners
     with count_queries(app) as queries:
         client.get(deals_url(ws_a, f"pipelines/{sales.id}"), headers=BOARD)
     assert len(queries) == 5, queries  # member, the pipeline, stages, cards, column totals
@@ -419,3 +420,32 @@ def test_migration_gives_existing_workspaces_the_sales_pipeline(app, ws_a):
         stages = list(db.session.scalars(sa.select(Stage.name).order_by(Stage.position)))
     assert pipelines == ["Sales"]
     assert stages == ["Lead in", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_board_filters_in_the_url_apply_to_cards_and_totals_and_survive_a_move(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    lead = sales.stages["Lead in"]
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com")
+    today = utcnow().date()
+    make_deal(app, ws_a, "Tea for Acme", lead, 500, contact_id=ann, company_id=acme, owner_id=ws_a.membership_id,
+              expected_close_on=today + timedelta(days=10))  # fmt: skip
+    make_deal(app, ws_a, "Small cups", lead, 20, owner_id=ws_a.membership_id, expected_close_on=today)
+    make_deal(app, ws_a, "Their chairs", lead, 900, owner_id=colleague.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    board = deals_url(ws_a, f"pipelines/{sales.id}")
+    mine = client.get(board, query_string={"owner": "me", "min_value": "100"}).get_data(as_text=True)
+    assert "Tea for Acme" in mine and "Small cups" not in mine and "Their chairs" not in mine
+    assert "$500.00" in mine and "$1,420.00" not in mine  # the totals follow the filters
+    by_customer = client.get(board, query_string={"q": "acme"}, headers=BOARD).get_data(as_text=True)
+    assert "Tea for Acme" in by_customer and "Small cups" not in by_customer
+    closing = client.get(board, query_string={"close_until": today.isoformat()}).get_data(as_text=True)
+    assert "Small cups" in closing and "Tea for Acme" not in closing
+    odd = client.get(board, query_string={"close_from": "soon", "min_value": "-5", "owner": "x"})
+    assert odd.status_code == 200 and "Their chairs" in odd.get_data(as_text=True)  # ignored, not an error
+    assert f'<option value="{colleague.membership_id}">' in mine  # owners to choose from
+    move_url = re.search(r'hx-post="([^"]+/move\?[^"]+)"', mine).group(1).replace("&amp;", "&")
+    assert "owner=me" in move_url and "min_value=100" in move_url
+    after = post(client, move_url, {}, headers=BOARD).get_data(as_text=True)
+    assert "Tea for Acme" in after and "Their chairs" not in after  # the re-rendered board keeps its filters

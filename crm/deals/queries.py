@@ -15,17 +15,81 @@ import sqlalchemy.orm as so
 
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact
+from crm.contacts.queries import owner_filter
 from crm.db import utcnow
 from crm.deals.models import OPEN, Deal, DealStageChange, Pipeline, Stage
 from crm.deals.service import BoardCard
 from crm.extensions import db
 from crm.permissions import visible_to_member
+from crm.search import like_pattern, matching
 from crm.workspaces.models import Membership
 
 CHOICES_LIMIT = 500
 # Cards rendered per column; the counts and totals cover every deal. A column of 2,000 cards
 # weighed 2.6 MB and took 0.6 s to render; "Show all" opens one column whole.
 CARDS_PER_COLUMN = 50
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """The board's filters, kept in the URL: owner ("me", "none" or a member id), words found in the
+    title or the customer's name, an expected close date range and a least value. A value that does
+    not parse is left out (a link typed by hand filters less, it does not fail)."""
+
+    owner: str = ""
+    q: str = ""
+    close_from: date | None = None
+    close_until: date | None = None
+    min_value: Decimal | None = None
+
+    @classmethod
+    def from_args(cls, args) -> "BoardFilters":
+        owner = args.get("owner", "")
+        return cls(
+            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            q=args.get("q", "").strip()[:100],
+            close_from=_day(args.get("close_from")),
+            close_until=_day(args.get("close_until")),
+            min_value=_amount(args.get("min_value")),
+        )
+
+    def as_args(self) -> dict[str, str]:
+        values = {"owner": self.owner, "q": self.q, "close_from": self.close_from, "close_until": self.close_until,
+                  "min_value": self.min_value}  # fmt: skip
+        return {key: str(value) for key, value in values.items() if value not in (None, "")}
+
+    def apply(self, statement: sa.Select, member: Membership) -> sa.Select:
+        statement = owner_filter(statement, Deal.owner_id, self.owner, member)
+        if self.q:
+            dialect = db.engine.dialect.name
+            contacts = matching(sa.select(Contact.id), Contact, self.q, dialect)
+            companies = matching(sa.select(Company.id), Company, self.q, dialect)
+            statement = statement.where(sa.or_(
+                Deal.title.ilike(like_pattern(self.q), escape="\\"),
+                Deal.contact_id.in_(contacts), Deal.company_id.in_(companies),
+            ))  # fmt: skip
+        if self.close_from:
+            statement = statement.where(Deal.expected_close_on >= self.close_from)
+        if self.close_until:
+            statement = statement.where(Deal.expected_close_on <= self.close_until)
+        if self.min_value is not None:
+            statement = statement.where(Deal.value >= self.min_value)
+        return statement
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _amount(text: str | None) -> Decimal | None:
+    try:
+        value = Decimal(text) if text else None
+    except ArithmeticError:
+        return None
+    return value if value is not None and value.is_finite() and value >= 0 else None
 
 
 def pipelines() -> list[Pipeline]:
@@ -69,18 +133,20 @@ class Column:
         return {currency: (total * share).quantize(Decimal("0.01")) for currency, total in self.totals.items()}
 
 
-def open_cards(pipeline_id: int, member: Membership, whole_stage: int | None = None) -> list[Card]:
+def open_cards(
+    pipeline_id: int, member: Membership, whole_stage: int | None = None, filters: BoardFilters = BoardFilters()
+) -> list[Card]:
     """The first CARDS_PER_COLUMN open deals of each column of a pipeline the member may see (every
     one of ``whole_stage``), in board order, with the names a card shows (one query). The deals are
     ranked and read in one pass; joining the ranking back to deals made PostgreSQL, without
     statistics on a young table, compare every deal with every ranked one."""
     rank = sa.func.row_number().over(partition_by=Deal.stage_id, order_by=(Deal.position, Deal.id))
     ranked = visible_to_member(
-        sa.select(
+        filters.apply(sa.select(
             Deal.id, Deal.workspace_id, Deal.title, Deal.value, Deal.currency, Deal.stage_id, Deal.position,
             Deal.expected_close_on, Deal.stage_entered_at, Deal.contact_id, Deal.company_id, Deal.owner_id,
             rank.label("rank"),
-        ).where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)),
+        ).where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)), member),
         Deal.owner_id,
         member,
     ).subquery()  # fmt: skip
@@ -111,12 +177,18 @@ def open_cards(pipeline_id: int, member: Membership, whole_stage: int | None = N
     return [Card(**row._mapping) for row in db.session.execute(statement)]
 
 
-def column_totals(pipeline_id: int, member: Membership) -> dict[int, dict[str, tuple[int, Decimal]]]:
-    """{stage id: {currency: (deals, total value)}} over every open deal the member sees (one query)."""
+def column_totals(
+    pipeline_id: int, member: Membership, filters: BoardFilters = BoardFilters()
+) -> dict[int, dict[str, tuple[int, Decimal]]]:
+    """{stage id: {currency: (deals, total value)}} over every open deal the member sees and the
+    filters keep (one query)."""
     statement = visible_to_member(
-        sa.select(Deal.stage_id, Deal.currency, sa.func.count(Deal.id), sa.func.sum(Deal.value))
-        .where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None))
-        .group_by(Deal.stage_id, Deal.currency),
+        filters.apply(
+            sa.select(Deal.stage_id, Deal.currency, sa.func.count(Deal.id), sa.func.sum(Deal.value)).where(
+                Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)
+            ),
+            member,
+        ).group_by(Deal.stage_id, Deal.currency),
         Deal.owner_id,
         member,
     )

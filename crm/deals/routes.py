@@ -34,18 +34,24 @@ def pipeline_or_404(pipeline_id: int) -> Pipeline:
 
 
 def _board_context(pipeline: Pipeline) -> dict:
+    """The board as the URL asks for it: its filters (also sent back with every move, so the
+    board re-rendered after a move keeps them) and a column shown whole ("all")."""
     stages = service.stages_of(pipeline.id)
-    whole = request.args.get("all", type=int)  # "Show all" of one column
-    cards = queries.open_cards(pipeline.id, g.membership, whole)
-    columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership))
-    return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write")}
+    filters = queries.BoardFilters.from_args(request.args)
+    whole = request.args.get("all", type=int)
+    cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
+    columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership, filters))
+    return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write"),
+            "filters": filters, "filter_args": filters.as_args()}  # fmt: skip
 
 
-def _board(pipeline: Pipeline, status: int = 200):
+def _board(pipeline: Pipeline, status: int = 200, pipelines: list | None = None):
     context = _board_context(pipeline)
     if wants_partial("deal-board"):
         return render_template("deals/_board.html", **context), status
-    return render_template("deals/index.html", pipelines=queries.pipelines(), **context), status
+    owners = owner_choices()
+    every = queries.pipelines() if pipelines is None else pipelines
+    return render_template("deals/index.html", pipelines=every, owners=owners, **context), status
 
 
 @bp.get("/")
@@ -54,7 +60,7 @@ def index():
     every = queries.pipelines()
     if not every:
         return render_template("deals/index.html", pipelines=[], pipeline=None, columns=[], can_move=False)
-    return render_template("deals/index.html", pipelines=every, **_board_context(every[0]))
+    return _board(every[0], pipelines=every)
 
 
 @bp.get("/pipelines/<int:pipeline_id>")
@@ -89,7 +95,8 @@ def reorder(pipeline_id: int):
 def _after_move(pipeline: Pipeline):
     if is_htmx() and not is_boosted():
         return render_template("deals/_board.html", **_board_context(pipeline))
-    return redirect(url_for(".board", pipeline_id=pipeline.id), 303)
+    filters = queries.BoardFilters.from_args(request.args).as_args()
+    return redirect(url_for(".board", pipeline_id=pipeline.id, **filters), 303)
 
 
 @bp.post("/<int:deal_id>/move")
