@@ -15,6 +15,7 @@ from crm.contacts.views_routes import bp as saved_views_bp
 from crm.custom_fields.routes import bp as custom_fields_bp
 from crm.custom_fields.routes import reveal_bp
 from crm.data_quality.routes import bp as data_quality_bp
+from crm.deals.admin_routes import bp as pipeline_admin_bp
 from crm.deals.routes import bp as deals_bp
 from crm.duplicates.routes import bp as duplicates_bp
 from crm.imports.routes import bp as imports_bp
@@ -50,6 +51,7 @@ ws_bp.register_blueprint(data_quality_bp)
 ws_bp.register_blueprint(backup_bp)
 ws_bp.register_blueprint(duplicates_bp)
 ws_bp.register_blueprint(deals_bp)
+ws_bp.register_blueprint(pipeline_admin_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -8,8 +8,12 @@ something a workspace may not have yet (its logo) is taught to SERVED."""
 import itertools
 
 import pytest
+import sqlalchemy as sa
 
 from crm.db import utcnow
+from crm.deals.models import Stage
+from crm.extensions import db
+from crm.tenancy import workspace_scope
 from tests.conftest import post
 from tests.factories import (
     make_activity,
@@ -54,7 +58,6 @@ OBJECT_IDS = {
     "mapping_id": lambda app, ws: make_saved_mapping(app, ws, f"private mapping {next(SERIAL)}"),
     "deal_id": lambda app, ws: make_deal(app, ws, f"private deal {next(SERIAL)}"),
     "pipeline_id": lambda app, ws: make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").id,
-    "stage_id": lambda app, ws: make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").open[0],
 }
 
 # Objects that live under another object of the URL: made on that one.
@@ -66,7 +69,18 @@ CHILD_IDS = {
         else make_company_purchase(app, ws, parent["company_id"], "private purchase")
     ),
     "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
+    "stage_id": lambda app, ws, parent: _open_stage(app, ws, parent.get("pipeline_id")),
 }  # fmt: skip
+
+
+def _open_stage(app, ws, pipeline_id: int | None) -> int:
+    """An open stage of the URL's pipeline (settings nest stages under it), else of a new pipeline."""
+    if pipeline_id is None:
+        return make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").open[0]
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.scalar(
+            sa.select(Stage.id).where(Stage.pipeline_id == pipeline_id, Stage.kind == "open").order_by(Stage.position)
+        )
 
 
 def _two_alike(app, ws) -> tuple[int, int]:

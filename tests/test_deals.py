@@ -221,6 +221,10 @@ def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     contact_page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
     assert f"/deals/new?contact={ann}" in contact_page
+    company_page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
+    assert f"/deals/new?company={acme}" in company_page
+    from_company = client.get(deals_url(ws_a, f"new?company={acme}")).get_data(as_text=True)
+    assert f'<option selected value="{acme}">Acme Ltd</option>' in from_company
     form = client.get(deals_url(ws_a, f"new?contact={ann}")).get_data(as_text=True)
     assert f'<option selected value="{ann}">Ann Lee</option>' in form
     assert f'<option selected value="{acme}">Acme Ltd</option>' in form

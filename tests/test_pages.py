@@ -12,6 +12,7 @@ from crm import create_app
 from crm.mail import deliver
 from tests.conftest import post
 from tests.factories import (
+    default_pipeline,
     make_company,
     make_contact,
     make_custom_field,
@@ -70,6 +71,11 @@ MEMBER_PAGES = [
     "/w/{slug}/deals/{deal}",
     "/w/{slug}/deals/{deal}/edit",
     "/w/{slug}/deals/{lost_deal}",
+    "/w/{slug}/settings/pipelines/",
+    "/w/{slug}/settings/pipelines/{pipeline}",
+    "/w/{slug}/settings/pipelines/{pipeline}/stages/{stage}",
+    "/w/{slug}/settings/pipelines/{pipeline}/stages/{won_stage}",
+    "/w/{slug}/settings/pipelines/{pipeline}/stages/{stage}/delete",
 ]
 
 
@@ -116,6 +122,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     make_saved_mapping(app, ws_a, "Old system")
     deal = make_deal(app, ws_a, "Tea chests", contact_id=contact, company_id=company, owner_id=ws_a.membership_id)
     lost_deal = make_deal(app, ws_a, "Cups")
+    sales = default_pipeline(app, ws_a)
     auth.login(ws_a.email, ws_a.password)
     post(client, f"/w/{ws_a.slug}/deals/{lost_deal}/lost", {"reason": "Too dear"})  # a closed deal's page
     mapping = {"column_0": "name", "column_1": "email", "mode": "create", "match_by": "email"}
@@ -126,6 +133,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
         url = template.format(
             slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase,
             checked_import=checked_import, new_import=new_import, twin=twin, deal=deal, lost_deal=lost_deal,
+            pipeline=sales.id, stage=sales.stages["Lead in"], won_stage=sales.stages["Won"],
         )  # fmt: skip
         response = client.get(url)
         assert response.status_code in (200, 422), url

@@ -80,6 +80,13 @@ ACTIONS = {
     "deal.lost": _l("Marked a deal as lost"),
     "deal.reopened": _l("Reopened a deal"),
     "deal.deleted": _l("Deleted a deal"),
+    "pipeline.created": _l("Added a pipeline"),
+    "pipeline.updated": _l("Renamed a pipeline"),
+    "pipeline.deleted": _l("Deleted a pipeline"),
+    "stage.created": _l("Added a stage"),
+    "stage.updated": _l("Changed a stage"),
+    "stage.moved": _l("Reordered a stage"),
+    "stage.deleted": _l("Removed a stage"),
 }
 
 RECORD_TYPES = {
@@ -94,6 +101,8 @@ RECORD_TYPES = {
     "custom_field": _l("Custom field"),
     "import": _l("Import"),
     "deal": _l("Deal"),
+    "pipeline": _l("Pipeline"),
+    "stage": _l("Stage"),
 }
 
 

@@ -16,16 +16,26 @@ def column(page: Page, name: str):
     return page.locator(".board-column").filter(has=page.get_by_role("heading", name=re.compile(f"^{name}")))
 
 
-def drag(page: Page, card, target) -> None:
-    """Mouse down on the card, move over the target in small steps, release (Sortable listens to
-    pointer events, which Playwright's single-jump drag_to can miss)."""
+def drag(page: Page, card, target, near_top: bool = False) -> None:
+    """Mouse down on the card, move over the target (its middle, or just below its top edge) in small
+    steps, release (Sortable listens to pointer events, which Playwright's single-jump drag_to can
+    miss). Waits first until every column of the board (re-rendered after each move) takes drags."""
+    expect(page.locator(".board-cards:not([data-sortable=ready])")).to_have_count(0)
+    page.evaluate("window.__boardBeforeDrag = document.getElementById('deal-board')")
     start = card.bounding_box()
     end = target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 10)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 5, start["y"] + 15, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=20)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + (8 if near_top else end["height"] / 2), steps=20)
     page.mouse.up()
+    # The server answers with the whole board, swapped in place of the dragged one: wait for it, so
+    # the next step does not act on the old board (which Sortable already shows in the new order).
+    for _attempt in range(200):  # wait_for_function evaluates a string, which the CSP forbids
+        if page.evaluate("document.getElementById('deal-board') !== window.__boardBeforeDrag"):
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError("the board was not re-rendered after the drag")
 
 
 def test_drag_a_card_to_the_next_column_and_reorder_within_one(app, page: Page, live_server):
@@ -51,7 +61,7 @@ def test_drag_a_card_to_the_next_column_and_reorder_within_one(app, page: Page, 
     # Within the column: Saucers above Cups.
     cards = qualified.locator(".deal-card")
     with page.expect_response(re.compile(r"/order$")):
-        drag(page, cards.filter(has_text="Saucers"), cards.filter(has_text="Cups").locator(".deal-title"))
+        drag(page, cards.filter(has_text="Saucers"), cards.filter(has_text="Cups"), near_top=True)
     expect(qualified.locator(".deal-title").first).to_have_text("Saucers")
     page.reload()
     order = column(page, "Qualified").locator(".deal-title").all_inner_texts()
