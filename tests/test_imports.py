@@ -509,3 +509,17 @@ def test_a_job_whose_worker_died_is_shown_as_stopped(app, client, auth, ws_a):
     page = client.get(imports_url(ws_a, str(importing))).get_data(as_text=True)
     assert "The import stopped before the end" in page and job_of(app, ws_a, importing).status == "failed"
     assert "Undo this import" in page
+
+
+def test_the_bulk_inserts_refuse_rows_of_another_workspace(app, ws_a, ws_b):
+    """Imports write with Core INSERTs, past the ORM's flush check: they check the rows themselves."""
+    import pytest
+
+    from crm.contacts.models import Tag
+    from crm.imports.work import insert_rows
+    from crm.tenancy import CrossWorkspaceWrite
+
+    with app.app_context(), workspace_scope(ws_a.id), pytest.raises(CrossWorkspaceWrite):
+        insert_rows(Tag, [{"workspace_id": ws_a.id, "name": "mine"}, {"workspace_id": ws_b.id, "name": "theirs"}])
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.scalar(sa.select(sa.func.count(Tag.id))) == 0
