@@ -3,15 +3,15 @@ companies with every field, sensitive values in clear (a backup needs every perm
 formulas neutralised, UTF-8 with a BOM so Excel reads Chinese names right. The JSON Lines beside
 them hold everything, the trash included."""
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from crm.auth.models import User
+from crm.contacts import queries as contact_queries
 from crm.contacts.forms import LEVEL_LABELS, LIFECYCLE_LABELS, SIZE_LABELS
-from crm.contacts.models import Company, Contact, ContactTag, Tag
+from crm.contacts.models import Company, Contact
 from crm.csv_stream import BOM, csv_row
 from crm.custom_fields.service import definitions, display
 from crm.extensions import db
@@ -42,7 +42,7 @@ def contact_lines(workspace: Workspace, texts: dict) -> Iterator[str]:
     yield BOM + csv_row(header + [field.label for field in fields])
     for batch in _live(Contact):
         companies = _company_names({contact.company_id for contact in batch if contact.company_id})
-        tags = _tags_of([contact.id for contact in batch])
+        tags = contact_queries.tags_of([contact.id for contact in batch])
         for contact in batch:
             row = [
                 contact.name, "; ".join(contact.emails), "; ".join(contact.phones),
@@ -78,19 +78,6 @@ def _company_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(sa.select(Company.id, Company.name).where(Company.id.in_(ids))).all())
-
-
-def _tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
-    rows = db.session.execute(
-        sa.select(ContactTag.contact_id, Tag.name)
-        .join(Tag, sa.and_(Tag.workspace_id == ContactTag.workspace_id, Tag.id == ContactTag.tag_id))
-        .where(ContactTag.contact_id.in_(contact_ids))
-        .order_by(Tag.name)
-    )
-    tags = defaultdict(list)
-    for contact_id, name in rows:
-        tags[contact_id].append(name)
-    return tags
 
 
 def company_lines(workspace: Workspace, texts: dict) -> Iterator[str]:

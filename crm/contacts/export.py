@@ -6,7 +6,6 @@ number, not only the first); on the list's default columns, every field the memb
 birthday and address only for members with contacts.sensitive; sensitive custom fields masked
 without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells)."""
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from crm.auth.models import User
 from crm.contacts import queries
 from crm.contacts.list_view import ListState
-from crm.contacts.models import Company, Contact, ContactTag, Tag
+from crm.contacts.models import Company, Contact
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
@@ -100,19 +99,6 @@ def columns_of(state: ListState, chosen: bool, sensitive: bool, custom: dict[str
     return ["name", *(FROM_LIST[key] for key in shown if key in FROM_LIST)], [custom[k] for k in shown if k in custom]
 
 
-def _tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
-    rows = db.session.execute(
-        sa.select(ContactTag.contact_id, Tag.name)
-        .join(Tag, sa.and_(Tag.workspace_id == ContactTag.workspace_id, Tag.id == ContactTag.tag_id))
-        .where(ContactTag.contact_id.in_(contact_ids))
-        .order_by(Tag.name)
-    )
-    tags = defaultdict(list)
-    for contact_id, name in rows:
-        tags[contact_id].append(name)
-    return tags
-
-
 def _select(keys: list[str], fields: list[FieldDef]) -> sa.Select:
     reads = {Contact.id.key: Contact.id}
     for key in keys:
@@ -150,7 +136,7 @@ def rows(plan: Plan) -> Iterator[list]:
         statement = statement.where(Contact.id.in_(plan.ids))
     values = [COLUMNS[key].value for key in keys]
     for batch in _batches(statement):
-        tags = _tags_of([row.id for row in batch]) if "tags" in keys else {}
+        tags = queries.tags_of([row.id for row in batch]) if "tags" in keys else {}
         for row in batch:
             row_tags = tags.get(row.id, [])
             custom = [display(field, (row.custom or {}).get(field.key), reveal=plan.sensitive) for field in fields]

@@ -4,6 +4,7 @@ Every one goes through ``visible_to_member`` (record scope "own") and hides soft
 Search goes through crm/search.py (trigram indexes on both databases).
 """
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -205,3 +206,17 @@ def quick_search(q: str, member: Membership, limit: int = 8) -> tuple[list[Conta
     contacts = contacts.order_by(*(contacts_order or (Contact.created_at.desc(), Contact.id.desc())))
     companies = companies.order_by(*(companies_order or (Company.created_at.desc(), Company.id.desc())))
     return list(db.session.scalars(contacts.limit(limit))), list(db.session.scalars(companies.limit(limit)))
+
+
+def tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
+    """{contact id: its tag names, sorted} for a batch of contacts (exports, the backup's CSV)."""
+    rows = db.session.execute(
+        sa.select(ContactTag.contact_id, Tag.name)
+        .join(Tag, sa.and_(Tag.workspace_id == ContactTag.workspace_id, Tag.id == ContactTag.tag_id))
+        .where(ContactTag.contact_id.in_(contact_ids))
+        .order_by(Tag.name)
+    )
+    tags = defaultdict(list)
+    for contact_id, name in rows:
+        tags[contact_id].append(name)
+    return tags
