@@ -27,7 +27,13 @@ def drag(page: Page, card, target, near_top: bool = False) -> None:
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 10)
     page.mouse.down()
     page.mouse.move(start["x"] + start["width"] / 2 + 5, start["y"] + 15, steps=5)
-    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + (8 if near_top else end["height"] / 2), steps=20)
+    x, y = end["x"] + end["width"] / 2, end["y"] + (8 if near_top else end["height"] / 2)
+    page.mouse.move(x, y, steps=20)
+    # Hold still as a person does: Sortable animates the cards out of the way (150 ms) and places
+    # the card by where the pointer is once they have moved; releasing mid-animation is a race.
+    page.wait_for_timeout(300)
+    page.mouse.move(x, y + 1)
+    page.wait_for_timeout(300)
     page.mouse.up()
     # The server answers with the whole board, swapped in place of the dragged one: wait for it, so
     # the next step does not act on the old board (which Sortable already shows in the new order).
