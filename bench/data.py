@@ -368,6 +368,55 @@ def add_deals(app, tenant: Tenant) -> None:
     print(f"  deals: {len(rows):,} rows ({BOARD_DEALS:,} open on the whale's board)", flush=True)
 
 
+def add_deal_history(app, tenant: Tenant) -> None:
+    """The stage history of the whale's deals, which the Sales report follows: each deal entered the
+    open stages up to its own (or, closed, some of them and then Won or Lost) 1-20 days apart, from
+    its creation; closed deals get their close date, lost ones a reason from the workspace's list."""
+    from crm.deals.models import LOST, OPEN, Deal, DealStageChange, LostReason, Stage
+    from crm.tenancy import workspace_scope
+
+    rng = rng_for("deal-history")
+    with app.app_context(), workspace_scope(tenant.id):
+        stages = list(db.session.scalars(sa.select(Stage).order_by(Stage.pipeline_id, Stage.position)))
+        open_stages = [stage for stage in stages if stage.kind == OPEN]
+        reasons = list(db.session.scalars(sa.select(LostReason.id)))
+        deals = db.session.execute(sa.select(Deal.id, Deal.stage_id, Deal.status, Deal.stage_entered_at)).all()
+        changes, updates = [], []
+        for deal in deals:
+            path = _deal_path(deal.stage_id, [stage.id for stage in open_stages], rng)
+            at = deal.stage_entered_at
+            entered = [at]
+            for _stage in path[1:]:
+                at -= timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 23))
+                entered.append(at)
+            entered.reverse()
+            for previous, stage_id, when in zip([None, *path], path, entered, strict=False):
+                changes.append({"workspace_id": tenant.id, "deal_id": deal.id, "from_stage_id": previous,
+                                "to_stage_id": stage_id, "at": when})  # fmt: skip
+            updates.append({"deal_id": deal.id, "created": entered[0],
+                            "closed": deal.stage_entered_at.date() if deal.status != OPEN else None,
+                            "reason": rng.choice(reasons) if deal.status == LOST and reasons else None})  # fmt: skip
+        db.session.execute(sa.insert(DealStageChange.__table__), changes)
+        table = Deal.__table__
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("deal_id"))
+            .values(created_at=sa.bindparam("created"), closed_on=sa.bindparam("closed"),
+                    lost_reason_id=sa.bindparam("reason")),
+            updates,
+        )  # fmt: skip
+        db.session.commit()
+    print(f"  deal stage changes: {len(changes):,} rows", flush=True)
+
+
+def _deal_path(stage_id: int, open_ids: list[int], rng: random.Random) -> list[int]:
+    """The stages a deal went through to reach ``stage_id``: the open ones before it, or (a closed
+    deal) the first few open ones and then its outcome."""
+    if stage_id in open_ids:
+        return open_ids[: open_ids.index(stage_id) + 1]
+    return [*open_ids[: rng.randint(1, len(open_ids))], stage_id]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
@@ -381,6 +430,7 @@ def main() -> None:
     print(f"{len(tenants)} workspaces in {time.monotonic() - started:.0f} s; bulk load:", flush=True)
     load(app, tenants)
     add_deals(app, tenants[0])
+    add_deal_history(app, tenants[0])
     print(f"bench data {args.size} on {args.db} ready in {time.monotonic() - started:.0f} s; "
           f"sign in as {WHALE_EMAIL} / {WHALE_PASSWORD}")  # fmt: skip
 

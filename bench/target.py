@@ -78,4 +78,5 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("contact detail", f"{contacts}{target.contact_id}", {}),
         Endpoint("companies list", f"/w/{target.slug}/companies/", {}),
         Endpoint("deals board", f"/w/{target.slug}/deals/", {}),
+        Endpoint("sales report", f"/w/{target.slug}/reports/sales", {}),
     ]

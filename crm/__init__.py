@@ -76,7 +76,9 @@ def _init_extensions(app: Flask) -> None:
     from crm.duplicates import models as _duplicate_models  # noqa: F401
     from crm.members import models as _member_models  # noqa: F401
     from crm.notes import models as _note_models  # noqa: F401
+    from crm.products import models as _product_models  # noqa: F401
     from crm.purchases import models as _purchase_models  # noqa: F401
+    from crm.quotes import models as _quote_models  # noqa: F401
     from crm.workspaces import models as _workspace_models  # noqa: F401
 
 

@@ -19,6 +19,7 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("You do not have permission to do this. Ask a workspace admin.")),
     404: (_l("Page not found"), _l("The page you are looking for does not exist or has moved.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    409: (_l("Not possible now"), _l("This cannot be done in the record's current state. Reload the page.")),
     413: (_l("Too large"), _l("What you sent is larger than we accept.")),
     429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
     500: (_l("Something went wrong"), _l("An unexpected error happened on our side. Please try again.")),

@@ -7,7 +7,7 @@ and no COUNT(*) is run.
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -29,6 +29,8 @@ def _from_text(column, text: str):
     python_type = sql_type.python_type
     if python_type is datetime:
         return datetime.fromisoformat(text)
+    if python_type is date:
+        return date.fromisoformat(text)
     if python_type is Decimal:
         return Decimal(text)
     return python_type(text)

@@ -85,20 +85,23 @@ def grouped_permissions() -> list[tuple[str, list[tuple[str, str]]]]:
     return list(groups.items())
 
 
-def require(permission: str) -> Callable:
-    """Refuse (403) a member whose role lacks ``permission``; the parent blueprint already
-    answered 404 to non-members."""
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission!r}")
+def require(permission: str, *also: str) -> Callable:
+    """Refuse (403) a member whose role lacks ``permission`` or any of ``also`` (e.g. logging a
+    call on a deal: ``notes.write`` and ``deals.read``); the parent blueprint already answered
+    404 to non-members."""
+    for name in (permission, *also):
+        if name not in PERMISSIONS:
+            raise ValueError(f"unknown permission {name!r}")
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def guarded(*args, **kwargs):
-            if not g.membership.can(permission):
+            if not all(g.membership.can(name) for name in (permission, *also)):
                 abort(403)
             return view(*args, **kwargs)
 
         guarded.required_permission = permission
+        guarded.also_required = also
         return guarded
 
     return decorate

@@ -1,6 +1,7 @@
 """The blueprint tree, built once at import: feature blueprints nest under the /w/<slug> parent,
 so they inherit its sign-in requirement, membership check and workspace binding."""
 
+from crm.activities.deal_routes import bp as deal_activities_bp
 from crm.activities.routes import bp as activities_bp
 from crm.activities.task_routes import bp as tasks_bp
 from crm.audit.routes import bp as audit_bp
@@ -16,14 +17,21 @@ from crm.custom_fields.routes import bp as custom_fields_bp
 from crm.custom_fields.routes import reveal_bp
 from crm.data_quality.routes import bp as data_quality_bp
 from crm.deals.admin_routes import bp as pipeline_admin_bp
+from crm.deals.customer_routes import bp as deal_customers_bp
+from crm.deals.list_routes import bp as deal_list_bp
+from crm.deals.lost_reason_routes import bp as lost_reasons_bp
 from crm.deals.routes import bp as deals_bp
 from crm.duplicates.routes import bp as duplicates_bp
 from crm.imports.routes import bp as imports_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
+from crm.products.item_routes import bp as deal_items_bp
+from crm.products.routes import bp as products_bp
 from crm.purchases.company_routes import bp as company_purchases_bp
 from crm.purchases.routes import bp as purchases_bp
+from crm.quotes.routes import bp as quotes_bp
+from crm.reports.routes import bp as reports_bp
 from crm.roles.routes import bp as roles_bp
 from crm.site.routes import bp as site_bp
 from crm.site.routes import dev_bp
@@ -37,6 +45,7 @@ ws_bp.register_blueprint(audit_bp)
 ws_bp.register_blueprint(contacts_bp)
 ws_bp.register_blueprint(companies_bp)
 ws_bp.register_blueprint(activities_bp)
+ws_bp.register_blueprint(deal_activities_bp)
 ws_bp.register_blueprint(tasks_bp)
 ws_bp.register_blueprint(search_bp)
 ws_bp.register_blueprint(care_bp)
@@ -51,7 +60,14 @@ ws_bp.register_blueprint(data_quality_bp)
 ws_bp.register_blueprint(backup_bp)
 ws_bp.register_blueprint(duplicates_bp)
 ws_bp.register_blueprint(deals_bp)
+ws_bp.register_blueprint(deal_list_bp)
+ws_bp.register_blueprint(deal_customers_bp)
 ws_bp.register_blueprint(pipeline_admin_bp)
+ws_bp.register_blueprint(reports_bp)
+ws_bp.register_blueprint(products_bp)
+ws_bp.register_blueprint(deal_items_bp)
+ws_bp.register_blueprint(quotes_bp)
+ws_bp.register_blueprint(lost_reasons_bp)
 
 APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
 DEV_BLUEPRINTS = (dev_bp,)

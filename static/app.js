@@ -73,9 +73,46 @@
     });
   }
 
+  // Settings lists ordered by dragging a row's handle (stages, lost reasons): Sortable's "end" event
+  // makes the list's order form (hx-trigger "end from:<list>") post every row's id once.
+  function initSortableRows(root) {
+    var lists = root.matches && root.matches("[data-sortable-rows]") ? [root] : [];
+    lists = lists.concat([].slice.call(root.querySelectorAll ? root.querySelectorAll("[data-sortable-rows]") : []));
+    lists.forEach(function (list) {
+      withSortable(list.dataset.sortableSrc, function () {
+        if (window.Sortable.get(list)) return;
+        new window.Sortable(list, { handle: ".drag-handle", animation: 150 });
+        list.dataset.sortable = "ready";
+      });
+    });
+  }
+
+  // Report charts: Chart.js and static/reports.js load only on pages holding [data-charts], once.
+  function withScript(src, callback) {
+    var script = document.querySelector('script[src="' + src + '"]');
+    if (script && script.dataset.loaded) { callback(); return; }
+    if (!script) {
+      script = document.createElement("script");
+      script.src = src;
+      script.addEventListener("load", function () { script.dataset.loaded = "true"; });
+      document.head.appendChild(script);
+    }
+    script.addEventListener("load", callback);
+  }
+
+  function initCharts(root) {
+    var host = root.matches && root.matches("[data-charts]") ? root : root.querySelector && root.querySelector("[data-charts]");
+    if (!host) return;
+    withScript(host.dataset.chartSrc, function () {
+      withScript(host.dataset.reportSrc, function () { window.KehuReports.draw(host); });
+    });
+  }
+
   document.addEventListener("htmx:load", function (event) {
     fillTimeZone(event.target);
     initBoards(event.target);
+    initSortableRows(event.target);
+    initCharts(event.target);
   });
 
   document.addEventListener("toast", function (event) {
@@ -90,5 +127,127 @@
   });
   document.addEventListener("htmx:sendError", function () {
     showToast("error", document.body.dataset.msgOffline);
+  });
+
+  // Quotes: a "Print" button (data-print) opens the browser's print dialog; print CSS does the rest.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+
+  // Record pickers (templates/_macros/picker.html): a combobox whose listbox htmx fills as the member
+  // types. Arrow keys move through the options, Enter or a click chooses, Escape closes; the chosen id
+  // goes into the hidden input, whose "change" event then reaches the form (a filter form refreshes).
+  function pickerParts(picker) {
+    return {
+      input: picker.querySelector("[role=combobox]"),
+      hidden: picker.querySelector("[data-picker-value]"),
+      box: picker.querySelector("[role=listbox]"),
+      options: [].slice.call(picker.querySelectorAll("[role=option]"))
+    };
+  }
+
+  function closePicker(picker) {
+    var parts = pickerParts(picker);
+    parts.box.hidden = true;
+    parts.input.setAttribute("aria-expanded", "false");
+    parts.input.removeAttribute("aria-activedescendant");
+  }
+
+  function choose(picker, option) {
+    var parts = pickerParts(picker);
+    var value = option ? option.dataset.value : "";
+    parts.input.value = parts.input.dataset.label = option ? option.dataset.label : "";
+    closePicker(picker);
+    if (parts.hidden.value !== value) {
+      parts.hidden.value = value;
+      parts.hidden.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  function activate(picker, step) {
+    var parts = pickerParts(picker);
+    if (!parts.options.length) return;
+    if (parts.box.hidden) { parts.box.hidden = false; parts.input.setAttribute("aria-expanded", "true"); }
+    var current = parts.options.indexOf(document.getElementById(parts.input.getAttribute("aria-activedescendant")));
+    var count = parts.options.length;
+    var next = current < 0 ? (step > 0 ? 0 : count - 1) : (current + step + count) % count;
+    parts.options.forEach(function (option, index) { option.setAttribute("aria-selected", String(index === next)); });
+    parts.input.setAttribute("aria-activedescendant", parts.options[next].id);
+    parts.options[next].scrollIntoView({ block: "nearest" });
+  }
+
+  function onPickerKey(picker, event) {
+    var parts = pickerParts(picker);
+    var open = !parts.box.hidden;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      activate(picker, event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter" && open) {
+      event.preventDefault(); // choosing, not submitting the form
+      var active = document.getElementById(parts.input.getAttribute("aria-activedescendant"));
+      if (active) choose(picker, active);
+    } else if (event.key === "Escape") {
+      if (open) { event.preventDefault(); closePicker(picker); } else { parts.input.value = parts.input.dataset.label; }
+    }
+  }
+
+  function initPickers(root) {
+    var pickers = root.querySelectorAll ? [].slice.call(root.querySelectorAll("[data-picker]")) : [];
+    pickers.forEach(function (picker) {
+      if (picker.dataset.pickerReady) return;
+      picker.dataset.pickerReady = "true";
+      var input = pickerParts(picker).input;
+      // Typing stays in the picker: a filter form around it must not filter on half a name.
+      picker.addEventListener("input", function (event) {
+        event.stopPropagation();
+        if (!input.value.trim()) choose(picker, null);
+      });
+      picker.addEventListener("change", function (event) { if (event.target === input) event.stopPropagation(); });
+      input.addEventListener("keydown", function (event) { onPickerKey(picker, event); });
+      picker.addEventListener("mousedown", function (event) {
+        if (event.target.closest("[role=option]")) event.preventDefault(); // keep the focus in the text box
+      });
+      picker.addEventListener("click", function (event) {
+        var option = event.target.closest("[role=option]");
+        if (option) choose(picker, option);
+      });
+      picker.addEventListener("focusout", function (event) {
+        if (picker.contains(event.relatedTarget)) return;
+        closePicker(picker);
+        input.value = input.dataset.label; // the text box always names what the form will send
+      });
+    });
+  }
+
+  // A new listbox from the server: read its summary out, and open it while the member is still typing.
+  function showPickerResults(box) {
+    var picker = box.closest("[data-picker]");
+    if (!picker) return;
+    var parts = pickerParts(picker);
+    picker.querySelector("[role=status]").textContent = box.dataset.summary || "";
+    parts.input.removeAttribute("aria-activedescendant");
+    var open = parts.options.length > 0 && document.activeElement === parts.input;
+    box.hidden = !open;
+    parts.input.setAttribute("aria-expanded", String(open));
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.matches && elt.matches("[data-picker] [role=combobox]")) event.detail.parameters.q = elt.value;
+  });
+
+  document.addEventListener("htmx:load", function (event) {
+    initPickers(event.target);
+    if (event.target.matches && event.target.matches("[data-picker] [role=listbox]")) showPickerResults(event.target);
+  });
+
+  // Links that carry the page's filters (Board | List) follow filters changed in place.
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    document.querySelectorAll("a[data-keep-query]").forEach(function (link) {
+      var url = new URL(link.href);
+      url.search = window.location.search;
+      link.href = url.toString();
+      window.htmx.process(link); // a boosted link keeps the address it had when processed
+    });
   });
 })();

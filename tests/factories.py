@@ -308,6 +308,14 @@ def _pipeline_ns(pipeline) -> SimpleNamespace:
                            open=[stage.id for stage in stages if stage.kind == "open"])  # fmt: skip
 
 
+def lost_reason_id(app, workspace, name: str = "Too expensive") -> int:
+    """The id of one of the workspace's lost reasons, by its stored (English default) name."""
+    from crm.deals.models import LostReason
+
+    with app.app_context(), workspace_scope(workspace.id):
+        return db.session.scalar(sa.select(LostReason.id).where(LostReason.name == name))
+
+
 def make_deal(app, workspace, title: str = "Big order", stage_id: int | None = None, value=1000, **fields) -> int:
     """An open deal made through the service (stage history and audit entry included), at the end
     of ``stage_id`` (default: the first stage of the workspace's first pipeline)."""
@@ -324,3 +332,68 @@ def make_deal(app, workspace, title: str = "Big order", stage_id: int | None = N
         deal = create_deal(data, stage, fields.get("owner_id"))
         db.session.commit()
         return deal.id
+
+
+def make_deal_activity(app, workspace, deal_id: int, body: str, kind: str = "note", author_id=None, **fields) -> int:
+    """An activity logged on a deal (its contact, if any, gets it too)."""
+    from crm.activities.service import log_deal_activity
+    from crm.deals.models import Deal
+
+    with app.app_context(), workspace_scope(workspace.id):
+        author_id = author_id or db.session.scalar(sa.select(Membership.id).order_by(Membership.id))
+        activity = log_deal_activity(db.session.get(Deal, deal_id), author_id, {"kind": kind, "body": body, **fields})
+        db.session.commit()
+        return activity.id
+
+
+def make_quote(app, workspace, deal_id: int | None = None) -> int:
+    """A draft quote generated from ``deal_id`` (default: a new deal) through the service."""
+    from datetime import date
+
+    from crm.deals.models import Deal
+    from crm.quotes.service import create_quote
+    from crm.workspaces.models import Workspace
+
+    deal_id = deal_id or make_deal(app, workspace, "Quoted deal")
+    with app.app_context(), workspace_scope(workspace.id):
+        deal = db.session.get(Deal, deal_id)
+        quote = create_quote(deal, db.session.get(Workspace, workspace.id), date.today(), None)
+        db.session.commit()
+        return quote.id
+
+
+def make_product(app, workspace, name: str = "Green tea", unit_price="10.00", currency: str = "USD", tax_rate="0",
+                 sku: str | None = None, active: bool = True) -> int:  # fmt: skip
+    """A catalogue product made through the service (audited)."""
+    from decimal import Decimal
+
+    from crm.products.models import Product
+    from crm.products.service import create_product, set_active
+
+    with app.app_context(), workspace_scope(workspace.id):
+        product = create_product({"name": name, "sku": sku, "unit_price": Decimal(str(unit_price)),
+                                  "currency": currency, "tax_rate": Decimal(str(tax_rate))})  # fmt: skip
+        if not active:
+            set_active(db.session.get(Product, product.id), False)
+        db.session.commit()
+        return product.id
+
+
+def make_deal_item(app, workspace, deal_id: int, product_id: int | None = None, name: str | None = None,
+                   quantity="1", unit_price=None, discount="0", tax_rate=None) -> int:  # fmt: skip
+    """A line of an open deal, through the service: from a product (whose name, price and tax rate
+    fill what is not given) or, without one, free text (``name`` and ``unit_price`` needed)."""
+    from decimal import Decimal
+
+    from crm.deals.models import Deal
+    from crm.products.models import Product
+    from crm.products.service import add_item
+
+    given = {"name": name, "quantity": quantity, "unit_price": unit_price, "discount_percent": discount,
+             "tax_rate": tax_rate}  # fmt: skip
+    data = {key: value if key == "name" else Decimal(str(value)) for key, value in given.items() if value is not None}
+    with app.app_context(), workspace_scope(workspace.id):
+        product = db.session.get(Product, product_id) if product_id else None
+        item = add_item(db.session.get(Deal, deal_id), product, data)
+        db.session.commit()
+        return item.id

@@ -39,11 +39,14 @@ from tests.factories import (
     make_contact,
     make_custom_field,
     make_deal,
+    make_deal_item,
     make_import,
     make_invitation,
     make_member,
     make_note,
+    make_product,
     make_purchase,
+    make_quote,
     make_role,
     make_saved_view,
     make_workspace,
@@ -134,7 +137,10 @@ def fill(app, client, auth, ws):
     make_purchase(app, ws, wang, "Green tea", amount=Decimal("1234.50"), quantity="2.5")
     make_company_purchase(app, ws, acme, "Office tea", amount=99)
     make_note(app, ws, "Stock-take on Friday, 周五盘点", author_id=sam.membership_id)
-    make_deal(app, ws, "Tea for Shanghai", value=5000, contact_id=wang, company_id=shanghai, owner_id=sam.membership_id)
+    tea_deal = make_deal(app, ws, "Tea for Shanghai", value=5000, contact_id=wang, company_id=shanghai,
+                         owner_id=sam.membership_id)  # fmt: skip
+    make_deal_item(app, ws, tea_deal, make_product(app, ws, "Green tea", sku="GT-1", unit_price="2500"), quantity=2)
+    make_quote(app, ws, make_deal(app, ws, "Quoted cups", value=300, owner_id=sam.membership_id))
     make_saved_view(app, ws, "Sam's Shanghai", f"owner={sam.membership_id}&company={shanghai}&cols=email",
                     owner_id=sam.membership_id, shared=False)  # fmt: skip
     make_invitation(app, ws, "invitee@example.com")

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from crm.db import utcnow
-from crm.deals.models import Stage
+from crm.deals.models import LostReason, Stage
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from tests.conftest import post
@@ -22,6 +22,8 @@ from tests.factories import (
     make_contact,
     make_custom_field,
     make_deal,
+    make_deal_activity,
+    make_deal_item,
     make_duplicate_pair,
     make_import,
     make_invitation,
@@ -29,7 +31,9 @@ from tests.factories import (
     make_merge,
     make_note,
     make_pipeline,
+    make_product,
     make_purchase,
+    make_quote,
     make_role,
     make_saved_mapping,
     make_saved_view,
@@ -58,17 +62,24 @@ OBJECT_IDS = {
     "mapping_id": lambda app, ws: make_saved_mapping(app, ws, f"private mapping {next(SERIAL)}"),
     "deal_id": lambda app, ws: make_deal(app, ws, f"private deal {next(SERIAL)}"),
     "pipeline_id": lambda app, ws: make_pipeline(app, ws, f"private pipeline {next(SERIAL)}").id,
+    "product_id": lambda app, ws: make_product(app, ws, f"private product {next(SERIAL)}"),
+    "quote_id": lambda app, ws: make_quote(app, ws),
+    "reason_id": lambda app, ws: _private_lost_reason(app, ws),
 }
 
 # Objects that live under another object of the URL: made on that one.
 CHILD_IDS = {
-    "activity_id": lambda app, ws, parent: make_activity(app, ws, parent["contact_id"], "private task", kind="task",
-                                                         due_at=utcnow()),
+    "activity_id": lambda app, ws, parent: (
+        make_activity(app, ws, parent["contact_id"], "private task", kind="task", due_at=utcnow())
+        if "contact_id" in parent
+        else make_deal_activity(app, ws, parent["deal_id"], "private task", kind="task", due_at=utcnow())
+    ),
     "purchase_id": lambda app, ws, parent: (
         make_purchase(app, ws, parent["contact_id"], "private purchase") if "contact_id" in parent
         else make_company_purchase(app, ws, parent["company_id"], "private purchase")
     ),
     "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
+    "item_id": lambda app, ws, parent: make_deal_item(app, ws, parent["deal_id"], name="private line", unit_price=1),
     "stage_id": lambda app, ws, parent: _open_stage(app, ws, parent.get("pipeline_id")),
 }  # fmt: skip
 
@@ -197,3 +208,11 @@ def test_anonymous_visitor_is_sent_to_login_for_every_workspace_route(app, clien
 def test_unknown_workspace_slug_is_404(client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     assert client.get("/w/no-such-workspace/").status_code == 404
+
+
+def _private_lost_reason(app, ws) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        reason = LostReason(name=f"private reason {next(SERIAL)}", position=99, active=True)
+        db.session.add(reason)
+        db.session.commit()
+        return reason.id

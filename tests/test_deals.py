@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crm.audit.models import AuditEntry
 from crm.contacts.models import Contact
 from crm.db import utcnow
-from crm.deals.models import Deal, DealStageChange, Pipeline, Stage
+from crm.deals.models import Deal, DealStageChange, LostReason, Pipeline, Stage
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
@@ -19,6 +19,7 @@ from tests.conftest import post
 from tests.factories import (
     assign_role,
     default_pipeline,
+    lost_reason_id,
     make_company,
     make_contact,
     make_deal,
@@ -224,10 +225,10 @@ def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):
     company_page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
     assert f"/deals/new?company={acme}" in company_page
     from_company = client.get(deals_url(ws_a, f"new?company={acme}")).get_data(as_text=True)
-    assert f'<option selected value="{acme}">Acme Ltd</option>' in from_company
-    form = client.get(deals_url(ws_a, f"new?contact={ann}")).get_data(as_text=True)
-    assert f'<option selected value="{ann}">Ann Lee</option>' in form
-    assert f'<option selected value="{acme}">Acme Ltd</option>' in form
+    assert f'name="company_id" id="company_id" value="{acme}"' in from_company and 'value="Acme Ltd"' in from_company
+    form = client.get(deals_url(ws_a, f"new?contact={ann}")).get_data(as_text=True)  # pickers (test_deals_list.py)
+    assert f'name="contact_id" id="contact_id" value="{ann}"' in form and 'value="Ann Lee"' in form
+    assert f'name="company_id" id="company_id" value="{acme}"' in form and 'value="Acme Ltd"' in form
     response = post(client, deals_url(ws_a), {
         "title": "  Tea chests ", "value": "1200.50", "currency": "USD", "stage_id": sales.stages["Qualified"],
         "contact_id": ann, "company_id": acme, "owner_id": ws_a.membership_id, "expected_close_on": "2030-01-31",
@@ -259,7 +260,7 @@ def test_bad_input_is_422_and_saves_nothing(app, client, auth, ws_a, ws_b):
         ({"title": " "}, "Give the deal a title."),
         ({"value": "-1"}, "Enter an amount of 0 or more."),
         ({"value": "lots"}, "Not a valid decimal value."),
-        ({"contact_id": their_contact}, "Not a valid choice."),
+        ({"contact_id": their_contact}, "Choose a contact from the search results."),
         ({"stage_id": sales.stages["Won"]}, "Not a valid choice."),
         ({"stage_id": default_pipeline(app, ws_b).stages["Lead in"]}, "Not a valid choice."),
         ({"currency": "XXX"}, "Not a valid choice."),
@@ -322,22 +323,52 @@ def test_won_with_a_purchase_needs_a_customer_in_the_workspace_currency(app, cli
     assert stored(app, ws_a, euros).status == "won"
 
 
-def test_lost_needs_a_reason_and_reopen_puts_it_back_first(app, client, auth, ws_a):
+def test_lost_needs_a_reason_of_the_list_and_reopen_puts_it_back_first(app, client, auth, ws_a):
     sales = default_pipeline(app, ws_a)
     deal_id = make_deal(app, ws_a, "Cups", sales.stages["Proposal"])
+    competitor = lost_reason_id(app, ws_a, "Went with a competitor")
     auth.login(ws_a.email, ws_a.password)
-    response = post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason": "  "})
-    assert response.status_code == 422 and "Say why the deal was lost." in response.get_data(as_text=True)
+    page = client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    offered = re.search(r'<select[^>]*name="reason_id".*?</select>', page, re.S).group(0)
+    assert re.findall(r"<option[^>]*>([^<]+)</option>", offered) == [
+        "Choose a reason",
+        "Too expensive",
+        "Went with a competitor",
+        "No budget",
+        "No response",
+        "Bad timing",
+        "Other",
+    ]
+    response = post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason_id": "", "details": "Cheaper elsewhere"})
+    assert response.status_code == 422 and "Choose why the deal was lost." in response.get_data(as_text=True)
     assert stored(app, ws_a, deal_id).status == "open"
-    assert post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason": "Too expensive"}).status_code == 303
+    response = post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason_id": competitor, "details": " Cheaper "})
+    assert response.status_code == 303
     deal = stored(app, ws_a, deal_id)
-    assert (deal.status, deal.stage_id, deal.lost_reason) == ("lost", sales.stages["Lost"], "Too expensive")
-    assert "Too expensive" in client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    assert (deal.status, deal.stage_id, deal.lost_reason_id, deal.lost_reason) == (
+        "lost", sales.stages["Lost"], competitor, "Cheaper")  # fmt: skip
+    details = client.get(deals_url(ws_a, str(deal_id)), headers=DETAILS).get_data(as_text=True)
+    assert "Went with a competitor" in details and "Cheaper" in details
     assert post(client, deals_url(ws_a, f"{deal_id}/reopen"), {}).status_code == 303
     deal = stored(app, ws_a, deal_id)
-    assert (deal.status, deal.stage_id, deal.lost_reason, deal.closed_on) == ("open", sales.stages["Lead in"], None,
-                                                                              None)  # fmt: skip
+    assert (deal.status, deal.stage_id, deal.lost_reason_id, deal.lost_reason, deal.closed_on) == (
+        "open", sales.stages["Lead in"], None, None, None)  # fmt: skip
     assert audit_actions(app, ws_a, deal_id) == ["deal.created", "deal.lost", "deal.reopened"]
+
+
+def test_lost_refuses_a_retired_reason_and_another_workspaces_reason(app, client, auth, ws_a, ws_b):
+    deal_id = make_deal(app, ws_a, "Cups")
+    retired = lost_reason_id(app, ws_a, "No budget")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(LostReason, retired).active = False
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a, str(deal_id))).get_data(as_text=True)
+    assert "No budget" not in page
+    for reason in (retired, lost_reason_id(app, ws_b, "Other")):
+        response = post(client, deals_url(ws_a, f"{deal_id}/lost"), {"reason_id": reason})
+        assert response.status_code == 422
+        assert stored(app, ws_a, deal_id).status == "open"
 
 
 def test_delete_needs_deals_delete_and_hides_the_deal(app, client, auth, ws_a):

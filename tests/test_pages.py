@@ -13,16 +13,19 @@ from crm.mail import deliver
 from tests.conftest import post
 from tests.factories import (
     default_pipeline,
+    lost_reason_id,
     make_company,
     make_contact,
     make_custom_field,
     make_deal,
+    make_deal_item,
     make_duplicate_pair,
     make_import,
     make_invitation,
     make_member,
     make_merge,
     make_note,
+    make_product,
     make_purchase,
     make_role,
     make_saved_mapping,
@@ -76,6 +79,9 @@ MEMBER_PAGES = [
     "/w/{slug}/settings/pipelines/{pipeline}/stages/{stage}",
     "/w/{slug}/settings/pipelines/{pipeline}/stages/{won_stage}",
     "/w/{slug}/settings/pipelines/{pipeline}/stages/{stage}/delete",
+    "/w/{slug}/settings/products/",
+    "/w/{slug}/settings/products/{product}",
+    "/w/{slug}/deals/{deal}/items/",
 ]
 
 
@@ -122,9 +128,15 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     make_saved_mapping(app, ws_a, "Old system")
     deal = make_deal(app, ws_a, "Tea chests", contact_id=contact, company_id=company, owner_id=ws_a.membership_id)
     lost_deal = make_deal(app, ws_a, "Cups")
+    product = make_product(app, ws_a, "Green tea", sku="GT-1", tax_rate="8")
+    make_deal_item(app, ws_a, deal, product, quantity="2")  # the deal page's editable lines
     sales = default_pipeline(app, ws_a)
     auth.login(ws_a.email, ws_a.password)
-    post(client, f"/w/{ws_a.slug}/deals/{lost_deal}/lost", {"reason": "Too dear"})  # a closed deal's page
+    post(
+        client,
+        f"/w/{ws_a.slug}/deals/{lost_deal}/lost",
+        {"reason_id": lost_reason_id(app, ws_a), "details": "Too dear"},
+    )  # a closed deal's page
     mapping = {"column_0": "name", "column_1": "email", "mode": "create", "match_by": "email"}
     post(client, f"/w/{ws_a.slug}/imports/{checked_import}/check", mapping)  # a dry run with a problem
     post(client, f"/w/{ws_a.slug}/contacts/{contact}", {"name": "Ann Lee-Wong"})  # history on the page
@@ -133,7 +145,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
         url = template.format(
             slug=ws_a.slug, note=note, role=role, contact=contact, company=company, field=field, purchase=purchase,
             checked_import=checked_import, new_import=new_import, twin=twin, deal=deal, lost_deal=lost_deal,
-            pipeline=sales.id, stage=sales.stages["Lead in"], won_stage=sales.stages["Won"],
+            pipeline=sales.id, stage=sales.stages["Lead in"], won_stage=sales.stages["Won"], product=product,
         )  # fmt: skip
         response = client.get(url)
         assert response.status_code in (200, 422), url

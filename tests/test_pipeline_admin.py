@@ -205,6 +205,38 @@ def test_move_open_stages_up_and_down(app, client, auth, ws_a):
     assert f'id="move-down-{sales.stages["Proposal"]}"' in page
 
 
+def test_drag_puts_the_open_stages_in_the_posted_order(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    auth.login(ws_a.email, ws_a.password)
+    order = url(ws_a, f"{sales.id}/stages/order")
+    posted = [sales.stages[name] for name in ("Negotiation", "Lead in", "Proposal", "Qualified")]
+    response = post(client, order, {"order": posted}, headers=STAGE_LIST)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="stage-list"')
+    assert html.index("Negotiation") < html.index("Lead in") < html.index("Proposal") < html.index("Qualified")
+    assert names(app, ws_a, sales.id) == ["Negotiation", "Lead in", "Proposal", "Qualified", "Won", "Lost"]
+    assert actions(app, ws_a).count("stage.moved") == 3  # Proposal kept its place
+    # A stage left out keeps its place after the posted ones.
+    assert post(client, order, {"order": [sales.stages["Qualified"]]}).status_code == 303
+    assert names(app, ws_a, sales.id) == ["Qualified", "Negotiation", "Lead in", "Proposal", "Won", "Lost"]
+
+
+def test_the_stage_order_post_refuses_closed_and_foreign_stages(app, client, auth, ws_a, ws_b):
+    sales = default_pipeline(app, ws_a)
+    partners = make_pipeline(app, ws_a, "Partners")
+    theirs = default_pipeline(app, ws_b)
+    auth.login(ws_a.email, ws_a.password)
+    order = url(ws_a, f"{sales.id}/stages/order")
+    before = names(app, ws_a, sales.id)
+    for intruder in (sales.stages["Won"], partners.open[0], theirs.open[0]):
+        response = post(client, order, {"order": [sales.stages["Proposal"], intruder]})
+        assert response.status_code == 404, intruder
+    assert names(app, ws_a, sales.id) == before
+    assert post(client, url(ws_a, f"{theirs.id}/stages/order"), {"order": theirs.open}).status_code == 404
+    assert names(app, ws_b, theirs.id) == before
+
+
 def test_remove_an_empty_stage(app, client, auth, ws_a):
     sales = default_pipeline(app, ws_a)
     auth.login(ws_a.email, ws_a.password)

@@ -1,5 +1,6 @@
-"""Activities on a customer: notes, calls, emails, meetings and tasks (a task has a due date, an
-assignee, a reminder time and a done flag)."""
+"""Activities on a customer or a deal: notes, calls, emails, meetings and tasks (a task has a due
+date, an assignee, a reminder time and a done flag). An activity belongs to a contact, a deal, or
+both: one logged on a deal that has a contact carries that contact too, so it is on both timelines."""
 
 from datetime import datetime
 
@@ -30,16 +31,20 @@ class Activity(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(
             ["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"], ondelete="CASCADE"
         ),
+        sa.ForeignKeyConstraint(["workspace_id", "deal_id"], ["deals.workspace_id", "deals.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["workspace_id", "author_id"], ["memberships.workspace_id", "memberships.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "assignee_id"], ["memberships.workspace_id", "memberships.id"]),
         sa.Index(
             "ix_activities_workspace_id_contact_id_occurred_at", "workspace_id", "contact_id", "occurred_at", "id"
         ),
+        sa.Index("ix_activities_workspace_id_deal_id_occurred_at", "workspace_id", "deal_id", "occurred_at", "id"),
         sa.Index("ix_activities_workspace_id_assignee_id_due_at", "workspace_id", "assignee_id", "done_at", "due_at"),
+        sa.CheckConstraint("contact_id IS NOT NULL OR deal_id IS NOT NULL", name="contact_or_deal"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
-    contact_id: so.Mapped[int] = so.mapped_column(BigId)
+    contact_id: so.Mapped[int | None] = so.mapped_column(BigId)
+    deal_id: so.Mapped[int | None] = so.mapped_column(BigId)
     kind: so.Mapped[str] = so.mapped_column(sa.String(10))
     body: so.Mapped[str] = so.mapped_column(sa.Text)
     occurred_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)  # when it happened, or was logged
@@ -52,8 +57,12 @@ class Activity(TenantScoped, Timestamps, db.Model):
     done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     author: so.Mapped[Membership] = _membership("author_id")
-    contact: so.Mapped["Contact"] = so.relationship(  # noqa: F821
+    contact: so.Mapped["Contact | None"] = so.relationship(  # noqa: F821
         primaryjoin="and_(Contact.workspace_id == Activity.workspace_id, Contact.id == foreign(Activity.contact_id))",
+        viewonly=True,
+    )
+    deal: so.Mapped["Deal | None"] = so.relationship(  # noqa: F821
+        primaryjoin="and_(Deal.workspace_id == Activity.workspace_id, Deal.id == foreign(Activity.deal_id))",
         viewonly=True,
     )
     assignee: so.Mapped[Membership | None] = _membership("assignee_id")

@@ -48,16 +48,8 @@ def create(contact_id: int):
 def toggle_done(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)
-    if activity.kind != "task":
-        abort(404)
-    service.set_done(activity, done=request.form.get("done") == "1")
-    db.session.commit()
-    if wants_partial(f"entry-activity-{activity.id}"):
-        entry = Entry(activity.occurred_at, ACTIVITY, activity)
-        return render_template("contacts/_entry.html", contact=contact, entry=entry)
-    if request.form.get("next") == "tasks":
-        return redirect(url_for("ws.tasks.index"), 303)
-    return back_to(contact)
+    return finish_task(activity, lambda entry: render_template("contacts/_entry.html", contact=contact, entry=entry),
+                       lambda: back_to(contact))  # fmt: skip
 
 
 @bp.post("/<int:activity_id>/delete")
@@ -65,11 +57,31 @@ def toggle_done(contact_id: int, activity_id: int):
 def delete(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)
-    if activity.author_id != g.membership.id and not g.membership.can("contacts.delete"):
+    return remove_activity(activity, "contacts.delete", lambda: back_to(contact))
+
+
+def finish_task(activity: Activity, render_entry, back):
+    """Marks a task done or not done (the form's ``done``) and answers with its timeline entry
+    (``render_entry(entry)``), My tasks, or ``back()``: shared by contacts' and deals' timelines."""
+    if activity.kind != "task":
+        abort(404)
+    service.set_done(activity, done=request.form.get("done") == "1")
+    db.session.commit()
+    if wants_partial(f"entry-activity-{activity.id}"):
+        return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
+    if request.form.get("next") == "tasks":
+        return redirect(url_for("ws.tasks.index"), 303)
+    return back()
+
+
+def remove_activity(activity: Activity, delete_permission: str, back):
+    """Deletes an entry: its author may, anyone else needs ``delete_permission``."""
+    if activity.author_id != g.membership.id and not g.membership.can(delete_permission):
         abort(403)
+    activity_id = activity.id
     service.delete_activity(activity)
     db.session.commit()
     if wants_partial(f"entry-activity-{activity_id}"):
         return ""
     flash(_("Deleted."), "success")
-    return back_to(contact)
+    return back()

@@ -1,37 +1,57 @@
-"""Logging activities on a contact, finishing tasks, deleting; each audited on the contact.
-The caller commits."""
+"""Logging activities on a contact or a deal, finishing tasks, deleting; each audited on the record
+it was logged on (the deal's, when logged on a deal). The caller commits."""
 
 from crm.activities.models import Activity
 from crm.audit import service as audit
 from crm.contacts.models import Contact
 from crm.db import utcnow
+from crm.deals.models import Deal
 from crm.extensions import db
 
 FIELDS = ("kind", "body", "occurred_at", "assignee_id", "due_at", "remind_at")
 TASK_ONLY = ("assignee_id", "due_at", "remind_at")
 
 
-def log_activity(contact: Contact, author_id: int, data: dict) -> Activity:
-    activity = Activity(contact_id=contact.id, author_id=author_id, occurred_at=data.get("occurred_at") or utcnow())
+def log_activity(contact: Contact | None, author_id: int, data: dict, deal: Deal | None = None) -> Activity:
+    """A new activity of ``contact`` and/or ``deal`` (at least one); a contact's last activity
+    moves with it unless it is a task."""
+    activity = Activity(contact_id=contact.id if contact is not None else None,
+                        deal_id=deal.id if deal is not None else None,
+                        author_id=author_id, occurred_at=data.get("occurred_at") or utcnow())  # fmt: skip
     for name in FIELDS:
         if data.get(name) is not None and (data["kind"] == "task" or name not in TASK_ONLY):
             setattr(activity, name, data[name])
     changes = {name: values for name, values in audit.changes_of(activity, FIELDS).items() if values[1]}
     db.session.add(activity)
-    if activity.kind != "task" and (
-        contact.last_activity_at is None or activity.occurred_at > contact.last_activity_at
+    if (
+        contact is not None
+        and activity.kind != "task"
+        and (contact.last_activity_at is None or activity.occurred_at > contact.last_activity_at)
     ):
         contact.last_activity_at = activity.occurred_at
-    audit.record("activity.created", "contact", contact.id, changes)
+    audit.record("activity.created", *_record_of(activity), changes)
     return activity
+
+
+def log_deal_activity(deal: Deal, author_id: int, data: dict) -> Activity:
+    """An activity logged on a deal; the deal's contact (if any) gets it on its timeline too and
+    keeps it if the deal later changes hands."""
+    contact = db.session.get(Contact, deal.contact_id) if deal.contact_id else None
+    return log_activity(contact, author_id, data, deal=deal)
+
+
+def _record_of(activity: Activity) -> tuple[str, int]:
+    if activity.deal_id is not None:
+        return "deal", activity.deal_id
+    return "contact", activity.contact_id
 
 
 def set_done(activity: Activity, done: bool) -> None:
     activity.done_at = utcnow() if done else None
     action = "activity.done" if done else "activity.reopened"
-    audit.record(action, "contact", activity.contact_id, {"task": [None, activity.body[:80]]})
+    audit.record(action, *_record_of(activity), {"task": [None, activity.body[:80]]})
 
 
 def delete_activity(activity: Activity) -> None:
-    audit.record("activity.deleted", "contact", activity.contact_id, {activity.kind: [activity.body[:80], None]})
+    audit.record("activity.deleted", *_record_of(activity), {activity.kind: [activity.body[:80], None]})
     db.session.delete(activity)

@@ -13,6 +13,7 @@ from crm.activities.models import Activity
 from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.db import utcnow
+from crm.deals.models import Deal
 from crm.extensions import db
 from crm.mail import send_mail
 from crm.workspaces.models import ACTIVE, Membership, Workspace
@@ -29,12 +30,19 @@ def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
 
 
 def _assigned_to(member: Membership) -> sa.Select:
-    """Tasks assigned to the member on live contacts, with the contact."""
+    """Tasks assigned to the member, with their contact and deal; a task of a contact or deal in
+    the trash is left out."""
     return (
         sa.select(Activity)
-        .join(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
-        .where(Activity.kind == "task", Activity.assignee_id == member.id, Contact.deleted_at.is_(None))
-        .options(so.contains_eager(Activity.contact))
+        .outerjoin(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
+        .outerjoin(Deal, sa.and_(Deal.workspace_id == Activity.workspace_id, Deal.id == Activity.deal_id))
+        .where(
+            Activity.kind == "task",
+            Activity.assignee_id == member.id,
+            Contact.deleted_at.is_(None),
+            Deal.deleted_at.is_(None),
+        )
+        .options(so.contains_eager(Activity.contact), so.contains_eager(Activity.deal))
     )
 
 
@@ -70,7 +78,7 @@ def due_reminders(now: datetime) -> list[Activity]:
                 Activity.remind_at <= now,
                 Activity.assignee_id.isnot(None),
             )
-            .options(so.joinedload(Activity.contact), so.joinedload(Activity.assignee))
+            .options(so.joinedload(Activity.contact), so.joinedload(Activity.deal), so.joinedload(Activity.assignee))
             .order_by(Activity.remind_at)
         )
     )
@@ -87,13 +95,19 @@ def send_reminders(workspace: Workspace) -> int:
         user: User = membership.user
         with force_locale(user.locale or "en"):
             subject = _("Reminder: %(task)s", task=task.body[:60])
-            link = url_for("ws.contacts.show", workspace_slug=workspace.slug, contact_id=task.contact_id,
-                           _external=True)  # fmt: skip
+            link = _link(task, workspace)
             text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
         send_mail(user.email, subject, text)
         task.reminded_at = utcnow()
         sent += 1
     return sent
+
+
+def _link(task: Activity, workspace: Workspace) -> str:
+    """The task's page: its contact's, or its deal's when it has no contact."""
+    if task.contact_id is not None:
+        return url_for("ws.contacts.show", workspace_slug=workspace.slug, contact_id=task.contact_id, _external=True)
+    return url_for("ws.deals.show", workspace_slug=workspace.slug, deal_id=task.deal_id, _external=True)
 
 
 def remind_every_workspace() -> int:

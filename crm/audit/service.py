@@ -80,6 +80,7 @@ ACTIONS = {
     "deal.lost": _l("Marked a deal as lost"),
     "deal.reopened": _l("Reopened a deal"),
     "deal.deleted": _l("Deleted a deal"),
+    "deal.exported": _l("Exported deals"),
     "pipeline.created": _l("Added a pipeline"),
     "pipeline.updated": _l("Renamed a pipeline"),
     "pipeline.deleted": _l("Deleted a pipeline"),
@@ -87,6 +88,22 @@ ACTIONS = {
     "stage.updated": _l("Changed a stage"),
     "stage.moved": _l("Reordered a stage"),
     "stage.deleted": _l("Removed a stage"),
+    "lost_reason.created": _l("Added a lost reason"),
+    "lost_reason.updated": _l("Changed a lost reason"),
+    "lost_reason.reordered": _l("Reordered the lost reasons"),
+    "lost_reason.deleted": _l("Deleted a lost reason"),
+    "product.created": _l("Added a product"),
+    "product.updated": _l("Changed a product"),
+    "product.deactivated": _l("Deactivated a product"),
+    "product.activated": _l("Activated a product"),
+    "deal.item_added": _l("Added a line item to a deal"),
+    "deal.item_updated": _l("Changed a line item of a deal"),
+    "deal.item_removed": _l("Removed a line item from a deal"),
+    "quote.created": _l("Created a quote"),
+    "quote.updated": _l("Edited a quote"),
+    "quote.sent": _l("Marked a quote as sent"),
+    "quote.accepted": _l("Marked a quote as accepted"),
+    "quote.declined": _l("Marked a quote as declined"),
 }
 
 RECORD_TYPES = {
@@ -103,6 +120,9 @@ RECORD_TYPES = {
     "deal": _l("Deal"),
     "pipeline": _l("Pipeline"),
     "stage": _l("Stage"),
+    "lost_reason": _l("Lost reason"),
+    "product": _l("Product"),
+    "quote": _l("Quote"),
 }
 
 

@@ -81,6 +81,7 @@ from crm.backup.schema import (
     record_tables,
 )
 from crm.db import utcnow
+from crm.deals import lost_reasons
 from crm.deals.service import remove_pipelines
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER, PERMISSIONS
@@ -331,9 +332,9 @@ class IdMap:
         return self.new[index] if index < len(self.old) and self.old[index] == old else None
 
 
-# What a new workspace starts with besides its roles, Owner and audit log: its default pipeline,
-# which a restore replaces with the backup's pipelines.
-REPLACED = ("pipelines", "stages")
+# What a new workspace starts with besides its roles, Owner and audit log: its default pipeline and
+# lost reasons, which a restore replaces with the backup's.
+REPLACED = ("pipelines", "stages", "lost_reasons")
 
 
 def tables_with_records(workspace_id: int, member_id: int) -> list[str]:
@@ -390,6 +391,7 @@ def restore(stream: IO[bytes], workspace: Workspace, member: Membership, max_unp
     if set(manifest["tables"]) != {t.name for t in tables}:
         raise InvalidBackup(_("The tables of this backup are not those of this version of Kehu."))
     remove_pipelines()  # the backup brings its own (REPLACED)
+    lost_reasons.remove_all()
     restoring = Restoring(archive, manifest, workspace, member)
     try:
         restoring.run(tables)

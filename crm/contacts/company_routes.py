@@ -12,6 +12,8 @@ from crm.contacts.routes import leave_for
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
+from crm.deals.models import Deal
+from crm.deals.summary import open_deals
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
@@ -108,9 +110,11 @@ def show(company_id: int):
         return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS)
     history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
     contacts = queries.company_contacts(company, g.membership)
+    deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
     return render_template(
         "companies/show.html",
         **company_purchases.section_context(company, contacts=contacts),
+        open_deals=deals,
         sizes=SIZE_LABELS,
         contacts=contacts,
         history=history,

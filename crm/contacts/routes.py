@@ -16,6 +16,8 @@ from crm.contacts.pages import contact_or_404
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
+from crm.deals.models import Deal
+from crm.deals.summary import open_deals
 from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
@@ -227,8 +229,10 @@ def create():
 
 
 def _show(contact: Contact):
-    entries, more = timeline.page(contact.id)
+    entries, more = timeline.page(contact.id, member=g.membership)
     context = {"contact": contact, "sensitive": sees_sensitive(), "actions": ACTIONS, "entries": entries, "more": more}
+    if g.membership.can("deals.read"):
+        context["open_deals"] = open_deals(g.membership, Deal.contact_id, contact.id)
     if g.membership.can("notes.write"):
         context["activity_form"] = activity_form(formdata=None)
     if g.membership.can("contacts.write"):
@@ -250,7 +254,7 @@ def show(contact_id: int):
 @require("contacts.read")
 def timeline_page(contact_id: int):
     contact = contact_or_404(contact_id)
-    entries, more = timeline.page(contact.id, request.args.get("after"))
+    entries, more = timeline.page(contact.id, request.args.get("after"), member=g.membership)
     return render_template("contacts/_timeline_entries.html", contact=contact, entries=entries, more=more)
 
 

@@ -1,15 +1,17 @@
-"""A contact's timeline: activities, purchases and changes of its fields and class, newest first,
-in keyset pages.
+"""A contact's timeline: activities, purchases, changes of its fields and class, and its deals
+being created, won or lost, newest first, in keyset pages.
 
 The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
-change's when it was recorded, a purchase's the start of its day (UTC); at equal times changes come
-first, then activities. The cursor is the key of the last entry shown; each source is asked only
-for rows after it (three queries a page).
+change's or deal event's when it was recorded, a purchase's the start of its day (UTC); at equal
+times deal events come first, then changes, then activities. The cursor is the key of the last
+entry shown; each source is asked only for rows after it (four queries a page; three for a member
+who may not read deals).
 """
 
 import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -18,11 +20,15 @@ from werkzeug.exceptions import BadRequest
 
 from crm.activities.models import Activity
 from crm.audit.models import AuditEntry
+from crm.auth.models import User
+from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
+from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase
+from crm.workspaces.models import Membership
 
 PER_PAGE = 20
-CHANGE, ACTIVITY, PURCHASE = 2, 1, 0
+DEAL_EVENT, CHANGE, ACTIVITY, PURCHASE = 3, 2, 1, 0
 CHANGE_ACTIONS = ("contact.updated", "contact.reclassified")
 FIELD_LABELS = {
     "name": _l("Name"), "emails": _l("Email addresses"), "phones": _l("Phone numbers"), "company_id": _l("Company"),
@@ -53,6 +59,24 @@ class Entry:
     def is_change(self) -> bool:
         return self.rank == CHANGE
 
+    @property
+    def is_deal_event(self) -> bool:
+        return self.rank == DEAL_EVENT
+
+
+@dataclass
+class DealEvent:
+    """A deal of the contact created, won or lost (a row of its stage history)."""
+
+    id: int
+    at: datetime
+    kind: str  # created | won | lost
+    deal_id: int
+    title: str
+    value: Decimal
+    currency: str
+    by: str | None
+
 
 def day_start(day) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
@@ -72,7 +96,7 @@ def decode(cursor: str) -> tuple:
         raise BadRequest("invalid timeline cursor") from error
 
 
-def _after(time_column, id_column, rank: int, cursor: tuple):
+def after_cursor(time_column, id_column, rank: int, cursor: tuple):
     """Rows of a source of ``rank`` that sort after the cursor's entry."""
     at, cursor_rank, item_id = cursor
     if rank < cursor_rank:
@@ -85,9 +109,57 @@ def _after(time_column, id_column, rank: int, cursor: tuple):
 def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Activity]:
     statement = sa.select(Activity).where(Activity.contact_id == contact_id)
     if cursor:
-        statement = statement.where(_after(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
-    statement = statement.options(so.joinedload(Activity.author), so.joinedload(Activity.assignee))
+        statement = statement.where(after_cursor(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
+    statement = statement.options(
+        so.joinedload(Activity.author), so.joinedload(Activity.assignee), so.joinedload(Activity.deal)
+    )
     return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
+
+
+def _deal_events_after(contact_id: int, cursor: tuple | None, limit: int, member: Membership) -> list[DealEvent]:
+    """Creations, wins and losses of the contact's live deals that the member may see."""
+    by_user = so.aliased(User)
+    created = DealStageChange.from_stage_id.is_(None)
+    statement = (
+        sa.select(
+            DealStageChange.id,
+            DealStageChange.at,
+            created.label("created"),
+            Stage.kind,
+            Deal.id.label("deal_id"),
+            Deal.title,
+            Deal.value,
+            Deal.currency,
+            by_user.name.label("by"),
+        )
+        .join(Deal, sa.and_(Deal.workspace_id == DealStageChange.workspace_id, Deal.id == DealStageChange.deal_id))
+        .join(
+            Stage, sa.and_(Stage.workspace_id == DealStageChange.workspace_id, Stage.id == DealStageChange.to_stage_id)
+        )
+        .outerjoin(
+            Membership,
+            sa.and_(Membership.workspace_id == DealStageChange.workspace_id, Membership.id == DealStageChange.by_id),
+        )
+        .outerjoin(by_user, by_user.id == Membership.user_id)
+        .where(Deal.contact_id == contact_id, Deal.deleted_at.is_(None), sa.or_(created, Stage.kind != OPEN))
+    )
+    statement = visible_to_member(statement, Deal.owner_id, member)
+    if cursor:
+        statement = statement.where(after_cursor(DealStageChange.at, DealStageChange.id, DEAL_EVENT, cursor))
+    ordered = statement.order_by(DealStageChange.at.desc(), DealStageChange.id.desc()).limit(limit)
+    return [
+        DealEvent(
+            row.id,
+            row.at,
+            "created" if row.created else row.kind,
+            row.deal_id,
+            row.title,
+            row.value,
+            row.currency,
+            row.by,
+        )
+        for row in db.session.execute(ordered)
+    ]
 
 
 def _purchases_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Purchase]:
@@ -111,18 +183,24 @@ def _changes_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Au
         AuditEntry.action.in_(CHANGE_ACTIONS),
     )
     if cursor:
-        statement = statement.where(_after(AuditEntry.created_at, AuditEntry.id, CHANGE, cursor))
+        statement = statement.where(after_cursor(AuditEntry.created_at, AuditEntry.id, CHANGE, cursor))
     ordered = statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     return list(db.session.scalars(ordered.limit(limit)))
 
 
-def page(contact_id: int, cursor: str | None = None, per_page: int = PER_PAGE) -> tuple[list[Entry], str | None]:
+def page(
+    contact_id: int, cursor: str | None = None, per_page: int = PER_PAGE, member: Membership | None = None
+) -> tuple[list[Entry], str | None]:
+    """One page of entries and the next page's cursor (None: the last page); deal events only
+    with a ``member`` who may read deals, in their record scope."""
     after = decode(cursor) if cursor else None
     entries = [Entry(a.occurred_at, ACTIVITY, a) for a in _activities_after(contact_id, after, per_page + 1)]
     entries += [
         Entry(day_start(p.purchased_on), PURCHASE, p) for p in _purchases_after(contact_id, after, per_page + 1)
     ]
     entries += [Entry(c.created_at, CHANGE, c) for c in _changes_after(contact_id, after, per_page + 1)]
+    if member is not None and member.can("deals.read"):
+        entries += [Entry(e.at, DEAL_EVENT, e) for e in _deal_events_after(contact_id, after, per_page + 1, member)]
     entries.sort(key=lambda entry: entry.key, reverse=True)
     if len(entries) <= per_page:
         return entries, None

@@ -1,4 +1,4 @@
-"""Fields an admin adds to contacts or companies. Values live in the record's ``custom`` JSON
+"""Fields an admin adds to contacts, companies or deals. Values live in the record's ``custom`` JSON
 column (JSONB with a GIN index on PostgreSQL, so equality filters stay indexed), keyed by the
 field's ``key``, which never changes once made."""
 
@@ -10,7 +10,7 @@ from crm.db import BigId, Timestamps
 from crm.extensions import db
 from crm.tenancy import TenantScoped
 
-ENTITIES = {"contact": _l("Contacts"), "company": _l("Companies")}
+ENTITIES = {"contact": _l("Contacts"), "company": _l("Companies"), "deal": _l("Deals")}
 KINDS = {
     "text": _l("Text"),
     "long_text": _l("Long text"),

@@ -10,6 +10,7 @@ from crm.contacts import queries
 from crm.custom_fields import service
 from crm.custom_fields.forms import DefinitionForm
 from crm.custom_fields.models import ENTITIES, KINDS, CustomField
+from crm.deals import queries as deal_queries
 from crm.extensions import db
 from crm.permissions import require
 
@@ -111,6 +112,8 @@ def delete(field_id: int):
 def reveal(entity: str, record_id: int, field_id: int):
     """Shows one sensitive value, once, and logs who saw what."""
     finders = {"contact": queries.contact_or_none, "company": queries.company_or_none}
+    if g.membership.can("deals.read"):
+        finders["deal"] = deal_queries.deal_or_none
     if entity not in finders:
         abort(404)
     finder = finders[entity]

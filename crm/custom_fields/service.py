@@ -119,11 +119,17 @@ def move_field(workspace, field: CustomField, step: int) -> None:
         _changed(workspace)
 
 
+def model_of(entity: str):
+    """The model whose ``custom`` column holds the values of ``entity``'s fields."""
+    from crm.contacts.models import Company, Contact
+    from crm.deals.models import Deal
+
+    return {"contact": Contact, "company": Company, "deal": Deal}[entity]
+
+
 def delete_field(workspace, field: CustomField) -> None:
     """Removes the definition and its values from every record (sensitive data does not linger)."""
-    from crm.contacts.models import Company, Contact
-
-    model = Contact if field.entity == "contact" else Company
+    model = model_of(field.entity)
     for record in db.session.scalars(sa.select(model).where(_has_key(model, field.key))):
         record.custom = {k: v for k, v in record.custom.items() if k != field.key}
     audit.record("custom_field.deleted", "custom_field", field.id, {"label": [field.label, None]})
@@ -211,7 +217,6 @@ def _audit_text(field: FieldDef, stored):
 def reencrypt_sensitive_values() -> int:
     """``flask crm reencrypt-secrets``: every sensitive custom value, workspace by workspace (each
     in its own transaction), moved to the first key of ENCRYPTION_KEYS."""
-    from crm.contacts.models import Company, Contact
     from crm.secrets import reencrypt
     from crm.tenancy import ALL_WORKSPACES, workspace_scope
     from crm.workspaces.models import Workspace
@@ -221,7 +226,7 @@ def reencrypt_sensitive_values() -> int:
         with workspace_scope(workspace_id):
             sensitive = db.session.execute(sa.select(CustomField.entity, CustomField.key).where(CustomField.sensitive))
             for entity, key in sensitive.all():
-                model = Contact if entity == "contact" else Company
+                model = model_of(entity)
                 for record in db.session.scalars(sa.select(model).where(_has_key(model, key))):
                     record.custom = {**record.custom, key: reencrypt(record.custom[key])}
                     count += 1

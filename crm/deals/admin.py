@@ -41,7 +41,7 @@ def deal_counts(pipeline_id: int | None = None) -> dict[int, int]:
     return dict(db.session.execute(statement).all())
 
 
-def _taken(model, name: str, except_id: int | None, **where) -> bool:
+def taken(model, name: str, except_id: int | None, **where) -> bool:
     statement = sa.select(model.id, model.name).filter_by(**where)
     return any(
         row.id != except_id and (row.name.casefold() == name.casefold() or _shown(row.name) == name.casefold())
@@ -69,7 +69,7 @@ def _clean_name(name: str | None, current=None) -> str:
 def create_pipeline(name: str) -> Pipeline:
     """A pipeline at the end of the list, with the default stages (as a new workspace gets)."""
     name = _clean_name(name)
-    if _taken(Pipeline, name, None):
+    if taken(Pipeline, name, None):
         raise DealError(_("Another pipeline has this name."), "name")
     last = db.session.scalar(sa.select(sa.func.max(Pipeline.position)))
     pipeline = Pipeline(name=name, position=0 if last is None else last + 1)
@@ -84,7 +84,7 @@ def create_pipeline(name: str) -> Pipeline:
 
 def rename_pipeline(pipeline: Pipeline, name: str) -> dict:
     name = _clean_name(name, pipeline)
-    if _taken(Pipeline, name, pipeline.id):
+    if taken(Pipeline, name, pipeline.id):
         raise DealError(_("Another pipeline has this name."), "name")
     pipeline.name = name
     changes = audit.changes_of(pipeline, ("name",))
@@ -117,7 +117,7 @@ def delete_pipeline(pipeline: Pipeline) -> None:
 
 def _check_stage(stage: Stage | None, data: StageData, pipeline_id: int) -> str:
     name = _clean_name(data.name, stage)
-    if _taken(Stage, name, stage.id if stage else None, pipeline_id=pipeline_id):
+    if taken(Stage, name, stage.id if stage else None, pipeline_id=pipeline_id):
         raise DealError(_("Another stage of this pipeline has this name."), "name")
     if stage is None or stage.kind == OPEN:
         if data.probability is None or not 0 <= data.probability <= 100:
@@ -177,6 +177,24 @@ def move_stage(stage: Stage, step: int) -> bool:
     _renumber(open_stages + [s for s in stages if s.kind != OPEN])
     audit.record("stage.moved", "stage", stage.id, {"position": [before, stage.position]})
     return True
+
+
+def reorder_stages(pipeline: Pipeline, ordered_ids: list[int]) -> bool:
+    """Puts the pipeline's open stages in the posted order (a drag in the settings). Every id must be
+    an open stage of this pipeline (anything else raises LookupError, a 404); an open stage not
+    posted keeps its place after the posted ones. Returns whether anything changed."""
+    stages = stages_of(pipeline.id)
+    open_stages = {stage.id: stage for stage in stages if stage.kind == OPEN}
+    if any(stage_id not in open_stages for stage_id in ordered_ids):
+        raise LookupError("not an open stage of this pipeline")
+    posted = list(dict.fromkeys(ordered_ids))
+    ordered = [open_stages[i] for i in posted] + [s for s in open_stages.values() if s.id not in posted]
+    before = {stage.id: stage.position for stage in stages}
+    _renumber(ordered + [s for s in stages if s.kind != OPEN])
+    moved = [stage for stage in stages if stage.position != before[stage.id]]
+    for stage in moved:
+        audit.record("stage.moved", "stage", stage.id, {"position": [before[stage.id], stage.position]})
+    return bool(moved)
 
 
 def delete_stage(stage: Stage, target: Stage | None, member_id: int | None) -> int:

@@ -51,3 +51,7 @@ class RemoveStageForm(FlaskForm):
     def __init__(self, *args, stages=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.target.choices = choices([("", _l("Choose a stage")), *((s.id, s.display_name) for s in stages)])
+
+
+class LostReasonForm(FlaskForm):
+    name = StringField(_l("Reason"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)])

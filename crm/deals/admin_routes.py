@@ -100,7 +100,6 @@ def _stage_list_context(pipeline: Pipeline) -> dict:
     return {
         "pipeline": pipeline,
         "stages": stages,
-        "open_count": sum(1 for stage in stages if stage.kind == OPEN),
         "deal_counts": admin.deal_counts(pipeline.id),
     }
 
@@ -212,6 +211,25 @@ def move_stage(pipeline_id: int, stage_id: int):
     if admin.move_stage(stage, step):
         db.session.commit()
     if wants_partial(STAGE_LIST):
+        return render_template("deals/admin/_stages.html", **_stage_list_context(pipeline))
+    return redirect(url_for(".show", pipeline_id=pipeline.id), 303)
+
+
+@bp.post("/<int:pipeline_id>/stages/order")
+@require("settings.manage")
+def order_stages(pipeline_id: int):
+    """The open stages' new order after a drag; a stage id of another pipeline (or workspace) is a
+    404 and changes nothing."""
+    pipeline = _pipeline_or_404(pipeline_id)
+    ids = [int(i) for i in request.form.getlist("order") if i.isdigit()]
+    try:
+        changed = admin.reorder_stages(pipeline, ids)
+    except LookupError:
+        db.session.rollback()
+        abort(404)
+    if changed:
+        db.session.commit()
+    if is_htmx():
         return render_template("deals/admin/_stages.html", **_stage_list_context(pipeline))
     return redirect(url_for(".show", pipeline_id=pipeline.id), 303)
 

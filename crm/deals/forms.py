@@ -4,6 +4,7 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.contacts.forms import choices, optional_id
+from crm.deals.customers import PickedField
 
 MAX_VALUE = 10**10 - 1  # Numeric(12, 2)
 STATUS_LABELS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
@@ -24,14 +25,18 @@ class DealForm(FlaskForm):
     )
     currency = SelectField(_l("Currency"), validate_choice=True)
     stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
-    contact_id = SelectField(_l("Contact"), coerce=optional_id, validate_choice=True)
-    company_id = SelectField(_l("Company"), coerce=optional_id, validate_choice=True)
+    contact_id = PickedField(_l("Contact"), not_found=_l("Choose a contact from the search results."))
+    company_id = PickedField(_l("Company"), not_found=_l("Choose a company from the search results."))
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
     expected_close_on = DateField(_l("Expected close date"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
-    def __init__(self, *args, stages=(), contacts=(), companies=(), owners=(), currencies=(), **kwargs):
+    def __init__(self, *args, stages=(), contacts=(), companies=(), owners=(), currencies=(), priced_by_lines=False,
+                 **kwargs):  # fmt: skip
         super().__init__(*args, **kwargs)
+        if priced_by_lines:  # value and currency follow the deal's product lines (crm/products/service.py)
+            delattr(self, "value")
+            delattr(self, "currency")
         if stages:
             self.stage_id.choices = choices(stages)
         else:  # a closed deal keeps its outcome stage: won, lost or reopened, never moved by the form
@@ -39,11 +44,12 @@ class DealForm(FlaskForm):
         self.contact_id.choices = choices([("", _l("None")), *contacts])
         self.company_id.choices = choices([("", _l("None")), *companies])
         self.owner_id.choices = choices([("", _l("Nobody")), *owners])
-        self.currency.choices = choices(currencies)
+        if "currency" in self:
+            self.currency.choices = choices(currencies)
 
     def service_data(self) -> dict:
         data = {name: self[name].data for name in ("title", "value", "currency", "contact_id", "company_id",
-                                                   "owner_id", "expected_close_on")}  # fmt: skip
+                                                   "owner_id", "expected_close_on") if name in self}  # fmt: skip
         data["title"] = data["title"].strip()
         data["notes"] = (self.notes.data or "").strip() or None
         return data
@@ -52,9 +58,21 @@ class DealForm(FlaskForm):
 class WonForm(FlaskForm):
     purchase = BooleanField(_l("Record the deal's value as a purchase of the customer"))
 
+    def with_lines(self) -> "WonForm":
+        """The deal has product lines: each becomes a purchase of its own."""
+        self.purchase.label.text = _l("Record each product line as a purchase of the customer")
+        return self
+
 
 class LostForm(FlaskForm):
-    reason = TextAreaField(
-        _l("Why was it lost?"),
-        validators=[DataRequired(_l("Say why the deal was lost.")), Length(max=300)],
-    )
+    """Why a deal was lost: an active reason of the workspace's list, and optional details."""
+
+    reason_id = SelectField(
+        _l("Why was it lost?"), coerce=optional_id, validate_choice=True,
+        validators=[DataRequired(_l("Choose why the deal was lost."))],
+    )  # fmt: skip
+    details = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=300)])
+
+    def __init__(self, *args, reasons=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reason_id.choices = choices([("", _l("Choose a reason")), *((r.id, r.display_name) for r in reasons)])

@@ -28,7 +28,12 @@ DEFAULT_STAGES = (
     (N_("Won"), 100, WON, None),
     (N_("Lost"), 0, LOST, None),
 )
-_DEFAULT_NAMES = frozenset([DEFAULT_PIPELINE, *(stage[0] for stage in DEFAULT_STAGES)])
+# The reasons a deal is lost that every workspace starts with; admins edit the list.
+DEFAULT_LOST_REASONS = (
+    N_("Too expensive"), N_("Went with a competitor"), N_("No budget"), N_("No response"), N_("Bad timing"),
+    N_("Other"),
+)  # fmt: skip
+_DEFAULT_NAMES = frozenset([DEFAULT_PIPELINE, *(stage[0] for stage in DEFAULT_STAGES), *DEFAULT_LOST_REASONS])
 
 
 def display_name(name: str) -> str:
@@ -78,6 +83,23 @@ class Stage(TenantScoped, db.Model):
         return display_name(self.name)
 
 
+class LostReason(TenantScoped, db.Model):
+    """An entry of the workspace's list of why deals are lost: what the Lost form offers and the
+    Sales report counts. A reason in use is retired (inactive), never deleted."""
+
+    __tablename__ = "lost_reasons"
+    __scoped_table_args__ = (sa.Index("ix_lost_reasons_workspace_id_position", "workspace_id", "position"),)
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    position: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.name)
+
+
 class Deal(TenantScoped, Timestamps, db.Model):
     __tablename__ = "deals"
     __scoped_table_args__ = (
@@ -88,11 +110,13 @@ class Deal(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
+        sa.ForeignKeyConstraint(["workspace_id", "lost_reason_id"], ["lost_reasons.workspace_id", "lost_reasons.id"]),
         # The board: a pipeline's deals column by column, in order.
         sa.Index("ix_deals_workspace_id_pipeline_id", "workspace_id", "pipeline_id", "stage_id", "position"),
         sa.Index("ix_deals_workspace_id_contact_id", "workspace_id", "contact_id"),
         sa.Index("ix_deals_workspace_id_company_id", "workspace_id", "company_id"),
         sa.Index("ix_deals_workspace_id_owner_id", "workspace_id", "owner_id"),
+        sa.Index("ix_deals_workspace_id_lost_reason_id", "workspace_id", "lost_reason_id"),
         sa.CheckConstraint("value >= 0", name="value_not_negative"),
     )
 
@@ -108,7 +132,8 @@ class Deal(TenantScoped, Timestamps, db.Model):
     position: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)  # order within the stage
     expected_close_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     status: so.Mapped[str] = so.mapped_column(sa.String(4), default=OPEN)  # open | won | lost
-    lost_reason: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    lost_reason_id: so.Mapped[int | None] = so.mapped_column(BigId)  # why it was lost, from the list
+    lost_reason: so.Mapped[str | None] = so.mapped_column(sa.String(300))  # details, in the member's words
     closed_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
     custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
@@ -133,6 +158,12 @@ class Deal(TenantScoped, Timestamps, db.Model):
     )
     pipeline: so.Mapped[Pipeline] = so.relationship(
         primaryjoin="and_(Pipeline.workspace_id == Deal.workspace_id, Pipeline.id == foreign(Deal.pipeline_id))",
+        viewonly=True,
+    )
+    lost_reason_entry: so.Mapped[LostReason | None] = so.relationship(
+        primaryjoin=(
+            "and_(LostReason.workspace_id == Deal.workspace_id, LostReason.id == foreign(Deal.lost_reason_id))"
+        ),
         viewonly=True,
     )
 

@@ -17,6 +17,7 @@ from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.contacts.queries import owner_filter
 from crm.db import utcnow
+from crm.deals.customers import parse_customer, where_customer
 from crm.deals.models import OPEN, Deal, DealStageChange, Pipeline, Stage
 from crm.deals.service import BoardCard
 from crm.extensions import db
@@ -24,7 +25,6 @@ from crm.permissions import visible_to_member
 from crm.search import like_pattern, matching
 from crm.workspaces.models import Membership
 
-CHOICES_LIMIT = 500
 # Cards rendered per column; the counts and totals cover every deal. A column of 2,000 cards
 # weighed 2.6 MB and took 0.6 s to render; "Show all" opens one column whole.
 CARDS_PER_COLUMN = 50
@@ -33,11 +33,12 @@ CARDS_PER_COLUMN = 50
 @dataclass(frozen=True)
 class BoardFilters:
     """The board's filters, kept in the URL: owner ("me", "none" or a member id), words found in the
-    title or the customer's name, an expected close date range and a least value. A value that does
-    not parse is left out (a link typed by hand filters less, it does not fail)."""
+    title or the customer's name, a customer, an expected close date range and a least value. A value
+    that does not parse is left out (a link typed by hand filters less, it does not fail)."""
 
     owner: str = ""
     q: str = ""
+    customer: str = ""  # "contact:<id>" or "company:<id>" (crm/deals/customers.py)
     close_from: date | None = None
     close_until: date | None = None
     min_value: Decimal | None = None
@@ -48,14 +49,15 @@ class BoardFilters:
         return cls(
             owner=owner if owner in ("me", "none") or owner.isdigit() else "",
             q=args.get("q", "").strip()[:100],
+            customer=parse_customer(args.get("customer")),
             close_from=_day(args.get("close_from")),
             close_until=_day(args.get("close_until")),
             min_value=_amount(args.get("min_value")),
         )
 
     def as_args(self) -> dict[str, str]:
-        values = {"owner": self.owner, "q": self.q, "close_from": self.close_from, "close_until": self.close_until,
-                  "min_value": self.min_value}  # fmt: skip
+        values = {"owner": self.owner, "q": self.q, "customer": self.customer, "close_from": self.close_from,
+                  "close_until": self.close_until, "min_value": self.min_value}  # fmt: skip
         return {key: str(value) for key, value in values.items() if value not in (None, "")}
 
     def apply(self, statement: sa.Select, member: Membership) -> sa.Select:
@@ -68,6 +70,7 @@ class BoardFilters:
                 Deal.title.ilike(like_pattern(self.q), escape="\\"),
                 Deal.contact_id.in_(contacts), Deal.company_id.in_(companies),
             ))  # fmt: skip
+        statement = where_customer(statement, self.customer)
         if self.close_from:
             statement = statement.where(Deal.expected_close_on >= self.close_from)
         if self.close_until:
@@ -114,6 +117,11 @@ class Card:
     company_name: str | None
     owner_name: str | None
     rotting_for: int | None = None  # days in the stage, when past the stage's limit
+    # Written by crm.deals.board_text for the template.
+    value_text: str = ""
+    customer_text: str = ""
+    close_text: str = ""
+    rotting_text: str = ""
 
 
 @dataclass
@@ -243,6 +251,7 @@ def deal_or_none(deal_id: int, member: Membership) -> Deal | None:
             so.joinedload(Deal.owner),
             so.joinedload(Deal.stage),
             so.joinedload(Deal.pipeline),
+            so.joinedload(Deal.lost_reason_entry),
         )
     )
     return db.session.scalar(visible_to_member(statement, Deal.owner_id, member))
@@ -278,29 +287,5 @@ def open_stages() -> list[tuple[Pipeline, Stage]]:
     return [(pipeline, stage) for pipeline, stage in db.session.execute(statement)]
 
 
-def contact_choices(member: Membership, include: int | None = None) -> list[tuple[int, str]]:
-    """Live contacts the member may see, by name (the first 500, plus ``include`` when it is one of
-    them: a search-as-you-type picker comes later)."""
-    statement = sa.select(Contact.id, Contact.name).where(Contact.deleted_at.is_(None))
-    statement = visible_to_member(statement, Contact.owner_id, member)
-    rows = [(row.id, row.name) for row in db.session.execute(statement.order_by(Contact.name).limit(CHOICES_LIMIT))]
-    if include is not None and all(contact_id != include for contact_id, _name in rows):
-        extra = db.session.execute(statement.where(Contact.id == include)).first()
-        if extra is not None:
-            rows.insert(0, (extra.id, extra.name))
-    return rows
-
-
 def company_of_contact(contact_id: int) -> int | None:
     return db.session.scalar(sa.select(Contact.company_id).where(Contact.id == contact_id))
-
-
-def company_choices(member: Membership, include: int | None = None) -> list[tuple[int, str]]:
-    statement = sa.select(Company.id, Company.name).where(Company.deleted_at.is_(None))
-    statement = visible_to_member(statement, Company.owner_id, member)
-    rows = [(row.id, row.name) for row in db.session.execute(statement.order_by(Company.name).limit(CHOICES_LIMIT))]
-    if include is not None and all(company_id != include for company_id, _name in rows):
-        extra = db.session.execute(statement.where(Company.id == include)).first()
-        if extra is not None:
-            rows.insert(0, (extra.id, extra.name))
-    return rows

@@ -3,16 +3,21 @@ import re
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.activities.deal_routes import timeline_context
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
+from crm.contacts.models import Company, Contact
 from crm.contacts.queries import owner_choices
-from crm.deals import queries, service
+from crm.custom_fields.forms import custom_form, custom_payload
+from crm.deals import board_text, customers, lost_reasons, queries, service
 from crm.deals.forms import STATUS_LABELS, DealForm, LostForm, WonForm
-from crm.deals.models import OPEN, Deal, Pipeline
+from crm.deals.models import OPEN, Deal, LostReason, Pipeline
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
+from crm.products.panel import deal_items_context
+from crm.products.service import has_items
 from crm.workspaces.service import currency_choices
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -37,12 +42,14 @@ def _board_context(pipeline: Pipeline) -> dict:
     """The board as the URL asks for it: its filters (also sent back with every move, so the
     board re-rendered after a move keeps them) and a column shown whole ("all")."""
     stages = service.stages_of(pipeline.id)
-    filters = queries.BoardFilters.from_args(request.args)
+    filters, customer_label = customers.resolved(queries.BoardFilters.from_args(request.args), g.membership)
     whole = request.args.get("all", type=int)
     cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
     columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership, filters))
+    board_text.write_cards(columns)
     return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write"),
-            "filters": filters, "filter_args": filters.as_args()}  # fmt: skip
+            "filters": filters, "filter_args": filters.as_args(), "customer_label": customer_label,
+            "move_label": board_text.move_label()}  # fmt: skip
 
 
 def _board(pipeline: Pipeline, status: int = 200, pipelines: list | None = None):
@@ -125,14 +132,21 @@ def _form(deal: Deal | None = None, **kwargs) -> DealForm:
         include = {"contact_id": deal.contact_id, "company_id": deal.company_id}
     else:
         include = {"contact_id": _int(request.args.get("contact")), "company_id": _int(request.args.get("company"))}
+        if include["contact_id"] and not include["company_id"]:  # a new deal from a contact: their company
+            include["company_id"] = queries.company_of_contact(include["contact_id"])
     stages = _stage_choices() if deal is None or deal.status == OPEN else []
-    return DealForm(
+    return custom_form(  # DealForm with the workspace's deal fields (crm/custom_fields)
+        DealForm,
+        "deal",
+        deal,
+        g.membership.can("contacts.sensitive"),
         obj=None if request.method == "POST" else deal,
         stages=stages,
-        contacts=queries.contact_choices(g.membership, include["contact_id"]),
-        companies=queries.company_choices(g.membership, include["company_id"]),
+        contacts=customers.chosen(Contact, include["contact_id"], g.membership),
+        companies=customers.chosen(Company, include["company_id"], g.membership),
         owners=owner_choices(),
         currencies=currency_choices(),
+        priced_by_lines=deal is not None and has_items(deal.id),
         **kwargs,
     )
 
@@ -160,10 +174,7 @@ def new():
     form = _form()
     form.owner_id.data = g.membership.id
     form.currency.data = g.workspace.currency
-    form.contact_id.data = _int(request.args.get("contact"))
-    form.company_id.data = _int(request.args.get("company"))
-    if form.contact_id.data and not form.company_id.data:
-        form.company_id.data = queries.company_of_contact(form.contact_id.data)
+    form.contact_id.data, form.company_id.data = form.contact_id.offered, form.company_id.offered
     wanted_stage = _int(request.args.get("stage"))
     if wanted_stage is None and _int(request.args.get("pipeline")):
         wanted_stage = next((s.id for p, s in queries.open_stages() if p.id == _int(request.args["pipeline"])), None)
@@ -178,7 +189,9 @@ def create():
     form = _form()
     if not form.validate_on_submit():
         return render_template("deals/new.html", form=form), 422
-    deal = service.create_deal(form.service_data(), _chosen_stage(form), g.membership.id)
+    data = form.service_data()
+    data["custom"], data["custom_audit"] = custom_payload(form, None)
+    deal = service.create_deal(data, _chosen_stage(form), g.membership.id)
     db.session.commit()
     flash(_("Deal %(title)s added.", title=deal.title), "success")
     return leave_for(url_for(".show", deal_id=deal.id))
@@ -195,10 +208,14 @@ def _show(deal: Deal, won_form=None, lost_form=None, status: int = 200):
         "deal": deal,
         "changes": queries.stage_history(deal.id),
         "won_form": won_form or WonForm(formdata=None),
-        "lost_form": lost_form or LostForm(formdata=None),
+        "lost_form": lost_form or _lost_form(formdata=None),
         "history": audit_queries.history_of("deal", deal.id) if g.membership.can("audit.view") else [],
         "actions": ACTIONS,
     }
+    context.update(timeline_context(deal))  # activities and stage changes (crm/activities/deal_routes.py)
+    context.update(deal_items_context(deal))  # the "Products" section (crm/products/panel.py)
+    if context["deal_items"]:
+        context["won_form"].with_lines()
     return render_template("deals/show.html", **context), status
 
 
@@ -231,7 +248,9 @@ def update(deal_id: int):
         template = "deals/_edit.html" if partial else "deals/edit.html"
         return render_template(template, deal=deal, form=form), 422
     stage = _chosen_stage(form) if "stage_id" in form else None
-    service.update_deal(deal, form.service_data(), g.membership.id, stage)
+    data = form.service_data()
+    data["custom"], data["custom_audit"] = custom_payload(form, deal)
+    service.update_deal(deal, data, g.membership.id, stage)
     db.session.commit()
     flash(_("Deal saved."), "success")
     if partial:
@@ -257,17 +276,23 @@ def won(deal_id: int):
     return leave_for(url_for(".show", deal_id=deal.id))
 
 
+def _lost_form(**kwargs) -> LostForm:
+    return LostForm(reasons=lost_reasons.reasons(active_only=True) if g.membership.can("deals.write") else (),
+                    **kwargs)  # fmt: skip
+
+
 @bp.post("/<int:deal_id>/lost")
 @require("deals.write")
 def lost(deal_id: int):
     deal = deal_or_404(deal_id)
-    form = LostForm()
+    form = _lost_form()
     if form.validate_on_submit():
+        reason = db.session.get(LostReason, form.reason_id.data)
         try:
-            service.lose_deal(deal, form.reason.data, workspace_today(), g.membership.id)
+            service.lose_deal(deal, reason, form.details.data, workspace_today(), g.membership.id)
         except service.DealError as error:
             db.session.rollback()
-            form.reason.errors = [str(error)]
+            form.reason_id.errors = [str(error)]
         else:
             db.session.commit()
             flash(_("Deal %(title)s marked as lost.", title=deal.title), "success")

@@ -12,14 +12,26 @@ from flask_babel import gettext as _
 from crm.audit import service as audit
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
-from crm.deals.models import DEFAULT_PIPELINE, DEFAULT_STAGES, LOST, OPEN, WON, Deal, DealStageChange, Pipeline, Stage
+from crm.deals.models import (
+    DEFAULT_PIPELINE,
+    DEFAULT_STAGES,
+    LOST,
+    OPEN,
+    WON,
+    Deal,
+    DealStageChange,
+    LostReason,
+    Pipeline,
+    Stage,
+)  # fmt: skip
 from crm.extensions import db
+from crm.products import service as product_lines
 from crm.purchases import service as purchases
 
 FIELDS = (
     "title", "value", "currency", "contact_id", "company_id", "owner_id", "expected_close_on", "notes",
 )  # fmt: skip
-CLOSED_FIELDS = ("status", "stage_id", "closed_on", "lost_reason")
+CLOSED_FIELDS = ("status", "stage_id", "closed_on", "lost_reason_id", "lost_reason")
 
 
 class DealError(ValueError):
@@ -83,6 +95,7 @@ def create_deal(data: dict, stage: Stage, member_id: int | None) -> Deal:
         if name in data:
             setattr(deal, name, data[name])
     changes = {name: values for name, values in audit.changes_of(deal, (*FIELDS, "stage_id")).items() if values[1]}
+    changes.update(data.get("custom_audit") or {})  # custom fields, sensitive ones masked
     db.session.add(deal)
     db.session.flush()
     db.session.add(DealStageChange(deal_id=deal.id, to_stage_id=stage.id, at=deal.stage_entered_at, by_id=member_id))
@@ -92,10 +105,15 @@ def create_deal(data: dict, stage: Stage, member_id: int | None) -> Deal:
 
 def update_deal(deal: Deal, data: dict, member_id: int | None, stage: Stage | None = None) -> dict:
     """Applies the fields in ``data``; ``stage`` (an open stage of any pipeline) moves an open deal."""
+    if ("value" in data or "currency" in data) and product_lines.has_items(deal.id):
+        data = {name: value for name, value in data.items() if name not in ("value", "currency")}  # the lines' own
     for name in FIELDS:
         if name in data:
             setattr(deal, name, data[name])
     changes = audit.changes_of(deal, FIELDS)
+    if "custom" in data:
+        deal.custom = data["custom"]
+        changes.update(data.get("custom_audit") or {})
     if stage is not None and stage.id != deal.stage_id and deal.status == OPEN:
         changes["stage_id"] = [deal.stage_id, stage.id]
         from_stage = deal.stage_id
@@ -210,20 +228,25 @@ def _close(deal: Deal, kind: str, today: date, member_id: int | None) -> dict:
 
 
 def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_purchase: bool = False) -> None:
-    """Marks the deal won today; ``with_purchase`` records its value as a purchase of its customer
-    (the contact's, which reclassifies them; else the company's as a whole)."""
+    """Marks the deal won today; ``with_purchase`` records a purchase of its customer (the contact's,
+    which reclassifies them; else the company's as a whole) for each of its product lines, or for
+    its value when it has none."""
     if with_purchase:
         _check_purchase(deal, workspace)
     changes = _close(deal, WON, today, member_id)
     audit.record("deal.won", "deal", deal.id, changes)
     if with_purchase:
-        data = {"purchased_on": today, "product": deal.title[:200], "quantity": Decimal(1),
-                "unit_price": deal.value, "amount": deal.value}  # fmt: skip
+        rows = product_lines.purchase_rows(deal.id, today) or [
+            {"purchased_on": today, "product": deal.title[:200], "quantity": Decimal(1), "unit_price": deal.value,
+             "amount": deal.value}
+        ]  # fmt: skip
         contact = db.session.get(Contact, deal.contact_id) if deal.contact_id else None
         if contact is not None:
-            purchases.add_purchase(contact, workspace, data, today)
+            purchases.add_purchases(contact, workspace, rows, today)
         else:
-            purchases.add_company_purchase(db.session.get(Company, deal.company_id), workspace, data)
+            company = db.session.get(Company, deal.company_id)
+            for data in rows:
+                purchases.add_company_purchase(company, workspace, data)
 
 
 def _check_purchase(deal: Deal, workspace) -> None:
@@ -236,13 +259,15 @@ def _check_purchase(deal: Deal, workspace) -> None:
         )
 
 
-def lose_deal(deal: Deal, reason: str, today: date, member_id: int | None) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise DealError(_("Say why the deal was lost."), "reason")
+def lose_deal(deal: Deal, reason: LostReason | None, details: str | None, today: date, member_id: int | None) -> None:
+    """Marks the deal lost today for ``reason`` (an active entry of the workspace's list), with the
+    member's optional words."""
+    if reason is None or not reason.active:
+        raise DealError(_("Choose why the deal was lost."), "reason_id")
     changes = _close(deal, LOST, today, member_id)
-    deal.lost_reason = reason[:300]
-    changes["lost_reason"] = [None, deal.lost_reason]
+    deal.lost_reason_id = reason.id
+    deal.lost_reason = (details or "").strip()[:300] or None
+    changes.update(audit.changes_of(deal, ("lost_reason_id", "lost_reason")))
     audit.record("deal.lost", "deal", deal.id, changes)
 
 
@@ -252,7 +277,7 @@ def reopen_deal(deal: Deal, member_id: int | None) -> None:
         return
     stage = _outcome_stage(deal, OPEN)
     from_stage = deal.stage_id
-    deal.status, deal.closed_on, deal.lost_reason = OPEN, None, None
+    deal.status, deal.closed_on, deal.lost_reason_id, deal.lost_reason = OPEN, None, None, None
     deal.position = _end_of(stage)
     _entered(deal, stage, member_id, from_stage)
     audit.record("deal.reopened", "deal", deal.id, audit.changes_of(deal, CLOSED_FIELDS))

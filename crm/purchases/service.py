@@ -21,6 +21,18 @@ def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purcha
     return purchase
 
 
+def add_purchases(contact: Contact, workspace, rows: list[dict], today: date) -> list[Purchase]:
+    """Several purchases of one contact at once (a won deal's product lines), classified once after
+    them all (one class change in the audit log, not one per line)."""
+    made = []
+    for data in rows:
+        purchase = Purchase(contact_id=contact.id, company_id=contact.company_id, currency=workspace.currency)
+        _created(purchase, data, ("contact", contact.id))
+        made.append(purchase)
+    classification.reclassify(contact, classification.rules_of(workspace), today)
+    return made
+
+
 def add_company_purchase(company: Company, workspace, data: dict) -> Purchase:
     """A purchase of the company as a whole: it counts in the company's figures, no contact's."""
     purchase = Purchase(contact_id=None, company_id=company.id, currency=workspace.currency)

@@ -36,6 +36,8 @@ class Workspace(Timestamps, db.Model):
     custom_fields_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
     logo: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
     logo_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    # Legal name, address, tax ID... as printed on quotes (Settings → Quotes).
+    business_details: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
     memberships: so.Mapped[list["Membership"]] = so.relationship(

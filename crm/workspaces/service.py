@@ -16,6 +16,7 @@ from slugify import slugify
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
+from crm.deals import lost_reasons
 from crm.deals.service import create_default_pipeline
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER
@@ -89,6 +90,7 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     user.last_workspace_id = workspace.id
     db.session.flush()
     create_default_pipeline()
+    lost_reasons.create_defaults()
     audit.record("workspace.created", "workspace", workspace.id, {"name": [None, workspace.name]}, actor=user)
     db.session.flush()
     return workspace

@@ -28,3 +28,11 @@ def mark_window(page: Page) -> None:
 
 def assert_no_full_reload(page: Page) -> None:
     assert page.evaluate("window.__kehuNoReload === true"), "the page was reloaded"
+
+
+def wait_for_htmx(page: Page) -> None:
+    """Waits until htmx has finished its requests and settled what it swapped in. htmx shows new
+    content before it wires it up (its settle step, 20 ms later), so a test acting at once on a
+    page reached by a boosted link or form could type into a search box or drag a row that is not
+    listened to yet. Call it once the new content is known to be there."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")

@@ -106,10 +106,12 @@ def test_move_with_the_keyboard_then_win_and_lose(app, page: Page, live_server):
     page.goto(f"{live_server.url}/w/{owner.slug}/deals/")
     page.get_by_role("link", name="Cups").click()
     page.get_by_role("button", name="Mark as lost").click()
-    expect(page.get_by_text("Say why the deal was lost.")).to_be_visible()
-    page.get_by_label("Why was it lost?").fill("Found a cheaper supplier")
+    expect(page.get_by_text("Choose why the deal was lost.")).to_be_visible()
+    page.get_by_label("Why was it lost?").select_option(label="Went with a competitor")
+    page.get_by_label("Details (optional)").fill("Found a cheaper supplier")
     page.get_by_role("button", name="Mark as lost").click()
     expect(page.locator(".deal-status")).to_contain_text("Lost")
+    expect(page.locator("#deal-details").get_by_text("Went with a competitor")).to_be_visible()
     expect(page.locator("#deal-details").get_by_text("Found a cheaper supplier")).to_be_visible()
 
 

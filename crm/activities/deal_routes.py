@@ -1,0 +1,115 @@
+"""A deal's timeline (activities and stage changes), logging notes, calls, emails, meetings and tasks
+on a deal's page, finishing tasks and deleting entries. Needs what the same actions on a contact
+need (``notes.write``) and ``deals.read``; the deal is found within the member's record scope."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.activities import deal_timeline, service
+from crm.activities.models import Activity
+from crm.activities.routes import activity_form, finish_task, remove_activity
+from crm.contacts import classification
+from crm.contacts.models import Contact
+from crm.contacts.pages import errors_text
+from crm.contacts.timeline import ACTIVITY, Entry
+from crm.deals import queries as deal_queries
+from crm.deals.models import Deal
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.i18n import workspace_today
+from crm.permissions import require
+
+bp = Blueprint("deal_activities", __name__, url_prefix="/deals/<int:deal_id>")
+
+DEAL_EVENT_LABELS = {"created": _l("Deal created"), "won": _l("Deal won"), "lost": _l("Deal lost")}
+
+
+@bp.app_context_processor
+def deal_timeline_helpers() -> dict:
+    return {"deal_event_labels": DEAL_EVENT_LABELS, "deal_visible": deal_visible}
+
+
+def deal_visible(deal: Deal | None) -> bool:
+    """Whether the member may open this deal's page (for links from other records' pages)."""
+    if deal is None or deal.deleted_at is not None or not g.membership.can("deals.read"):
+        return False
+    return g.membership.role.record_scope != "own" or deal.owner_id == g.membership.id
+
+
+def deal_or_404(deal_id: int) -> Deal:
+    return deal_queries.deal_or_none(deal_id, g.membership) or abort(404)
+
+
+def activity_of_or_404(deal: Deal, activity_id: int) -> Activity:
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.deal_id != deal.id:
+        abort(404)
+    return activity
+
+
+def timeline_context(deal: Deal) -> dict:
+    """What the deal page needs for its timeline section."""
+    entries, more = deal_timeline.page(deal.id)
+    context = {"timeline_entries": entries, "timeline_more": more}
+    if g.membership.can("notes.write"):
+        context["activity_form"] = activity_form(formdata=None)
+    return context
+
+
+def back_to(deal: Deal):
+    return redirect(url_for("ws.deals.show", deal_id=deal.id), 303)
+
+
+@bp.get("/timeline")
+@require("deals.read")
+def timeline(deal_id: int):
+    deal = deal_or_404(deal_id)
+    entries, more = deal_timeline.page(deal.id, request.args.get("after"))
+    return render_template("activities/_deal_timeline_entries.html", deal=deal, timeline_entries=entries,
+                           timeline_more=more)  # fmt: skip
+
+
+def _composer(deal: Deal, form, status: int = 200, created: Entry | None = None):
+    return render_template("activities/_composer.html", form=form, created=created,
+                           action_url=url_for(".create", deal_id=deal.id), deal=deal,
+                           entry_template="activities/_deal_entry.html"), status  # fmt: skip
+
+
+@bp.post("/activities/")
+@require("notes.write", "deals.read")
+def create(deal_id: int):
+    deal = deal_or_404(deal_id)
+    form = activity_form()
+    partial = wants_partial("activity-composer")
+    if not form.validate_on_submit():
+        if partial:
+            return _composer(deal, form, 422)
+        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return back_to(deal)
+    activity = service.log_deal_activity(deal, g.membership.id, form.service_data())
+    if activity.contact_id is not None:  # in touch with the deal's contact again
+        contact = db.session.get(Contact, activity.contact_id)
+        classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
+    db.session.commit()
+    if partial:
+        return _composer(deal, activity_form(formdata=None), created=Entry(activity.occurred_at, ACTIVITY, activity))
+    flash(_("Saved."), "success")
+    return back_to(deal)
+
+
+@bp.post("/activities/<int:activity_id>/done")
+@require("notes.write", "deals.read")
+def toggle_done(deal_id: int, activity_id: int):
+    deal = deal_or_404(deal_id)
+    activity = activity_of_or_404(deal, activity_id)
+    return finish_task(activity, lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
+                       lambda: back_to(deal))  # fmt: skip
+
+
+@bp.post("/activities/<int:activity_id>/delete")
+@require("notes.write", "deals.read")
+def delete(deal_id: int, activity_id: int):
+    deal = deal_or_404(deal_id)
+    activity = activity_of_or_404(deal, activity_id)
+    return remove_activity(activity, "deals.delete", lambda: back_to(deal))

@@ -1,0 +1,61 @@
+"""The deals list as a CSV or XLSX file: every deal of the pipeline that the list's filters and
+status select, within the member's record scope (crm/deals/list_queries.py), read a batch at a time
+in id order as plain rows (constant memory), in the columns of the list and a few more."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from crm.csv_stream import csv_row
+from crm.deals.list_queries import STATUSES
+from crm.deals.models import Deal, display_name
+from crm.extensions import db
+from crm.tenancy import bind_workspace
+
+BATCH = 1000
+HEADER = (_l("Title"), _l("Value"), _l("Currency"), _l("Stage"), _l("Status"), _l("Contact"), _l("Company"),
+          _l("Owner"), _l("Expected close date"), _l("Closed on"), _l("Lost reason"), _l("Lost reason details"),
+          _l("Notes"), _l("Added"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to export: the list's statement (``export_statement``) and the texts, made within the
+    request, since the CSV's rows are read after the view has returned."""
+
+    statement: sa.Select
+    header: list[str] = field(default_factory=lambda: [str(label) for label in HEADER])
+    statuses: dict[str, str] = field(default_factory=lambda: {key: str(label) for key, label in STATUSES.items()})
+
+
+def _day(value: date | datetime | None) -> str | None:
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.isoformat() if value else None
+
+
+def _reason(name: str | None) -> str | None:
+    return display_name(name) if name else None
+
+
+def rows(plan: Plan) -> Iterator[list]:
+    """The header, then one list of cell values per deal (money as a number)."""
+    yield plan.header
+    after = 0
+    while batch := db.session.execute(plan.statement.where(Deal.id > after).order_by(Deal.id).limit(BATCH)).all():
+        for row in batch:
+            yield [row.title, row.value, row.currency, display_name(row.stage_name), plan.statuses[row.status],
+                   row.contact_name, row.company_name, row.owner_name, _day(row.expected_close_on),
+                   _day(row.closed_on), _reason(row.lost_reason_name), row.lost_reason, row.notes,
+                   _day(row.created_at)]  # fmt: skip
+        after = batch[-1].id
+
+
+def csv_lines(workspace_id: int, plan: Plan) -> Iterator[str]:
+    """``rows`` as CSV lines, read while the response streams (so the workspace is bound again)."""
+    bind_workspace(workspace_id)
+    for row in rows(plan):
+        yield csv_row(row)

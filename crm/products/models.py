@@ -1,0 +1,85 @@
+"""The product catalogue and the line items of deals (what a deal sells: quotes and won purchases
+are made from them)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from crm.db import BigId, Timestamps
+from crm.extensions import db
+from crm.tenancy import TenantScoped
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class Product(TenantScoped, Timestamps, db.Model):
+    """A catalogue entry. Never deleted once used on a deal: deactivated (no longer offered)."""
+
+    __tablename__ = "products"
+    __scoped_table_args__ = (
+        # NULLs are distinct on both databases: products without a SKU do not collide.
+        sa.UniqueConstraint("workspace_id", "sku"),
+        sa.Index("ix_products_workspace_id_name", "workspace_id", "name"),
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        sa.CheckConstraint("tax_rate BETWEEN 0 AND 100", name="tax_rate_range"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    sku: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    unit_price: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(12, 2))
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3))
+    tax_rate: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))  # percent
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+
+
+class DealItem(TenantScoped, db.Model):
+    """A line of a deal: a product (or free text) with its own copy of name, price and tax rate, so
+    later catalogue changes leave the deal as agreed."""
+
+    __tablename__ = "deal_items"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(["workspace_id", "deal_id"], ["deals.workspace_id", "deals.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["workspace_id", "product_id"], ["products.workspace_id", "products.id"]),
+        sa.Index("ix_deal_items_workspace_id_deal_id", "workspace_id", "deal_id", "position"),
+        # "Is this product used on a deal?" (deactivate instead of delete).
+        sa.Index("ix_deal_items_workspace_id_product_id", "workspace_id", "product_id"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        sa.CheckConstraint("discount_percent BETWEEN 0 AND 100", name="discount_range"),
+        sa.CheckConstraint("tax_rate BETWEEN 0 AND 100", name="tax_rate_range"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    deal_id: so.Mapped[int] = so.mapped_column(BigId)
+    product_id: so.Mapped[int | None] = so.mapped_column(BigId)  # None: a free-text line
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    quantity: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(12, 3))
+    unit_price: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(12, 2))
+    discount_percent: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
+    tax_rate: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))  # percent
+    position: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+
+    @property
+    def net_unit_price(self) -> Decimal:
+        """The unit price after the discount, to the cent (what a won deal's purchase records)."""
+        return to_cents(self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED))
+
+    @property
+    def net_amount(self) -> Decimal:
+        """quantity * unit price * (1 - discount %), to the cent."""
+        return to_cents(self.quantity * self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED))
+
+    @property
+    def tax_amount(self) -> Decimal:
+        return to_cents(self.net_amount * (self.tax_rate or 0) / HUNDRED)
+
+    @property
+    def gross_amount(self) -> Decimal:
+        return self.net_amount + self.tax_amount
