@@ -131,7 +131,7 @@ def test_board_queries_do_not_grow_with_the_cards(app, client, auth, ws_a):
 def test_a_long_column_shows_its_first_cards_and_all_on_demand(app, client, auth, ws_a, monkeypatch):
     from crm.deals import queries as deal_queries
 
-    monkeypatch.setattr(deal_queries, "CARDS_PER_COLUMN", 3)  # 50 in use; 3 keeps the test small
+    monkeypatch.setattr(deal_queries, "CARDS_PER_COLUMN", 3)  # 25 in use; 3 keeps the test small
     sales = default_pipeline(app, ws_a)
     lead, qualified = sales.stages["Lead in"], sales.stages["Qualified"]
     made = [make_deal(app, ws_a, f"Lead {number}", lead, 100) for number in range(5)]

@@ -1,5 +1,5 @@
 """The words and figures of the board's cards, written once per board in Python: a board shows up
-to 200 cards, and formatting each amount, date and warning in the template (a filter call, a
+to 25 cards per column, and formatting each amount, date and warning in the template (a filter call, a
 translation lookup and babel's formatting per card) was most of the board's time."""
 
 from flask_babel import format_date, gettext, ngettext
