@@ -79,6 +79,8 @@ def _init_extensions(app: Flask) -> None:
     from crm.products import models as _product_models  # noqa: F401
     from crm.purchases import models as _purchase_models  # noqa: F401
     from crm.quotes import models as _quote_models  # noqa: F401
+    from crm.saved_replies import models as _saved_reply_models  # noqa: F401
+    from crm.tickets import models as _ticket_models  # noqa: F401
     from crm.workspaces import models as _workspace_models  # noqa: F401
 
 

@@ -102,6 +102,16 @@ def send_reminders():
     click.echo(f"{remind_every_workspace()} reminder(s) sent.")
 
 
+@crm_cli.command("check-tickets")
+def check_tickets():
+    """Email the managers once about each ticket that missed its service level, and close tickets
+    resolved more than 7 days ago; run it every few minutes from cron or a scheduler."""
+    from crm.tickets.sla_jobs import check_every_workspace
+
+    reported, closed = check_every_workspace()
+    click.echo(f"{reported} late ticket(s) reported, {closed} resolved ticket(s) closed.")
+
+
 @crm_cli.command("data-quality")
 @click.option("--workspace", "slug", default=None, help="Check only the workspace with this slug.")
 def data_quality(slug):

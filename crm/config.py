@@ -68,6 +68,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(INSTANCE_DIR / "uploads"),
         "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_MB") or 50) * 1024 * 1024,
         "IMPORT_UNDO_DAYS": 7,
+        # Files attached to tickets (the portal and the staff page): the largest in MB (default 10).
+        "TICKET_ATTACHMENT_MAX_BYTES": int(os.environ.get("TICKET_ATTACHMENT_MAX_MB") or 10) * 1024 * 1024,
         # Workspace restore (Settings > Backup): the largest backup ZIP accepted by the web page.
         "BACKUP_MAX_BYTES": int(os.environ.get("BACKUP_MAX_MB") or 50) * 1024 * 1024,
         # Without Redis, jobs run in a thread of the web process; tests run them in the request.

@@ -26,15 +26,24 @@ from crm.imports.routes import bp as imports_bp
 from crm.members.routes import bp as members_bp
 from crm.members.routes import join_bp
 from crm.notes.routes import bp as notes_bp
+from crm.portal import request_routes as _portal_request_routes  # noqa: F401  (more routes on portal_bp)
+from crm.portal.routes import bp as portal_bp
+from crm.portal.settings_routes import bp as service_settings_bp
 from crm.products.item_routes import bp as deal_items_bp
 from crm.products.routes import bp as products_bp
 from crm.purchases.company_routes import bp as company_purchases_bp
 from crm.purchases.routes import bp as purchases_bp
 from crm.quotes.routes import bp as quotes_bp
 from crm.reports.routes import bp as reports_bp
+from crm.reports.service_routes import bp as service_report_bp
 from crm.roles.routes import bp as roles_bp
+from crm.saved_replies.routes import bp as saved_replies_bp
 from crm.site.routes import bp as site_bp
 from crm.site.routes import dev_bp
+from crm.tickets import work_routes as _ticket_work_routes  # noqa: F401  (more routes on the tickets blueprint)
+from crm.tickets.rotation_routes import bp as ticket_assignment_bp
+from crm.tickets.routes import bp as tickets_bp
+from crm.tickets.sla_routes import bp as sla_settings_bp
 from crm.workspaces.routes import bp as workspaces_bp
 from crm.workspaces.routes import ws_bp
 
@@ -61,13 +70,19 @@ ws_bp.register_blueprint(backup_bp)
 ws_bp.register_blueprint(duplicates_bp)
 ws_bp.register_blueprint(deals_bp)
 ws_bp.register_blueprint(deal_list_bp)
+ws_bp.register_blueprint(sla_settings_bp)
+ws_bp.register_blueprint(saved_replies_bp)
+ws_bp.register_blueprint(ticket_assignment_bp)
 ws_bp.register_blueprint(deal_customers_bp)
 ws_bp.register_blueprint(pipeline_admin_bp)
 ws_bp.register_blueprint(reports_bp)
+ws_bp.register_blueprint(service_report_bp)
 ws_bp.register_blueprint(products_bp)
 ws_bp.register_blueprint(deal_items_bp)
 ws_bp.register_blueprint(quotes_bp)
 ws_bp.register_blueprint(lost_reasons_bp)
+ws_bp.register_blueprint(service_settings_bp)
+ws_bp.register_blueprint(tickets_bp)
 
-APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp)
+APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp, portal_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -250,4 +250,19 @@
       window.htmx.process(link); // a boosted link keeps the address it had when processed
     });
   });
+
+  // Copy buttons (data-copy="<selector of a text field>"): shown only where the clipboard API works.
+  function initCopyButtons(root) {
+    if (!navigator.clipboard || !root.querySelectorAll) return;
+    root.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+  }
+  document.addEventListener("DOMContentLoaded", function () { initCopyButtons(document); });
+  document.addEventListener("htmx:load", function (event) { initCopyButtons(event.target); });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    navigator.clipboard.writeText(source.value).then(function () { showToast("success", button.dataset.copied); });
+  });
 })();

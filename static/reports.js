@@ -1,6 +1,6 @@
-// Kehu CRM: the Sales report's charts. app.js loads Chart.js and then this file only on pages
+// Kehu CRM: the reports' charts (Sales, Service). app.js loads Chart.js and then this file only on pages
 // holding [data-charts], and calls KehuReports.draw after every swap of such an element. Each
-// canvas carries its figures in data-chart (built by crm/reports/sales.py); the table beside it
+// canvas carries its figures in data-chart (built by crm/reports/tables.py); the table beside it
 // holds the same figures, so a failed chart loses nothing.
 (function () {
   "use strict";
@@ -9,9 +9,11 @@
   var COLOURS = ["#1d4ed8", "#b45309", "#047857", "#7c3aed"];
 
   function formatter(spec, locale) {
+    var oneDecimal = spec.kind === "days" || spec.kind === "hours" || spec.kind === "decimal";
     var options = spec.kind === "money"
       ? { style: "currency", currency: spec.currency, maximumFractionDigits: 0 }
-      : { maximumFractionDigits: spec.kind === "days" ? 1 : 0 };
+      : spec.kind === "percent" ? { style: "percent", maximumFractionDigits: 0 }
+      : { maximumFractionDigits: oneDecimal ? 1 : 0 };
     var format = new Intl.NumberFormat(locale, options);
     return function (value) { return format.format(value); };
   }

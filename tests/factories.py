@@ -397,3 +397,19 @@ def make_deal_item(app, workspace, deal_id: int, product_id: int | None = None, 
         item = add_item(db.session.get(Deal, deal_id), product, data)
         db.session.commit()
         return item.id
+
+
+def make_ticket(app, workspace, contact_id: int, subject: str = "Broken cup", body: str = "It arrived broken.",
+                channel: str = "portal", requester_email: str | None = "customer@example.com", **fields):  # fmt: skip
+    """A ticket opened through the service (numbered, routed, first message, audited); ``fields``
+    are open_ticket's other keywords (category_id, priority, requester_name, reference, author_id).
+    Returns (ticket id, tracking token)."""
+    from crm.contacts.models import Contact
+    from crm.tickets.service import open_ticket
+
+    with app.app_context(), workspace_scope(workspace.id):
+        ticket, token = open_ticket(contact=db.session.get(Contact, contact_id), subject=subject, body=body,
+                                    channel=channel, requester_name=fields.pop("requester_name", None),
+                                    requester_email=requester_email, **fields)  # fmt: skip
+        db.session.commit()
+        return ticket.id, token

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from crm.activities.models import Activity
 from crm.audit.models import AuditEntry
@@ -49,6 +50,7 @@ from tests.factories import (
     make_quote,
     make_role,
     make_saved_view,
+    make_ticket,
     make_workspace,
     set_custom_value,
 )
@@ -141,6 +143,7 @@ def fill(app, client, auth, ws):
                          owner_id=sam.membership_id)  # fmt: skip
     make_deal_item(app, ws, tea_deal, make_product(app, ws, "Green tea", sku="GT-1", unit_price="2500"), quantity=2)
     make_quote(app, ws, make_deal(app, ws, "Quoted cups", value=300, owner_id=sam.membership_id))
+    _ticket_with_conversation(app, ws, wang, sam.membership_id)
     make_saved_view(app, ws, "Sam's Shanghai", f"owner={sam.membership_id}&company={shanghai}&cols=email",
                     owner_id=sam.membership_id, shared=False)  # fmt: skip
     make_invitation(app, ws, "invitee@example.com")
@@ -179,6 +182,29 @@ def fill(app, client, auth, ws):
         workspace.logo, workspace.logo_type = TINY_PNG, "image/png"
         db.session.commit()
     return {"sam": sam, "vic": vic, "wang": wang, "ann": ann, "shanghai": shanghai, "id_number": id_number}
+
+
+def _ticket_with_conversation(app, ws, contact_id: int, member_id: int) -> int:
+    """A complaint in a category, assigned, answered, noted on and replied to by the customer."""
+    from crm.saved_replies.models import SavedReply
+    from crm.tickets import attachments
+    from crm.tickets import service as tickets
+    from crm.tickets.models import Ticket, TicketCategory
+
+    with app.app_context(), workspace_scope(ws.id):
+        delivery = db.session.scalar(sa.select(TicketCategory.id).where(TicketCategory.name == "Delivery"))
+    ticket_id, _token = make_ticket(app, ws, contact_id, "快递延误", category_id=delivery, reference="SO-1")
+    with app.app_context(), workspace_scope(ws.id):
+        ticket = db.session.get(Ticket, ticket_id)
+        tickets.assign(ticket, member_id)
+        tickets.add_reply(ticket, "Sorry, a new parcel is on its way.", kind="public", author_id=member_id)
+        tickets.add_reply(ticket, "Courier lost it", kind="internal", author_id=member_id)
+        reply = tickets.add_reply(ticket, '=HYPERLINK("x") still waiting', kind="customer", author_id=None)
+        photo = FileStorage(io.BytesIO(TINY_PNG), filename="parcel.png")
+        attachments.save(reply, attachments.check([photo]))
+        db.session.add(SavedReply(title="Parcel late", body="Sorry {customer_first_name}, it is on its way."))
+        db.session.commit()
+    return ticket_id
 
 
 # --- the round trip ------------------------------------------------------------------------------
@@ -430,7 +456,7 @@ def test_manifest_lists_version_workspace_and_counts(app, client, auth, ws_a):
     tables = counts(app, ws_a)
     assert {name: entry["rows"] for name, entry in manifest["tables"].items()} == tables  # audit log included
     assert manifest["tables"]["contacts"] == {"file": "data/contacts.jsonl", "rows": 2}
-    assert set(manifest["excluded"]) == {"invitations", "workspace_slugs"}
+    assert set(manifest["excluded"]) == {"invitations", "workspace_slugs", "assignment_rotations", "portal_sign_ins"}
     for name, entry in manifest["tables"].items():
         assert len(archive.read(entry["file"]).splitlines()) == entry["rows"], name
     users = [json.loads(line) for line in archive.read("data/users.jsonl").splitlines()]

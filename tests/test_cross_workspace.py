@@ -37,6 +37,7 @@ from tests.factories import (
     make_role,
     make_saved_mapping,
     make_saved_view,
+    make_ticket,
     set_custom_value,
 )
 
@@ -65,6 +66,9 @@ OBJECT_IDS = {
     "product_id": lambda app, ws: make_product(app, ws, f"private product {next(SERIAL)}"),
     "quote_id": lambda app, ws: make_quote(app, ws),
     "reason_id": lambda app, ws: _private_lost_reason(app, ws),
+    "category_id": lambda app, ws: _private_ticket_category(app, ws),
+    "ticket_number": lambda app, ws: _private_ticket_number(app, ws),
+    "reply_id": lambda app, ws: _private_saved_reply(app, ws),
 }
 
 # Objects that live under another object of the URL: made on that one.
@@ -81,6 +85,7 @@ CHILD_IDS = {
     "record_id": lambda app, ws, parent: _contact_with_value(app, ws, parent["field_id"]),
     "item_id": lambda app, ws, parent: make_deal_item(app, ws, parent["deal_id"], name="private line", unit_price=1),
     "stage_id": lambda app, ws, parent: _open_stage(app, ws, parent.get("pipeline_id")),
+    "attachment_id": lambda app, ws, parent: _private_attachment(app, ws, parent["ticket_number"]),
 }  # fmt: skip
 
 
@@ -216,3 +221,52 @@ def _private_lost_reason(app, ws) -> int:
         db.session.add(reason)
         db.session.commit()
         return reason.id
+
+
+def _private_ticket_number(app, ws) -> int:
+    """A ticket's number (#1001...: per workspace, the address of its staff page) of a new contact."""
+    from crm.tickets.models import Ticket
+
+    ticket_id, _token = make_ticket(app, ws, make_contact(app, ws, f"private contact {next(SERIAL)}"),
+                                    f"private ticket {next(SERIAL)}")  # fmt: skip
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Ticket, ticket_id).number
+
+
+def _private_attachment(app, ws, ticket_number: int) -> int:
+    """A photo on the first message of the ticket with that number."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from crm.tickets import attachments
+    from crm.tickets.models import Ticket, TicketMessage
+    from tests.test_workspace_settings import TINY_PNG
+
+    with app.app_context(), workspace_scope(ws.id):
+        ticket_id = db.session.scalar(sa.select(Ticket.id).where(Ticket.number == ticket_number))
+        first = db.session.scalar(sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket_id))
+        photo = FileStorage(io.BytesIO(TINY_PNG), filename="private.png")
+        (saved,) = attachments.save(first, attachments.check([photo]))
+        db.session.commit()
+        return saved.id
+
+
+def _private_saved_reply(app, ws) -> int:
+    from crm.saved_replies.models import SavedReply
+
+    with app.app_context(), workspace_scope(ws.id):
+        reply = SavedReply(title=f"private reply {next(SERIAL)}", body="private words")
+        db.session.add(reply)
+        db.session.commit()
+        return reply.id
+
+
+def _private_ticket_category(app, ws) -> int:
+    from crm.tickets.models import TicketCategory
+
+    with app.app_context(), workspace_scope(ws.id):
+        category = TicketCategory(name=f"private category {next(SERIAL)}", position=99, active=True)
+        db.session.add(category)
+        db.session.commit()
+        return category.id

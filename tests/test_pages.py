@@ -29,6 +29,7 @@ from tests.factories import (
     make_purchase,
     make_role,
     make_saved_mapping,
+    make_ticket,
 )
 
 ANONYMOUS_PAGES = ["/", "/signup", "/login", "/password/forgot", "/no/such/page"]
@@ -82,6 +83,21 @@ MEMBER_PAGES = [
     "/w/{slug}/settings/products/",
     "/w/{slug}/settings/products/{product}",
     "/w/{slug}/deals/{deal}/items/",
+    "/w/{slug}/deals/list",
+    "/w/{slug}/deals/pipelines/{pipeline}/list?status=all",
+    "/w/{slug}/settings/lost-reasons/",
+    "/w/{slug}/settings/quotes",
+    "/w/{slug}/reports/sales",
+    "/w/{slug}/reports/service",
+    "/w/{slug}/tasks/",
+    "/w/{slug}/settings/service-hours/",
+    "/w/{slug}/settings/saved-replies/",
+    "/w/{slug}/settings/ticket-assignment/",
+    "/w/{slug}/settings/service/",
+    "/w/{slug}/tickets/",
+    "/w/{slug}/tickets/?status=all&q=cup",
+    "/w/{slug}/tickets/1001",
+    "/w/{slug}/tickets/new?contact={contact}",
 ]
 
 
@@ -131,6 +147,7 @@ def test_member_pages_are_valid(app, client, auth, ws_a):
     product = make_product(app, ws_a, "Green tea", sku="GT-1", tax_rate="8")
     make_deal_item(app, ws_a, deal, product, quantity="2")  # the deal page's editable lines
     sales = default_pipeline(app, ws_a)
+    make_ticket(app, ws_a, contact)  # #1001, the ticket page
     auth.login(ws_a.email, ws_a.password)
     post(
         client,

@@ -38,6 +38,7 @@ ACTIONS = {
     "workspace.created": _l("Created the workspace"),
     "workspace.updated": _l("Changed workspace settings"),
     "workspace.rules_changed": _l("Changed the customer tier rules"),
+    "workspace.sla_changed": _l("Changed the service hours and SLA targets"),
     "custom_field.created": _l("Added a custom field"),
     "custom_field.updated": _l("Changed a custom field"),
     "custom_field.deleted": _l("Deleted a custom field"),
@@ -88,6 +89,12 @@ ACTIONS = {
     "stage.updated": _l("Changed a stage"),
     "stage.moved": _l("Reordered a stage"),
     "stage.deleted": _l("Removed a stage"),
+    "ticket.rotation_changed": _l("Changed who takes turns on a ticket queue"),
+    "contact.erased": _l("Erased a customer's personal data"),
+    "contact.data_exported": _l("Sent a customer a copy of their data"),
+    "saved_reply.created": _l("Added a saved reply"),
+    "saved_reply.updated": _l("Changed a saved reply"),
+    "saved_reply.deleted": _l("Deleted a saved reply"),
     "lost_reason.created": _l("Added a lost reason"),
     "lost_reason.updated": _l("Changed a lost reason"),
     "lost_reason.reordered": _l("Reordered the lost reasons"),
@@ -104,6 +111,17 @@ ACTIONS = {
     "quote.sent": _l("Marked a quote as sent"),
     "quote.accepted": _l("Marked a quote as accepted"),
     "quote.declined": _l("Marked a quote as declined"),
+    "ticket.created": _l("Opened a ticket"),
+    "ticket.replied": _l("Replied on a ticket"),
+    "ticket.noted": _l("Added an internal note to a ticket"),
+    "ticket.customer_replied": _l("The customer replied on a ticket"),
+    "ticket.status_changed": _l("Changed the status of a ticket"),
+    "ticket.assigned": _l("Assigned a ticket"),
+    "ticket.updated": _l("Changed a ticket"),
+    "ticket.rated": _l("The customer rated a ticket"),
+    "ticket_category.created": _l("Added a complaint category"),
+    "ticket_category.updated": _l("Changed a complaint category"),
+    "ticket_category.reordered": _l("Reordered the complaint categories"),
 }
 
 RECORD_TYPES = {
@@ -121,8 +139,12 @@ RECORD_TYPES = {
     "pipeline": _l("Pipeline"),
     "stage": _l("Stage"),
     "lost_reason": _l("Lost reason"),
+    "saved_reply": _l("Saved reply"),
+    "assignment_rotation": _l("Ticket assignment"),
     "product": _l("Product"),
     "quote": _l("Quote"),
+    "ticket": _l("Ticket"),
+    "ticket_category": _l("Complaint category"),
 }
 
 

@@ -23,6 +23,9 @@ from crm.tenancy import scoped_tables
 EXCLUDED = {
     "workspace_slugs": "former addresses of the original workspace; they keep redirecting to it, not to a copy",
     "invitations": "open seats tied to emailed links of the original workspace; invite people again after a restore",
+    "portal_sign_ins": "single-use links of 30 minutes to the original workspace's portal",
+    "assignment_rotations": "who takes turns on ticket queues names members, and a restore brings only the restorer;"
+    " choose them again in Settings -> Ticket assignment",
 }
 
 USERS = "users"  # global: referenced by email, never copied
@@ -69,7 +72,7 @@ PLAIN_JSON = {
 QUERY_IDS = {("saved_views", "query"): {"owner": "memberships", "company": "companies"}}
 # Columns naming a file under UPLOAD_DIR: the file travels in the backup under files/<table>/, and a
 # restore gives it a new name (a backup never chooses where a file is written, or which it reads).
-FILES = {("imports", "stored_name"): "imports"}
+FILES = {("imports", "stored_name"): "imports", ("ticket_attachments", "stored_name"): "ticket_attachments"}
 
 
 class SchemaError(RuntimeError):

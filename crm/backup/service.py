@@ -87,6 +87,7 @@ from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER, PERMISSIONS
 from crm.secrets import decrypt, encrypt
 from crm.tenancy import bind_workspace
+from crm.tickets import service as tickets
 from crm.workspaces.models import Membership, Role, Workspace
 from crm.workspaces.service import LOGO_MAX_BYTES, LOGO_TYPES, sniff_image_type
 
@@ -333,8 +334,8 @@ class IdMap:
 
 
 # What a new workspace starts with besides its roles, Owner and audit log: its default pipeline and
-# lost reasons, which a restore replaces with the backup's.
-REPLACED = ("pipelines", "stages", "lost_reasons")
+# lost reasons and ticket categories, which a restore replaces with the backup's.
+REPLACED = ("pipelines", "stages", "lost_reasons", "ticket_categories")
 
 
 def tables_with_records(workspace_id: int, member_id: int) -> list[str]:
@@ -392,6 +393,7 @@ def restore(stream: IO[bytes], workspace: Workspace, member: Membership, max_unp
         raise InvalidBackup(_("The tables of this backup are not those of this version of Kehu."))
     remove_pipelines()  # the backup brings its own (REPLACED)
     lost_reasons.remove_all()
+    tickets.remove_all_categories()
     restoring = Restoring(archive, manifest, workspace, member)
     try:
         restoring.run(tables)

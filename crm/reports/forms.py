@@ -49,3 +49,37 @@ class SalesFilterForm(FlaskForm):
     def validate_currency(self, field) -> None:
         if field.data and not (len(field.data) == 3 and field.data.isalpha() and field.data.isupper()):
             raise ValidationError(_l("Choose a currency."))
+
+
+class ServiceFilterForm(FlaskForm):
+    """The Service report's filters, read from the query string like the Sales report's."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), name="from", validators=[Optional(), _within_years])
+    until = DateField(_l("Until"), validators=[Optional(), _within_years])
+    category = SelectField(_l("Category"), validate_choice=False, default="")
+    channel = SelectField(_l("Channel"), default="")
+    level = SelectField(_l("Customer level"), default="")
+
+    def __init__(self, categories, channels, levels, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [SelectChoice("", _l("Any category"))] + [
+            SelectChoice(str(category.id), category.display_name) for category in categories
+        ]
+        self.channel.choices = [SelectChoice("", _l("Any channel"))] + [
+            SelectChoice(key, label) for key, label in channels.items()
+        ]
+        self.level.choices = [SelectChoice("", _l("Any level"))] + [
+            SelectChoice(key, label) for key, label in levels.items()
+        ]
+
+    def validate_category(self, field) -> None:
+        # Any id is looked up (another workspace's is a 404, like the Sales report's pipeline).
+        if field.data and not (field.data.isdigit() and len(field.data) <= MAX_ID_DIGITS):
+            raise ValidationError(_l("Choose one of the categories."))
+
+    def validate_until(self, field) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_l("The end of the period is before its start."))

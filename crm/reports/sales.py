@@ -1,5 +1,4 @@
-"""The Sales report as tables: each has its columns (what a cell holds, for display and CSV), its
-rows of plain values and the columns its chart plots. The page, the charts and the CSV downloads
+"""The Sales report as tables (crm/reports/tables.py): the page, the charts and the CSV downloads
 are all drawn from these, so they cannot disagree."""
 
 from collections.abc import Callable
@@ -15,62 +14,8 @@ from flask_babel import lazy_gettext as _l
 from crm.deals.models import OPEN, WON, Stage, display_name
 from crm.reports import queries
 from crm.reports.queries import ReportScope
-
-TEXT, COUNT, PERCENT, MONEY, DAYS = "text", "count", "percent", "money", "days"
-
-
-@dataclass(frozen=True)
-class Column:
-    label: str
-    kind: str
-
-
-@dataclass
-class Table:
-    key: str
-    title: str
-    note: str
-    columns: tuple[Column, ...]
-    rows: list[tuple]
-    charted: tuple[int, ...]  # indexes of the columns the chart plots against the first one
-    horizontal: bool = False  # bars across: long labels (reasons, names) stay readable
-
-    def chart(self, currency: str) -> dict:
-        """What static/reports.js draws: a bar chart of the charted columns (all of one kind)."""
-        return {
-            "labels": [str(row[0]) for row in self.rows],
-            "datasets": [
-                {"label": str(self.columns[i].label), "data": [_number(row[i]) for row in self.rows]}
-                for i in self.charted
-            ],
-            "kind": self.columns[self.charted[0]].kind,
-            "currency": currency,
-            "horizontal": self.horizontal,
-        }
-
-    def csv_rows(self) -> list[list]:
-        return [[str(column.label) for column in self.columns]] + [
-            [_csv_cell(value, column.kind) for value, column in zip(row, self.columns, strict=True)]
-            for row in self.rows
-        ]
-
-
-def _number(value) -> float | None:
-    return None if value is None else round(float(value), 4)
-
-
-def _csv_cell(value, kind: str):
-    if value is None:
-        return ""
-    if kind == PERCENT:
-        return f"{value * 100:.1f}"
-    if kind == DAYS:
-        return f"{value:.1f}"
-    return value
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
+from crm.reports.tables import COUNT, DAYS, MONEY, PERCENT, TEXT, Column, Table
+from crm.reports.tables import ratio as _ratio
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The date arithmetic reports need, written once for each database the app runs on."""
 
+import sqlite3
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -92,3 +93,65 @@ def _month_of_pg(element, compiler, **kw) -> str:
 def _month_of_sqlite(element, compiler, **kw) -> str:
     (day,) = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"strftime('%Y-%m', {day})"
+
+
+class percentile(FunctionElement):
+    """The continuous percentile (0.5: the median) of a column over a group, interpolated like
+    PostgreSQL's ``percentile_cont``. PostgreSQL sorts in the database; SQLite has no such aggregate,
+    so each SQLite connection gets one written in Python (``_Percentile``): it holds the values of
+    one group while the query runs, which the embedded database's sizes allow."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "percentile"
+
+    def __init__(self, fraction: float, value):
+        if not 0 <= fraction <= 1:
+            raise ValueError("a percentile is a fraction from 0 to 1")
+        super().__init__(sa.literal_column(repr(float(fraction))), value)
+
+
+@compiles(percentile, "postgresql")
+def _percentile_pg(element, compiler, **kw) -> str:
+    fraction, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {value})"
+
+
+@compiles(percentile, "sqlite")
+def _percentile_sqlite(element, compiler, **kw) -> str:
+    fraction, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"kehu_percentile({value}, {fraction})"
+
+
+def interpolated_percentile(values: list[float], fraction: float) -> float | None:
+    """``percentile_cont``: the value at ``fraction`` of the sorted values, between two neighbours
+    in proportion; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+class _Percentile:
+    """SQLite's ``kehu_percentile(value, fraction)`` aggregate; NULL values are skipped, as in SQL."""
+
+    def __init__(self):
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value, fraction) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        return interpolated_percentile(self.values, self.fraction)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _add_sqlite_functions(dbapi_connection, _record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_aggregate("kehu_percentile", 2, _Percentile)

@@ -38,6 +38,8 @@ class Workspace(Timestamps, db.Model):
     logo_type: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     # Legal name, address, tax ID... as printed on quotes (Settings → Quotes).
     business_details: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    portal_intro: so.Mapped[str | None] = so.mapped_column(sa.Text)  # shown on the complaint portal's home
+    sla_settings: so.Mapped[dict | None] = so.mapped_column(sa.JSON)  # crm.tickets.sla; None = the defaults
 
     # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
     memberships: so.Mapped[list["Membership"]] = so.relationship(

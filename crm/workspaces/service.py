@@ -21,6 +21,7 @@ from crm.deals.service import create_default_pipeline
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER
 from crm.tenancy import ALL_WORKSPACES, bind_user, bind_workspace, bound_workspace_id
+from crm.tickets.service import create_default_categories
 from crm.workspaces.models import ACTIVE, REMOVED, DeletedWorkspace, Membership, Role, Workspace, WorkspaceSlug
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$")
@@ -91,6 +92,7 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     db.session.flush()
     create_default_pipeline()
     lost_reasons.create_defaults()
+    create_default_categories()
     audit.record("workspace.created", "workspace", workspace.id, {"name": [None, workspace.name]}, actor=user)
     db.session.flush()
     return workspace

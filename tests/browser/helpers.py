@@ -35,4 +35,6 @@ def wait_for_htmx(page: Page) -> None:
     content before it wires it up (its settle step, 20 ms later), so a test acting at once on a
     page reached by a boosted link or form could type into a search box or drag a row that is not
     listened to yet. Call it once the new content is known to be there."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    # A function, not an expression: Playwright polls an expression with eval(), which the app's CSP
+    # refuses (EvalError whenever htmx is still busy at the first look).
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")

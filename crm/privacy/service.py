@@ -1,0 +1,163 @@
+"""Privacy requests of a customer: a copy of their data, and erasure.
+
+The copy is a ZIP of ``data.json`` (everything) and CSVs for spreadsheets: the contact record (with
+custom fields and tags), its purchases, and its tickets with the messages the customer saw (staff's
+internal notes are the business's working notes and stay out).
+
+Erasure anonymises what must stay for the accounts and deletes the rest: the contact keeps its id,
+company, owner, figures and purchases (sales ledgers need them) under the name "Erased customer #id";
+its emails, phones, birthday, notes, custom fields, tags, identities, activities, duplicate pairs,
+merge and import undo records and data-quality findings go; its tickets lose the requester's name,
+email and reference, the customer's own words and the rating comment. The audit log is append-only
+and keeps what it recorded before (it is the record that the erasure happened); the README says so.
+"""
+
+import io
+import json
+import zipfile
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from crm.activities.models import Activity
+from crm.audit import service as audit
+from crm.contacts.models import Contact, ContactIdentity, ContactTag
+from crm.contacts.service import contact_search_text
+from crm.csv_stream import BOM, csv_row
+from crm.data_quality.models import DataQualityFinding
+from crm.db import utcnow
+from crm.duplicates.models import ContactMerge, DuplicatePair
+from crm.extensions import db
+from crm.imports.models import ImportChange
+from crm.purchases.models import Purchase
+from crm.tickets import service as tickets
+from crm.tickets.models import (
+    CUSTOMER,
+    INTERNAL,
+    PORTAL,
+    PRIVACY_COPY,
+    PRIVACY_DAYS,
+    PRIVACY_ERASURE,
+    RESOLVED,
+    Ticket,
+    TicketMessage,
+)
+
+ERASED_WORDS = "[erased]"
+CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "source", "about", "tier", "level",
+                  "lifecycle", "lifetime_value", "created_at", "updated_at")  # fmt: skip
+PURCHASE_FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency")
+TICKET_FIELDS = ("number", "subject", "status", "channel", "created_at", "resolved_at", "closed_at", "rating",
+                 "rating_comment")  # fmt: skip
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def data_of(contact: Contact) -> dict:
+    """Everything the copy holds, as JSON-ready values."""
+    record = {name: _plain(getattr(contact, name, None)) for name in CONTACT_FIELDS}
+    record["custom_fields"] = dict(contact.custom or {})
+    record["tags"] = [tag.name for tag in contact.tags]
+    purchases = db.session.scalars(sa.select(Purchase).where(Purchase.contact_id == contact.id)
+                                   .order_by(Purchase.purchased_on, Purchase.id))  # fmt: skip
+    tickets = db.session.scalars(sa.select(Ticket).where(Ticket.contact_id == contact.id, Ticket.deleted_at.is_(None))
+                                 .order_by(Ticket.number))  # fmt: skip
+    return {
+        "contact": record,
+        "purchases": [{name: _plain(getattr(p, name)) for name in PURCHASE_FIELDS} for p in purchases],
+        "tickets": [_ticket_data(ticket) for ticket in tickets],
+    }
+
+
+def _ticket_data(ticket: Ticket) -> dict:
+    messages = [{"from": "you" if m.kind == CUSTOMER else "staff", "at": _plain(m.created_at), "text": m.body}
+                for m in ticket.messages if m.kind != INTERNAL]  # fmt: skip
+    return {**{name: _plain(getattr(ticket, name)) for name in TICKET_FIELDS}, "messages": messages}
+
+
+def export_zip(contact: Contact) -> bytes:
+    """The copy as a ZIP (small: one customer's records)."""
+    data = data_of(contact)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        archive.writestr("contact.csv", _csv([data["contact"]], (*CONTACT_FIELDS, "custom_fields", "tags")))
+        archive.writestr("purchases.csv", _csv(data["purchases"], PURCHASE_FIELDS))
+        archive.writestr("tickets.csv", _csv(data["tickets"], TICKET_FIELDS))
+    return buffer.getvalue()
+
+
+def _csv(rows: list[dict], fields) -> str:
+    def cell(value):
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+    return BOM + csv_row(fields) + "".join(csv_row([cell(row.get(name)) for name in fields]) for row in rows)
+
+
+def erase(contact: Contact) -> None:
+    """Anonymises the contact and deletes its personal data (see the module's docstring); audited."""
+    contact_id = contact.id
+    contact.name = f"Erased customer #{contact_id}"
+    contact.emails, contact.phones, contact.custom = [], [], {}
+    contact.title = contact.gender = contact.birthday = contact.about = contact.external_id = None
+    contact.search_text = contact_search_text(contact, None)
+    for model, column in ((ContactIdentity, ContactIdentity.contact_id), (ContactTag, ContactTag.contact_id),
+                          (Activity, Activity.contact_id), (DataQualityFinding, DataQualityFinding.contact_id),
+                          (ImportChange, ImportChange.contact_id)):  # fmt: skip
+        db.session.execute(sa.delete(model).where(column == contact_id))
+    db.session.execute(sa.delete(DuplicatePair).where(
+        sa.or_(DuplicatePair.contact_id == contact_id, DuplicatePair.other_id == contact_id)))  # fmt: skip
+    db.session.execute(sa.delete(ContactMerge).where(
+        sa.or_(ContactMerge.survivor_id == contact_id, ContactMerge.merged_id == contact_id)))  # fmt: skip
+    ticket_ids = sa.select(Ticket.id).where(Ticket.contact_id == contact_id).scalar_subquery()
+    anonymous = {"requester_name": contact.name, "requester_email": None, "reference": None, "rating_comment": None}
+    db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(**anonymous))
+    customers_words = sa.and_(TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.kind == CUSTOMER)
+    db.session.execute(sa.update(TicketMessage).where(customers_words).values(body=ERASED_WORDS))
+    audit.record("contact.erased", "contact", contact_id, {"erased": [None, True]})
+
+
+# --- requests from the portal ----------------------------------------------------------------------
+
+
+def open_request(kind: str, name: str, email: str, phone: str | None = None, details: str | None = None):
+    """A privacy request as a ticket of the customer with that email (made if new): due in 30
+    calendar days whatever the service hours, as the law counts them. Returns (ticket, token)."""
+    if kind not in (PRIVACY_COPY, PRIVACY_ERASURE):
+        raise tickets.TicketError(_("Not a valid choice."), 422, "kind")
+    contact = tickets.find_contact_for_portal(name, email, phone)
+    subject = _("Copy of my data") if kind == PRIVACY_COPY else _("Delete my data")
+    body = (details or "").strip() or subject
+    ticket, token = tickets.open_ticket(contact=contact, subject=subject, body=body, channel=PORTAL,
+                                        requester_name=name, requester_email=email)  # fmt: skip
+    ticket.kind = kind
+    ticket.resolution_due_at = utcnow() + timedelta(days=PRIVACY_DAYS)
+    return ticket, token
+
+
+def fulfil(ticket: Ticket, member_id: int) -> None:
+    """Staff approve the request: the copy becomes downloadable from the tracking page, or the
+    contact is erased; the ticket is resolved. Raises TicketError if it is not an open request."""
+    if ticket.kind not in (PRIVACY_COPY, PRIVACY_ERASURE) or ticket.privacy_done_at is not None:
+        raise tickets.TicketError(_("This request is already done."), 409, "kind")
+    contact = db.session.get(Contact, ticket.contact_id)
+    if ticket.kind == PRIVACY_ERASURE:
+        erase(contact)
+    else:
+        audit.record("contact.data_exported", "contact", contact.id, {"ticket": [None, ticket.number]})
+    ticket.privacy_done_at = utcnow()
+    tickets.set_status(ticket, RESOLVED, member_id)
+
+
+def copy_available(ticket: Ticket) -> bool:
+    """Whether the customer may download their copy now: approved, and within 30 days of it."""
+    return (ticket.kind == PRIVACY_COPY and ticket.privacy_done_at is not None
+            and utcnow() - ticket.privacy_done_at <= timedelta(days=PRIVACY_DAYS))  # fmt: skip

@@ -1,0 +1,119 @@
+"""A customer's privacy requests (crm/privacy/service.py): the copy of their data holds their record,
+purchases and tickets without staff's internal notes, opens safely in spreadsheets; erasure
+anonymises what the accounts need and deletes the rest, touching nobody else."""
+
+import io
+import json
+import zipfile
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from crm.activities.models import Activity
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Contact, ContactIdentity, ContactTag
+from crm.extensions import db
+from crm.privacy import service
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from crm.tickets import service as tickets
+from crm.tickets.models import CUSTOMER, INTERNAL, PUBLIC, Ticket, TicketMessage
+from tests.factories import make_activity, make_contact, make_purchase, make_ticket
+
+
+def customer_with_history(app, ws, name="Wang Fang", email="fang@example.com"):
+    contact_id = make_contact(app, ws, name, emails=[email], phones=["+8613800138000"], tags=["vip-fair"],
+                              birthday=date(1990, 5, 1), about="Prefers calls")  # fmt: skip
+    make_purchase(app, ws, contact_id, "=SUM(A1)", amount=120)
+    make_activity(app, ws, contact_id, "Called about the teapot")
+    ticket_id, _token = make_ticket(app, ws, contact_id, subject="Broken lid", body="The lid broke.",
+                                    requester_email=email, reference="ORD-7")  # fmt: skip
+    with app.app_context(), workspace_scope(ws.id):
+        ticket = db.session.get(Ticket, ticket_id)
+        tickets.add_reply(ticket, "Sorry, a new lid is on its way.", kind=PUBLIC, author_id=ws.membership_id)
+        tickets.add_reply(ticket, "Customer sounds upset", kind=INTERNAL, author_id=ws.membership_id)
+        db.session.commit()
+    return contact_id, ticket_id
+
+
+def test_the_copy_holds_record_purchases_and_tickets_but_not_internal_notes(app, ws_a):
+    contact_id, _ticket_id = customer_with_history(app, ws_a)
+    with app.app_context(), workspace_scope(ws_a.id):
+        archive = zipfile.ZipFile(io.BytesIO(service.export_zip(db.session.get(Contact, contact_id))))
+    assert sorted(archive.namelist()) == ["contact.csv", "data.json", "purchases.csv", "tickets.csv"]
+    data = json.loads(archive.read("data.json"))
+    assert data["contact"]["name"] == "Wang Fang" and data["contact"]["emails"] == ["fang@example.com"]
+    assert data["contact"]["birthday"] == "1990-05-01" and data["contact"]["tags"] == ["vip-fair"]
+    assert [p["product"] for p in data["purchases"]] == ["=SUM(A1)"]
+    (ticket,) = data["tickets"]
+    assert ticket["subject"] == "Broken lid"
+    assert [(m["from"], m["text"]) for m in ticket["messages"]] == [
+        ("you", "The lid broke."), ("staff", "Sorry, a new lid is on its way.")]  # fmt: skip
+    purchases_csv = archive.read("purchases.csv").decode("utf-8")
+    assert purchases_csv.startswith("\ufeff") and "'=SUM(A1)" in purchases_csv  # no formula runs
+
+
+def test_erasure_keeps_the_accounts_and_deletes_the_rest(app, ws_a):
+    contact_id, ticket_id = customer_with_history(app, ws_a)
+    other_id, other_ticket = customer_with_history(app, ws_a, "Li Lei", "lei@example.com")
+    with app.app_context(), workspace_scope(ws_a.id):
+        service.erase(db.session.get(Contact, contact_id))
+        db.session.commit()
+        contact = db.session.get(Contact, contact_id)
+        assert contact.name == f"Erased customer #{contact_id}"
+        assert (contact.emails, contact.phones, contact.birthday, contact.about) == ([], [], None, None)
+        assert "fang" not in contact.search_text
+        for model in (ContactIdentity, ContactTag, Activity):
+            assert not db.session.scalars(sa.select(model).where(model.contact_id == contact_id)).all(), model
+        assert db.session.scalar(sa.select(Purchase.amount).where(Purchase.contact_id == contact_id)) == 120
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.requester_email, ticket.reference) == (None, None)
+        customers_words = sa.select(TicketMessage.kind, TicketMessage.body).where(
+            TicketMessage.ticket_id == ticket_id, TicketMessage.kind == CUSTOMER
+        )
+        words = dict(db.session.execute(customers_words).all())
+        assert words == {CUSTOMER: "[erased]"}
+        assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "contact.erased"))
+        other = db.session.get(Contact, other_id)
+        assert other.name == "Li Lei" and other.emails == ["lei@example.com"]
+        assert db.session.get(Ticket, other_ticket).requester_email == "lei@example.com"
+        assert db.session.scalars(sa.select(ContactIdentity).where(ContactIdentity.contact_id == other_id)).all()
+
+
+def test_another_workspace_is_untouched(app, ws_a, ws_b):
+    mine, _ = customer_with_history(app, ws_a)
+    theirs, _ = customer_with_history(app, ws_b)
+    with app.app_context(), workspace_scope(ws_a.id):
+        service.erase(db.session.get(Contact, mine))
+        db.session.commit()
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.get(Contact, theirs).name == "Wang Fang"
+
+
+def test_a_request_is_a_ticket_due_in_thirty_days_and_approval_resolves_it(app, ws_a):
+    from datetime import timedelta
+
+    from crm.db import utcnow
+    from crm.tickets.models import PRIVACY_COPY, PRIVACY_ERASURE, RESOLVED
+    from crm.tickets.service import TicketError
+
+    contact_id, _ = customer_with_history(app, ws_a)
+    with app.app_context(), workspace_scope(ws_a.id):
+        copy, _token = service.open_request(PRIVACY_COPY, "Wang Fang", "FANG@example.com")
+        erasure, _token = service.open_request(PRIVACY_ERASURE, "Wang Fang", "fang@example.com", details="All of it")
+        db.session.commit()
+        assert copy.contact_id == erasure.contact_id == contact_id  # matched by the normalised email
+        assert abs(copy.resolution_due_at - utcnow() - timedelta(days=30)) < timedelta(minutes=1)
+        assert not service.copy_available(copy)
+        service.fulfil(copy, ws_a.membership_id)
+        db.session.commit()
+        assert copy.status == RESOLVED and service.copy_available(copy)
+        with pytest.raises(TicketError):  # once only
+            service.fulfil(copy, ws_a.membership_id)
+        db.session.rollback()
+        service.fulfil(db.session.get(Ticket, erasure.id), ws_a.membership_id)
+        db.session.commit()
+        assert db.session.get(Contact, contact_id).name == f"Erased customer #{contact_id}"
+        with pytest.raises(TicketError, match="Not a valid choice"):
+            service.open_request("complaint", "X", "x@example.com")

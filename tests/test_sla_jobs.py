@@ -1,0 +1,64 @@
+"""`flask crm check-tickets`: managers hear once about each ticket that missed a due time (not a
+ticket waiting on the customer), and resolved tickets close by themselves after the workspace's days."""
+
+from datetime import timedelta
+
+from crm.cli import crm_cli
+from crm.db import utcnow
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from crm.tickets import service
+from crm.tickets.models import CLOSED, PENDING, RESOLVED, Ticket
+from crm.workspaces.models import Workspace
+from tests.factories import make_contact, make_member, make_ticket
+
+
+def edit(app, ws, ticket_id: int, **fields) -> None:
+    with app.app_context(), workspace_scope(ws.id):
+        ticket = db.session.get(Ticket, ticket_id)
+        for name, value in fields.items():
+            setattr(ticket, name, value)
+        db.session.commit()
+
+
+def status_of(app, ws, ticket_id: int) -> str:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Ticket, ticket_id).status
+
+
+def test_managers_hear_once_about_a_late_ticket(app, mailbox, ws_a):
+    make_member(app, ws_a, "manny@alpha.example.com", role="manager")
+    make_member(app, ws_a, "sue@alpha.example.com", role="support")  # not a manager: not told
+    late, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"), subject="Cold soup")
+    waiting, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Pat"), subject="Waiting")
+    on_time, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Quinn"), subject="Fresh")
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    edit(app, ws_a, late, first_response_due_at=an_hour_ago)
+    edit(app, ws_a, waiting, status=PENDING, first_response_due_at=an_hour_ago, resolution_due_at=an_hour_ago)
+    runner = app.test_cli_runner()
+    first = runner.invoke(crm_cli, ["check-tickets"])
+    assert first.exit_code == 0 and "1 late ticket(s) reported" in first.output
+    assert sorted(message["To"] for message in mailbox.messages) == [ws_a.email, "manny@alpha.example.com"]
+    message = mailbox.messages[0]
+    with app.app_context(), workspace_scope(ws_a.id):
+        number = db.session.get(Ticket, late).number
+    assert f"#{number}" in message["Subject"]
+    assert f"/w/{ws_a.slug}/tickets/{number}" in message.get_body(("plain",)).get_content()
+    again = runner.invoke(crm_cli, ["check-tickets"])
+    assert "0 late ticket(s) reported" in again.output and len(mailbox.messages) == 2
+    assert status_of(app, ws_a, on_time) != CLOSED
+
+
+def test_resolved_tickets_close_after_the_workspace_days(app, ws_a):
+    old, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"))
+    recent, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Pat"))
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).sla_settings = {"close_after_days": 3}
+        for ticket_id in (old, recent):
+            service.set_status(db.session.get(Ticket, ticket_id), RESOLVED, ws_a.membership_id)
+        db.session.commit()
+    edit(app, ws_a, old, resolved_at=utcnow() - timedelta(days=4))
+    edit(app, ws_a, recent, resolved_at=utcnow() - timedelta(days=2))
+    result = app.test_cli_runner().invoke(crm_cli, ["check-tickets"])
+    assert "1 resolved ticket(s) closed" in result.output
+    assert status_of(app, ws_a, old) == CLOSED and status_of(app, ws_a, recent) == RESOLVED
