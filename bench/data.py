@@ -16,7 +16,8 @@
 Rows of all workspaces are interleaved in time order, as years of use would leave them.
 4. The whale's board: ``BOARD_DEALS`` open deals spread over the open stages of its default
    pipeline, plus a quarter as many won and lost ones (off the board), each on a contact.
-Activities and tickets are not made.
+5. The whale's ticket queue: ``QUEUE_TICKETS`` tickets over three years, most of them resolved or
+   closed, a tenth escalated, each with its first message. Activities are not made.
 """
 
 import argparse
@@ -82,6 +83,10 @@ class Tenant:
 
 BOARD_DEALS = 2_000
 DEAL_TITLES = ("Tea for the office", "Spring order", "Printing", "Support plan", "Fair stand", "Uniforms")
+QUEUE_TICKETS = 100_000  # DESIGN §6: the ticket queue with 100,000 tickets
+TICKET_SUBJECTS = ("Broken cup", "Late delivery", "Wrong invoice", "Missing item", "Rude courier", "Refund please")
+# (status, share): most tickets of a three-year-old queue are done with.
+TICKET_STATUSES = (("new", 3), ("open", 4), ("pending", 3), ("resolved", 20), ("closed", 70))
 
 
 def rng_for(*key) -> random.Random:
@@ -409,6 +414,52 @@ def add_deal_history(app, tenant: Tenant) -> None:
     print(f"  deal stage changes: {len(changes):,} rows", flush=True)
 
 
+def add_tickets(app, tenant: Tenant) -> None:
+    """The whale's tickets (DESIGN §6: a ticket queue of 100,000), numbered from 1001 in creation
+    order, with the counter set after them. One tracking token is sealed for all of them (the queue
+    never opens it); each keeps a hash of its own, as the unique key wants."""
+    import hashlib
+
+    from crm import secrets as secrets_store
+    from crm.tenancy import workspace_scope
+    from crm.tickets.models import FIRST_NUMBER, PRIORITIES, Ticket, TicketCategory, TicketCounter, TicketMessage
+
+    rng = rng_for("tickets")
+    statuses = [status for status, share in TICKET_STATUSES for _ in range(share)]
+    with app.app_context(), workspace_scope(tenant.id):
+        categories = list(db.session.scalars(sa.select(TicketCategory.id)))
+        contacts = db.session.execute(sa.select(Contact.id, Contact.name).order_by(Contact.id)).all()
+        sealed = secrets_store.encrypt("bench-token")
+        times = sorted(START + SPAN * rng.random() for _ in range(QUEUE_TICKETS))
+        rows = []
+        for n, created in enumerate(times):
+            contact = contacts[rng.randrange(len(contacts))]
+            rows.append({
+                "workspace_id": tenant.id, "number": FIRST_NUMBER + n, "subject": rng.choice(TICKET_SUBJECTS),
+                "contact_id": contact.id, "channel": rng.choice(("portal", "portal", "email", "phone")),
+                "category_id": rng.choice(categories), "priority": rng.choice(PRIORITIES),
+                "status": rng.choice(statuses), "queue": "escalated" if rng.random() < 0.1 else "general",
+                "assignee_id": rng.choice(tenant.members) if rng.random() < 0.8 else None,
+                "tracking_token_hash": hashlib.sha256(f"bench-{n}".encode()).hexdigest(),
+                "tracking_token_sealed": sealed, "requester_name": contact.name,
+                "requester_email": f"customer{contact.id}@example.com", "created_at": created, "updated_at": created,
+            })  # fmt: skip
+        for batch in chunks(rows):
+            db.session.execute(sa.insert(Ticket.__table__), batch)
+        db.session.add(TicketCounter(last_number=FIRST_NUMBER + QUEUE_TICKETS - 1))
+        db.session.flush()
+        ids = db.session.execute(sa.select(Ticket.id, Ticket.created_at)).all()
+        messages = ({"workspace_id": tenant.id, "ticket_id": ticket_id, "kind": "customer",
+                     "body": "It arrived broken.", "created_at": created} for ticket_id, created in ids)  # fmt: skip
+        for batch in chunks(messages):
+            db.session.execute(sa.insert(TicketMessage.__table__), batch)
+        db.session.commit()
+        for table in ("tickets", "ticket_messages"):  # fresh statistics, as autovacuum would give them later
+            db.session.execute(sa.text(f"ANALYZE {table}"))
+        db.session.commit()
+    print(f"  tickets: {len(rows):,} rows, each with its first message", flush=True)
+
+
 def _deal_path(stage_id: int, open_ids: list[int], rng: random.Random) -> list[int]:
     """The stages a deal went through to reach ``stage_id``: the open ones before it, or (a closed
     deal) the first few open ones and then its outcome."""
@@ -431,6 +482,7 @@ def main() -> None:
     load(app, tenants)
     add_deals(app, tenants[0])
     add_deal_history(app, tenants[0])
+    add_tickets(app, tenants[0])
     print(f"bench data {args.size} on {args.db} ready in {time.monotonic() - started:.0f} s; "
           f"sign in as {WHALE_EMAIL} / {WHALE_PASSWORD}")  # fmt: skip
 

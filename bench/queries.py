@@ -7,7 +7,8 @@ SQLAlchemy ``before_cursor_execute`` listener records every statement sent.
     python -m bench.queries --db postgresql|sqlite [--explain]
 
 ``--explain`` prints EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite, of
-every statement the list, deep page, search and filter endpoints send about contacts or companies.
+every statement the list, deep page, search and filter endpoints send about contacts or companies, and
+the ticket queue's.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from bench.common import database_env
 from bench.target import Endpoint, Target, endpoints, find_target
 
 EXPLAINED = ("contacts list", "deep page", "search rare", "search common", "filter lifecycle", "filter tag",
-             "contact detail")  # fmt: skip
+             "contact detail", "ticket queue")  # fmt: skip
 SECRET_KEY = "bench-only-secret-key"  # noqa: S105  (a throwaway key for a loopback benchmark)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -89,7 +90,7 @@ def explain(app, target: Target, statements: dict[str, list[tuple[str, object]]]
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgresql else "EXPLAIN QUERY PLAN "
         for name in EXPLAINED:
             for sql, params in statements[name]:
-                if re.search(r"\bFROM (contacts|companies)\b", sql):
+                if re.search(r"\bFROM (contacts|companies|tickets)\b", sql):
                     cursor.execute(prefix + sql, params)
                     plan = "\n".join("  " + " ".join(map(str, row[-1:])) for row in cursor.fetchall())
                     print(f"--- {name} ({timed(cursor, sql, params):.1f} ms)\n{sql}\n{plan}\n")

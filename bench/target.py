@@ -79,4 +79,5 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("companies list", f"/w/{target.slug}/companies/", {}),
         Endpoint("deals board", f"/w/{target.slug}/deals/", {}),
         Endpoint("sales report", f"/w/{target.slug}/reports/sales", {}),
+        Endpoint("ticket queue", f"/w/{target.slug}/tickets/", {}),
     ]
