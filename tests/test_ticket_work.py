@@ -141,3 +141,68 @@ def test_the_breaching_queue_lists_late_tickets_only(app, client, auth, ws_a):
     page = client.get(f"/w/{ws_a.slug}/tickets/?tab=breaching").get_data(as_text=True)
     assert "Cold soup" in page and "Fresh bread" not in page
     assert 'aria-current="page">Breaching SLA<' in page
+
+
+def test_bulk_status_and_assignee_change_the_chosen_tickets_only(app, client, auth, mailbox, ws_a):
+    agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")
+    first, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"), requester_email="otto@example.com")
+    second, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Pat"), requester_email="pat@example.com")
+    untouched, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Quinn"))
+    numbers = [number_of(app, ws_a, first), number_of(app, ws_a, second)]
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/tickets/").get_data(as_text=True)
+    assert f'id="pick-{numbers[0]}"' in page and "Apply to the chosen tickets" in page
+    data = {"ticket": numbers, "bulk_status": "pending", "bulk_assignee": str(agent.membership_id), "query": "tab=all"}
+    response = post(client, f"/w/{ws_a.slug}/tickets/bulk", data)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/tickets/?tab=all")
+    with app.app_context(), workspace_scope(ws_a.id):
+        states = {t.id: (t.status, t.assignee_id) for t in db.session.scalars(sa.select(Ticket))}
+    assert states[first] == states[second] == ("pending", agent.membership_id)
+    assert states[untouched] == ("new", None)
+    told = sorted(m["To"] for m in mailbox.messages)
+    assert told == ["otto@example.com", "pat@example.com", agent.email, agent.email]
+
+
+def test_bulk_refuses_a_bad_value_and_leaves_tickets_a_member_may_not_work(app, client, auth, ws_a, ws_b):
+    agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")  # no tickets.escalated
+    vip = make_contact(app, ws_a, "Vera")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, vip).level = "vip"
+        db.session.commit()
+    escalated, _ = make_ticket(app, ws_a, vip)
+    plain, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"))
+    theirs, _ = make_ticket(app, ws_b, make_contact(app, ws_b, "Bo"))
+    auth.login(agent.email, agent.password)
+    numbers = [number_of(app, ws_a, escalated), number_of(app, ws_a, plain)]
+    response = post(client, f"/w/{ws_a.slug}/tickets/bulk", {"ticket": numbers, "bulk_status": "new"})
+    assert "cannot go back to new" in client.get(response.headers["Location"]).get_data(as_text=True)
+    response = post(client, f"/w/{ws_a.slug}/tickets/bulk", {"ticket": numbers, "bulk_status": "resolved"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 ticket updated. 1 ticket you may not change was left alone." in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Ticket, escalated).status == "new"
+        assert db.session.get(Ticket, plain).status == RESOLVED
+    post(client, f"/w/{ws_a.slug}/tickets/bulk", {"ticket": [number_of(app, ws_b, theirs)], "bulk_status": "closed"})
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.get(Ticket, theirs).status == "new"
+
+
+def test_the_queue_filters_by_customer_level_and_opening_day(app, client, auth, ws_a):
+    vip = make_contact(app, ws_a, "Vera")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, vip).level = "vip"
+        db.session.commit()
+    make_ticket(app, ws_a, vip, subject="VIP kettle")
+    old, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"), subject="Old spoon")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Ticket, old).created_at = utcnow() - timedelta(days=40)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/tickets/?level=vip").get_data(as_text=True)
+    assert "VIP kettle" in page and "Old spoon" not in page
+    since = (utcnow() - timedelta(days=7)).date().isoformat()
+    page = client.get(f"/w/{ws_a.slug}/tickets/?since={since}").get_data(as_text=True)
+    assert "VIP kettle" in page and "Old spoon" not in page
+    until = (utcnow() - timedelta(days=30)).date().isoformat()
+    page = client.get(f"/w/{ws_a.slug}/tickets/?until={until}").get_data(as_text=True)
+    assert "Old spoon" in page and "VIP kettle" not in page

@@ -12,14 +12,15 @@ A page is one query: the names a row shows (customer, category, assignee) are jo
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
-from crm.contacts.models import Contact
+from crm.contacts.models import LEVELS, Contact
 from crm.db import utcnow
 from crm.deals.models import OPEN as DEAL_OPEN
 from crm.deals.models import Deal
@@ -59,6 +60,13 @@ SHOWN_PURCHASES = 3
 SHOWN_TICKETS = 5
 
 
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
 def _id(text: str | None) -> int | None:
     text = (text or "").strip()
     return int(text) if ID.fullmatch(text) else None
@@ -74,6 +82,9 @@ class QueueView:
     priority: str = ""
     category: int | None = None
     assignee: str = ""  # "", "me", "none" or a membership id
+    level: str = ""  # the customer's level: "", "vip", "potential" or "ordinary"
+    since: date | None = None  # opened on or after (the workspace's calendar day)
+    until: date | None = None  # opened on or before
     q: str = ""
     sort: str = NEWEST
 
@@ -90,6 +101,9 @@ class QueueView:
             priority=priority if priority in PRIORITIES else "",
             category=_id(args.get("category")),
             assignee=assignee if assignee in ("me", "none") or _id(assignee) else "",
+            level=args.get("level", "") if args.get("level", "") in LEVELS else "",
+            since=_day(args.get("since")),
+            until=_day(args.get("until")),
             q=args.get("q", "").strip()[:100],
             sort=sort if sort in SORTS else NEWEST,
         )
@@ -98,7 +112,9 @@ class QueueView:
         """The non-default state as query arguments; ``changes`` replace some (``tab="mine"``)."""
         args = {"tab": self.tab, "status": self.status, "priority": self.priority,
                 "category": "" if self.category is None else str(self.category), "assignee": self.assignee,
-                "q": self.q, "sort": self.sort, **changes}  # fmt: skip
+                "level": self.level, "since": self.since.isoformat() if self.since else "",
+                "until": self.until.isoformat() if self.until else "", "q": self.q, "sort": self.sort,
+                **changes}  # fmt: skip
         defaults = {"tab": DEFAULT_TAB, "status": WORK, "sort": NEWEST}
         return {key: value for key, value in args.items() if value and value != defaults.get(key)}
 
@@ -169,6 +185,13 @@ def _filtered(statement: sa.Select, view: QueueView, member: Membership) -> sa.S
         statement = statement.where(Ticket.assignee_id.is_(None))
     elif view.assignee:
         statement = statement.where(Ticket.assignee_id == int(view.assignee))
+    if view.level:
+        statement = statement.where(Ticket.contact_id.in_(sa.select(Contact.id).where(Contact.level == view.level)))
+    zone = ZoneInfo(member.workspace.timezone)
+    if view.since:
+        statement = statement.where(Ticket.created_at >= datetime.combine(view.since, time(), zone))
+    if view.until:
+        statement = statement.where(Ticket.created_at < datetime.combine(view.until + timedelta(days=1), time(), zone))
     return _search(statement, view.q)
 
 

@@ -68,13 +68,15 @@ def _status_filters() -> dict:
 def index():
     view = QueueView.from_args(request.args, g.membership)
     page = queries.queue_page(view, g.membership, request.args.get("after"))
-    context = {"view": view, "page": page, "tabs": queries.tabs(g.membership)}
+    can_bulk = g.membership.can("tickets.write")
+    context = {"view": view, "page": page, "tabs": queries.tabs(g.membership), "can_bulk": can_bulk}
     if wants_partial("ticket-more"):
         return render_template("tickets/_rows.html", **context)
+    context["workers"] = queries.worker_choices()  # the bulk bar's and the filter's choices
     if wants_partial("ticket-results"):
         return render_template("tickets/_results_swap.html", **context)
-    return render_template("tickets/index.html", categories=service.categories(), workers=queries.worker_choices(),
-                           status_filters=_status_filters(), sorts=SORTS, **context)  # fmt: skip
+    return render_template("tickets/index.html", categories=service.categories(), status_filters=_status_filters(),
+                           sorts=SORTS, **context)  # fmt: skip
 
 
 # --- opening a ticket for a customer ---------------------------------------------------------------

@@ -1,16 +1,18 @@
-"""More of the staff ticket page (the same blueprint as crm.tickets.routes): a saved reply filled in
-for the ticket, files attached to its messages, and approving a customer's privacy request."""
+"""More of the staff ticket pages (the same blueprint as crm.tickets.routes): a saved reply filled in
+for the ticket, files attached to its messages, approving a customer's privacy request, and bulk
+status and assignee changes from the queue."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.extensions import db
 from crm.permissions import require
 from crm.privacy import service as privacy
 from crm.saved_replies import service as saved_replies
 from crm.saved_replies.models import SavedReply
-from crm.tickets import attachments, notify, service
-from crm.tickets.models import PRIVACY_ERASURE, TicketAttachment
+from crm.tickets import attachments, notify, queries, service
+from crm.tickets.models import NEW, PRIVACY_ERASURE, STATUSES, TicketAttachment
 from crm.tickets.routes import _worker, bp, ticket_or_404
 
 
@@ -61,3 +63,56 @@ def fulfil_privacy(ticket_number: int):
     )
     flash(done, "success")
     return redirect(url_for(".show", ticket_number=ticket_number), 303)
+
+
+BULK_LIMIT = 100
+
+
+@bp.post("/bulk")
+@require("tickets.write")
+def bulk():
+    """Sets the status and/or the assignee of the chosen tickets (at most 100): each is changed as on
+    its own page, tickets the member may not work are left alone and counted, and nothing is saved
+    if any value is refused."""
+    numbers = [int(n) for n in request.form.getlist("ticket") if n.isdigit()][:BULK_LIMIT]
+    status, assignee = request.form.get("bulk_status", ""), request.form.get("bulk_assignee", "")
+    back = url_for(".index") + ("?" + request.form["query"] if request.form.get("query") else "")
+    if not numbers or not (status or assignee):
+        flash(_("Choose tickets, and a status or an assignee for them."), "error")
+        return redirect(back, 303)
+    if (status and status not in STATUSES) or status == NEW:
+        flash(_("A ticket cannot go back to new.") if status == NEW else _("Not a valid choice."), "error")
+        return redirect(back, 303)
+    member_id = int(assignee) if assignee.isdigit() else None  # "none": back to the queue
+    if assignee not in ("", "none") and member_id not in dict(queries.worker_choices()):
+        flash(_("Choose a member who answers tickets."), "error")
+        return redirect(back, 303)
+    changed, skipped, done = [], 0, []
+    try:
+        for number in numbers:
+            ticket = queries.ticket_or_none(number, g.membership)
+            if ticket is None or not service.allowed_to_work(ticket, g.membership):
+                skipped += 1
+                continue
+            changes = service.set_status(ticket, status, g.membership.id) if status else {}
+            if assignee:
+                changes |= service.assign(ticket, member_id)
+            if changes:
+                changed.append((ticket, changes))
+    except service.TicketError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back, 303)
+    db.session.commit()
+    for ticket, changes in changed:
+        if "status" in changes:
+            notify.status_changed(ticket, ticket.status)
+        if changes.get("assignee_id", [None, None])[1] is not None:
+            notify.assigned(ticket, ticket.assignee, g.membership)
+        done.append(ticket.number)
+    message = ngettext("%(num)d ticket updated.", "%(num)d tickets updated.", len(done))
+    if skipped:
+        message += " " + ngettext("%(num)d ticket you may not change was left alone.",
+                                  "%(num)d tickets you may not change were left alone.", skipped)  # fmt: skip
+    flash(message, "success")
+    return redirect(back, 303)
