@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 
+import pytest
 import sqlalchemy as sa
 
 from crm.contacts.models import Contact
@@ -89,38 +90,61 @@ def _upload(data: bytes, name: str):
     return FileStorage(io.BytesIO(data), filename=name)
 
 
-def test_a_copy_of_my_data_is_downloaded_once_staff_approve(app, client, mailbox, ws_a):
+def link_in(message) -> str:
+    return re.search(r"http://localhost(/portal/\S+)", message.get_body(("plain",)).get_content()).group(1)
+
+
+def approve(app, ws, ticket_id: int) -> None:
+    with app.app_context(), workspace_scope(ws.id):
+        privacy.fulfil(db.session.get(Ticket, ticket_id), ws.membership_id)
+        db.session.commit()
+
+
+def test_a_copy_of_my_data_goes_only_to_the_address_and_after_approval(app, client, mailbox, ws_a):
+    make_contact(app, ws_a, "Mei Wong", emails=["mei@example.com"], phones=["+8613800138000"])
     page = client.get(f"/portal/{ws_a.slug}/privacy")
     assert_valid_page(page.get_data(as_text=True), "privacy")
-    data = {"name": "Mei Wong", "email": "mei@example.com", "kind": PRIVACY_COPY, "details": "", "website": ""}
+    data = {"name": "Someone", "email": "mei@example.com", "kind": PRIVACY_COPY, "details": "", "website": ""}
     response = post(client, f"/portal/{ws_a.slug}/privacy", data)
-    assert response.status_code == 303
-    token = TOKEN_URL.search(response.headers["Location"]).group(2)
-    assert "30 days" in mailbox.messages[0].get_body(("plain",)).get_content()
-    download = f"/portal/{ws_a.slug}/t/{token}/my-data.zip"
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/portal/{ws_a.slug}/")
+    assert "/t/" not in client.get(response.headers["Location"]).get_data(as_text=True)  # the link is not shown
+    (ticket,) = tickets_of(app, ws_a)
+    with pytest.raises(tickets.TicketError, match="has not opened the link"):  # nothing proves the address yet
+        approve(app, ws_a, ticket["id"])
+    [message] = mailbox.messages
+    assert message["To"] == "mei@example.com" and "30 days" in message.get_body(("plain",)).get_content()
+    tracking = link_in(message)
+    download = f"{tracking}/my-data.zip"
+    assert client.get(tracking).status_code == 200  # the address's owner opens it: verified
     assert client.get(download).status_code == 404  # not approved yet
-    (ticket,) = tickets_of(app, ws_a)
-    assert ticket["kind"] == PRIVACY_COPY
-    with app.app_context(), workspace_scope(ws_a.id):
-        privacy.fulfil(db.session.get(Ticket, ticket["id"]), ws_a.membership_id)
-        db.session.commit()
-    page = client.get(f"/portal/{ws_a.slug}/t/{token}").get_data(as_text=True)
-    assert "Download my data" in page
+    approve(app, ws_a, ticket["id"])
+    assert "Download my data" in client.get(tracking).get_data(as_text=True)
     archive = zipfile.ZipFile(io.BytesIO(client.get(download).data))
-    assert "mei@example.com" in archive.read("data.json").decode()
+    assert "+8613800138000" in archive.read("data.json").decode()
 
 
-def test_an_erasure_request_is_answered_on_its_page(app, client, ws_a):
+def test_an_erasure_request_is_answered_on_its_page(app, client, mailbox, ws_a):
     data = {"name": "Mei Wong", "email": "mei@example.com", "kind": PRIVACY_ERASURE, "details": "All", "website": ""}
-    token = TOKEN_URL.search(post(client, f"/portal/{ws_a.slug}/privacy", data).headers["Location"]).group(2)
+    post(client, f"/portal/{ws_a.slug}/privacy", data)
+    tracking = link_in(mailbox.messages[0])
+    client.get(tracking)
     (ticket,) = tickets_of(app, ws_a)
+    approve(app, ws_a, ticket["id"])
     with app.app_context(), workspace_scope(ws_a.id):
-        privacy.fulfil(db.session.get(Ticket, ticket["id"]), ws_a.membership_id)
-        db.session.commit()
         assert db.session.get(Contact, ticket["contact_id"]).emails == []
-    page = client.get(f"/portal/{ws_a.slug}/t/{token}").get_data(as_text=True)
-    assert "Your personal data was deleted." in page
-    assert client.get(f"/portal/{ws_a.slug}/t/{token}/my-data.zip").status_code == 404
+    assert "Your personal data was deleted." in client.get(tracking).get_data(as_text=True)
+    assert client.get(f"{tracking}/my-data.zip").status_code == 404
+
+
+def test_a_complaint_with_a_known_customers_address_shows_no_link(app, client, mailbox, ws_a):
+    from tests.test_portal import complaint
+
+    make_contact(app, ws_a, "Mei Wong", emails=["mei@example.com"])
+    response = post(client, f"/portal/{ws_a.slug}/new", complaint(app, ws_a, email="MEI@example.com"))
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/portal/{ws_a.slug}/")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "We have emailed you the private link" in page and "/t/" not in page
+    assert mailbox.links() and mailbox.messages[0]["To"] == "mei@example.com"
 
 
 def test_a_privacy_request_needs_a_choice_and_an_address(app, client, ws_a):

@@ -106,6 +106,10 @@ def test_a_request_is_a_ticket_due_in_thirty_days_and_approval_resolves_it(app, 
         assert copy.contact_id == erasure.contact_id == contact_id  # matched by the normalised email
         assert abs(copy.resolution_due_at - utcnow() - timedelta(days=30)) < timedelta(minutes=1)
         assert not service.copy_available(copy)
+        with pytest.raises(TicketError, match="has not opened the link"):
+            service.fulfil(copy, ws_a.membership_id)
+        service.verify(copy)
+        service.verify(erasure)
         service.fulfil(copy, ws_a.membership_id)
         db.session.commit()
         assert copy.status == RESOLVED and service.copy_available(copy)
@@ -117,3 +121,32 @@ def test_a_request_is_a_ticket_due_in_thirty_days_and_approval_resolves_it(app, 
         assert db.session.get(Contact, contact_id).name == f"Erased customer #{contact_id}"
         with pytest.raises(TicketError, match="Not a valid choice"):
             service.open_request("complaint", "X", "x@example.com")
+
+
+def test_erasure_reaches_merged_contacts_files_and_subjects(app, ws_a):
+    from pathlib import Path
+
+    from werkzeug.datastructures import FileStorage
+
+    from crm.tickets import attachments
+    from crm.tickets.models import TicketAttachment
+    from tests.factories import make_merge
+    from tests.test_workspace_settings import TINY_PNG
+
+    contact_id, ticket_id = customer_with_history(app, ws_a)
+    twin = make_contact(app, ws_a, "Wang F.", emails=["fang.old@example.com"], phones=["+8613900139000"])
+    make_merge(app, ws_a, contact_id, twin)
+    with app.app_context(), workspace_scope(ws_a.id):
+        first = db.session.scalar(sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket_id))
+        photo = FileStorage(io.BytesIO(TINY_PNG), filename="wang-fang-receipt.png")
+        (saved,) = attachments.save(first, attachments.check([photo]))
+        stored = Path(app.config["UPLOAD_DIR"]) / attachments.FOLDER / saved.stored_name
+        db.session.commit()
+        assert stored.is_file()
+        service.erase(db.session.get(Contact, contact_id))
+        db.session.commit()
+        merged = db.session.get(Contact, twin)
+        assert merged.name == f"Erased customer #{twin}" and (merged.emails, merged.phones) == ([], [])
+        assert db.session.get(Ticket, ticket_id).subject == "[erased]"
+        assert db.session.scalar(sa.select(sa.func.count(TicketAttachment.id))) == 0
+    assert not stored.exists()

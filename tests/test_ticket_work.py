@@ -81,6 +81,7 @@ def privacy_ticket(app, ws, kind: str) -> int:
     make_contact(app, ws, "Wang Fang", emails=["fang@example.com"])
     with app.app_context(), workspace_scope(ws.id):
         ticket, _token = privacy.open_request(kind, "Wang Fang", "fang@example.com")
+        privacy.verify(ticket)  # as when the customer opens the emailed link
         db.session.commit()
         return ticket.number
 
@@ -206,3 +207,19 @@ def test_the_queue_filters_by_customer_level_and_opening_day(app, client, auth, 
     until = (utcnow() - timedelta(days=30)).date().isoformat()
     page = client.get(f"/w/{ws_a.slug}/tickets/?until={until}").get_data(as_text=True)
     assert "Old spoon" in page and "VIP kettle" not in page
+
+
+def test_a_role_limited_to_its_own_records_erases_only_its_own_customers(app, client, auth, ws_a):
+    from tests.factories import assign_role, make_role
+
+    number = privacy_ticket(app, ws_a, PRIVACY_ERASURE)
+    agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")
+    own = make_role(app, ws_a, "Own desk", ("contacts.read", "contacts.delete", "tickets.read", "tickets.write"), "own")
+    assign_role(app, ws_a, agent.membership_id, own)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.scalar(sa.select(Ticket).where(Ticket.number == number)).assignee_id = agent.membership_id
+        db.session.commit()
+    auth.login(agent.email, agent.password)
+    assert post(client, f"/w/{ws_a.slug}/tickets/{number}/privacy", {}).status_code == 403
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(Contact)).emails == ["fang@example.com"]

@@ -49,9 +49,10 @@ def privacy_request():
         else:
             db.session.commit()
             service.send_privacy_received(g.portal_workspace, ticket, token)
-            flash(_("We received your request. Its number is #%(number)d; we answer within 30 days. Keep the link "
-                    "of this page private.", number=ticket.number), "success")  # fmt: skip
-            return redirect(url_for(".track", token=token), 303)
+            # The link goes by email only: opening it proves the address is the requester's.
+            flash(_("We received your request #%(number)d. To confirm it is yours, open the link we have just "
+                    "emailed you; we answer within 30 days.", number=ticket.number), "success")  # fmt: skip
+            return redirect(url_for(".home"), 303)
     db.session.rollback()
     return render_template("portal/privacy.html", workspace=g.portal_workspace, form=form), 422
 

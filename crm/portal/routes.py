@@ -22,7 +22,19 @@ from crm.privacy import service as privacy
 from crm.tenancy import bind_user, bind_workspace
 from crm.tickets import attachments, notify
 from crm.tickets import service as tickets
-from crm.tickets.models import CLOSED, CUSTOMER, FINISHED, NEW, OPEN, PENDING, PORTAL, PUBLIC, RESOLVED, TicketMessage
+from crm.tickets.models import (
+    CLOSED,
+    COMPLAINT,
+    CUSTOMER,
+    FINISHED,
+    NEW,
+    OPEN,
+    PENDING,
+    PORTAL,
+    PUBLIC,
+    RESOLVED,
+    TicketMessage,
+)
 from crm.workspaces import service as workspaces
 from crm.workspaces.models import Workspace
 
@@ -186,6 +198,7 @@ def new():
     except tickets.TicketError as error:
         form.attachments.errors = [*form.attachments.errors, str(error)]
         return _form_page(form)
+    known = tickets.known_customer(form.email.data)
     try:
         contact = tickets.find_contact_for_portal(form.name.data, form.email.data, form.phone.data)
         ticket, token = tickets.open_ticket(
@@ -203,6 +216,12 @@ def new():
     db.session.commit()
     service.send_received(g.portal_workspace, ticket, token)
     notify.given_in_turn(ticket, g.portal_workspace)
+    if known:
+        # The address belongs to a customer on record: only its owner gets the private link (by
+        # email), or anyone typing it could read what we answer that customer.
+        flash(_("We received your complaint. Its number is #%(number)d. We have emailed you the private link to "
+                "follow it.", number=ticket.number), "success")  # fmt: skip
+        return redirect(url_for(".home"), 303)
     flash(
         _(
             "We received your complaint. Its number is #%(number)d. Keep the link of this page private: "
@@ -261,7 +280,11 @@ def _track_page(ticket, token: str, reply_form=None, rating_form=None, status: i
 
 @bp.get("/t/<token>")
 def track(token: str):
-    return _track_page(_ticket_or_404(token), token)
+    ticket = _ticket_or_404(token)
+    if ticket.kind != COMPLAINT and ticket.privacy_verified_at is None:
+        privacy.verify(ticket)  # only the address's owner has this link: it was emailed, never shown
+        db.session.commit()
+    return _track_page(ticket, token)
 
 
 @bp.post("/t/<token>/reply")

@@ -7,8 +7,9 @@ internal notes are the business's working notes and stay out).
 Erasure anonymises what must stay for the accounts and deletes the rest: the contact keeps its id,
 company, owner, figures and purchases (sales ledgers need them) under the name "Erased customer #id";
 its emails, phones, birthday, notes, custom fields, tags, identities, activities, duplicate pairs,
-merge and import undo records and data-quality findings go; its tickets lose the requester's name,
-email and reference, the customer's own words and the rating comment. The audit log is append-only
+merge and import undo records, data-quality findings and portal sign-in links go; its tickets lose
+the requester's name, email and reference, their subject, the customer's own words, the files and
+the rating comment. Contacts merged into it are erased the same way. The audit log is append-only
 and keeps what it recorded before (it is the record that the erasure happened); the README says so.
 """
 
@@ -32,6 +33,7 @@ from crm.duplicates.models import ContactMerge, DuplicatePair
 from crm.extensions import db
 from crm.imports.models import ImportChange
 from crm.purchases.models import Purchase
+from crm.tickets import attachments
 from crm.tickets import service as tickets
 from crm.tickets.models import (
     CUSTOMER,
@@ -41,13 +43,17 @@ from crm.tickets.models import (
     PRIVACY_DAYS,
     PRIVACY_ERASURE,
     RESOLVED,
+    PortalSignIn,
     Ticket,
+    TicketAttachment,
     TicketMessage,
 )
 
 ERASED_WORDS = "[erased]"
-CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "source", "about", "tier", "level",
-                  "lifecycle", "lifetime_value", "created_at", "updated_at")  # fmt: skip
+# What the customer told or gave us; staff's notes ("about") and the business's own grading (tier,
+# level, lifecycle, values) stay out, like internal notes.
+CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "source", "created_at",
+                  "updated_at")  # fmt: skip
 PURCHASE_FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency")
 TICKET_FIELDS = ("number", "subject", "status", "channel", "created_at", "resolved_at", "closed_at", "rating",
                  "rating_comment")  # fmt: skip
@@ -103,8 +109,21 @@ def _csv(rows: list[dict], fields) -> str:
 
 
 def erase(contact: Contact) -> None:
-    """Anonymises the contact and deletes its personal data (see the module's docstring); audited."""
+    """Anonymises the contact and deletes its personal data (see the module's docstring), and the
+    same for the contacts merged into it (in the trash, still holding their details); audited."""
+    merged_ids = db.session.scalars(
+        sa.select(ContactMerge.merged_id).where(ContactMerge.survivor_id == contact.id)
+    ).all()
+    for merged_id in merged_ids:
+        merged = db.session.get(Contact, merged_id)
+        if merged is not None and merged.id != contact.id:
+            _erase_one(merged)
+    _erase_one(contact)
+
+
+def _erase_one(contact: Contact) -> None:
     contact_id = contact.id
+    db.session.execute(sa.delete(PortalSignIn).where(PortalSignIn.email.in_(list(contact.emails or []))))
     contact.name = f"Erased customer #{contact_id}"
     contact.emails, contact.phones, contact.custom = [], [], {}
     contact.title = contact.gender = contact.birthday = contact.about = contact.external_id = None
@@ -120,8 +139,12 @@ def erase(contact: Contact) -> None:
     ticket_ids = sa.select(Ticket.id).where(Ticket.contact_id == contact_id).scalar_subquery()
     anonymous = {"requester_name": contact.name, "requester_email": None, "reference": None, "rating_comment": None}
     db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(**anonymous))
+    db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(subject=ERASED_WORDS))
     customers_words = sa.and_(TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.kind == CUSTOMER)
     db.session.execute(sa.update(TicketMessage).where(customers_words).values(body=ERASED_WORDS))
+    files = db.session.scalars(sa.select(TicketAttachment).where(TicketAttachment.ticket_id.in_(ticket_ids))).all()
+    for attachment in files:
+        attachments.remove(attachment)
     audit.record("contact.erased", "contact", contact_id, {"erased": [None, True]})
 
 
@@ -148,6 +171,11 @@ def fulfil(ticket: Ticket, member_id: int) -> None:
     contact is erased; the ticket is resolved. Raises TicketError if it is not an open request."""
     if ticket.kind not in (PRIVACY_COPY, PRIVACY_ERASURE) or ticket.privacy_done_at is not None:
         raise tickets.TicketError(_("This request is already done."), 409, "kind")
+    if ticket.privacy_verified_at is None:
+        raise tickets.TicketError(
+            _("The customer has not opened the link we emailed yet: until then, nothing proves the address is theirs."),
+            409, "kind",
+        )  # fmt: skip
     contact = db.session.get(Contact, ticket.contact_id)
     if ticket.kind == PRIVACY_ERASURE:
         erase(contact)
@@ -155,6 +183,12 @@ def fulfil(ticket: Ticket, member_id: int) -> None:
         audit.record("contact.data_exported", "contact", contact.id, {"ticket": [None, ticket.number]})
     ticket.privacy_done_at = utcnow()
     tickets.set_status(ticket, RESOLVED, member_id)
+
+
+def verify(ticket: Ticket) -> None:
+    """The customer opened the private link emailed to the request's address: it is theirs."""
+    if ticket.kind in (PRIVACY_COPY, PRIVACY_ERASURE) and ticket.privacy_verified_at is None:
+        ticket.privacy_verified_at = utcnow()
 
 
 def copy_available(ticket: Ticket) -> bool:

@@ -19,6 +19,7 @@ from crm.tickets.service import TicketError
 
 FOLDER = "ticket_attachments"
 PER_MESSAGE = 5
+PER_TICKET = 50  # a token's holder cannot fill the disk through one ticket
 SIGNATURES = (  # first bytes -> (content type, extension)
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -72,6 +73,12 @@ def save(message: TicketMessage, checked: list[tuple[FileStorage, str, str, byte
     """Writes checked files and their rows for ``message`` (the caller commits)."""
     if message.id is None:
         db.session.flush()  # the message's id names it
+    if checked:
+        held = db.session.scalar(sa.select(sa.func.count(TicketAttachment.id))
+                                 .where(TicketAttachment.ticket_id == message.ticket_id))  # fmt: skip
+        if held + len(checked) > PER_TICKET:
+            raise TicketError(_("This ticket holds %(count)d files already: no more can be added.", count=held), 422,
+                              "attachments")  # fmt: skip
     target = folder()
     target.mkdir(parents=True, exist_ok=True)
     saved = []
@@ -114,3 +121,9 @@ def response_for(attachment: TicketAttachment):
     response.cache_control.private = True
     response.cache_control.no_store = True
     return response
+
+
+def remove(attachment: TicketAttachment) -> None:
+    """Deletes the file and its row (erasure); a file already gone is fine."""
+    (folder() / attachment.stored_name).unlink(missing_ok=True)
+    db.session.delete(attachment)

@@ -140,6 +140,8 @@ class Ticket(TenantScoped, Timestamps, db.Model):
     breach_notified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # managers told, once
     kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="complaint")  # or a privacy request: KINDS
     privacy_done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # copy sent or data erased
+    # A privacy request is acted on only once its emailed link was opened: the address is the customer's.
+    privacy_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     first_responded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     resolved_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

@@ -226,6 +226,16 @@ def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, cate
     return ticket, token
 
 
+def known_customer(email: str) -> bool:
+    """Whether a live contact of the bound workspace holds this address (normalised); a malformed
+    address is nobody's."""
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        return False
+    return identities.owners_of("email", [email]).get(email) is not None
+
+
 def find_contact_for_portal(name: str, email: str, phone: str | None = None) -> Contact:
     """The live contact of the bound workspace holding ``email`` (normalised), or a new contact
     with source "portal" (its phone parsed with the workspace's phone region). An existing

@@ -39,13 +39,20 @@ def attachment(ticket_number: int, attachment_id: int):
     return attachments.response_for(found)
 
 
+def _may_erase(ticket) -> bool:
+    """Erasing needs ``contacts.delete`` and, for a role limited to its own records, owning the contact."""
+    if not g.membership.can("contacts.delete"):
+        return False
+    return g.membership.role.record_scope != "own" or ticket.contact.owner_id == g.membership.id
+
+
 @bp.post("/<int:ticket_number>/privacy")
 @require("tickets.write")
 def fulfil_privacy(ticket_number: int):
     """Approves the customer's request: their copy becomes downloadable, or their data is erased
     (which also needs ``contacts.delete``)."""
     ticket = _worker(ticket_or_404(ticket_number))
-    if ticket.kind == PRIVACY_ERASURE and not g.membership.can("contacts.delete"):
+    if ticket.kind == PRIVACY_ERASURE and not _may_erase(ticket):
         abort(403)
     email = ticket.requester_email  # an erasure clears it
     try:

@@ -19,7 +19,9 @@ from tests.factories import make_contact, make_workspace
 pytestmark = pytest.mark.browser
 
 
-def test_complaint_reply_answer_resolve_low_rating_reopens_escalated(app, browser: Browser, page: Page, live_server):
+def test_complaint_reply_answer_resolve_low_rating_reopens_escalated(
+    app, browser: Browser, page: Page, live_server, mailbox
+):
     shop = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     vip = make_contact(app, shop, "Vera Lin", emails=["vera@example.com"], owner_id=shop.membership_id)
     with app.app_context(), workspace_scope(shop.id):
@@ -37,8 +39,10 @@ def test_complaint_reply_answer_resolve_low_rating_reopens_escalated(app, browse
         portal.get_by_label("Subject").fill("Kettle leaks")
         portal.get_by_label("Description").fill("The new kettle leaks from the base.")
         portal.get_by_role("button", name="Send the complaint").click()
-        expect(portal).to_have_url(re.compile(rf"/portal/{shop.slug}/t/[A-Za-z0-9_-]{{43}}$"))
-        tracking = portal.url
+        # A customer on record gets the private link by email only.
+        expect(portal.get_by_role("status")).to_contain_text("We have emailed you the private link")
+        (tracking,) = mailbox.links()
+        assert re.search(rf"/portal/{shop.slug}/t/[A-Za-z0-9_-]{{43}}$", tracking)
 
         # Staff: the VIP's complaint waits in the Escalated queue.
         log_in(page, live_server.url, shop.email, shop.password)

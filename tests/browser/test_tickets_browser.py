@@ -59,6 +59,7 @@ def test_work_a_vip_complaint_from_the_escalated_queue(app, page: Page, live_ser
     expect(note).to_contain_text("talk to the courier")
     expect(messages.nth(1)).not_to_contain_text("Internal note")
 
+    wait_for_htmx(page)  # the details form was swapped in out of band with the note: listened to once settled
     page.get_by_label("Status").select_option("resolved")
     expect(page.locator("#toasts")).to_contain_text("Ticket #1002 updated.")
     expect(page.get_by_label("Status")).to_have_value("resolved")
