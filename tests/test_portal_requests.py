@@ -174,3 +174,17 @@ def test_my_requests_through_a_single_use_link(app, client, mailbox, ws_a):
     assert_valid_page(page, "my requests")
     again = client.application.test_client().get(link)  # the link works once
     assert again.headers["Location"].endswith("/requests")
+
+
+def test_a_file_named_in_chinese_downloads_with_its_name(app, client, ws_a):
+    data = complaint(app, ws_a, attachments=[(io.BytesIO(PDF), '发票 "2026".pdf')])
+    token = TOKEN_URL.search(post(client, f"/portal/{ws_a.slug}/new", data, content_type=MULTIPART)
+                             .headers["Location"]).group(2)  # fmt: skip
+    page = client.get(f"/portal/{ws_a.slug}/t/{token}").get_data(as_text=True)
+    link = re.search(rf'href="(/portal/{ws_a.slug}/t/{token}/files/\d+)"', page).group(1)
+    header = client.get(link).headers["Content-Disposition"]
+    header.encode("latin-1")  # what a WSGI server can send
+    assert "filename*=UTF-8''%E5%8F%91%E7%A5%A8" in header
+    assert attachments.content_disposition("attachment", '发票 "2026".pdf') == (
+        "attachment; filename=\"__ _2026_.pdf\"; filename*=UTF-8''%E5%8F%91%E7%A5%A8%20%222026%22.pdf"
+    )

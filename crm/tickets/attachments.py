@@ -7,6 +7,7 @@ customer's tracking token), as downloads or sandboxed images that run nothing.""
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app, make_response
@@ -114,8 +115,7 @@ def response_for(attachment: TicketAttachment):
     response = make_response(path.read_bytes())
     response.content_type = attachment.content_type
     disposition = "inline" if attachment.content_type.startswith("image/") else "attachment"
-    safe_name = re.sub(r'["\\\r\n]', "_", attachment.filename)
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{safe_name}"'
+    response.headers["Content-Disposition"] = content_disposition(disposition, attachment.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.cache_control.private = True
@@ -127,3 +127,10 @@ def remove(attachment: TicketAttachment) -> None:
     """Deletes the file and its row (erasure); a file already gone is fine."""
     (folder() / attachment.stored_name).unlink(missing_ok=True)
     db.session.delete(attachment)
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """The header with an ASCII name (headers are Latin-1) and the real one per RFC 6266/5987, so a
+    Chinese file name survives: ``filename="___.png"; filename*=UTF-8''%E5%8F%91...``."""
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename) or "file"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
