@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Flask, Response, get_flashed_messages, request
+from flask import Flask, Response, get_flashed_messages, make_response, redirect, request, url_for
 
 
 def is_htmx() -> bool:
@@ -28,6 +28,21 @@ def trigger(response: Response, event: str, detail: object = None) -> Response:
     events[event] = detail
     response.headers["HX-Trigger"] = json.dumps(events)
     return response
+
+
+def answer_list(list_id: str, fragment, page, error: str | None = None):
+    """After a change to an ordered settings list (lost reasons, complaint categories): the list
+    fragment to htmx, with a toast for a refusal (``error``); without htmx the page, 409 on a
+    refusal, else a redirect to the blueprint's index. ``fragment()`` and ``page()`` render them."""
+    if is_htmx() and wants_partial(list_id):
+        response = make_response(fragment())
+        if error:
+            trigger(response, "toast", [{"level": "error", "message": error}])
+        return response
+    if error:
+        body, _status = page()
+        return make_response(body, 409)
+    return redirect(url_for(".index"), 303)
 
 
 def _flashes_to_toasts(response: Response) -> Response:

@@ -1,7 +1,7 @@
 """Settings → Lost reasons: the list the Lost form offers. The list answers its own fragment to
 htmx (drag order, move, retire, restore, delete); adding and renaming are plain forms."""
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.deals import lost_reasons
@@ -10,7 +10,7 @@ from crm.deals.admin_forms import LostReasonForm
 from crm.deals.models import LostReason
 from crm.deals.service import DealError
 from crm.extensions import db
-from crm.htmx import is_htmx, trigger, wants_partial
+from crm.htmx import answer_list, wants_partial
 from crm.permissions import require
 
 bp = Blueprint("lost_reasons", __name__, url_prefix="/settings/lost-reasons")
@@ -32,16 +32,8 @@ def _index(status: int = 200, form: LostReasonForm | None = None, error: str | N
 
 
 def _answer_list(error: str | None = None):
-    """The list fragment to htmx (with an error toast on a refusal), else back to the page."""
-    if is_htmx() and wants_partial(REASON_LIST):
-        response = make_response(render_template("deals/admin/_lost_reasons.html", **_list_context(error)))
-        if error:
-            trigger(response, "toast", [{"level": "error", "message": error}])
-        return response
-    if error:
-        body, _status = _index(error=error)
-        return make_response(body, 409)
-    return redirect(url_for(".index"), 303)
+    return answer_list(REASON_LIST, lambda: render_template("deals/admin/_lost_reasons.html", **_list_context(error)),
+                       lambda: _index(error=error), error)  # fmt: skip
 
 
 @bp.get("/")

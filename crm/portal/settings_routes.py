@@ -2,11 +2,11 @@
 categories (add, rename, move, retire, use again). The category list answers its own fragment to
 htmx; adding, renaming and the intro are plain forms (post/redirect/get)."""
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.extensions import db
-from crm.htmx import is_htmx, trigger, wants_partial
+from crm.htmx import answer_list, wants_partial
 from crm.permissions import require
 from crm.portal import service
 from crm.portal.forms import CategoryForm, IntroForm
@@ -38,16 +38,8 @@ def _index(status: int = 200, intro_form=None, form=None, error: str | None = No
 
 
 def _answer_list(error: str | None = None):
-    """The list fragment to htmx (with an error toast on a refusal), else back to the page."""
-    if is_htmx() and wants_partial(CATEGORY_LIST):
-        response = make_response(render_template("portal/_categories.html", **_list_context(error)))
-        if error:
-            trigger(response, "toast", [{"level": "error", "message": error}])
-        return response
-    if error:
-        body, _status = _index(error=error)
-        return make_response(body, 409)
-    return redirect(url_for(".index"), 303)
+    return answer_list(CATEGORY_LIST, lambda: render_template("portal/_categories.html", **_list_context(error)),
+                       lambda: _index(error=error), error)  # fmt: skip
 
 
 @bp.get("/")
