@@ -423,6 +423,7 @@ def add_tickets(app, tenant: Tenant) -> None:
     from crm import secrets as secrets_store
     from crm.tenancy import workspace_scope
     from crm.tickets.models import FIRST_NUMBER, PRIORITIES, Ticket, TicketCategory, TicketCounter, TicketMessage
+    from crm.tickets.service import ticket_search_text
 
     rng = rng_for("tickets")
     statuses = [status for status, share in TICKET_STATUSES for _ in range(share)]
@@ -434,15 +435,17 @@ def add_tickets(app, tenant: Tenant) -> None:
         rows = []
         for n, created in enumerate(times):
             contact = contacts[rng.randrange(len(contacts))]
+            subject, email = rng.choice(TICKET_SUBJECTS), f"customer{contact.id}@example.com"
             rows.append({
-                "workspace_id": tenant.id, "number": FIRST_NUMBER + n, "subject": rng.choice(TICKET_SUBJECTS),
+                "workspace_id": tenant.id, "number": FIRST_NUMBER + n, "subject": subject,
                 "contact_id": contact.id, "channel": rng.choice(("portal", "portal", "email", "phone")),
                 "category_id": rng.choice(categories), "priority": rng.choice(PRIORITIES),
                 "status": rng.choice(statuses), "queue": "escalated" if rng.random() < 0.1 else "general",
                 "assignee_id": rng.choice(tenant.members) if rng.random() < 0.8 else None,
                 "tracking_token_hash": hashlib.sha256(f"bench-{n}".encode()).hexdigest(),
                 "tracking_token_sealed": sealed, "requester_name": contact.name,
-                "requester_email": f"customer{contact.id}@example.com", "created_at": created, "updated_at": created,
+                "requester_email": email, "search_text": ticket_search_text(subject, contact.name, email),
+                "created_at": created, "updated_at": created,
             })  # fmt: skip
         for batch in chunks(rows):
             db.session.execute(sa.insert(Ticket.__table__), batch)

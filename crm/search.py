@@ -79,7 +79,7 @@ def like_pattern(term: str, prefix_only: bool = False) -> str:
 
 
 def _short_word_condition(model, word: str):
-    if len(word) == 1:
+    if len(word) == 1 and hasattr(model, "name"):
         return sa.func.lower(model.name).like(like_pattern(word, prefix_only=True), escape="\\")
     if CJK.search(word):
         return model.search_text.like(like_pattern(word), escape="\\")

@@ -69,6 +69,7 @@ def test_erasure_keeps_the_accounts_and_deletes_the_rest(app, ws_a):
         assert db.session.scalar(sa.select(Purchase.amount).where(Purchase.contact_id == contact_id)) == 120
         ticket = db.session.get(Ticket, ticket_id)
         assert (ticket.requester_email, ticket.reference) == (None, None)
+        assert "fang" not in ticket.search_text and ticket.search_text.startswith("[erased] erased customer")
         customers_words = sa.select(TicketMessage.kind, TicketMessage.body).where(
             TicketMessage.ticket_id == ticket_id, TicketMessage.kind == CUSTOMER
         )

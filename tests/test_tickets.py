@@ -109,6 +109,7 @@ def test_queue_filters_and_search(app, client, auth, ws_a):
     assert found(q="bob") == [1003]  # the requester's name
     assert found(q="bo.chen@") == [1002]  # the requester's email
     assert found(q="100%_") == []
+    assert found(q="CHEN saucer") == [1002]  # any case, words in any field
     # Search as you type: the results and the tabs (their links keep the filters), not the page.
     partial = client.get(url, query_string={"q": "saucer"}, headers=RESULTS)
     html = partial.get_data(as_text=True)

@@ -137,9 +137,10 @@ def _erase_one(contact: Contact) -> None:
     db.session.execute(sa.delete(ContactMerge).where(
         sa.or_(ContactMerge.survivor_id == contact_id, ContactMerge.merged_id == contact_id)))  # fmt: skip
     ticket_ids = sa.select(Ticket.id).where(Ticket.contact_id == contact_id).scalar_subquery()
-    anonymous = {"requester_name": contact.name, "requester_email": None, "reference": None, "rating_comment": None}
+    anonymous = {"requester_name": contact.name, "requester_email": None, "reference": None, "rating_comment": None,
+                 "subject": ERASED_WORDS}  # fmt: skip
+    anonymous["search_text"] = tickets.ticket_search_text(ERASED_WORDS, contact.name, None)
     db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(**anonymous))
-    db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(subject=ERASED_WORDS))
     customers_words = sa.and_(TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.kind == CUSTOMER)
     db.session.execute(sa.update(TicketMessage).where(customers_words).values(body=ERASED_WORDS))
     files = db.session.scalars(sa.select(TicketAttachment).where(TicketAttachment.ticket_id.in_(ticket_ids))).all()

@@ -110,6 +110,7 @@ class Ticket(TenantScoped, Timestamps, db.Model):
             ["workspace_id", "category_id"], ["ticket_categories.workspace_id", "ticket_categories.id"]
         ),
         sa.ForeignKeyConstraint(["workspace_id", "assignee_id"], ["memberships.workspace_id", "memberships.id"]),
+        sa.ForeignKeyConstraint(["workspace_id", "merged_into_id"], ["tickets.workspace_id", "tickets.id"]),
         sa.UniqueConstraint("workspace_id", "number"),
         # Unique per workspace rather than globally: the portal looks up within its workspace anyway,
         # a restored copy of a workspace keeps its customers' links working, and a distributed
@@ -155,6 +156,10 @@ class Ticket(TenantScoped, Timestamps, db.Model):
     requester_email: so.Mapped[str | None] = so.mapped_column(sa.String(320))  # lower-case
     reference: so.Mapped[str | None] = so.mapped_column(sa.String(120))  # order number or the like
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Subject, requester's name and email, normalised: what the queue's search reads (crm/search.py).
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(10))  # the customer's language, for emails
+    merged_into_id: so.Mapped[int | None] = so.mapped_column(BigId)  # closed as a duplicate of that ticket
 
     contact: so.Mapped[Contact] = so.relationship(
         primaryjoin="and_(Contact.workspace_id == Ticket.workspace_id, Contact.id == foreign(Ticket.contact_id))",

@@ -28,6 +28,7 @@ from crm.extensions import db
 from crm.pagination import Page, decode_cursor, encode_cursor
 from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase
+from crm.search import matching, search_order
 from crm.tickets.models import (
     ESCALATED,
     GENERAL,
@@ -137,28 +138,15 @@ def visible(statement: sa.Select, member: Membership) -> sa.Select:
     return visible_to_member(statement, Ticket.assignee_id, member)
 
 
-def _like(word: str) -> str:
-    return "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _search(statement: sa.Select, q: str) -> sa.Select:
     """A number ("1001", "#1001") finds that ticket; words must each be in the subject or the
-    requester's name or email address."""
+    requester's name or email address (an indexed search, crm/search.py)."""
     if not q:
         return statement
     number = NUMBER.fullmatch(q)
     if number:
         return statement.where(Ticket.number == int(number.group(1)))
-    for word in q.split()[:8]:
-        pattern = _like(word)
-        statement = statement.where(
-            sa.or_(
-                sa.func.lower(Ticket.subject).like(pattern, escape="\\"),
-                sa.func.lower(Ticket.requester_name).like(pattern, escape="\\"),
-                Ticket.requester_email.like(pattern, escape="\\"),  # stored lower-case
-            )
-        )
-    return statement
+    return matching(statement, Ticket, " ".join(q.split()[:8]), db.engine.dialect.name)
 
 
 def _filtered(statement: sa.Select, view: QueueView, member: Membership) -> sa.Select:
@@ -219,7 +207,9 @@ def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
     if after:
         (last,) = decode_cursor(after, [Ticket.number])
         found = found.where(Ticket.number < last if descending else Ticket.number > last)
-    found = found.order_by(Ticket.number.desc() if descending else Ticket.number).limit(PER_PAGE + 1).subquery()
+    order = search_order(view.q, db.engine.dialect.name, [Ticket.number], descending)
+    order = order or [Ticket.number.desc() if descending else Ticket.number]
+    found = found.order_by(*order).limit(PER_PAGE + 1).subquery()
     assignee, assignee_user = so.aliased(Membership), so.aliased(User)
     statement = (
         sa.select(

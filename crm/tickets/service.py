@@ -25,6 +25,7 @@ from crm.db import utcnow
 from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.permissions import OWNER
+from crm.search import normalize
 from crm.tenancy import bound_workspace_id
 from crm.tickets import rotation, sla
 from crm.tickets.models import (
@@ -177,6 +178,10 @@ def _check_member(member_id: int, field: str = "assignee_id") -> Membership:
     return member
 
 
+def ticket_search_text(subject: str, requester_name: str | None, requester_email: str | None) -> str:
+    return normalize(" ".join(part for part in (subject, requester_name, requester_email) if part))
+
+
 def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, category_id: int | None = None,
                 priority: str = NORMAL, requester_name: str | None, requester_email: str | None,
                 reference: str | None = None, author_id: int | None = None) -> tuple[Ticket, str]:  # fmt: skip
@@ -208,6 +213,7 @@ def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, cate
         tracking_token_hash=hash_token(token),
         tracking_token_sealed=secrets_store.encrypt(token),
         requester_name=requester_name, requester_email=requester_email, reference=reference,
+        search_text=ticket_search_text(subject, requester_name, requester_email),
     )  # fmt: skip
     _due_times(ticket, contact.level)
     db.session.add(ticket)

@@ -39,6 +39,7 @@ class Workspace(Timestamps, db.Model):
     # Legal name, address, tax ID... as printed on quotes (Settings → Quotes).
     business_details: so.Mapped[str | None] = so.mapped_column(sa.Text)
     portal_intro: so.Mapped[str | None] = so.mapped_column(sa.Text)  # shown on the complaint portal's home
+    brand_color: so.Mapped[str | None] = so.mapped_column(sa.String(7))  # "#1a5fb4": the portal's accent
     sla_settings: so.Mapped[dict | None] = so.mapped_column(sa.JSON)  # crm.tickets.sla; None = the defaults
 
     # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
