@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     from crm.activities import models as _activity_models  # noqa: F401
     from crm.audit import models as _audit_models  # noqa: F401  (register mappers)
     from crm.auth import models as _auth_models  # noqa: F401
+    from crm.billing import models as _billing_models  # noqa: F401
     from crm.contacts import models as _contact_models  # noqa: F401
     from crm.custom_fields import models as _custom_field_models  # noqa: F401
     from crm.data_quality import models as _data_quality_models  # noqa: F401

@@ -25,6 +25,20 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def billing_plans() -> dict:
+    """The plans on sale, by key. Limits are None for unlimited; ``price_id`` is the Stripe Price
+    (from the environment) and ``per_seat`` bills one unit per active member. Change limits here
+    or replace the whole dict with the ``BILLING_PLANS`` setting of ``create_app``."""
+    return {
+        "free": {"name": "Free", "price_id": None, "per_seat": False,
+                 "max_members": 2, "max_contacts": 1_000, "storage_mb": 500, "portal": True},
+        "team": {"name": "Team", "price_id": os.environ.get("STRIPE_PRICE_TEAM", ""), "per_seat": True,
+                 "max_members": 25, "max_contacts": 50_000, "storage_mb": 10_000, "portal": True},
+        "business": {"name": "Business", "price_id": os.environ.get("STRIPE_PRICE_BUSINESS", ""), "per_seat": True,
+                     "max_members": None, "max_contacts": 500_000, "storage_mb": 100_000, "portal": True},
+    }  # fmt: skip
+
+
 def load_config(overrides: dict | None = None) -> dict:
     env = (overrides or {}).get("KEHU_ENV") or os.environ.get("KEHU_ENV", "production")
     if env not in ENVIRONMENTS:
@@ -84,6 +98,16 @@ def load_config(overrides: dict | None = None) -> dict:
         "TWO_FACTOR_PENDING_SECONDS": 10 * 60,
         "SIGN_IN_HISTORY_DAYS": 90,
         "CHECK_DATABASE_ROLE": _flag("CHECK_DATABASE_ROLE", True),
+        # Billing (crm/billing): off without a secret key, and then every workspace is unlimited.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Where stripe-python sends its calls: Stripe itself, or the local fake (tests, demos).
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or "https://api.stripe.com",
+        "BILLING_PLANS": billing_plans(),
+        "BILLING_TRIAL_PLAN": os.environ.get("BILLING_TRIAL_PLAN", "team"),
+        "BILLING_TRIAL_DAYS": int(os.environ.get("BILLING_TRIAL_DAYS") or 14),
+        # Days a past-due workspace keeps writing before it becomes read-only until paid.
+        "BILLING_GRACE_DAYS": int(os.environ.get("BILLING_GRACE_DAYS") or 7),
     }
     config.update(overrides or {})
     if not config["SECRET_KEY"]:

@@ -26,6 +26,7 @@ EXCLUDED = {
     "portal_sign_ins": "single-use links of 30 minutes to the original workspace's portal",
     "assignment_rotations": "who takes turns on ticket queues names members, and a restore brings only the restorer;"
     " choose them again in Settings -> Ticket assignment",
+    "invoices": "the original workspace's Stripe invoices; they stay on its Stripe account and billing page",
 }
 
 USERS = "users"  # global: referenced by email, never copied

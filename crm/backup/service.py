@@ -99,6 +99,9 @@ UNPACK_RATIO = 25
 # Settings of the workspace row that a restore leaves as they are: the new workspace keeps the
 # name and address it was created with, and this server's plan limits.
 KEPT_SETTINGS = {"id", "name", "slug", "seat_limit", "custom_fields_version", "created_at", "updated_at"}
+# The restored workspace keeps its own plan and subscription: the backup's belong to the original.
+KEPT_SETTINGS |= {"plan", "billing_status", "trial_ends_at", "stripe_customer_id", "stripe_subscription_id",
+                  "current_period_end", "cancel_at_period_end", "past_due_since", "billing_synced_at"}  # fmt: skip
 ADMIN_PERMISSIONS = BUILTIN_ROLES["admin"][1]
 
 
@@ -602,13 +605,33 @@ class Restoring:
 
     def _rows(self, table_plan: TablePlan) -> None:
         mapping = self.maps[table_plan.name] = IdMap(data_file(table_plan.name))
+        own = [r.column for r in table_plan.references if r.table == table_plan.name]  # tickets.merged_into_id
+        later: list[tuple[int, str, int, int]] = []  # (line, column, old id, old id it points at)
         batch: list[tuple[int, dict]] = []
         for line, old_id, values in self._read(table_plan):
+            pointing = {column: values[column] for column in own if values[column] is not None}
+            later += [(line, column, old_id, target) for column, target in pointing.items()]
+            values.update(dict.fromkeys(pointing))  # the row it points at may come later in the file
             batch.append((old_id, self._rewrite(table_plan, line, values)))
             if len(batch) >= BATCH:
                 self._insert(table_plan, batch, mapping)
                 batch = []
         self._insert(table_plan, batch, mapping)
+        self._point_within(table_plan, later, mapping)
+
+    def _point_within(self, table_plan: TablePlan, later: list[tuple[int, str, int, int]], mapping) -> None:
+        """References of a table to its own rows, set once all of its rows are in."""
+        table = table_plan.table
+        for line, column, old_id, target in later:
+            new_target = mapping.get(target)
+            if new_target is None:
+                raise InvalidBackup(
+                    _("The backup is damaged: line %(line)d of %(entry)s points at a record that is not in it.",
+                      line=line, entry=data_file(table_plan.name))
+                )  # fmt: skip
+            kept = {"updated_at": table.c.updated_at} if "updated_at" in table.c else {}  # not "now" (onupdate)
+            statement = sa.update(table).where(table.c.id == mapping.get(old_id))
+            db.session.execute(statement.values({column: new_target, **kept}))
 
     def _insert(self, table_plan: TablePlan, batch: list[tuple[int, dict]], mapping) -> None:
         if not batch:

@@ -41,6 +41,18 @@ class Workspace(Timestamps, db.Model):
     portal_intro: so.Mapped[str | None] = so.mapped_column(sa.Text)  # shown on the complaint portal's home
     brand_color: so.Mapped[str | None] = so.mapped_column(sa.String(7))  # "#1a5fb4": the portal's accent
     sla_settings: so.Mapped[dict | None] = so.mapped_column(sa.JSON)  # crm.tickets.sla; None = the defaults
+    # Billing (crm/billing): kept here, not in a scoped table, because the Stripe webhook finds the
+    # workspace by its Stripe customer before any workspace is bound. Ignored while billing is off.
+    plan: so.Mapped[str] = so.mapped_column(sa.String(20), default="free", server_default="free")
+    billing_status: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # Stripe's subscription status
+    trial_ends_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    stripe_customer_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
+    stripe_subscription_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    current_period_end: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    cancel_at_period_end: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    past_due_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Stripe's ``created`` of the newest subscription state applied: an older event never overwrites it.
+    billing_synced_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     # Loaded through the tenancy wall like any query: only rows of the bound workspace come back.
     memberships: so.Mapped[list["Membership"]] = so.relationship(
