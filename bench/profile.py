@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--profile", help="endpoint name to run under cProfile")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--only", action="append", help="measure only this endpoint (repeatable)")
     args = parser.parse_args()
     target, app = find_target(args.db), make_app(args.db)
     from crm.extensions import db
@@ -33,6 +34,8 @@ def main() -> None:
     sign_in(client, engine, WHALE_EMAIL)
     for endpoint in endpoints(target):
         if endpoint.baseline or (args.profile and endpoint.name != args.profile):
+            continue
+        if args.only and endpoint.name not in args.only:
             continue
         for _ in range(5):
             client.get(endpoint.path, headers=endpoint.headers)

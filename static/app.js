@@ -265,4 +265,18 @@
     if (!source) return;
     navigator.clipboard.writeText(source.value).then(function () { showToast("success", button.dataset.copied); });
   });
+
+  // A colour picker and its text field (data-color-text="<selector of the text field>") kept in step.
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (!target.matches) return;
+    if (target.matches("input[type=color][data-color-text]")) {
+      var text = document.querySelector(target.dataset.colorText);
+      if (text) text.value = target.value;
+      return;
+    }
+    var picker = target.id && document.querySelector('input[type=color][data-color-text="#' + target.id + '"]');
+    var value = target.value.trim().toLowerCase();
+    if (picker && /^#[0-9a-f]{6}$/.test(value)) picker.value = value;
+  });
 })();

@@ -137,8 +137,8 @@ def test_the_report_shows_hand_computed_figures(app, client, auth, ws_a, tickets
     # Ratings 5, 2, 4: 3.7. Open now: t3, t4, the one before the period and the two recent ones.
     assert figures(page) == {
         "Tickets opened": "5", "Resolved": "3", "Median first response (hours)": "4.0",
-        "First responses on time": "60.0%", "Resolutions on time": "40.0%", "Average rating (of 5)": "3.7",
-        "Ratings given": "3", "Open now": "5",
+        "Median first response (in business hours)": "4.0", "First responses on time": "60.0%",
+        "Resolutions on time": "40.0%", "Average rating (of 5)": "3.7", "Ratings given": "3", "Open now": "5",
     }  # fmt: skip
     assert table_rows(page, "categories") == [
         ["Billing", "2", "40.0%"], ["Delivery", "2", "40.0%"], ["No category", "1", "20.0%"],
@@ -157,16 +157,24 @@ def test_the_report_shows_hand_computed_figures(app, client, auth, ws_a, tickets
         ["Week of Mar 16", "1"],
     ]  # fmt: skip
     # All: answered 4, p90 = 6 + 0.7 x (10 - 6) = 8.8, missed t2 and t4. Per priority, urgent first.
+    # In business hours (the default 9-18 on weekdays, UTC): t2's answer at 19:00 counts 9 hours, so
+    # 0.5, 2, 6, 9: median 4.0, p90 = 6 + 0.7 x 3 = 8.1.
     assert table_rows(page, "first-response") == [
-        ["All priorities", "4", "4.0", "8.8", "2", "60.0%"], ["Urgent", "1", "0.5", "0.5", "0", "100.0%"],
-        ["High", "1", "10.0", "10.0", "1", "0.0%"], ["Normal", "1", "2.0", "2.0", "1", "50.0%"],
-        ["Low", "1", "6.0", "6.0", "0", "100.0%"],
+        ["All priorities", "4", "4.0", "8.8", "4.0", "8.1", "2", "60.0%"],
+        ["Urgent", "1", "0.5", "0.5", "0.5", "0.5", "0", "100.0%"],
+        ["High", "1", "10.0", "10.0", "9.0", "9.0", "1", "0.0%"],
+        ["Normal", "1", "2.0", "2.0", "2.0", "2.0", "1", "50.0%"],
+        ["Low", "1", "6.0", "6.0", "6.0", "6.0", "0", "100.0%"],
     ]  # fmt: skip
-    # Resolved in 24, 48, 96 h: median 48, p90 = 48 + 0.8 x 48 = 86.4; missed t2, t3, t4.
+    # Resolved in 24, 48, 96 h: median 48, p90 = 48 + 0.8 x 48 = 86.4; missed t2, t3, t4. In business
+    # hours: t1 Monday 9:00 to Tuesday 9:00 is 9; t2 Monday to Friday 9:00 is 4 x 9 = 36; t5 Friday
+    # 9:00 to Sunday is 9: median 9, p90 = 9 + 0.8 x 27 = 30.6.
     assert table_rows(page, "resolution") == [
-        ["All priorities", "3", "48.0", "86.4", "3", "40.0%"], ["Urgent", "0", "—", "—", "1", "0.0%"],
-        ["High", "1", "96.0", "96.0", "1", "0.0%"], ["Normal", "1", "24.0", "24.0", "1", "50.0%"],
-        ["Low", "1", "48.0", "48.0", "0", "100.0%"],
+        ["All priorities", "3", "48.0", "86.4", "9.0", "30.6", "3", "40.0%"],
+        ["Urgent", "0", "—", "—", "—", "—", "1", "0.0%"],
+        ["High", "1", "96.0", "96.0", "36.0", "36.0", "1", "0.0%"],
+        ["Normal", "1", "24.0", "24.0", "9.0", "9.0", "1", "50.0%"],
+        ["Low", "1", "48.0", "48.0", "9.0", "9.0", "0", "100.0%"],
     ]  # fmt: skip
     assert table_rows(page, "satisfaction") == [
         ["5", "1", "33.3%"], ["4", "1", "33.3%"], ["3", "0", "0.0%"], ["2", "1", "33.3%"], ["1", "0", "0.0%"],
@@ -182,6 +190,34 @@ def test_the_report_shows_hand_computed_figures(app, client, auth, ws_a, tickets
     # Each table has its chart and its CSV link; Chart.js is named for this page.
     assert page.count('role="img"') == len(TABLES) and page.count("service.csv?") == len(TABLES)
     assert "chart-4.6.1-bar.min.js" in page and "reports.js" in page
+
+
+def test_business_hours_follow_the_workspace_calendar_and_zone(app, client, auth, ws_a):
+    """Service hours 9-17 on weekdays in Shanghai (UTC+8), Monday 5 January a holiday: a complaint
+    filed on Friday at 16:00 and answered on Tuesday at 10:00 took 90 calendar hours but 2 business
+    hours (Friday 16-17, Tuesday 9-10); resolved on Wednesday at 12:00, 116 and 12 (1 + 8 + 3)."""
+    from crm.workspaces.models import Workspace
+
+    with app.app_context():
+        workspace = db.session.get(Workspace, ws_a.id)
+        workspace.timezone = "Asia/Shanghai"
+        workspace.sla_settings = {"hours": {str(day): ["09:00", "17:00"] for day in range(5)},
+                                  "holidays": ["2026-01-05"]}  # fmt: skip
+        db.session.commit()
+    shanghai = lambda day, hour: at(day, hour - 8)  # noqa: E731  (local time to UTC)
+    add_ticket(app, ws_a, make_contact(app, ws_a, "Mei Wong"), created_at=shanghai("2026-01-02", 16),
+               first_responded_at=shanghai("2026-01-06", 10), resolved_at=shanghai("2026-01-07", 12),
+               status="resolved")  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(report_url(ws_a), query_string={"from": "2026-01-01", "until": "2026-01-31"}).get_data(True)
+    assert [row[:6] for row in table_rows(page, "first-response")][:1] == [
+        ["All priorities", "1", "90.0", "90.0", "2.0", "2.0"]
+    ]
+    assert [row[:6] for row in table_rows(page, "resolution")][:1] == [
+        ["All priorities", "1", "116.0", "116.0", "12.0", "12.0"]
+    ]
+    assert figures(page)["Median first response (in business hours)"] == "2.0"
+    assert 'id="report-business-hours"' in page
 
 
 def test_chart_data_matches_the_table(app, client, auth, ws_a, tickets):
@@ -243,10 +279,11 @@ def test_csv_downloads_hold_the_tables_figures(app, client, auth, ws_a, tickets)
     assert download(client, ws_a, "levels")[1] == ["VIP", "1", "20.0"]
     assert download(client, ws_a, "period")[:2] == [["Week", "Tickets"], ["Week of Jan 1", "0"]]
     assert download(client, ws_a, "first-response")[:2] == [
-        ["Priority", "Answered", "Median hours", "90th percentile hours", "Due time missed", "Due time met"],
-        ["All priorities", "4", "4.0", "8.8", "2", "60.0"],
+        ["Priority", "Answered", "Median hours", "90th percentile hours", "Median in business hours",
+         "90th percentile in business hours", "Due time missed", "Due time met"],
+        ["All priorities", "4", "4.0", "8.8", "4.0", "8.1", "2", "60.0"],
     ]  # fmt: skip
-    assert download(client, ws_a, "resolution")[2] == ["Urgent", "0", "", "", "1", "0.0"]
+    assert download(client, ws_a, "resolution")[2] == ["Urgent", "0", "", "", "", "", "1", "0.0"]
     assert download(client, ws_a, "satisfaction")[1] == ["5", "1", "33.3"]
     assert download(client, ws_a, "repeat") == [["Customer", "Level", "Tickets", "Still open"],
                                                 ["Ann Lee", "Ordinary", "2", "0"]]  # fmt: skip
@@ -265,7 +302,9 @@ def test_escalated_tickets_count_only_for_those_who_work_them(app, client, auth,
                                           ["Ordinary", "3", "100.0%"]]  # fmt: skip
     assert table_rows(page, "backlog")[4] == ["30 days or more", "1", "1"]
     assert "Bea Vip" not in page
-    assert download(client, ws_a, "first-response")[1] == ["All priorities", "3", "6.0", "9.2", "1", "66.7"]
+    # Answers in 2, 6 and 10 hours, or 2, 6 and 9 business hours.
+    assert download(client, ws_a, "first-response")[1] == ["All priorities", "3", "6.0", "9.2", "6.0", "8.4", "1",
+                                                           "66.7"]  # fmt: skip
 
 
 def test_a_member_who_sees_own_records_gets_their_tickets(app, client, auth, ws_a, tickets):
@@ -361,8 +400,8 @@ def test_the_report_takes_a_fixed_number_of_queries(app, client, auth, ws_a, tic
                        rating=3)  # fmt: skip
     with count_queries(app) as many:
         client.get(report_url(ws_a), query_string=PERIOD)
-    # member, categories, volume, by day, times, ratings, repeat complainers, backlog
-    assert len(many) == len(few) == 8, many
+    # member, categories, volume, by day, times, business times, ratings, repeat complainers, backlog
+    assert len(many) == len(few) == 9, many
 
 
 def test_report_pages_are_valid_html(app, client, auth, ws_a, tickets):

@@ -119,6 +119,7 @@ ACTIONS = {
     "ticket.assigned": _l("Assigned a ticket"),
     "ticket.updated": _l("Changed a ticket"),
     "ticket.rated": _l("The customer rated a ticket"),
+    "ticket.merged": _l("Merged a duplicate ticket into another"),
     "ticket_category.created": _l("Added a complaint category"),
     "ticket_category.updated": _l("Changed a complaint category"),
     "ticket_category.reordered": _l("Reordered the complaint categories"),

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import ColorField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -106,6 +106,20 @@ class IntroForm(FlaskForm):
         validators=[Optional(), Length(max=INTRO_MAX)],
         description=_l("A few words for your customers. Left empty, the portal shows a standard text."),
     )
+
+
+class BrandColorForm(FlaskForm):
+    """The portal's colour as text (the value saved) and as a colour picker: app.js keeps the two in
+    step; without JavaScript the view takes the one the admin changed."""
+
+    brand_color = StringField(
+        _l("Colour code"),
+        validators=[Optional(), Length(max=20)],
+        description=_l(
+            "# and six hexadecimal digits, such as #1a5fb4. Left empty, the portal keeps its standard blue."
+        ),
+    )
+    brand_picker = ColorField(_l("Pick a colour"), validators=[Optional(), Length(max=20)])
 
 
 class CategoryForm(FlaskForm):

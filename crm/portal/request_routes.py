@@ -4,6 +4,7 @@ through a single-use emailed link, files attached to a ticket, and the copy of a
 from datetime import UTC, datetime, timedelta
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from crm.auth.service import normalize_email
@@ -41,7 +42,7 @@ def privacy_request():
     if form.validate_on_submit():
         try:
             ticket, token = privacy.open_request(form.kind.data, form.name.data, form.email.data,
-                                                 details=form.details.data)  # fmt: skip
+                                                 details=form.details.data, locale=str(get_locale()))  # fmt: skip
         except (tickets.TicketError, ValueError) as error:
             db.session.rollback()
             field = form[{"name": "name", "email": "email", "kind": "kind"}.get(getattr(error, "field", ""), "email")]

@@ -8,6 +8,7 @@ import hashlib
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from wtforms.fields.choices import SelectChoice
@@ -16,11 +17,11 @@ from crm.auth.service import normalize_email
 from crm.contacts.phones import to_e164
 from crm.errors import MESSAGES
 from crm.extensions import db, limiter, login_manager
-from crm.portal import service
+from crm.portal import branding, service
 from crm.portal.forms import ComplaintForm, RatingForm, ReplyForm
 from crm.privacy import service as privacy
 from crm.tenancy import bind_user, bind_workspace
-from crm.tickets import attachments, notify
+from crm.tickets import attachments, merge, notify
 from crm.tickets import service as tickets
 from crm.tickets.models import (
     CLOSED,
@@ -100,7 +101,7 @@ def _redirect_old_slug():
 def private_pages(response):
     """Portal pages carry tracking tokens in their address (and in the Location of a redirect):
     never cached, never sent on as a referrer."""
-    if request.endpoint != "portal.logo":
+    if request.endpoint not in ("portal.logo", "portal.brand_css"):
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -141,6 +142,27 @@ def logo():
     response.cache_control.public = True
     response.cache_control.no_cache = True
     response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+@bp.get("/brand.css")
+def brand_css():
+    """The workspace's colour as CSS custom properties (the CSP allows no inline style). Pages link
+    it as brand.css?v=<colour>, and its content follows from the colour alone: that address may be
+    cached for good. Any other address is revalidated by its ETag."""
+    color = branding.normalize(g.portal_workspace.brand_color)
+    if color is None:
+        abort(404)
+    css = branding.stylesheet(color)
+    response = make_response(css)
+    response.content_type = "text/css; charset=utf-8"
+    response.cache_control.public = True
+    if request.args.get("v") == color[1:]:
+        response.cache_control.max_age = 365 * 24 * 3600
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:32])
     return response.make_conditional(request)
 
 
@@ -204,7 +226,7 @@ def new():
         ticket, token = tickets.open_ticket(
             contact=contact, subject=form.subject.data, body=form.description.data, channel=PORTAL,
             category_id=form.category_id.data, requester_name=form.name.data, requester_email=form.email.data,
-            reference=form.reference.data,
+            reference=form.reference.data, locale=str(get_locale()),
         )  # fmt: skip
     except tickets.TicketError as error:
         db.session.rollback()
@@ -239,7 +261,8 @@ def _form_page(form: ComplaintForm):
 
 
 def _ticket_or_404(token: str):
-    return tickets.ticket_by_token(token) or abort(404)
+    # A merged ticket's link serves the ticket it was merged into (the same customer's).
+    return merge.followed(tickets.ticket_by_token(token)) or abort(404)
 
 
 def _conversation(ticket) -> list[TicketMessage]:
@@ -281,6 +304,8 @@ def _track_page(ticket, token: str, reply_form=None, rating_form=None, status: i
 @bp.get("/t/<token>")
 def track(token: str):
     ticket = _ticket_or_404(token)
+    if ticket.tracking_token_hash != tickets.hash_token(token):  # merged into this one: its own link
+        return redirect(url_for(".track", token=tickets.tracking_token(ticket)), 303)
     if ticket.kind != COMPLAINT and ticket.privacy_verified_at is None:
         privacy.verify(ticket)  # only the address's owner has this link: it was emailed, never shown
         db.session.commit()
@@ -300,6 +325,7 @@ def reply(token: str):
         files = attachments.check(form.attachments.data or [])
         message = tickets.add_reply(ticket, form.body.data, kind=CUSTOMER, author_id=None)
         attachments.save(message, files)
+        ticket.locale = str(get_locale())  # the language they write in now: our next emails use it
     except tickets.TicketError as error:
         db.session.rollback()
         field = form.attachments if error.field == "attachments" else form.body

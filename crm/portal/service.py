@@ -1,6 +1,6 @@
-"""The public complaint portal's own settings and mail: the intro text admins edit, the emails to
-the customer (received, with the private tracking link) and to the assignee (the customer replied).
-Ticket work itself goes through crm.tickets.service."""
+"""The public complaint portal's own settings and mail: the intro text and the colour admins edit,
+the emails to the customer (received, with the private tracking link) and to the assignee (the
+customer replied). Ticket work itself goes through crm.tickets.service."""
 
 import secrets
 from datetime import timedelta
@@ -14,6 +14,7 @@ from crm.audit import service as audit
 from crm.db import utcnow
 from crm.extensions import db
 from crm.mail import send_mail
+from crm.portal import branding
 from crm.tickets.models import PortalSignIn, Ticket
 from crm.tickets.service import hash_token
 from crm.workspaces.models import ACTIVE, Workspace
@@ -39,6 +40,35 @@ def set_intro(workspace: Workspace, text: str | None) -> dict:
     return changes
 
 
+def set_brand_color(workspace: Workspace, value: str | None) -> dict:
+    """The portal's colour as "#rrggbb" in lower case; empty puts the standard colour back (caller
+    commits). Refused (PortalError on "brand_color") when it is not a colour in that form, or when
+    neither white nor near-black text on it reaches WCAG's 4.5:1."""
+    color = None
+    if (value or "").strip():
+        color = branding.normalize(value)
+        if color is None:
+            raise PortalError(_("Enter the colour as # and six hexadecimal digits, such as #1a5fb4."), "brand_color")
+        if not branding.readable(color):
+            raise PortalError(
+                _(
+                    "Text on %(color)s would be hard to read: white text reaches a contrast of %(white)s:1 and "
+                    "black text %(black)s:1, and at least %(minimum)s:1 is needed (WCAG AA). Choose a darker or a "
+                    "lighter colour.",
+                    color=color,
+                    white=branding.floor_ratio(branding.contrast_ratio(color, branding.WHITE)),
+                    black=branding.floor_ratio(branding.contrast_ratio(color, branding.NEAR_BLACK)),
+                    minimum=branding.MIN_CONTRAST,
+                ),
+                "brand_color",
+            )
+    workspace.brand_color = color
+    changes = audit.changes_of(workspace, ("brand_color",))
+    if changes:
+        audit.record("workspace.updated", "workspace", workspace.id, changes)
+    return changes
+
+
 def tracking_link(workspace: Workspace, token: str) -> str:
     return url_for("portal.track", slug=workspace.slug, token=token, _external=True)
 
@@ -52,7 +82,7 @@ def send_received(workspace: Workspace, ticket: Ticket, token: str) -> None:
     """Tells the customer the number and the private link, in the language they filed in."""
     if not ticket.requester_email:
         return
-    with force_locale(str(get_locale())):
+    with force_locale(ticket.locale or str(get_locale())):
         subject = _("We received your complaint #%(number)d", number=ticket.number)
         text = render_template(
             "portal/email/received.txt", workspace=workspace, ticket=ticket, link=tracking_link(workspace, token)
@@ -122,7 +152,7 @@ def send_sign_in(workspace: Workspace, email: str, token: str) -> None:
 
 
 def send_privacy_received(workspace: Workspace, ticket: Ticket, token: str) -> None:
-    with force_locale(str(get_locale())):
+    with force_locale(ticket.locale or str(get_locale())):
         subject = _("We received your privacy request #%(number)d", number=ticket.number)
         text = render_template("portal/email/privacy_received.txt", workspace=workspace, ticket=ticket,
                                link=tracking_link(workspace, token))  # fmt: skip

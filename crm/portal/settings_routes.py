@@ -1,6 +1,6 @@
-"""Settings → Service: the complaint portal's intro text and its public address, and the complaint
+"""Settings → Service: the complaint portal's intro text, colour and public address, and the complaint
 categories (add, rename, move, retire, use again). The category list answers its own fragment to
-htmx; adding, renaming and the intro are plain forms (post/redirect/get)."""
+htmx; adding, renaming, the intro and the colour are plain forms (post/redirect/get)."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from crm.extensions import db
 from crm.htmx import answer_list, wants_partial
 from crm.permissions import require
-from crm.portal import service
-from crm.portal.forms import CategoryForm, IntroForm
+from crm.portal import branding, service
+from crm.portal.forms import BrandColorForm, CategoryForm, IntroForm
 from crm.tickets import categories as category_service
 from crm.tickets.models import TicketCategory
 from crm.tickets.service import TicketError, categories
@@ -27,10 +27,21 @@ def _list_context(error: str | None = None) -> dict:
     return {"categories": categories(), "usage": category_service.usage(), "error": error}
 
 
-def _index(status: int = 200, intro_form=None, form=None, error: str | None = None):
+def _brand_form() -> BrandColorForm:
+    saved = g.workspace.brand_color
+    return BrandColorForm(
+        formdata=None, data={"brand_color": saved or "", "brand_picker": saved or branding.DEFAULT_COLOR}
+    )
+
+
+def _index(status: int = 200, intro_form=None, form=None, error: str | None = None, brand_form=None):
+    saved = g.workspace.brand_color
     context = {
         **_list_context(error),
         "intro_form": intro_form or IntroForm(formdata=None, data={"intro": g.workspace.portal_intro or ""}),
+        "brand_form": brand_form or _brand_form(),
+        "brand_text": branding.text_color(saved) if saved else None,
+        "floor_ratio": branding.floor_ratio,
         "form": form or CategoryForm(formdata=None),
         "portal_url": url_for("portal.home", slug=g.workspace.slug, _external=True),
     }
@@ -65,6 +76,39 @@ def update_intro():
             return redirect(url_for(".index"), 303)
     db.session.rollback()
     return _index(422, intro_form=form)
+
+
+def _chosen_color(form: BrandColorForm) -> str:
+    """The text field's value, unless only the picker was changed (app.js keeps the two in step;
+    without JavaScript the admin may use either). Empty means the standard colour."""
+    saved = g.workspace.brand_color or ""
+    text = (form.brand_color.data or "").strip()
+    picker = (form.brand_picker.data or "").strip()
+    if text.lower() == saved and picker and picker.lower() != (saved or branding.DEFAULT_COLOR):
+        return picker
+    return text
+
+
+@bp.post("/brand-color")
+@require("settings.manage")
+def update_brand_color():
+    form = BrandColorForm()
+    if form.validate_on_submit():
+        color = None if request.form.get("reset") else _chosen_color(form)
+        try:
+            service.set_brand_color(g.workspace, color)
+        except service.PortalError as error:
+            form.brand_color.data = color  # the refused value shown back, whichever input it came from
+            form.brand_color.errors = [*form.brand_color.errors, str(error)]
+        else:
+            db.session.commit()
+            if g.workspace.brand_color:
+                flash(_("The portal's colour is saved."), "success")
+            else:
+                flash(_("The portal uses its standard colour again."), "success")
+            return redirect(url_for(".index"), 303)
+    db.session.rollback()
+    return _index(422, brand_form=form)
 
 
 @bp.post("/categories")

@@ -152,16 +152,19 @@ def _erase_one(contact: Contact) -> None:
 # --- requests from the portal ----------------------------------------------------------------------
 
 
-def open_request(kind: str, name: str, email: str, phone: str | None = None, details: str | None = None):
+def open_request(
+    kind: str, name: str, email: str, phone: str | None = None, details: str | None = None, locale: str | None = None
+):
     """A privacy request as a ticket of the customer with that email (made if new): due in 30
-    calendar days whatever the service hours, as the law counts them. Returns (ticket, token)."""
+    calendar days whatever the service hours, as the law counts them; ``locale`` is the language
+    the customer asked in, which their emails use. Returns (ticket, token)."""
     if kind not in (PRIVACY_COPY, PRIVACY_ERASURE):
         raise tickets.TicketError(_("Not a valid choice."), 422, "kind")
     contact = tickets.find_contact_for_portal(name, email, phone)
     subject = _("Copy of my data") if kind == PRIVACY_COPY else _("Delete my data")
     body = (details or "").strip() or subject
     ticket, token = tickets.open_ticket(contact=contact, subject=subject, body=body, channel=PORTAL,
-                                        requester_name=name, requester_email=email)  # fmt: skip
+                                        requester_name=name, requester_email=email, locale=locale)  # fmt: skip
     ticket.kind = kind
     ticket.resolution_due_at = utcnow() + timedelta(days=PRIVACY_DAYS)
     return ticket, token

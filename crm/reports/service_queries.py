@@ -11,7 +11,9 @@ escalated queue only for members with ``tickets.escalated``, and a role limited 
 records sees the tickets assigned to its member.
 
 Times are calendar hours from opening; the due times they are judged against were set in
-business hours (crm.tickets.sla), so a ticket can take 30 hours and still be on time.
+business hours (crm.tickets.sla), so a ticket can take 30 hours and still be on time. The same
+times in business hours (``business_times``) are counted by crm.tickets.sla itself, as the due
+times are.
 """
 
 from collections import Counter
@@ -24,11 +26,12 @@ import sqlalchemy as sa
 from crm.contacts.models import Contact
 from crm.db import UTCDateTime
 from crm.extensions import db
-from crm.reports.sql import days_between, local_day, month_of, percentile
+from crm.reports.sql import days_between, interpolated_percentile, local_day, month_of, percentile
+from crm.tickets import sla
 from crm.tickets.models import FINISHED, Ticket
 from crm.tickets.queries import visible
 from crm.tickets.sla_jobs import breaching
-from crm.workspaces.models import Membership
+from crm.workspaces.models import Membership, Workspace
 
 REPEAT_AT_LEAST = 2  # tickets in the period that make a customer a repeat complainer
 REPEAT_SHOWN = 20
@@ -188,6 +191,44 @@ def times(scope: ServiceScope) -> dict[str | None, TimeFacts]:
 
 def _floats(values) -> list[float | None]:
     return [None if value is None else float(value) for value in values]
+
+
+@dataclass(frozen=True)
+class BusinessTimes:
+    """The median and 90th percentile of one row of the times tables, in business hours."""
+
+    response_median: float | None
+    response_p90: float | None
+    resolution_median: float | None
+    resolution_p90: float | None
+
+
+def business_times(scope: ServiceScope) -> dict[str | None, BusinessTimes]:
+    """{priority or None for all: BusinessTimes} of the tickets opened in the period: the open time
+    of the workspace's calendar (its service hours and holidays) from opening to the first public
+    reply and to resolved, counted by crm.tickets.sla as the due times are. Such hours cannot be
+    summed up in SQL, so one statement reads the three times of each answered or resolved ticket
+    and they are counted here. Like the calendar hours, they include time spent waiting on the
+    customer (the due times moved later for it)."""
+    workspace = db.session.get(Workspace, scope.member.workspace_id)  # the request's: no query
+    calendar = sla.calendar_of(workspace.sla_settings, scope.zone)
+    statement = scope.opened(
+        sa.select(Ticket.priority, Ticket.created_at, Ticket.first_responded_at, Ticket.resolved_at)
+        .where(sa.or_(Ticket.first_responded_at.is_not(None), Ticket.resolved_at.is_not(None)))
+    )  # fmt: skip
+    found: dict[str | None, tuple[list[float], list[float]]] = {}
+    for priority, opened_at, answered_at, resolved_at in db.session.execute(statement):
+        lists = [found.setdefault(key, ([], [])) for key in (priority, None)]
+        for end, index in ((answered_at, 0), (resolved_at, 1)):
+            if end is not None:
+                hours = sla.business_time_between(opened_at, end, calendar).total_seconds() / 3600
+                for pair in lists:
+                    pair[index].append(hours)
+    return {
+        key: BusinessTimes(interpolated_percentile(responses, 0.5), interpolated_percentile(responses, 0.9),
+                           interpolated_percentile(resolutions, 0.5), interpolated_percentile(resolutions, 0.9))
+        for key, (responses, resolutions) in found.items()
+    }  # fmt: skip
 
 
 # --- satisfaction, repeat complainers, backlog -----------------------------------------------------

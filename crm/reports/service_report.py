@@ -42,6 +42,10 @@ class Facts:
         return queries.times(self.scope)
 
     @cached_property
+    def business_times(self) -> dict[str | None, queries.BusinessTimes]:
+        return queries.business_times(self.scope)
+
+    @cached_property
     def ratings(self) -> dict[int, int]:
         return queries.ratings(self.scope)
 
@@ -123,27 +127,33 @@ def _month_label(month: date) -> str:
     return format_skeleton("yMMM", month, locale=str(get_locale()))
 
 
-def _time_rows(facts: Facts, pick: Callable[[queries.TimeFacts], tuple]) -> list[tuple]:
+NO_BUSINESS_TIMES = queries.BusinessTimes(None, None, None, None)
+
+
+def _time_rows(facts: Facts, pick: Callable[[queries.TimeFacts, queries.BusinessTimes], tuple]) -> list[tuple]:
     if facts.times.get(None) is None or not facts.times[None].tickets:
         return []
     labels = [(None, _("All priorities"))] + [(key, str(PRIORITY_LABELS[key])) for key in reversed(PRIORITIES)]
     rows = []
     for key, label in labels:
         found = facts.times.get(key)
-        rows.append((label, *pick(found)) if found else (label, 0, None, None, 0, None))
+        business = facts.business_times.get(key, NO_BUSINESS_TIMES)
+        rows.append((label, *pick(found, business)) if found else (label, 0, None, None, None, None, 0, None))
     return rows
 
 
 def _time_columns(done: str) -> tuple[Column, ...]:
     return (Column(_l("Priority"), TEXT), Column(done, COUNT), Column(_l("Median hours"), HOURS),
-            Column(_l("90th percentile hours"), HOURS), Column(_l("Due time missed"), COUNT),
+            Column(_l("90th percentile hours"), HOURS), Column(_l("Median in business hours"), HOURS),
+            Column(_l("90th percentile in business hours"), HOURS), Column(_l("Due time missed"), COUNT),
             Column(_l("Due time met"), PERCENT))  # fmt: skip
 
 
 def response_table(facts: Facts) -> Table:
-    def pick(row: queries.TimeFacts) -> tuple:
+    def pick(row: queries.TimeFacts, business: queries.BusinessTimes) -> tuple:
         met, missed = row.response_met, row.response_breached
-        return row.answered, row.response_median, row.response_p90, missed, ratio(met, met + missed)
+        return (row.answered, row.response_median, row.response_p90, business.response_median,
+                business.response_p90, missed, ratio(met, met + missed))  # fmt: skip
 
     return Table(
         "first-response", _("First response time"),
@@ -154,9 +164,10 @@ def response_table(facts: Facts) -> Table:
 
 
 def resolution_table(facts: Facts) -> Table:
-    def pick(row: queries.TimeFacts) -> tuple:
+    def pick(row: queries.TimeFacts, business: queries.BusinessTimes) -> tuple:
         met, missed = row.resolution_met, row.resolution_breached
-        return row.resolved, row.resolution_median, row.resolution_p90, missed, ratio(met, met + missed)
+        return (row.resolved, row.resolution_median, row.resolution_p90, business.resolution_median,
+                business.resolution_p90, missed, ratio(met, met + missed))  # fmt: skip
 
     return Table(
         "resolution", _("Resolution time"),
@@ -238,6 +249,8 @@ class Summary:
             (_("Tickets opened"), facts.volume.total, COUNT),
             (_("Resolved"), facts.volume.resolved, COUNT),
             (_("Median first response (hours)"), whole.response_median if whole else None, HOURS),
+            (_("Median first response (in business hours)"),
+             facts.business_times.get(None, NO_BUSINESS_TIMES).response_median, HOURS),
             (_("First responses on time"), ratio(response_met, response_met + response_missed), PERCENT),
             (_("Resolutions on time"), ratio(resolution_met, resolution_met + resolution_missed), PERCENT),
             (_("Average rating (of 5)"), average, DECIMAL),

@@ -1,12 +1,13 @@
 """Emails about tickets, sent after the change is committed (a refused or rolled-back change
 sends nothing): to the customer on every public reply and when the ticket waits on them, is
 resolved or closed, each with the private tracking link; to a member when a ticket is given to
-them by someone else."""
+them by someone else. The customer's emails go in the language they used on the portal."""
 
 from flask import g, render_template, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from crm.i18n import LANGUAGES
 from crm.mail import send_mail
 from crm.tickets import service
 from crm.tickets.models import CLOSED, PENDING, RESOLVED, STATUS_LABELS, Ticket, TicketMessage
@@ -21,15 +22,18 @@ def tracking_url(ticket: Ticket) -> str:
     return url_for("portal.track", slug=g.workspace.slug, token=service.tracking_token(ticket), _external=True)
 
 
-def _customer_locale() -> str:
-    # The customer's language is not known: the language the member works in, who writes to them.
+def _customer_locale(ticket: Ticket) -> str:
+    """The language the customer last used on the portal (kept on the ticket). Where it is not
+    known (a ticket staff opened from a call, say), the language of the member writing to them."""
+    if ticket.locale in LANGUAGES:
+        return ticket.locale
     return str(get_locale() or "en")
 
 
 def reply_sent(ticket: Ticket, message: TicketMessage) -> None:
     if not ticket.requester_email:
         return
-    with force_locale(_customer_locale()):
+    with force_locale(_customer_locale(ticket)):
         subject = _("Re: [#%(number)d] %(subject)s", number=ticket.number, subject=ticket.subject)
         text = render_template("tickets/email/reply.txt", ticket=ticket, message=message, workspace=g.workspace,
                                link=tracking_url(ticket))  # fmt: skip
@@ -39,7 +43,7 @@ def reply_sent(ticket: Ticket, message: TicketMessage) -> None:
 def status_changed(ticket: Ticket, status: str) -> None:
     if not ticket.requester_email or status not in TOLD_STATUSES:
         return
-    with force_locale(_customer_locale()):
+    with force_locale(_customer_locale(ticket)):
         subject = _("[#%(number)d] %(subject)s: %(status)s", number=ticket.number, subject=ticket.subject,
                     status=STATUS_LABELS[status])  # fmt: skip
         text = render_template("tickets/email/status.txt", ticket=ticket, status=status, workspace=g.workspace,
@@ -79,7 +83,7 @@ def privacy_done(ticket: Ticket, email: str | None) -> None:
     from: an erasure has cleared it from the ticket)."""
     if not email:
         return
-    with force_locale(_customer_locale()):
+    with force_locale(_customer_locale(ticket)):
         subject = _("[#%(number)d] %(subject)s: done", number=ticket.number, subject=ticket.subject)
         text = render_template("tickets/email/privacy_done.txt", ticket=ticket, workspace=g.workspace,
                                link=tracking_url(ticket))  # fmt: skip

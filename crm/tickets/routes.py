@@ -17,7 +17,7 @@ from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.permissions import require
 from crm.saved_replies import service as saved_replies
-from crm.tickets import attachments, notify, queries, service, sla_jobs
+from crm.tickets import attachments, merge, notify, queries, service, sla_jobs
 from crm.tickets.forms import REPLY_KINDS, ReplyForm, TicketForm
 from crm.tickets.models import (
     CHANNEL_LABELS,
@@ -163,8 +163,9 @@ def _fields_context(ticket: Ticket, can_work: bool) -> dict:
 
 
 def _show(ticket: Ticket, reply_form: ReplyForm | None = None, fields_error: TicketError | None = None,
-          status: int = 200):  # fmt: skip
-    can_work = service.allowed_to_work(ticket, g.membership)
+          status: int = 200, **extra):  # fmt: skip
+    # A merged ticket is read-only: its conversation went on in the ticket it was merged into.
+    can_work = service.allowed_to_work(ticket, g.membership) and ticket.merged_into_id is None
     context = {
         "ticket": ticket,
         "messages": queries.conversation(ticket.id),
@@ -175,8 +176,19 @@ def _show(ticket: Ticket, reply_form: ReplyForm | None = None, fields_error: Tic
         "saved_replies": saved_replies.saved_replies() if can_work else [],
         "late": sla_jobs.late_marks(ticket),
         **_fields_context(ticket, can_work),
+        **_merged_context(ticket),
+        **extra,
     }
     return render_template("tickets/show.html", **context), status
+
+
+def _merged_context(ticket: Ticket) -> dict:
+    """For a merged ticket's banner: the number it was merged into, and whether the member may
+    open that ticket (a link) or not (the number alone)."""
+    if ticket.merged_into_id is None:
+        return {}
+    number, visible = merge.merged_into_for(ticket, g.membership)
+    return {"merged_into": number, "merged_into_visible": visible}
 
 
 @bp.get("/<int:ticket_number>")
@@ -186,9 +198,12 @@ def show(ticket_number: int):
 
 
 def _worker(ticket: Ticket) -> Ticket:
-    """The ticket, if the member may answer and change it (403 otherwise: they can see it)."""
+    """The ticket, if the member may answer and change it (403 otherwise: they can see it), and it
+    is not merged into another (409)."""
     if not service.allowed_to_work(ticket, g.membership):
         abort(403)
+    if ticket.merged_into_id is not None:
+        abort(409, merge.refusal(ticket))
     return ticket
 
 

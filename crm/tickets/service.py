@@ -184,14 +184,16 @@ def ticket_search_text(subject: str, requester_name: str | None, requester_email
 
 def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, category_id: int | None = None,
                 priority: str = NORMAL, requester_name: str | None, requester_email: str | None,
-                reference: str | None = None, author_id: int | None = None) -> tuple[Ticket, str]:  # fmt: skip
+                reference: str | None = None, author_id: int | None = None,
+                locale: str | None = None) -> tuple[Ticket, str]:  # fmt: skip
     """A new ticket of ``contact``: numbered, routed to its queue, status "new", with its first
     message (the customer's words, or the staff member's record of them when ``author_id`` is
     given) and a tracking token. Returns the ticket and the token, which only the customer gets:
     the ticket keeps its SHA-256.
 
     The requester's email is required from the portal; for a ticket staff open (by phone, in
-    person...) it and the name default to the contact's."""
+    person...) it and the name default to the contact's. ``locale`` is the language the customer
+    wrote in on the portal, which their emails use; None when not known."""
     if contact.deleted_at is not None:
         raise TicketError(_("This contact is in the trash. Restore it first."), 409, "contact_id")
     subject = _text(subject, SUBJECT_MAX, "subject")
@@ -212,7 +214,7 @@ def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, cate
         priority=priority, status=NEW, queue=queue, assignee_id=rotation.next_assignee(queue),
         tracking_token_hash=hash_token(token),
         tracking_token_sealed=secrets_store.encrypt(token),
-        requester_name=requester_name, requester_email=requester_email, reference=reference,
+        requester_name=requester_name, requester_email=requester_email, reference=reference, locale=locale,
         search_text=ticket_search_text(subject, requester_name, requester_email),
     )  # fmt: skip
     _due_times(ticket, contact.level)

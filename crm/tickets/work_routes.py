@@ -1,19 +1,21 @@
 """More of the staff ticket pages (the same blueprint as crm.tickets.routes): a saved reply filled in
-for the ticket, files attached to its messages, approving a customer's privacy request, and bulk
-status and assignee changes from the queue."""
+for the ticket, files attached to its messages, approving a customer's privacy request, merging a
+duplicate into another ticket, and bulk status and assignee changes from the queue."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from crm.extensions import db
+from crm.htmx import wants_partial
 from crm.permissions import require
 from crm.privacy import service as privacy
 from crm.saved_replies import service as saved_replies
 from crm.saved_replies.models import SavedReply
 from crm.tickets import attachments, notify, queries, service
-from crm.tickets.models import NEW, PRIVACY_ERASURE, STATUSES, TicketAttachment
-from crm.tickets.routes import _worker, bp, ticket_or_404
+from crm.tickets.merge import merge_ticket, tell_customer
+from crm.tickets.models import NEW, PRIVACY_ERASURE, STATUSES, Ticket, TicketAttachment
+from crm.tickets.routes import _leave_for, _show, _worker, bp, ticket_or_404
 
 
 @bp.get("/<int:ticket_number>/saved-reply")
@@ -72,6 +74,43 @@ def fulfil_privacy(ticket_number: int):
     return redirect(url_for(".show", ticket_number=ticket_number), 303)
 
 
+def _merge_target(typed: str) -> Ticket:
+    """The ticket whose number was typed ("1001" or "#1001"), if the member may see it: any other
+    number, of another workspace or a queue they do not work, is no ticket at all."""
+    if not typed:
+        raise service.TicketError(_("Enter the number of the ticket to merge into."), 422, "target")
+    number = queries.NUMBER.fullmatch(typed)
+    target = queries.ticket_or_none(int(number.group(1)), g.membership) if number else None
+    if target is None:
+        raise service.TicketError(_("There is no ticket with this number."), 422, "target")
+    return target
+
+
+@bp.post("/<int:ticket_number>/merge")
+@require("tickets.write")
+def merge(ticket_number: int):
+    """Merges this ticket (a duplicate) into the one whose number was typed (crm.tickets.merge),
+    then goes to that one; a refusal comes back next to the number, with nothing changed."""
+    source = _worker(ticket_or_404(ticket_number))
+    typed = request.form.get("target", "").strip()[:20]
+    try:
+        target = _merge_target(typed)
+        merge_ticket(source, target, g.membership)
+    except service.TicketError as error:
+        db.session.rollback()
+        if error.status == 403:
+            abort(403)
+        error.status = 422
+        context = {"ticket": ticket_or_404(ticket_number), "merge_error": error, "merge_value": typed}
+        if wants_partial("ticket-merge"):
+            return render_template("tickets/_merge.html", **context), 422
+        return _show(status=422, **context)
+    db.session.commit()
+    tell_customer(source, target)
+    flash(_("Ticket #%(number)d was merged into #%(target)d.", number=source.number, target=target.number), "success")
+    return _leave_for(url_for(".show", ticket_number=target.number))
+
+
 BULK_LIMIT = 100
 
 
@@ -98,7 +137,8 @@ def bulk():
     try:
         for number in numbers:
             ticket = queries.ticket_or_none(number, g.membership)
-            if ticket is None or not service.allowed_to_work(ticket, g.membership):
+            merged = ticket is not None and ticket.merged_into_id is not None  # read-only: its work went on elsewhere
+            if ticket is None or merged or not service.allowed_to_work(ticket, g.membership):
                 skipped += 1
                 continue
             changes = service.set_status(ticket, status, g.membership.id) if status else {}
