@@ -136,7 +136,8 @@
 
   // Record pickers (templates/_macros/picker.html): a combobox whose listbox htmx fills as the member
   // types. Arrow keys move through the options, Enter or a click chooses, Escape closes; the chosen id
-  // goes into the hidden input, whose "change" event then reaches the form (a filter form refreshes).
+  // goes into the hidden input, which then sends "change" and "picked" (a filter form refreshes on
+  // "picked": it does not listen to "change", which a search box also sends when it is left).
   function pickerParts(picker) {
     return {
       input: picker.querySelector("[role=combobox]"),
@@ -161,6 +162,7 @@
     if (parts.hidden.value !== value) {
       parts.hidden.value = value;
       parts.hidden.dispatchEvent(new Event("change", { bubbles: true }));
+      parts.hidden.dispatchEvent(new Event("picked", { bubbles: true }));
     }
   }
 
