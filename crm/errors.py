@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from crm.billing.limits import LimitError
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, trigger
 
@@ -21,6 +22,7 @@ MESSAGES = {
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     409: (_l("Not possible now"), _l("This cannot be done in the record's current state. Reload the page.")),
     413: (_l("Too large"), _l("What you sent is larger than we accept.")),
+    422: (_l("Not saved"), _l("Check what you entered and try again.")),
     429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
     500: (_l("Something went wrong"), _l("An unexpected error happened on our side. Please try again.")),
     503: (
@@ -64,6 +66,12 @@ def init_app(app: Flask) -> None:
         return render_error(
             400, str(_l("Your form expired or was sent from elsewhere. Reload the page and try again."))
         )
+
+    @app.errorhandler(LimitError)
+    def plan_limit(error: LimitError):
+        # A route that does not show the limit in its own form still answers 422 with the reason.
+        db.session.rollback()
+        return render_error(422, str(error))
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)

@@ -7,6 +7,8 @@ from crm.activities.task_routes import bp as tasks_bp
 from crm.audit.routes import bp as audit_bp
 from crm.auth.routes import bp as auth_bp
 from crm.backup.routes import bp as backup_bp
+from crm.billing.routes import bp as billing_bp
+from crm.billing.routes import webhook_bp as billing_webhook_bp
 from crm.contacts.company_routes import bp as companies_bp
 from crm.contacts.routes import bp as contacts_bp
 from crm.contacts.search_routes import bp as search_bp
@@ -67,6 +69,7 @@ ws_bp.register_blueprint(company_purchases_bp)
 ws_bp.register_blueprint(imports_bp)
 ws_bp.register_blueprint(data_quality_bp)
 ws_bp.register_blueprint(backup_bp)
+ws_bp.register_blueprint(billing_bp)
 ws_bp.register_blueprint(duplicates_bp)
 ws_bp.register_blueprint(deals_bp)
 ws_bp.register_blueprint(deal_list_bp)
@@ -84,5 +87,5 @@ ws_bp.register_blueprint(lost_reasons_bp)
 ws_bp.register_blueprint(service_settings_bp)
 ws_bp.register_blueprint(tickets_bp)
 
-APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp, portal_bp)
+APP_BLUEPRINTS = (site_bp, auth_bp, workspaces_bp, ws_bp, join_bp, portal_bp, billing_webhook_bp)
 DEV_BLUEPRINTS = (dev_bp,)

@@ -11,7 +11,7 @@ from flask import current_app
 from crm.search import is_search_index
 
 config = context.config
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's loggers
 logger = logging.getLogger("alembic.env")
 
 target_metadata = current_app.extensions["migrate"].db.metadata

@@ -227,3 +227,31 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def fake_stripe():
+    """The local fake of Stripe's API and hosted pages (tests/fake_stripe.py), for the whole run."""
+    from tests.fake_stripe import FakeStripe
+
+    server = FakeStripe().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_billing(app, fake_stripe, monkeypatch):
+    """Billing on, against the fake (emptied): keys, API base and the plans' price ids in the
+    session app's configuration for this test only."""
+    fake_stripe.reset()
+    monkeypatch.setattr(fake_stripe, "webhook_url", None)
+    plans = {key: dict(values) for key, values in app.config["BILLING_PLANS"].items()}
+    plans["team"]["price_id"], plans["business"]["price_id"] = "price_team", "price_business"
+    for key, value in {
+        "STRIPE_SECRET_KEY": "sk_test_fake",
+        "STRIPE_WEBHOOK_SECRET": fake_stripe.webhook_secret,
+        "STRIPE_API_BASE": fake_stripe.url,
+        "BILLING_PLANS": plans,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return fake_stripe

@@ -123,6 +123,13 @@ ACTIONS = {
     "ticket_category.created": _l("Added a complaint category"),
     "ticket_category.updated": _l("Changed a complaint category"),
     "ticket_category.reordered": _l("Reordered the complaint categories"),
+    "billing.checkout_started": _l("Went to Stripe Checkout to pay for a plan"),
+    "billing.portal_opened": _l("Opened Stripe's billing portal"),
+    "billing.subscription_changed": _l("The subscription changed"),
+    "billing.subscription_ended": _l("The subscription ended; the workspace is on Free"),
+    "billing.invoice_paid": _l("An invoice was paid"),
+    "billing.payment_failed": _l("A payment failed"),
+    "billing.seats_changed": _l("The billed seats changed"),
 }
 
 RECORD_TYPES = {
@@ -146,6 +153,7 @@ RECORD_TYPES = {
     "quote": _l("Quote"),
     "ticket": _l("Ticket"),
     "ticket_category": _l("Complaint category"),
+    "invoice": _l("Invoice"),
 }
 
 

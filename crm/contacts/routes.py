@@ -7,6 +7,7 @@ from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
+from crm.billing.limits import LimitError
 from crm.contacts import bulk, classification, list_rows, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
@@ -220,7 +221,11 @@ def create():
     data = form.service_data()
     level = data.pop("level")
     data["custom"], data["custom_audit"] = custom_payload(form, None)
-    contact = service.create_contact(data)
+    try:
+        contact = service.create_contact(data)
+    except LimitError as error:
+        db.session.rollback()
+        return render_template("contacts/new.html", form=form, limit_error=error), 422
     service.set_level(contact, level, g.workspace, workspace_today())
     duplicates.refresh_for(contact)
     db.session.commit()
@@ -328,6 +333,10 @@ def restore(contact_id: int):
     except service.TooLate:
         days = service.RESTORE_DAYS
         flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
+        return redirect(url_for(".trash"), 303)
+    except LimitError as error:
+        db.session.rollback()
+        flash(str(error), "error")
         return redirect(url_for(".trash"), 303)
     db.session.commit()
     flash(_("Contact %(name)s restored.", name=contact.name), "success")

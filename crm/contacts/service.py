@@ -6,11 +6,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from crm.audit import service as audit
+from crm.billing import limits
 from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.db import utcnow
 from crm.extensions import db
 from crm.search import digits, normalize
+from crm.tenancy import bound_workspace_id
+from crm.workspaces.models import Workspace
 
 RESTORE_DAYS = 30
 CONTACT_FIELDS = (
@@ -54,7 +57,12 @@ def _company_name(company_id: int | None) -> str | None:
     return db.session.scalar(sa.select(Company.name).where(Company.id == company_id))
 
 
-def create_contact(data: dict) -> Contact:
+def create_contact(data: dict, *, check_limit: bool = True) -> Contact:
+    """A new contact, within the plan's contacts limit (``LimitError`` otherwise). The complaint
+    portal passes ``check_limit=False``: a customer's complaint is never lost because the business
+    is over its limit (crm/billing/limits.py)."""
+    if check_limit:
+        limits.check_contacts(_bound_workspace())
     contact = Contact(emails=[], phones=[], custom=data.get("custom") or {})
     _apply(contact, data, CONTACT_FIELDS)
     contact.search_text = contact_search_text(contact, _company_name(contact.company_id))
@@ -68,6 +76,10 @@ def create_contact(data: dict) -> Contact:
     changes.update(data.get("custom_audit") or {})
     audit.record("contact.created", "contact", contact.id, changes)
     return contact
+
+
+def _bound_workspace() -> Workspace:
+    return db.session.get(Workspace, bound_workspace_id())  # the request's: from the identity map
 
 
 def update_contact(contact: Contact, data: dict) -> dict:
@@ -126,10 +138,12 @@ def delete_contact(contact: Contact) -> None:
 
 
 def restore_contact(contact: Contact) -> None:
+    """Back from the trash, which the contacts limit does not count: it must fit again."""
     if contact.deleted_at is None:
         return
     if contact.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
         raise TooLate
+    limits.check_contacts(_bound_workspace())
     contact.deleted_at = None
     audit.record("contact.restored", "contact", contact.id, {"name": [None, contact.name]})
 

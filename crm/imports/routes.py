@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.audit import service as audit
+from crm.billing import limits
+from crm.billing.limits import LimitError
 from crm.csv_stream import csv_download, csv_row
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -130,10 +132,22 @@ def _problems(job: Import):
                   PROBLEMS_PER_PAGE, descending=False)  # fmt: skip
 
 
-def _show(job: Import, form=None, status: int = 200):
+def _limit_error(job: Import) -> LimitError | None:
+    """The dry run's new contacts against the room the plan leaves: refused before anything is
+    written, never half-imported (None: they fit, or nothing is limited)."""
+    if job.entity != "contacts" or job.status != "checked":
+        return None
+    try:
+        limits.check_contacts(g.workspace, job.created_count)
+    except LimitError as error:
+        return error
+    return None
+
+
+def _show(job: Import, form=None, status: int = 200, limit_error: LimitError | None = None):
     form = form or _form(job, formdata=None)
     context = {"job": job, "form": form, "samples": _samples(job), "can_undo": runner.can_undo(job),
-               "undo_until": runner.undo_deadline(job)}  # fmt: skip
+               "undo_until": runner.undo_deadline(job), "limit_error": limit_error or _limit_error(job)}  # fmt: skip
     if job.status in ("checked", "done", "failed", "undone"):
         context["problems"] = _problems(job)
     if wants_partial("import-problems"):
@@ -214,6 +228,9 @@ def run(import_id: int):
     if job.status != "checked":
         flash(_("Check the file before importing it."), "error")
         return _to(job)
+    limit_error = _limit_error(job)
+    if limit_error is not None:
+        return _show(job, status=422, limit_error=limit_error)
     job.status = "importing"
     audit.record("import.started", "import", job.id, {"file": [None, job.filename]})
     db.session.commit()

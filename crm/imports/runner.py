@@ -15,6 +15,8 @@ from flask_babel import lazy_gettext as _l
 
 from crm.audit import service as audit
 from crm.auth.models import User
+from crm.billing import limits
+from crm.billing.limits import LimitError
 from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag, month_day
 from crm.contacts.service import company_search_text, contact_search_text, search_text_of
@@ -61,14 +63,33 @@ def _process(import_id: int, write: bool) -> None:
         return  # cancelled or already handled
     importer = _importer(job)
     with force_locale(importer.locale if importer and importer.locale else "en"):  # the reasons it writes
+        if write and not _fits_the_plan(job):
+            return
         try:
             _go_through(job, write)
         except UnreadableFile as error:
             _fail(import_id, write, str(error))
+        except LimitError as error:  # more new contacts than the dry run counted (the data changed since)
+            _fail(import_id, write, f"{error.reason} {_('The rows before it were kept; undo removes them.')}")
         except Exception:
             _fail(import_id, write, _("The import stopped unexpectedly; the rows before it were kept.")
                   if write else _("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
             raise
+
+
+def _fits_the_plan(job: Import) -> bool:
+    """Before writing anything: the dry run's new contacts must fit the plan's contacts limit, or
+    the import goes back to "checked" with the reason, nothing written (the route checked too; the
+    room may have shrunk since)."""
+    if job.entity != "contacts":
+        return True
+    try:
+        limits.check_contacts(db.session.get(Workspace, job.workspace_id), job.created_count)
+    except LimitError as error:
+        job.status, job.failure = "checked", f"{error.reason} {_('Nothing was imported.')}"
+        db.session.commit()
+        return False
+    return True
 
 
 def _importer(job: Import) -> User | None:
@@ -162,6 +183,9 @@ class Work(RowWork):
         self.updated: dict[int, int] = {}  # contact id -> the row that updated it
         self.companies: dict[str, int | None] = {}  # lower-case name -> id (None: to be made, dry run)
         self.tags: dict[str, int] = {}
+        # New contacts the plan still has room for (None: unlimited); checked again only on overflow.
+        self.room = limits.contacts_room(workspace) if write else None
+        self.workspace = workspace
 
     def take(self, batch) -> None:
         parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
@@ -263,6 +287,11 @@ class Work(RowWork):
         self.job.created_count += len(creates)
         if not self.write:
             return
+        if self.room is not None and len(creates) > self.room:
+            limits.check_contacts(self.workspace, len(creates))  # raises LimitError with the figures
+            self.room = limits.contacts_room(self.workspace)  # contacts were deleted meanwhile: room again
+        if self.room is not None:
+            self.room -= len(creates)
         now, workspace_id = utcnow(), self.job.workspace_id
         values = [self._new_contact(row, company_ids, now) for row in creates]
         ids = insert_returning_ids(Contact, values)

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.auth.service import start_session
+from crm.billing.limits import LimitError, member_limit
 from crm.extensions import db, limiter
 from crm.htmx import wants_partial
 from crm.members import service
@@ -21,23 +22,26 @@ def _invitation_link(token: str) -> str:
     return url_for("join.show", workspace_slug=g.workspace.slug, token=token, _external=True)
 
 
-def _context(invite_form: InviteForm | None) -> dict:
+def _context(invite_form: InviteForm | None, limit_error: LimitError | None = None) -> dict:
     grantable = service.grantable_roles(g.membership)
+    seat_limit = member_limit(g.workspace)[0]
     return {
         "members": service.members(),
         "invitations": service.pending_invitations(),
         "invite_form": invite_form or InviteForm(grantable, formdata=None),
         "role_form_for": lambda member: MemberRoleForm(grantable, formdata=None, role_id=member.role_id),
-        "seats_used": service.seats_used() if g.workspace.seat_limit is not None else None,
+        "seat_limit": seat_limit,
+        "seats_used": service.seats_used() if seat_limit is not None else None,
+        "limit_error": limit_error,
     }
 
 
-def _page(invite_form: InviteForm | None = None, status: int = 200):
-    return render_template("members/index.html", **_context(invite_form)), status
+def _page(invite_form: InviteForm | None = None, status: int = 200, limit_error: LimitError | None = None):
+    return render_template("members/index.html", **_context(invite_form, limit_error)), status
 
 
-def _panel(status: int = 200, invite_form: InviteForm | None = None):
-    return render_template("members/_panel.html", **_context(invite_form)), status
+def _panel(status: int = 200, invite_form: InviteForm | None = None, limit_error: LimitError | None = None):
+    return render_template("members/_panel.html", **_context(invite_form, limit_error)), status
 
 
 def _member_or_404(member_id: int):
@@ -57,11 +61,11 @@ def _done(message: str):
     return redirect(url_for("ws.members.index"), 303)
 
 
-def _refused(error: service.MemberError):
+def _refused(error: service.MemberError | LimitError):
     db.session.rollback()
     flash(str(error), "error")
     if wants_partial("members-panel"):
-        return _panel(422)
+        return _panel(422, limit_error=error if isinstance(error, LimitError) else None)
     return redirect(url_for("ws.members.index"), 303)
 
 
@@ -76,6 +80,7 @@ def index():
 def invite():
     grantable = service.grantable_roles(g.membership)
     form = InviteForm(grantable)
+    limit_error = None
     if form.validate_on_submit():
         role = next(role for role in grantable if role.id == form.role_id.data)
         try:
@@ -83,11 +88,15 @@ def invite():
         except service.MemberError as error:
             db.session.rollback()
             form.email.errors.append(str(error))
+        except LimitError as error:  # the plan's members: the field says so, the notice shows the way on
+            db.session.rollback()
+            form.email.errors.append(error.reason)
+            limit_error = error
         else:
             return _done(_("Invitation sent to %(email)s.", email=form.email.data.strip()))
     if wants_partial("members-panel"):
-        return _panel(422, form)
-    return _page(form, 422)
+        return _panel(422, form, limit_error)
+    return _page(form, 422, limit_error)
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
@@ -96,7 +105,7 @@ def resend_invitation(invitation_id: int):
     invitation = _invitation_or_404(invitation_id)
     try:
         service.resend(g.workspace, g.membership, invitation, _invitation_link)
-    except service.MemberError as error:
+    except (service.MemberError, LimitError) as error:
         return _refused(error)
     return _done(_("Invitation sent again to %(email)s.", email=invitation.email))
 
@@ -145,7 +154,7 @@ def enable(member_id: int):
     member = _member_or_404(member_id)
     try:
         service.enable(g.workspace, g.membership, member)
-    except service.MemberError as error:
+    except (service.MemberError, LimitError) as error:
         return _refused(error)
     return _done(_("%(name)s can use this workspace again.", name=member.user.name))
 

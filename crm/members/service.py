@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, normalize_email, user_by_email
+from crm.billing import limits, plans
+from crm.billing.service import seats_changed
 from crm.db import utcnow
 from crm.extensions import db
 from crm.mail import send_mail
@@ -82,22 +84,23 @@ def seats_used() -> int:
 
 
 def _check_seat_free(workspace: Workspace) -> None:
-    """The plan's limit (set by billing; None without it) counts active members and open invitations."""
-    if workspace.seat_limit is not None and seats_used() >= workspace.seat_limit:
-        raise MemberError(
-            _(
-                "Your plan has %(limit)d seats and all are taken. Upgrade the plan or remove someone first.",
-                limit=workspace.seat_limit,
-            )
-        )
+    """One more seat (a new invitation, a renewed one, an enabled member) must fit the member
+    limit, which counts active members and open invitations: the plan's ``max_members`` while
+    billing is on, or the workspace's own ``seat_limit`` where one is set (crm.billing.limits).
+    Raises ``LimitError``, which the routes show with the way to upgrade."""
+    limits.check_members(workspace)
 
 
 def _check_seat_free_for_joining(workspace: Workspace) -> None:
     """On accepting, only active members count (the invitation's own seat becomes theirs); the
-    plan may have shrunk since it was sent."""
-    active = sa.select(sa.func.count()).select_from(Membership).where(Membership.status == ACTIVE)
-    if workspace.seat_limit is not None and db.session.scalar(active) >= workspace.seat_limit:
-        raise MemberError(_("This workspace has no free seat left. Ask the person who invited you."))
+    plan may have shrunk since it was sent. A read-only workspace (invoice unpaid past the grace
+    period) takes nobody new until it is paid."""
+    if plans.read_only(workspace):
+        raise MemberError(_("This workspace cannot take new members right now. Ask the person who invited you."))
+    try:
+        limits.check_members(workspace, count=limits.active_members)
+    except limits.LimitError as error:
+        raise MemberError(_("This workspace has no free seat left. Ask the person who invited you.")) from error
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -187,6 +190,7 @@ def accept(invitation: Invitation, user: User) -> Membership:
     invitation.accepted_at = utcnow()
     db.session.flush()
     audit.record("invitation.accepted", "membership", membership.id, {"role": [None, invitation.role.name]}, actor=user)
+    seats_changed(membership.workspace)  # a per-seat subscription follows, once this is committed
     return membership
 
 
@@ -227,6 +231,7 @@ def disable(actor: Membership, member: Membership) -> None:
     _check_not_last_owner(member)
     member.status = DISABLED
     audit.record("member.disabled", "membership", member.id, {"status": [ACTIVE, DISABLED]})
+    seats_changed(member.workspace)
 
 
 def enable(workspace: Workspace, actor: Membership, member: Membership) -> None:
@@ -236,6 +241,7 @@ def enable(workspace: Workspace, actor: Membership, member: Membership) -> None:
     _check_seat_free(workspace)
     member.status = ACTIVE
     audit.record("member.enabled", "membership", member.id, {"status": [DISABLED, ACTIVE]})
+    seats_changed(workspace)
 
 
 def remove(actor: Membership, member: Membership) -> None:
@@ -246,6 +252,7 @@ def remove(actor: Membership, member: Membership) -> None:
     before = member.status
     member.status = REMOVED
     audit.record("member.removed", "membership", member.id, {"status": [before, REMOVED]})
+    seats_changed(member.workspace)
 
 
 def transfer_ownership(actor: Membership, member: Membership) -> None:

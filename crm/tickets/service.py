@@ -260,7 +260,10 @@ def find_contact_for_portal(name: str, email: str, phone: str | None = None) -> 
             phones = [to_e164(phone.strip(), region)]
         except ValueError as error:
             raise TicketError(str(error), 422, "phone") from error
-    contact = contacts.create_contact({"name": name, "emails": [email], "phones": phones, "source": "portal"})
+    # Never refused for the plan's contacts limit: a customer's complaint is not lost (crm/billing/limits.py).
+    contact = contacts.create_contact(
+        {"name": name, "emails": [email], "phones": phones, "source": "portal"}, check_limit=False
+    )
     duplicates.refresh_for(contact)
     return contact
 

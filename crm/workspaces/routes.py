@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, g, make_response, redire
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.billing import states as billing_states
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.notes import queries as notes_queries
@@ -37,6 +38,9 @@ def add_workspace_slug(endpoint, values) -> None:
         values["workspace_slug"] = workspace.slug
 
 
+ws_bp.context_processor(billing_states.template_context)  # the billing banner of base.html
+
+
 @ws_bp.before_request
 def load_workspace():
     """Wall 1: sign-in required, membership loaded, 404 for a workspace the user is not in."""
@@ -52,6 +56,9 @@ def load_workspace():
     g.membership, g.workspace = membership, membership.workspace
     if g.workspace.require_two_factor and not current_user.two_factor_enabled:
         return _send_to_two_factor_setup()
+    refused = billing_states.refuse_write_if_read_only()  # unpaid past the grace period
+    if refused is not None:
+        return refused
     if current_user.last_workspace_id != membership.workspace_id:
         current_user.last_workspace_id = membership.workspace_id
         db.session.commit()

@@ -16,6 +16,7 @@ from slugify import slugify
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
+from crm.billing import states as billing_states
 from crm.deals import lost_reasons
 from crm.deals.service import create_default_pipeline
 from crm.extensions import db
@@ -79,6 +80,7 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     """Creates the workspace with its built-in roles and default sales pipeline, binds the session
     to it and makes ``user`` its Owner."""
     workspace = Workspace(name=name.strip(), slug=unique_slug(name), timezone=valid_timezone(timezone))
+    billing_states.start_trial(workspace)  # while billing is on: the trial plan's limits, no card
     db.session.add(workspace)
     db.session.flush()
     bind_workspace(workspace.id)

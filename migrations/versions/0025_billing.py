@@ -19,23 +19,26 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Stamp = sa.DateTime(timezone=True)
-WORKSPACE_COLUMNS = (
-    sa.Column("plan", sa.String(20), nullable=False, server_default="free"),
-    sa.Column("billing_status", sa.String(20), nullable=True),
-    sa.Column("trial_ends_at", Stamp, nullable=True),
-    sa.Column("stripe_customer_id", sa.String(255), nullable=True),
-    sa.Column("stripe_subscription_id", sa.String(255), nullable=True),
-    sa.Column("current_period_end", Stamp, nullable=True),
-    sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Column("past_due_since", Stamp, nullable=True),
-    sa.Column("billing_synced_at", Stamp, nullable=True),
-)
+
+
+def _workspace_columns() -> tuple[sa.Column, ...]:
+    return (
+        sa.Column("plan", sa.String(20), nullable=False, server_default="free"),
+        sa.Column("billing_status", sa.String(20), nullable=True),
+        sa.Column("trial_ends_at", Stamp, nullable=True),
+        sa.Column("stripe_customer_id", sa.String(255), nullable=True),
+        sa.Column("stripe_subscription_id", sa.String(255), nullable=True),
+        sa.Column("current_period_end", Stamp, nullable=True),
+        sa.Column("cancel_at_period_end", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("past_due_since", Stamp, nullable=True),
+        sa.Column("billing_synced_at", Stamp, nullable=True),
+    )
 
 
 def upgrade():
     with op.batch_alter_table("workspaces") as batch:
-        for column in WORKSPACE_COLUMNS:
-            batch.add_column(column.copy())
+        for column in _workspace_columns():
+            batch.add_column(column)
         batch.create_unique_constraint(op.f("uq_workspaces_stripe_customer_id"), ["stripe_customer_id"])
     op.create_table(
         "stripe_events",
@@ -81,5 +84,5 @@ def downgrade():
     op.drop_table("stripe_events")
     with op.batch_alter_table("workspaces") as batch:
         batch.drop_constraint(op.f("uq_workspaces_stripe_customer_id"), type_="unique")
-        for column in reversed(WORKSPACE_COLUMNS):
+        for column in reversed(_workspace_columns()):
             batch.drop_column(column.name)
