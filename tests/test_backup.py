@@ -757,3 +757,11 @@ def test_the_commands_back_up_and_restore_without_the_page_limits(app, tmp_path,
     assert counts(app, copy)["contacts"] == 1
     result = runner.invoke(args=["crm", "restore-backup", str(archive), copy.slug, "--user", ws_a.email])
     assert result.exit_code != 0 and "already has records (" in result.output
+
+
+def test_a_restored_brand_colour_that_is_not_one_is_dropped(app, client, backup_of_a, fresh):
+    """The settings form only takes "#rrggbb"; a backup's edited colour must not break the Service page."""
+    assert restore(client, fresh, _with_settings(backup_of_a, brand_color="red;}body{x")).status_code in (200, 303)
+    with app.app_context():
+        assert db.session.get(Workspace, fresh.id).brand_color is None
+    assert client.get(f"/w/{fresh.slug}/settings/service/").status_code == 200

@@ -13,6 +13,7 @@ from crm.billing import limits
 from crm.billing.plans import current_plan
 from crm.contacts.models import Contact
 from crm.db import utcnow
+from crm.duplicates.models import ContactMerge
 from crm.extensions import db
 from crm.imports.models import Import
 from crm.members.models import Invitation
@@ -20,7 +21,7 @@ from crm.tenancy import workspace_scope
 from crm.tickets.models import TicketAttachment
 from crm.workspaces.models import Membership, Workspace
 from tests.conftest import post
-from tests.factories import make_contact, make_invitation, make_member, make_ticket, make_workspace
+from tests.factories import make_contact, make_invitation, make_member, make_merge, make_ticket, make_workspace
 from tests.test_imports import check, import_id_of, upload
 from tests.test_portal import submit
 
@@ -385,3 +386,40 @@ def test_an_uncaught_limit_error_answers_422_with_the_reason_never_500(app, ws_a
         response = handler(error)
     assert response.status_code == 422
     assert "The Free plan allows 3 contacts and all are used." in response.headers["HX-Trigger"]
+
+
+def test_undoing_a_contact_merge_must_fit_the_plan(app, client, auth, ws_a, billing):
+    """A merge frees a place; undoing it brings the merged contact back, so it is checked: merge,
+    add and undo would otherwise grow a workspace past its limit."""
+    on_free(app, ws_a)
+    keep, other = make_contact(app, ws_a, "Ann Lee"), make_contact(app, ws_a, "Ann Lee-Wong")
+    make_contact(app, ws_a, "Bo Chen")
+    merge_id = make_merge(app, ws_a, keep, other)
+    auth.login(ws_a.email, ws_a.password)
+    assert add_contact(client, ws_a, "Cy Ng").status_code == 303  # the freed place, taken
+    response = post(client, f"/w/{ws_a.slug}/duplicates/merges/{merge_id}/undo", {}, follow_redirects=True)
+    assert "The Free plan allows 3 contacts and all are used." in response.get_data(as_text=True)
+    assert live_contacts(app, ws_a) == 3
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(ContactMerge, merge_id).undone_at is None
+
+
+def test_a_backup_with_more_contacts_than_the_plan_is_not_restored(app, client, auth, ws_a, billing):
+    """A backup is a file its owner can edit: restoring one is no way around the contacts limit."""
+    from tests.test_backup import counts, download, restore
+
+    set_billing(app, ws_a, plan="team", billing_status="active")  # Team: 5
+    for name in ("One", "Two", "Three", "Four"):
+        make_contact(app, ws_a, name)  # over Free's 3
+    auth.login(ws_a.email, ws_a.password)
+    data = download(client, ws_a)
+    fresh = make_workspace(app, "Alpha Copy", ws_a.email)
+    on_free(app, fresh)
+    before = counts(app, fresh)
+    response = restore(client, fresh, data)
+    assert response.status_code == 422
+    assert "The Free plan allows 3 contacts" in response.get_data(as_text=True)
+    assert counts(app, fresh) == before
+    set_billing(app, fresh, plan="team", billing_status="active")  # Team: 5
+    assert restore(client, fresh, data).status_code in (200, 303)
+    assert live_contacts(app, fresh) == 4

@@ -80,11 +80,14 @@ from crm.backup.schema import (
     plan,
     record_tables,
 )
+from crm.billing import limits
+from crm.billing.plans import current_plan
 from crm.db import utcnow
 from crm.deals import lost_reasons
 from crm.deals.service import remove_pipelines
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER, PERMISSIONS
+from crm.portal import branding
 from crm.secrets import decrypt, encrypt
 from crm.tenancy import bind_workspace
 from crm.tickets import service as tickets
@@ -435,8 +438,17 @@ class Restoring:
                       entry=data_file(table_plan.name))
                 )  # fmt: skip
         self._settings()
+        self._check_plan()
         audit.record("workspace.restored", "workspace", self.workspace.id, self.audit_changes(), actor=self.member.user)
         db.session.flush()
+
+    def _check_plan(self) -> None:
+        """The restored live contacts must fit the plan, as an import's must: a backup is a file the
+        owner can edit, so restoring is no way around the limit. (The workspace was empty.)"""
+        plan = current_plan(self.workspace)
+        live = limits.contacts_used()
+        if plan is not None and plan.max_contacts is not None and live > plan.max_contacts:
+            raise InvalidBackup(str(limits.LimitError(limits.CONTACTS, plan, plan.max_contacts, 0, live)))
 
     def _rows_listed(self, table_plan: TablePlan):
         listed = self.listed.get(table_plan.name)
@@ -719,6 +731,7 @@ class Restoring:
                 raise InvalidBackup(_("The backup is damaged: %(entry)s holds a value that cannot be read.",
                                       entry=WORKSPACE)) from None  # fmt: skip
         self._check_logo()
+        self.workspace.brand_color = branding.normalize(self.workspace.brand_color)  # as its settings form would
         # Its custom field definitions changed: the per-process caches key on this.
         self.workspace.custom_fields_version = (self.workspace.custom_fields_version or 0) + 1
 

@@ -8,6 +8,7 @@ import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.billing.limits import LimitError
 from crm.contacts import phones
 from crm.contacts.models import Contact
 from crm.contacts.pages import contact_or_404
@@ -183,6 +184,9 @@ def undo_merge(merge_id: int):
         service.undo(record)
     except service.TooLate:
         flash(_("This merge can no longer be undone."), "error")
+        return redirect(url_for(".index"), 303)
+    except LimitError as error:
+        flash(str(error), "error")
         return redirect(url_for(".index"), 303)
     db.session.commit()
     flash(_("Merge undone: %(name)s is back as a contact of its own.", name=record.merged.name), "success")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from crm.activities.models import Activity
 from crm.audit import service as audit
+from crm.billing import limits
 from crm.contacts import classification
 from crm.contacts import service as contacts
 from crm.contacts.models import Contact
@@ -241,6 +242,9 @@ def undo(record: ContactMerge) -> None:
         raise TooLate
     survivor = db.session.get(Contact, record.survivor_id)
     merged = db.session.get(Contact, record.merged_id)
+    # The merged contact comes back as a live one: the plan must have room (a merge frees a place,
+    # so merge, add and undo would otherwise grow a workspace past its limit).
+    limits.check_contacts(db.session.get(Workspace, survivor.workspace_id), 1)
     before = dict(record.before)
     last_activity_at = before.pop("last_activity_at", None)
     if before.get("birthday"):
