@@ -2,8 +2,10 @@
 the conversation and files move in time order, the duplicate closes (read-only, out of the work
 queue and the service levels), the kept ticket takes the higher priority and the escalated queue,
 both are audited; refusals (another customer's ticket, itself, a merged ticket, an unknown or
-hidden number, another workspace's) change nothing; permissions; the customer's old link leads to
-the kept ticket; the ticket page's query budget."""
+hidden number, another workspace's) change nothing; permissions; the kept ticket's new private
+link goes by email only, to both tickets' addresses, and no link shown before opens the merged
+conversation, in both directions of the portal attack (crm.tickets.merge); the ticket page's query
+budget."""
 
 import io
 import re
@@ -16,12 +18,13 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.tickets.models import CLOSED, ESCALATED, GENERAL, INTERNAL, Ticket, TicketAttachment, TicketMessage
-from crm.tickets.service import add_reply
+from crm.tickets.service import add_reply, hash_token
 from tests.conftest import post
 from tests.factories import assign_role, make_member, make_role, make_ticket
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
 from tests.test_permissions import sign_in_as
+from tests.test_portal import TOKEN_URL, submit
 from tests.test_tickets_service import customer, messages_of, ticket_of
 from tests.test_workspace_settings import TINY_PNG
 
@@ -126,10 +129,13 @@ def test_merge_moves_the_conversation_and_files_and_closes_the_duplicate(app, cl
         'id="ticket-reply"' not in html and '<form id="ticket-fields"' not in html and 'id="ticket-merge"' not in html
     )
     assert_valid_page(html, "merged ticket")
-    # The customer is told once, with the kept ticket's private link.
+    # The customer is told once (both tickets have the same address), with the kept ticket's new
+    # private link: the one it had before no longer opens it.
     [mail] = mailbox.messages
     assert mail["To"] == "ann@example.com" and "merged into #1001" in mail["Subject"]
-    assert mailbox.links() == [f"http://localhost/portal/{ws_a.slug}/t/{target_token}"]
+    [link] = mailbox.links()
+    assert link.startswith(f"http://localhost/portal/{ws_a.slug}/t/") and target_token not in link
+    assert ticket_of(app, ws_a, target)["tracking_token_hash"] == hash_token(link.rsplit("/", 1)[1])
 
 
 def test_the_kept_ticket_takes_the_escalation_and_opens_again_for_work(app, client, auth, ws_a):
@@ -241,27 +247,131 @@ def test_permissions_follow_the_ticket_page(app, client, ws_a):
     assert ticket_of(app, ws_a, source)["merged_into_id"] == target
 
 
-def test_the_customers_old_link_leads_to_the_kept_ticket(app, client, auth, ws_a):
+JOINED = "This request was joined with request #%d. We emailed the new private link to the address you gave."
+
+
+def emailed_path(mailbox) -> str:
+    """The portal path of the one tracking link emailed (the kept ticket's new one)."""
+    [link] = {link for link in mailbox.links() if "/t/" in link}
+    return link.removeprefix("http://localhost")
+
+
+def assert_joined_page(response, number: int, *secrets: str) -> None:
+    """The old link's page: the number joined with, nothing of the conversation nor any other link."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 410 and JOINED % number in html, html
+    assert "Location" not in response.headers and response.headers["Cache-Control"] == "no-store"
+    own = response.request.path.split("/t/")[1].split("/")[0]  # the link typed (the footer's "next")
+    assert set(re.findall(r"/t/([A-Za-z0-9_-]+)", html)) <= {own}
+    for secret in secrets:
+        assert secret not in html
+    assert_valid_page(html, "joined request")
+
+
+def test_old_links_stop_and_the_new_one_goes_by_email(app, client, auth, ws_a, mailbox):
     target, source, target_token, source_token = two_of_one_customer(app, ws_a)
     reply(app, ws_a, source, "Staff only: check the courier.", kind=INTERNAL, author_id=ws_a.membership_id)
     auth.login(ws_a.email, ws_a.password)
+    mailbox.messages.clear()
     assert merge(client, ws_a, 1002, "1001").status_code == 303
     auth.logout()
-    old, new = f"/portal/{ws_a.slug}/t/{source_token}", f"/portal/{ws_a.slug}/t/{target_token}"
-    response = client.get(old)
-    assert (response.status_code, response.headers["Location"]) == (303, new)
+    old, kept_old = f"/portal/{ws_a.slug}/t/{source_token}", f"/portal/{ws_a.slug}/t/{target_token}"
+    new = emailed_path(mailbox)
+    assert [m["To"] for m in mailbox.messages] == ["ann@example.com"]
+    assert new not in (old, kept_old) and target_token not in new
+
+    # The duplicate's old link says where its request went, and no more.
+    assert_joined_page(client.get(old), 1001, "Sent you photos.", "It arrived broken.", new, target_token)
+    # The kept ticket's old link is unknown now, like any other.
+    assert client.get(kept_old).status_code == 404
+    assert client.get(f"/portal/{ws_a.slug}/t/not-a-token").status_code == 404
+    # The emailed link opens the merged conversation; notes stay with the staff.
     html = client.get(new).get_data(as_text=True)
     assert "Sent you photos." in html and "It arrived broken." in html
-    assert "check the courier" not in html and "merged into" not in html  # internal notes stay with the staff
-    response = post(client, f"{old}/reply", {"body": "Any news?"})
-    assert response.status_code == 303
-    assert client.get(response.headers["Location"]).headers["Location"] == new
-    assert messages_of(app, ws_a, target)[-1] == ("customer", None, "Any news?")
-    assert messages_of(app, ws_a, source) == [
-        (INTERNAL, ws_a.membership_id, "This ticket was merged into ticket #1001.")
-    ]
+    assert "check the courier" not in html and "merged into" not in html
+
+    # The old link takes nothing any more: replies, ratings, files, downloads.
+    before = snapshot(app, ws_a)
+    assert_joined_page(post(client, f"{old}/reply", {"body": "Any news?"}), 1001)
+    assert_joined_page(post(client, f"{old}/rate", {"score": "5", "comment": ""}), 1001)
+    with app.app_context(), workspace_scope(ws_a.id):
+        file_ids = db.session.scalars(sa.select(TicketAttachment.id)).all()
+    assert_joined_page(client.get(f"{old}/files/{file_ids[0] if file_ids else 1}"), 1001)
+    assert snapshot(app, ws_a) == before
+    assert post(client, f"{kept_old}/reply", {"body": "Any news?"}).status_code == 404
+    assert snapshot(app, ws_a) == before
     assert ticket_of(app, ws_a, source)["status"] == CLOSED  # the duplicate does not open again
-    assert client.get(f"/portal/{ws_a.slug}/t/not-a-token").status_code == 404
+
+    # A reply through the new link goes on the kept ticket.
+    response = post(client, f"{new}/reply", {"body": "Any news?"})
+    assert (response.status_code, response.headers["Location"]) == (303, new)
+    assert messages_of(app, ws_a, target)[-1] == ("customer", None, "Any news?")
+
+
+def test_both_addresses_on_record_get_the_new_link_each_in_their_language(app, client, auth, ws_a, mailbox):
+    ann = customer(app, ws_a, "Ann Lee")
+    target, _ = make_ticket(app, ws_a, ann, "Cracked mug", requester_email="ann@work.example", locale="zh_Hans")
+    make_ticket(app, ws_a, ann, "Mug broken", requester_email="ann@example.com", locale="en")  # #1002
+    auth.login(ws_a.email, ws_a.password)
+    mailbox.messages.clear()
+    assert merge(client, ws_a, 1002, "1001").status_code == 303
+    mails = {m["To"]: m for m in mailbox.messages}
+    assert sorted(mails) == ["ann@example.com", "ann@work.example"]
+    assert mails["ann@example.com"]["Subject"] == "[#1002] Mug broken: merged into #1001"
+    assert mails["ann@work.example"]["Subject"] == "[#1002] Mug broken：已合并到 #1001"
+    [link] = set(mailbox.links())  # the same new link to both
+    assert ticket_of(app, ws_a, target)["tracking_token_hash"] == hash_token(link.rsplit("/", 1)[1])
+
+
+def attack(app, client, auth, ws, mailbox, source: int, target: int) -> tuple[str, str, str]:
+    """The review's attack: someone files first with the victim's address, unknown to the
+    workspace (the portal shows that link at once); the victim files later with it (same contact,
+    link by email only); the staff merge ``source`` into ``target``. Returns the attacker's link,
+    the new link emailed and the victim's old (emailed) link."""
+    r = submit(client, app, ws, email="victim@example.com", name="Victim", subject="Order 1",
+               description="attacker text")  # fmt: skip
+    assert r.status_code == 303 and TOKEN_URL.search(r.headers["Location"])
+    attacker_link = r.headers["Location"]
+    r = submit(client, app, ws, email="victim@example.com", name="Victim", subject="Order 1 again",
+               description="VICTIM SECRET: card ends 4242")  # fmt: skip
+    assert r.status_code == 303 and "/t/" not in r.headers["Location"]
+    victims_link = next(link for link in mailbox.links() if "/t/" in link and not link.endswith(attacker_link))
+    auth.login(ws.email, ws.password)
+    mailbox.messages.clear()
+    assert merge(client, ws, source, str(target)).status_code == 303
+    auth.logout()
+    assert [m["To"] for m in mailbox.messages] == ["victim@example.com"]
+    new = emailed_path(mailbox)
+    assert new not in (attacker_link, victims_link)
+    return attacker_link, new, victims_link.removeprefix("http://localhost")
+
+
+def test_the_victims_ticket_merged_into_the_attackers_is_not_shown_at_the_attackers_link(
+    app, client, auth, ws_a, mailbox
+):
+    attacker_link, new, victims_link = attack(app, client, auth, ws_a, mailbox, source=1002, target=1001)
+    response = client.get(attacker_link)  # the kept ticket's old link
+    assert response.status_code == 404 and "VICTIM SECRET" not in response.get_data(as_text=True)
+    assert post(client, f"{attacker_link}/reply", {"body": "send it to me"}).status_code == 404
+    assert_joined_page(client.get(victims_link), 1001, "VICTIM SECRET", "attacker text", new)
+    html = client.get(new).get_data(as_text=True)  # the victim's mailbox
+    assert "VICTIM SECRET" in html and "attacker text" in html
+
+
+def test_the_attackers_ticket_merged_into_the_victims_does_not_lead_there(app, client, auth, ws_a, mailbox):
+    attacker_link, new, victims_link = attack(app, client, auth, ws_a, mailbox, source=1001, target=1002)
+    response = client.get(attacker_link)  # the duplicate's old link: no redirect, no token
+    assert_joined_page(response, 1002, "VICTIM SECRET", "attacker text", new, victims_link)
+    assert_joined_page(post(client, f"{attacker_link}/reply", {"body": "send it to me"}), 1002, "VICTIM SECRET")
+    assert messages_of(app, ws_a, ticket_id_of(app, ws_a, 1002))[-1][2] != "send it to me"
+    assert client.get(victims_link).status_code == 404  # the victim's old link too: the new one is emailed
+    html = client.get(new).get_data(as_text=True)
+    assert "VICTIM SECRET" in html and "attacker text" in html
+
+
+def ticket_id_of(app, ws, number: int) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.scalar(sa.select(Ticket.id).where(Ticket.number == number))
 
 
 def test_the_ticket_page_keeps_its_query_budget(app, client, auth, ws_a):
@@ -294,7 +404,7 @@ def test_merged_tickets_leave_the_sla_clocks(app, client, auth, ws_a):
     assert "Late" not in client.get(page(ws_a, 1002)).get_data(as_text=True)
 
 
-def test_a_chain_of_merges_leads_the_first_link_to_the_last_ticket(app, client, auth, ws_a):
+def test_a_chain_of_merges_names_the_last_ticket_at_the_first_link(app, client, auth, ws_a):
     target, _source, _, source_token = two_of_one_customer(app, ws_a)
     last, last_token = make_ticket(
         app, ws_a, customer_id_of(app, ws_a, target), "Mug, third time", body="Third time now."
@@ -305,8 +415,9 @@ def test_a_chain_of_merges_leads_the_first_link_to_the_last_ticket(app, client, 
     assert [body for _kind, _author, body in messages_of(app, ws_a, last)][:3] == [
         "It arrived broken.", "Sent you photos.", "Third time now."
     ]  # fmt: skip
-    response = client.get(f"/portal/{ws_a.slug}/t/{source_token}")
-    assert (response.status_code, response.headers["Location"]) == (303, f"/portal/{ws_a.slug}/t/{last_token}")
+    response = client.get(f"/portal/{ws_a.slug}/t/{source_token}")  # names the live end of the chain
+    assert_joined_page(response, 1003, "It arrived broken.", last_token)
+    assert client.get(f"/portal/{ws_a.slug}/t/{last_token}").status_code == 404  # renewed by the merge
     assert "Merged into #1003" in client.get(page(ws_a, 1001)).get_data(as_text=True)
 
 

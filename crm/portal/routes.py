@@ -261,8 +261,17 @@ def _form_page(form: ComplaintForm):
 
 
 def _ticket_or_404(token: str):
-    # A merged ticket's link serves the ticket it was merged into (the same customer's).
-    return merge.followed(tickets.ticket_by_token(token)) or abort(404)
+    """The ticket of this tracking link, else 404. A merged ticket's link (crm.tickets.merge) is
+    answered on every route, GET or POST, with only the number it was joined with (410 Gone: the
+    link will not work again): it may have been shown in a browser to someone who only typed the
+    customer's address, so it neither opens the merged conversation nor adds to it. The kept
+    ticket's new link went by email."""
+    ticket = tickets.ticket_by_token(token) or abort(404)
+    if ticket.merged_into_id is not None:
+        joined = merge.followed(ticket) or abort(404)  # the live end of a chain of merges
+        page = render_template("portal/merged.html", workspace=g.portal_workspace, number=joined.number)
+        abort(make_response(page, 410))
+    return ticket
 
 
 def _conversation(ticket) -> list[TicketMessage]:
@@ -304,8 +313,6 @@ def _track_page(ticket, token: str, reply_form=None, rating_form=None, status: i
 @bp.get("/t/<token>")
 def track(token: str):
     ticket = _ticket_or_404(token)
-    if ticket.tracking_token_hash != tickets.hash_token(token):  # merged into this one: its own link
-        return redirect(url_for(".track", token=tickets.tracking_token(ticket)), 303)
     if ticket.kind != COMPLAINT and ticket.privacy_verified_at is None:
         privacy.verify(ticket)  # only the address's owner has this link: it was emailed, never shown
         db.session.commit()

@@ -4,20 +4,31 @@ portal and by email, say), and the team answers one conversation.
 The duplicate (the source) hands its messages and files to the ticket that is kept (the target),
 each message keeping its time, so the conversation reads in order; both get an internal note
 saying so; the source is closed with ``merged_into_id`` pointing at the target and stops counting
-against the service levels. The customer's old tracking link leads to the target from then on
-(crm.portal.routes). A merge is not undone: the messages are no longer told apart.
+against the service levels. A merge is not undone: the messages are no longer told apart.
 
 Only tickets of the same customer (contact) are merged. The target's conversation, replies and
 tracking link are the customer's: merging another customer's ticket into it would show that
-customer's words (and files) to this one on the portal and in emails, and the source's link would
-open a conversation that is not theirs. Two people of one company write as two contacts and keep
-two tickets."""
+customer's words (and files) to this one on the portal and in emails. Two people of one company
+write as two contacts and keep two tickets.
+
+Same contact is not proof enough for the tracking links, though: the portal shows a new address's
+link in the browser without proof that the address is the visitor's (crm.portal.routes.new), so
+either ticket's link may be held by someone who only typed the customer's address. Following an
+old link into the merged conversation would hand them the other ticket's words (the source's link)
+or the other ticket's messages moved in (the target's link). So the target gets a new tracking
+token on every merge, sent only by email to the requester addresses of both tickets
+(``tell_customer``); the target's old link then finds nothing (404, like any unknown token) and the
+source's old link shows only that the request was joined with another (crm.portal.routes), never
+its content nor its link, and takes no replies, ratings or files any more."""
+
+import secrets
 
 import sqlalchemy as sa
 from flask import g, render_template, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from crm import secrets as secrets_store
 from crm.audit import service as audit
 from crm.db import utcnow
 from crm.extensions import db
@@ -38,7 +49,7 @@ from crm.tickets.models import (
     TicketMessage,
 )
 from crm.tickets.queries import visible
-from crm.tickets.service import TicketError, allowed_to_work, tracking_token
+from crm.tickets.service import TicketError, allowed_to_work, hash_token, tracking_token
 from crm.workspaces.models import Membership, Workspace
 
 MAX_HOPS = 20  # a chain of merges (A into B, later B into C) longer than this is not followed
@@ -54,7 +65,9 @@ def merge_ticket(source: Ticket, target: Ticket, actor: Membership) -> dict:
     the source is closed with ``merged_into_id``, its due times cleared (a duplicate is neither
     met nor breached in the service report); the target takes the higher of the two priorities
     (its due times follow, as when the priority is changed by hand), the escalated queue if the
-    source was in it, and opens again if it was done with while the source still needed work.
+    source was in it, and opens again if it was done with while the source still needed work; the
+    target gets a new tracking token (every link shown before, for either ticket, stops opening
+    the merged conversation; ``tell_customer`` emails the new one after the commit).
     Audited as "ticket.merged" on both. Returns the target's changes.
 
     Refusals raise TicketError before anything is written: 403 when the actor may not work the
@@ -90,6 +103,7 @@ def merge_ticket(source: Ticket, target: Ticket, actor: Membership) -> dict:
     source.first_response_due_at = source.resolution_due_at = source.sla_paused_at = None
     source.updated_at = now
 
+    _new_tracking_token(target)
     target_changes = {"merged_from": [None, source.number]}
     if PRIORITIES.index(source.priority) > PRIORITIES.index(target.priority):
         target_changes["priority"] = [target.priority, source.priority]
@@ -150,6 +164,14 @@ def _lock(source: Ticket, target: Ticket) -> None:
     ).all()
 
 
+def _new_tracking_token(ticket: Ticket) -> None:
+    """A new private link for ``ticket``, made as crm.tickets.service.open_ticket makes the first;
+    the old one no longer matches. Only its hash and the sealed copy (for emails) are kept."""
+    token = secrets.token_urlsafe(32)
+    ticket.tracking_token_hash = hash_token(token)
+    ticket.tracking_token_sealed = secrets_store.encrypt(token)
+
+
 def _due_times(ticket: Ticket) -> None:
     """The due times for the ticket's new priority, counted from when it was opened (as
     crm.tickets.service.set_priority sets them)."""
@@ -203,16 +225,27 @@ def refusal(ticket: Ticket) -> str:
 
 
 def tell_customer(source: Ticket, target: Ticket) -> None:
-    """Emails the customer, once, after the merge is committed: their request goes on as the
-    target, at its private link (theirs: both tickets are the same customer's)."""
-    if not source.requester_email:
-        return
+    """Emails the new private link of the merged conversation, once each, to the requester
+    addresses on record of both tickets (the same customer's), after the merge is committed. Only
+    by email: an address's owner is the one who reads it, unlike whoever saw a link in a browser.
+    Each in the language the customer last wrote in on that ticket (as crm.tickets.notify); where
+    both have the same address, the source's (usually the later one). Nothing is sent for a ticket
+    without an address (one opened from a call, say): that customer had no link to lose."""
     link = url_for("portal.track", slug=g.workspace.slug, token=tracking_token(target), _external=True)
-    # The language the customer last wrote in on the portal, else the member's (as crm.tickets.notify).
-    locale = source.locale if source.locale in LANGUAGES else str(get_locale() or "en")
-    with force_locale(locale):
-        subject = _("[#%(number)d] %(subject)s: merged into #%(target)d", number=source.number,
-                    subject=source.subject, target=target.number)  # fmt: skip
-        text = render_template("tickets/email/merged.txt", source=source, target=target, workspace=g.workspace,
-                               link=link)  # fmt: skip
-    send_mail(source.requester_email, subject, text)
+    sent: set[str] = set()
+    for ticket in (source, target):
+        address = ticket.requester_email
+        if not address or address.casefold() in sent:
+            continue
+        sent.add(address.casefold())
+        with force_locale(_customer_locale(ticket)):
+            subject = _("[#%(number)d] %(subject)s: merged into #%(target)d", number=source.number,
+                        subject=source.subject, target=target.number)  # fmt: skip
+            text = render_template("tickets/email/merged.txt", source=source, target=target, workspace=g.workspace,
+                                   name=ticket.requester_name, link=link)  # fmt: skip
+        send_mail(address, subject, text)
+
+
+def _customer_locale(ticket: Ticket) -> str:
+    """The language the customer last used on the portal, else the member's (crm.tickets.notify)."""
+    return ticket.locale if ticket.locale in LANGUAGES else str(get_locale() or "en")
