@@ -124,6 +124,16 @@ def load_config(overrides: dict | None = None) -> dict:
             "REDIS_URL must be set in production: rate limits and used two-factor codes must be shared "
             "by every worker process, not counted per process."
         )
+    if config["STRIPE_SECRET_KEY"] and not config["STRIPE_WEBHOOK_SECRET"]:
+        raise ConfigError(
+            "STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is: without it every Stripe event is "
+            "refused and subscriptions, payments and cancellations never reach the workspaces (see README.md)."
+        )
+    if env == "production" and not config["STRIPE_API_BASE"].lower().startswith("https://"):
+        raise ConfigError(
+            f"STRIPE_API_BASE must be an https:// URL in production, not {config['STRIPE_API_BASE']!r}: "
+            "the secret key is sent with every call."
+        )
     try:
         parse_keys(config["ENCRYPTION_KEYS"])
     except ValueError as error:

@@ -359,6 +359,8 @@ class FakeStripe:
             invoice = self.invoices[subscription["latest_invoice"]]
             invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
             before = {"status": subscription["status"]}
+            if subscription["status"] == "canceled":  # an ended subscription stays ended; its debt is paid
+                return [self.event("invoice.paid", invoice)]
             subscription["status"] = "active"
             return [self.event("invoice.paid", invoice), self._updated(subscription, before)]
 

@@ -7,8 +7,10 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
+import stripe
 
-from crm.billing.plans import current_plan
+from crm.billing import webhooks
+from crm.billing.plans import current_plan, read_only
 from crm.contacts.models import Contact
 from crm.db import utcnow
 from crm.extensions import db
@@ -27,6 +29,7 @@ from tests.billing_helpers import (
     stored_events,
     subscribe,
 )
+from tests.conftest import post
 from tests.factories import make_contact, make_member
 
 
@@ -357,3 +360,175 @@ def test_the_free_trial_ends_when_stripe_starts_billing(app, client, stripe_bill
     subscribe(app, client, stripe_billing, ws_a, price="price_business")
     after = state(app, ws_a)
     assert (after.trial_ends_at, after.plan) == (None, "business")
+
+
+# --- a debt outlives its subscription -----------------------------------------------------
+
+
+def read_only_after_failed_renewal(app, client, fake, ws) -> str:
+    """A subscriber whose renewal failed past the grace period; returns the subscription id."""
+    subscription_id = subscribe(app, client, fake, ws)
+    post_events(client, fake, fake.fail_renewal(subscription_id))
+    set_columns(app, ws, past_due_since=utcnow() - timedelta(days=30))
+    return subscription_id
+
+
+def is_read_only(app, ws) -> bool:
+    with app.app_context(), workspace_scope(ws.id):
+        return read_only(db.session.get(Workspace, ws.id))
+
+
+def add_note(client, ws):
+    return post(client, f"/w/{ws.slug}/notes/", {"body": "Call back at nine"})
+
+
+def test_canceling_while_read_only_keeps_the_debt_and_the_wall(app, client, auth, stripe_billing, ws_a):
+    subscription_id = read_only_after_failed_renewal(app, client, stripe_billing, ws_a)
+    since = state(app, ws_a).past_due_since
+    # The owner cancels in the Customer Portal, or Stripe cancels after the last retry.
+    post_events(client, stripe_billing, stripe_billing.cancel_now(subscription_id))
+    after = state(app, ws_a)
+    assert (after.plan, after.billing_status, after.past_due_since) == ("free", "canceled", since)
+    auth.login(ws_a.email, ws_a.password)
+    assert add_note(client, ws_a).status_code == 402
+    # The billing page still leads to Stripe's portal, where the open invoice is paid.
+    page = client.get(f"/w/{ws_a.slug}/settings/billing/").get_data(as_text=True)
+    assert 'action="/w/alpha-trading/settings/billing/portal"' in page and "Pay the open invoice" in page
+    portal = post(client, f"/w/{ws_a.slug}/settings/billing/portal", {})
+    assert portal.status_code == 303 and portal.headers["Location"].startswith(stripe_billing.url)
+    # A new subscription pays for the new plan, not for the old invoice.
+    post_events(client, stripe_billing, checkout_events(app, stripe_billing, ws_a))
+    assert state(app, ws_a).billing_status == "active" and is_read_only(app, ws_a)
+
+
+def test_paying_the_old_invoice_after_the_cancellation_lifts_the_wall(app, client, auth, stripe_billing, ws_a):
+    subscription_id = read_only_after_failed_renewal(app, client, stripe_billing, ws_a)
+    post_events(client, stripe_billing, stripe_billing.cancel_now(subscription_id))
+    post_events(client, stripe_billing, stripe_billing.pay_open_invoice(subscription_id))
+    after = state(app, ws_a)
+    assert after.past_due_since is None and not is_read_only(app, ws_a)
+    assert (after.plan, after.billing_status) == ("free", "canceled")  # the ended subscription stays ended
+    assert audit_actions(app, ws_a)[-1][0] == "billing.debt_settled"
+    auth.login(ws_a.email, ws_a.password)
+    assert add_note(client, ws_a).status_code == 303
+
+
+def forgive(fake, subscription_id: str, kind: str, status: str) -> dict:
+    with fake.lock:
+        invoice = fake.invoices[fake.subscriptions[subscription_id]["latest_invoice"]]
+        invoice["status"] = status
+        return fake.event(kind, invoice)
+
+
+def test_a_voided_or_uncollectible_invoice_settles_the_debt(app, client, stripe_billing, ws_a, ws_b):
+    for ws, kind, status in ((ws_a, "invoice.voided", "void"), (ws_b, "invoice.marked_uncollectible", "uncollectible")):
+        subscription_id = read_only_after_failed_renewal(app, client, stripe_billing, ws)
+        post_events(client, stripe_billing, stripe_billing.cancel_now(subscription_id))
+        assert is_read_only(app, ws)
+        [response] = post_events(client, stripe_billing, [forgive(stripe_billing, subscription_id, kind, status)])
+        assert response.get_json()["result"] == "applied"
+        assert state(app, ws).past_due_since is None and not is_read_only(app, ws)
+        assert invoices_of(app, ws)[-1].status == status
+
+
+def test_a_new_subscriptions_first_invoice_does_not_settle_an_older_one(app, client, stripe_billing, ws_a):
+    subscription_id = read_only_after_failed_renewal(app, client, stripe_billing, ws_a)
+    post_events(client, stripe_billing, stripe_billing.cancel_now(subscription_id))
+    post_events(client, stripe_billing, checkout_events(app, stripe_billing, ws_a))
+    assert [i.status for i in invoices_of(app, ws_a)] == ["paid", "open", "paid"]
+    assert is_read_only(app, ws_a)
+    post_events(client, stripe_billing, stripe_billing.pay_open_invoice(subscription_id)[:1])
+    assert not is_read_only(app, ws_a) and state(app, ws_a).plan == "team"
+
+
+# --- hardening ----------------------------------------------------------------------------
+
+
+def signed_event(fake, kind: str, obj: dict, **extra) -> dict:
+    event = fake.event(kind, obj)
+    event.update(extra)
+    return event
+
+
+def test_checkout_never_gives_a_workspace_a_customer(app, client, stripe_billing, ws_a, ws_b, caplog):
+    """A Checkout naming a workspace without a customer (or with another one) is ignored: the app
+    always makes the customer first, so the event cannot be one of ours."""
+    subscription_b = subscribe(app, client, stripe_billing, ws_b)
+    b_before = state(app, ws_b)
+    set_columns(app, ws_a, stripe_customer_id=None, trial_ends_at=None)
+    a_before = state(app, ws_a)
+    session = {"id": "cs_x", "object": "checkout.session", "mode": "subscription", "client_reference_id": str(ws_a.id),
+               "customer": b_before.stripe_customer_id, "subscription": subscription_b}  # fmt: skip
+    caplog.set_level(logging.WARNING, "crm.billing.webhooks")
+    [response] = post_events(
+        client, stripe_billing, [signed_event(stripe_billing, "checkout.session.completed", session)]
+    )
+    assert response.get_json()["result"] == "ignored"
+    assert state(app, ws_a) == a_before and state(app, ws_b) == b_before
+    assert "names customer" in caplog.text
+
+
+def test_a_subscription_of_another_customer_is_not_adopted(app, client, stripe_billing, ws_a, ws_b, caplog):
+    subscription_b = subscribe(app, client, stripe_billing, ws_b)
+    link_customer(app, stripe_billing, ws_a)
+    a_before = state(app, ws_a)
+    # An event under A's customer naming B's subscription: re-read, it is B's customer's.
+    with stripe_billing.lock:
+        body = dict(stripe_billing.subscriptions[subscription_b], customer=a_before.stripe_customer_id)
+    caplog.set_level(logging.WARNING, "crm.billing.webhooks")
+    [response] = post_events(
+        client, stripe_billing, [signed_event(stripe_billing, "customer.subscription.updated", body)]
+    )
+    assert response.get_json()["result"] == "ignored"
+    assert state(app, ws_a) == a_before
+    assert "not its own" in caplog.text
+
+
+def test_events_of_the_other_mode_or_of_connected_accounts_are_ignored(app, client, stripe_billing, ws_a):
+    events = checkout_events(app, stripe_billing, ws_a)
+    live = [dict(event, id=event["id"] + "_live", livemode=True) for event in events]
+    connected = [dict(event, id=event["id"] + "_acct", account="acct_123") for event in events]
+    for response in post_events(client, stripe_billing, live + connected):
+        assert response.get_json()["result"] == "ignored"
+    assert state(app, ws_a).plan == "free"
+    post_events(client, stripe_billing, events)
+    assert state(app, ws_a).plan == "team"
+
+
+def test_live_keys_take_only_live_events(app, client, stripe_billing, ws_a, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_live_fake")
+    [created, *_rest] = checkout_events(app, stripe_billing, ws_a)
+    assert post_event(client, stripe_billing, created).get_json()["result"] == "ignored"
+    live = dict(created, id=created["id"] + "_live", livemode=True)
+    assert post_event(client, stripe_billing, live).get_json()["result"] == "applied"
+
+
+def test_a_constraint_refusing_an_event_is_acknowledged_not_retried(
+    app, client, stripe_billing, ws_a, ws_b, caplog, monkeypatch
+):
+    subscribe(app, client, stripe_billing, ws_b)
+    subscription_b = state(app, ws_b).stripe_subscription_id
+    link_customer(app, stripe_billing, ws_a)
+
+    # Two workspaces would hold one subscription: say the database refuses it.
+    def refuse(*args, **kwargs):
+        raise sa.exc.IntegrityError("UPDATE workspaces", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(webhooks, "_subscription_changed", refuse)
+    caplog.set_level(logging.ERROR, "crm.billing.routes")
+    with stripe_billing.lock:
+        body = stripe_billing.subscriptions[subscription_b]
+    event = signed_event(stripe_billing, "customer.subscription.updated", body)
+    response = post_event(client, stripe_billing, event)
+    assert response.status_code == 200 and response.get_json()["result"] == "ignored"
+    assert "a constraint refused it" in caplog.text
+    assert event["id"] not in [row[0] for row in stored_events(app)]
+
+
+def test_an_empty_webhook_secret_accepts_nothing(app, client, stripe_billing, ws_a, monkeypatch):
+    subscription_id = subscribe(app, client, stripe_billing, ws_a)
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", "")
+    [deleted] = stripe_billing.cancel_now(subscription_id)
+    header = stripe.WebhookSignature.generate_signature_header(json.dumps(deleted), "")
+    assert post_event(client, stripe_billing, deleted, header=header).status_code == 400
+    assert state(app, ws_a).plan == "team"

@@ -46,3 +46,29 @@ def test_production_refuses_to_count_rate_limits_per_process(monkeypatch):
         load_config({"KEHU_ENV": "production"})
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert load_config({"KEHU_ENV": "production"})["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+
+
+def test_a_stripe_key_without_a_webhook_secret_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is"):
+        load_config({"KEHU_ENV": "test"})
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    assert load_config({"KEHU_ENV": "test"})["STRIPE_WEBHOOK_SECRET"] == "whsec_x"
+    monkeypatch.delenv("STRIPE_SECRET_KEY")
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
+    assert load_config({"KEHU_ENV": "test"})["STRIPE_SECRET_KEY"] == ""  # billing off: nothing needed
+
+
+def test_production_talks_to_stripe_over_https_only(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:12111")
+    with pytest.raises(ConfigError, match="STRIPE_API_BASE must be an https:// URL in production"):
+        load_config({"KEHU_ENV": "production"})
+    assert load_config({"KEHU_ENV": "test"})["STRIPE_API_BASE"] == "http://127.0.0.1:12111"  # the fake, in tests
+    monkeypatch.setenv("STRIPE_API_BASE", "https://api.stripe.com")
+    assert load_config({"KEHU_ENV": "production"})["STRIPE_API_BASE"] == "https://api.stripe.com"

@@ -517,3 +517,45 @@ def test_owner_of_a_single_workspace_is_sent_to_create_one(app, client, ws_a):
     assert saved(app, ws_a) is None
     with app.app_context():
         assert db.session.get(User, ws_a.user_id).last_workspace_id is None
+
+
+def test_deleting_a_paying_workspace_stops_its_subscription_first(app, client, stripe_billing, ws_a, caplog):
+    from tests.billing_helpers import subscribe
+
+    subscription_id = subscribe(app, client, stripe_billing, ws_a)
+    sign_in(client, ws_a.user_id)
+    caplog.set_level("INFO", "crm.billing.service")
+    response = post(client, f"/w/{ws_a.slug}/settings/delete", {"confirm_name": ws_a.name})
+    assert response.status_code == 303
+    assert stripe_billing.subscriptions[subscription_id]["status"] == "canceled"
+    assert stripe_billing.calls("DELETE", f"/v1/subscriptions/{subscription_id}") == [{}]
+    assert f"subscription {subscription_id} canceled at Stripe" in caplog.text
+    assert saved(app, ws_a) is None
+
+
+def test_a_workspace_whose_subscription_stripe_cannot_stop_is_not_deleted(app, client, stripe_billing, ws_a):
+    from tests.billing_helpers import audit_actions, subscribe
+
+    subscription_id = subscribe(app, client, stripe_billing, ws_a)
+    sign_in(client, ws_a.user_id)
+    stripe_billing.fail_api = True
+    response = post(client, f"/w/{ws_a.slug}/settings/delete", {"confirm_name": ws_a.name})
+    stripe_billing.fail_api = False
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Stripe could not be reached to stop the subscription; nothing was deleted. Try again in a minute." in html
+    assert saved(app, ws_a) is not None
+    assert stripe_billing.subscriptions[subscription_id]["status"] == "active"
+    assert "billing.subscription_canceled" not in [action for action, *_ in audit_actions(app, ws_a)]
+    with app.app_context():
+        assert db.session.scalars(sa.select(DeletedWorkspace)).all() == []
+
+
+def test_a_workspace_without_a_live_subscription_is_deleted_without_asking_stripe(app, client, stripe_billing, ws_a):
+    from tests.billing_helpers import link_customer
+
+    link_customer(app, stripe_billing, ws_a)
+    sign_in(client, ws_a.user_id)
+    response = post(client, f"/w/{ws_a.slug}/settings/delete", {"confirm_name": ws_a.name})
+    assert response.status_code == 303 and saved(app, ws_a) is None
+    assert stripe_billing.calls("DELETE", "/v1/subscriptions/") == []

@@ -129,6 +129,10 @@ ACTIONS = {
     "billing.subscription_ended": _l("The subscription ended; the workspace is on Free"),
     "billing.invoice_paid": _l("An invoice was paid"),
     "billing.payment_failed": _l("A payment failed"),
+    "billing.invoice_voided": _l("An invoice was voided"),
+    "billing.invoice_uncollectible": _l("An invoice was marked uncollectible"),
+    "billing.debt_settled": _l("No invoice is unpaid any more; the workspace is writable again"),
+    "billing.subscription_canceled": _l("The subscription was canceled because the workspace is being deleted"),
     "billing.seats_changed": _l("The billed seats changed"),
 }
 

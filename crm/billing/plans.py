@@ -14,7 +14,7 @@ FREE = "free"
 # Stripe subscription statuses under which the paid plan applies (past due: during the grace period).
 PAID_STATUSES = frozenset({"active", "trialing", "past_due"})
 # An invoice is unpaid: past due while Stripe retries the card, unpaid once it has stopped trying.
-# Both count from ``past_due_since``: writable for the grace period, then read-only until paid.
+# Both set ``past_due_since``: writable for the grace period, then read-only until paid.
 OWING_STATUSES = frozenset({"past_due", "unpaid"})
 
 
@@ -65,13 +65,16 @@ def current_plan(workspace: Workspace, now: datetime | None = None) -> Plan | No
 
 
 def grace_ends_at(workspace: Workspace) -> datetime | None:
-    if workspace.billing_status not in OWING_STATUSES or workspace.past_due_since is None:
+    """The end of the grace period of an unpaid invoice, whatever the subscription's status: a
+    subscription canceled while it owes (in the portal, or by Stripe after the last retry) leaves
+    the debt, and ``past_due_since``, in place until the invoice is paid, voided or written off."""
+    if workspace.past_due_since is None:
         return None
     return workspace.past_due_since + timedelta(days=current_app.config["BILLING_GRACE_DAYS"])
 
 
 def read_only(workspace: Workspace, now: datetime | None = None) -> bool:
-    """Past due (or unpaid) for longer than the grace period: reads and exports only, until the
-    invoice is paid. An unpaid workspace's limits are Free's meanwhile (``current_plan``)."""
+    """An invoice unpaid for longer than the grace period: reads and exports only, until it is
+    paid (or voided). An unpaid workspace's limits are Free's meanwhile (``current_plan``)."""
     ends = grace_ends_at(workspace)
     return billing_enabled() and ends is not None and ends <= (now or utcnow())

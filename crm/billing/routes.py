@@ -6,6 +6,7 @@ navigation (``HX-Redirect`` for htmx, a 303 otherwise, which the page's CSP ``fo
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -138,8 +139,8 @@ def portal():
 @csrf.exempt
 def webhook():
     """Stripe's events. 400 for a bad or stale signature; 200 for everything verified, applied
-    or not (a duplicate, an unknown type or customer), so Stripe stops retrying; 503 when Stripe
-    itself could not be asked, so it retries later."""
+    or not (a duplicate, an unknown type or customer, one a database constraint refused), so
+    Stripe stops retrying; 503 when Stripe itself could not be asked, so it retries later."""
     if not billing_enabled():
         abort(404)
     try:
@@ -154,6 +155,12 @@ def webhook():
         db.session.rollback()
         log.error("Stripe event %s not applied, Stripe did not answer: %s", event["id"], error)
         return jsonify(error="try again later"), 503
+    except sa.exc.IntegrityError as error:
+        # A constraint refused what the event would write (two workspaces claiming one Stripe id,
+        # say): retrying would fail the same way for days, so it is logged and acknowledged.
+        db.session.rollback()
+        log.error("Stripe event %s (%s) not applied, a constraint refused it: %s", event["id"], event["type"], error)
+        return jsonify(received=True, result="ignored")
     if outcome.newly_past_due:
         try:
             notify.payment_failed(outcome.workspace)

@@ -24,7 +24,16 @@ from flask_babel import gettext as _
 from crm.audit import service as audit
 from crm.billing import stripe_api
 from crm.billing.models import Invoice
-from crm.billing.plans import FREE, Plan, billing_enabled, current_plan, in_local_trial, plan_by_price, plans
+from crm.billing.plans import (
+    FREE,
+    OWING_STATUSES,
+    Plan,
+    billing_enabled,
+    current_plan,
+    in_local_trial,
+    plan_by_price,
+    plans,
+)
 from crm.db import utcnow
 from crm.extensions import db
 from crm.jobs import enqueue
@@ -44,6 +53,7 @@ MIN_TRIAL_LEFT = timedelta(hours=48)
 SEAT_SYNC_KEY = "billing_seat_sync"
 WATCHED_FIELDS = (
     "plan",
+    "stripe_customer_id",
     "billing_status",
     "stripe_subscription_id",
     "current_period_end",
@@ -217,6 +227,10 @@ def apply_subscription(workspace: Workspace, subscription: dict, event_created: 
     """Copies a subscription as Stripe's API returned it onto the workspace. Returns True when
     this made the workspace past due (the first failed payment: its owners are told once)."""
     was_past_due = workspace.past_due_since is not None
+    # The subscription that owed (the same one, past due or unpaid until now).
+    was_owing = (
+        subscription.get("id") == workspace.stripe_subscription_id and workspace.billing_status in OWING_STATUSES
+    )
     item = (subscription.get("items") or {}).get("data") or [{}]
     price_id = stripe_id(item[0].get("price") or {})
     plan = plan_by_price(price_id) if price_id else None
@@ -234,9 +248,11 @@ def apply_subscription(workspace: Workspace, subscription: dict, event_created: 
         period_end = subscription["trial_end"]
     workspace.current_period_end = from_timestamp(period_end)
     workspace.cancel_at_period_end = bool(subscription.get("cancel_at_period_end") or subscription.get("cancel_at"))
-    if status in ("past_due", "unpaid"):
+    if status in OWING_STATUSES:
         workspace.past_due_since = workspace.past_due_since or from_timestamp(event_created) or utcnow()
-    else:
+    elif was_owing and status in ("active", "trialing"):
+        # The subscription that owed is paid up again. A new subscription (after one that ended
+        # unpaid) settles nothing: the old invoice stays owed until paid or voided (``settle_debt``).
         workspace.past_due_since = None
     if status in ("active", "trialing", "past_due"):
         workspace.trial_ends_at = None  # the local trial (no card) is over once Stripe bills
@@ -247,16 +263,59 @@ def apply_subscription(workspace: Workspace, subscription: dict, event_created: 
 
 def end_subscription(workspace: Workspace, subscription: dict, event_created: int | None = None) -> None:
     """The subscription is over (canceled at period end, or at once): back to Free. Nothing is
-    deleted; what is beyond Free's limits stays readable and exportable."""
+    deleted; what is beyond Free's limits stays readable and exportable. An unpaid invoice is
+    still owed: ``past_due_since`` stays, and so does the read-only wall, until ``settle_debt``."""
     workspace.plan = FREE
     workspace.billing_status = "canceled"
     workspace.stripe_subscription_id = subscription["id"]
     workspace.cancel_at_period_end = False
-    workspace.past_due_since = None
     ended = subscription.get("ended_at") or subscription.get("canceled_at")
     workspace.current_period_end = from_timestamp(ended) or workspace.current_period_end
     _mark_synced(workspace, event_created)
     _record_changes(workspace, "billing.subscription_ended")
+
+
+def settle_debt(workspace: Workspace) -> bool:
+    """After an invoice of the bound workspace was paid, voided or marked uncollectible: the debt
+    is settled once none of its invoices is still open, and the workspace is writable again.
+    Returns True when this lifted it."""
+    if workspace.past_due_since is None:
+        return False
+    still_open = db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "open"))
+    if still_open:
+        return False
+    workspace.past_due_since = None
+    _record_changes(workspace, "billing.debt_settled")
+    return True
+
+
+def cancel_for_deletion(workspace: Workspace) -> bool:
+    """Stops the workspace's live subscription at Stripe at once, before the workspace is
+    deleted, so the customer is not charged for a workspace that is gone. True when one was
+    canceled; BillingError (and nothing deleted) when Stripe could not be reached."""
+    if not billing_enabled() or not has_live_subscription(workspace):
+        return False
+    subscription_id = workspace.stripe_subscription_id
+    try:
+        stripe_api.client().v1.subscriptions.cancel(subscription_id)
+    except stripe_api.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            log.warning("Stripe refused to cancel subscription %s of workspace %s: %s",
+                        subscription_id, workspace.id, error)  # fmt: skip
+            raise BillingError(_deletion_refused()) from error
+        log.info("workspace %s: subscription %s is already gone at Stripe", workspace.id, subscription_id)
+    except stripe_api.StripeError as error:
+        log.warning("Stripe could not cancel subscription %s of workspace %s: %s", subscription_id, workspace.id, error)
+        raise BillingError(_deletion_refused()) from error
+    # The workspace's own audit log goes with it; the app log keeps the cancellation too.
+    log.info("workspace %s deleted: subscription %s canceled at Stripe", workspace.id, subscription_id)
+    changes = {"stripe_subscription_id": [subscription_id, None]}
+    audit.record("billing.subscription_canceled", "workspace", workspace.id, changes)
+    return True
+
+
+def _deletion_refused() -> str:
+    return _("Stripe could not be reached to stop the subscription; nothing was deleted. Try again in a minute.")
 
 
 def _mark_synced(workspace: Workspace, event_created: int | None) -> None:

@@ -10,6 +10,7 @@ import stripe
 from flask import current_app
 
 StripeError = stripe.StripeError
+InvalidRequestError = stripe.InvalidRequestError
 REAL_API = "api.stripe.com"
 # Where Stripe's hosted pages live (Checkout, Customer Portal): the billing page's forms are
 # allowed to navigate there (CSP form-action), as a plain form POST answered with a redirect.
@@ -40,6 +41,11 @@ def plain(obj) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else obj
 
 
+def live_mode() -> bool:
+    """Whether the configured key is a live one (its events say ``livemode: true``)."""
+    return current_app.config["STRIPE_SECRET_KEY"].startswith(("sk_live_", "rk_live_"))
+
+
 def hosted_origins() -> tuple[str, ...]:
     """Origins of the hosted pages: Stripe's, or the fake's own (it serves them at its API base)."""
     base = urlsplit(current_app.config["STRIPE_API_BASE"])
@@ -56,6 +62,8 @@ def verified_event(payload: bytes, signature: str | None, tolerance: int = 300) 
     """The event of a webhook request, after checking its ``Stripe-Signature`` (HMAC of the raw
     body with STRIPE_WEBHOOK_SECRET, timestamp within ``tolerance`` seconds). Raises BadWebhook."""
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
+    if not secret:  # an empty secret would make anyone's HMAC valid
+        raise BadWebhook("STRIPE_WEBHOOK_SECRET is not set")
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
         event = json.loads(payload)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from crm.billing import service
+from crm.billing import service, stripe_api
 from crm.billing.models import StripeEvent
 from crm.extensions import db
 from crm.tenancy import bind_workspace
@@ -24,7 +24,15 @@ CHECKOUT_COMPLETED = "checkout.session.completed"
 SUBSCRIPTION_CHANGED = ("customer.subscription.created", "customer.subscription.updated")
 SUBSCRIPTION_DELETED = "customer.subscription.deleted"
 INVOICE_PAID, PAYMENT_FAILED = "invoice.paid", "invoice.payment_failed"
-HANDLED = frozenset({CHECKOUT_COMPLETED, *SUBSCRIPTION_CHANGED, SUBSCRIPTION_DELETED, INVOICE_PAID, PAYMENT_FAILED})
+# The operator forgave the invoice in Stripe's dashboard: settled like a paid one.
+INVOICE_FORGIVEN = ("invoice.voided", "invoice.marked_uncollectible")
+INVOICE_ACTIONS = {
+    INVOICE_PAID: "billing.invoice_paid",
+    PAYMENT_FAILED: "billing.payment_failed",
+    "invoice.voided": "billing.invoice_voided",
+    "invoice.marked_uncollectible": "billing.invoice_uncollectible",
+}
+HANDLED = frozenset({CHECKOUT_COMPLETED, *SUBSCRIPTION_CHANGED, SUBSCRIPTION_DELETED, *INVOICE_ACTIONS})
 
 
 @dataclass
@@ -50,6 +58,13 @@ def handle(event: dict) -> Outcome:
     if kind not in HANDLED:
         log.info("Stripe event %s of type %s: not handled", event["id"], kind)
         return Outcome("ignored")
+    if bool(event.get("livemode")) != stripe_api.live_mode():
+        log.warning("Stripe event %s: livemode %s does not match the key's mode: ignored",
+                    event["id"], event.get("livemode"))  # fmt: skip
+        return Outcome("ignored")
+    if event.get("account"):
+        log.warning("Stripe event %s of connected account %s: ignored", event["id"], event["account"])
+        return Outcome("ignored")
     workspace = _workspace_for(kind, obj)
     if workspace is None:
         log.warning("Stripe event %s (%s) for customer %s: no workspace has it", event["id"], kind, obj.get("customer"))
@@ -63,23 +78,20 @@ def handle(event: dict) -> Outcome:
         return _subscription_changed(workspace, obj["id"], created)
     if kind == SUBSCRIPTION_DELETED:
         return _subscription_deleted(workspace, obj, created)
-    return _invoice(
-        workspace, obj, created, "billing.invoice_paid" if kind == INVOICE_PAID else "billing.payment_failed"
-    )
+    return _invoice(workspace, obj, created, kind)
 
 
 def _workspace_for(kind: str, obj: dict) -> Workspace | None:
     """The workspace the event is about, locked for this transaction (a concurrent event of the
     same workspace waits, then reads what this one wrote). Checkout names it; the customer id
-    must then be the workspace's own (or the workspace has none yet)."""
+    must then be the workspace's own: the app makes the customer before Checkout, and an event
+    never writes a customer id onto a workspace."""
     customer_id = service.stripe_id(obj.get("customer"))
     if kind == CHECKOUT_COMPLETED:
         reference = obj.get("client_reference_id") or (obj.get("metadata") or {}).get("workspace_id")
         if reference and str(reference).isdigit():
             workspace = db.session.scalar(sa.select(Workspace).where(Workspace.id == int(reference)).with_for_update())
-            if workspace is not None and workspace.stripe_customer_id in (None, customer_id):
-                if customer_id:
-                    workspace.stripe_customer_id = customer_id
+            if workspace is not None and customer_id and workspace.stripe_customer_id == customer_id:
                 return workspace
             if workspace is not None:
                 log.warning("Checkout session %s of workspace %s names customer %s, not its own %s",
@@ -101,8 +113,21 @@ def _checkout_completed(workspace: Workspace, session: dict, created: int | None
         # Paid twice (two Checkout tabs, say): the newest purchase wins; the other still bills.
         log.error("workspace %s has two live subscriptions, %s and %s: cancel one in Stripe's dashboard",
                   workspace.id, workspace.stripe_subscription_id, subscription_id)  # fmt: skip
-    subscription = service.retrieve_subscription(subscription_id)
+    subscription = _retrieve(workspace, subscription_id)
+    if subscription is None:
+        return Outcome("ignored", workspace)
     return Outcome("applied", workspace, service.apply_subscription(workspace, subscription, created))
+
+
+def _retrieve(workspace: Workspace, subscription_id: str) -> dict | None:
+    """The subscription as Stripe has it now, or None when it is another customer's."""
+    subscription = service.retrieve_subscription(subscription_id)
+    customer_id = service.stripe_id(subscription.get("customer"))
+    if not customer_id or customer_id != workspace.stripe_customer_id:
+        log.warning("workspace %s: subscription %s belongs to customer %s, not its own %s: ignored",
+                    workspace.id, subscription_id, customer_id, workspace.stripe_customer_id)  # fmt: skip
+        return None
+    return subscription
 
 
 def _subscription_changed(workspace: Workspace, subscription_id: str, created: int | None) -> Outcome:
@@ -113,7 +138,9 @@ def _subscription_changed(workspace: Workspace, subscription_id: str, created: i
     if service.is_stale(workspace, created):
         log.info("workspace %s: subscription event older than the state applied: ignored", workspace.id)
         return Outcome("ignored", workspace)
-    subscription = service.retrieve_subscription(subscription_id)  # the state now, not the event's
+    subscription = _retrieve(workspace, subscription_id)  # the state now, not the event's
+    if subscription is None:
+        return Outcome("ignored", workspace)
     return Outcome("applied", workspace, service.apply_subscription(workspace, subscription, created))
 
 
@@ -126,12 +153,18 @@ def _subscription_deleted(workspace: Workspace, subscription: dict, created: int
     return Outcome("applied", workspace)
 
 
-def _invoice(workspace: Workspace, invoice: dict, created: int | None, action: str) -> Outcome:
-    service.upsert_invoice(invoice, action)
+def _invoice(workspace: Workspace, invoice: dict, created: int | None, kind: str) -> Outcome:
+    row = service.upsert_invoice(invoice, INVOICE_ACTIONS[kind])
+    if kind in INVOICE_FORGIVEN and row.status not in service.SETTLED_INVOICE_STATUSES:
+        row.status = "void" if kind == "invoice.voided" else "uncollectible"  # the event says so
     subscription_id = service.invoice_subscription_id(invoice)
     newly_past_due = False
     if subscription_id and service.may_adopt(workspace, subscription_id) and not service.is_stale(workspace, created):
-        # Paid or failed, the subscription's status and period moved with it.
-        subscription = service.retrieve_subscription(subscription_id)
-        newly_past_due = service.apply_subscription(workspace, subscription, created)
+        # Paid or failed, the subscription's status and period moved with it. An ended one stays
+        # ended (``customer.subscription.deleted`` said so); only its invoice is news.
+        subscription = _retrieve(workspace, subscription_id)
+        if subscription is not None and subscription.get("status") not in service.ENDED_STATUSES:
+            newly_past_due = service.apply_subscription(workspace, subscription, created)
+    if kind != PAYMENT_FAILED:
+        service.settle_debt(workspace)
     return Outcome("applied", workspace, newly_past_due)

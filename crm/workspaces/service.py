@@ -16,6 +16,7 @@ from slugify import slugify
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, user_by_email
+from crm.billing import service as billing
 from crm.billing import states as billing_states
 from crm.deals import lost_reasons
 from crm.deals.service import create_default_pipeline
@@ -364,7 +365,10 @@ def delete_workspace(workspace: Workspace, member: Membership, confirm_name: str
     The global ``deleted_workspaces`` log keeps who did it and from where (caller commits).
 
     On PostgreSQL the cascades run as the tables' owner, so they reach rows the app role may not
-    delete itself (the append-only audit log)."""
+    delete itself (the append-only audit log).
+
+    A live Stripe subscription is canceled first, at once: the customer must not go on paying for
+    a workspace that is gone. When Stripe cannot be reached, nothing is deleted (WorkspaceError)."""
     _check_bound(workspace)
     if not member.is_owner:
         raise OwnerOnly(_("Only an Owner can delete the workspace."))
@@ -372,6 +376,10 @@ def delete_workspace(workspace: Workspace, member: Membership, confirm_name: str
         raise WorkspaceError(
             _("Type the name of the workspace exactly as shown: %(name)s", name=workspace.name), "confirm_name"
         )
+    try:
+        billing.cancel_for_deletion(workspace)
+    except billing.BillingError as error:
+        raise WorkspaceError(str(error)) from error
     user = member.user
     deleted = DeletedWorkspace(
         former_workspace_id=workspace.id,
