@@ -13,6 +13,7 @@ from bench.values import RARE_LAST
 DEEP_ROWS = 150_000
 COMMON_TERM = "john"
 PARTIAL = {"HX-Request": "true", "HX-Target": "contact-results"}
+TICKET_RESULTS = {"HX-Request": "true", "HX-Target": "ticket-results"}
 MORE = {"HX-Request": "true", "HX-Target": "contacts-more"}
 
 
@@ -80,4 +81,6 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("deals board", f"/w/{target.slug}/deals/", {}),
         Endpoint("sales report", f"/w/{target.slug}/reports/sales", {}),
         Endpoint("ticket queue", f"/w/{target.slug}/tickets/", {}),
+        # Search as you type over all 100,000 tickets (a word in a sixth of the subjects), the partial.
+        Endpoint("ticket search", f"/w/{target.slug}/tickets/?status=all&q=refund", TICKET_RESULTS),
     ]
