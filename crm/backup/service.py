@@ -642,7 +642,9 @@ class Restoring:
                       line=line, entry=data_file(table_plan.name))
                 )  # fmt: skip
             kept = {"updated_at": table.c.updated_at} if "updated_at" in table.c else {}  # not "now" (onupdate)
-            statement = sa.update(table).where(table.c.id == mapping.get(old_id))
+            statement = sa.update(table).where(
+                table.c.workspace_id == self.workspace.id, table.c.id == mapping.get(old_id)
+            )
             db.session.execute(statement.values({column: new_target, **kept}))
 
     def _insert(self, table_plan: TablePlan, batch: list[tuple[int, dict]], mapping) -> None:
