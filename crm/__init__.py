@@ -61,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.domain_instance = i18n.RequestDomain()
     login_manager.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

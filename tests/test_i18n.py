@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask_babel import force_locale, gettext
 
 from crm.extensions import db
 from crm.notes.models import Note
@@ -85,6 +86,18 @@ def test_every_message_has_a_chinese_translation_keeping_its_placeholders():
 
 
 # --- choosing the language -----------------------------------------------------------------------
+
+
+def test_translations_kept_for_a_request_follow_a_forced_language_and_come_back(app):
+    with app.test_request_context("/", headers=ZH):
+        assert gettext("Contacts") == "联系人"
+        with force_locale("en"):
+            assert gettext("Contacts") == "Contacts"
+            assert app.jinja_env.from_string("{{ _('Contacts') }}").render() == "Contacts"
+        assert gettext("Contacts") == "联系人"
+        assert app.jinja_env.from_string("{{ _('Contacts') }}").render() == "联系人"
+    with app.test_request_context("/", headers=EN):
+        assert gettext("Contacts") == "Contacts"
 
 
 def test_landing_page_follows_the_browser_language(client):
