@@ -23,6 +23,7 @@ from tests.factories import (
     make_saved_view,
 )
 from tests.query_counter import count_queries
+from tests.test_pages import assert_valid_page
 
 DETAILS = {"HX-Request": "true", "HX-Target": "contact-details"}
 RESULTS = {"HX-Request": "true", "HX-Target": "contact-results"}
@@ -252,10 +253,16 @@ def test_inline_edit_validates_and_saves_with_an_audit_of_changes(app, client, a
 
 
 def test_names_are_escaped(app, client, auth, ws_a):
-    make_contact(app, ws_a, "<script>alert(1)</script>")
+    company = make_company(app, ws_a, "Bad <i>Co</i>")
+    make_contact(app, ws_a, "<script>alert(1)</script>", title='"Boss" & <b>co</b>', company_id=company,
+                 emails=["o'brien@example.com"], source="<img src=x>")  # fmt: skip
     auth.login(ws_a.email, ws_a.password)
-    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    page = client.get(contacts_url(ws_a, "?cols=company&cols=email&cols=source")).get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert "&#34;Boss&#34; &amp; &lt;b&gt;co&lt;/b&gt;" in page and "Bad &lt;i&gt;Co&lt;/i&gt;</a>" in page
+    assert "o&#39;brien@example.com" in page and "&lt;img src=x&gt;" in page and "<img src=x" not in page
+    assert 'class="visually-hidden">Select &lt;script&gt;' in page  # the bulk checkbox's label
+    assert_valid_page(page, "contacts")
 
 
 def test_delete_moves_to_trash_and_restore_brings_back(app, client, auth, ws_a):

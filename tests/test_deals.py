@@ -28,6 +28,7 @@ from tests.factories import (
     make_role,
 )
 from tests.query_counter import count_queries
+from tests.test_pages import assert_valid_page
 
 BOARD = {"HX-Request": "true", "HX-Target": "deal-board"}
 DETAILS = {"HX-Request": "true", "HX-Target": "deal-details"}
@@ -195,6 +196,19 @@ def test_reorder_refuses_other_pipelines_stages_and_ignores_foreign_deals(app, c
     assert placed(app, ws_a, mine, other_pipeline_deal) == [(qualified, 0), before[1]]
     assert placed(app, ws_b, theirs) == [(default_pipeline(app, ws_b).stages["Lead in"], 0)]
     assert post(client, deals_url(ws_a, f"pipelines/{default_pipeline(app, ws_b).id}/order"), {}).status_code == 404
+
+
+def test_cards_escape_titles_and_names(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    ann = make_contact(app, ws_a, "Ann <i>Lee</i>")
+    make_deal(app, ws_a, '<img src=x onerror="alert(1)">', sales.stages["Proposal"], contact_id=ann)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    title = "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
+    assert f">{title}</a>" in page and "<img src=x" not in page
+    assert f"Move {title} to </span>" in page  # both move buttons' hidden words
+    assert "Ann &lt;i&gt;Lee&lt;/i&gt;" in page and "<i>Lee" not in page
+    assert_valid_page(page, "board")
 
 
 def test_move_buttons_go_to_the_next_and_previous_open_stage(app, client, auth, ws_a):

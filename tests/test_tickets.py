@@ -51,6 +51,19 @@ def agent(app, ws, email: str = "sue@alpha.example.com", role: str = "support"):
     return make_member(app, ws, email, role=role)
 
 
+def test_queue_rows_escape_what_customers_wrote(app, client, auth, ws_a):
+    vip = customer(app, ws_a, "O'Brien <b>&</b>", level="vip")
+    ticket_id, _ = make_ticket(app, ws_a, vip, '<img src=x onerror="alert(1)">')
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(queue(ws_a) + "?tab=all").get_data(as_text=True)
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;</a>" in page and "<img src=x" not in page
+    assert "O&#39;Brien &lt;b&gt;&amp;&lt;/b&gt;</a>" in page and "<b>&</b>" not in page
+    assert '<span class="badge level-vip">VIP</span>' in page
+    number = number_of(app, ws_a, ticket_id)
+    assert f'<label for="pick-{number}" class="visually-hidden">Choose ticket #{number}</label>' in page
+    assert_valid_page(page, "queue")
+
+
 def test_queue_tabs_and_status(app, client, auth, ws_a):
     sue = agent(app, ws_a)
     ann = customer(app, ws_a, "Ann Lee")

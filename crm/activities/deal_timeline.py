@@ -21,6 +21,9 @@ from crm.workspaces.models import Membership
 STAGE = 2
 
 
+CHANGED_BY = so.aliased(User)  # made once: SQLAlchemy analyses a fresh alias again on every statement
+
+
 @dataclass
 class StageEntered:
     """One row of the deal's stage history, as the timeline shows it."""
@@ -42,7 +45,7 @@ def _activities_after(deal_id: int, cursor: tuple | None, limit: int) -> list[Ac
 
 
 def _stages_after(deal_id: int, cursor: tuple | None, limit: int) -> list[StageEntered]:
-    by_user = so.aliased(User)
+    by_user = CHANGED_BY
     statement = (
         sa.select(
             DealStageChange.id,

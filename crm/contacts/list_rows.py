@@ -14,7 +14,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from babel import Locale
 from flask import g, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from markupsafe import Markup
 
 from crm.auth.models import User
@@ -25,6 +25,7 @@ from crm.contacts.models import Company, Contact
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.service import FieldDef
 from crm.extensions import db
+from crm.html_text import escape
 from crm.pagination import Page, keyset
 from crm.search import search_order
 from crm.workspaces.models import Membership
@@ -66,6 +67,33 @@ def contact_rows(state: ListState, after: str | None, member: Membership, shown:
     cell = _cell_makers(shown, custom)
     page.items = [ListRow(row.id, row.name, row.title, tuple(make(row) for make in cell)) for row in page.items]
     return page
+
+
+def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool) -> Markup:
+    """The ``<tr>`` of each row, written here rather than in a Jinja loop: there each of a row's ~15
+    values cost an attribute lookup, an escape into a new Markup and a join. Every text is escaped
+    once with ``html.escape``; cells that are Markup (links) are already safe."""
+    contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
+    select_text = escape(gettext("Select"))
+    opening = ['<td class="number">' if number else "<td>" for number in number_cells]
+
+    def row(item: ListRow) -> str:
+        name, key = escape(item.name), item.id
+        pick = (
+            f'<td class="select"><input type="checkbox" id="select-{key}" name="ids" value="{key}" form="bulk-form">'
+            f'<label for="select-{key}" class="visually-hidden">{select_text} {name}</label></td>'
+            if selectable
+            else ""
+        )
+        title = f'<br><span class="hint">{escape(item.title)}</span>' if item.title else ""
+        cells = "".join(
+            f"{start}{cell if isinstance(cell, Markup) else escape(cell)}</td>"
+            for start, cell in zip(opening, item.cells, strict=True)
+        )
+        link = f'<a href="{contact_url}{key}">{name}</a>'
+        return f'<tr id="contact-{key}">{pick}<th scope="row">{link}{title}</th>{cells}</tr>\n'
+
+    return Markup("".join(row(item) for item in rows))  # noqa: S704  (every value is escaped in row())
 
 
 def _select(shown: list[str], custom: dict, sort_columns: list) -> sa.Select:
@@ -110,7 +138,7 @@ def _company_cell() -> Callable:
     def cell(row) -> str:
         if row.company_id is None:
             return ""
-        return Markup('<a href="{}{}">{}</a>').format(link, row.company_id, row.company_name)
+        return Markup(f'<a href="{link}{row.company_id}">{escape(row.company_name)}</a>')  # noqa: S704  (escaped)
 
     return cell
 

@@ -153,7 +153,8 @@ def _list_context(state: ListState, after: str | None) -> dict:
     page = list_rows.contact_rows(state, after, g.membership, shown, custom_columns)
     return {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS,
             "shown": shown, "custom_columns": custom_columns,
-            "number_cells": [key in list_rows.NUMBER_COLUMNS for key in shown]}  # fmt: skip
+            "number_cells": [key in list_rows.NUMBER_COLUMNS for key in shown],
+            "rows_html": list_rows.rows_html}  # fmt: skip
 
 
 def _with_bulk(context: dict) -> dict:

@@ -41,6 +41,9 @@ FIELD_LABELS = {
 WITHOUT_VALUES = ("company_id", "owner_id", "about")
 
 
+DEAL_CHANGED_BY = so.aliased(User)  # made once: SQLAlchemy analyses a fresh alias again on every statement
+
+
 @dataclass
 class Entry:
     at: datetime
@@ -118,7 +121,7 @@ def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list
 
 def _deal_events_after(contact_id: int, cursor: tuple | None, limit: int, member: Membership) -> list[DealEvent]:
     """Creations, wins and losses of the contact's live deals that the member may see."""
-    by_user = so.aliased(User)
+    by_user = DEAL_CHANGED_BY
     created = DealStageChange.from_stage_id.is_(None)
     statement = (
         sa.select(

@@ -34,6 +34,9 @@ RESULTS = 8  # options per kind in the picker
 MAX_ID = 2**63 - 1  # ids are BIGINT: a larger number names nothing (and PostgreSQL would refuse it)
 
 
+CONTACTS_COMPANY = so.aliased(Company)  # made once: SQLAlchemy analyses a fresh alias again on every statement
+
+
 @dataclass(frozen=True)
 class Option:
     value: str  # what the hidden field takes: the id, or "kind:id" for the customer filter
@@ -109,7 +112,7 @@ def _search_statement(model, q: str, member: Membership) -> sa.Select:
     dialect = db.engine.dialect.name
     statement = matching(_visible(model, member), model, q, dialect)
     if model is Contact:
-        company = so.aliased(Company)
+        company = CONTACTS_COMPANY
         statement = statement.add_columns(company.name.label("company_name")).outerjoin(
             company, sa.and_(company.workspace_id == Contact.workspace_id, company.id == Contact.company_id)
         )

@@ -109,6 +109,9 @@ class _Joined:
         self.owner = so.aliased(User)
 
 
+JOINED = _Joined()  # made once: SQLAlchemy analyses a fresh alias again on every statement
+
+
 def _sort_columns(view: ListView, joined: _Joined) -> list:
     """The keyset columns of the view's sort: non-null, the last one the deal's id."""
     keys = {
@@ -160,7 +163,7 @@ def _shown(joined: _Joined) -> list:
 def _page_keys(pipeline_id: int, view: ListView, member: Membership, after: str | None) -> sa.Subquery:
     """The sort keys (``key_0``... ``key_n``, the deal's id) of the page's deals and of one more,
     read with only the joins the sort needs; the cursor is the last row's keys, never an OFFSET."""
-    joined = _Joined()
+    joined = JOINED
     keys = _sort_columns(view, joined)
     found = _selected(_joins(sa.select(*(key.label(f"key_{n}") for n, key in enumerate(keys))), joined, [view.key]),
                       pipeline_id, view, member)  # fmt: skip
@@ -175,7 +178,7 @@ def deal_rows(pipeline_id: int, view: ListView, member: Membership, after: str |
     are found first, then only they are joined to the names they show."""
     page = _page_keys(pipeline_id, view, member, after)
     keys = list(page.c)
-    joined = _Joined()
+    joined = JOINED
     statement = _joins(sa.select(*_shown(joined), *keys).select_from(page).join(Deal, Deal.id == keys[-1]), joined)
     rows = db.session.execute(statement.order_by(*(key.desc() if view.descending else key for key in keys))).all()
     more = len(rows) > PER_PAGE
@@ -189,7 +192,7 @@ def deal_rows(pipeline_id: int, view: ListView, member: Membership, after: str |
 
 def export_statement(pipeline_id: int, view: ListView, member: Membership) -> sa.Select:
     """Every deal the view selects, unordered and unpaged, with the names an export shows."""
-    joined = _Joined()
+    joined = JOINED
     statement = _selected(_joins(sa.select(*_shown(joined)), joined), pipeline_id, view, member)
     reason = sa.and_(LostReason.workspace_id == Deal.workspace_id, LostReason.id == Deal.lost_reason_id)
     return statement.outerjoin(LostReason, reason).add_columns(

@@ -30,6 +30,10 @@ from crm.workspaces.models import Membership
 CARDS_PER_COLUMN = 25
 
 
+# Aliases are made once: SQLAlchemy analyses a fresh alias again on every statement.
+OWNER_USER, CHANGED_BY = so.aliased(User), so.aliased(User)
+
+
 @dataclass(frozen=True)
 class BoardFilters:
     """The board's filters, kept in the URL: owner ("me", "none" or a member id), words found in the
@@ -161,7 +165,7 @@ def open_cards(
     shown = ranked.c.rank <= CARDS_PER_COLUMN
     if whole_stage is not None:
         shown = sa.or_(shown, ranked.c.stage_id == whole_stage)
-    owner_user = so.aliased(User)
+    owner_user = OWNER_USER
     card_columns = [ranked.c[name] for name in ("id", "title", "value", "currency", "stage_id", "position",
                                                 "expected_close_on", "stage_entered_at", "contact_id")]  # fmt: skip
     statement = (
@@ -259,7 +263,7 @@ def deal_or_none(deal_id: int, member: Membership) -> Deal | None:
 
 def stage_history(deal_id: int) -> list[tuple[DealStageChange, str, str | None]]:
     """(change, stage name, member name) for each stage the deal entered, latest first."""
-    by_user = so.aliased(User)
+    by_user = CHANGED_BY
     statement = (
         sa.select(DealStageChange, Stage, by_user.name)
         .join(

@@ -49,7 +49,7 @@ def _board_context(pipeline: Pipeline) -> dict:
     board_text.write_cards(columns)
     return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write"),
             "filters": filters, "filter_args": filters.as_args(), "customer_label": customer_label,
-            "move_label": board_text.move_label()}  # fmt: skip
+            "board_cards": board_text.cards_html}  # fmt: skip
 
 
 def _board(pipeline: Pipeline, status: int = 200, pipelines: list | None = None):

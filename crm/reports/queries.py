@@ -31,6 +31,9 @@ from crm.workspaces.models import Membership
 WON_RANK = 1_000_000
 
 
+OWNER_USER = so.aliased(User)  # made once: SQLAlchemy analyses a fresh alias again on every statement
+
+
 @dataclass(frozen=True)
 class ReportScope:
     pipeline_id: int
@@ -203,7 +206,7 @@ def by_owner(scope: ReportScope) -> list[OwnerRow]:
         .where(sa.or_(closed, still_open))
         .group_by(Deal.workspace_id, Deal.owner_id)
     ).subquery()  # fmt: skip
-    owner_user = so.aliased(User)
+    owner_user = OWNER_USER
     statement = (
         sa.select(totals.c.owner_id, owner_user.name, totals.c.won, totals.c.value_won, totals.c.closed,
                   totals.c.open_deals, totals.c.open_value)

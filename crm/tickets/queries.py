@@ -61,6 +61,10 @@ SHOWN_PURCHASES = 3
 SHOWN_TICKETS = 5
 
 
+# Aliases are made once: SQLAlchemy analyses a fresh alias again on every statement.
+ASSIGNEE, ASSIGNEE_USER, AUTHOR = so.aliased(Membership), so.aliased(User), so.aliased(Membership)
+
+
 def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat((text or "").strip())
@@ -210,7 +214,7 @@ def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
     order = search_order(view.q, db.engine.dialect.name, [Ticket.number], descending)
     order = order or [Ticket.number.desc() if descending else Ticket.number]
     found = found.order_by(*order).limit(PER_PAGE + 1).subquery()
-    assignee, assignee_user = so.aliased(Membership), so.aliased(User)
+    assignee, assignee_user = ASSIGNEE, ASSIGNEE_USER
     statement = (
         sa.select(
             Ticket.number,
@@ -237,11 +241,10 @@ def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
         .order_by(found.c.key.desc() if descending else found.c.key)
     )
     rows = db.session.execute(statement).all()
-    items = [
-        QueueRow(**{name: getattr(row, name) for name in QueueRow.__slots__ if name != "category_name"},
-                 category_name=display_name(row.category_name) if row.category_name else None)
-        for row in rows[:PER_PAGE]
-    ]  # fmt: skip
+    category_names = {name: display_name(name) for name in {row.category_name for row in rows} if name}
+    items = [  # the statement selects QueueRow's fields in its order
+        QueueRow(*row[:-2], category_names.get(row.category_name), row.assignee_name) for row in rows[:PER_PAGE]
+    ]
     return Page(items, encode_cursor([items[-1].number]) if len(rows) > PER_PAGE else None)
 
 
@@ -311,7 +314,7 @@ class MessageRow:
 
 def conversation(ticket_id: int, message_id: int | None = None) -> list[MessageRow]:
     """A ticket's messages oldest first with their authors' names (one query), or just one of them."""
-    author = so.aliased(Membership)
+    author = AUTHOR
     statement = (
         sa.select(
             TicketMessage.id,

@@ -4,14 +4,11 @@ place, the customer panel) and opening a ticket for a customer. Tickets are addr
 number in the workspace (#1001), never by their id."""
 
 import re
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from crm.contacts.models import Contact
-from crm.db import utcnow
 from crm.deals import customers as customer_search
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
@@ -30,6 +27,7 @@ from crm.tickets.models import (
     Ticket,
 )
 from crm.tickets.queries import ALL_STATUSES, SORTS, WORK, QueueView
+from crm.tickets.queue_rows import queue_rows
 from crm.tickets.service import TicketError
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -40,15 +38,12 @@ ID = re.compile(r"[1-9]\d{0,17}")
 
 @bp.context_processor
 def ticket_helpers() -> dict:
-    def age(moment: datetime) -> str:
-        return format_timedelta(utcnow() - moment, threshold=1)
-
     # Labels translated once per request, not once per row of the queue.
     labels = {"ticket_statuses": STATUS_LABELS, "ticket_priorities": PRIORITY_LABELS,
               "ticket_channels": CHANNEL_LABELS, "ticket_queues": QUEUE_LABELS, "reply_kinds": REPLY_KINDS,
               "ticket_kinds": KIND_LABELS}  # fmt: skip
     helpers = {name: {key: str(label) for key, label in pairs.items()} for name, pairs in labels.items()}
-    helpers["ticket_age"] = age
+    helpers["queue_rows"] = queue_rows
     return helpers
 
 
