@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import errors, htmx, i18n, secrets, security
+from crm import errors, htmx, i18n, secrets, security, transactions
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -63,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     babel.domain_instance = i18n.RequestDomain()
     login_manager.init_app(app)
+    app.teardown_request(transactions.end_read_only_transaction)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)

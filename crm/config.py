@@ -39,6 +39,14 @@ def billing_plans() -> dict:
     }  # fmt: skip
 
 
+def _engine_options(database_url: str) -> dict:
+    """PostgreSQL's pool hands out the connection used last: its prepared statements are warm (see
+    crm/transactions.py) and the others may time out."""
+    if database_url.startswith("postgresql"):
+        return {"pool_pre_ping": True, "pool_use_lifo": True}
+    return {"pool_pre_ping": True}
+
+
 def load_config(overrides: dict | None = None) -> dict:
     env = (overrides or {}).get("KEHU_ENV") or os.environ.get("KEHU_ENV", "production")
     if env not in ENVIRONMENTS:
@@ -54,7 +62,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", ""),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),

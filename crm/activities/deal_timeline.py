@@ -40,7 +40,9 @@ def _activities_after(deal_id: int, cursor: tuple | None, limit: int) -> list[Ac
     statement = sa.select(Activity).where(Activity.deal_id == deal_id)
     if cursor:
         statement = statement.where(after_cursor(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
-    statement = statement.options(so.joinedload(Activity.author), so.joinedload(Activity.assignee))
+    statement = statement.options(
+        Membership.shown_by_name(Activity.author), Membership.shown_by_name(Activity.assignee)
+    )
     return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
 
 

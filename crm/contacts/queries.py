@@ -112,7 +112,7 @@ def matching_contacts(state: ListState, member: Membership, statement: sa.Select
 
 
 def companies_page(q: str, owner: str, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
-    statement = sa.select(Company).where(Company.deleted_at.is_(None)).options(so.joinedload(Company.owner))
+    statement = sa.select(Company).where(Company.deleted_at.is_(None)).options(Membership.shown_by_name(Company.owner))
     statement = matching(statement, Company, q, db.engine.dialect.name)
     statement = owner_filter(statement, Company.owner_id, owner, member)
     columns, dialect = [Company.created_at, Company.id], db.engine.dialect.name
@@ -132,7 +132,7 @@ def contact_or_none(contact_id: int, member: Membership, deleted: bool | None = 
     statement = (
         sa.select(Contact)
         .where(Contact.id == contact_id, _deleted(Contact.deleted_at, deleted))
-        .options(so.joinedload(Contact.company), so.joinedload(Contact.owner), so.selectinload(Contact.tags))
+        .options(so.joinedload(Contact.company), Membership.shown_by_name(Contact.owner), so.selectinload(Contact.tags))
     )
     return db.session.scalar(visible_to_member(statement, Contact.owner_id, member))
 
@@ -141,7 +141,7 @@ def company_or_none(company_id: int, member: Membership, deleted: bool | None = 
     statement = (
         sa.select(Company)
         .where(Company.id == company_id, _deleted(Company.deleted_at, deleted))
-        .options(so.joinedload(Company.owner))
+        .options(Membership.shown_by_name(Company.owner))
     )
     return db.session.scalar(visible_to_member(statement, Company.owner_id, member))
 

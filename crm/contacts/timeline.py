@@ -114,7 +114,9 @@ def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list
     if cursor:
         statement = statement.where(after_cursor(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
     statement = statement.options(
-        so.joinedload(Activity.author), so.joinedload(Activity.assignee), so.joinedload(Activity.deal)
+        Membership.shown_by_name(Activity.author),
+        Membership.shown_by_name(Activity.assignee),
+        so.joinedload(Activity.deal),
     )
     return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
 

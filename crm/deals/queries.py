@@ -252,7 +252,7 @@ def deal_or_none(deal_id: int, member: Membership) -> Deal | None:
         .options(
             so.joinedload(Deal.contact),
             so.joinedload(Deal.company),
-            so.joinedload(Deal.owner),
+            Membership.shown_by_name(Deal.owner),
             so.joinedload(Deal.stage),
             so.joinedload(Deal.pipeline),
             so.joinedload(Deal.lost_reason_entry),

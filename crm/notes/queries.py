@@ -1,5 +1,4 @@
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from crm.extensions import db
 from crm.notes.models import Note
@@ -12,7 +11,7 @@ PER_PAGE = 20
 
 def notes_page(after: str | None, per_page: int = PER_PAGE) -> Page:
     """A page of the notes the member may see with their authors, newest first, in one query."""
-    statement = sa.select(Note).options(so.joinedload(Note.author).joinedload(Membership.user))
+    statement = sa.select(Note).options(Membership.shown_by_name(Note.author))
     return newest_first(db.session, visible_to_member(statement, Note.author_id), Note, after, per_page)
 
 

@@ -152,7 +152,8 @@ def signed_in_member(user_id: int, slug: str | None) -> Membership | None:
         return None
     bind_user(user_id)
     bind_workspace(workspace_id)
-    member = db.session.scalar(_membership_statement(user_id, slug))  # its user comes joined
+    # Its user and workspace come joined.
+    member = db.session.scalar(_signed_in_member_statement(), {"user_id": user_id, "slug": slug})
     if member is None:
         # Nothing of that workspace was loaded: unbind without emptying the identity map, so the
         # user loaded next stays attached when the workspace wall binds the right workspace.
@@ -187,7 +188,7 @@ def membership_of(user: User, slug: str | None = None) -> Membership | None:
     return db.session.scalar(_membership_statement(user.id, slug).options(so.lazyload(Membership.user)))
 
 
-def _membership_statement(user_id: int, slug: str | None) -> sa.Select:
+def _membership_statement(user_id: int | sa.BindParameter, slug: str | sa.BindParameter | None) -> sa.Select:
     """A live or disabled membership of the bound workspace with its role (and, by the model's
     default, its user and workspace), at ``slug`` if given."""
     statement = (
@@ -196,6 +197,12 @@ def _membership_statement(user_id: int, slug: str | None) -> sa.Select:
         .where(Membership.user_id == user_id, Membership.status != REMOVED)
     )
     return statement if slug is None else statement.where(Membership.workspace.has(Workspace.slug == slug))
+
+
+@cache
+def _signed_in_member_statement() -> sa.Select:
+    """The sign-in of every workspace page, built once (building it took a fifth of its time)."""
+    return _membership_statement(sa.bindparam("user_id"), sa.bindparam("slug"))
 
 
 def memberships_of(user: User) -> list[Membership]:
