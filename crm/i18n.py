@@ -1,5 +1,6 @@
 """Language and time zone choice, and locale-aware formatting filters."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -62,13 +63,22 @@ def workspace_today() -> date:
 
 
 def money(amount: Decimal | int | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    locale = str(get_locale())
-    shape = _money_shape(currency, locale)
-    if shape is not None and amount >= 0:
-        return _shaped(shape, amount)
-    return format_currency(amount, currency, locale=locale)
+    return money_writer()(amount, currency)
+
+
+def money_writer(locale: str | None = None) -> Callable[[Decimal | int | None, str], str]:
+    """``money`` with the locale read once, for pages that write many amounts."""
+    locale = locale or str(get_locale())
+
+    def write(amount: Decimal | int | None, currency: str) -> str:
+        if amount is None:
+            return ""
+        shape = _money_shape(currency, locale)
+        if shape is not None and amount >= 0:
+            return _shaped(shape, amount)
+        return format_currency(amount, currency, locale=locale)
+
+    return write
 
 
 @lru_cache(maxsize=512)

@@ -72,7 +72,7 @@ def contact_rows(state: ListState, after: str | None, member: Membership, shown:
 def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool) -> Markup:
     """The ``<tr>`` of each row, written here rather than in a Jinja loop: there each of a row's ~15
     values cost an attribute lookup, an escape into a new Markup and a join. Every text is escaped
-    once with ``html.escape``; cells that are Markup (links) are already safe."""
+    once (crm/html_text.py); cells that are Markup (links) are already safe."""
     contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
     select_text = escape(gettext("Select"))
     opening = ['<td class="number">' if number else "<td>" for number in number_cells]

@@ -3,7 +3,7 @@
 The queue is the ticket desk's busiest page. In Jinja each of a row's ~25 values cost an attribute
 lookup, an escape into a new Markup and a join, about 65 µs a row (3.3 ms for a page of 50, a fifth
 of the request); here a row is one f-string, every text from the database escaped once with
-``html.escape``, and labels, links and ages made once per page. tests/test_tickets.py checks the
+``crm.html_text.escape``, and labels, links and ages made once per page. tests/test_tickets.py checks the
 markup, escaping included.
 """
 
