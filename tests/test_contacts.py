@@ -252,6 +252,19 @@ def test_inline_edit_validates_and_saves_with_an_audit_of_changes(app, client, a
     assert "emails" not in changes
 
 
+def test_email_and_phone_columns_show_the_first_of_each(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com", "ann.lee@example.com"],
+                 phones=["+14155550100", "+442071838750"])  # fmt: skip
+    make_contact(app, ws_a, "Bo Chen")  # neither: empty cells
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contacts_url(ws_a, "?cols=email&cols=phone")).get_data(as_text=True)
+    ann_row = next(row for row in page.split("<tr ") if "Ann Lee" in row)
+    assert "<td>ann@example.com</td><td>(415) 555-0100</td>" in ann_row
+    assert "ann.lee@example.com" not in page and "7183 8750" not in page
+    assert "<td></td><td></td>" in next(row for row in page.split("<tr ") if "Bo Chen" in row)
+    assert_valid_page(page, "contacts")
+
+
 def test_names_are_escaped(app, client, auth, ws_a):
     company = make_company(app, ws_a, "Bad <i>Co</i>")
     make_contact(app, ws_a, "<script>alert(1)</script>", title='"Boss" & <b>co</b>', company_id=company,
