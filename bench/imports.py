@@ -18,6 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
 from crm import create_app
 from crm.config import INSTANCE_DIR
 from crm.extensions import db
@@ -33,18 +34,16 @@ from bench.common import PG_SUPERUSER_URL
 from bench.data import rng_for, run_flask
 
 PG_DATABASE = "kehu_bench_import"
-PG_OWNER_URL = f"postgresql://kehu_owner@127.0.0.1:5432/{PG_DATABASE}"
-PG_APP_URL = f"postgresql://kehu_app@127.0.0.1:5432/{PG_DATABASE}"
 SQLITE_PATH = INSTANCE_DIR / "bench-import.sqlite3"
 HEADER = ["姓名", "Email", "手机", "Company", "Tags", "Birthday", "Title"]
 BAD_SHARE, REPEAT_SHARE = 0.05, 0.03
 
 
-def database(db: str) -> tuple[str, str]:
+def database(db: str, name: str = PG_DATABASE) -> tuple[str, str]:
     """(app url, owner url) of a freshly made and migrated bench database."""
     if db == "postgresql":
-        run_flask("crm", "pg-setup", "--superuser-url", PG_SUPERUSER_URL, "--database", PG_DATABASE, "--drop", env={})
-        urls = (PG_APP_URL, PG_OWNER_URL)
+        run_flask("crm", "pg-setup", "--superuser-url", PG_SUPERUSER_URL, "--database", name, "--drop", env={})
+        urls = (f"postgresql://kehu_app@127.0.0.1:5432/{name}", f"postgresql://kehu_owner@127.0.0.1:5432/{name}")
     else:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
@@ -86,13 +85,33 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def backend_pid(db_kind: str) -> int | None:
+    """The PostgreSQL server process of the session's connection, when it runs on this machine."""
+    if db_kind != "postgresql":
+        return None
+    pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+    db.session.commit()  # the connection goes back to the pool, where the job takes it again
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def cpu_times(backend: int | None) -> tuple[float, float, float]:
+    """CPU seconds (user + system) of this process, of its ended children, and of ``backend``."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = 0.0
+    if backend is not None:
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--database", default=PG_DATABASE, help="the PostgreSQL database to (re)create")
     args = parser.parse_args()
 
-    app_url, _owner_url = database(args.db)
+    app_url, _owner_url = database(args.db, args.database)
     upload_dir = INSTANCE_DIR / "bench-uploads"
     app = create_app({"KEHU_ENV": "development", "SQLALCHEMY_DATABASE_URI": app_url, "JOBS_INLINE": True,
                       "UPLOAD_DIR": str(upload_dir), "DEV_OUTBOX": False})  # fmt: skip
@@ -124,13 +143,18 @@ def main() -> None:
         with app.app_context(), workspace_scope(workspace_id):
             db.session.get(Import, import_id).status = status
             db.session.commit()
+            backend = backend_pid(args.db)
+            cpu_before = cpu_times(backend)
             started = time.perf_counter()
             task(import_id)
             timings[phase] = time.perf_counter() - started
+            cpu = [after - before for before, after in zip(cpu_before, cpu_times(backend), strict=True)]
             job = db.session.get(Import, import_id)
             counts = (job.created_count, job.updated_count, job.skipped_count, job.invalid_count, job.status)
         print(f"{phase}: {timings[phase]:.1f} s, {args.rows / timings[phase]:,.0f} rows/s; "
               f"created, updated, skipped, invalid, status = {counts}")  # fmt: skip
+        print(f"  CPU: this process {cpu[0]:.1f} s, its child processes (the parser) {cpu[1]:.1f} s, "
+              f"the PostgreSQL backend {'n/a' if backend is None else f'{cpu[2]:.1f} s'}")  # fmt: skip
     with app.app_context(), workspace_scope(workspace_id):
         started = time.perf_counter()
         for task, args_of_task in queued:

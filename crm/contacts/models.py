@@ -86,6 +86,9 @@ class ContactTag(TenantScoped, db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    # No foreign key of its own to workspaces: the (workspace_id, contact_id) one to contacts implies
+    # it (and cascades), and each one is a check per row an import writes (migration 0026).
+    workspace_id: so.Mapped[int] = so.mapped_column(BigId, nullable=False)
     contact_id: so.Mapped[int] = so.mapped_column(BigId)
     tag_id: so.Mapped[int] = so.mapped_column(BigId)
 
@@ -170,6 +173,8 @@ class ContactIdentity(TenantScoped, db.Model):
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    # As contact_tags: the foreign key to contacts implies the workspace (migration 0026).
+    workspace_id: so.Mapped[int] = so.mapped_column(BigId, nullable=False)
     contact_id: so.Mapped[int] = so.mapped_column(BigId)
     kind: so.Mapped[str] = so.mapped_column(sa.String(5))  # "email" or "phone"
     value: so.Mapped[str] = so.mapped_column(sa.String(320))

@@ -93,8 +93,10 @@ class CompanyWork(RowWork):
         self.default_owner = db.session.scalar(sa.select(Membership.id).where(Membership.user_id == job.user_id))
         self.seen: dict[str, int] = {}  # lower-case name -> the row that had it first
 
-    def take(self, batch) -> None:
-        parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
+    def parse(self, batch) -> list[CompanyRow]:
+        return [parse(line, cells, self.columns, self.context) for line, cells in batch]
+
+    def take(self, parsed: list[CompanyRow]) -> None:
         fresh = [
             row for row in parsed if self.valid(row) and self._first_in_file(row) and self.complete(row, self.required)
         ]

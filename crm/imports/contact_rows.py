@@ -64,6 +64,7 @@ class ContactRow:
     company: str | None = None
     custom: dict = field(default_factory=dict)  # key -> stored value
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+    search_text: str = ""  # a new contact's, worked out for the import (not the dry run) by runner.Work
 
     def keys(self, match_by: str) -> list[str]:
         if match_by == "email":

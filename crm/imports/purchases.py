@@ -108,8 +108,10 @@ class PurchaseWork(RowWork):
         self.only_owner = None if importer and importer.role.record_scope == "all" else (importer.id if importer else 0)
         self.customers: set[int] = set()  # contacts whose figures changed
 
-    def take(self, batch) -> None:
-        parsed = [parse(line, cells, self.columns, self.context) for line, cells in batch]
+    def parse(self, batch) -> list[PurchaseRow]:
+        return [parse(line, cells, self.columns, self.context) for line, cells in batch]
+
+    def take(self, parsed: list[PurchaseRow]) -> None:
         rows = [row for row in parsed if self.valid(row)]
         contacts = self._contacts(rows)
         companies = self._companies({row.company.lower() for row in rows if row.company})
