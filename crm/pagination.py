@@ -50,14 +50,6 @@ def decode_cursor(cursor: str, columns: list) -> list:
         raise BadRequest("invalid page cursor") from error
 
 
-def written_limit(rows: int) -> sa.BindParameter:
-    """A LIMIT written into the SQL rather than sent as a parameter. psycopg prepares a statement
-    run often, and PostgreSQL then plans it once (a generic plan) if that plan costs no more than
-    planning each run; a LIMIT it cannot see is priced as a tenth of the rows, which made every page
-    query look dear enough to be planned again on every request (1-2 ms of PostgreSQL's CPU)."""
-    return sa.literal(rows, literal_execute=True)
-
-
 def keyset(
     session,
     statement: sa.Select,
@@ -76,7 +68,7 @@ def keyset(
         key = sa.tuple_(*columns)
         statement = statement.where(key < tuple(after) if descending else key > tuple(after))
     order = order or [column.desc() if descending else column.asc() for column in columns]
-    result = session.execute(statement.order_by(*order).limit(written_limit(per_page + 1)))
+    result = session.execute(statement.order_by(*order).limit(per_page + 1))
     rows = list(result.scalars() if scalars else result)
     if len(rows) <= per_page:
         return Page(rows, None)

@@ -25,7 +25,7 @@ from crm.db import utcnow
 from crm.deals.models import OPEN as DEAL_OPEN
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.pagination import Page, decode_cursor, encode_cursor, written_limit
+from crm.pagination import Page, decode_cursor, encode_cursor
 from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase
 from crm.search import matching, search_order
@@ -213,7 +213,7 @@ def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
         found = found.where(Ticket.number < last if descending else Ticket.number > last)
     order = search_order(view.q, db.engine.dialect.name, [Ticket.number], descending)
     order = order or [Ticket.number.desc() if descending else Ticket.number]
-    found = found.order_by(*order).limit(written_limit(PER_PAGE + 1)).subquery()
+    found = found.order_by(*order).limit(PER_PAGE + 1).subquery()
     assignee, assignee_user = ASSIGNEE, ASSIGNEE_USER
     statement = (
         sa.select(
