@@ -41,9 +41,13 @@ def billing_plans() -> dict:
 
 def _engine_options(database_url: str) -> dict:
     """PostgreSQL's pool hands out the connection used last: its prepared statements are warm (see
-    crm/transactions.py) and the others may time out."""
+    crm/transactions.py) and the others may time out. Prepared statements are always planned for
+    their parameters (``force_custom_plan``): a generic plan is costed for an average workspace,
+    and for the 200,000-contact one of the bench it made a tag filter take 450 ms instead of 15
+    and the board 2 s instead of 25 ms. Preparing still saves parsing and rewriting."""
     if database_url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "pool_use_lifo": True}
+        return {"pool_pre_ping": True, "pool_use_lifo": True,
+                "connect_args": {"options": "-c plan_cache_mode=force_custom_plan"}}  # fmt: skip
     return {"pool_pre_ping": True}
 
 

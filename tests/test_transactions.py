@@ -105,3 +105,12 @@ def test_a_read_after_a_commit_ends_with_commit(app, ws_a):
         db.session.remove()
     assert seen == ["commit", "commit"]
     assert "Kept" in names(app, ws_a)
+
+
+def test_postgresql_plans_each_run_for_its_workspace(app):
+    """A generic plan, costed for an average workspace, was a disaster for a big one (bench/README.md)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            assert db.engine.dialect.name == "sqlite"  # no plan cache there
+            return
+        assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
