@@ -66,7 +66,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URL": os.environ.get("MIGRATION_DATABASE_URL", ""),
-        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
@@ -122,6 +121,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "BILLING_GRACE_DAYS": int(os.environ.get("BILLING_GRACE_DAYS") or 7),
     }
     config.update(overrides or {})
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config["SQLALCHEMY_DATABASE_URI"]))
     if not config["SECRET_KEY"]:
         raise ConfigError("SECRET_KEY must be set outside development and test (see .env.example)")
     if not config["ENCRYPTION_KEYS"]:
