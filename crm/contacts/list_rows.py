@@ -2,19 +2,17 @@
 
 The list is the busiest page of the product, so its rows skip the ORM's objects: one query selects
 only the columns the member chose (company and owner names joined in), and each cell is formatted
-here once (links routed once per page, labels translated once, money through a pattern parsed once),
-leaving the template a loop over strings. Filters, sort and keyset paging are those of the list
+here once (links routed once per page, labels translated once, money through crm.i18n.money_writer);
+``rows_html`` then writes the rows. Filters, sort and keyset paging are those of the list
 (crm/contacts/queries.py).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sqlalchemy as sa
-from babel import Locale
 from flask import g, url_for
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, gettext
 from markupsafe import Markup
 
 from crm.auth.models import User
@@ -26,6 +24,7 @@ from crm.custom_fields import service as custom_fields
 from crm.custom_fields.service import FieldDef
 from crm.extensions import db
 from crm.html_text import escape
+from crm.i18n import money_writer
 from crm.pagination import Page, keyset
 from crm.search import search_order
 from crm.workspaces.models import Membership
@@ -125,7 +124,7 @@ def _cell_makers(shown: list[str], custom: dict) -> list[Callable]:
         "lifecycle": _label_cell("lifecycle", LIFECYCLE_LABELS),
         "tier": lambda row: row.tier or "",
         "level": _label_cell("level", LEVEL_LABELS),
-        "value": _money_cell(g.workspace.currency, str(get_locale())),
+        "value": _money_cell(g.workspace.currency),
         "last_activity": lambda row: format_datetime(row.last_activity_at, "short") if row.last_activity_at else "",
         "source": lambda row: row.source or "",
         "created": lambda row: format_date(row.created_at.date()),
@@ -153,15 +152,9 @@ def _label_cell(column: str, labels: dict) -> Callable:
     return lambda row: texts.get(getattr(row, column), getattr(row, column))
 
 
-def _money_cell(currency: str, locale: str) -> Callable:
-    pattern, babel_locale = _currency_pattern(locale)
-    return lambda row: pattern.apply(row.lifetime_value, babel_locale, currency=currency)
-
-
-@lru_cache(maxsize=8)
-def _currency_pattern(locale: str):
-    babel_locale = Locale.parse(locale)
-    return babel_locale.currency_formats["standard"], babel_locale
+def _money_cell(currency: str) -> Callable:
+    money = money_writer()
+    return lambda row: money(row.lifetime_value, currency)
 
 
 def _custom_cell(field: FieldDef) -> Callable:
