@@ -444,6 +444,21 @@ def test_own_scope_sees_moves_and_totals_only_own_deals(app, client, auth, ws_a)
     assert placed(app, ws_a, other_1, mine_2, other_2, mine_1) == [(lead, 0), (lead, 1), (lead, 2), (lead, 3)]
 
 
+def test_the_board_follows_a_members_new_record_scope(app, client, auth, ws_a):
+    # The board's statements are kept per member (crm/deals/queries.py): a new scope must not reuse one.
+    sales = default_pipeline(app, ws_a)
+    seller = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    make_deal(app, ws_a, "Alice one", sales.stages["Lead in"], 700, owner_id=ws_a.membership_id)
+    make_deal(app, ws_a, "Sam one", sales.stages["Lead in"], 100, owner_id=seller.membership_id)
+    auth.login(seller.email, seller.password)
+    board = client.get(deals_url(ws_a)).get_data(as_text=True).split('id="deal-board"')[1]
+    assert "Alice one" in board and "$800.00" in board
+    assign_role(app, ws_a, seller.membership_id,
+                make_role(app, ws_a, "Own deals", ("deals.read",), record_scope="own"))  # fmt: skip
+    board = client.get(deals_url(ws_a)).get_data(as_text=True).split('id="deal-board"')[1]
+    assert "Sam one" in board and "Alice one" not in board and "$800.00" not in board and "$100.00" in board
+
+
 def test_another_workspaces_deals_and_pipelines_are_404(app, client, auth, ws_a, ws_b):
     theirs = make_deal(app, ws_b, "Secret deal")
     their_pipeline = default_pipeline(app, ws_b).id

@@ -111,8 +111,17 @@ class Deal(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "lost_reason_id"], ["lost_reasons.workspace_id", "lost_reasons.id"]),
-        # The board: a pipeline's deals column by column, in order.
+        # A pipeline's deals column by column, in order, won and lost too (reports, stage removal).
         sa.Index("ix_deals_workspace_id_pipeline_id", "workspace_id", "pipeline_id", "stage_id", "position"),
+        # The board: its open deals in card order, with what the column totals and the "own" scope
+        # read, so the cards come from an index range per column and the totals from the index alone.
+        sa.Index(
+            "ix_deals_workspace_id_board",
+            *("workspace_id", "pipeline_id", "stage_id", "position", "id"),
+            postgresql_include=["currency", "value", "owner_id"],
+            postgresql_where=sa.text("status = 'open' AND deleted_at IS NULL"),
+            sqlite_where=sa.text("status = 'open' AND deleted_at IS NULL"),
+        ),
         sa.Index("ix_deals_workspace_id_contact_id", "workspace_id", "contact_id"),
         sa.Index("ix_deals_workspace_id_company_id", "workspace_id", "company_id"),
         sa.Index("ix_deals_workspace_id_owner_id", "workspace_id", "owner_id"),

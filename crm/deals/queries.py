@@ -145,48 +145,102 @@ class Column:
         return {currency: (total * share).quantize(Decimal("0.01")) for currency, total in self.totals.items()}
 
 
+# What the board query reads of each deal.
+CARD_COLUMNS = (Deal.id, Deal.workspace_id, Deal.title, Deal.value, Deal.currency, Deal.stage_id,
+                Deal.position, Deal.expected_close_on, Deal.stage_entered_at, Deal.contact_id, Deal.company_id,
+                Deal.owner_id)  # fmt: skip
+
+
 def open_cards(
     pipeline_id: int, member: Membership, whole_stage: int | None = None, filters: BoardFilters = BoardFilters()
 ) -> list[Card]:
     """The first CARDS_PER_COLUMN open deals of each column of a pipeline the member may see (every
-    one of ``whole_stage``), in board order, with the names a card shows (one query). The deals are
-    ranked and read in one pass; joining the ranking back to deals made PostgreSQL, without
-    statistics on a young table, compare every deal with every ranked one."""
-    rank = sa.func.row_number().over(partition_by=Deal.stage_id, order_by=(Deal.position, Deal.id))
-    ranked = visible_to_member(
-        filters.apply(sa.select(
-            Deal.id, Deal.workspace_id, Deal.title, Deal.value, Deal.currency, Deal.stage_id, Deal.position,
-            Deal.expected_close_on, Deal.stage_entered_at, Deal.contact_id, Deal.company_id, Deal.owner_id,
-            rank.label("rank"),
-        ).where(Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)), member),
-        Deal.owner_id,
-        member,
-    ).subquery()  # fmt: skip
-    shown = ranked.c.rank <= CARDS_PER_COLUMN
-    if whole_stage is not None:
-        shown = sa.or_(shown, ranked.c.stage_id == whole_stage)
+    one of ``whole_stage``), in board order, with the names a card shows (one query)."""
+    statement = _kept(("cards", whole_stage is not None), member, filters, _cards_statement)
+    values = {"pipeline_id": pipeline_id, "per_column": CARDS_PER_COLUMN, "whole_stage": whole_stage}
+    return [Card(**row._mapping) for row in db.session.execute(statement, values)]
+
+
+# The board's statements, built once per kind, member and filters: building the card query (three
+# subqueries of a dozen columns) took longer than running it. Their values come as parameters.
+_statements: dict[tuple, sa.Select] = {}
+STATEMENTS_KEPT = 1_000
+
+
+def _kept(kind: tuple, member: Membership, filters: BoardFilters, build) -> sa.Select:
+    """``build(member, *kind[1:], filters)``, kept per kind, database, member (the "own" scope and the
+    "me" filter name them) and filters."""
+    key = (*kind, db.engine.dialect.name, member.id, member.role.record_scope, filters)
+    statement = _statements.get(key)
+    if statement is None:
+        if len(_statements) >= STATEMENTS_KEPT:
+            _statements.clear()
+        statement = _statements[key] = build(member, *kind[1:], filters)
+    return statement
+
+
+def _cards_statement(member: Membership, whole: bool, filters: BoardFilters) -> sa.Select:
+    """The cards of a board (a column's whole with ``whole``), joined to the names they show."""
+    open_deals = sa.select(*CARD_COLUMNS).where(
+        Deal.pipeline_id == sa.bindparam("pipeline_id"), Deal.status == OPEN, Deal.deleted_at.is_(None)
+    )
+    first = (_first_cards_by_stage if db.engine.dialect.name == "postgresql" else _first_cards_ranked)(
+        open_deals, member, whole, filters
+    )
     owner_user = OWNER_USER
-    card_columns = [ranked.c[name] for name in ("id", "title", "value", "currency", "stage_id", "position",
-                                                "expected_close_on", "stage_entered_at", "contact_id")]  # fmt: skip
-    statement = (
+    card_columns = [first.c[name] for name in ("id", "title", "value", "currency", "stage_id", "position",
+                                               "expected_close_on", "stage_entered_at", "contact_id")]  # fmt: skip
+    return (
         sa.select(
             *card_columns,
             Contact.name.label("contact_name"),
-            ranked.c.company_id,
+            first.c.company_id,
             Company.name.label("company_name"),
             owner_user.name.label("owner_name"),
         )
-        .select_from(ranked)
-        .outerjoin(Contact, sa.and_(Contact.workspace_id == ranked.c.workspace_id, Contact.id == ranked.c.contact_id))
-        .outerjoin(Company, sa.and_(Company.workspace_id == ranked.c.workspace_id, Company.id == ranked.c.company_id))
+        .select_from(first)
+        .outerjoin(Contact, sa.and_(Contact.workspace_id == first.c.workspace_id, Contact.id == first.c.contact_id))
+        .outerjoin(Company, sa.and_(Company.workspace_id == first.c.workspace_id, Company.id == first.c.company_id))
         .outerjoin(
-            Membership, sa.and_(Membership.workspace_id == ranked.c.workspace_id, Membership.id == ranked.c.owner_id)
+            Membership, sa.and_(Membership.workspace_id == first.c.workspace_id, Membership.id == first.c.owner_id)
         )
         .outerjoin(owner_user, owner_user.id == Membership.user_id)
-        .where(shown)
-        .order_by(ranked.c.stage_id, ranked.c.position, ranked.c.id)
+        .order_by(first.c.stage_id, first.c.position, first.c.id)
     )
-    return [Card(**row._mapping) for row in db.session.execute(statement)]
+
+
+def _first_cards_by_stage(open_deals: sa.Select, member: Membership, whole: bool, filters: BoardFilters) -> sa.Subquery:
+    """PostgreSQL: for each open stage, its first cards read in order from the board index
+    (ix_deals_workspace_id_board), so the board reads about a hundred index entries, not every
+    open deal of the pipeline (2,000 deals: 2.3 ms of execution down to 0.45 ms)."""
+    stage = (
+        sa.select(Stage.id)
+        .where(Stage.pipeline_id == sa.bindparam("pipeline_id"), Stage.kind == OPEN)
+        .subquery("open_stage")
+    )
+    limit = sa.bindparam("per_column")
+    if whole:
+        limit = sa.case((stage.c.id == sa.bindparam("whole_stage"), sa.null()), else_=limit)
+    first = (
+        visible_to_member(filters.apply(open_deals.where(Deal.stage_id == stage.c.id), member), Deal.owner_id, member)
+        .order_by(Deal.position, Deal.id)
+        .limit(limit)
+        .lateral("first_cards")
+    )
+    return sa.select(first).select_from(stage).join(first, sa.true()).subquery("cards")
+
+
+def _first_cards_ranked(open_deals: sa.Select, member: Membership, whole: bool, filters: BoardFilters) -> sa.Subquery:
+    """Elsewhere (SQLite has no LATERAL): every open deal ranked within its stage, the first kept. The
+    deals are ranked and read in one pass; joining the ranking back to deals made PostgreSQL,
+    without statistics on a young table, compare every deal with every ranked one."""
+    rank = sa.func.row_number().over(partition_by=Deal.stage_id, order_by=(Deal.position, Deal.id))
+    ranked = visible_to_member(filters.apply(open_deals.add_columns(rank.label("rank")), member), Deal.owner_id, member)
+    ranked = ranked.subquery("ranked")
+    shown = ranked.c.rank <= sa.bindparam("per_column")
+    if whole:
+        shown = sa.or_(shown, ranked.c.stage_id == sa.bindparam("whole_stage"))
+    return sa.select(*(ranked.c[column.key] for column in CARD_COLUMNS)).where(shown).subquery("cards")
 
 
 def column_totals(
@@ -194,20 +248,19 @@ def column_totals(
 ) -> dict[int, dict[str, tuple[int, Decimal]]]:
     """{stage id: {currency: (deals, total value)}} over every open deal the member sees and the
     filters keep (one query)."""
-    statement = visible_to_member(
-        filters.apply(
-            sa.select(Deal.stage_id, Deal.currency, sa.func.count(Deal.id), sa.func.sum(Deal.value)).where(
-                Deal.pipeline_id == pipeline_id, Deal.status == OPEN, Deal.deleted_at.is_(None)
-            ),
-            member,
-        ).group_by(Deal.stage_id, Deal.currency),
-        Deal.owner_id,
-        member,
-    )
+    statement = _kept(("totals",), member, filters, _totals_statement)
     totals: dict[int, dict[str, tuple[int, Decimal]]] = defaultdict(dict)
-    for stage_id, currency, count, total in db.session.execute(statement):
+    for stage_id, currency, count, total in db.session.execute(statement, {"pipeline_id": pipeline_id}):
         totals[stage_id][currency] = (count, Decimal(str(total or 0)))
     return totals
+
+
+def _totals_statement(member: Membership, filters: BoardFilters) -> sa.Select:
+    statement = sa.select(Deal.stage_id, Deal.currency, sa.func.count(Deal.id), sa.func.sum(Deal.value)).where(
+        Deal.pipeline_id == sa.bindparam("pipeline_id"), Deal.status == OPEN, Deal.deleted_at.is_(None)
+    )
+    statement = filters.apply(statement, member).group_by(Deal.stage_id, Deal.currency)
+    return visible_to_member(statement, Deal.owner_id, member)
 
 
 def board_positions(pipeline_id: int, member: Membership) -> tuple[list[BoardCard], set[int]]:
