@@ -69,6 +69,9 @@ def endpoints(target: Target) -> list[Endpoint]:
     return [
         Endpoint("healthz", "/healthz", {}),
         Endpoint("baseline", "/", {}, baseline=True),
+        # The least a signed-in workspace request costs: sign-in, workspace wall, permission, one small
+        # query (the bulk bar's owner choices, ~30 options) and a fragment. No page can beat it.
+        Endpoint("signed-in floor", f"{contacts}owner-choices", {"HX-Request": "true"}),
         Endpoint("contacts list", contacts, {}),
         Endpoint("contacts htmx", contacts, PARTIAL),
         Endpoint("deep page", f"{contacts}?after={target.deep_cursor}", MORE),
