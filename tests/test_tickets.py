@@ -64,6 +64,31 @@ def test_queue_rows_escape_what_customers_wrote(app, client, auth, ws_a):
     assert_valid_page(page, "queue")
 
 
+def test_queue_rows_name_the_category_and_assignee_even_one_no_longer_working(app, client, auth, ws_a):
+    # The names come from the workspace's lists, not from the page's query (crm/tickets/queries.py).
+    from crm.auth.models import User
+    from crm.tickets.models import TicketCategory
+    from crm.workspaces.models import Membership
+
+    sue = agent(app, ws_a)
+    ann = customer(app, ws_a, "Ann Lee")
+    delivery = category_id(app, ws_a)
+    first, _ = make_ticket(app, ws_a, ann, "Broken cup", category_id=delivery)
+    make_ticket(app, ws_a, ann, "Loose lid")
+    set_fields(app, ws_a, first, assignee_id=sue.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(TicketCategory, delivery).name = "Cups <i>&</i>"
+        db.session.get(Membership, sue.membership_id).status = "disabled"
+        db.session.scalar(sa.select(User).where(User.email == sue.email)).name = "Sue <b>"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(queue(ws_a)).get_data(as_text=True)
+    rows = {number: page.split(f'id="ticket-row-{number}"')[1].split("</tr>")[0] for number in (1001, 1002)}
+    assert "<td>Cups &lt;i&gt;&amp;&lt;/i&gt;</td>" in rows[1001] and "<td>Sue &lt;b&gt;</td>" in rows[1001]
+    assert "<td></td>" in rows[1002] and "<td>Nobody</td>" in rows[1002]
+    assert f'<option value="{sue.membership_id}">Sue' not in page  # disabled: no longer offered as an assignee
+
+
 def test_queue_tabs_and_status(app, client, auth, ws_a):
     sue = agent(app, ws_a)
     ann = customer(app, ws_a, "Ann Lee")
@@ -150,13 +175,13 @@ def test_queue_pages_with_load_more_within_the_query_budget(app, client, auth, w
     for sort, expected in (("newest", list(range(1120, 1000, -1))), ("oldest", list(range(1001, 1121)))):
         with count_queries(app) as queries:
             response = client.get(queue(ws_a), query_string={"sort": sort})
-        assert len(queries) == 4, queries  # member, the page with its names, categories, assignees
+        assert len(queries) == 4, queries  # member, the page with its customers, categories, staff
         walked = numbers(response)
         assert len(walked) == 50
         while match := re.search(r'hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
             with count_queries(app) as queries:
                 response = client.get(match.group(1).replace("&amp;", "&"), headers=MORE)
-            assert len(queries) == 2, queries  # member, one page: however deep
+            assert len(queries) == 4, queries  # the same however deep
             walked += numbers(response)
         assert walked == expected, sort
     assert client.get(queue(ws_a), query_string={"after": "not-a-cursor"}).status_code == 400

@@ -26,13 +26,20 @@ from crm.tickets.queries import QueueRow
 BADGED_LEVELS = ("vip", "potential")
 
 
-def queue_rows(items: Iterable[QueueRow], can_bulk: bool) -> Markup:
-    """The ``<tr>`` of each ticket of a queue page."""
-    row = _row_writer(can_bulk)
+def queue_rows(
+    items: Iterable[QueueRow], can_bulk: bool, category_names: dict[int, str], assignee_names: dict[int, str]
+) -> Markup:
+    """The ``<tr>`` of each ticket of a queue page, with its category and assignee named from the
+    workspace's lists (crm.tickets.queries.Staff)."""
+    row = _row_writer(can_bulk, _escaped(category_names), _escaped(assignee_names))
     return Markup("".join(row(item) for item in items))  # noqa: S704  (every value is escaped in row())
 
 
-def _row_writer(can_bulk: bool):
+def _escaped(names: dict[int, str]) -> dict[int, str]:
+    return {key: escape(name) for key, name in names.items()}
+
+
+def _row_writer(can_bulk: bool, categories: dict[int, str], assignees: dict[int, str]):
     ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
     contact_url = url_for("ws.contacts.show", contact_id=0)[:-1] if g.membership.can("contacts.read") else None
     now, locale = utcnow(), str(get_locale())
@@ -57,10 +64,10 @@ def _row_writer(can_bulk: bool):
             f'<th scope="row"><a href="{ticket_url}{number}">{escape(item.subject)}</a>'
             f"{escalated if item.queue == ESCALATED else ''}</th>"
             f"<td>{customer}</td>"
-            f"<td>{escape(item.category_name or '')}</td>"
+            f"<td>{categories.get(item.category_id, '')}</td>"
             f'<td><span class="priority priority-{priority}">{priorities.get(item.priority, priority)}</span></td>'
             f"<td>{statuses.get(item.status, escape(item.status))}</td>"
-            f"<td>{escape(item.assignee_name) if item.assignee_name else nobody}</td>"
+            f"<td>{assignees.get(item.assignee_id, nobody)}</td>"
             f'<td><time datetime="{item.created_at.isoformat()}">{age(now, item.created_at, locale)}</time></td>'
             "</tr>\n"
         )

@@ -64,13 +64,16 @@ def index():
     view = QueueView.from_args(request.args, g.membership)
     page = queries.queue_page(view, g.membership, request.args.get("after"))
     can_bulk = g.membership.can("tickets.write")
-    context = {"view": view, "page": page, "tabs": queries.tabs(g.membership), "can_bulk": can_bulk}
+    categories, staff = service.categories(), queries.staff()  # the rows' names, the filters' choices
+    context = {"view": view, "page": page, "tabs": queries.tabs(g.membership), "can_bulk": can_bulk,
+               "category_names": {category.id: category.display_name for category in categories},
+               "assignee_names": staff.names}  # fmt: skip
     if wants_partial("ticket-more"):
         return render_template("tickets/_rows.html", **context)
-    context["workers"] = queries.worker_choices()  # the bulk bar's and the filter's choices
+    context["workers"] = staff.workers  # the bulk bar's and the filter's choices
     if wants_partial("ticket-results"):
         return render_template("tickets/_results_swap.html", **context)
-    return render_template("tickets/index.html", categories=service.categories(), status_filters=_status_filters(),
+    return render_template("tickets/index.html", categories=categories, status_filters=_status_filters(),
                            sorts=SORTS, **context)  # fmt: skip
 
 
