@@ -123,10 +123,10 @@ def test_board_queries_do_not_grow_with_the_cards(app, client, auth, ws_a):
     with count_queries(app) as queries:
         page = client.get(deals_url(ws_a)).get_data(as_text=True)
     assert page.count('class="deal-card') == 60
-    assert len(queries) == 6, queries  # member, pipelines, stages, cards (with names), column totals, owners
+    assert len(queries) == 6, queries  # member, pipelines, stages, cards (with customers), column totals, members
     with count_queries(app) as queries:
         client.get(deals_url(ws_a, f"pipelines/{sales.id}"), headers=BOARD)
-    assert len(queries) == 5, queries  # member, the pipeline, stages, cards, column totals
+    assert len(queries) == 6, queries  # member, the pipeline, stages, cards, column totals, members (owners' names)
 
 
 def test_a_long_column_shows_its_first_cards_and_all_on_demand(app, client, auth, ws_a, monkeypatch):
@@ -209,6 +209,28 @@ def test_cards_escape_titles_and_names(app, client, auth, ws_a):
     assert f"Move {title} to </span>" in page  # both move buttons' hidden words
     assert "Ann &lt;i&gt;Lee&lt;/i&gt;" in page and "<i>Lee" not in page
     assert_valid_page(page, "board")
+
+
+def test_cards_name_their_owner_even_one_who_left(app, client, auth, ws_a):
+    # Owners are named from the workspace's members, not joined in the card query (crm/deals/queries.py).
+    from crm.auth.models import User
+    from crm.workspaces.models import Membership
+
+    sales = default_pipeline(app, ws_a)
+    sam = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    make_deal(app, ws_a, "Kept deal", sales.stages["Proposal"], owner_id=sam.membership_id)
+    make_deal(app, ws_a, "Nobody's deal", sales.stages["Proposal"])
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sam.membership_id).status = "disabled"
+        db.session.scalar(sa.select(User).where(User.email == sam.email)).name = "Sam <b>"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a)).get_data(as_text=True)
+    cards = page.split('class="deal-card')
+    kept = next(card for card in cards if "Kept deal" in card)
+    assert '<p class="deal-meta">Sam &lt;b&gt;' in kept and "<b>" not in kept
+    assert '<p class="deal-meta">Nobody' in next(card for card in cards if "Nobody&#39;s deal" in card)
+    assert f'<option value="{sam.membership_id}">' not in page  # disabled: not offered in the owner filter
 
 
 def test_move_buttons_go_to_the_next_and_previous_open_stage(app, client, auth, ws_a):

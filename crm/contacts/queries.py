@@ -5,6 +5,7 @@ Search goes through crm/search.py (trigram indexes on both databases).
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -171,6 +172,22 @@ def owner_choices() -> list[tuple[int, str]]:
         .order_by(User.name)
     )
     return [(row.id, row.name) for row in db.session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Every member's name by membership id (a record's owner may since have been disabled or
+    removed), and the active members, who may own records, by name (``owner_choices``)."""
+
+    names: dict[int, str]
+    choices: list[tuple[int, str]]
+
+
+def owners() -> Owners:
+    """One query."""
+    statement = sa.select(Membership.id, User.name, Membership.status).join(User, User.id == Membership.user_id)
+    rows = db.session.execute(statement.order_by(User.name, Membership.id)).all()
+    return Owners({row.id: row.name for row in rows}, [(row.id, row.name) for row in rows if row.status == "active"])
 
 
 def _trash(model, member: Membership, limit: int) -> list:

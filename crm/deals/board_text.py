@@ -17,13 +17,15 @@ from crm.html_text import escape
 from crm.i18n import money_writer
 
 
-def write_cards(columns: list[Column]) -> None:
-    """Sets each card's ``value_text``, ``close_text``, ``rotting_text`` and ``customer_text``."""
+def write_cards(columns: list[Column], member_names: dict[int, str]) -> None:
+    """Sets each card's ``owner_name``, ``value_text``, ``close_text``, ``rotting_text`` and
+    ``customer_text``; ``member_names`` names every member by membership id."""
     warnings: dict[int, str] = {}
     locale = str(get_locale())
     money = money_writer(locale)
     for column in columns:
         for card in column.cards:
+            card.owner_name = member_names.get(card.owner_id)
             card.value_text = money(card.value, card.currency)
             card.customer_text = " · ".join(name for name in (card.contact_name, card.company_name) if name)
             if card.expected_close_on is not None:
@@ -45,7 +47,8 @@ def _date_text(day: date, locale: str) -> str:
 
 def cards_html(column: Column, moves: list[tuple[str, str, str]], can_move: bool) -> Markup:
     """The ``<li>`` of each card of a column. ``moves`` are the card's move buttons as (direction,
-    the target stage's name, the query string of the move, filters included)."""
+    the target stage's name, the query string of the move, filters included); they swap the board
+    with the target their column's list gives them."""
     deal_base = url_for("ws.deals.show", deal_id=0)[:-1]
     nobody, close_label = escape(gettext("Nobody")), escape(gettext("Expected close date"))
     before, _title, after = (escape(part) for part in gettext("Move %(title)s to", title="\x00").partition("\x00"))
@@ -61,7 +64,7 @@ def cards_html(column: Column, moves: list[tuple[str, str, str]], can_move: bool
         )
         return (
             f'<button type="submit" class="small secondary" id="move-{direction}-{card_id}" formaction="{url}" '
-            f'hx-post="{url}" hx-target="#deal-board" hx-swap="outerHTML">'
+            f'hx-post="{url}">'
             f'<span class="visually-hidden">{before}{title}{after} </span>{words}</button>'
         )
 

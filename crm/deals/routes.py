@@ -7,7 +7,7 @@ from crm.activities.deal_routes import timeline_context
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
 from crm.contacts.models import Company, Contact
-from crm.contacts.queries import owner_choices
+from crm.contacts.queries import owner_choices, owners
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals import board_text, customers, lost_reasons, queries, service
 from crm.deals.forms import STATUS_LABELS, DealForm, LostForm, WonForm
@@ -46,19 +46,19 @@ def _board_context(pipeline: Pipeline) -> dict:
     whole = request.args.get("all", type=int)
     cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
     columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership, filters))
-    board_text.write_cards(columns)
+    members = owners()  # the cards' owners, and the owner filter's choices
+    board_text.write_cards(columns, members.names)
     return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write"),
             "filters": filters, "filter_args": filters.as_args(), "customer_label": customer_label,
-            "board_cards": board_text.cards_html}  # fmt: skip
+            "board_cards": board_text.cards_html, "owners": members.choices}  # fmt: skip
 
 
 def _board(pipeline: Pipeline, status: int = 200, pipelines: list | None = None):
     context = _board_context(pipeline)
     if wants_partial("deal-board"):
         return render_template("deals/_board.html", **context), status
-    owners = owner_choices()
     every = queries.pipelines() if pipelines is None else pipelines
-    return render_template("deals/index.html", pipelines=every, owners=owners, **context), status
+    return render_template("deals/index.html", pipelines=every, **context), status
 
 
 @bp.get("/")
