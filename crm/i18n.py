@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Domain, format_datetime, format_decimal, get_locale
@@ -104,7 +105,22 @@ def _shaped(shape: tuple[str, str, int], amount: Decimal | int) -> str:
     return f"{prefix}{format(Decimal(amount), f',.{decimals}f')}{suffix}"
 
 
+def _translations():
+    """The request's translations as RequestDomain keeps them, found with one look at ``g``:
+    Flask-Babel's own path to them takes five, about 4 µs for each of a page's hundred-odd texts."""
+    translations = getattr(g.get("_flask_babel"), "babel_translations", None)
+    return translations if translations is not None else flask_babel.get_translations()
+
+
 def init_app(app: Flask) -> None:
+    # Flask-Babel's callables with a shorter path to the translations (after babel.init_app).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: _translations().ugettext(string),
+        ngettext=lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        pgettext=lambda context, string: _translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["number"] = format_decimal

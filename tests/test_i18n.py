@@ -98,6 +98,11 @@ def test_translations_kept_for_a_request_follow_a_forced_language_and_come_back(
         assert app.jinja_env.from_string("{{ _('Contacts') }}").render() == "联系人"
     with app.test_request_context("/", headers=EN):
         assert gettext("Contacts") == "Contacts"
+        # Templates' own callables (crm/i18n.py): placeholders, and the plural chosen by the number.
+        weighted = app.jinja_env.from_string("{{ _('Weighted (%(percent)d%%)', percent=25) }}").render()
+        assert weighted == "Weighted (25%)"
+        plural = "{{ ngettext('%(num)d more deal', '%(num)d more deals', n) }}"
+        assert [app.jinja_env.from_string(plural).render(n=n) for n in (1, 3)] == ["1 more deal", "3 more deals"]
 
 
 def test_landing_page_follows_the_browser_language(client):
