@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import errors, htmx, i18n, secrets, security, transactions
+from crm import errors, htmx, i18n, links, secrets, security, transactions
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.globals["url_for"] = links.template_url_for
 
     from crm.cli import crm_cli
 

@@ -1,0 +1,36 @@
+"""``url_for`` for templates, with the URLs it builds kept per process.
+
+A page links to some thirty endpoints (navigation, footer, headings, forms), and Flask builds each
+one anew: url_defaults, Werkzeug's rule builder and quoting, about 20 µs a link. The same arguments
+give the same relative URL, so a URL is built once per endpoint, arguments and the implicit values
+our url_defaults add: the workspace's slug (crm/workspaces/routes.py) and the portal's
+(crm/portal/routes.py). Calls that ask for more than a path (``_external``, ``_anchor``...), with
+arguments that cannot be a key (lists), or outside a request go to Flask every time. An argument's
+type is part of the key: ``True == 1``, but one is written "True" and the other "1"."""
+
+from flask import g, has_request_context, request, url_for
+
+KEPT = 10_000
+_built: dict[tuple, str] = {}
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    if not has_request_context() or any(name.startswith("_") for name in values):
+        return url_for(endpoint, **values)
+    try:
+        key = (endpoint, _slug("workspace"), _slug("portal_workspace"), request.script_root,
+               request.blueprint if endpoint.startswith(".") else None,
+               frozenset((name, type(value), value) for name, value in values.items()))  # fmt: skip
+        url = _built.get(key)
+    except TypeError:  # an unhashable argument
+        return url_for(endpoint, **values)
+    if url is None:
+        if len(_built) >= KEPT:
+            _built.clear()
+        url = _built[key] = url_for(endpoint, **values)
+    return url
+
+
+def _slug(name: str) -> str | None:
+    workspace = g.get(name)
+    return workspace.slug if workspace is not None else None
