@@ -103,6 +103,21 @@ def pipelines() -> list[Pipeline]:
     return list(db.session.scalars(sa.select(Pipeline).order_by(Pipeline.position, Pipeline.id)))
 
 
+def pipelines_with_stages() -> list[tuple[Pipeline, list[Stage]]]:
+    """Every pipeline in order, each with its stages in order: the board's tabs and columns (one query)."""
+    statement = (
+        sa.select(Pipeline, Stage)
+        .outerjoin(Stage, sa.and_(Stage.workspace_id == Pipeline.workspace_id, Stage.pipeline_id == Pipeline.id))
+        .order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)
+    )
+    every: dict[int, tuple[Pipeline, list[Stage]]] = {}
+    for pipeline, stage in db.session.execute(statement):
+        stages = every.setdefault(pipeline.id, (pipeline, []))[1]
+        if stage is not None:
+            stages.append(stage)
+    return list(every.values())
+
+
 @dataclass
 class Card:
     """One deal on the board: only the columns a card shows."""

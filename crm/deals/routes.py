@@ -11,7 +11,7 @@ from crm.contacts.queries import owner_choices, owners
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals import board_text, customers, lost_reasons, queries, service
 from crm.deals.forms import STATUS_LABELS, DealForm, LostForm, WonForm
-from crm.deals.models import OPEN, Deal, LostReason, Pipeline
+from crm.deals.models import OPEN, Deal, LostReason, Pipeline, Stage
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
@@ -38,10 +38,10 @@ def pipeline_or_404(pipeline_id: int) -> Pipeline:
     return db.session.get(Pipeline, pipeline_id) or abort(404)
 
 
-def _board_context(pipeline: Pipeline) -> dict:
+def _board_context(pipeline: Pipeline, stages: list[Stage] | None = None) -> dict:
     """The board as the URL asks for it: its filters (also sent back with every move, so the
     board re-rendered after a move keeps them) and a column shown whole ("all")."""
-    stages = service.stages_of(pipeline.id)
+    stages = service.stages_of(pipeline.id) if stages is None else stages
     filters, customer_label = customers.resolved(queries.BoardFilters.from_args(request.args), g.membership)
     whole = request.args.get("all", type=int)
     cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
@@ -53,27 +53,31 @@ def _board_context(pipeline: Pipeline) -> dict:
             "board_cards": board_text.cards_html, "owners": members.choices}  # fmt: skip
 
 
-def _board(pipeline: Pipeline, status: int = 200, pipelines: list | None = None):
-    context = _board_context(pipeline)
+def _board(every: list[tuple[Pipeline, list[Stage]]], pipeline_id: int | None = None):
+    """The board of a pipeline (the first by default) with the pipelines' tabs; a pipeline of
+    another workspace, or none, is a 404."""
+    chosen = every[0] if pipeline_id is None else next((entry for entry in every if entry[0].id == pipeline_id), None)
+    if chosen is None:
+        abort(404)
+    context = _board_context(*chosen)
     if wants_partial("deal-board"):
-        return render_template("deals/_board.html", **context), status
-    every = queries.pipelines() if pipelines is None else pipelines
-    return render_template("deals/index.html", pipelines=every, **context), status
+        return render_template("deals/_board.html", **context)
+    return render_template("deals/index.html", pipelines=[pipeline for pipeline, _stages in every], **context)
 
 
 @bp.get("/")
 @require("deals.read")
 def index():
-    every = queries.pipelines()
+    every = queries.pipelines_with_stages()
     if not every:
         return render_template("deals/index.html", pipelines=[], pipeline=None, columns=[], can_move=False)
-    return _board(every[0], pipelines=every)
+    return _board(every)
 
 
 @bp.get("/pipelines/<int:pipeline_id>")
 @require("deals.read")
 def board(pipeline_id: int):
-    return _board(pipeline_or_404(pipeline_id))
+    return _board(queries.pipelines_with_stages(), pipeline_id)
 
 
 @bp.post("/pipelines/<int:pipeline_id>/order")
