@@ -5,7 +5,9 @@ one anew: url_defaults, Werkzeug's rule builder and quoting, about 20 µs a link
 give the same relative URL, so a URL is built once per endpoint, arguments and the implicit values
 our url_defaults add: the workspace's slug (crm/workspaces/routes.py) and the portal's
 (crm/portal/routes.py). Calls that ask for more than a path (``_external``, ``_anchor``...), with
-arguments that cannot be a key (lists), or outside a request go to Flask every time. An argument's
+arguments that cannot be a key (lists), or outside a request go to Flask every time; so do links that
+carry a secret (a ``token`` argument: tracking, invitation and password-reset links), which are not
+kept in the process's memory. An argument's
 type is part of the key: ``True == 1``, but one is written "True" and the other "1"."""
 
 from flask import g, has_request_context, request, url_for
@@ -15,7 +17,7 @@ _built: dict[tuple, str] = {}
 
 
 def template_url_for(endpoint: str, **values) -> str:
-    if not has_request_context() or any(name.startswith("_") for name in values):
+    if not has_request_context() or any(name.startswith("_") or "token" in name for name in values):
         return url_for(endpoint, **values)
     try:
         key = (endpoint, _slug("workspace"), _slug("portal_workspace"), request.script_root,

@@ -4,6 +4,7 @@ workspace, the portal and the arguments of each request."""
 import pytest
 from flask import url_for
 
+from crm import links
 from crm.links import template_url_for
 
 
@@ -32,5 +33,8 @@ def test_arguments_are_part_of_the_url_and_of_what_is_kept(app):
         assert template_url_for("auth.login", n=1) != template_url_for("auth.login", n=True)  # equal as keys
         assert template_url_for("auth.login", cols=["a", "b"]) == url_for("auth.login", cols=["a", "b"])
         assert template_url_for("auth.login", _external=True).startswith("http://")
+        # A link that carries a secret is built, never kept.
+        assert "s3cret" in template_url_for("auth.update_forgotten_password", token="s3cret")
+        assert not any("s3cret" in url for url in links._built.values())
     with app.app_context(), pytest.raises(RuntimeError, match="SERVER_NAME"):
         template_url_for("auth.login")  # no request (a job's email): Flask's own rules, and nothing kept
