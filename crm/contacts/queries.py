@@ -23,7 +23,7 @@ from crm.extensions import db
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
 from crm.search import matching, normalize, search_order
-from crm.workspaces.models import Membership
+from crm.workspaces.models import ACTIVE, Membership, Role
 
 PER_PAGE = 50
 
@@ -163,31 +163,39 @@ def company_choices(limit: int = 500) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in db.session.execute(statement.order_by(Company.name).limit(limit))]
 
 
-def owner_choices() -> list[tuple[int, str]]:
-    """Active members who may own records."""
-    statement = (
-        sa.select(Membership.id, User.name)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.status == "active")
-        .order_by(User.name)
-    )
-    return [(row.id, row.name) for row in db.session.execute(statement)]
-
-
 @dataclass(frozen=True)
-class Owners:
-    """Every member's name by membership id (a record's owner may since have been disabled or
-    removed), and the active members, who may own records, by name (``owner_choices``)."""
+class Roster:
+    """The workspace's members, by name: everyone's name by membership id (a record's owner or a
+    ticket's assignee may since have been disabled or removed), and the active members with their
+    role's permissions."""
 
     names: dict[int, str]
-    choices: list[tuple[int, str]]
+    active: list[tuple[int, str, list[str]]]
+
+    @property
+    def owner_choices(self) -> list[tuple[int, str]]:
+        """Whom a record can go to: the active members."""
+        return [(member_id, name) for member_id, name, _permissions in self.active]
+
+    def who_may(self, permission: str) -> list[tuple[int, str]]:
+        return [(member_id, name) for member_id, name, permissions in self.active if permission in permissions]
 
 
-def owners() -> Owners:
-    """One query."""
-    statement = sa.select(Membership.id, User.name, Membership.status).join(User, User.id == Membership.user_id)
-    rows = db.session.execute(statement.order_by(User.name, Membership.id)).all()
-    return Owners({row.id: row.name for row in rows}, [(row.id, row.name) for row in rows if row.status == "active"])
+def roster() -> Roster:
+    """One query; a role's permissions are a JSON list, read here rather than in SQL."""
+    rows = db.session.execute(
+        sa.select(Membership.id, User.name, Membership.status, Role.permissions)
+        .join(User, User.id == Membership.user_id)
+        .join(Role, sa.and_(Role.workspace_id == Membership.workspace_id, Role.id == Membership.role_id))
+        .order_by(User.name, Membership.id)
+    ).all()
+    active = [(row.id, row.name, row.permissions or []) for row in rows if row.status == ACTIVE]
+    return Roster({row.id: row.name for row in rows}, active)
+
+
+def owner_choices() -> list[tuple[int, str]]:
+    """Active members who may own records."""
+    return roster().owner_choices
 
 
 def _trash(model, member: Membership, limit: int) -> list:

@@ -7,7 +7,7 @@ from crm.activities.deal_routes import timeline_context
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
 from crm.contacts.models import Company, Contact
-from crm.contacts.queries import owner_choices, owners
+from crm.contacts.queries import owner_choices, roster
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals import board_text, customers, lost_reasons, queries, service
 from crm.deals.forms import STATUS_LABELS, DealForm, LostForm, WonForm
@@ -46,11 +46,11 @@ def _board_context(pipeline: Pipeline, stages: list[Stage] | None = None) -> dic
     whole = request.args.get("all", type=int)
     cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
     columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership, filters))
-    members = owners()  # the cards' owners, and the owner filter's choices
+    members = roster()  # the cards' owners, and the owner filter's choices
     board_text.write_cards(columns, members.names)
     return {"pipeline": pipeline, "columns": columns, "can_move": g.membership.can("deals.write"),
             "filters": filters, "filter_args": filters.as_args(), "customer_label": customer_label,
-            "board_cards": board_text.cards_html, "owners": members.choices}  # fmt: skip
+            "board_cards": board_text.cards_html, "owners": members.owner_choices}  # fmt: skip
 
 
 def _board(every: list[tuple[Pipeline, list[Stage]]], pipeline_id: int | None = None):

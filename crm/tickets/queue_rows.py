@@ -30,7 +30,7 @@ def queue_rows(
     items: Iterable[QueueRow], can_bulk: bool, category_names: dict[int, str], assignee_names: dict[int, str]
 ) -> Markup:
     """The ``<tr>`` of each ticket of a queue page, with its category and assignee named from the
-    workspace's lists (crm.tickets.queries.Staff)."""
+    workspace's lists (its categories, crm.contacts.queries.roster)."""
     row = _row_writer(can_bulk, _escaped(category_names), _escaped(assignee_names))
     return Markup("".join(row(item) for item in items))  # noqa: S704  (every value is escaped in row())
 

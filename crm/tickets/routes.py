@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from crm.contacts.models import Contact
+from crm.contacts.queries import roster
 from crm.deals import customers as customer_search
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
@@ -64,13 +65,13 @@ def index():
     view = QueueView.from_args(request.args, g.membership)
     page = queries.queue_page(view, g.membership, request.args.get("after"))
     can_bulk = g.membership.can("tickets.write")
-    categories, staff = service.categories(), queries.staff()  # the rows' names, the filters' choices
+    categories, members = service.categories(), roster()  # the rows' names, the filters' choices
     context = {"view": view, "page": page, "tabs": queries.tabs(g.membership), "can_bulk": can_bulk,
                "category_names": {category.id: category.display_name for category in categories},
-               "assignee_names": staff.names}  # fmt: skip
+               "assignee_names": members.names}  # fmt: skip
     if wants_partial("ticket-more"):
         return render_template("tickets/_rows.html", **context)
-    context["workers"] = staff.workers  # the bulk bar's and the filter's choices
+    context["workers"] = members.who_may("tickets.write")  # the bulk bar's and the filter's choices
     if wants_partial("ticket-results"):
         return render_template("tickets/_results_swap.html", **context)
     return render_template("tickets/index.html", categories=categories, status_filters=_status_filters(),
