@@ -197,7 +197,7 @@ def _kept(kind: tuple, member: Membership, filters: BoardFilters, build) -> sa.S
 
 def _cards_statement(member: Membership, whole: bool, filters: BoardFilters) -> sa.Select:
     """The cards of a board (a column's whole with ``whole``), joined to their customers' names. The
-    owners are named from the workspace's members (crm.contacts.queries.owners), which the board
+    owners are named from the workspace's members (crm.contacts.queries.roster), which the board
     loads anyway: joined here too, they made PostgreSQL plan two more tables on every request."""
     open_deals = sa.select(*CARD_COLUMNS).where(
         Deal.pipeline_id == sa.bindparam("pipeline_id"), Deal.status == OPEN, Deal.deleted_at.is_(None)
