@@ -24,11 +24,24 @@ class Size:
     contacts: int  # in the whole database
     whale: int  # of which in the whale workspace
     companies: int
+    deals: int  # in the whole database
+    whale_deals: int  # of which in the whale workspace: its board's 2,000 open ones, the rest won or lost
+    activities: int  # in the whole database, spread over the workspaces as their contacts are
 
 
 SIZES = {
-    "S": Size(workspaces=10, contacts=10_000, whale=1_000, companies=3_000),
-    "M": Size(workspaces=1_000, contacts=1_000_000, whale=200_000, companies=300_000),
+    "S": Size(
+        workspaces=10, contacts=10_000, whale=1_000, companies=3_000, deals=5_000, whale_deals=2_500, activities=30_000
+    ),
+    "M": Size(
+        workspaces=1_000,
+        contacts=1_000_000,
+        whale=200_000,
+        companies=300_000,
+        deals=500_000,
+        whale_deals=20_000,
+        activities=3_000_000,
+    ),
 }
 
 

@@ -7,17 +7,21 @@
 2. Users, workspaces, built-in roles and memberships through the app's own functions
    (``sign_up``, ``create_workspace``): a few thousand rows. The first workspace is the whale,
    owned by ``common.WHALE_EMAIL``.
-3. Tags, companies, contacts, contact tags and contact identities in bulk: COPY on PostgreSQL (as the table owner,
+3. Tags, companies, contacts, contact tags, contact identities, the other workspaces' deals and everyone's
+   activities in bulk: COPY on PostgreSQL (as the table owner,
    with FORCE ROW LEVEL SECURITY lifted inside the loading transaction only, since COPY FROM
    refuses RLS tables), Core executemany on SQLite. Search indexes (pg_trgm GIN, FTS5 trigram
    tables and their triggers) are dropped for the load and rebuilt after it; ``search_text`` is
    computed by the app's own ``contact_search_text`` / ``company_search_text``.
 
-Rows of all workspaces are interleaved in time order, as years of use would leave them.
+Rows of all workspaces are interleaved in time order, as years of use would leave them. Activities
+(notes, calls, e-mails, meetings, a tenth of them tasks) fall on a workspace's older customers more
+often than on its newer ones, between each customer's creation and the end of the span.
 4. The whale's board: ``BOARD_DEALS`` open deals spread over the open stages of its default
-   pipeline, plus a quarter as many won and lost ones (off the board), each on a contact.
+   pipeline, plus won and lost ones (off the board) up to the size's ``whale_deals``, each on a
+   contact, with their stage history.
 5. The whale's ticket queue: ``QUEUE_TICKETS`` tickets over three years, most of them resolved or
-   closed, a tenth escalated, each with its first message. Activities are not made.
+   closed, a tenth escalated, each with its first message.
 """
 
 import argparse
@@ -42,6 +46,7 @@ from crm.auth.models import User
 from crm.contacts import identities
 from crm.contacts.models import Contact, month_day
 from crm.contacts.service import company_search_text, contact_search_text
+from crm.deals.models import OPEN
 from crm.extensions import db
 from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, sqlite_fts_ddl
 from crm.security import hash_password
@@ -65,7 +70,8 @@ from bench.common import (
 SEED = 20260101
 START = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
-BULK_TABLES = ("tags", "companies", "contacts", "contact_tags", "contact_identities")
+BULK_TABLES = ("tags", "companies", "contacts", "contact_tags", "contact_identities", "deals", "activities")
+JSON_COLUMNS = ("emails", "phones", "custom")
 SEARCHABLE = ("companies", "contacts")
 FLASK = str(Path(sys.executable).parent / "flask")
 
@@ -77,12 +83,25 @@ class Tenant:
     members: list[int]  # membership ids, the possible owners of records
     contacts: int
     companies: int
+    deals: int  # made in bulk (the whale's are made apart, see add_deals)
+    activities: int
+    stages: list[tuple[int, int, str]]  # (id, pipeline id, kind) of its default pipeline, in order
     tag_ids: dict[str, int] = field(default_factory=dict)
     company_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (id, name, domain), filled in loading
+    contacts_made: list[tuple[int, datetime]] = field(default_factory=list)  # live ones: (id, created at)
 
 
 BOARD_DEALS = 2_000
 DEAL_TITLES = ("Tea for the office", "Spring order", "Printing", "Support plan", "Fair stand", "Uniforms")
+# (kind, share) of activities, and what they say.
+ACTIVITY_KINDS = (("note", 40), ("call", 25), ("email", 20), ("meeting", 5), ("task", 10))
+ACTIVITY_BODIES = {
+    "note": ("Prefers delivery before noon.", "Asked about the autumn range.", "价格敏感，注意折扣。"),
+    "call": ("Called about the last invoice.", "Follow-up call: happy with the order.", "电话回访，客户满意。"),
+    "email": ("Sent the new price list.", "Replied to their question about sizes.", "已发送报价单。"),
+    "meeting": ("Met at their office; wants a sample.", "Showroom visit with the buyer.", "展会面谈。"),
+    "task": ("Send a quote", "Call back about the sample", "Check the payment", "回访客户"),
+}
 QUEUE_TICKETS = 100_000  # DESIGN §6: the ticket queue with 100,000 tickets
 TICKET_SUBJECTS = ("Broken cup", "Late delivery", "Wrong invoice", "Missing item", "Rude courier", "Refund please")
 # (status, share): most tickets of a three-year-old queue are done with.
@@ -125,16 +144,21 @@ def create_tenants(size: Size) -> list[Tenant]:
     password_hash = hash_password(WHALE_PASSWORD)  # hashed once: argon2 for each user would take minutes
     contacts = shares(size.contacts, size.whale, size.workspaces)
     companies = shares(size.companies, size.companies * size.whale // size.contacts, size.workspaces)
+    deals = shares(size.deals - size.whale_deals, 0, size.workspaces)  # the whale's are made by add_deals
+    activities = shares(size.activities, size.activities * size.whale // size.contacts, size.workspaces)
     tenants = []
     for index in range(size.workspaces):
-        workspace_id, members = make_workspace(index, password_hash)
-        tenants.append(Tenant(index, workspace_id, members, contacts[index], companies[index]))
+        workspace_id, members, stages = make_workspace(index, password_hash)
+        tenants.append(Tenant(index, workspace_id, members, contacts[index], companies[index], deals[index],
+                              activities[index], stages))  # fmt: skip
     return tenants
 
 
-def make_workspace(index: int, password_hash: str) -> tuple[int, list[int]]:
+def make_workspace(index: int, password_hash: str) -> tuple[int, list[int], list[tuple[int, int, str]]]:
     """A workspace with its Owner (through ``sign_up`` for the whale) and a sales team (25 people in
-    the whale, 1 to 5 elsewhere); returns its id and its membership ids."""
+    the whale, 1 to 5 elsewhere); returns its id, its membership ids and its default pipeline's stages."""
+    from crm.deals.models import Stage
+
     rng = rng_for("workspace", index)
     timezone = rng.choice(("Asia/Shanghai", "Europe/London", "America/New_York"))
     if index == 0:
@@ -153,8 +177,9 @@ def make_workspace(index: int, password_hash: str) -> tuple[int, list[int]]:
     db.session.add_all(Membership(user_id=user.id, role_id=sales) for user in team)
     db.session.flush()
     members = list(db.session.scalars(sa.select(Membership.id).order_by(Membership.id)))
+    stages = db.session.execute(sa.select(Stage.id, Stage.pipeline_id, Stage.kind).order_by(Stage.position)).all()
     db.session.commit()
-    return workspace.id, members
+    return workspace.id, members, [tuple(stage) for stage in stages]
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -247,13 +272,76 @@ def contact_rows(tenants: list[Tenant], links: list[dict], found: list[dict]) ->
     to ``found`` (contact_identities rows)."""
     by_id = {tenant.id: tenant for tenant in tenants}
     for row in interleaved(tenants, "contacts", contact_row, lambda tenant: tenant.contacts):
-        tag_ids = by_id[row["workspace_id"]].tag_ids
+        tenant = by_id[row["workspace_id"]]
+        if row["deleted_at"] is None:
+            tenant.contacts_made.append((row["id"], row["created_at"]))
+        tag_ids = tenant.tag_ids
         for name in row.pop("_tags"):
             links.append({"id": len(links) + 1, "workspace_id": row["workspace_id"], "contact_id": row["id"],
                           "tag_id": tag_ids[name]})  # fmt: skip
         for identity in identities.rows_for(row["id"], row["emails"], row["phones"]):
             found.append({"id": len(found) + 1, "workspace_id": row["workspace_id"], **identity})
         yield row
+
+
+def deal_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
+    """A deal of another workspace than the whale: most of a three-year history is won or lost."""
+    open_now = rng.random() < 0.3
+    stage_id, pipeline_id, kind = rng.choice([stage for stage in tenant.stages if (stage[2] == OPEN) == open_now])
+    contact_id = rng.choice(tenant.contacts_made)[0] if tenant.contacts_made and rng.random() < 0.9 else None
+    entered = created_at + timedelta(days=rng.randint(0, 60))
+    closed = kind != OPEN
+    return {
+        "workspace_id": tenant.id, "title": rng.choice(DEAL_TITLES), "value": rng.randint(100, 50_000),
+        "currency": "USD", "contact_id": contact_id, "owner_id": rng.choice(tenant.members),
+        "pipeline_id": pipeline_id, "stage_id": stage_id,
+        "expected_close_on": (created_at + timedelta(days=rng.randint(10, 120))).date(), "status": kind,
+        "closed_on": entered.date() if closed else None, "stage_entered_at": entered, "custom": {},
+        "created_at": created_at, "updated_at": entered,
+    }  # fmt: skip
+
+
+def deal_rows(tenants: list[Tenant]) -> Iterator[dict]:
+    """Deals of the other workspaces, each placed after the earlier ones of its workspace."""
+    positions = {tenant.id: itertools.count() for tenant in tenants}
+    for row in interleaved(tenants, "deals", deal_row, lambda tenant: tenant.deals):
+        row["position"] = next(positions[row["workspace_id"]])
+        yield row
+
+
+def activity_rows(tenants: list[Tenant]) -> Iterator[dict]:
+    """Every workspace's activities on its contacts, all merged in time order, ids in that order."""
+    merged = heapq.merge(*map(_activities_of, tenants), key=itemgetter(0))
+    end = START + SPAN
+    for row_id, (occurred_at, tenant, contact_id, kind, rng_value) in enumerate(merged, start=1):
+        rng = random.Random(rng_value)
+        row = {
+            "id": row_id, "workspace_id": tenant.id, "contact_id": contact_id, "deal_id": None, "kind": kind,
+            "body": rng.choice(ACTIVITY_BODIES[kind]), "occurred_at": occurred_at,
+            "author_id": rng.choice(tenant.members), "assignee_id": None, "due_at": None, "remind_at": None,
+            "reminded_at": None, "done_at": None, "created_at": occurred_at, "updated_at": occurred_at,
+        }  # fmt: skip
+        if kind == "task":
+            due = occurred_at + timedelta(days=rng.randint(1, 14))
+            done = due < end and rng.random() < 0.8
+            row.update(assignee_id=row["author_id"], due_at=due, done_at=due if done else None)
+        yield row
+
+
+def _activities_of(tenant: Tenant) -> Iterator[tuple]:
+    """One workspace's activities as (time, tenant, contact, kind, seed), in time order. Older
+    customers get more of them: the contact is drawn with a bias toward the start of the list."""
+    rng, made, end = rng_for("activities", tenant.index), tenant.contacts_made, START + SPAN
+    if not made:
+        return iter(())
+    kinds = [kind for kind, share in ACTIVITY_KINDS for _ in range(share)]
+    found = []
+    for _ in range(tenant.activities):
+        contact_id, created_at = made[int(len(made) * rng.random() ** 1.5)]
+        occurred_at = created_at + (end - created_at) * rng.random()
+        found.append((occurred_at, tenant, contact_id, rng.choice(kinds), rng.getrandbits(32)))
+    found.sort(key=itemgetter(0))
+    return iter(found)
 
 
 # --- bulk writers ------------------------------------------------------------------------------
@@ -283,7 +371,8 @@ def write_all(write, tenants: list[Tenant]) -> None:
     found: list[dict] = []
     for table, rows in (("tags", tag_rows(tenants)), ("companies", company_rows(tenants)),
                         ("contacts", contact_rows(tenants, links, found)), ("contact_tags", links),
-                        ("contact_identities", found)):  # fmt: skip
+                        ("contact_identities", found), ("deals", deal_rows(tenants[1:])),
+                        ("activities", activity_rows(tenants))):  # fmt: skip
         started = time.monotonic()
         count = write(table, rows)
         print(f"  {table}: {count:,} rows in {time.monotonic() - started:.1f} s", flush=True)
@@ -299,7 +388,7 @@ def load_postgresql(connection, metadata, tenants: list[Tenant]) -> None:
         count = 0
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for count, row in enumerate(itertools.chain([first], rows), start=1):  # noqa: B007  (returned)
-                copy.write_row([json.dumps(row[c]) if c in ("emails", "phones") else row[c] for c in columns])
+                copy.write_row([json.dumps(row[c]) if c in JSON_COLUMNS else row[c] for c in columns])
         return count
 
     cursor.execute("SET maintenance_work_mem = '512MB'")
@@ -343,8 +432,9 @@ def load_sqlite(connection, metadata, tenants: list[Tenant]) -> None:
             connection.exec_driver_sql(statement)
 
 
-def add_deals(app, tenant: Tenant) -> None:
-    """The whale's pipeline board (DESIGN §6: a board of 2,000 open deals)."""
+def add_deals(app, tenant: Tenant, total: int) -> None:
+    """The whale's ``total`` deals: its pipeline board (DESIGN §6: a board of 2,000 open deals), and
+    the won and lost ones of three years."""
     from crm.deals.models import OPEN, Deal, Stage
     from crm.tenancy import workspace_scope
 
@@ -353,11 +443,11 @@ def add_deals(app, tenant: Tenant) -> None:
         stages = list(db.session.scalars(sa.select(Stage).order_by(Stage.pipeline_id, Stage.position)))
         open_stages = [stage for stage in stages if stage.kind == OPEN]
         closed = [stage for stage in stages if stage.kind != OPEN]
-        contact_ids = list(db.session.scalars(sa.select(Contact.id).order_by(Contact.id).limit(BOARD_DEALS)))
+        contact_ids = list(db.session.scalars(sa.select(Contact.id).order_by(Contact.id).limit(total)))
         rows, positions = [], dict.fromkeys([stage.id for stage in stages], 0)
-        for number in range(BOARD_DEALS + BOARD_DEALS // 4):
+        for number in range(max(total, BOARD_DEALS)):
             stage = open_stages[number % len(open_stages)] if number < BOARD_DEALS else rng.choice(closed)
-            entered = now - timedelta(days=rng.randint(0, 60))
+            entered = now - timedelta(days=rng.randint(0, 60 if stage.kind == OPEN else 3 * 365))
             rows.append({
                 "workspace_id": tenant.id, "title": f"{DEAL_TITLES[number % len(DEAL_TITLES)]} #{number}",
                 "value": rng.randint(100, 50_000), "currency": "USD",
@@ -494,7 +584,7 @@ def main() -> None:
         tenants = create_tenants(size)
     print(f"{len(tenants)} workspaces in {time.monotonic() - started:.0f} s; bulk load:", flush=True)
     load(app, tenants)
-    add_deals(app, tenants[0])
+    add_deals(app, tenants[0], size.whale_deals)
     add_deal_history(app, tenants[0])
     add_tickets(app, tenants[0])
     settle(app)

@@ -4,6 +4,7 @@ the endpoints of BENCH.md built from them. Read from the bench database as the t
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from crm.activities.models import Activity
 from crm.contacts.models import Contact, ContactTag
 from crm.pagination import encode_cursor
 
@@ -58,9 +59,16 @@ def _target(connection: sa.Connection) -> Target:
     )
     deep = connection.execute(newest_first.offset(min(DEEP_ROWS, contacts * 3 // 4)).limit(1)).one()
     tagged = sa.select(link.contact_id).where(link.workspace_id == workspace_id)
-    contact_id = connection.scalar(
-        sa.select(sa.func.max(contact.id)).where(live, contact.company_id.isnot(None), contact.id.in_(tagged))
+    candidates = sa.select(contact.id).where(live, contact.company_id.isnot(None), contact.id.in_(tagged))
+    activity = Activity.__table__.c
+    busiest = (  # the detail page with the longest timeline
+        sa.select(activity.contact_id)
+        .where(activity.workspace_id == workspace_id, activity.contact_id.in_(candidates))
+        .group_by(activity.contact_id)
+        .order_by(sa.func.count().desc(), activity.contact_id.desc())
+        .limit(1)
     )
+    contact_id = connection.scalar(busiest) or connection.scalar(sa.select(sa.func.max(candidates.subquery().c.id)))
     return Target(workspace_id, slug, contacts, encode_cursor([deep.created_at, deep.id]), contact_id)
 
 
