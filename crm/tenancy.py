@@ -142,13 +142,24 @@ def _scope_orm_statement(state: so.ORMExecuteState) -> None:
         if _touches_scoped_table(state.statement):
             raise NoWorkspace("query on a workspace table with no workspace bound")
         return
-    state.statement = state.statement.options(
-        so.with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.workspace_id == workspace_id,
-            include_aliases=True,
+    state.statement = state.statement.options(_workspace_criteria(workspace_id))
+
+
+def _workspace_criteria(workspace_id: int) -> so.LoaderCriteriaOption:
+    """The wall's option for one workspace, made once per workspace and process: building it (the
+    lambda analysed anew) cost more than the rest of the wall on every statement."""
+    option = _criteria.get(workspace_id)
+    if option is None:
+        if len(_criteria) >= CRITERIA_KEPT:
+            _criteria.clear()
+        option = _criteria[workspace_id] = so.with_loader_criteria(
+            TenantScoped, lambda cls: cls.workspace_id == workspace_id, include_aliases=True
         )
-    )
+    return option
+
+
+_criteria: dict[int, so.LoaderCriteriaOption] = {}
+CRITERIA_KEPT = 10_000
 
 
 @event.listens_for(so.Session, "before_flush")

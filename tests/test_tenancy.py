@@ -33,6 +33,33 @@ def test_select_returns_only_bound_workspace_rows(app, two_workspaces):
     assert all(body.startswith("A ") for body in bodies)
 
 
+def test_one_statement_alternating_between_workspaces_sends_each_its_own_id(app, two_workspaces):
+    """The wall's option is kept per workspace and process (crm/tenancy.py): the same statement,
+    run for A, B and A again, must carry each time the workspace bound then."""
+    ws_a, ws_b, a_notes, b_notes = two_workspaces
+    statement, sent = sa.select(Note.id), []
+
+    def record(conn, cursor, sql, parameters, context, executemany):
+        if "FROM notes" in sql:
+            sent.append(parameters)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            seen = []
+            for workspace in (ws_a, ws_b, ws_a):
+                with workspace_scope(workspace.id):
+                    seen.append(sorted(db.session.scalars(statement)))
+                db.session.rollback()
+                db.session.expunge_all()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert seen == [sorted(a_notes), sorted(b_notes), sorted(a_notes)]
+    values = [parameters.values() if isinstance(parameters, dict) else parameters for parameters in sent]
+    sent_ids = [[value for value in row if value in (ws_a.id, ws_b.id)] for row in values]
+    assert sent_ids == [[ws_a.id], [ws_b.id], [ws_a.id]]
+
+
 def test_count_counts_only_bound_workspace(app, two_workspaces):
     ws_a, ws_b, _a, _b = two_workspaces
     with app.app_context():
