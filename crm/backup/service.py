@@ -82,7 +82,7 @@ from crm.backup.schema import (
 )
 from crm.billing import limits
 from crm.billing.plans import current_plan
-from crm.db import utcnow
+from crm.db import plans_kept, utcnow
 from crm.deals import lost_reasons
 from crm.deals.service import remove_pipelines
 from crm.extensions import db
@@ -653,7 +653,8 @@ class Restoring:
         table = table_plan.table
         statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         try:
-            new_ids = db.session.execute(statement, [values for _old, values in batch]).scalars().all()
+            with plans_kept(db.session.connection()):
+                new_ids = db.session.execute(statement, [values for _old, values in batch]).scalars().all()
         except sa.exc.DBAPIError as error:
             raise InvalidBackup(
                 _("The backup cannot be restored: the database refused a record of %(entry)s.",

@@ -9,6 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from crm.db import plans_kept
 from crm.extensions import db
 from crm.imports.models import Import, ImportProblem
 from crm.tenancy import CrossWorkspaceWrite, NoWorkspace, bound_workspace_id
@@ -87,7 +88,9 @@ def _json_insert(table: sa.Table, rows: list[dict], same: dict, ids: list[int] |
     typed = ", ".join(f"{quote(name)} {type_of(name)}" for name in names)
     sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {', '.join(selected)}"
            f" FROM json_to_recordset(%(rows)s::json) AS t({typed})")  # fmt: skip
-    db.session.connection().exec_driver_sql(sql, parameters)
+    connection = db.session.connection()
+    with plans_kept(connection):
+        connection.exec_driver_sql(sql, parameters)
 
 
 def _json_value(value):
