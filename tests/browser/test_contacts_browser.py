@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
 from tests.factories import make_contact, make_workspace
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,11 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     assert_no_full_reload(page)
 
     rows.first.get_by_role("link", name="Ann Lee").click()
+    # Wait for the contact's page to be wired up before marking it: clicking Edit before htmx has
+    # processed the page (a slow machine) follows the link's plain href instead.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee")
+    page.wait_for_load_state()
+    wait_for_htmx(page)
     mark_window(page)
     details = page.locator("#contact-details")
     details.get_by_role("link", name="Edit").click()
