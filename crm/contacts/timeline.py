@@ -116,7 +116,8 @@ def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list
     statement = statement.options(
         Membership.shown_by_name(Activity.author),
         Membership.shown_by_name(Activity.assignee),
-        so.joinedload(Activity.deal),
+        # What the entry's link to its deal shows and checks (crm.activities.deal_routes.deal_visible).
+        so.joinedload(Activity.deal).load_only(Deal.title, Deal.owner_id, Deal.deleted_at),
     )
     return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
 
