@@ -146,8 +146,8 @@ def _scope_orm_statement(state: so.ORMExecuteState) -> None:
 
 
 def _workspace_criteria(workspace_id: int) -> so.LoaderCriteriaOption:
-    """The wall's option for one workspace, made once per workspace and process: building it (the
-    lambda analysed anew) cost more than the rest of the wall on every statement."""
+    """The wall's option for one workspace, made once per workspace and process: building it anew
+    (its lambda analysed again) cost about half of the wall's time on every ORM statement."""
     option = _criteria.get(workspace_id)
     if option is None:
         if len(_criteria) >= CRITERIA_KEPT:
