@@ -15,6 +15,7 @@ use ``workspace_scope``). Then:
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -145,21 +146,11 @@ def _scope_orm_statement(state: so.ORMExecuteState) -> None:
     state.statement = state.statement.options(_workspace_criteria(workspace_id))
 
 
+@lru_cache(maxsize=10_000)
 def _workspace_criteria(workspace_id: int) -> so.LoaderCriteriaOption:
     """The wall's option for one workspace, made once per workspace and process: building it anew
     (its lambda analysed again) cost about half of the wall's time on every ORM statement."""
-    option = _criteria.get(workspace_id)
-    if option is None:
-        if len(_criteria) >= CRITERIA_KEPT:
-            _criteria.clear()
-        option = _criteria[workspace_id] = so.with_loader_criteria(
-            TenantScoped, lambda cls: cls.workspace_id == workspace_id, include_aliases=True
-        )
-    return option
-
-
-_criteria: dict[int, so.LoaderCriteriaOption] = {}
-CRITERIA_KEPT = 10_000
+    return so.with_loader_criteria(TenantScoped, lambda cls: cls.workspace_id == workspace_id, include_aliases=True)
 
 
 @event.listens_for(so.Session, "before_flush")

@@ -10,8 +10,8 @@ The queue is sorted by the ticket number, which is given in the order tickets ar
 cursor is the last row's number: a deep page costs what the first does, and nothing is counted.
 A page is one query, with its customers' names joined in; the names of categories and assignees come
 from the workspace's lists (categories, ``crm.contacts.queries.roster``), which the page loads anyway
-for its filters: joined too,
-they made PostgreSQL plan three more tables on every request (1.5 ms a page at size M, 0.7 without)."""
+for its filters: joined too, they made PostgreSQL plan three more tables on every request (1.5 ms a
+page at size M, 0.7 without)."""
 
 import re
 from dataclasses import dataclass
