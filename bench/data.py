@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,6 +45,7 @@ import sqlalchemy as sa
 from crm import create_app
 from crm.auth.models import User
 from crm.contacts import identities
+from crm.contacts.classification import DEFAULT_RULES, Figures, level_for, lifecycle_for, tier_for
 from crm.contacts.models import Contact, month_day
 from crm.contacts.service import company_search_text, contact_search_text
 from crm.deals.models import OPEN
@@ -70,7 +72,17 @@ from bench.common import (
 SEED = 20260101
 START = datetime(2022, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
-BULK_TABLES = ("tags", "companies", "contacts", "contact_tags", "contact_identities", "deals", "activities")
+END = START + SPAN  # the data's "today": purchases and activities stop here
+BULK_TABLES = (
+    "tags",
+    "companies",
+    "contacts",
+    "contact_tags",
+    "contact_identities",
+    "purchases",
+    "deals",
+    "activities",
+)
 JSON_COLUMNS = ("emails", "phones", "custom")
 SEARCHABLE = ("companies", "contacts")
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -225,8 +237,6 @@ def company_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dic
 def contact_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
     name, handle, chinese = values.person(rng)
     company_id, company_name, domain = rng.choice(tenant.company_rows) if rng.random() < 0.6 else (None, None, None)
-    value = values.lifetime_value(rng)
-    lifecycle = rng.choices(tuple(values.LIFECYCLES), weights=tuple(values.LIFECYCLES.values()))[0]
     row = {
         "workspace_id": tenant.id, "name": name, "emails": values.emails(rng, handle, domain),
         "phones": [values.phone(rng, chinese) for _ in range(rng.choices((0, 1, 2), weights=(20, 65, 15))[0])],
@@ -234,16 +244,40 @@ def contact_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dic
         "birthday": START.date() - timedelta(days=rng.randint(20 * 365, 70 * 365)) if rng.random() < 0.3 else None,
         "source": rng.choice(values.SOURCES), "about": None,
         "owner_id": rng.choice(tenant.members) if rng.random() < 0.9 else None,
-        "tier": values.tier(value), "level": "vip" if value >= 10_000 else "ordinary", "level_pinned": False,
-        "lifecycle": lifecycle, "lifetime_value": value, **values.recent_values(rng, value),
-        "last_activity_at": created_at + timedelta(days=rng.randint(0, 400)) if rng.random() < 0.8 else None,
-        "last_purchase_at": created_at + timedelta(days=rng.randint(0, 400)) if value else None,
+        "level_pinned": False,
+        "last_activity_at": min(created_at + timedelta(days=rng.randint(0, 400)), END) if rng.random() < 0.8 else None,
         "deleted_at": created_at + timedelta(days=30) if rng.random() < 0.01 else None,
         "created_at": created_at, "updated_at": created_at, "_tags": values.tags(rng), **address(rng),
     }  # fmt: skip
+    row["_purchases"] = values.purchases(rng, created_at.date(), END.date())
+    row.update(classified(row["_purchases"], row["last_activity_at"]))
     row["search_text"] = contact_search_text(SimpleNamespace(**row), company_name)
     row["birthday_md"] = month_day(row["birthday"])
     return row
+
+
+def classified(bought: list[tuple], last_activity_at: datetime | None) -> dict:
+    """The figures and classes the app stores for a contact with these purchases, by the default
+    rules, as they stood at the end of the data's span."""
+    today, year = END.date(), timedelta(days=365)
+    figures = Figures(
+        value_12m=sum((amount for day, *_, amount in bought if day > today - year), Decimal(0)),
+        value_prev_12m=sum(
+            (amount for day, *_, amount in bought if today - 2 * year < day <= today - year), Decimal(0)
+        ),
+        lifetime_value=sum((amount for *_, amount in bought), Decimal(0)),
+        first_purchase=bought[0][0] if bought else None,
+        last_purchase=bought[-1][0] if bought else None,
+    )
+    last_activity = last_activity_at.date() if last_activity_at else None
+    return {
+        "value_12m": figures.value_12m, "value_prev_12m": figures.value_prev_12m,
+        "lifetime_value": figures.lifetime_value,
+        "tier": tier_for(figures.value_12m, DEFAULT_RULES) if bought else None,
+        "level": level_for(figures, DEFAULT_RULES),
+        "lifecycle": lifecycle_for(figures, DEFAULT_RULES, today, "lead", last_activity),
+        "last_purchase_at": datetime.combine(figures.last_purchase, datetime.min.time(), UTC) if bought else None,
+    }  # fmt: skip
 
 
 def interleaved(tenants: list[Tenant], kind: str, make_row, count) -> Iterator[dict]:
@@ -267,9 +301,9 @@ def company_rows(tenants: list[Tenant]) -> Iterator[dict]:
         yield row
 
 
-def contact_rows(tenants: list[Tenant], links: list[dict], found: list[dict]) -> Iterator[dict]:
+def contact_rows(tenants: list[Tenant], links: list[dict], found: list[dict], bought: list[tuple]) -> Iterator[dict]:
     """Contacts; their tags are appended to ``links`` (contact_tags rows), their emails and phones
-    to ``found`` (contact_identities rows)."""
+    to ``found`` (contact_identities rows), their purchases to ``bought`` (see purchase_rows)."""
     by_id = {tenant.id: tenant for tenant in tenants}
     for row in interleaved(tenants, "contacts", contact_row, lambda tenant: tenant.contacts):
         tenant = by_id[row["workspace_id"]]
@@ -279,9 +313,24 @@ def contact_rows(tenants: list[Tenant], links: list[dict], found: list[dict]) ->
         for name in row.pop("_tags"):
             links.append({"id": len(links) + 1, "workspace_id": row["workspace_id"], "contact_id": row["id"],
                           "tag_id": tag_ids[name]})  # fmt: skip
+        bought.extend((row["workspace_id"], row["id"], row["company_id"], *p) for p in row.pop("_purchases"))
         for identity in identities.rows_for(row["id"], row["emails"], row["phones"]):
             found.append({"id": len(found) + 1, "workspace_id": row["workspace_id"], **identity})
         yield row
+
+
+def purchase_rows(bought: list[tuple]) -> Iterator[dict]:
+    """Purchases as made by contact_rows: (workspace, contact, company, day, product, quantity, unit
+    price, amount), entered on their day."""
+    for row_id, (workspace_id, contact_id, company_id, day, product, quantity, unit_price, amount) in enumerate(
+        bought, start=1
+    ):
+        entered = datetime.combine(day, datetime.min.time(), UTC)
+        yield {
+            "id": row_id, "workspace_id": workspace_id, "contact_id": contact_id, "company_id": company_id,
+            "purchased_on": day, "product": product, "quantity": quantity, "unit_price": unit_price,
+            "amount": amount, "currency": "USD", "import_id": None, "created_at": entered, "updated_at": entered,
+        }  # fmt: skip
 
 
 def deal_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
@@ -312,7 +361,6 @@ def deal_rows(tenants: list[Tenant]) -> Iterator[dict]:
 def activity_rows(tenants: list[Tenant]) -> Iterator[dict]:
     """Every workspace's activities on its contacts, all merged in time order, ids in that order."""
     merged = heapq.merge(*map(_activities_of, tenants), key=itemgetter(0))
-    end = START + SPAN
     for row_id, (occurred_at, tenant, contact_id, kind, rng_value) in enumerate(merged, start=1):
         rng = random.Random(rng_value)
         row = {
@@ -323,7 +371,7 @@ def activity_rows(tenants: list[Tenant]) -> Iterator[dict]:
         }  # fmt: skip
         if kind == "task":
             due = occurred_at + timedelta(days=rng.randint(1, 14))
-            done = due < end and rng.random() < 0.8
+            done = due < END and rng.random() < 0.8
             row.update(assignee_id=row["author_id"], due_at=due, done_at=due if done else None)
         yield row
 
@@ -331,14 +379,14 @@ def activity_rows(tenants: list[Tenant]) -> Iterator[dict]:
 def _activities_of(tenant: Tenant) -> Iterator[tuple]:
     """One workspace's activities as (time, tenant, contact, kind, seed), in time order. Older
     customers get more of them: the contact is drawn with a bias toward the start of the list."""
-    rng, made, end = rng_for("activities", tenant.index), tenant.contacts_made, START + SPAN
+    rng, made = rng_for("activities", tenant.index), tenant.contacts_made
     if not made:
         return iter(())
     kinds = [kind for kind, share in ACTIVITY_KINDS for _ in range(share)]
     found = []
     for _ in range(tenant.activities):
         contact_id, created_at = made[int(len(made) * rng.random() ** 1.5)]
-        occurred_at = created_at + (end - created_at) * rng.random()
+        occurred_at = created_at + (END - created_at) * rng.random()
         found.append((occurred_at, tenant, contact_id, rng.choice(kinds), rng.getrandbits(32)))
     found.sort(key=itemgetter(0))
     return iter(found)
@@ -369,9 +417,11 @@ def load(app, tenants: list[Tenant]) -> None:
 def write_all(write, tenants: list[Tenant]) -> None:
     links: list[dict] = []
     found: list[dict] = []
+    bought: list[tuple] = []
     for table, rows in (("tags", tag_rows(tenants)), ("companies", company_rows(tenants)),
-                        ("contacts", contact_rows(tenants, links, found)), ("contact_tags", links),
-                        ("contact_identities", found), ("deals", deal_rows(tenants[1:])),
+                        ("contacts", contact_rows(tenants, links, found, bought)), ("contact_tags", links),
+                        ("contact_identities", found), ("purchases", purchase_rows(bought)),
+                        ("deals", deal_rows(tenants[1:])),
                         ("activities", activity_rows(tenants))):  # fmt: skip
         started = time.monotonic()
         count = write(table, rows)
@@ -392,6 +442,9 @@ def load_postgresql(connection, metadata, tenants: list[Tenant]) -> None:
         return count
 
     cursor.execute("SET maintenance_work_mem = '512MB'")
+    # The app's connections plan every statement for its parameters (crm/config.py); foreign-key checks
+    # would then be planned again for each row copied.
+    cursor.execute("SET plan_cache_mode = auto")
     for table in BULK_TABLES:
         cursor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
     for table in SEARCHABLE:

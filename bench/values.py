@@ -3,6 +3,7 @@ E.164 phones, e-mail addresses, tags and skewed purchase amounts. Every function
 caller's ``random.Random`` so the same seed always gives the same rows."""
 
 import random
+from datetime import date, timedelta
 from decimal import Decimal
 
 
@@ -58,7 +59,6 @@ SOURCES = ("website", "referral", "trade show", "cold call", "import", "展会",
 INDUSTRIES = ("Retail", "Wholesale", "Manufacturing", "Software", "Food & Beverage", "Logistics", "Healthcare")
 COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
 GENDERS = ("female", "male", "other", None)
-LIFECYCLES = {"lead": 25, "new": 15, "active": 35, "dormant": 15, "churned": 10}
 # Ranked by popularity: the first is on about a quarter of contacts, the last on a few in a thousand.
 TAGS = (
     "newsletter", "vip", "wholesale", "retail", "回头客", "referral", "trade-show", "展会", "reseller", "b2b",
@@ -110,23 +110,29 @@ def tags(rng: random.Random) -> list[str]:
     return sorted(set(rng.choices(TAGS, weights=TAG_WEIGHTS, k=count)))
 
 
-def lifetime_value(rng: random.Random) -> Decimal:
-    """Skewed: 30% never bought; the rest log-normal (median about 400, a long tail of big buyers)."""
-    if rng.random() < 0.3:
-        return Decimal("0.00")
-    return Decimal(str(round(min(rng.lognormvariate(6, 1.5), 5_000_000), 2)))
+# (product, list price): what the purchases are of.
+PRODUCTS = (
+    ("Green tea 500 g", 12), ("Oolong gift box", 48), ("Porcelain cup set", 35), ("Office tea service, one month", 220),
+    ("Tea ceremony workshop", 90), ("茶具套装", 60), ("龙井礼盒", 150), ("Teapot, hand thrown", 75),
+)  # fmt: skip
 
 
-def recent_values(rng: random.Random, value: Decimal) -> dict:
-    """Shares of the lifetime value bought in the last 12 months and the 12 before (written only
-    where the schema has these columns)."""
-    last, before = rng.random() ** 2, rng.random() ** 2
-    return {"value_12m": round(value * Decimal(last / 2), 2), "value_prev_12m": round(value * Decimal(before / 2), 2)}
-
-
-def tier(value: Decimal) -> str:
-    if value >= 5000:
-        return "A"
-    if value >= 1000:
-        return "B"
-    return "C" if value > 0 else "D"
+def purchases(rng: random.Random, first: date, last: date) -> list[tuple[date, str, int, Decimal, Decimal]]:
+    """A customer's purchases between ``first`` and ``last`` as (day, product, quantity, unit price,
+    amount), oldest first. Skewed: 30% never bought; the others' lifetime value is log-normal (median
+    about 400, a long tail of big buyers) over 1-12 purchases on random days."""
+    days = (last - first).days
+    if rng.random() < 0.3 or days < 1:
+        return []
+    total = min(rng.lognormvariate(6, 1.5), 5_000_000)
+    weights = [rng.random() + 0.2 for _ in range(min(1 + int(rng.expovariate(0.5)), 12))]
+    bought = []
+    for weight in weights:
+        product, price = rng.choice(PRODUCTS)
+        share = total * weight / sum(weights)
+        quantity = max(1, round(share / price))
+        unit_price = Decimal(str(round(share / quantity, 2))) or Decimal("0.01")
+        bought.append(
+            (first + timedelta(days=rng.randrange(days)), product, quantity, unit_price, unit_price * quantity)
+        )
+    return sorted(bought)
