@@ -4,6 +4,7 @@
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from crm.activities.models import Activity
 from crm.cli import crm_cli
@@ -12,7 +13,7 @@ from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import make_activity, make_contact, make_member, make_purchase
+from tests.factories import make_activity, make_contact, make_deal, make_member, make_purchase
 
 COMPOSER = {"HX-Request": "true", "HX-Target": "activity-composer"}
 PURCHASE = {"HX-Request": "true", "HX-Target": "purchase-composer"}
@@ -343,3 +344,20 @@ def test_field_and_class_changes_are_on_the_timeline_masked_where_sensitive(app,
     auth.login(sales.email, sales.password)
     theirs = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     assert "Phone numbers changed" in theirs and "+16502530001" not in theirs and "Head buyer" in theirs
+
+
+def test_every_text_on_the_timeline_is_escaped_and_written_in_the_members_language(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee", title="<i>Buyer</i>")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contact_url(ws_a, contact_id), {"name": "Ann Lee", "title": "Tea & <b>cups</b>", "lifecycle": "lead"})
+    make_purchase(app, ws_a, contact_id, "<b>Tea</b>", amount=600, on=date(2026, 3, 9))
+    make_activity(app, ws_a, contact_id, "<script>alert(1)</script>", kind="call")
+    make_deal(app, ws_a, "<u>Big</u> order", contact_id=contact_id)
+    page = client.get(contact_url(ws_a, contact_id), headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    timeline = page.get_data(as_text=True).split('id="timeline-list"')[1].split("</ol>")[0]
+    assert "<del>&lt;i&gt;Buyer&lt;/i&gt;</del> → <ins>Tea &amp; &lt;b&gt;cups&lt;/b&gt;</ins>" in timeline
+    assert "&lt;b&gt;Tea&lt;/b&gt;" in timeline and "<b>" not in timeline
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in timeline and "<script" not in timeline
+    assert "&lt;u&gt;Big&lt;/u&gt; order" in timeline and "<u>" not in timeline
+    assert "购买" in timeline and format_date(date(2026, 3, 9), "medium", locale="zh_Hans") in timeline
+    assert timeline.count('<li id="entry-') == 5  # the change, the class change, the purchase, the call, the deal

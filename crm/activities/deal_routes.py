@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from crm.activities import deal_timeline, service
+from crm.activities import deal_timeline, entry_text, service
 from crm.activities.models import Activity
 from crm.activities.routes import activity_form, finish_task, remove_activity
 from crm.contacts import classification
@@ -27,7 +27,7 @@ DEAL_EVENT_LABELS = {"created": _l("Deal created"), "won": _l("Deal won"), "lost
 
 @bp.app_context_processor
 def deal_timeline_helpers() -> dict:
-    return {"deal_event_labels": DEAL_EVENT_LABELS, "deal_visible": deal_visible}
+    return {"deal_entries": entry_text.deal_entries, "deal_visible": deal_visible}
 
 
 def deal_visible(deal: Deal | None) -> bool:

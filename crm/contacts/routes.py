@@ -2,7 +2,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
-from crm.activities.forms import KIND_LABELS
 from crm.activities.routes import activity_form
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
@@ -14,6 +13,7 @@ from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, Co
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
 from crm.contacts.models import Contact
 from crm.contacts.pages import contact_or_404
+from crm.contacts.timeline_text import contact_entries
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
@@ -42,11 +42,7 @@ def contact_helpers() -> dict:
         "gender_labels": GENDER_LABELS,
         "format_date": format_date,
         "restore_days": service.RESTORE_DAYS,
-        "kind_labels": KIND_LABELS,
-        "audit_actions": ACTIONS,
-        "field_labels": timeline.FIELD_LABELS,
-        "without_values": timeline.WITHOUT_VALUES,
-        "sensitive_fields": service.SENSITIVE_FIELDS,
+        "contact_entries": contact_entries,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
 

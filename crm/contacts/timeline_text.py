@@ -1,0 +1,138 @@
+"""A contact's timeline entries as HTML (crm.contacts.timeline): changes of its fields and class,
+purchases, its deals' events and activities, written in Python for the reasons crm/activities/entry_text.py
+gives."""
+
+from functools import lru_cache
+
+from flask import g, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from crm.activities.deal_routes import DEAL_EVENT_LABELS, deal_visible
+from crm.activities.entry_text import (
+    Writing,
+    activity_writer,
+    by_whom,
+    event_badge,
+    post_button,
+    time_tag,
+    writing,
+)
+from crm.audit.service import ACTIONS
+from crm.contacts.service import SENSITIVE_FIELDS
+from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
+from crm.html_text import escape
+
+
+def contact_entries(contact, entries: list) -> Markup:
+    shared = writing()
+    write_activity = activity_writer(
+        shared, url_for("ws.activities.create", contact_id=contact.id), "contacts.delete", _linked_deal
+    )
+    write_purchase = _purchase_writer(shared, url_for("ws.purchases.create", contact_id=contact.id))
+    write_change = _change_writer(shared)
+    deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
+
+    def write(entry) -> str:
+        if entry.is_change:
+            return write_change(entry.item)
+        if entry.is_purchase:
+            return write_purchase(entry.item)
+        if entry.is_deal_event:
+            return _deal_event(shared, entry.item, deal_url)
+        return write_activity(entry.item)
+
+    return Markup("".join(map(write, entries)))  # noqa: S704  (every value is escaped by the writers)
+
+
+def _linked_deal(activity):
+    """The deal an activity was logged on, when the member may open it."""
+    return activity.deal if activity.deal_id and deal_visible(activity.deal) else None
+
+
+@lru_cache(maxsize=8)
+def _labels(locale: str) -> dict:
+    """Escaped texts in ``locale`` (the caller's request's), made once per process."""
+    return {
+        "actions": {action: escape(label) for action, label in ACTIONS.items()},
+        "fields": {name: escape(label) for name, label in FIELD_LABELS.items()},
+        "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
+        "kehu": escape(_("Kehu")),
+        "changed": escape(_("%(field)s changed")),
+        "purchase": escape(_("Purchase")),
+        "edit": escape(_("Edit")),
+        "delete": escape(_("Delete")),
+        "delete-purchase": escape(_("Delete this purchase? Tier and level are computed again.")),
+    }
+
+
+def _change_writer(shared: Writing):
+    labels = _labels(shared.locale)
+    hidden = set(WITHOUT_VALUES)
+    if not g.membership.can("contacts.sensitive"):
+        hidden.update(SENSITIVE_FIELDS)
+
+    def line(name: str, values: list) -> str:
+        label = labels["fields"].get(name) or escape(name)
+        if name in hidden:
+            return f"<li>{labels['changed'] % {'field': label}}</li>"
+        before, after = values
+        text = f'<li><span class="field-name">{label}</span>: '
+        if before is not None:
+            text += f"<del>{_value_text(before)}</del> → "
+        return text + (f"<ins>{_value_text(after)}</ins>" if after is not None else "—") + "</li>"
+
+    def write(item) -> str:
+        action = labels["actions"].get(item.action) or escape(item.action)
+        changes = "".join(line(name, values) for name, values in (item.changes or {}).items())
+        return (
+            f'<li id="entry-change-{item.id}" class="entry change">'
+            f'<p class="entry-head"><span class="badge">{action}</span> {time_tag(shared, item.created_at)}'
+            f" · {escape(item.actor_label) if item.actor_label else labels['kehu']}</p>"
+            f'<ul class="plain-list changes">{changes}</ul></li>\n'
+        )
+
+    return write
+
+
+def _value_text(value) -> str:
+    """A changed value: a list as its items joined by commas."""
+    if isinstance(value, list | tuple | dict):
+        return ", ".join(escape(item) for item in value)
+    return escape(value)
+
+
+def _purchase_writer(shared: Writing, purchases_url: str):
+    labels = _labels(shared.locale)
+    can_write = g.membership.can("contacts.write")
+
+    def write(item) -> str:
+        product, target = escape(item.product), f"#entry-purchase-{item.id}"
+        html = (
+            f'<li id="entry-purchase-{item.id}" class="entry purchase">'
+            f'<p class="entry-head"><span class="badge">{labels["purchase"]}</span> '
+            f'<time datetime="{item.purchased_on.isoformat()}">{escape(shared.day(item.purchased_on))}</time></p>'
+            f"<p>{product} · {escape(shared.number(item.quantity))} \N{MULTIPLICATION SIGN} "
+            f"{escape(shared.money(item.unit_price, item.currency))} = "
+            f"<strong>{escape(shared.money(item.amount, item.currency))}</strong></p>"
+        )
+        if can_write:
+            edit_url, delete_url = f"{purchases_url}{item.id}/edit", f"{purchases_url}{item.id}/delete"
+            html += (
+                f'<a href="{edit_url}" hx-get="{edit_url}" hx-target="{target}" hx-swap="outerHTML">'
+                f'{labels["edit"]}<span class="visually-hidden"> {product}</span></a> '
+            )
+            html += post_button(shared, delete_url, labels["delete"], product, labels["delete-purchase"], target)
+        return html + "</li>\n"
+
+    return write
+
+
+def _deal_event(shared: Writing, item, deal_url: str) -> str:
+    label = _labels(shared.locale)["events"][item.kind]
+    return (
+        f'<li id="entry-deal-{item.id}" class="entry deal-event {escape(item.kind)}">'
+        f'<p class="entry-head">{event_badge(item.kind, label)} {time_tag(shared, item.at)}{by_whom(item.by)}</p>'
+        f'<p><a href="{deal_url}{item.deal_id}">{escape(item.title)}</a> · '
+        f"{escape(shared.money(item.value, item.currency))}</p></li>\n"
+    )
