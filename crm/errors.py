@@ -5,13 +5,13 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, render_template
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crm.billing.limits import LimitError
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, trigger
+from crm.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

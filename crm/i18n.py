@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 import flask_babel
 from babel.numbers import format_currency, get_currency_precision
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain, format_datetime, format_decimal, get_locale
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 
@@ -112,6 +115,53 @@ def _translations():
     return translations if translations is not None else flask_babel.get_translations()
 
 
+# Per catalogue (a locale's translations object): each message as lazy_gettext and the templates'
+# _() give it.
+_texts: dict[object, dict[str, str]] = {}
+_template_texts: dict[object, dict[str, tuple[Markup, bool]]] = {}
+
+
+def _message(string: str, **variables) -> str:
+    """Flask-Babel's ``gettext`` for the labels made with ``lazy_gettext``, from a per-catalogue
+    table: its own path looks up the domain, the context and the translations again for each (about
+    10 µs; a list page shows some fifty labels). Outside an app context it is Flask-Babel's."""
+    if not has_app_context():
+        return flask_babel.gettext(string, **variables)
+    translations = _translations()
+    texts = _texts.get(translations)
+    if texts is None:
+        texts = _texts[translations] = {}
+    text = texts.get(string)
+    if text is None:
+        text = texts[string] = translations.ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """A text translated when shown, in the language of that moment (form labels, choices)."""
+    return LazyString(_message, string, **variables)
+
+
+@pass_context
+def template_gettext(context, string: str, **variables) -> str:
+    """The templates' ``_()``: what Jinja's newstyle gettext gives (in an HTML template the
+    translation as Markup, formatted with its escaped ``variables``), from a per-catalogue table.
+    Jinja's own path runs three ``Context.call``s, a global lookup and a Markup format for every
+    text, about 15 µs; a list page has 75 of them."""
+    translations = _translations()
+    if not context.eval_ctx.autoescape:  # a plain-text e-mail
+        return translations.ugettext(string) % variables
+    texts = _template_texts.get(translations)
+    if texts is None:
+        texts = _template_texts[translations] = {}
+    found = texts.get(string)
+    if found is None:
+        text = Markup(translations.ugettext(string))  # noqa: S704  (a message of our own catalogue)
+        found = texts[string] = (text, "%" in text)
+    text, formatted = found
+    return text % variables if formatted else text
+
+
 def init_app(app: Flask) -> None:
     # Flask-Babel's callables with a shorter path to the translations (after babel.init_app).
     app.jinja_env.install_gettext_callables(
@@ -121,6 +171,7 @@ def init_app(app: Flask) -> None:
         npgettext=lambda context, singular, plural, n: _translations().unpgettext(context, singular, plural, n),
         newstyle=True,
     )
+    app.jinja_env.globals["_"] = template_gettext
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["number"] = format_decimal

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, g
-from flask_babel import lazy_gettext as _l
+
+from crm.i18n import lazy_gettext as _l
 
 PERMISSIONS = {
     "contacts.read": _l("See contacts and companies"),

@@ -11,6 +11,7 @@ from babel.dates import format_datetime
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask import render_template_string
 from flask_babel import force_locale, gettext
 
 from crm.extensions import db
@@ -234,3 +235,14 @@ def test_note_time_is_shown_in_the_workspace_time_zone_in_chinese(app, client, a
 
     assert shown == format_datetime(created_at, "short", tzinfo=SHANGHAI, locale="zh_Hans")
     assert shown == "2026/3/6 06:30"
+
+
+def test_template_texts_follow_the_language_and_escape_their_values_in_html_only(app):
+    source = "{{ _('Assigned to %(name)s', name=who) }}|{% autoescape false %}{{ _('Assigned to %(name)s', name=who) }}{% endautoescape %}|{{ _('Delete') }}"  # noqa: E501
+    for headers in (ZH, EN):
+        with app.test_request_context("/", headers=headers):
+            written = render_template_string(source, who="<b>Bo</b>")
+            assigned = gettext("Assigned to %(name)s")
+            escaped, plain = assigned % {"name": "&lt;b&gt;Bo&lt;/b&gt;"}, assigned % {"name": "<b>Bo</b>"}
+            assert written == f"{escaped}|{plain}|{gettext('Delete')}"
+            assert ("负责" in written) == (headers is ZH)

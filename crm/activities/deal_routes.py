@@ -4,7 +4,6 @@ need (``notes.write``) and ``deals.read``; the deal is found within the member's
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.activities import deal_timeline, entry_text, service
 from crm.activities.models import Activity
@@ -17,6 +16,7 @@ from crm.deals import queries as deal_queries
 from crm.deals.models import Deal
 from crm.extensions import db
 from crm.htmx import wants_partial
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.permissions import require
 

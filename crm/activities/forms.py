@@ -2,13 +2,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import g
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectField, TextAreaField
+from wtforms import DateTimeLocalField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from crm.activities.models import BODY_MAX, KINDS
 from crm.contacts.forms import choices, optional_id
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 KIND_LABELS = {
     "note": _l("Note"),

@@ -1,10 +1,11 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from crm.audit.service import ACTIONS, RECORD_TYPES
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 
 class AuditFilterForm(FlaskForm):

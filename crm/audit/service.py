@@ -3,11 +3,11 @@ it audits, so an action and its entry are saved together or not at all."""
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.audit.models import AuditEntry
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.tenancy import user_scope, workspace_scope
 
 ACTIONS = {

@@ -1,11 +1,12 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from crm.auth import two_factor
+from crm.form_fields import SelectField
 from crm.i18n import LANGUAGES
+from crm.i18n import lazy_gettext as _l
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.billing import limits, notify, service, stripe_api, webhooks
@@ -18,6 +17,7 @@ from crm.billing.forms import PlanForm
 from crm.billing.plans import billing_enabled, current_plan, grace_ends_at, in_local_trial, plans, read_only
 from crm.extensions import csrf, db
 from crm.htmx import is_htmx
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import require
 from crm.security import CSP
 

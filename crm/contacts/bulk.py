@@ -3,12 +3,12 @@ owner, add or remove a tag, set the level by hand, delete. Each changed contact 
 entry (as a single edit would); work goes a batch at a time. The caller commits."""
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from crm.audit import service as audit
 from crm.contacts import service
 from crm.contacts.models import LEVELS, Contact
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.search import normalize
 
 ACTIONS = {

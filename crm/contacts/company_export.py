@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.contacts.models import Company
@@ -15,6 +14,7 @@ from crm.contacts.queries import owner_filter
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import visible_to_member
 from crm.search import matching
 from crm.tenancy import bind_workspace

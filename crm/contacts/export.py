@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.contacts import queries
@@ -19,6 +18,7 @@ from crm.contacts.models import Company, Contact
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
 

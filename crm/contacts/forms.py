@@ -1,8 +1,7 @@
 import re
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -10,6 +9,8 @@ from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.models import LIFECYCLES
 from crm.contacts.service import SENSITIVE_FIELDS
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 MAX_EMAILS = MAX_PHONES = 10
 

@@ -8,9 +8,8 @@ import re
 from dataclasses import dataclass, field, fields
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
-
 from crm.contacts.models import LEVELS, LIFECYCLES, TIERS
+from crm.i18n import lazy_gettext as _l
 
 SORTS = {
     "newest": _l("Newest first"),

@@ -1,10 +1,11 @@
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
+
+from crm.i18n import lazy_gettext as _l
 
 MONEY = [InputRequired(_l("Enter an amount.")), NumberRange(min=Decimal("0"), max=Decimal("999999999999"))]
 DAYS = [InputRequired(_l("Enter a number of days.")), NumberRange(min=1, max=3650)]

@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest
 
 from crm.activities.models import Activity
@@ -23,6 +22,7 @@ from crm.audit.models import AuditEntry
 from crm.auth.models import User
 from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase
 from crm.workspaces.models import Membership

@@ -2,24 +2,16 @@
 contact and company forms."""
 
 from flask import g
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateField,
-    DecimalField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-    URLField,
-)
+from wtforms import BooleanField, DateField, DecimalField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm.contacts.forms import choices
 from crm.custom_fields import service
 from crm.custom_fields.models import KINDS, WITH_OPTIONS
 from crm.custom_fields.service import FieldDef
+from crm.form_fields import SelectField, SelectMultipleField
+from crm.i18n import lazy_gettext as _l
 
 MAX_OPTIONS = 100
 

@@ -4,10 +4,10 @@ field's ``key``, which never changes once made."""
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 
 from crm.db import BigId, Timestamps
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.tenancy import TenantScoped
 
 ENTITIES = {"contact": _l("Contacts"), "company": _l("Companies"), "deal": _l("Deals")}

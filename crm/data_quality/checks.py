@@ -18,9 +18,9 @@ import re
 from datetime import datetime
 
 import phonenumbers
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.service import normalize_email
+from crm.i18n import lazy_gettext as _l
 from crm.search import CJK
 
 STALE_MONTHS = 12

@@ -1,12 +1,13 @@
 """Forms of Settings → Pipelines. The service checks the same rules again (and names' uniqueness)."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.contacts.forms import choices, optional_id
 from crm.deals.admin import StageData
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 
 class PipelineForm(FlaskForm):

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 from crm.contacts.forms import optional_id
 from crm.contacts.models import Company, Contact
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import visible_to_member
 from crm.search import matching, search_order
 from crm.workspaces.models import Membership

@@ -1,10 +1,11 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.contacts.forms import choices, optional_id
 from crm.deals.customers import PickedField
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 MAX_VALUE = 10**10 - 1  # Numeric(12, 2)
 STATUS_LABELS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}

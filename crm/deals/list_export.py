@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from crm.csv_stream import csv_row
 from crm.deals.list_queries import STATUSES
 from crm.deals.models import Deal, display_name
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.tenancy import bind_workspace
 
 BATCH = 1000

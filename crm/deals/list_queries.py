@@ -15,13 +15,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.contacts.models import Company, Contact
 from crm.deals.models import LOST, OPEN, WON, Deal, LostReason, Stage, display_name
 from crm.deals.queries import BoardFilters
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.pagination import Page, decode_cursor, encode_cursor
 from crm.permissions import visible_to_member
 from crm.workspaces.models import Membership

@@ -1,6 +1,5 @@
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import InputRequired
@@ -11,6 +10,7 @@ from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS
 from crm.custom_fields.service import FieldDef, display
 from crm.duplicates.service import FIELDS
+from crm.i18n import lazy_gettext as _l
 
 
 @dataclass

@@ -7,11 +7,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.custom_fields.service import FieldDef, to_storage
+from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
 from crm.search import CJK, normalize
 

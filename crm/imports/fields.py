@@ -4,9 +4,8 @@ guessed from header names in English and Chinese (a custom field is found by its
 import re
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from crm.custom_fields.service import FieldDef, definitions
+from crm.i18n import lazy_gettext as _l
 
 CUSTOM_PREFIX = "cf:"
 

@@ -1,10 +1,11 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField, SelectField, StringField
+from wtforms import RadioField, StringField
 from wtforms.validators import Length, Optional
 
 from crm.contacts.forms import choices
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import Target
 from crm.imports.models import Import
 

@@ -12,7 +12,6 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.audit import service as audit
 from crm.auth.models import User
@@ -24,6 +23,7 @@ from crm.contacts.service import company_search_text, contact_search_text, searc
 from crm.db import utcnow
 from crm.duplicates import service as duplicates
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.imports import storage
 from crm.imports.companies import CompanyWork
 from crm.imports.contact_rows import Column, ContactRow, RowContext, parse

@@ -1,10 +1,11 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from crm.auth.forms import password_field
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 
 def role_choices(roles) -> list[SelectChoice]:

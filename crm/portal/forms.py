@@ -1,9 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import ColorField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import ColorField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.portal.service import INTRO_MAX
 from crm.tickets.service import BODY_MAX, COMMENT_MAX, NAME_MAX, REFERENCE_MAX, SUBJECT_MAX
 

@@ -1,11 +1,12 @@
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField
+from wtforms import DecimalField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from crm.contacts.forms import choices, optional_id
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
 MAX_QUANTITY = Decimal("999999999.999")  # Numeric(12, 3)

@@ -1,11 +1,12 @@
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms import DateField, DecimalField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 
 MAX_MONEY = Decimal("999999999999.99")

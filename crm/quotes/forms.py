@@ -1,9 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from crm.contacts.forms import choices
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.quotes.models import ACCEPTED, DECLINED, SENT, STATUS_LABELS
 from crm.quotes.service import DETAILS_MAX
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 
 from crm.db import BigId, Timestamps, UTCDateTime
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.tenancy import TenantScoped
 
 DRAFT, SENT, ACCEPTED, DECLINED = "draft", "sent", "accepted", "declined"

@@ -1,10 +1,12 @@
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
+
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 
 # Dates outside these are typing mistakes, and would overflow date arithmetic near year 9999.
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)

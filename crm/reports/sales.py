@@ -9,9 +9,9 @@ from functools import cached_property
 from babel.dates import format_skeleton
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.deals.models import OPEN, WON, Stage, display_name
+from crm.i18n import lazy_gettext as _l
 from crm.reports import queries
 from crm.reports.queries import ReportScope
 from crm.reports.tables import COUNT, DAYS, MONEY, PERCENT, TEXT, Column, Table

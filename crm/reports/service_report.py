@@ -12,9 +12,9 @@ from babel.dates import format_skeleton
 from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.contacts.forms import LEVEL_LABELS
+from crm.i18n import lazy_gettext as _l
 from crm.reports import service_queries as queries
 from crm.reports.service_queries import AGE_BUCKETS, ServiceScope
 from crm.reports.tables import COUNT, DECIMAL, HOURS, PERCENT, TEXT, Column, Table, ratio

@@ -1,9 +1,10 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import RECORD_SCOPES
 from crm.roles.service import NAME_MAX
 

@@ -8,10 +8,10 @@ import re
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.audit import service as audit
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.saved_replies.models import SavedReply
 
 TITLE_MAX, BODY_MAX = 120, 10_000

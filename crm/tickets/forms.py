@@ -1,10 +1,11 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from crm.contacts.forms import choices, optional_id
 from crm.deals.customers import PickedField
+from crm.form_fields import SelectField
+from crm.i18n import lazy_gettext as _l
 from crm.tickets.models import (
     CHANNEL_LABELS,
     EMAIL,

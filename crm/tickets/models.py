@@ -6,11 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 
 from crm.contacts.models import Contact
 from crm.db import BigId, Timestamps, UTCDateTime, utcnow
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.permissions import N_
 from crm.tenancy import TenantScoped
 from crm.workspaces.models import Membership

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.contacts.models import LEVELS, Contact
@@ -29,6 +28,7 @@ from crm.db import utcnow
 from crm.deals.models import OPEN as DEAL_OPEN
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.pagination import Page, decode_cursor, encode_cursor
 from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase

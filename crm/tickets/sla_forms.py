@@ -3,11 +3,11 @@ and priority, as fields generated from the lists in crm.tickets.sla."""
 
 from datetime import date, time
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from crm.i18n import lazy_gettext as _l
 from crm.tickets.sla import DEFAULT_CLOSE_AFTER_DAYS, DEFAULT_HOURS, LEVEL_KEYS, PRIORITY_KEYS, targets_of
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
