@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import errors, htmx, i18n, links, secrets, security, transactions
+from crm import errors, form_fields, htmx, i18n, links, secrets, security, transactions
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(allow_large_upload)  # before CSRFProtect's hook reads the body
     app.before_request(allow_large_backup)
     _init_extensions(app)
+    form_fields.install()
     _register_blueprints(app)
     errors.init_app(app)
     htmx.init_app(app)
