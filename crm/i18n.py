@@ -1,5 +1,6 @@
 """Language and time zone choice, and locale-aware formatting filters."""
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -117,8 +118,8 @@ def _translations():
 
 # Per catalogue (a locale's translations object): each message as lazy_gettext and the templates'
 # _() give it.
-_texts: dict[object, dict[str, str]] = {}
-_template_texts: dict[object, dict[str, tuple[Markup, bool]]] = {}
+_texts: defaultdict[object, dict[str, str]] = defaultdict(dict)
+_template_texts: defaultdict[object, dict[str, tuple[Markup, bool]]] = defaultdict(dict)
 
 
 def _message(string: str, **variables) -> str:
@@ -128,9 +129,7 @@ def _message(string: str, **variables) -> str:
     if not has_app_context():
         return flask_babel.gettext(string, **variables)
     translations = _translations()
-    texts = _texts.get(translations)
-    if texts is None:
-        texts = _texts[translations] = {}
+    texts = _texts[translations]
     text = texts.get(string)
     if text is None:
         text = texts[string] = translations.ugettext(string)
@@ -151,9 +150,7 @@ def template_gettext(context, string: str, **variables) -> str:
     translations = _translations()
     if not context.eval_ctx.autoescape:  # a plain-text e-mail
         return translations.ugettext(string) % variables
-    texts = _template_texts.get(translations)
-    if texts is None:
-        texts = _template_texts[translations] = {}
+    texts = _template_texts[translations]
     found = texts.get(string)
     if found is None:
         text = Markup(translations.ugettext(string))  # noqa: S704  (a message of our own catalogue)
