@@ -8,7 +8,9 @@ Both servers run gunicorn.conf.py (the production settings: access log, worker r
 /login and replays the session cookie. Each endpoint gets a warm-up, then the runs go round every
 endpoint in turn so slow drift of a shared machine hits all of them alike; figures are medians of
 the runs. SQL statements per request come from bench/queries.py (the Flask test client, same
-database). The table, with the machine line, is printed and kept in bench/results/.
+database). The CPU each request cost is read from /proc around every run: the gunicorn serving it
+(master and workers), PostgreSQL (every postgres process) and wrk, since all three share the two
+cores. The table, with the machine line, is printed and kept in bench/results/.
 """
 
 import argparse
@@ -17,6 +19,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -107,6 +110,43 @@ def rss_kb(pid: int) -> int:
     return int(found.group(1)) if found else 0
 
 
+# --- CPU per request ------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a process and of its children that have exited (utime, stime, cutime, cstime):
+    a recycled worker or a closed database backend still counts, through its parent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_seconds(master: int) -> dict[str, float]:
+    """CPU used so far by one gunicorn (master and workers), by PostgreSQL, and by this process's
+    finished children (wrk)."""
+    children_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "server": process_cpu(master) + sum(process_cpu(pid) for pid in children(master)),
+        "database": sum(process_cpu(pid) for pid in postgres_pids()),
+        "wrk": children_usage.ru_utime + children_usage.ru_stime,
+    }
+
+
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
@@ -148,6 +188,17 @@ def check(endpoint: Endpoint, cookie: str) -> int:
     return len(body.encode())
 
 
+def measured_run(endpoint: Endpoint, cookie: str, seconds: int, connections: int, masters: dict[str, int]) -> dict:
+    """A wrk run with the CPU milliseconds each request cost the server, PostgreSQL and wrk."""
+    master = masters["baseline" if endpoint.baseline else "app"]
+    before = cpu_seconds(master)
+    run = wrk(endpoint, cookie, seconds, connections)
+    after = cpu_seconds(master)
+    for part, used in before.items():
+        run[f"{part}_cpu_ms"] = (after[part] - used) * 1000 / max(run["requests"], 1)
+    return run
+
+
 def wrk(endpoint: Endpoint, cookie: str, seconds: int, connections: int) -> dict:
     port = BASELINE_PORT if endpoint.baseline else APP_PORT
     headers = {"Cookie": cookie, **endpoint.headers}
@@ -164,19 +215,20 @@ def wrk(endpoint: Endpoint, cookie: str, seconds: int, connections: int) -> dict
 # --- figures -------------------------------------------------------------------------------------
 
 
-def measure(all_endpoints: list[Endpoint], cookie: str, protocol: Protocol) -> dict[str, list[dict]]:
+def measure(all_endpoints: list[Endpoint], cookie: str, protocol: Protocol, masters: dict[str, int]) -> dict:
     for endpoint in all_endpoints:
         wrk(endpoint, cookie, protocol.warmup, protocol.connections)
     runs: dict[str, list[dict]] = {endpoint.name: [] for endpoint in all_endpoints}
     for number in range(protocol.runs):
         for endpoint in all_endpoints:
-            runs[endpoint.name].append(wrk(endpoint, cookie, protocol.seconds, protocol.connections))
+            runs[endpoint.name].append(measured_run(endpoint, cookie, protocol.seconds, protocol.connections, masters))
         print(f"  run {number + 1}/{protocol.runs} done", flush=True)
     return runs
 
 
 def summary(name: str, runs: list[dict], baseline_rps: float, statements: list | None, size: int) -> dict:
-    median = {key: statistics.median(run[key] for run in runs) for key in ("rps", "p50_ms", "p95_ms", "p99_ms")}
+    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "database_cpu_ms", "wrk_cpu_ms")
+    median = {key: statistics.median(run[key] for run in runs) for key in keys}
     queries = settings = None
     if statements is not None:
         settings = sum("set_config('app.current_workspace'" in sql for sql, _params in statements)
@@ -196,14 +248,16 @@ def verdict(row: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| endpoint | req/s | x baseline | p50 ms | p95 ms | p99 ms | non-200 | SQL (+RLS set_config) | KB | budget |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| endpoint | req/s | x baseline | p50 ms | p95 ms | p99 ms | non-200 | SQL (+RLS set_config) | KB "
+        "| CPU ms/req: server, PostgreSQL, wrk | budget |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for r in rows:
         sql = "-" if r["queries"] is None else f"{r['queries']} (+{r['settings']})"
         latency = f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f}"
+        cpu = f"{r['server_cpu_ms']:.2f}, {r['database_cpu_ms']:.2f}, {r['wrk_cpu_ms']:.2f}"
         lines.append(f"| {r['name']} | {r['rps']:.0f} | {r['ratio']:.2f} | {latency} | {r['failed']} | {sql} | "
-                     f"{r['bytes'] / 1024:.0f} | {verdict(r)} |")  # fmt: skip
+                     f"{r['bytes'] / 1024:.0f} | {cpu} | {verdict(r)} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -273,7 +327,7 @@ def main() -> None:
         cookie = sign_in()
         sizes = {endpoint.name: check(endpoint, cookie) for endpoint in all_endpoints}
         print(f"measuring {len(all_endpoints)} endpoints on {args.db}, size {args.size}", flush=True)
-        runs = measure(all_endpoints, cookie, protocol)
+        runs = measure(all_endpoints, cookie, protocol, {name: process.pid for name, process in servers.items()})
     finally:
         sampler.stopping.set()
         for process in servers.values():
