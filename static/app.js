@@ -243,6 +243,14 @@
     if (event.target.matches && event.target.matches("[data-picker] [role=listbox]")) showPickerResults(event.target);
   });
 
+  // The contacts' bulk bar asks before it changes contacts, not before an export.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (form.id !== "bulk-form" || !/^export/.test(form.elements.action.value)) return;
+    event.preventDefault();
+    event.detail.issueRequest(true);
+  });
+
   // Links that carry the page's filters (Board | List) follow filters changed in place.
   document.addEventListener("htmx:pushedIntoHistory", function () {
     document.querySelectorAll("a[data-keep-query]").forEach(function (link) {
