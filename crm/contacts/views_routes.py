@@ -1,6 +1,6 @@
 """Saved views of the contacts list ("segments"): a name for a list state, private or shared."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -24,8 +24,14 @@ def views_for(member) -> list[SavedView]:
 
 def _panel(status: int = 200, error: str | None = None):
     state = ListState.from_args(request.values)
-    context = {"views": views_for(g.membership), "state": state, "error": error, "name": request.form.get("name", "")}
-    template = "contacts/_saved_views.html" if wants_partial("saved-views-panel") else "contacts/saved_views.html"
+    partial = wants_partial("saved-views-panel")
+    # Inside the list page the form sends the live filters (hx-include); elsewhere (the page of its
+    # own, without JavaScript) it carries the list's state as hidden fields, which in the list page
+    # would go stale as soon as the filters change.
+    in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("ws.contacts.index")
+    context = {"views": views_for(g.membership), "state": state, "in_list": in_list, "error": error,
+               "name": request.form.get("name", "")}  # fmt: skip
+    template = "contacts/_saved_views.html" if partial else "contacts/saved_views.html"
     return render_template(template, **context), status
 
 
