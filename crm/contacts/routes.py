@@ -289,7 +289,7 @@ def update(contact_id: int):
     flash(_("Contact saved."), "success")
     if partial:
         contact = contact_or_404(contact_id)
-        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
+        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True)
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 

@@ -19,6 +19,7 @@ from crm.activities.entry_text import (
     writing,
 )
 from crm.audit.service import ACTIONS
+from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
 from crm.html_text import escape
@@ -56,6 +57,11 @@ def _labels(locale: str) -> dict:
     return {
         "actions": {action: escape(label) for action, label in ACTIONS.items()},
         "fields": {name: escape(label) for name, label in FIELD_LABELS.items()},
+        # Fields stored as a key ("vip") and shown by their label ("VIP").
+        "values": {
+            field: {key: escape(label) for key, label in choices.items()}
+            for field, choices in (("level", LEVEL_LABELS), ("lifecycle", LIFECYCLE_LABELS), ("gender", GENDER_LABELS))
+        },
         "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
         "kehu": escape(_("Kehu")),
         "changed": escape(_("%(field)s changed")),
@@ -77,10 +83,12 @@ def _change_writer(shared: Writing):
         if name in hidden:
             return f"<li>{labels['changed'] % {'field': label}}</li>"
         before, after = values
+        choices = labels["values"].get(name)
+        shown = (lambda value: choices.get(value) or _value_text(value)) if choices else _value_text
         text = f'<li><span class="field-name">{label}</span>: '
         if before is not None:
-            text += f"<del>{_value_text(before)}</del> → "
-        return text + (f"<ins>{_value_text(after)}</ins>" if after is not None else "—") + "</li>"
+            text += f"<del>{shown(before)}</del> → "
+        return text + (f"<ins>{shown(after)}</ins>" if after is not None else "—") + "</li>"
 
     def write(item) -> str:
         action = labels["actions"].get(item.action) or escape(item.action)
