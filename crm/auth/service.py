@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template, request, session
+from flask import current_app, has_request_context, render_template, request, session
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
@@ -33,7 +33,15 @@ def normalize_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
-        raise ValueError(str(error)) from error
+        raise ValueError(_email_problem(error)) from error
+
+
+def _email_problem(error: EmailNotValidError) -> str:
+    """email-validator explains what is wrong in English only: other languages get our sentence."""
+    locale = get_locale() if has_request_context() else None
+    if locale is None or locale.language == "en":
+        return str(error)
+    return _("Not a valid email address (for example name@example.com).")
 
 
 def user_by_email(email: str) -> User | None:
