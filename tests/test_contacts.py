@@ -89,6 +89,18 @@ def test_create_contact_normalises_emails_and_phones(app, client, auth, ws_a):
     assert changes["tags"] == [None, ["trade fair", "wholesale"]]
 
 
+def test_an_inline_edit_sends_the_summary_again_and_details_do_not_repeat_it(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=25000)  # VIP by the rules
+    auth.login(ws_a.email, ws_a.password)
+    form = {"name": "Ann Lee", "lifecycle": "new", "level": "ordinary"}
+    body = post(client, contacts_url(ws_a, str(contact_id)), form, headers=DETAILS).get_data(as_text=True)
+    details, summary = body.split("</section>", 1)
+    assert "Lifetime value" not in details and "Customer level" not in details
+    assert '<section id="contact-summary"' in summary and 'hx-swap-oob="true"' in summary
+    assert "Ordinary · set by hand" in summary and "$25,000.00" in summary
+
+
 def test_bad_input_is_refused_with_messages_and_nothing_saved(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     response = post(
@@ -102,6 +114,18 @@ def test_bad_input_is_refused_with_messages_and_nothing_saved(app, client, auth,
     assert "not-an-email:" in page
     assert "12 is not a valid phone number." in page or "12 is not a phone number." in page
     assert 'aria-invalid="true"' in page
+    assert names(app, ws_a) == []
+
+
+def test_a_bad_email_is_explained_in_the_members_language(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    form = {"name": "Ann", "emails": "bad-email", "lifecycle": "lead"}
+    english = post(client, contacts_url(ws_a), form).get_data(as_text=True)
+    assert "bad-email: An email address must have an @-sign." in english  # email-validator's reason
+    chinese = post(client, contacts_url(ws_a), form, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert chinese.status_code == 422
+    assert "不是有效的电子邮件地址" in chinese.get_data(as_text=True)
+    assert "must have an @-sign" not in chinese.get_data(as_text=True)
     assert names(app, ws_a) == []
 
 
@@ -545,6 +569,20 @@ def test_save_a_view_share_it_and_open_it(app, client, auth, ws_a):
     theirs = client.get(f"/w/{ws_a.slug}/contacts/views/", headers=VIEWS).get_data(as_text=True)
     assert "Fair leads" in theirs and "Alice only" not in theirs
     assert post(client, f"/w/{ws_a.slug}/contacts/views/{private}/delete", {}).status_code == 404
+
+
+def test_the_views_panel_in_the_list_saves_the_live_filters_not_the_state_it_was_drawn_with(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    list_url = f"http://localhost/w/{ws_a.slug}/contacts/?tag=fair"
+    in_list = {**VIEWS, "HX-Current-URL": list_url}
+    panel = post(client, f"/w/{ws_a.slug}/contacts/views/", {"tag": "fair", "name": "Fair"}, headers=in_list)
+    # The filter form is sent with the panel's form (hx-include): a hidden copy of the state it was
+    # drawn with would come first and win over filters changed since.
+    assert 'name="tag"' not in panel.get_data(as_text=True) and 'hx-include="#contact-filters"' in panel.get_data(
+        as_text=True
+    )
+    own_page = client.get(f"/w/{ws_a.slug}/contacts/views/?tag=fair").get_data(as_text=True)
+    assert '<input type="hidden" name="tag" value="fair">' in own_page and "hx-include" not in own_page
 
 
 def test_a_view_needs_a_name_and_only_its_owner_or_an_admin_deletes_it(app, client, auth, ws_a):

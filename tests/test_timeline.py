@@ -361,3 +361,16 @@ def test_every_text_on_the_timeline_is_escaped_and_written_in_the_members_langua
     assert "&lt;u&gt;Big&lt;/u&gt; order" in timeline and "<u>" not in timeline
     assert "购买" in timeline and format_date(date(2026, 3, 9), "medium", locale="zh_Hans") in timeline
     assert timeline.count('<li id="entry-') == 5  # the change, the class change, the purchase, the call, the deal
+
+
+def test_a_change_of_class_names_the_level_and_lifecycle_not_their_keys(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, amount=25000)  # lead, ordinary -> new, VIP
+    auth.login(ws_a.email, ws_a.password)
+    english = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    timeline = english.split('id="timeline-list"')[1].split("</ol>")[0]
+    assert "<del>Ordinary</del> → <ins>VIP</ins>" in timeline
+    assert "<del>Lead</del> → <ins>New customer</ins>" in timeline
+    chinese = client.get(contact_url(ws_a, contact_id), headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    timeline = chinese.get_data(as_text=True).split('id="timeline-list"')[1].split("</ol>")[0]
+    assert "<del>线索</del> → <ins>新客户</ins>" in timeline

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
-from tests.factories import make_contact, make_workspace
+from tests.factories import make_contact, make_member, make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -60,10 +60,13 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
 
     # Log a note and add a purchase that makes Ann a tier A customer, all on the same page.
     composer = page.locator("#activity-composer")
+    nothing_yet = page.get_by_text("Nothing yet: log a call or a purchase above.")
+    expect(nothing_yet).to_be_visible()
     composer.get_by_label("What happened, or what to do").fill("Met at the fair; wants a quote")
     composer.get_by_role("button", name="Save").click()
     timeline = page.locator("#timeline-list")
     expect(timeline.locator(".note-body")).to_have_text(["Met at the fair; wants a quote"])
+    expect(nothing_yet).to_be_hidden()
     summary = page.locator("#contact-summary")
     expect(summary).not_to_contain_text("Tier")
     purchase = page.locator("#purchase-composer")
@@ -103,9 +106,11 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     page.get_by_label("Select Cy Young").check()
     page.get_by_label("Action").select_option(label="Add tag")
     page.locator("#bulk-form").get_by_label("Tag", exact=True).fill("spring fair")
-    page.once("dialog", lambda dialog: dialog.accept())
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#toasts")).to_contain_text("2 contacts changed.")
+    assert questions == ["Apply this change to the chosen contacts?"]
     page.get_by_text("More filters").click()
     tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
     tag_filter.fill("spring fair")
@@ -113,6 +118,55 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     expect(page.locator("#contact-rows tr")).to_have_count(2)
     expect(page.locator("#contact-rows")).not_to_contain_text("Bob Stone")
     assert_no_full_reload(page)
+
+
+def test_assign_an_owner_in_bulk_after_being_asked(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_member(app, owner, "sam@alpha.example.com")
+    for name in ("Ann Lee", "Bob Stone"):
+        make_contact(app, owner, name)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    mark_window(page)
+    rows = page.locator("#contact-rows tr")
+    page.get_by_label("Select Ann Lee").check()
+    page.get_by_label("Action").select_option(label="Assign owner")
+    new_owner = page.get_by_label("New owner")
+    expect(new_owner.locator("option")).to_have_count(3)  # nobody, Alice, Sam: loaded into the bar
+    expect(rows).to_have_count(2)  # the list is still there
+    new_owner.select_option(label="Test User")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_label("Select Ann Lee")).to_be_checked()  # said no: nothing sent
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("1 contact changed.")
+    expect(rows.filter(has_text="Ann Lee")).to_contain_text("Test User")
+    expect(rows.filter(has_text="Bob Stone")).not_to_contain_text("Test User")
+    assert_no_full_reload(page)
+
+
+def test_a_second_view_saves_the_filters_of_the_moment(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Fair Ann", tags=["fair"])
+    make_contact(app, owner, "Web Bob", tags=["web"])
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    page.get_by_text("More filters").click()
+    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
+    rows = page.locator("#contact-rows tr")
+    for tag, view in (("fair", "Fair leads"), ("web", "Web leads")):
+        tag_filter.fill(tag)
+        tag_filter.press("Enter")
+        expect(rows).to_have_count(1)
+        if view == "Fair leads":
+            page.get_by_text("Saved views", exact=True).click()
+        page.get_by_label("Save this list as").fill(view)
+        page.get_by_role("button", name="Save view").click()
+        expect(page.get_by_role("link", name=view)).to_be_visible()
+    page.get_by_role("link", name="Web leads").click()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Web Bob")
 
 
 def test_save_the_current_list_as_a_view(app, page: Page, live_server):
