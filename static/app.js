@@ -251,8 +251,12 @@
     event.detail.issueRequest(true);
   });
 
-  // Links that carry the page's filters (Board | List) follow filters changed in place.
+  // Links that carry the page's filters (Board | List) follow filters changed in place, and so
+  // does the page the language switch comes back to.
   document.addEventListener("htmx:pushedIntoHistory", function () {
+    document.querySelectorAll("input[data-current-page]").forEach(function (input) {
+      input.value = window.location.pathname + window.location.search;
+    });
     document.querySelectorAll("a[data-keep-query]").forEach(function (link) {
       var url = new URL(link.href);
       url.search = window.location.search;

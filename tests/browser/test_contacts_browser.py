@@ -275,3 +275,24 @@ def test_an_admin_switches_tiers_to_shares_of_customers(app, page: Page, live_se
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?tier=A")
     expect(page.locator("#contact-rows")).to_contain_text("Buyer 4")
     expect(page.locator("#contact-rows")).not_to_contain_text("Buyer 3")
+
+
+def test_switching_language_keeps_the_filters_changed_in_place(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Fair Ann", tags=["fair"])
+    make_contact(app, owner, "Web Bob", tags=["web"])
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?sort=name")
+    page.get_by_text("More filters").click()
+    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
+    tag_filter.fill("web")
+    tag_filter.press("Enter")
+    rows = page.locator("#contact-rows tr")
+    expect(rows).to_have_count(1)
+    page.get_by_role("button", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Web Bob")
+    assert parse_qs(urlparse(page.url).query)["tag"] == ["web"]
+    page.get_by_role("button", name="English").click()  # back, for the other tests' sessions
+    expect(page.locator("html")).to_have_attribute("lang", "en")
