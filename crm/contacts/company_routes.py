@@ -107,7 +107,7 @@ def create():
 def show(company_id: int):
     company = company_or_404(company_id)
     if wants_partial("company-details"):
-        return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS)
+        return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS, focus_edit=True)
     history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
     contacts = queries.company_contacts(company, g.membership)
     deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
@@ -147,7 +147,9 @@ def update(company_id: int):
     db.session.commit()
     flash(_("Company saved."), "success")
     if partial:
-        return render_template("companies/_details.html", company=company_or_404(company_id), sizes=SIZE_LABELS)
+        return render_template(
+            "companies/_details.html", company=company_or_404(company_id), sizes=SIZE_LABELS, focus_edit=True
+        )
     return leave_for(url_for(".show", company_id=company.id))
 
 

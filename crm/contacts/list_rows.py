@@ -69,15 +69,16 @@ def contact_rows(state: ListState, after: str | None, member: Membership, shown:
     return page
 
 
-def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool) -> Markup:
+def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool, focus_first: bool = False) -> Markup:
     """The ``<tr>`` of each row, written here rather than in a Jinja loop: there each of a row's ~15
     values cost an attribute lookup, an escape into a new Markup and a join. Every text is escaped
-    once (crm/html_text.py); cells that are Markup (links) are already safe."""
+    once (crm/html_text.py); cells that are Markup (links) are already safe. ``focus_first``: the
+    first row's link takes the focus (rows added by "Load more", which took the focus with it)."""
     contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
     select_text = escape(gettext("Select"))
     opening = ['<td class="number">' if number else "<td>" for number in number_cells]
 
-    def row(item: ListRow) -> str:
+    def row(item: ListRow, focus: bool) -> str:
         name, key = escape(item.name), item.id
         pick = (
             f'<td class="select"><input type="checkbox" id="select-{key}" name="ids" value="{key}" form="bulk-form">'
@@ -90,10 +91,10 @@ def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool) -
             f"{start}{cell if isinstance(cell, Markup) else escape(cell)}</td>"
             for start, cell in zip(opening, item.cells, strict=True)
         )
-        link = f'<a href="{contact_url}{key}">{name}</a>'
+        link = f'<a href="{contact_url}{key}"{" autofocus" if focus else ""}>{name}</a>'
         return f'<tr id="contact-{key}">{pick}<th scope="row">{link}{title}</th>{cells}</tr>\n'
 
-    return Markup("".join(row(item) for item in rows))  # noqa: S704  (every value is escaped in row())
+    return Markup("".join(row(item, focus_first and index == 0) for index, item in enumerate(rows)))  # noqa: S704  (every value is escaped in row())
 
 
 def _select(shown: list[str], custom: dict, sort_columns: list) -> sa.Select:

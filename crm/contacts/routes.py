@@ -75,7 +75,7 @@ def index():
     state = ListState.from_args(request.args)
     context = _list_context(state, request.args.get("after"))
     if wants_partial("contacts-more"):
-        return render_template("contacts/_rows.html", **_with_bulk(context))
+        return render_template("contacts/_rows.html", more_page=True, **_with_bulk(context))
     _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", export_oob=True, **context)
@@ -248,7 +248,7 @@ def _show(contact: Contact):
 def show(contact_id: int):
     contact = contact_or_404(contact_id)
     if wants_partial("contact-details"):
-        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive())
+        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), focus_edit=True)
     return _show(contact)
 
 
@@ -289,7 +289,9 @@ def update(contact_id: int):
     flash(_("Contact saved."), "success")
     if partial:
         contact = contact_or_404(contact_id)
-        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True)
+        return render_template(
+            "contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True, focus_edit=True
+        )
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 

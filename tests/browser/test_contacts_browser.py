@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
+from crm.contacts.queries import PER_PAGE
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
 from tests.factories import make_contact, make_member, make_workspace
 
@@ -56,6 +57,7 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     details.get_by_role("button", name="Save").click()
     expect(details.get_by_text("Head buyer")).to_be_visible()
     expect(details.locator(".contact-name")).to_have_text("Ann Lee-Wong")
+    expect(details.get_by_role("link", name="Edit")).to_be_focused()  # focus comes back where it was
     assert_no_full_reload(page)
 
     # Log a note and add a purchase that makes Ann a tier A customer, all on the same page.
@@ -67,6 +69,7 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     timeline = page.locator("#timeline-list")
     expect(timeline.locator(".note-body")).to_have_text(["Met at the fair; wants a quote"])
     expect(nothing_yet).to_be_hidden()
+    expect(composer.get_by_label("What happened, or what to do")).to_be_focused()  # ready for the next one
     summary = page.locator("#contact-summary")
     expect(summary).not_to_contain_text("Tier")
     purchase = page.locator("#purchase-composer")
@@ -296,3 +299,16 @@ def test_switching_language_keeps_the_filters_changed_in_place(app, page: Page, 
     assert parse_qs(urlparse(page.url).query)["tag"] == ["web"]
     page.get_by_role("button", name="English").click()  # back, for the other tests' sessions
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_load_more_with_the_keyboard_moves_focus_to_the_first_new_row(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    for number in range(PER_PAGE + 1):
+        make_contact(app, owner, f"Customer {number:02d}")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?sort=name")
+    more = page.get_by_role("link", name="Load more contacts")
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#contact-rows tr")).to_have_count(PER_PAGE + 1)
+    expect(page.get_by_role("link", name=f"Customer {PER_PAGE:02d}", exact=True)).to_be_focused()
