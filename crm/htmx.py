@@ -55,9 +55,17 @@ def _flashes_to_toasts(response: Response) -> Response:
     return response
 
 
+def _keep_address_of_a_refused_form(response: Response) -> Response:
+    """A boosted form's address goes into the address bar; when the form comes back with its
+    errors (422), the page is still the form's, so the address stays (a reload shows the form)."""
+    if is_boosted() and request.method == "POST" and response.status_code == 422:
+        response.headers.setdefault("HX-Push-Url", "false")
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def htmx_headers(response: Response) -> Response:
         response.vary.add("HX-Request")
         response.vary.add("HX-Target")
-        return _flashes_to_toasts(response)
+        return _flashes_to_toasts(_keep_address_of_a_refused_form(response))

@@ -121,8 +121,9 @@
   });
 
   document.addEventListener("htmx:responseError", function (event) {
-    if (!event.detail.xhr.getResponseHeader("HX-Trigger")) {
-      showToast("error", document.body.dataset.msgError);
+    var xhr = event.detail.xhr;
+    if (!xhr.getResponseHeader("HX-Trigger")) {
+      showToast("error", xhr.status === 429 ? document.body.dataset.msgTooMany : document.body.dataset.msgError);
     }
   });
   document.addEventListener("htmx:sendError", function () {
@@ -241,6 +242,24 @@
   document.addEventListener("htmx:load", function (event) {
     initPickers(event.target);
     if (event.target.matches && event.target.matches("[data-picker] [role=listbox]")) showPickerResults(event.target);
+  });
+
+  // Escape closes the header's search results and an open menu (<details class="menu">), and
+  // leaves the focus where they were opened from.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var search = event.target.closest(".global-search");
+    var results = search && search.querySelector(".quick-panel");
+    if (results && results.childElementCount) {
+      results.replaceChildren();
+      search.querySelector("input").focus();
+      return;
+    }
+    var menu = event.target.closest("details.menu[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
   });
 
   // The contacts' bulk bar asks before it changes contacts, not before an export.

@@ -1,6 +1,7 @@
 """The customer database in a real browser: add a contact, find it as you type, edit it inline,
 log a note and add a purchase that changes the tier."""
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -20,6 +21,10 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
 
     page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
     page.get_by_role("link", name="Add contact").click()
+    page.get_by_label("Email addresses").fill("not an address")
+    page.get_by_role("button", name="Add contact").click()
+    expect(page.get_by_text("Enter a name.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/contacts/new$"))  # still the form's page: a reload shows it
     page.get_by_label("Name", exact=True).fill("Ann Lee")
     page.get_by_label("Email addresses").fill("Ann@Example.com")
     page.get_by_label("Phone numbers").fill("650 253 0000")
@@ -94,8 +99,22 @@ def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_serve
     expect(result).to_be_visible()
     page.keyboard.press("Tab")
     expect(result).to_be_focused()
+    page.keyboard.press("Escape")  # closes the results, back in the search box
+    expect(result).to_be_hidden()
+    expect(search).to_be_focused()
+    search.press_sequentially(" ", delay=30)
+    search.press("Backspace")
+    expect(result).to_be_visible()
+    page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bob Stone")
+    switcher = page.locator("details.switcher")
+    switcher.locator("summary").click()
+    workspaces = switcher.get_by_role("navigation", name="Your workspaces")
+    expect(workspaces).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(workspaces).to_be_hidden()
+    expect(switcher.locator("summary")).to_be_focused()
 
 
 def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):

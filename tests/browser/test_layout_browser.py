@@ -84,3 +84,17 @@ def test_sign_up_with_the_keyboard_only(page: Page, live_server):
     page.keyboard.press("Enter")
     expect(page).to_have_url(HOME_URL)
     expect(page.get_by_role("heading", level=1)).to_have_text("Keyboard Bakery")
+
+
+def test_too_many_logins_say_so_instead_of_something_went_wrong(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    page.goto(f"{live_server.url}/login")
+    toasts = page.locator("#toasts")
+    for attempt in range(11):  # the login allows 10 a minute from one address
+        page.get_by_label("Email").fill(owner.email)
+        page.get_by_label("Password", exact=True).fill(f"wrong password {attempt}")
+        page.get_by_role("button", name="Log in").click()
+        if attempt < 10:
+            expect(page.get_by_label("Password", exact=True)).to_have_value("")  # the 422 form, drawn again
+    expect(toasts).to_contain_text("Too many attempts. Please wait a minute before trying again.")
+    expect(toasts).not_to_contain_text("Something went wrong")
