@@ -8,6 +8,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import errors, form_fields, htmx, i18n, links, secrets, security, transactions
+from crm.audit import change_text
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     app.jinja_env.globals["url_for"] = links.template_url_for
+    app.jinja_env.globals["change_lines"] = change_text.change_lines
 
     from crm.cli import crm_cli
 

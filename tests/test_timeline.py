@@ -374,3 +374,28 @@ def test_a_change_of_class_names_the_level_and_lifecycle_not_their_keys(app, cli
     chinese = client.get(contact_url(ws_a, contact_id), headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     timeline = chinese.get_data(as_text=True).split('id="timeline-list"')[1].split("</ol>")[0]
     assert "<del>线索</del> → <ins>新客户</ins>" in timeline
+
+
+def test_the_history_panel_names_fields_and_hides_what_the_reader_may_not_see(app, client, auth, ws_a):
+    from tests.factories import assign_role, make_role
+
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contact_url(ws_a, contact_id), {"name": "Ann Lee", "phones": "+1 650 253 0001", "lifecycle": "lead",
+                                                 "gender": "female"})  # fmt: skip
+    data = {"purchased_on": "2026-03-09", "product": "Tea chest", "quantity": "3", "unit_price": "4000"}
+    post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    history = page.split('id="history-title"')[1].split("</section>")[0]
+    assert '<span class="field-name">Unit price</span>: <ins>4000' in history and "unit_price" not in history
+    assert '<span class="field-name">Date</span>: <ins>Mar 9, 2026</ins>' in history
+    assert '<span class="field-name">Gender</span>: <ins>Female</ins>' in history and "+16502530001" in history
+    auditor = make_member(app, ws_a, "auditor@alpha.example.com")
+    assign_role(app, ws_a, auditor.membership_id, make_role(app, ws_a, "Auditor", ("contacts.read", "audit.view")))
+    auth.logout()
+    auth.login(auditor.email, auditor.password)
+    theirs = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    history = theirs.split('id="history-title"')[1].split("</section>")[0]
+    assert "<li>Phone numbers changed</li>" in history and "+16502530001" not in history
+    log = client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
+    assert "Phone numbers changed" in log and "+16502530001" not in log and "Unit price" in log

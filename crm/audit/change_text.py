@@ -1,0 +1,88 @@
+"""The changes of an audit entry as a reader sees them, for a record's History panel and the audit
+log: fields by their labels, stored keys by theirs ("vip" as "VIP"), times in the member's time zone.
+Ids and long texts show as "changed" only, and so do a contact's personal details to a member
+without ``contacts.sensitive`` (as on the timeline, crm/contacts/timeline_text.py).
+
+Custom fields are logged under their label already (crm/custom_fields/service.py) and show as they
+were logged; a field with no label here shows its name with spaces for underscores."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import g
+from flask_babel import format_date, format_datetime
+
+from crm.activities.forms import KIND_LABELS
+from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
+from crm.contacts.service import SENSITIVE_FIELDS
+from crm.contacts.timeline import FIELD_LABELS as CONTACT_FIELD_LABELS
+from crm.i18n import lazy_gettext as _l
+
+FIELD_LABELS = {
+    **CONTACT_FIELD_LABELS,
+    # activities and tasks
+    "kind": _l("Type"), "body": _l("Text"), "occurred_at": _l("When"), "due_at": _l("Due"),
+    "remind_at": _l("Remind at"), "assignee_id": _l("Assigned to"),
+    # purchases
+    "purchase": _l("Purchase"), "purchased_on": _l("Date"), "product": _l("Product"), "quantity": _l("Quantity"),
+    "unit_price": _l("Unit price"), "amount": _l("Amount"), "currency": _l("Currency"),
+    # companies and deals
+    "industry": _l("Industry"), "size": _l("Size (staff)"), "website": _l("Website"), "phone": _l("Phone"),
+    "customer_since": _l("Customer since"), "notes": _l("Notes"), "value": _l("Value"), "stage_id": _l("Stage"),
+    "contact_id": _l("Contact"), "expected_close_on": _l("Expected close date"), "status": _l("Status"),
+    "closed_on": _l("Closed on"), "lost_reason_id": _l("Lost reason"), "lost_reason": _l("Reason"),
+    "role_id": _l("Role"), "label": _l("Label"),
+}  # fmt: skip
+CHOICE_LABELS = {"level": LEVEL_LABELS, "lifecycle": LIFECYCLE_LABELS, "gender": GENDER_LABELS, "kind": KIND_LABELS}
+# Shown as "changed": ids mean nothing to a reader, long texts do not fit a line.
+WITHOUT_VALUES = frozenset({"about", "body", "notes", "purchase"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeLine:
+    label: str
+    before: str | None  # None: no value before (created), or not shown
+    after: str | None
+    values_shown: bool
+
+
+def change_lines(entry) -> list[ChangeLine]:
+    """The entry's changes, one line per field, in the order they were logged."""
+    hidden = _without_values(entry.record_type)
+    lines = []
+    for name, (before, after) in (entry.changes or {}).items():
+        label = str(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ")
+        if name in hidden or name.endswith("_id"):
+            lines.append(ChangeLine(label, None, None, values_shown=False))
+        else:
+            lines.append(ChangeLine(label, _value_text(name, before), _value_text(name, after), values_shown=True))
+    return lines
+
+
+def _without_values(record_type: str | None) -> frozenset:
+    membership = g.get("membership")
+    if record_type == "contact" and not (membership is not None and membership.can("contacts.sensitive")):
+        return WITHOUT_VALUES | frozenset(SENSITIVE_FIELDS)
+    return WITHOUT_VALUES
+
+
+def _value_text(name: str, value) -> str | None:
+    if value is None:
+        return None
+    if name in CHOICE_LABELS and isinstance(value, str):
+        return str(CHOICE_LABELS[name].get(value, value))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, str) and name.endswith(("_at", "_on", "birthday", "customer_since")):
+        return _date_text(value)
+    return str(value)
+
+
+def _date_text(text: str) -> str:
+    """A logged time (ISO text) in the member's zone, or a logged day; other text as it is."""
+    try:
+        if len(text) == 10:
+            return format_date(date.fromisoformat(text))
+        return format_datetime(datetime.fromisoformat(text), "short")
+    except ValueError:
+        return text
