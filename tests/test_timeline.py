@@ -399,3 +399,5 @@ def test_the_history_panel_names_fields_and_hides_what_the_reader_may_not_see(ap
     assert "<li>Phone numbers changed</li>" in history and "+16502530001" not in history
     log = client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
     assert "Phone numbers changed" in log and "+16502530001" not in log and "Unit price" in log
+    export = client.get(f"/w/{ws_a.slug}/settings/audit/export.csv").get_data(as_text=True)
+    assert "phones: changed" in export and "+16502530001" not in export and "unit_price: None → 4000" in export

@@ -5,6 +5,7 @@ from crm.audit import queries
 from crm.audit import service as audit
 from crm.audit.forms import AuditFilterForm
 from crm.audit.service import ACTIONS, RECORD_TYPES
+from crm.contacts.service import SENSITIVE_FIELDS
 from crm.csv_stream import csv_download, csv_row
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -50,10 +51,14 @@ def export():
               _("Browser")]  # fmt: skip
     audit.record("audit.exported", changes={"filters": [None, {k: str(v) for k, v in filters.items() if v}]})
     db.session.commit()
-    return csv_download(_csv_lines(statement, g.workspace.id, header, labels), f"audit-log-{g.workspace.slug}.csv")
+    hidden = frozenset() if g.membership.can("contacts.sensitive") else frozenset(SENSITIVE_FIELDS)
+    lines = _csv_lines(statement, g.workspace.id, header, labels, hidden)
+    return csv_download(lines, f"audit-log-{g.workspace.slug}.csv")
 
 
-def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str, str]):
+def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str, str], hidden: frozenset):
+    """``hidden``: a contact's fields whose values the reader may not see (the History panel's rule,
+    crm/audit/change_text.py)."""
     bind_workspace(workspace_id)
     yield csv_row(header)
     for entry in queries.in_batches(statement):
@@ -64,14 +69,15 @@ def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str
                 labels.get(entry.action, entry.action),
                 labels.get(entry.record_type, entry.record_type or ""),
                 entry.record_id or "",
-                _changes_text(entry.changes),
+                _changes_text(entry.changes, hidden if entry.record_type == "contact" else frozenset()),
                 entry.ip or "",
                 entry.user_agent or "",
             ]
         )
 
 
-def _changes_text(changes: dict | None) -> str:
+def _changes_text(changes: dict | None, hidden: frozenset) -> str:
     if not changes:
         return ""
-    return "; ".join(f"{field}: {before!s} → {after!s}" for field, (before, after) in changes.items())
+    return "; ".join(f"{field}: changed" if field in hidden else f"{field}: {before!s} → {after!s}"
+                     for field, (before, after) in changes.items())  # fmt: skip
