@@ -75,7 +75,8 @@ def index():
     state = ListState.from_args(request.args)
     context = _list_context(state, request.args.get("after"))
     if wants_partial("contacts-more"):
-        return render_template("contacts/_rows.html", more_page=True, **_with_bulk(context))
+        loaded = max(0, request.args.get("loaded", 0, type=int))  # rows above, for the count shown
+        return render_template("contacts/_rows.html", more_page=True, loaded=loaded, **_with_bulk(context))
     _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", export_oob=True, **context)

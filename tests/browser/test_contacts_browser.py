@@ -331,3 +331,4 @@ def test_load_more_with_the_keyboard_moves_focus_to_the_first_new_row(app, page:
     page.keyboard.press("Enter")
     expect(page.locator("#contact-rows tr")).to_have_count(PER_PAGE + 1)
     expect(page.get_by_role("link", name=f"Customer {PER_PAGE:02d}", exact=True)).to_be_focused()
+    expect(page.locator("#contacts-status")).to_have_text(f"{PER_PAGE + 1} contacts")  # not "the first 50"
