@@ -176,6 +176,26 @@ def test_fields_are_renamed_reordered_and_deleted_with_their_values(app, client,
     assert "cf_segment" not in client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
 
 
+def test_an_option_renamed_or_removed_stays_on_the_records_that_hold_it(app, client, auth, ws_a):
+    channel = make_custom_field(app, ws_a, "Channel", kind="select", options=["Online", "Shop"], required=True)
+    teas = make_custom_field(app, ws_a, "Teas", kind="multi_select", options=["Green", "Black"])
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    set_custom_value(app, ws_a, contact_id, channel, "Online")
+    set_custom_value(app, ws_a, contact_id, teas, ["Green", "Black"])
+    auth.login(ws_a.email, ws_a.password)
+    post(client, url(ws_a, f"{SETTINGS}{channel}"), {"label": "Channel", "options": "Website\nShop", "required": "y"})
+    post(client, url(ws_a, f"{SETTINGS}{teas}"), {"label": "Teas", "options": "Green"})
+    form = client.get(url(ws_a, f"/contacts/{contact_id}/edit")).get_data(as_text=True)
+    assert "Online (no longer offered)</option>" in form and "Black (no longer offered)</option>" in form
+    # The browser sends back what the form shows; only the title was changed.
+    edit = {"name": "Ann Lee", "title": "Buyer", "lifecycle": "lead", "cf_channel": "Online",
+            "cf_teas": ["Green", "Black"]}  # fmt: skip
+    assert post(client, url(ws_a, f"/contacts/{contact_id}"), edit).status_code == 303
+    assert custom_of(app, ws_a, contact_id) == {"channel": "Online", "teas": ["Green", "Black"]}
+    new_form = client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
+    assert "no longer offered" not in new_form  # a new record is offered the current options only
+
+
 def test_bad_definitions_are_refused_and_only_admins_define(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     response = post(client, url(ws_a, SETTINGS), {"entity": "contact", "contact-label": "", "contact-kind": "select"})

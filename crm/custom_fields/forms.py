@@ -104,11 +104,25 @@ def custom_form(form_class, entity: str, record, sees_sensitive: bool, **kwargs)
     fields = [f for f in service.definitions(g.workspace, entity) if sees_sensitive or not f.sensitive]
     form = with_custom_fields(form_class, fields, editing=record is not None)(**kwargs)
     form.custom_fields, form.custom_editing = fields, record is not None
+    if record is not None:
+        for field in fields:
+            if field.kind in WITH_OPTIONS and not field.sensitive:
+                _keep_retired_options(form[field.name], field, record.custom.get(field.key))
     if record is not None and not form.is_submitted():
         for field in fields:
             if not field.sensitive:
                 form[field.name].data = service.from_storage(field, record.custom.get(field.key))
     return form
+
+
+def _keep_retired_options(form_field, field: FieldDef, stored) -> None:
+    """An option the record holds that the settings have since renamed or removed stays a choice
+    of this record's form, marked, so that saving the record keeps it unless someone changes it."""
+    held = stored if isinstance(stored, list) else [stored] if stored not in (None, "") else []
+    retired = [str(value) for value in held if value not in field.options]
+    if retired:
+        marked = [(value, _l("%(option)s (no longer offered)", option=value)) for value in retired]
+        form_field.choices = [*form_field.choices, *choices(marked)]
 
 
 def custom_payload(form, record) -> tuple[dict, dict]:
