@@ -273,6 +273,9 @@ def test_own_scope_sees_its_deals_timeline_and_its_assigned_tasks(app, client, a
     tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     assert "Do this for Alice" in tasks  # assigned to them, as contact tasks are
     assert f'href="/w/{ws_a.slug}/deals/{theirs}"' not in tasks  # but no link to a deal they may not open
+    [task] = re.findall(rf'action="(/w/{ws_a.slug}/deals/{theirs}/activities/\d+/done)"', tasks)
+    assert post(client, task, {"done": "1", "next": "tasks"}).status_code == 303  # theirs to finish
+    assert "Do this for Alice" in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split("Done lately")[1]
 
 
 def test_deal_page_queries_do_not_grow_with_the_timeline(app, client, auth, ws_a):

@@ -121,3 +121,40 @@ def test_tasks_of_deleted_contacts_leave_the_lists(app, client, auth, ws_a):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 1
     auth.login(ws_a.email, ws_a.password)
     assert "Ghost task" not in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+
+
+def test_a_task_goes_to_its_author_or_someone_who_can_open_the_customer_and_its_assignee_finishes_it(
+    app, client, auth, ws_a
+):
+    import re
+
+    from tests.factories import assign_role, make_role
+
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    own = make_role(app, ws_a, "Own customers", ("contacts.read", "notes.write"), record_scope="own")
+    assign_role(app, ws_a, seller.membership_id, own)
+    mine = make_contact(app, ws_a, "Ann Lee", owner_id=ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/contacts/{mine}").get_data(as_text=True)
+    assignees = page.split('name="assignee_id"')[1].split("</select>")[0]
+    assert f'<option selected value="{ws_a.membership_id}">' in assignees  # the author, by default
+    assert f'value="{seller.membership_id}"' not in assignees  # Sam cannot open Ann
+    refused = post(client, f"/w/{ws_a.slug}/contacts/{mine}/activities/",
+                   {"kind": "task", "body": "Call Ann", "due_at": "2030-01-01T09:00",
+                    "assignee_id": str(seller.membership_id)})  # fmt: skip
+    assert refused.status_code == 303 and count_tasks(app, ws_a) == 0  # refused with a message, nothing saved
+    # Given to Sam before (or Ann changed hands since): his to see and finish, without a link to Ann.
+    make_activity(app, ws_a, mine, "Call Ann back", kind="task", due_at=utcnow(), assignee_id=seller.membership_id)
+    auth.logout()
+    auth.login(seller.email, seller.password)
+    tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert "Call Ann back" in tasks and f'href="/w/{ws_a.slug}/contacts/{mine}"' not in tasks
+    [done_url] = re.findall(rf'action="(/w/{ws_a.slug}/contacts/{mine}/activities/\d+/done)"', tasks)
+    assert post(client, done_url, {"done": "1", "next": "tasks"}).status_code == 303
+    assert "Call Ann back" in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split("Done lately")[1]
+    assert client.get(f"/w/{ws_a.slug}/contacts/{mine}").status_code == 404  # still not his customer
+
+
+def count_tasks(app, ws) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.kind == "task"))

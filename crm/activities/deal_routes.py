@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from crm.activities import deal_timeline, entry_text, service
 from crm.activities.models import Activity
-from crm.activities.routes import activity_form, finish_task, remove_activity
+from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity
 from crm.contacts import classification
 from crm.contacts.models import Contact
 from crm.contacts.pages import errors_text
@@ -53,7 +53,7 @@ def timeline_context(deal: Deal) -> dict:
     entries, more = deal_timeline.page(deal.id)
     context = {"timeline_entries": entries, "timeline_more": more}
     if g.membership.can("notes.write"):
-        context["activity_form"] = activity_form(formdata=None)
+        context["activity_form"] = activity_form(deal.owner_id, formdata=None)
     return context
 
 
@@ -80,7 +80,7 @@ def _composer(deal: Deal, form, status: int = 200, created: Entry | None = None)
 @require("notes.write", "deals.read")
 def create(deal_id: int):
     deal = deal_or_404(deal_id)
-    form = activity_form()
+    form = activity_form(deal.owner_id)
     partial = wants_partial("activity-composer")
     if not form.validate_on_submit():
         if partial:
@@ -93,7 +93,8 @@ def create(deal_id: int):
         classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
     db.session.commit()
     if partial:
-        return _composer(deal, activity_form(formdata=None), created=Entry(activity.occurred_at, ACTIVITY, activity))
+        created = Entry(activity.occurred_at, ACTIVITY, activity)
+        return _composer(deal, activity_form(deal.owner_id, formdata=None), created=created)
     flash(_("Saved."), "success")
     return back_to(deal)
 
@@ -101,8 +102,12 @@ def create(deal_id: int):
 @bp.post("/activities/<int:activity_id>/done")
 @require("notes.write", "deals.read")
 def toggle_done(deal_id: int, activity_id: int):
-    deal = deal_or_404(deal_id)
-    activity = activity_of_or_404(deal, activity_id)
+    activity = assigned_task(activity_id)
+    if activity is not None and activity.deal_id == deal_id and activity.deal.deleted_at is None:
+        deal = activity.deal  # theirs to finish, whoever's deal it is (crm/activities/routes.py)
+    else:
+        deal = deal_or_404(deal_id)
+        activity = activity_of_or_404(deal, activity_id)
     return finish_task(activity, lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
                        lambda: back_to(deal))  # fmt: skip
 

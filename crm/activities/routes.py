@@ -17,15 +17,21 @@ from crm.permissions import require
 bp = Blueprint("activities", __name__, url_prefix="/contacts/<int:contact_id>/activities")
 
 
-def activity_form(**kwargs) -> ActivityForm:
-    return ActivityForm(assignees=queries.owner_choices(), **kwargs)
+def activity_form(owner_id: int | None, **kwargs) -> ActivityForm:
+    """The composer of a record owned by ``owner_id``: a task goes to someone who can open that
+    record (a member who sees only their own records, only on theirs), by default to its author."""
+    assignees = queries.roster().who_may_see(owner_id)
+    form = ActivityForm(assignees=assignees, **kwargs)
+    if form.assignee_id.raw_data is None and any(member_id == g.membership.id for member_id, _name in assignees):
+        form.assignee_id.data = g.membership.id
+    return form
 
 
 @bp.post("/")
 @require("notes.write")
 def create(contact_id: int):
     contact = contact_or_404(contact_id)
-    form = activity_form()
+    form = activity_form(contact.owner_id)
     partial = wants_partial("activity-composer")
     if not form.validate_on_submit():
         if partial:
@@ -37,8 +43,8 @@ def create(contact_id: int):
     db.session.commit()
     if partial:
         created = Entry(activity.occurred_at, ACTIVITY, activity)
-        return render_template("activities/_composer.html", contact=contact, form=activity_form(formdata=None),
-                               created=created)  # fmt: skip
+        fresh = activity_form(contact.owner_id, formdata=None)
+        return render_template("activities/_composer.html", contact=contact, form=fresh, created=created)
     flash(_("Saved."), "success")
     return back_to(contact)
 
@@ -46,10 +52,23 @@ def create(contact_id: int):
 @bp.post("/<int:activity_id>/done")
 @require("notes.write")
 def toggle_done(contact_id: int, activity_id: int):
-    contact = contact_or_404(contact_id)
-    activity = item_of_or_404(Activity, contact, activity_id)
+    activity = assigned_task(activity_id)
+    if activity is not None and activity.contact_id == contact_id and activity.contact.deleted_at is None:
+        contact = activity.contact  # theirs to finish, whoever's customer it is
+    else:
+        contact = contact_or_404(contact_id)
+        activity = item_of_or_404(Activity, contact, activity_id)
     return finish_task(activity, lambda entry: render_template("contacts/_entry.html", contact=contact, entry=entry),
                        lambda: back_to(contact))  # fmt: skip
+
+
+def assigned_task(activity_id: int) -> Activity | None:
+    """A task assigned to the signed-in member. It is theirs to finish even on a record their role
+    may not open (it was given to them, or the record changed hands since): My tasks lists it."""
+    activity = db.session.get(Activity, activity_id)
+    if activity is not None and activity.kind == "task" and activity.assignee_id == g.membership.id:
+        return activity
+    return None
 
 
 @bp.post("/<int:activity_id>/delete")

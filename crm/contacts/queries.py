@@ -171,11 +171,17 @@ class Roster:
 
     names: dict[int, str]
     active: list[tuple[int, str, list[str]]]
+    own_records_only: frozenset[int] = frozenset()  # members whose role sees only their own records
 
     @property
     def owner_choices(self) -> list[tuple[int, str]]:
         """Whom a record can go to: the active members."""
         return [(member_id, name) for member_id, name, _permissions in self.active]
+
+    def who_may_see(self, owner_id: int | None) -> list[tuple[int, str]]:
+        """Active members who can open a record owned by ``owner_id`` (their record scope allows it)."""
+        return [(member_id, name) for member_id, name, _permissions in self.active
+                if member_id not in self.own_records_only or member_id == owner_id]  # fmt: skip
 
     def who_may(self, permission: str) -> list[tuple[int, str]]:
         return [(member_id, name) for member_id, name, permissions in self.active if permission in permissions]
@@ -184,13 +190,14 @@ class Roster:
 def roster() -> Roster:
     """One query; a role's permissions are a JSON list, read here rather than in SQL."""
     rows = db.session.execute(
-        sa.select(Membership.id, User.name, Membership.status, Role.permissions)
+        sa.select(Membership.id, User.name, Membership.status, Role.permissions, Role.record_scope)
         .join(User, User.id == Membership.user_id)
         .join(Role, sa.and_(Role.workspace_id == Membership.workspace_id, Role.id == Membership.role_id))
         .order_by(User.name, Membership.id)
     ).all()
     active = [(row.id, row.name, row.permissions or []) for row in rows if row.status == ACTIVE]
-    return Roster({row.id: row.name for row in rows}, active)
+    own_only = frozenset(row.id for row in rows if row.record_scope == "own")
+    return Roster({row.id: row.name for row in rows}, active, own_only)
 
 
 def owner_choices() -> list[tuple[int, str]]:

@@ -37,6 +37,7 @@ def contact_helpers() -> dict:
 
     return {
         "display_phone": phone,
+        "contact_visible": contact_visible,
         "lifecycle_labels": LIFECYCLE_LABELS,
         "level_labels": LEVEL_LABELS,
         "gender_labels": GENDER_LABELS,
@@ -45,6 +46,13 @@ def contact_helpers() -> dict:
         "contact_entries": contact_entries,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
+
+
+def contact_visible(contact: Contact | None) -> bool:
+    """Whether the member may open this contact's page (for links from other pages)."""
+    if contact is None or contact.deleted_at is not None:
+        return False
+    return g.membership.role.record_scope != "own" or contact.owner_id == g.membership.id
 
 
 def sees_sensitive() -> bool:
@@ -237,7 +245,7 @@ def _show(contact: Contact):
     if g.membership.can("deals.read"):
         context["open_deals"] = open_deals(g.membership, Deal.contact_id, contact.id)
     if g.membership.can("notes.write"):
-        context["activity_form"] = activity_form(formdata=None)
+        context["activity_form"] = activity_form(contact.owner_id, formdata=None)
     if g.membership.can("contacts.write"):
         context["purchase_form"] = PurchaseForm(formdata=None)
     context["history"] = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else []
