@@ -203,6 +203,16 @@ def test_bad_definitions_are_refused_and_only_admins_define(app, client, auth, w
     assert response.status_code == 422 and "Name the field." in page and "Give at least one choice" in page
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomField)) == 0
+    segment = make_custom_field(app, ws_a, "Segment")
+    make_custom_field(app, ws_a, "Region")
+    twin_form = {"entity": "contact", "contact-label": " segment ", "contact-kind": "text"}
+    twin = post(client, url(ws_a, SETTINGS), twin_form)
+    assert twin.status_code == 422 and "Another field already has this label." in twin.get_data(as_text=True)
+    renamed = post(client, url(ws_a, f"{SETTINGS}{segment}"), {"label": "REGION"})
+    assert renamed.status_code == 422 and "Another field already has this label." in renamed.get_data(as_text=True)
+    assert post(client, url(ws_a, f"{SETTINGS}{segment}"), {"label": "Segment"}).status_code == 303  # its own
+    company_twin = {"entity": "company", "company-label": "Segment", "company-kind": "text"}
+    assert post(client, url(ws_a, SETTINGS), company_twin).status_code == 303  # another record type
     sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
     auth.logout()
     auth.login(sales.email, sales.password)

@@ -225,6 +225,9 @@ def test_rules_that_contradict_themselves_are_refused(app, client, auth, ws_a):
         from crm.workspaces.models import Workspace
 
         assert db.session.get(Workspace, ws_a.id).customer_rules is None
+    longer_new = post(client, f"/w/{ws_a.slug}/settings/customer-tiers/", {**RULES, "new_days": "500"})
+    assert longer_new.status_code == 422  # "new" is decided first: it would hide dormant customers
+    assert "use at most as many days as for dormant" in longer_new.get_data(as_text=True)
 
 
 def test_tiers_and_vip_by_share_of_customers(app, client, auth, ws_a):

@@ -49,6 +49,11 @@ class CustomerRulesForm(FlaskForm):
     def validate_tier_c_top(self, field):
         _ordered(self.tier_b_top, field, _l("Tier C must reach further down than tier B."))
 
+    def validate_new_days(self, field):
+        # "New" is decided first: a longer window would keep a lapsed customer new, never dormant.
+        if self.dormant_days.data and field.data and field.data > self.dormant_days.data:
+            raise ValidationError(_l("A new customer can turn dormant: use at most as many days as for dormant."))
+
     def validate_churned_days(self, field):
         if self.dormant_days.data and field.data and field.data <= self.dormant_days.data:
             raise ValidationError(_l("A customer churns after being dormant: use more days than for dormant."))

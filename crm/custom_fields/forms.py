@@ -28,6 +28,12 @@ class DefinitionForm(FlaskForm):
         ),
     )
 
+    taken_labels: frozenset[str] = frozenset()  # the other fields' labels (case-folded), set by the route
+
+    def validate_label(self, field):
+        if (field.data or "").strip().casefold() in self.taken_labels:
+            raise ValidationError(_l("Another field already has this label."))
+
     def choices_list(self) -> list[str]:
         lines = [line.strip()[:80] for line in (self.options.data or "").splitlines()]
         return list(dict.fromkeys(line for line in lines if line))

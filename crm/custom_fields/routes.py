@@ -49,6 +49,12 @@ def _page(status: int = 200, forms: dict | None = None):
     return render_template("custom_fields/index.html", **context), status
 
 
+def _labels_of(entity: str, but: int | None = None) -> frozenset[str]:
+    """The labels in use for ``entity`` (but one field's): two fields of one label would be two
+    identical columns, filters and export headers."""
+    return frozenset(f.label.casefold() for f in service.definitions(g.workspace, entity) if f.id != but)
+
+
 @bp.get("/")
 @require("settings.manage")
 def index():
@@ -62,6 +68,7 @@ def create():
     if entity not in ENTITIES:
         abort(400)
     form = DefinitionForm(prefix=entity)
+    form.taken_labels = _labels_of(entity)
     if not form.validate_on_submit():
         return _page(422, {entity: form})
     field = service.create_field(g.workspace, entity, form.label.data.strip(), form.kind.data, form.choices_list(),
@@ -79,6 +86,7 @@ def edit(field_id: int):
     if request.method == "GET":
         form.options.data = "\n".join(field.options or [])
     form.kind.data, form.sensitive.data = field.kind, field.sensitive  # fixed once made
+    form.taken_labels = _labels_of(field.entity, but=field.id)
     if request.method == "POST":
         if form.validate_on_submit():
             service.update_field(g.workspace, field, form.label.data.strip(), form.choices_list(), form.required.data)
