@@ -127,3 +127,10 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused(app, client, auth, w
     rows = list(csv.reader(io.StringIO(export)))
     assert rows[1][1] == "'=cmd|'/C calc'!A0"
     assert rows[1][7] == "'@SUM(1)"
+
+
+def test_an_entry_about_no_single_record_names_only_its_type(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    assert client.get(f"/w/{ws_a.slug}/contacts/export.csv").status_code == 200  # logged, about no one contact
+    log = client.get(audit_url(ws_a)).get_data(as_text=True)
+    assert "<td>Contact</td>" in log and "#None" not in log

@@ -252,6 +252,15 @@ def test_custom_fields_as_list_columns_filters_and_export_columns(app, client, a
     assert 'Retail,"Shop, Online",✓,110101199001011234' in export  # the owner may see sensitive details
 
 
+def test_a_list_filtered_by_a_custom_field_shows_its_filter_open(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "Segment", kind="select", options=["Retail", "Wholesale"])
+    auth.login(ws_a.email, ws_a.password)
+    closed = client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+    assert '<details class="more-filters">' in closed and '<details class="more-filters" open>' not in closed
+    filtered = client.get(url(ws_a, "/contacts/?cf_segment=Retail")).get_data(as_text=True)
+    assert '<details class="more-filters" open>' in filtered
+
+
 def test_definitions_are_cached_so_the_list_stays_within_its_query_budget(app, client, auth, ws_a):
     from tests.query_counter import count_queries
 

@@ -77,6 +77,10 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     assert 'hx-get="/w/alpha-trading/care/"' in home
     care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
     assert "Overdue call" in care and "Birthday Ann" in care and "Far Birthday" not in care
+    soon = today + timedelta(days=3)
+    assert f'<span class="hint">{soon:%b} {soon.day}</span>' in care  # "Dec 8", not "Dec8"
+    chinese = client.get(f"/w/{ws_a.slug}/care/", headers={**CARE, "Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert f'<span class="hint">{soon.month}月{soon.day}日</span>' in chinese
     assert "Quiet VIP" in care
     assert "1 customer</a>" in care and "owner=none" in care
     full = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)

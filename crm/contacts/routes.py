@@ -1,5 +1,6 @@
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 
 from crm.activities.routes import activity_form
@@ -42,6 +43,7 @@ def contact_helpers() -> dict:
         "level_labels": LEVEL_LABELS,
         "gender_labels": GENDER_LABELS,
         "format_date": format_date,
+        "month_and_day": lambda day: format_skeleton("MMMd", day, locale=get_locale()),  # "Dec 8", "12月8日"
         "restore_days": service.RESTORE_DAYS,
         "contact_entries": contact_entries,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
