@@ -625,3 +625,20 @@ def test_a_tag_filtered_page_stays_within_five_queries(app, client, auth, ws_a):
     assert len(queries) == 3, queries  # user with membership, the tag's id, the page
     unknown = client.get(contacts_url(ws_a), query_string={"tag": "no such tag"}).get_data(as_text=True)
     assert "No contact matches." in unknown
+
+
+def test_a_contacts_company_is_linked_only_where_the_member_may_open_it(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=ws_a.membership_id)
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, seller.membership_id, make_role(app, ws_a, "Own", ["contacts.read"], record_scope="own"))
+    sams = make_contact(app, ws_a, "Sam's Ann", company_id=acme, owner_id=seller.membership_id)
+    link = f'href="/w/{ws_a.slug}/companies/{acme}"'
+    auth.login(seller.email, seller.password)
+    page = client.get(contacts_url(ws_a, str(sams))).get_data(as_text=True)
+    assert "Acme Ltd" in page and link not in page  # Acme is not Sam's: named, not linked to a 404
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    assert link in client.get(contacts_url(ws_a, str(sams))).get_data(as_text=True)
+    post(client, f"/w/{ws_a.slug}/companies/{acme}/delete", {})
+    page = client.get(contacts_url(ws_a, str(sams))).get_data(as_text=True)
+    assert "Acme Ltd (in the trash)" in page and link not in page

@@ -12,7 +12,7 @@ from crm.contacts import bulk, classification, list_rows, phones, queries, servi
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.contacts.pages import contact_or_404
 from crm.contacts.timeline_text import contact_entries
 from crm.csv_stream import csv_download
@@ -38,7 +38,7 @@ def contact_helpers() -> dict:
 
     return {
         "display_phone": phone,
-        "contact_visible": contact_visible,
+        "record_visible": record_visible,
         "lifecycle_labels": LIFECYCLE_LABELS,
         "level_labels": LEVEL_LABELS,
         "gender_labels": GENDER_LABELS,
@@ -50,11 +50,11 @@ def contact_helpers() -> dict:
     }
 
 
-def contact_visible(contact: Contact | None) -> bool:
-    """Whether the member may open this contact's page (for links from other pages)."""
-    if contact is None or contact.deleted_at is not None:
+def record_visible(record: Contact | Company | None) -> bool:
+    """Whether the member may open this contact's or company's page (for links from other pages)."""
+    if record is None or record.deleted_at is not None:
         return False
-    return g.membership.role.record_scope != "own" or contact.owner_id == g.membership.id
+    return g.membership.role.record_scope != "own" or record.owner_id == g.membership.id
 
 
 def sees_sensitive() -> bool:
