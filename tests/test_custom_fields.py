@@ -155,9 +155,18 @@ def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
         entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "company.updated"))
     assert custom == {"employees": 42.0, "founded": "1999-05-01", "homepage": "https://acme.example",
                       "partner": True, "channels": ["Shop", "Online"]}  # fmt: skip
-    assert entry.changes["Employees"] == [None, "42.0"] and entry.changes["Channels"] == [None, "Shop, Online"]
+    assert entry.changes["Employees"] == [None, "42"] and entry.changes["Channels"] == [None, "Shop, Online"]
     detail = client.get(url(ws_a, f"/companies/{acme}")).get_data(as_text=True)
     assert "Shop, Online" in detail and 'href="https://acme.example"' in detail
+    employees = detail.split("<dt>Employees</dt>")[1].split("</dd>")[0]
+    assert "42" in employees and "42.0" not in employees  # as typed
+    for unstorable in ("NaN", "1e400", "12345678901234567890"):
+        refused = post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_employees": unstorable})
+        assert refused.status_code == 422, unstorable
+        assert "Enter a number between -999,999,999,999 and 999,999,999,999." in refused.get_data(as_text=True)
+    post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_employees": "12.50"})
+    detail = client.get(url(ws_a, f"/companies/{acme}")).get_data(as_text=True)
+    assert detail.split("<dt>Employees</dt>")[1].split("</dd>")[0].split()[-1] == "12.5"
 
 
 def test_fields_are_renamed_reordered_and_deleted_with_their_values(app, client, auth, ws_a):

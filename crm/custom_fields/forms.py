@@ -1,6 +1,8 @@
 """The settings form for a custom field, and the WTForms fields that custom fields add to the
 contact and company forms."""
 
+from decimal import Decimal
+
 from flask import g
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, StringField, TextAreaField, URLField
@@ -14,6 +16,9 @@ from crm.form_fields import SelectField, SelectMultipleField
 from crm.i18n import lazy_gettext as _l
 
 MAX_OPTIONS = 100
+
+
+MAX_NUMBER = Decimal("999999999999")
 
 
 class DefinitionForm(FlaskForm):
@@ -45,6 +50,13 @@ class DefinitionForm(FlaskForm):
             raise ValidationError(_l("At most %(count)d choices.", count=MAX_OPTIONS))
 
 
+def _storable_number(form, field) -> None:
+    """Numbers are kept as JSON numbers (doubles): exact to 15 significant digits, so at most 12
+    before the decimal point; "NaN" and "1e400" are refused rather than lost."""
+    if field.data is not None and not (field.data.is_finite() and abs(field.data) <= MAX_NUMBER):
+        raise ValidationError(_l("Enter a number between -999,999,999,999 and 999,999,999,999."))
+
+
 def _presence(field: FieldDef, keep_hint: bool) -> list:
     if field.required and not keep_hint:
         return [InputRequired(_l("%(label)s is required.", label=field.label))]
@@ -61,7 +73,7 @@ def _wtforms_field(field: FieldDef, editing_sensitive: bool):
     if kind == "long_text":
         return TextAreaField(field.label, description=description, validators=[*presence, Length(max=5000)])
     if kind == "number":
-        return DecimalField(field.label, description=description, validators=presence)
+        return DecimalField(field.label, description=description, validators=[*presence, _storable_number])
     if kind == "date":
         return DateField(field.label, description=description, validators=presence)
     options = [(option, option) for option in field.options]

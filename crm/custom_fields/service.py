@@ -186,7 +186,17 @@ def display(field: FieldDef, stored, reveal: bool = False) -> str:
         return "✓" if value else ""
     if field.kind == "date":
         return value.isoformat()
+    if field.kind == "number":
+        return number_text(value)
     return str(value)
+
+
+def number_text(value: Decimal) -> str:
+    """A stored number as it was meant: 100 not "100.0", 12.5 not "1.25E+1", 0 not "-0.0"."""
+    if value == 0:
+        return "0"
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def merged(fields: list[FieldDef], current: dict, submitted: dict) -> tuple[dict, dict]:
