@@ -53,6 +53,17 @@ def test_bad_company_input_is_refused_and_nothing_saved(app, client, auth, ws_a)
     assert stored(app, ws_a) == []
 
 
+def test_real_web_addresses_are_accepted_and_broken_ones_refused(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    for site in ("https://www.例子.中国", "example.com?ref=1", "shop.example.com:8080", "https://acme.example/tea"):
+        assert post(client, companies_url(ws_a), {"name": site, "website": site}).status_code == 303, site
+    for broken in ("acme", "http://a", "exa mple.com", "http://example.com:99999", "-bad.com"):
+        response = post(client, companies_url(ws_a), {"name": broken, "website": broken})
+        assert response.status_code == 422, broken
+        assert "Enter a web address such as example.com." in response.get_data(as_text=True)
+    assert len(stored(app, ws_a)) == 4
+
+
 def test_company_page_rolls_up_its_contacts(app, client, auth, ws_a):
     acme = make_company(app, ws_a, "Acme Ltd")
     make_contact(app, ws_a, "Ann Lee", company_id=acme)

@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
@@ -24,6 +25,25 @@ LIFECYCLE_LABELS = {
 }
 LEVEL_LABELS = {"ordinary": _l("Ordinary"), "potential": _l("Potential"), "vip": _l("VIP")}
 SIZE_LABELS = {"": _l("Unknown"), **{size: size for size in ("1-10", "11-50", "51-200", "201-1000", "1000+")}}
+
+
+def is_web_address(text: str) -> bool:
+    """A site's address, with or without http(s)://: a host of two or more labels (international
+    names too, as their IDNA form shows), and any port, path or query."""
+    if not text or any(character.isspace() for character in text):
+        return False
+    parts = urlsplit(text if re.match(r"https?://", text, re.I) else f"http://{text}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        return False
+    labels = host.split(".")
+    return (
+        len(labels) >= 2
+        and all(re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", label) for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -153,7 +173,7 @@ class CompanyForm(_RecordForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
 
     def validate_website(self, field):
-        if field.data and not re.fullmatch(r"(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?", field.data.strip(), re.I):
+        if field.data and not is_web_address(field.data.strip()):
             raise ValidationError(_l("Enter a web address such as example.com."))
 
     def validate_phone(self, field):
