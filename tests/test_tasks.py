@@ -114,6 +114,13 @@ def test_care_lists_respect_scope_and_sensitive_details(app, client, auth, ws_a)
     auth.login(sales.email, sales.password)
     care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
     assert "Birthday Ann" not in care and "Birthdays in the next 7 days" not in care
+    make_contact(app, ws_a, "Nobody's customer")
+    from tests.factories import assign_role, make_role
+
+    assign_role(app, ws_a, sales.membership_id, make_role(app, ws_a, "Own", ["contacts.read"], record_scope="own"))
+    own = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    # They never see a customer without an owner, so they are not told there is none.
+    assert "Customers with no owner" not in own and "Every customer has an owner." not in own
 
 
 def test_tasks_of_deleted_contacts_leave_the_lists(app, client, auth, ws_a):

@@ -46,6 +46,7 @@ def care_lists(member, timezone: str, today: date, sensitive: bool) -> dict:
         "overdue": overdue_tasks(member, timezone, LIMIT),
         "birthdays": birthdays_soon(member, today) if sensitive else None,
         "quiet": valuable_going_quiet(member),
-        "unowned": unowned_count(member),
+        # A member who sees only their own customers never sees one without an owner: no section.
+        "unowned": unowned_count(member) if member.role.record_scope != "own" else None,
         "count_cap": COUNT_CAP,
     }
