@@ -126,3 +126,12 @@ def test_workspace_home_runs_a_fixed_number_of_queries(app, client, auth, ws_a):
     # the user with their membership, role and workspace (the slug's workspace id is remembered),
     # notes with authors (the workspace menu loads its list only when opened)
     assert len(statements) == 2, "\n".join(statements)
+
+
+def test_the_welcome_is_for_an_empty_workspace_only(app, client, auth, ws_a):
+    from tests.factories import make_contact
+
+    auth.login(ws_a.email, ws_a.password)
+    assert "Your workspace is ready" in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    make_contact(app, ws_a, "Ann Lee")  # customers, but no team note yet
+    assert "Your workspace is ready" not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)

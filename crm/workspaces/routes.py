@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.billing import states as billing_states
+from crm.contacts.models import Contact
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.notes import queries as notes_queries
@@ -119,7 +120,13 @@ def _redirect_old_slug():
 @every_member
 def home():
     page = notes_queries.notes_page(request.args.get("after"))
-    return render_template("workspaces/home.html", page=page, form=NoteForm())
+    # The welcome is for a workspace with nothing in it yet, not for one without team notes.
+    first_steps = not page.items and not _has_contacts()
+    return render_template("workspaces/home.html", page=page, form=NoteForm(), first_steps=first_steps)
+
+
+def _has_contacts() -> bool:
+    return db.session.scalar(sa.select(Contact.id).where(Contact.deleted_at.is_(None)).limit(1)) is not None
 
 
 def _settings_page(status: int = 200, form=None, logo_form=None, delete_form=None, error: str | None = None):
