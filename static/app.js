@@ -262,6 +262,15 @@
     }
   });
 
+  // A form sent back with its errors (422) puts the focus on its first wrong field, even where a
+  // field of the form asks for the focus itself (autofocus on the first field).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.xhr || event.detail.xhr.status !== 422) return;
+    var wrong = document.querySelector("[aria-invalid=true]");
+    var focused = document.activeElement;
+    if (wrong && !(focused && focused.matches && focused.matches("[aria-invalid=true]"))) wrong.focus();
+  });
+
   // The contacts' bulk bar asks before it changes contacts, not before an export.
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;

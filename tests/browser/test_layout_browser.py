@@ -98,3 +98,14 @@ def test_too_many_logins_say_so_instead_of_something_went_wrong(app, page: Page,
             expect(page.get_by_label("Password", exact=True)).to_have_value("")  # the 422 form, drawn again
     expect(toasts).to_contain_text("Too many attempts. Please wait a minute before trying again.")
     expect(toasts).not_to_contain_text("Something went wrong")
+
+
+def test_a_refused_form_puts_the_focus_on_its_first_wrong_field(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/new")
+    page.get_by_label("Name", exact=True).fill("Acme Ltd")
+    page.get_by_label("Website").fill("not a site")
+    page.get_by_role("button", name="Add company").click()
+    expect(page.get_by_text("Enter a web address such as example.com.")).to_be_visible()
+    expect(page.get_by_label("Website")).to_be_focused()  # not the name, which asks for the focus on load
