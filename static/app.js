@@ -271,6 +271,23 @@
     if (wrong && !(focused && focused.matches && focused.matches("[aria-invalid=true]"))) wrong.focus();
   });
 
+  // A button drawn again by its own swap (a task's "Mark done" becoming "Reopen", a field's
+  // "Move up") keeps the focus: it is found again by its form's address.
+  var focusedAction = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    var form = active && active.closest ? active.closest("form[action]") : null;
+    focusedAction = form ? form.getAttribute("action") : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var action = focusedAction;
+    focusedAction = null;
+    if (!action || (document.activeElement && document.activeElement !== document.body)) return;
+    var form = document.querySelector('form[action="' + CSS.escape(action) + '"]');
+    var button = form && form.querySelector("button:not([type=button])");
+    if (button) button.focus();
+  });
+
   // The contacts' bulk bar asks before it changes contacts, not before an export.
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;

@@ -332,3 +332,19 @@ def test_load_more_with_the_keyboard_moves_focus_to_the_first_new_row(app, page:
     expect(page.locator("#contact-rows tr")).to_have_count(PER_PAGE + 1)
     expect(page.get_by_role("link", name=f"Customer {PER_PAGE:02d}", exact=True)).to_be_focused()
     expect(page.locator("#contacts-status")).to_have_text(f"{PER_PAGE + 1} contacts")  # not "the first 50"
+
+
+def test_marking_a_task_done_with_the_keyboard_keeps_the_focus_on_it(app, page: Page, live_server):
+    from crm.db import utcnow
+    from tests.factories import make_activity
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    make_activity(app, owner, ann, "Send the price list", kind="task", due_at=utcnow(), assignee_id=owner.membership_id)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    wait_for_htmx(page)
+    page.get_by_role("button", name="Mark done Send the price list").focus()
+    page.keyboard.press("Enter")
+    reopen = page.get_by_role("button", name="Reopen Send the price list")
+    expect(reopen).to_be_focused()
