@@ -245,7 +245,8 @@
   });
 
   // Escape closes the header's search results and an open menu (<details class="menu">), and
-  // leaves the focus where they were opened from.
+  // leaves the focus where they were opened from; in an inline edit it cancels (a[data-cancel]),
+  // unless a picker inside it took the key.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || !event.target.closest) return;
     var search = event.target.closest(".global-search");
@@ -259,7 +260,12 @@
     if (menu) {
       menu.open = false;
       menu.querySelector("summary").focus();
+      return;
     }
+    if (event.defaultPrevented || event.target.closest("[data-picker]")) return;
+    var form = event.target.closest("form");
+    var cancel = form && form.querySelector("a[data-cancel]");
+    if (cancel) cancel.click();
   });
 
   // A form sent back with its errors (422) puts the focus on its first wrong field, even where a

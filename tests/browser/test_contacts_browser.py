@@ -21,6 +21,9 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
 
     page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
     page.get_by_role("link", name="Add contact").click()
+    # htmx focuses the form's first field once it has settled: typing before that could land there.
+    expect(page.get_by_label("Email addresses")).to_be_visible()
+    wait_for_htmx(page)
     page.get_by_label("Email addresses").fill("not an address")
     page.get_by_role("button", name="Add contact").click()
     expect(page.get_by_text("Enter a name.")).to_be_visible()
@@ -63,6 +66,13 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     expect(details.get_by_text("Head buyer")).to_be_visible()
     expect(details.locator(".contact-name")).to_have_text("Ann Lee-Wong")
     expect(details.get_by_role("link", name="Edit")).to_be_focused()  # focus comes back where it was
+    assert_no_full_reload(page)
+    details.get_by_role("link", name="Edit").click()
+    details.get_by_label("Job title").fill("Changed my mind")
+    wait_for_htmx(page)  # the form's Cancel wired up (before, a click on it follows its plain link)
+    page.keyboard.press("Escape")  # cancels the edit
+    expect(details.get_by_text("Head buyer")).to_be_visible()
+    expect(details.get_by_role("link", name="Edit")).to_be_focused()
     assert_no_full_reload(page)
 
     # Log a note and add a purchase that makes Ann a tier A customer, all on the same page.
