@@ -182,19 +182,28 @@ def test_assign_an_owner_in_bulk_after_being_asked(app, page: Page, live_server)
     assert_no_full_reload(page)
 
 
-def test_a_second_view_saves_the_filters_of_the_moment(app, page: Page, live_server):
+def open_tagged_list(app, page: Page, live_server, query: str = ""):
+    """Signs in to a workspace of Fair Ann (tag fair) and Web Bob (tag web), opens the contacts list
+    (``query`` appended) with "More filters" open; returns the tag filter and the list's rows."""
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     make_contact(app, owner, "Fair Ann", tags=["fair"])
     make_contact(app, owner, "Web Bob", tags=["web"])
     log_in(page, live_server.url, owner.email, owner.password)
-    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{query}")
     page.get_by_text("More filters").click()
-    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
-    rows = page.locator("#contact-rows tr")
+    return page.get_by_role("search").get_by_label("Tag", exact=True), page.locator("#contact-rows tr")
+
+
+def filter_by_tag(tag_filter, rows, tag: str) -> None:
+    tag_filter.fill(tag)
+    tag_filter.press("Enter")
+    expect(rows).to_have_count(1)
+
+
+def test_a_second_view_saves_the_filters_of_the_moment(app, page: Page, live_server):
+    tag_filter, rows = open_tagged_list(app, page, live_server)
     for tag, view in (("fair", "Fair leads"), ("web", "Web leads")):
-        tag_filter.fill(tag)
-        tag_filter.press("Enter")
-        expect(rows).to_have_count(1)
+        filter_by_tag(tag_filter, rows, tag)
         if view == "Fair leads":
             page.get_by_text("Saved views", exact=True).click()
         page.get_by_label("Save this list as").fill(view)
@@ -206,16 +215,8 @@ def test_a_second_view_saves_the_filters_of_the_moment(app, page: Page, live_ser
 
 
 def test_save_the_current_list_as_a_view(app, page: Page, live_server):
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    make_contact(app, owner, "Fair Ann", tags=["fair"])
-    make_contact(app, owner, "Web Bob", tags=["web"])
-    log_in(page, live_server.url, owner.email, owner.password)
-    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
-    page.get_by_text("More filters").click()
-    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
-    tag_filter.fill("fair")
-    tag_filter.press("Enter")
-    expect(page.locator("#contact-rows tr")).to_have_count(1)
+    tag_filter, rows = open_tagged_list(app, page, live_server)
+    filter_by_tag(tag_filter, rows, "fair")
     page.get_by_text("Saved views", exact=True).click()
     page.get_by_label("Save this list as").fill("Fair leads")
     page.get_by_role("button", name="Save view").click()
@@ -314,17 +315,8 @@ def test_an_admin_switches_tiers_to_shares_of_customers(app, page: Page, live_se
 
 
 def test_switching_language_keeps_the_filters_changed_in_place(app, page: Page, live_server):
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    make_contact(app, owner, "Fair Ann", tags=["fair"])
-    make_contact(app, owner, "Web Bob", tags=["web"])
-    log_in(page, live_server.url, owner.email, owner.password)
-    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?sort=name")
-    page.get_by_text("More filters").click()
-    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
-    tag_filter.fill("web")
-    tag_filter.press("Enter")
-    rows = page.locator("#contact-rows tr")
-    expect(rows).to_have_count(1)
+    tag_filter, rows = open_tagged_list(app, page, live_server, "?sort=name")
+    filter_by_tag(tag_filter, rows, "web")
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     expect(rows).to_have_count(1)
