@@ -18,8 +18,8 @@ from crm.activities.entry_text import (
     time_tag,
     writing,
 )
+from crm.audit.change_text import CHOICE_LABELS
 from crm.audit.service import ACTIONS
-from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
 from crm.html_text import escape
@@ -57,10 +57,9 @@ def _labels(locale: str) -> dict:
     return {
         "actions": {action: escape(label) for action, label in ACTIONS.items()},
         "fields": {name: escape(label) for name, label in FIELD_LABELS.items()},
-        # Fields stored as a key ("vip") and shown by their label ("VIP").
+        # Fields stored as a key ("vip") and shown by their label ("VIP"), as in the History panel.
         "values": {
-            field: {key: escape(label) for key, label in choices.items()}
-            for field, choices in (("level", LEVEL_LABELS), ("lifecycle", LIFECYCLE_LABELS), ("gender", GENDER_LABELS))
+            field: {key: escape(label) for key, label in choices.items()} for field, choices in CHOICE_LABELS.items()
         },
         "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
         "kehu": escape(_("Kehu")),
