@@ -22,6 +22,7 @@ def drag(page: Page, card, target, near_top: bool = False) -> None:
     miss). Waits first until every column of the board (re-rendered after each move) takes drags."""
     expect(page.locator(".board-cards:not([data-sortable=ready])")).to_have_count(0)
     page.evaluate("window.__boardBeforeDrag = document.getElementById('deal-board')")
+    card.scroll_into_view_if_needed()  # as a person scrolls to the card first: the mouse stays in the window
     start = card.bounding_box()
     end = target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 10)
