@@ -132,4 +132,5 @@ def reveal(entity: str, record_id: int, field_id: int):
     audit.record("custom_field.revealed", entity, record.id, {field.label: [None, service.MASK]})
     db.session.commit()
     value = service.display(field, record.custom[field.key], reveal=True)
-    return f'<span class="revealed">{escape(value)}</span>'
+    # The Reveal button is gone: the value takes the focus, so keyboard and screen-reader users land on it.
+    return f'<span class="revealed" tabindex="-1" autofocus>{escape(value)}</span>'

@@ -354,3 +354,20 @@ def test_marking_a_task_done_with_the_keyboard_keeps_the_focus_on_it(app, page: 
     page.keyboard.press("Enter")
     reopen = page.get_by_role("button", name="Reopen Send the price list")
     expect(reopen).to_be_focused()
+
+
+def test_revealing_a_sensitive_value_shows_it_and_moves_the_focus_to_it(app, page: Page, live_server):
+    from tests.factories import make_custom_field, set_custom_value
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    field_id = make_custom_field(app, owner, "ID number", sensitive=True)
+    set_custom_value(app, owner, ann, field_id, "110101199001011234")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    details = page.locator("#contact-details")
+    expect(details).not_to_contain_text("110101199001011234")
+    details.get_by_role("button", name="Reveal ID number").click()
+    revealed = details.get_by_text("110101199001011234")
+    expect(revealed).to_be_visible()
+    expect(revealed).to_be_focused()  # the button it replaced had the focus
