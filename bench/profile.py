@@ -5,6 +5,11 @@ noisy; database time is not included), the lowest batch, the wall time of that b
 function calls per request (steadier than either).
 
     python -m bench.profile --db postgresql|sqlite [--n 200] [--profile "contacts list"] [--top 30]
+
+With --layers, each endpoint is measured three ways, to split its cost: /healthz (Flask, the ORM session
+and one query, no sign-in), the endpoint with its view replaced by one that returns "ok" (adds the
+session cookie, sign-in, the workspace wall and the response hooks), and the endpoint itself (adds the
+view: its queries and its template).
 """
 
 import argparse
@@ -14,7 +19,7 @@ import time
 
 from bench.common import WHALE_EMAIL
 from bench.queries import make_app, sign_in
-from bench.target import endpoints, find_target
+from bench.target import Endpoint, endpoints, find_target
 
 
 def main() -> None:
@@ -24,6 +29,7 @@ def main() -> None:
     parser.add_argument("--profile", help="endpoint name to run under cProfile")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--only", action="append", help="measure only this endpoint (repeatable)")
+    parser.add_argument("--layers", action="store_true", help="split each endpoint's CPU into layers")
     args = parser.parse_args()
     target, app = find_target(args.db), make_app(args.db)
     from crm.extensions import db
@@ -36,6 +42,9 @@ def main() -> None:
         if endpoint.baseline or (args.profile and endpoint.name != args.profile):
             continue
         if args.only and endpoint.name not in args.only:
+            continue
+        if args.layers:
+            _layers(app, client, endpoint, args.n)
             continue
         for _ in range(5):
             client.get(endpoint.path, headers=endpoint.headers)
@@ -50,6 +59,27 @@ def main() -> None:
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+
+
+def _layers(app, client, endpoint, n: int) -> None:
+    def cpu(path: str) -> float:
+        for _ in range(20):
+            client.get(path, headers=endpoint.headers)
+        return min(_batch(client, Endpoint(endpoint.name, path, endpoint.headers), n)[0] for _ in range(5))
+
+    healthz = cpu("/healthz")
+    full = cpu(endpoint.path)
+    view_name = app.url_map.bind("localhost").match(endpoint.path.split("?")[0])[0]
+    view = app.view_functions[view_name]
+    app.view_functions[view_name] = lambda **_kwargs: "ok"
+    try:
+        signed_in = cpu(endpoint.path)
+    finally:
+        app.view_functions[view_name] = view
+    print(
+        f"{endpoint.name:18} ms CPU per request: healthz {healthz:.2f}; + sign-in and walls {signed_in - healthz:.2f};"
+        f" + the view {full - signed_in:.2f}; = {full:.2f}"
+    )
 
 
 def _calls(client, endpoint, n: int = 20) -> int:
