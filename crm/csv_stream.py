@@ -8,12 +8,16 @@ from collections.abc import Iterable, Iterator
 from flask import Response, stream_with_context
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spaces and control characters a spreadsheet (or our own XLSX writer) may drop before it reads a formula.
+SKIPPED_LEAD = "".join(chr(code) for code in range(0x21)) + "\x7f"
 BOM = "\ufeff"
 
 
 def neutralised(value) -> str:
+    """The cell's text, with a leading ' when it would start a formula, even behind spaces or control characters."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    starts_formula = text.startswith(FORMULA_STARTS) or text.lstrip(SKIPPED_LEAD).startswith(FORMULA_STARTS)
+    return "'" + text if starts_formula else text
 
 
 def csv_row(cells) -> str:

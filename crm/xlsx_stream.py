@@ -39,7 +39,8 @@ def xlsx_value(value):
         return None
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
-    return ILLEGAL_CHARACTERS_RE.sub("", neutralised(value))[:MAX_CELL_TEXT]
+    # Control characters go first: stripped after the check, they could uncover a formula's "=".
+    return neutralised(ILLEGAL_CHARACTERS_RE.sub("", str(value)))[:MAX_CELL_TEXT]
 
 
 def write_workbook(path: Path, rows: Iterable[list], sheet_title: str) -> None:

@@ -444,6 +444,7 @@ def export_rows(response) -> list[list[str]]:
 
 def test_export_streams_the_filtered_list_neutralised_and_audited(app, client, auth, ws_a, ws_b):
     make_contact(app, ws_a, '=HYPERLINK("http://evil")', tags=["fair"], phones=["+16502530000"])
+    make_contact(app, ws_a, '\x01 =cmd|"/c calc"!A1', tags=["fair"])  # a formula behind a control character
     make_contact(app, ws_a, "王小明", tags=["fair", "vip list"])
     make_contact(app, ws_a, "Not at the fair")
     make_contact(app, ws_b, "Beta fair person", tags=["fair"])
@@ -453,7 +454,7 @@ def test_export_streams_the_filtered_list_neutralised_and_audited(app, client, a
         rows = export_rows(response)
     assert response.headers["Content-Disposition"].startswith("attachment;")
     names = sorted(row[0] for row in rows[1:])
-    assert names == ['\'=HYPERLINK("http://evil")', "王小明"]
+    assert names == ['\'\x01 =cmd|"/c calc"!A1', '\'=HYPERLINK("http://evil")', "王小明"]
     header = rows[0]
     assert header[0] == "Name" and "Phone numbers" in header
     tags = {row[0]: row[header.index("Tags")] for row in rows[1:]}
