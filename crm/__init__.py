@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     app.jinja_env.globals["url_for"] = links.template_url_for
+    app.jinja_env.filters["web_href"] = links.web_href
     app.jinja_env.globals["change_lines"] = change_text.change_lines
 
     from crm.cli import crm_cli

@@ -10,6 +10,8 @@ carry a secret (a ``token`` argument: tracking, invitation and password-reset li
 kept in the process's memory. An argument's
 type is part of the key: ``True == 1``, but one is written "True" and the other "1"."""
 
+import re
+
 from flask import g, has_request_context, request, url_for
 
 KEPT = 10_000
@@ -36,3 +38,14 @@ def template_url_for(endpoint: str, **values) -> str:
 def _slug(name: str) -> str | None:
     workspace = g.get(name)
     return workspace.slug if workspace is not None else None
+
+
+WEB_LINK = re.compile(r"https?://", re.I)
+
+
+def web_href(address: str | None) -> str:
+    """The link for a stored web address (a company's website, a custom field's): as written when it
+    starts with http(s)://, else with https:// in front, so that no other scheme (javascript:, data:)
+    ever reaches an href, whatever was stored before validation tightened."""
+    address = address or ""
+    return address if WEB_LINK.match(address) else f"https://{address}"

@@ -57,7 +57,8 @@ def test_real_web_addresses_are_accepted_and_broken_ones_refused(app, client, au
     auth.login(ws_a.email, ws_a.password)
     for site in ("https://www.例子.中国", "example.com?ref=1", "shop.example.com:8080", "https://acme.example/tea"):
         assert post(client, companies_url(ws_a), {"name": site, "website": site}).status_code == 303, site
-    for broken in ("acme", "http://a", "exa mple.com", "http://example.com:99999", "-bad.com"):
+    tricks = ("javascript:alert(document.domain)@b.cd/://", "https://user@example.com")  # a user name before the host
+    for broken in ("acme", "http://a", "exa mple.com", "http://example.com:99999", "-bad.com", *tricks):
         response = post(client, companies_url(ws_a), {"name": broken, "website": broken})
         assert response.status_code == 422, broken
         assert "Enter a web address such as example.com." in response.get_data(as_text=True)
@@ -136,3 +137,10 @@ def test_company_page_rolls_up_its_contacts_purchases(app, client, auth, ws_a):
     page = client.get(companies_url(ws_a, str(acme))).get_data(as_text=True)
     assert "Tea chest" in page and "Old order" in page and "Not theirs" not in page
     assert "$1,300.00" in page and "$300.00" in page
+
+
+def test_a_website_stored_before_validation_is_linked_only_over_http(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme", website="javascript:alert(1)@b.cd/://")  # as an older release kept it
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(companies_url(ws_a, str(acme))).get_data(as_text=True)
+    assert 'href="https://javascript:alert(1)@b.cd/://"' in page and 'href="javascript:' not in page

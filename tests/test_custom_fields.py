@@ -146,6 +146,12 @@ def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
     assert bad.status_code == 422
     assert "Not a valid decimal value." in page and "Not a valid date value." in page
     assert "Enter a full web address" in page
+    script = post(
+        client,
+        url(ws_a, f"/companies/{acme}"),
+        {"name": "Acme", "cf_homepage": "javascript://acme.example/%0aalert(1)"},
+    )
+    assert script.status_code == 422 and "Enter a full web address" in script.get_data(as_text=True)
     good = post(client, url(ws_a, f"/companies/{acme}"), {
         "name": "Acme", "cf_employees": "42", "cf_founded": "1999-05-01", "cf_homepage": "https://acme.example",
         "cf_partner": "y", "cf_channels": ["Shop", "Online"]})  # fmt: skip

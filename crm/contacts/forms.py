@@ -29,10 +29,13 @@ SIZE_LABELS = {"": _l("Unknown"), **{size: size for size in ("1-10", "11-50", "5
 
 def is_web_address(text: str) -> bool:
     """A site's address, with or without http(s)://: a host of two or more labels (international
-    names too, as their IDNA form shows), and any port, path or query."""
+    names too, as their IDNA form shows), and any port, path or query; no user name (in
+    ``javascript:alert(1)@example.com`` everything before the @ would be one)."""
     if not text or any(character.isspace() for character in text):
         return False
     parts = urlsplit(text if re.match(r"https?://", text, re.I) else f"http://{text}")
+    if "@" in parts.netloc:
+        return False
     try:
         parts.port  # noqa: B018  (raises ValueError for a port that is not one)
         host = (parts.hostname or "").encode("idna").decode("ascii")
