@@ -15,12 +15,21 @@ from crm.tenancy import bind_workspace
 bp = Blueprint("audit", __name__, url_prefix="/settings/audit")
 
 
+FILTERS = ("actor", "action", "record_type", "since", "until")
+
+
 def _filters() -> tuple[AuditFilterForm, dict]:
     form = AuditFilterForm(queries.people(), formdata=request.args)
     if request.args and not form.validate():
         return form, {}
-    data = {name: form[name].data for name in ("actor", "action", "record_type", "since", "until")}
+    data = {name: form[name].data for name in FILTERS}
     return form, data
+
+
+def _filter_args() -> dict:
+    """The filters as the address had them, for the links that keep them ("Show older", the CSV);
+    nothing else of the query string, which url_for would take as its own options (_external...)."""
+    return {name: request.args[name] for name in FILTERS if request.args.get(name)}
 
 
 @bp.get("/")
@@ -30,6 +39,7 @@ def index():
     statement = queries.filtered(**filters, tz=g.workspace.timezone) if not form.errors else None
     page = queries.page(statement, request.args.get("after")) if statement is not None else None
     context = {"form": form, "page": page, "actions": ACTIONS, "record_types": RECORD_TYPES}
+    context["filter_args"] = _filter_args()
     status = 422 if form.errors else 200
     if wants_partial("audit-more"):
         return render_template("audit/_rows.html", **context), status
