@@ -347,6 +347,40 @@ def test_own_record_scope_applies_to_list_search_and_detail(app, client, auth, w
     assert stored(app, ws_a, theirs).name == "Somebody Else's"
 
 
+def test_own_record_scope_offers_only_the_companies_the_member_can_open(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    theirs = make_company(app, ws_a, "Hidden Holdings", owner_id=ws_a.membership_id)
+    make_company(app, ws_a, "My Shop", owner_id=member.membership_id)
+    # A contact of theirs at a company they cannot open (the owner put it there): editing keeps it.
+    placed = make_contact(app, ws_a, "Placed Person", owner_id=member.membership_id, company_id=theirs)
+    auth.login(member.email, member.password)
+    form = client.get(contacts_url(ws_a, "new")).get_data(as_text=True)
+    assert "My Shop" in form and "Hidden Holdings" not in form
+    refused = post(client, contacts_url(ws_a), {"name": "Sneaky", "lifecycle": "lead", "company_id": str(theirs)})
+    assert refused.status_code == 422 and "Not a valid choice" in refused.get_data(as_text=True)
+    assert "Hidden Holdings" in client.get(contacts_url(ws_a, f"{placed}/edit")).get_data(as_text=True)
+    saved = post(
+        client, contacts_url(ws_a, str(placed)), {"name": "Placed P", "lifecycle": "lead", "company_id": str(theirs)}
+    )
+    assert saved.status_code == 303 and stored(app, ws_a, placed).company_id == theirs
+
+
+def test_editing_a_contact_keeps_its_company_while_that_company_is_in_the_trash(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, f"/w/{ws_a.slug}/companies/{acme}/delete", {}).status_code == 303
+    form = client.get(contacts_url(ws_a, f"{ann}/edit")).get_data(as_text=True)
+    assert f'<option selected value="{acme}">Acme Ltd (in the trash)</option>' in form
+    saved = post(client, contacts_url(ws_a, str(ann)), {"name": "Ann", "title": "Buyer", "lifecycle": "lead",
+                                                       "company_id": str(acme)})  # fmt: skip
+    assert saved.status_code == 303
+    assert (stored(app, ws_a, ann).title, stored(app, ws_a, ann).company_id) == ("Buyer", acme)
+    assert "Acme Ltd" not in client.get(contacts_url(ws_a, "new")).get_data(as_text=True)  # not for a new contact
+
+
 def test_without_contacts_sensitive_phones_birthday_and_address_stay_hidden_and_kept(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann", phones=["+16502530000"], city="Springfield", emails=["a@example.com"])
     sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # Sales lacks contacts.sensitive

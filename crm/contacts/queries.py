@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g
+from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.auth.models import User
@@ -157,10 +158,18 @@ def company_contacts(company: Company, member: Membership, limit: int = PER_PAGE
     return list(db.session.scalars(visible_to_member(statement, Contact.owner_id, member)))
 
 
-def company_choices(limit: int = 500) -> list[tuple[int, str]]:
-    """Companies for the contact form's select, by name (a search-as-you-type picker comes later)."""
-    statement = sa.select(Company.id, Company.name).where(Company.deleted_at.is_(None))
-    return [(row.id, row.name) for row in db.session.execute(statement.order_by(Company.name).limit(limit))]
+def company_choices(member: Membership, keep: int | None = None, limit: int = 500) -> list[tuple[int, str]]:
+    """Companies for the contact form's select, by name: the live ones the member can open, and
+    ``keep``, the contact's own company, which an edit must not drop unseen: one an "own records"
+    member cannot open, or one in the trash (named so)."""
+    live = sa.select(Company.id, Company.name).where(Company.deleted_at.is_(None))
+    visible = visible_to_member(live, Company.owner_id, member).order_by(Company.name).limit(limit)
+    rows = [(row.id, row.name) for row in db.session.execute(visible)]
+    if keep is not None and all(company_id != keep for company_id, _name in rows):
+        kept = db.session.execute(sa.select(Company.name, Company.deleted_at).where(Company.id == keep)).first()
+        if kept is not None:
+            rows.append((keep, f"{kept.name} ({_('in the trash')})" if kept.deleted_at else kept.name))
+    return rows
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
         sees_sensitive(),
         obj=None if request.method == "POST" else contact,  # a POST is the whole new state
         owners=queries.owner_choices(),
-        companies=queries.company_choices(),
+        companies=queries.company_choices(g.membership, keep=contact.company_id if contact is not None else None),
         region=g.workspace.phone_region,
         sensitive=sees_sensitive(),
         **kwargs,
