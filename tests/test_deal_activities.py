@@ -63,6 +63,25 @@ def timeline_of(page: str) -> str:
     return page.split('id="timeline-list"')[1].split("</ol>")[0]
 
 
+def test_a_deal_task_goes_only_to_members_who_read_deals(app, client, auth, ws_a):
+    helper = make_member(app, ws_a, "help@alpha.example.com")
+    no_deals = make_role(app, ws_a, "Service desk", ("contacts.read", "notes.write", "tickets.read"))
+    assign_role(app, ws_a, helper.membership_id, no_deals)
+    deal_id = make_deal(app, ws_a, "Tea chests", contact_id=make_contact(app, ws_a, "Ann Lee"))
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deal_url(ws_a, deal_id)).get_data(as_text=True)
+    assignees = page.split('name="assignee_id"')[1].split("</select>")[0]
+    assert f'value="{ws_a.membership_id}"' in assignees and f'value="{helper.membership_id}"' not in assignees
+    task = {
+        "kind": "task",
+        "body": "Quote them",
+        "due_at": "2030-01-02T09:30",
+        "assignee_id": str(helper.membership_id),
+    }
+    refused = post(client, deal_url(ws_a, deal_id, "/activities/"), task, headers=COMPOSER)
+    assert refused.status_code == 422 and activities_of(app, ws_a, deal_id) == []
+
+
 def test_log_each_kind_on_a_deal_without_leaving_the_page(app, client, auth, ws_a):
     ann = make_contact(app, ws_a, "Ann Lee")
     deal_id = make_deal(app, ws_a, "Tea chests", contact_id=ann, owner_id=ws_a.membership_id)

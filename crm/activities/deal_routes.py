@@ -53,7 +53,7 @@ def timeline_context(deal: Deal) -> dict:
     entries, more = deal_timeline.page(deal.id)
     context = {"timeline_entries": entries, "timeline_more": more}
     if g.membership.can("notes.write"):
-        context["activity_form"] = activity_form(deal.owner_id, formdata=None)
+        context["activity_form"] = activity_form(deal.owner_id, "deals.read", formdata=None)
     return context
 
 
@@ -80,7 +80,7 @@ def _composer(deal: Deal, form, status: int = 200, created: Entry | None = None)
 @require("notes.write", "deals.read")
 def create(deal_id: int):
     deal = deal_or_404(deal_id)
-    form = activity_form(deal.owner_id)
+    form = activity_form(deal.owner_id, "deals.read")
     partial = wants_partial("activity-composer")
     if not form.validate_on_submit():
         if partial:
@@ -94,7 +94,7 @@ def create(deal_id: int):
     db.session.commit()
     if partial:
         created = Entry(activity.occurred_at, ACTIVITY, activity)
-        return _composer(deal, activity_form(deal.owner_id, formdata=None), created=created)
+        return _composer(deal, activity_form(deal.owner_id, "deals.read", formdata=None), created=created)
     flash(_("Saved."), "success")
     return back_to(deal)
 

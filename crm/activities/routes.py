@@ -17,10 +17,11 @@ from crm.permissions import require
 bp = Blueprint("activities", __name__, url_prefix="/contacts/<int:contact_id>/activities")
 
 
-def activity_form(owner_id: int | None, **kwargs) -> ActivityForm:
+def activity_form(owner_id: int | None, read_permission: str = "contacts.read", **kwargs) -> ActivityForm:
     """The composer of a record owned by ``owner_id``: a task goes to someone who can open that
-    record (a member who sees only their own records, only on theirs), by default to its author."""
-    assignees = queries.roster().who_may_see(owner_id)
+    record (whose role has ``read_permission``; a member who sees only their own records, only on
+    theirs), by default to its author."""
+    assignees = queries.roster().who_may_see(owner_id, read_permission)
     form = ActivityForm(assignees=assignees, **kwargs)
     if form.assignee_id.raw_data is None and any(member_id == g.membership.id for member_id, _name in assignees):
         form.assignee_id.data = g.membership.id

@@ -187,10 +187,14 @@ class Roster:
         """Whom a record can go to: the active members."""
         return [(member_id, name) for member_id, name, _permissions in self.active]
 
-    def who_may_see(self, owner_id: int | None) -> list[tuple[int, str]]:
-        """Active members who can open a record owned by ``owner_id`` (their record scope allows it)."""
-        return [(member_id, name) for member_id, name, _permissions in self.active
-                if member_id not in self.own_records_only or member_id == owner_id]  # fmt: skip
+    def who_may_see(self, owner_id: int | None, permission: str = "contacts.read") -> list[tuple[int, str]]:
+        """Active members who can open a record owned by ``owner_id``: their role reads that kind of
+        record (``permission``) and their record scope allows it."""
+
+        def may_open(member_id: int, permissions: list[str]) -> bool:
+            return permission in permissions and (member_id not in self.own_records_only or member_id == owner_id)
+
+        return [(member_id, name) for member_id, name, permissions in self.active if may_open(member_id, permissions)]
 
     def who_may(self, permission: str) -> list[tuple[int, str]]:
         return [(member_id, name) for member_id, name, permissions in self.active if permission in permissions]
