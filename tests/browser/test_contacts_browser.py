@@ -107,6 +107,7 @@ def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_serve
     search.press_sequentially("stone", delay=30)
     result = page.locator("#global-search-results").get_by_role("link", name="Bob Stone")
     expect(result).to_be_visible()
+    expect(result).to_have_css("color", "rgb(29, 78, 216)")  # blue on the white panel, not the header's white
     page.keyboard.press("Tab")
     expect(result).to_be_focused()
     page.keyboard.press("Escape")  # closes the results, back in the search box
