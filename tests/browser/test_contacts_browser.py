@@ -372,3 +372,23 @@ def test_revealing_a_sensitive_value_shows_it_and_moves_the_focus_to_it(app, pag
     revealed = details.get_by_text("110101199001011234")
     expect(revealed).to_be_visible()
     expect(revealed).to_be_focused()  # the button it replaced had the focus
+
+
+def test_the_edit_page_of_its_own_saves_and_goes_back_to_the_record(app, page: Page, live_server):
+    from tests.factories import make_company
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Ltd")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    # As after opening an Edit link in a new tab.
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/{acme}/edit")
+    page.get_by_label("Industry").fill("Tea")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/companies/{acme}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme Ltd")
+    expect(page.locator("#company-details")).to_contain_text("Tea")
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}/edit")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(rf"/contacts/{ann}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee")
