@@ -139,3 +139,16 @@ def test_an_entry_about_no_single_record_names_only_its_type(app, client, auth, 
     assert client.get(f"/w/{ws_a.slug}/contacts/export.csv").status_code == 200  # logged, about no one contact
     log = client.get(audit_url(ws_a)).get_data(as_text=True)
     assert "<td>Contact</td>" in log and "#None" not in log
+
+
+def test_entries_that_log_counts_read_in_the_log_and_its_csv(app, client, auth, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):  # as an import logs its outcome
+        db.session.add(AuditEntry(actor_label=ws_a.email, action="import.completed", record_type="import",
+                                  record_id=7, changes={"created": 6, "updated": 0, "skipped": 2}))  # fmt: skip
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(audit_url(ws_a))
+    assert page.status_code == 200 and "<ins>6</ins>" in page.get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(client.get(audit_url(ws_a, "export.csv")).get_data(as_text=True))))
+    [imported] = [row for row in rows if row[4] == "7"]
+    assert imported[5] == "created: 6; updated: 0; skipped: 2"

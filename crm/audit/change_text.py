@@ -46,11 +46,21 @@ class ChangeLine:
     values_shown: bool
 
 
+def logged_changes(changes: dict | None):
+    """(field, before, after) for each field of a logged ``changes``: most actions log a field's
+    [before, after]; a few log one value (an import's counts), read as an after with no before."""
+    for name, value in (changes or {}).items():
+        if isinstance(value, list | tuple) and len(value) == 2:
+            yield name, value[0], value[1]
+        else:
+            yield name, None, value
+
+
 def change_lines(entry) -> list[ChangeLine]:
     """The entry's changes, one line per field, in the order they were logged."""
     hidden = _without_values(entry.record_type)
     lines = []
-    for name, (before, after) in (entry.changes or {}).items():
+    for name, before, after in logged_changes(entry.changes):
         label = str(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ")
         if name in hidden or name.endswith("_id"):
             lines.append(ChangeLine(label, None, None, values_shown=False))

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 
 from crm.audit import queries
 from crm.audit import service as audit
+from crm.audit.change_text import logged_changes
 from crm.audit.forms import AuditFilterForm
 from crm.audit.service import ACTIONS, RECORD_TYPES
 from crm.contacts.service import SENSITIVE_FIELDS
@@ -89,5 +90,12 @@ def _csv_lines(statement, workspace_id: int, header: list[str], labels: dict[str
 def _changes_text(changes: dict | None, hidden: frozenset) -> str:
     if not changes:
         return ""
-    return "; ".join(f"{field}: changed" if field in hidden else f"{field}: {before!s} → {after!s}"
-                     for field, (before, after) in changes.items())  # fmt: skip
+    return "; ".join(
+        _field_text(field, before, after, field in hidden) for field, before, after in logged_changes(changes)
+    )
+
+
+def _field_text(field: str, before, after, hidden: bool) -> str:
+    if hidden:
+        return f"{field}: changed"
+    return f"{field}: {after!s}" if before is None else f"{field}: {before!s} → {after!s}"
