@@ -331,6 +331,26 @@ def test_a_role_limited_to_its_own_records_imports_new_contacts_it_owns(app, cli
     assert contacts["Bo"].owner_id == member.membership_id
 
 
+def test_a_role_limited_to_its_own_records_sees_and_undoes_only_its_own_imports(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    owners = import_id_of(upload(client, ws_a, "Name,Email\nAlice Good,alice@example.com\nBad,bob@@example\n"))
+    check(client, app, ws_a, owners)
+    post(client, imports_url(ws_a, f"{owners}/run"), {})
+    auth.logout()
+    role = make_role(app, ws_a, "Own importer", permissions=("contacts.read", "contacts.import"), record_scope="own")
+    member = make_member(app, ws_a, "olga@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, role)
+    auth.login(member.email, member.password)
+    mine = import_id_of(upload(client, ws_a, "Name,Email\nBo,bo@example.com\n", "mine.csv"))
+    listing = client.get(imports_url(ws_a)).get_data(as_text=True)
+    assert "mine.csv" in listing and "customers.csv" not in listing
+    for path in ("", "/progress", "/invalid-rows.csv"):
+        assert client.get(imports_url(ws_a, f"{owners}{path}")).status_code == 404, path
+    assert post(client, imports_url(ws_a, f"{owners}/undo"), {}).status_code == 404
+    assert client.get(imports_url(ws_a, str(mine))).status_code == 200
+    assert contacts_of(app, ws_a)["Alice Good"].deleted_at is None
+
+
 def test_another_workspace_cannot_see_or_run_an_import(app, client, auth, ws_a, ws_b):
     auth.login(ws_a.email, ws_a.password)
     import_id = import_id_of(upload(client, ws_a, "Name,Email\nSecret Person,secret@example.com\n"))
