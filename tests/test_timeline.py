@@ -309,6 +309,8 @@ def test_editing_a_purchase_reclassifies_and_is_audited(app, client, auth, ws_a)
     form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit"), headers=target)
     assert form.get_data(as_text=True).lstrip().startswith(f'<li id="entry-purchase-{purchase}"')
     prefix = f"purchase-{purchase}-"
+    # Quantity times price: "Amount paid" is left empty, so that a new price recomputes it.
+    assert amount_input(form.get_data(as_text=True), prefix) == ""
     data = {f"{prefix}purchased_on": TODAY.isoformat(), f"{prefix}product": "Tea chest", f"{prefix}quantity": "2",
             f"{prefix}unit_price": "6000"}  # fmt: skip
     bad = post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}"), {**data, f"{prefix}product": ""},
@@ -320,6 +322,23 @@ def test_editing_a_purchase_reclassifies_and_is_audited(app, client, auth, ws_a)
     contact = contact_row(app, ws_a, contact_id)
     assert (contact.tier, contact.lifetime_value) == ("A", 12000)
     assert "Edited a purchase" in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+
+
+def test_an_amount_paid_by_hand_shows_when_its_purchase_is_edited(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    purchase = make_purchase(app, ws_a, contact_id, "Tea", amount=600)
+    data = {"purchased_on": TODAY.isoformat(), "product": "Tea", "quantity": "2", "unit_price": "400", "amount": "750"}
+    auth.login(ws_a.email, ws_a.password)
+    prefix = f"purchase-{purchase}-"
+    post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}"), {prefix + key: v for key, v in data.items()})
+    assert contact_row(app, ws_a, contact_id).lifetime_value == 750  # a discount on 800
+    form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit")).get_data(as_text=True)
+    assert amount_input(form, prefix) == "750.00"
+
+
+def amount_input(page: str, prefix: str) -> str:
+    tag = page.split(f'id="{prefix}amount"')[1].split(">")[0]
+    return tag.split('value="')[1].split('"')[0] if 'value="' in tag else ""
 
 
 def test_a_call_keeps_a_customer_from_going_dormant(app, client, auth, ws_a):

@@ -79,7 +79,7 @@ def create(company_id: int):
 def edit(company_id: int, purchase_id: int):
     company = company_or_404(company_id)
     purchase = purchase_or_404(company, purchase_id)
-    form = PurchaseForm(obj=purchase)
+    form = PurchaseForm.to_edit(purchase)
     return render_template("purchases/company_edit.html", company=company, purchase=purchase, form=form)
 
 

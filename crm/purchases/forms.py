@@ -38,6 +38,15 @@ class PurchaseForm(FlaskForm):
         validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
     )
 
+    @classmethod
+    def to_edit(cls, purchase, **kwargs) -> "PurchaseForm":
+        """The form filled from ``purchase``. "Amount paid" stays empty when it is quantity times unit
+        price, so that changing either recomputes it; an amount entered by hand (a discount) shows."""
+        form = cls(obj=purchase, **kwargs)
+        if purchase.amount == purchase.quantity * purchase.unit_price:
+            form.amount.data = None
+        return form
+
     def validate_unit_price(self, field):
         if self.quantity.data and field.data is not None and self.quantity.data * field.data > MAX_MONEY:
             raise ValidationError(_l("Quantity times unit price is too large."))

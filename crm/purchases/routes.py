@@ -42,7 +42,7 @@ def create(contact_id: int):
 def edit(contact_id: int, purchase_id: int):
     contact = contact_or_404(contact_id)
     purchase = item_of_or_404(Purchase, contact, purchase_id)
-    form = PurchaseForm(obj=purchase, prefix=f"purchase-{purchase.id}")
+    form = PurchaseForm.to_edit(purchase, prefix=f"purchase-{purchase.id}")
     template = "purchases/_edit.html" if wants_partial(f"entry-purchase-{purchase.id}") else "purchases/edit.html"
     return render_template(template, contact=contact, purchase=purchase, form=form)
 
