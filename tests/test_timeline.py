@@ -48,6 +48,8 @@ def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
     assert body.lstrip().startswith('<form id="activity-composer"')
     assert 'hx-swap-oob="afterbegin:#timeline-list"' in body and "Asked for &lt;b&gt;prices&lt;/b&gt;" in body
     assert contact_row(app, ws_a, contact_id).last_activity_at is not None
+    summary = body.split('id="contact-summary"')[1]  # sent again: its "Last activity" is now
+    assert "Last activity</dt><dd>—" not in summary.replace("\n", "") and "Last activity" in summary
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     assert "Asked for &lt;b&gt;prices&lt;/b&gt;" in page and "Logged an activity" in page
 
@@ -98,6 +100,7 @@ def test_a_purchase_classifies_the_customer_and_updates_the_summary(app, client,
     assert contact.lifetime_value == contact.value_12m == 12000
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     assert "Tier A: at least $10,000.00 in the last 12 months." in page
+    assert "New: first purchase within the last 90 days." in page  # the lifecycle's rule too
     assert "Customer class changed" in page  # the change of class is in the record's history
 
 
@@ -346,8 +349,12 @@ def test_a_call_keeps_a_customer_from_going_dormant(app, client, auth, ws_a):
     make_purchase(app, ws_a, contact_id, amount=600, on=TODAY - timedelta(days=200))
     assert contact_row(app, ws_a, contact_id).lifecycle == "dormant"
     auth.login(ws_a.email, ws_a.password)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "Dormant: no purchase or activity for more than 180 days." in page
     post(client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "call", "body": "Checked in"})
     assert contact_row(app, ws_a, contact_id).lifecycle == "active"
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "Active: a purchase or activity within the last 180 days." in page
 
 
 def test_field_and_class_changes_are_on_the_timeline_masked_where_sensitive(app, client, auth, ws_a):

@@ -177,7 +177,7 @@ def reclassify_all(workspace, today: date, batch: int = 500) -> int:
 
 
 def reasons(contact: Contact, workspace) -> list[str]:
-    """Which rule gave the contact its tier and level, in words for its page."""
+    """Which rule gave the contact its tier, level and lifecycle, in words for its page."""
     rules = rules_of(workspace)
 
     def amount(key: str) -> str:
@@ -217,7 +217,23 @@ def reasons(contact: Contact, workspace) -> list[str]:
     elif contact.level == "potential":
         growth = rules["potential_growth_percent"]
         said.append(_("Potential: spending grew by at least %(percent)d%% on the 12 months before.", percent=growth))
-    return said
+    lifecycle = _lifecycle_reason(contact, rules)
+    return [*said, lifecycle] if lifecycle else said
+
+
+def _lifecycle_reason(contact: Contact, rules: dict) -> str | None:
+    """The lifecycle window the contact is in (lifecycle_for's rules), or how it was set."""
+    if contact.last_purchase_at is None:
+        return None if contact.lifecycle == "lead" else _("Lifecycle set by hand: no purchase yet.")
+    if contact.lifecycle == "new":
+        return _("New: first purchase within the last %(days)d days.", days=rules["new_days"])
+    if contact.lifecycle == "active":
+        return _("Active: a purchase or activity within the last %(days)d days.", days=rules["dormant_days"])
+    if contact.lifecycle == "dormant":
+        return _("Dormant: no purchase or activity for more than %(days)d days.", days=rules["dormant_days"])
+    if contact.lifecycle == "churned":
+        return _("Churned: no purchase or activity for more than %(days)d days.", days=rules["churned_days"])
+    return None
 
 
 def reclassify_every_workspace() -> list[tuple[str, int]]:
