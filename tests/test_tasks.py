@@ -87,6 +87,20 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     assert "<h1>Customer care</h1>" in full
 
 
+def test_a_long_care_list_says_so_on_the_home_and_shows_in_full_on_the_care_page(app, client, auth, ws_a):
+    from crm.contacts.care import LIMIT
+
+    soon = born_on(date.today() + timedelta(days=2))
+    for number in range(LIMIT + 2):
+        make_contact(app, ws_a, f"Guest {number:02}", birthday=soon, owner_id=ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    home = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert home.count("Guest ") == LIMIT and "Guest 09" in home and "Guest 10" not in home
+    assert f'<a href="/w/{ws_a.slug}/care/">See them all</a>' in home
+    page = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
+    assert page.count("Guest ") == LIMIT + 2 and "See them all" not in page
+
+
 def test_birthdays_come_soonest_first_across_new_year_and_29_february(app, ws_a):
     from crm.contacts.care import birthdays_soon
     from crm.workspaces.models import Membership

@@ -10,7 +10,8 @@ from crm.contacts.models import Contact, month_day
 from crm.extensions import db
 from crm.permissions import visible_to_member
 
-LIMIT = 10
+LIMIT = 10  # each list on the workspace home
+PAGE_LIMIT = 200  # on the care page of its own, which the home links to when a list is longer
 COUNT_CAP = 1000
 
 
@@ -18,7 +19,7 @@ def _live(member) -> sa.Select:
     return visible_to_member(sa.select(Contact).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
 
 
-def birthdays_soon(member, today: date, days: int = 7) -> list[Contact]:
+def birthdays_soon(member, today: date, days: int = 7, limit: int = LIMIT) -> list[Contact]:
     """Birthdays from today through the next ``days`` days, soonest first (across New Year), through
     the (workspace_id, birthday_md) index; 29 February counts in years without one too."""
     window = [month_day(today + timedelta(days=n)) for n in range(days + 1)]
@@ -26,13 +27,13 @@ def birthdays_soon(member, today: date, days: int = 7) -> list[Contact]:
         window.insert(window.index(301), 229)
     soonest = sa.case({md: position for position, md in enumerate(window)}, value=Contact.birthday_md)
     statement = _live(member).where(Contact.birthday_md.in_(window)).order_by(soonest, Contact.name, Contact.id)
-    return list(db.session.scalars(statement.limit(LIMIT)))
+    return list(db.session.scalars(statement.limit(limit)))
 
 
-def valuable_going_quiet(member) -> list[Contact]:
+def valuable_going_quiet(member, limit: int = LIMIT) -> list[Contact]:
     """VIP and potential customers whose purchases have gone dormant: call them before they churn."""
     statement = _live(member).where(Contact.level.in_(("vip", "potential")), Contact.lifecycle == "dormant")
-    return list(db.session.scalars(statement.order_by(Contact.lifetime_value.desc(), Contact.id).limit(LIMIT)))
+    return list(db.session.scalars(statement.order_by(Contact.lifetime_value.desc(), Contact.id).limit(limit)))
 
 
 def unowned_count(member) -> int:
@@ -41,11 +42,14 @@ def unowned_count(member) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery()))
 
 
-def care_lists(member, timezone: str, today: date, sensitive: bool) -> dict:
+def care_lists(member, timezone: str, today: date, sensitive: bool, limit: int = LIMIT) -> dict:
+    """Each list holds up to ``limit`` + 1 entries: the template shows ``limit`` and, when there is
+    one more, says so and links the care page."""
     return {
-        "overdue": overdue_tasks(member, timezone, LIMIT),
-        "birthdays": birthdays_soon(member, today) if sensitive else None,
-        "quiet": valuable_going_quiet(member),
+        "limit": limit,
+        "overdue": overdue_tasks(member, timezone, limit + 1),
+        "birthdays": birthdays_soon(member, today, limit=limit + 1) if sensitive else None,
+        "quiet": valuable_going_quiet(member, limit + 1),
         # A member who sees only their own customers never sees one without an owner: no section.
         "unowned": unowned_count(member) if member.role.record_scope != "own" else None,
         "count_cap": COUNT_CAP,

@@ -4,7 +4,7 @@ and the customer care panel of the workspace home."""
 from flask import Blueprint, g, render_template, request
 
 from crm.contacts import queries
-from crm.contacts.care import care_lists
+from crm.contacts.care import LIMIT, PAGE_LIMIT, care_lists
 from crm.htmx import wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
@@ -17,9 +17,11 @@ care_bp = Blueprint("care", __name__, url_prefix="/care")
 @require("contacts.read")
 def care():
     """The workspace home's customer care panel (loaded after the page, so the home stays fast)."""
-    lists = care_lists(g.membership, g.workspace.timezone, workspace_today(), g.membership.can("contacts.sensitive"))
-    template = "contacts/_care.html" if wants_partial("care-lists") else "contacts/care.html"
-    return render_template(template, **lists)
+    on_home = wants_partial("care-lists")
+    sensitive = g.membership.can("contacts.sensitive")
+    limit = LIMIT if on_home else PAGE_LIMIT
+    lists = care_lists(g.membership, g.workspace.timezone, workspace_today(), sensitive, limit)
+    return render_template("contacts/_care.html" if on_home else "contacts/care.html", on_home=on_home, **lists)
 
 
 @bp.get("/")
