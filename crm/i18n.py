@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -60,6 +60,11 @@ def locale_from_browser() -> str:
 def select_timezone() -> str:
     workspace = g.get("workspace")
     return workspace.timezone if workspace is not None else "UTC"
+
+
+def in_zone(moment: datetime, zone: str) -> datetime:
+    """A stored time (aware, or naive UTC as SQLite gives it back) where ``zone`` is."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
 
 
 def workspace_today() -> date:

@@ -207,3 +207,27 @@ def test_companies_export_as_csv_and_xlsx_with_the_list_filters(app, client, aut
     auth.login(exporter.email, exporter.password)
     rows = sheet_rows(client.get(f"/w/{ws_a.slug}/companies/export.xlsx", query_string={"q": "上海"}))
     assert rows[1][0] == "上海贸易" and rows[1][-1] != "91310000X"  # masked without contacts.sensitive
+
+
+def test_exported_days_and_times_are_the_workspaces_as_the_list_shows_them(app, client, auth, ws_a):
+    from datetime import UTC, datetime
+
+    from crm.contacts.models import Company, Contact
+    from crm.workspaces.models import Workspace
+
+    late_evening = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)  # 04:30 on 7 December in Shanghai
+    ann = make_contact(app, ws_a, "Ann Lee")
+    acme = make_company(app, ws_a, "Acme Ltd")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"
+        contact = db.session.get(Contact, ann)
+        contact.created_at = contact.last_activity_at = late_evening
+        db.session.get(Company, acme).created_at = late_evening
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for response in (client.get(url(ws_a, "export.csv")), client.get(url(ws_a))):
+        rows = csv_rows(response) if response.mimetype == "text/csv" else sheet_rows(response)
+        row = dict(zip(rows[0], rows[1], strict=True))
+        assert (row["Added"], row["Last activity"]) == ("2026-12-07", "2026-12-07T04:30+08:00")
+    companies = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv"))
+    assert dict(zip(companies[0], companies[1], strict=True))["Added"] == "2026-12-07"

@@ -14,6 +14,7 @@ from crm.contacts.queries import owner_filter
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
+from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
 from crm.permissions import visible_to_member
 from crm.search import matching
@@ -35,11 +36,12 @@ class Plan:
     member: Membership
     fields: list[FieldDef]
     sensitive: bool
+    zone: str  # the workspace's time zone: a time is exported as the day it fell on there
 
 
-def _cell(value):
+def _cell(value, zone: str):
     if isinstance(value, datetime):
-        return value.date().isoformat()
+        return in_zone(value, zone).date().isoformat()
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -64,7 +66,7 @@ def rows(plan: Plan) -> Iterator[list]:
     while batch := db.session.execute(statement.where(Company.id > after).order_by(Company.id).limit(BATCH)).all():
         for row in batch:
             cells = [getattr(row, name) for name in FIELDS] + [row.owner_name or ""]
-            cells += [_cell(getattr(row, name)) for name in AFTER_OWNER]
+            cells += [_cell(getattr(row, name), plan.zone) for name in AFTER_OWNER]
             custom = row.custom or {}
             yield cells + [display(field, custom.get(field.key), reveal=plan.sensitive) for field in plan.fields]
         after = batch[-1].id

@@ -77,7 +77,8 @@ def _export_plan(file_format: str) -> company_export.Plan:
                  {"filters": [None, {"q": q, "owner": owner}], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
     fields = custom_fields.definitions(g.workspace, "company")
-    return company_export.Plan(q, owner, g.membership, fields, g.membership.can("contacts.sensitive"))
+    sensitive = g.membership.can("contacts.sensitive")
+    return company_export.Plan(q, owner, g.membership, fields, sensitive, g.workspace.timezone)
 
 
 @bp.get("/new")

@@ -18,6 +18,7 @@ from crm.contacts.models import Company, Contact
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
+from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
 from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
@@ -26,7 +27,13 @@ BATCH = 1000
 
 
 def _day(moment) -> str:
+    """A stored day (a purchase's, kept as its midnight in UTC)."""
     return moment.date().isoformat() if moment else ""
+
+
+def _local_day(moment, zone: str) -> str:
+    """The day a stored time fell on where the workspace is, as the list shows it."""
+    return in_zone(moment, zone).date().isoformat() if moment else ""
 
 
 def _joined(values) -> str:
@@ -57,11 +64,12 @@ COLUMNS = {
     "last_purchase": Column(_l("Last purchase"), (Contact.last_purchase_at,),
                             lambda row, tags, labels: _day(row.last_purchase_at)),
     "last_activity": Column(_l("Last activity"), (Contact.last_activity_at,),
-                            lambda row, tags, labels: row.last_activity_at.isoformat(timespec="minutes")
-                            if row.last_activity_at else ""),
+                            lambda row, tags, labels: in_zone(row.last_activity_at, labels["zone"])
+                            .isoformat(timespec="minutes") if row.last_activity_at else ""),
     "source": Column(_l("Source"), (Contact.source,), lambda row, tags, labels: row.source),
     "tags": Column(_l("Tags"), (), lambda row, tags, labels: ", ".join(tags)),
-    "created": Column(_l("Added"), (Contact.created_at,), lambda row, tags, labels: _day(row.created_at)),
+    "created": Column(_l("Added"), (Contact.created_at,),
+                      lambda row, tags, labels: _local_day(row.created_at, labels["zone"])),
     "phones": Column(_l("Phone numbers"), (Contact.phones,), lambda row, tags, labels: _joined(row.phones), True),
     "birthday": Column(_l("Birthday"), (Contact.birthday,),
                        lambda row, tags, labels: row.birthday.isoformat() if row.birthday else "", True),
@@ -86,7 +94,8 @@ class Plan:
     keys: list[str]  # of COLUMNS
     fields: list[FieldDef]  # custom fields, after the columns
     sensitive: bool  # the member has contacts.sensitive
-    labels: dict  # lifecycle and level names, translated beforehand (CSV rows are read after the view)
+    labels: dict  # lifecycle and level names, translated beforehand (CSV rows are read after the view), and the
+    # time zone ("zone") its times are written in
     ids: list[int]
 
 

@@ -203,6 +203,7 @@ def _export_plan(file_format: str) -> contacts_export.Plan:
     labels = {
         "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},
         "level": {key: str(label) for key, label in LEVEL_LABELS.items()},
+        "zone": g.workspace.timezone,
     }
     custom = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}
     keys, fields = contacts_export.columns_of(state, "cols" in request.args, sees_sensitive(), custom)
