@@ -52,6 +52,7 @@ def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
     assert "Last activity</dt><dd>—" not in summary.replace("\n", "") and "Last activity" in summary
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     assert "Asked for &lt;b&gt;prices&lt;/b&gt;" in page and "Logged an activity" in page
+    assert page.count("Time in UTC.") == 2  # due and reminder times are the workspace's, which may not be yours
 
 
 def test_a_task_needs_a_due_date_and_can_be_done_and_reopened(app, client, auth, ws_a):

@@ -40,6 +40,8 @@ class ActivityForm(FlaskForm):
     def __init__(self, *args, assignees=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.assignee_id.choices = choices([("", _l("Nobody")), *assignees])
+        # Typed and shown in the workspace's zone, which may not be the member's.
+        self.due_at.description = self.remind_at.description = _l("Time in %(zone)s.", zone=g.workspace.timezone)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
