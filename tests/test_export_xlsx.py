@@ -187,7 +187,7 @@ def test_companies_export_as_csv_and_xlsx_with_the_list_filters(app, client, aut
     page = client.get(f"/w/{ws_a.slug}/companies/", query_string={"q": "trade"}).get_data(as_text=True)
     assert "/companies/export.xlsx?q=trade" in page
     rows = sheet_rows(client.get(f"/w/{ws_a.slug}/companies/export.xlsx", query_string={"owner": "me"}))
-    assert rows[0][:3] == ["Name", "Industry", "Size (staff)"] and rows[0][-1] == "Tax number"
+    assert rows[0][:3] == ["Company name", "Industry", "Size (staff)"] and rows[0][-1] == "Tax number"
     assert [row[0] for row in rows[1:]] == ["上海贸易"]
     assert rows[1][-1] == "91310000X"  # the owner may see sensitive values
     lines = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv", query_string={"q": "trade"}))

@@ -83,9 +83,9 @@ def _company_names(ids: set[int]) -> dict[int, str]:
 def company_lines(workspace: Workspace, texts: dict) -> Iterator[str]:
     fields = definitions(workspace, "company")
     owners = _owner_names()
-    header = [_("Name"), _("Industry"), _("Size (staff)"), _("Website"), _("Phone"), _("Owner"), _("Customer since"),
-              _("Street"), _("City"), _("Region or state"), _("Postal code"), _("Country"), _("Notes"),
-              _("Added")]  # fmt: skip
+    header = [_("Company name"), _("Industry"), _("Size (staff)"), _("Website"), _("Phone"), _("Owner"),
+              _("Customer since"), _("Street"), _("City"), _("Region or state"), _("Postal code"), _("Country"),
+              _("Notes"), _("Added")]  # fmt: skip
     yield BOM + csv_row(header + [field.label for field in fields])
     for batch in _live(Company):
         for company in batch:

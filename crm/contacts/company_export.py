@@ -22,7 +22,7 @@ from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
 
 BATCH = 1000
-HEADER = (_l("Name"), _l("Industry"), _l("Size (staff)"), _l("Website"), _l("Phone"), _l("Owner"),
+HEADER = (_l("Company name"), _l("Industry"), _l("Size (staff)"), _l("Website"), _l("Phone"), _l("Owner"),
           _l("Customer since"), _l("Street"), _l("City"), _l("Region or state"), _l("Postal code"), _l("Country"),
           _l("Notes"), _l("Added"))  # fmt: skip
 FIELDS = ("name", "industry", "size", "website", "phone")

@@ -167,7 +167,7 @@ class ContactForm(_RecordForm):
 
 
 class CompanyForm(_RecordForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
+    name = StringField(_l("Company name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     industry = StringField(_l("Industry"), validators=[Optional(), Length(max=100)])
     size = SelectField(_l("Size (staff)"), choices=choices(SIZE_LABELS.items()), default="")
     website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])

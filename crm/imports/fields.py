@@ -40,7 +40,7 @@ TARGETS = (
 )
 
 COMPANY_TARGETS = (
-    Target("name", _l("Name")),
+    Target("name", _l("Company name")),
     Target("industry", _l("Industry")),
     Target("size", _l("Size (staff)")),
     Target("website", _l("Website")),

@@ -104,7 +104,7 @@ def test_a_refused_form_puts_the_focus_on_its_first_wrong_field(app, page: Page,
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/companies/new")
-    page.get_by_label("Name", exact=True).fill("Acme Ltd")
+    page.get_by_label("Company name").fill("Acme Ltd")
     page.get_by_label("Website").fill("not a site")
     page.get_by_role("button", name="Add company").click()
     expect(page.get_by_text("Enter a web address such as example.com.")).to_be_visible()
