@@ -144,3 +144,17 @@ def test_a_website_stored_before_validation_is_linked_only_over_http(app, client
     auth.login(ws_a.email, ws_a.password)
     page = client.get(companies_url(ws_a, str(acme))).get_data(as_text=True)
     assert 'href="https://javascript:alert(1)@b.cd/://"' in page and 'href="javascript:' not in page
+
+
+def test_load_more_counts_every_row_shown_and_puts_the_focus_on_the_first_new_one(app, client, auth, ws_a):
+    from crm.contacts.queries import PER_PAGE
+
+    for number in range(PER_PAGE + 2):
+        make_company(app, ws_a, f"Firm {number:03}")
+    auth.login(ws_a.email, ws_a.password)
+    first = client.get(companies_url(ws_a)).get_data(as_text=True)
+    assert f"Showing the first {PER_PAGE} companies; more below." in first
+    more_url = first.split('id="companies-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "companies-more"}).get_data(as_text=True)
+    assert f'id="companies-status" hx-swap-oob="true">{PER_PAGE + 2} companies</p>' in more  # not "the first 50"
+    assert more.count("autofocus") == 1 and more.index("autofocus") < more.index("</tr>")  # the first new row

@@ -49,7 +49,8 @@ def index():
     page = queries.companies_page(q, owner, request.args.get("after"), g.membership)
     context = {"page": page, "q": q, "owner": owner}
     if wants_partial("companies-more"):
-        return render_template("companies/_rows.html", **context)
+        loaded = max(0, request.args.get("loaded", 0, type=int))  # rows above, for the count shown
+        return render_template("companies/_rows.html", more_page=True, loaded=loaded, **context)
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
     return render_template("companies/index.html", **context)
