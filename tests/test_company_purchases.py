@@ -111,6 +111,7 @@ def test_edit_and_delete_a_company_purchase_but_not_a_contacts_from_here(app, cl
     assert post(client, purchases_url(ws_a, acme, f"{anns}/delete"), {}).status_code == 404
     deleted = post(client, purchases_url(ws_a, acme, f"{own}/delete"), {}, headers=SECTION)
     assert deleted.status_code == 200 and "Fleet service+" not in deleted.get_data(as_text=True)
+    assert "Purchase deleted." in deleted.headers["HX-Trigger"]  # said in a toast
     assert purchases(app, ws_a) == [(ann, acme, "Tea", 20)]
     with app.app_context(), workspace_scope(ws_a.id):
         actions = db.session.scalars(

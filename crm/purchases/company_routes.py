@@ -104,7 +104,7 @@ def delete(company_id: int, purchase_id: int):
     purchase = purchase_or_404(company, purchase_id)
     service.delete_purchase(None, g.workspace, purchase, workspace_today())
     db.session.commit()
+    flash(_("Purchase deleted."), "success")  # a toast after an htmx swap
     if wants_partial(SECTION):
         return _section(company)
-    flash(_("Purchase deleted."), "success")
     return _back(company)

@@ -3,6 +3,7 @@
 from flask import Blueprint, flash, g, render_template
 from flask_babel import gettext as _
 
+from crm.contacts import timeline
 from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import PURCHASE, Entry, day_start
 from crm.extensions import db
@@ -27,12 +28,15 @@ def create(contact_id: int):
             return render_template("purchases/_composer.html", contact=contact, form=form), 422
         flash(_("The purchase was not saved: %(errors)s", errors=errors_text(form)), "error")
         return back_to(contact)
-    purchase = service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
+    service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
     if partial:
-        created = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        # The timeline's first page again: the purchase goes where its day puts it (below today's
+        # activities, or far down when back-dated), not simply on top.
+        entries, more = timeline.page(contact.id, None, member=g.membership)
         fresh = PurchaseForm(formdata=None)
-        return render_template("purchases/_composer.html", contact=contact, form=fresh, created=created)
+        return render_template("purchases/_composer.html", contact=contact, form=fresh, created=True,
+                               timeline_entries=entries, timeline_more=more)  # fmt: skip
     flash(_("Purchase added."), "success")
     return back_to(contact)
 
@@ -73,7 +77,7 @@ def delete(contact_id: int, purchase_id: int):
     purchase = item_of_or_404(Purchase, contact, purchase_id)
     service.delete_purchase(contact, g.workspace, purchase, workspace_today())
     db.session.commit()
+    flash(_("Purchase deleted."), "success")  # a toast after an htmx swap
     if wants_partial(f"entry-purchase-{purchase_id}"):
         return render_template("contacts/_summary.html", contact=contact, oob=True)
-    flash(_("Purchase deleted."), "success")
     return back_to(contact)
