@@ -367,6 +367,7 @@ def test_field_and_class_changes_are_on_the_timeline_masked_where_sensitive(app,
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     timeline = page.split('id="timeline-list"')[1].split("</ol>")[0]
     assert "<del>Buyer</del> → <ins>Head buyer</ins>" in timeline
+    assert "<del>(650) 253-0000</del> → <ins>(650) 253-0001</ins>" in timeline  # as the details write them
     assert "Customer class changed" in timeline and "<ins>A</ins>" in timeline
     assert timeline.index("entry-change-") < timeline.index("Tea chest")  # newest first
     sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.sensitive
@@ -419,7 +420,7 @@ def test_the_history_panel_names_fields_and_hides_what_the_reader_may_not_see(ap
     history = page.split('id="history-title"')[1].split("</section>")[0]
     assert '<span class="field-name">Unit price</span>: <ins>4000' in history and "unit_price" not in history
     assert '<span class="field-name">Date</span>: <ins>Mar 9, 2026</ins>' in history
-    assert '<span class="field-name">Gender</span>: <ins>Female</ins>' in history and "+16502530001" in history
+    assert '<span class="field-name">Gender</span>: <ins>Female</ins>' in history and "(650) 253-0001" in history
     auditor = make_member(app, ws_a, "auditor@alpha.example.com")
     assign_role(app, ws_a, auditor.membership_id, make_role(app, ws_a, "Auditor", ("contacts.read", "audit.view")))
     auth.logout()
@@ -431,3 +432,14 @@ def test_the_history_panel_names_fields_and_hides_what_the_reader_may_not_see(ap
     assert "Phone numbers changed" in log and "+16502530001" not in log and "Unit price" in log
     export = client.get(f"/w/{ws_a.slug}/settings/audit/export.csv").get_data(as_text=True)
     assert "phones: changed" in export and "+16502530001" not in export and "unit_price: 4000" in export
+
+
+def test_a_back_dated_purchase_takes_its_place_on_the_timeline_at_once(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_activity(app, ws_a, contact_id, "Called today")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": "2024-01-15", "product": "Old tea", "quantity": "1", "unit_price": "50"}
+    body = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE).get_data(as_text=True)
+    timeline = body.split('id="timeline-list"')[1].split("</ol>")[0]
+    assert 'hx-swap-oob="true"' in timeline.split(">")[0]  # the whole first page, drawn again
+    assert timeline.index("Called today") < timeline.index("Old tea")  # newest first, as after a reload

@@ -13,6 +13,7 @@ from flask import g
 from flask_babel import format_date, format_datetime
 
 from crm.activities.forms import KIND_LABELS
+from crm.contacts import phones
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS as CONTACT_FIELD_LABELS
@@ -65,7 +66,7 @@ def change_lines(entry) -> list[ChangeLine]:
         if name in hidden or name.endswith("_id"):
             lines.append(ChangeLine(label, None, None, values_shown=False))
         else:
-            lines.append(ChangeLine(label, _value_text(name, before), _value_text(name, after), values_shown=True))
+            lines.append(ChangeLine(label, value_text(name, before), value_text(name, after), values_shown=True))
     return lines
 
 
@@ -76,11 +77,16 @@ def _without_values(record_type: str | None) -> frozenset:
     return WITHOUT_VALUES
 
 
-def _value_text(name: str, value) -> str | None:
+def value_text(name: str, value) -> str | None:
+    """A logged value as the record's page shows it: a choice by its label, phone numbers as the
+    workspace writes them, a time in the member's zone, a day in their language."""
     if value is None:
         return None
     if name in CHOICE_LABELS and isinstance(value, str):
         return str(CHOICE_LABELS[name].get(value, value))
+    if name == "phones" and isinstance(value, list):
+        workspace = g.get("workspace")
+        return ", ".join(phones.display(str(number), workspace.phone_region if workspace else "") for number in value)
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     if isinstance(value, str) and name.endswith(("_at", "_on", "birthday", "customer_since")):

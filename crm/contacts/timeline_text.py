@@ -18,7 +18,7 @@ from crm.activities.entry_text import (
     time_tag,
     writing,
 )
-from crm.audit.change_text import CHOICE_LABELS
+from crm.audit.change_text import value_text
 from crm.audit.service import ACTIONS
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
@@ -57,10 +57,6 @@ def _labels(locale: str) -> dict:
     return {
         "actions": {action: escape(label) for action, label in ACTIONS.items()},
         "fields": {name: escape(label) for name, label in FIELD_LABELS.items()},
-        # Fields stored as a key ("vip") and shown by their label ("VIP"), as in the History panel.
-        "values": {
-            field: {key: escape(label) for key, label in choices.items()} for field, choices in CHOICE_LABELS.items()
-        },
         "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
         "kehu": escape(_("Kehu")),
         "changed": escape(_("%(field)s changed")),
@@ -82,12 +78,10 @@ def _change_writer(shared: Writing):
         if name in hidden:
             return f"<li>{labels['changed'] % {'field': label}}</li>"
         before, after = values
-        choices = labels["values"].get(name)
-        shown = (lambda value: choices.get(value) or _value_text(value)) if choices else _value_text
         text = f'<li><span class="field-name">{label}</span>: '
         if before is not None:
-            text += f"<del>{shown(before)}</del> → "
-        return text + (f"<ins>{shown(after)}</ins>" if after is not None else "—") + "</li>"
+            text += f"<del>{escape(value_text(name, before))}</del> → "
+        return text + (f"<ins>{escape(value_text(name, after))}</ins>" if after is not None else "—") + "</li>"
 
     def write(item) -> str:
         action = labels["actions"].get(item.action) or escape(item.action)
@@ -100,13 +94,6 @@ def _change_writer(shared: Writing):
         )
 
     return write
-
-
-def _value_text(value) -> str:
-    """A changed value: a list as its items joined by commas."""
-    if isinstance(value, list | tuple | dict):
-        return ", ".join(escape(item) for item in value)
-    return escape(value)
 
 
 def _purchase_writer(shared: Writing, purchases_url: str):
