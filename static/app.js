@@ -268,6 +268,32 @@
     if (cancel) cancel.click();
   });
 
+  // The header's search results: arrow keys move from the box through the results, and the
+  // results close once the focus leaves the search (a click elsewhere, Tab past the last one).
+  document.addEventListener("keydown", function (event) {
+    if ((event.key !== "ArrowDown" && event.key !== "ArrowUp") || !event.target.closest) return;
+    var search = event.target.closest(".global-search");
+    if (!search) return;
+    var links = [].slice.call(search.querySelectorAll(".quick-panel a[href]"));
+    if (!links.length) return;
+    var at = links.indexOf(event.target);
+    var next = event.key === "ArrowDown" ? at + 1 : at - 1;
+    event.preventDefault();
+    if (next < 0) search.querySelector("input").focus();
+    else links[Math.min(next, links.length - 1)].focus();
+  });
+  document.addEventListener("mousedown", function (event) {
+    // Keeps the focus in the search while a result is clicked (Safari does not focus links), or
+    // focusout below would close the results under the pointer.
+    if (event.target.closest && event.target.closest(".global-search .quick-panel")) event.preventDefault();
+  });
+  document.addEventListener("focusout", function (event) {
+    var search = event.target.closest && event.target.closest(".global-search");
+    if (!search || (event.relatedTarget && search.contains(event.relatedTarget))) return;
+    var results = search.querySelector(".quick-panel");
+    if (results) results.replaceChildren();
+  });
+
   // A form sent back with its errors (422) puts the focus on its first wrong field, even where a
   // field of the form asks for the focus itself (autofocus on the first field).
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -293,6 +319,47 @@
     var button = form && form.querySelector("button:not([type=button])");
     if (button) button.focus();
   });
+
+  // A swap that replaces or removes the focused element (an entry edited or deleted, "Show older")
+  // must not drop the focus to <body>, where a keyboard or screen-reader user starts over. Once the
+  // rules above and htmx's autofocus have had their turn, it goes to what took the element's place:
+  // a form's first field, or the new item itself; or, where nothing did, to the item before it or
+  // the section's heading.
+  var FIELDS = "input:not([type=hidden]):not([disabled]), select, textarea";
+  var CONTROLS = "a[href], button:not([disabled]), " + FIELDS;
+  var displaced = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    displaced = null;
+    if (event.detail.boosted || !target || target === document.body) return; // a page: it starts at its top
+    if (!active || active === document.body || !target.contains(active)) return;
+    displaced = {
+      target: target,
+      parent: target.parentElement,
+      before: target.previousElementSibling,
+      section: target.closest("section, main")
+    };
+    setTimeout(refocus, 120); // after htmx's settle (20 ms) and its own focus handling
+  });
+
+  function refocus() {
+    var place = displaced;
+    displaced = null;
+    if (!place || (document.activeElement && document.activeElement !== document.body)) return;
+    // Still in the page: its content was swapped (innerHTML); gone: something took its place (outerHTML).
+    var fresh = place.target.isConnected ? place.target.firstElementChild
+      : place.before ? place.before.nextElementSibling : place.parent && place.parent.firstElementChild;
+    while (fresh && (fresh.tagName === "TEMPLATE" || fresh.hidden)) fresh = fresh.nextElementSibling;
+    var spot = fresh && fresh.isConnected ? fresh : (place.before && place.before.isConnected ? place.before : null);
+    var field = spot && spot.querySelector(FIELDS); // an edit form: its first field
+    if (field) spot = field;
+    else if (spot && spot.tagName === "SECTION") spot = spot.querySelector("h1, h2, h3") || spot; // a panel drawn again
+    if (!spot && place.section && place.section.isConnected) spot = place.section.querySelector("h1, h2, h3") || place.section;
+    if (!spot) return;
+    if (!spot.matches(CONTROLS)) spot.setAttribute("tabindex", "-1");
+    spot.focus();
+  }
 
   // The contacts' bulk bar asks before it changes contacts, not before an export.
   document.addEventListener("htmx:confirm", function (event) {

@@ -34,7 +34,7 @@ def test_add_a_contact_find_it_as_you_type_and_edit_it_inline(app, page: Page, l
     page.get_by_label("Tags").fill("fair 2026")
     page.get_by_role("button", name="Add contact").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee")
-    expect(page.get_by_text("(650) 253-0000")).to_be_visible()
+    expect(page.get_by_role("link", name="(650) 253-0000")).to_be_visible()
 
     page.get_by_role("link", name="All contacts").click()
     mark_window(page)
@@ -116,7 +116,13 @@ def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_serve
     search.press_sequentially(" ", delay=30)
     search.press("Backspace")
     expect(result).to_be_visible()
-    page.keyboard.press("Tab")
+    page.locator("h1").click()  # elsewhere: the results close
+    expect(result).to_be_hidden()
+    search.press_sequentially(" ", delay=30)
+    search.press("Backspace")
+    expect(result).to_be_visible()
+    search.press("ArrowDown")  # from the box into the results
+    expect(result).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bob Stone")
     switcher = page.locator("details.switcher")
@@ -392,3 +398,40 @@ def test_the_edit_page_of_its_own_saves_and_goes_back_to_the_record(app, page: P
     page.get_by_role("link", name="Cancel").click()
     expect(page).to_have_url(re.compile(rf"/contacts/{ann}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee")
+
+
+def test_the_focus_stays_on_the_timeline_when_entries_change(app, page: Page, live_server):
+    """Editing or deleting an entry and "Show older" replace the focused control: the focus goes to
+    what took its place, never back to the top of the page."""
+    from tests.factories import make_activity, make_purchase
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    make_activity(app, owner, ann, "Gone soon")
+    make_purchase(app, owner, ann, "Tea chest", amount=600)
+    bob = make_contact(app, owner, "Bob Stone")
+    for number in range(21):  # one more than a page of the timeline
+        make_activity(app, owner, bob, f"Note {number:02}")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete this note?"
+    focused_tag = "() => document.activeElement.tagName"
+
+    page.get_by_role("link", name="Edit Tea chest").click()
+    expect(page.locator("#timeline-list form input:visible").first).to_be_focused()
+    page.get_by_role("button", name="Save").last.click()
+    expect(page.locator("#timeline-list input[type=date]")).to_have_count(0)  # the edit form is gone
+    page.wait_for_timeout(300)
+    assert page.evaluate(focused_tag) != "BODY"
+
+    gone = page.locator("#timeline-list li", has_text="Gone soon")
+    gone.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(gone).to_have_count(0)
+    page.wait_for_timeout(300)
+    assert page.evaluate(focused_tag) != "BODY"
+
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{bob}")
+    page.get_by_role("link", name="Show older").click()
+    expect(page.locator(".note-body", has_text="Note 00")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.activeElement.closest('#timeline-list') !== null")
