@@ -388,6 +388,11 @@ def test_without_contacts_sensitive_phones_birthday_and_address_stay_hidden_and_
     for url in (contacts_url(ws_a), contacts_url(ws_a, str(contact_id)), contacts_url(ws_a, f"{contact_id}/edit")):
         page = client.get(url).get_data(as_text=True)
         assert "253-0000" not in page and "Springfield" not in page, url
+    # Nor found by their number, in the list or the header's search (a digit at a time would tell it).
+    make_contact(app, ws_a, "Bea", emails=["bea2530000@example.com"])
+    for url in (contacts_url(ws_a), f"/w/{ws_a.slug}/search/"):
+        found = client.get(url, query_string={"q": "2530000"}).get_data(as_text=True)
+        assert ">Ann<" not in found and "Bea" in found, url  # Bea's address holds the digits: she is found
     # An edit by them, even one that sends the hidden fields, leaves those fields as they were.
     post(
         client,

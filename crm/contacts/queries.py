@@ -23,7 +23,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
-from crm.search import matching, normalize, search_order
+from crm.search import matching, normalize, search_order, search_words
 from crm.workspaces.models import ACTIVE, Membership, Role
 
 PER_PAGE = 50
@@ -53,8 +53,24 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
+def contacts_matching(statement: sa.Select, q: str, member: Membership) -> sa.Select:
+    """Contacts whose search text holds every word of ``q``. The search text holds phone digits;
+    a member who may not see phone numbers may not find contacts by them either (one digit at a
+    time would give a number away): for them a word of digits must be in the name or an email
+    address, checked on the rows the index found."""
+    statement = matching(statement, Contact, q, db.engine.dialect.name)
+    if member.can("contacts.sensitive"):
+        return statement
+    for word in search_words(q):
+        if word.isdigit():
+            pattern = f"%{word}%"
+            shown = sa.or_(sa.func.lower(Contact.name).like(pattern), sa.cast(Contact.emails, sa.Text).like(pattern))
+            statement = statement.where(shown)
+    return statement
+
+
 def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.Select:
-    statement = matching(statement, Contact, state.q, db.engine.dialect.name)
+    statement = contacts_matching(statement, state.q, member)
     statement = owner_filter(statement, Contact.owner_id, state.owner, member)
     for name in ("lifecycle", "tier", "level"):
         if getattr(state, name):
@@ -243,7 +259,7 @@ def quick_search(q: str, member: Membership, limit: int = 8) -> tuple[list[Conta
         return [], []
     dialect = db.engine.dialect.name
     contacts = sa.select(Contact).where(Contact.deleted_at.is_(None)).options(so.joinedload(Contact.company))
-    contacts = visible_to_member(matching(contacts, Contact, q, dialect), Contact.owner_id, member)
+    contacts = visible_to_member(contacts_matching(contacts, q, member), Contact.owner_id, member)
     companies = sa.select(Company).where(Company.deleted_at.is_(None))
     companies = visible_to_member(matching(companies, Company, q, dialect), Company.owner_id, member)
     contacts_order = search_order(q, dialect, [Contact.created_at, Contact.id], True)
