@@ -78,3 +78,9 @@ def keyset(
 
 def newest_first(session, statement: sa.Select, model, cursor: str | None, per_page: int) -> Page:
     return keyset(session, statement, [model.created_at, model.id], cursor, per_page)
+
+
+def rows_loaded(args) -> int:
+    """How many rows a "Load more" link says are above it (its ``loaded`` argument), for the count the
+    list shows after it."""
+    return max(0, args.get("loaded", 0, type=int))

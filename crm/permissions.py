@@ -114,14 +114,26 @@ def every_member(view: Callable) -> Callable:
     return view
 
 
+def own_records_only(member=None) -> bool:
+    """Whether the member's role sees only the records they own or are assigned to."""
+    return (member or g.membership).role.record_scope == "own"
+
+
 def visible_to_member(statement, owner_column, member=None):
     """Applies the member's record scope to a query: with "own", only rows whose ``owner_column``
     (owner or assignee membership id) is theirs. Every list, search, count, export, detail page
     and report of a scoped record goes through here."""
     member = member or g.membership
-    if member.role.record_scope == "own":
+    if own_records_only(member):
         return statement.where(owner_column == member.id)
     return statement
+
+
+def scope_allows(owner_id: int | None, member=None) -> bool:
+    """``visible_to_member`` for one record already loaded: whether the member's record scope lets
+    them at a record owned by (or assigned to) ``owner_id``."""
+    member = member or g.membership
+    return not own_records_only(member) or owner_id == member.id
 
 
 def holds_everything_of(actor, role) -> bool:

@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
-from crm.permissions import require
+from crm.permissions import require, scope_allows
 
 bp = Blueprint("deal_activities", __name__, url_prefix="/deals/<int:deal_id>")
 
@@ -34,7 +34,7 @@ def deal_visible(deal: Deal | None) -> bool:
     """Whether the member may open this deal's page (for links from other records' pages)."""
     if deal is None or deal.deleted_at is not None or not g.membership.can("deals.read"):
         return False
-    return g.membership.role.record_scope != "own" or deal.owner_id == g.membership.id
+    return scope_allows(deal.owner_id)
 
 
 def deal_or_404(deal_id: int) -> Deal:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from crm.activities.tasks import overdue_tasks
 from crm.contacts.models import Contact, month_day
 from crm.extensions import db
-from crm.permissions import visible_to_member
+from crm.permissions import own_records_only, visible_to_member
 
 LIMIT = 10  # each list on the workspace home
 PAGE_LIMIT = 200  # on the care page of its own, which the home links to when a list is longer
@@ -51,6 +51,6 @@ def care_lists(member, timezone: str, today: date, sensitive: bool, limit: int =
         "birthdays": birthdays_soon(member, today, limit=limit + 1) if sensitive else None,
         "quiet": valuable_going_quiet(member, limit + 1),
         # A member who sees only their own customers never sees one without an owner: no section.
-        "unowned": unowned_count(member) if member.role.record_scope != "own" else None,
+        "unowned": None if own_records_only(member) else unowned_count(member),
         "count_cap": COUNT_CAP,
     }

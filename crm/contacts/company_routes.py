@@ -16,6 +16,7 @@ from crm.deals.models import Deal
 from crm.deals.summary import open_deals
 from crm.extensions import db
 from crm.htmx import wants_partial
+from crm.pagination import rows_loaded
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
 from crm.xlsx_stream import xlsx_download
@@ -49,8 +50,7 @@ def index():
     page = queries.companies_page(q, owner, request.args.get("after"), g.membership)
     context = {"page": page, "q": q, "owner": owner}
     if wants_partial("companies-more"):
-        loaded = max(0, request.args.get("loaded", 0, type=int))  # rows above, for the count shown
-        return render_template("companies/_rows.html", more_page=True, loaded=loaded, **context)
+        return render_template("companies/_rows.html", more_page=True, loaded=rows_loaded(request.args), **context)
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
     return render_template("companies/index.html", **context)

@@ -24,7 +24,8 @@ from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
-from crm.permissions import require
+from crm.pagination import rows_loaded
+from crm.permissions import require, scope_allows
 from crm.purchases.forms import PurchaseForm
 from crm.xlsx_stream import xlsx_download
 
@@ -54,7 +55,7 @@ def record_visible(record: Contact | Company | None) -> bool:
     """Whether the member may open this contact's or company's page (for links from other pages)."""
     if record is None or record.deleted_at is not None:
         return False
-    return g.membership.role.record_scope != "own" or record.owner_id == g.membership.id
+    return scope_allows(record.owner_id)
 
 
 def sees_sensitive() -> bool:
@@ -85,8 +86,9 @@ def index():
     state = ListState.from_args(request.args)
     context = _list_context(state, request.args.get("after"))
     if wants_partial("contacts-more"):
-        loaded = max(0, request.args.get("loaded", 0, type=int))  # rows above, for the count shown
-        return render_template("contacts/_rows.html", more_page=True, loaded=loaded, **_with_bulk(context))
+        return render_template(
+            "contacts/_rows.html", more_page=True, loaded=rows_loaded(request.args), **_with_bulk(context)
+        )
     _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", export_oob=True, **context)

@@ -21,7 +21,7 @@ from crm.deals.customers import parse_customer, where_customer
 from crm.deals.models import OPEN, Deal, DealStageChange, Pipeline, Stage
 from crm.deals.service import BoardCard
 from crm.extensions import db
-from crm.permissions import visible_to_member
+from crm.permissions import scope_allows, visible_to_member
 from crm.search import like_pattern, matching
 from crm.workspaces.models import Membership
 
@@ -286,8 +286,7 @@ def board_positions(pipeline_id: int, member: Membership) -> tuple[list[BoardCar
         .order_by(Deal.stage_id, Deal.position, Deal.id)
     )
     rows = db.session.execute(statement).all()
-    own_only = member.role.record_scope == "own"
-    visible = {row.id for row in rows if not own_only or row.owner_id == member.id}
+    visible = {row.id for row in rows if scope_allows(row.owner_id, member)}
     return [BoardCard(row.id, row.stage_id, row.position) for row in rows], visible
 
 

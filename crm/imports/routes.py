@@ -23,7 +23,7 @@ from crm.imports.reader import UnreadableFile, format_of, layout_of, rows
 from crm.imports.undo import undo
 from crm.jobs import enqueue
 from crm.pagination import keyset, newest_first
-from crm.permissions import require
+from crm.permissions import own_records_only, require
 from crm.tenancy import bind_workspace
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -39,15 +39,11 @@ PROBLEMS_PER_PAGE = 100
 SAMPLE_ROWS = 3
 
 
-def _own_imports_only() -> bool:
-    """A member who sees only their own records sees only the imports they started: another's
-    import shows its rows and problems (other people's customers) and could be undone."""
-    return g.membership.role.record_scope == "own"
-
-
 def import_or_404(import_id: int) -> Import:
     job = db.session.get(Import, import_id)
-    if job is None or (_own_imports_only() and job.user_id != current_user.id):
+    # A member who sees only their own records sees only the imports they started: another's import
+    # shows its rows and problems (other people's customers) and could be undone.
+    if job is None or (own_records_only() and job.user_id != current_user.id):
         abort(404)
     if runner.stalled(job):
         runner.give_up(job)
@@ -60,7 +56,7 @@ def _to(job: Import):
 
 
 def _index(form: UploadForm, status: int = 200):
-    statement = sa.select(Import).where(Import.user_id == current_user.id) if _own_imports_only() else sa.select(Import)
+    statement = sa.select(Import).where(Import.user_id == current_user.id) if own_records_only() else sa.select(Import)
     page = newest_first(db.session, statement, Import, request.args.get("after"), PER_PAGE)
     return render_template("imports/index.html", form=form, page=page, saved=mappings.saved_mappings()), status
 

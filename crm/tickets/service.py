@@ -24,7 +24,7 @@ from crm.contacts.phones import to_e164
 from crm.db import utcnow
 from crm.duplicates import service as duplicates
 from crm.extensions import db
-from crm.permissions import OWNER
+from crm.permissions import OWNER, scope_allows
 from crm.search import normalize
 from crm.tenancy import bound_workspace_id
 from crm.tickets import rotation, sla
@@ -468,4 +468,4 @@ def allowed_to_work(ticket: Ticket, membership: Membership) -> bool:
         return False
     if ticket.queue == ESCALATED and not membership.can("tickets.escalated"):
         return False
-    return membership.role.record_scope != "own" or ticket.assignee_id == membership.id
+    return scope_allows(ticket.assignee_id, membership)

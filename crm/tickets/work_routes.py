@@ -8,7 +8,7 @@ from flask_babel import ngettext
 
 from crm.extensions import db
 from crm.htmx import wants_partial
-from crm.permissions import require
+from crm.permissions import require, scope_allows
 from crm.privacy import service as privacy
 from crm.saved_replies import service as saved_replies
 from crm.saved_replies.models import SavedReply
@@ -45,7 +45,7 @@ def _may_erase(ticket) -> bool:
     """Erasing needs ``contacts.delete`` and, for a role limited to its own records, owning the contact."""
     if not g.membership.can("contacts.delete"):
         return False
-    return g.membership.role.record_scope != "own" or ticket.contact.owner_id == g.membership.id
+    return scope_allows(ticket.contact.owner_id)
 
 
 @bp.post("/<int:ticket_number>/privacy")
