@@ -1,6 +1,7 @@
 """The blueprint tree, built once at import: feature blueprints nest under the /w/<slug> parent,
 so they inherit its sign-in requirement, membership check and workspace binding."""
 
+from crm.activities.company_routes import bp as company_activities_bp
 from crm.activities.deal_routes import bp as deal_activities_bp
 from crm.activities.routes import bp as activities_bp
 from crm.activities.task_routes import bp as tasks_bp
@@ -57,6 +58,7 @@ ws_bp.register_blueprint(contacts_bp)
 ws_bp.register_blueprint(companies_bp)
 ws_bp.register_blueprint(activities_bp)
 ws_bp.register_blueprint(deal_activities_bp)
+ws_bp.register_blueprint(company_activities_bp)
 ws_bp.register_blueprint(tasks_bp)
 ws_bp.register_blueprint(search_bp)
 ws_bp.register_blueprint(care_bp)

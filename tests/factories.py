@@ -346,6 +346,19 @@ def make_deal_activity(app, workspace, deal_id: int, body: str, kind: str = "not
         return activity.id
 
 
+def make_company_activity(app, workspace, company_id: int, body: str, kind: str = "note", author_id=None, **fields):
+    """An activity logged on a company (no contact, no deal)."""
+    from crm.activities.service import log_activity
+    from crm.contacts.models import Company
+
+    with app.app_context(), workspace_scope(workspace.id):
+        author_id = author_id or db.session.scalar(sa.select(Membership.id).order_by(Membership.id))
+        data = {"kind": kind, "body": body, **fields}
+        activity = log_activity(None, author_id, data, company=db.session.get(Company, company_id))
+        db.session.commit()
+        return activity.id
+
+
 def make_quote(app, workspace, deal_id: int | None = None) -> int:
     """A draft quote generated from ``deal_id`` (default: a new deal) through the service."""
     from datetime import date

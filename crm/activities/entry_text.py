@@ -60,7 +60,7 @@ def _labels(locale: str) -> dict[str, str]:
     texts.update({
         "delete": _("Delete"), "delete-entry": _("Delete this entry?"), "on-deal": _("on the deal"),
         "done": _("Done"), "reopen": _("Reopen"), "mark-done": _("Mark done"), "due": _("Due %(when)s"),
-        "assigned": _("Assigned to %(name)s"),
+        "assigned": _("Assigned to %(name)s"), "with": _("with"),
     })  # fmt: skip
     return {key: escape(text) for key, text in texts.items()}
 
@@ -82,19 +82,28 @@ def post_button(writing: Writing, url: str, label: str, object_name: str, confir
 
 
 def activity_writer(
-    writing: Writing, activities_url: str, delete_permission: str, deal_link: Callable | None = None
+    writing: Writing,
+    activities_url: str,
+    delete_permission: str,
+    deal_link: Callable | None = None,
+    contact_link: Callable | None = None,
 ) -> Callable:
     """Writes one activity of a record's timeline; ``activities_url`` is the record's activities
-    route (".../contacts/7/activities/"), ``deal_link`` gives the deal an entry links to, if any."""
+    route (".../contacts/7/activities/"), ``deal_link`` and ``contact_link`` give the deal and the
+    person an entry links to, if any."""
     member, labels = g.membership, writing.labels
     can_write, can_delete_any = member.can("notes.write"), member.can(delete_permission)
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
+    contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
 
     def write(item) -> str:
         entry_id, kind = item.id, item.kind
         badge = labels.get(f"kind-{kind}", escape(kind))
         author = escape(item.author.user.name)
         head = f'<span class="badge">{badge}</span> {time_tag(writing, item.occurred_at)} · {author}'
+        contact = contact_link(item) if contact_link else None
+        if contact is not None:
+            head += f' · {labels["with"]} <a href="{contact_url}{contact.id}">{escape(contact.name)}</a>'
         deal = deal_link(item) if deal_link else None
         if deal is not None:
             head += f' · {labels["on-deal"]} <a href="{deal_url}{deal.id}">{escape(deal.title)}</a>'

@@ -1,9 +1,9 @@
-"""Logging activities on a contact or a deal, finishing tasks, deleting; each audited on the record
-it was logged on (the deal's, when logged on a deal). The caller commits."""
+"""Logging activities on a contact, a company or a deal, finishing tasks, deleting; each audited on
+the record it was logged on (the deal's, when logged on a deal). The caller commits."""
 
 from crm.activities.models import Activity
 from crm.audit import service as audit
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
@@ -12,11 +12,15 @@ FIELDS = ("kind", "body", "occurred_at", "assignee_id", "due_at", "remind_at")
 TASK_ONLY = ("assignee_id", "due_at", "remind_at")
 
 
-def log_activity(contact: Contact | None, author_id: int, data: dict, deal: Deal | None = None) -> Activity:
-    """A new activity of ``contact`` and/or ``deal`` (at least one); a contact's last activity
-    moves with it unless it is a task."""
+def log_activity(
+    contact: Contact | None, author_id: int, data: dict, deal: Deal | None = None, company: Company | None = None
+) -> Activity:
+    """A new activity of ``contact``, ``deal`` or ``company`` (at least one); a contact's last
+    activity moves with it unless it is a task. Without ``company``, it is on the timeline of the
+    deal's company, else of the company the contact works for now, and stays there."""
     activity = Activity(contact_id=contact.id if contact is not None else None,
                         deal_id=deal.id if deal is not None else None,
+                        company_id=_company_id(contact, deal, company),
                         author_id=author_id, occurred_at=data.get("occurred_at") or utcnow())  # fmt: skip
     for name in FIELDS:
         if data.get(name) is not None and (data["kind"] == "task" or name not in TASK_ONLY):
@@ -40,10 +44,20 @@ def log_deal_activity(deal: Deal, author_id: int, data: dict) -> Activity:
     return log_activity(contact, author_id, data, deal=deal)
 
 
+def _company_id(contact: Contact | None, deal: Deal | None, company: Company | None) -> int | None:
+    if company is not None:
+        return company.id
+    if deal is not None and deal.company_id is not None:
+        return deal.company_id
+    return contact.company_id if contact is not None else None
+
+
 def _record_of(activity: Activity) -> tuple[str, int]:
     if activity.deal_id is not None:
         return "deal", activity.deal_id
-    return "contact", activity.contact_id
+    if activity.contact_id is not None:
+        return "contact", activity.contact_id
+    return "company", activity.company_id
 
 
 def set_done(activity: Activity, done: bool) -> None:

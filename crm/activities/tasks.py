@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from crm.activities.models import Activity
 from crm.auth.models import User
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
@@ -30,19 +30,23 @@ def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
 
 
 def _assigned_to(member: Membership) -> sa.Select:
-    """Tasks assigned to the member, with their contact and deal; a task of a contact or deal in
-    the trash is left out."""
+    """Tasks assigned to the member, with their contact, deal and company; a task of a contact,
+    deal or company in the trash is left out."""
     return (
         sa.select(Activity)
         .outerjoin(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
         .outerjoin(Deal, sa.and_(Deal.workspace_id == Activity.workspace_id, Deal.id == Activity.deal_id))
+        .outerjoin(Company, sa.and_(Company.workspace_id == Activity.workspace_id, Company.id == Activity.company_id))
         .where(
             Activity.kind == "task",
             Activity.assignee_id == member.id,
             Contact.deleted_at.is_(None),
             Deal.deleted_at.is_(None),
+            Company.deleted_at.is_(None),
         )
-        .options(so.contains_eager(Activity.contact), so.contains_eager(Activity.deal))
+        .options(
+            so.contains_eager(Activity.contact), so.contains_eager(Activity.deal), so.contains_eager(Activity.company)
+        )
     )
 
 
@@ -78,7 +82,12 @@ def due_reminders(now: datetime) -> list[Activity]:
                 Activity.remind_at <= now,
                 Activity.assignee_id.isnot(None),
             )
-            .options(so.joinedload(Activity.contact), so.joinedload(Activity.deal), so.joinedload(Activity.assignee))
+            .options(
+                so.joinedload(Activity.contact),
+                so.joinedload(Activity.deal),
+                so.joinedload(Activity.company),
+                so.joinedload(Activity.assignee),
+            )
             .order_by(Activity.remind_at)
         )
     )
@@ -104,10 +113,12 @@ def send_reminders(workspace: Workspace) -> int:
 
 
 def _link(task: Activity, workspace: Workspace) -> str:
-    """The task's page: its contact's, or its deal's when it has no contact."""
+    """The task's page: its contact's, else its deal's, else its company's."""
     if task.contact_id is not None:
         return url_for("ws.contacts.show", workspace_slug=workspace.slug, contact_id=task.contact_id, _external=True)
-    return url_for("ws.deals.show", workspace_slug=workspace.slug, deal_id=task.deal_id, _external=True)
+    if task.deal_id is not None:
+        return url_for("ws.deals.show", workspace_slug=workspace.slug, deal_id=task.deal_id, _external=True)
+    return url_for("ws.companies.show", workspace_slug=workspace.slug, company_id=task.company_id, _external=True)
 
 
 def remind_every_workspace() -> int:

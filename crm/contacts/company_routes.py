@@ -1,6 +1,7 @@
 from flask import Blueprint, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.activities import company_routes as company_activities
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
@@ -116,6 +117,7 @@ def show(company_id: int):
     return render_template(
         "companies/show.html",
         **company_purchases.section_context(company, contacts=contacts),
+        **company_activities.timeline_context(company),
         open_deals=deals,
         sizes=SIZE_LABELS,
         contacts=contacts,

@@ -1,0 +1,111 @@
+"""A company's timeline (activities on the company, its people and its deals), logging notes, calls,
+emails, meetings and tasks on a company's page, finishing tasks and deleting entries. Needs what
+the same actions on a contact need; the company is found within the member's record scope."""
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from crm.activities import company_timeline, service
+from crm.activities.deal_routes import deal_visible
+from crm.activities.entry_text import activity_writer, writing
+from crm.activities.models import Activity
+from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity
+from crm.contacts.models import Company
+from crm.contacts.pages import company_or_404, errors_text
+from crm.contacts.routes import record_visible
+from crm.contacts.timeline import ACTIVITY, Entry
+from crm.extensions import db
+from crm.htmx import wants_partial
+from crm.permissions import require
+
+bp = Blueprint("company_activities", __name__, url_prefix="/companies/<int:company_id>")
+
+
+@bp.app_context_processor
+def company_timeline_helpers() -> dict:
+    return {"company_entries": company_entries}
+
+
+def company_entries(company: Company, entries: list) -> Markup:
+    """A company's timeline entries as HTML, each naming the person or deal it was logged on."""
+    write = activity_writer(
+        writing(),
+        url_for(".create", company_id=company.id),
+        "contacts.delete",
+        deal_link=lambda item: item.deal if item.deal_id and deal_visible(item.deal) else None,
+        contact_link=lambda item: item.contact if item.contact_id and record_visible(item.contact) else None,
+    )
+    return Markup("".join(write(entry.item) for entry in entries))  # noqa: S704  (escaped by the writer)
+
+
+def timeline_context(company: Company) -> dict:
+    """What the company page needs for its timeline section."""
+    entries, more = company_timeline.page(company.id, g.membership)
+    context = {"timeline_entries": entries, "timeline_more": more}
+    if g.membership.can("notes.write"):
+        context["activity_form"] = activity_form(company.owner_id, formdata=None)
+    return context
+
+
+def activity_of_or_404(company: Company, activity_id: int) -> Activity:
+    return company_timeline.visible_activity(company.id, activity_id, g.membership) or abort(404)
+
+
+def back_to(company: Company):
+    return redirect(url_for("ws.companies.show", company_id=company.id), 303)
+
+
+@bp.get("/timeline")
+@require("contacts.read")
+def timeline(company_id: int):
+    company = company_or_404(company_id)
+    entries, more = company_timeline.page(company.id, g.membership, request.args.get("after"))
+    return render_template("activities/_company_timeline_entries.html", company=company, timeline_entries=entries,
+                           timeline_more=more)  # fmt: skip
+
+
+def _composer(company: Company, form, status: int = 200, created: Entry | None = None):
+    return render_template("activities/_composer.html", form=form, created=created, company=company,
+                           action_url=url_for(".create", company_id=company.id),
+                           entry_template="activities/_company_entry.html"), status  # fmt: skip
+
+
+@bp.post("/activities/")
+@require("notes.write", "contacts.read")
+def create(company_id: int):
+    company = company_or_404(company_id)
+    form = activity_form(company.owner_id)
+    partial = wants_partial("activity-composer")
+    if not form.validate_on_submit():
+        if partial:
+            return _composer(company, form, 422)
+        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return back_to(company)
+    activity = service.log_activity(None, g.membership.id, form.service_data(), company=company)
+    db.session.commit()
+    if partial:
+        created = Entry(activity.occurred_at, ACTIVITY, activity)
+        return _composer(company, activity_form(company.owner_id, formdata=None), created=created)
+    flash(_("Saved."), "success")
+    return back_to(company)
+
+
+@bp.post("/activities/<int:activity_id>/done")
+@require("notes.write", "contacts.read")
+def toggle_done(company_id: int, activity_id: int):
+    activity = assigned_task(activity_id)
+    if activity is not None and activity.company_id == company_id and activity.company.deleted_at is None:
+        company = activity.company  # theirs to finish, whoever's company it is (crm/activities/routes.py)
+    else:
+        company = company_or_404(company_id)
+        activity = activity_of_or_404(company, activity_id)
+    return finish_task(activity, lambda entry: company_entries(company, [entry]), lambda: back_to(company))
+
+
+@bp.post("/activities/<int:activity_id>/delete")
+@require("notes.write", "contacts.read")
+def delete(company_id: int, activity_id: int):
+    company = company_or_404(company_id)
+    activity = activity_of_or_404(company, activity_id)
+    return remove_activity(activity, "contacts.delete", lambda: back_to(company))
