@@ -20,6 +20,7 @@ from crm.htmx import wants_partial
 from crm.pagination import rows_loaded
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
+from crm.tickets.summary import company_open_tickets
 from crm.xlsx_stream import xlsx_download
 
 bp = Blueprint("companies", __name__, url_prefix="/companies")
@@ -114,11 +115,13 @@ def show(company_id: int):
     history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
     contacts = queries.company_contacts(company, g.membership)
     deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
+    tickets = company_open_tickets(g.membership, company.id) if g.membership.can("tickets.read") else None
     return render_template(
         "companies/show.html",
         **company_purchases.section_context(company, contacts=contacts),
         **company_activities.timeline_context(company),
         open_deals=deals,
+        open_tickets=tickets,
         sizes=SIZE_LABELS,
         contacts=contacts,
         history=history,

@@ -27,6 +27,7 @@ from crm.i18n import workspace_today
 from crm.pagination import rows_loaded
 from crm.permissions import require, scope_allows
 from crm.purchases.forms import PurchaseForm
+from crm.tickets.summary import contact_open_tickets
 from crm.xlsx_stream import xlsx_download
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -249,6 +250,8 @@ def _show(contact: Contact):
     context = {"contact": contact, "sensitive": sees_sensitive(), "actions": ACTIONS, "entries": entries, "more": more}
     if g.membership.can("deals.read"):
         context["open_deals"] = open_deals(g.membership, Deal.contact_id, contact.id)
+    if g.membership.can("tickets.read"):
+        context["open_tickets"] = contact_open_tickets(g.membership, contact.id)
     if g.membership.can("notes.write"):
         context["activity_form"] = activity_form(contact.owner_id, formdata=None)
     if g.membership.can("contacts.write"):

@@ -1,11 +1,12 @@
-"""A contact's timeline: activities, purchases, changes of its fields and class, and its deals
-being created, won or lost, newest first, in keyset pages.
+"""A contact's timeline: activities, purchases, changes of its fields and class, its deals being
+created, won or lost, and its tickets being opened (with where they stand now), newest first, in
+keyset pages.
 
 The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
-change's or deal event's when it was recorded, a purchase's the start of its day (UTC); at equal
-times deal events come first, then changes, then activities. The cursor is the key of the last
-entry shown; each source is asked only for rows after it (four queries a page; three for a member
-who may not read deals).
+change's, deal event's or ticket's when it was recorded, a purchase's the start of its day (UTC); at
+equal times tickets come first, then deal events, changes and activities. The cursor is the key of
+the last entry shown; each source is asked only for rows after it (five queries a page; one fewer
+for a member who may not read deals, and one fewer without tickets.read).
 """
 
 import base64
@@ -25,10 +26,12 @@ from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.permissions import visible_to_member
 from crm.purchases.models import Purchase
+from crm.tickets.models import Ticket
+from crm.tickets.queries import visible as tickets_visible
 from crm.workspaces.models import Membership
 
 PER_PAGE = 20
-DEAL_EVENT, CHANGE, ACTIVITY, PURCHASE = 3, 2, 1, 0
+TICKET, DEAL_EVENT, CHANGE, ACTIVITY, PURCHASE = 4, 3, 2, 1, 0
 CHANGE_ACTIONS = ("contact.updated", "contact.reclassified")
 FIELD_LABELS = {
     "name": _l("Name"), "emails": _l("Email addresses"), "phones": _l("Phone numbers"), "company_id": _l("Company"),
@@ -66,6 +69,10 @@ class Entry:
     def is_deal_event(self) -> bool:
         return self.rank == DEAL_EVENT
 
+    @property
+    def is_ticket(self) -> bool:
+        return self.rank == TICKET
+
 
 @dataclass
 class DealEvent:
@@ -79,6 +86,17 @@ class DealEvent:
     value: Decimal
     currency: str
     by: str | None
+
+
+@dataclass
+class TicketOpened:
+    """A ticket of the contact, at the time it was opened, with its status now."""
+
+    id: int
+    at: datetime
+    number: int
+    subject: str
+    status: str
 
 
 def day_start(day) -> datetime:
@@ -168,6 +186,16 @@ def _deal_events_after(contact_id: int, cursor: tuple | None, limit: int, member
     ]
 
 
+def _tickets_after(contact_id: int, cursor: tuple | None, limit: int, member: Membership) -> list[TicketOpened]:
+    """The contact's live tickets that the member may see in the queue."""
+    columns = (Ticket.id, Ticket.created_at, Ticket.number, Ticket.subject, Ticket.status)
+    statement = tickets_visible(sa.select(*columns).where(Ticket.contact_id == contact_id), member)
+    if cursor:
+        statement = statement.where(after_cursor(Ticket.created_at, Ticket.id, TICKET, cursor))
+    ordered = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return [TicketOpened(*row) for row in db.session.execute(ordered)]
+
+
 def _purchases_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Purchase]:
     statement = sa.select(Purchase).where(Purchase.contact_id == contact_id)
     if cursor:
@@ -197,8 +225,8 @@ def _changes_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Au
 def page(
     contact_id: int, cursor: str | None = None, per_page: int = PER_PAGE, member: Membership | None = None
 ) -> tuple[list[Entry], str | None]:
-    """One page of entries and the next page's cursor (None: the last page); deal events only
-    with a ``member`` who may read deals, in their record scope."""
+    """One page of entries and the next page's cursor (None: the last page); deal events and
+    tickets only with a ``member`` who may read them, in their record scope."""
     after = decode(cursor) if cursor else None
     entries = [Entry(a.occurred_at, ACTIVITY, a) for a in _activities_after(contact_id, after, per_page + 1)]
     entries += [
@@ -207,6 +235,8 @@ def page(
     entries += [Entry(c.created_at, CHANGE, c) for c in _changes_after(contact_id, after, per_page + 1)]
     if member is not None and member.can("deals.read"):
         entries += [Entry(e.at, DEAL_EVENT, e) for e in _deal_events_after(contact_id, after, per_page + 1, member)]
+    if member is not None and member.can("tickets.read"):
+        entries += [Entry(t.at, TICKET, t) for t in _tickets_after(contact_id, after, per_page + 1, member)]
     entries.sort(key=lambda entry: entry.key, reverse=True)
     if len(entries) <= per_page:
         return entries, None

@@ -23,6 +23,7 @@ from crm.audit.service import ACTIONS
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
 from crm.html_text import escape
+from crm.tickets.models import STATUS_LABELS
 
 
 def contact_entries(contact, entries: list) -> Markup:
@@ -33,8 +34,11 @@ def contact_entries(contact, entries: list) -> Markup:
     write_purchase = _purchase_writer(shared, url_for("ws.purchases.create", contact_id=contact.id))
     write_change = _change_writer(shared)
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
+    ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
 
     def write(entry) -> str:
+        if entry.is_ticket:
+            return _ticket_opened(shared, entry.item, ticket_url)
         if entry.is_change:
             return write_change(entry.item)
         if entry.is_purchase:
@@ -64,6 +68,8 @@ def _labels(locale: str) -> dict:
         "edit": escape(_("Edit")),
         "delete": escape(_("Delete")),
         "delete-purchase": escape(_("Delete this purchase? Tier and level are computed again.")),
+        "ticket-opened": escape(_("Ticket opened")),
+        "statuses": {status: escape(label) for status, label in STATUS_LABELS.items()},
     }
 
 
@@ -129,4 +135,14 @@ def _deal_event(shared: Writing, item, deal_url: str) -> str:
         f'<p class="entry-head">{event_badge(item.kind, label)} {time_tag(shared, item.at)}{by_whom(item.by)}</p>'
         f'<p><a href="{deal_url}{item.deal_id}">{escape(item.title)}</a> · '
         f"{escape(shared.money(item.value, item.currency))}</p></li>\n"
+    )
+
+
+def _ticket_opened(shared: Writing, item, ticket_url: str) -> str:
+    labels = _labels(shared.locale)
+    return (
+        f'<li id="entry-ticket-{item.id}" class="entry ticket">'
+        f'<p class="entry-head"><span class="badge">{labels["ticket-opened"]}</span> {time_tag(shared, item.at)}</p>'
+        f'<p><a href="{ticket_url}{item.number}">#{item.number} {escape(item.subject)}</a> · '
+        f"{labels['statuses'][item.status]}</p></li>\n"
     )

@@ -45,7 +45,9 @@ def test_log_a_call_and_a_task_on_a_company_and_finish_the_task_from_my_tasks(ap
     page.reload()
     person_entry = page.locator("#timeline-list .entry.note")
     expect(person_entry).to_contain_text("Ann asked for a sample box")
-    expect(person_entry.get_by_role("link", name="Ann Lee")).to_have_attribute("href", f"/w/{owner.slug}/contacts/{ann}")
+    expect(person_entry.get_by_role("link", name="Ann Lee")).to_have_attribute(
+        "href", f"/w/{owner.slug}/contacts/{ann}"
+    )
 
     page.goto(f"{live_server.url}/w/{owner.slug}/tasks/")
     overdue = page.locator("#tasks-overdue").locator("xpath=..")
