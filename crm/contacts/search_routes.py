@@ -1,13 +1,16 @@
-"""The search box in the header (contacts and companies from any page; deals and tickets later),
-and the customer care panel of the workspace home."""
+"""The search box in the header (contacts, companies, deals and tickets from any page, each kind
+only for members who may read it), and the customer care panel of the workspace home."""
 
 from flask import Blueprint, g, render_template, request
 
 from crm.contacts import queries
 from crm.contacts.care import LIMIT, PAGE_LIMIT, care_lists
+from crm.deals.queries import quick_deals
 from crm.htmx import wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
+from crm.tickets.models import STATUS_LABELS as TICKET_STATUSES
+from crm.tickets.queries import quick_tickets
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 care_bp = Blueprint("care", __name__, url_prefix="/care")
@@ -30,7 +33,11 @@ def index():
     q = request.args.get("q", "").strip()[:100]
     limit = 8 if wants_partial("global-search-results") else 50
     contacts, companies = queries.quick_search(q, g.membership, limit)
-    context = {"q": q, "contacts": contacts, "companies": companies}
+    context = {"q": q, "contacts": contacts, "companies": companies, "limit": limit, "ticket_statuses": TICKET_STATUSES}
+    if q and g.membership.can("deals.read"):
+        context["deals"] = quick_deals(q, g.membership, limit)
+    if q and g.membership.can("tickets.read"):
+        context["tickets"] = quick_tickets(q, g.membership, limit)
     if wants_partial("global-search-results"):
         return render_template("search/_quick.html", **context)
     return render_template("search/index.html", **context)

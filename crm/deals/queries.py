@@ -358,3 +358,13 @@ def open_stages() -> list[tuple[Pipeline, Stage]]:
 
 def company_of_contact(contact_id: int) -> int | None:
     return db.session.scalar(sa.select(Contact.company_id).where(Contact.id == contact_id))
+
+
+def quick_deals(q: str, member: Membership, limit: int) -> list:
+    """Live deals whose title holds ``q``, newest first, within the member's record scope: the
+    header's search (a pg_trgm index on the title serves it on PostgreSQL)."""
+    statement = sa.select(Deal.id, Deal.title, Deal.status, Deal.value, Deal.currency).where(
+        Deal.deleted_at.is_(None), Deal.title.ilike(like_pattern(q), escape="\\")
+    )
+    statement = visible_to_member(statement, Deal.owner_id, member)
+    return db.session.execute(statement.order_by(Deal.created_at.desc(), Deal.id.desc()).limit(limit)).all()

@@ -155,6 +155,13 @@ def _search(statement: sa.Select, q: str) -> sa.Select:
     return matching(statement, Ticket, " ".join(q.split()[:8]), db.engine.dialect.name)
 
 
+def quick_tickets(q: str, member: Membership, limit: int) -> list:
+    """Tickets the member may see whose number, subject or requester matches ``q``, newest first:
+    the header's search."""
+    statement = _search(visible(sa.select(Ticket.number, Ticket.subject, Ticket.status), member), q)
+    return db.session.execute(statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).all()
+
+
 def _filtered(statement: sa.Select, view: QueueView, member: Membership) -> sa.Select:
     statement = visible(statement, member)
     if view.tab == MINE:

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from crm.contacts.queries import PER_PAGE
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
-from tests.factories import make_contact, make_member, make_workspace
+from tests.factories import make_contact, make_deal, make_member, make_ticket, make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +103,7 @@ def test_header_search_opens_a_contact_from_any_page(app, page: Page, live_serve
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     make_contact(app, owner, "Bob Stone", emails=["bob@stone.example"])
     log_in(page, live_server.url, owner.email, owner.password)
-    search = page.get_by_label("Search contacts and companies")
+    search = page.get_by_label("Search customers, deals and tickets")
     search.press_sequentially("stone", delay=30)
     result = page.locator("#global-search-results").get_by_role("link", name="Bob Stone")
     expect(result).to_be_visible()
@@ -435,3 +435,26 @@ def test_the_focus_stays_on_the_timeline_when_entries_change(app, page: Page, li
     expect(page.locator(".note-body", has_text="Note 00")).to_be_visible()
     page.wait_for_timeout(300)
     assert page.evaluate("() => document.activeElement.closest('#timeline-list') !== null")
+
+
+def test_header_search_opens_a_deal_and_a_ticket(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    deal_id = make_deal(app, owner, "Walnut desks", contact_id=ann)
+    make_ticket(app, owner, ann, "Walnut veneer peeling")
+    log_in(page, live_server.url, owner.email, owner.password)
+    search = page.get_by_label("Search customers, deals and tickets")
+    search.press_sequentially("walnut", delay=30)
+    results = page.locator("#global-search-results")
+    expect(results.get_by_role("link", name="Walnut desks")).to_be_visible()
+    expect(results.get_by_role("link", name="#1001 Walnut veneer peeling")).to_be_visible()
+    search.press("ArrowDown")
+    expect(results.get_by_role("link", name="Walnut desks")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/deals/{deal_id}$"))
+    search = page.get_by_label("Search customers, deals and tickets")
+    search.press_sequentially("#1001", delay=30)
+    search.press("Enter")  # the search page
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search")
+    page.get_by_role("region", name="Tickets").get_by_role("link", name="#1001 Walnut veneer peeling").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Walnut veneer peeling")

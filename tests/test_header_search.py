@@ -1,0 +1,94 @@
+"""The header's search finds deals and tickets too, besides contacts and companies: deals by their
+title, tickets by number ("1001", "#1001"), subject or requester; each kind only for members who
+may read it, within their record scope, never another workspace's; a query-count check."""
+
+import sqlalchemy as sa
+
+from crm.db import utcnow
+from crm.deals.models import Deal
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from crm.tickets.models import ESCALATED, Ticket
+from tests.factories import assign_role, make_contact, make_deal, make_member, make_role, make_ticket
+from tests.query_counter import count_queries
+from tests.test_pages import assert_valid_page
+
+QUICK = {"HX-Request": "true", "HX-Target": "global-search-results"}
+
+
+def search(client, ws, q: str, quick: bool = True) -> str:
+    response = client.get(f"/w/{ws.slug}/search/", query_string={"q": q}, headers=QUICK if quick else {})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_deals_and_tickets_are_found_from_the_header(app, client, auth, ws_a, ws_b):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    won = make_deal(app, ws_a, "Lotus <tea> chests", value=1200)
+    make_deal(app, ws_a, "Green tea")
+    gone = make_deal(app, ws_a, "Lotus gone")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Deal, won).status = "won"
+        db.session.get(Deal, gone).deleted_at = utcnow()
+        db.session.commit()
+    ticket_id, _ = make_ticket(app, ws_a, ann, "Lotus lid cracked", requester_email="buyer@lotus.example.com")
+    make_deal(app, ws_b, "Lotus of Beta")
+    make_ticket(app, ws_b, make_contact(app, ws_b, "Bo"), "Lotus of Beta's ticket")
+    with app.app_context(), workspace_scope(ws_a.id):
+        number = db.session.get(Ticket, ticket_id).number
+    auth.login(ws_a.email, ws_a.password)
+    quick = search(client, ws_a, "lotus")
+    assert f'<a href="/w/{ws_a.slug}/deals/{won}">Lotus &lt;tea&gt; chests</a>' in quick
+    assert "Deal · $1,200.00 · Won" in quick
+    assert f'<a href="/w/{ws_a.slug}/tickets/{number}">#{number} Lotus lid cracked</a>' in quick
+    assert "Ticket · New" in quick
+    for hidden in ("Green tea", "Lotus gone", "Beta"):
+        assert hidden not in quick, hidden
+    assert f"#{number} Lotus lid cracked" in search(client, ws_a, f"#{number}")  # by number
+    assert f"#{number} Lotus lid cracked" in search(client, ws_a, "buyer@lotus")  # by requester
+    assert "Nothing found" in search(client, ws_a, "zzzz")
+    full = search(client, ws_a, "lotus", quick=False)
+    assert_valid_page(full, f"/w/{ws_a.slug}/search/?q=lotus")
+    assert 'id="found-deals"' in full and 'id="found-tickets"' in full and "Lotus lid cracked" in full
+
+
+def test_each_kind_only_for_members_who_may_read_it_in_their_scope(app, client, auth, ws_a):
+    member = make_member(app, ws_a, "sam@alpha.example.com")
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=member.membership_id)
+    make_deal(app, ws_a, "Lotus mine", owner_id=member.membership_id)
+    make_deal(app, ws_a, "Lotus theirs", owner_id=ws_a.membership_id)
+    mine, _ = make_ticket(app, ws_a, ann, "Lotus ticket mine")
+    escalated, _ = make_ticket(app, ws_a, ann, "Lotus ticket escalated")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Ticket, mine).assignee_id = member.membership_id
+        db.session.get(Ticket, escalated).queue = ESCALATED
+        db.session.get(Ticket, escalated).assignee_id = member.membership_id
+        db.session.commit()
+    make_ticket(app, ws_a, ann, "Lotus ticket nobody's")
+    contacts_only = make_role(app, ws_a, "Contacts only", ("contacts.read",))
+    assign_role(app, ws_a, member.membership_id, contacts_only)
+    auth.login(member.email, member.password)
+    full = search(client, ws_a, "lotus", quick=False)
+    assert "Lotus" not in full.split("<h1>Search</h1>")[1].split('id="search-q"')[1].split("</main>")[0]
+    assert 'id="found-deals"' not in full and 'id="found-tickets"' not in full
+    own = make_role(app, ws_a, "Own", ("contacts.read", "deals.read", "tickets.read"), record_scope="own")
+    assign_role(app, ws_a, member.membership_id, own)
+    quick = search(client, ws_a, "lotus")
+    assert "Lotus mine" in quick and "Lotus ticket mine" in quick
+    for hidden in ("Lotus theirs", "nobody", "escalated"):  # others' records; escalated needs its permission
+        assert hidden not in quick, hidden
+
+
+def test_header_search_queries_stay_flat(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Lotus Ann")
+    for number in range(12):
+        make_deal(app, ws_a, f"Lotus deal {number}", contact_id=ann)
+        make_ticket(app, ws_a, ann, f"Lotus ticket {number}")
+    auth.login(ws_a.email, ws_a.password)
+    search(client, ws_a, "lotus")
+    with count_queries(app) as queries:
+        quick = search(client, ws_a, "lotus")
+    assert quick.count("Lotus deal") == 8 and quick.count("Lotus ticket") == 8
+    assert len(queries) == 5, queries  # member, contacts, companies, deals, tickets
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Deal.id))) == 12
