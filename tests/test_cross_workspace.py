@@ -18,6 +18,7 @@ from tests.conftest import post
 from tests.factories import (
     make_activity,
     make_company,
+    make_company_activity,
     make_company_purchase,
     make_contact,
     make_custom_field,
@@ -76,6 +77,8 @@ CHILD_IDS = {
     "activity_id": lambda app, ws, parent: (
         make_activity(app, ws, parent["contact_id"], "private task", kind="task", due_at=utcnow())
         if "contact_id" in parent
+        else make_company_activity(app, ws, parent["company_id"], "private task", kind="task", due_at=utcnow())
+        if "company_id" in parent
         else make_deal_activity(app, ws, parent["deal_id"], "private task", kind="task", due_at=utcnow())
     ),
     "purchase_id": lambda app, ws, parent: (

@@ -11,7 +11,14 @@ import pytest
 from crm.db import utcnow
 from crm.permissions import BUILTIN_ROLES, PERMISSIONS
 from tests.conftest import post
-from tests.factories import make_activity, make_deal_activity, make_member, make_note, make_saved_view
+from tests.factories import (
+    make_activity,
+    make_company_activity,
+    make_deal_activity,
+    make_member,
+    make_note,
+    make_saved_view,
+)
 from tests.test_cross_workspace import build, methods_of, object_ids_of, workspace_rules
 
 SERIAL = itertools.count()
@@ -50,6 +57,8 @@ def objects_for(app, ws, rule, actor) -> dict:
         mine = {"kind": "task", "due_at": utcnow(), "author_id": actor.membership_id}
         if "contact_id" in values:
             values["activity_id"] = make_activity(app, ws, values["contact_id"], "walker task", **mine)
+        elif "company_id" in values:
+            values["activity_id"] = make_company_activity(app, ws, values["company_id"], "walker task", **mine)
         else:  # an activity of a deal
             values["activity_id"] = make_deal_activity(app, ws, values["deal_id"], "walker task", **mine)
     if "view_id" in values:
