@@ -18,12 +18,14 @@ TENANT_CHECK = f"workspace_id = {WORKSPACE_SETTING}"
 
 
 # Under row-level security the planner applies a query's own conditions only after the policy's,
-# unless their functions are LEAKPROOF; LIKE and JSONB containment are not marked so, which made
-# the trigram (search) and GIN (custom field) indexes unusable for the app role: a 1 ms search took
-# 200 ms. Neither function can reveal a row through an error or side effect (an error depends on the
-# pattern, never on the row), so they are declared leakproof. It needs a superuser: pg-setup does it.
+# unless their functions are LEAKPROOF; LIKE, ILIKE and JSONB containment are not marked so, which
+# made the trigram (search, deal titles) and GIN (custom field) indexes unusable for the app role: a
+# 1 ms search took 200 ms. None of them can reveal a row through an error or side effect (an error
+# depends on the pattern, never on the row), so they are declared leakproof. It needs a superuser:
+# pg-setup does it (run it again after an upgrade that adds one here; it is idempotent).
 LEAKPROOF = (
     "ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.texticlike(text, text) LEAKPROOF",
     "ALTER FUNCTION pg_catalog.jsonb_contains(jsonb, jsonb) LEAKPROOF",
 )
 

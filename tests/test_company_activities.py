@@ -336,3 +336,37 @@ def test_migration_fills_the_company_of_earlier_activities_and_down_drops_compan
         upgrade()
     rows = [(a.body, a.company_id) for a in activities_of(app, ws_a)]
     assert rows == [("With Ann", acme), ("With Bo", None), ("On the deal", globex)]
+
+
+def test_a_company_in_the_trash_keeps_its_peoples_and_deals_tasks_in_my_tasks(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    deal_id = make_deal(app, ws_a, "Tea chests", company_id=acme)
+    me, now = ws_a.membership_id, utcnow()
+    make_activity(app, ws_a, ann, "Call Ann", kind="task", due_at=now, assignee_id=me)
+    make_deal_activity(app, ws_a, deal_id, "Quote the tea", kind="task", due_at=now, assignee_id=me)
+    make_company_activity(app, ws_a, acme, "Renew Acme", kind="task", due_at=now, assignee_id=me)
+    trash(app, ws_a, Company, acme)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert "Call Ann" in page and "Quote the tea" in page and "Renew Acme" not in page
+
+
+def test_a_deals_entry_shows_through_the_deal_and_needs_deals_delete_to_remove(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    gone = make_contact(app, ws_a, "Gone Di", company_id=acme)
+    with_gone = make_deal(app, ws_a, "Deal with Di", contact_id=gone, company_id=acme)
+    alone = make_deal(app, ws_a, "Deal alone", company_id=acme)
+    make_deal_activity(app, ws_a, with_gone, "Entry on Di's deal")
+    entry = make_deal_activity(app, ws_a, alone, "Entry on the lone deal")
+    trash(app, ws_a, Contact, gone)
+    clerk = make_member(app, ws_a, "cleo@alpha.example.com")
+    role = make_role(app, ws_a, "Clerk", ("contacts.read", "contacts.delete", "deals.read", "notes.write"))
+    assign_role(app, ws_a, clerk.membership_id, role)
+    auth.login(clerk.email, clerk.password)
+    timeline = timeline_of(client.get(company_url(ws_a, acme)).get_data(as_text=True))
+    assert "Entry on Di&#39;s deal" in timeline  # its person is in the trash, its deal is not
+    lone = timeline.split(f'id="entry-activity-{entry}"')[1].split("</li>")[0]
+    assert "Entry on the lone deal" in lone and "/delete" not in lone  # the deal's page would ask deals.delete
+    assert post(client, company_url(ws_a, acme, f"/activities/{entry}/delete"), {}).status_code == 403
+    assert "Entry on the lone deal" in [a.body for a in activities_of(app, ws_a)]

@@ -2,6 +2,7 @@
 title, tickets by number ("1001", "#1001"), subject or requester; each kind only for members who
 may read it, within their record scope, never another workspace's; a query-count check."""
 
+import pytest
 import sqlalchemy as sa
 
 from crm.db import utcnow
@@ -92,3 +93,38 @@ def test_header_search_queries_stay_flat(app, client, auth, ws_a):
     assert len(queries) == 5, queries  # member, contacts, companies, deals, tickets
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(sa.func.count(Deal.id))) == 12
+
+
+@pytest.mark.postgres
+def test_the_app_role_searches_deal_titles_through_their_trigram_index(app, ws_a):
+    """Under row-level security ILIKE must be leakproof (crm/pg.py) for the index to serve it."""
+    from crm.deals.queries import quick_deals
+    from crm.workspaces.models import Membership
+    from tests.conftest import owner_engine
+
+    model = make_deal(app, ws_a, "Lotus tea chests")
+    columns = ", ".join(column.name for column in Deal.__table__.columns if column.name not in ("id", "title"))
+    engine = owner_engine(app)
+    with engine.begin() as connection:  # 100,000 more deals (fewer are read faster whole)
+        connection.execute(sa.text("SELECT set_config('app.current_workspace', :ws, true)"), {"ws": str(ws_a.id)})
+        connection.execute(sa.text(
+            f"INSERT INTO deals (title, {columns}) SELECT 'Plain deal ' || n, {columns}"
+            " FROM deals, generate_series(1, 100000) AS n WHERE id = :model"), {"model": model})  # fmt: skip
+        connection.execute(sa.text("ANALYZE deals"))
+    engine.dispose()
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM deals" in statement:
+            sent.append((statement, parameters))
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            found = quick_deals("lotus", db.session.get(Membership, ws_a.membership_id), 8)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert [row.title for row in found] == ["Lotus tea chests"]
+        [(statement, parameters)] = sent
+        plan = "\n".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
+    assert "ix_deals_trigram" in plan, plan

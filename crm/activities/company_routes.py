@@ -27,12 +27,18 @@ def company_timeline_helpers() -> dict:
     return {"company_entries": company_entries}
 
 
+def delete_permission(activity: Activity) -> str:
+    """What deleting someone else's entry here takes: what it takes where else it shows (a deal's
+    entry without a person is on the deal's page only, where deleting needs ``deals.delete``)."""
+    return "deals.delete" if activity.deal_id is not None and activity.contact_id is None else "contacts.delete"
+
+
 def company_entries(company: Company, entries: list) -> Markup:
     """A company's timeline entries as HTML, each naming the person or deal it was logged on."""
     write = activity_writer(
         writing(),
         url_for(".create", company_id=company.id),
-        "contacts.delete",
+        delete_permission,
         deal_link=lambda item: item.deal if item.deal_id and deal_visible(item.deal) else None,
         contact_link=lambda item: item.contact if item.contact_id and record_visible(item.contact) else None,
     )
@@ -108,4 +114,4 @@ def toggle_done(company_id: int, activity_id: int):
 def delete(company_id: int, activity_id: int):
     company = company_or_404(company_id)
     activity = activity_of_or_404(company, activity_id)
-    return remove_activity(activity, "contacts.delete", lambda: back_to(company))
+    return remove_activity(activity, delete_permission(activity), lambda: back_to(company))

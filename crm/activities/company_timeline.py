@@ -2,8 +2,8 @@
 activity carries the company its person or deal had when it was logged: crm/activities/service.py),
 newest first, in keyset pages of one query.
 
-An entry about a person or a deal shows only where the member may open that person or deal: not in
-the trash, within their record scope, and for a deal, with ``deals.read``. What was logged on the
+An entry about a person or a deal shows only where the member may open that person or that deal: not
+in the trash, within their record scope, and for a deal, with ``deals.read``. What was logged on the
 company alone shows to everyone who may open the company.
 """
 
@@ -29,7 +29,7 @@ def _visible(member: Membership):
     company_alone = sa.and_(Activity.contact_id.is_(None), Activity.deal_id.is_(None))
     if not member.can("deals.read"):
         return sa.or_(about_contact, company_alone)
-    on_deal = sa.and_(Activity.contact_id.is_(None), Activity.deal_id.isnot(None), deal_open)
+    on_deal = sa.and_(Activity.deal_id.isnot(None), deal_open)
     return sa.or_(about_contact, on_deal, company_alone)
 
 

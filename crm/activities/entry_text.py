@@ -84,15 +84,17 @@ def post_button(writing: Writing, url: str, label: str, object_name: str, confir
 def activity_writer(
     writing: Writing,
     activities_url: str,
-    delete_permission: str,
+    delete_permission: str | Callable[[object], str],
     deal_link: Callable | None = None,
     contact_link: Callable | None = None,
 ) -> Callable:
     """Writes one activity of a record's timeline; ``activities_url`` is the record's activities
-    route (".../contacts/7/activities/"), ``deal_link`` and ``contact_link`` give the deal and the
-    person an entry links to, if any."""
+    route (".../contacts/7/activities/"); anyone may delete their own entries, others need
+    ``delete_permission`` (or the one it gives for the entry); ``deal_link`` and ``contact_link``
+    give the deal and the person an entry links to, if any."""
     member, labels = g.membership, writing.labels
-    can_write, can_delete_any = member.can("notes.write"), member.can(delete_permission)
+    can_write = member.can("notes.write")
+    permission_of = delete_permission if callable(delete_permission) else lambda _item: delete_permission
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
     contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
 
@@ -115,7 +117,7 @@ def activity_writer(
             html += _task_line(writing, item)
         if can_write:
             actions = _done_form(writing, f"{activities_url}{entry_id}/done", item) if kind == "task" else ""
-            if item.author_id == member.id or can_delete_any:
+            if item.author_id == member.id or member.can(permission_of(item)):
                 target = f"#entry-activity-{entry_id}"
                 delete_url = f"{activities_url}{entry_id}/delete"
                 actions += post_button(

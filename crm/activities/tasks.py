@@ -30,8 +30,9 @@ def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
 
 
 def _assigned_to(member: Membership) -> sa.Select:
-    """Tasks assigned to the member, with their contact, deal and company; a task of a contact,
-    deal or company in the trash is left out."""
+    """Tasks assigned to the member, with their contact, deal and company; a task of a contact or
+    deal in the trash is left out, and one of a company in the trash when logged on the company
+    alone (a person's or deal's task stays theirs wherever their company went)."""
     return (
         sa.select(Activity)
         .outerjoin(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
@@ -42,10 +43,12 @@ def _assigned_to(member: Membership) -> sa.Select:
             Activity.assignee_id == member.id,
             Contact.deleted_at.is_(None),
             Deal.deleted_at.is_(None),
-            Company.deleted_at.is_(None),
+            sa.or_(Activity.contact_id.isnot(None), Activity.deal_id.isnot(None), Company.deleted_at.is_(None)),
         )
         .options(
-            so.contains_eager(Activity.contact), so.contains_eager(Activity.deal), so.contains_eager(Activity.company)
+            so.contains_eager(Activity.contact),
+            so.contains_eager(Activity.deal),
+            so.contains_eager(Activity.company).load_only(Company.name, Company.owner_id, Company.deleted_at),
         )
     )
 
