@@ -15,6 +15,7 @@ DEEP_ROWS = 150_000
 COMMON_TERM = "john"
 PARTIAL = {"HX-Request": "true", "HX-Target": "contact-results"}
 TICKET_RESULTS = {"HX-Request": "true", "HX-Target": "ticket-results"}
+HEADER_RESULTS = {"HX-Request": "true", "HX-Target": "global-search-results"}
 MORE = {"HX-Request": "true", "HX-Target": "contacts-more"}
 
 
@@ -94,4 +95,6 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("ticket queue", f"/w/{target.slug}/tickets/", {}),
         # Search as you type over all 100,000 tickets (a word in a sixth of the subjects), the partial.
         Endpoint("ticket search", f"/w/{target.slug}/tickets/?status=all&q=refund", TICKET_RESULTS),
+        # The header's search as you type: contacts, companies, deal titles and tickets, 8 of each.
+        Endpoint("header search", f"/w/{target.slug}/search/?q={RARE_LAST.lower()}", HEADER_RESULTS),
     ]
