@@ -2,21 +2,19 @@
 emails, meetings and tasks on a company's page, finishing tasks and deleting entries. Needs what
 the same actions on a contact need; the company is found within the member's record scope."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from crm.activities import company_timeline, service
 from crm.activities.deal_routes import deal_visible
 from crm.activities.entry_text import activity_writer, writing
+from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
-from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity
+from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity, save_from_composer
 from crm.contacts.models import Company
-from crm.contacts.pages import company_or_404, errors_text
+from crm.contacts.pages import company_or_404
 from crm.contacts.routes import record_visible
-from crm.contacts.timeline import ACTIVITY, Entry
-from crm.extensions import db
-from crm.htmx import wants_partial
+from crm.contacts.timeline import Entry
 from crm.permissions import require
 
 bp = Blueprint("company_activities", __name__, url_prefix="/companies/<int:company_id>")
@@ -71,30 +69,21 @@ def timeline(company_id: int):
                            timeline_more=more)  # fmt: skip
 
 
-def _composer(company: Company, form, status: int = 200, created: Entry | None = None):
-    return render_template("activities/_composer.html", form=form, created=created, company=company,
-                           action_url=url_for(".create", company_id=company.id),
-                           entry_template="activities/_company_entry.html"), status  # fmt: skip
-
-
 @bp.post("/activities/")
 @require("notes.write", "contacts.read")
 def create(company_id: int):
     company = company_or_404(company_id)
-    form = activity_form(company.owner_id)
-    partial = wants_partial("activity-composer")
-    if not form.validate_on_submit():
-        if partial:
-            return _composer(company, form, 422)
-        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return back_to(company)
-    activity = service.log_activity(None, g.membership.id, form.service_data(), company=company)
-    db.session.commit()
-    if partial:
-        created = Entry(activity.occurred_at, ACTIVITY, activity)
-        return _composer(company, activity_form(company.owner_id, formdata=None), created=created)
-    flash(_("Saved."), "success")
-    return back_to(company)
+
+    def log(data: dict) -> Activity:
+        return service.log_activity(None, g.membership.id, data, company=company)
+
+    def composer(form: ActivityForm | None, created: Entry | None) -> str:
+        return render_template("activities/_composer.html", company=company, created=created,
+                               form=form or activity_form(company.owner_id, formdata=None),
+                               action_url=url_for(".create", company_id=company.id),
+                               entry_template="activities/_company_entry.html")  # fmt: skip
+
+    return save_from_composer(activity_form(company.owner_id), log, composer, lambda: back_to(company))
 
 
 @bp.post("/activities/<int:activity_id>/done")

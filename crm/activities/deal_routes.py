@@ -2,20 +2,18 @@
 on a deal's page, finishing tasks and deleting entries. Needs what the same actions on a contact
 need (``notes.write``) and ``deals.read``; the deal is found within the member's record scope."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from crm.activities import deal_timeline, entry_text, service
+from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
-from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity
+from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity, save_from_composer
 from crm.contacts import classification
 from crm.contacts.models import Contact
-from crm.contacts.pages import errors_text
-from crm.contacts.timeline import ACTIVITY, Entry
+from crm.contacts.timeline import Entry
 from crm.deals import queries as deal_queries
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.htmx import wants_partial
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.permissions import require, scope_allows
@@ -70,33 +68,25 @@ def timeline(deal_id: int):
                            timeline_more=more)  # fmt: skip
 
 
-def _composer(deal: Deal, form, status: int = 200, created: Entry | None = None):
-    return render_template("activities/_composer.html", form=form, created=created,
-                           action_url=url_for(".create", deal_id=deal.id), deal=deal,
-                           entry_template="activities/_deal_entry.html"), status  # fmt: skip
-
-
 @bp.post("/activities/")
 @require("notes.write", "deals.read")
 def create(deal_id: int):
     deal = deal_or_404(deal_id)
-    form = activity_form(deal.owner_id, "deals.read")
-    partial = wants_partial("activity-composer")
-    if not form.validate_on_submit():
-        if partial:
-            return _composer(deal, form, 422)
-        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return back_to(deal)
-    activity = service.log_deal_activity(deal, g.membership.id, form.service_data())
-    if activity.contact_id is not None:  # in touch with the deal's contact again
-        contact = db.session.get(Contact, activity.contact_id)
-        classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
-    db.session.commit()
-    if partial:
-        created = Entry(activity.occurred_at, ACTIVITY, activity)
-        return _composer(deal, activity_form(deal.owner_id, "deals.read", formdata=None), created=created)
-    flash(_("Saved."), "success")
-    return back_to(deal)
+
+    def log(data: dict) -> Activity:
+        activity = service.log_deal_activity(deal, g.membership.id, data)
+        if activity.contact_id is not None:  # in touch with the deal's contact again
+            contact = db.session.get(Contact, activity.contact_id)
+            classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
+        return activity
+
+    def composer(form: ActivityForm | None, created: Entry | None) -> str:
+        return render_template("activities/_composer.html", deal=deal, created=created,
+                               form=form or activity_form(deal.owner_id, "deals.read", formdata=None),
+                               action_url=url_for(".create", deal_id=deal.id),
+                               entry_template="activities/_deal_entry.html")  # fmt: skip
+
+    return save_from_composer(activity_form(deal.owner_id, "deals.read"), log, composer, lambda: back_to(deal))
 
 
 @bp.post("/activities/<int:activity_id>/done")

@@ -28,26 +28,39 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
     return form
 
 
+def save_from_composer(form: ActivityForm, log, composer, back):
+    """The composer's POST on a contact, deal or company: ``log(data)`` saves the activity (and what
+    else the record needs) and returns it; htmx gets ``composer(form, created)`` back, the form with
+    its errors or a fresh one (``form`` None) with the new entry; a plain form post ``back()``."""
+    partial = wants_partial("activity-composer")
+    if not form.validate_on_submit():
+        if partial:
+            return composer(form, None), 422
+        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
+        return back()
+    activity = log(form.service_data())
+    db.session.commit()
+    if partial:
+        return composer(None, Entry(activity.occurred_at, ACTIVITY, activity))
+    flash(_("Saved."), "success")
+    return back()
+
+
 @bp.post("/")
 @require("notes.write")
 def create(contact_id: int):
     contact = contact_or_404(contact_id)
-    form = activity_form(contact.owner_id)
-    partial = wants_partial("activity-composer")
-    if not form.validate_on_submit():
-        if partial:
-            return render_template("activities/_composer.html", contact=contact, form=form), 422
-        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return back_to(contact)
-    activity = service.log_activity(contact, g.membership.id, form.service_data())
-    classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
-    db.session.commit()
-    if partial:
-        created = Entry(activity.occurred_at, ACTIVITY, activity)
-        fresh = activity_form(contact.owner_id, formdata=None)
-        return render_template("activities/_composer.html", contact=contact, form=fresh, created=created)
-    flash(_("Saved."), "success")
-    return back_to(contact)
+
+    def log(data: dict) -> Activity:
+        activity = service.log_activity(contact, g.membership.id, data)
+        classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
+        return activity
+
+    def composer(form: ActivityForm | None, created: Entry | None) -> str:
+        form = form or activity_form(contact.owner_id, formdata=None)
+        return render_template("activities/_composer.html", contact=contact, form=form, created=created)
+
+    return save_from_composer(activity_form(contact.owner_id), log, composer, lambda: back_to(contact))
 
 
 @bp.post("/<int:activity_id>/done")
