@@ -58,6 +58,23 @@ def test_reminders_are_emailed_once_to_the_assignee(app, client, mailbox, ws_a):
     assert "0 reminder(s) sent." in again.output and len(mailbox.messages) == 1
 
 
+def test_a_reminder_on_a_record_in_the_trash_waits_for_it_to_come_back(app, client, mailbox, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    task(app, ws_a, contact_id, "Call Ann back", now + timedelta(hours=2), ws_a.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, contact_id).deleted_at = now
+        db.session.commit()
+    runner = app.test_cli_runner()
+    assert "0 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output  # no link to a 404
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, contact_id).deleted_at = None
+        db.session.commit()
+    assert "1 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output
+    assert "Call Ann back" in mailbox.messages[0]["Subject"]
+
+
 def born_on(day: date) -> date:
     """A birthday on that month and day (1992 was a leap year, so 29 February works too)."""
     return date(1992, day.month, day.day)

@@ -29,18 +29,18 @@ def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), (start + timedelta(days=1)).astimezone(ZoneInfo("UTC"))
 
 
-def _assigned_to(member: Membership) -> sa.Select:
-    """Tasks assigned to the member, with their contact, deal and company; a task of a contact or
-    deal in the trash is left out, and one of a company in the trash when logged on the company
-    alone (a person's or deal's task stays theirs wherever their company went)."""
+def _on_live_records(statement: sa.Select) -> sa.Select:
+    """Tasks with their contact, deal and company, leaving out those of a contact or deal in the trash,
+    and those of a company in the trash when logged on the company alone (a person's or deal's task
+    stays theirs wherever their company went). They come back with their record."""
     return (
-        sa.select(Activity)
-        .outerjoin(Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id))
+        statement.outerjoin(
+            Contact, sa.and_(Contact.workspace_id == Activity.workspace_id, Contact.id == Activity.contact_id)
+        )
         .outerjoin(Deal, sa.and_(Deal.workspace_id == Activity.workspace_id, Deal.id == Activity.deal_id))
         .outerjoin(Company, sa.and_(Company.workspace_id == Activity.workspace_id, Company.id == Activity.company_id))
         .where(
             Activity.kind == "task",
-            Activity.assignee_id == member.id,
             Contact.deleted_at.is_(None),
             Deal.deleted_at.is_(None),
             sa.or_(Activity.contact_id.isnot(None), Activity.deal_id.isnot(None), Company.deleted_at.is_(None)),
@@ -51,6 +51,10 @@ def _assigned_to(member: Membership) -> sa.Select:
             so.contains_eager(Activity.company).load_only(Company.name, Company.owner_id, Company.deleted_at),
         )
     )
+
+
+def _assigned_to(member: Membership) -> sa.Select:
+    return _on_live_records(sa.select(Activity).where(Activity.assignee_id == member.id))
 
 
 def my_tasks(member: Membership, timezone: str) -> dict[str, list[Activity]]:
@@ -74,26 +78,15 @@ def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activit
 
 
 def due_reminders(now: datetime) -> list[Activity]:
-    """Open tasks of the bound workspace whose reminder time has come and that were not reminded."""
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(
-                Activity.kind == "task",
-                Activity.done_at.is_(None),
-                Activity.reminded_at.is_(None),
-                Activity.remind_at <= now,
-                Activity.assignee_id.isnot(None),
-            )
-            .options(
-                so.joinedload(Activity.contact),
-                so.joinedload(Activity.deal),
-                so.joinedload(Activity.company),
-                so.joinedload(Activity.assignee),
-            )
-            .order_by(Activity.remind_at)
-        )
+    """Open tasks of the bound workspace whose reminder time has come and that were not reminded
+    (a task of a record in the trash waits for its record to come back)."""
+    statement = _on_live_records(sa.select(Activity)).where(
+        Activity.done_at.is_(None),
+        Activity.reminded_at.is_(None),
+        Activity.remind_at <= now,
+        Activity.assignee_id.isnot(None),
     )
+    return list(db.session.scalars(statement.options(so.joinedload(Activity.assignee)).order_by(Activity.remind_at)))
 
 
 def send_reminders(workspace: Workspace) -> int:
