@@ -88,6 +88,11 @@ def test_log_each_kind_on_a_company_without_leaving_the_page(app, client, auth, 
     page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
     timeline = timeline_of(page)
     assert timeline.index("A task with") < timeline.index("A note with") and "Mark done" in timeline
+    # Each entry's buttons post to the company's activity routes (the page is drawn by the companies' view).
+    actions = set(re.findall(r'action="([^"]+)"', timeline))
+    expected = {company_url(ws_a, acme, f"/activities/{a.id}/delete") for a in logged}
+    expected.add(company_url(ws_a, acme, f"/activities/{logged[-1].id}/done"))
+    assert actions == expected
     assert_valid_page(page, company_url(ws_a, acme))
     # Without htmx: post/redirect/get back to the company.
     response = post(client, company_url(ws_a, acme, "/activities/"), {"kind": "note", "body": "Plain post"})

@@ -35,7 +35,7 @@ def company_entries(company: Company, entries: list) -> Markup:
     """A company's timeline entries as HTML, each naming the person or deal it was logged on."""
     write = activity_writer(
         writing(),
-        url_for(".create", company_id=company.id),
+        url_for("ws.company_activities.create", company_id=company.id),  # also drawn by the companies' views
         delete_permission,
         deal_link=lambda item: item.deal if item.deal_id and deal_visible(item.deal) else None,
         contact_link=lambda item: item.contact if item.contact_id and record_visible(item.contact) else None,

@@ -1,7 +1,7 @@
 """Activities on a company in a real browser: log a call and a task on the company page without
-leaving it, with the empty timeline's hint going away; a note logged on one of its people shows
-there too, linked to the person; the task is ticked done from My tasks and the company's timeline
-says so; a phone-sized screen has no sideways scroll."""
+leaving it, with the empty timeline's hint going away; after a reload the call is deleted in place;
+a note logged on one of its people shows there too, linked to the person; the task is ticked done
+from My tasks and the company's timeline says so; a phone-sized screen has no sideways scroll."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -43,6 +43,10 @@ def test_log_a_call_and_a_task_on_a_company_and_finish_the_task_from_my_tasks(ap
 
     make_activity(app, owner, ann, "Ann asked for a sample box")
     page.reload()
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete this entry?"
+    call = page.locator("#timeline-list .entry.call")
+    call.get_by_role("button", name="Delete").click()  # an entry drawn with the page, not swapped in
+    expect(call).to_have_count(0)
     person_entry = page.locator("#timeline-list .entry.note")
     expect(person_entry).to_contain_text("Ann asked for a sample box")
     expect(person_entry.get_by_role("link", name="Ann Lee")).to_have_attribute(
