@@ -68,6 +68,9 @@ def test_a_contacts_page_shows_its_open_tickets_and_each_ticket_on_the_timeline(
     order = [timeline.index(text) for text in ("Wrong colour", "Late delivery", "Called about the lid", "cracked")]
     assert order == sorted(order)  # newest first, among the contact's other entries
     assert f"#{lid_number} Lid &lt;b&gt;cracked&lt;/b&gt;</a> · New" in timeline
+    chinese = client.get(f"/w/{ws_a.slug}/contacts/{ann}", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    head = head_of(chinese.get_data(as_text=True), "open-tickets-title")
+    assert "2 个未解决的工单：" in head and "（新建）" in head  # Chinese punctuation, from the catalogue
 
 
 def test_a_companys_page_shows_the_open_tickets_of_its_live_people(app, client, auth, ws_a):

@@ -47,6 +47,7 @@ def test_deals_and_tickets_are_found_from_the_header(app, client, auth, ws_a, ws
         assert hidden not in quick, hidden
     assert f"#{number} Lotus lid cracked" in search(client, ws_a, f"#{number}")  # by number
     assert f"#{number} Lotus lid cracked" in search(client, ws_a, "buyer@lotus")  # by requester
+    assert "Lotus &lt;tea&gt; chests" in search(client, ws_a, "chests  LOTUS")  # every word, in any order
     assert "Nothing found" in search(client, ws_a, "zzzz")
     full = search(client, ws_a, "lotus", quick=False)
     assert_valid_page(full, f"/w/{ws_a.slug}/search/?q=lotus")

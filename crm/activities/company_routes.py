@@ -2,6 +2,8 @@
 emails, meetings and tasks on a company's page, finishing tasks and deleting entries. Needs what
 the same actions on a contact need; the company is found within the member's record scope."""
 
+from functools import partial
+
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
@@ -77,13 +79,13 @@ def create(company_id: int):
     def log(data: dict) -> Activity:
         return service.log_activity(None, g.membership.id, data, company=company)
 
-    def composer(form: ActivityForm | None, created: Entry | None) -> str:
-        return render_template("activities/_composer.html", company=company, created=created,
-                               form=form or activity_form(company.owner_id, formdata=None),
+    def composer(form: ActivityForm, created: Entry | None) -> str:
+        return render_template("activities/_composer.html", company=company, created=created, form=form,
                                action_url=url_for(".create", company_id=company.id),
                                entry_template="activities/_company_entry.html")  # fmt: skip
 
-    return save_from_composer(activity_form(company.owner_id), log, composer, lambda: back_to(company))
+    new_form = partial(activity_form, company.owner_id)
+    return save_from_composer(new_form, log, composer, lambda: back_to(company))
 
 
 @bp.post("/activities/<int:activity_id>/done")

@@ -2,6 +2,8 @@
 on a deal's page, finishing tasks and deleting entries. Needs what the same actions on a contact
 need (``notes.write``) and ``deals.read``; the deal is found within the member's record scope."""
 
+from functools import partial
+
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from crm.activities import deal_timeline, entry_text, service
@@ -80,13 +82,13 @@ def create(deal_id: int):
             classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
         return activity
 
-    def composer(form: ActivityForm | None, created: Entry | None) -> str:
-        return render_template("activities/_composer.html", deal=deal, created=created,
-                               form=form or activity_form(deal.owner_id, "deals.read", formdata=None),
+    def composer(form: ActivityForm, created: Entry | None) -> str:
+        return render_template("activities/_composer.html", deal=deal, created=created, form=form,
                                action_url=url_for(".create", deal_id=deal.id),
                                entry_template="activities/_deal_entry.html")  # fmt: skip
 
-    return save_from_composer(activity_form(deal.owner_id, "deals.read"), log, composer, lambda: back_to(deal))
+    new_form = partial(activity_form, deal.owner_id, "deals.read")
+    return save_from_composer(new_form, log, composer, lambda: back_to(deal))
 
 
 @bp.post("/activities/<int:activity_id>/done")

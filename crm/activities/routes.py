@@ -1,5 +1,7 @@
 """Logging notes, calls, emails, meetings and tasks on a contact's page, and finishing tasks."""
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -28,20 +30,24 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
     return form
 
 
-def save_from_composer(form: ActivityForm, log, composer, back):
-    """The composer's POST on a contact, deal or company: ``log(data)`` saves the activity (and what
-    else the record needs) and returns it; htmx gets ``composer(form, created)`` back, the form with
-    its errors or a fresh one (``form`` None) with the new entry; a plain form post ``back()``."""
-    partial = wants_partial("activity-composer")
+def save_from_composer(new_form, log, composer, back):
+    """The composer's POST on a contact, deal or company. ``new_form(**kwargs)`` makes the record's
+    form; ``log(data)`` saves the activity (and what else the record needs) and returns it; htmx gets
+    ``composer(form, created)`` back: the form with its errors, or a fresh one of the same type with
+    the new entry; a plain form post gets ``back()``."""
+    form = new_form()
+    swap = wants_partial("activity-composer")
     if not form.validate_on_submit():
-        if partial:
+        if swap:
             return composer(form, None), 422
         flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
         return back()
     activity = log(form.service_data())
     db.session.commit()
-    if partial:
-        return composer(None, Entry(activity.occurred_at, ACTIVITY, activity))
+    if swap:
+        fresh = new_form(formdata=None)
+        fresh.kind.data = activity.kind  # calls come in runs: the next is often of the same type
+        return composer(fresh, Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
     return back()
 
@@ -56,11 +62,11 @@ def create(contact_id: int):
         classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
         return activity
 
-    def composer(form: ActivityForm | None, created: Entry | None) -> str:
-        form = form or activity_form(contact.owner_id, formdata=None)
+    def composer(form: ActivityForm, created: Entry | None) -> str:
         return render_template("activities/_composer.html", contact=contact, form=form, created=created)
 
-    return save_from_composer(activity_form(contact.owner_id), log, composer, lambda: back_to(contact))
+    new_form = partial(activity_form, contact.owner_id)
+    return save_from_composer(new_form, log, composer, lambda: back_to(contact))
 
 
 @bp.post("/<int:activity_id>/done")

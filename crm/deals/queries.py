@@ -361,10 +361,11 @@ def company_of_contact(contact_id: int) -> int | None:
 
 
 def quick_deals(q: str, member: Membership, limit: int) -> list:
-    """Live deals whose title holds ``q``, newest first, within the member's record scope: the
-    header's search (a pg_trgm index on the title serves it on PostgreSQL)."""
+    """Live deals whose title holds every word of ``q`` (up to 8), newest first, within the member's
+    record scope: the header's search (a pg_trgm index on the title serves it on PostgreSQL)."""
+    words = [Deal.title.ilike(like_pattern(word), escape="\\") for word in q.split()[:8]]
     statement = sa.select(Deal.id, Deal.title, Deal.status, Deal.value, Deal.currency).where(
-        Deal.deleted_at.is_(None), Deal.title.ilike(like_pattern(q), escape="\\")
+        Deal.deleted_at.is_(None), *words
     )
     statement = visible_to_member(statement, Deal.owner_id, member)
     return db.session.execute(statement.order_by(Deal.created_at.desc(), Deal.id.desc()).limit(limit)).all()
