@@ -28,19 +28,23 @@ class OpenTickets:
         return STATUS_LABELS[status]
 
 
-def _open(statement: sa.Select, member: Membership) -> OpenTickets:
-    columns = (Ticket.number, Ticket.subject, Ticket.status, sa.func.count().over().label("total"))
-    statement = visible(statement.add_columns(*columns), member).where(Ticket.status.notin_(FINISHED))
+def _first_open(*conditions, member: Membership, people: bool = False) -> OpenTickets:
+    """The newest open tickets meeting ``conditions`` (on the ticket's contact too, with ``people``)
+    that the member may see, and how many there are (a window count, in the same query)."""
+    statement = sa.select(Ticket.number, Ticket.subject, Ticket.status, sa.func.count().over().label("total"))
+    if people:
+        statement = statement.join(
+            Contact, sa.and_(Contact.workspace_id == Ticket.workspace_id, Contact.id == Ticket.contact_id)
+        )
+    statement = visible(statement, member).where(Ticket.status.notin_(FINISHED), *conditions)
     rows = db.session.execute(statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SHOWN)).all()
     return OpenTickets(rows[0].total if rows else 0, rows)
 
 
 def contact_open_tickets(member: Membership, contact_id: int) -> OpenTickets:
-    return _open(sa.select().select_from(Ticket).where(Ticket.contact_id == contact_id), member)
+    return _first_open(Ticket.contact_id == contact_id, member=member)
 
 
 def company_open_tickets(member: Membership, company_id: int) -> OpenTickets:
     """Open tickets of the company's people (live contacts only)."""
-    people = sa.and_(Contact.workspace_id == Ticket.workspace_id, Contact.id == Ticket.contact_id)
-    statement = sa.select().select_from(Ticket).join(Contact, people)
-    return _open(statement.where(Contact.company_id == company_id, Contact.deleted_at.is_(None)), member)
+    return _first_open(Contact.company_id == company_id, Contact.deleted_at.is_(None), member=member, people=True)
