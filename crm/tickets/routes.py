@@ -35,6 +35,7 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
 FIELD_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 ID = re.compile(r"[1-9]\d{0,17}")
+CUSTOMER_FIELD = "ticket-customer"  # the queue's customer picker (templates/tickets/index.html)
 
 
 @bp.context_processor
@@ -62,7 +63,9 @@ def _status_filters() -> dict:
 @bp.get("/")
 @require("tickets.read")
 def index():
-    view = QueueView.from_args(request.args, g.membership)
+    view, customer_label = queries.without_hidden_customer(
+        QueueView.from_args(request.args, g.membership), g.membership
+    )
     page = queries.queue_page(view, g.membership, request.args.get("after"))
     can_bulk = g.membership.can("tickets.write")
     categories, members = service.categories(), roster()  # the rows' names, the filters' choices
@@ -75,7 +78,7 @@ def index():
     if wants_partial("ticket-results"):
         return render_template("tickets/_results_swap.html", **context)
     return render_template("tickets/index.html", categories=categories, status_filters=_status_filters(),
-                           sorts=SORTS, **context)  # fmt: skip
+                           sorts=SORTS, customer_label=customer_label, **context)  # fmt: skip
 
 
 # --- opening a ticket for a customer ---------------------------------------------------------------
@@ -147,6 +150,16 @@ def customers():
     q = request.args.get("q", "").strip()[:100]
     options = customer_search.search("contact", q, g.membership)
     return render_template("deals/_picker_options.html", options=options, q=q, kind="contact", field_id=field_id)
+
+
+@bp.get("/customer-filter")
+@require("tickets.read", "contacts.read")
+def customer_filter():
+    """The queue's customer filter picker: live contacts and companies the member may see."""
+    q = request.args.get("q", "").strip()[:100]
+    options = customer_search.search("customer", q, g.membership)
+    return render_template("deals/_picker_options.html", options=options, q=q, kind="customer",
+                           field_id=CUSTOMER_FIELD)  # fmt: skip
 
 
 # --- a ticket's page -------------------------------------------------------------------------------
