@@ -1,7 +1,7 @@
 """Permissions, the built-in roles, and the guard every workspace route declares.
 
-Each view under ``/w/<slug>`` states what it needs: ``@require("contacts.write")``, or
-``@every_member`` for pages all members may open. The route walker test fails on a view that
+Each view under ``/w/<slug>`` states what it needs: ``@require("contacts.write")``,
+``@require_any(...)`` for one of several, or ``@every_member`` for pages all members may open. The route walker test fails on a view that
 declares neither, so nothing ships unguarded. Enforcement is here and in services; templates
 only hide what the member cannot do.
 """
@@ -103,6 +103,27 @@ def require(permission: str, *also: str) -> Callable:
 
         guarded.required_permission = permission
         guarded.also_required = also
+        return guarded
+
+    return decorate
+
+
+def require_any(*permissions: str) -> Callable:
+    """Refuse (403) a member whose role has none of ``permissions`` (the header's search, where each
+    kind of record shows only to those who may read it)."""
+    for name in permissions:
+        if name not in PERMISSIONS:
+            raise ValueError(f"unknown permission {name!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not any(g.membership.can(name) for name in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_permission = permissions[0]
+        guarded.any_of = permissions
         return guarded
 
     return decorate

@@ -129,3 +129,25 @@ def test_the_app_role_searches_deal_titles_through_their_trigram_index(app, ws_a
         [(statement, parameters)] = sent
         plan = "\n".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
     assert "ix_deals_trigram" in plan, plan
+
+
+def test_members_who_read_only_tickets_or_deals_have_the_box_for_those(app, client, auth, ws_a):
+    member = make_member(app, ws_a, "tia@alpha.example.com")
+    ann = make_contact(app, ws_a, "Lotus Lee")
+    make_deal(app, ws_a, "Lotus deal")
+    make_ticket(app, ws_a, ann, "Lotus ticket")
+    assign_role(app, ws_a, member.membership_id, make_role(app, ws_a, "Tickets only", ("tickets.read",)))
+    auth.login(member.email, member.password)
+    home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert 'id="global-q"' in home
+    quick = search(client, ws_a, "lotus")
+    assert "Lotus ticket" in quick and "Lotus Lee" not in quick and "Lotus deal" not in quick
+    full = search(client, ws_a, "lotus", quick=False)
+    assert 'id="found-tickets"' in full and 'id="found-contacts"' not in full and 'id="found-companies"' not in full
+    assert_valid_page(full, f"/w/{ws_a.slug}/search/?q=lotus")
+    assign_role(app, ws_a, member.membership_id, make_role(app, ws_a, "Deals only", ("deals.read",)))
+    quick = search(client, ws_a, "lotus")
+    assert "Lotus deal" in quick and "Lotus ticket" not in quick and "Lotus Lee" not in quick
+    assign_role(app, ws_a, member.membership_id, make_role(app, ws_a, "Reports only", ("reports.view",)))
+    assert 'id="global-q"' not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).status_code == 403
