@@ -1,9 +1,9 @@
 """Permissions, the built-in roles, and the guard every workspace route declares.
 
 Each view under ``/w/<slug>`` states what it needs: ``@require("contacts.write")``,
-``@require_any(...)`` for one of several, or ``@every_member`` for pages all members may open. The route walker test fails on a view that
-declares neither, so nothing ships unguarded. Enforcement is here and in services; templates
-only hide what the member cannot do.
+``@require_any(...)`` for one of several, or ``@every_member`` for pages all members may open. The
+route walker test fails on a view that declares none, so nothing ships unguarded. Enforcement is
+here and in services; templates only hide what the member cannot do.
 """
 
 from collections.abc import Callable
