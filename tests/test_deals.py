@@ -286,6 +286,28 @@ def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):
     assert "Tea chests" in page and "Wants a sample first" in page and "Entered Qualified" in page
 
 
+SELECTED = re.compile(r'<option selected value="(\d+)"|<option value="(\d+)" selected')
+
+
+def test_add_deal_on_a_board_starts_in_that_pipelines_first_stage(app, client, auth, ws_a, ws_b):
+    partners = make_pipeline(app, ws_a, "Partners")
+    other = make_pipeline(app, ws_b, "Theirs")
+    auth.login(ws_a.email, ws_a.password)
+    board = client.get(deals_url(ws_a, f"pipelines/{partners.id}")).get_data(as_text=True)
+    assert f"/deals/new?pipeline={partners.id}" in board  # the board's "Add deal"
+
+    def selected_stage(query: str) -> int | None:
+        response = client.get(deals_url(ws_a, f"new?{query}"))
+        assert response.status_code == 200, query
+        found = SELECTED.search(response.get_data(as_text=True))
+        return int(found.group(1) or found.group(2)) if found else None
+
+    assert selected_stage(f"pipeline={partners.id}") == partners.stages["Talk"]
+    assert selected_stage(f"stage={partners.stages['Sign']}") == partners.stages["Sign"]
+    for foreign in (f"pipeline={other.id}", f"stage={other.stages['Sign']}", "pipeline=abc"):
+        assert selected_stage(foreign) not in other.stages.values(), foreign  # never another workspace's
+
+
 def test_bad_input_is_422_and_saves_nothing(app, client, auth, ws_a, ws_b):
     sales = default_pipeline(app, ws_a)
     their_contact = make_contact(app, ws_b, "Not yours")

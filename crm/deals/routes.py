@@ -182,7 +182,7 @@ def new():
     wanted_stage = _int(request.args.get("stage"))
     if wanted_stage is None and _int(request.args.get("pipeline")):
         wanted_stage = next((s.id for p, s in queries.open_stages() if p.id == _int(request.args["pipeline"])), None)
-    if wanted_stage and any(value == wanted_stage for value, _label in form.stage_id.choices):
+    if wanted_stage and any(choice.value == wanted_stage for choice in form.stage_id.choices):
         form.stage_id.data = wanted_stage
     return render_template("deals/new.html", form=form)
 
