@@ -164,6 +164,12 @@ def template_gettext(context, string: str, **variables) -> str:
     return text % variables if formatted else text
 
 
+def machine_time(moment: date | datetime) -> str:
+    """A ``<time datetime>`` value: a date, or a moment to the second (HTML allows at most three
+    decimals of a second; Python would write six)."""
+    return moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else moment.isoformat()
+
+
 def init_app(app: Flask) -> None:
     # Flask-Babel's callables with a shorter path to the translations (after babel.init_app).
     app.jinja_env.install_gettext_callables(
@@ -176,6 +182,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["_"] = template_gettext
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["machine_time"] = machine_time
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["reject_keys"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}

@@ -2,6 +2,24 @@
 (function () {
   "use strict";
 
+  // Toasts: success and information fade after a few seconds; an error stays until it is dismissed
+  // (WCAG 2.2.1: reading what went wrong takes the time it takes).
+  function settleToast(toast) {
+    if (toast.dataset.settled) return;
+    toast.dataset.settled = "true";
+    if (!toast.classList.contains("error")) {
+      setTimeout(function () { toast.remove(); }, 6000);
+      return;
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", document.body.dataset.msgDismiss || "Dismiss");
+    close.textContent = "\u00d7";
+    close.addEventListener("click", function () { toast.remove(); });
+    toast.appendChild(close);
+  }
+
   function showToast(level, message) {
     var region = document.getElementById("toasts");
     if (!region) return;
@@ -9,14 +27,30 @@
     toast.className = "toast " + (level || "info");
     toast.textContent = message; // never innerHTML: messages may quote user input
     region.appendChild(toast);
-    setTimeout(function () { toast.remove(); }, 6000);
+    settleToast(toast);
   }
 
-  function fadeServerToasts() {
-    document.querySelectorAll("#toasts .toast").forEach(function (toast) {
-      setTimeout(function () { toast.remove(); }, 6000);
-    });
+  function settleServerToasts() {
+    document.querySelectorAll("#toasts .toast").forEach(settleToast);
   }
+
+  // Toasts never hide the focused control (WCAG 2.4.11): they move to the other edge of the screen.
+  document.addEventListener("focusin", function (event) {
+    var region = document.getElementById("toasts");
+    if (!region || !region.children.length || region.contains(event.target)) return;
+    var field = event.target.getBoundingClientRect(), toasts = region.getBoundingClientRect();
+    if (field.left < toasts.right && toasts.left < field.right && field.top < toasts.bottom && toasts.top < field.bottom) {
+      region.classList.toggle("at-top");
+    }
+  });
+
+  // A boosted link or form swaps only the body: the page's language comes from the response's
+  // <html lang> (WCAG 3.1.1), as after signing in as a member who reads Chinese.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.boosted) return;
+    var lang = /<html[^>]*\slang="([^"]+)"/.exec(event.detail.xhr.responseText || "");
+    if (lang) document.documentElement.lang = lang[1];
+  });
 
   // The browser's time zone pre-fills sign-up and new-workspace forms; the server validates it.
   function fillTimeZone(root) {
@@ -28,7 +62,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    fadeServerToasts();
+    settleServerToasts();
     fillTimeZone(document);
   });
 
@@ -109,6 +143,7 @@
   }
 
   document.addEventListener("htmx:load", function (event) {
+    settleServerToasts(); // a boosted page's flashed messages
     fillTimeZone(event.target);
     initBoards(event.target);
     initSortableRows(event.target);

@@ -156,5 +156,5 @@ def test_load_more_counts_every_row_shown_and_puts_the_focus_on_the_first_new_on
     assert f"Showing the first {PER_PAGE} companies; more below." in first
     more_url = first.split('id="companies-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
     more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "companies-more"}).get_data(as_text=True)
-    assert f'id="companies-status" hx-swap-oob="true">{PER_PAGE + 2} companies</p>' in more  # not "the first 50"
+    assert f'id="companies-status" hx-swap-oob="innerHTML">{PER_PAGE + 2} companies</p>' in more  # not "the first 50"
     assert more.count("autofocus") == 1 and more.index("autofocus") < more.index("</tr>")  # the first new row

@@ -101,6 +101,10 @@ MEMBER_PAGES = [
 ]
 
 
+# A date, or a date and time with at most three decimals of a second and an offset (HTML's rules).
+MACHINE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?")
+
+
 def assert_valid_page(html: str, url: str) -> None:
     parser = html5lib.HTMLParser(strict=True)
     try:
@@ -115,6 +119,8 @@ def assert_valid_page(html: str, url: str) -> None:
             continue
         field_id = re.search(r'\sid="([^"]+)"', tag)
         assert field_id and field_id.group(1) in labelled, f"{url}: unlabelled field {tag}"
+    for moment in re.findall(r'<time datetime="([^"]*)"', html):
+        assert MACHINE_TIME.fullmatch(moment), f"{url}: <time datetime={moment!r}> is not an HTML date or time"
     for landmark in ("<header", "<main", "<footer", "<nav"):
         assert landmark in html, f"{url}: no {landmark}>"
     assert re.search(r"<h1[ >]", html), f"{url}: no h1"

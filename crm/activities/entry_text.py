@@ -24,7 +24,7 @@ from markupsafe import Markup
 from crm.activities.forms import KIND_LABELS
 from crm.contacts.timeline import ACTIVITY
 from crm.html_text import escape
-from crm.i18n import money_writer
+from crm.i18n import machine_time, money_writer
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def activity_writer(
 
 def time_tag(writing: Writing, moment: datetime) -> str:
     """A ``<time>`` written in the member's time zone and language."""
-    return f'<time datetime="{moment.isoformat()}">{escape(writing.when(moment))}</time>'
+    return f'<time datetime="{machine_time(moment)}">{escape(writing.when(moment))}</time>'
 
 
 def _task_line(writing: Writing, item) -> str:

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from crm.contacts.forms import LEVEL_LABELS
 from crm.db import utcnow
 from crm.html_text import escape
+from crm.i18n import machine_time
 from crm.tickets.models import ESCALATED, PRIORITY_LABELS, QUEUE_LABELS, STATUS_LABELS
 from crm.tickets.queries import QueueRow
 
@@ -68,7 +69,7 @@ def _row_writer(can_bulk: bool, categories: dict[int, str], assignees: dict[int,
             f'<td><span class="priority priority-{priority}">{priorities.get(item.priority, priority)}</span></td>'
             f"<td>{statuses.get(item.status, escape(item.status))}</td>"
             f"<td>{assignees.get(item.assignee_id, nobody)}</td>"
-            f'<td><time datetime="{item.created_at.isoformat()}">{age(now, item.created_at, locale)}</time></td>'
+            f'<td><time datetime="{machine_time(item.created_at)}">{age(now, item.created_at, locale)}</time></td>'
             "</tr>\n"
         )
 
