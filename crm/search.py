@@ -3,8 +3,9 @@
 Words of three characters or more match anywhere: on PostgreSQL through a pg_trgm GIN index on
 ``search_text``; on SQLite through an FTS5 trigram table kept in step by triggers, asked in the
 ``id IN (SELECT rowid ...)`` form (a join with it is orders of magnitude slower, see BENCH.md).
-Shorter words cannot use a trigram index. One character matches the start of the name, served on
-PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index. Two characters match the
+Shorter words cannot use a trigram index. One character alone matches the start of the name, served
+on PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index; beside a longer word (which
+the index narrows) it matches the start of any word, as typing "Liisa V" expects. Two characters match the
 start of any word of the search text, or anywhere in it when one is Chinese, Japanese or Korean
 (two characters make a whole given name or word there: 小明, 贸易); that reads the workspace's
 rows newest first until a page is found, quick for common pairs and a scan for rare ones.
@@ -78,8 +79,10 @@ def like_pattern(term: str, prefix_only: bool = False) -> str:
     return f"{escaped}%" if prefix_only else f"%{escaped}%"
 
 
-def _short_word_condition(model, word: str):
-    if len(word) == 1 and hasattr(model, "name"):
+def _short_word_condition(model, word: str, narrowed: bool):
+    # Alone, one letter is the start of the name (indexed); beside a longer word, whose index
+    # already narrows the rows, it is the start of any word ("Liisa V" finds Liisa Virtanen).
+    if len(word) == 1 and hasattr(model, "name") and not narrowed:
         return sa.func.lower(model.name).like(like_pattern(word, prefix_only=True), escape="\\")
     if CJK.search(word):
         return model.search_text.like(like_pattern(word), escape="\\")
@@ -89,9 +92,9 @@ def _short_word_condition(model, word: str):
     )
 
 
-def _word_condition(model, word: str, dialect: str):
+def _word_condition(model, word: str, dialect: str, narrowed: bool = False):
     if len(word) < TRIGRAM:
-        return _short_word_condition(model, word)
+        return _short_word_condition(model, word, narrowed)
     if dialect == "sqlite":
         fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
         # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard
@@ -129,6 +132,8 @@ def search_words(q: str) -> list[str]:
 
 def matching(statement: sa.Select, model, q: str, dialect: str) -> sa.Select:
     """Rows whose search text holds every word of ``q``."""
-    for word in search_words(q):
-        statement = statement.where(_word_condition(model, word, dialect))
+    words = search_words(q)
+    narrowed = any(len(word) >= TRIGRAM for word in words)
+    for word in words:
+        statement = statement.where(_word_condition(model, word, dialect, narrowed))
     return statement

@@ -96,12 +96,12 @@ def test_the_log_pages_newest_first_without_growing_queries(app, client, auth, w
         first = client.get(audit_url(ws_a)).get_data(as_text=True)
     assert len(statements) <= 7, "\n".join(statements)
     assert "#59" in first and "#9<" not in first
-    more_url = first.split('id="audit-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more_url = first.split('id="audit-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "audit-more"}).get_data(as_text=True)
     assert "<html" not in more and "#9<" in more
     # The links keep the filters, and nothing else of the address: url_for would take _external as its own.
     filtered = client.get(audit_url(ws_a, "?action=note.created&_external=1&_anchor=x")).get_data(as_text=True)
-    more_url = filtered.split('id="audit-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more_url = filtered.split('id="audit-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     assert more_url.startswith(f"/w/{ws_a.slug}/settings/audit/?") and "action=note.created" in more_url
     assert "_external" not in more_url and "#" not in more_url
 

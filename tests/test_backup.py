@@ -660,7 +660,7 @@ def test_the_backup_page_is_valid_and_says_what_to_do(app, client, auth, ws_a, f
     assert "Create a new workspace" in html and 'name="file"' not in html
     html = client.get(backup_url(fresh)).get_data(as_text=True)
     assert_valid_page(html, "backup page of an empty workspace")
-    assert 'name="file"' in html and 'hx-boost="false"' in html
+    assert 'name="file"' in html and 'data-hx-boost="false"' in html
     response = restore(client, fresh, b"not a zip")
     assert_valid_page(response.get_data(as_text=True), "restore refused")
     assert 'aria-invalid="true"' in response.get_data(as_text=True)

@@ -122,7 +122,7 @@ def test_invoices_are_listed_with_amount_status_and_link(app, client, auth, stri
         assert invoice["number"] in html and invoice["hosted_invoice_url"] in html
     assert_valid_page(html, billing_url(ws_a))
     assert "$30.00" in html and ">Paid<" in html and ">Open<" in html
-    assert 'hx-boost="false"' in html
+    assert 'data-hx-boost="false"' in html
     # Workspace B's owner sees none of it on B's page, and cannot open A's.
     auth.logout()
     signed_in(auth, ws_b)

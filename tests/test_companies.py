@@ -85,7 +85,7 @@ def test_company_list_search_and_query_count(app, client, auth, ws_a, ws_b):
     with count_queries(app) as queries:
         page = client.get(companies_url(ws_a)).get_data(as_text=True)
     assert page.count('<tr id="company-') == 31 and "Firm of Beta" not in page
-    assert len(queries) == 2, queries  # user with membership, the page with owners
+    assert len(queries) == 3, queries  # user with membership, the page with owners, members (owner filter)
     found = client.get(companies_url(ws_a), query_string={"q": "贸易有限"}).get_data(as_text=True)
     assert "上海贸易有限公司" in found and "Firm 01" not in found
 
@@ -154,7 +154,9 @@ def test_load_more_counts_every_row_shown_and_puts_the_focus_on_the_first_new_on
     auth.login(ws_a.email, ws_a.password)
     first = client.get(companies_url(ws_a)).get_data(as_text=True)
     assert f"Showing the first {PER_PAGE} companies; more below." in first
-    more_url = first.split('id="companies-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more_url = first.split('id="companies-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "companies-more"}).get_data(as_text=True)
-    assert f'id="companies-status" hx-swap-oob="innerHTML">{PER_PAGE + 2} companies</p>' in more  # not "the first 50"
+    assert (
+        f'id="companies-status" data-hx-swap-oob="innerHTML">{PER_PAGE + 2} companies</p>' in more
+    )  # not "the first 50"
     assert more.count("autofocus") == 1 and more.index("autofocus") < more.index("</tr>")  # the first new row

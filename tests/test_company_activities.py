@@ -67,7 +67,7 @@ def test_log_each_kind_on_a_company_without_leaving_the_page(app, client, auth, 
     acme = make_company(app, ws_a, "Acme Ltd")
     auth.login(ws_a.email, ws_a.password)
     page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
-    assert f'hx-post="/w/{ws_a.slug}/companies/{acme}/activities/"' in page
+    assert f'data-hx-post="/w/{ws_a.slug}/companies/{acme}/activities/"' in page
     assert "Nothing yet: calls, notes and tasks with this company" in page
     assert_valid_page(page, company_url(ws_a, acme))
     for kind in ("note", "call", "email", "meeting", "task"):
@@ -78,7 +78,9 @@ def test_log_each_kind_on_a_company_without_leaving_the_page(app, client, auth, 
         body = response.get_data(as_text=True)
         assert response.status_code == 200, kind
         assert body.lstrip().startswith('<form id="activity-composer"')
-        assert 'hx-swap-oob="afterbegin:#timeline-list"' in body and f"A {kind} with &lt;b&gt;Acme&lt;/b&gt;" in body
+        assert (
+            'data-hx-swap-oob="afterbegin:#timeline-list"' in body and f"A {kind} with &lt;b&gt;Acme&lt;/b&gt;" in body
+        )
         assert 'id="contact-summary"' not in body  # a company has no customer summary to refresh
         assert f'<option selected value="{kind}">' in body  # the next one is often of the same type
     logged = activities_of(app, ws_a)
@@ -180,7 +182,7 @@ def test_pages_of_the_timeline_cover_every_entry_once_newest_first(app, client, 
     first = timeline_of(page)
     assert first.count('<li id="entry-') == 20 and first.index("note 22") < first.index("note 21")
     assert "note 02" not in first
-    link = re.search(r'id="timeline-more".*?hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
+    link = re.search(r'id="timeline-more".*?data-hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
     with count_queries(app) as queries:
         rest = client.get(link, headers=MORE).get_data(as_text=True)
     assert len(queries) == 3, queries  # member, the company, the activities

@@ -97,7 +97,7 @@ def test_an_inline_edit_sends_the_summary_again_and_details_do_not_repeat_it(app
     body = post(client, contacts_url(ws_a, str(contact_id)), form, headers=DETAILS).get_data(as_text=True)
     details, summary = body.split("</section>", 1)
     assert "Lifetime value" not in details and "Customer level" not in details
-    assert '<section id="contact-summary"' in summary and 'hx-swap-oob="true"' in summary
+    assert '<section id="contact-summary"' in summary and 'data-hx-swap-oob="true"' in summary
     assert "Ordinary · set by hand" in summary and "$25,000.00" in summary
 
 
@@ -159,6 +159,8 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
     assert found("widgets") == {"Ann Lee"}  # by company name
     assert found("王小明") == {"王小明"}
     assert found("王") == {"王小明"}  # one character matches the start of the name
+    assert found("ann l") == found("Ann L") == {"Ann Lee"}  # typing the surname's first letter keeps Ann
+    assert found("bob l") == set() and found("l") == set()  # alone, one letter is the name's start
     assert found("小明") == {"王小明"}  # two Chinese characters match anywhere (a given name)
     assert found("le") == found("wi") == {"Ann Lee"}  # two Latin letters match the start of a word
     assert found("nn") == set()
@@ -195,6 +197,11 @@ def test_filters_by_tag_lifecycle_and_owner_live_in_the_url(app, client, auth, w
     assert listed(owner=str(seller.membership_id)) == {"Tagged Lead"}
     page = client.get(contacts_url(ws_a), query_string={"lifecycle": "active", "q": "untagged"}).get_data(as_text=True)
     assert 'value="untagged"' in page and '<option value="active" selected>' in page  # reload keeps the state
+    # A teammate can be chosen, and a link filtering by one shows whose records these are.
+    page = client.get(contacts_url(ws_a), query_string={"owner": str(seller.membership_id)}).get_data(as_text=True)
+    assert f'<option value="{seller.membership_id}" selected>Test User</option>' in page
+    companies = client.get(f"/w/{ws_a.slug}/companies/", query_string={"owner": str(seller.membership_id)})
+    assert f'<option value="{seller.membership_id}" selected>Test User</option>' in companies.get_data(as_text=True)
 
 
 def test_keyset_pages_and_a_constant_number_of_queries(app, client, auth, ws_a):
@@ -207,8 +214,8 @@ def test_keyset_pages_and_a_constant_number_of_queries(app, client, auth, ws_a):
         page = client.get(contacts_url(ws_a)).get_data(as_text=True)
     assert page.count('<tr id="contact-') == PER_PAGE
     assert "Person 054" in page and "Person 004" not in page  # newest first
-    assert len(queries) == 2, queries  # user with membership, the page with company and owner names
-    more = page.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    assert len(queries) == 3, queries  # user with membership, the page with its names, the owner filter's members
+    more = page.split('id="contacts-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     with count_queries(app) as queries:
         rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
     assert rest.count('<tr id="contact-') == 5 and "Person 000" in rest and "<html" not in rest
@@ -225,7 +232,7 @@ def test_a_searched_list_pages_newest_first(app, client, auth, ws_a):
     page = client.get(contacts_url(ws_a), query_string={"q": "searched"}).get_data(as_text=True)
     assert page.count('<tr id="contact-') == PER_PAGE and "Someone else" not in page
     assert page.index("Searched 054") < page.index("Searched 053") and "Searched 004" not in page
-    more = page.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = page.split('id="contacts-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
     assert rest.count('<tr id="contact-') == 5 and rest.index("Searched 004") < rest.index("Searched 000")
 
@@ -458,7 +465,7 @@ def test_sorts_filters_and_columns_stay_in_the_url_and_pages(app, client, auth, 
     args = {"sort": "name", "cols": ["tier", "value"]}
     first = client.get(contacts_url(ws_a), query_string=args).get_data(as_text=True)
     assert '<th scope="col">Tier</th>' in first and '<th scope="col">Email</th>' not in first
-    more = first.split('id="contacts-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = first.split('id="contacts-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     assert "sort=name" in more and "cols=tier" in more and "cols=value" in more
     rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "contacts-more"}).get_data(as_text=True)
     assert rest.count('<tr id="contact-') == 4 and "Zed Rich" in rest and "$15,000.00" in rest
@@ -616,13 +623,13 @@ def test_the_views_panel_in_the_list_saves_the_live_filters_not_the_state_it_was
     list_url = f"http://localhost/w/{ws_a.slug}/contacts/?tag=fair"
     in_list = {**VIEWS, "HX-Current-URL": list_url}
     panel = post(client, f"/w/{ws_a.slug}/contacts/views/", {"tag": "fair", "name": "Fair"}, headers=in_list)
-    # The filter form is sent with the panel's form (hx-include): a hidden copy of the state it was
+    # The filter form is sent with the panel's form (data-hx-include): a hidden copy of the state it was
     # drawn with would come first and win over filters changed since.
-    assert 'name="tag"' not in panel.get_data(as_text=True) and 'hx-include="#contact-filters"' in panel.get_data(
+    assert 'name="tag"' not in panel.get_data(as_text=True) and 'data-hx-include="#contact-filters"' in panel.get_data(
         as_text=True
     )
     own_page = client.get(f"/w/{ws_a.slug}/contacts/views/?tag=fair").get_data(as_text=True)
-    assert '<input type="hidden" name="tag" value="fair">' in own_page and "hx-include" not in own_page
+    assert '<input type="hidden" name="tag" value="fair">' in own_page and "data-hx-include" not in own_page
 
 
 def test_a_view_needs_a_name_and_only_its_owner_or_an_admin_deletes_it(app, client, auth, ws_a):
@@ -662,7 +669,7 @@ def test_a_tag_filtered_page_stays_within_five_queries(app, client, auth, ws_a):
     with count_queries(app) as queries:
         page = client.get(contacts_url(ws_a), query_string={"tag": "fair"}).get_data(as_text=True)
     assert page.count('<tr id="contact-') == 10
-    assert len(queries) == 3, queries  # user with membership, the tag's id, the page
+    assert len(queries) == 4, queries  # user with membership, the tag's id, the page, members (owner filter)
     unknown = client.get(contacts_url(ws_a), query_string={"tag": "no such tag"}).get_data(as_text=True)
     assert "No contact matches." in unknown
 

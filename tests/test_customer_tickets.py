@@ -151,7 +151,7 @@ def test_timeline_pages_with_tickets_cover_every_entry_once(app, client, auth, w
     page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
     first = timeline_of(page)
     assert first.count('<li id="entry-') == 20 and first.index("note 12") < first.index("ticket 12")
-    link = re.search(r'id="timeline-more".*?hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
+    link = re.search(r'id="timeline-more".*?data-hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
     rest = client.get(link, headers=MORE).get_data(as_text=True)
     everything = first.split('id="timeline-more"')[0] + rest
     assert everything.count('<li id="entry-') == 27  # 14 tickets and 13 notes

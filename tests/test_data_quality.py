@@ -158,9 +158,9 @@ def test_the_page_lists_50_at_a_time_and_htmx_gets_the_fragments(app, client, au
     page = client.get(dq_url(ws_a), query_string={"kind": "unreachable"}).get_data(as_text=True)
     assert page.count('<tr id="finding-') == PER_PAGE
     assert "Lost 000" in page and "Lost 049" in page and "Lost 050" not in page
-    assert f'<a href="/w/{ws_a.slug}/data-quality/?kind=unreachable" hx-get' in page
+    assert f'<a href="/w/{ws_a.slug}/data-quality/?kind=unreachable" data-hx-get' in page
     assert 'aria-current="page">No way to reach them (56)</a>' in page  # Typo has no valid address either
-    more = page.split('id="findings-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    more = page.split('id="findings-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     rest = client.get(more, headers=MORE).get_data(as_text=True)
     assert rest.count('<tr id="finding-') == 6 and "Lost 054" in rest and "Typo" in rest
     assert "<html" not in rest and "findings-more" not in rest

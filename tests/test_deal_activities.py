@@ -87,7 +87,9 @@ def test_log_each_kind_on_a_deal_without_leaving_the_page(app, client, auth, ws_
     deal_id = make_deal(app, ws_a, "Tea chests", contact_id=ann, owner_id=ws_a.membership_id)
     auth.login(ws_a.email, ws_a.password)
     page = client.get(deal_url(ws_a, deal_id)).get_data(as_text=True)
-    assert f'hx-post="/w/{ws_a.slug}/deals/{deal_id}/activities/"' in page and "Entered Lead in" in timeline_of(page)
+    assert f'data-hx-post="/w/{ws_a.slug}/deals/{deal_id}/activities/"' in page and "Entered Lead in" in timeline_of(
+        page
+    )
     for kind in ("note", "call", "email", "meeting", "task"):
         data = {"kind": kind, "body": f"A {kind} about <b>tea</b>"}
         if kind == "task":
@@ -96,7 +98,9 @@ def test_log_each_kind_on_a_deal_without_leaving_the_page(app, client, auth, ws_
         body = response.get_data(as_text=True)
         assert response.status_code == 200, kind
         assert body.lstrip().startswith('<form id="activity-composer"')
-        assert 'hx-swap-oob="afterbegin:#timeline-list"' in body and f"A {kind} about &lt;b&gt;tea&lt;/b&gt;" in body
+        assert (
+            'data-hx-swap-oob="afterbegin:#timeline-list"' in body and f"A {kind} about &lt;b&gt;tea&lt;/b&gt;" in body
+        )
         assert f"/deals/{deal_id}/activities/" in body  # the fresh composer posts to the deal again
     logged = activities_of(app, ws_a, deal_id)
     assert [a.kind for a in logged] == ["note", "call", "email", "meeting", "task"]
@@ -164,7 +168,7 @@ def test_timeline_pages_cover_activities_and_stage_changes_once_newest_first(app
     assert first.count('<li id="entry-') == 20
     assert first.index("Entered Qualified") < first.index("note 21") < first.index("note 20")
     assert "note 02" not in first
-    link = re.search(r'id="timeline-more".*?hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
+    link = re.search(r'id="timeline-more".*?data-hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
     rest = client.get(link, headers=MORE).get_data(as_text=True)
     assert "<html" not in rest and "timeline-more" not in rest
     everything = first.split('id="timeline-more"')[0] + rest

@@ -553,7 +553,7 @@ def test_board_filters_in_the_url_apply_to_cards_and_totals_and_survive_a_move(a
     odd = client.get(board, query_string={"close_from": "soon", "min_value": "-5", "owner": "x"})
     assert odd.status_code == 200 and "Their chairs" in odd.get_data(as_text=True)  # ignored, not an error
     assert f'<option value="{colleague.membership_id}">' in mine  # owners to choose from
-    move_url = re.search(r'hx-post="([^"]+/move\?[^"]+)"', mine).group(1).replace("&amp;", "&")
+    move_url = re.search(r'data-hx-post="([^"]+/move\?[^"]+)"', mine).group(1).replace("&amp;", "&")
     assert "owner=me" in move_url and "min_value=100" in move_url
     after = post(client, move_url, {}, headers=BOARD).get_data(as_text=True)
     assert "Tea for Acme" in after and "Their chairs" not in after  # the re-rendered board keeps its filters

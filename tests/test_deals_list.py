@@ -136,7 +136,7 @@ def test_every_column_sorts_both_ways_and_the_sort_stays_in_the_url(app, client,
     assert '<input type="hidden" name="sort" value="value" form="deal-list-filters">' in page
     assert "list?status=all&amp;sort=-value" in page  # the heading reverses the sort
     assert "list?status=all&amp;sort=title" in page  # text columns start A to Z
-    assert f'hx-get="/w/{ws_a.slug}/deals/pipelines/{sales.id}/list?status=all"' in page  # newest first
+    assert f'data-hx-get="/w/{ws_a.slug}/deals/pipelines/{sales.id}/list?status=all"' in page  # newest first
 
 
 def test_pages_follow_the_sort_without_offsets_or_repeats(app, client, auth, ws_a, sales, monkeypatch):
@@ -151,7 +151,7 @@ def test_pages_follow_the_sort_without_offsets_or_repeats(app, client, auth, ws_
         response = client.get(list_url(ws_a, sales.id), query_string={"sort": sort})
         walked = shown(response)
         assert len(walked) == 3
-        while match := re.search(r'hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
+        while match := re.search(r'data-hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
             with count_queries(app) as queries:
                 response = client.get(match.group(1).replace("&amp;", "&"), headers=MORE)
             assert len(queries) == 3, queries  # member, the pipeline, one page: however deep
@@ -160,7 +160,7 @@ def test_pages_follow_the_sort_without_offsets_or_repeats(app, client, auth, ws_
     by_value = []
     response = client.get(list_url(ws_a, sales.id), query_string={"sort": "-value"})
     by_value += shown(response)
-    while match := re.search(r'hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
+    while match := re.search(r'data-hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
         response = client.get(match.group(1).replace("&amp;", "&"), headers=MORE)
         by_value += shown(response)
     values = {deal_id: 100 * (n % 3) for n, deal_id in enumerate(ids)}

@@ -145,7 +145,7 @@ def test_the_list_pages_without_n_plus_1(app, client, auth, ws_a):
         page = client.get(url(ws_a)).get_data(as_text=True)
     assert page.count('<tr id="pair-') == 50
     assert len(queries) <= 4, queries  # membership, pairs with both contacts, recent merges
-    more = re.search(r'hx-get="([^"]+after=[^"]+)"', page).group(1).replace("&amp;", "&")
+    more = re.search(r'data-hx-get="([^"]+after=[^"]+)"', page).group(1).replace("&amp;", "&")
     rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "more-pairs"}).get_data(as_text=True)
     assert rest.count('<tr id="pair-') == 10 and "<html" not in rest
 
@@ -167,7 +167,7 @@ def test_the_warning_while_typing_a_new_contact(app, client, auth, ws_a):
     nothing = client.get(check, query_string={"name": "Zed", "emails": "zed@example.com, not an email"})
     assert nothing.status_code == 200 and "alert" not in nothing.get_data(as_text=True)
     form = client.get(f"/w/{ws_a.slug}/contacts/new").get_data(as_text=True)
-    assert f'hx-get="{check}"' in form and 'id="duplicate-warning"' in form
+    assert f'data-hx-get="{check}"' in form and 'id="duplicate-warning"' in form
 
 
 def _pair(app, ws):

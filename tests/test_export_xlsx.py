@@ -168,10 +168,10 @@ def test_the_export_links_follow_the_filters_changed_in_place(app, client, auth,
     make_contact(app, ws_a, "Ann", tags=["fair"])
     auth.login(ws_a.email, ws_a.password)
     page = client.get(url(ws_a, "")).get_data(as_text=True)
-    assert f'href="/w/{ws_a.slug}/contacts/export.xlsx" hx-boost="false" download>' in page
+    assert f'href="/w/{ws_a.slug}/contacts/export.xlsx" data-hx-boost="false" download>' in page
     results = {"HX-Request": "true", "HX-Target": "contact-results"}
     fragment = client.get(url(ws_a, ""), query_string={"tag": "fair"}, headers=results).get_data(as_text=True)
-    assert '<span id="export-links" class="export-links" hx-swap-oob="true">' in fragment
+    assert '<span id="export-links" class="export-links" data-hx-swap-oob="true">' in fragment
     assert f"/w/{ws_a.slug}/contacts/export.xlsx?tag=fair" in fragment
     assert f"/w/{ws_a.slug}/contacts/export.csv?tag=fair" in fragment
 

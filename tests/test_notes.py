@@ -32,7 +32,7 @@ def test_add_note_with_htmx_returns_composer_and_the_new_note(app, client, auth,
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert body.lstrip().startswith('<form id="note-composer"')
-    assert 'hx-swap-oob="afterbegin:#note-list"' in body
+    assert 'data-hx-swap-oob="afterbegin:#note-list"' in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert" not in body
 
@@ -103,7 +103,7 @@ def test_notes_load_more_pages_without_repeats(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     first = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
     assert "note number 24" in first and "note number 04" not in first
-    more_url = first.split('hx-get="')[-1].split('"')[0].replace("&amp;", "&")
+    more_url = first.split('data-hx-get="')[-1].split('"')[0].replace("&amp;", "&")
     more = client.get(more_url, headers={"HX-Request": "true", "HX-Target": "notes-more"}).get_data(as_text=True)
     assert "<html" not in more
     assert [f"note number {i:02d}" in more for i in range(5)] == [True] * 5

@@ -119,6 +119,8 @@ def assert_valid_page(html: str, url: str) -> None:
             continue
         field_id = re.search(r'\sid="([^"]+)"', tag)
         assert field_id and field_id.group(1) in labelled, f"{url}: unlabelled field {tag}"
+    unknown = re.findall(r"<[a-z][^>]*?\s(hx-[a-z:-]+)=", html)
+    assert not unknown, f"{url}: htmx attributes must be written data-hx-* to be valid HTML: {sorted(set(unknown))}"
     for moment in re.findall(r'<time datetime="([^"]*)"', html):
         assert MACHINE_TIME.fullmatch(moment), f"{url}: <time datetime={moment!r}> is not an HTML date or time"
     for landmark in ("<header", "<main", "<footer", "<nav"):
@@ -210,7 +212,7 @@ def test_dev_outbox_keeps_and_shows_mail_with_clickable_links(dev_app):
         deliver("mei@shop.example.com", "Reset <your> password", "Open https://kehu.example.com/reset/abc to go on.")
     page = dev_app.test_client().get("/dev/outbox").get_data(as_text=True)
     assert "Reset &lt;your&gt; password" in page
-    assert '<a href="https://kehu.example.com/reset/abc" hx-boost="false">' in page
+    assert '<a href="https://kehu.example.com/reset/abc" data-hx-boost="false">' in page
     assert "mei@shop.example.com" in page
 
 

@@ -161,7 +161,9 @@ def test_the_catalogue_is_paginated_by_name(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     page = client.get(products_url(ws_a)).get_data(as_text=True)
     assert page.count('<tr id="product-') == 50 and "Tea 49" in page and "Tea 50" not in page
-    more = re.search(r'<a href="([^"]+)" hx-get', page.split('id="products-more"')[1]).group(1).replace("&amp;", "&")
+    more = (
+        re.search(r'<a href="([^"]+)" data-hx-get', page.split('id="products-more"')[1]).group(1).replace("&amp;", "&")
+    )
     rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "products-more"}).get_data(as_text=True)
     assert rest.count('<tr id="product-') == 5 and "Tea 54" in rest and "products-more" not in rest
 
@@ -189,7 +191,7 @@ def test_lines_from_a_product_and_free_text_set_the_deal_value(app, client, auth
                     headers=SECTION)  # fmt: skip
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and text.startswith('<section id="deal-items"')
-    assert '<span id="deal-value" hx-swap-oob="true">$27.00</span>' in text
+    assert '<span id="deal-value" data-hx-swap-oob="true">$27.00</span>' in text
     response = post(client, items_url(ws_a, deal_id),
                     new_line(**{"item-name": "Setup", "item-unit_price": "100"}))  # no JavaScript  # fmt: skip
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/deals/{deal_id}#deal-items")

@@ -91,7 +91,7 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     task(app, ws_a, birthday, "Overdue call", utcnow() - timedelta(days=1), ws_a.membership_id)
     auth.login(ws_a.email, ws_a.password)
     home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
-    assert 'hx-get="/w/alpha-trading/care/"' in home
+    assert 'data-hx-get="/w/alpha-trading/care/"' in home
     care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
     assert "Overdue call" in care and "Birthday Ann" in care and "Far Birthday" not in care
     soon = today + timedelta(days=3)

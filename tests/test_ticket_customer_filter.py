@@ -121,7 +121,7 @@ def test_the_customer_picker_offers_contacts_and_companies_of_this_workspace(app
     assert f'data-value="company:{acme}" data-label="Acme Ltd"' in html and 'data-label="Ann Acmeson"' in html
     assert "Acme Rival" not in html
     page = client.get(queue(ws_a)).get_data(as_text=True)
-    assert f'hx-get="/w/{ws_a.slug}/tickets/customer-filter"' in page and "picked" in page
+    assert f'data-hx-get="/w/{ws_a.slug}/tickets/customer-filter"' in page and "picked" in page
 
 
 def test_a_tickets_customer_panel_links_to_all_their_tickets(app, client, auth, ws_a):

@@ -152,7 +152,7 @@ def test_queue_filters_and_search(app, client, auth, ws_a):
     partial = client.get(url, query_string={"q": "saucer"}, headers=RESULTS)
     html = partial.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="ticket-results">') and "<html" not in html
-    assert 'id="ticket-tabs" class="tabs"' in html and 'hx-swap-oob="true"' in html and "q=saucer" in html
+    assert 'id="ticket-tabs" class="tabs"' in html and 'data-hx-swap-oob="true"' in html and "q=saucer" in html
     assert numbers(partial) == [1002]
     assert "Vary" in partial.headers and "HX-Target" in partial.headers["Vary"]
 
@@ -178,7 +178,7 @@ def test_queue_pages_with_load_more_within_the_query_budget(app, client, auth, w
         assert len(queries) == 4, queries  # member, the page with its customers, categories, staff
         walked = numbers(response)
         assert len(walked) == 50
-        while match := re.search(r'hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
+        while match := re.search(r'data-hx-get="([^"]+after=[^"]+)"', response.get_data(as_text=True)):
             with count_queries(app) as queries:
                 response = client.get(match.group(1).replace("&amp;", "&"), headers=MORE)
             assert len(queries) == 4, queries  # the same however deep
@@ -238,7 +238,9 @@ def test_reply_to_customer_and_internal_note(app, client, auth, ws_a, mailbox):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<form id="ticket-reply"')  # a fresh form...
-    assert 'hx-swap-oob="beforeend:#ticket-messages"' in html and "A new cup is on its way" in html  # ...the message
+    assert (
+        'data-hx-swap-oob="beforeend:#ticket-messages"' in html and "A new cup is on its way" in html
+    )  # ...the message
     assert 'id="ticket-fields"' in html and '<option value="open" selected>' in html  # new -> open
     assert ticket_of(app, ws_a, ticket_id)["status"] == "open"
     assert ticket_of(app, ws_a, ticket_id)["first_responded_at"] is not None

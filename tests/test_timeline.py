@@ -46,7 +46,7 @@ def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert body.lstrip().startswith('<form id="activity-composer"')
-    assert 'hx-swap-oob="afterbegin:#timeline-list"' in body and "Asked for &lt;b&gt;prices&lt;/b&gt;" in body
+    assert 'data-hx-swap-oob="afterbegin:#timeline-list"' in body and "Asked for &lt;b&gt;prices&lt;/b&gt;" in body
     assert contact_row(app, ws_a, contact_id).last_activity_at is not None
     summary = body.split('id="contact-summary"')[1]  # sent again: its "Last activity" is now
     assert "Last activity</dt><dd>—" not in summary.replace("\n", "") and "Last activity" in summary
@@ -94,7 +94,7 @@ def test_a_purchase_classifies_the_customer_and_updates_the_summary(app, client,
     today = date.today()  # not TODAY: the suite may have started before midnight
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="contact-summary"' in body and 'hx-swap-oob="true"' in body and "Tier A" in body
+    assert 'id="contact-summary"' in body and 'data-hx-swap-oob="true"' in body and "Tier A" in body
     assert "$12,000.00" in body
     assert f'name="purchased_on" required type="date" value="{today.isoformat()}"' in body  # the fresh form: today
     contact = contact_row(app, ws_a, contact_id)
@@ -173,7 +173,7 @@ def test_timeline_pages_cover_every_entry_once_newest_first(app, client, auth, w
     timeline = page.split('id="timeline-list"')[1]
     assert timeline.count('<li id="entry-') == 20 and "note 24" in timeline  # 20 entries, newest first
     assert "note 00" not in timeline
-    link = page.split('id="timeline-more"')[1].split('hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    link = page.split('id="timeline-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
     rest = client.get(link, headers={"HX-Request": "true", "HX-Target": "timeline-more"}).get_data(as_text=True)
     everything = page.split('id="timeline-more"')[0] + rest
     for label in [f"note {n:02d}" for n in range(25)] + [f"item {n}" for n in range(4)]:
@@ -442,5 +442,5 @@ def test_a_back_dated_purchase_takes_its_place_on_the_timeline_at_once(app, clie
     data = {"purchased_on": "2024-01-15", "product": "Old tea", "quantity": "1", "unit_price": "50"}
     body = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE).get_data(as_text=True)
     timeline = body.split('id="timeline-list"')[1].split("</ol>")[0]
-    assert 'hx-swap-oob="true"' in timeline.split(">")[0]  # the whole first page, drawn again
+    assert 'data-hx-swap-oob="true"' in timeline.split(">")[0]  # the whole first page, drawn again
     assert timeline.index("Called today") < timeline.index("Old tea")  # newest first, as after a reload

@@ -424,7 +424,7 @@ def test_owner_sees_the_danger_zone_with_an_export_first(app, client, ws_a):
     sign_in(client, ws_a.user_id)
     page = client.get(f"/w/{ws_a.slug}/settings").get_data(as_text=True)
     zone = page.split('id="danger-title"')[1]
-    assert f'href="/w/{ws_a.slug}/settings/audit/export.csv" hx-boost="false" download' in zone
+    assert f'href="/w/{ws_a.slug}/settings/audit/export.csv" data-hx-boost="false" download' in zone
     assert zone.index("export.csv") < zone.index('action="/w/alpha-trading/settings/delete"')
     assert '<label for="confirm_name">Workspace name</label>' in zone
     assert "Type Alpha Trading to confirm." in zone

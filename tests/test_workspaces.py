@@ -53,7 +53,7 @@ def test_create_another_workspace_and_switch(app, client, auth, ws_a, ws_b):
     response = post(client, "/workspaces/", {"name": "Alpha Bakery", "timezone": "Europe/Helsinki"})
     assert response.headers["Location"] == "/w/alpha-bakery/"
     home = client.get("/w/alpha-bakery/").get_data(as_text=True)
-    assert 'hx-get="/workspaces/?current=alpha-bakery"' in home  # the menu loads its list when opened
+    assert 'data-hx-get="/workspaces/?current=alpha-bakery"' in home  # the menu loads its list when opened
     headers = {"HX-Request": "true", "HX-Target": "workspace-list"}
     switcher = client.get("/workspaces/", query_string={"current": "alpha-bakery"}, headers=headers).get_data(
         as_text=True

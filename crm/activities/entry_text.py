@@ -74,8 +74,8 @@ def post_button(writing: Writing, url: str, label: str, object_name: str, confir
     """The ``post_button`` macro of templates/_macros/forms.html, for an htmx swap of ``target``;
     ``label``, ``object_name`` and ``confirm`` are escaped already."""
     return (
-        f'<form method="post" action="{url}" class="inline" hx-post="{url}" hx-target="{target}" '
-        f'hx-swap="outerHTML" hx-confirm="{confirm}">'
+        f'<form method="post" action="{url}" class="inline" data-hx-post="{url}" data-hx-target="{target}" '
+        f'data-hx-swap="outerHTML" data-hx-confirm="{confirm}">'
         f'<input type="hidden" name="csrf_token" value="{writing.csrf}">'
         f'<button type="submit" class="link">{label}<span class="visually-hidden"> {object_name}</span></button></form>'
     )
@@ -147,8 +147,8 @@ def _task_line(writing: Writing, item) -> str:
 def _done_form(writing: Writing, url: str, item) -> str:
     labels, entry_id = writing.labels, item.id
     return (
-        f'<form method="post" action="{url}" hx-post="{url}" hx-target="#entry-activity-{entry_id}" '
-        'hx-swap="outerHTML">'
+        f'<form method="post" action="{url}" data-hx-post="{url}" data-hx-target="#entry-activity-{entry_id}" '
+        'data-hx-swap="outerHTML">'
         f'<input type="hidden" name="csrf_token" value="{writing.csrf}">'
         f'<input type="hidden" name="done" value="{"0" if item.done_at else "1"}">'
         f'<button type="submit" class="link">{labels["reopen"] if item.done_at else labels["mark-done"]}'

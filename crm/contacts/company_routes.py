@@ -55,7 +55,9 @@ def index():
         return render_template("companies/_rows.html", more_page=True, loaded=rows_loaded(request.args), **context)
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
-    return render_template("companies/index.html", **context)
+    return render_template(
+        "companies/index.html", owner_filter=queries.owner_filter_choices(g.membership, owner), **context
+    )
 
 
 @bp.get("/export.csv")

@@ -22,7 +22,7 @@ from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
 from crm.pagination import Page, keyset
-from crm.permissions import visible_to_member
+from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, normalize, search_order, search_words
 from crm.workspaces.models import ACTIVE, Membership, Role
 
@@ -232,6 +232,19 @@ def roster() -> Roster:
 def owner_choices() -> list[tuple[int, str]]:
     """Active members who may own records."""
     return roster().owner_choices
+
+
+def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, str]]:
+    """The lists' owner filter beyond "me" and "nobody": the active members, for a member who sees
+    everyone's records (under "own records" the others' would list nothing), and the one the URL
+    names if they have left, so the form never hides a filter that applies (one query)."""
+    if own_records_only(member):
+        return []
+    members = roster()
+    choices = [(str(member_id), name) for member_id, name in members.owner_choices]
+    if current.isdigit() and current not in dict(choices):
+        choices.append((current, members.names.get(int(current), f"#{current}")))
+    return choices
 
 
 def _trash(model, member: Membership, limit: int) -> list:

@@ -93,7 +93,9 @@ def index():
     _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", export_oob=True, **context)
-    return render_template("contacts/index.html", **context)
+    return render_template(
+        "contacts/index.html", owner_filter=queries.owner_filter_choices(g.membership, state.owner), **context
+    )
 
 
 @bp.post("/bulk")

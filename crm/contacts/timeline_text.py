@@ -119,7 +119,7 @@ def _purchase_writer(shared: Writing, purchases_url: str):
         if can_write:
             edit_url, delete_url = f"{purchases_url}{item.id}/edit", f"{purchases_url}{item.id}/delete"
             html += (
-                f'<a href="{edit_url}" hx-get="{edit_url}" hx-target="{target}" hx-swap="outerHTML">'
+                f'<a href="{edit_url}" data-hx-get="{edit_url}" data-hx-target="{target}" data-hx-swap="outerHTML">'
                 f'{labels["edit"]}<span class="visually-hidden"> {product}</span></a> '
             )
             html += post_button(shared, delete_url, labels["delete"], product, labels["delete-purchase"], target)

@@ -64,7 +64,7 @@ def cards_html(column: Column, moves: list[tuple[str, str, str]], can_move: bool
         )
         return (
             f'<button type="submit" class="small secondary" id="move-{direction}-{card_id}" formaction="{url}" '
-            f'hx-post="{url}">'
+            f'data-hx-post="{url}">'
             f'<span class="visually-hidden">{before}{title}{after} </span>{words}</button>'
         )
 
