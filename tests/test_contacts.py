@@ -1,7 +1,7 @@
 """Contacts: create, validate, search as you type, keyset pages, inline edit, trash and restore,
 record scope, sensitive details, and the number of queries of the list and detail pages."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -115,6 +115,16 @@ def test_bad_input_is_refused_with_messages_and_nothing_saved(app, client, auth,
     assert "12 is not a valid phone number." in page or "12 is not a phone number." in page
     assert 'aria-invalid="true"' in page
     assert names(app, ws_a) == []
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    response = post(client, contacts_url(ws_a), {"name": "Ann Lee", "lifecycle": "lead", "country": "ZZ",
+                                                 "birthday": tomorrow})  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Not a country code" in page and "cannot be in the future" in page
+    assert names(app, ws_a) == []
+    response = post(client, f"/w/{ws_a.slug}/companies/", {"name": "Acme", "country": "XX"})
+    assert response.status_code == 422 and "Not a country code" in response.get_data(as_text=True)
+    created = post(client, contacts_url(ws_a), {"name": "Ann Lee", "lifecycle": "lead", "country": "fi"})
+    assert created.status_code == 303 and names(app, ws_a) == ["Ann Lee"]
 
 
 def test_a_bad_email_is_explained_in_the_members_language(app, client, auth, ws_a):

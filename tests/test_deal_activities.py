@@ -351,6 +351,9 @@ def test_contact_and_company_pages_show_open_deals_and_the_contact_timeline_deal
     assert_valid_page(page, "contact page")
     company = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
     assert "2 open deals" in company and "$1,500.00" in company
+    chinese = client.get(f"/w/{ws_a.slug}/contacts/{ann}", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    head = chinese.get_data(as_text=True).split('class="open-deals"')[1].split("</section>")[0]
+    assert "US$1,500.00：" in head and "（US$1,200.00）" in head  # Chinese punctuation, from the catalogue
     # Support reads contacts but not deals: neither the head nor the events.
     agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")
     auth.logout()

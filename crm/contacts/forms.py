@@ -1,6 +1,7 @@
 import re
 from urllib.parse import urlsplit
 
+from babel import Locale
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +13,7 @@ from crm.contacts.models import LIFECYCLES
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
+from crm.i18n import workspace_today
 
 MAX_EMAILS = MAX_PHONES = 10
 
@@ -61,6 +63,11 @@ def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in re.split(r"[,;\n]+", raw or "") if part.strip()]
 
 
+# ISO 3166 countries and territories as CLDR names them, without its groupings and "unknown" (ZZ).
+COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", code)) - {
+    "EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}  # fmt: skip
+
+
 class _RecordForm(FlaskForm):
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
     street = StringField(_l("Street"), validators=[Optional(), Length(max=200)])
@@ -77,6 +84,10 @@ class _RecordForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.phone_region = region
         self.owner_id.choices = choices([("", _l("Nobody")), *owners])
+
+    def validate_country(self, field):
+        if field.data and field.data.strip().upper() not in COUNTRIES:
+            raise ValidationError(_l("Not a country code: use two letters such as CN, FI or US."))
 
     def service_data(self) -> dict:
         """The submitted fields (a form with fields removed sends only the rest), empty text as None."""
@@ -116,6 +127,10 @@ class ContactForm(_RecordForm):
     )
     tags = StringField(_l("Tags"), description=_l("Separated by commas."), validators=[Optional(), Length(max=500)])
     about = TextAreaField(_l("About"), validators=[Optional(), Length(max=5000)])
+
+    def validate_birthday(self, field):
+        if field.data and field.data > workspace_today():
+            raise ValidationError(_l("A birthday cannot be in the future."))
 
     def __init__(self, *args, companies=(), sensitive: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
