@@ -9,6 +9,7 @@ from babel.dates import format_date
 from crm.activities.models import Activity
 from crm.cli import crm_cli
 from crm.contacts.models import Contact
+from crm.db import utcnow
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
@@ -53,6 +54,28 @@ def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     assert "Asked for &lt;b&gt;prices&lt;/b&gt;" in page and "Logged an activity" in page
     assert page.count("Time in UTC.") == 2  # due and reminder times are the workspace's, which may not be yours
+    assert "Empty for now; or when it happened, in UTC." in page
+
+
+def test_a_call_from_yesterday_is_logged_at_its_time(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_activity(app, ws_a, contact_id, "Wrote this morning", occurred_at=utcnow() - timedelta(hours=1))
+    auth.login(ws_a.email, ws_a.password)
+    yesterday = (utcnow() - timedelta(days=1)).replace(hour=14, minute=30, second=0, microsecond=0)
+    url = contact_url(ws_a, contact_id, "/activities/")
+    data = {"kind": "call", "body": "Called about the lid", "occurred_at": yesterday.strftime("%Y-%m-%dT%H:%M")}
+    assert post(client, url, data).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        call = db.session.scalar(sa.select(Activity).where(Activity.body == "Called about the lid"))
+        assert call.occurred_at == yesterday  # typed in the workspace's zone (UTC here)
+        assert contact_row(app, ws_a, contact_id).last_activity_at > yesterday  # the later entry stays last
+    timeline = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True).split('id="timeline-list"')[1]
+    assert timeline.index("Wrote this morning") < timeline.index("Called about the lid")  # at its time
+    future = {**data, "body": "Will call", "occurred_at": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}
+    refused = post(client, url, future, headers=COMPOSER)
+    assert refused.status_code == 422 and "plan what is to come as a task" in refused.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Activity.id)).where(Activity.body == "Will call")) == 0
 
 
 def test_a_task_needs_a_due_date_and_can_be_done_and_reopened(app, client, auth, ws_a):

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import g
@@ -8,8 +8,11 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from crm.activities.models import BODY_MAX, KINDS
 from crm.contacts.forms import choices, optional_id
+from crm.db import utcnow
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
+
+CLOCK_SKEW = timedelta(minutes=5)  # a member's clock may run a little ahead of the server's
 
 KIND_LABELS = {
     "note": _l("Note"),
@@ -33,6 +36,7 @@ class ActivityForm(FlaskForm):
         _l("What happened, or what to do"),
         validators=[DataRequired(_l("Write something first.")), Length(max=BODY_MAX)],
     )
+    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()])
     due_at = DateTimeLocalField(_l("Due"), validators=[Optional()])
     remind_at = DateTimeLocalField(_l("Remind at"), validators=[Optional()])
     assignee_id = SelectField(_l("Assigned to"), coerce=optional_id, validate_choice=True)
@@ -42,6 +46,7 @@ class ActivityForm(FlaskForm):
         self.assignee_id.choices = choices([("", _l("Nobody")), *assignees])
         # Typed and shown in the workspace's zone, which may not be the member's.
         self.due_at.description = self.remind_at.description = _l("Time in %(zone)s.", zone=g.workspace.timezone)
+        self.occurred_at.description = _l("Empty for now; or when it happened, in %(zone)s.", zone=g.workspace.timezone)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -49,6 +54,10 @@ class ActivityForm(FlaskForm):
             self.due_at.errors = [*self.due_at.errors, _l("A task needs a due date.")]
             return False
         return valid
+
+    def validate_occurred_at(self, field):
+        if field.data and self.kind.data != "task" and to_utc(field.data) > utcnow() + CLOCK_SKEW:
+            raise ValidationError(_l("This is for what already happened: plan what is to come as a task."))
 
     def validate_remind_at(self, field):
         if field.data and self.due_at.data and field.data > self.due_at.data:
@@ -58,6 +67,7 @@ class ActivityForm(FlaskForm):
         return {
             "kind": self.kind.data,
             "body": self.body.data.strip(),
+            "occurred_at": to_utc(self.occurred_at.data) if self.kind.data != "task" else None,
             "due_at": to_utc(self.due_at.data),
             "remind_at": to_utc(self.remind_at.data),
             "assignee_id": self.assignee_id.data,

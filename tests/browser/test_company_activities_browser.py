@@ -1,7 +1,8 @@
-"""Activities on a company in a real browser: log a call and a task on the company page without
-leaving it, with the empty timeline's hint going away; after a reload the call is deleted in place;
-a note logged on one of its people shows there too, linked to the person; the task is ticked done
-from My tasks and the company's timeline says so; a phone-sized screen has no sideways scroll."""
+"""Activities on a company in a real browser: log a call (at the time it happened) and a task on
+the company page without leaving it, with the empty timeline's hint going away; after a reload the
+call is deleted in place; a note logged on one of its people shows there too, linked to the person;
+the task is ticked done from My tasks and the company's timeline says so; a phone-sized screen has
+no sideways scroll."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -28,12 +29,16 @@ def test_log_a_call_and_a_task_on_a_company_and_finish_the_task_from_my_tasks(ap
     timeline = page.locator("#timeline-list")
     composer.get_by_label("Type").select_option(label="Call")
     composer.get_by_label("What happened, or what to do").fill("Talked to their buyer about spring stock")
+    expect(composer.get_by_label("Due")).to_be_hidden()  # a call has a time it happened, not a due date
+    composer.get_by_label("When").fill("2026-01-05T10:15")
     composer.get_by_role("button", name="Save").click()
     expect(timeline.locator(".entry.call .note-body")).to_have_text("Talked to their buyer about spring stock")
+    expect(timeline.locator(".entry.call time")).to_have_attribute("datetime", "2026-01-05T10:15:00+00:00")
     expect(empty).to_be_hidden()
 
     composer = page.locator("#activity-composer")  # swapped in afresh after each save
     composer.get_by_label("Type").select_option(label="Task")
+    expect(composer.get_by_label("When")).to_be_hidden()
     composer.get_by_label("What happened, or what to do").fill("Renew the supply contract")
     composer.get_by_label("Due").fill("2020-01-02T09:30")  # already overdue
     composer.get_by_role("button", name="Save").click()
