@@ -12,7 +12,14 @@ from crm.activities.deal_routes import deal_visible
 from crm.activities.entry_text import activity_writer, writing
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
-from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity, save_from_composer
+from crm.activities.routes import (
+    activity_form,
+    assigned_task,
+    edit_activity,
+    finish_task,
+    remove_activity,
+    save_from_composer,
+)
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
 from crm.contacts.routes import record_visible
@@ -98,6 +105,15 @@ def toggle_done(company_id: int, activity_id: int):
         company = company_or_404(company_id)
         activity = activity_of_or_404(company, activity_id)
     return finish_task(activity, lambda entry: company_entries(company, [entry]), lambda: back_to(company))
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@require("notes.write", "contacts.read")
+def edit(company_id: int, activity_id: int):
+    company = company_or_404(company_id)
+    activity = activity_of_or_404(company, activity_id)
+    return edit_activity(activity, delete_permission(activity), partial(activity_form, company.owner_id),
+                         lambda entry: company_entries(company, [entry]), lambda: back_to(company))  # fmt: skip
 
 
 @bp.post("/activities/<int:activity_id>/delete")

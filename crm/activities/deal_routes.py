@@ -9,7 +9,14 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from crm.activities import deal_timeline, entry_text, service
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
-from crm.activities.routes import activity_form, assigned_task, finish_task, remove_activity, save_from_composer
+from crm.activities.routes import (
+    activity_form,
+    assigned_task,
+    edit_activity,
+    finish_task,
+    remove_activity,
+    save_from_composer,
+)
 from crm.contacts import classification
 from crm.contacts.models import Contact
 from crm.contacts.timeline import Entry
@@ -102,6 +109,16 @@ def toggle_done(deal_id: int, activity_id: int):
         activity = activity_of_or_404(deal, activity_id)
     return finish_task(activity, lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
                        lambda: back_to(deal))  # fmt: skip
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@require("notes.write", "deals.read")
+def edit(deal_id: int, activity_id: int):
+    deal = deal_or_404(deal_id)
+    activity = activity_of_or_404(deal, activity_id)
+    return edit_activity(activity, "deals.delete", partial(activity_form, deal.owner_id, "deals.read"),
+                         lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
+                         lambda: back_to(deal))  # fmt: skip
 
 
 @bp.post("/activities/<int:activity_id>/delete")

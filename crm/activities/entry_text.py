@@ -58,7 +58,7 @@ def _labels(locale: str) -> dict[str, str]:
     """The entries' fixed texts in ``locale`` (the request's), translated and escaped once per process."""
     texts = {f"kind-{kind}": label for kind, label in KIND_LABELS.items()}
     texts.update({
-        "delete": _("Delete"), "delete-entry": _("Delete this entry?"), "on-deal": _("on the deal"),
+        "delete": _("Delete"), "edit": _("Edit"), "delete-entry": _("Delete this entry?"), "on-deal": _("on the deal"),
         "done": _("Done"), "reopen": _("Reopen"), "mark-done": _("Mark done"), "due": _("Due %(when)s"),
         "assigned": _("Assigned to %(name)s"), "with": _("with"),
     })  # fmt: skip
@@ -119,7 +119,11 @@ def activity_writer(
             actions = _done_form(writing, f"{activities_url}{entry_id}/done", item) if kind == "task" else ""
             if item.author_id == member.id or member.can(permission_of(item)):
                 target = f"#entry-activity-{entry_id}"
-                delete_url = f"{activities_url}{entry_id}/delete"
+                edit_url, delete_url = f"{activities_url}{entry_id}/edit", f"{activities_url}{entry_id}/delete"
+                actions += (
+                    f'<a href="{edit_url}" data-hx-get="{edit_url}" data-hx-target="{target}" data-hx-swap="outerHTML">'
+                    f'{labels["edit"]}<span class="visually-hidden"> {short(item.body)}</span></a>'
+                )
                 actions += post_button(
                     writing, delete_url, labels["delete"], short(item.body), labels["delete-entry"], target
                 )

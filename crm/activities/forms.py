@@ -30,6 +30,13 @@ def to_utc(local: datetime | None) -> datetime | None:
     return local.replace(tzinfo=ZoneInfo(g.workspace.timezone)).astimezone(ZoneInfo("UTC"))
 
 
+def to_local(moment: datetime | None) -> datetime | None:
+    """A UTC time as the workspace's wall-clock time, for a form to show."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(g.workspace.timezone)).replace(tzinfo=None)
+
+
 class ActivityForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=choices((kind, KIND_LABELS[kind]) for kind in KINDS), default="note")
     body = TextAreaField(
@@ -47,6 +54,12 @@ class ActivityForm(FlaskForm):
         # Typed and shown in the workspace's zone, which may not be the member's.
         self.due_at.description = self.remind_at.description = _l("Time in %(zone)s.", zone=g.workspace.timezone)
         self.occurred_at.description = _l("Empty for now; or when it happened, in %(zone)s.", zone=g.workspace.timezone)
+
+    def fill_from(self, activity) -> None:
+        """The entry's values, for its edit form (times in the workspace's zone)."""
+        self.kind.data, self.body.data, self.assignee_id.data = activity.kind, activity.body, activity.assignee_id
+        self.occurred_at.data = to_local(activity.occurred_at)
+        self.due_at.data, self.remind_at.data = to_local(activity.due_at), to_local(activity.remind_at)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -91,6 +91,16 @@ def assigned_task(activity_id: int) -> Activity | None:
     return None
 
 
+@bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
+@require("notes.write")
+def edit(contact_id: int, activity_id: int):
+    contact = contact_or_404(contact_id)
+    activity = item_of_or_404(Activity, contact, activity_id)
+    return edit_activity(activity, "contacts.delete", partial(activity_form, contact.owner_id),
+                         lambda entry: render_template("contacts/_entry.html", contact=contact, entry=entry),
+                         lambda: back_to(contact))  # fmt: skip
+
+
 @bp.post("/<int:activity_id>/delete")
 @require("notes.write")
 def delete(contact_id: int, activity_id: int):
@@ -110,6 +120,36 @@ def finish_task(activity: Activity, render_entry, back):
         return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
     if request.form.get("next") == "tasks":
         return redirect(url_for("ws.tasks.index"), 303)
+    return back()
+
+
+def edit_activity(activity: Activity, delete_permission: str, new_form, render_entry, back):
+    """An entry's edit form in its place (GET; ``?cancel=1`` gives the entry back), or the corrected
+    entry (POST). Whoever may delete the entry may correct it: its author, others with
+    ``delete_permission``. ``new_form(**kwargs)`` makes the record's activity form, ``render_entry``
+    writes the entry, ``back()`` answers a plain form post."""
+    if activity.author_id != g.membership.id and not g.membership.can(delete_permission):
+        abort(403)
+    swap = wants_partial(f"entry-activity-{activity.id}")
+    entry = Entry(activity.occurred_at, ACTIVITY, activity)
+    if request.method == "GET" and request.args.get("cancel"):
+        return render_entry(entry) if swap else back()
+    form = new_form(prefix=f"entry{activity.id}", **({"formdata": None} if request.method == "GET" else {}))
+    if request.method == "GET":
+        form.fill_from(activity)
+        return render_template("activities/_edit_entry.html" if swap else "activities/edit.html", form=form,
+                               activity=activity, edit_url=request.path)  # fmt: skip
+    form.kind.data = activity.kind  # the type stays
+    if not form.validate_on_submit():
+        template = "activities/_edit_entry.html" if swap else "activities/edit.html"
+        return render_template(template, form=form, activity=activity, edit_url=request.path), 422
+    changes = service.update_activity(activity, form.service_data())
+    if "occurred_at" in changes and activity.contact is not None:  # its lifecycle may follow
+        classification.reclassify(activity.contact, classification.rules_of(g.workspace), workspace_today())
+    db.session.commit()
+    if swap:
+        return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
+    flash(_("Saved."), "success")
     return back()
 
 

@@ -27,14 +27,18 @@ def log_activity(
             setattr(activity, name, data[name])
     changes = {name: values for name, values in audit.changes_of(activity, FIELDS).items() if values[1]}
     db.session.add(activity)
-    if (
-        contact is not None
-        and activity.kind != "task"
-        and (contact.last_activity_at is None or activity.occurred_at > contact.last_activity_at)
-    ):
-        contact.last_activity_at = activity.occurred_at
+    if contact is not None:
+        _touch(contact, activity)
     audit.record("activity.created", *_record_of(activity), changes)
     return activity
+
+
+def _touch(contact: Contact, activity: Activity) -> None:
+    """The contact's last activity moves to this one if it is later (a task is not being in touch)."""
+    if activity.kind != "task" and (
+        contact.last_activity_at is None or activity.occurred_at > contact.last_activity_at
+    ):
+        contact.last_activity_at = activity.occurred_at
 
 
 def log_deal_activity(deal: Deal, author_id: int, data: dict) -> Activity:
@@ -58,6 +62,24 @@ def _record_of(activity: Activity) -> tuple[str, int]:
     if activity.contact_id is not None:
         return "contact", activity.contact_id
     return "company", activity.company_id
+
+
+def update_activity(activity: Activity, data: dict) -> dict:
+    """Corrects what an entry says, and when it happened (a task: when it is due, its reminder and
+    assignee; a task whose times move is reminded again). Its type and record stay. Audited on the
+    record it was logged on; returns the changes."""
+    fields = ("body", *TASK_ONLY) if activity.kind == "task" else ("body", "occurred_at")
+    for name in fields:
+        if name != "occurred_at" or data.get(name) is not None:  # an empty "When" keeps the time it has
+            setattr(activity, name, data.get(name))
+    changes = audit.changes_of(activity, fields)
+    if {"due_at", "remind_at"} & changes.keys():
+        activity.reminded_at = None
+    if "occurred_at" in changes and activity.contact is not None:
+        _touch(activity.contact, activity)
+    if changes:
+        audit.record("activity.updated", *_record_of(activity), changes)
+    return changes
 
 
 def set_done(activity: Activity, done: bool) -> None:

@@ -57,6 +57,7 @@ ACTIONS = {
     "activity.created": _l("Logged an activity"),
     "activity.done": _l("Finished a task"),
     "activity.reopened": _l("Reopened a task"),
+    "activity.updated": _l("Corrected an activity"),
     "activity.deleted": _l("Deleted an activity"),
     "purchase.created": _l("Added a purchase"),
     "purchase.updated": _l("Edited a purchase"),
