@@ -165,6 +165,16 @@
     showToast("error", document.body.dataset.msgOffline);
   });
 
+  // A list's "tick every row shown" box (data-select-all names the rows' checkboxes).
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (!all) return;
+    var table = all.closest("table");
+    table.querySelectorAll("tbody input[type=checkbox][name='" + all.dataset.selectAll + "']").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // Quotes: a "Print" button (data-print) opens the browser's print dialog; print CSS does the rest.
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();

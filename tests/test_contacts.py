@@ -558,6 +558,12 @@ def test_bulk_actions_on_ticked_rows(app, client, auth, ws_a):
         assert (contact.owner_id, contact.level, contact.level_pinned) == (seller.membership_id, "vip", True)
     assert tags_of(app, ws_a, untouched) == ["old"] and stored(app, ws_a, untouched).owner_id is None
     assert [a for a, _ in audit_actions(app, ws_a, first)].count("contact.updated") == 4
+    # "Automatic" hands the level back to the tier rules (no purchases: ordinary).
+    post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "level", "bulk_level": ""})
+    assert (stored(app, ws_a, first).level, stored(app, ws_a, first).level_pinned) == ("ordinary", False)
+    response = post(client, contacts_url(ws_a, "bulk"), {**ticked, "action": "delete"}, headers=BULK)
+    assert "2 contacts moved to the trash." in response.headers.get("HX-Trigger", "")
+    assert 'data-select-all="ids"' in client.get(contacts_url(ws_a)).get_data(as_text=True)
 
 
 def test_bulk_on_all_matching_a_filter_and_bad_requests(app, client, auth, ws_a, ws_b):

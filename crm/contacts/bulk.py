@@ -1,21 +1,22 @@
 """Bulk actions on a selection of contacts or on every contact a list state selects: assign an
-owner, add or remove a tag, set the level by hand, delete. Each changed contact gets its own audit
+owner, add or remove a tag, set the level by hand or hand it back to the rules, delete. Each changed contact gets its own audit
 entry (as a single edit would); work goes a batch at a time. The caller commits."""
 
 import sqlalchemy as sa
+from flask import g
 
-from crm.audit import service as audit
 from crm.contacts import service
 from crm.contacts.models import LEVELS, Contact
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
+from crm.i18n import workspace_today
 from crm.search import normalize
 
 ACTIONS = {
     "owner": (_l("Assign owner"), "contacts.write"),
     "add_tag": (_l("Add tag"), "contacts.write"),
     "remove_tag": (_l("Remove tag"), "contacts.write"),
-    "level": (_l("Set level by hand"), "contacts.write"),
+    "level": (_l("Set level"), "contacts.write"),
     "delete": (_l("Move to trash"), "contacts.delete"),
     "export": (_l("Export CSV"), "contacts.export"),  # answered with the download, see routes
     "export_xlsx": (_l("Export XLSX"), "contacts.export"),
@@ -55,11 +56,8 @@ def _apply_one(action: str, contact: Contact, value) -> bool:
     if action == "owner":
         return bool(service.update_contact(contact, {"owner_id": value}))
     before = (contact.level, contact.level_pinned)
-    contact.level, contact.level_pinned = value, True
-    if before != (value, True):
-        audit.record("contact.updated", "contact", contact.id, {"level": [before[0], value]})
-        return True
-    return False
+    service.set_level(contact, value, g.workspace, workspace_today())  # "": back to the rules
+    return before != (contact.level, contact.level_pinned)
 
 
 def check_value(action: str, raw: str, owners: dict[int, str]):
@@ -76,7 +74,7 @@ def check_value(action: str, raw: str, owners: dict[int, str]):
             raise BulkError(_l("Choose one of the members listed."))
         return int(raw)
     if action == "level":
-        if raw not in LEVELS:
+        if raw and raw not in LEVELS:
             raise BulkError(_l("Choose a level."))
         return raw
     return None

@@ -116,7 +116,12 @@ def bulk_action():
         return _list_after_bulk(state, 422)
     changed = bulk.apply(action, statement, value)
     db.session.commit()
-    flash(ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed), "success")
+    if action == "delete":
+        flash(
+            ngettext("%(num)d contact moved to the trash.", "%(num)d contacts moved to the trash.", changed), "success"
+        )
+    else:
+        flash(ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed), "success")
     return _list_after_bulk(state)
 
 
