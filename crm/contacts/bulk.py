@@ -1,6 +1,7 @@
 """Bulk actions on a selection of contacts or on every contact a list state selects: assign an
-owner, add or remove a tag, set the level by hand or hand it back to the rules, delete. Each changed contact gets its own audit
-entry (as a single edit would); work goes a batch at a time. The caller commits."""
+owner, add or remove a tag, set the level by hand or hand it back to the rules, delete. Each
+changed contact gets its own audit entry (as a single edit would); work goes a batch at a time.
+The caller commits."""
 
 import sqlalchemy as sa
 from flask import g
