@@ -165,6 +165,17 @@
     showToast("error", document.body.dataset.msgOffline);
   });
 
+  // A search or filter form leaves its empty fields out of the address it asks for and pushes, so a
+  // list's URL says only what narrows it (?tag=fair, not ?q=&owner=&tag=fair&...).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form[role=search]");
+    if (event.detail.verb !== "get" || !form) return;
+    var data = event.detail.formData;
+    Array.from(new Set(data.keys())).forEach(function (key) {
+      if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
+    });
+  });
+
   // A list's "tick every row shown" box (data-select-all names the rows' checkboxes).
   document.addEventListener("change", function (event) {
     var all = event.target.closest && event.target.closest("[data-select-all]");
