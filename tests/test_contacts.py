@@ -291,6 +291,11 @@ def test_inline_edit_validates_and_saves_with_an_audit_of_changes(app, client, a
     assert action == "contact.updated"
     assert changes["title"] == ["Buyer", "Head buyer"] and changes["name"] == ["Ann Lee", "Ann Lee-Wong"]
     assert "emails" not in changes
+    # The timeline and the history come back with the change on them, out of band.
+    timeline = body.split('<ol id="timeline-list" class="timeline" data-hx-swap-oob="true">')[1].split("</ol>")[0]
+    assert "Head buyer" in timeline
+    history = body.split('<section id="record-history" class="history"')[1].split("</section>")[0]
+    assert 'data-hx-swap-oob="true"' in history and "Head buyer" in history
 
 
 def test_email_and_phone_columns_show_the_first_of_each(app, client, auth, ws_a):

@@ -313,9 +313,12 @@ def update(contact_id: int):
     flash(_("Contact saved."), "success")
     if partial:
         contact = contact_or_404(contact_id)
-        return render_template(
-            "contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True, focus_edit=True
-        )
+        # The timeline and the history say what changed: both are drawn again, out of band.
+        entries, more = timeline.page(contact.id, member=g.membership)
+        history = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else None
+        return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True,
+                               focus_edit=True, timeline_entries=entries, timeline_more=more, history_oob=history,
+                               actions=ACTIONS)  # fmt: skip
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 
