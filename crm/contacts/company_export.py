@@ -1,4 +1,4 @@
-"""The companies list as a CSV or XLSX file: the companies its search and owner filter select, within
+"""The companies list as a CSV or XLSX file: the companies its search and filters select, within
 the member's record scope, read a batch at a time in id order as plain rows (constant memory).
 Sensitive custom fields are masked without contacts.sensitive."""
 
@@ -9,15 +9,13 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from crm.auth.models import User
+from crm.contacts.company_list import CompanyListState, matching_companies
 from crm.contacts.models import Company
-from crm.contacts.queries import owner_filter
 from crm.csv_stream import csv_row
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
 from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
-from crm.permissions import visible_to_member
-from crm.search import matching
 from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
 
@@ -31,8 +29,7 @@ AFTER_OWNER = ("customer_since", "street", "city", "region", "postal_code", "cou
 
 @dataclass(frozen=True)
 class Plan:
-    q: str
-    owner: str
+    state: CompanyListState  # the list's search and filters
     member: Membership
     fields: list[FieldDef]
     sensitive: bool
@@ -52,11 +49,8 @@ def _statement(plan: Plan) -> sa.Select:
         .outerjoin(Membership, sa.and_(Membership.workspace_id == Company.workspace_id,
                                        Membership.id == Company.owner_id))
         .outerjoin(User, User.id == Membership.user_id)
-        .where(Company.deleted_at.is_(None))
     )  # fmt: skip
-    statement = matching(statement, Company, plan.q, db.engine.dialect.name)
-    statement = owner_filter(statement, Company.owner_id, plan.owner, plan.member)
-    return visible_to_member(statement, Company.owner_id, plan.member)
+    return matching_companies(plan.state, plan.member, plan.fields, statement)
 
 
 def rows(plan: Plan) -> Iterator[list]:

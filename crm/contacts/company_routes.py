@@ -5,7 +5,8 @@ from crm.activities import company_routes as company_activities
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import company_export, queries, service
+from crm.contacts import company_export, company_list, queries, service
+from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
@@ -41,23 +42,25 @@ def _form(company: Company | None = None) -> CompanyForm:
     return form
 
 
-def _filters() -> tuple[str, str]:
-    return request.args.get("q", "").strip()[:100], request.args.get("owner", "")
+def _list_state() -> CompanyListState:
+    return CompanyListState.from_args(request.args)
 
 
 @bp.get("/")
 @require("contacts.read")
 def index():
-    q, owner = _filters()
-    page = queries.companies_page(q, owner, request.args.get("after"), g.membership)
-    context = {"page": page, "q": q, "owner": owner}
+    state, definitions = _list_state(), custom_fields.definitions(g.workspace, "company")
+    page = company_list.company_page(state, request.args.get("after"), g.membership, definitions)
+    shown = [field for field in definitions if field.name in state.columns]
+    context = {"page": page, "state": state, "shown_custom": shown}
     if wants_partial("companies-more"):
         return render_template("companies/_rows.html", more_page=True, loaded=rows_loaded(request.args), **context)
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
-    return render_template(
-        "companies/index.html", owner_filter=queries.owner_filter_choices(g.membership, owner), **context
-    )
+    filters = {"owner_filter": queries.owner_filter_choices(g.membership, state.owner),
+               "custom_definitions": definitions, "sizes": [(size, size) for size in company_list.SIZES],
+               "sorts": company_list.SORTS}  # fmt: skip
+    return render_template("companies/index.html", **filters, **context)
 
 
 @bp.get("/export.csv")
@@ -77,13 +80,13 @@ def export_xlsx():
 def _export_plan(file_format: str) -> company_export.Plan:
     """What the URL asks to export, after committing its audit entry (CSV rows are read after the
     view returns)."""
-    q, owner = _filters()
+    state = _list_state()
     audit.record("company.exported", "company", None,
-                 {"filters": [None, {"q": q, "owner": owner}], "format": [None, file_format]})  # fmt: skip
+                 {"filters": [None, state.as_args(cols=None)], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
     fields = custom_fields.definitions(g.workspace, "company")
     sensitive = g.membership.can("contacts.sensitive")
-    return company_export.Plan(q, owner, g.membership, fields, sensitive, g.workspace.timezone)
+    return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone)
 
 
 @bp.get("/new")

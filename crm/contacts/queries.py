@@ -21,7 +21,6 @@ from crm.contacts.service import RESTORE_DAYS
 from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
-from crm.pagination import Page, keyset
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, normalize, search_order, search_words
 from crm.workspaces.models import ACTIVE, Membership, Role
@@ -106,20 +105,24 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
 
 
 def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
-    """Equality on a custom field (a choice of a multi-select; "yes" for a checkbox); JSONB
-    containment on PostgreSQL, served by the GIN index. Unknown or sensitive fields are ignored."""
-    field = next((f for f in custom_fields.definitions(g.workspace, "contact") if f.key == key), None)
+    return custom_filter(statement, Contact.custom, custom_fields.definitions(g.workspace, "contact"), key, value)
+
+
+def custom_filter(statement: sa.Select, column, definitions, key: str, value: str) -> sa.Select:
+    """Equality on a custom field of ``column`` (a choice of a multi-select; "yes" for a checkbox);
+    JSONB containment on PostgreSQL, served by the GIN index. Unknown or sensitive fields are ignored."""
+    field = next((f for f in definitions if f.key == key), None)
     if field is None or not field.filterable:
         return statement
     wanted = value == "yes" if field.kind == "checkbox" else value
     if db.engine.dialect.name == "postgresql":
         document = {key: [wanted] if field.kind == "multi_select" else wanted}
-        return statement.where(sa.type_coerce(Contact.custom, JSONB).contains(document))
+        return statement.where(sa.type_coerce(column, JSONB).contains(document))
     path = f'$."{key}"'
     if field.kind == "multi_select":
-        items = sa.func.json_each(Contact.custom, path).table_valued("value")
+        items = sa.func.json_each(column, path).table_valued("value")
         return statement.where(sa.exists(sa.select(1).select_from(items).where(items.c.value == wanted)))
-    return statement.where(sa.func.json_extract(Contact.custom, path) == wanted)
+    return statement.where(sa.func.json_extract(column, path) == wanted)
 
 
 def matching_contacts(state: ListState, member: Membership, statement: sa.Select | None = None) -> sa.Select:
@@ -127,15 +130,6 @@ def matching_contacts(state: ListState, member: Membership, statement: sa.Select
     ``statement`` chooses what is selected (default: the contacts)."""
     statement = sa.select(Contact) if statement is None else statement
     return _filtered(statement.where(Contact.deleted_at.is_(None)), state, member)
-
-
-def companies_page(q: str, owner: str, after: str | None, member: Membership, per_page: int = PER_PAGE) -> Page:
-    statement = sa.select(Company).where(Company.deleted_at.is_(None)).options(Membership.shown_by_name(Company.owner))
-    statement = matching(statement, Company, q, db.engine.dialect.name)
-    statement = owner_filter(statement, Company.owner_id, owner, member)
-    columns, dialect = [Company.created_at, Company.id], db.engine.dialect.name
-    statement = visible_to_member(statement, Company.owner_id, member)
-    return keyset(db.session, statement, columns, after, per_page, order=search_order(q, dialect, columns, True))
 
 
 def _deleted(column, deleted: bool | None):

@@ -1,0 +1,35 @@
+"""The companies list in a real browser: a size filter and a custom field column change the list in
+place and stay in the address; a reload keeps them."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.factories import make_company, make_custom_field, make_workspace, set_custom_value
+
+pytestmark = pytest.mark.browser
+
+
+def test_filter_companies_by_size_and_show_a_custom_column(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    segment = make_custom_field(app, owner, "Segment", kind="select", entity="company", options=["Retail", "Trade"])
+    acme = make_company(app, owner, "Acme Tea", size="11-50")
+    make_company(app, owner, "Zen Tea", size="1-10")
+    set_custom_value(app, owner, acme, segment, "Trade")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    mark_window(page)
+    rows = page.locator("#company-rows tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Size (staff)").select_option("11-50")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Acme Tea")
+    page.get_by_text("Custom fields").click()
+    page.get_by_label("Segment", exact=True).last.check()  # the column box, after the filter's select
+    expect(page.locator("#company-results thead")).to_contain_text("Segment")
+    expect(rows.first).to_contain_text("Trade")
+    assert_no_full_reload(page)
+    assert "size=11-50" in page.url and "cols=cf_segment" in page.url
+    page.reload()
+    expect(rows).to_have_count(1)
+    expect(page.locator("#company-results thead")).to_contain_text("Segment")
