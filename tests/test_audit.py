@@ -152,3 +152,25 @@ def test_entries_that_log_counts_read_in_the_log_and_its_csv(app, client, auth, 
     rows = list(csv.reader(io.StringIO(client.get(audit_url(ws_a, "export.csv")).get_data(as_text=True))))
     [imported] = [row for row in rows if row[4] == "7"]
     assert imported[5] == "created: 6; updated: 0; skipped: 2"
+
+
+def test_logged_keys_read_as_the_pages_name_them(app, client, auth, ws_a):
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    with app.app_context(), workspace_scope(ws_a.id):
+        for action, changes in (
+            ("contact.updated", {"owner_id": [None, seller.membership_id]}),
+            ("contact.exported", {"filters": [None, {"q": "trade", "level": "potential"}], "format": [None, "csv"]}),
+            ("workspace.rules_changed", {"tier_a": ["10000.00", "500.00"], "vip_by": ["value", "share"]}),
+            ("activity.done", {"task": [None, "Send samples"]}),
+        ):
+            db.session.add(AuditEntry(actor_label=ws_a.email, action=action, record_type="contact", record_id=1,
+                                      changes=changes))  # fmt: skip
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(audit_url(ws_a)).get_data(as_text=True)
+    assert '<span class="field-name">Owner</span>: <ins>Test User</ins>' in page  # a name, not "Owner changed"
+    assert '<span class="field-name">Filters</span>: <ins>Search: trade; Customer level: Potential</ins>' in page
+    assert '<span class="field-name">File format</span>: <ins>CSV</ins>' in page
+    assert '<span class="field-name">Tier A from</span>: <del>10000.00</del> → <ins>500.00</ins>' in page
+    assert '<span class="field-name">VIP</span>: <del>By value</del> → <ins>By share of customers</ins>' in page
+    assert '<span class="field-name">Task</span>: <ins>Send samples</ins>' in page

@@ -11,11 +11,14 @@ from datetime import date, datetime
 
 from flask import g
 from flask_babel import format_date, format_datetime
+from wtforms.fields.core import UnboundField
 
 from crm.activities.forms import KIND_LABELS
 from crm.contacts import phones
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
+from crm.contacts.queries import roster
 from crm.contacts.service import SENSITIVE_FIELDS
+from crm.contacts.tier_forms import BY, CustomerRulesForm
 from crm.contacts.timeline import FIELD_LABELS as CONTACT_FIELD_LABELS
 from crm.i18n import lazy_gettext as _l
 
@@ -33,8 +36,14 @@ FIELD_LABELS = {
     "contact_id": _l("Contact"), "expected_close_on": _l("Expected close date"), "status": _l("Status"),
     "closed_on": _l("Closed on"), "lost_reason_id": _l("Lost reason"), "lost_reason": _l("Reason"),
     "role_id": _l("Role"), "label": _l("Label"),
+    # exports and tasks
+    "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
+    # the customer tier rules, by their labels on Settings -> Customer tiers
+    **{name: field.args[0] for name, field in vars(CustomerRulesForm).items() if isinstance(field, UnboundField)},
 }  # fmt: skip
-CHOICE_LABELS = {"level": LEVEL_LABELS, "lifecycle": LIFECYCLE_LABELS, "gender": GENDER_LABELS, "kind": KIND_LABELS}
+CHOICE_LABELS = {"level": LEVEL_LABELS, "lifecycle": LIFECYCLE_LABELS, "gender": GENDER_LABELS, "kind": KIND_LABELS,
+                 "tier_by": {c.value: c.label for c in BY}, "vip_by": {c.value: c.label for c in BY}}  # fmt: skip
+MEMBER_FIELDS = frozenset({"owner_id", "assignee_id"})  # named from the workspace's members
 # Shown as "changed": ids mean nothing to a reader, long texts do not fit a line.
 WITHOUT_VALUES = frozenset({"about", "body", "notes", "purchase"})
 
@@ -63,11 +72,22 @@ def change_lines(entry) -> list[ChangeLine]:
     lines = []
     for name, before, after in logged_changes(entry.changes):
         label = str(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ")
-        if name in hidden or name.endswith("_id"):
+        if name in MEMBER_FIELDS and name not in hidden:
+            lines.append(ChangeLine(label, _member_name(before), _member_name(after), values_shown=True))
+        elif name in hidden or name.endswith("_id"):
             lines.append(ChangeLine(label, None, None, values_shown=False))
         else:
             lines.append(ChangeLine(label, value_text(name, before), value_text(name, after), values_shown=True))
     return lines
+
+
+def _member_name(member_id) -> str | None:
+    """A logged member id by the member's name (the roster is read once per request)."""
+    if member_id is None:
+        return None
+    if "audit_roster" not in g:
+        g.audit_roster = roster().names
+    return g.audit_roster.get(member_id, f"#{member_id}")
 
 
 def _without_values(record_type: str | None) -> frozenset:
@@ -89,6 +109,10 @@ def value_text(name: str, value) -> str | None:
         return ", ".join(phones.display(str(number), workspace.phone_region if workspace else "") for number in value)
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):  # an export's filters
+        return "; ".join(f"{FIELD_LABELS.get(key, key)}: {value_text(key, item)}" for key, item in value.items())
+    if name == "format" and isinstance(value, str):
+        return value.upper()
     if isinstance(value, str) and name.endswith(("_at", "_on", "birthday", "customer_since")):
         return _date_text(value)
     return str(value)
