@@ -292,3 +292,40 @@ def test_definitions_are_cached_so_the_list_stays_within_its_query_budget(app, c
     assert page.status_code == 200 and len(queries) <= 5, queries
     make_custom_field(app, ws_a, "Region code")  # a new version: the next page sees it
     assert "Region code" in client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+
+
+def test_number_and_date_fields_filter_by_range(app, client, auth, ws_a):
+    from datetime import date
+    from decimal import Decimal
+
+    budget = make_custom_field(app, ws_a, "Budget", kind="number")
+    since = make_custom_field(app, ws_a, "Member since", kind="date")
+    staff = make_custom_field(app, ws_a, "Staff", kind="number", entity="company")
+    for name, amount, day in (("Small Sue", "100", "2020-05-01"), ("Mid Max", "500.5", "2023-01-15"),
+                              ("Big Bo", "900", "2025-11-30")):  # fmt: skip
+        contact_id = make_contact(app, ws_a, name)
+        set_custom_value(app, ws_a, contact_id, budget, Decimal(amount))
+        set_custom_value(app, ws_a, contact_id, since, date.fromisoformat(day))
+    make_contact(app, ws_a, "No Budget")
+    for name, count in (("Tiny Ltd", 3), ("Large Ltd", 400)):
+        set_custom_value(app, ws_a, make_company(app, ws_a, name), staff, Decimal(count))
+    auth.login(ws_a.email, ws_a.password)
+
+    def contacts(**args) -> set[str]:
+        page = client.get(url(ws_a, "/contacts/"), query_string=args).get_data(as_text=True)
+        return {name for name in ("Small Sue", "Mid Max", "Big Bo", "No Budget") if name in page}
+
+    assert contacts(cf_budget_from="200", cf_budget_to="800") == {"Mid Max"}
+    assert contacts(cf_budget_from="500.5") == {"Mid Max", "Big Bo"}  # ends included, compared as numbers
+    assert contacts(cf_budget_to="99") == set()
+    assert contacts(cf_member_since_from="2021-01-01", cf_member_since_to="2024-12-31") == {"Mid Max"}
+    assert contacts(cf_budget_from="lots", cf_member_since_to="someday") == {"Small Sue", "Mid Max", "Big Bo",
+                                                                             "No Budget"}  # fmt: skip
+    assert contacts(cf_budget_from="NaN") == {"Small Sue", "Mid Max", "Big Bo", "No Budget"}
+    page = client.get(url(ws_a, "/contacts/"), query_string={"cf_budget_from": "200"}).get_data(as_text=True)
+    assert (
+        'id="cf_budget_from" name="cf_budget_from" value="200"' in page
+        and 'type="date" id="cf_member_since_to"' in page
+    )
+    companies = client.get(url(ws_a, "/companies/"), query_string={"cf_staff_from": "10"}).get_data(as_text=True)
+    assert "Large Ltd" in companies and "Tiny Ltd" not in companies

@@ -7,6 +7,7 @@ Search goes through crm/search.py (trigram indexes on both databases).
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -104,15 +105,43 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
     return visible_to_member(statement, Contact.owner_id, member)
 
 
+def _range_bound(kind: str, text: str):
+    """A range end typed in the filter: a number or an ISO day, None when it is neither."""
+    try:
+        return Decimal(text) if kind == "number" else date.fromisoformat(text).isoformat()
+    except (ArithmeticError, ValueError):
+        return None
+
+
+def _custom_range(statement: sa.Select, column, definitions, key: str, value: str) -> sa.Select:
+    """One end of a number or date field's range. JSONB's GIN index cannot serve a range: the rows
+    the other filters leave are read (a number is compared as a number, a day as ISO text)."""
+    base, _, end = key.rpartition("_")
+    field = next((f for f in definitions if f.key == base and f.ranged), None)
+    bound = _range_bound(field.kind, value) if field is not None and end in ("from", "to") else None
+    if bound is None or (field.kind == "number" and not bound.is_finite()):
+        return statement
+    if db.engine.dialect.name == "postgresql":
+        stored = sa.type_coerce(column, JSONB).op("->>")(base)
+        stored = sa.cast(stored, sa.Numeric) if field.kind == "number" else stored
+    else:
+        stored = sa.func.json_extract(column, f'$."{base}"')
+        bound = float(bound) if field.kind == "number" else bound
+    return statement.where(stored >= bound if end == "from" else stored <= bound)
+
+
 def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
     return custom_filter(statement, Contact.custom, custom_fields.definitions(g.workspace, "contact"), key, value)
 
 
 def custom_filter(statement: sa.Select, column, definitions, key: str, value: str) -> sa.Select:
     """Equality on a custom field of ``column`` (a choice of a multi-select; "yes" for a checkbox);
-    JSONB containment on PostgreSQL, served by the GIN index. Unknown or sensitive fields are ignored."""
+    JSONB containment on PostgreSQL, served by the GIN index. A number or date field takes a range
+    end instead (key ``<field>_from`` or ``<field>_to``). Unknown or sensitive fields are ignored."""
     field = next((f for f in definitions if f.key == key), None)
-    if field is None or not field.filterable:
+    if field is None:
+        return _custom_range(statement, column, definitions, key, value)
+    if not field.filterable:
         return statement
     wanted = value == "yes" if field.kind == "checkbox" else value
     if db.engine.dialect.name == "postgresql":

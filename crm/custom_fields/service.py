@@ -42,6 +42,11 @@ class FieldDef:
     def filterable(self) -> bool:
         return self.kind in ("text", "select", "multi_select", "checkbox", "url") and not self.sensitive
 
+    @property
+    def ranged(self) -> bool:
+        """Filtered by a range (``cf_<key>_from`` and ``cf_<key>_to``) rather than a value."""
+        return self.kind in ("number", "date") and not self.sensitive
+
 
 def forget_definitions() -> None:
     """For tests, whose database is emptied between them while the process lives on."""
