@@ -329,3 +329,17 @@ def test_number_and_date_fields_filter_by_range(app, client, auth, ws_a):
     )
     companies = client.get(url(ws_a, "/companies/"), query_string={"cf_staff_from": "10"}).get_data(as_text=True)
     assert "Large Ltd" in companies and "Tiny Ltd" not in companies
+
+
+def test_a_record_page_shows_dates_in_the_readers_language_and_long_text_in_its_lines(app, client, auth, ws_a):
+    from datetime import date
+
+    since = make_custom_field(app, ws_a, "Member since", kind="date")
+    story = make_custom_field(app, ws_a, "Story", kind="long_text")
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    set_custom_value(app, ws_a, contact_id, since, date(2021, 5, 3))
+    set_custom_value(app, ws_a, contact_id, story, "Met at the fair.\nOrdered <b>twice</b>.")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, f"/contacts/{contact_id}")).get_data(as_text=True)
+    assert "<dt>Member since</dt>" in page and "May 3, 2021" in page and "2021-05-03" not in page.split("<main")[1]
+    assert '<span class="long-text">Met at the fair.\nOrdered &lt;b&gt;twice&lt;/b&gt;.</span>' in page

@@ -2,6 +2,7 @@
 purchases, its deals' events and activities, written in Python for the reasons crm/activities/entry_text.py
 gives."""
 
+from decimal import Decimal
 from functools import lru_cache
 
 from flask import g, url_for
@@ -65,6 +66,7 @@ def _labels(locale: str) -> dict:
         "kehu": escape(_("Kehu")),
         "changed": escape(_("%(field)s changed")),
         "purchase": escape(_("Purchase")),
+        "paid": escape(_("paid %(amount)s")),
         "edit": escape(_("Edit")),
         "delete": escape(_("Delete")),
         "delete-purchase": escape(_("Delete this purchase? Tier and level are computed again.")),
@@ -102,6 +104,18 @@ def _change_writer(shared: Writing):
     return write
 
 
+CENT = Decimal("0.01")
+
+
+def _total(labels: dict, shared: Writing, item) -> str:
+    """ "= amount" when the amount is quantity times price; else "paid amount" (a discount, say), so
+    the line never reads as wrong arithmetic."""
+    amount = f"<strong>{escape(shared.money(item.amount, item.currency))}</strong>"
+    if item.amount == (item.quantity * item.unit_price).quantize(CENT):
+        return f"= {amount}"
+    return labels["paid"] % {"amount": amount}
+
+
 def _purchase_writer(shared: Writing, purchases_url: str):
     labels = _labels(shared.locale)
     can_write = g.membership.can("contacts.write")
@@ -113,8 +127,7 @@ def _purchase_writer(shared: Writing, purchases_url: str):
             f'<p class="entry-head"><span class="badge">{labels["purchase"]}</span> '
             f'<time datetime="{item.purchased_on.isoformat()}">{escape(shared.day(item.purchased_on))}</time></p>'
             f"<p>{product} · {escape(shared.number(item.quantity))} \N{MULTIPLICATION SIGN} "
-            f"{escape(shared.money(item.unit_price, item.currency))} = "
-            f"<strong>{escape(shared.money(item.amount, item.currency))}</strong></p>"
+            f"{escape(shared.money(item.unit_price, item.currency))} {_total(labels, shared, item)}</p>"
         )
         if can_write:
             edit_url, delete_url = f"{purchases_url}{item.id}/edit", f"{purchases_url}{item.id}/delete"

@@ -30,6 +30,7 @@ def custom_field_helpers() -> dict:
         "custom_fields_of": custom_fields_of,
         "custom_columns_of": custom_columns_of,
         "custom_display": service.display,
+        "custom_value": service.from_storage,
         "mask": service.MASK,
     }
 
