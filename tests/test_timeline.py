@@ -363,7 +363,7 @@ def test_an_amount_paid_by_hand_shows_when_its_purchase_is_edited(app, client, a
     form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit")).get_data(as_text=True)
     assert amount_input(form, prefix) == "750.00"
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
-    assert "2 × $400.00 paid <strong>$750.00</strong>" in page  # not "= $750.00": that would read as a mistake
+    assert "2 \N{MULTIPLICATION SIGN} $400.00 paid <strong>$750.00</strong>" in page  # "= $750.00" would look wrong
     make_purchase(app, ws_a, contact_id, "Cups", amount=30)
     assert "= <strong>$30.00</strong>" in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
 
