@@ -174,3 +174,13 @@ def test_logged_keys_read_as_the_pages_name_them(app, client, auth, ws_a):
     assert '<span class="field-name">Tier A from</span>: <del>10000.00</del> → <ins>500.00</ins>' in page
     assert '<span class="field-name">VIP</span>: <del>By value</del> → <ins>By share of customers</ins>' in page
     assert '<span class="field-name">Task</span>: <ins>Send samples</ins>' in page
+
+
+def test_a_companys_phone_reads_as_the_workspace_writes_it(app, client, auth, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.add(AuditEntry(actor_label=ws_a.email, action="company.updated", record_type="company",
+                                  record_id=1, changes={"phone": [None, "+16502530000"]}))  # fmt: skip
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(audit_url(ws_a)).get_data(as_text=True)
+    assert '<span class="field-name">Phone</span>: <ins>(650) 253-0000</ins>' in page

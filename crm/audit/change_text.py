@@ -104,9 +104,10 @@ def value_text(name: str, value) -> str | None:
         return None
     if name in CHOICE_LABELS and isinstance(value, str):
         return str(CHOICE_LABELS[name].get(value, value))
-    if name == "phones" and isinstance(value, list):
+    if name in ("phones", "phone") and isinstance(value, list | str):  # a contact's numbers, a company's one
         workspace = g.get("workspace")
-        return ", ".join(phones.display(str(number), workspace.phone_region if workspace else "") for number in value)
+        numbers = value if isinstance(value, list) else [value]
+        return ", ".join(phones.display(str(number), workspace.phone_region if workspace else "") for number in numbers)
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     if isinstance(value, dict):  # an export's filters
