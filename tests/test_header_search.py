@@ -151,3 +151,17 @@ def test_members_who_read_only_tickets_or_deals_have_the_box_for_those(app, clie
     assign_role(app, ws_a, member.membership_id, make_role(app, ws_a, "Reports only", ("reports.view",)))
     assert 'id="global-q"' not in client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
     assert client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "lotus"}).status_code == 403
+
+
+def test_typing_a_companys_name_lists_the_company_first(app, client, auth, ws_a):
+    from tests.factories import make_company
+
+    acme = make_company(app, ws_a, "Acme Oy")
+    for name in ("Ann Lee", "Bo Chen"):
+        make_contact(app, ws_a, name, company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    quick = search(client, ws_a, "acme oy")
+    assert quick.index(">Acme Oy</a>") < quick.index(">Ann Lee</a>")  # the company above its people
+    make_company(app, ws_a, "Hann Trading")  # holds "ann", but does not start with it: people first
+    quick = search(client, ws_a, "ann")
+    assert quick.index(">Ann Lee</a>") < quick.index(">Hann Trading</a>")

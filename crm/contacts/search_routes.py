@@ -36,6 +36,8 @@ def index():
     context = {"q": q, "limit": limit, "ticket_statuses": TICKET_STATUSES}
     if g.membership.can("contacts.read"):
         context["contacts"], context["companies"] = queries.quick_search(q, g.membership, limit)
+        # Typing a company's name ("Acme Oy") puts the company above the people who work there.
+        context["companies_first"] = any(c.name.lower().startswith(q.lower()) for c in context["companies"])
     if q and g.membership.can("deals.read"):
         context["deals"] = quick_deals(q, g.membership, limit)
     if q and g.membership.can("tickets.read"):
