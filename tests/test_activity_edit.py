@@ -155,3 +155,51 @@ def test_entries_on_deals_and_companies_are_edited_there(app, client, auth, ws_a
         assert response.status_code == 200 and text in response.get_data(as_text=True)
         assert re.search(rf'href="{re.escape(url)}"', response.get_data(as_text=True))  # edited again from there
         assert stored(app, ws_a, activity_id).body == text
+
+
+def test_correcting_the_text_keeps_times_assignee_and_reminders_as_they_were(app, client, auth, ws_a):
+    from crm.workspaces.models import Membership
+
+    ann = make_contact(app, ws_a, "Ann Lee")
+    sam = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    due = utcnow() + timedelta(days=1)
+    task = make_activity(app, ws_a, ann, "Send smaples", kind="task", due_at=due, assignee_id=sam.membership_id,
+                         remind_at=utcnow() - timedelta(hours=1))  # fmt: skip
+    call = make_activity(app, ws_a, ann, "Caled", kind="call")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Activity, task).reminded_at = utcnow()  # this morning's reminder went out
+        db.session.get(Membership, sam.membership_id).status = "disabled"  # Sam left since
+        db.session.commit()
+    before = stored(app, ws_a, call)
+    auth.login(ws_a.email, ws_a.password)
+    base = f"/w/{ws_a.slug}/contacts/{ann}/activities"
+    form = client.get(f"{base}/{task}/edit", headers=swap(task)).get_data(as_text=True)
+    assert f'<option selected value="{sam.membership_id}">' in form or f'value="{sam.membership_id}" selected' in form
+    shown = {name: value for name, value in re.findall(rf'name="(entry{task}-\w+)"[^>]*value="([^"]*)"', form)}
+    data = {**shown, f"entry{task}-body": "Send samples", f"entry{task}-assignee_id": str(sam.membership_id),
+            f"entry{task}-due_at": minute(due + timedelta(days=7))}  # fmt: skip
+    assert post(client, f"{base}/{task}/edit", data, headers=swap(task)).status_code == 200
+    saved = stored(app, ws_a, task)
+    assert saved.assignee_id == sam.membership_id and saved.reminded_at is not None  # not sent twice
+    call_form = client.get(f"{base}/{call}/edit", headers=swap(call)).get_data(as_text=True)
+    when = re.search(rf'name="entry{call}-occurred_at"[^>]*value="([^"]+)"', call_form).group(1)
+    post(client, f"{base}/{call}/edit", {f"entry{call}-body": "Called", f"entry{call}-occurred_at": when})
+    assert stored(app, ws_a, call).occurred_at == before.occurred_at  # shown to the minute, kept to the microsecond
+    with app.app_context(), workspace_scope(ws_a.id):
+        audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "activity.updated")).all()
+        assert [sorted(entry.changes) for entry in audit] == [["body", "due_at"], ["body"]]
+
+
+def test_moving_a_call_back_in_time_moves_the_last_activity_back(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    older = make_activity(app, ws_a, ann, "Old call", kind="call", occurred_at=utcnow() - timedelta(days=30))
+    call = make_activity(app, ws_a, ann, "Logged now, made in spring", kind="call")
+    auth.login(ws_a.email, ws_a.password)
+    spring = (utcnow() - timedelta(days=90)).replace(second=0, microsecond=0)
+    data = {f"entry{call}-body": "Made in spring", f"entry{call}-occurred_at": minute(spring)}
+    response = post(client, f"/w/{ws_a.slug}/contacts/{ann}/activities/{call}/edit", data, headers=swap(call))
+    assert 'id="contact-summary"' in response.get_data(as_text=True)  # the summary follows, out of band
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.contacts.models import Contact
+
+        assert db.session.get(Contact, ann).last_activity_at == stored(app, ws_a, older).occurred_at

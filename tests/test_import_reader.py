@@ -7,7 +7,7 @@ import pytest
 from openpyxl import Workbook
 
 from crm.custom_fields.service import FieldDef
-from crm.imports.contact_rows import Invalid, parse_date
+from crm.imports.contact_rows import Invalid, country_cell, parse_date
 from crm.imports.fields import guess
 from crm.imports.reader import UnreadableFile, layout_of, rows
 
@@ -116,3 +116,10 @@ def test_dates_in_common_forms(app, raw, day_first, expected):
 def test_bad_dates_are_invalid(app, raw):
     with app.test_request_context(), pytest.raises(Invalid):
         parse_date(raw, True)
+
+
+def test_countries_are_those_the_contact_form_accepts(app):
+    assert country_cell("fi") == "FI" and country_cell("CN") == "CN"
+    for raw in ("ZZ", "XX", "UK", "EU"):  # unknown, not assigned, the wrong code for Britain, a grouping
+        with pytest.raises(Invalid):
+            country_cell(raw)

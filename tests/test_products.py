@@ -117,6 +117,8 @@ def test_catalogue_add_search_edit_deactivate_and_activate(app, client, auth, ws
     assert post(client, products_url(ws_a, f"{product_id}/deactivate"), {}).status_code == 303
     assert f'id="product-{product_id}"' not in client.get(products_url(ws_a)).get_data(as_text=True)
     assert f'id="product-{product_id}"' in client.get(products_url(ws_a, "?status=inactive")).get_data(as_text=True)
+    every = client.get(products_url(ws_a, "?status=all")).get_data(as_text=True)
+    assert f'id="product-{product_id}"' in every and '<option value="all" selected>' in every
     edit_page = client.get(products_url(ws_a, str(product_id))).get_data(as_text=True)
     assert "Offer it again" in edit_page
     assert_valid_page(edit_page, "a deactivated product")

@@ -31,10 +31,10 @@ def to_utc(local: datetime | None) -> datetime | None:
 
 
 def to_local(moment: datetime | None) -> datetime | None:
-    """A UTC time as the workspace's wall-clock time, for a form to show."""
+    """A UTC time as the workspace's wall-clock time, to the minute, for a form to show."""
     if moment is None:
         return None
-    return moment.astimezone(ZoneInfo(g.workspace.timezone)).replace(tzinfo=None)
+    return moment.astimezone(ZoneInfo(g.workspace.timezone)).replace(tzinfo=None, second=0, microsecond=0)
 
 
 class ActivityForm(FlaskForm):

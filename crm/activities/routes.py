@@ -4,6 +4,7 @@ from functools import partial
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from crm.activities import service
 from crm.activities.forms import ActivityForm
@@ -92,12 +93,17 @@ def assigned_task(activity_id: int) -> Activity | None:
 
 
 @bp.route("/<int:activity_id>/edit", methods=["GET", "POST"])
-@require("notes.write")
+@require("notes.write", "contacts.read")
 def edit(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)
-    return edit_activity(activity, "contacts.delete", partial(activity_form, contact.owner_id),
-                         lambda entry: render_template("contacts/_entry.html", contact=contact, entry=entry),
+
+    def render_entry(entry: Entry) -> str:  # with the summary: its last activity may have moved
+        return render_template("contacts/_entry.html", contact=contact, entry=entry) + render_template(
+            "contacts/_summary.html", contact=contact, oob=True
+        )
+
+    return edit_activity(activity, "contacts.delete", partial(activity_form, contact.owner_id), render_entry,
                          lambda: back_to(contact))  # fmt: skip
 
 
@@ -135,6 +141,8 @@ def edit_activity(activity: Activity, delete_permission: str, new_form, render_e
     if request.method == "GET" and request.args.get("cancel"):
         return render_entry(entry) if swap else back()
     form = new_form(prefix=f"entry{activity.id}", **({"formdata": None} if request.method == "GET" else {}))
+    _keep_assignee(form, activity)
+    form.occurred_at.description = _("When it happened, in %(zone)s.", zone=g.workspace.timezone)
     if request.method == "GET":
         form.fill_from(activity)
         return render_template("activities/_edit_entry.html" if swap else "activities/edit.html", form=form,
@@ -151,6 +159,15 @@ def edit_activity(activity: Activity, delete_permission: str, new_form, render_e
         return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
     return back()
+
+
+def _keep_assignee(form: ActivityForm, activity: Activity) -> None:
+    """A task's assignee stays a choice of its edit form even if they may no longer be given tasks
+    here (disabled, or the record changed hands): correcting the text must not unassign them."""
+    choices = form.assignee_id.choices
+    if activity.assignee_id is not None and all(choice.value != activity.assignee_id for choice in choices):
+        name = queries.roster().names.get(activity.assignee_id, f"#{activity.assignee_id}")
+        form.assignee_id.choices = [*choices, SelectChoice(activity.assignee_id, name)]
 
 
 def remove_activity(activity: Activity, delete_permission: str, back):

@@ -1,6 +1,10 @@
 """Logging activities on a contact, a company or a deal, finishing tasks, deleting; each audited on
 the record it was logged on (the deal's, when logged on a deal). The caller commits."""
 
+from datetime import datetime
+
+import sqlalchemy as sa
+
 from crm.activities.models import Activity
 from crm.audit import service as audit
 from crm.contacts.models import Company, Contact
@@ -31,6 +35,22 @@ def log_activity(
         _touch(contact, activity)
     audit.record("activity.created", *_record_of(activity), changes)
     return activity
+
+
+def _same_minute(sent, stored) -> bool:
+    """A time sent back by the form as it showed it: to the minute."""
+    return (
+        isinstance(sent, datetime) and isinstance(stored, datetime) and sent == stored.replace(second=0, microsecond=0)
+    )
+
+
+def _last_activity_again(contact: Contact) -> None:
+    """The contact's last activity after an entry's time moved, earlier as well as later."""
+    db.session.flush()
+    latest = sa.select(sa.func.max(Activity.occurred_at)).where(
+        Activity.contact_id == contact.id, Activity.kind != "task"
+    )
+    contact.last_activity_at = db.session.scalar(latest)
 
 
 def _touch(contact: Contact, activity: Activity) -> None:
@@ -70,13 +90,20 @@ def update_activity(activity: Activity, data: dict) -> dict:
     record it was logged on; returns the changes."""
     fields = ("body", *TASK_ONLY) if activity.kind == "task" else ("body", "occurred_at")
     for name in fields:
-        if name != "occurred_at" or data.get(name) is not None:  # an empty "When" keeps the time it has
-            setattr(activity, name, data.get(name))
+        value = data.get(name)
+        if name == "occurred_at" and value is None:
+            continue  # an empty "When" keeps the time it has
+        if _same_minute(value, getattr(activity, name)):
+            continue  # the form shows times to the minute: sent back unchanged, they are unchanged
+        setattr(activity, name, value)
     changes = audit.changes_of(activity, fields)
-    if {"due_at", "remind_at"} & changes.keys():
-        activity.reminded_at = None
+    if "remind_at" in changes or ("due_at" in changes and activity.remind_at is None):
+        # A reminder still to come is sent (again); one already past is not sent twice.
+        activity.reminded_at = (
+            None if activity.remind_at is None or activity.remind_at > utcnow() else activity.reminded_at
+        )
     if "occurred_at" in changes and activity.contact is not None:
-        _touch(activity.contact, activity)
+        _last_activity_again(activity.contact)
     if changes:
         audit.record("activity.updated", *_record_of(activity), changes)
     return changes

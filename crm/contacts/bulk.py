@@ -24,6 +24,7 @@ ACTIONS = {
 }
 # The form field holding each action's value.
 VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bulk_tag", "level": "bulk_level"}
+AUTOMATIC = "auto"  # the bulk bar's "Automatic": hand the level back to the tier rules
 BATCH = 500
 MAX_SELECTED = 1000
 
@@ -75,7 +76,7 @@ def check_value(action: str, raw: str, owners: dict[int, str]):
             raise BulkError(_l("Choose one of the members listed."))
         return int(raw)
     if action == "level":
-        if raw and raw not in LEVELS:
+        if raw not in (*LEVELS, AUTOMATIC):
             raise BulkError(_l("Choose a level."))
-        return raw
+        return "" if raw == AUTOMATIC else raw  # "": back to the rules (service.set_level)
     return None

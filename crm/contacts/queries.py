@@ -119,8 +119,8 @@ def _custom_range(statement: sa.Select, column, definitions, key: str, value: st
     base, _, end = key.rpartition("_")
     field = next((f for f in definitions if f.key == base and f.ranged), None)
     bound = _range_bound(field.kind, value) if field is not None and end in ("from", "to") else None
-    if bound is None or (field.kind == "number" and not bound.is_finite()):
-        return statement
+    if bound is None or (field.kind == "number" and not (bound.is_finite() and abs(bound.adjusted()) < 30)):
+        return statement  # not a number PostgreSQL's NUMERIC compares (NaN, infinity, 1e999999)
     if db.engine.dialect.name == "postgresql":
         stored = sa.type_coerce(column, JSONB).op("->>")(base)
         stored = sa.cast(stored, sa.Numeric) if field.kind == "number" else stored

@@ -18,6 +18,7 @@ from crm.contacts.timeline_text import contact_entries
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
+from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.deals.summary import open_deals
 from crm.duplicates import service as duplicates
@@ -306,6 +307,7 @@ def update(contact_id: int):
     data = form.service_data()
     level = data.pop("level")
     data["custom"], data["custom_audit"] = custom_payload(form, contact)
+    saved_from = utcnow()
     service.update_contact(contact, data)
     service.set_level(contact, level, g.workspace, workspace_today())
     duplicates.refresh_for(contact)
@@ -313,12 +315,12 @@ def update(contact_id: int):
     flash(_("Contact saved."), "success")
     if partial:
         contact = contact_or_404(contact_id)
-        # The timeline and the history say what changed: both are drawn again, out of band.
-        entries, more = timeline.page(contact.id, member=g.membership)
+        # What changed goes on top of the timeline, and the history is drawn again, out of band.
+        entries, _more = timeline.page(contact.id, member=g.membership)
+        changed = [entry for entry in entries if entry.at >= saved_from]
         history = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else None
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True,
-                               focus_edit=True, timeline_entries=entries, timeline_more=more, history_oob=history,
-                               actions=ACTIONS)  # fmt: skip
+                               focus_edit=True, new_entries=changed, history_oob=history, actions=ACTIONS)  # fmt: skip
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from crm.auth.service import normalize_email
 from crm.contacts import phones
+from crm.contacts.forms import COUNTRIES
 from crm.custom_fields.service import FieldDef, to_storage
 from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
@@ -179,7 +180,8 @@ def owner_cell(raw: str, members: dict[str, int]) -> int:
 
 
 def country_cell(raw: str) -> str:
-    if not re.fullmatch(r"[A-Za-z]{2}", raw):
+    """A country code the contact form accepts too (ISO 3166), so an imported record stays editable."""
+    if raw.upper() not in COUNTRIES:
         raise Invalid(_("Write the two-letter country code, such as CN or US."))
     return raw.upper()
 

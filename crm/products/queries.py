@@ -12,7 +12,7 @@ PER_PAGE = 50
 
 
 def products_page(q: str, status: str, after: str | None) -> Page:
-    """``status``: "active", "inactive" or "" (every product)."""
+    """``status``: "active", "inactive" or "all"."""
     statement = sa.select(Product)
     for word in q.split()[:5]:
         pattern = like_pattern(word)

@@ -14,7 +14,7 @@ from crm.workspaces.service import currency_choices
 
 bp = Blueprint("products", __name__, url_prefix="/settings/products")
 
-STATUSES = ("active", "inactive", "")
+STATUSES = ("active", "inactive", "all")  # a value each: a filter form leaves empty fields out
 
 
 def _product_or_404(product_id: int) -> Product:
