@@ -44,8 +44,13 @@ def extracted_messages() -> dict[tuple[str | tuple[str, ...], str | None], list[
             options["extensions"] = ",".join(sorted(extensions | {"jinja2.ext.do"}))
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
     messages: dict = {}
+    # As the Makefile's --ignore-dirs=".*": Babel skips folders starting with "_" by default, and
+    # templates/_macros/ holds texts too.
+    def directory_filter(path: str) -> bool:
+        return not Path(path).name.startswith(".")
+
     for filename, lineno, message, _comments, context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords=keywords
+        str(ROOT), method_map, options_map, keywords=keywords, directory_filter=directory_filter
     ):
         messages.setdefault((message, context), []).append(f"{filename}:{lineno}")
     return messages
