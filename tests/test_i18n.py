@@ -44,6 +44,7 @@ def extracted_messages() -> dict[tuple[str | tuple[str, ...], str | None], list[
             options["extensions"] = ",".join(sorted(extensions | {"jinja2.ext.do"}))
     keywords = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
     messages: dict = {}
+
     # As the Makefile's --ignore-dirs=".*": Babel skips folders starting with "_" by default, and
     # templates/_macros/ holds texts too.
     def directory_filter(path: str) -> bool:
