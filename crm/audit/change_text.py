@@ -16,7 +16,7 @@ from wtforms.fields.core import UnboundField
 from crm.activities.forms import KIND_LABELS
 from crm.contacts import phones
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
-from crm.contacts.queries import roster
+from crm.contacts.queries import member_names
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.tier_forms import BY, CustomerRulesForm
 from crm.contacts.timeline import FIELD_LABELS as CONTACT_FIELD_LABELS
@@ -82,12 +82,10 @@ def change_lines(entry) -> list[ChangeLine]:
 
 
 def _member_name(member_id) -> str | None:
-    """A logged member id by the member's name (the roster is read once per request)."""
+    """A logged member id by the member's name (the roster is read at most once per request)."""
     if member_id is None:
         return None
-    if "audit_roster" not in g:
-        g.audit_roster = roster().names
-    return g.audit_roster.get(member_id, f"#{member_id}")
+    return member_names().get(member_id, f"#{member_id}")
 
 
 def _without_values(record_type: str | None) -> frozenset:

@@ -249,7 +249,14 @@ def roster() -> Roster:
     ).all()
     active = [(row.id, row.name, row.permissions or []) for row in rows if row.status == ACTIVE]
     own_only = frozenset(row.id for row in rows if row.record_scope == "own")
-    return Roster({row.id: row.name for row in rows}, active, own_only)
+    g.latest_roster = Roster({row.id: row.name for row in rows}, active, own_only)
+    return g.latest_roster
+
+
+def member_names() -> dict[int, str]:
+    """Every member's name by membership id, for display: the roster this request read last, else
+    read now (one query at most per request for pages that show names only)."""
+    return (g.get("latest_roster") or roster()).names
 
 
 def owner_choices() -> list[tuple[int, str]]:
