@@ -1,6 +1,7 @@
 """A contact's timeline: logging activities and tasks, adding purchases that classify the customer
 (tier, level, lifecycle), keyset pages over both, and `flask crm recompute`."""
 
+import json
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -57,6 +58,11 @@ def test_log_a_call_without_leaving_the_page(app, client, auth, ws_a):
     assert "Empty for now; or when it happened, in UTC." in page
 
 
+def page_head(client, ws, contact_id: int) -> str:
+    page = client.get(contact_url(ws, contact_id)).get_data(as_text=True)
+    return page.split('<ol id="timeline-list"')[1].split(">")[0]
+
+
 def test_a_call_from_yesterday_is_logged_at_its_time(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann Lee")
     make_activity(app, ws_a, contact_id, "Wrote this morning", occurred_at=utcnow() - timedelta(hours=1))
@@ -71,6 +77,12 @@ def test_a_call_from_yesterday_is_logged_at_its_time(app, client, auth, ws_a):
         assert contact_row(app, ws_a, contact_id).last_activity_at > yesterday  # the later entry stays last
     timeline = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True).split('id="timeline-list"')[1]
     assert timeline.index("Wrote this morning") < timeline.index("Called about the lid")  # at its time
+    # In place, a back-dated entry is not put on top: the timeline is asked to draw itself again.
+    earlier = post(client, url, {**data, "body": "Met last week"}, headers=COMPOSER)
+    assert json.loads(earlier.headers["HX-Trigger"]) == {"timeline-changed": None}
+    assert "afterbegin:#timeline-list" not in earlier.get_data(as_text=True)
+    assert f'data-hx-get="/w/{ws_a.slug}/contacts/{contact_id}/timeline"' in page_head(client, ws_a, contact_id)
+    assert 'data-hx-trigger="timeline-changed from:body"' in page_head(client, ws_a, contact_id)
     future = {**data, "body": "Will call", "occurred_at": (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}
     refused = post(client, url, future, headers=COMPOSER)
     assert refused.status_code == 422 and "plan what is to come as a task" in refused.get_data(as_text=True)

@@ -1,8 +1,9 @@
 """Logging notes, calls, emails, meetings and tasks on a contact's page, and finishing tasks."""
 
+from datetime import timedelta
 from functools import partial
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
@@ -12,12 +13,14 @@ from crm.activities.models import Activity
 from crm.contacts import classification, queries
 from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import ACTIVITY, Entry
+from crm.db import utcnow
 from crm.extensions import db
-from crm.htmx import wants_partial
+from crm.htmx import trigger, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
 
 bp = Blueprint("activities", __name__, url_prefix="/contacts/<int:contact_id>/activities")
+BACKDATED = timedelta(minutes=2)  # an entry logged this much earlier than now is not the newest
 
 
 def activity_form(owner_id: int | None, read_permission: str = "contacts.read", **kwargs) -> ActivityForm:
@@ -48,6 +51,9 @@ def save_from_composer(new_form, log, composer, back):
     if swap:
         fresh = new_form(formdata=None)
         fresh.kind.data = activity.kind  # calls come in runs: the next is often of the same type
+        if activity.occurred_at < utcnow() - BACKDATED:
+            # Logged at an earlier time: its place is down the timeline, which is drawn again.
+            return trigger(make_response(composer(fresh, None)), "timeline-changed")
         return composer(fresh, Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
     return back()
