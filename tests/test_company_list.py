@@ -69,3 +69,11 @@ def test_load_more_keeps_the_filters_and_the_query_count_stays_flat(app, client,
         rest = client.get(more, headers=MORE).get_data(as_text=True)
     assert len(queries) == 2, queries
     assert names(rest) == ["Tea 50", "Tea 51", "Tea 52"]  # name order and the filter go on; no Bolt
+
+
+def test_an_owner_number_beyond_any_id_lists_nothing_rather_than_failing(app, client, auth, ws_a):
+    make_company(app, ws_a, "Acme Tea")
+    auth.login(ws_a.email, ws_a.password)
+    for url in (f"/w/{ws_a.slug}/companies/", f"/w/{ws_a.slug}/contacts/"):
+        response = client.get(url, query_string={"owner": "9" * 30})
+        assert response.status_code == 200 and "Acme Tea</a>" not in response.get_data(as_text=True), url

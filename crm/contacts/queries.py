@@ -29,13 +29,16 @@ from crm.workspaces.models import ACTIVE, Membership, Role
 PER_PAGE = 50
 
 
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger number names nobody (and PostgreSQL would refuse it)
+
+
 def owner_filter(statement: sa.Select, column, owner: str, member: Membership | None) -> sa.Select:
     if owner == "me" and member is not None:
         return statement.where(column == member.id)
     if owner == "none":
         return statement.where(column.is_(None))
     if owner.isdigit():
-        return statement.where(column == int(owner))
+        return statement.where(column == int(owner) if int(owner) <= MAX_ID else sa.false())
     return statement
 
 
@@ -270,11 +273,20 @@ def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, st
     names if they have left, so the form never hides a filter that applies (one query)."""
     if own_records_only(member):
         return []
-    members = roster()
-    choices = [(str(member_id), name) for member_id, name in members.owner_choices]
-    if current.isdigit() and current not in dict(choices):
-        choices.append((current, members.names.get(int(current), f"#{current}")))
-    return choices
+    if current.isdigit() and int(current) <= MAX_ID:  # the URL names a member: the whole roster, for their name
+        members = roster()
+        choices = [(str(member_id), name) for member_id, name in members.owner_choices]
+        if current not in dict(choices):
+            choices.append((current, members.names.get(int(current), f"#{current}")))
+        return choices
+    # The list's busiest load: memberships and names only (the roster joins the roles as well).
+    statement = (
+        sa.select(Membership.id, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.status == ACTIVE)
+        .order_by(User.name, Membership.id)
+    )
+    return [(str(member_id), name) for member_id, name in db.session.execute(statement)]
 
 
 def _trash(model, member: Membership, limit: int) -> list:
