@@ -198,6 +198,25 @@ def test_the_trash_does_not_count_but_restoring_must_fit(app, client, auth, ws_a
     assert live_contacts(app, ws_a) == 3 and all_contacts(app, ws_a) == 4
 
 
+def test_restoring_the_whole_trash_must_fit_or_restores_none(app, client, auth, ws_a, billing):
+    on_free(app, ws_a)
+    gone = [make_contact(app, ws_a, name) for name in ("One", "Two", "Three")]
+    auth.login(ws_a.email, ws_a.password)
+    for contact_id in gone:
+        post(client, f"/w/{ws_a.slug}/contacts/{contact_id}/delete", {})
+    assert add_contact(client, ws_a, "Four").status_code == 303
+    headers = {"HX-Request": "true", "HX-Target": "trash-results"}
+    response = post(
+        client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "contacts", "scope": "all"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert "this workspace has 1: 2 more fit, not 3." in response.headers["HX-Trigger"]
+    assert live_contacts(app, ws_a) == 1
+    ticked = {"kind": "contacts", "ids": [str(gone[0]), str(gone[1])]}
+    response = post(client, f"/w/{ws_a.slug}/contacts/trash/restore", ticked, headers=headers)
+    assert "2 contacts restored." in response.headers["HX-Trigger"] and live_contacts(app, ws_a) == 3
+
+
 def test_editing_contacts_over_the_limit_still_works(app, client, auth, ws_a, billing):
     set_billing(app, ws_a, plan="team", billing_status="active", trial_ends_at=None)
     ids = [make_contact(app, ws_a, f"Contact {i}") for i in range(5)]

@@ -107,7 +107,7 @@ def test_delete_and_restore_a_company(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     post(client, companies_url(ws_a, f"{acme}/delete"), {})
     assert client.get(companies_url(ws_a, str(acme))).status_code == 404
-    assert "Acme Ltd" in client.get(f"/w/{ws_a.slug}/contacts/trash").get_data(as_text=True)
+    assert "Acme Ltd" in client.get(f"/w/{ws_a.slug}/contacts/trash?kind=companies").get_data(as_text=True)
     post(client, companies_url(ws_a, f"{acme}/restore"), {})
     assert client.get(companies_url(ws_a, str(acme))).status_code == 200
 

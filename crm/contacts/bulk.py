@@ -33,16 +33,17 @@ class BulkError(ValueError):
     """A bulk request that cannot run, with a message for the person who asked."""
 
 
-def _each(statement: sa.Select):
-    ids = list(db.session.scalars(statement.with_only_columns(Contact.id).order_by(Contact.id)))
+def each_of(model, statement: sa.Select):
+    """Every record of ``statement`` (a select of ``model``), loaded a batch at a time by id."""
+    ids = list(db.session.scalars(statement.with_only_columns(model.id).order_by(model.id)))
     for start in range(0, len(ids), BATCH):
-        yield from db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + BATCH])))
+        yield from db.session.scalars(sa.select(model).where(model.id.in_(ids[start : start + BATCH])))
 
 
 def apply(action: str, statement: sa.Select, value) -> int:
     """Runs ``action`` on every contact of ``statement``; returns how many changed."""
     changed = 0
-    for contact in _each(statement):
+    for contact in each_of(Contact, statement):
         changed += _apply_one(action, contact, value)
     return changed
 

@@ -184,7 +184,7 @@ def restore(company_id: int):
     except service.TooLate:
         days = service.RESTORE_DAYS
         flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
-        return leave_for(url_for("ws.contacts.trash"))
+        return leave_for(url_for("ws.trash.index", kind="companies"))
     db.session.commit()
     flash(_("Company %(name)s restored.", name=company.name), "success")
     return leave_for(url_for(".show", company_id=company.id))

@@ -20,6 +20,8 @@ GENDERS = ("female", "male", "other")
 
 # Custom field values (crm/custom_fields): JSONB on PostgreSQL for its GIN index and @> filters.
 CustomValues = sa.JSON().with_variant(JSONB(), "postgresql")
+# The trash's partial indexes (crm/contacts/trash.py) hold only deleted rows, so they stay small.
+IN_TRASH = {"postgresql_where": sa.text("deleted_at IS NOT NULL"), "sqlite_where": sa.text("deleted_at IS NOT NULL")}
 
 
 def _owner_relationship(model: str) -> so.Mapped[Membership | None]:
@@ -47,6 +49,7 @@ class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_companies_workspace_id_name", "workspace_id", "name"),
         sa.Index("ix_companies_workspace_id_owner_id", "workspace_id", "owner_id"),
         sa.Index("ix_companies_workspace_id_import_id", "workspace_id", "import_id"),
+        sa.Index("ix_companies_workspace_id_deleted_at", "workspace_id", "deleted_at", "id", **IN_TRASH),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
@@ -110,6 +113,7 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_contacts_workspace_id_birthday_md", "workspace_id", "birthday_md"),
         sa.Index("ix_contacts_workspace_id_external_id", "workspace_id", "external_id"),
         sa.Index("ix_contacts_workspace_id_import_id", "workspace_id", "import_id"),
+        sa.Index("ix_contacts_workspace_id_deleted_at", "workspace_id", "deleted_at", "id", **IN_TRASH),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

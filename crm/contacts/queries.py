@@ -18,9 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from crm.auth.models import User
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact, ContactTag, Tag
-from crm.contacts.service import RESTORE_DAYS
 from crm.custom_fields import service as custom_fields
-from crm.db import utcnow
 from crm.extensions import db
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, normalize, search_order, search_words
@@ -287,25 +285,6 @@ def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, st
         .order_by(User.name, Membership.id)
     )
     return [(str(member_id), name) for member_id, name in db.session.execute(statement)]
-
-
-def _trash(model, member: Membership, limit: int) -> list:
-    statement = (
-        sa.select(model)
-        .where(model.deleted_at >= utcnow() - timedelta(days=RESTORE_DAYS))
-        .order_by(model.deleted_at.desc(), model.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(visible_to_member(statement, model.owner_id, member)))
-
-
-def trash(member: Membership, limit: int = PER_PAGE) -> list[Contact]:
-    """Contacts deleted within the restore window, latest first."""
-    return _trash(Contact, member, limit)
-
-
-def company_trash(member: Membership, limit: int = PER_PAGE) -> list[Company]:
-    return _trash(Company, member, limit)
 
 
 def quick_search(q: str, member: Membership, limit: int = 8) -> tuple[list[Contact], list[Company]]:

@@ -341,17 +341,6 @@ def leave_for(url: str):
     return redirect(url, 303)
 
 
-@bp.get("/trash")
-@require("contacts.delete")
-def trash():
-    return render_template(
-        "contacts/trash.html",
-        contacts=queries.trash(g.membership),
-        companies=queries.company_trash(g.membership),
-        days=service.RESTORE_DAYS,
-    )
-
-
 @bp.post("/<int:contact_id>/restore")
 @require("contacts.delete")
 def restore(contact_id: int):
@@ -361,11 +350,11 @@ def restore(contact_id: int):
     except service.TooLate:
         days = service.RESTORE_DAYS
         flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
-        return redirect(url_for(".trash"), 303)
+        return redirect(url_for("ws.trash.index"), 303)
     except LimitError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return redirect(url_for(".trash"), 303)
+        return redirect(url_for("ws.trash.index"), 303)
     db.session.commit()
     flash(_("Contact %(name)s restored.", name=contact.name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)

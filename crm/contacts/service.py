@@ -144,8 +144,7 @@ def restore_contact(contact: Contact) -> None:
     if contact.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
         raise TooLate
     limits.check_contacts(_bound_workspace())
-    contact.deleted_at = None
-    audit.record("contact.restored", "contact", contact.id, {"name": [None, contact.name]})
+    bring_back(contact)
 
 
 def create_company(data: dict) -> Company:
@@ -187,5 +186,11 @@ def restore_company(company: Company) -> None:
         return
     if company.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
         raise TooLate
-    company.deleted_at = None
-    audit.record("company.restored", "company", company.id, {"name": [None, company.name]})
+    bring_back(company)
+
+
+def bring_back(record: Contact | Company) -> None:
+    """Out of the trash, audited; the caller has checked the restore window and the plan's limit."""
+    record.deleted_at = None
+    kind = "contact" if isinstance(record, Contact) else "company"
+    audit.record(f"{kind}.restored", kind, record.id, {"name": [None, record.name]})

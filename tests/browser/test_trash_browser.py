@@ -1,0 +1,40 @@
+"""The trash in a real browser: contacts deleted in bulk by mistake come back, a few ticked, then
+the rest at once, without leaving the page."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.factories import make_contact, make_workspace
+
+pytestmark = pytest.mark.browser
+
+
+def test_bring_back_contacts_deleted_in_bulk(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    for name in ("Ann Lee", "Bob Stone", "Cy Young"):
+        make_contact(app, owner, name)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    page.get_by_label("Tick every contact shown").check()
+    page.get_by_label("Action").select_option(label="Move to trash")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("3 contacts moved to the trash.")
+    page.get_by_role("link", name="Trash").click()
+    expect(page.get_by_role("heading", name="Trash")).to_be_visible()
+    mark_window(page)
+    rows = page.locator("#trash-rows tr")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Select Bob Stone").check()
+    page.get_by_role("button", name="Restore", exact=True).click()
+    expect(page.locator("#toasts")).to_contain_text("1 contact restored.")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#trash-rows")).not_to_contain_text("Bob Stone")
+    page.get_by_label("Which").select_option(label="Every contact in the trash")
+    page.get_by_role("button", name="Restore", exact=True).click()
+    expect(page.locator("#toasts")).to_contain_text("2 contacts restored.")
+    expect(page.locator("#trash-results")).to_contain_text("No contact is in the trash.")
+    assert_no_full_reload(page)
+    page.get_by_role("link", name="All contacts").click()
+    expect(page.locator("#contact-rows tr")).to_have_count(3)
