@@ -417,7 +417,7 @@
     spot.focus();
   }
 
-  // The contacts' bulk bar asks before it changes contacts, not before an export.
+  // A list's bulk bar asks before it changes records, not before an export.
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;
     if (form.id !== "bulk-form" || !/^export/.test(form.elements.action.value)) return;

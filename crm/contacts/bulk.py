@@ -1,13 +1,13 @@
-"""Bulk actions on a selection of contacts or on every contact a list state selects: assign an
-owner, add or remove a tag, set the level by hand or hand it back to the rules, delete. Each
-changed contact gets its own audit entry (as a single edit would); work goes a batch at a time.
-The caller commits."""
+"""Bulk actions on a selection of contacts or companies, or on every one a list state selects.
+Contacts: assign an owner, add or remove a tag, set the level by hand or hand it back to the rules,
+delete; companies: assign an owner, delete. Both lists export their selection. Each changed record
+gets its own audit entry (as a single edit would); work goes a batch at a time. The caller commits."""
 
 import sqlalchemy as sa
 from flask import g
 
 from crm.contacts import service
-from crm.contacts.models import LEVELS, Contact
+from crm.contacts.models import LEVELS, Company, Contact
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
@@ -22,6 +22,13 @@ ACTIONS = {
     "export": (_l("Export CSV"), "contacts.export"),  # answered with the download, see routes
     "export_xlsx": (_l("Export XLSX"), "contacts.export"),
 }
+COMPANY_ACTIONS = {
+    "owner": (_l("Assign owner"), "contacts.write"),
+    "delete": (_l("Move to trash"), "contacts.delete"),
+    "export": (_l("Export CSV"), "contacts.export"),
+    "export_xlsx": (_l("Export XLSX"), "contacts.export"),
+}
+EXPORTS = ("export", "export_xlsx")  # answered with the download (the routes send the browser to it)
 # The form field holding each action's value.
 VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bulk_tag", "level": "bulk_level"}
 AUTOMATIC = "auto"  # the bulk bar's "Automatic": hand the level back to the tier rules
@@ -46,6 +53,45 @@ def apply(action: str, statement: sa.Select, value) -> int:
     for contact in each_of(Contact, statement):
         changed += _apply_one(action, contact, value)
     return changed
+
+
+def apply_to_companies(action: str, statement: sa.Select, value) -> int:
+    """Runs ``action`` ("owner" or "delete") on every company of ``statement``; returns how many changed."""
+    changed = 0
+    for company in each_of(Company, statement):
+        if action == "delete":
+            service.delete_company(company)
+            changed += 1
+        else:
+            changed += bool(service.update_company(company, {"owner_id": value}))
+    return changed
+
+
+def ticked(form) -> list[int]:
+    return [int(i) for i in form.getlist("ids") if i.isdigit()]
+
+
+def selection(statement: sa.Select, model, form, none_ticked: str, too_many: str) -> sa.Select:
+    """``statement`` narrowed to the ticked rows, or whole for "all matching"; BulkError when the
+    ticked rows are none or too many."""
+    if form.get("scope") == "all":
+        return statement
+    ids = ticked(form)
+    if not ids:
+        raise BulkError(none_ticked)
+    if len(ids) > MAX_SELECTED:
+        raise BulkError(too_many)
+    return statement.where(model.id.in_(ids))
+
+
+def export_ids(form, none_ticked: str) -> list[int] | None:
+    """The ticked ids an export of the bulk bar narrows to (None: the whole list), or BulkError."""
+    if form.get("scope") == "all":
+        return None
+    ids = ticked(form)[:MAX_SELECTED]
+    if not ids:
+        raise BulkError(none_ticked)
+    return ids
 
 
 def _apply_one(action: str, contact: Contact, value) -> bool:

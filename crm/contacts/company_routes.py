@@ -1,16 +1,17 @@
-from flask import Blueprint, flash, g, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.activities import company_routes as company_activities
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import company_export, company_list, queries, service
+from crm.contacts import bulk, company_export, company_list, queries, service
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
-from crm.contacts.routes import leave_for
+from crm.contacts.routes import ids_arg, leave_for
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
@@ -49,18 +50,62 @@ def _list_state() -> CompanyListState:
 @bp.get("/")
 @require("contacts.read")
 def index():
-    state, definitions = _list_state(), custom_fields.definitions(g.workspace, "company")
-    page = company_list.company_page(state, request.args.get("after"), g.membership, definitions)
-    shown = [field for field in definitions if field.name in state.columns]
-    context = {"page": page, "state": state, "shown_custom": shown}
+    state = _list_state()
+    context = _list_context(state, request.args.get("after"))
     if wants_partial("companies-more"):
         return render_template("companies/_rows.html", more_page=True, loaded=rows_loaded(request.args), **context)
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
     filters = {"owner_filter": queries.owner_filter_choices(g.membership, state.owner),
-               "custom_definitions": definitions, "sizes": [(size, size) for size in company_list.SIZES],
-               "sorts": company_list.SORTS}  # fmt: skip
+               "sizes": [(size, size) for size in company_list.SIZES], "sorts": company_list.SORTS}  # fmt: skip
     return render_template("companies/index.html", **filters, **context)
+
+
+def _list_context(state: CompanyListState, after: str | None) -> dict:
+    definitions = custom_fields.definitions(g.workspace, "company")
+    page = company_list.company_page(state, after, g.membership, definitions)
+    return {"page": page, "state": state, "custom_definitions": definitions,
+            "shown_custom": [field for field in definitions if field.name in state.columns],
+            "bulk_actions": {key: label for key, (label, permission) in bulk.COMPANY_ACTIONS.items()
+                             if g.membership.can(permission)}}  # fmt: skip
+
+
+@bp.post("/bulk")
+@require("contacts.read")  # and, below, the permission of the chosen action
+def bulk_action():
+    state = CompanyListState.from_args(request.form)
+    action = request.form.get("action", "")
+    if action in bulk.COMPANY_ACTIONS and not g.membership.can(bulk.COMPANY_ACTIONS[action][1]):
+        abort(403)
+    none_ticked = _("Select at least one company, or choose all matching companies.")
+    try:
+        if action in bulk.EXPORTS:
+            ids = bulk.export_ids(request.form, none_ticked)
+            return leave_for(url_for(f".{action}", **state.as_args(cols=None), ids=ids))
+        if action not in bulk.COMPANY_ACTIONS:
+            raise bulk.BulkError(_("Choose an action."))
+        too_many = _("Select at most %(count)d companies.", count=bulk.MAX_SELECTED)
+        definitions = custom_fields.definitions(g.workspace, "company")
+        statement = company_list.matching_companies(state, g.membership, definitions)
+        statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)
+        value = bulk.check_value(action, request.form.get("bulk_owner", "").strip(), dict(queries.owner_choices()))
+    except bulk.BulkError as error:
+        flash(str(error), "error")
+        return _list_after_bulk(state, 422)
+    changed = bulk.apply_to_companies(action, statement, value)
+    db.session.commit()
+    if action == "delete":
+        flash(ngettext("%(num)d company moved to the trash.", "%(num)d companies moved to the trash.", changed),
+              "success")  # fmt: skip
+    else:
+        flash(ngettext("%(num)d company changed.", "%(num)d companies changed.", changed), "success")
+    return _list_after_bulk(state)
+
+
+def _list_after_bulk(state: CompanyListState, status: int = 200):
+    if wants_partial("company-results"):
+        return render_template("companies/_results.html", **_list_context(state, None)), status
+    return redirect(url_for(".index", **state.as_args()), 303)
 
 
 @bp.get("/export.csv")
@@ -78,15 +123,16 @@ def export_xlsx():
 
 
 def _export_plan(file_format: str) -> company_export.Plan:
-    """What the URL asks to export, after committing its audit entry (CSV rows are read after the
-    view returns)."""
+    """What the URL asks to export (the list's companies, or its ticked ``ids``), after committing its
+    audit entry (CSV rows are read after the view returns)."""
     state = _list_state()
-    audit.record("company.exported", "company", None,
-                 {"filters": [None, state.as_args(cols=None)], "format": [None, file_format]})  # fmt: skip
+    filters = {**state.as_args(cols=None), **ids_arg()}
+    audit.record("company.exported", "company", None, {"filters": [None, filters], "format": [None, file_format]})
     db.session.commit()
     fields = custom_fields.definitions(g.workspace, "company")
     sensitive = g.membership.can("contacts.sensitive")
-    return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone)
+    ids = bulk.ticked(request.args)[: bulk.MAX_SELECTED]
+    return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone, ids)
 
 
 @bp.get("/new")

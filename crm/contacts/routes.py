@@ -106,10 +106,16 @@ def bulk_action():
     action = request.form.get("action", "")
     if action in bulk.ACTIONS and not g.membership.can(bulk.ACTIONS[action][1]):
         abort(403)
-    if action in ("export", "export_xlsx"):
-        return _export_selection(state, ".export_xlsx" if action == "export_xlsx" else ".export")
+    none_ticked = _("Select at least one contact, or choose all matching contacts.")
     try:
-        statement = _bulk_selection(state, action)
+        if action in bulk.EXPORTS:
+            ids = bulk.export_ids(request.form, none_ticked)
+            return leave_for(url_for(f".{action}", **state.as_args(), ids=ids))
+        if action not in bulk.ACTIONS:
+            raise bulk.BulkError(_("Choose an action."))
+        too_many = _("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED)
+        statement = bulk.selection(queries.matching_contacts(state, g.membership), Contact, request.form,
+                                   none_ticked, too_many)  # fmt: skip
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
         value = bulk.check_value(action, raw, dict(queries.owner_choices()))
     except bulk.BulkError as error:
@@ -126,36 +132,9 @@ def bulk_action():
     return _list_after_bulk(state)
 
 
-def _selected_ids() -> list[int]:
-    return [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-
-
-def _ids_arg() -> dict:
+def ids_arg() -> dict:
+    """An export's ticked ids, for its audit entry."""
     return {"ids": request.args.getlist("ids")} if request.args.getlist("ids") else {}
-
-
-def _export_selection(state: ListState, endpoint: str):
-    """The CSV or XLSX of the ticked rows, or of the whole list: the browser is sent to the download."""
-    ids = [] if request.form.get("scope") == "all" else _selected_ids()[: bulk.MAX_SELECTED]
-    if request.form.get("scope") != "all" and not ids:
-        flash(_("Select at least one contact, or choose all matching contacts."), "error")
-        return _list_after_bulk(state, 422)
-    target = url_for(endpoint, **state.as_args(), ids=ids or None)
-    return leave_for(target)
-
-
-def _bulk_selection(state: ListState, action: str):
-    if action not in bulk.ACTIONS:
-        raise bulk.BulkError(_("Choose an action."))
-    statement = queries.matching_contacts(state, g.membership)
-    if request.form.get("scope") == "all":
-        return statement
-    ids = _selected_ids()
-    if not ids:
-        raise bulk.BulkError(_("Select at least one contact, or choose all matching contacts."))
-    if len(ids) > bulk.MAX_SELECTED:
-        raise bulk.BulkError(_("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED))
-    return statement.where(Contact.id.in_(ids))
 
 
 def _list_after_bulk(state: ListState, status: int = 200):
@@ -209,7 +188,7 @@ def _export_plan(file_format: str) -> contacts_export.Plan:
     the view returns, with the member and role loaded after that commit."""
     state = ListState.from_args(request.args)
     audit.record("contact.exported", "contact", None,
-                 {"filters": [None, {**state.as_args(), **_ids_arg()}], "format": [None, file_format]})  # fmt: skip
+                 {"filters": [None, {**state.as_args(), **ids_arg()}], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
     labels = {
         "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},

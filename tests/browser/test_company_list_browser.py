@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
-from tests.factories import make_company, make_custom_field, make_workspace, set_custom_value
+from tests.factories import make_company, make_custom_field, make_member, make_workspace, set_custom_value
 
 pytestmark = pytest.mark.browser
 
@@ -33,3 +33,32 @@ def test_filter_companies_by_size_and_show_a_custom_column(app, page: Page, live
     page.reload()
     expect(rows).to_have_count(1)
     expect(page.locator("#company-results thead")).to_contain_text("Segment")
+
+
+def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_member(app, owner, "sam@alpha.example.com")
+    for name in ("Acme Tea", "Bolt Hardware", "Zen Tea"):
+        make_company(app, owner, name)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    mark_window(page)
+    rows = page.locator("#company-rows tr")
+    page.get_by_label("Tick every company shown").check()
+    page.get_by_label("Select Bolt Hardware").uncheck()
+    page.get_by_label("Action").select_option(label="Assign owner")
+    page.get_by_label("New owner").select_option(label="Test User")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("2 companies changed.")
+    assert questions == ["Apply this change to the chosen companies?"]
+    expect(rows.filter(has_text="Acme Tea")).to_contain_text("Test User")
+    expect(rows.filter(has_text="Bolt Hardware")).not_to_contain_text("Test User")
+    page.get_by_label("Select Zen Tea").check()
+    page.get_by_label("Action").select_option(label="Move to trash")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("1 company moved to the trash.")
+    expect(rows).to_have_count(2)
+    assert_no_full_reload(page)

@@ -1,0 +1,126 @@
+"""Bulk actions on the companies list: assign an owner, move to the trash and export, on the ticked
+rows or on every company the list's filters select, each company audited on its own; bad requests
+change nothing; the actions' permissions, the member's record scope and the workspace hold."""
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Company
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import assign_role, make_company, make_member, make_role
+
+RESULTS = {"HX-Request": "true", "HX-Target": "company-results"}
+
+
+def bulk_url(ws) -> str:
+    return f"/w/{ws.slug}/companies/bulk"
+
+
+def company(app, ws, company_id: int) -> Company:
+    with app.app_context(), workspace_scope(ws.id):
+        record = db.session.get(Company, company_id)
+        db.session.expunge(record)
+        return record
+
+
+def audited(app, ws, action: str) -> list[int]:
+    with app.app_context(), workspace_scope(ws.id):
+        return sorted(db.session.scalars(sa.select(AuditEntry.record_id).where(AuditEntry.action == action)))
+
+
+def test_assign_an_owner_and_trash_the_ticked_companies(app, client, auth, ws_a):
+    acme, bolt, zen = (make_company(app, ws_a, name) for name in ("Acme", "Bolt", "Zen"))
+    seller = make_member(app, ws_a, "seller@alpha.example.com")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
+    assert 'id="bulk-form"' in page and f'id="select-{acme}"' in page and 'data-select-all="ids"' in page
+    ticked = {"scope": "selected", "ids": [str(acme), str(bolt)]}
+    response = post(client, bulk_url(ws_a), {**ticked, "action": "owner", "bulk_owner": str(seller.membership_id)},
+                    headers=RESULTS)  # fmt: skip
+    assert response.status_code == 200 and "2 companies changed." in response.headers["HX-Trigger"]
+    assert response.get_data(as_text=True).lstrip().startswith('<div id="company-results"')
+    assert company(app, ws_a, acme).owner_id == seller.membership_id == company(app, ws_a, bolt).owner_id
+    assert company(app, ws_a, zen).owner_id is None
+    with app.app_context(), workspace_scope(ws_a.id):
+        change = db.session.scalar(sa.select(AuditEntry.changes).where(AuditEntry.action == "company.updated",
+                                                                      AuditEntry.record_id == acme))  # fmt: skip
+    assert change == {"owner_id": [None, seller.membership_id]}
+    response = post(client, bulk_url(ws_a), {**ticked, "action": "delete"}, headers=RESULTS)
+    assert "2 companies moved to the trash." in response.headers["HX-Trigger"]
+    assert audited(app, ws_a, "company.deleted") == sorted([acme, bolt])
+    assert company(app, ws_a, zen).deleted_at is None
+
+
+def test_all_companies_matching_a_filter_and_never_another_workspaces(app, client, auth, ws_a, ws_b):
+    tea = [make_company(app, ws_a, f"Tea {n}", industry="Tea") for n in range(3)]
+    bolt = make_company(app, ws_a, "Bolt", industry="Hardware")
+    foreign = make_company(app, ws_b, "Beta Tea", industry="Tea")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, bulk_url(ws_a), {"scope": "all", "industry": "tea", "action": "delete"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/companies/?industry=tea")
+    assert all(company(app, ws_a, c).deleted_at for c in tea) and company(app, ws_a, bolt).deleted_at is None
+    post(client, bulk_url(ws_a), {"scope": "selected", "ids": [str(foreign)], "action": "delete"})
+    post(client, bulk_url(ws_a), {"scope": "all", "action": "owner", "bulk_owner": str(ws_a.membership_id)})
+    assert company(app, ws_b, foreign).deleted_at is None and company(app, ws_b, foreign).owner_id is None
+    assert company(app, ws_a, bolt).owner_id == ws_a.membership_id
+
+
+def test_bad_bulk_requests_say_why_and_change_nothing(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme")
+    auth.login(ws_a.email, ws_a.password)
+    for data, message in (
+        ({"scope": "selected", "action": "delete"}, "Select at least one company"),
+        ({"scope": "selected", "action": "export"}, "Select at least one company"),
+        ({"scope": "selected", "ids": [str(acme)], "action": "add_tag"}, "Choose an action."),
+        ({"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": "999999"}, "Choose one of the"),
+        ({"scope": "selected", "ids": [str(n) for n in range(1, 1002)], "action": "delete"}, "at most 1000 companies"),
+    ):
+        response = post(client, bulk_url(ws_a), data, headers=RESULTS)
+        assert response.status_code == 422, data
+        assert message in response.headers["HX-Trigger"], data
+    stored = company(app, ws_a, acme)
+    assert stored.deleted_at is None and stored.owner_id is None
+
+
+def test_export_the_ticked_companies(app, client, auth, ws_a):
+    acme, _bolt, zen = (make_company(app, ws_a, name) for name in ("Acme", "Bolt", "Zen"))
+    auth.login(ws_a.email, ws_a.password)
+    ticked = {"scope": "selected", "ids": [str(acme), str(zen)]}
+    response = post(client, bulk_url(ws_a), {**ticked, "action": "export"}, headers=RESULTS)
+    target = response.headers["HX-Redirect"]
+    assert "/companies/export.csv" in target and f"ids={acme}" in target
+    rows = list(csv.reader(io.StringIO(client.get(target).get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(row[0] for row in rows[1:]) == ["Acme", "Zen"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(sa.select(AuditEntry.changes).where(AuditEntry.action == "company.exported"))
+    assert entry["filters"][1]["ids"] == [str(acme), str(zen)]
+    workbook = post(client, bulk_url(ws_a), {**ticked, "action": "export_xlsx"}).headers["Location"]
+    assert "/companies/export.xlsx" in workbook and client.get(workbook).status_code == 200
+
+
+def test_each_bulk_action_needs_its_permission_and_keeps_to_own_records(app, client, auth, ws_a):
+    mine = make_company(app, ws_a, "Mine")
+    theirs = make_company(app, ws_a, "Theirs")
+    support = make_member(app, ws_a, "support@alpha.example.com", role="support")  # read only
+    auth.login(support.email, support.password)
+    assert 'id="bulk-form"' not in client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
+    for action in ("owner", "delete", "export"):
+        refused = post(client, bulk_url(ws_a), {"scope": "all", "action": action, "bulk_owner": ""})
+        assert refused.status_code == 403, action
+    auth.logout()
+    own = make_role(app, ws_a, "Own", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, own)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Company, mine).owner_id = member.membership_id
+        db.session.commit()
+    auth.login(member.email, member.password)
+    post(client, bulk_url(ws_a), {"scope": "all", "action": "owner", "bulk_owner": ""})
+    post(client, bulk_url(ws_a), {"scope": "selected", "ids": [str(theirs)], "action": "owner",
+                                  "bulk_owner": str(member.membership_id)})  # fmt: skip
+    assert company(app, ws_a, mine).owner_id is None and company(app, ws_a, theirs).owner_id is None
