@@ -17,6 +17,7 @@ from crm.contacts.search_routes import care_bp
 from crm.contacts.tier_routes import bp as customer_tiers_bp
 from crm.contacts.trash_routes import bp as trash_bp
 from crm.contacts.views_routes import bp as saved_views_bp
+from crm.contacts.views_routes import company_views_bp
 from crm.custom_fields.routes import bp as custom_fields_bp
 from crm.custom_fields.routes import reveal_bp
 from crm.data_quality.routes import bp as data_quality_bp
@@ -65,6 +66,7 @@ ws_bp.register_blueprint(search_bp)
 ws_bp.register_blueprint(care_bp)
 ws_bp.register_blueprint(customer_tiers_bp)
 ws_bp.register_blueprint(saved_views_bp)
+ws_bp.register_blueprint(company_views_bp)
 ws_bp.register_blueprint(trash_bp)
 ws_bp.register_blueprint(custom_fields_bp)
 ws_bp.register_blueprint(reveal_bp)

@@ -181,12 +181,14 @@ def make_company_purchase(app, workspace, company_id: int, product: str = "Tea",
         return purchase.id
 
 
-def make_saved_view(app, workspace, name: str, query: str = "tag=fair", owner_id=None, shared: bool = True) -> int:
+def make_saved_view(
+    app, workspace, name: str, query: str = "tag=fair", owner_id=None, shared: bool = True, list_name="contacts"
+) -> int:
     from crm.contacts.models import SavedView
 
     with app.app_context(), workspace_scope(workspace.id):
         owner_id = owner_id or db.session.scalar(sa.select(Membership.id).order_by(Membership.id))
-        view = SavedView(name=name, query=query, owner_id=owner_id, shared=shared)
+        view = SavedView(name=name, query=query, owner_id=owner_id, shared=shared, list_name=list_name)
         db.session.add(view)
         db.session.commit()
         return view.id

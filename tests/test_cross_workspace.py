@@ -144,6 +144,8 @@ def object_ids_of(app, ws, rule) -> dict:
         if name not in OBJECT_IDS:
             pytest.fail(f"{rule.rule}: teach OBJECT_IDS in {__name__} how to make a {name!r} of a workspace")
         values[name] = OBJECT_IDS[name](app, ws)
+    if rule.endpoint.startswith("ws.company_views."):  # a view of the companies list, not the contacts'
+        values["view_id"] = make_saved_view(app, ws, f"private view {next(SERIAL)}", list_name="companies")
     for name in rule.arguments & set(CHILD_IDS):
         values[name] = CHILD_IDS[name](app, ws, values)
     return values

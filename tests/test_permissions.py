@@ -62,7 +62,8 @@ def objects_for(app, ws, rule, actor) -> dict:
         else:  # an activity of a deal
             values["activity_id"] = make_deal_activity(app, ws, values["deal_id"], "walker task", **mine)
     if "view_id" in values:
-        values["view_id"] = make_saved_view(app, ws, "walker view", owner_id=actor.membership_id)
+        list_name = "companies" if rule.endpoint.startswith("ws.company_views.") else "contacts"
+        values["view_id"] = make_saved_view(app, ws, "walker view", owner_id=actor.membership_id, list_name=list_name)
     return values
 
 

@@ -189,8 +189,8 @@ def month_day(day: date | None) -> int | None:
 
 
 class SavedView(TenantScoped, Timestamps, db.Model):
-    """A named contacts list state (search, filters, sort, columns) kept as its query string;
-    private to its owner unless shared with the team."""
+    """A named state (search, filters, sort, columns) of the contacts or the companies list, kept as
+    its query string; private to its owner unless shared with the team."""
 
     __tablename__ = "saved_views"
     __scoped_table_args__ = (
@@ -205,5 +205,6 @@ class SavedView(TenantScoped, Timestamps, db.Model):
     query: so.Mapped[str] = so.mapped_column(sa.Text)
     owner_id: so.Mapped[int] = so.mapped_column(BigId)
     shared: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    list_name: so.Mapped[str] = so.mapped_column(sa.String(20), default="contacts", server_default="contacts")
 
     owner: so.Mapped[Membership] = _owner_relationship("SavedView")

@@ -1,74 +1,95 @@
-"""Saved views of the contacts list ("segments"): a name for a list state, private or shared."""
+"""Saved views ("segments") of the contacts and the companies lists: a name for a list state,
+private or shared with the team. Each list has its own blueprint, made by ``_views_blueprint``."""
 
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.contacts.company_list import CompanyListState
 from crm.contacts.list_view import ListState
 from crm.contacts.models import SavedView
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
 
-bp = Blueprint("saved_views", __name__, url_prefix="/contacts/views")
 NAME_MAX = 80
 
 
-def views_for(member) -> list[SavedView]:
-    """The member's own views and those the team shares, by name."""
-    statement = sa.select(SavedView).where(sa.or_(SavedView.owner_id == member.id, SavedView.shared.is_(True)))
+@dataclass(frozen=True)
+class SavedList:
+    name: str  # SavedView.list_name
+    state: type  # the list's state class (from_args, as_args)
+    list_endpoint: str
+    filters_form: str  # the id of the list page's filter form, which the panel's form includes
+
+
+def views_for(member, list_name: str) -> list[SavedView]:
+    """The member's own views of the list and those the team shares, by name."""
+    mine_or_shared = sa.or_(SavedView.owner_id == member.id, SavedView.shared.is_(True))
+    statement = sa.select(SavedView).where(SavedView.list_name == list_name, mine_or_shared)
     return list(db.session.scalars(statement.order_by(SavedView.name, SavedView.id)))
 
 
-def _panel(status: int = 200, error: str | None = None):
-    state = ListState.from_args(request.values)
-    partial = wants_partial("saved-views-panel")
-    # Inside the list page the form sends the live filters (hx-include); elsewhere (the page of its
-    # own, without JavaScript) it carries the list's state as hidden fields, which in the list page
-    # would go stale as soon as the filters change.
-    in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("ws.contacts.index")
-    context = {"views": views_for(g.membership), "state": state, "in_list": in_list, "error": error,
-               "name": request.form.get("name", "")}  # fmt: skip
-    template = "contacts/_saved_views.html" if partial else "contacts/saved_views.html"
-    return render_template(template, **context), status
+def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+
+    def panel(status: int = 200, error: str | None = None):
+        partial = wants_partial("saved-views-panel")
+        # Inside the list page the form sends the live filters (hx-include); elsewhere (the page of
+        # its own, without JavaScript) it carries the list's state as hidden fields, which in the
+        # list page would go stale as soon as the filters change.
+        list_url = url_for(saved.list_endpoint)
+        in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == list_url
+        context = {"views": views_for(g.membership, saved.name), "state": saved.state.from_args(request.values),
+                   "in_list": in_list, "error": error, "name": request.form.get("name", ""), "list_url": list_url,
+                   "views_endpoint": f"ws.{name}", "filters_form": saved.filters_form,
+                   "list_name": saved.name}  # fmt: skip
+        template = "contacts/_saved_views.html" if partial else "contacts/saved_views.html"
+        return render_template(template, **context), status
+
+    @bp.get("/")
+    @require("contacts.read")
+    def index():
+        return panel()
+
+    @bp.post("/")
+    @require("contacts.read")
+    def create():
+        view_name = request.form.get("name", "").strip()
+        if not view_name or len(view_name) > NAME_MAX:
+            return panel(422, _("Name the view (at most %(max)d characters).", max=NAME_MAX))
+        query = urlencode(saved.state.from_args(request.form).as_args(), doseq=True)
+        view = SavedView(name=view_name, query=query, owner_id=g.membership.id, list_name=saved.name,
+                         shared=request.form.get("shared") == "y")  # fmt: skip
+        db.session.add(view)
+        db.session.commit()
+        flash(_("View %(name)s saved.", name=view_name), "success")
+        if wants_partial("saved-views-panel"):
+            return panel()
+        return redirect(url_for(saved.list_endpoint) + (f"?{view.query}" if view.query else ""), 303)
+
+    @bp.post("/<int:view_id>/delete")
+    @require("contacts.read")
+    def delete(view_id: int):
+        view = db.session.get(SavedView, view_id)
+        if view is None or view.list_name != saved.name or (view.owner_id != g.membership.id and not view.shared):
+            abort(404)
+        if view.owner_id != g.membership.id and not g.membership.can("settings.manage"):
+            abort(403)
+        db.session.delete(view)
+        db.session.commit()
+        flash(_("View %(name)s deleted.", name=view.name), "success")
+        if wants_partial("saved-views-panel"):
+            return panel()
+        return redirect(url_for(".index"), 303)
+
+    return bp
 
 
-@bp.get("/")
-@require("contacts.read")
-def index():
-    return _panel()
-
-
-@bp.post("/")
-@require("contacts.read")
-def create():
-    name = request.form.get("name", "").strip()
-    if not name or len(name) > NAME_MAX:
-        return _panel(422, _("Name the view (at most %(max)d characters).", max=NAME_MAX))
-    state = ListState.from_args(request.form)
-    view = SavedView(name=name, query=urlencode(state.as_args(), doseq=True), owner_id=g.membership.id,
-                     shared=request.form.get("shared") == "y")  # fmt: skip
-    db.session.add(view)
-    db.session.commit()
-    flash(_("View %(name)s saved.", name=name), "success")
-    if wants_partial("saved-views-panel"):
-        return _panel()
-    return redirect(url_for("ws.contacts.index") + (f"?{view.query}" if view.query else ""), 303)
-
-
-@bp.post("/<int:view_id>/delete")
-@require("contacts.read")
-def delete(view_id: int):
-    view = db.session.get(SavedView, view_id)
-    if view is None or (view.owner_id != g.membership.id and not view.shared):
-        abort(404)
-    if view.owner_id != g.membership.id and not g.membership.can("settings.manage"):
-        abort(403)
-    db.session.delete(view)
-    db.session.commit()
-    flash(_("View %(name)s deleted.", name=view.name), "success")
-    if wants_partial("saved-views-panel"):
-        return _panel()
-    return redirect(url_for(".index"), 303)
+CONTACTS = SavedList("contacts", ListState, "ws.contacts.index", "contact-filters")
+COMPANIES = SavedList("companies", CompanyListState, "ws.companies.index", "company-filters")
+bp = _views_blueprint("saved_views", "/contacts/views", CONTACTS)
+company_views_bp = _views_blueprint("company_views", "/companies/views", COMPANIES)

@@ -62,3 +62,26 @@ def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, l
     expect(page.locator("#toasts")).to_contain_text("1 company moved to the trash.")
     expect(rows).to_have_count(2)
     assert_no_full_reload(page)
+
+
+def test_save_the_filtered_companies_as_a_shared_view_and_open_it_again(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_company(app, owner, "Acme Tea", size="11-50")
+    make_company(app, owner, "Zen Tea", size="1-10")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    rows = page.locator("#company-rows tr")
+    page.get_by_label("Size (staff)").select_option("1-10")
+    expect(rows).to_have_count(1)
+    page.get_by_text("Saved views", exact=True).click()
+    page.get_by_label("Save this list as").fill("Small firms")
+    page.get_by_label("Share with the team").check()
+    page.get_by_role("button", name="Save view").click()
+    expect(page.locator("#toasts")).to_contain_text("View Small firms saved.")
+    page.get_by_role("link", name="Clear").click()
+    expect(rows).to_have_count(2)
+    page.get_by_text("Saved views", exact=True).click()
+    page.get_by_role("link", name="Small firms").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Zen Tea")
+    assert "size=1-10" in page.url
