@@ -417,12 +417,27 @@
     spot.focus();
   }
 
-  // A list's bulk bar asks before it changes records, not before an export.
+  // A list's bulk bar asks before it changes records, saying how many: the ticked rows, or all the
+  // list selects as counted when "all matching" was chosen (#bulk-count). An export is not asked
+  // about, nor a request the server will refuse for want of a ticked row.
+  function bulkQuestion(form) {
+    if (form.elements.scope.value === "all") {
+      var counted = document.querySelector("#bulk-count [data-question]");
+      return counted ? counted.dataset.question : form.dataset.hxConfirm;
+    }
+    var ticked = document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
+    if (!ticked) return null;
+    var plural = new Intl.PluralRules(document.documentElement.lang || "en").select(ticked);
+    var question = plural === "one" ? form.dataset.confirmOne : form.dataset.confirmOther;
+    return question.replace("{count}", ticked.toLocaleString(document.documentElement.lang || "en"));
+  }
+
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;
-    if (form.id !== "bulk-form" || !/^export/.test(form.elements.action.value)) return;
+    if (form.id !== "bulk-form") return;
     event.preventDefault();
-    event.detail.issueRequest(true);
+    var question = /^export/.test(form.elements.action.value) ? null : bulkQuestion(form);
+    if (!question || window.confirm(question)) event.detail.issueRequest(true);
   });
 
   // Links that carry the page's filters (Board | List) follow filters changed in place, and so

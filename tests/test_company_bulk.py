@@ -124,3 +124,25 @@ def test_each_bulk_action_needs_its_permission_and_keeps_to_own_records(app, cli
     post(client, bulk_url(ws_a), {"scope": "selected", "ids": [str(theirs)], "action": "owner",
                                   "bulk_owner": str(member.membership_id)})  # fmt: skip
     assert company(app, ws_a, mine).owner_id is None and company(app, ws_a, theirs).owner_id is None
+
+
+def test_the_bar_counts_all_matching_before_it_asks(app, client, auth, ws_a, ws_b, monkeypatch):
+    for number in range(3):
+        make_company(app, ws_a, f"Tea {number}", industry="Tea")
+    make_company(app, ws_a, "Bolt", industry="Hardware")
+    make_company(app, ws_b, "Beta Tea", industry="Tea")
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/companies/bulk-count"
+    counted = client.get(url, query_string={"scope": "all", "industry": "tea"}).get_data(as_text=True)
+    assert (
+        "3 companies match this list." in counted and 'data-question="Apply this change to all 3 companies?"' in counted
+    )
+    assert client.get(url, query_string={"scope": "selected", "industry": "tea"}).get_data(as_text=True).strip() == ""
+    monkeypatch.setattr("crm.contacts.bulk.COUNT_CAP", 2)
+    capped = client.get(url, query_string={"scope": "all"}).get_data(as_text=True)
+    assert "More than 2 companies match this list." in capped
+    page = client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
+    assert (
+        f'data-hx-get="{url}"' in page
+        and 'data-confirm-other="Apply this change to the {count} ticked companies?"' in page
+    )

@@ -711,3 +711,21 @@ def test_a_contacts_company_is_linked_only_where_the_member_may_open_it(app, cli
     post(client, f"/w/{ws_a.slug}/companies/{acme}/delete", {})
     page = client.get(contacts_url(ws_a, str(sams))).get_data(as_text=True)
     assert "Acme Ltd (in the trash)" in page and link not in page
+
+
+def test_the_bulk_bar_counts_all_matching_within_scope_and_workspace(app, client, auth, ws_a, ws_b):
+    own = make_role(app, ws_a, "Own", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, own)
+    make_contact(app, ws_a, "Fair Mine", tags=["fair"], owner_id=member.membership_id)
+    make_contact(app, ws_a, "Fair Theirs", tags=["fair"])
+    make_contact(app, ws_b, "Fair Beta", tags=["fair"])
+    auth.login(ws_a.email, ws_a.password)
+    url = contacts_url(ws_a, "bulk-count")
+    assert "2 contacts match this list." in client.get(url, query_string={"scope": "all", "tag": "fair"}).get_data(
+        as_text=True
+    )
+    auth.logout()
+    auth.login(member.email, member.password)
+    mine = client.get(url, query_string={"scope": "all", "tag": "fair"}).get_data(as_text=True)
+    assert "1 contact matches this list." in mine and 'data-question="Apply this change to 1 contact?"' in mine

@@ -34,6 +34,7 @@ VALUE_FIELDS = {"owner": "bulk_owner", "add_tag": "bulk_tag", "remove_tag": "bul
 AUTOMATIC = "auto"  # the bulk bar's "Automatic": hand the level back to the tier rules
 BATCH = 500
 MAX_SELECTED = 1000
+COUNT_CAP = 10_000  # "all matching" is counted up to here before the bar asks; beyond it, "more than"
 
 
 class BulkError(ValueError):
@@ -65,6 +66,12 @@ def apply_to_companies(action: str, statement: sa.Select, value) -> int:
         else:
             changed += bool(service.update_company(company, {"owner_id": value}))
     return changed
+
+
+def capped_count(statement: sa.Select, model) -> int:
+    """How many records ``statement`` selects, counted up to ``COUNT_CAP`` + 1 (reading no more)."""
+    matching = statement.with_only_columns(model.id).limit(COUNT_CAP + 1).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(matching))
 
 
 def ticked(form) -> list[int]:

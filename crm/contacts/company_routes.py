@@ -102,6 +102,18 @@ def bulk_action():
     return _list_after_bulk(state)
 
 
+@bp.get("/bulk-count")
+@require("contacts.read")
+def bulk_count():
+    """How many companies "all matching" would change, for the bulk bar to say before it asks."""
+    count = None
+    if request.args.get("scope") == "all":
+        definitions = custom_fields.definitions(g.workspace, "company")
+        statement = company_list.matching_companies(_list_state(), g.membership, definitions)
+        count = bulk.capped_count(statement, Company)
+    return render_template("contacts/_bulk_count.html", count=count, cap=bulk.COUNT_CAP, noun="companies")
+
+
 def _list_after_bulk(state: CompanyListState, status: int = 200):
     if wants_partial("company-results"):
         return render_template("companies/_results.html", **_list_context(state, None)), status

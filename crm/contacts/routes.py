@@ -160,6 +160,17 @@ def _with_bulk(context: dict) -> dict:
     return context
 
 
+@bp.get("/bulk-count")
+@require("contacts.read")
+def bulk_count():
+    """How many contacts "all matching" would change, for the bulk bar to say before it asks."""
+    count = None
+    if request.args.get("scope") == "all":
+        statement = queries.matching_contacts(ListState.from_args(request.args), g.membership)
+        count = bulk.capped_count(statement, Contact)
+    return render_template("contacts/_bulk_count.html", count=count, cap=bulk.COUNT_CAP, noun="contacts")
+
+
 @bp.get("/owner-choices")
 @require("contacts.write")
 def owner_choices():

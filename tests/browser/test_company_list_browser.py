@@ -4,7 +4,7 @@ place and stay in the address; a reload keeps them."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
 from tests.factories import make_company, make_custom_field, make_member, make_workspace, set_custom_value
 
 pytestmark = pytest.mark.browser
@@ -52,11 +52,21 @@ def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, l
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#toasts")).to_contain_text("2 companies changed.")
-    assert questions == ["Apply this change to the chosen companies?"]
+    assert questions == ["Apply this change to the 2 ticked companies?"]
     expect(rows.filter(has_text="Acme Tea")).to_contain_text("Test User")
     expect(rows.filter(has_text="Bolt Hardware")).not_to_contain_text("Test User")
-    page.get_by_label("Select Zen Tea").check()
+    wait_for_htmx(page)  # the bar drawn again is wired up after htmx's settle step
+    page.get_by_label("Which").select_option(label="All companies matching this list")
+    expect(page.locator("#bulk-count")).to_have_text("3 companies match this list.")
     page.get_by_label("Action").select_option(label="Move to trash")
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#bulk-count")).to_have_text("3 companies match this list.")
+    assert questions[-1] == "Apply this change to all 3 companies?"
+    expect(rows).to_have_count(3)  # said no: nothing sent
+    page.get_by_label("Which").select_option(label="The ticked companies")
+    expect(page.locator("#bulk-count")).to_have_text("")
+    page.get_by_label("Select Zen Tea").check()
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#toasts")).to_contain_text("1 company moved to the trash.")

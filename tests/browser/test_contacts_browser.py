@@ -155,7 +155,7 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#toasts")).to_contain_text("2 contacts changed.")
-    assert questions == ["Apply this change to the chosen contacts?"]
+    assert questions == ["Apply this change to the 2 ticked contacts?"]
     page.get_by_text("More filters").click()
     tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
     tag_filter.fill("spring fair")

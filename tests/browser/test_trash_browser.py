@@ -4,7 +4,7 @@ the rest at once, without leaving the page."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
 from tests.factories import make_contact, make_workspace
 
 pytestmark = pytest.mark.browser
@@ -31,6 +31,7 @@ def test_bring_back_contacts_deleted_in_bulk(app, page: Page, live_server):
     expect(page.locator("#toasts")).to_contain_text("1 contact restored.")
     expect(rows).to_have_count(2)
     expect(page.locator("#trash-rows")).not_to_contain_text("Bob Stone")
+    wait_for_htmx(page)  # the form drawn again is wired up after htmx's settle step
     page.get_by_label("Which").select_option(label="Every contact in the trash")
     page.get_by_role("button", name="Restore", exact=True).click()
     expect(page.locator("#toasts")).to_contain_text("2 contacts restored.")
