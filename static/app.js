@@ -186,6 +186,14 @@
     });
   });
 
+  // Rows added by "Load more" come unticked, so the box that ticks every row shown is cleared.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var table = target && target.classList.contains("load-more") ? target.closest("table") : null;
+    var all = table && table.querySelector("[data-select-all]");
+    if (all) all.checked = false;
+  });
+
   // Quotes: a "Print" button (data-print) opens the browser's print dialog; print CSS does the rest.
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
@@ -418,26 +426,46 @@
   }
 
   // A list's bulk bar asks before it changes records, saying how many: the ticked rows, or all the
-  // list selects as counted when "all matching" was chosen (#bulk-count). An export is not asked
-  // about, nor a request the server will refuse for want of a ticked row.
+  // list selects as counted when "all matching" was chosen (#bulk-count). A request the server
+  // will refuse (no action, no ticked row) is not asked about. An export is not asked about either:
+  // it is sent as a plain form, whose answer is the file (up to 1,000 ticked ids would not fit in a
+  // download link's address).
+  function tickedCount() {
+    return document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
+  }
+
   function bulkQuestion(form) {
+    var action = form.elements.action.selectedOptions[0];
+    if (!action || !action.value) return null; // refused by the server, with its reason
     if (form.elements.scope.value === "all") {
       var counted = document.querySelector("#bulk-count [data-question]");
-      return counted ? counted.dataset.question : form.dataset.hxConfirm;
+      return counted ? counted.dataset.question.replace("{action}", action.text) : form.dataset.hxConfirm;
     }
-    var ticked = document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
+    var ticked = tickedCount();
     if (!ticked) return null;
-    var plural = new Intl.PluralRules(document.documentElement.lang || "en").select(ticked);
-    var question = plural === "one" ? form.dataset.confirmOne : form.dataset.confirmOther;
-    return question.replace("{count}", ticked.toLocaleString(document.documentElement.lang || "en"));
+    var lang = document.documentElement.lang || "en";
+    var question = new Intl.PluralRules(lang).select(ticked) === "one" ? form.dataset.confirmOne : form.dataset.confirmOther;
+    return question.replace("{count}", ticked.toLocaleString(lang)).replace("{action}", action.text);
   }
 
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;
     if (form.id !== "bulk-form") return;
     event.preventDefault();
-    var question = /^export/.test(form.elements.action.value) ? null : bulkQuestion(form);
+    if (/^export/.test(form.elements.action.value) && (form.elements.scope.value === "all" || tickedCount())) {
+      form.submit();
+      return;
+    }
+    var question = bulkQuestion(form);
     if (!question || window.confirm(question)) event.detail.issueRequest(true);
+  });
+
+  // The trash asks before it restores a whole tab, with their number; ticked rows need no question.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (form.tagName !== "FORM" || !form.dataset.confirmAll || form.elements.scope.value !== "all") return;
+    event.preventDefault();
+    if (window.confirm(form.dataset.confirmAll)) event.detail.issueRequest(true);
   });
 
   // Links that carry the page's filters (Board | List) follow filters changed in place, and so

@@ -193,7 +193,8 @@ def test_the_trash_does_not_count_but_restoring_must_fit(app, client, auth, ws_a
     auth.login(ws_a.email, ws_a.password)
     assert post(client, f"/w/{ws_a.slug}/contacts/{first}/delete", {}).status_code == 303
     assert add_contact(client, ws_a, "Four").status_code == 303
-    response = post(client, f"/w/{ws_a.slug}/contacts/{first}/restore", {}, follow_redirects=True)
+    restore = {"kind": "contacts", "ids": [str(first)]}
+    response = post(client, f"/w/{ws_a.slug}/contacts/trash/restore", restore, follow_redirects=True)
     assert "The Free plan allows 3 contacts and all are used." in response.get_data(as_text=True)
     assert live_contacts(app, ws_a) == 3 and all_contacts(app, ws_a) == 4
 

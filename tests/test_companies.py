@@ -108,7 +108,7 @@ def test_delete_and_restore_a_company(app, client, auth, ws_a):
     post(client, companies_url(ws_a, f"{acme}/delete"), {})
     assert client.get(companies_url(ws_a, str(acme))).status_code == 404
     assert "Acme Ltd" in client.get(f"/w/{ws_a.slug}/contacts/trash?kind=companies").get_data(as_text=True)
-    post(client, companies_url(ws_a, f"{acme}/restore"), {})
+    post(client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "companies", "ids": [str(acme)]})
     assert client.get(companies_url(ws_a, str(acme))).status_code == 200
 
 

@@ -78,11 +78,14 @@ def test_bad_bulk_requests_say_why_and_change_nothing(app, client, auth, ws_a):
         ({"scope": "selected", "action": "export"}, "Select at least one company"),
         ({"scope": "selected", "ids": [str(acme)], "action": "add_tag"}, "Choose an action."),
         ({"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": "999999"}, "Choose one of the"),
+        ({"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": ""}, "Choose the new owner, or"),
         ({"scope": "selected", "ids": [str(n) for n in range(1, 1002)], "action": "delete"}, "at most 1000 companies"),
     ):
         response = post(client, bulk_url(ws_a), data, headers=RESULTS)
         assert response.status_code == 422, data
         assert message in response.headers["HX-Trigger"], data
+        # Nothing is swapped: the ticked rows and the chosen action stay for the member to mend.
+        assert response.headers["HX-Reswap"] == "none" and response.get_data(as_text=True) == ""
     stored = company(app, ws_a, acme)
     assert stored.deleted_at is None and stored.owner_id is None
 
@@ -91,16 +94,16 @@ def test_export_the_ticked_companies(app, client, auth, ws_a):
     acme, _bolt, zen = (make_company(app, ws_a, name) for name in ("Acme", "Bolt", "Zen"))
     auth.login(ws_a.email, ws_a.password)
     ticked = {"scope": "selected", "ids": [str(acme), str(zen)]}
-    response = post(client, bulk_url(ws_a), {**ticked, "action": "export"}, headers=RESULTS)
-    target = response.headers["HX-Redirect"]
-    assert "/companies/export.csv" in target and f"ids={acme}" in target
-    rows = list(csv.reader(io.StringIO(client.get(target).get_data(as_text=True).lstrip("\ufeff"))))
+    response = post(client, bulk_url(ws_a), {**ticked, "action": "export", "industry": ""})  # a plain form: the file
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert sorted(row[0] for row in rows[1:]) == ["Acme", "Zen"]
     with app.app_context(), workspace_scope(ws_a.id):
         entry = db.session.scalar(sa.select(AuditEntry.changes).where(AuditEntry.action == "company.exported"))
-    assert entry["filters"][1]["ids"] == [str(acme), str(zen)]
-    workbook = post(client, bulk_url(ws_a), {**ticked, "action": "export_xlsx"}).headers["Location"]
-    assert "/companies/export.xlsx" in workbook and client.get(workbook).status_code == 200
+    assert entry["filters"][1]["ids"] == [acme, zen]
+    workbook = post(client, bulk_url(ws_a), {**ticked, "action": "export_xlsx"})
+    assert workbook.status_code == 200 and workbook.headers["Content-Disposition"].endswith('.xlsx"')
+    assert "Ticked rows: " in client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
 
 
 def test_each_bulk_action_needs_its_permission_and_keeps_to_own_records(app, client, auth, ws_a):
@@ -120,7 +123,7 @@ def test_each_bulk_action_needs_its_permission_and_keeps_to_own_records(app, cli
         db.session.get(Company, mine).owner_id = member.membership_id
         db.session.commit()
     auth.login(member.email, member.password)
-    post(client, bulk_url(ws_a), {"scope": "all", "action": "owner", "bulk_owner": ""})
+    post(client, bulk_url(ws_a), {"scope": "all", "action": "owner", "bulk_owner": "none"})
     post(client, bulk_url(ws_a), {"scope": "selected", "ids": [str(theirs)], "action": "owner",
                                   "bulk_owner": str(member.membership_id)})  # fmt: skip
     assert company(app, ws_a, mine).owner_id is None and company(app, ws_a, theirs).owner_id is None
@@ -135,7 +138,8 @@ def test_the_bar_counts_all_matching_before_it_asks(app, client, auth, ws_a, ws_
     url = f"/w/{ws_a.slug}/companies/bulk-count"
     counted = client.get(url, query_string={"scope": "all", "industry": "tea"}).get_data(as_text=True)
     assert (
-        "3 companies match this list." in counted and 'data-question="Apply this change to all 3 companies?"' in counted
+        "3 companies match this list." in counted
+        and 'data-question="Apply &#34;{action}&#34; to all 3 companies?"' in counted
     )
     assert client.get(url, query_string={"scope": "selected", "industry": "tea"}).get_data(as_text=True).strip() == ""
     monkeypatch.setattr("crm.contacts.bulk.COUNT_CAP", 2)
@@ -144,5 +148,5 @@ def test_the_bar_counts_all_matching_before_it_asks(app, client, auth, ws_a, ws_
     page = client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
     assert (
         f'data-hx-get="{url}"' in page
-        and 'data-confirm-other="Apply this change to the {count} ticked companies?"' in page
+        and 'data-confirm-other="Apply &#34;{action}&#34; to the {count} ticked companies?"' in page
     )

@@ -34,6 +34,8 @@ def test_save_a_companies_view_and_open_it(app, client, auth, ws_a):
     panel = response.get_data(as_text=True)
     assert response.status_code == 200 and "Tea firms" in panel and "Shared" in panel
     assert 'data-hx-include="#company-filters"' in panel and "Fair contacts" not in panel
+    assert 'id="view-name" name="name" value=""' in panel  # saved: the box is empty for the next one
+    assert 'data-hx-confirm="Delete the view Tea firms? The whole team loses it."' in panel
     assert saved(app, ws_a)[1] == ("Tea firms", "companies", "industry=tea&sort=name")
     link = panel.split(">Tea firms<")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     assert link == f"/w/{ws_a.slug}/companies/?industry=tea&sort=name"

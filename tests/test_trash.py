@@ -12,7 +12,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import assign_role, make_company, make_contact, make_member, make_role
+from tests.factories import assign_role, make_company, make_contact, make_member, make_merge, make_role
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
 
@@ -89,17 +89,18 @@ def test_restore_refuses_a_bad_request_and_changes_nothing(app, client, auth, ws
     gone = trashed(app, ws_a, Contact, make_contact(app, ws_a, "Gone"))
     old = trashed(app, ws_a, Contact, make_contact(app, ws_a, "Too old"), days_ago=31)
     auth.login(ws_a.email, ws_a.password)
-    for data in (
-        {"kind": "contacts", "scope": "selected"},
-        {"kind": "contacts", "scope": "selected", "ids": ["x"]},
-        {"kind": "contacts", "scope": "selected", "ids": [str(n) for n in range(1, 1003)]},
+    for data, message in (
+        ({"kind": "contacts", "scope": "selected"}, "Tick at least one row"),
+        ({"kind": "contacts", "scope": "selected", "ids": ["x"]}, "Tick at least one row"),
+        ({"kind": "contacts", "scope": "selected", "ids": [str(n) for n in range(1, 1003)]}, "Tick at most 1000 rows"),
     ):
         response = post(client, trash_url(ws_a, "/restore"), data, headers=RESULTS)
-        assert response.status_code == 422 and "Tick between 1 and 1000 rows" in response.headers["HX-Trigger"]
+        assert response.status_code == 422 and message in response.headers["HX-Trigger"]
+        assert response.headers["HX-Reswap"] == "none"  # the tab keeps what was ticked
     assert deleted(app, ws_a, Contact, gone)
     # Past the restore window, even ticked by hand, a contact stays in the trash.
     response = post(client, trash_url(ws_a, "/restore"), {"kind": "contacts", "ids": [str(old)]}, headers=RESULTS)
-    assert "0 contacts restored." in response.headers["HX-Trigger"] and deleted(app, ws_a, Contact, old)
+    assert "Nothing was restored" in response.headers["HX-Trigger"] and deleted(app, ws_a, Contact, old)
     # An unknown kind is the contacts' tab.
     assert 'aria-current="page">Contacts<' in client.get(trash_url(ws_a, "?kind=users")).get_data(as_text=True)
 
@@ -133,3 +134,43 @@ def test_the_trash_needs_delete_and_keeps_to_the_members_own_records(app, client
     assert "Mine" in page and "Theirs" not in page
     post(client, trash_url(ws_a, "/restore"), {"kind": "contacts", "ids": [str(mine), str(theirs)]})
     assert not deleted(app, ws_a, Contact, mine) and deleted(app, ws_a, Contact, theirs)
+
+
+def test_a_contact_merged_away_is_not_in_the_trash_until_the_merge_is_undone(app, client, auth, ws_a):
+    from crm.duplicates.models import ContactMerge
+
+    survivor = make_contact(app, ws_a, "Ann Lee")
+    merged = make_contact(app, ws_a, "Ann Lee-Wong")  # the merge trashes it
+    deleted_too = trashed(app, ws_a, Contact, make_contact(app, ws_a, "Bo Deleted"))
+    merge = make_merge(app, ws_a, survivor, merged)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(trash_url(ws_a)).get_data(as_text=True)
+    assert "Bo Deleted" in page and "Ann Lee-Wong" not in page
+    assert 'data-confirm-all="Restore 1 contact from the trash?"' in page
+    post(client, trash_url(ws_a, "/restore"), {"kind": "contacts", "scope": "all"})
+    post(client, trash_url(ws_a, "/restore"), {"kind": "contacts", "ids": [str(merged)]})
+    assert deleted(app, ws_a, Contact, merged) and not deleted(app, ws_a, Contact, deleted_too)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(ContactMerge, merge).undone_at = utcnow()
+        db.session.commit()
+    assert "Ann Lee-Wong" in client.get(trash_url(ws_a)).get_data(as_text=True)
+
+
+def test_each_row_restores_in_place_and_companies_are_audited(app, client, auth, ws_a):
+    companies = [trashed(app, ws_a, Company, make_company(app, ws_a, f"Firm {n:02}"), days_ago=n / 100)
+                 for n in range(PER_PAGE + 2)]  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(trash_url(ws_a, "?kind=companies")).get_data(as_text=True)
+    assert 'data-confirm-all="Restore all 52 companies in the trash?"' in page
+    assert f'name="ids" value="{companies[0]}">' in page  # the row's own Restore
+    more = page.split('id="trash-more"')[1].split('href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "kind=companies" in more and "Firm 51" in client.get(more, headers={"HX-Request": "true",
+                                                                              "HX-Target": "trash-more"}).get_data(
+        as_text=True
+    )  # fmt: skip
+    response = post(client, trash_url(ws_a, "/restore"), {"kind": "companies", "ids": [str(companies[0])]},
+                    headers=RESULTS)  # fmt: skip
+    assert "1 company restored." in response.headers["HX-Trigger"] and "Firm 00" not in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "company.restored")).one()
+        assert (entry.record_id, entry.changes) == (companies[0], {"name": [None, "Firm 00"]})

@@ -38,6 +38,7 @@ FIELD_LABELS = {
     "role_id": _l("Role"), "label": _l("Label"),
     # exports and tasks
     "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
+    "ids": _l("Ticked rows"),
     # the customer tier rules, by their labels on Settings -> Customer tiers
     **{name: field.args[0] for name, field in vars(CustomerRulesForm).items() if isinstance(field, UnboundField)},
 }  # fmt: skip

@@ -11,7 +11,7 @@ from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
-from crm.contacts.routes import ids_arg, leave_for
+from crm.contacts.routes import leave_for
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
 from crm.custom_fields.forms import custom_form, custom_payload
@@ -79,9 +79,9 @@ def bulk_action():
         abort(403)
     none_ticked = _("Select at least one company, or choose all matching companies.")
     try:
-        if action in bulk.EXPORTS:
+        if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
             ids = bulk.export_ids(request.form, none_ticked)
-            return leave_for(url_for(f".{action}", **state.as_args(cols=None), ids=ids))
+            return _download("xlsx" if action == "export_xlsx" else "csv", state, ids)
         if action not in bulk.COMPANY_ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
         too_many = _("Select at most %(count)d companies.", count=bulk.MAX_SELECTED)
@@ -116,6 +116,8 @@ def bulk_count():
 
 def _list_after_bulk(state: CompanyListState, status: int = 200):
     if wants_partial("company-results"):
+        if status == 422:
+            return bulk.REFUSED
         return render_template("companies/_results.html", **_list_context(state, None)), status
     return redirect(url_for(".index", **state.as_args()), 303)
 
@@ -123,27 +125,30 @@ def _list_after_bulk(state: CompanyListState, status: int = 200):
 @bp.get("/export.csv")
 @require("contacts.export")
 def export():
-    plan = _export_plan("csv")
-    return csv_download(company_export.csv_lines(g.workspace.id, plan), f"companies-{g.workspace.slug}.csv")
+    return _download("csv", _list_state())
 
 
 @bp.get("/export.xlsx")
 @require("contacts.export")
 def export_xlsx():
-    plan = _export_plan("xlsx")
-    return xlsx_download(company_export.rows(plan), f"companies-{g.workspace.slug}.xlsx", _("Companies"))
+    return _download("xlsx", _list_state())
 
 
-def _export_plan(file_format: str) -> company_export.Plan:
-    """What the URL asks to export (the list's companies, or its ticked ``ids``), after committing its
-    audit entry (CSV rows are read after the view returns)."""
-    state = _list_state()
-    filters = {**state.as_args(cols=None), **ids_arg()}
+def _download(file_format: str, state: CompanyListState, ids: list[int] | None = None):
+    plan = _export_plan(file_format, state, ids or [])
+    if file_format == "xlsx":
+        return xlsx_download(company_export.rows(plan), f"companies-{g.workspace.slug}.xlsx", _("Companies"))
+    return csv_download(company_export.csv_lines(g.workspace.id, plan), f"companies-{g.workspace.slug}.csv")
+
+
+def _export_plan(file_format: str, state: CompanyListState, ids: list[int]) -> company_export.Plan:
+    """The list's companies (or its ticked ``ids``) to export, after committing its audit entry (CSV
+    rows are read after the view returns)."""
+    filters = {**state.as_args(cols=None), **({"ids": ids} if ids else {})}
     audit.record("company.exported", "company", None, {"filters": [None, filters], "format": [None, file_format]})
     db.session.commit()
     fields = custom_fields.definitions(g.workspace, "company")
     sensitive = g.membership.can("contacts.sensitive")
-    ids = bulk.ticked(request.args)[: bulk.MAX_SELECTED]
     return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone, ids)
 
 
@@ -231,18 +236,3 @@ def delete(company_id: int):
     db.session.commit()
     flash(_("Company %(name)s moved to the trash.", name=company.name), "success")
     return leave_for(url_for(".index"))
-
-
-@bp.post("/<int:company_id>/restore")
-@require("contacts.delete")
-def restore(company_id: int):
-    company = company_or_404(company_id, deleted=None)
-    try:
-        service.restore_company(company)
-    except service.TooLate:
-        days = service.RESTORE_DAYS
-        flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
-        return leave_for(url_for("ws.trash.index", kind="companies"))
-    db.session.commit()
-    flash(_("Company %(name)s restored.", name=company.name), "success")
-    return leave_for(url_for(".show", company_id=company.id))

@@ -108,9 +108,9 @@ def bulk_action():
         abort(403)
     none_ticked = _("Select at least one contact, or choose all matching contacts.")
     try:
-        if action in bulk.EXPORTS:
+        if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
             ids = bulk.export_ids(request.form, none_ticked)
-            return leave_for(url_for(f".{action}", **state.as_args(), ids=ids))
+            return _download("xlsx" if action == "export_xlsx" else "csv", state, "cols" in request.form, ids)
         if action not in bulk.ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
         too_many = _("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED)
@@ -132,13 +132,10 @@ def bulk_action():
     return _list_after_bulk(state)
 
 
-def ids_arg() -> dict:
-    """An export's ticked ids, for its audit entry."""
-    return {"ids": request.args.getlist("ids")} if request.args.getlist("ids") else {}
-
-
 def _list_after_bulk(state: ListState, status: int = 200):
     if wants_partial("contact-results"):
+        if status == 422:
+            return bulk.REFUSED
         context = _list_context(state, None)
         return render_template("contacts/_results.html", **_with_bulk(context)), status
     return redirect(url_for(".index", **state.as_args()), 303)
@@ -182,24 +179,28 @@ def owner_choices():
 @bp.get("/export.csv")
 @require("contacts.export")
 def export():
-    plan = _export_plan("csv")
-    return csv_download(contacts_export.csv_lines(g.workspace.id, plan), f"contacts-{g.workspace.slug}.csv")
+    return _download("csv", ListState.from_args(request.args), "cols" in request.args)
 
 
 @bp.get("/export.xlsx")
 @require("contacts.export")
 def export_xlsx():
     """The same rows as the CSV, in a workbook written to a temporary file (crm/xlsx_stream.py)."""
-    plan = _export_plan("xlsx")
-    return xlsx_download(contacts_export.rows(plan), f"contacts-{g.workspace.slug}.xlsx", _("Contacts"))
+    return _download("xlsx", ListState.from_args(request.args), "cols" in request.args)
 
 
-def _export_plan(file_format: str) -> contacts_export.Plan:
-    """What the URL asks to export, after committing its audit entry. The CSV's rows are read after
-    the view returns, with the member and role loaded after that commit."""
-    state = ListState.from_args(request.args)
-    audit.record("contact.exported", "contact", None,
-                 {"filters": [None, {**state.as_args(), **ids_arg()}], "format": [None, file_format]})  # fmt: skip
+def _download(file_format: str, state: ListState, columns_chosen: bool, ids: list[int] | None = None):
+    plan = _export_plan(file_format, state, columns_chosen, ids or [])
+    if file_format == "xlsx":
+        return xlsx_download(contacts_export.rows(plan), f"contacts-{g.workspace.slug}.xlsx", _("Contacts"))
+    return csv_download(contacts_export.csv_lines(g.workspace.id, plan), f"contacts-{g.workspace.slug}.csv")
+
+
+def _export_plan(file_format: str, state: ListState, columns_chosen: bool, ids: list[int]) -> contacts_export.Plan:
+    """The list's contacts (or its ticked ``ids``) to export, after committing its audit entry. The
+    CSV's rows are read after the view returns, with the member and role loaded after that commit."""
+    filters = {**state.as_args(), **({"ids": ids} if ids else {})}
+    audit.record("contact.exported", "contact", None, {"filters": [None, filters], "format": [None, file_format]})
     db.session.commit()
     labels = {
         "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},
@@ -207,8 +208,7 @@ def _export_plan(file_format: str) -> contacts_export.Plan:
         "zone": g.workspace.timezone,
     }
     custom = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}
-    keys, fields = contacts_export.columns_of(state, "cols" in request.args, sees_sensitive(), custom)
-    ids = [int(i) for i in request.args.getlist("ids") if i.isdigit()][: bulk.MAX_SELECTED]
+    keys, fields = contacts_export.columns_of(state, columns_chosen, sees_sensitive(), custom)
     return contacts_export.Plan(state, g.membership, keys, fields, sees_sensitive(), labels, ids)
 
 
@@ -329,22 +329,3 @@ def leave_for(url: str):
     if is_htmx() and not is_boosted():
         return "", 204, {"HX-Redirect": url}
     return redirect(url, 303)
-
-
-@bp.post("/<int:contact_id>/restore")
-@require("contacts.delete")
-def restore(contact_id: int):
-    contact = contact_or_404(contact_id, deleted=None)
-    try:
-        service.restore_contact(contact)
-    except service.TooLate:
-        days = service.RESTORE_DAYS
-        flash(_("Deleted more than %(days)d days ago; it can no longer be restored.", days=days), "error")
-        return redirect(url_for("ws.trash.index"), 303)
-    except LimitError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("ws.trash.index"), 303)
-    db.session.commit()
-    flash(_("Contact %(name)s restored.", name=contact.name), "success")
-    return redirect(url_for(".show", contact_id=contact.id), 303)

@@ -1,8 +1,6 @@
 """Creating, changing, soft-deleting and restoring contacts and companies, with their audit
 entries. Routes pass validated form data; the caller commits (one transaction per action)."""
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 
 from crm.audit import service as audit
@@ -25,10 +23,6 @@ COMPANY_FIELDS = (
     "street", "city", "region", "postal_code", "country",
 )  # fmt: skip
 SENSITIVE_FIELDS = ("phones", "birthday", "street", "city", "region", "postal_code", "country")
-
-
-class TooLate(ValueError):
-    """A soft-deleted record older than the restore window."""
 
 
 def contact_search_text(contact: Contact, company_name: str | None) -> str:
@@ -137,16 +131,6 @@ def delete_contact(contact: Contact) -> None:
     audit.record("contact.deleted", "contact", contact.id, {"name": [contact.name, None]})
 
 
-def restore_contact(contact: Contact) -> None:
-    """Back from the trash, which the contacts limit does not count: it must fit again."""
-    if contact.deleted_at is None:
-        return
-    if contact.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
-        raise TooLate
-    limits.check_contacts(_bound_workspace())
-    bring_back(contact)
-
-
 def create_company(data: dict) -> Company:
     company = Company(custom=data.get("custom") or {})
     _apply(company, data, COMPANY_FIELDS)
@@ -179,18 +163,3 @@ def update_company(company: Company, data: dict) -> dict:
 def delete_company(company: Company) -> None:
     company.deleted_at = utcnow()
     audit.record("company.deleted", "company", company.id, {"name": [company.name, None]})
-
-
-def restore_company(company: Company) -> None:
-    if company.deleted_at is None:
-        return
-    if company.deleted_at < utcnow() - timedelta(days=RESTORE_DAYS):
-        raise TooLate
-    bring_back(company)
-
-
-def bring_back(record: Contact | Company) -> None:
-    """Out of the trash, audited; the caller has checked the restore window and the plan's limit."""
-    record.deleted_at = None
-    kind = "contact" if isinstance(record, Contact) else "company"
-    audit.record(f"{kind}.restored", kind, record.id, {"name": [None, record.name]})

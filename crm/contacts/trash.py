@@ -1,17 +1,18 @@
 """The trash: contacts and companies deleted within the restore window, latest deleted first, a
 keyset page at a time (a partial index on each table serves it), and restoring several at once:
-the ticked ones or the whole trash. Restored contacts must fit the plan's contacts limit together."""
+the ticked ones or the whole trash. Restored contacts must fit the plan's contacts limit together.
+Contacts merged away as duplicates are not in it (undoing the merge brings them back)."""
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from crm.billing import limits
-from crm.contacts import service
-from crm.contacts.bulk import each_of
+from crm.contacts import batch, service
 from crm.contacts.models import Company, Contact
 from crm.contacts.queries import PER_PAGE
 from crm.db import utcnow
+from crm.duplicates.models import ContactMerge
 from crm.extensions import db
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
@@ -21,8 +22,14 @@ KINDS = {"contacts": Contact, "companies": Company}
 
 
 def in_trash(model, member: Membership) -> sa.Select:
-    """The member's records of ``model`` that may still be restored."""
+    """The member's records of ``model`` that may still be restored. A contact merged into another
+    is not: its activities and purchases are the survivor's now, and undoing the merge (Duplicates)
+    is what brings it back."""
     statement = sa.select(model).where(model.deleted_at >= utcnow() - timedelta(days=service.RESTORE_DAYS))
+    if model is Contact:
+        merged = sa.exists().where(ContactMerge.workspace_id == Contact.workspace_id,
+                                   ContactMerge.merged_id == Contact.id, ContactMerge.undone_at.is_(None))  # fmt: skip
+        statement = statement.where(~merged)
     return visible_to_member(statement, model.owner_id, member)
 
 
@@ -36,8 +43,4 @@ def restore(model, statement: sa.Select, workspace) -> int:
     raise ``LimitError``, restoring none, when they would not all fit the plan."""
     if model is Contact and limits.contacts_room(workspace) is not None:
         limits.check_contacts(workspace, db.session.scalar(statement.with_only_columns(sa.func.count())))
-    restored = 0
-    for record in each_of(model, statement):
-        service.bring_back(record)
-        restored += 1
-    return restored
+    return sum(batch.restore(model, ids) for ids in batch.id_batches(model, statement))

@@ -20,8 +20,12 @@ def _kind(values) -> str:
 
 
 def _page(kind: str, after: str | None = None) -> dict:
-    page = trash.trash_page(trash.KINDS[kind], g.membership, after)
-    return {"kind": kind, "page": page, "days": service.RESTORE_DAYS}
+    model = trash.KINDS[kind]
+    page = trash.trash_page(model, g.membership, after)
+    context = {"kind": kind, "page": page, "days": service.RESTORE_DAYS, "cap": bulk.COUNT_CAP}
+    if page.items and after is None:  # for "restore them all", which asks first with their number
+        context["total"] = bulk.capped_count(trash.in_trash(model, g.membership), model)
+    return context
 
 
 @bp.get("")
@@ -40,20 +44,20 @@ def restore():
     kind = _kind(request.form)
     model = trash.KINDS[kind]
     statement = trash.in_trash(model, g.membership)
-    if request.form.get("scope") != "all":
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-        if not ids or len(ids) > bulk.MAX_SELECTED:
-            flash(_("Tick between 1 and %(count)d rows, or choose the whole trash.", count=bulk.MAX_SELECTED), "error")
-            return _after_restore(kind, 422)
-        statement = statement.where(model.id.in_(ids))
+    none = _("Tick at least one row, or choose the whole trash.")
+    too_many = _("Tick at most %(count)d rows, or choose the whole trash.", count=bulk.MAX_SELECTED)
     try:
+        statement = bulk.selection(statement, model, request.form, none, too_many)
         restored = trash.restore(model, statement, g.workspace)
-    except LimitError as error:
+    except (bulk.BulkError, LimitError) as error:
         db.session.rollback()
         flash(str(error), "error")
         return _after_restore(kind, 422)
     db.session.commit()
-    if kind == "contacts":
+    if not restored:
+        flash(_("Nothing was restored: it was restored already, or deleted more than %(days)d days ago.",
+                days=service.RESTORE_DAYS), "error")  # fmt: skip
+    elif kind == "contacts":
         flash(ngettext("%(num)d contact restored.", "%(num)d contacts restored.", restored), "success")
     else:
         flash(ngettext("%(num)d company restored.", "%(num)d companies restored.", restored), "success")
@@ -62,5 +66,7 @@ def restore():
 
 def _after_restore(kind: str, status: int = 200):
     if wants_partial("trash-results"):
+        if status == 422:
+            return bulk.REFUSED
         return render_template("contacts/_trash_results.html", **_page(kind)), status
     return redirect(url_for(".index", kind=kind), 303)

@@ -44,7 +44,8 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         list_url = url_for(saved.list_endpoint)
         in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == list_url
         context = {"views": views_for(g.membership, saved.name), "state": saved.state.from_args(request.values),
-                   "in_list": in_list, "error": error, "name": request.form.get("name", ""), "list_url": list_url,
+                   "in_list": in_list, "error": error, "name": request.form.get("name", "") if error else "",
+                   "list_url": list_url,
                    "views_endpoint": f"ws.{name}", "filters_form": saved.filters_form,
                    "list_name": saved.name}  # fmt: skip
         template = "contacts/_saved_views.html" if partial else "contacts/saved_views.html"

@@ -65,6 +65,7 @@ class ContactMerge(TenantScoped, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "merged_by"], ["memberships.workspace_id", "memberships.id"]),
         sa.Index("ix_contact_merges_workspace_id_created_at", "workspace_id", "created_at"),
         sa.Index("ix_contact_merges_workspace_id_survivor_id", "workspace_id", "survivor_id"),
+        sa.Index("ix_contact_merges_workspace_id_merged_id", "workspace_id", "merged_id"),  # the trash leaves them out
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

@@ -1,6 +1,8 @@
 """The companies list in a real browser: a size filter and a custom field column change the list in
 place and stay in the address; a reload keeps them."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -52,7 +54,7 @@ def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, l
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#toasts")).to_contain_text("2 companies changed.")
-    assert questions == ["Apply this change to the 2 ticked companies?"]
+    assert questions == ['Apply "Assign owner" to the 2 ticked companies?']
     expect(rows.filter(has_text="Acme Tea")).to_contain_text("Test User")
     expect(rows.filter(has_text="Bolt Hardware")).not_to_contain_text("Test User")
     wait_for_htmx(page)  # the bar drawn again is wired up after htmx's settle step
@@ -62,7 +64,7 @@ def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, l
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
     page.get_by_role("button", name="Apply").click()
     expect(page.locator("#bulk-count")).to_have_text("3 companies match this list.")
-    assert questions[-1] == "Apply this change to all 3 companies?"
+    assert questions[-1] == 'Apply "Move to trash" to all 3 companies?'
     expect(rows).to_have_count(3)  # said no: nothing sent
     page.get_by_label("Which").select_option(label="The ticked companies")
     expect(page.locator("#bulk-count")).to_have_text("")
@@ -95,3 +97,21 @@ def test_save_the_filtered_companies_as_a_shared_view_and_open_it_again(app, pag
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Zen Tea")
     assert "size=1-10" in page.url
+
+
+def test_export_the_ticked_companies_from_the_bulk_bar(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    for name in ("Acme Tea", "Bolt Hardware", "Zen Tea"):
+        make_company(app, owner, name)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    mark_window(page)
+    page.get_by_label("Select Zen Tea").check()
+    page.get_by_label("Select Acme Tea").check()
+    page.get_by_label("Action").select_option(label="Export CSV")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Apply").click()  # no question for an export
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["Acme Tea", "Zen Tea"]
+    expect(page.get_by_label("Select Zen Tea")).to_be_checked()  # the list stays as it was
+    assert_no_full_reload(page)
