@@ -90,6 +90,9 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("filter tag", f"{contacts}?tag=vip", {}),
         Endpoint("contact detail", f"{contacts}{target.contact_id}", {}),
         Endpoint("companies list", f"/w/{target.slug}/companies/", {}),
+        # What the bulk bar counts when "all matching" is chosen: up to 10,001 of a filter's contacts.
+        Endpoint("bulk count", f"{contacts}bulk-count?scope=all&lifecycle=active", {"HX-Request": "true"}),
+        Endpoint("trash", f"{contacts}trash", {}),
         Endpoint("deals board", f"/w/{target.slug}/deals/", {}),
         Endpoint("sales report", f"/w/{target.slug}/reports/sales", {}),
         Endpoint("ticket queue", f"/w/{target.slug}/tickets/", {}),
