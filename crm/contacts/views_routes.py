@@ -43,7 +43,9 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         # list page would go stale as soon as the filters change.
         list_url = url_for(saved.list_endpoint)
         in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == list_url
-        context = {"views": views_for(g.membership, saved.name), "state": saved.state.from_args(request.values),
+        state = saved.state.from_args(request.values)
+        context = {"views": views_for(g.membership, saved.name), "state": state,
+                   "back_url": url_for(saved.list_endpoint, **state.as_args()),
                    "in_list": in_list, "error": error, "name": request.form.get("name", "") if error else "",
                    "list_url": list_url,
                    "views_endpoint": f"ws.{name}", "filters_form": saved.filters_form,
