@@ -151,3 +151,18 @@ def test_the_bar_counts_all_matching_before_it_asks(app, client, auth, ws_a, ws_
         f'data-hx-get="{url}"' in page
         and 'data-confirm-other="Apply &#34;{action}&#34; to the {count} ticked companies?"' in page
     )
+
+
+def test_a_change_too_large_for_one_request_runs_in_the_background(app, client, auth, ws_a, ws_b, monkeypatch):
+    tea = [make_company(app, ws_a, f"Tea {n}", industry="Tea") for n in range(3)]
+    bolt = make_company(app, ws_a, "Bolt", industry="Hardware")
+    foreign = make_company(app, ws_b, "Beta Tea", industry="Tea")
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, bulk_url(ws_a), {"scope": "all", "industry": "tea", "action": "delete"}, headers=RESULTS)
+    assert "More than 2 companies: the change goes on in the background" in response.headers["HX-Trigger"]
+    assert all(company(app, ws_a, c).deleted_at for c in tea) and company(app, ws_a, bolt).deleted_at is None
+    assert company(app, ws_b, foreign).deleted_at is None
+    assert audited(app, ws_a, "company.deleted") == sorted(tea)
+    post(client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "companies", "scope": "all"})
+    assert not any(company(app, ws_a, c).deleted_at for c in tea)

@@ -2,7 +2,7 @@
 it audits, so an action and its entry are saved together or not at all."""
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from crm.audit.models import AuditEntry
@@ -167,8 +167,7 @@ def record(action: str, record_type: str | None = None, record_id: int | None = 
     """Adds an entry to the bound workspace's log; the actor defaults to the signed-in user."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    if actor is None and current_user and current_user.is_authenticated:
-        actor = current_user
+    actor = actor or _actor()
     entry = AuditEntry(
         actor_id=actor.id if actor is not None else None,
         actor_label=actor.email if actor is not None else "",
@@ -192,12 +191,20 @@ def record_many(action: str, record_type: str, changes: dict[int, dict]) -> None
         raise NoWorkspace("audit entries with no workspace bound")
     if not changes:
         return
-    actor = current_user if current_user and current_user.is_authenticated else None
+    actor = _actor()
     common = {"workspace_id": workspace_id, "actor_id": actor.id if actor is not None else None,
               "actor_label": actor.email if actor is not None else "", "action": action, "record_type": record_type,
               "created_at": utcnow(), **_client()}  # fmt: skip
     db.session.execute(sa.insert(AuditEntry), [{**common, "record_id": key, "changes": change}
                                                for key, change in changes.items()])  # fmt: skip
+
+
+def _actor():
+    """Who is acting: the signed-in user, or the one a job acts for (``g.audit_actor``, see
+    crm/contacts/bulk_jobs.py)."""
+    if g.get("audit_actor") is not None:
+        return g.audit_actor
+    return current_user if current_user and current_user.is_authenticated else None
 
 
 def record_account_event(user, action: str, changes=None) -> None:

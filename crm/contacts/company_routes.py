@@ -1,12 +1,12 @@
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from crm.activities import company_routes as company_activities
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import bulk, company_export, company_list, queries, service
+from crm.contacts import bulk, bulk_jobs, company_export, company_list, queries, service
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import Company
@@ -92,6 +92,12 @@ def bulk_action():
     except bulk.BulkError as error:
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
+    if bulk.too_large(request.form, statement, Company):
+        bulk_jobs.start("companies", action, state.as_args(), value)
+        count = format_decimal(bulk.MAX_AT_ONCE)
+        flash(_("More than %(count)s companies: the change goes on in the background, a thousand at a time. "
+                "Reload the list in a minute to see it done.", count=count), "success")  # fmt: skip
+        return _list_after_bulk(state)
     changed = bulk.apply_to_companies(action, statement, value)
     db.session.commit()
     if action == "delete":

@@ -1,6 +1,6 @@
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 
 from crm.activities.routes import activity_form
@@ -8,7 +8,7 @@ from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
 from crm.billing.limits import LimitError
-from crm.contacts import bulk, classification, list_rows, phones, queries, service, timeline
+from crm.contacts import bulk, bulk_jobs, classification, list_rows, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
@@ -121,6 +121,11 @@ def bulk_action():
     except bulk.BulkError as error:
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
+    if bulk.too_large(request.form, statement, Contact):
+        bulk_jobs.start("contacts", action, state.as_args(), value)
+        flash(_("More than %(count)s contacts: the change goes on in the background, a thousand at a time. Reload "
+                "the list in a minute to see it done.", count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
+        return _list_after_bulk(state)
     changed = bulk.apply(action, statement, value)
     db.session.commit()
     if action == "delete":

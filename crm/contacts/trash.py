@@ -38,9 +38,19 @@ def trash_page(model, member: Membership, after: str | None) -> Page:
     return keyset(db.session, statement, [model.deleted_at, model.id], after, PER_PAGE)
 
 
-def restore(model, statement: sa.Select, workspace) -> int:
-    """Brings back every record of ``statement`` (from ``in_trash``); returns how many. Contacts
-    raise ``LimitError``, restoring none, when they would not all fit the plan."""
+def check_fits(model, statement: sa.Select, workspace) -> None:
+    """``LimitError`` unless the contacts of ``statement`` all fit the plan's contacts limit."""
     if model is Contact and limits.contacts_room(workspace) is not None:
         limits.check_contacts(workspace, db.session.scalar(statement.with_only_columns(sa.func.count())))
-    return sum(batch.restore(model, ids) for ids in batch.id_batches(model, statement))
+
+
+def restore(model, statement: sa.Select, workspace, commit_each: bool = False) -> int:
+    """Brings back every record of ``statement`` (from ``in_trash``); returns how many. Contacts
+    raise ``LimitError``, restoring none, when they would not all fit the plan."""
+    check_fits(model, statement, workspace)
+    restored = 0
+    for ids in batch.id_batches(model, statement):
+        restored += batch.restore(model, ids)
+        if commit_each:
+            db.session.commit()
+    return restored

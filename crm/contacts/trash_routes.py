@@ -2,11 +2,11 @@
 routes) or several at once here."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from crm.billing.limits import LimitError
-from crm.contacts import bulk, service, trash
+from crm.contacts import bulk, bulk_jobs, service, trash
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
@@ -48,6 +48,12 @@ def restore():
     too_many = _("Tick at most %(count)d rows, or choose the whole trash.", count=bulk.MAX_SELECTED)
     try:
         statement = bulk.selection(statement, model, request.form, none, too_many)
+        if bulk.too_large(request.form, statement, model):
+            trash.check_fits(model, statement, g.workspace)
+            bulk_jobs.start(f"trash:{kind}", "restore", {}, None)
+            flash(_("More than %(count)s rows: they are restored in the background, a thousand at a time. Reload "
+                    "in a minute to see it done.", count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
+            return _after_restore(kind)
         restored = trash.restore(model, statement, g.workspace)
     except (bulk.BulkError, LimitError) as error:
         db.session.rollback()
