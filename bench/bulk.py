@@ -39,7 +39,7 @@ def main() -> None:
         ids = list(db.session.scalars(live.with_only_columns(Contact.id).order_by(Contact.id).limit(max(SIZES))))
         print(f"{args.db}: whale workspace, {target.contacts:,} live contacts")
         print("ms for the whole change (µs per contact changed, how many changed)")
-        for size in SIZES:
+        for size in [size for size in SIZES if size <= len(ids)]:  # size S has fewer
             chosen = live.where(Contact.id.between(ids[0], ids[size - 1]))
             timings = []
             for label, change in (

@@ -795,3 +795,20 @@ def test_all_matching_beyond_what_one_request_changes_goes_on_in_a_background_jo
     response = post(client, contacts_url(ws_a, "trash/restore"), restore_all, headers=trash_tab)
     assert "restored in the background" in response.headers["HX-Trigger"]
     assert not any(stored(app, ws_a, contact_id).deleted_at for contact_id in fair)
+
+
+def test_automatic_levels_for_many_contacts_go_on_in_the_background(app, client, auth, ws_a, monkeypatch):
+    pinned = [make_contact(app, ws_a, f"Pinned {n}") for n in range(2)]
+    with app.app_context(), workspace_scope(ws_a.id):
+        for contact_id in pinned:
+            contact = db.session.get(Contact, contact_id)
+            contact.level, contact.level_pinned = "vip", True
+        db.session.commit()
+    monkeypatch.setattr("crm.contacts.bulk.AUTOMATIC_AT_ONCE", 1)  # each is classified again: fewer at once
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "action": "level", "bulk_level": "auto"},
+                    headers=BULK)  # fmt: skip
+    assert "the change goes on in the background" in response.headers["HX-Trigger"]
+    assert [(stored(app, ws_a, c).level, stored(app, ws_a, c).level_pinned) for c in pinned] == [
+        ("ordinary", False)
+    ] * 2

@@ -61,8 +61,10 @@ def _is_billing_endpoint(endpoint: str) -> bool:
 
 
 def _is_export(endpoint: str) -> bool:
-    """The contacts list's bulk bar exports the ticked rows by a POST (it only redirects to the download)."""
-    return endpoint == "ws.contacts.bulk_action" and request.form.get("action") in ("export", "export_xlsx")
+    """The lists' bulk bars export their rows by a POST, answered with the file (it writes nothing but
+    the audit entry)."""
+    bulk_bars = ("ws.contacts.bulk_action", "ws.companies.bulk_action")
+    return endpoint in bulk_bars and request.form.get("action") in ("export", "export_xlsx")
 
 
 def refuse_write_if_read_only():

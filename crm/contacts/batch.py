@@ -116,6 +116,5 @@ def pin_level(ids: list[int], level: str) -> int:
     ).all()  # fmt: skip
     if rows:
         _update(Contact, [row.id for row in rows], level=level, level_pinned=True)
-        moved = {row.id: {"level": [row.level, level]} for row in rows if row.level != level}
-        _audit("contact.updated", Contact, moved)
+        _audit("contact.updated", Contact, {row.id: {"level": [row.level, level]} for row in rows})
     return len(rows)

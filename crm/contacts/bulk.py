@@ -38,6 +38,8 @@ COUNT_CAP = 10_000  # "all matching" is counted up to here before the bar asks; 
 # contact; gunicorn's timeout is 30 s; bench/bulk.py): a larger "all matching" is left to a
 # background job (crm/contacts/bulk_jobs.py).
 MAX_AT_ONCE = 20_000
+# "Automatic" classifies each contact again (one figures query each, about 5 ms): fewer at once.
+AUTOMATIC_AT_ONCE = 1_000
 
 
 # A refused bulk request from htmx: nothing is swapped, so the ticked rows and the chosen action
@@ -53,11 +55,13 @@ class BulkError(ValueError):
 def apply(action: str, statement: sa.Select, value, commit_each: bool = False) -> int:
     """Runs ``action`` on every contact of ``statement``; returns how many changed. ``commit_each``:
     each batch is committed (a background job's large change shows as it goes)."""
-    tag = batch.tag_named(value, create=action == "add_tag") if action in ("add_tag", "remove_tag") else None
-    if action == "remove_tag" and tag is None:
-        return 0
+    tag = None
     changed = 0
     for ids in batch.id_batches(Contact, statement):
+        if action in ("add_tag", "remove_tag") and tag is None:  # made only when there is a contact to tag
+            tag = batch.tag_named(value, create=action == "add_tag")
+            if tag is None:  # removing a tag nobody has
+                return 0
         if action == "owner":
             changed += batch.set_owner(Contact, ids, value)
         elif action == "delete":
@@ -102,7 +106,8 @@ def capped_count(statement: sa.Select, model, cap: int | None = None) -> int:
 
 def too_large(form, statement: sa.Select, model) -> bool:
     """Whether "all matching" holds more records than one request changes (a job does it then)."""
-    return form.get("scope") == "all" and capped_count(statement, model, MAX_AT_ONCE) > MAX_AT_ONCE
+    most = AUTOMATIC_AT_ONCE if (form.get("action"), form.get("bulk_level")) == ("level", AUTOMATIC) else MAX_AT_ONCE
+    return form.get("scope") == "all" and capped_count(statement, model, most) > most
 
 
 def ticked(form) -> list[int]:
