@@ -83,3 +83,27 @@ def test_rate_limits_are_kept_in_redis(redis_app, ws_a):
     assert statuses[-1] == 429
     keys = Redis.from_url(REDIS_URL).keys("*")
     assert any(b"/login" in key for key in keys), keys
+
+
+def test_a_bulk_change_too_large_for_a_request_goes_through_the_worker(redis_app, app, ws_a, monkeypatch):
+    from crm.audit.models import AuditEntry
+    from crm.contacts.models import Contact
+    from tests.factories import make_contact
+
+    fair = [make_contact(app, ws_a, f"Fair {number}", tags=["fair"]) for number in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    client = redis_app.test_client()
+    post(client, "/login", {"email": ws_a.email, "password": ws_a.password})
+    response = post(client, f"/w/{ws_a.slug}/contacts/bulk", {"scope": "all", "tag": "fair", "action": "delete"})
+    assert response.status_code == 303 and queue(REDIS_URL).count == 1
+
+    def trashed() -> list[bool]:
+        with app.app_context(), workspace_scope(ws_a.id):
+            return [db.session.get(Contact, contact_id).deleted_at is not None for contact_id in fair]
+
+    assert trashed() == [False] * 3  # waits for the worker
+    run_worker(redis_app)
+    assert trashed() == [True] * 3
+    with app.app_context(), workspace_scope(ws_a.id):
+        actors = set(db.session.scalars(sa.select(AuditEntry.actor_id).where(AuditEntry.action == "contact.deleted")))
+    assert actors == {ws_a.user_id}
