@@ -80,6 +80,7 @@ def test_bad_bulk_requests_say_why_and_change_nothing(app, client, auth, ws_a):
         ({"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": "999999"}, "Choose one of the"),
         ({"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": ""}, "Choose the new owner, or"),
         ({"scope": "selected", "ids": [str(n) for n in range(1, 1002)], "action": "delete"}, "at most 1000 companies"),
+        ({"scope": "selected", "ids": [str(n) for n in range(1, 1002)], "action": "export"}, "at most 1000 companies"),
     ):
         response = post(client, bulk_url(ws_a), data, headers=RESULTS)
         assert response.status_code == 422, data

@@ -127,13 +127,15 @@ def selection(statement: sa.Select, model, form, none_ticked: str, too_many: str
     return statement.where(model.id.in_(ids))
 
 
-def export_ids(form, none_ticked: str) -> list[int] | None:
+def export_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
     """The ticked ids an export of the bulk bar narrows to (None: the whole list), or BulkError."""
     if form.get("scope") == "all":
         return None
-    ids = ticked(form)[:MAX_SELECTED]
+    ids = ticked(form)
     if not ids:
         raise BulkError(none_ticked)
+    if len(ids) > MAX_SELECTED:
+        raise BulkError(too_many)
     return ids
 
 

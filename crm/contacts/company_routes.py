@@ -78,13 +78,13 @@ def bulk_action():
     if action in bulk.COMPANY_ACTIONS and not g.membership.can(bulk.COMPANY_ACTIONS[action][1]):
         abort(403)
     none_ticked = _("Select at least one company, or choose all matching companies.")
+    too_many = _("Select at most %(count)d companies.", count=bulk.MAX_SELECTED)
     try:
         if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
-            ids = bulk.export_ids(request.form, none_ticked)
+            ids = bulk.export_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, ids)
         if action not in bulk.COMPANY_ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
-        too_many = _("Select at most %(count)d companies.", count=bulk.MAX_SELECTED)
         definitions = custom_fields.definitions(g.workspace, "company")
         statement = company_list.matching_companies(state, g.membership, definitions)
         statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)

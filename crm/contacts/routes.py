@@ -107,13 +107,13 @@ def bulk_action():
     if action in bulk.ACTIONS and not g.membership.can(bulk.ACTIONS[action][1]):
         abort(403)
     none_ticked = _("Select at least one contact, or choose all matching contacts.")
+    too_many = _("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED)
     try:
         if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
-            ids = bulk.export_ids(request.form, none_ticked)
+            ids = bulk.export_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, "cols" in request.form, ids)
         if action not in bulk.ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
-        too_many = _("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED)
         statement = bulk.selection(queries.matching_contacts(state, g.membership), Contact, request.form,
                                    none_ticked, too_many)  # fmt: skip
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()

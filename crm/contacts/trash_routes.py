@@ -1,5 +1,5 @@
-"""The trash page: deleted contacts or companies (a tab each), restored one by one (their own
-routes) or several at once here."""
+"""The trash page: deleted contacts or companies (a tab each), restored a row at a time (its own
+button), the ticked rows, or the whole tab (in the background beyond what one request changes)."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal, ngettext
