@@ -117,18 +117,12 @@ def ticked(form) -> list[int]:
 def selection(statement: sa.Select, model, form, none_ticked: str, too_many: str) -> sa.Select:
     """``statement`` narrowed to the ticked rows, or whole for "all matching"; BulkError when the
     ticked rows are none or too many."""
-    if form.get("scope") == "all":
-        return statement
-    ids = ticked(form)
-    if not ids:
-        raise BulkError(none_ticked)
-    if len(ids) > MAX_SELECTED:
-        raise BulkError(too_many)
-    return statement.where(model.id.in_(ids))
+    ids = ticked_ids(form, none_ticked, too_many)
+    return statement if ids is None else statement.where(model.id.in_(ids))
 
 
-def export_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
-    """The ticked ids an export of the bulk bar narrows to (None: the whole list), or BulkError."""
+def ticked_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
+    """The ticked ids the bar acts on (None: all the list selects), or BulkError."""
     if form.get("scope") == "all":
         return None
     ids = ticked(form)

@@ -81,7 +81,7 @@ def bulk_action():
     too_many = _("Select at most %(count)d companies.", count=bulk.MAX_SELECTED)
     try:
         if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
-            ids = bulk.export_ids(request.form, none_ticked, too_many)
+            ids = bulk.ticked_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, ids)
         if action not in bulk.COMPANY_ACTIONS:
             raise bulk.BulkError(_("Choose an action."))

@@ -110,7 +110,7 @@ def bulk_action():
     too_many = _("Select at most %(count)d contacts.", count=bulk.MAX_SELECTED)
     try:
         if action in bulk.EXPORTS:  # sent as a plain form (app.js): the answer is the file itself
-            ids = bulk.export_ids(request.form, none_ticked, too_many)
+            ids = bulk.ticked_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, "cols" in request.form, ids)
         if action not in bulk.ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
