@@ -460,12 +460,14 @@
     if (!question || window.confirm(question)) event.detail.issueRequest(true);
   });
 
-  // The trash asks before it restores a whole tab, with their number; ticked rows need no question.
+  // The trash asks before it restores a whole tab, with their number (an element that a row's own
+  // Restore keeps up to date); ticked rows need no question.
   document.addEventListener("htmx:confirm", function (event) {
     var form = event.detail.elt;
-    if (form.tagName !== "FORM" || !form.dataset.confirmAll || form.elements.scope.value !== "all") return;
+    var source = form.dataset && form.dataset.confirmAllFrom && document.querySelector(form.dataset.confirmAllFrom);
+    if (!source || form.elements.scope.value !== "all") return;
     event.preventDefault();
-    if (window.confirm(form.dataset.confirmAll)) event.detail.issueRequest(true);
+    if (window.confirm(source.dataset.question)) event.detail.issueRequest(true);
   });
 
   // Links that carry the page's filters (Board | List) follow filters changed in place, and so

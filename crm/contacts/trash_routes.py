@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from crm.billing.limits import LimitError
 from crm.contacts import bulk, bulk_jobs, service, trash
 from crm.extensions import db
-from crm.htmx import wants_partial
+from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.permissions import require
 
 bp = Blueprint("trash", __name__, url_prefix="/contacts/trash")
@@ -22,7 +22,7 @@ def _kind(values) -> str:
 def _page(kind: str, after: str | None = None) -> dict:
     model = trash.KINDS[kind]
     page = trash.trash_page(model, g.membership, after)
-    context = {"kind": kind, "page": page, "days": service.RESTORE_DAYS, "cap": bulk.COUNT_CAP}
+    context = {"kind": kind, "page": page, "days": service.RESTORE_DAYS, "cap": bulk.COUNT_CAP, "total": 0}
     if page.items and after is None:  # for "restore them all", which asks first with their number
         context["total"] = bulk.capped_count(trash.in_trash(model, g.membership), model)
     return context
@@ -71,8 +71,11 @@ def restore():
 
 
 def _after_restore(kind: str, status: int = 200):
+    if not is_htmx() or is_boosted():
+        return redirect(url_for(".index", kind=kind), 303)
+    if status == 422:
+        return bulk.REFUSED
     if wants_partial("trash-results"):
-        if status == 422:
-            return bulk.REFUSED
-        return render_template("contacts/_trash_results.html", **_page(kind)), status
-    return redirect(url_for(".index", kind=kind), 303)
+        return render_template("contacts/_trash_results.html", **_page(kind))
+    # A row's own Restore: htmx takes the row away, so rows loaded by "Load more" and ticks stay.
+    return render_template("contacts/_trash_row_restored.html", **_page(kind))

@@ -48,7 +48,7 @@ def test_bring_back_contacts_deleted_in_bulk(app, page: Page, live_server):
     expect(page.locator("#contact-rows tr")).to_have_count(3)
 
 
-def test_load_more_clears_the_tick_every_row_box(app, page: Page, live_server):
+def test_load_more_then_restore_a_row_in_place(app, page: Page, live_server):
     from datetime import timedelta
 
     from crm.contacts.models import Contact
@@ -70,3 +70,17 @@ def test_load_more_clears_the_tick_every_row_box(app, page: Page, live_server):
     expect(page.get_by_label("Select Gone 50")).not_to_be_checked()
     expect(page.get_by_label("Tick every row shown")).not_to_be_checked()
     expect(page.get_by_label("Select Gone 00")).to_be_checked()
+    # A row's own Restore takes only that row away: the rows loaded since and the ticks stay, and
+    # "restore all" asks with one fewer.
+    rows = page.locator("#trash-rows tr")
+    page.get_by_role("button", name="Restore Gone 50").click()
+    expect(page.locator("#toasts")).to_contain_text("1 contact restored.")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_label("Select Gone 00")).to_be_checked()
+    wait_for_htmx(page)
+    page.get_by_label("Which").select_option(label="Every contact in the trash")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Restore", exact=True).click()
+    expect(rows).to_have_count(50)
+    assert questions == ["Restore all 50 contacts in the trash?"]
