@@ -47,7 +47,7 @@ def set_owner(model, ids: list[int], owner_id: int | None) -> int:
     return len(rows)
 
 
-def trash(model, ids: list[int], _value=None) -> int:
+def trash(model, ids: list[int]) -> int:
     rows = db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids), model.deleted_at.is_(None)))
     rows = rows.all()
     if rows:
