@@ -429,7 +429,8 @@
   // list selects as counted when "all matching" was chosen (#bulk-count). A request the server
   // will refuse (no action, no ticked row) is not asked about. An export is not asked about either:
   // it is sent as a plain form, whose answer is the file (up to 1,000 ticked ids would not fit in a
-  // download link's address).
+  // download link's address). Too many ticked rows go through htmx instead, to be refused with the
+  // ticks kept.
   function tickedCount() {
     return document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
   }
@@ -452,8 +453,15 @@
     var form = event.detail.elt;
     if (form.id !== "bulk-form") return;
     event.preventDefault();
-    if (/^export/.test(form.elements.action.value) && (form.elements.scope.value === "all" || tickedCount())) {
+    var ticked = tickedCount();
+    var all = form.elements.scope.value === "all";
+    var exporting = /^export/.test(form.elements.action.value);
+    if (exporting && (all || (ticked && ticked <= Number(form.dataset.maxTicked)))) {
       form.submit();
+      return;
+    }
+    if (exporting) { // nothing or too many ticked: refused, as any bulk request, with its reason
+      event.detail.issueRequest(true);
       return;
     }
     var question = bulkQuestion(form);

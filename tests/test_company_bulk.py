@@ -91,6 +91,17 @@ def test_bad_bulk_requests_say_why_and_change_nothing(app, client, auth, ws_a):
     assert stored.deleted_at is None and stored.owner_id is None
 
 
+def test_assign_owner_without_javascript_asks_for_the_owner_on_its_own_page(app, client, auth, ws_a):
+    acme, bolt = make_company(app, ws_a, "Acme"), make_company(app, ws_a, "Bolt")
+    auth.login(ws_a.email, ws_a.password)
+    bar = {"scope": "selected", "ids": [str(acme)], "action": "owner", "bulk_owner": ""}
+    page = post(client, bulk_url(ws_a), bar).get_data(as_text=True)
+    assert "For the 1 ticked company." in page and f'name="ids" value="{acme}"' in page
+    assert company(app, ws_a, acme).owner_id is None
+    assert post(client, bulk_url(ws_a), {**bar, "bulk_owner": str(ws_a.membership_id)}).status_code == 303
+    assert company(app, ws_a, acme).owner_id == ws_a.membership_id and company(app, ws_a, bolt).owner_id is None
+
+
 def test_export_the_ticked_companies(app, client, auth, ws_a):
     acme, _bolt, zen = (make_company(app, ws_a, name) for name in ("Acme", "Bolt", "Zen"))
     auth.login(ws_a.email, ws_a.password)

@@ -1,6 +1,7 @@
 """Contacts: create, validate, search as you type, keyset pages, inline edit, trash and restore,
 record scope, sensitive details, and the number of queries of the list and detail pages."""
 
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from tests.factories import (
     make_purchase,
     make_role,
     make_saved_view,
+    make_user,
 )
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
@@ -601,6 +603,30 @@ def test_bulk_on_all_matching_a_filter_and_bad_requests(app, client, auth, ws_a,
     post(client, contacts_url(ws_a, "bulk"), {"scope": "selected", "ids": [str(foreign)], "action": "add_tag",
                                               "bulk_tag": "hacked"})  # fmt: skip
     assert tags_of(app, ws_b, foreign) == ["fair"]
+
+
+def test_assign_owner_without_javascript_asks_for_the_owner_on_its_own_page(app, client, auth, ws_a):
+    """The bar's owner list loads only with JavaScript: without it, the bar's request comes back as a
+    page that carries the ticked rows and the filters, and asks for the owner."""
+    first, second, untouched = (make_contact(app, ws_a, name, tags=["fair"]) for name in ("One", "Two", "Three"))
+    make_user(app, "seller@alpha.example.com", name="Sally Seller")
+    seller = make_member(app, ws_a, "seller@alpha.example.com")
+    auth.login(ws_a.email, ws_a.password)
+    bar = {"scope": "selected", "ids": [str(first), str(second)], "tag": "fair", "action": "owner", "bulk_owner": ""}
+    response = post(client, contacts_url(ws_a, "bulk"), bar)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "For the 2 ticked contacts." in page
+    assert_valid_page(page, contacts_url(ws_a, "bulk"))
+    assert "Sally Seller" in page and 'name="bulk_owner" required' in page
+    carried = set(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    assert {("ids", str(first)), ("ids", str(second)), ("tag", "fair"), ("action", "owner")} <= carried
+    assert stored(app, ws_a, first).owner_id is None  # nothing changed yet
+    chosen = post(client, contacts_url(ws_a, "bulk"), {**bar, "bulk_owner": str(seller.membership_id)})
+    assert chosen.status_code == 303 and "tag=fair" in chosen.headers["Location"]
+    assert stored(app, ws_a, first).owner_id == seller.membership_id == stored(app, ws_a, second).owner_id
+    assert stored(app, ws_a, untouched).owner_id is None
+    everyone = post(client, contacts_url(ws_a, "bulk"), {**bar, "scope": "all"}).get_data(as_text=True)
+    assert "For every contact the list\u2019s search and filters select." in everyone
 
 
 def test_bulk_actions_need_the_actions_permission(app, client, auth, ws_a):

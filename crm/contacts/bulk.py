@@ -4,7 +4,7 @@ delete; companies: assign an owner, delete. Both lists export their selection. E
 gets its own audit entry (as a single edit would); work goes a batch at a time. The caller commits."""
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, render_template, request
 
 from crm.contacts import batch, service
 from crm.contacts.models import LEVELS, Company, Contact
@@ -50,6 +50,11 @@ NOBODY = "none"  # the owner choice that leaves records without an owner ("" is 
 
 class BulkError(ValueError):
     """A bulk request that cannot run, with a message for the person who asked."""
+
+
+class OwnerNotChosen(BulkError):
+    """ "Assign owner" with no owner chosen. Without JavaScript the bar's owner list never loads (it
+    is fetched when seen), so the route then asks for the owner on a page of its own."""
 
 
 def apply(action: str, statement: sa.Select, value, commit_each: bool = False) -> int:
@@ -133,6 +138,16 @@ def ticked_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
     return ids
 
 
+def choose_owner_page(owners: list[tuple[int, str]], noun: str, back_url: str) -> str:
+    """The no-JavaScript bar's second step: the same request again, with the owner chosen here."""
+    carried = [
+        (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "bulk_owner")
+    ]
+    return render_template("contacts/bulk_owner.html", carried=carried, owners=owners, noun=noun,
+                           ticked=None if request.form.get("scope") == "all" else len(ticked(request.form)),
+                           action_url=request.path, back_url=back_url)  # fmt: skip
+
+
 def check_value(action: str, raw: str, owners: dict[int, str]):
     """The action's value from the form, or BulkError."""
     if action in ("add_tag", "remove_tag"):
@@ -144,7 +159,7 @@ def check_value(action: str, raw: str, owners: dict[int, str]):
         if raw == NOBODY:
             return None
         if not raw:
-            raise BulkError(_l("Choose the new owner, or Nobody."))
+            raise OwnerNotChosen(_l("Choose the new owner, or Nobody."))
         if not raw.isdigit() or int(raw) not in owners:
             raise BulkError(_l("Choose one of the members listed."))
         return int(raw)

@@ -18,7 +18,7 @@ from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals.models import Deal
 from crm.deals.summary import open_deals
 from crm.extensions import db
-from crm.htmx import wants_partial
+from crm.htmx import is_htmx, wants_partial
 from crm.pagination import rows_loaded
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
@@ -90,6 +90,8 @@ def bulk_action():
         statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)
         value = bulk.check_value(action, request.form.get("bulk_owner", "").strip(), dict(queries.owner_choices()))
     except bulk.BulkError as error:
+        if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
+            return bulk.choose_owner_page(queries.owner_choices(), "companies", url_for(".index", **state.as_args()))
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
     if bulk.too_large(request.form, statement, Company):

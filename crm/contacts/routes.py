@@ -48,6 +48,7 @@ def contact_helpers() -> dict:
         "format_date": format_date,
         "month_and_day": lambda day: format_skeleton("MMMd", day, locale=get_locale()),  # "Dec 8", "12月8日"
         "restore_days": service.RESTORE_DAYS,
+        "bulk_max_ticked": bulk.MAX_SELECTED,
         "contact_entries": contact_entries,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
@@ -119,6 +120,8 @@ def bulk_action():
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
         value = bulk.check_value(action, raw, dict(queries.owner_choices()))
     except bulk.BulkError as error:
+        if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
+            return bulk.choose_owner_page(queries.owner_choices(), "contacts", url_for(".index", **state.as_args()))
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
     if bulk.too_large(request.form, statement, Contact):

@@ -115,3 +115,26 @@ def test_export_the_ticked_companies_from_the_bulk_bar(app, page: Page, live_ser
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["Acme Tea", "Zen Tea"]
     expect(page.get_by_label("Select Zen Tea")).to_be_checked()  # the list stays as it was
     assert_no_full_reload(page)
+
+
+def test_an_export_of_too_many_ticked_rows_is_refused_in_place(app, page: Page, live_server):
+    """More ticked rows than an export takes: refused with the reason, the page and its ticks stay
+    (a plain form post would have left the page)."""
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_company(app, owner, "Acme Tea")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    mark_window(page)
+    page.get_by_label("Select Acme Tea").check()
+    # As if 1,000 more rows had been loaded with "Load more" and ticked.
+    page.evaluate("""() => {
+        const box = document.createElement("div");
+        box.innerHTML = Array.from({length: 1000}, (_, i) =>
+            `<input type="checkbox" name="ids" value="${900000 + i}" form="bulk-form" checked hidden>`).join("");
+        document.querySelector("#company-rows").after(box);
+    }""")
+    page.get_by_label("Action").select_option(label="Export CSV")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts .toast.error")).to_contain_text("Select at most 1000 companies.")
+    expect(page.get_by_label("Select Acme Tea")).to_be_checked()
+    assert_no_full_reload(page)

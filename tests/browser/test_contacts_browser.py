@@ -5,7 +5,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from crm.contacts.queries import PER_PAGE
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
@@ -189,6 +189,31 @@ def test_assign_an_owner_in_bulk_after_being_asked(app, page: Page, live_server)
     expect(rows.filter(has_text="Ann Lee")).to_contain_text("Test User")
     expect(rows.filter(has_text="Bob Stone")).not_to_contain_text("Test User")
     assert_no_full_reload(page)
+
+
+def test_assign_an_owner_in_bulk_without_javascript(app, browser: Browser, live_server):
+    """Without JavaScript the bar's owner list never loads: Apply asks for the owner on a page of
+    its own, which carries the ticked rows, and then the list comes back with the owner set."""
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_member(app, owner, "sam@alpha.example.com")  # "Test User"
+    for name in ("Ann Lee", "Bob Stone"):
+        make_contact(app, owner, name)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    page.get_by_label("Select Ann Lee").check()
+    page.get_by_label("Action").select_option(label="Assign owner")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", name="Choose the new owner")).to_be_visible()
+    expect(page.get_by_text("For the 1 ticked contact.")).to_be_visible()
+    page.get_by_label("New owner").select_option(label="Test User")
+    page.get_by_role("button", name="Assign owner").click()
+    expect(page.locator("#toasts")).to_contain_text("1 contact changed.")
+    rows = page.locator("#contact-rows tr")
+    expect(rows.filter(has_text="Ann Lee")).to_contain_text("Test User")
+    expect(rows.filter(has_text="Bob Stone")).not_to_contain_text("Test User")
+    context.close()
 
 
 def open_tagged_list(app, page: Page, live_server, query: str = ""):
