@@ -17,6 +17,7 @@ from crm.tenancy import workspace_scope
 from tests.conftest import post
 from tests.factories import (
     make_activity,
+    make_bulk_job,
     make_company,
     make_company_activity,
     make_company_purchase,
@@ -55,6 +56,7 @@ OBJECT_IDS = {
     "contact_id": lambda app, ws: make_contact(app, ws, f"private contact {next(SERIAL)}"),
     "company_id": lambda app, ws: make_company(app, ws, f"private company {next(SERIAL)}"),
     "view_id": lambda app, ws: make_saved_view(app, ws, f"private view {next(SERIAL)}"),
+    "job_id": lambda app, ws: make_bulk_job(app, ws, total=10, done=5),
     "field_id": lambda app, ws: make_custom_field(app, ws, f"Private field {next(SERIAL)}", sensitive=True),
     "entity": lambda app, ws: "contact",
     "import_id": lambda app, ws: make_import(app, ws, "Name,Email\nPrivate Person,private@example.com\n"),

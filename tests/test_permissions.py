@@ -13,6 +13,7 @@ from crm.permissions import BUILTIN_ROLES, PERMISSIONS
 from tests.conftest import post
 from tests.factories import (
     make_activity,
+    make_bulk_job,
     make_company_activity,
     make_deal_activity,
     make_member,
@@ -61,6 +62,8 @@ def objects_for(app, ws, rule, actor) -> dict:
             values["activity_id"] = make_company_activity(app, ws, values["company_id"], "walker task", **mine)
         else:  # an activity of a deal
             values["activity_id"] = make_deal_activity(app, ws, values["deal_id"], "walker task", **mine)
+    if "job_id" in values:  # a member follows only the jobs they asked for
+        values["job_id"] = make_bulk_job(app, ws, asked_by=actor, total=10, done=5)
     if "view_id" in values:
         list_name = "companies" if rule.endpoint.startswith("ws.company_views.") else "contacts"
         values["view_id"] = make_saved_view(app, ws, "walker view", owner_id=actor.membership_id, list_name=list_name)

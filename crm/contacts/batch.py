@@ -4,7 +4,7 @@ than a record at a time, so that "all matching" on a large workspace finishes wi
 Each changed record still gets its own audit entry, as a single edit would. The caller commits."""
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -16,12 +16,22 @@ from crm.extensions import db
 BATCH = 1000
 
 
-def id_batches(model, statement: sa.Select) -> Iterator[list[int]]:
+# Told (records done, records in all) as a bulk change goes: a background job commits each batch
+# and shows how far it has got (crm/contacts/bulk_jobs.py).
+Progress = Callable[[int, int], None]
+
+
+def id_batches(model, statement: sa.Select, progress: Progress | None = None) -> Iterator[list[int]]:
     """The ids ``statement`` (a select of ``model``) selects, a batch at a time, read up front (so
-    that a change which takes a record out of the selection does not move the batches)."""
+    that a change which takes a record out of the selection does not move the batches). ``progress``
+    is told (done, total) when the ids are read and after each batch is done."""
     ids = list(db.session.scalars(statement.with_only_columns(model.id).order_by(model.id)))
+    if progress is not None:
+        progress(0, len(ids))
     for start in range(0, len(ids), BATCH):
         yield ids[start : start + BATCH]
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids))
 
 
 def _kind(model) -> str:

@@ -5,6 +5,7 @@ gets its own audit entry (as a single edit would); work goes a batch at a time. 
 
 import sqlalchemy as sa
 from flask import g, render_template, request
+from flask_babel import ngettext
 
 from crm.contacts import batch, service
 from crm.contacts.models import LEVELS, Company, Contact
@@ -57,12 +58,12 @@ class OwnerNotChosen(BulkError):
     is fetched when seen), so the route then asks for the owner on a page of its own."""
 
 
-def apply(action: str, statement: sa.Select, value, commit_each: bool = False) -> int:
-    """Runs ``action`` on every contact of ``statement``; returns how many changed. ``commit_each``:
-    each batch is committed (a background job's large change shows as it goes)."""
+def apply(action: str, statement: sa.Select, value, progress: batch.Progress | None = None) -> int:
+    """Runs ``action`` on every contact of ``statement``; returns how many changed. ``progress``: told
+    after each batch (a background job commits it there, so that its change shows as it goes)."""
     tag = None
     changed = 0
-    for ids in batch.id_batches(Contact, statement):
+    for ids in batch.id_batches(Contact, statement, progress):
         if action in ("add_tag", "remove_tag") and tag is None:  # made only when there is a contact to tag
             tag = batch.tag_named(value, create=action == "add_tag")
             if tag is None:  # removing a tag nobody has
@@ -79,8 +80,6 @@ def apply(action: str, statement: sa.Select, value, commit_each: bool = False) -
             changed += batch.pin_level(ids, value)
         else:
             changed += _back_to_the_rules(ids)
-        if commit_each:
-            db.session.commit()
     return changed
 
 
@@ -93,13 +92,11 @@ def _back_to_the_rules(ids: list[int]) -> int:
     return len(pinned)
 
 
-def apply_to_companies(action: str, statement: sa.Select, value, commit_each: bool = False) -> int:
+def apply_to_companies(action: str, statement: sa.Select, value, progress: batch.Progress | None = None) -> int:
     """Runs ``action`` ("owner" or "delete") on every company of ``statement``; returns how many changed."""
     changed = 0
-    for ids in batch.id_batches(Company, statement):
+    for ids in batch.id_batches(Company, statement, progress):
         changed += batch.set_owner(Company, ids, value) if action == "owner" else batch.trash(Company, ids)
-        if commit_each:
-            db.session.commit()
     return changed
 
 
@@ -136,6 +133,22 @@ def ticked_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
     if len(ids) > MAX_SELECTED:
         raise BulkError(too_many)
     return ids
+
+
+def done_message(list_name: str, action: str, changed: int) -> str:
+    """What a bulk change did, in a request or a background job. ``list_name`` as a job's."""
+    contacts = list_name.endswith("contacts")
+    if list_name.startswith("trash:"):
+        if contacts:
+            return ngettext("%(num)d contact restored.", "%(num)d contacts restored.", changed)
+        return ngettext("%(num)d company restored.", "%(num)d companies restored.", changed)
+    if action == "delete":
+        if contacts:
+            return ngettext("%(num)d contact moved to the trash.", "%(num)d contacts moved to the trash.", changed)
+        return ngettext("%(num)d company moved to the trash.", "%(num)d companies moved to the trash.", changed)
+    if contacts:
+        return ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed)
+    return ngettext("%(num)d company changed.", "%(num)d companies changed.", changed)
 
 
 def choose_owner_page(owners: list[tuple[int, str]], noun: str, back_url: str) -> str:

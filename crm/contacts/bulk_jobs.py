@@ -1,9 +1,14 @@
 """Bulk changes larger than one request makes (more than ``bulk.MAX_AT_ONCE`` records: "all
-matching" on a large workspace), run as a job (crm.jobs): the same set-based batches, each
-committed as it is done, audited as the member who asked. The job selects again what the list's
-state selects, within that member's record scope; the permission was checked when it was asked."""
+matching" on a large workspace, or a whole trash tab), run as a job (crm.jobs): the same set-based
+batches, each committed as it is done, audited as the member who asked. The job selects again what
+the list's state selects, within that member's record scope; the permission was checked when it
+was asked. Its ``BulkJob`` row says how far it has got, for the panel that follows it (``panel``)."""
 
-from flask import g
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import g, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -11,32 +16,106 @@ from crm.auth.models import User
 from crm.contacts import bulk, trash
 from crm.contacts.company_list import CompanyListState, matching_companies
 from crm.contacts.list_view import ListState
-from crm.contacts.models import Company, Contact
+from crm.contacts.models import BulkJob, Company, Contact
 from crm.contacts.queries import matching_contacts
 from crm.custom_fields import service as custom_fields
+from crm.db import utcnow
 from crm.extensions import db
 from crm.jobs import enqueue
 from crm.workspaces.models import Membership, Workspace
 
+RUNNING, DONE, FAILED = "running", "done", "failed"
+# A batch of 1,000 takes about a second (bench/bulk.py); a job silent for this long has died with
+# its process (a thread of the web process, without REDIS_URL: crm/jobs.py).
+STALLED_AFTER = timedelta(minutes=2)
 
-def start(list_name: str, action: str, state_args: dict, value) -> None:
+
+def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
     """Queues ``action`` on all that ``state_args`` selects in ``list_name`` ("contacts",
-    "companies", or "trash:contacts"/"trash:companies" for restoring a whole tab)."""
-    enqueue(run, g.workspace.id, list_name, action, state_args, value, g.membership.id, current_user.id)
+    "companies", or "trash:contacts"/"trash:companies" for restoring a whole tab). The job's row is
+    committed first, so that the job and the panel find it."""
+    job = BulkJob(membership_id=g.membership.id, user_id=current_user.id, list_name=list_name, action=action,
+                  state_args=state_args, value=value, status=RUNNING, done=0)  # fmt: skip
+    db.session.add(job)
+    db.session.commit()
+    enqueue(run, g.workspace.id, job.id)
+    db.session.expire(job)  # read again when shown: the job may have got on (or ended, run inline)
+    return job
 
 
-def run(list_name: str, action: str, state_args: dict, value, membership_id: int, user_id: int) -> None:
-    member = db.session.get(Membership, membership_id)
+def run(job_id: int) -> None:
+    job = db.session.get(BulkJob, job_id)
+    member = db.session.get(Membership, job.membership_id)
     g.workspace = db.session.get(Workspace, member.workspace_id)  # its zone, for "Automatic" levels
-    g.audit_actor = db.session.get(User, user_id)
-    args = MultiDict([(key, item) for key, value_ in state_args.items()
-                      for item in (value_ if isinstance(value_, list) else [value_])])  # fmt: skip
-    if list_name == "contacts":
-        bulk.apply(action, matching_contacts(ListState.from_args(args), member), value, commit_each=True)
-    elif list_name == "companies":
+    g.audit_actor = db.session.get(User, job.user_id) if job.user_id else None
+    try:
+        changed = _apply(job, member, _progress_of(job_id))
+    except Exception:
+        db.session.rollback()  # the batches committed so far stay
+        _finish(job_id, FAILED)
+        raise
+    _finish(job_id, DONE, changed)
+
+
+def _apply(job: BulkJob, member: Membership, progress) -> int:
+    args = MultiDict([(key, item) for key, value in job.state_args.items()
+                      for item in (value if isinstance(value, list) else [value])])  # fmt: skip
+    if job.list_name == "contacts":
+        return bulk.apply(job.action, matching_contacts(ListState.from_args(args), member), job.value, progress)
+    if job.list_name == "companies":
         definitions = custom_fields.definitions(g.workspace, "company")
         statement = matching_companies(CompanyListState.from_args(args), member, definitions)
-        bulk.apply_to_companies(action, statement, value, commit_each=True)
-    else:
-        model = Contact if list_name == "trash:contacts" else Company
-        trash.restore(model, trash.in_trash(model, member), g.workspace, commit_each=True)
+        return bulk.apply_to_companies(job.action, statement, job.value, progress)
+    model = Contact if job.list_name == "trash:contacts" else Company
+    return trash.restore(model, trash.in_trash(model, member), g.workspace, progress)
+
+
+def _progress_of(job_id: int):
+    """Commits each batch with how far the job has got."""
+
+    def progress(done: int, total: int) -> None:
+        _set(job_id, done=done, total=total)
+        db.session.commit()
+
+    return progress
+
+
+def _finish(job_id: int, status: str, changed: int | None = None) -> None:
+    _set(job_id, status=status, changed=changed, finished_at=utcnow())
+    db.session.commit()
+
+
+def _set(job_id: int, **values) -> None:
+    statement = sa.update(BulkJob).where(BulkJob.id == job_id).values(updated_at=utcnow(), **values)
+    db.session.execute(statement.execution_options(synchronize_session=False))
+
+
+def stalled(job: BulkJob) -> bool:
+    return job.status == RUNNING and job.updated_at < utcnow() - STALLED_AFTER
+
+
+def list_url(job: BulkJob) -> str:
+    """The list the job changes, as it was when the change was asked for."""
+    if job.list_name.startswith("trash:"):
+        return url_for("ws.trash.index", kind=job.list_name.removeprefix("trash:"))
+    endpoint = "ws.contacts.index" if job.list_name == "contacts" else "ws.companies.index"
+    return url_for(endpoint, **job.state_args)
+
+
+def panel(job: BulkJob, oob: bool = False) -> str:
+    """The job's progress panel: polled while the job runs; then what it did, or where it stopped."""
+    return render_template("contacts/_bulk_job.html", oob=oob, **panel_context(job))
+
+
+def panel_context(job: BulkJob) -> dict:
+    done_text = bulk.done_message(job.list_name, job.action, job.changed or 0) if job.status == DONE else None
+    noun = "contacts" if job.list_name.endswith("contacts") else "companies"
+    return {"job": job, "stalled": stalled(job), "list_url": list_url(job), "label": _label(job), "noun": noun,
+            "done_text": done_text}  # fmt: skip
+
+
+def _label(job: BulkJob) -> str:
+    if job.list_name.startswith("trash:"):
+        return _("Restore")
+    actions = bulk.ACTIONS if job.list_name == "contacts" else bulk.COMPANY_ACTIONS
+    return str(actions[job.action][0])

@@ -1,5 +1,5 @@
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from crm.activities import company_routes as company_activities
@@ -9,7 +9,7 @@ from crm.audit.service import ACTIONS
 from crm.contacts import bulk, bulk_jobs, company_export, company_list, queries, service
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
-from crm.contacts.models import Company
+from crm.contacts.models import BulkJob, Company
 from crm.contacts.pages import company_or_404
 from crm.contacts.routes import leave_for
 from crm.csv_stream import csv_download
@@ -95,18 +95,13 @@ def bulk_action():
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
     if bulk.too_large(request.form, statement, Company):
-        bulk_jobs.start("companies", action, state.as_args(), value)
-        count = format_decimal(bulk.MAX_AT_ONCE)
-        flash(_("More than %(count)s companies: the change goes on in the background, a thousand at a time. "
-                "Reload the list in a minute to see it done.", count=count), "success")  # fmt: skip
-        return _list_after_bulk(state)
+        job = bulk_jobs.start("companies", action, state.as_args(), value)
+        flash(_("More than %(count)s companies: the change goes on in the background, a thousand at a time.",
+                count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
+        return _list_after_bulk(state, job=job)
     changed = bulk.apply_to_companies(action, statement, value)
     db.session.commit()
-    if action == "delete":
-        flash(ngettext("%(num)d company moved to the trash.", "%(num)d companies moved to the trash.", changed),
-              "success")  # fmt: skip
-    else:
-        flash(ngettext("%(num)d company changed.", "%(num)d companies changed.", changed), "success")
+    flash(bulk.done_message("companies", action, changed), "success")
     return _list_after_bulk(state)
 
 
@@ -122,11 +117,14 @@ def bulk_count():
     return render_template("contacts/_bulk_count.html", count=count, cap=bulk.COUNT_CAP, noun="companies")
 
 
-def _list_after_bulk(state: CompanyListState, status: int = 200):
+def _list_after_bulk(state: CompanyListState, status: int = 200, job: BulkJob | None = None):
     if wants_partial("company-results"):
         if status == 422:
             return bulk.REFUSED
-        return render_template("companies/_results.html", **_list_context(state, None)), status
+        results = render_template("companies/_results.html", **_list_context(state, None))
+        return (results + bulk_jobs.panel(job, oob=True) if job else results), status
+    if job:
+        return redirect(url_for("ws.contacts.bulk_job", job_id=job.id), 303)
     return redirect(url_for(".index", **state.as_args()), 303)
 
 

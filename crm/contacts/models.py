@@ -208,3 +208,34 @@ class SavedView(TenantScoped, Timestamps, db.Model):
     list_name: so.Mapped[str] = so.mapped_column(sa.String(20), default="contacts", server_default="contacts")
 
     owner: so.Mapped[Membership] = _owner_relationship("SavedView")
+
+
+class BulkJob(TenantScoped, Timestamps, db.Model):
+    """A bulk change too large for one request, run in the background (crm/contacts/bulk_jobs.py):
+    what it does and for whom, and how far it has got, for its progress panel. ``list_name``:
+    "contacts", "companies", "trash:contacts" or "trash:companies"; ``state_args``: the list's
+    search and filters; ``value``: the action's (an owner's membership id, a tag, a level)."""
+
+    __tablename__ = "bulk_jobs"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "membership_id"], ["memberships.workspace_id", "memberships.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    membership_id: so.Mapped[int] = so.mapped_column(BigId)  # who asked: the job keeps to their record scope
+    user_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    list_name: so.Mapped[str] = so.mapped_column(sa.String(20))
+    action: so.Mapped[str] = so.mapped_column(sa.String(20))
+    state_args: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    value: so.Mapped[object | None] = so.mapped_column(sa.JSON)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="running")  # running, done, failed
+    total: so.Mapped[int | None] = so.mapped_column(sa.Integer)  # known once the job has read the ids
+    done: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    changed: so.Mapped[int | None] = so.mapped_column(sa.Integer)  # when done: the records that changed
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.done * 100 // self.total) if self.total else 0

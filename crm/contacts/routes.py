@@ -1,6 +1,7 @@
+import sqlalchemy as sa
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, get_locale, ngettext
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
 from crm.activities.routes import activity_form
@@ -12,7 +13,7 @@ from crm.contacts import bulk, bulk_jobs, classification, list_rows, phones, que
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
-from crm.contacts.models import Company, Contact
+from crm.contacts.models import BulkJob, Company, Contact
 from crm.contacts.pages import contact_or_404
 from crm.contacts.timeline_text import contact_entries
 from crm.csv_stream import csv_download
@@ -125,27 +126,27 @@ def bulk_action():
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
     if bulk.too_large(request.form, statement, Contact):
-        bulk_jobs.start("contacts", action, state.as_args(), value)
-        flash(_("More than %(count)s contacts: the change goes on in the background, a thousand at a time. Reload "
-                "the list in a minute to see it done.", count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
-        return _list_after_bulk(state)
+        job = bulk_jobs.start("contacts", action, state.as_args(), value)
+        flash(_("More than %(count)s contacts: the change goes on in the background, a thousand at a time.",
+                count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
+        return _list_after_bulk(state, job=job)
     changed = bulk.apply(action, statement, value)
     db.session.commit()
-    if action == "delete":
-        flash(
-            ngettext("%(num)d contact moved to the trash.", "%(num)d contacts moved to the trash.", changed), "success"
-        )
-    else:
-        flash(ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed), "success")
+    flash(bulk.done_message("contacts", action, changed), "success")
     return _list_after_bulk(state)
 
 
-def _list_after_bulk(state: ListState, status: int = 200):
+def _list_after_bulk(state: ListState, status: int = 200, job: BulkJob | None = None):
+    """The list drawn again after a bulk change (with the panel of a job it started), or the
+    refusal; without JavaScript, the list's page again, or the job's own page."""
     if wants_partial("contact-results"):
         if status == 422:
             return bulk.REFUSED
         context = _list_context(state, None)
-        return render_template("contacts/_results.html", **_with_bulk(context)), status
+        results = render_template("contacts/_results.html", **_with_bulk(context))
+        return (results + bulk_jobs.panel(job, oob=True) if job else results), status
+    if job:
+        return redirect(url_for(".bulk_job", job_id=job.id), 303)
     return redirect(url_for(".index", **state.as_args()), 303)
 
 
@@ -163,6 +164,18 @@ def _with_bulk(context: dict) -> dict:
     """The bulk actions this member may run (the owner choices load only when needed)."""
     context["bulk_actions"] = {key: label for key, (label, perm) in bulk.ACTIONS.items() if g.membership.can(perm)}
     return context
+
+
+@bp.get("/bulk-jobs/<int:job_id>")
+@require("contacts.read")
+def bulk_job(job_id: int):
+    """How far a background bulk change has got (its panel polls here), for the member who asked."""
+    job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == job_id, BulkJob.membership_id == g.membership.id))
+    if job is None:
+        abort(404)
+    if wants_partial("bulk-job"):
+        return bulk_jobs.panel(job)
+    return render_template("contacts/bulk_job.html", **bulk_jobs.panel_context(job))
 
 
 @bp.get("/bulk-count")

@@ -44,13 +44,11 @@ def check_fits(model, statement: sa.Select, workspace) -> None:
         limits.check_contacts(workspace, db.session.scalar(statement.with_only_columns(sa.func.count())))
 
 
-def restore(model, statement: sa.Select, workspace, commit_each: bool = False) -> int:
+def restore(model, statement: sa.Select, workspace, progress: batch.Progress | None = None) -> int:
     """Brings back every record of ``statement`` (from ``in_trash``); returns how many. Contacts
     raise ``LimitError``, restoring none, when they would not all fit the plan."""
     check_fits(model, statement, workspace)
     restored = 0
-    for ids in batch.id_batches(model, statement):
+    for ids in batch.id_batches(model, statement, progress):
         restored += batch.restore(model, ids)
-        if commit_each:
-            db.session.commit()
     return restored

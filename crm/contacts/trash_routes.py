@@ -2,11 +2,12 @@
 button), the ticked rows, or the whole tab (in the background beyond what one request changes)."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from crm.billing.limits import LimitError
 from crm.contacts import bulk, bulk_jobs, service, trash
+from crm.contacts.models import BulkJob
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.permissions import require
@@ -50,10 +51,10 @@ def restore():
         statement = bulk.selection(statement, model, request.form, none, too_many)
         if bulk.too_large(request.form, statement, model):
             trash.check_fits(model, statement, g.workspace)
-            bulk_jobs.start(f"trash:{kind}", "restore", {}, None)
-            flash(_("More than %(count)s rows: they are restored in the background, a thousand at a time. Reload "
-                    "in a minute to see it done.", count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
-            return _after_restore(kind)
+            job = bulk_jobs.start(f"trash:{kind}", "restore", {}, None)
+            flash(_("More than %(count)s rows: they are restored in the background, a thousand at a time.",
+                    count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
+            return _after_restore(kind, job=job)
         restored = trash.restore(model, statement, g.workspace)
     except (bulk.BulkError, LimitError) as error:
         db.session.rollback()
@@ -63,19 +64,18 @@ def restore():
     if not restored:
         flash(_("Nothing was restored: it was restored already, or deleted more than %(days)d days ago.",
                 days=service.RESTORE_DAYS), "error")  # fmt: skip
-    elif kind == "contacts":
-        flash(ngettext("%(num)d contact restored.", "%(num)d contacts restored.", restored), "success")
     else:
-        flash(ngettext("%(num)d company restored.", "%(num)d companies restored.", restored), "success")
+        flash(bulk.done_message(f"trash:{kind}", "restore", restored), "success")
     return _after_restore(kind)
 
 
-def _after_restore(kind: str, status: int = 200):
+def _after_restore(kind: str, status: int = 200, job: BulkJob | None = None):
     if not is_htmx() or is_boosted():
-        return redirect(url_for(".index", kind=kind), 303)
+        return redirect(url_for("ws.contacts.bulk_job", job_id=job.id) if job else url_for(".index", kind=kind), 303)
     if status == 422:
         return bulk.REFUSED
     if wants_partial("trash-results"):
-        return render_template("contacts/_trash_results.html", **_page(kind))
+        results = render_template("contacts/_trash_results.html", **_page(kind))
+        return results + bulk_jobs.panel(job, oob=True) if job else results
     # A row's own Restore: htmx takes the row away, so rows loaded by "Load more" and ticks stay.
     return render_template("contacts/_trash_row_restored.html", **_page(kind))

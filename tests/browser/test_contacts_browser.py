@@ -2,6 +2,7 @@
 log a note and add a purchase that changes the tier."""
 
 import re
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -486,3 +487,39 @@ def test_header_search_opens_a_deal_and_a_ticket(app, page: Page, live_server):
     expect(page.get_by_role("heading", level=1)).to_have_text("Search")
     page.get_by_role("region", name="Tickets").get_by_role("link", name="#1001 Walnut veneer peeling").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Walnut veneer peeling")
+
+
+def test_a_large_bulk_change_goes_on_in_the_background_and_its_panel_follows_it(app, page: Page, live_server,
+                                                                                 monkeypatch):  # fmt: skip
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_member(app, owner, "sam@alpha.example.com")  # "Test User"
+    for n in range(4):
+        make_contact(app, owner, f"Fair {n}", tags=["fair"])
+    from crm.contacts import batch
+
+    set_owner = batch.set_owner
+
+    def slowly(model, ids, owner_id):  # a batch at a time, slowly enough to be seen going
+        time.sleep(0.4)
+        return set_owner(model, ids, owner_id)
+
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    monkeypatch.setattr(batch, "BATCH", 1)
+    monkeypatch.setattr(batch, "set_owner", slowly)
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)  # in a thread, as without REDIS_URL
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/?tag=fair")
+    mark_window(page)
+    page.get_by_label("Which").select_option(label="All contacts matching this list")
+    page.get_by_label("Action").select_option(label="Assign owner")
+    new_owner = page.get_by_label("New owner")
+    new_owner.scroll_into_view_if_needed()  # its choices load when it is seen
+    new_owner.select_option(label="Test User")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Apply").click()
+    panel = page.locator("#bulk-job")
+    expect(panel).to_contain_text("In the background: Assign owner")
+    expect(panel.get_by_label("In the background: Assign owner")).to_be_visible()  # the progress bar
+    expect(panel).to_contain_text("4 contacts changed.", timeout=15_000)  # polled until done
+    panel.get_by_role("link", name="Show the list again").click()
+    expect(page.locator("#contact-rows tr").filter(has_text="Test User")).to_have_count(4)

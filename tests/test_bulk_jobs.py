@@ -1,0 +1,107 @@
+"""Bulk changes too large for one request run in the background, and a panel follows them: how far
+they have got while they run, what they did, or where they stopped. Jobs run inline in tests, so a
+job has ended by the time the request that started it answers; running and stalled jobs are rows
+written here."""
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from crm.contacts.models import BulkJob, Contact
+from crm.db import utcnow
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_bulk_job, make_contact, make_member
+from tests.test_pages import assert_valid_page
+
+BULK = {"HX-Request": "true", "HX-Target": "contact-results"}
+PANEL = {"HX-Request": "true", "HX-Target": "bulk-job"}
+
+
+def contacts_url(ws, rest: str = "") -> str:
+    return f"/w/{ws.slug}/contacts/{rest}"
+
+
+def owners(app, ws, contact_ids: list[int]) -> list[int | None]:
+    with app.app_context(), workspace_scope(ws.id):
+        return [db.session.get(Contact, contact_id).owner_id for contact_id in contact_ids]
+
+
+def test_the_list_shows_the_background_change_and_what_it_did(app, client, auth, ws_a, ws_b, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    seller = make_member(app, ws_a, "seller@alpha.example.com")
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    auth.login(ws_a.email, ws_a.password)
+    assert '<div id="bulk-job"></div>' in client.get(contacts_url(ws_a)).get_data(as_text=True)  # the panel's place
+    every_fair = {"scope": "all", "tag": "fair", "action": "owner", "bulk_owner": str(seller.membership_id)}
+    response = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK)
+    body = response.get_data(as_text=True)
+    panel = body[body.index('<div id="bulk-job"') :]
+    assert 'data-hx-swap-oob="true"' in panel and "3 contacts changed." in panel  # the job ran inline
+    assert "Show the list again" in panel and f'href="{contacts_url(ws_a)}?tag=fair"' in panel
+    with app.app_context(), workspace_scope(ws_a.id):
+        job_id = db.session.scalar(sa.select(BulkJob.id))
+    assert owners(app, ws_a, fair) == [seller.membership_id] * 3
+    # Without JavaScript the bar leads to the job's own page.
+    plain = post(client, contacts_url(ws_a, "bulk"), {**every_fair, "bulk_owner": "none"})
+    assert plain.status_code == 303 and re.search(r"/contacts/bulk-jobs/\d+$", plain.headers["Location"])
+    page = client.get(plain.headers["Location"]).get_data(as_text=True)
+    assert "3 contacts changed." in page and owners(app, ws_a, fair) == [None] * 3
+    assert_valid_page(page, plain.headers["Location"])
+    # Only the member who asked follows the job; another workspace gets 404 for it.
+    auth.logout()
+    auth.login(seller.email, seller.password)
+    assert client.get(contacts_url(ws_a, f"bulk-jobs/{job_id}")).status_code == 404
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    assert client.get(f"/w/{ws_b.slug}/contacts/bulk-jobs/{job_id}").status_code == 404
+
+
+def test_a_running_job_is_polled_with_how_far_it_has_got(app, client, auth, ws_a):
+    job_id = make_bulk_job(app, ws_a, total=5000, done=2000)
+    auth.login(ws_a.email, ws_a.password)
+    panel = client.get(contacts_url(ws_a, f"bulk-jobs/{job_id}"), headers=PANEL).get_data(as_text=True)
+    assert "2,000 of 5,000 contacts done" in panel and 'value="40"' in panel
+    assert f'data-hx-get="/w/{ws_a.slug}/contacts/bulk-jobs/{job_id}"' in panel and "every 2s" in panel
+    assert "In the background: Assign owner" in panel
+    counting = make_bulk_job(app, ws_a, total=None, done=0)
+    assert "Finding the records" in client.get(contacts_url(ws_a, f"bulk-jobs/{counting}"), headers=PANEL).get_data(
+        as_text=True
+    )
+
+
+def test_a_job_that_died_or_failed_says_where_it_stopped_and_is_no_longer_polled(app, client, auth, ws_a):
+    stalled = make_bulk_job(app, ws_a, total=5000, done=3000)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(sa.update(BulkJob).values(updated_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+    failed = make_bulk_job(app, ws_a, status="failed", total=5000, done=1000)
+    auth.login(ws_a.email, ws_a.password)
+    for job_id, done in ((stalled, "3,000"), (failed, "1,000")):
+        panel = client.get(contacts_url(ws_a, f"bulk-jobs/{job_id}"), headers=PANEL).get_data(as_text=True)
+        assert f"stopped after {done} of 5,000" in panel and 'role="alert"' in panel
+        assert "data-hx-get" not in panel
+
+
+def test_a_job_that_fails_midway_keeps_its_done_batches_and_says_so(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    monkeypatch.setattr("crm.contacts.batch.BATCH", 1)
+    from crm.contacts import batch
+
+    set_owner, calls = batch.set_owner, []
+
+    def fails_on_the_second_batch(model, ids, owner_id):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return set_owner(model, ids, owner_id)
+
+    monkeypatch.setattr(batch, "set_owner", fails_on_the_second_batch)
+    auth.login(ws_a.email, ws_a.password)
+    every_fair = {"scope": "all", "tag": "fair", "action": "owner", "bulk_owner": str(ws_a.membership_id)}
+    body = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK).get_data(as_text=True)
+    assert "stopped after 1 of 3" in body
+    assert owners(app, ws_a, fair) == [ws_a.membership_id, None, None]  # the first batch was committed
