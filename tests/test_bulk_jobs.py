@@ -105,3 +105,38 @@ def test_a_job_that_fails_midway_keeps_its_done_batches_and_says_so(app, client,
     body = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK).get_data(as_text=True)
     assert "stopped after 1 of 3" in body
     assert owners(app, ws_a, fair) == [ws_a.membership_id, None, None]  # the first batch was committed
+
+
+def test_the_list_keeps_following_the_change_after_a_reload_until_its_end_is_seen(app, client, auth, ws_a,
+                                                                                   monkeypatch):  # fmt: skip
+    make_contact(app, ws_a, "Fair Ann", tags=["fair"])
+    auth.login(ws_a.email, ws_a.password)
+    job_id = make_bulk_job(app, ws_a, total=5000, done=1000)
+    with client.session_transaction() as session:
+        session["bulk_job"] = [ws_a.id, job_id]  # as the bar's request that started it leaves it
+    companies = client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
+    assert '<div id="bulk-job"></div>' in companies  # another list's page does not show it
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert "1,000 of 5,000 contacts done" in page and f"bulk-jobs/{job_id}" in page
+    assert_valid_page(page, contacts_url(ws_a))
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(sa.update(BulkJob).values(status="done", done=5000, changed=4990))
+        db.session.commit()
+    assert '<p role="status">4,990 contacts changed.</p>' in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert '<div id="bulk-job"></div>' in client.get(contacts_url(ws_a)).get_data(as_text=True)
+
+
+def test_a_job_started_by_the_bar_is_followed_by_the_list(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "tag": "fair", "action": "delete"}, headers=BULK)
+    assert all(stored_deleted(app, ws_a, fair))
+    ended = '<p role="status">3 contacts moved to the trash.</p>'  # the panel's, not a toast
+    assert ended in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert ended not in client.get(contacts_url(ws_a)).get_data(as_text=True)
+
+
+def stored_deleted(app, ws, contact_ids: list[int]) -> list[bool]:
+    with app.app_context(), workspace_scope(ws.id):
+        return [db.session.get(Contact, contact_id).deleted_at is not None for contact_id in contact_ids]

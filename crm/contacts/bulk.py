@@ -5,7 +5,7 @@ gets its own audit entry (as a single edit would); work goes a batch at a time. 
 
 import sqlalchemy as sa
 from flask import g, render_template, request
-from flask_babel import ngettext
+from flask_babel import format_decimal, ngettext
 
 from crm.contacts import batch, service
 from crm.contacts.models import LEVELS, Company, Contact
@@ -137,18 +137,20 @@ def ticked_ids(form, none_ticked: str, too_many: str) -> list[int] | None:
 
 def done_message(list_name: str, action: str, changed: int) -> str:
     """What a bulk change did, in a request or a background job. ``list_name`` as a job's."""
-    contacts = list_name.endswith("contacts")
+    contacts, count = list_name.endswith("contacts"), format_decimal(changed)  # "12,000": a job's may be large
     if list_name.startswith("trash:"):
         if contacts:
-            return ngettext("%(num)d contact restored.", "%(num)d contacts restored.", changed)
-        return ngettext("%(num)d company restored.", "%(num)d companies restored.", changed)
+            return ngettext("%(count)s contact restored.", "%(count)s contacts restored.", changed, count=count)
+        return ngettext("%(count)s company restored.", "%(count)s companies restored.", changed, count=count)
     if action == "delete":
         if contacts:
-            return ngettext("%(num)d contact moved to the trash.", "%(num)d contacts moved to the trash.", changed)
-        return ngettext("%(num)d company moved to the trash.", "%(num)d companies moved to the trash.", changed)
+            return ngettext("%(count)s contact moved to the trash.", "%(count)s contacts moved to the trash.", changed,
+                            count=count)  # fmt: skip
+        return ngettext("%(count)s company moved to the trash.", "%(count)s companies moved to the trash.", changed,
+                        count=count)  # fmt: skip
     if contacts:
-        return ngettext("%(num)d contact changed.", "%(num)d contacts changed.", changed)
-    return ngettext("%(num)d company changed.", "%(num)d companies changed.", changed)
+        return ngettext("%(count)s contact changed.", "%(count)s contacts changed.", changed, count=count)
+    return ngettext("%(count)s company changed.", "%(count)s companies changed.", changed, count=count)
 
 
 def choose_owner_page(owners: list[tuple[int, str]], noun: str, back_url: str) -> str:

@@ -4,10 +4,11 @@ batches, each committed as it is done, audited as the member who asked. The job 
 the list's state selects, within that member's record scope; the permission was checked when it
 was asked. Its ``BulkJob`` row says how far it has got, for the panel that follows it (``panel``)."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import g, render_template, url_for
+from flask import g, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -28,6 +29,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 # A batch of 1,000 takes about a second (bench/bulk.py); a job silent for this long has died with
 # its process (a thread of the web process, without REDIS_URL: crm/jobs.py).
 STALLED_AFTER = timedelta(minutes=2)
+FOLLOWED = "bulk_job"  # the session's [workspace id, job id] of the member's latest background change
 
 
 def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
@@ -38,6 +40,7 @@ def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
                   state_args=state_args, value=value, status=RUNNING, done=0)  # fmt: skip
     db.session.add(job)
     db.session.commit()
+    session[FOLLOWED] = [g.workspace.id, job.id]
     enqueue(run, g.workspace.id, job.id)
     db.session.expire(job)  # read again when shown: the job may have got on (or ended, run inline)
     return job
@@ -102,16 +105,49 @@ def list_url(job: BulkJob) -> str:
     return url_for(endpoint, **job.state_args)
 
 
+@dataclass(frozen=True)
+class Panel:
+    """What the job's panel shows (contacts/_bulk_job.html)."""
+
+    job: BulkJob
+    stalled: bool
+    list_url: str
+    label: str  # the action, as the bar names it
+    noun: str  # "contacts" or "companies"
+    done_text: str | None  # when done: what it did
+
+
 def panel(job: BulkJob, oob: bool = False) -> str:
     """The job's progress panel: polled while the job runs; then what it did, or where it stopped."""
-    return render_template("contacts/_bulk_job.html", oob=oob, **panel_context(job))
+    return render_template("contacts/_bulk_job.html", oob=oob, job_panel=panel_of(job))
 
 
-def panel_context(job: BulkJob) -> dict:
+def panel_of(job: BulkJob) -> Panel:
     done_text = bulk.done_message(job.list_name, job.action, job.changed or 0) if job.status == DONE else None
     noun = "contacts" if job.list_name.endswith("contacts") else "companies"
-    return {"job": job, "stalled": stalled(job), "list_url": list_url(job), "label": _label(job), "noun": noun,
-            "done_text": done_text}  # fmt: skip
+    return Panel(job, stalled(job), list_url(job), _label(job), noun, done_text)
+
+
+def followed_panel(list_name: str) -> Panel | None:
+    """The panel of the member's latest background change on this list, for the list's page: while
+    it runs, and once more after it has ended, so that a reload of the list keeps following it. The
+    session remembers it (``start``): a page with none to follow makes no query for it."""
+    kept = session.get(FOLLOWED)
+    if not kept or kept[0] != g.workspace.id:
+        return None
+    job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == kept[1], BulkJob.membership_id == g.membership.id))
+    if job is None or job.list_name != list_name:
+        if job is None:
+            session.pop(FOLLOWED, None)
+        return None
+    seen_ended(job)
+    return panel_of(job)
+
+
+def seen_ended(job: BulkJob) -> None:
+    """Once its end has been shown, the job is no longer followed."""
+    if job.status != RUNNING or stalled(job):
+        session.pop(FOLLOWED, None)
 
 
 def _label(job: BulkJob) -> str:

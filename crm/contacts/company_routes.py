@@ -57,7 +57,8 @@ def index():
     if wants_partial("company-results"):
         return render_template("companies/_results.html", export_oob=True, **context)
     filters = {"owner_filter": queries.owner_filter_choices(g.membership, state.owner),
-               "sizes": [(size, size) for size in company_list.SIZES], "sorts": company_list.SORTS}  # fmt: skip
+               "sizes": [(size, size) for size in company_list.SIZES], "sorts": company_list.SORTS,
+               "job_panel": bulk_jobs.followed_panel("companies")}  # fmt: skip
     return render_template("companies/index.html", **filters, **context)
 
 

@@ -96,9 +96,8 @@ def index():
     _with_bulk(context)
     if wants_partial("contact-results"):
         return render_template("contacts/_results.html", export_oob=True, **context)
-    return render_template(
-        "contacts/index.html", owner_filter=queries.owner_filter_choices(g.membership, state.owner), **context
-    )
+    return render_template("contacts/index.html", owner_filter=queries.owner_filter_choices(g.membership, state.owner),
+                           job_panel=bulk_jobs.followed_panel("contacts"), **context)  # fmt: skip
 
 
 @bp.post("/bulk")
@@ -173,9 +172,10 @@ def bulk_job(job_id: int):
     job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == job_id, BulkJob.membership_id == g.membership.id))
     if job is None:
         abort(404)
+    bulk_jobs.seen_ended(job)
     if wants_partial("bulk-job"):
         return bulk_jobs.panel(job)
-    return render_template("contacts/bulk_job.html", **bulk_jobs.panel_context(job))
+    return render_template("contacts/bulk_job.html", job_panel=bulk_jobs.panel_of(job))
 
 
 @bp.get("/bulk-count")

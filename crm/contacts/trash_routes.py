@@ -36,7 +36,7 @@ def index():
     context = _page(kind, request.args.get("after"))
     if wants_partial("trash-more"):
         return render_template("contacts/_trash_rows.html", more_page=True, **context)
-    return render_template("contacts/trash.html", **context)
+    return render_template("contacts/trash.html", job_panel=bulk_jobs.followed_panel(f"trash:{kind}"), **context)
 
 
 @bp.post("/restore")
