@@ -173,6 +173,7 @@ def test_a_change_too_large_for_one_request_runs_in_the_background(app, client, 
     auth.login(ws_a.email, ws_a.password)
     response = post(client, bulk_url(ws_a), {"scope": "all", "industry": "tea", "action": "delete"}, headers=RESULTS)
     assert "More than 2 companies: the change goes on in the background" in response.headers["HX-Trigger"]
+    assert "<p>3 companies moved to the trash.</p>" in response.get_data(as_text=True)  # its panel, run inline
     assert all(company(app, ws_a, c).deleted_at for c in tea) and company(app, ws_a, bolt).deleted_at is None
     assert company(app, ws_b, foreign).deleted_at is None
     assert audited(app, ws_a, "company.deleted") == sorted(tea)

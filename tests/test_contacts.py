@@ -820,6 +820,7 @@ def test_all_matching_beyond_what_one_request_changes_goes_on_in_a_background_jo
     trash_tab = {"HX-Request": "true", "HX-Target": "trash-results"}
     response = post(client, contacts_url(ws_a, "trash/restore"), restore_all, headers=trash_tab)
     assert "restored in the background" in response.headers["HX-Trigger"]
+    assert "<p>3 contacts restored.</p>" in response.get_data(as_text=True)  # the job's panel (it ran inline)
     assert not any(stored(app, ws_a, contact_id).deleted_at for contact_id in fair)
 
 

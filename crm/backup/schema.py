@@ -27,6 +27,7 @@ EXCLUDED = {
     "assignment_rotations": "who takes turns on ticket queues names members, and a restore brings only the restorer;"
     " choose them again in Settings -> Ticket assignment",
     "invoices": "the original workspace's Stripe invoices; they stay on its Stripe account and billing page",
+    "bulk_jobs": "how far the original workspace's background bulk changes got; their changes are in the records",
 }
 
 USERS = "users"  # global: referenced by email, never copied

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import g, render_template, session, url_for
+from flask import current_app, g, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from crm.auth.models import User
+from crm.billing.limits import LimitError
 from crm.contacts import bulk, trash
 from crm.contacts.company_list import CompanyListState, matching_companies
 from crm.contacts.list_view import ListState
@@ -29,6 +30,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 # A batch of 1,000 takes about a second (bench/bulk.py); a job silent for this long has died with
 # its process (a thread of the web process, without REDIS_URL: crm/jobs.py).
 STALLED_AFTER = timedelta(minutes=2)
+KEPT_FOR = timedelta(days=30)  # ended jobs are forgotten after this (their changes are in the audit log)
 FOLLOWED = "bulk_job"  # the session's [workspace id, job id] of the member's latest background change
 
 
@@ -39,11 +41,21 @@ def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
     job = BulkJob(membership_id=g.membership.id, user_id=current_user.id, list_name=list_name, action=action,
                   state_args=state_args, value=value, status=RUNNING, done=0)  # fmt: skip
     db.session.add(job)
+    _forget_old_jobs()
     db.session.commit()
     session[FOLLOWED] = [g.workspace.id, job.id]
-    enqueue(run, g.workspace.id, job.id)
+    try:
+        enqueue(run, g.workspace.id, job.id)
+    except Exception:  # Redis unreachable: the job will never run
+        _finish(job.id, FAILED, failure="error")
+        raise
     db.session.expire(job)  # read again when shown: the job may have got on (or ended, run inline)
     return job
+
+
+def _forget_old_jobs() -> None:
+    ended_long_ago = BulkJob.finished_at < utcnow() - KEPT_FOR
+    db.session.execute(sa.delete(BulkJob).where(ended_long_ago).execution_options(synchronize_session=False))
 
 
 def run(job_id: int) -> None:
@@ -53,11 +65,15 @@ def run(job_id: int) -> None:
     g.audit_actor = db.session.get(User, job.user_id) if job.user_id else None
     try:
         changed = _apply(job, member, _progress_of(job_id))
+    except LimitError:  # restored contacts would not fit the plan (it changed since): none restored
+        db.session.rollback()
+        _finish(job_id, FAILED, failure="limit")
+        return
     except Exception:
         db.session.rollback()  # the batches committed so far stay
-        _finish(job_id, FAILED)
+        _finish(job_id, FAILED, failure="error")
         raise
-    _finish(job_id, DONE, changed)
+    _finish(job_id, DONE, changed=changed)
 
 
 def _apply(job: BulkJob, member: Membership, progress) -> int:
@@ -83,8 +99,8 @@ def _progress_of(job_id: int):
     return progress
 
 
-def _finish(job_id: int, status: str, changed: int | None = None) -> None:
-    _set(job_id, status=status, changed=changed, finished_at=utcnow())
+def _finish(job_id: int, status: str, **values) -> None:
+    _set(job_id, status=status, finished_at=utcnow(), **values)
     db.session.commit()
 
 
@@ -94,7 +110,11 @@ def _set(job_id: int, **values) -> None:
 
 
 def stalled(job: BulkJob) -> bool:
-    return job.status == RUNNING and job.updated_at < utcnow() - STALLED_AFTER
+    """Running, yet silent for too long. An RQ job that has not started may be queued behind others
+    (an import); a thread starts at once."""
+    if job.status != RUNNING or job.updated_at >= utcnow() - STALLED_AFTER:
+        return False
+    return job.total is not None or not current_app.config["REDIS_URL"]
 
 
 def list_url(job: BulkJob) -> str:
@@ -119,7 +139,7 @@ class Panel:
 
 def panel(job: BulkJob, oob: bool = False) -> str:
     """The job's progress panel: polled while the job runs; then what it did, or where it stopped."""
-    return render_template("contacts/_bulk_job.html", oob=oob, job_panel=panel_of(job))
+    return render_template("contacts/_bulk_job.html", oob=oob, announce=True, job_panel=panel_of(job))
 
 
 def panel_of(job: BulkJob) -> Panel:
@@ -154,4 +174,4 @@ def _label(job: BulkJob) -> str:
     if job.list_name.startswith("trash:"):
         return _("Restore")
     actions = bulk.ACTIONS if job.list_name == "contacts" else bulk.COMPANY_ACTIONS
-    return str(actions[job.action][0])
+    return str(actions[job.action][0]) if job.action in actions else job.action

@@ -234,6 +234,7 @@ class BulkJob(TenantScoped, Timestamps, db.Model):
     total: so.Mapped[int | None] = so.mapped_column(sa.Integer)  # known once the job has read the ids
     done: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     changed: so.Mapped[int | None] = so.mapped_column(sa.Integer)  # when done: the records that changed
+    failure: so.Mapped[str | None] = so.mapped_column(sa.String(10))  # when failed: "limit" (the plan's), "error"
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     @property

@@ -170,6 +170,8 @@ def _with_bulk(context: dict) -> dict:
 def bulk_job(job_id: int):
     """How far a background bulk change has got (its panel polls here), for the member who asked."""
     job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == job_id, BulkJob.membership_id == g.membership.id))
+    if job is None and wants_partial("bulk-job"):  # forgotten while its panel polled: 286 stops the polling
+        return '<div id="bulk-job"></div>', 286
     if job is None:
         abort(404)
     bulk_jobs.seen_ended(job)

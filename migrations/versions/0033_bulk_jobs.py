@@ -33,6 +33,7 @@ def upgrade():
         sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("done", sa.Integer(), nullable=False),
         sa.Column("changed", sa.Integer(), nullable=True),
+        sa.Column("failure", sa.String(10), nullable=True),
         sa.Column("finished_at", Stamp, nullable=True),
         sa.Column("created_at", Stamp, nullable=False),
         sa.Column("updated_at", Stamp, nullable=False),

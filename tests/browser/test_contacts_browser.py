@@ -521,5 +521,6 @@ def test_a_large_bulk_change_goes_on_in_the_background_and_its_panel_follows_it(
     expect(panel).to_contain_text("In the background: Assign owner")
     expect(panel.get_by_label("In the background: Assign owner")).to_be_visible()  # the progress bar
     expect(panel).to_contain_text("4 contacts changed.", timeout=15_000)  # polled until done
+    expect(page.get_by_role("status").filter(has_text="4 contacts changed.")).to_have_count(1)  # read out once
     panel.get_by_role("link", name="Show the list again").click()
     expect(page.locator("#contact-rows tr").filter(has_text="Test User")).to_have_count(4)
