@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 from jinja2 import Environment, FileSystemLoader
 
-URL = os.environ["BASELINE_DATABASE_URL"]
-WORKSPACE_ID = int(os.environ["BASELINE_WORKSPACE_ID"])
+URL = os.environ.get("BASELINE_DATABASE_URL", "")  # (bench/stack.py imports QUERY without them)
+WORKSPACE_ID = int(os.environ.get("BASELINE_WORKSPACE_ID", "0"))
 QUERY = (
     "SELECT id, name, emails, lifecycle, created_at FROM contacts WHERE workspace_id = {0} AND deleted_at IS NULL"
     " ORDER BY created_at DESC, id DESC LIMIT 50"
