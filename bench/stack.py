@@ -15,8 +15,8 @@ part of the stack to the one before:
 * ``signed-in + csrf``: Flask-WTF's CSRFProtect on too, and a token in the page (every form has one).
 
 Kehu's own signed-in floor and contacts list (bench/target.py) are measured in the same run, for
-comparison. Nothing of the four pages is Kehu's: no tenancy wall (the workspace setting is sent once per connection, as the
-baseline does), no roles, no layout, no translations. The PostgreSQL bench database of
+comparison. Nothing of the four pages is Kehu's: no tenancy wall (the workspace setting is sent once
+per connection, as the baseline does), no roles, no layout, no translations. The PostgreSQL bench database of
 ``make bench-data`` is read as the app role; the whale owner is the signed-in user. The app is
 served only on 127.0.0.1 by this script; its sign-in route takes no password.
 """

@@ -167,3 +167,25 @@ def test_a_polled_job_that_is_gone_stops_the_polling(app, client, auth, ws_a):
     gone = client.get(contacts_url(ws_a, "bulk-jobs/999999"), headers=PANEL)
     assert gone.status_code == 286 and gone.get_data(as_text=True) == '<div id="bulk-job"></div>'
     assert client.get(contacts_url(ws_a, "bulk-jobs/999999")).status_code == 404
+
+
+def test_a_second_background_change_of_a_list_waits_for_the_first(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    running = make_bulk_job(app, ws_a, total=5000, done=1000)  # the member's, on the contacts list
+    auth.login(ws_a.email, ws_a.password)
+    every_fair = {"scope": "all", "tag": "fair", "action": "delete"}
+    refused = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK)
+    assert refused.status_code == 422 and "still goes on in the background" in refused.headers["HX-Trigger"]
+    assert not any(stored_deleted(app, ws_a, fair))
+    # A change that fits one request needs no job, and the other lists are not held up.
+    ticked = post(client, contacts_url(ws_a, "bulk"), {"scope": "selected", "ids": [str(fair[0])], "action": "delete"},
+                  headers=BULK)  # fmt: skip
+    assert ticked.status_code == 200 and stored_deleted(app, ws_a, fair) == [True, False, False]
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(sa.update(BulkJob).where(BulkJob.id == running).values(status="done"))
+        db.session.commit()
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 1)  # the two left go to a job again
+    second = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK)
+    assert second.status_code == 200 and "goes on in the background" in second.headers["HX-Trigger"]
+    assert all(stored_deleted(app, ws_a, fair))

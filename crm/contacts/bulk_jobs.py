@@ -34,6 +34,17 @@ KEPT_FOR = timedelta(days=30)  # ended jobs are forgotten after this (their chan
 FOLLOWED = "bulk_job"  # the session's [workspace id, job id] of the member's latest background change
 
 
+def none_running(list_name: str) -> bool:
+    """True, or ``BulkError`` while the member's last change of this list still goes on: a second
+    would take the panel from the first, and both would change the same records."""
+    running = sa.select(BulkJob).where(BulkJob.membership_id == g.membership.id, BulkJob.list_name == list_name,
+                                       BulkJob.status == RUNNING)  # fmt: skip
+    if any(not stalled(job) for job in db.session.scalars(running)):
+        raise bulk.BulkError(_("A change of this list still goes on in the background: wait for its end, then ask "
+                               "again."))  # fmt: skip
+    return True
+
+
 def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
     """Queues ``action`` on all that ``state_args`` selects in ``list_name`` ("contacts",
     "companies", or "trash:contacts"/"trash:companies" for restoring a whole tab). The job's row is
