@@ -96,6 +96,14 @@ def test_a_job_that_died_or_failed_says_where_it_stopped_and_is_no_longer_polled
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/0")
     queued = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
     assert "Finding the records" in queued and "data-hx-get" in queued
+    # ... but not for longer than a job may run: then it is lost (no worker, Redis emptied).
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(
+            sa.update(BulkJob).where(BulkJob.id == waiting).values(updated_at=utcnow() - timedelta(hours=2))
+        )
+        db.session.commit()
+    lost = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
+    assert "stopped before it began" in lost
 
 
 def test_a_job_that_fails_midway_keeps_its_done_batches_and_says_so(app, client, auth, ws_a, monkeypatch):
@@ -126,7 +134,7 @@ def test_the_list_keeps_following_the_change_after_a_reload_until_its_end_is_see
     auth.login(ws_a.email, ws_a.password)
     job_id = make_bulk_job(app, ws_a, total=5000, done=1000)
     with client.session_transaction() as session:
-        session["bulk_job"] = [ws_a.id, job_id]  # as the bar's request that started it leaves it
+        session["bulk_jobs"] = {"contacts": [ws_a.id, job_id]}  # as the bar's request that started it leaves it
     companies = client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
     assert '<div id="bulk-job"></div>' in companies  # another list's page does not show it
     page = client.get(contacts_url(ws_a)).get_data(as_text=True)
@@ -189,3 +197,22 @@ def test_a_second_background_change_of_a_list_waits_for_the_first(app, client, a
     second = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK)
     assert second.status_code == 200 and "goes on in the background" in second.headers["HX-Trigger"]
     assert all(stored_deleted(app, ws_a, fair))
+
+
+def test_each_list_follows_its_own_latest_change(app, client, auth, ws_a):
+    contacts_job = make_bulk_job(app, ws_a, total=5000, done=1000)
+    ended = make_bulk_job(app, ws_a, status="done", total=10, done=10, changed=10)
+    auth.login(ws_a.email, ws_a.password)
+    with client.session_transaction() as session:
+        session["bulk_jobs"] = {"contacts": [ws_a.id, contacts_job], "companies": [ws_a.id, 999999]}
+    # An ended job's panel polled in another tab does not stop the list following its own job.
+    assert "10 contacts changed." in client.get(contacts_url(ws_a, f"bulk-jobs/{ended}"), headers=PANEL).get_data(
+        as_text=True
+    )
+    assert "1,000 of 5,000 contacts done" in client.get(contacts_url(ws_a)).get_data(as_text=True)
+    # A job that is gone is forgotten; the page shows the empty place.
+    assert '<div id="bulk-job"></div>' in client.get(f"/w/{ws_a.slug}/companies/").get_data(as_text=True)
+    for odd in (7, [ws_a.id], {"contacts": "x"}, {"contacts": [ws_a.id]}):  # never written so, but never a 500
+        with client.session_transaction() as session:
+            session["bulk_jobs"] = odd
+        assert client.get(contacts_url(ws_a)).status_code == 200

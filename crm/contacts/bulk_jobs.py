@@ -23,7 +23,7 @@ from crm.contacts.queries import matching_contacts
 from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.extensions import db
-from crm.jobs import enqueue
+from crm.jobs import JOB_TIMEOUT, enqueue
 from crm.workspaces.models import Membership, Workspace
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -31,7 +31,8 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 # its process (a thread of the web process, without REDIS_URL: crm/jobs.py).
 STALLED_AFTER = timedelta(minutes=2)
 KEPT_FOR = timedelta(days=30)  # ended jobs are forgotten after this (their changes are in the audit log)
-FOLLOWED = "bulk_job"  # the session's [workspace id, job id] of the member's latest background change
+QUEUED_AT_MOST = timedelta(seconds=JOB_TIMEOUT) + STALLED_AFTER
+FOLLOWED = "bulk_jobs"  # the session's {list name: [workspace id, job id]}: the member's latest change of each list
 
 
 def none_running(list_name: str) -> bool:
@@ -54,7 +55,7 @@ def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
     db.session.add(job)
     _forget_old_jobs()
     db.session.commit()
-    session[FOLLOWED] = [g.workspace.id, job.id]
+    _set_followed(list_name, [g.workspace.id, job.id])
     try:
         enqueue(run, g.workspace.id, job.id)
     except Exception:  # Redis unreachable: the job will never run
@@ -122,10 +123,11 @@ def _set(job_id: int, **values) -> None:
 
 def stalled(job: BulkJob) -> bool:
     """Running, yet silent for too long. An RQ job that has not started may be queued behind others
-    (an import); a thread starts at once."""
-    if job.status != RUNNING or job.updated_at >= utcnow() - STALLED_AFTER:
+    (an import, up to crm.jobs.JOB_TIMEOUT), not longer; a thread starts at once."""
+    if job.status != RUNNING:
         return False
-    return job.total is not None or not current_app.config["REDIS_URL"]
+    queued = job.total is None and current_app.config["REDIS_URL"]
+    return job.updated_at < utcnow() - (QUEUED_AT_MOST if queued else STALLED_AFTER)
 
 
 def list_url(job: BulkJob) -> str:
@@ -163,22 +165,37 @@ def followed_panel(list_name: str) -> Panel | None:
     """The panel of the member's latest background change on this list, for the list's page: while
     it runs, and once more after it has ended, so that a reload of the list keeps following it. The
     session remembers it (``start``): a page with none to follow makes no query for it."""
-    kept = session.get(FOLLOWED)
-    if not kept or kept[0] != g.workspace.id:
+    kept = _followed().get(list_name)
+    if kept is None or kept[0] != g.workspace.id:
         return None
     job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == kept[1], BulkJob.membership_id == g.membership.id))
-    if job is None or job.list_name != list_name:
-        if job is None:
-            session.pop(FOLLOWED, None)
+    if job is None:
+        _set_followed(list_name, None)
         return None
     seen_ended(job)
     return panel_of(job)
 
 
 def seen_ended(job: BulkJob) -> None:
-    """Once its end has been shown, the job is no longer followed."""
-    if job.status != RUNNING or stalled(job):
-        session.pop(FOLLOWED, None)
+    """Once its end has been shown, the job is no longer followed (a newer one of its list still is)."""
+    if (job.status != RUNNING or stalled(job)) and _followed().get(job.list_name) == [job.workspace_id, job.id]:
+        _set_followed(job.list_name, None)
+
+
+def _followed() -> dict[str, list[int]]:
+    """The session's {list name: [workspace id, job id]}; anything else there is ignored."""
+    kept = session.get(FOLLOWED)
+    if not isinstance(kept, dict):
+        return {}
+    return {name: pair for name, pair in kept.items()
+            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, int) for i in pair)}  # fmt: skip
+
+
+def _set_followed(list_name: str, pair: list[int] | None) -> None:
+    followed = {name: kept for name, kept in _followed().items() if name != list_name}
+    if pair is not None:
+        followed[list_name] = pair
+    session[FOLLOWED] = followed
 
 
 def _label(job: BulkJob) -> str:
