@@ -29,6 +29,13 @@ def owners(app, ws, contact_ids: list[int]) -> list[int | None]:
         return [db.session.get(Contact, contact_id).owner_id for contact_id in contact_ids]
 
 
+def silent_for(app, ws, job_id: int, how_long: timedelta) -> None:
+    """As if the job had said nothing for ``how_long``."""
+    with app.app_context(), workspace_scope(ws.id):
+        db.session.execute(sa.update(BulkJob).where(BulkJob.id == job_id).values(updated_at=utcnow() - how_long))
+        db.session.commit()
+
+
 def test_the_list_shows_the_background_change_and_what_it_did(app, client, auth, ws_a, ws_b, monkeypatch):
     fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
     seller = make_member(app, ws_a, "seller@alpha.example.com")
@@ -74,9 +81,7 @@ def test_a_running_job_is_polled_with_how_far_it_has_got(app, client, auth, ws_a
 
 def test_a_job_that_died_or_failed_says_where_it_stopped_and_is_no_longer_polled(app, client, auth, ws_a, monkeypatch):
     stalled = make_bulk_job(app, ws_a, total=5000, done=3000)
-    with app.app_context(), workspace_scope(ws_a.id):
-        db.session.execute(sa.update(BulkJob).values(updated_at=utcnow() - timedelta(minutes=5)))
-        db.session.commit()
+    silent_for(app, ws_a, stalled, timedelta(minutes=5))
     failed = make_bulk_job(app, ws_a, status="failed", total=5000, done=1000)
     auth.login(ws_a.email, ws_a.password)
     for job_id, done in ((stalled, "3,000"), (failed, "1,000")):
@@ -86,22 +91,14 @@ def test_a_job_that_died_or_failed_says_where_it_stopped_and_is_no_longer_polled
         assert f'<p id="bulk-job-said" data-hx-swap-oob="innerHTML">“Assign owner” stopped after {done}' in panel
     # Not started for as long: dead as a thread, but with RQ maybe queued behind an import.
     waiting = make_bulk_job(app, ws_a, total=None, done=0)
-    with app.app_context(), workspace_scope(ws_a.id):
-        db.session.execute(
-            sa.update(BulkJob).where(BulkJob.id == waiting).values(updated_at=utcnow() - timedelta(minutes=5))
-        )
-        db.session.commit()
+    silent_for(app, ws_a, waiting, timedelta(minutes=5))
     dead = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
     assert "stopped before it began: nothing was changed" in dead
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/0")
     queued = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
     assert "Finding the records" in queued and "data-hx-get" in queued
     # ... but not for longer than a job may run: then it is lost (no worker, Redis emptied).
-    with app.app_context(), workspace_scope(ws_a.id):
-        db.session.execute(
-            sa.update(BulkJob).where(BulkJob.id == waiting).values(updated_at=utcnow() - timedelta(hours=2))
-        )
-        db.session.commit()
+    silent_for(app, ws_a, waiting, timedelta(hours=2))
     lost = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
     assert "stopped before it began" in lost
 
