@@ -161,6 +161,11 @@ def panel_of(job: BulkJob) -> Panel:
     return Panel(job, stalled(job), list_url(job), _label(job), noun, done_text)
 
 
+def own_job(job_id: int) -> BulkJob | None:
+    """A job the signed-in member asked for (the tenancy wall keeps it to the workspace)."""
+    return db.session.scalar(sa.select(BulkJob).where(BulkJob.id == job_id, BulkJob.membership_id == g.membership.id))
+
+
 def followed_panel(list_name: str) -> Panel | None:
     """The panel of the member's latest background change on this list, for the list's page: while
     it runs, and once more after it has ended, so that a reload of the list keeps following it. The
@@ -168,7 +173,7 @@ def followed_panel(list_name: str) -> Panel | None:
     kept = _followed().get(list_name)
     if kept is None or kept[0] != g.workspace.id:
         return None
-    job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == kept[1], BulkJob.membership_id == g.membership.id))
+    job = own_job(kept[1])
     if job is None:
         _set_followed(list_name, None)
         return None

@@ -1,4 +1,3 @@
-import sqlalchemy as sa
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal, get_locale
@@ -170,7 +169,7 @@ def _with_bulk(context: dict) -> dict:
 @require("contacts.read")
 def bulk_job(job_id: int):
     """How far a background bulk change has got (its panel polls here), for the member who asked."""
-    job = db.session.scalar(sa.select(BulkJob).where(BulkJob.id == job_id, BulkJob.membership_id == g.membership.id))
+    job = bulk_jobs.own_job(job_id)
     if job is None and wants_partial("bulk-job"):  # forgotten while its panel polled: 286 stops the polling
         return '<div id="bulk-job"></div>', 286
     if job is None:
