@@ -181,14 +181,14 @@ def make_company_purchase(app, workspace, company_id: int, product: str = "Tea",
         return purchase.id
 
 
-def make_bulk_job(app, workspace, status: str = "running", asked_by=None, **values) -> int:
+def make_bulk_job(app, workspace, status: str = "running", asked_by=None, list_name: str = "contacts", **values) -> int:
     """A background bulk change that ``asked_by`` (a member; default the workspace's owner) asked
     for, as the job leaves it in the database."""
     from crm.contacts.models import BulkJob
 
     asked_by = asked_by or workspace
     with app.app_context(), workspace_scope(workspace.id):
-        job = BulkJob(membership_id=asked_by.membership_id, user_id=asked_by.user_id, list_name="contacts",
+        job = BulkJob(membership_id=asked_by.membership_id, user_id=asked_by.user_id, list_name=list_name,
                       action="owner", state_args={"tag": "fair"}, value=None, status=status, **values)  # fmt: skip
         db.session.add(job)
         db.session.commit()

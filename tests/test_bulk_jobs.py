@@ -73,7 +73,7 @@ def test_a_running_job_is_polled_with_how_far_it_has_got(app, client, auth, ws_a
     assert "2,000 of 5,000 contacts done" in panel and 'value="40"' in panel
     assert f'data-hx-get="/w/{ws_a.slug}/contacts/bulk-jobs/{job_id}"' in panel and "every 2s" in panel
     assert "In the background: Assign owner" in panel
-    counting = make_bulk_job(app, ws_a, total=None, done=0)
+    counting = make_bulk_job(app, ws_a, list_name="trash:contacts", total=None, done=0)
     assert "Finding the records" in client.get(contacts_url(ws_a, f"bulk-jobs/{counting}"), headers=PANEL).get_data(
         as_text=True
     )
@@ -90,7 +90,7 @@ def test_a_job_that_died_or_failed_says_where_it_stopped_and_is_no_longer_polled
         # Its end goes into the page's live region, which stays (read out when its text changes).
         assert f'<p id="bulk-job-said" data-hx-swap-oob="innerHTML">“Assign owner” stopped after {done}' in panel
     # Not started for as long: dead as a thread, but with RQ maybe queued behind an import.
-    waiting = make_bulk_job(app, ws_a, total=None, done=0)
+    waiting = make_bulk_job(app, ws_a, list_name="companies", total=None, done=0)
     silent_for(app, ws_a, waiting, timedelta(minutes=5))
     dead = client.get(contacts_url(ws_a, f"bulk-jobs/{waiting}"), headers=PANEL).get_data(as_text=True)
     assert "stopped before it began: nothing was changed" in dead
@@ -213,3 +213,50 @@ def test_each_list_follows_its_own_latest_change(app, client, auth, ws_a):
         with client.session_transaction() as session:
             session["bulk_jobs"] = odd
         assert client.get(contacts_url(ws_a)).status_code == 200
+
+
+def running_jobs(app, ws) -> list[tuple[int, str]]:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.execute(sa.select(BulkJob.id, BulkJob.list_name).where(BulkJob.status == "running")).all()
+
+
+def test_two_requests_at_once_start_one_job(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    first = make_bulk_job(app, ws_a, total=5000, done=1000)
+    # As if this request had checked before the first one's row was committed.
+    monkeypatch.setattr("crm.contacts.bulk_jobs._end_stalled_or_refuse", lambda list_name: None)
+    auth.login(ws_a.email, ws_a.password)
+    second = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "tag": "fair", "action": "delete"}, headers=BULK)
+    assert second.status_code == 422 and "still goes on in the background" in second.headers["HX-Trigger"]
+    assert running_jobs(app, ws_a) == [(first, "contacts")] and not any(stored_deleted(app, ws_a, fair))
+
+
+def test_a_dead_job_gives_way_to_the_next_and_says_where_it_stopped(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    dead = make_bulk_job(app, ws_a, total=5000, done=3000)
+    silent_for(app, ws_a, dead, timedelta(minutes=5))
+    auth.login(ws_a.email, ws_a.password)
+    again = post(client, contacts_url(ws_a, "bulk"), {"scope": "all", "tag": "fair", "action": "delete"}, headers=BULK)
+    assert again.status_code == 200 and all(stored_deleted(app, ws_a, fair))
+    panel = client.get(contacts_url(ws_a, f"bulk-jobs/{dead}"), headers=PANEL).get_data(as_text=True)
+    assert "stopped after 3,000 of 5,000" in panel and running_jobs(app, ws_a) == []
+
+
+def test_a_job_the_queue_refuses_changes_nothing_and_says_so(app, client, auth, ws_a, monkeypatch):
+    fair = [make_contact(app, ws_a, f"Fair {n}", tags=["fair"]) for n in range(3)]
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 2)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    auth.login(ws_a.email, ws_a.password)
+    every_fair = {"scope": "all", "tag": "fair", "action": "delete"}
+    refused = post(client, contacts_url(ws_a, "bulk"), every_fair, headers=BULK)
+    assert refused.status_code == 422 and "could not be started in the background" in refused.headers["HX-Trigger"]
+    plain = post(client, contacts_url(ws_a, "bulk"), every_fair)  # without JavaScript: the list, with the toast
+    assert plain.status_code == 303 and "could not be started" in client.get(plain.headers["Location"]).get_data(
+        as_text=True
+    )
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(BulkJob)) == 0
+    assert not any(stored_deleted(app, ws_a, fair))
+    assert '<div id="bulk-job"></div>' in client.get(contacts_url(ws_a)).get_data(as_text=True)

@@ -4,6 +4,7 @@ batches, each committed as it is done, audited as the member who asked. The job 
 the list's state selects, within that member's record scope; the permission was checked when it
 was asked. Its ``BulkJob`` row says how far it has got, for the panel that follows it (``panel``)."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from crm.extensions import db
 from crm.jobs import JOB_TIMEOUT, enqueue
 from crm.workspaces.models import Membership, Workspace
 
+log = logging.getLogger(__name__)
 RUNNING, DONE, FAILED = "running", "done", "failed"
 # A batch of 1,000 takes about a second (bench/bulk.py); a job silent for this long has died with
 # its process (a thread of the web process, without REDIS_URL: crm/jobs.py).
@@ -35,34 +37,49 @@ QUEUED_AT_MOST = timedelta(seconds=JOB_TIMEOUT) + STALLED_AFTER
 FOLLOWED = "bulk_jobs"  # the session's {list name: [workspace id, job id]}: the member's latest change of each list
 
 
-def none_running(list_name: str) -> bool:
-    """True, or ``BulkError`` while the member's last change of this list still goes on: a second
-    would take the panel from the first, and both would change the same records."""
-    running = sa.select(BulkJob).where(BulkJob.membership_id == g.membership.id, BulkJob.list_name == list_name,
-                                       BulkJob.status == RUNNING)  # fmt: skip
-    if any(not stalled(job) for job in db.session.scalars(running)):
-        raise bulk.BulkError(_("A change of this list still goes on in the background: wait for its end, then ask "
-                               "again."))  # fmt: skip
-    return True
-
-
 def start(list_name: str, action: str, state_args: dict, value) -> BulkJob:
     """Queues ``action`` on all that ``state_args`` selects in ``list_name`` ("contacts",
     "companies", or "trash:contacts"/"trash:companies" for restoring a whole tab). The job's row is
-    committed first, so that the job and the panel find it."""
+    committed first, so that the job and the panel find it. ``BulkError`` while the member's last
+    change of this list still goes on (a second would take the panel from the first, and both would
+    change the same records), or when the job cannot be queued."""
+    _end_stalled_or_refuse(list_name)
     job = BulkJob(membership_id=g.membership.id, user_id=current_user.id, list_name=list_name, action=action,
                   state_args=state_args, value=value, status=RUNNING, done=0)  # fmt: skip
-    db.session.add(job)
     _forget_old_jobs()
-    db.session.commit()
-    _set_followed(list_name, [g.workspace.id, job.id])
+    db.session.add(job)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:  # another request of the member's started one since the check
+        db.session.rollback()
+        raise bulk.BulkError(_still_running()) from None
     try:
         enqueue(run, g.workspace.id, job.id)
-    except Exception:  # Redis unreachable: the job will never run
-        _finish(job.id, FAILED, failure="error")
-        raise
+    except Exception:  # Redis unreachable: the job would never run
+        log.exception("bulk job %s could not be queued", job.id)
+        db.session.delete(job)
+        db.session.commit()
+        raise bulk.BulkError(_("The change could not be started in the background: nothing was changed. Try again "
+                               "in a moment.")) from None  # fmt: skip
+    _set_followed(list_name, [g.workspace.id, job.id])
     db.session.expire(job)  # read again when shown: the job may have got on (or ended, run inline)
     return job
+
+
+def _still_running() -> str:
+    return _("A change of this list still goes on in the background: wait for its end, then ask again.")
+
+
+def _end_stalled_or_refuse(list_name: str) -> None:
+    """A running job of the member's on this list refuses the new one, unless it has died (then it
+    is marked failed: it says so on its panel, and the new one may take its place)."""
+    running = sa.select(BulkJob).where(BulkJob.membership_id == g.membership.id, BulkJob.list_name == list_name,
+                                       BulkJob.status == RUNNING)  # fmt: skip
+    for job in db.session.scalars(running):
+        if not stalled(job):
+            raise bulk.BulkError(_still_running())
+        job.status, job.failure, job.finished_at = FAILED, "error", utcnow()
+    db.session.flush()
 
 
 def _forget_old_jobs() -> None:

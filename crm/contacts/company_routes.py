@@ -90,14 +90,14 @@ def bulk_action():
         statement = company_list.matching_companies(state, g.membership, definitions)
         statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)
         value = bulk.check_value(action, request.form.get("bulk_owner", "").strip(), dict(queries.owner_choices()))
-        in_background = bulk.too_large(request.form, statement, Company) and bulk_jobs.none_running("companies")
+        in_background = bulk.too_large(request.form, statement, Company)
+        job = bulk_jobs.start("companies", action, state.as_args(), value) if in_background else None
     except bulk.BulkError as error:
         if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
             return bulk.choose_owner_page(queries.owner_choices(), "companies", url_for(".index", **state.as_args()))
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
-    if in_background:
-        job = bulk_jobs.start("companies", action, state.as_args(), value)
+    if job:
         flash(_("More than %(count)s companies: the change goes on in the background, a thousand at a time.",
                 count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
         return _list_after_bulk(state, job=job)

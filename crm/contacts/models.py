@@ -221,6 +221,16 @@ class BulkJob(TenantScoped, Timestamps, db.Model):
         sa.ForeignKeyConstraint(
             ["workspace_id", "membership_id"], ["memberships.workspace_id", "memberships.id"], ondelete="CASCADE"
         ),
+        # One running change of a list per member, even when two requests pass the check at once.
+        sa.Index(
+            "uq_bulk_jobs_running_list",
+            "workspace_id",
+            "membership_id",
+            "list_name",
+            unique=True,
+            postgresql_where=sa.text("status = 'running'"),
+            sqlite_where=sa.text("status = 'running'"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

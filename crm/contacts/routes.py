@@ -118,14 +118,14 @@ def bulk_action():
                                    none_ticked, too_many)  # fmt: skip
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
         value = bulk.check_value(action, raw, dict(queries.owner_choices()))
-        in_background = bulk.too_large(request.form, statement, Contact) and bulk_jobs.none_running("contacts")
+        in_background = bulk.too_large(request.form, statement, Contact)
+        job = bulk_jobs.start("contacts", action, state.as_args(), value) if in_background else None
     except bulk.BulkError as error:
         if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
             return bulk.choose_owner_page(queries.owner_choices(), "contacts", url_for(".index", **state.as_args()))
         flash(str(error), "error")
         return _list_after_bulk(state, 422)
-    if in_background:
-        job = bulk_jobs.start("contacts", action, state.as_args(), value)
+    if job:
         flash(_("More than %(count)s contacts: the change goes on in the background, a thousand at a time.",
                 count=format_decimal(bulk.MAX_AT_ONCE)), "success")  # fmt: skip
         return _list_after_bulk(state, job=job)

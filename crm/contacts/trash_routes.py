@@ -49,7 +49,7 @@ def restore():
     too_many = _("Tick at most %(count)d rows, or choose the whole trash.", count=bulk.MAX_SELECTED)
     try:
         statement = bulk.selection(statement, model, request.form, none, too_many)
-        if bulk.too_large(request.form, statement, model) and bulk_jobs.none_running(f"trash:{kind}"):
+        if bulk.too_large(request.form, statement, model):
             trash.check_fits(model, statement, g.workspace)
             job = bulk_jobs.start(f"trash:{kind}", "restore", {}, None)
             flash(_("More than %(count)s rows: they are restored in the background, a thousand at a time.",
