@@ -70,6 +70,16 @@ def check(client, app, ws, import_id: int, **kwargs):
     return post(client, imports_url(ws, f"{import_id}/check"), mapping_data(job, **kwargs))
 
 
+def test_a_birthday_or_purchase_after_today_is_a_bad_row(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    later = date.today() + timedelta(days=2)
+    import_id = import_id_of(upload(client, ws_a, f"Name,Email,Birthday\nAnn Lee,ann@example.com,{later}\n"))
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 1
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert f"{later} is in the future: a birthday cannot be." in page
+
+
 def test_upload_guesses_chinese_and_english_headers(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     response = upload(client, ws_a, CSV.format(owner=ws_a.email))
@@ -451,14 +461,15 @@ def test_purchases_import_finds_customers_and_classifies_them(app, client, auth,
             f"{today.isoformat()},nobody@example.com,Tea,1,1,,\n"
             "31/31/2020,ann@example.com,Tea,1,1,,\n"
             f"{today.isoformat()},ann@example.com,,1,1,,\n"
-            f"{today.isoformat()},ann@example.com,Tea,-1,1,,\n")  # fmt: skip
+            f"{today.isoformat()},ann@example.com,Tea,-1,1,,\n"
+            f"{today + timedelta(days=2)},ann@example.com,Tea,1,1,,\n")  # fmt: skip
     auth.login(ws_a.email, ws_a.password)
     import_id = import_id_of(upload(client, ws_a, text, entity="purchases"))
     job = job_of(app, ws_a, import_id)
     assert job.mapping == ["purchased_on", "email", "product", "quantity", "unit_price", "amount", "company"]
     check(client, app, ws_a, import_id)
     job = job_of(app, ws_a, import_id)
-    assert (job.created_count, job.invalid_count) == (3, 4)
+    assert (job.created_count, job.invalid_count) == (3, 5)
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0  # a dry run saves nothing
     post(client, imports_url(ws_a, f"{import_id}/run"), {})
@@ -470,6 +481,7 @@ def test_purchases_import_finds_customers_and_classifies_them(app, client, auth,
         assert db.session.get(Contact, ann).lifetime_value == 31 and db.session.get(Contact, bo).lifetime_value == 30
     problems = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
     assert "No contact has nobody@example.com." in problems and "A product is needed." in problems
+    assert f"{today + timedelta(days=2)} is in the future: a purchase cannot be dated after today." in problems
     post(client, imports_url(ws_a, f"{import_id}/undo"), {})
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0

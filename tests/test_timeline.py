@@ -141,6 +141,21 @@ def test_a_purchase_classifies_the_customer_and_updates_the_summary(app, client,
     assert "Customer class changed" in page  # the change of class is in the record's history
 
 
+def test_a_customer_with_purchases_gets_the_lifecycle_from_the_rules_not_by_hand(app, client, auth, ws_a):
+    lead = make_contact(app, ws_a, "Lee Lead")
+    buyer = make_contact(app, ws_a, "Ann Buyer")
+    make_purchase(app, ws_a, buyer, amount=500, on=TODAY - timedelta(days=10))
+    auth.login(ws_a.email, ws_a.password)
+    assert 'name="lifecycle"' in client.get(contact_url(ws_a, lead, "/edit")).get_data(as_text=True)
+    form = client.get(contact_url(ws_a, buyer, "/edit")).get_data(as_text=True)
+    assert 'name="lifecycle"' not in form and "gets it from the customer tier rules" in form
+    for contact_id in (lead, buyer):
+        saved = post(client, contact_url(ws_a, contact_id), {"name": "Renamed", "lifecycle": "churned"})
+        assert saved.status_code == 303
+    assert contact_row(app, ws_a, lead).lifecycle == "churned"  # no purchase: as set by hand
+    assert contact_row(app, ws_a, buyer).lifecycle == "new"  # first purchase 10 days ago
+
+
 def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann Lee")
     auth.login(ws_a.email, ws_a.password)
@@ -151,6 +166,9 @@ def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
         ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "1", "unit_price": "-5"}, "Number must be"),
         ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "999999", "unit_price": "9999999999"},
          "Quantity times unit price is too large."),
+        # A year mistyped (2062): it would make the customer tier A and "new" until then.
+        ({"purchased_on": (date.today() + timedelta(days=2)).isoformat(), "product": "Tea", "quantity": "1",
+          "unit_price": "30000"}, "A purchase cannot be dated in the future."),
     ):  # fmt: skip
         response = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
         assert response.status_code == 422, data

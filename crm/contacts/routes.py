@@ -78,6 +78,8 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
         sensitive=sees_sensitive(),
         **kwargs,
     )
+    if contact is not None and contact.last_purchase_at is not None:
+        del form.lifecycle  # the customer tier rules set it from the purchases (classification.lifecycle_for)
     if contact is not None and not form.is_submitted():
         form.fill_from(contact)
     return form

@@ -48,6 +48,7 @@ class RowContext:
     region: str  # the workspace's default phone region
     members: dict[str, int]  # a member's email -> membership id
     custom: dict[str, FieldDef]  # custom field key -> definition
+    today: date  # where the workspace is: no purchase is dated after it
 
     @property
     def day_first(self) -> bool:
@@ -107,6 +108,8 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
         row.fields["gender"] = _gender(raw)
     elif target == "birthday":
         row.fields["birthday"] = parse_date(raw, context.day_first)
+        if row.fields["birthday"] > context.today:
+            raise Invalid(_("%(value)s is in the future: a birthday cannot be.", value=raw))
     elif target == "owner":
         row.fields["owner_id"] = owner_cell(raw, context.members)
     elif target == "country":

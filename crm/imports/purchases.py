@@ -67,6 +67,8 @@ def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
         row.company = text_cell(raw, 200)
     elif target == "purchased_on":
         row.fields["purchased_on"] = parse_date(raw, context.day_first)
+        if row.fields["purchased_on"] > context.today:
+            raise Invalid(_("%(value)s is in the future: a purchase cannot be dated after today.", value=raw))
     elif target == "product":
         row.fields["product"] = text_cell(raw, 200)
     else:  # quantity, unit_price, amount

@@ -17,7 +17,7 @@ from crm.audit import service as audit
 from crm.auth.models import User
 from crm.billing import limits
 from crm.billing.limits import LimitError
-from crm.contacts import identities
+from crm.contacts import classification, identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag, month_day
 from crm.contacts.service import company_search_text, contact_search_text, search_text_of
 from crm.db import utcnow
@@ -176,7 +176,8 @@ def context_for(workspace: Workspace, entity: str = "contacts") -> RowContext:
         .where(Membership.status == ACTIVE)
     )  # fmt: skip
     custom = {definition.key: definition for definition in custom_fields_of(workspace, entity)}
-    return RowContext(workspace.phone_region, {email.lower(): member_id for email, member_id in members}, custom)
+    by_email = {email.lower(): member_id for email, member_id in members}
+    return RowContext(workspace.phone_region, by_email, custom, classification.today_in(workspace))
 
 
 def columns_of(job: Import, custom_keys) -> list[Column]:

@@ -47,6 +47,11 @@ class PurchaseForm(FlaskForm):
             form.amount.data = None
         return form
 
+    def validate_purchased_on(self, field):
+        # A purchase to come would count in "the last 12 months" and make the customer "new" already.
+        if field.data and field.data > workspace_today():
+            raise ValidationError(_l("A purchase cannot be dated in the future."))
+
     def validate_unit_price(self, field):
         if self.quantity.data and field.data is not None and self.quantity.data * field.data > MAX_MONEY:
             raise ValidationError(_l("Quantity times unit price is too large."))
