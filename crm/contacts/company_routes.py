@@ -6,7 +6,7 @@ from crm.activities import company_routes as company_activities
 from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
-from crm.contacts import bulk, bulk_jobs, company_export, company_list, queries, service
+from crm.contacts import bulk, bulk_jobs, company_export, company_list, edit_clash, queries, service
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import BulkJob, Company
@@ -40,6 +40,7 @@ def _form(company: Company | None = None) -> CompanyForm:
     )
     if company is not None and not form.is_submitted():
         form.fill_from(company)
+        edit_clash.opened_now(form)
     return form
 
 
@@ -221,12 +222,15 @@ def update(company_id: int):
     company = company_or_404(company_id)
     form = _form(company)
     partial = wants_partial("company-details")
+    template = "companies/_edit.html" if partial else "companies/edit.html"
     if not form.validate_on_submit():
-        template = "companies/_edit.html" if partial else "companies/edit.html"
         return render_template(template, company=company, form=form), 422
     data = form.service_data()
     data["custom"], data["custom_audit"] = custom_payload(form, company)
-    service.update_company(company, data)
+    others = edit_clash.changed_since("company", company.id, form.opened_at.data)
+    if edit_clash.refused(form, others, service.update_company(company, data)):
+        db.session.rollback()
+        return render_template(template, company=company_or_404(company_id), form=form), edit_clash.STATUS
     db.session.commit()
     flash(_("Company saved."), "success")
     if partial:

@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -69,6 +69,7 @@ COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(
 
 
 class _RecordForm(FlaskForm):
+    opened_at = HiddenField()  # when the form was shown: crm/contacts/edit_clash.py
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
     street = StringField(_l("Street"), validators=[Optional(), Length(max=200)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
@@ -93,7 +94,7 @@ class _RecordForm(FlaskForm):
         """The submitted fields (a form with fields removed sends only the rest), empty text as None."""
         data = {}
         for field in self:
-            if field.type in ("CSRFTokenField",) or field.name.startswith("cf_"):
+            if field.type in ("CSRFTokenField", "HiddenField") or field.name.startswith("cf_"):
                 continue  # custom fields: crm.custom_fields.forms.custom_payload
             value = field.data
             if isinstance(value, str):

@@ -8,7 +8,7 @@ from crm.audit import queries as audit_queries
 from crm.audit import service as audit
 from crm.audit.service import ACTIONS
 from crm.billing.limits import LimitError
-from crm.contacts import bulk, bulk_jobs, classification, list_rows, phones, queries, service, timeline
+from crm.contacts import bulk, bulk_jobs, classification, edit_clash, list_rows, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, SORTS, ListState
@@ -82,6 +82,7 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
         del form.lifecycle  # the customer tier rules set it from the purchases (classification.lifecycle_for)
     if contact is not None and not form.is_submitted():
         form.fill_from(contact)
+        edit_clash.opened_now(form)
     return form
 
 
@@ -316,14 +317,20 @@ def update(contact_id: int):
     contact = contact_or_404(contact_id)
     form = _form(contact)
     partial = wants_partial("contact-details")
+    template = "contacts/_edit.html" if partial else "contacts/edit.html"
     if not form.validate_on_submit():
-        template = "contacts/_edit.html" if partial else "contacts/edit.html"
         return render_template(template, contact=contact, form=form), 422
     data = form.service_data()
     level = data.pop("level")
     data["custom"], data["custom_audit"] = custom_payload(form, contact)
     saved_from = utcnow()
-    service.update_contact(contact, data)
+    others = edit_clash.changed_since("contact", contact.id, form.opened_at.data)
+    changes = service.update_contact(contact, data)
+    if level != (contact.level if contact.level_pinned else ""):
+        changes["level"] = level
+    if edit_clash.refused(form, others, changes):
+        db.session.rollback()
+        return render_template(template, contact=contact_or_404(contact_id), form=form), edit_clash.STATUS
     service.set_level(contact, level, g.workspace, workspace_today())
     duplicates.refresh_for(contact)
     db.session.commit()

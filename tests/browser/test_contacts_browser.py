@@ -524,3 +524,31 @@ def test_a_large_bulk_change_goes_on_in_the_background_and_its_panel_follows_it(
     expect(page.get_by_role("status").filter(has_text="4 contacts changed.")).to_have_count(1)  # read out once
     panel.get_by_role("link", name="Show the list again").click()
     expect(page.locator("#contact-rows tr").filter(has_text="Test User")).to_have_count(4)
+
+
+def test_two_people_editing_one_contact_the_later_save_does_not_undo_the_first(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee", title="Buyer")
+    log_in(page, live_server.url, owner.email, owner.password)
+    url = f"{live_server.url}/w/{owner.slug}/contacts/{ann}"
+    other = page.context.new_page()  # as a colleague, or another tab
+    for tab in (page, other):
+        tab.goto(url)
+        wait_for_htmx(tab)
+        tab.locator("#contact-details").get_by_role("link", name="Edit").click()
+        expect(tab.locator("#contact-details").get_by_label("Job title")).to_be_visible()
+    other.locator("#contact-details").get_by_label("Job title").fill("CEO")
+    other.locator("#contact-details").get_by_role("button", name="Save").click()
+    expect(other.locator("#contact-details").get_by_text("CEO")).to_be_visible()
+    details = page.locator("#contact-details")
+    details.get_by_label("Tags").fill("fair")
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_role("alert")).to_contain_text("Job title")
+    title = details.get_by_label("Job title")
+    expect(title).to_be_focused()  # the field marked, with who changed it
+    expect(details).to_contain_text(f"Changed by {owner.email} since you opened this form.")
+    title.fill("CEO")  # keeps the colleague's title, and the tag of this form
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_role("link", name="Edit")).to_be_visible()
+    expect(details).to_contain_text("CEO")
+    expect(details).to_contain_text("fair")
