@@ -59,6 +59,8 @@ def test_a_contacts_page_shows_its_open_tickets_and_each_ticket_on_the_timeline(
     assert_valid_page(page, f"/w/{ws_a.slug}/contacts/{ann}")
     head = head_of(page, "open-tickets-title")
     assert "2 open tickets" in head and "Wrong colour" not in head  # resolved is not open
+    all_tickets = f'href="/w/{ws_a.slug}/tickets/?customer=contact:{ann}&amp;status=all">See all 3 tickets</a>'
+    assert all_tickets in head
     assert f'<a href="/w/{ws_a.slug}/tickets/{late_number}">#{late_number} Late delivery</a> (New)' in head
     assert head.index("Late delivery") < head.index("Lid")  # newest first
     assert "Lid &lt;b&gt;cracked&lt;/b&gt;" in head
@@ -106,6 +108,7 @@ def test_more_than_five_open_tickets_say_how_many_more(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     head = head_of(client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True), "open-tickets-title")
     assert "7 open tickets" in head and len(re.findall(r'href="[^"]+/tickets/\d+"', head)) == 5 and "and 2 more" in head
+    assert "See all" not in head  # every ticket is open: "and 2 more" leads to them
 
 
 def test_only_tickets_the_member_may_see_in_the_queue(app, client, auth, ws_a):

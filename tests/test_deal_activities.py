@@ -345,12 +345,17 @@ def test_contact_and_company_pages_show_open_deals_and_the_contact_timeline_deal
     page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
     head = page.split('class="open-deals"')[1].split("</section>")[0]
     assert "2 open deals" in head and "$1,500.00" in head and "Tea chests" in head and "Won order" not in head
+    # The closed ones are counted, and the deals list shows them all.
+    assert "1 won ($50.00) · 1 lost" in " ".join(head.split())
+    assert f'href="/w/{ws_a.slug}/deals/list?customer=contact:{ann}&amp;status=all">See all deals</a>' in head
+    listed = client.get(f"/w/{ws_a.slug}/deals/list?customer=contact:{ann}&status=all").get_data(as_text=True)
+    assert "Won order" in listed and "Lost order" in listed
     timeline = timeline_of(page)
     assert timeline.count("Deal created") == 4 and timeline.count("Deal won") == 1 and "Deal lost" in timeline
     assert f'<a href="/w/{ws_a.slug}/deals/{won}">Won order</a>' in timeline
     assert_valid_page(page, "contact page")
     company = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
-    assert "2 open deals" in company and "$1,500.00" in company
+    assert "2 open deals" in company and "$1,500.00" in company and "won" not in company.split("open-deals")[1][:600]
     chinese = client.get(f"/w/{ws_a.slug}/contacts/{ann}", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     head = chinese.get_data(as_text=True).split('class="open-deals"')[1].split("</section>")[0]
     assert "US$1,500.00：" in head and "（US$1,200.00）" in head  # Chinese punctuation, from the catalogue

@@ -1,5 +1,6 @@
-"""The open tickets of a contact, or of a company's people, for the head of its page: how many and
-the newest few, in one query, among the tickets the member may see (crm.tickets.queries.visible)."""
+"""The tickets of a contact, or of a company's people, for the head of its page: how many are open
+and the newest few of them, and how many there are in all, in one query, among the tickets the
+member may see (crm.tickets.queries.visible)."""
 
 from dataclasses import dataclass, field
 
@@ -16,8 +17,9 @@ SHOWN = 5
 
 @dataclass
 class OpenTickets:
-    count: int = 0
+    count: int = 0  # open ones
     first: list = field(default_factory=list)  # rows with number, subject, status
+    total: int = 0  # closed and resolved ones too
 
     @property
     def more(self) -> int:
@@ -30,15 +32,24 @@ class OpenTickets:
 
 def _first_open(*conditions, member: Membership, people: bool = False) -> OpenTickets:
     """The newest open tickets meeting ``conditions`` (on the ticket's contact too, with ``people``)
-    that the member may see, and how many there are (a window count, in the same query)."""
-    statement = sa.select(Ticket.number, Ticket.subject, Ticket.status, sa.func.count().over().label("total"))
+    that the member may see, how many are open and how many there are (window counts, in the same
+    query)."""
+    is_open = Ticket.status.notin_(FINISHED)
+    counts = sa.func.count().filter(is_open).over().label("open"), sa.func.count().over().label("total")
+    statement = sa.select(Ticket.number, Ticket.subject, Ticket.status, *counts)
     if people:
         statement = statement.join(
             Contact, sa.and_(Contact.workspace_id == Ticket.workspace_id, Contact.id == Ticket.contact_id)
         )
-    statement = visible(statement, member).where(Ticket.status.notin_(FINISHED), *conditions)
-    rows = db.session.execute(statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(SHOWN)).all()
-    return OpenTickets(rows[0].total if rows else 0, rows)
+    ordered = (
+        visible(statement, member)
+        .where(*conditions)
+        .order_by(sa.case((is_open, 0), else_=1), Ticket.created_at.desc(), Ticket.id.desc())
+    )
+    rows = db.session.execute(ordered.limit(SHOWN)).all()
+    if not rows:
+        return OpenTickets()
+    return OpenTickets(rows[0].open, [row for row in rows if row.status not in FINISHED], rows[0].total)
 
 
 def contact_open_tickets(member: Membership, contact_id: int) -> OpenTickets:
