@@ -102,6 +102,22 @@ def send_reminders():
     click.echo(f"{remind_every_workspace()} reminder(s) sent.")
 
 
+@crm_cli.command("purge-trash")
+def purge_trash():
+    """Delete for good the contacts and companies in the trash for longer than its restore window
+    (30 days), in every workspace, with what belongs only to them; run it nightly from cron."""
+    from crm.contacts.purge import purge_every_workspace
+
+    results = purge_every_workspace()
+    for name, counts in results:
+        if counts is None:
+            click.echo(f"{name}: the purge failed (see the log).")
+        else:
+            click.echo(f"{name}: {counts['contacts']} contact(s) and {counts['companies']} company(ies) purged.")
+    if any(counts is None for _name, counts in results):
+        raise click.ClickException("some workspaces were not purged (see the log)")
+
+
 @crm_cli.command("check-tickets")
 def check_tickets():
     """Email the managers once about each ticket that missed its service level, and close tickets

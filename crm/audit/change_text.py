@@ -39,6 +39,8 @@ FIELD_LABELS = {
     # exports and tasks
     "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
     "ids": _l("Ticked rows"),
+    # the trash's purge: how many of each went
+    "contacts": _l("Contacts"), "companies": _l("Companies"),
     # the customer tier rules, by their labels on Settings -> Customer tiers
     **{name: field.args[0] for name, field in vars(CustomerRulesForm).items() if isinstance(field, UnboundField)},
 }  # fmt: skip

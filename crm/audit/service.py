@@ -68,6 +68,7 @@ ACTIONS = {
     "company.deleted": _l("Deleted a company"),
     "company.restored": _l("Restored a company"),
     "company.exported": _l("Exported companies"),
+    "trash.purged": _l("Emptied the trash of records past their restore window"),
     "import.started": _l("Started an import"),
     "import.completed": _l("An import finished"),
     "import.undone": _l("Undid an import"),

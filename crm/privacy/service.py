@@ -50,6 +50,7 @@ from crm.tickets.models import (
 )
 
 ERASED_WORDS = "[erased]"
+ERASED_NAME = "Erased customer #"  # + the contact's id
 # What the customer told or gave us; staff's notes ("about") and the business's own grading (tier,
 # level, lifecycle, values) stay out, like internal notes.
 CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "source", "created_at",
@@ -121,10 +122,16 @@ def erase(contact: Contact) -> None:
     _erase_one(contact)
 
 
-def _erase_one(contact: Contact) -> None:
+def anonymise(contact: Contact) -> None:
+    """The erasure of this one contact without its own audit entry: for the trash's purge
+    (crm/contacts/purge.py), which logs one entry per workspace, not one per customer."""
+    _erase_one(contact, audited=False)
+
+
+def _erase_one(contact: Contact, audited: bool = True) -> None:
     contact_id = contact.id
     db.session.execute(sa.delete(PortalSignIn).where(PortalSignIn.email.in_(list(contact.emails or []))))
-    contact.name = f"Erased customer #{contact_id}"
+    contact.name = f"{ERASED_NAME}{contact_id}"
     contact.emails, contact.phones, contact.custom = [], [], {}
     contact.title = contact.gender = contact.birthday = contact.about = contact.external_id = None
     contact.search_text = contact_search_text(contact, None)
@@ -146,7 +153,8 @@ def _erase_one(contact: Contact) -> None:
     files = db.session.scalars(sa.select(TicketAttachment).where(TicketAttachment.ticket_id.in_(ticket_ids))).all()
     for attachment in files:
         attachments.remove(attachment)
-    audit.record("contact.erased", "contact", contact_id, {"erased": [None, True]})
+    if audited:
+        audit.record("contact.erased", "contact", contact_id, {"erased": [None, True]})
 
 
 # --- requests from the portal ----------------------------------------------------------------------
