@@ -24,7 +24,8 @@ from tests.factories import make_activity, make_contact, make_purchase, make_tic
 
 def customer_with_history(app, ws, name="Wang Fang", email="fang@example.com"):
     contact_id = make_contact(app, ws, name, emails=[email], phones=["+8613800138000"], tags=["vip-fair"],
-                              birthday=date(1990, 5, 1), about="Prefers calls")  # fmt: skip
+                              birthday=date(1990, 5, 1), about="Prefers calls", street="1 Tea Lane",
+                              city="Hangzhou", postal_code="310000", country="CN")  # fmt: skip
     make_purchase(app, ws, contact_id, "=SUM(A1)", amount=120)
     make_activity(app, ws, contact_id, "Called about the teapot")
     ticket_id, _token = make_ticket(app, ws, contact_id, subject="Broken lid", body="The lid broke.",
@@ -63,6 +64,7 @@ def test_erasure_keeps_the_accounts_and_deletes_the_rest(app, ws_a):
         contact = db.session.get(Contact, contact_id)
         assert contact.name == f"Erased customer #{contact_id}"
         assert (contact.emails, contact.phones, contact.birthday, contact.about) == ([], [], None, None)
+        assert (contact.street, contact.city, contact.postal_code, contact.country) == (None, None, None, None)
         assert "fang" not in contact.search_text
         for model in (ContactIdentity, ContactTag, Activity):
             assert not db.session.scalars(sa.select(model).where(model.contact_id == contact_id)).all(), model

@@ -6,7 +6,7 @@ internal notes are the business's working notes and stay out).
 
 Erasure anonymises what must stay for the accounts and deletes the rest: the contact keeps its id,
 company, owner, figures and purchases (sales ledgers need them) under the name "Erased customer #id";
-its emails, phones, birthday, notes, custom fields, tags, identities, activities, duplicate pairs,
+its emails, phones, address, birthday, notes, custom fields, tags, identities, activities, duplicate pairs,
 merge and import undo records, data-quality findings and portal sign-in links go; its tickets lose
 the requester's name, email and reference, their subject, the customer's own words, the files and
 the rating comment. Contacts merged into it are erased the same way. The audit log is append-only
@@ -134,6 +134,7 @@ def _erase_one(contact: Contact, audited: bool = True) -> None:
     contact.name = f"{ERASED_NAME}{contact_id}"
     contact.emails, contact.phones, contact.custom = [], [], {}
     contact.title = contact.gender = contact.birthday = contact.about = contact.external_id = None
+    contact.street = contact.city = contact.region = contact.postal_code = contact.country = None
     contact.search_text = contact_search_text(contact, None)
     for model, column in ((ContactIdentity, ContactIdentity.contact_id), (ContactTag, ContactTag.contact_id),
                           (Activity, Activity.contact_id), (DataQualityFinding, DataQualityFinding.contact_id),
