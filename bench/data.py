@@ -332,7 +332,8 @@ def purchase_rows(bought: list[tuple]) -> Iterator[dict]:
         yield {
             "id": row_id, "workspace_id": workspace_id, "contact_id": contact_id, "company_id": company_id,
             "purchased_on": day, "product": product, "quantity": quantity, "unit_price": unit_price,
-            "amount": amount, "currency": "USD", "import_id": None, "created_at": entered, "updated_at": entered,
+            "amount": amount, "base_amount": amount, "currency": "USD", "import_id": None, "created_at": entered,
+            "updated_at": entered,
         }  # fmt: skip
 
 

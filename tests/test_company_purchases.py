@@ -52,6 +52,9 @@ def test_the_company_itself_buys_and_its_figures_follow(app, client, auth, ws_a)
     assert response.status_code == 200 and body.lstrip().startswith('<section id="company-purchases"')
     assert "Fleet service" in body and "The company itself" in body and "$5,000.00" in body
     assert purchases(app, ws_a) == [(None, acme, "Fleet service", 5000)]
+    yen = {**data, "product": "Spare parts", "unit_price": "100000", "currency": "JPY", "base_amount": "650"}
+    body = post(client, purchases_url(ws_a, acme), yen, headers=SECTION).get_data(as_text=True)
+    assert "¥200,000 (worth $650.00)" in body and "$5,650.00" in body  # the company's figures count its worth
     with app.app_context(), workspace_scope(ws_a.id):
         contact = db.session.get(Contact, ann)
         assert contact.lifetime_value == 0 and contact.tier != "A"  # no contact bought it

@@ -156,6 +156,33 @@ def test_a_customer_with_purchases_gets_the_lifecycle_from_the_rules_not_by_hand
     assert contact_row(app, ws_a, buyer).lifecycle == "new"  # first purchase 10 days ago
 
 
+def test_a_purchase_in_another_currency_counts_what_it_is_worth_in_the_workspaces(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    euros = {"purchased_on": TODAY.isoformat(), "product": "Tea chest", "quantity": "1", "unit_price": "10000",
+             "currency": "EUR"}  # fmt: skip
+    refused = post(client, contact_url(ws_a, contact_id, "/purchases/"), euros, headers=PURCHASE)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Enter what it is worth in USD" in body
+    assert '<details class="other-currency" open>' in body and count(app, ws_a, Purchase) == 0
+    saved = post(client, contact_url(ws_a, contact_id, "/purchases/"), {**euros, "base_amount": "11000"},
+                 headers=PURCHASE)  # fmt: skip
+    assert saved.status_code == 200 and '<details class="other-currency">' in saved.get_data(as_text=True)  # fresh
+    contact = contact_row(app, ws_a, contact_id)
+    assert (contact.lifetime_value, contact.value_12m, contact.tier) == (11000, 11000, "A")  # the tier rules' dollars
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    assert "= <strong>€10,000.00</strong> (worth $11,000.00)" in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        purchase_id = db.session.scalar(sa.select(Purchase.id))
+    form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase_id}/edit")).get_data(as_text=True)
+    assert '<option selected value="EUR">' in form and 'value="11000.00"' in form
+    # Back in dollars, the purchase is worth its amount, whatever the folded field still holds.
+    dollars = {**euros, "currency": "USD", "unit_price": "500", "base_amount": "11000"}
+    prefixed = {f"purchase-{purchase_id}-{name}": value for name, value in dollars.items()}
+    assert post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase_id}"), prefixed).status_code == 303
+    assert contact_row(app, ws_a, contact_id).lifetime_value == 500
+
+
 def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann Lee")
     auth.login(ws_a.email, ws_a.password)

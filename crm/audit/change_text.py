@@ -30,6 +30,7 @@ FIELD_LABELS = {
     # purchases
     "purchase": _l("Purchase"), "purchased_on": _l("Date"), "product": _l("Product"), "quantity": _l("Quantity"),
     "unit_price": _l("Unit price"), "amount": _l("Amount"), "currency": _l("Currency"),
+    "base_amount": _l("Worth in the workspace currency"),
     # companies and deals
     "industry": _l("Industry"), "size": _l("Size (staff)"), "website": _l("Website"), "phone": _l("Phone"),
     "customer_since": _l("Customer since"), "notes": _l("Notes"), "value": _l("Value"), "stage_id": _l("Stage"),

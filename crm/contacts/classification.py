@@ -97,9 +97,9 @@ def figures_of(contact_id: int, today: date) -> Figures:
     previous = sa.and_(Purchase.purchased_on > today - 2 * YEAR, Purchase.purchased_on <= today - YEAR)
     row = db.session.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(sa.case((recent, Purchase.amount), else_=ZERO)), ZERO),
-            sa.func.coalesce(sa.func.sum(sa.case((previous, Purchase.amount), else_=ZERO)), ZERO),
-            sa.func.coalesce(sa.func.sum(Purchase.amount), ZERO),
+            sa.func.coalesce(sa.func.sum(sa.case((recent, Purchase.base_amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(sa.case((previous, Purchase.base_amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(Purchase.base_amount), ZERO),
             sa.func.min(Purchase.purchased_on),
             sa.func.max(Purchase.purchased_on),
         ).where(Purchase.contact_id == contact_id)

@@ -67,6 +67,7 @@ def _labels(locale: str) -> dict:
         "changed": escape(_("%(field)s changed")),
         "purchase": escape(_("Purchase")),
         "paid": escape(_("paid %(amount)s")),
+        "worth": escape(_("(worth %(amount)s)")),
         "edit": escape(_("Edit")),
         "delete": escape(_("Delete")),
         "delete-purchase": escape(_("Delete this purchase? Tier and level are computed again.")),
@@ -111,6 +112,8 @@ def _total(labels: dict, shared: Writing, item) -> str:
     """ "= amount" when the amount is quantity times price; else "paid amount" (a discount, say), so
     the line never reads as wrong arithmetic."""
     amount = f"<strong>{escape(shared.money(item.amount, item.currency))}</strong>"
+    if item.currency != g.workspace.currency:  # and what it counts for in the workspace's
+        amount += " " + labels["worth"] % {"amount": escape(shared.money(item.base_amount, g.workspace.currency))}
     if item.amount == (item.quantity * item.unit_price).quantize(CENT):
         return f"= {amount}"
     return labels["paid"] % {"amount": amount}

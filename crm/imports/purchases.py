@@ -181,7 +181,7 @@ class PurchaseWork(RowWork):
         now = utcnow()
         return {**row.fields, "workspace_id": self.job.workspace_id, "import_id": self.job.id,
                 "contact_id": contact_id, "company_id": company_id, "currency": self.currency,
-                "created_at": now, "updated_at": now}  # fmt: skip
+                "base_amount": row.fields["amount"], "created_at": now, "updated_at": now}  # fmt: skip
 
     def finish(self) -> None:
         if self.write:

@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from flask import g
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -8,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
+from crm.workspaces.service import currency_choices
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("999999999")
@@ -37,6 +40,23 @@ class PurchaseForm(FlaskForm):
         description=_l("Leave empty for quantity times unit price; after a discount, enter what was paid."),
         validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
     )
+    currency = SelectField(_l("Currency"), default=lambda: g.workspace.currency, validate_choice=True)
+    base_amount = DecimalField(
+        _l("Worth in the workspace currency"),
+        places=2,
+        description=_l("For a purchase in another currency: what it is worth in yours. Tiers and totals add it up."),
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency.choices = currency_choices()
+        self.base_amount.label.text = _("Worth in %(currency)s", currency=g.workspace.currency)
+
+    @property
+    def foreign(self) -> bool:
+        """In another currency than the workspace's."""
+        return self.currency.data != g.workspace.currency
 
     @classmethod
     def to_edit(cls, purchase, **kwargs) -> "PurchaseForm":
@@ -45,12 +65,23 @@ class PurchaseForm(FlaskForm):
         form = cls(obj=purchase, **kwargs)
         if purchase.amount == purchase.quantity * purchase.unit_price:
             form.amount.data = None
+        if not form.foreign:
+            form.base_amount.data = None
         return form
 
     def validate_purchased_on(self, field):
         # A purchase to come would count in "the last 12 months" and make the customer "new" already.
         if field.data and field.data > workspace_today():
             raise ValidationError(_l("A purchase cannot be dated in the future."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.foreign and self.base_amount.data is None and not self.base_amount.errors:  # Optional() stopped it
+            needed = _("Enter what it is worth in %(currency)s: tiers and totals add up in it.",
+                       currency=g.workspace.currency)  # fmt: skip
+            self.base_amount.errors = [needed]
+            return False
+        return valid
 
     def validate_unit_price(self, field):
         if self.quantity.data and field.data is not None and self.quantity.data * field.data > MAX_MONEY:
@@ -63,6 +94,8 @@ class PurchaseForm(FlaskForm):
             "quantity": self.quantity.data,
             "unit_price": self.unit_price.data,
             "amount": self.amount.data,
+            "currency": self.currency.data,
+            "base_amount": self.base_amount.data if self.foreign else None,
         }
 
 

@@ -33,6 +33,9 @@ class Purchase(TenantScoped, Timestamps, db.Model):
     unit_price: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
+    # What it is worth in the workspace's currency (its amount, when in that currency): what tiers,
+    # levels and totals add up.
+    base_amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     import_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the import that added it (undo)
 
     contact: so.Mapped["Contact | None"] = so.relationship(  # noqa: F821

@@ -43,8 +43,8 @@ def company_totals(company_id: int, member, today: date) -> tuple[Decimal, Decim
     recent = purchases.c.purchased_on > today - timedelta(days=365)
     row = db.session.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(purchases.c.amount), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((recent, purchases.c.amount), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(purchases.c.base_amount), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((recent, purchases.c.base_amount), else_=0)), 0),
         )
     ).one()
     return Decimal(str(row[0])), Decimal(str(row[1]))

@@ -10,13 +10,13 @@ from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.purchases.models import Purchase
 
-FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency")
+FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency", "base_amount")
 
 
 def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purchase:
-    """``amount`` defaults to quantity times unit price; the currency is the workspace's."""
-    purchase = Purchase(contact_id=contact.id, company_id=contact.company_id, currency=workspace.currency)
-    _created(purchase, data, ("contact", contact.id))
+    """``amount`` defaults to quantity times unit price; the currency to the workspace's."""
+    purchase = Purchase(contact_id=contact.id, company_id=contact.company_id)
+    _created(purchase, data, workspace, ("contact", contact.id))
     classification.reclassify(contact, classification.rules_of(workspace), today)
     return purchase
 
@@ -26,8 +26,8 @@ def add_purchases(contact: Contact, workspace, rows: list[dict], today: date) ->
     them all (one class change in the audit log, not one per line)."""
     made = []
     for data in rows:
-        purchase = Purchase(contact_id=contact.id, company_id=contact.company_id, currency=workspace.currency)
-        _created(purchase, data, ("contact", contact.id))
+        purchase = Purchase(contact_id=contact.id, company_id=contact.company_id)
+        _created(purchase, data, workspace, ("contact", contact.id))
         made.append(purchase)
     classification.reclassify(contact, classification.rules_of(workspace), today)
     return made
@@ -35,13 +35,13 @@ def add_purchases(contact: Contact, workspace, rows: list[dict], today: date) ->
 
 def add_company_purchase(company: Company, workspace, data: dict) -> Purchase:
     """A purchase of the company as a whole: it counts in the company's figures, no contact's."""
-    purchase = Purchase(contact_id=None, company_id=company.id, currency=workspace.currency)
-    _created(purchase, data, ("company", company.id))
+    purchase = Purchase(contact_id=None, company_id=company.id)
+    _created(purchase, data, workspace, ("company", company.id))
     return purchase
 
 
 def update_purchase(contact: Contact | None, workspace, purchase: Purchase, data: dict, today: date) -> dict:
-    _fill(purchase, data)
+    _fill(purchase, data, workspace)
     changes = audit.changes_of(purchase, FIELDS)
     if changes:
         audit.record("purchase.updated", *_audited_on(purchase), {"purchase": [purchase.id, purchase.id], **changes})
@@ -57,14 +57,19 @@ def delete_purchase(contact: Contact | None, workspace, purchase: Purchase, toda
     _reclassify(contact, workspace, today)
 
 
-def _fill(purchase: Purchase, data: dict) -> None:
+def _fill(purchase: Purchase, data: dict, workspace) -> None:
+    """A purchase in another currency than the workspace's comes with ``base_amount``, what it is
+    worth in the workspace's; in the workspace's it is worth its amount."""
     for name in ("purchased_on", "product", "quantity", "unit_price"):
         setattr(purchase, name, data[name])
     purchase.amount = data["amount"] if data.get("amount") is not None else data["quantity"] * data["unit_price"]
+    purchase.currency = data.get("currency") or workspace.currency
+    foreign = purchase.currency != workspace.currency
+    purchase.base_amount = data["base_amount"] if foreign else purchase.amount
 
 
-def _created(purchase: Purchase, data: dict, audited_on: tuple[str, int]) -> None:
-    _fill(purchase, data)
+def _created(purchase: Purchase, data: dict, workspace, audited_on: tuple[str, int]) -> None:
+    _fill(purchase, data, workspace)
     changes = {name: values for name, values in audit.changes_of(purchase, FIELDS).items() if values[1]}
     db.session.add(purchase)
     db.session.flush()

@@ -552,3 +552,24 @@ def test_two_people_editing_one_contact_the_later_save_does_not_undo_the_first(a
     expect(details.get_by_role("link", name="Edit")).to_be_visible()
     expect(details).to_contain_text("CEO")
     expect(details).to_contain_text("fair")
+
+
+def test_a_purchase_in_another_currency_counts_its_worth(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    wait_for_htmx(page)
+    composer = page.locator("#purchase-composer")
+    composer.get_by_label("Product").fill("Tea chest")
+    composer.get_by_label("Unit price").fill("10000")
+    expect(composer.get_by_label("Currency")).to_be_hidden()  # folded away until needed
+    composer.get_by_text("In another currency", exact=True).click()
+    composer.get_by_label("Currency").select_option("EUR")
+    composer.get_by_role("button", name="Add purchase").click()
+    worth = composer.get_by_label("Worth in USD")
+    expect(worth).to_be_focused()  # the refusal says what is missing, where
+    worth.fill("11000")
+    composer.get_by_role("button", name="Add purchase").click()
+    expect(page.locator("#timeline-list .purchase")).to_contain_text("€10,000.00 (worth $11,000.00)")
+    expect(page.locator("#contact-summary")).to_contain_text("Tier A")
