@@ -358,10 +358,10 @@
     if (results) results.replaceChildren();
   });
 
-  // A form sent back with its errors (422, or 409 for a clash with another save) puts the focus on its first wrong field, even where a
+  // A form sent back with its errors (422) puts the focus on its first wrong field, even where a
   // field of the form asks for the focus itself (autofocus on the first field).
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (!event.detail.xhr || [409, 422].indexOf(event.detail.xhr.status) < 0) return;
+    if (!event.detail.xhr || event.detail.xhr.status !== 422) return;
     var wrong = document.querySelector("[aria-invalid=true]");
     var focused = document.activeElement;
     if (wrong && !(focused && focused.matches && focused.matches("[aria-invalid=true]"))) wrong.focus();

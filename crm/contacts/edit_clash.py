@@ -1,7 +1,8 @@
 """Two people editing one record: a save that would undo what someone else saved after the form was
-opened is refused (409), the fields named, instead of silently overwriting it. The form carries when
-it was opened (``opened_at``); the audit log says which fields were changed since, and by whom. Saves
-that touch other fields go through."""
+opened is refused, the fields named, instead of silently overwriting it: a 422 like any form sent back
+with errors (htmx swaps it; the app's 409s are refusals that only toast). The form carries when it was
+opened (``opened_at``); the audit log says which fields were changed since, and by whom. Saves that
+touch other fields go through."""
 
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from crm.audit.models import AuditEntry
 from crm.db import utcnow
 from crm.extensions import db
 
-STATUS = 409
+STATUS = 422
 
 
 def opened_now(form) -> None:
