@@ -66,6 +66,23 @@
     fillTimeZone(document);
   });
 
+  // A list's filter panel (details[data-fold-narrow]) comes open, so it works without JavaScript;
+  // on a phone it folds once, when its page loads, so the results come first. Each panel is seen
+  // once: a swap of the results (and of the summary's count) leaves the member's choice alone.
+  var NARROW = window.matchMedia("(max-width: 40rem)"); // app.css's phone width
+  function foldOnNarrow(root) {
+    if (!root.querySelectorAll) return;
+    var panels = [].slice.call(root.querySelectorAll("details[data-fold-narrow]"));
+    if (root.matches && root.matches("details[data-fold-narrow]")) panels.push(root);
+    panels.forEach(function (panel) {
+      if (panel.dataset.foldSeen) return;
+      panel.dataset.foldSeen = "true";
+      if (NARROW.matches) panel.open = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { foldOnNarrow(document); });
+  document.addEventListener("htmx:load", function (event) { foldOnNarrow(event.target); });
+
   // Deals board (CONVENTIONS "Kanban"): Sortable on each column, loaded only on pages with a board.
   // Sortable's "end" event bubbles to the board form, whose hx-trigger posts the whole order once.
   function withSortable(src, callback) {

@@ -77,3 +77,15 @@ def test_an_owner_number_beyond_any_id_lists_nothing_rather_than_failing(app, cl
     for url in (f"/w/{ws_a.slug}/companies/", f"/w/{ws_a.slug}/contacts/"):
         response = client.get(url, query_string={"owner": "9" * 30})
         assert response.status_code == 200 and "Acme Tea</a>" not in response.get_data(as_text=True), url
+
+
+def test_the_filter_panel_says_how_many_filters_are_on(app, client, auth, ws_a):
+    make_company(app, ws_a, "Acme Tea", industry="Tea")
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/companies/"
+    page = client.get(url, query_string={"q": "acme", "industry": "tea", "sort": "name"}).get_data(as_text=True)
+    assert_valid_page(page, url)
+    assert '<details class="filter-panel" id="company-filters-panel" open data-fold-narrow>' in page
+    assert '<span id="company-filters-summary">Filters (1 active)</span>' in page  # not the search box
+    partial = client.get(url, headers=RESULTS).get_data(as_text=True)
+    assert '<span id="company-filters-summary" data-hx-swap-oob="innerHTML">Filters</span>' in partial

@@ -883,3 +883,23 @@ def test_a_company_save_that_would_undo_someone_elses_is_refused(app, client, au
     clash = post(client, save_url, {"name": "Acme Ltd", "industry": "Tea", "opened_at": opened_at})
     assert clash.status_code == 422 and "Changed by" in clash.get_data(as_text=True)
     assert_valid_page(clash.get_data(as_text=True), save_url)
+
+
+def test_the_filter_panel_comes_open_and_says_how_many_filters_are_on(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", tags=["fair"])
+    auth.login(ws_a.email, ws_a.password)
+    plain = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert_valid_page(plain, contacts_url(ws_a))
+    # Open in the page (app.js folds it on a phone), the search box outside it.
+    assert '<details class="filter-panel" id="contact-filters-panel" open data-fold-narrow>' in plain
+    assert plain.index('id="q"') < plain.index('id="contact-filters-panel"') < plain.index('id="lifecycle"')
+    assert '<span id="contact-filters-summary">Filters</span>' in plain
+    # The search box, sort, columns and a company's link are no filters of the panel.
+    args = {"q": "ann", "lifecycle": "lead", "tag": "fair", "cf_segment": "x", "sort": "name", "cols": "email",
+            "company": "1"}  # fmt: skip
+    filtered = client.get(contacts_url(ws_a), query_string=args).get_data(as_text=True)
+    assert '<span id="contact-filters-summary">Filters (3 active)</span>' in filtered
+    # A new search sends the summary again, out of band, and leaves the panel alone.
+    partial = client.get(contacts_url(ws_a), query_string={"level": "vip"}, headers=RESULTS).get_data(as_text=True)
+    assert '<span id="contact-filters-summary" data-hx-swap-oob="innerHTML">Filters (1 active)</span>' in partial
+    assert "contact-filters-panel" not in partial

@@ -61,6 +61,11 @@ class CompanyListState:
         """Whether anything narrows the list (sort and columns do not)."""
         return bool(self.q or self.owner or self.industry or self.size or self.custom)
 
+    @property
+    def filter_count(self) -> int:
+        """How many fields of the list's filter panel narrow it (the search box is always in sight)."""
+        return sum(1 for value in (self.owner, self.industry, self.size) if value) + len(self.custom)
+
     def as_args(self, **changes) -> dict:
         args = {"q": self.q, "owner": self.owner, "industry": self.industry, "size": self.size,
                 "sort": "" if self.sort == "newest" else self.sort, "cols": list(self.columns),

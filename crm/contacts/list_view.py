@@ -95,6 +95,13 @@ class ListState:
         """Whether anything narrows the list (sort and columns do not)."""
         return any(getattr(self, f.name) for f in fields(self) if f.name not in ("sort", "columns"))
 
+    @property
+    def filter_count(self) -> int:
+        """How many fields of the list's filter panel narrow it, for its summary: not the search
+        box, always in sight, nor a company's link to its contacts, which has no field there."""
+        panel = ("owner", "tag", "lifecycle", "tier", "level", "source", *DATE_FILTERS)
+        return sum(1 for name in panel if getattr(self, name)) + len(self.custom)
+
     def as_args(self) -> dict:
         """The non-default state as query arguments."""
         args = {}
