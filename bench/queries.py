@@ -32,7 +32,7 @@ def app_env(db: str) -> dict[str, str]:
     """The production profile, on the bench database, with rate limits in a Redis db of their own."""
     keys = derived_key(SECRET_KEY)
     return {"KEHU_ENV": "production", "SECRET_KEY": SECRET_KEY, "ENCRYPTION_KEYS": keys, "REDIS_URL": REDIS_URL,
-            **database_env(db)}  # fmt: skip
+            "SERVER_NAME": "bench.kehu.example", **database_env(db)}  # fmt: skip
 
 
 def make_app(db: str):

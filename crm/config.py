@@ -5,6 +5,7 @@ KEHU_ENV picks the profile: ``development`` (make run), ``test`` (pytest) or ``p
 """
 
 import os
+import re
 from pathlib import Path
 
 from crm.secrets import GENERATE_HINT, derived_key, parse_keys
@@ -12,6 +13,7 @@ from crm.secrets import GENERATE_HINT, derived_key, parse_keys
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 ENVIRONMENTS = ("development", "test", "production")
+SERVER_NAME = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")  # a host and an optional port, nothing more
 
 
 class ConfigError(RuntimeError):
@@ -74,6 +76,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Kehu CRM <no-reply@kehu.example.com>"),
         "DEV_OUTBOX": _flag("DEV_OUTBOX", env == "development"),
         "OUTBOX_DIR": str(INSTANCE_DIR / "outbox"),
+        # The app's public host: links built outside a request (cron commands' mail, jobs) use it, and
+        # once set, links built in a request no longer take their host from the request. Required in
+        # production; development and tests without it get make run's address (crm/links.py).
         "PREFERRED_URL_SCHEME": "http" if relaxed else "https",
         "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: trust none).
@@ -135,6 +140,17 @@ def load_config(overrides: dict | None = None) -> dict:
         raise ConfigError(
             "REDIS_URL must be set in production: rate limits and used two-factor codes must be shared "
             "by every worker process, not counted per process."
+        )
+    if env == "production" and not config["SERVER_NAME"]:
+        raise ConfigError(
+            "SERVER_NAME must be set in production: the public host name of the app (crm.example.com, with "
+            ":port if not the default), which links in emails sent by jobs and cron commands (reminders, late "
+            "tickets) point at; without it they would point at this server's loopback address."
+        )
+    if config["SERVER_NAME"] and not SERVER_NAME.fullmatch(config["SERVER_NAME"]):
+        raise ConfigError(
+            f"SERVER_NAME must be a host name with an optional :port (crm.example.com), not "
+            f"{config['SERVER_NAME']!r}: the scheme comes from PREFERRED_URL_SCHEME (https in production)."
         )
     if config["STRIPE_SECRET_KEY"] and not config["STRIPE_WEBHOOK_SECRET"]:
         raise ConfigError(

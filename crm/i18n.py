@@ -8,6 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import flask_babel
+from babel import dates
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import Domain, format_datetime, format_decimal, get_locale
@@ -65,6 +66,20 @@ def select_timezone() -> str:
 def in_zone(moment: datetime, zone: str) -> datetime:
     """A stored time (aware, or naive UTC as SQLite gives it back) where ``zone`` is."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+
+
+def zoned_datetime(moment: datetime, zone: str) -> str:
+    """A moment for someone reading away from the app (an email): the full date and the short
+    time where ``zone`` is, in the current language ("Tuesday, December 8, 2026, 9:00 AM",
+    "2026年12月8日星期二 09:00"); the caller names the zone next to it. The zone is passed, not
+    Flask-Babel's, which a command working through several workspaces would have kept from the first."""
+    local, locale = in_zone(moment, zone), get_locale()
+    return (
+        dates.get_datetime_format("full", locale=locale)
+        .replace("'", "")
+        .replace("{0}", dates.format_time(local, "short", locale=locale))
+        .replace("{1}", dates.format_date(local, "full", locale=locale))
+    )
 
 
 def workspace_today() -> date:
@@ -183,6 +198,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["machine_time"] = machine_time
+    app.jinja_env.filters["zoned_datetime"] = zoned_datetime
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["reject_keys"] = lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys}

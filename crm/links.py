@@ -11,8 +11,9 @@ kept in the process's memory. An argument's
 type is part of the key: ``True == 1``, but one is written "True" and the other "1"."""
 
 import re
+from contextlib import AbstractContextManager
 
-from flask import g, has_request_context, request, url_for
+from flask import Flask, g, has_request_context, request, url_for
 
 KEPT = 10_000
 _built: dict[tuple, str] = {}
@@ -33,6 +34,21 @@ def template_url_for(endpoint: str, **values) -> str:
             _built.clear()
         url = _built[key] = url_for(endpoint, **values)
     return url
+
+
+LOCAL_ADDRESS = "127.0.0.1:5000"  # where make run serves
+
+
+def public_request(app: Flask) -> AbstractContextManager:
+    """A request context for work outside any request (cron commands) in which
+    ``url_for(..., _external=True)`` builds the app's public links: Flask builds its environment
+    from SERVER_NAME, PREFERRED_URL_SCHEME and APPLICATION_ROOT. Production refuses to start
+    without SERVER_NAME (crm/config.py); development and tests without it get make run's address.
+    Jobs need no such context: they run in an app context, where Flask builds links from the same
+    settings."""
+    if app.config["SERVER_NAME"]:
+        return app.test_request_context()
+    return app.test_request_context(base_url=f"{app.config['PREFERRED_URL_SCHEME']}://{LOCAL_ADDRESS}")
 
 
 def _slug(name: str) -> str | None:

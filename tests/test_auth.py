@@ -282,6 +282,7 @@ def test_production_requires_secret_key_and_secure_cookies(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config({"KEHU_ENV": "production"})
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
@@ -294,6 +295,7 @@ def test_production_app_sends_hsts(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
     app = create_app({"KEHU_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     response = app.test_client().get("/")
     assert "max-age=" in response.headers["Strict-Transport-Security"]

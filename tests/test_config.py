@@ -42,6 +42,7 @@ def test_production_refuses_to_count_rate_limits_per_process(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
     with pytest.raises(ConfigError, match="REDIS_URL must be set in production"):
         load_config({"KEHU_ENV": "production"})
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -64,6 +65,7 @@ def test_production_talks_to_stripe_over_https_only(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
     monkeypatch.setenv("STRIPE_API_BASE", "http://127.0.0.1:12111")
@@ -72,3 +74,20 @@ def test_production_talks_to_stripe_over_https_only(monkeypatch):
     assert load_config({"KEHU_ENV": "test"})["STRIPE_API_BASE"] == "http://127.0.0.1:12111"  # the fake, in tests
     monkeypatch.setenv("STRIPE_API_BASE", "https://api.stripe.com")
     assert load_config({"KEHU_ENV": "production"})["STRIPE_API_BASE"] == "https://api.stripe.com"
+
+
+def test_production_refuses_to_start_without_the_public_host_name(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("SERVER_NAME", raising=False)
+    with pytest.raises(ConfigError, match="SERVER_NAME must be set in production: the public host name"):
+        load_config({"KEHU_ENV": "production"})
+    monkeypatch.setenv("SERVER_NAME", "https://crm.example.com/")  # a URL, not a host name
+    with pytest.raises(ConfigError, match="SERVER_NAME must be a host name with an optional :port"):
+        load_config({"KEHU_ENV": "production"})
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
+    config = load_config({"KEHU_ENV": "production"})
+    assert (config["SERVER_NAME"], config["PREFERRED_URL_SCHEME"]) == ("crm.example.com", "https")
+    monkeypatch.delenv("SERVER_NAME")
+    assert load_config({"KEHU_ENV": "development"})["SERVER_NAME"] is None  # make run's address (crm/links.py)

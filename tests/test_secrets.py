@@ -68,6 +68,7 @@ def test_production_refuses_to_start_without_encryption_keys(monkeypatch):
     assert "Fernet.generate_key()" in str(error.value)
     monkeypatch.setenv("ENCRYPTION_KEYS", NEW)
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SERVER_NAME", "crm.example.com")
     assert load_config({"KEHU_ENV": "production"})["ENCRYPTION_KEYS"] == NEW
 
 

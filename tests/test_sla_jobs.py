@@ -1,7 +1,7 @@
 """`flask crm check-tickets`: managers hear once about each ticket that missed a due time (not a
 ticket waiting on the customer), and resolved tickets close by themselves after the workspace's days."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from crm.cli import crm_cli
 from crm.db import utcnow
@@ -47,6 +47,22 @@ def test_managers_hear_once_about_a_late_ticket(app, mailbox, ws_a):
     again = runner.invoke(crm_cli, ["check-tickets"])
     assert "0 late ticket(s) reported" in again.output and len(mailbox.messages) == 2
     assert status_of(app, ws_a, on_time) != CLOSED
+
+
+def test_each_workspace_hears_in_its_time_zone_with_public_links(app, mailbox, ws_a, ws_b, monkeypatch):
+    monkeypatch.setitem(app.config, "SERVER_NAME", "crm.example.com")
+    monkeypatch.setitem(app.config, "PREFERRED_URL_SCHEME", "https")
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"  # ws_b stays on UTC
+        db.session.commit()
+    for ws in (ws_a, ws_b):
+        late, _ = make_ticket(app, ws, make_contact(app, ws, "Otto"), subject="Cold soup")
+        edit(app, ws, late, first_response_due_at=datetime(2020, 1, 2, 1, 0, tzinfo=UTC))
+    assert "2 late ticket(s) reported" in app.test_cli_runner().invoke(crm_cli, ["check-tickets"]).output
+    bodies = {message["To"]: message.get_body(("plain",)).get_content() for message in mailbox.messages}
+    assert "First response was due: 1/2/20, 9:00\N{NARROW NO-BREAK SPACE}AM" in bodies[ws_a.email]
+    assert "First response was due: 1/2/20, 1:00\N{NARROW NO-BREAK SPACE}AM" in bodies[ws_b.email]
+    assert sorted(mailbox.links()) == sorted(f"https://crm.example.com/w/{ws.slug}/tickets/1001" for ws in (ws_a, ws_b))
 
 
 def test_resolved_tickets_close_after_the_workspace_days(app, ws_a):

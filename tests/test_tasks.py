@@ -1,16 +1,18 @@
 """Follow-ups and customer care: My tasks, reminder emails (once each), and the care lists of the
 workspace home."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from crm.activities.models import Activity
+from crm.auth.models import User
 from crm.cli import crm_cli
 from crm.contacts.models import Contact
 from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
+from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import make_activity, make_contact, make_member, make_purchase
 
@@ -56,6 +58,50 @@ def test_reminders_are_emailed_once_to_the_assignee(app, client, mailbox, ws_a):
     assert f"/w/{ws_a.slug}/contacts/{contact_id}" in message.get_body(("plain",)).get_content()
     again = runner.invoke(crm_cli, ["send-reminders"])
     assert "0 reminder(s) sent." in again.output and len(mailbox.messages) == 1
+
+
+def test_reminder_links_start_with_the_public_address(app, mailbox, ws_a, monkeypatch):
+    monkeypatch.setitem(app.config, "SERVER_NAME", "crm.example.com")  # as production must have it
+    monkeypatch.setitem(app.config, "PREFERRED_URL_SCHEME", "https")
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    task(app, ws_a, contact_id, "Call Ann back", now + timedelta(hours=2), ws_a.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    assert mailbox.links() == [f"https://crm.example.com/w/{ws_a.slug}/contacts/{contact_id}"]
+    assert "127.0.0.1" not in mailbox.messages[0].get_body(("plain",)).get_content()
+
+
+def test_without_a_public_address_development_links_go_to_make_run(app, mailbox, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    task(app, ws_a, contact_id, "Call Ann back", now + timedelta(hours=2), ws_a.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert mailbox.links() == [f"http://127.0.0.1:5000/w/{ws_a.slug}/contacts/{contact_id}"]
+
+
+def in_zone(app, ws, zone: str) -> None:
+    with app.app_context():
+        db.session.get(Workspace, ws.id).timezone = zone
+        db.session.commit()
+
+
+def test_the_reminder_gives_the_due_time_in_the_workspace_time_zone_and_names_it(app, mailbox, ws_a, ws_b):
+    in_zone(app, ws_a, "Asia/Shanghai")  # ws_b stays on UTC: each workspace's mail has its own zone
+    chinese = make_member(app, ws_a, "wei@alpha.example.com")
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == chinese.email)).locale = "zh_Hans"
+        db.session.commit()
+    due, now = datetime(2026, 12, 8, 1, 0, tzinfo=UTC), utcnow()
+    for ws, assignee in ((ws_a, ws_a.membership_id), (ws_a, chinese.membership_id), (ws_b, ws_b.membership_id)):
+        task(app, ws, make_contact(app, ws, "Ann Lee"), "Call Ann back", due, assignee,
+             remind_at=now - timedelta(minutes=1))  # fmt: skip
+    assert "3 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    bodies = {message["To"]: message.get_body(("plain",)).get_content() for message in mailbox.messages}
+    assert "Due: Tuesday, December 8, 2026, 9:00\N{NARROW NO-BREAK SPACE}AM (Asia/Shanghai)" in bodies[ws_a.email]
+    assert "2026年12月8日星期二 09:00" in bodies[chinese.email] and "Asia/Shanghai" in bodies[chinese.email]
+    assert "Due: Tuesday, December 8, 2026, 1:00\N{NARROW NO-BREAK SPACE}AM (UTC)" in bodies[ws_b.email]
 
 
 def test_a_reminder_on_a_record_in_the_trash_waits_for_it_to_come_back(app, client, mailbox, ws_a):

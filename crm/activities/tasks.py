@@ -120,17 +120,18 @@ def _link(task: Activity, workspace: Workspace) -> str:
 def remind_every_workspace() -> int:
     """``flask crm send-reminders``: each workspace in its own transaction."""
     from flask import current_app, g
+    from flask_babel import refresh
 
+    from crm.links import public_request
     from crm.tenancy import ALL_WORKSPACES, workspace_scope
 
-    config = current_app.config
-    base_url = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or '127.0.0.1:5000'}"
     workspace_ids = db.session.scalars(sa.select(Workspace.id).execution_options(**ALL_WORKSPACES)).all()
     sent = 0
-    with current_app.test_request_context(base_url=base_url):
+    with public_request(current_app):
         for workspace_id in workspace_ids:
             with workspace_scope(workspace_id):
                 g.workspace = db.session.get(Workspace, workspace_id)  # dates in its time zone
+                refresh()  # Flask-Babel keeps the time zone it found first on g
                 sent += send_reminders(g.workspace)
                 db.session.commit()
     return sent

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, g, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, refresh
 from flask_babel import gettext as _
 
 from crm.auth.models import User
@@ -76,16 +76,16 @@ def close_resolved(workspace: Workspace) -> int:
 
 def check_every_workspace() -> tuple[int, int]:
     """(breaches reported, tickets closed) over every workspace, each in its own transaction."""
+    from crm.links import public_request
     from crm.tenancy import ALL_WORKSPACES, workspace_scope
 
-    config = current_app.config
-    base_url = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or '127.0.0.1:5000'}"
     workspace_ids = db.session.scalars(sa.select(Workspace.id).execution_options(**ALL_WORKSPACES)).all()
     reported = closed = 0
-    with current_app.test_request_context(base_url=base_url):
+    with public_request(current_app):
         for workspace_id in workspace_ids:
             with workspace_scope(workspace_id):
                 g.workspace = db.session.get(Workspace, workspace_id)
+                refresh()  # due times in this workspace's time zone: Flask-Babel keeps the first one on g
                 reported += notify_breaches(g.workspace)
                 closed += close_resolved(g.workspace)
                 db.session.commit()
