@@ -903,3 +903,24 @@ def test_the_filter_panel_comes_open_and_says_how_many_filters_are_on(app, clien
     partial = client.get(contacts_url(ws_a), query_string={"level": "vip"}, headers=RESULTS).get_data(as_text=True)
     assert '<span id="contact-filters-summary" data-hx-swap-oob="innerHTML">Filters (1 active)</span>' in partial
     assert "contact-filters-panel" not in partial
+
+
+def test_what_is_typed_is_kept_as_meant_or_refused_never_changed_without_a_word(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    for data, message in (
+        ({"phones": "(415) 555-2671 ext. 12"}, "has an extension, which is not kept with a number"),
+        ({"birthday": "0001-01-01"}, "Enter a birthday from 1900 on."),
+    ):
+        refused = post(client, contacts_url(ws_a), {"name": "Ann Lee", "lifecycle": "lead", **data})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), data
+    assert "Ann Lee" not in client.get(contacts_url(ws_a)).get_data(as_text=True)  # nothing half-saved
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    purchases = contacts_url(ws_a, f"{contact_id}/purchases/")
+    day = date.today().isoformat()
+    for price, message in (("100.999", "Use at most 2 decimal places."), ("lots", "Not a valid decimal value")):
+        refused = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1", "unit_price": price},
+                       headers={"HX-Request": "true", "HX-Target": "purchase-composer"})  # fmt: skip
+        body = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in body and "Number must be" not in body, price  # one message
+    taken = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1", "unit_price": "25,000"})
+    assert taken.status_code == 303 and stored(app, ws_a, contact_id).lifetime_value == 25000

@@ -1,4 +1,5 @@
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -68,6 +69,9 @@ COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(
     "EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}  # fmt: skip
 
 
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+
+
 class _RecordForm(FlaskForm):
     opened_at = HiddenField()  # when the form was shown: crm/contacts/edit_clash.py
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
@@ -132,6 +136,8 @@ class ContactForm(_RecordForm):
     def validate_birthday(self, field):
         if field.data and field.data > workspace_today():
             raise ValidationError(_l("A birthday cannot be in the future."))
+        if field.data and field.data < EARLIEST_BIRTHDAY:  # a year mistyped (0001, 1024)
+            raise ValidationError(_l("Enter a birthday from 1900 on."))
 
     def __init__(self, *args, companies=(), sensitive: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,6 +15,9 @@ def to_e164(raw: str, region: str) -> str:
         raise ValueError(_("%(number)s is not a phone number.", number=raw)) from error
     if not phonenumbers.is_valid_number(number):
         raise ValueError(_("%(number)s is not a valid phone number.", number=raw))
+    if number.extension:  # E.164 has no place for it: refused rather than dropped without a word
+        raise ValueError(_("%(number)s has an extension, which is not kept with a number: enter the number "
+                           "without it, and the extension in the notes.", number=raw))  # fmt: skip
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -1,10 +1,11 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, RadioField
+from wtforms import IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from crm.form_fields import AmountField
 from crm.i18n import lazy_gettext as _l
 
 MONEY = [InputRequired(_l("Enter an amount.")), NumberRange(min=Decimal("0"), max=Decimal("999999999999"))]
@@ -20,14 +21,14 @@ def _ordered(smaller, larger, message):
 
 class CustomerRulesForm(FlaskForm):
     tier_by = RadioField(_l("Tiers"), choices=BY)
-    tier_a = DecimalField(_l("Tier A from"), places=2, validators=MONEY)
-    tier_b = DecimalField(_l("Tier B from"), places=2, validators=MONEY)
-    tier_c = DecimalField(_l("Tier C from"), places=2, validators=MONEY)
+    tier_a = AmountField(_l("Tier A from"), places=2, validators=MONEY)
+    tier_b = AmountField(_l("Tier B from"), places=2, validators=MONEY)
+    tier_c = AmountField(_l("Tier C from"), places=2, validators=MONEY)
     tier_a_top = IntegerField(_l("Tier A: the top (%)"), validators=SHARE)
     tier_b_top = IntegerField(_l("Tier B: down to the top (%)"), validators=SHARE)
     tier_c_top = IntegerField(_l("Tier C: down to the top (%)"), validators=SHARE)
     vip_by = RadioField(_l("VIP"), choices=BY)
-    vip_value = DecimalField(_l("VIP from"), places=2, validators=MONEY)
+    vip_value = AmountField(_l("VIP from"), places=2, validators=MONEY)
     vip_top = IntegerField(_l("VIP: the top (%)"), validators=SHARE)
     potential_growth_percent = IntegerField(
         _l("Potential: growth of at least (%)"),

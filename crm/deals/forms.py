@@ -1,10 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.contacts.forms import choices, optional_id
 from crm.deals.customers import PickedField
-from crm.form_fields import SelectField
+from crm.form_fields import AmountField, SelectField
 from crm.i18n import lazy_gettext as _l
 
 MAX_VALUE = 10**10 - 1  # Numeric(12, 2)
@@ -16,7 +16,7 @@ class DealForm(FlaskForm):
     record scope), so an id of anything else fails validation."""
 
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the deal a title.")), Length(max=200)])
-    value = DecimalField(
+    value = AmountField(
         _l("Value"),
         places=2,
         validators=[

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from crm.auth.service import normalize_email
 from crm.contacts import phones
-from crm.contacts.forms import COUNTRIES
+from crm.contacts.forms import COUNTRIES, EARLIEST_BIRTHDAY
 from crm.custom_fields.service import FieldDef, to_storage
 from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
@@ -110,6 +110,8 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
         row.fields["birthday"] = parse_date(raw, context.day_first)
         if row.fields["birthday"] > context.today:
             raise Invalid(_("%(value)s is in the future: a birthday cannot be.", value=raw))
+        if row.fields["birthday"] < EARLIEST_BIRTHDAY:
+            raise Invalid(_("%(value)s is before 1900: not a birthday.", value=raw))
     elif target == "owner":
         row.fields["owner_id"] = owner_cell(raw, context.members)
     elif target == "country":

@@ -3,11 +3,11 @@ from decimal import Decimal
 from flask import g
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, StringField
+from wtforms import DateField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.form_fields import SelectField
+from crm.form_fields import AmountField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.workspaces.service import currency_choices
@@ -23,25 +23,25 @@ class PurchaseForm(FlaskForm):
         validators=[InputRequired(_l("Enter the date of the purchase."))],
     )
     product = StringField(_l("Product"), validators=[DataRequired(_l("Enter what was bought.")), Length(max=200)])
-    quantity = DecimalField(
+    quantity = AmountField(
         _l("Quantity"),
         places=3,
         default=Decimal("1"),
         validators=[InputRequired(_l("Enter a quantity.")), NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)],
     )
-    unit_price = DecimalField(
+    unit_price = AmountField(
         _l("Unit price"),
         places=2,
         validators=[InputRequired(_l("Enter a price.")), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
     )
-    amount = DecimalField(
+    amount = AmountField(
         _l("Amount paid"),
         places=2,
         description=_l("Leave empty for quantity times unit price; after a discount, enter what was paid."),
         validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
     )
     currency = SelectField(_l("Currency"), default=lambda: g.workspace.currency, validate_choice=True)
-    base_amount = DecimalField(
+    base_amount = AmountField(
         _l("Worth in the workspace currency"),
         places=2,
         description=_l("For a purchase in another currency: what it is worth in yours. Tiers and totals add it up."),
