@@ -924,3 +924,15 @@ def test_what_is_typed_is_kept_as_meant_or_refused_never_changed_without_a_word(
         assert refused.status_code == 422 and message in body and "Number must be" not in body, price  # one message
     taken = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1", "unit_price": "25,000"})
     assert taken.status_code == 303 and stored(app, ws_a, contact_id).lifetime_value == 25000
+
+
+def test_the_tag_filter_suggests_the_workspaces_tags(app, client, auth, ws_a, ws_b):
+    make_contact(app, ws_a, "Ann Lee", tags=["trade fair", "wholesale"])
+    make_contact(app, ws_b, "Bo Chen", tags=["b-secret"])
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert 'list="tag-options"' in page and 'data-hx-trigger="focus once"' in page
+    options = client.get(contacts_url(ws_a, "tags"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert options.strip() == (
+        '<datalist id="tag-options"><option value="trade fair"></option><option value="wholesale"></option></datalist>'
+    )  # never another workspace's

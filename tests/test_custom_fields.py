@@ -261,6 +261,10 @@ def test_custom_fields_as_list_columns_filters_and_export_columns(app, client, a
         "Bob Wholesale",
     }
     assert listed(cf_partner="yes") == {"Ann Retail"}
+    carol = make_contact(app, ws_a, "Carol Never Ticked")  # no value stored: not a partner either
+    no = client.get(url(ws_a, "/contacts/"), query_string={"cf_partner": "no"}).get_data(as_text=True)
+    assert "Bob Wholesale" in no and "Carol Never Ticked" in no and "Ann Retail" not in no
+    assert carol and '<option value="no" selected>No</option>' in no
     assert listed(cf_id_number="110101199001011234") == {"Ann Retail", "Bob Wholesale"}  # sensitive: no filter
     page = client.get(url(ws_a, "/contacts/"), query_string={"cols": ["cf_segment", "cf_id_number"]})
     html = page.get_data(as_text=True)

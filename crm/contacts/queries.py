@@ -144,15 +144,21 @@ def custom_filter(statement: sa.Select, column, definitions, key: str, value: st
         return _custom_range(statement, column, definitions, key, value)
     if not field.filterable:
         return statement
+    if field.kind == "checkbox" and value == "no":  # never ticked (no value stored) is "no" as well
+        return statement.where(~_custom_equals(column, key, True, False))
     wanted = value == "yes" if field.kind == "checkbox" else value
+    return statement.where(_custom_equals(column, key, wanted, field.kind == "multi_select"))
+
+
+def _custom_equals(column, key: str, wanted, among: bool):
+    """``column``'s ``key`` holds ``wanted`` (one of its values, when ``among``)."""
     if db.engine.dialect.name == "postgresql":
-        document = {key: [wanted] if field.kind == "multi_select" else wanted}
-        return statement.where(sa.type_coerce(column, JSONB).contains(document))
+        return sa.type_coerce(column, JSONB).contains({key: [wanted] if among else wanted})
     path = f'$."{key}"'
-    if field.kind == "multi_select":
+    if among:
         items = sa.func.json_each(column, path).table_valued("value")
-        return statement.where(sa.exists(sa.select(1).select_from(items).where(items.c.value == wanted)))
-    return statement.where(sa.func.json_extract(column, path) == wanted)
+        return sa.exists(sa.select(1).select_from(items).where(items.c.value == wanted))
+    return sa.func.coalesce(sa.func.json_extract(column, path) == wanted, False)
 
 
 def matching_contacts(state: ListState, member: Membership, statement: sa.Select | None = None) -> sa.Select:
@@ -315,3 +321,8 @@ def tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
     for contact_id, name in rows:
         tags[contact_id].append(name)
     return tags
+
+
+def tag_names(limit: int) -> list[str]:
+    """The bound workspace's tags by name (served by its unique (workspace_id, name) index)."""
+    return list(db.session.scalars(sa.select(Tag.name).order_by(Tag.name).limit(limit)))

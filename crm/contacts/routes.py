@@ -31,6 +31,7 @@ from crm.purchases.forms import PurchaseForm
 from crm.tickets.summary import contact_open_tickets
 from crm.xlsx_stream import xlsx_download
 
+TAG_SUGGESTIONS = 500
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
 
@@ -200,6 +201,14 @@ def owner_choices():
     """The bulk bar's owner select, fetched when "Assign owner" is chosen (keeps the list page's
     queries within budget)."""
     return render_template("contacts/_owner_select.html", owners=queries.owner_choices())
+
+
+@bp.get("/tags")
+@require("contacts.read")
+def tag_suggestions():
+    """The tag filter's suggestions (a datalist), fetched when the field is first focused: the
+    workspace's tags in name order, the most a list can usefully offer."""
+    return render_template("contacts/_tag_options.html", tags=queries.tag_names(TAG_SUGGESTIONS))
 
 
 @bp.get("/export.csv")

@@ -573,3 +573,19 @@ def test_a_purchase_in_another_currency_counts_its_worth(app, page: Page, live_s
     composer.get_by_role("button", name="Add purchase").click()
     expect(page.locator("#timeline-list .purchase")).to_contain_text("€10,000.00 (worth $11,000.00)")
     expect(page.locator("#contact-summary")).to_contain_text("Tier A")
+
+
+def test_the_tag_filter_offers_the_workspaces_tags(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Ann Lee", tags=["trade fair"])
+    make_contact(app, owner, "Bo Chen", tags=["wholesale"])
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    wait_for_htmx(page)
+    page.get_by_text("More filters").click()
+    tag = page.get_by_role("combobox", name="Tag")
+    tag.focus()
+    expect(page.locator("#tag-options option")).to_have_count(2)  # loaded when first needed
+    tag.fill("wholesale")
+    expect(page.locator("#contact-rows tr")).to_have_count(1)
+    expect(page.locator("#contact-rows")).to_contain_text("Bo Chen")
