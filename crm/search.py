@@ -37,11 +37,12 @@ def fts_table(table: str) -> str:
 
 
 def is_search_index(name: str, type_: str) -> bool:
-    """The dialect-specific search structures that migrations make and models do not declare
-    (Alembic's autogenerate is told to leave them alone)."""
+    """The dialect-specific structures that migrations make and models do not declare: the search
+    indexes, and expression indexes Alembic cannot compare (its autogenerate is told to leave them
+    alone)."""
     if type_ == "table":
         return re.fullmatch(r"\w+_fts(_\w+)?", name) is not None
-    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix|custom_gin)", name) is not None
+    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix|custom_gin|last_touch)", name) is not None
 
 
 def search_index_ddl(table: str, dialect: str) -> list[str]:

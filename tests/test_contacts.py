@@ -3,6 +3,7 @@ record scope, sensitive details, and the number of queries of the list and detai
 
 import re
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
@@ -936,3 +937,32 @@ def test_the_tag_filter_suggests_the_workspaces_tags(app, client, auth, ws_a, ws
     assert options.strip() == (
         '<datalist id="tag-options"><option value="trade fair"></option><option value="wholesale"></option></datalist>'
     )  # never another workspace's
+
+
+def test_sorted_by_last_touch_in_pages_with_those_never_in_touch_at_the_quiet_end(app, client, auth, ws_a,
+                                                                                   monkeypatch):  # fmt: skip
+    names = []
+    for days in (1, 5, 9, 30):
+        names.append(f"Touched {days:02d} days ago")
+        contact_id = make_contact(app, ws_a, names[-1])
+        with app.app_context(), workspace_scope(ws_a.id):
+            db.session.get(Contact, contact_id).last_activity_at = utcnow() - timedelta(days=days)
+            db.session.commit()
+    names += [make_contact(app, ws_a, f"Never {n}") and f"Never {n}" for n in range(3)]
+    monkeypatch.setattr("crm.contacts.queries.PER_PAGE", 3)  # pages that cross from touched to never
+    auth.login(ws_a.email, ws_a.password)
+
+    def every_page(sort: str, **args) -> list[str]:
+        seen, url, headers = [], contacts_url(ws_a) + "?" + urlencode({"sort": sort, **args}), {}
+        while url:
+            page = client.get(url, headers=headers).get_data(as_text=True)
+            seen += re.findall(r'<a href="[^"]+/contacts/\d+"[^>]*>([^<]+)</a>', page)
+            more = re.search(r'id="contacts-more".*?data-hx-get="([^"]+)"', page, re.S)
+            url = more.group(1).replace("&amp;", "&") if more else None
+            headers = {"HX-Request": "true", "HX-Target": "contacts-more"}
+        return seen
+
+    newest_never = ["Never 2", "Never 1", "Never 0"]
+    assert every_page("active") == names[:4] + newest_never  # ties broken by id, the newest first
+    assert every_page("quiet") == newest_never[::-1] + names[3::-1]
+    assert every_page("quiet", q="touched") == names[3::-1]  # searched too (SQLite's search order)

@@ -16,6 +16,8 @@ SORTS = {
     "oldest": _l("Oldest first"),
     "name": _l("Name, A to Z"),
     "value": _l("Highest lifetime value"),
+    "active": _l("In touch most recently"),
+    "quiet": _l("Longest out of touch"),
 }
 COLUMNS = {
     "company": _l("Company"),

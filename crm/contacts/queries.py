@@ -19,6 +19,7 @@ from crm.auth.models import User
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.custom_fields import service as custom_fields
+from crm.db import UTCDateTime
 from crm.extensions import db
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, normalize, search_order, search_words
@@ -40,6 +41,13 @@ def owner_filter(statement: sa.Select, column, owner: str, member: Membership | 
     return statement
 
 
+# A contact never in touch sorts as in touch at the dawn of time: keyset paging needs a key without
+# NULLs. Migration 0036 indexes this very expression (workspace_id, it, id) on PostgreSQL; statements
+# are planned for their parameters there (crm/config.py), so the bound NEVER matches its constant.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
+LAST_TOUCH = sa.func.coalesce(Contact.last_activity_at, sa.literal(NEVER, UTCDateTime)).label("last_touch")
+
+
 def sort_columns(sort: str) -> tuple[list, bool]:
     """The keyset columns of a sort and whether it is descending."""
     return {
@@ -47,6 +55,8 @@ def sort_columns(sort: str) -> tuple[list, bool]:
         "oldest": ([Contact.created_at, Contact.id], False),
         "name": ([Contact.name, Contact.id], False),
         "value": ([Contact.lifetime_value, Contact.id], True),
+        "active": ([LAST_TOUCH, Contact.id], True),
+        "quiet": ([LAST_TOUCH, Contact.id], False),
     }[sort]
 
 
