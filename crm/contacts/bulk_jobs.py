@@ -112,7 +112,7 @@ def _apply(job: BulkJob, member: Membership, progress) -> int:
         return bulk.apply(job.action, matching_contacts(ListState.from_args(args), member), job.value, progress)
     if job.list_name == "companies":
         definitions = custom_fields.definitions(g.workspace, "company")
-        statement = matching_companies(CompanyListState.from_args(args), member, definitions)
+        statement = matching_companies(CompanyListState.from_args(args), member, definitions, g.workspace.timezone)
         return bulk.apply_to_companies(job.action, statement, job.value, progress)
     model = Contact if job.list_name == "trash:contacts" else Company
     return trash.restore(model, trash.in_trash(model, member), g.workspace, progress)

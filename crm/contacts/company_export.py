@@ -51,7 +51,7 @@ def _statement(plan: Plan) -> sa.Select:
                                        Membership.id == Company.owner_id))
         .outerjoin(User, User.id == Membership.user_id)
     )  # fmt: skip
-    statement = matching_companies(plan.state, plan.member, plan.fields, statement)
+    statement = matching_companies(plan.state, plan.member, plan.fields, plan.zone, statement)
     return statement.where(Company.id.in_(plan.ids)) if plan.ids else statement
 
 

@@ -59,14 +59,18 @@ def index():
         return render_template("companies/_results.html", export_oob=True, **context)
     filters = {"owner_filter": queries.owner_filter_choices(g.membership, state.owner),
                "sizes": [(size, size) for size in company_list.SIZES], "sorts": company_list.SORTS,
+               "columns": company_list.COLUMNS,
                "job_panel": bulk_jobs.followed_panel("companies")}  # fmt: skip
     return render_template("companies/index.html", **filters, **context)
 
 
 def _list_context(state: CompanyListState, after: str | None) -> dict:
     definitions = custom_fields.definitions(g.workspace, "company")
-    page = company_list.company_page(state, after, g.membership, definitions)
+    page = company_list.company_page(state, after, g.membership, definitions, g.workspace.timezone)
+    shown = state.shown_columns
     return {"page": page, "state": state, "custom_definitions": definitions,
+            "shown_columns": [(name, company_list.COLUMNS[name]) for name in shown],
+            "column_cells": company_list.cell_writer(shown, g.workspace.phone_region, g.workspace.timezone),
             "shown_custom": [field for field in definitions if field.name in state.columns],
             "bulk_actions": {key: label for key, (label, permission) in bulk.COMPANY_ACTIONS.items()
                              if g.membership.can(permission)}}  # fmt: skip
@@ -88,7 +92,7 @@ def bulk_action():
         if action not in bulk.COMPANY_ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
         definitions = custom_fields.definitions(g.workspace, "company")
-        statement = company_list.matching_companies(state, g.membership, definitions)
+        statement = company_list.matching_companies(state, g.membership, definitions, g.workspace.timezone)
         statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)
         value = bulk.check_value(action, request.form.get("bulk_owner", "").strip(), dict(queries.owner_choices()))
         in_background = bulk.too_large(request.form, statement, Company)
@@ -115,7 +119,7 @@ def bulk_count():
     count = None
     if request.args.get("scope") == "all":
         definitions = custom_fields.definitions(g.workspace, "company")
-        statement = company_list.matching_companies(_list_state(), g.membership, definitions)
+        statement = company_list.matching_companies(_list_state(), g.membership, definitions, g.workspace.timezone)
         count = bulk.capped_count(statement, Company)
     return render_template("contacts/_bulk_count.html", count=count, cap=bulk.COUNT_CAP, noun="companies")
 

@@ -38,11 +38,14 @@ DATE_FILTERS = ("created_from", "created_to", "active_from", "active_to")
 CUSTOM_NAME = re.compile(r"cf_[a-z0-9_]{1,40}")
 
 
-def _date(text: str) -> date | None:
+def day_arg(text: str) -> date | None:
+    """A day typed in a list's date filter; None when it is not one. The first and last days of the
+    calendar are not taken either: a range's bounds need the day after it, and a zone's shift."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is not None and date.min < day < date.max else None
 
 
 @dataclass
@@ -86,7 +89,7 @@ class ListState:
             level=one_of("level", LEVELS),
             source=args.get("source", "").strip()[:60],
             company=int(args["company"]) if args.get("company", "").isdigit() else None,
-            **{name: _date(args.get(name, "")) for name in DATE_FILTERS},
+            **{name: day_arg(args.get(name, "")) for name in DATE_FILTERS},
             sort=one_of("sort", SORTS) or "newest",
             columns=columns or DEFAULT_COLUMNS,
             custom=custom,

@@ -1,6 +1,7 @@
-"""The companies list in a real browser: a size filter and a custom field column change the list in
-place and stay in the address; a reload keeps them."""
+"""The companies list in a real browser: a size filter, a custom field column, a built-in column and
+the days added change the list in place and stay in the address; a reload keeps them."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,10 @@ def test_filter_companies_by_size_and_show_a_custom_column(app, page: Page, live
     mark_window(page)
     rows = page.locator("#company-rows tr")
     expect(rows).to_have_count(2)
-    page.get_by_label("Size (staff)").select_option("11-50")
+    page.get_by_role("combobox", name="Size (staff)").select_option("11-50")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Acme Tea")
-    page.get_by_text("Custom fields").click()
+    page.get_by_text("Columns", exact=True).click()
     page.get_by_label("Segment", exact=True).last.check()  # the column box, after the filter's select
     expect(page.locator("#company-results thead")).to_contain_text("Segment")
     expect(rows.first).to_contain_text("Trade")
@@ -35,6 +36,41 @@ def test_filter_companies_by_size_and_show_a_custom_column(app, page: Page, live
     page.reload()
     expect(rows).to_have_count(1)
     expect(page.locator("#company-results thead")).to_contain_text("Segment")
+
+
+def test_show_the_phone_column_and_filter_by_the_day_added(app, page: Page, live_server):
+    from crm.contacts.models import Company
+    from crm.extensions import db
+    from crm.tenancy import workspace_scope
+    from crm.workspaces.models import Workspace
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Tea", phone="+14155550123")
+    zen = make_company(app, owner, "Zen Tea", phone="+14155550188")
+    with app.app_context(), workspace_scope(owner.id):
+        db.session.get(Workspace, owner.id).timezone = "Asia/Shanghai"
+        db.session.get(Company, acme).created_at = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)  # 7 Dec there
+        db.session.get(Company, zen).created_at = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)  # 6 Dec there
+        db.session.commit()
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
+    mark_window(page)
+    rows = page.locator("#company-rows tr")
+    expect(rows).to_have_count(2)
+    page.get_by_text("Columns", exact=True).click()
+    page.get_by_label("Phone", exact=True).check()
+    expect(page.locator("#company-results thead")).to_contain_text("Phone")
+    expect(rows.filter(has_text="Acme Tea")).to_contain_text("(415) 555-0123")
+    page.get_by_label("Added from").fill("2026-12-07")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Acme Tea")
+    expect(page.locator("#company-filters-summary")).to_have_text("Filters (1 active)")
+    assert_no_full_reload(page)
+    assert "cols=phone" in page.url and "created_from=2026-12-07" in page.url
+    page.reload()
+    expect(rows).to_have_count(1)
+    expect(page.locator("#company-results thead")).to_contain_text("Phone")
+    expect(page.get_by_label("Added from")).to_have_value("2026-12-07")
 
 
 def test_tick_companies_and_give_them_an_owner_then_trash_one(app, page: Page, live_server):
@@ -83,7 +119,7 @@ def test_save_the_filtered_companies_as_a_shared_view_and_open_it_again(app, pag
     log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/companies/")
     rows = page.locator("#company-rows tr")
-    page.get_by_label("Size (staff)").select_option("1-10")
+    page.get_by_role("combobox", name="Size (staff)").select_option("1-10")
     expect(rows).to_have_count(1)
     page.get_by_text("Saved views", exact=True).click()
     page.get_by_label("Save this list as").fill("Small firms")
