@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -80,6 +80,11 @@ def zoned_datetime(moment: datetime, zone: str) -> str:
         .replace("{0}", dates.format_time(local, "short", locale=locale))
         .replace("{1}", dates.format_date(local, "full", locale=locale))
     )
+
+
+def day_start(day: date, zone: str) -> datetime:
+    """Midnight at the start of ``day`` in ``zone``: lists filter by a workspace's calendar days."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
 
 
 def workspace_today() -> date:

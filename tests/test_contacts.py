@@ -966,3 +966,22 @@ def test_sorted_by_last_touch_in_pages_with_those_never_in_touch_at_the_quiet_en
     assert every_page("active") == names[:4] + newest_never  # ties broken by id, the newest first
     assert every_page("quiet") == newest_never[::-1] + names[3::-1]
     assert every_page("quiet", q="touched") == names[3::-1]  # searched too (SQLite's search order)
+
+
+def test_the_day_filters_and_the_added_column_are_the_workspaces_days(app, client, auth, ws_a):
+    from datetime import UTC, datetime
+
+    from crm.workspaces.models import Workspace
+
+    late = make_contact(app, ws_a, "Late Evening")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"
+        db.session.get(Contact, late).created_at = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)  # 7 December there
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+
+    def listed(**args) -> str:
+        return client.get(contacts_url(ws_a), query_string={"cols": "created", **args}).get_data(as_text=True)
+
+    assert "Late Evening" in listed(created_from="2026-12-07") and "Dec 7, 2026" in listed(created_from="2026-12-07")
+    assert "Late Evening" not in listed(created_to="2026-12-06")

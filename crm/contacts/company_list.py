@@ -7,8 +7,7 @@ opens; ``as_args`` writes the state back for "load more", the export links and t
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import format_date, get_locale
@@ -20,7 +19,7 @@ from crm.contacts.models import Company
 from crm.contacts.queries import PER_PAGE, custom_filter, owner_filter
 from crm.custom_fields.service import FieldDef
 from crm.extensions import db
-from crm.i18n import in_zone
+from crm.i18n import day_start, in_zone
 from crm.i18n import lazy_gettext as _l
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
@@ -101,10 +100,6 @@ class CompanyListState:
         return dict(self.custom).get(key, "")
 
 
-def _day_start(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))
-
-
 def matching_companies(
     state: CompanyListState,
     member: Membership,
@@ -124,9 +119,9 @@ def matching_companies(
     if state.size:
         statement = statement.where(Company.size == state.size)
     if state.created_from:
-        statement = statement.where(Company.created_at >= _day_start(state.created_from, zone))
+        statement = statement.where(Company.created_at >= day_start(state.created_from, zone))
     if state.created_to:
-        statement = statement.where(Company.created_at < _day_start(state.created_to + timedelta(days=1), zone))
+        statement = statement.where(Company.created_at < day_start(state.created_to + timedelta(days=1), zone))
     for key, value in state.custom:
         statement = custom_filter(statement, Company.custom, definitions, key, value)
     return visible_to_member(statement, Company.owner_id, member)

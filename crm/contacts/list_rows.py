@@ -128,7 +128,7 @@ def _cell_makers(shown: list[str], custom: dict) -> list[Callable]:
         "value": _money_cell(g.workspace.currency),
         "last_activity": lambda row: format_datetime(row.last_activity_at, "short") if row.last_activity_at else "",
         "source": lambda row: row.source or "",
-        "created": lambda row: format_date(row.created_at.date()),
+        "created": lambda row: format_date(row.created_at),  # the day where the workspace is
     }
     return [makers[key] if key in makers else _custom_cell(custom[key]) for key in shown]
 

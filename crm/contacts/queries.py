@@ -6,7 +6,7 @@ Search goes through crm/search.py (trigram indexes on both databases).
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.custom_fields import service as custom_fields
 from crm.db import UTCDateTime
 from crm.extensions import db
+from crm.i18n import day_start
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, normalize, search_order, search_words
 from crm.workspaces.models import ACTIVE, Membership, Role
@@ -60,10 +61,6 @@ def sort_columns(sort: str) -> tuple[list, bool]:
     }[sort]
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
 def contacts_matching(statement: sa.Select, q: str, member: Membership) -> sa.Select:
     """Contacts whose search text holds every word of ``q``. The search text holds phone digits;
     a member who may not see phone numbers may not find contacts by them either (one digit at a
@@ -94,10 +91,10 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
         (Contact.created_at, state.created_from, state.created_to),
         (Contact.last_activity_at, state.active_from, state.active_to),
     ):
-        if start:
-            statement = statement.where(column >= _day_start(start))
+        if start:  # the workspace's calendar days
+            statement = statement.where(column >= day_start(start, g.workspace.timezone))
         if end:
-            statement = statement.where(column < _day_start(end + timedelta(days=1)))
+            statement = statement.where(column < day_start(end + timedelta(days=1), g.workspace.timezone))
     for key, value in state.custom:
         statement = _custom_filter(statement, key, value)
     if state.tag:
