@@ -85,5 +85,6 @@ class AmountField(wtforms.DecimalField):
             raise ValueError(_l("Use at most %(places)d decimal places.", places=self.places))
 
     def pre_validate(self, form):
-        if self.process_errors:
+        # An empty field is left to Optional/InputRequired (Optional clears the parse error).
+        if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()

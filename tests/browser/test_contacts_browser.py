@@ -526,10 +526,16 @@ def test_a_large_bulk_change_goes_on_in_the_background_and_its_panel_follows_it(
     expect(page.locator("#contact-rows tr").filter(has_text="Test User")).to_have_count(4)
 
 
-def test_two_people_editing_one_contact_the_later_save_does_not_undo_the_first(app, page: Page, live_server):
+def signed_in_with_ann(app, page: Page, live_server, **fields):
+    """Alpha Trading's owner signed in, and its contact Ann Lee (with ``fields``)."""
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    ann = make_contact(app, owner, "Ann Lee", title="Buyer")
+    ann = make_contact(app, owner, "Ann Lee", **fields)
     log_in(page, live_server.url, owner.email, owner.password)
+    return owner, ann
+
+
+def test_two_people_editing_one_contact_the_later_save_does_not_undo_the_first(app, page: Page, live_server):
+    owner, ann = signed_in_with_ann(app, page, live_server, title="Buyer")
     url = f"{live_server.url}/w/{owner.slug}/contacts/{ann}"
     other = page.context.new_page()  # as a colleague, or another tab
     for tab in (page, other):
@@ -555,9 +561,7 @@ def test_two_people_editing_one_contact_the_later_save_does_not_undo_the_first(a
 
 
 def test_a_purchase_in_another_currency_counts_its_worth(app, page: Page, live_server):
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    ann = make_contact(app, owner, "Ann Lee")
-    log_in(page, live_server.url, owner.email, owner.password)
+    owner, ann = signed_in_with_ann(app, page, live_server)
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
     wait_for_htmx(page)
     composer = page.locator("#purchase-composer")
@@ -576,10 +580,8 @@ def test_a_purchase_in_another_currency_counts_its_worth(app, page: Page, live_s
 
 
 def test_the_tag_filter_offers_the_workspaces_tags(app, page: Page, live_server):
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    make_contact(app, owner, "Ann Lee", tags=["trade fair"])
+    owner, _ann = signed_in_with_ann(app, page, live_server, tags=["trade fair"])
     make_contact(app, owner, "Bo Chen", tags=["wholesale"])
-    log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
     wait_for_htmx(page)
     page.get_by_text("More filters").click()
