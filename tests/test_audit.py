@@ -171,7 +171,7 @@ def test_logged_keys_read_as_the_pages_name_them(app, client, auth, ws_a):
     assert '<span class="field-name">Owner</span>: <ins>Test User</ins>' in page  # a name, not "Owner changed"
     assert '<span class="field-name">Filters</span>: <ins>Search: trade; Customer level: Potential</ins>' in page
     assert '<span class="field-name">File format</span>: <ins>CSV</ins>' in page
-    assert '<span class="field-name">Tier A from</span>: <del>10000.00</del> → <ins>500.00</ins>' in page
+    assert '<span class="field-name">Tier A from</span>: <del>$10,000.00</del> → <ins>$500.00</ins>' in page
     assert '<span class="field-name">VIP</span>: <del>By value</del> → <ins>By share of customers</ins>' in page
     assert '<span class="field-name">Task</span>: <ins>Send samples</ins>' in page
 

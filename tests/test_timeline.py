@@ -503,7 +503,7 @@ def test_the_history_panel_names_fields_and_hides_what_the_reader_may_not_see(ap
     post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
     page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
     history = page.split('id="history-title"')[1].split("</section>")[0]
-    assert '<span class="field-name">Unit price</span>: <ins>4000' in history and "unit_price" not in history
+    assert '<span class="field-name">Unit price</span>: <ins>$4,000.00</ins>' in history and "unit_price" not in history
     assert '<span class="field-name">Date</span>: <ins>Mar 9, 2026</ins>' in history
     assert '<span class="field-name">Gender</span>: <ins>Female</ins>' in history and "(650) 253-0001" in history
     auditor = make_member(app, ws_a, "auditor@alpha.example.com")

@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from crm.audit.change_text import prepare
 from crm.audit.models import AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
@@ -56,11 +57,14 @@ def people() -> list[tuple[int, str]]:
 
 
 def history_of(record_type: str, record_id: int, limit: int = 20) -> list[AuditEntry]:
-    """The latest entries about one record, for its detail page."""
+    """The latest entries about one record, for its detail page, with the names and currencies
+    their changes mention read for them all (crm/audit/change_text.py)."""
     statement = (
         sa.select(AuditEntry)
         .where(AuditEntry.record_type == record_type, AuditEntry.record_id == record_id)
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(statement))
+    entries = list(db.session.scalars(statement))
+    prepare(entries)
+    return entries

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 
 from crm.audit import queries
 from crm.audit import service as audit
-from crm.audit.change_text import logged_changes
+from crm.audit.change_text import logged_changes, prepare
 from crm.audit.forms import AuditFilterForm
 from crm.audit.service import ACTIONS, RECORD_TYPES
 from crm.contacts.service import SENSITIVE_FIELDS
@@ -39,6 +39,8 @@ def index():
     form, filters = _filters()
     statement = queries.filtered(**filters, tz=g.workspace.timezone) if not form.errors else None
     page = queries.page(statement, request.args.get("after")) if statement is not None else None
+    if page is not None:
+        prepare(page.items)
     context = {"form": form, "page": page, "actions": ACTIONS, "record_types": RECORD_TYPES}
     context["filter_args"] = _filter_args()
     status = 422 if form.errors else 200

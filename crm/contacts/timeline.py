@@ -40,8 +40,6 @@ FIELD_LABELS = {
     "region": _l("Region or state"), "postal_code": _l("Postal code"), "country": _l("Country"),
     "lifecycle": _l("Lifecycle"), "level": _l("Customer level"), "tier": _l("Tier"), "tags": _l("Tags"),
 }  # fmt: skip
-# Shown as "changed", without values: ids mean nothing to a reader, long text does not fit a line.
-WITHOUT_VALUES = ("company_id", "owner_id", "about")
 
 
 DEAL_CHANGED_BY = so.aliased(User)  # made once: SQLAlchemy analyses a fresh alias again on every statement

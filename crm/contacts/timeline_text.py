@@ -19,10 +19,8 @@ from crm.activities.entry_text import (
     time_tag,
     writing,
 )
-from crm.audit.change_text import value_text
+from crm.audit.change_text import change_lines, prepare
 from crm.audit.service import ACTIONS
-from crm.contacts.service import SENSITIVE_FIELDS
-from crm.contacts.timeline import FIELD_LABELS, WITHOUT_VALUES
 from crm.html_text import escape
 from crm.tickets.models import STATUS_LABELS
 
@@ -36,6 +34,7 @@ def contact_entries(contact, entries: list) -> Markup:
     write_change = _change_writer(shared)
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
     ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
+    prepare([entry.item for entry in entries if entry.is_change])  # the companies they name, in one query
 
     def write(entry) -> str:
         if entry.is_ticket:
@@ -61,7 +60,6 @@ def _labels(locale: str) -> dict:
     """Escaped texts in ``locale`` (the caller's request's), made once per process."""
     return {
         "actions": {action: escape(label) for action, label in ACTIONS.items()},
-        "fields": {name: escape(label) for name, label in FIELD_LABELS.items()},
         "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
         "kehu": escape(_("Kehu")),
         "changed": escape(_("%(field)s changed")),
@@ -77,24 +75,22 @@ def _labels(locale: str) -> dict:
 
 
 def _change_writer(shared: Writing):
+    """Each changed field as the History panel writes it (crm/audit/change_text.py), values masked
+    where the member may not see them."""
     labels = _labels(shared.locale)
-    hidden = set(WITHOUT_VALUES)
-    if not g.membership.can("contacts.sensitive"):
-        hidden.update(SENSITIVE_FIELDS)
 
-    def line(name: str, values: list) -> str:
-        label = labels["fields"].get(name) or escape(name)
-        if name in hidden:
+    def line(change) -> str:
+        label = escape(change.label)
+        if not change.values_shown:
             return f"<li>{labels['changed'] % {'field': label}}</li>"
-        before, after = values
         text = f'<li><span class="field-name">{label}</span>: '
-        if before is not None:
-            text += f"<del>{escape(value_text(name, before))}</del> → "
-        return text + (f"<ins>{escape(value_text(name, after))}</ins>" if after is not None else "—") + "</li>"
+        if change.before is not None:
+            text += f"<del>{escape(change.before)}</del> → "
+        return text + (f"<ins>{escape(change.after)}</ins>" if change.after is not None else "—") + "</li>"
 
     def write(item) -> str:
         action = labels["actions"].get(item.action) or escape(item.action)
-        changes = "".join(line(name, values) for name, values in (item.changes or {}).items())
+        changes = "".join(map(line, change_lines(item)))
         return (
             f'<li id="entry-change-{item.id}" class="entry change">'
             f'<p class="entry-head"><span class="badge">{action}</span> {time_tag(shared, item.created_at)}'

@@ -121,6 +121,9 @@ def move_field(workspace, field: CustomField, step: int) -> None:
         siblings[index], siblings[other] = siblings[other], siblings[index]
         for position, each in enumerate(siblings, start=1):
             each.position = position
+        # The place among its entity's fields (1 = first), as the settings page lists them.
+        audit.record("custom_field.moved", "custom_field", field.id,
+                     {"label": field.label, "position": [index + 1, other + 1]})  # fmt: skip
         _changed(workspace)
 
 
