@@ -77,7 +77,7 @@ NUMBER_FIELDS = frozenset({"quantity"})
 RULE_MONEY_FIELDS = frozenset(
     name
     for name, unbound in vars(CustomerRulesForm).items()
-    if isinstance(unbound, UnboundField) and unbound.field_class is DecimalField
+    if isinstance(unbound, UnboundField) and issubclass(unbound.field_class, DecimalField)
 )
 CURRENCY_OF = {"deal": Deal, "product": Product}  # records whose entries log amounts in their currency
 
