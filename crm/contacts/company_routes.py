@@ -28,19 +28,22 @@ from crm.xlsx_stream import xlsx_download
 bp = Blueprint("companies", __name__, url_prefix="/companies")
 
 
-def _form(company: Company | None = None) -> CompanyForm:
+def _form(company: Company | None = None, stored: bool = False) -> CompanyForm:
+    """The company form: as posted, or drawn from the stored company (a GET, or ``stored``)."""
+    drawn = stored or request.method != "POST"  # a POST is the whole new state
     form = custom_form(
         CompanyForm,
         "company",
         company,
         g.membership.can("contacts.sensitive"),
-        obj=None if request.method == "POST" else company,  # a POST is the whole new state
+        obj=company if drawn else None,
         owners=queries.owner_choices(),
         region=g.workspace.phone_region,
+        **({"formdata": None} if stored else {}),
     )
-    if company is not None and not form.is_submitted():
+    if company is not None and drawn:
         form.fill_from(company)
-        edit_clash.opened_now(form)
+        edit_clash.remember(form)
     return form
 
 
@@ -231,8 +234,9 @@ def update(company_id: int):
         return render_template(template, company=company, form=form), 422
     data = form.service_data()
     data["custom"], data["custom_audit"] = custom_payload(form, company)
-    others = edit_clash.changed_since("company", company.id, form.opened_at.data)
-    if edit_clash.refused(form, others, service.update_company(company, data)):
+    stored = _form(company, stored=True)
+    meanwhile = edit_clash.changed_meanwhile(form, stored, "company", company.id)
+    if edit_clash.refused(form, meanwhile, service.update_company(company, data), stored):
         db.session.rollback()
         return render_template(template, company=company_or_404(company_id), form=form), edit_clash.STATUS
     db.session.commit()

@@ -73,7 +73,8 @@ EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class _RecordForm(FlaskForm):
-    opened_at = HiddenField()  # when the form was shown: crm/contacts/edit_clash.py
+    seen = HiddenField()  # what each field showed when the form was opened: crm/contacts/edit_clash.py
+    opened_at = HiddenField()  # and when
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
     street = StringField(_l("Street"), validators=[Optional(), Length(max=200)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])

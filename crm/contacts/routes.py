@@ -66,13 +66,17 @@ def sees_sensitive() -> bool:
     return g.membership.can("contacts.sensitive")
 
 
-def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
+def _form(contact: Contact | None = None, stored: bool = False, **kwargs) -> ContactForm:
+    """The contact form: as posted, or drawn from the stored contact (a GET, or ``stored``)."""
+    drawn = stored or request.method != "POST"  # a POST is the whole new state
+    if stored:
+        kwargs["formdata"] = None
     form = custom_form(
         ContactForm,
         "contact",
         contact,
         sees_sensitive(),
-        obj=None if request.method == "POST" else contact,  # a POST is the whole new state
+        obj=contact if drawn else None,
         owners=queries.owner_choices(),
         companies=queries.company_choices(g.membership, keep=contact.company_id if contact is not None else None),
         region=g.workspace.phone_region,
@@ -81,9 +85,9 @@ def _form(contact: Contact | None = None, **kwargs) -> ContactForm:
     )
     if contact is not None and contact.last_purchase_at is not None:
         del form.lifecycle  # the customer tier rules set it from the purchases (classification.lifecycle_for)
-    if contact is not None and not form.is_submitted():
+    if contact is not None and drawn:
         form.fill_from(contact)
-        edit_clash.opened_now(form)
+        edit_clash.remember(form)
     return form
 
 
@@ -333,11 +337,12 @@ def update(contact_id: int):
     level = data.pop("level")
     data["custom"], data["custom_audit"] = custom_payload(form, contact)
     saved_from = utcnow()
-    others = edit_clash.changed_since("contact", contact.id, form.opened_at.data)
+    stored = _form(contact, stored=True)
+    meanwhile = edit_clash.changed_meanwhile(form, stored, "contact", contact.id)
     changes = service.update_contact(contact, data)
     if level != (contact.level if contact.level_pinned else ""):
         changes["level"] = level
-    if edit_clash.refused(form, others, changes):
+    if edit_clash.refused(form, meanwhile, changes, stored):
         db.session.rollback()
         return render_template(template, contact=contact_or_404(contact_id), form=form), edit_clash.STATUS
     service.set_level(contact, level, g.workspace, workspace_today())
