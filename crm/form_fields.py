@@ -69,11 +69,16 @@ class AmountField(wtforms.DecimalField):
     decimals than ``places`` are refused rather than rounded away without a word (so are "NaN" and
     "Infinity"). A number it cannot read gives one message, not also the range's."""
 
-    GROUPING = re.compile(r"[,\s\u00a0\u202f_]")
+    SPACES = re.compile(r"[\s\u00a0\u202f_]")
+    GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # "25,000" or "1,234.5", not "1,5"
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0]:
-            valuelist = [self.GROUPING.sub("", valuelist[0])]
+            text = self.SPACES.sub("", valuelist[0])
+            if "," in text and not self.GROUPED.fullmatch(text):  # a decimal comma: 1,5 is not 15
+                self.data = None
+                raise ValueError(_l("Write decimals with a point, such as 1.5."))
+            valuelist = [text.replace(",", "")]
         super().process_formdata(valuelist)
         if self.data is None:
             return

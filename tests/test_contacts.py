@@ -938,7 +938,8 @@ def test_what_is_typed_is_kept_as_meant_or_refused_never_changed_without_a_word(
     contact_id = make_contact(app, ws_a, "Ann Lee")
     purchases = contacts_url(ws_a, f"{contact_id}/purchases/")
     day = date.today().isoformat()
-    for price, message in (("100.999", "Use at most 2 decimal places."), ("lots", "Not a valid decimal value")):
+    for price, message in (("100.999", "Use at most 2 decimal places."), ("lots", "Not a valid decimal value"),
+                           ("12,50", "Write decimals with a point, such as 1.5.")):  # fmt: skip
         refused = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1", "unit_price": price},
                        headers={"HX-Request": "true", "HX-Target": "purchase-composer"})  # fmt: skip
         body = refused.get_data(as_text=True)
@@ -968,6 +969,15 @@ def test_the_tag_filter_suggests_the_workspaces_tags(app, client, auth, ws_a, ws
     assert options.strip() == (
         '<datalist id="tag-options"><option value="trade fair"></option><option value="wholesale"></option></datalist>'
     )  # never another workspace's
+    # A role limited to its own contacts is offered their tags only.
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    make_contact(app, ws_a, "Mine", owner_id=member.membership_id, tags=["mine only"])
+    auth.logout()
+    auth.login(member.email, member.password)
+    options = client.get(contacts_url(ws_a, "tags"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert options.strip() == '<datalist id="tag-options"><option value="mine only"></option></datalist>'
 
 
 def test_sorted_by_last_touch_in_pages_with_those_never_in_touch_at_the_quiet_end(app, client, auth, ws_a,

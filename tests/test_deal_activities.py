@@ -27,6 +27,7 @@ from tests.factories import (
     make_deal_activity,
     make_member,
     make_merge,
+    make_pipeline,
     make_role,
     make_workspace,
 )
@@ -444,3 +445,16 @@ def test_migration_down_drops_deal_only_activities_and_up_again(app, ws_a):
         upgrade()
     assert [(a.body, a.deal_id) for a in activities_of(app, ws_a)] == [("Contact note", None),
                                                                         ("Deal note with Ann", None)]  # fmt: skip
+
+
+def test_a_customer_with_only_closed_deals_elsewhere_links_to_the_pipeline_holding_them(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    partners = make_pipeline(app, ws_a, "Partners")
+    won = make_deal(app, ws_a, "Partner order", partners.stages["Talk"], 80, contact_id=ann)
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, deal_url(ws_a, won, "/won"), {}).status_code == 303
+    page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    head = page.split('class="open-deals"')[1].split("</section>")[0]
+    assert ">Deals:</h2>" in head and "0 open" not in head and "1 won ($80.00)" in head
+    listed = client.get(f"/w/{ws_a.slug}/deals/list?customer=contact:{ann}&status=all").get_data(as_text=True)
+    assert "Partner order" in listed  # the first pipeline, Sales, holds none of hers

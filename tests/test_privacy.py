@@ -46,6 +46,9 @@ def test_the_copy_holds_record_purchases_and_tickets_but_not_internal_notes(app,
     data = json.loads(archive.read("data.json"))
     assert data["contact"]["name"] == "Wang Fang" and data["contact"]["emails"] == ["fang@example.com"]
     assert data["contact"]["birthday"] == "1990-05-01" and data["contact"]["tags"] == ["vip-fair"]
+    assert (data["contact"]["street"], data["contact"]["city"], data["contact"]["country"]) == (
+        "1 Tea Lane", "Hangzhou", "CN")  # fmt: skip
+    assert "1 Tea Lane" in archive.read("contact.csv").decode("utf-8")
     assert [p["product"] for p in data["purchases"]] == ["=SUM(A1)"]
     (ticket,) = data["tickets"]
     assert ticket["subject"] == "Broken lid"

@@ -203,3 +203,21 @@ def test_a_new_workspace_with_an_empty_trash_is_fine(app):
     ws = make_workspace(app, "Gamma", "gina@gamma.example.com")
     assert f"{ws.name}: 0 contact(s) and 0 company(ies) purged." in run_purge(app)
     assert rows(app, ws, AuditEntry, AuditEntry.action == "trash.purged") == []
+
+
+def test_a_purge_that_fails_midway_logs_the_batches_it_did(app, ws_a, monkeypatch):
+    monkeypatch.setattr(purge.batch, "BATCH", 2)
+    ids = [trashed(app, ws_a, Contact, make_contact(app, ws_a, f"Old {n}"), 31) for n in range(5)]
+    real_purge = purge.purge_contacts
+
+    def third_batch_fails(batch_ids, before):
+        if ids[4] in batch_ids:
+            raise RuntimeError("the database went away")
+        return real_purge(batch_ids, before)
+
+    monkeypatch.setattr(purge, "purge_contacts", third_batch_fails)
+    result = app.test_cli_runner().invoke(args=["crm", "purge-trash"])
+    assert result.exit_code == 1 and f"{ws_a.name}: the purge failed" in result.output
+    entries = rows(app, ws_a, AuditEntry, AuditEntry.action == "trash.purged")
+    assert [entry.changes for entry in entries] == [{"contacts": 4, "companies": 0}]
+    assert [exists(app, ws_a, Contact, contact_id) for contact_id in ids] == [False] * 4 + [True]

@@ -125,7 +125,8 @@ def purge_companies(ids: list[int], before: datetime) -> int:
 
 
 def purge_workspace(before: datetime | None = None) -> dict[str, int]:
-    """Purges the bound workspace, committing each batch; the audit entry is saved with the last.
+    """Purges the bound workspace, committing each batch; the audit entry is saved with the last, or
+    after a failure with the counts of the batches done.
     Returns {"contacts": n, "companies": n}. Contacts go first, so a company's people who are
     purged with it are not unlinked for nothing."""
     before = before or due_before()
@@ -134,14 +135,25 @@ def purge_workspace(before: datetime | None = None) -> dict[str, int]:
         ids = list(db.session.scalars(expired(model, before).order_by(model.id)))
         work += [(key, purge, ids[start : start + batch.BATCH]) for start in range(0, len(ids), batch.BATCH)]
     counts = {"contacts": 0, "companies": 0}
-    for number, (key, purge, ids) in enumerate(work, 1):
-        counts[key] += purge(ids, before)
-        if number < len(work):
-            db.session.commit()
+    purged = dict(counts)  # what the committed batches did
+    try:
+        for number, (key, purge, ids) in enumerate(work, 1):
+            counts[key] += purge(ids, before)
+            if number < len(work):
+                db.session.commit()
+                purged = dict(counts)
+    except Exception:
+        db.session.rollback()
+        _audited(purged)  # the batches done are gone for good: the log says so
+        raise
+    _audited(counts)
+    return counts
+
+
+def _audited(counts: dict[str, int]) -> None:
     if any(counts.values()):
         audit.record("trash.purged", None, None, counts)
     db.session.commit()
-    return counts
 
 
 def purge_every_workspace() -> list[tuple[str, dict[str, int] | None]]:

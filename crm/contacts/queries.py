@@ -330,6 +330,17 @@ def tags_of(contact_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
-def tag_names(limit: int) -> list[str]:
-    """The bound workspace's tags by name (served by its unique (workspace_id, name) index)."""
-    return list(db.session.scalars(sa.select(Tag.name).order_by(Tag.name).limit(limit)))
+def tag_names(member: Membership, limit: int) -> list[str]:
+    """The bound workspace's tags by name (served by its unique (workspace_id, name) index); for a
+    member limited to their own records, only the tags of those."""
+    statement = sa.select(Tag.name)
+    if own_records_only(member):
+        tagged = (
+            sa.select(ContactTag.tag_id)
+            .join(
+                Contact, sa.and_(Contact.workspace_id == ContactTag.workspace_id, Contact.id == ContactTag.contact_id)
+            )
+            .where(Contact.deleted_at.is_(None))
+        )
+        statement = statement.where(Tag.id.in_(visible_to_member(tagged, Contact.owner_id, member)))
+    return list(db.session.scalars(statement.order_by(Tag.name).limit(limit)))

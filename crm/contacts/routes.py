@@ -211,8 +211,9 @@ def owner_choices():
 @require("contacts.read")
 def tag_suggestions():
     """The tag filter's suggestions (a datalist), fetched when the field is first focused: the
-    workspace's tags in name order, the most a list can usefully offer."""
-    return render_template("contacts/_tag_options.html", tags=queries.tag_names(TAG_SUGGESTIONS))
+    workspace's tags in name order (of the member's own contacts, for a role limited to them), the
+    most a list can usefully offer."""
+    return render_template("contacts/_tag_options.html", tags=queries.tag_names(g.membership, TAG_SUGGESTIONS))
 
 
 @bp.get("/export.csv")

@@ -3,6 +3,7 @@ board's filters, a status and "load more" paging, and its export as CSV or XLSX.
 
 from dataclasses import replace
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, g, render_template, request
 from flask_babel import gettext as _
 
@@ -11,7 +12,7 @@ from crm.contacts.queries import owner_choices
 from crm.csv_stream import csv_download
 from crm.deals import customers, list_export, list_queries, queries
 from crm.deals.list_queries import SORTS, STATUSES, ListView
-from crm.deals.models import Pipeline
+from crm.deals.models import Deal, Pipeline
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
@@ -47,7 +48,18 @@ def index():
     every = queries.pipelines()
     if not every:
         return render_template("deals/list.html", pipelines=[], pipeline=None)
-    return _render(every[0], every)
+    return _render(_first_of_customer(every), every)
+
+
+def _first_of_customer(every: list[Pipeline]) -> Pipeline:
+    """The first pipeline, or with a customer asked for (a contact's or company's page links here),
+    the first that holds deals of theirs: the others are a tab away."""
+    customer = customers.parse_customer(request.args.get("customer"))
+    if not customer:
+        return every[0]
+    statement = customers.where_customer(sa.select(Deal.pipeline_id).where(Deal.deleted_at.is_(None)), customer)
+    holding = set(db.session.scalars(statement.distinct()))
+    return next((pipeline for pipeline in every if pipeline.id in holding), every[0])
 
 
 @bp.get("/pipelines/<int:pipeline_id>/list")

@@ -53,8 +53,8 @@ ERASED_WORDS = "[erased]"
 ERASED_NAME = "Erased customer #"  # + the contact's id
 # What the customer told or gave us; staff's notes ("about") and the business's own grading (tier,
 # level, lifecycle, values) stay out, like internal notes.
-CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "source", "created_at",
-                  "updated_at")  # fmt: skip
+CONTACT_FIELDS = ("id", "name", "emails", "phones", "title", "gender", "birthday", "street", "city", "region",
+                  "postal_code", "country", "source", "created_at", "updated_at")  # fmt: skip
 PURCHASE_FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency")
 TICKET_FIELDS = ("number", "subject", "status", "channel", "created_at", "resolved_at", "closed_at", "rating",
                  "rating_comment")  # fmt: skip
