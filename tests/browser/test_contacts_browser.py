@@ -3,6 +3,7 @@ log a note and add a purchase that changes the tier."""
 
 import re
 import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -591,3 +592,24 @@ def test_the_tag_filter_offers_the_workspaces_tags(app, page: Page, live_server)
     tag.fill("wholesale")
     expect(page.locator("#contact-rows tr")).to_have_count(1)
     expect(page.locator("#contact-rows")).to_contain_text("Bo Chen")
+
+
+def test_sort_the_list_by_who_has_been_out_of_touch_longest(app, page: Page, live_server):
+    from crm.contacts.models import Contact
+    from crm.db import utcnow
+    from crm.extensions import db
+    from crm.tenancy import workspace_scope
+
+    owner, ann = signed_in_with_ann(app, page, live_server)
+    bo = make_contact(app, owner, "Bo Chen")
+    make_contact(app, owner, "Cy Never")
+    with app.app_context(), workspace_scope(owner.id):
+        for contact_id, days in ((ann, 2), (bo, 40)):
+            db.session.get(Contact, contact_id).last_activity_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    wait_for_htmx(page)
+    page.get_by_label("Sort").select_option(label="Longest out of touch")
+    names = page.locator("#contact-rows th a")
+    expect(names).to_have_text(["Cy Never", "Bo Chen", "Ann Lee"])
+    expect(page).to_have_url(re.compile(r"sort=quiet"))  # kept in the address, to share or reload
