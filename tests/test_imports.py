@@ -15,6 +15,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.imports.models import Import
 from crm.tenancy import workspace_scope
+from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import assign_role, make_company, make_contact, make_custom_field, make_member, make_role
 
@@ -555,3 +556,40 @@ def test_the_bulk_inserts_refuse_rows_of_another_workspace(app, ws_a, ws_b):
         insert_rows(Tag, [{"workspace_id": ws_a.id, "name": "mine"}, {"workspace_id": ws_b.id, "name": "theirs"}])
     with app.app_context(), workspace_scope(ws_b.id):
         assert db.session.scalar(sa.select(sa.func.count(Tag.id))) == 0
+
+
+def test_a_reimported_export_keeps_sensitive_values_and_only_those_who_see_them_fill_them(app, client, auth, ws_a):
+    from tests.factories import set_custom_value
+
+    id_number = make_custom_field(app, ws_a, "ID number", sensitive=True)
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], birthday=date(1990, 5, 1))
+    set_custom_value(app, ws_a, ann, id_number, "110101199001011234")
+    text = "Name,Email,ID number,Birthday,Title\nAnn Lee,ann@example.com,••••••,1991-01-01,Director\n"
+    # A member without contacts.sensitive: the sensitive columns are not theirs to fill.
+    rid = make_role(app, ws_a, "Importer", permissions=["contacts.read", "contacts.write", "contacts.import"])
+    member = make_member(app, ws_a, "importer@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    auth.login(member.email, member.password)
+    import_id = import_id_of(upload(client, ws_a, text))
+    assert job_of(app, ws_a, import_id).mapping == ["name", "email", "", "", "title"]
+    mapping = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert 'value="birthday"' not in mapping and "ID number</option>" not in mapping
+    forced = check(client, app, ws_a, import_id, mode="update", column_2="cf_id_number", column_3="birthday")
+    assert forced.status_code == 422 and "Choose one of the fields listed." in forced.get_data(as_text=True)
+    check(client, app, ws_a, import_id, mode="update")
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    ann_now = contacts_of(app, ws_a)["Ann Lee"]
+    assert (ann_now.title, ann_now.birthday) == ("Director", date(1990, 5, 1))
+    # The owner may fill them; an export's mask is never a value.
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, text.replace("Director", "Head")))
+    check(client, app, ws_a, import_id, mode="update")
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    ann_now = contacts_of(app, ws_a)["Ann Lee"]
+    assert (ann_now.title, ann_now.birthday) == ("Head", date(1991, 1, 1))
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.custom_fields.service import definitions, display
+
+        field = next(f for f in definitions(db.session.get(Workspace, ws_a.id), "contact") if f.sensitive)
+        assert display(field, ann_now.custom[field.key], reveal=True) == "110101199001011234"

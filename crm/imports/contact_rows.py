@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.forms import COUNTRIES, EARLIEST_BIRTHDAY
-from crm.custom_fields.service import FieldDef, to_storage
+from crm.custom_fields.service import MASK, FieldDef, to_storage
 from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
 from crm.search import CJK, normalize
@@ -49,6 +49,7 @@ class RowContext:
     members: dict[str, int]  # a member's email -> membership id
     custom: dict[str, FieldDef]  # custom field key -> definition
     today: date  # where the workspace is: no purchase is dated after it
+    sensitive: bool = True  # the member may fill sensitive details (crm/imports/fields.py SENSITIVE_TARGETS)
 
     @property
     def day_first(self) -> bool:
@@ -118,6 +119,8 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
         row.fields["country"] = country_cell(raw)
     elif target.startswith(CUSTOM_PREFIX):
         definition = context.custom[target.removeprefix(CUSTOM_PREFIX)]
+        if definition.sensitive and raw == MASK:  # an export's mask, never a value: the stored one stays
+            return
         row.custom[definition.key] = to_storage(definition, custom_value(definition, raw, context.day_first))
     else:
         row.fields[target] = text_cell(raw, TEXT_LIMITS[target])

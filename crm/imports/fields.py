@@ -141,19 +141,35 @@ _BY_SYNONYM = {
 }
 
 
-def targets_for(custom_fields: list[FieldDef], entity: str = "contacts") -> list[Target]:
+# A contact's sensitive details (crm/contacts/service.py SENSITIVE_FIELDS): a member who may not see
+# them may not fill them from a file either (an export of theirs holds none, or masks).
+SENSITIVE_TARGETS = frozenset({"phone", "birthday", "street", "city", "region", "postal_code", "country"})
+
+
+def allowed(entity: str, sensitive: bool) -> set[str]:
+    """The built-in targets of ``entity`` a member may fill (``sensitive``: with contacts.sensitive)."""
+    keys = {target.key for target in ENTITY_TARGETS[entity]}
+    return keys if sensitive or entity != "contacts" else keys - SENSITIVE_TARGETS
+
+
+def targets_for(custom_fields: list[FieldDef], entity: str = "contacts", sensitive: bool = True) -> list[Target]:
     custom = [Target(CUSTOM_PREFIX + field.key, field.label) for field in custom_fields]
-    return [*ENTITY_TARGETS[entity], *custom]
+    keys = allowed(entity, sensitive)
+    return [*(target for target in ENTITY_TARGETS[entity] if target.key in keys), *custom]
 
 
-def guess(headers: list[str], custom_fields: list[FieldDef], entity: str = "contacts") -> list[str]:
+def guess(
+    headers: list[str], custom_fields: list[FieldDef], entity: str = "contacts", sensitive: bool = True
+) -> list[str]:
     """A target key (or "") per column; a target that takes one column goes to the first match."""
     by_label = {plain(field.label): CUSTOM_PREFIX + field.key for field in custom_fields}
     several = {target.key for target in ENTITY_TARGETS[entity] if target.several}
+    keys = allowed(entity, sensitive)
     taken, mapping = set(), []
     for header in headers:
         name = plain(header)
         key = "" if name in IGNORED else by_label.get(name) or _BY_SYNONYM[entity].get(name, "")
+        key = key if key.startswith(CUSTOM_PREFIX) or key in keys else ""
         if key and key in taken and key not in several:
             key = ""
         taken.add(key)
@@ -177,6 +193,8 @@ def coverage(headers: list[str], columns: dict[str, str]) -> float:
     return len(names & set(columns)) / len(names) if names else 0.0
 
 
-def custom_fields_of(workspace, entity: str) -> list[FieldDef]:
-    """The custom fields a file of ``entity`` can fill (purchases have none)."""
-    return definitions(workspace, CUSTOM_ENTITY[entity]) if entity in CUSTOM_ENTITY else []
+def custom_fields_of(workspace, entity: str, sensitive: bool = True) -> list[FieldDef]:
+    """The custom fields a file of ``entity`` can fill (purchases have none); sensitive ones only for
+    a member who may see them."""
+    every = definitions(workspace, CUSTOM_ENTITY[entity]) if entity in CUSTOM_ENTITY else []
+    return [field for field in every if sensitive or not field.sensitive]

@@ -62,7 +62,9 @@ class MappingForm(FlaskForm):
         self._needed(set(mapping))
         first_column = {}
         for field, key in zip(self.columns(), mapping, strict=True):
-            if key and not self.targets[key].several and key in first_column:
+            if key and key not in self.targets:  # not offered to this member (a sensitive field), or gone
+                field.errors.append(_l("Choose one of the fields listed."))
+            elif key and not self.targets[key].several and key in first_column:
                 field.errors.append(_l("Already chosen for the column %(column)s.", column=first_column[key]))
             first_column.setdefault(key, field.label.text)
         if self.mode and self.mode.data == "update" and self.match_by.data not in mapping:

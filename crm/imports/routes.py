@@ -94,7 +94,8 @@ def upload():
         form.file.errors.append(str(error))
         return _index(form, 422)
     entity = form.entity.data
-    guessed = guess(layout.headers, custom_fields_of(g.workspace, entity), entity)
+    sensitive = g.membership.can("contacts.sensitive")
+    guessed = guess(layout.headers, custom_fields_of(g.workspace, entity, sensitive), entity, sensitive)
     job = Import(user_id=g.membership.user_id, filename=(upload.filename or "")[:255], stored_name=stored_name,
                  file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
                  entity=entity, mapping=guessed)  # fmt: skip
@@ -118,7 +119,8 @@ def _form(job: Import, **kwargs):
 
 
 def _targets(job: Import):
-    return targets_for(custom_fields_of(g.workspace, job.entity), job.entity)
+    sensitive = g.membership.can("contacts.sensitive")
+    return targets_for(custom_fields_of(g.workspace, job.entity, sensitive), job.entity, sensitive)
 
 
 def _samples(job: Import) -> list[list[str]]:

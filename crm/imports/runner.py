@@ -27,7 +27,7 @@ from crm.i18n import lazy_gettext as _l
 from crm.imports import storage
 from crm.imports.companies import CompanyWork
 from crm.imports.contact_rows import Column, ContactRow, RowContext, parse
-from crm.imports.fields import CUSTOM_PREFIX, ENTITY_TARGETS, custom_fields_of
+from crm.imports.fields import CUSTOM_PREFIX, allowed, custom_fields_of
 from crm.imports.models import Import, ImportChange, ImportProblem
 from crm.imports.parsing import parsed_batches
 from crm.imports.purchases import PurchaseWork
@@ -165,23 +165,31 @@ def _fail(import_id: int, write: bool, message: str) -> None:
 def _work_for(job: Import, write: bool) -> RowWork:
     if job.entity == "contacts":
         return Work(job, write)
-    context = context_for(db.session.get(Workspace, job.workspace_id), job.entity)
+    context = context_for(db.session.get(Workspace, job.workspace_id), job.entity, _sees_sensitive(job))
     work_class = CompanyWork if job.entity == "companies" else PurchaseWork
-    return work_class(job, write, context, columns_of(job, context.custom))
+    return work_class(job, write, context, columns_of(job, context))
 
 
-def context_for(workspace: Workspace, entity: str = "contacts") -> RowContext:
+def _sees_sensitive(job: Import) -> bool:
+    """Whether the member who started the import may see (so fill) sensitive details, now."""
+    member = db.session.scalar(sa.select(Membership).where(Membership.user_id == job.user_id))
+    return member is not None and member.can("contacts.sensitive")
+
+
+def context_for(workspace: Workspace, entity: str = "contacts", sensitive: bool = True) -> RowContext:
     members = db.session.execute(
         sa.select(User.email, Membership.id).join(User, User.id == Membership.user_id)
         .where(Membership.status == ACTIVE)
     )  # fmt: skip
-    custom = {definition.key: definition for definition in custom_fields_of(workspace, entity)}
+    custom = {definition.key: definition for definition in custom_fields_of(workspace, entity, sensitive)}
     by_email = {email.lower(): member_id for email, member_id in members}
-    return RowContext(workspace.phone_region, by_email, custom, classification.today_in(workspace))
+    return RowContext(workspace.phone_region, by_email, custom, classification.today_in(workspace), sensitive)
 
 
-def columns_of(job: Import, custom_keys) -> list[Column]:
-    known = {target.key for target in ENTITY_TARGETS[job.entity]} | {CUSTOM_PREFIX + key for key in custom_keys}
+def columns_of(job: Import, context: RowContext) -> list[Column]:
+    """The file's columns the job fills: a custom field deleted since the mapping, or a sensitive
+    one the member may not fill, is left out."""
+    known = allowed(job.entity, context.sensitive) | {CUSTOM_PREFIX + key for key in context.custom}
     return [
         Column(index, target, job.headers[index])
         for index, target in enumerate(job.mapping)
@@ -196,8 +204,8 @@ class Work(RowWork):
     def __init__(self, job: Import, write: bool):
         super().__init__(job, write)
         workspace = db.session.get(Workspace, job.workspace_id)
-        self.context = context_for(workspace, "contacts")
-        self.columns = columns_of(job, self.context.custom)
+        self.context = context_for(workspace, "contacts", _sees_sensitive(job))
+        self.columns = columns_of(job, self.context)
         self.required = [field for field in self.context.custom.values() if field.required]
         # Without an owner column, new contacts are the importer's (as a contact added by hand).
         self.default_owner = db.session.scalar(sa.select(Membership.id).where(Membership.user_id == job.user_id))
