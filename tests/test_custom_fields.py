@@ -348,3 +348,23 @@ def test_a_record_page_shows_dates_in_the_readers_language_and_long_text_in_its_
     page = client.get(url(ws_a, f"/contacts/{contact_id}")).get_data(as_text=True)
     assert "<dt>Member since</dt>" in page and "May 3, 2021" in page and "2021-05-03" not in page.split("<main")[1]
     assert '<span class="long-text">Met at the fair.\nOrdered &lt;b&gt;twice&lt;/b&gt;.</span>' in page
+
+
+def test_a_filter_on_a_deleted_field_matches_nothing_and_says_why_never_everyone(app, client, auth, ws_a):
+    region = make_custom_field(app, ws_a, "Region", kind="select", options=["North", "South"])
+    north, south = make_contact(app, ws_a, "Ann North"), make_contact(app, ws_a, "Bo South")
+    set_custom_value(app, ws_a, north, region, "North")
+    set_custom_value(app, ws_a, south, region, "South")
+    acme = make_company(app, ws_a, "Acme North")
+    auth.login(ws_a.email, ws_a.password)
+    assert post(client, url(ws_a, f"{SETTINGS}{region}/delete"), {}).status_code in (200, 303)
+    view = client.get(url(ws_a, "/contacts/"), query_string={"cf_region": "North"}).get_data(as_text=True)
+    assert "Ann North" not in view and "Bo South" not in view
+    assert "a custom field that no longer exists, so nothing matches" in view
+    # The bulk bar's "all matching" of that list changes nobody.
+    every = {"scope": "all", "cf_region": "North", "action": "delete"}
+    post(client, url(ws_a, "/contacts/bulk"), every, headers={"HX-Request": "true", "HX-Target": "contact-results"})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).where(Contact.deleted_at.isnot(None))) == 0
+    companies = client.get(url(ws_a, "/companies/"), query_string={"cf_region_from": "1"}).get_data(as_text=True)
+    assert "Acme North" not in companies and "no longer exists" in companies and acme

@@ -142,10 +142,21 @@ def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
     return custom_filter(statement, Contact.custom, custom_fields.definitions(g.workspace, "contact"), key, value)
 
 
+def gone_filters(custom: tuple, definitions) -> list[str]:
+    """The keys of a list state's custom filters whose field no longer exists (deleted since the link
+    or the saved view was made)."""
+    keys = {f.key for f in definitions} | {f"{f.key}_{end}" for f in definitions if f.ranged for end in ("from", "to")}
+    return [key for key, _value in custom if key not in keys]
+
+
 def custom_filter(statement: sa.Select, column, definitions, key: str, value: str) -> sa.Select:
     """Equality on a custom field of ``column`` (a choice of a multi-select; "yes" for a checkbox);
     JSONB containment on PostgreSQL, served by the GIN index. A number or date field takes a range
-    end instead (key ``<field>_from`` or ``<field>_to``). Unknown or sensitive fields are ignored."""
+    end instead (key ``<field>_from`` or ``<field>_to``). Sensitive fields are ignored; a field that
+    no longer exists matches nothing: a saved view on it must not become "everyone" (its bulk bar's
+    "all matching" would change the whole workspace)."""
+    if gone_filters(((key, value),), definitions):
+        return statement.where(sa.false())
     field = next((f for f in definitions if f.key == key), None)
     if field is None:
         return _custom_range(statement, column, definitions, key, value)

@@ -161,8 +161,9 @@ def _list_context(state: ListState, after: str | None) -> dict:
     custom_columns = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}
     shown = state.shown(sees_sensitive(), custom_columns)
     page = list_rows.contact_rows(state, after, g.membership, shown, custom_columns)
+    gone = queries.gone_filters(state.custom, custom_columns.values())
     return {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS,
-            "shown": shown, "custom_columns": custom_columns,
+            "shown": shown, "custom_columns": custom_columns, "gone_filters": gone,
             "number_cells": [key in list_rows.NUMBER_COLUMNS for key in shown],
             "rows_html": list_rows.rows_html}  # fmt: skip
 
