@@ -246,3 +246,30 @@ def test_a_task_goes_to_its_author_or_someone_who_can_open_the_customer_and_its_
 def count_tasks(app, ws) -> int:
     with app.app_context(), workspace_scope(ws.id):
         return db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.kind == "task"))
+
+
+def test_a_task_handed_on_reminds_its_new_assignee_and_a_disabled_one_is_reminded_when_back(app, mailbox, ws_a):
+    from crm.activities.models import Activity
+    from crm.activities.service import update_activity
+    from crm.workspaces.models import DISABLED, Membership
+
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    first, second = (make_member(app, ws_a, f"{name}@alpha.example.com") for name in ("first", "second"))
+    now = utcnow()
+    call = task(app, ws_a, contact_id, "Call Ann back", now + timedelta(hours=2), first.membership_id,
+                remind_at=now - timedelta(minutes=1))  # fmt: skip
+    runner = app.test_cli_runner()
+    assert "1 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output
+    with app.app_context(), workspace_scope(ws_a.id):
+        activity = db.session.get(Activity, call)
+        update_activity(activity, {"body": activity.body, "due_at": activity.due_at, "remind_at": activity.remind_at,
+                                   "assignee_id": second.membership_id})  # fmt: skip
+        db.session.get(Membership, second.membership_id).status = DISABLED
+        db.session.commit()
+    # Handed to someone disabled meanwhile: kept for them, not marked sent.
+    assert "0 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, second.membership_id).status = "active"
+        db.session.commit()
+    assert "1 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output
+    assert [message["To"] for message in mailbox.messages] == [first.email, second.email]

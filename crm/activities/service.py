@@ -97,7 +97,9 @@ def update_activity(activity: Activity, data: dict) -> dict:
             continue  # the form shows times to the minute: sent back unchanged, they are unchanged
         setattr(activity, name, value)
     changes = audit.changes_of(activity, fields)
-    if "remind_at" in changes or ("due_at" in changes and activity.remind_at is None):
+    if "assignee_id" in changes and activity.remind_at is not None:
+        activity.reminded_at = None  # the new assignee has not been told: at the next run, if already due
+    elif "remind_at" in changes or ("due_at" in changes and activity.remind_at is None):
         # A reminder still to come is sent (again); one already past is not sent twice.
         activity.reminded_at = (
             None if activity.remind_at is None or activity.remind_at > utcnow() else activity.reminded_at

@@ -95,8 +95,7 @@ def send_reminders(workspace: Workspace) -> int:
     for task in due_reminders(utcnow()):
         membership = task.assignee
         if membership.status != ACTIVE:
-            task.reminded_at = utcnow()  # nobody to tell; do not try again every run
-            continue
+            continue  # kept for them: sent if they are enabled again, or to whoever the task is handed to
         user: User = membership.user
         with force_locale(user.locale or "en"):
             subject = _("Reminder: %(task)s", task=task.body[:60])
