@@ -593,3 +593,41 @@ def test_a_reimported_export_keeps_sensitive_values_and_only_those_who_see_them_
 
         field = next(f for f in definitions(db.session.get(Workspace, ws_a.id), "contact") if f.sensitive)
         assert display(field, ann_now.custom[field.key], reveal=True) == "110101199001011234"
+
+
+def test_undo_puts_back_only_what_still_holds_the_imports_values(app, client, auth, ws_a):
+    from tests.factories import make_purchase, set_custom_value
+
+    region = make_custom_field(app, ws_a, "Region")
+    grade = make_custom_field(app, ws_a, "Grade")
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk", source="web", tags=["old"])
+    auth.login(ws_a.email, ws_a.password)
+    text = ("Name,Email,Title,Source,Tags,Region\n"
+            "Ann Lee,ann@example.com,Director,fair,fair,North\n"
+            "New Buyer,buyer@example.com,,,,\n")  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id, mode="update")
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    # Since the import: a colleague changes the title, adds a tag and a grade; the new buyer buys.
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, ann).title = "Head buyer"
+        db.session.commit()
+    set_custom_value(app, ws_a, ann, grade, "Gold")
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.contacts.service import set_tags
+
+        set_tags(db.session.get(Contact, ann), ["old", "fair", "vip"])
+        db.session.commit()
+    make_purchase(app, ws_a, contacts_of(app, ws_a)["New Buyer"].id, amount=50)
+    undone = post(client, imports_url(ws_a, f"{import_id}/undo"), {}, follow_redirects=True).get_data(as_text=True)
+    assert "1 contacts it added were kept: they have purchases, deals or activities since." in undone
+    contacts = contacts_of(app, ws_a)
+    back = contacts["Ann Lee"]
+    assert (back.title, back.source) == ("Head buyer", "web")  # the edit since stays; the import's source goes
+    assert sorted(tag.name for tag in back.tags) == ["old", "vip"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.custom_fields.service import definitions
+
+        keys = {f.label: f.key for f in definitions(db.session.get(Workspace, ws_a.id), "contact")}
+    assert keys["Region"] not in back.custom and back.custom[keys["Grade"]] == "Gold"
+    assert "New Buyer" in contacts and region and grade  # kept: it has a purchase

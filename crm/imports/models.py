@@ -90,6 +90,8 @@ class ImportChange(TenantScoped, db.Model):
     import_id: so.Mapped[int] = so.mapped_column(BigId)
     contact_id: so.Mapped[int] = so.mapped_column(BigId)
     before: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    # What the import set (tags: the ones it added); None for changes made before it was kept.
+    after: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
 
 
 class SavedMapping(TenantScoped, Timestamps, db.Model):

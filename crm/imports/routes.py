@@ -256,6 +256,9 @@ def undo_import(import_id: int):
     db.session.commit()
     flash(_("Import undone: %(trashed)d contacts moved to the trash, %(restored)d contacts put back as they were.",
             trashed=counts["trashed"], restored=counts["restored"]), "success")  # fmt: skip
+    if counts["kept"]:
+        flash(_("%(count)d contacts it added were kept: they have purchases, deals or activities since.",
+                count=counts["kept"]), "success")  # fmt: skip
     return _to(job)
 
 

@@ -402,7 +402,8 @@ def _apply(job: Import, contact: Contact, wanted: dict, company_name: str | None
     if {"emails", "phones"} & wanted.keys():
         db.session.flush()
         identities.sync(contact)
-    db.session.add(ImportChange(import_id=job.id, contact_id=contact.id, before=before))
+    after = {name: _plain(value) for name, value in wanted.items()}
+    db.session.add(ImportChange(import_id=job.id, contact_id=contact.id, before=before, after=after))
     return [(contact.id, wanted["tags"])] if "tags" in wanted else []
 
 

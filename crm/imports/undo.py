@@ -1,17 +1,21 @@
 """Undoing an import: the purchases it added are deleted (their customers classified again), the
-contacts it created go to the trash (restorable there for 30 days), the
-companies it created too unless someone has since put a live contact in them, and the contacts it
-updated get back the values they had. The caller commits."""
+contacts it created go to the trash (restorable there for 30 days) unless they have purchases, deals
+or activities since, the companies it created too unless someone has since put a live contact in
+them, and the contacts it updated get back the values they had where they still hold the import's:
+an edit made since stays (tags, emails and phones lose only those the import added). The caller
+commits."""
 
 from datetime import date
 
 import sqlalchemy as sa
 
+from crm.activities.models import Activity
 from crm.audit import service as audit
 from crm.contacts import identities
 from crm.contacts.models import Company, Contact
 from crm.contacts.service import contact_search_text, set_tags
 from crm.db import utcnow
+from crm.deals.models import Deal
 from crm.extensions import db
 from crm.imports.models import Import, ImportChange
 from crm.imports.purchases import reclassify
@@ -23,7 +27,9 @@ BATCH = 500
 def undo(job: Import) -> dict:
     now = utcnow()
     purchases = _delete_purchases(job)
-    trashed = _trash(sa.update(Contact).where(Contact.import_id == job.id, Contact.deleted_at.is_(None)), now)
+    created = sa.and_(Contact.import_id == job.id, Contact.deleted_at.is_(None))
+    kept = db.session.scalar(sa.select(sa.func.count()).where(created, _in_use()))
+    trashed = _trash(sa.update(Contact).where(created, ~_in_use()), now)
     restored = _restore_updated(job)
     still_used = sa.select(Contact.id).where(
         Contact.company_id == Company.id, Contact.workspace_id == Company.workspace_id, Contact.deleted_at.is_(None)
@@ -34,9 +40,18 @@ def undo(job: Import) -> dict:
     )
     job.status, job.undone_at = "undone", now
     counts = {"trashed": trashed, "restored": restored, "companies_trashed": companies,
-              "purchases_deleted": purchases, "file": job.filename}  # fmt: skip
+              "purchases_deleted": purchases, "kept": kept, "file": job.filename}  # fmt: skip
     audit.record("import.undone", "import", job.id, counts)
     return counts
+
+
+def _in_use():
+    """A contact with purchases, deals or activities (the import's purchases are gone by then)."""
+    of_contact = (
+        sa.exists().where(model.workspace_id == Contact.workspace_id, model.contact_id == Contact.id)
+        for model in (Purchase, Deal, Activity)
+    )
+    return sa.or_(*of_contact)
 
 
 def _delete_purchases(job: Import) -> int:
@@ -70,22 +85,59 @@ def _restore_updated(job: Import) -> int:
             sa.select(Contact).where(Contact.id.in_([change.contact_id for change in changes]))
         )}  # fmt: skip
         for change in changes:
-            _put_back(contacts[change.contact_id], change.before)
+            _put_back(contacts[change.contact_id], change.before, change.after)
         restored += len(changes)
         after = changes[-1].id
         db.session.flush()
 
 
-def _put_back(contact: Contact, before: dict) -> None:
+def _put_back(contact: Contact, before: dict, after: dict | None) -> None:
+    """Puts back each value the import changed where the contact still holds the import's; all of
+    them for a change kept before ``after`` was (migration 0037)."""
     for name, value in before.items():
-        if name == "tags":
-            set_tags(contact, value)
-        elif name == "birthday":
-            contact.birthday = date.fromisoformat(value) if value else None
-        else:
-            setattr(contact, name, value)
+        if after is None or name not in after:
+            _set(contact, name, value)
+        elif name == "tags":
+            current = [tag.name for tag in contact.tags]
+            kept = [tag for tag in current if tag not in after["tags"]]
+            if kept != current:
+                set_tags(contact, kept)
+        elif name in ("emails", "phones"):
+            added = [item for item in after[name] if item not in (value or [])]
+            setattr(contact, name, [item for item in getattr(contact, name) if item not in added])
+        elif name == "custom":
+            contact.custom = _custom_back(contact.custom or {}, value or {}, after[name])
+        elif _stored(getattr(contact, name)) == after[name]:
+            _set(contact, name, value)
     db.session.flush()
     company = db.session.get(Company, contact.company_id) if contact.company_id else None
     contact.search_text = contact_search_text(contact, company.name if company else None)
     if {"emails", "phones"} & before.keys():
         identities.sync(contact)
+
+
+def _set(contact: Contact, name: str, value) -> None:
+    if name == "tags":
+        set_tags(contact, value)
+    elif name == "birthday":
+        contact.birthday = date.fromisoformat(value) if value else None
+    else:
+        setattr(contact, name, value)
+
+
+def _custom_back(current: dict, before: dict, after: dict) -> dict:
+    """The custom values with each one the import set put back, where it still holds the import's."""
+    custom = dict(current)
+    for key in set(before) | set(after):
+        if before.get(key) == after.get(key) or custom.get(key) != after.get(key):
+            continue  # not the import's change, or changed since
+        if key in before:
+            custom[key] = before[key]
+        else:
+            custom.pop(key, None)
+    return custom
+
+
+def _stored(value):
+    """A value as an import change keeps it (a day as ISO text)."""
+    return value.isoformat() if isinstance(value, date) else value
