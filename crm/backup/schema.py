@@ -50,7 +50,8 @@ NOT_REFERENCES: dict[str, set[str]] = {}
 # - KEYED_IDS: {"owner_id": ..., "company_id": [before, after]}: a key named after a reference
 #   column (or after a kind of record, like "purchase") whose integer values are ids of that table;
 # - IDS_BY_TABLE: {"activities": [1, 2]}: lists of ids keyed by table name.
-KEYED_IDS = {("audit_log", "changes"), ("import_changes", "before"), ("contact_merges", "before")}
+KEYED_IDS = {("audit_log", "changes"), ("import_changes", "before"), ("import_changes", "after"),
+             ("contact_merges", "before")}  # fmt: skip
 # Keys of those that hold ids without being named after a reference column.
 OTHER_ID_KEYS = {"not_duplicate_of": "contacts"}  # "duplicates.dismissed" entries
 IDS_BY_TABLE = {("contact_merges", "moved")}
@@ -62,6 +63,7 @@ CUSTOM_VALUES = {
     ("companies", "custom"): ("company", None),
     ("deals", "custom"): ("deal", None),
     ("import_changes", "before"): ("contact", "custom"),
+    ("import_changes", "after"): ("contact", "custom"),
     ("contact_merges", "before"): ("contact", "custom"),
 }
 # JSON columns with no ids and no secrets in them.
