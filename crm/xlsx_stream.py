@@ -9,7 +9,8 @@ page, not a cut-off file.
 
 Text cells are neutralised as CSV cells are (crm.csv_stream.neutralised: a cell starting with
 = + - @ gets a leading '), so a spreadsheet never runs a customer's name as a formula; numbers stay
-numbers."""
+numbers. Text that is only a number's characters (a phone "+86 138...", "-5") is left as it is: in an
+XLSX file it is a text cell, which no spreadsheet runs, and an apostrophe would only spoil it."""
 
 import os
 import re
@@ -30,6 +31,7 @@ MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 64 * 1024
 MAX_CELL_TEXT = 32_767  # Excel's limit; longer text makes it "repair" the file
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+NUMBER_LIKE = re.compile(r"[+-]?[\d .()]+")  # a phone number or a signed number: no formula in it
 
 
 def xlsx_value(value):
@@ -40,7 +42,8 @@ def xlsx_value(value):
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
     # Control characters go first: stripped after the check, they could uncover a formula's "=".
-    return neutralised(ILLEGAL_CHARACTERS_RE.sub("", str(value)))[:MAX_CELL_TEXT]
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return (text if NUMBER_LIKE.fullmatch(text) else neutralised(text))[:MAX_CELL_TEXT]
 
 
 def write_workbook(path: Path, rows: Iterable[list], sheet_title: str) -> None:

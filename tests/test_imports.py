@@ -631,3 +631,20 @@ def test_undo_puts_back_only_what_still_holds_the_imports_values(app, client, au
         keys = {f.label: f.key for f in definitions(db.session.get(Workspace, ws_a.id), "contact")}
     assert keys["Region"] not in back.custom and back.custom[keys["Grade"]] == "Gold"
     assert "New Buyer" in contacts and region and grade  # kept: it has a purchase
+
+
+def test_kehus_own_export_imports_back_with_its_headers_and_owner_names(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], phones=["+16502530000"], region="CA",
+                 owner_id=ws_a.membership_id, tags=["fair"])  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    exported = client.get(f"/w/{ws_a.slug}/contacts/export.csv", query_string={
+        "cols": ["email", "phone", "owner"]}).get_data(as_text=True).lstrip("\ufeff")  # fmt: skip
+    header = exported.splitlines()[0]
+    assert "Email addresses" in header and "Phone numbers" in header and "Owner" in header
+    renamed = exported.replace("Ann Lee", "Ann Lee-Wong").replace(",'+1", ",+1")
+    import_id = import_id_of(upload(client, ws_a, renamed))
+    job = job_of(app, ws_a, import_id)
+    assert {"email", "phone", "owner"} <= set(job.mapping)
+    check(client, app, ws_a, import_id, mode="update")
+    job = job_of(app, ws_a, import_id)
+    assert (job.updated_count, job.invalid_count) == (1, 0)  # the owner, "Alice", is a member's name

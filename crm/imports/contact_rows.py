@@ -46,7 +46,7 @@ class Column:
 @dataclass
 class RowContext:
     region: str  # the workspace's default phone region
-    members: dict[str, int]  # a member's email -> membership id
+    members: dict[str, int]  # a member's email (or name, when no other member has it) -> membership id
     custom: dict[str, FieldDef]  # custom field key -> definition
     today: date  # where the workspace is: no purchase is dated after it
     sensitive: bool = True  # the member may fill sensitive details (crm/imports/fields.py SENSITIVE_TARGETS)
@@ -181,9 +181,13 @@ def _gender(raw: str) -> str:
 
 
 def owner_cell(raw: str, members: dict[str, int]) -> int:
-    member_id = members.get(raw.lower())
-    if member_id is None:
+    """A member by email, or by a name no other member shares (as an export writes the owner)."""
+    member_id = members.get(raw.lower()) if "@" in raw else members.get(raw.casefold())
+    if member_id is None and "@" in raw:
         raise Invalid(_("No member of this workspace has the email address %(address)s.", address=raw))
+    if member_id is None:
+        raise Invalid(_("No member of this workspace goes by the name %(name)s (or two do): use their email "
+                        "address.", name=raw))  # fmt: skip
     return member_id
 
 

@@ -4,6 +4,7 @@ multi-row INSERTs and committed with the progress. Both runs go through the same
 run's counts are what the import will do (unless the data changes in between)."""
 
 import gc
+from collections import Counter
 from contextlib import closing, contextmanager
 from datetime import date, datetime, timedelta
 
@@ -178,12 +179,19 @@ def _sees_sensitive(job: Import) -> bool:
 
 def context_for(workspace: Workspace, entity: str = "contacts", sensitive: bool = True) -> RowContext:
     members = db.session.execute(
-        sa.select(User.email, Membership.id).join(User, User.id == Membership.user_id)
+        sa.select(User.email, User.name, Membership.id).join(User, User.id == Membership.user_id)
         .where(Membership.status == ACTIVE)
-    )  # fmt: skip
+    ).all()  # fmt: skip
     custom = {definition.key: definition for definition in custom_fields_of(workspace, entity, sensitive)}
-    by_email = {email.lower(): member_id for email, member_id in members}
-    return RowContext(workspace.phone_region, by_email, custom, classification.today_in(workspace), sensitive)
+    # An owner is named by email, or by name as Kehu's own export writes it (a name two members
+    # share names neither).
+    names = Counter(name.casefold() for _email, name, _id in members if name)
+    by_name = {
+        name.casefold(): member_id for _email, name, member_id in members if name and names[name.casefold()] == 1
+    }
+    by_email = {email.lower(): member_id for email, _name, member_id in members}
+    return RowContext(workspace.phone_region, {**by_name, **by_email}, custom, classification.today_in(workspace),
+                      sensitive)  # fmt: skip
 
 
 def columns_of(job: Import, context: RowContext) -> list[Column]:
