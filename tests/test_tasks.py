@@ -273,3 +273,25 @@ def test_a_task_handed_on_reminds_its_new_assignee_and_a_disabled_one_is_reminde
         db.session.commit()
     assert "1 reminder(s) sent." in runner.invoke(crm_cli, ["send-reminders"]).output
     assert [message["To"] for message in mailbox.messages] == [first.email, second.email]
+
+
+def test_a_tasks_assignee_may_correct_it_but_not_delete_it(app, client, auth, ws_a):
+    seller = make_member(app, ws_a, "sam@alpha.example.com", role="sales")
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=seller.membership_id)
+    call = task(app, ws_a, ann, "Call Ann back", utcnow() + timedelta(days=1), seller.membership_id)
+    note = make_activity(app, ws_a, ann, "The owner's note")
+    auth.login(seller.email, seller.password)
+    base = f"/w/{ws_a.slug}/contacts/{ann}/activities/"
+    page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert f'href="{base}{call}/edit"' in page and f'href="{base}{note}/edit"' not in page
+    assert client.get(f"{base}{call}/edit").status_code == 200
+    moved = post(client, f"{base}{call}/edit", {f"entry{call}-{name}": value for name, value in {
+        "kind": "task", "body": "Call Ann back", "due_at": "2030-01-02T09:00",
+        "assignee_id": str(seller.membership_id)}.items()})  # fmt: skip
+    assert moved.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.activities.models import Activity
+
+        assert db.session.get(Activity, call).due_at.date().isoformat() == "2030-01-02"
+    assert post(client, f"{base}{call}/delete", {}).status_code == 403  # correcting, not removing
+    assert client.get(f"{base}{note}/edit").status_code == 403

@@ -22,6 +22,7 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup
 
 from crm.activities.forms import KIND_LABELS
+from crm.activities.service import may_correct
 from crm.contacts.timeline import ACTIVITY
 from crm.html_text import escape
 from crm.i18n import machine_time, money_writer
@@ -117,13 +118,15 @@ def activity_writer(
             html += _task_line(writing, item)
         if can_write:
             actions = _done_form(writing, f"{activities_url}{entry_id}/done", item) if kind == "task" else ""
-            if item.author_id == member.id or member.can(permission_of(item)):
-                target = f"#entry-activity-{entry_id}"
-                edit_url, delete_url = f"{activities_url}{entry_id}/edit", f"{activities_url}{entry_id}/delete"
+            target = f"#entry-activity-{entry_id}"
+            if may_correct(item, member, permission_of(item)):
+                edit_url = f"{activities_url}{entry_id}/edit"
                 actions += (
                     f'<a href="{edit_url}" data-hx-get="{edit_url}" data-hx-target="{target}" data-hx-swap="outerHTML">'
                     f'{labels["edit"]}<span class="visually-hidden"> {short(item.body)}</span></a>'
                 )
+            if item.author_id == member.id or member.can(permission_of(item)):
+                delete_url = f"{activities_url}{entry_id}/delete"
                 actions += post_button(
                     writing, delete_url, labels["delete"], short(item.body), labels["delete-entry"], target
                 )

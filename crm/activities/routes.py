@@ -137,10 +137,11 @@ def finish_task(activity: Activity, render_entry, back):
 
 def edit_activity(activity: Activity, delete_permission: str, new_form, render_entry, back):
     """An entry's edit form in its place (GET; ``?cancel=1`` gives the entry back), or the corrected
-    entry (POST). Whoever may delete the entry may correct it: its author, others with
-    ``delete_permission``. ``new_form(**kwargs)`` makes the record's activity form, ``render_entry``
-    writes the entry, ``back()`` answers a plain form post."""
-    if activity.author_id != g.membership.id and not g.membership.can(delete_permission):
+    entry (POST). Whoever may delete the entry may correct it (its author, others with
+    ``delete_permission``), and a task's assignee too: to move its due date or hand it on.
+    ``new_form(**kwargs)`` makes the record's activity form, ``render_entry`` writes the entry,
+    ``back()`` answers a plain form post."""
+    if not service.may_correct(activity, g.membership, delete_permission):
         abort(403)
     swap = wants_partial(f"entry-activity-{activity.id}")
     entry = Entry(activity.occurred_at, ACTIVITY, activity)

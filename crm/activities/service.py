@@ -84,6 +84,12 @@ def _record_of(activity: Activity) -> tuple[str, int]:
     return "company", activity.company_id
 
 
+def may_correct(activity: Activity, member, delete_permission: str) -> bool:
+    """Its author, whoever may delete it, and for a task its assignee."""
+    mine = activity.author_id == member.id or (activity.kind == "task" and activity.assignee_id == member.id)
+    return mine or member.can(delete_permission)
+
+
 def update_activity(activity: Activity, data: dict) -> dict:
     """Corrects what an entry says, and when it happened (a task: when it is due, its reminder and
     assignee; a task whose times move is reminded again). Its type and record stay. Audited on the
