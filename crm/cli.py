@@ -99,7 +99,10 @@ def send_reminders():
     few minutes from cron or a scheduler. Links use SERVER_NAME and PREFERRED_URL_SCHEME."""
     from crm.activities.tasks import remind_every_workspace
 
-    click.echo(f"{remind_every_workspace()} reminder(s) sent.")
+    sent, failed = remind_every_workspace()
+    click.echo(f"{sent} reminder(s) sent.")
+    if failed:
+        raise click.ClickException(f"the reminders of workspace(s) {', '.join(map(str, failed))} failed (see the log)")
 
 
 @crm_cli.command("purge-trash")

@@ -295,3 +295,29 @@ def test_a_tasks_assignee_may_correct_it_but_not_delete_it(app, client, auth, ws
         assert db.session.get(Activity, call).due_at.date().isoformat() == "2030-01-02"
     assert post(client, f"{base}{call}/delete", {}).status_code == 403  # correcting, not removing
     assert client.get(f"{base}{note}/edit").status_code == 403
+
+
+def test_one_workspace_failing_does_not_keep_the_others_reminders_back(app, mailbox, ws_a, ws_b, monkeypatch):
+    from crm.activities import tasks as reminders
+
+    now = utcnow()
+    for ws in (ws_a, ws_b):
+        contact_id = make_contact(app, ws, "Ann Lee")
+        task(app, ws, contact_id, f"Call for {ws.name}", now + timedelta(hours=1), ws.membership_id,
+             remind_at=now - timedelta(minutes=1))  # fmt: skip
+    real_send = reminders._send
+
+    def mail_server_refuses_a(task_, workspace):
+        if workspace.id == ws_a.id:
+            raise ConnectionError("the mail server refused")
+        real_send(task_, workspace)
+
+    monkeypatch.setattr(reminders, "_send", mail_server_refuses_a)
+    result = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert (
+        result.exit_code == 1 and "1 reminder(s) sent." in result.output and f"workspace(s) {ws_a.id}" in result.output
+    )
+    assert [message["To"] for message in mailbox.messages] == [ws_b.email]
+    monkeypatch.setattr(reminders, "_send", real_send)  # the server is back: A's comes, B's is not sent again
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    assert [message["To"] for message in mailbox.messages] == [ws_b.email, ws_a.email]

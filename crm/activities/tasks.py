@@ -1,5 +1,6 @@
 """Tasks: the "My tasks" page's sections and the reminder emails (`flask crm send-reminders`)."""
 
+import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from crm.deals.models import Deal
 from crm.extensions import db
 from crm.mail import send_mail
 from crm.workspaces.models import ACTIVE, Membership, Workspace
+
+log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 50
 
@@ -77,34 +80,41 @@ def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activit
     return list(db.session.scalars(statement.order_by(Activity.due_at, Activity.id).limit(limit)))
 
 
-def due_reminders(now: datetime) -> list[Activity]:
+def _due(now: datetime) -> sa.Select:
     """Open tasks of the bound workspace whose reminder time has come and that were not reminded
     (a task of a record in the trash waits for its record to come back)."""
-    statement = _on_live_records(sa.select(Activity)).where(
+    return _on_live_records(sa.select(Activity)).where(
         Activity.done_at.is_(None),
         Activity.reminded_at.is_(None),
         Activity.remind_at <= now,
         Activity.assignee_id.isnot(None),
     )
-    return list(db.session.scalars(statement.options(so.joinedload(Activity.assignee)).order_by(Activity.remind_at)))
 
 
 def send_reminders(workspace: Workspace) -> int:
-    """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language."""
-    sent = 0
-    for task in due_reminders(utcnow()):
-        membership = task.assignee
-        if membership.status != ACTIVE:
-            continue  # kept for them: sent if they are enabled again, or to whoever the task is handed to
-        user: User = membership.user
-        with force_locale(user.locale or "en"):
-            subject = _("Reminder: %(task)s", task=task.body[:60])
-            link = _link(task, workspace)
-            text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
-        send_mail(user.email, subject, text)
-        task.reminded_at = utcnow()
-        sent += 1
+    """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language. Each is
+    taken under a row lock that another run skips, sent, marked and committed on its own: two
+    overlapping runs (cron every few minutes) never send one twice, and a failure keeps the ones
+    sent before it marked."""
+    now, sent = utcnow(), 0
+    for task_id in db.session.scalars(_due(now).with_only_columns(Activity.id).order_by(Activity.remind_at)).all():
+        taken = _due(now).where(Activity.id == task_id).with_for_update(skip_locked=True, of=Activity)
+        task = db.session.scalar(taken.options(so.joinedload(Activity.assignee)))
+        if task is not None and task.assignee.status == ACTIVE:  # a disabled member's reminder waits for them
+            _send(task, workspace)
+            task.reminded_at = utcnow()
+            sent += 1
+        db.session.commit()
     return sent
+
+
+def _send(task: Activity, workspace: Workspace) -> None:
+    user: User = task.assignee.user
+    with force_locale(user.locale or "en"):
+        subject = _("Reminder: %(task)s", task=task.body[:60])
+        link = _link(task, workspace)
+        text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
+    send_mail(user.email, subject, text)
 
 
 def _link(task: Activity, workspace: Workspace) -> str:
@@ -116,8 +126,9 @@ def _link(task: Activity, workspace: Workspace) -> str:
     return url_for("ws.companies.show", workspace_slug=workspace.slug, company_id=task.company_id, _external=True)
 
 
-def remind_every_workspace() -> int:
-    """``flask crm send-reminders``: each workspace in its own transaction."""
+def remind_every_workspace() -> tuple[int, list[int]]:
+    """``flask crm send-reminders``: each workspace in its own transactions; (reminders sent, the
+    workspaces that failed)."""
     from flask import current_app, g
     from flask_babel import refresh
 
@@ -125,12 +136,17 @@ def remind_every_workspace() -> int:
     from crm.tenancy import ALL_WORKSPACES, workspace_scope
 
     workspace_ids = db.session.scalars(sa.select(Workspace.id).execution_options(**ALL_WORKSPACES)).all()
-    sent = 0
+    sent, failed = 0, []
     with public_request(current_app):
         for workspace_id in workspace_ids:
             with workspace_scope(workspace_id):
                 g.workspace = db.session.get(Workspace, workspace_id)  # dates in its time zone
                 refresh()  # Flask-Babel keeps the time zone it found first on g
-                sent += send_reminders(g.workspace)
-                db.session.commit()
-    return sent
+                try:
+                    sent += send_reminders(g.workspace)
+                except Exception:  # the mail server, say: the other workspaces still get theirs
+                    db.session.rollback()
+                    log.exception("reminders of workspace %s failed", workspace_id)
+                    failed.append(workspace_id)
+                db.session.expunge_all()
+    return sent, failed
