@@ -1,6 +1,7 @@
 """Follow-ups and customer care: My tasks, reminder emails (once each), and the care lists of the
 workspace home."""
 
+import html
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import make_activity, make_contact, make_member, make_purchase
+from tests.test_pages import assert_valid_page
 
 CARE = {"HX-Request": "true", "HX-Target": "care-lists"}
 
@@ -321,3 +323,30 @@ def test_one_workspace_failing_does_not_keep_the_others_reminders_back(app, mail
     monkeypatch.setattr(reminders, "_send", real_send)  # the server is back: A's comes, B's is not sent again
     assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
     assert [message["To"] for message in mailbox.messages] == [ws_b.email, ws_a.email]
+
+
+def test_a_long_section_of_my_tasks_shows_more_and_done_tasks_say_when(app, client, auth, ws_a, monkeypatch):
+    import re
+
+    from crm.activities.models import Activity
+
+    monkeypatch.setattr("crm.activities.tasks.SECTION_LIMIT", 2)
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    for days in (5, 4, 3):
+        task(app, ws_a, contact_id, f"Overdue by {days} days", now - timedelta(days=days), ws_a.membership_id)
+    finished = task(app, ws_a, contact_id, "Finished one", now - timedelta(days=9), ws_a.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Activity, finished).done_at = now - timedelta(hours=1)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    overdue = page.split('id="tasks-overdue"')[1].split("</section>")[0]
+    assert "(2+)" in overdue and "Overdue by 5 days" in overdue and "Overdue by 3 days" not in overdue
+    more = html.unescape(re.search(r'id="more-overdue".*?href="([^"]+)"', overdue, re.S).group(1))
+    rest = client.get(more, headers={"HX-Request": "true", "HX-Target": "more-overdue"}).get_data(as_text=True)
+    assert "Overdue by 3 days" in rest and "<html" not in rest and "more-overdue" not in rest
+    alone = client.get(more).get_data(as_text=True)  # without JavaScript: a page of that section
+    assert "Overdue by 3 days" in alone and "All my tasks" in alone
+    assert_valid_page(alone, more)
+    assert "Done " in page.split('id="tasks-done"')[1] and "Due " not in page.split('id="tasks-done"')[1]

@@ -1,9 +1,10 @@
 """My tasks: overdue, today, upcoming and recently done tasks assigned to the member."""
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, g, render_template, request, url_for
 
 from crm.activities.models import Activity
-from crm.activities.tasks import my_tasks
+from crm.activities.tasks import SECTIONS, my_tasks, task_page
+from crm.htmx import wants_partial
 from crm.permissions import require
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -26,4 +27,11 @@ def task_done_url(task: Activity) -> str:
 @bp.get("/")
 @require("contacts.read")
 def index():
-    return render_template("activities/tasks.html", sections=my_tasks(g.membership, g.workspace.timezone))
+    """All sections, or the next page of one ("Show more": its rows for htmx, else a page of its own)."""
+    section = request.args.get("section")
+    if section not in SECTIONS:
+        return render_template("activities/tasks.html", sections=my_tasks(g.membership, g.workspace.timezone))
+    page = task_page(g.membership, g.workspace.timezone, section, request.args.get("after"))
+    if wants_partial(f"more-{section}"):
+        return render_template("activities/_task_items.html", name=section, page=page)
+    return render_template("activities/tasks.html", sections={section: page}, one_section=True)

@@ -17,6 +17,7 @@ from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
 from crm.mail import send_mail
+from crm.pagination import Page, keyset
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 log = logging.getLogger(__name__)
@@ -60,18 +61,31 @@ def _assigned_to(member: Membership) -> sa.Select:
     return _on_live_records(sa.select(Activity).where(Activity.assignee_id == member.id))
 
 
-def my_tasks(member: Membership, timezone: str) -> dict[str, list[Activity]]:
-    """Open tasks assigned to the member by when they are due, and the latest done ones."""
+def _sections(member: Membership, timezone: str) -> dict[str, tuple[sa.Select, list, bool]]:
+    """Each section of My tasks: its statement, keyset columns, and whether it runs newest first."""
     today, tomorrow = _day_bounds(timezone)
     base = _assigned_to(member)
-    open_tasks = base.where(Activity.done_at.is_(None)).order_by(Activity.due_at, Activity.id).limit(SECTION_LIMIT)
-    sections = {
-        "overdue": open_tasks.where(Activity.due_at < today),
-        "today": open_tasks.where(Activity.due_at >= today, Activity.due_at < tomorrow),
-        "upcoming": open_tasks.where(Activity.due_at >= tomorrow),
-        "done": base.where(Activity.done_at.isnot(None)).order_by(Activity.done_at.desc()).limit(20),
+    due, open_tasks = [Activity.due_at, Activity.id], base.where(Activity.done_at.is_(None))
+    return {
+        "overdue": (open_tasks.where(Activity.due_at < today), due, False),
+        "today": (open_tasks.where(Activity.due_at >= today, Activity.due_at < tomorrow), due, False),
+        "upcoming": (open_tasks.where(Activity.due_at >= tomorrow), due, False),
+        "done": (base.where(Activity.done_at.isnot(None)), [Activity.done_at, Activity.id], True),
     }
-    return {name: list(db.session.scalars(statement)) for name, statement in sections.items()}
+
+
+SECTIONS = ("overdue", "today", "upcoming", "done")
+
+
+def task_page(member: Membership, timezone: str, section: str, after: str | None = None) -> Page:
+    """A page of one section (open ones by when they are due, done ones latest first)."""
+    statement, columns, descending = _sections(member, timezone)[section]
+    return keyset(db.session, statement, columns, after, SECTION_LIMIT, descending)
+
+
+def my_tasks(member: Membership, timezone: str) -> dict[str, Page]:
+    """Open tasks assigned to the member by when they are due, and the latest done ones."""
+    return {section: task_page(member, timezone, section) for section in SECTIONS}
 
 
 def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activity]:
