@@ -1026,3 +1026,33 @@ def test_the_day_filters_and_the_added_column_are_the_workspaces_days(app, clien
 
     assert "Late Evening" in listed(created_from="2026-12-07") and "Dec 7, 2026" in listed(created_from="2026-12-07")
     assert "Late Evening" not in listed(created_to="2026-12-06")
+
+
+def test_a_view_saved_again_by_name_is_updated_shared_or_kept_and_shows_whose_it_is(app, client, auth, ws_a):
+    from crm.contacts.models import SavedView
+
+    colleague = make_member(app, ws_a, "bo@alpha.example.com")
+    make_saved_view(app, ws_a, "VIPs", query="level=vip", owner_id=colleague.membership_id, shared=True)
+    auth.login(ws_a.email, ws_a.password)
+    views_url = f"/w/{ws_a.slug}/contacts/views/"
+    post(client, views_url, {"tag": "fair", "name": "VIPs"}, headers=VIEWS)
+    panel = post(client, views_url, {"tag": "expo", "name": "vips", "shared": "y"}, headers=VIEWS)  # any case
+    body = panel.get_data(as_text=True)
+    assert "updated with the list as it is now" in panel.headers.get("HX-Trigger", "") + body
+    with app.app_context(), workspace_scope(ws_a.id):
+        mine = db.session.scalars(sa.select(SavedView).where(SavedView.owner_id == ws_a.membership_id)).all()
+        assert [(view.name, view.query, view.shared) for view in mine] == [("VIPs", "tag=expo", True)]
+        view_id = mine[0].id
+    with app.app_context():
+        from crm.auth.models import User
+
+        colleague_name = db.session.get(User, colleague.user_id).name
+    assert f'<span class="hint">by {colleague_name}</span>' in body  # the colleague's VIPs, told apart
+    kept = post(client, f"{views_url}{view_id}/share", {}, headers=VIEWS)
+    assert kept.status_code == 200
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(SavedView, view_id).shared is False
+    # Only the owner shares or keeps a view: another member gets 404 for it.
+    auth.logout()
+    auth.login(colleague.email, colleague.password)
+    assert post(client, f"{views_url}{view_id}/share", {}).status_code == 404

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.list_view import ListState
 from crm.contacts.models import SavedView
+from crm.contacts.queries import member_names
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
@@ -33,6 +34,14 @@ def views_for(member, list_name: str) -> list[SavedView]:
     return list(db.session.scalars(statement.order_by(SavedView.name, SavedView.id)))
 
 
+def _own_view_named(name: str, list_name: str) -> SavedView | None:
+    same = sa.func.lower(SavedView.name) == name.lower()
+    statement = sa.select(SavedView).where(
+        SavedView.owner_id == g.membership.id, SavedView.list_name == list_name, same
+    )
+    return db.session.scalars(statement.order_by(SavedView.id)).first()
+
+
 def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
@@ -44,7 +53,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         list_url = url_for(saved.list_endpoint)
         in_list = partial and urlsplit(request.headers.get("HX-Current-URL", "")).path == list_url
         state = saved.state.from_args(request.values)
-        context = {"views": views_for(g.membership, saved.name), "state": state,
+        context = {"views": views_for(g.membership, saved.name), "state": state, "names": member_names(),
                    "back_url": url_for(saved.list_endpoint, **state.as_args()),
                    "in_list": in_list, "error": error, "name": request.form.get("name", "") if error else "",
                    "list_url": list_url,
@@ -65,14 +74,37 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         if not view_name or len(view_name) > NAME_MAX:
             return panel(422, _("Name the view (at most %(max)d characters).", max=NAME_MAX))
         query = urlencode(saved.state.from_args(request.form).as_args(), doseq=True)
-        view = SavedView(name=view_name, query=query, owner_id=g.membership.id, list_name=saved.name,
-                         shared=request.form.get("shared") == "y")  # fmt: skip
-        db.session.add(view)
+        shared = request.form.get("shared") == "y"
+        view = _own_view_named(view_name, saved.name)
+        if view is None:
+            db.session.add(SavedView(name=view_name, query=query, owner_id=g.membership.id, list_name=saved.name,
+                                     shared=shared))  # fmt: skip
+            flash(_("View %(name)s saved.", name=view_name), "success")
+        else:  # the member's own view of that name: saved again with the list as it is now
+            view.query, view.shared = query, shared
+            flash(_("View %(name)s updated with the list as it is now.", name=view.name), "success")
         db.session.commit()
-        flash(_("View %(name)s saved.", name=view_name), "success")
+        view = _own_view_named(view_name, saved.name)
         if wants_partial("saved-views-panel"):
             return panel()
         return redirect(url_for(saved.list_endpoint) + (f"?{view.query}" if view.query else ""), 303)
+
+    @bp.post("/<int:view_id>/share")
+    @require("contacts.read")
+    def share(view_id: int):
+        """Shares the member's own view with the team, or keeps it to them again."""
+        view = db.session.get(SavedView, view_id)
+        if view is None or view.list_name != saved.name or view.owner_id != g.membership.id:
+            abort(404)
+        view.shared = not view.shared
+        db.session.commit()
+        if view.shared:
+            flash(_("View %(name)s shared with the team.", name=view.name), "success")
+        else:
+            flash(_("View %(name)s is yours alone again.", name=view.name), "success")
+        if wants_partial("saved-views-panel"):
+            return panel()
+        return redirect(url_for(".index"), 303)
 
     @bp.post("/<int:view_id>/delete")
     @require("contacts.read")
