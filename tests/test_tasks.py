@@ -350,3 +350,18 @@ def test_a_long_section_of_my_tasks_shows_more_and_done_tasks_say_when(app, clie
     assert "Overdue by 3 days" in alone and "All my tasks" in alone
     assert_valid_page(alone, more)
     assert "Done " in page.split('id="tasks-done"')[1] and "Due " not in page.split('id="tasks-done"')[1]
+
+
+def test_a_reminder_links_to_my_tasks_where_its_assignee_may_not_open_the_record(app, mailbox, ws_a):
+    from tests.factories import assign_role, make_role
+
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    own = make_role(app, ws_a, "Own customers", ("contacts.read", "notes.write"), record_scope="own")
+    assign_role(app, ws_a, seller.membership_id, own)
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=ws_a.membership_id)  # not Sam's
+    now = utcnow()
+    task(app, ws_a, ann, "Call Ann back", now + timedelta(hours=1), seller.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    text = mailbox.messages[0].get_body(("plain",)).get_content()
+    assert f"/w/{ws_a.slug}/tasks/" in text and f"/contacts/{ann}" not in text  # no link to a 404
