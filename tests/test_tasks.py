@@ -135,6 +135,13 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     make_contact(app, ws_a, "Far Birthday", birthday=born_on(today + timedelta(days=30)), owner_id=ws_a.membership_id)
     quiet = make_contact(app, ws_a, "Quiet VIP", owner_id=ws_a.membership_id)
     make_purchase(app, ws_a, quiet, amount=30000, on=today - timedelta(days=250))
+    lost = make_contact(app, ws_a, "Lost VIP", owner_id=ws_a.membership_id)
+    make_purchase(app, ws_a, lost, amount=30000, on=today - timedelta(days=800))  # churned
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.contacts.service import set_level
+
+        set_level(db.session.get(Contact, lost), "vip", db.session.get(Workspace, ws_a.id), today)  # by hand
+        db.session.commit()
     make_contact(app, ws_a, "Nobody's customer")
     task(app, ws_a, birthday, "Overdue call", utcnow() - timedelta(days=1), ws_a.membership_id)
     auth.login(ws_a.email, ws_a.password)
@@ -146,7 +153,7 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     assert f'<span class="hint">{soon:%b} {soon.day}</span>' in care  # "Dec 8", not "Dec8"
     chinese = client.get(f"/w/{ws_a.slug}/care/", headers={**CARE, "Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f'<span class="hint">{soon.month}月{soon.day}日</span>' in chinese
-    assert "Quiet VIP" in care
+    assert "Quiet VIP" in care and "Lost VIP" in care and "VIP · Churned" in care
     assert "1 customer</a>" in care and "owner=none" in care
     full = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
     assert "<h1>Customer care</h1>" in full

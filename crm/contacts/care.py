@@ -30,9 +30,13 @@ def birthdays_soon(member, today: date, days: int = 7, limit: int = LIMIT) -> li
     return list(db.session.scalars(statement.limit(limit)))
 
 
+QUIET = ("dormant", "churned")
+
+
 def valuable_going_quiet(member, limit: int = LIMIT) -> list[Contact]:
-    """VIP and potential customers whose purchases have gone dormant: call them before they churn."""
-    statement = _live(member).where(Contact.level.in_(("vip", "potential")), Contact.lifecycle == "dormant")
+    """VIP and potential customers whose purchases have gone dormant: call them before they churn.
+    A VIP pinned by hand stays one when they churn: worth a call all the more, so listed too."""
+    statement = _live(member).where(Contact.level.in_(("vip", "potential")), Contact.lifecycle.in_(QUIET))
     return list(db.session.scalars(statement.order_by(Contact.lifetime_value.desc(), Contact.id).limit(limit)))
 
 
