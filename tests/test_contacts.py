@@ -1056,3 +1056,22 @@ def test_a_view_saved_again_by_name_is_updated_shared_or_kept_and_shows_whose_it
     auth.logout()
     auth.login(colleague.email, colleague.password)
     assert post(client, f"{views_url}{view_id}/share", {}).status_code == 404
+
+
+def test_a_new_contact_that_looks_like_another_says_so_once_saved(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], owner_id=ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    same = {"name": "Ann L.", "emails": "ANN@example.com", "lifecycle": "lead"}
+    page = client.get(post(client, contacts_url(ws_a), same).headers["Location"]).get_data(as_text=True)
+    assert "Contact Ann L. added. It may be the same person as Ann Lee: compare them under Duplicates." in page
+    other = client.get(post(client, contacts_url(ws_a), {"name": "Bo Chen", "lifecycle": "lead"}).headers["Location"])
+    assert "Contact Bo Chen added.</" in other.get_data(as_text=True)
+    # A member who may not see Ann is not told about her.
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    auth.logout()
+    auth.login(member.email, member.password)
+    mine = {**same, "name": "Ann Again", "owner_id": str(member.membership_id)}
+    page = client.get(post(client, contacts_url(ws_a), mine).headers["Location"]).get_data(as_text=True)
+    assert "Contact Ann Again added." in page and "Ann Lee" not in page

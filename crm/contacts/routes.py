@@ -32,6 +32,7 @@ from crm.tickets.summary import contact_open_tickets
 from crm.xlsx_stream import xlsx_download
 
 TAG_SUGGESTIONS = 500
+LOOKALIKES = 3  # named after a new contact that looks like others
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
 
@@ -278,9 +279,13 @@ def create():
         db.session.rollback()
         return render_template("contacts/new.html", form=form, limit_error=error), 422
     service.set_level(contact, level, g.workspace, workspace_today())
-    duplicates.refresh_for(contact)
+    lookalikes = queries.names_of_visible(duplicates.refresh_for(contact)[:LOOKALIKES], g.membership)
     db.session.commit()
-    flash(_("Contact %(name)s added.", name=contact.name), "success")
+    if lookalikes:  # the warning while typing is easy to miss, and a form posted without it has none
+        flash(_("Contact %(name)s added. It may be the same person as %(others)s: compare them under Duplicates.",
+                name=contact.name, others=", ".join(lookalikes)), "success")  # fmt: skip
+    else:
+        flash(_("Contact %(name)s added.", name=contact.name), "success")
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 

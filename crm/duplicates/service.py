@@ -98,8 +98,9 @@ def _groups(pairs) -> dict[int, int]:
     return {x: root(x) for x in parent}
 
 
-def refresh_for(contact: Contact) -> None:
-    """After ``contact`` was saved: its pairs as they now stand (dismissed ones stay dismissed)."""
+def refresh_for(contact: Contact) -> list[int]:
+    """After ``contact`` was saved: its pairs as they now stand (dismissed ones stay dismissed).
+    Returns the ids of the contacts it looks like, the likeliest first."""
     matches = finder.for_contact(
         contact.id, contact.name, contact.emails, contact.phones, contact.company_id, limit=finder.MAX_SHARED
     )
@@ -112,7 +113,7 @@ def refresh_for(contact: Contact) -> None:
         if key not in wanted and pair.dismissed_at is None:
             db.session.delete(pair)
     if not wanted:
-        return
+        return []
     groups = dict(
         db.session.execute(
             sa.select(DuplicatePair.contact_id, sa.func.min(DuplicatePair.group_id))
@@ -126,6 +127,11 @@ def refresh_for(contact: Contact) -> None:
             pair.score, pair.reason, pair.detail = item.score, item.reason, item.detail
             pair.group_id = min(key[0], *(groups.get(other, key[0]) for other in key))
             db.session.add(pair)
+    dismissed = {key for key, pair in existing.items() if pair.dismissed_at is not None}
+    ranked = sorted(matches, key=lambda match: -match.score)
+    return [
+        m.contact_id for m in ranked if (min(contact.id, m.contact_id), max(contact.id, m.contact_id)) not in dismissed
+    ]
 
 
 def _pairs_of(contact_id: int) -> list[DuplicatePair]:
