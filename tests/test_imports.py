@@ -648,3 +648,12 @@ def test_kehus_own_export_imports_back_with_its_headers_and_owner_names(app, cli
     check(client, app, ws_a, import_id, mode="update")
     job = job_of(app, ws_a, import_id)
     assert (job.updated_count, job.invalid_count) == (1, 0)  # the owner, "Alice", is a member's name
+
+
+def test_a_full_width_address_is_read_as_the_one_it_stands_for(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nAnn Lee,\uff41\uff4e\uff4e\uff20example.com\n"))
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 0
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert contacts_of(app, ws_a)["Ann Lee"].emails == ["ann@example.com"]

@@ -3,6 +3,7 @@ repeated failures, the sign-in history and the half-way state of a two-factor si
 
 import math
 import time
+import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -29,9 +30,10 @@ class EmailTaken(ValueError):
 
 
 def normalize_email(raw: str) -> str:
-    """Lower-cased, IDNA-normalised address; raises ValueError with a user-facing message."""
+    """Lower-cased, IDNA-normalised address; raises ValueError with a user-facing message. Full-width
+    characters (typed with a Chinese input method) are read as the ASCII ones they stand for (NFKC)."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(unicodedata.normalize("NFKC", raw).strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
         raise ValueError(_email_problem(error)) from error
 
