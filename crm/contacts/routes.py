@@ -279,7 +279,9 @@ def create():
         db.session.rollback()
         return render_template("contacts/new.html", form=form, limit_error=error), 422
     service.set_level(contact, level, g.workspace, workspace_today())
-    lookalikes = queries.names_of_visible(duplicates.refresh_for(contact)[:LOOKALIKES], g.membership)
+    likely = duplicates.refresh_for(contact)[:LOOKALIKES]
+    shown = queries.visible_contacts(likely, g.membership)
+    lookalikes = [shown[contact_id].name for contact_id in likely if contact_id in shown]
     db.session.commit()
     if lookalikes:  # the warning while typing is easy to miss, and a form posted without it has none
         flash(_("Contact %(name)s added. It may be the same person as %(others)s: compare them under Duplicates.",

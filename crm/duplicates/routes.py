@@ -12,6 +12,7 @@ from crm.billing.limits import LimitError
 from crm.contacts import phones
 from crm.contacts.models import Contact
 from crm.contacts.pages import contact_or_404
+from crm.contacts.queries import visible_contacts
 from crm.custom_fields.service import definitions
 from crm.duplicates import finder, service
 from crm.duplicates.forms import comparison, merge_form
@@ -125,14 +126,9 @@ def check():
     company_id = args.get("company_id", type=int)
     emails = [email.lower() for email in _split(args.get("emails", ""))]
     matches = finder.for_contact(contact_id, args.get("name", ""), emails, _phones(args.get("phones", "")), company_id)
-    found = {contact.id: contact for contact in _visible(match.contact_id for match in matches)}
+    found = visible_contacts((match.contact_id for match in matches), g.membership)
     matches = [match for match in matches if match.contact_id in found]
     return render_template("duplicates/_warning.html", matches=matches, found=found, contact_id=contact_id)
-
-
-def _visible(ids) -> list[Contact]:
-    statement = sa.select(Contact).where(Contact.id.in_(list(ids)), Contact.deleted_at.is_(None))
-    return list(db.session.scalars(visible_to_member(statement, Contact.owner_id)))
 
 
 def _merge_page(left: Contact, right: Contact, form=None, status: int = 200):

@@ -1,7 +1,7 @@
 """Spreadsheet imports: the uploaded file's description and chosen mapping, its progress and
 counts, the rows it could not take, and what it changed (for undo)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -105,3 +105,15 @@ class SavedMapping(TenantScoped, Timestamps, db.Model):
     entity: so.Mapped[str] = so.mapped_column(sa.String(10))  # what the files hold: one of ENTITIES
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     columns: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)  # plain header -> target key
+
+
+def change_value(value):
+    """A value as an ImportChange keeps it (``before`` and ``after``): a day as ISO text, lists and
+    dicts copied."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value

@@ -6,7 +6,7 @@ run's counts are what the import will do (unless the data changes in between).""
 import gc
 from collections import Counter
 from contextlib import closing, contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -29,7 +29,7 @@ from crm.imports import storage
 from crm.imports.companies import CompanyWork
 from crm.imports.contact_rows import Column, ContactRow, RowContext, parse
 from crm.imports.fields import CUSTOM_PREFIX, allowed, custom_fields_of
-from crm.imports.models import Import, ImportChange, ImportProblem
+from crm.imports.models import Import, ImportChange, ImportProblem, change_value
 from crm.imports.parsing import parsed_batches
 from crm.imports.purchases import PurchaseWork
 from crm.imports.reader import UnreadableFile, count_rows
@@ -398,7 +398,7 @@ def _wanted(contact: Contact, row: ContactRow, company_ids: dict) -> dict:
 
 def _apply(job: Import, contact: Contact, wanted: dict, company_name: str | None) -> list[tuple[int, list[str]]]:
     """Sets ``wanted`` on the contact, keeping what it replaces for undo; returns the tags to link."""
-    before = {name: _plain(getattr(contact, name)) for name in wanted if name != "tags"}
+    before = {name: change_value(getattr(contact, name)) for name in wanted if name != "tags"}
     if "tags" in wanted:
         before["tags"] = [tag.name for tag in contact.tags]
     for name, value in wanted.items():
@@ -410,19 +410,9 @@ def _apply(job: Import, contact: Contact, wanted: dict, company_name: str | None
     if {"emails", "phones"} & wanted.keys():
         db.session.flush()
         identities.sync(contact)
-    after = {name: _plain(value) for name, value in wanted.items()}
+    after = {name: change_value(value) for name, value in wanted.items()}
     db.session.add(ImportChange(import_id=job.id, contact_id=contact.id, before=before, after=after))
     return [(contact.id, wanted["tags"])] if "tags" in wanted else []
-
-
-def _plain(value):
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, dict):
-        return dict(value)
-    return value
 
 
 def stalled(job: Import) -> bool:

@@ -17,7 +17,7 @@ from crm.contacts.service import contact_search_text, set_tags
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.imports.models import Import, ImportChange
+from crm.imports.models import Import, ImportChange, change_value
 from crm.imports.purchases import reclassify
 from crm.purchases.models import Purchase
 
@@ -107,7 +107,7 @@ def _put_back(contact: Contact, before: dict, after: dict | None) -> None:
             setattr(contact, name, [item for item in getattr(contact, name) if item not in added])
         elif name == "custom":
             contact.custom = _custom_back(contact.custom or {}, value or {}, after[name])
-        elif _stored(getattr(contact, name)) == after[name]:
+        elif change_value(getattr(contact, name)) == after[name]:
             _set(contact, name, value)
     db.session.flush()
     company = db.session.get(Company, contact.company_id) if contact.company_id else None
@@ -136,8 +136,3 @@ def _custom_back(current: dict, before: dict, after: dict) -> dict:
         else:
             custom.pop(key, None)
     return custom
-
-
-def _stored(value):
-    """A value as an import change keeps it (a day as ISO text)."""
-    return value.isoformat() if isinstance(value, date) else value
