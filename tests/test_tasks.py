@@ -4,6 +4,7 @@ workspace home."""
 import html
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from crm.activities.models import Activity
@@ -372,3 +373,37 @@ def test_a_reminder_links_to_my_tasks_where_its_assignee_may_not_open_the_record
     assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
     text = mailbox.messages[0].get_body(("plain",)).get_content()
     assert f"/w/{ws_a.slug}/tasks/" in text and f"/contacts/{ann}" not in text  # no link to a 404
+
+
+@pytest.mark.postgres
+def test_a_reminder_another_run_is_sending_is_skipped_and_never_sent_twice(app, mailbox, ws_a):
+    """Two cron runs overlapping: the one that holds a task's row lock sends it; the other passes it by."""
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    held = task(app, ws_a, contact_id, "Held by the other run", now + timedelta(hours=1), ws_a.membership_id,
+                remind_at=now - timedelta(minutes=2))  # fmt: skip
+    task(app, ws_a, contact_id, "Free to send", now + timedelta(hours=1), ws_a.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    with app.app_context():
+        engine = db.engine
+        other_run = engine.connect()
+
+    def wait_no_longer_than_a_few_seconds(connection):  # a run that waited for the lock would hang the test
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '3s'")
+
+    sa.event.listen(engine, "begin", wait_no_longer_than_a_few_seconds)
+    try:
+        with other_run.begin():
+            other_run.execute(sa.text("SELECT set_config('app.current_workspace', :ws, true)"), {"ws": str(ws_a.id)})
+            other_run.execute(sa.text("SELECT id FROM activities WHERE id = :id FOR UPDATE"), {"id": held})
+            result = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+            assert result.exit_code == 0 and "1 reminder(s) sent." in result.output
+            assert [message["Subject"] for message in mailbox.messages] == ["Reminder: Free to send"]
+            other_run.execute(
+                sa.text("UPDATE activities SET reminded_at = now() WHERE id = :id"), {"id": held}
+            )  # the other run sent it and marks it
+        again = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+        assert "0 reminder(s) sent." in again.output and len(mailbox.messages) == 1
+    finally:
+        sa.event.remove(engine, "begin", wait_no_longer_than_a_few_seconds)
+        other_run.close()
