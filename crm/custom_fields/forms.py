@@ -126,7 +126,8 @@ def custom_form(form_class, entity: str, record, sees_sensitive: bool, **kwargs)
         for field in fields:
             if field.kind in WITH_OPTIONS and not field.sensitive:
                 _keep_retired_options(form[field.name], field, record.custom.get(field.key))
-    if record is not None and not form.is_submitted():
+    drawn = kwargs.get("formdata", True) is None or not form.is_submitted()  # formdata=None: the record drawn again
+    if record is not None and drawn:
         for field in fields:
             if not field.sensitive:
                 form[field.name].data = service.from_storage(field, record.custom.get(field.key))
