@@ -66,11 +66,12 @@ class SelectMultipleField(wtforms.SelectMultipleField):
 
 class AmountField(wtforms.DecimalField):
     """A number as people type it: grouping commas and spaces are taken ("25,000", "1 200"), and more
-    decimals than ``places`` are refused rather than rounded away without a word (so are "NaN" and
-    "Infinity"). A number it cannot read gives one message, not also the range's."""
+    decimals than ``places`` are refused rather than rounded away without a word (so are "NaN",
+    "Infinity" and exponents such as "1e3"). A number it cannot read gives one message, not also the range's."""
 
     SPACES = re.compile(r"[\s\u00a0\u202f_]")
     GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # "25,000" or "1,234.5", not "1,5"
+    PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")  # no exponent: "1e3" is no price, "1e9999999" no Decimal
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0]:
@@ -79,12 +80,12 @@ class AmountField(wtforms.DecimalField):
                 self.data = None
                 raise ValueError(_l("Write decimals with a point, such as 1.5."))
             valuelist = [text.replace(",", "")]
+            if not self.PLAIN.fullmatch(valuelist[0]):
+                self.data = None
+                raise ValueError(_l("Enter a number."))
         super().process_formdata(valuelist)
         if self.data is None:
             return
-        if not self.data.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter a number."))
         if self.places is not None and self.data.as_tuple().exponent < -self.places:
             self.data = None
             raise ValueError(_l("Use at most %(places)d decimal places.", places=self.places))

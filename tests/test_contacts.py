@@ -20,11 +20,13 @@ from tests.factories import (
     make_activity,
     make_company,
     make_contact,
+    make_custom_field,
     make_member,
     make_purchase,
     make_role,
     make_saved_view,
     make_user,
+    set_custom_value,
 )
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
@@ -889,8 +891,34 @@ def test_a_change_no_one_logged_for_the_record_counts_too(app, client, auth, ws_
         as_text=True
     )
     assert stored(app, ws_a, contact_id).title == "Director"
+    for edge in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):  # a tampered time: no one named
+        clash = post(client, save_url, {**form, "opened_at": edge, "about": "Prefers calls"}, headers=DETAILS)
+        assert clash.status_code == 422 and "Changed by someone else" in clash.get_data(as_text=True), edge
     # Sent without the form's marks (an old page, another client): saved as sent.
     assert post(client, save_url, {"name": "Ann Lee", "title": "Clerk", "lifecycle": "lead"}).status_code == 303
+
+
+def test_custom_fields_are_compared_as_stored_when_saving_an_edit(app, client, auth, ws_a):
+    """Changing a custom value the record already holds is no clash; a value someone else set meanwhile is."""
+    size = make_custom_field(app, ws_a, "Shoe size")
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    set_custom_value(app, ws_a, contact_id, size, "42")
+    auth.login(ws_a.email, ws_a.password)
+    edit_url, save_url = contacts_url(ws_a, f"{contact_id}/edit"), contacts_url(ws_a, str(contact_id))
+    page = client.get(edit_url, headers=DETAILS).get_data(as_text=True)
+    field = re.search(r'name="(cf_[^"]+)"[^>]*value="42"', page).group(1)
+    form = {**opened_form(client, edit_url), "lifecycle": "lead"}
+    saved = post(client, save_url, {**form, field: "43"}, headers=DETAILS)
+    assert saved.status_code == 200 and "since you opened" not in saved.get_data(as_text=True)
+    # Opened while it said 43; a colleague's import sets 44; this save of 45 would undo it.
+    form = {**opened_form(client, edit_url), "lifecycle": "lead"}
+    set_custom_value(app, ws_a, contact_id, size, "44")
+    clash = post(client, save_url, {**form, field: "45"}, headers=DETAILS)
+    assert clash.status_code == 422 and "Changed by someone else since you opened this form." in clash.get_data(
+        as_text=True
+    )
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert list(db.session.get(Contact, contact_id).custom.values()) == ["44"]
 
 
 def test_a_company_save_that_would_undo_someone_elses_is_refused(app, client, auth, ws_a):
@@ -938,12 +966,15 @@ def test_what_is_typed_is_kept_as_meant_or_refused_never_changed_without_a_word(
     contact_id = make_contact(app, ws_a, "Ann Lee")
     purchases = contacts_url(ws_a, f"{contact_id}/purchases/")
     day = date.today().isoformat()
-    for price, message in (("100.999", "Use at most 2 decimal places."), ("lots", "Not a valid decimal value"),
-                           ("12,50", "Write decimals with a point, such as 1.5.")):  # fmt: skip
-        refused = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1", "unit_price": price},
-                       headers={"HX-Request": "true", "HX-Target": "purchase-composer"})  # fmt: skip
-        body = refused.get_data(as_text=True)
-        assert refused.status_code == 422 and message in body and "Number must be" not in body, price  # one message
+    for price, message in (("100.999", "Use at most 2 decimal places."), ("lots", "Enter a number."),
+                           ("12,50", "Write decimals with a point, such as 1.5."), ("1e3", "Enter a number."),
+                           ("1e9999999", "Enter a number.")):  # fmt: skip
+        for quantity, unit_price in (("1", price), (price, "1"))[: 1 if price == "100.999" else 2]:  # 3 places
+            refused = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": quantity,
+                                               "unit_price": unit_price},
+                           headers={"HX-Request": "true", "HX-Target": "purchase-composer"})  # fmt: skip
+            body = refused.get_data(as_text=True)
+            assert refused.status_code == 422 and message in body and "Number must be" not in body, price  # one message
     taken = post(
         client,
         purchases,

@@ -317,7 +317,7 @@ def test_bad_input_is_422_and_saves_nothing(app, client, auth, ws_a, ws_b):
     for bad, message in (
         ({"title": " "}, "Give the deal a title."),
         ({"value": "-1"}, "Enter an amount of 0 or more."),
-        ({"value": "lots"}, "Not a valid decimal value."),
+        ({"value": "lots"}, "Enter a number."),
         ({"contact_id": their_contact}, "Choose a contact from the search results."),
         ({"stage_id": sales.stages["Won"]}, "Not a valid choice."),
         ({"stage_id": default_pipeline(app, ws_b).stages["Lead in"]}, "Not a valid choice."),

@@ -11,7 +11,7 @@ them, where it has an entry. Fields changed by nobody else, or not by this save,
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -71,9 +71,10 @@ def _who(record_type: str, record_id: int, opened_at: str | None) -> dict[str, s
     """Who last changed each field of the record since ``opened_at``, as far as the audit log says."""
     try:
         since = datetime.fromisoformat(opened_at or "")
-    except ValueError:
+        since = since.astimezone(UTC) if since.tzinfo is not None else None  # a time at the calendar's edge overflows
+    except (ValueError, OverflowError):
         return {}
-    if since.tzinfo is None:
+    if since is None:
         return {}
     entries = db.session.execute(
         sa.select(AuditEntry.changes, AuditEntry.actor_label)

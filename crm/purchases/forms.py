@@ -84,7 +84,9 @@ class PurchaseForm(FlaskForm):
         return valid
 
     def validate_unit_price(self, field):
-        if self.quantity.data and field.data is not None and self.quantity.data * field.data > MAX_MONEY:
+        if self.quantity.errors or field.errors or self.quantity.data is None or field.data is None:
+            return
+        if self.quantity.data * field.data > MAX_MONEY:
             raise ValidationError(_l("Quantity times unit price is too large."))
 
     def service_data(self) -> dict:
