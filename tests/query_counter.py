@@ -21,3 +21,11 @@ def count_queries(app):
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def page_queries(app, client, url: str) -> tuple[int, str]:
+    """How many statements a second load of ``url`` sends (the first fills per-process caches), and the page."""
+    client.get(url)
+    with count_queries(app) as statements:
+        page = client.get(url).get_data(as_text=True)
+    return len(statements), page

@@ -68,7 +68,7 @@ def test_log_each_kind_on_a_company_without_leaving_the_page(app, client, auth, 
     auth.login(ws_a.email, ws_a.password)
     page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
     assert f'data-hx-post="/w/{ws_a.slug}/companies/{acme}/activities/"' in page
-    assert "Nothing yet: calls, notes and tasks with this company" in page
+    assert "Nothing yet: calls, notes, purchases, deals and tickets of this company" in page
     assert_valid_page(page, company_url(ws_a, acme))
     for kind in ("note", "call", "email", "meeting", "task"):
         data = {"kind": kind, "body": f"A {kind} with <b>Acme</b>"}
@@ -185,7 +185,8 @@ def test_pages_of_the_timeline_cover_every_entry_once_newest_first(app, client, 
     link = re.search(r'id="timeline-more".*?data-hx-get="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
     with count_queries(app) as queries:
         rest = client.get(link, headers=MORE).get_data(as_text=True)
-    assert len(queries) == 3, queries  # member, the company, the activities
+    # member, the company, then one query a source: activities, purchases, changes, deal events, tickets
+    assert len(queries) == 7, queries
     assert "<html" not in rest and "timeline-more" not in rest
     everything = first.split('id="timeline-more"')[0] + rest
     for label in [f"note {n:02d}" for n in range(23)]:

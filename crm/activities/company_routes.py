@@ -1,4 +1,4 @@
-"""A company's timeline (activities on the company, its people and its deals), logging notes, calls,
+"""A company's timeline (crm/activities/company_timeline.py), logging notes, calls,
 emails, meetings and tasks on a company's page, finishing tasks and deleting entries. Needs what
 the same actions on a contact need; the company is found within the member's record scope."""
 
@@ -24,6 +24,7 @@ from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
 from crm.contacts.routes import record_visible
 from crm.contacts.timeline import Entry
+from crm.contacts.timeline_text import entries_html
 from crm.permissions import require
 
 bp = Blueprint("company_activities", __name__, url_prefix="/companies/<int:company_id>")
@@ -41,15 +42,17 @@ def delete_permission(activity: Activity) -> str:
 
 
 def company_entries(company: Company, entries: list) -> Markup:
-    """A company's timeline entries as HTML, each naming the person or deal it was logged on."""
-    write = activity_writer(
-        writing(),
+    """A company's timeline entries as HTML, each naming the person or deal it is about. Its
+    purchases are changed in its Purchases section, so their entries here have no buttons."""
+    shared = writing()
+    write_activity = activity_writer(
+        shared,
         url_for("ws.company_activities.create", company_id=company.id),  # also drawn by the companies' views
         delete_permission,
         deal_link=lambda item: item.deal if item.deal_id and deal_visible(item.deal) else None,
         contact_link=lambda item: item.contact if item.contact_id and record_visible(item.contact) else None,
     )
-    return Markup("".join(write(entry.item) for entry in entries))  # noqa: S704  (escaped by the writer)
+    return entries_html(shared, entries, write_activity, people=True)
 
 
 def timeline_context(company: Company) -> dict:

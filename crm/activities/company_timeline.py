@@ -1,22 +1,44 @@
-"""A company's timeline: the activities logged on the company, on its people and on its deals (an
-activity carries the company its person or deal had when it was logged: crm/activities/service.py),
-newest first, in keyset pages of one query.
+"""A company's timeline, newest first, in keyset pages, with the machinery of a contact's
+(crm/contacts/timeline.py: the same key, cursor and entries):
 
-An entry about a person or a deal shows only where the member may open that person or that deal: not
-in the trash, within their record scope, and for a deal, with ``deals.read``. What was logged on the
-company alone shows to everyone who may open the company.
+- the activities logged on the company, on its people and on its deals (an activity carries the
+  company its person or deal had when it was logged: crm/activities/service.py);
+- its purchases: those of the company as a whole and those of its people (a purchase, too, carries
+  the company its buyer had), as its Purchases section counts them;
+- changes of its fields ("company.updated" audit entries, custom fields and bulk changes included);
+- its deals (the deal's company, which a new deal from a person's page takes from the person)
+  being created, won or lost;
+- the tickets of its people (a ticket has no company of its own: the people working there now).
+
+Its people's entries are there because the company is the customer: who there bought, complained
+or was called is what its page is for, and each of those entries names the person. Their own field
+changes are not (they are on their pages). Each source is one indexed query whatever the number of
+people (through the company's column on activities, purchases and deals, and on contacts for
+tickets): five a page, one fewer without ``deals.read`` and one fewer without ``tickets.read``.
+
+What shows follows the member's rights as on a contact's timeline: an entry about a person or a
+deal only where the member may open that person or that deal (not in the trash, within their
+record scope, and for a deal, with ``deals.read``); tickets as the queue shows them to the member
+(``tickets.read``, the escalated queue, their record scope), naming the person only where the
+member may open them. What was logged on the company alone shows to everyone who may open the
+company.
 """
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from crm.activities.models import Activity
+from crm.contacts import timeline
 from crm.contacts.models import Contact
-from crm.contacts.timeline import ACTIVITY, PER_PAGE, Entry, after_cursor, decode, encode
+from crm.contacts.timeline import PER_PAGE, Entry
 from crm.deals.models import Deal
 from crm.extensions import db
 from crm.permissions import own_records_only
+from crm.purchases import queries as purchase_queries
+from crm.purchases.models import Purchase
 from crm.workspaces.models import Membership
+
+CHANGE_ACTIONS = ("company.updated",)
 
 
 def _visible(member: Membership):
@@ -49,18 +71,27 @@ def _statement(company_id: int, member: Membership) -> sa.Select:
     )
 
 
+def _purchases(company_id: int, member: Membership) -> sa.Select:
+    """Its purchases and its people's that the member may see, with the buyer's name (one join)."""
+    statement = purchase_queries.of_company(company_id, member)
+    return statement.options(so.joinedload(Purchase.contact).load_only(Contact.name))
+
+
 def page(
     company_id: int, member: Membership, cursor: str | None = None, per_page: int = PER_PAGE
 ) -> tuple[list[Entry], str | None]:
     """One page of entries, and the cursor of the next page (None: this is the last)."""
-    statement = _statement(company_id, member)
-    if cursor:
-        statement = statement.where(after_cursor(Activity.occurred_at, Activity.id, ACTIVITY, decode(cursor)))
-    ordered = statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(per_page + 1)
-    entries = [Entry(a.occurred_at, ACTIVITY, a) for a in db.session.scalars(ordered)]
-    if len(entries) <= per_page:
-        return entries, None
-    return entries[:per_page], encode(entries[per_page - 1].key)
+    sources = [
+        timeline.activities(_statement(company_id, member)),
+        timeline.purchases(_purchases(company_id, member)),
+        timeline.changes("company", company_id, CHANGE_ACTIONS),
+        *timeline.permitted(
+            member,
+            lambda: timeline.deal_events(Deal.company_id == company_id, member),
+            lambda: timeline.tickets(member, Contact.company_id == company_id, people=True),
+        ),
+    ]
+    return timeline.merged_page(sources, cursor, per_page)
 
 
 def visible_activity(company_id: int, activity_id: int, member: Membership) -> Activity | None:

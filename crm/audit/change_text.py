@@ -1,5 +1,5 @@
 """The changes of an audit entry as a reader sees them, for a record's History panel and the audit
-log and the contact's timeline (crm/contacts/timeline_text.py): fields by their labels, stored keys by
+log and the timelines (crm/contacts/timeline_text.py): fields by their labels, stored keys by
 theirs ("vip" as "VIP"), times in the member's time zone, a company and a member by their names, money
 in the currency of its record (a purchase's, a deal's, a product's) and numbers in the member's
 language. Other ids and long texts show as "changed" only, and so do a contact's personal details

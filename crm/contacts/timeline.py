@@ -1,6 +1,7 @@
 """A contact's timeline: activities, purchases, changes of its fields and class, its deals being
 created, won or lost, and its tickets being opened (with where they stand now), newest first, in
-keyset pages.
+keyset pages; and the keyset machinery that the company's and the deal's timelines share
+(crm/activities/company_timeline.py, crm/activities/deal_timeline.py).
 
 The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
 change's, deal event's or ticket's when it was recorded, a purchase's the start of its day (UTC); at
@@ -10,6 +11,7 @@ for a member who may not read deals, and one fewer without tickets.read).
 """
 
 import base64
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -21,10 +23,11 @@ from werkzeug.exceptions import BadRequest
 from crm.activities.models import Activity
 from crm.audit.models import AuditEntry
 from crm.auth.models import User
+from crm.contacts.models import Contact
 from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
-from crm.permissions import visible_to_member
+from crm.permissions import scope_allows, visible_to_member
 from crm.purchases.models import Purchase
 from crm.tickets.models import Ticket
 from crm.tickets.queries import visible as tickets_visible
@@ -74,7 +77,7 @@ class Entry:
 
 @dataclass
 class DealEvent:
-    """A deal of the contact created, won or lost (a row of its stage history)."""
+    """A deal created, won or lost (a row of its stage history)."""
 
     id: int
     at: datetime
@@ -87,14 +90,27 @@ class DealEvent:
 
 
 @dataclass
+class Person:
+    """Who an entry on a company's timeline is about, where the member may open their page."""
+
+    id: int
+    name: str
+
+
+@dataclass
 class TicketOpened:
-    """A ticket of the contact, at the time it was opened, with its status now."""
+    """A ticket, at the time it was opened, with its status now (and, on a company's timeline, its person)."""
 
     id: int
     at: datetime
     number: int
     subject: str
     status: str
+    person: Person | None = None
+
+
+# Entries of one source after a cursor (None: from the newest), newest first, at most ``limit``.
+Source = Callable[[tuple | None, int], list[Entry]]
 
 
 def day_start(day) -> datetime:
@@ -125,36 +141,72 @@ def after_cursor(time_column, id_column, rank: int, cursor: tuple):
     return sa.or_(time_column < at, sa.and_(time_column == at, id_column < item_id))
 
 
-def _activities_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Activity]:
-    statement = sa.select(Activity).where(Activity.contact_id == contact_id)
+def newest_after(statement: sa.Select, time_column, id_column, rank: int, cursor: tuple | None, limit: int):
+    """``statement`` (rows of a source of ``rank``) after the cursor, newest first, at most ``limit``."""
     if cursor:
-        statement = statement.where(after_cursor(Activity.occurred_at, Activity.id, ACTIVITY, cursor))
-    statement = statement.options(
-        Membership.shown_by_name(Activity.author),
-        Membership.shown_by_name(Activity.assignee),
-        # What the entry's link to its deal shows and checks (crm.activities.deal_routes.deal_visible).
-        so.joinedload(Activity.deal).load_only(Deal.title, Deal.owner_id, Deal.deleted_at),
+        statement = statement.where(after_cursor(time_column, id_column, rank, cursor))
+    return statement.order_by(time_column.desc(), id_column.desc()).limit(limit)
+
+
+def merged_page(sources: Iterable[Source], cursor: str | None, per_page: int) -> tuple[list[Entry], str | None]:
+    """One page of the entries of all ``sources``, newest first, and the next page's cursor (None:
+    the last page). Each source gives one more than a page, so the merge knows whether more follow."""
+    after = decode(cursor) if cursor else None
+    entries = [entry for source in sources for entry in source(after, per_page + 1)]
+    entries.sort(key=lambda entry: entry.key, reverse=True)
+    if len(entries) <= per_page:
+        return entries, None
+    return entries[:per_page], encode(entries[per_page - 1].key)
+
+
+def activities(statement: sa.Select) -> Source:
+    """The activities ``statement`` selects (with what their entries show loaded)."""
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        ordered = newest_after(statement, Activity.occurred_at, Activity.id, ACTIVITY, cursor, limit)
+        return [Entry(activity.occurred_at, ACTIVITY, activity) for activity in db.session.scalars(ordered)]
+
+    return after
+
+
+def purchases(statement: sa.Select) -> Source:
+    """The purchases ``statement`` selects, each at the start of its day."""
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        chosen = statement
+        if cursor:
+            at, rank, item_id = cursor
+            day = at.astimezone(UTC).date()
+            if day_start(day) < at or rank != PURCHASE:
+                chosen = chosen.where(Purchase.purchased_on <= day)
+            else:
+                same_day_later = sa.and_(Purchase.purchased_on == day, Purchase.id < item_id)
+                chosen = chosen.where(sa.or_(Purchase.purchased_on < day, same_day_later))
+        ordered = chosen.order_by(Purchase.purchased_on.desc(), Purchase.id.desc()).limit(limit)
+        return [Entry(day_start(p.purchased_on), PURCHASE, p) for p in db.session.scalars(ordered)]
+
+    return after
+
+
+def changes(record_type: str, record_id: int, actions: tuple[str, ...]) -> Source:
+    """The audit entries of ``actions`` on one record: its fields changed."""
+    statement = sa.select(AuditEntry).where(
+        AuditEntry.record_type == record_type, AuditEntry.record_id == record_id, AuditEntry.action.in_(actions)
     )
-    return list(db.session.scalars(statement.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)))
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        ordered = newest_after(statement, AuditEntry.created_at, AuditEntry.id, CHANGE, cursor, limit)
+        return [Entry(change.created_at, CHANGE, change) for change in db.session.scalars(ordered)]
+
+    return after
 
 
-def _deal_events_after(contact_id: int, cursor: tuple | None, limit: int, member: Membership) -> list[DealEvent]:
-    """Creations, wins and losses of the contact's live deals that the member may see."""
+def stage_history(*columns) -> sa.Select:
+    """Rows of deals' stage history (id, at, ``columns``, and ``by``: who moved the deal), joined to
+    the stage entered (Stage)."""
     by_user = DEAL_CHANGED_BY
-    created = DealStageChange.from_stage_id.is_(None)
-    statement = (
-        sa.select(
-            DealStageChange.id,
-            DealStageChange.at,
-            created.label("created"),
-            Stage.kind,
-            Deal.id.label("deal_id"),
-            Deal.title,
-            Deal.value,
-            Deal.currency,
-            by_user.name.label("by"),
-        )
-        .join(Deal, sa.and_(Deal.workspace_id == DealStageChange.workspace_id, Deal.id == DealStageChange.deal_id))
+    return (
+        sa.select(DealStageChange.id, DealStageChange.at, *columns, by_user.name.label("by"))
         .join(
             Stage, sa.and_(Stage.workspace_id == DealStageChange.workspace_id, Stage.id == DealStageChange.to_stage_id)
         )
@@ -163,61 +215,76 @@ def _deal_events_after(contact_id: int, cursor: tuple | None, limit: int, member
             sa.and_(Membership.workspace_id == DealStageChange.workspace_id, Membership.id == DealStageChange.by_id),
         )
         .outerjoin(by_user, by_user.id == Membership.user_id)
-        .where(Deal.contact_id == contact_id, Deal.deleted_at.is_(None), sa.or_(created, Stage.kind != OPEN))
     )
+
+
+def deal_events(whose, member: Membership) -> Source:
+    """Creations, wins and losses of the live deals meeting ``whose`` that the member may see."""
+    created = DealStageChange.from_stage_id.is_(None)
+    statement = (
+        stage_history(created.label("created"), Stage.kind, Deal.id.label("deal_id"), Deal.title, Deal.value,
+                      Deal.currency)
+        .join(Deal, sa.and_(Deal.workspace_id == DealStageChange.workspace_id, Deal.id == DealStageChange.deal_id))
+        .where(whose, Deal.deleted_at.is_(None), sa.or_(created, Stage.kind != OPEN))
+    )  # fmt: skip
     statement = visible_to_member(statement, Deal.owner_id, member)
-    if cursor:
-        statement = statement.where(after_cursor(DealStageChange.at, DealStageChange.id, DEAL_EVENT, cursor))
-    ordered = statement.order_by(DealStageChange.at.desc(), DealStageChange.id.desc()).limit(limit)
-    return [
-        DealEvent(
-            row.id,
-            row.at,
-            "created" if row.created else row.kind,
-            row.deal_id,
-            row.title,
-            row.value,
-            row.currency,
-            row.by,
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        ordered = newest_after(statement, DealStageChange.at, DealStageChange.id, DEAL_EVENT, cursor, limit)
+        return [
+            Entry(row.at, DEAL_EVENT, DealEvent(row.id, row.at, "created" if row.created else row.kind, row.deal_id,
+                                                row.title, row.value, row.currency, row.by))
+            for row in db.session.execute(ordered)
+        ]  # fmt: skip
+
+    return after
+
+
+def tickets(member: Membership, *whose, people: bool = False) -> Source:
+    """The live tickets meeting ``whose`` that the member may see in the queue; with ``people``,
+    those of live contacts (``whose`` may name Contact's columns), each naming its person where the
+    member may open their page."""
+    statement = sa.select(Ticket.id, Ticket.created_at, Ticket.number, Ticket.subject, Ticket.status)
+    if people:
+        statement = statement.add_columns(
+            Contact.id.label("person_id"), Contact.name.label("person_name"), Contact.owner_id.label("person_owner")
+        ).join(Contact, sa.and_(Contact.workspace_id == Ticket.workspace_id, Contact.id == Ticket.contact_id))
+        whose = (*whose, Contact.deleted_at.is_(None))
+    statement = tickets_visible(statement.where(*whose), member)
+
+    def opened(row) -> TicketOpened:
+        person = Person(row.person_id, row.person_name) if people and scope_allows(row.person_owner, member) else None
+        return TicketOpened(row.id, row.created_at, row.number, row.subject, row.status, person)
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        ordered = newest_after(statement, Ticket.created_at, Ticket.id, TICKET, cursor, limit)
+        return [Entry(ticket.at, TICKET, ticket) for ticket in map(opened, db.session.execute(ordered))]
+
+    return after
+
+
+def permitted(member: Membership | None, deal_source: Callable[[], Source], ticket_source: Callable[[], Source]):
+    """The deal events and tickets sources (made by these callables) that the member may read;
+    neither without a member."""
+    readable: list[Source] = []
+    if member is not None and member.can("deals.read"):
+        readable.append(deal_source())
+    if member is not None and member.can("tickets.read"):
+        readable.append(ticket_source())
+    return readable
+
+
+def _activities_of(contact_id: int) -> sa.Select:
+    return (
+        sa.select(Activity)
+        .where(Activity.contact_id == contact_id)
+        .options(
+            Membership.shown_by_name(Activity.author),
+            Membership.shown_by_name(Activity.assignee),
+            # What the entry's link to its deal shows and checks (crm.activities.deal_routes.deal_visible).
+            so.joinedload(Activity.deal).load_only(Deal.title, Deal.owner_id, Deal.deleted_at),
         )
-        for row in db.session.execute(ordered)
-    ]
-
-
-def _tickets_after(contact_id: int, cursor: tuple | None, limit: int, member: Membership) -> list[TicketOpened]:
-    """The contact's live tickets that the member may see in the queue."""
-    columns = (Ticket.id, Ticket.created_at, Ticket.number, Ticket.subject, Ticket.status)
-    statement = tickets_visible(sa.select(*columns).where(Ticket.contact_id == contact_id), member)
-    if cursor:
-        statement = statement.where(after_cursor(Ticket.created_at, Ticket.id, TICKET, cursor))
-    ordered = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
-    return [TicketOpened(*row) for row in db.session.execute(ordered)]
-
-
-def _purchases_after(contact_id: int, cursor: tuple | None, limit: int) -> list[Purchase]:
-    statement = sa.select(Purchase).where(Purchase.contact_id == contact_id)
-    if cursor:
-        at, rank, item_id = cursor
-        day = at.astimezone(UTC).date()
-        if day_start(day) < at or rank != PURCHASE:
-            statement = statement.where(Purchase.purchased_on <= day)
-        else:
-            same_day_later = sa.and_(Purchase.purchased_on == day, Purchase.id < item_id)
-            statement = statement.where(sa.or_(Purchase.purchased_on < day, same_day_later))
-    ordered = statement.order_by(Purchase.purchased_on.desc(), Purchase.id.desc())
-    return list(db.session.scalars(ordered.limit(limit)))
-
-
-def _changes_after(contact_id: int, cursor: tuple | None, limit: int) -> list[AuditEntry]:
-    statement = sa.select(AuditEntry).where(
-        AuditEntry.record_type == "contact",
-        AuditEntry.record_id == contact_id,
-        AuditEntry.action.in_(CHANGE_ACTIONS),
     )
-    if cursor:
-        statement = statement.where(after_cursor(AuditEntry.created_at, AuditEntry.id, CHANGE, cursor))
-    ordered = statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-    return list(db.session.scalars(ordered.limit(limit)))
 
 
 def page(
@@ -225,17 +292,14 @@ def page(
 ) -> tuple[list[Entry], str | None]:
     """One page of entries and the next page's cursor (None: the last page); deal events and
     tickets only with a ``member`` who may read them, in their record scope."""
-    after = decode(cursor) if cursor else None
-    entries = [Entry(a.occurred_at, ACTIVITY, a) for a in _activities_after(contact_id, after, per_page + 1)]
-    entries += [
-        Entry(day_start(p.purchased_on), PURCHASE, p) for p in _purchases_after(contact_id, after, per_page + 1)
+    sources = [
+        activities(_activities_of(contact_id)),
+        purchases(sa.select(Purchase).where(Purchase.contact_id == contact_id)),
+        changes("contact", contact_id, CHANGE_ACTIONS),
+        *permitted(
+            member,
+            lambda: deal_events(Deal.contact_id == contact_id, member),
+            lambda: tickets(member, Ticket.contact_id == contact_id),
+        ),
     ]
-    entries += [Entry(c.created_at, CHANGE, c) for c in _changes_after(contact_id, after, per_page + 1)]
-    if member is not None and member.can("deals.read"):
-        entries += [Entry(e.at, DEAL_EVENT, e) for e in _deal_events_after(contact_id, after, per_page + 1, member)]
-    if member is not None and member.can("tickets.read"):
-        entries += [Entry(t.at, TICKET, t) for t in _tickets_after(contact_id, after, per_page + 1, member)]
-    entries.sort(key=lambda entry: entry.key, reverse=True)
-    if len(entries) <= per_page:
-        return entries, None
-    return entries[:per_page], encode(entries[per_page - 1].key)
+    return merged_page(sources, cursor, per_page)

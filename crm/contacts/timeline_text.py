@@ -1,6 +1,6 @@
-"""A contact's timeline entries as HTML (crm.contacts.timeline): changes of its fields and class,
-purchases, its deals' events and activities, written in Python for the reasons crm/activities/entry_text.py
-gives."""
+"""A contact's or a company's timeline entries as HTML (crm.contacts.timeline,
+crm.activities.company_timeline): changes of its fields and class, purchases, deals' events, tickets
+and activities, written in Python for the reasons crm/activities/entry_text.py gives."""
 
 from decimal import Decimal
 from functools import lru_cache
@@ -30,7 +30,25 @@ def contact_entries(contact, entries: list) -> Markup:
     write_activity = activity_writer(
         shared, url_for("ws.activities.create", contact_id=contact.id), "contacts.delete", _linked_deal
     )
-    write_purchase = _purchase_writer(shared, url_for("ws.purchases.create", contact_id=contact.id))
+    return entries_html(shared, entries, write_activity, url_for("ws.purchases.create", contact_id=contact.id))
+
+
+def entries_html(
+    shared: Writing, entries: list, write_activity, purchases_url: str | None = None, people: bool = False
+) -> Markup:
+    """A record's timeline entries (crm.contacts.timeline.Entry) as HTML: its activities by
+    ``write_activity``, the rest here. Purchases get edit and delete buttons where ``purchases_url``
+    (the record's purchases route) is given; with ``people`` (a company's timeline), a purchase or
+    ticket of one of its people names them."""
+    contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
+
+    def with_person(person) -> str:
+        """The " · with <a>Ann Lee</a>" of an entry about one of a company's people."""
+        if person is None:
+            return ""
+        return f' · {shared.labels["with"]} <a href="{contact_url}{person.id}">{escape(person.name)}</a>'
+
+    write_purchase = _purchase_writer(shared, purchases_url, with_person if people else None)
     write_change = _change_writer(shared)
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
     ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
@@ -38,7 +56,7 @@ def contact_entries(contact, entries: list) -> Markup:
 
     def write(entry) -> str:
         if entry.is_ticket:
-            return _ticket_opened(shared, entry.item, ticket_url)
+            return _ticket_opened(shared, entry.item, ticket_url, with_person(entry.item.person))
         if entry.is_change:
             return write_change(entry.item)
         if entry.is_purchase:
@@ -115,16 +133,17 @@ def _total(labels: dict, shared: Writing, item) -> str:
     return labels["paid"] % {"amount": amount}
 
 
-def _purchase_writer(shared: Writing, purchases_url: str):
+def _purchase_writer(shared: Writing, purchases_url: str | None, with_buyer=None):
     labels = _labels(shared.locale)
-    can_write = g.membership.can("contacts.write")
+    can_write = purchases_url is not None and g.membership.can("contacts.write")
 
     def write(item) -> str:
         product, target = escape(item.product), f"#entry-purchase-{item.id}"
         html = (
             f'<li id="entry-purchase-{item.id}" class="entry purchase">'
             f'<p class="entry-head"><span class="badge">{labels["purchase"]}</span> '
-            f'<time datetime="{item.purchased_on.isoformat()}">{escape(shared.day(item.purchased_on))}</time></p>'
+            f'<time datetime="{item.purchased_on.isoformat()}">{escape(shared.day(item.purchased_on))}</time>'
+            f"{with_buyer(item.contact) if with_buyer else ''}</p>"
             f"<p>{product} · {escape(shared.number(item.quantity))} \N{MULTIPLICATION SIGN} "
             f"{escape(shared.money(item.unit_price, item.currency))} {_total(labels, shared, item)}</p>"
         )
@@ -150,11 +169,12 @@ def _deal_event(shared: Writing, item, deal_url: str) -> str:
     )
 
 
-def _ticket_opened(shared: Writing, item, ticket_url: str) -> str:
+def _ticket_opened(shared: Writing, item, ticket_url: str, person: str) -> str:
     labels = _labels(shared.locale)
     return (
         f'<li id="entry-ticket-{item.id}" class="entry ticket">'
-        f'<p class="entry-head"><span class="badge">{labels["ticket-opened"]}</span> {time_tag(shared, item.at)}</p>'
+        f'<p class="entry-head"><span class="badge">{labels["ticket-opened"]}</span> {time_tag(shared, item.at)}'
+        f"{person}</p>"
         f'<p><a href="{ticket_url}{item.number}">#{item.number} {escape(item.subject)}</a> · '
         f"{labels['statuses'][item.status]}</p></li>\n"
     )

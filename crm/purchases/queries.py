@@ -14,7 +14,7 @@ from crm.purchases.models import Purchase
 ROLLUP_LIMIT = 20
 
 
-def _of_company(company_id: int, member) -> sa.Select:
+def of_company(company_id: int, member) -> sa.Select:
     """The company's own purchases and those of its contacts the member may see (record scope)."""
     visible = visible_to_member(sa.select(Contact.id).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
     return sa.select(Purchase).where(
@@ -32,14 +32,14 @@ def company_purchase_or_none(company_id: int, purchase_id: int) -> Purchase | No
 
 
 def company_purchases(company_id: int, member) -> list[Purchase]:
-    statement = _of_company(company_id, member).options(so.joinedload(Purchase.contact))
+    statement = of_company(company_id, member).options(so.joinedload(Purchase.contact))
     ordered = statement.order_by(Purchase.purchased_on.desc(), Purchase.id.desc()).limit(ROLLUP_LIMIT)
     return list(db.session.scalars(ordered))
 
 
 def company_totals(company_id: int, member, today: date) -> tuple[Decimal, Decimal]:
     """(lifetime, last 12 months) spent by the company, in one query."""
-    purchases = _of_company(company_id, member).subquery()
+    purchases = of_company(company_id, member).subquery()
     recent = purchases.c.purchased_on > today - timedelta(days=365)
     row = db.session.execute(
         sa.select(
