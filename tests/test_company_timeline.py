@@ -2,8 +2,10 @@
 its deals created, won and lost, and its people's tickets, newest first among its activities, in
 keyset pages across all of them; each entry about a person names them. What shows follows the
 member's rights (deals.read, tickets.read and the escalated queue, "own records"); another
-workspace's records never show; the page's queries do not grow with its entries."""
+workspace's records never show; the page's queries do not grow with its entries; and the timeline
+draws itself again after a purchase or an edit made on the page."""
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -36,6 +38,8 @@ from tests.test_customer_tickets import set_ticket
 from tests.test_pages import assert_valid_page
 
 MORE = {"HX-Request": "true", "HX-Target": "timeline-more"}
+DETAILS = {"HX-Request": "true", "HX-Target": "company-details"}
+SECTION = {"HX-Request": "true", "HX-Target": "company-purchases"}
 TODAY = date.today()
 
 
@@ -276,3 +280,19 @@ def test_company_page_queries_stay_flat_however_many_entries_and_people(app, cli
     assert "item 7" in timeline and "Person 3</a>" in timeline  # purchases, naming who bought
     assert '<span class="field-name">Owner</span>: <ins>Test User</ins>' in timeline  # the owner, by name
     assert many == few, (few, many)
+
+
+def test_the_timeline_draws_itself_again_after_a_purchase_or_an_edit_on_the_page(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"buyer": "", "purchased_on": TODAY.isoformat(), "product": "Fleet service", "quantity": "1",
+            "unit_price": "250"}  # fmt: skip
+    added = post(client, company_url(ws_a, acme, "/purchases/"), data, headers=SECTION)
+    assert added.status_code == 200 and "timeline-changed" in json.loads(added.headers["HX-Trigger"])
+    refused = post(client, company_url(ws_a, acme, "/purchases/"), {**data, "product": ""}, headers=SECTION)
+    assert refused.status_code == 422 and "timeline-changed" not in refused.headers.get("HX-Trigger", "")
+    saved = post(client, company_url(ws_a, acme), {"name": "Acme Ltd", "industry": "Fleets"}, headers=DETAILS)
+    assert saved.status_code == 200 and "timeline-changed" in json.loads(saved.headers["HX-Trigger"])
+    redrawn = client.get(company_url(ws_a, acme, "/timeline"), headers={"HX-Request": "true"})
+    body = redrawn.get_data(as_text=True)
+    assert "<html" not in body and body.index("Fleets") < body.index("Fleet service")

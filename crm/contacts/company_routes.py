@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
@@ -18,7 +18,7 @@ from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals.models import Deal
 from crm.deals.summary import open_deals
 from crm.extensions import db
-from crm.htmx import is_htmx, wants_partial
+from crm.htmx import is_htmx, trigger, wants_partial
 from crm.pagination import rows_loaded
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
@@ -242,10 +242,11 @@ def update(company_id: int):
         return render_template(template, company=company_or_404(company_id), form=form), edit_clash.STATUS
     db.session.commit()
     flash(_("Company saved."), "success")
-    if partial:
-        return render_template(
+    if partial:  # what changed goes on top of the timeline, which is asked to draw itself again
+        details = render_template(
             "companies/_details.html", company=company_or_404(company_id), sizes=SIZE_LABELS, focus_edit=True
         )
+        return trigger(make_response(details), "timeline-changed")
     return leave_for(url_for(".show", company_id=company.id))
 
 

@@ -2,14 +2,14 @@
 is then that contact's purchase, re-classifying them). The company's purchases section is the
 htmx target; without htmx each form posts and comes back to the company's page."""
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from crm.contacts import queries as contact_queries
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404, contact_or_404, errors_text
 from crm.extensions import db
-from crm.htmx import wants_partial
+from crm.htmx import trigger, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
 from crm.purchases import queries, service
@@ -48,8 +48,11 @@ def _back(company: Company):
     return redirect(url_for("ws.companies.show", company_id=company.id), 303)
 
 
-def _section(company: Company, form=None, status: int = 200):
-    return render_template("companies/_purchases.html", **section_context(company, form)), status
+def _section(company: Company, form=None, status: int = 200, changed: bool = False):
+    """The section; after a change, the page's timeline is asked to draw itself again (the purchase
+    goes where its day puts it)."""
+    response = make_response(render_template("companies/_purchases.html", **section_context(company, form)), status)
+    return trigger(response, "timeline-changed") if changed else response
 
 
 @bp.post("/")
@@ -69,7 +72,7 @@ def create(company_id: int):
         service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
     if wants_partial(SECTION):
-        return _section(company)
+        return _section(company, changed=True)
     flash(_("Purchase added."), "success")
     return _back(company)
 
@@ -106,5 +109,5 @@ def delete(company_id: int, purchase_id: int):
     db.session.commit()
     flash(_("Purchase deleted."), "success")  # a toast after an htmx swap
     if wants_partial(SECTION):
-        return _section(company)
+        return _section(company, changed=True)
     return _back(company)
