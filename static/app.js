@@ -188,9 +188,52 @@
     var form = event.detail.elt.closest && event.detail.elt.closest("form[role=search]");
     if (event.detail.verb !== "get" || !form) return;
     var data = event.detail.formData;
+    // A field of several values separated by commas (the contacts' tags) goes as one argument each
+    // (?tag=wholesale&tag=export), as the server writes it back for links and saved views.
+    form.querySelectorAll("[data-comma-list]").forEach(function (field) {
+      var parts = [];
+      data.getAll(field.name).forEach(function (value) {
+        String(value).split(",").forEach(function (part) {
+          if (part.trim()) parts.push(part.trim());
+        });
+      });
+      data.delete(field.name);
+      parts.forEach(function (part) { data.append(field.name, part); });
+    });
     Array.from(new Set(data.keys())).forEach(function (key) {
       if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
     });
+  });
+
+  // The suggestions of a field of several tags (data-comma-list): a browser matches a datalist's
+  // options against the whole field, so once a tag and a comma are typed the field offers the
+  // workspace's tags (#tag-options, loaded on focus) after what is typed, from a list of its own.
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("input[data-comma-list]")) return;
+    var comma = field.value.lastIndexOf(",");
+    var source = document.getElementById("tag-options");
+    if (comma < 0 || !source) {
+      if (source) field.setAttribute("list", "tag-options");
+      return;
+    }
+    var typed = field.value.slice(0, comma).split(",").map(function (part) { return part.trim().toLowerCase(); });
+    var before = typed.join(", ") + ", ";
+    var list = document.getElementById(field.id + "-more-options");
+    if (!list) {
+      list = document.createElement("datalist");
+      list.id = field.id + "-more-options";
+      field.after(list);
+    }
+    var options = [];
+    source.querySelectorAll("option").forEach(function (option) {
+      if (typed.indexOf(option.value) >= 0) return; // chosen already
+      var more = document.createElement("option");
+      more.value = before + option.value;
+      options.push(more);
+    });
+    list.replaceChildren.apply(list, options);
+    field.setAttribute("list", list.id);
   });
 
   // A list's "tick every row shown" box (data-select-all names the rows' checkboxes).

@@ -81,7 +81,7 @@ def test_xlsx_has_the_filtered_list_in_chinese_with_formulas_neutralised(app, cl
 
     with app.app_context(), workspace_scope(ws_a.id):
         entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "contact.exported")).one()
-        assert entry.changes == {"filters": [None, {"tag": "fair"}], "format": [None, "xlsx"]}
+        assert entry.changes == {"filters": [None, {"tag": ["fair"]}], "format": [None, "xlsx"]}
     assert "Exported contacts" in client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
 
 

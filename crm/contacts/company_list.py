@@ -14,7 +14,7 @@ from flask_babel import format_date, get_locale
 
 from crm.contacts import phones
 from crm.contacts.forms import SIZE_LABELS
-from crm.contacts.list_view import CUSTOM_NAME, day_arg
+from crm.contacts.list_view import CUSTOM_NAME, day_arg, unreadable_days
 from crm.contacts.models import Company
 from crm.contacts.queries import PER_PAGE, custom_filter, owner_filter
 from crm.custom_fields.service import FieldDef
@@ -50,6 +50,7 @@ class CompanyListState:
     sort: str = "newest"
     custom: tuple = ()  # (key, value) pairs of custom field filters
     columns: tuple = ()  # the columns added: built-in ones (COLUMNS' keys), then custom fields ("cf_<key>")
+    unreadable: tuple = ()  # (name, text) of day filters left out: not days (list_view.unreadable_days)
 
     @classmethod
     def from_args(cls, args) -> "CompanyListState":
@@ -70,6 +71,7 @@ class CompanyListState:
             ),
             columns=tuple(name for name in COLUMNS if name in asked)
             + tuple(dict.fromkeys(name for name in asked if CUSTOM_NAME.fullmatch(name))),
+            unreadable=unreadable_days(args, ("created_from", "created_to")),
         )
 
     @property

@@ -73,6 +73,7 @@ def _list_context(state: CompanyListState, after: str | None) -> dict:
     shown = state.shown_columns
     return {"page": page, "state": state, "custom_definitions": definitions,
             "gone_filters": queries.gone_filters(state.custom, definitions),
+            "ignored_filters": queries.ignored_filters(state.unreadable, state.custom, definitions),
             "shown_columns": [(name, company_list.COLUMNS[name]) for name in shown],
             "column_cells": company_list.cell_writer(shown, g.workspace.phone_region, g.workspace.timezone),
             "shown_custom": [field for field in definitions if field.name in state.columns],

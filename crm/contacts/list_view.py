@@ -10,6 +10,7 @@ from datetime import date
 
 from crm.contacts.models import LEVELS, LIFECYCLES, TIERS
 from crm.i18n import lazy_gettext as _l
+from crm.search import normalize
 
 SORTS = {
     "newest": _l("Newest first"),
@@ -35,7 +36,36 @@ COLUMNS = {
 DEFAULT_COLUMNS = ("company", "email", "phone", "owner", "lifecycle")
 SENSITIVE_COLUMNS = ("phone",)
 DATE_FILTERS = ("created_from", "created_to", "active_from", "active_to")
+# The day filters as the lists' filter panels name them (the companies' list has the first two).
+DATE_LABELS = {
+    "created_from": _l("Added from"),
+    "created_to": _l("Added until"),
+    "active_from": _l("Last activity from"),
+    "active_to": _l("Last activity until"),
+}
 CUSTOM_NAME = re.compile(r"cf_[a-z0-9_]{1,40}")
+MAX_TAGS = 10  # a tag filter's tags; more match nothing, with a notice (a shorter list would change its meaning)
+TAG_MATCHES = ("any", "all")
+
+
+def tag_args(args) -> tuple[str, ...]:
+    """The tags of a list's tag filter: repeated ``tag`` arguments, each of which may hold several
+    separated by commas (the filter's field; a tag never holds a comma), as stored (lower case), each
+    once. One more than the most a filter takes is kept, for the list to say there are too many."""
+    names: dict[str, None] = {}
+    for value in args.getlist("tag"):
+        for part in value.split(","):
+            name = normalize(part)[:50]
+            if name:
+                names[name] = None
+    return tuple(names)[: MAX_TAGS + 1]
+
+
+def unreadable_days(args, names) -> tuple[tuple[str, str], ...]:
+    """(name, text) of each day filter among ``names`` whose text is not a day ``day_arg`` takes:
+    such a filter is left out, and the list says so."""
+    return tuple((name, args.get(name, "").strip()[:40]) for name in names
+                 if args.get(name, "").strip() and day_arg(args.get(name, "")) is None)  # fmt: skip
 
 
 def day_arg(text: str) -> date | None:
@@ -48,11 +78,15 @@ def day_arg(text: str) -> date | None:
     return day if day is not None and date.min < day < date.max else None
 
 
+NOT_NARROWING = ("sort", "columns", "tag_match", "unreadable")
+
+
 @dataclass
 class ListState:
     q: str = ""
     owner: str = ""  # "me", "none" or a membership id
-    tag: str = ""
+    tags: tuple = ()  # names, as stored
+    tag_match: str = "any"  # "any" or "all" of the tags
     lifecycle: str = ""
     tier: str = ""
     level: str = ""
@@ -65,6 +99,7 @@ class ListState:
     sort: str = "newest"
     columns: tuple = field(default=DEFAULT_COLUMNS)
     custom: tuple = ()  # (key, value) filters on custom fields, from cf_<key> arguments
+    unreadable: tuple = ()  # (name, text) of day filters left out: not days (unreadable_days)
 
     @classmethod
     def from_args(cls, args) -> "ListState":
@@ -83,7 +118,8 @@ class ListState:
         return cls(
             q=args.get("q", "").strip()[:100],
             owner=owner if owner in ("me", "none") or owner.isdigit() else "",
-            tag=args.get("tag", "").strip()[:50],
+            tags=tag_args(args),
+            tag_match=one_of("tag_match", TAG_MATCHES) or "any",
             lifecycle=one_of("lifecycle", LIFECYCLES),
             tier=one_of("tier", TIERS),
             level=one_of("level", LEVELS),
@@ -93,18 +129,19 @@ class ListState:
             sort=one_of("sort", SORTS) or "newest",
             columns=columns or DEFAULT_COLUMNS,
             custom=custom,
+            unreadable=unreadable_days(args, DATE_FILTERS),
         )
 
     @property
     def active(self) -> bool:
         """Whether anything narrows the list (sort and columns do not)."""
-        return any(getattr(self, f.name) for f in fields(self) if f.name not in ("sort", "columns"))
+        return any(getattr(self, f.name) for f in fields(self) if f.name not in NOT_NARROWING)
 
     @property
     def filter_count(self) -> int:
         """How many fields of the list's filter panel narrow it, for its summary: not the search
         box, always in sight, nor a company's link to its contacts, which has no field there."""
-        panel = ("owner", "tag", "lifecycle", "tier", "level", "source", *DATE_FILTERS)
+        panel = ("owner", "tags", "lifecycle", "tier", "level", "source", *DATE_FILTERS)
         return sum(1 for name in panel if getattr(self, name)) + len(self.custom)
 
     def as_args(self) -> dict:
@@ -120,9 +157,21 @@ class ListState:
             elif f.name == "sort":
                 if value != "newest":
                     args["sort"] = value
+            elif f.name == "tags":
+                if value:
+                    args["tag"] = list(value)
+            elif f.name == "tag_match":
+                if value != "any" and self.tags:
+                    args["tag_match"] = value
+            elif f.name == "unreadable":
+                continue  # left out: the list said so
             elif value:
                 args[f.name] = value.isoformat() if isinstance(value, date) else value
         return args
+
+    @property
+    def too_many_tags(self) -> bool:
+        return len(self.tags) > MAX_TAGS
 
     def shown(self, sensitive: bool, custom_columns: dict) -> list[str]:
         """The chosen columns this member may see, custom ones only while their field exists."""

@@ -11,7 +11,7 @@ from crm.billing.limits import LimitError
 from crm.contacts import bulk, bulk_jobs, classification, edit_clash, list_rows, phones, queries, service, timeline
 from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
-from crm.contacts.list_view import COLUMNS, SORTS, ListState
+from crm.contacts.list_view import COLUMNS, MAX_TAGS, SORTS, ListState
 from crm.contacts.models import BulkJob, Company, Contact
 from crm.contacts.pages import contact_or_404
 from crm.contacts.timeline_text import contact_entries
@@ -163,8 +163,10 @@ def _list_context(state: ListState, after: str | None) -> dict:
     shown = state.shown(sees_sensitive(), custom_columns)
     page = list_rows.contact_rows(state, after, g.membership, shown, custom_columns)
     gone = queries.gone_filters(state.custom, custom_columns.values())
+    ignored = queries.ignored_filters(state.unreadable, state.custom, custom_columns.values())
     return {"page": page, "state": state, "sensitive": sees_sensitive(), "columns": COLUMNS, "sorts": SORTS,
-            "shown": shown, "custom_columns": custom_columns, "gone_filters": gone,
+            "shown": shown, "custom_columns": custom_columns, "gone_filters": gone, "ignored_filters": ignored,
+            "max_tags": MAX_TAGS,
             "number_cells": [key in list_rows.NUMBER_COLUMNS for key in shown],
             "rows_html": list_rows.rows_html}  # fmt: skip
 

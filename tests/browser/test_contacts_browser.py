@@ -159,7 +159,7 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     expect(page.locator("#toasts")).to_contain_text("2 contacts changed.")
     assert questions == ['Apply "Add tag" to the 2 ticked contacts?']
     page.get_by_text("More filters").click()
-    tag_filter = page.get_by_role("search").get_by_label("Tag", exact=True)
+    tag_filter = page.get_by_role("search").get_by_label("Tags", exact=True)
     tag_filter.fill("spring fair")
     tag_filter.press("Enter")
     expect(page.locator("#contact-rows tr")).to_have_count(2)
@@ -227,7 +227,7 @@ def open_tagged_list(app, page: Page, live_server, query: str = ""):
     log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{query}")
     page.get_by_text("More filters").click()
-    return page.get_by_role("search").get_by_label("Tag", exact=True), page.locator("#contact-rows tr")
+    return page.get_by_role("search").get_by_label("Tags", exact=True), page.locator("#contact-rows tr")
 
 
 def filter_by_tag(tag_filter, rows, tag: str) -> None:
@@ -244,8 +244,8 @@ def test_a_second_view_saves_the_filters_of_the_moment(app, page: Page, live_ser
             page.get_by_text("Saved views", exact=True).click()
         page.get_by_label("Save this list as").fill(view)
         page.get_by_role("button", name="Save view").click()
-        expect(page.get_by_role("link", name=view)).to_be_visible()
-    page.get_by_role("link", name="Web leads").click()
+        expect(page.get_by_role("link", name=view, exact=True)).to_be_visible()
+    page.get_by_role("link", name="Web leads", exact=True).click()
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Web Bob")
 
@@ -259,7 +259,7 @@ def test_save_the_current_list_as_a_view(app, page: Page, live_server):
     page.get_by_role("link", name="Clear").click()
     expect(page.locator("#contact-rows tr")).to_have_count(2)
     page.get_by_text("Saved views", exact=True).click()
-    page.get_by_role("link", name="Fair leads").click()
+    page.get_by_role("link", name="Fair leads", exact=True).click()
     expect(page.locator("#contact-rows tr")).to_have_count(1)
     expect(page.locator("#contact-rows")).to_contain_text("Fair Ann")
 
@@ -590,7 +590,7 @@ def test_the_tag_filter_offers_the_workspaces_tags(app, page: Page, live_server)
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
     wait_for_htmx(page)
     page.get_by_text("More filters").click()
-    tag = page.get_by_role("combobox", name="Tag")
+    tag = page.get_by_role("combobox", name="Tags", exact=True)
     tag.focus()
     expect(page.locator("#tag-options option")).to_have_count(2)  # loaded when first needed
     tag.fill("wholesale")
