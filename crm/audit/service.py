@@ -56,6 +56,7 @@ ACTIONS = {
     "contact.restored": _l("Restored a contact"),
     "contact.reclassified": _l("Customer class changed"),
     "contact.exported": _l("Exported contacts"),
+    "saved_view.renamed": _l("Renamed a saved view"),
     "activity.created": _l("Logged an activity"),
     "activity.done": _l("Finished a task"),
     "activity.reopened": _l("Reopened a task"),
@@ -162,6 +163,7 @@ RECORD_TYPES = {
     "ticket": _l("Ticket"),
     "ticket_category": _l("Complaint category"),
     "invoice": _l("Invoice"),
+    "saved_view": _l("Saved view"),
 }
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from crm.audit import service as audit
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.list_view import ListState
 from crm.contacts.models import SavedView
@@ -34,18 +35,34 @@ def views_for(member, list_name: str) -> list[SavedView]:
     return list(db.session.scalars(statement.order_by(SavedView.name, SavedView.id)))
 
 
-def _own_view_named(name: str, list_name: str) -> SavedView | None:
+def _own_view_named(name: str, list_name: str, owner_id: int | None = None) -> SavedView | None:
+    """The view of that name (in any case) among the member's own views of the list (or ``owner_id``'s)."""
     same = sa.func.lower(SavedView.name) == name.lower()
     statement = sa.select(SavedView).where(
-        SavedView.owner_id == g.membership.id, SavedView.list_name == list_name, same
+        SavedView.owner_id == (owner_id or g.membership.id), SavedView.list_name == list_name, same
     )
     return db.session.scalars(statement.order_by(SavedView.id)).first()
+
+
+def _managed_view(view_id: int, list_name: str) -> SavedView:
+    """A view the member may rename or delete: their own, or one shared with the team for those who
+    manage the workspace's settings. Another's private view (or another list's, or workspace's)
+    answers 404; a shared one of a colleague, to a member who may not manage it, 403."""
+    view = db.session.get(SavedView, view_id)
+    if view is None or view.list_name != list_name or (view.owner_id != g.membership.id and not view.shared):
+        abort(404)
+    if view.owner_id != g.membership.id and not g.membership.can("settings.manage"):
+        abort(403)
+    return view
 
 
 def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
-    def panel(status: int = 200, error: str | None = None):
+    def panel(status: int = 200, error: str | None = None, renaming: dict | None = None, renamed: int | None = None):
+        """The views and the form that saves the list as one; ``renaming``: the view whose name is
+        being changed in place (its ``id``, the ``name`` typed and the ``error``), ``renamed``: the one
+        whose name just changed (its link takes the focus)."""
         partial = wants_partial("saved-views-panel")
         # Inside the list page the form sends the live filters (hx-include); elsewhere (the page of
         # its own, without JavaScript) it carries the list's state as hidden fields, which in the
@@ -56,6 +73,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         context = {"views": views_for(g.membership, saved.name), "state": state, "names": member_names(),
                    "back_url": url_for(saved.list_endpoint, **state.as_args()),
                    "in_list": in_list, "error": error, "name": request.form.get("name", "") if error else "",
+                   "renaming": renaming or {}, "renamed": renamed,
                    "list_url": list_url,
                    "views_endpoint": f"ws.{name}", "filters_form": saved.filters_form,
                    "list_name": saved.name}  # fmt: skip
@@ -109,16 +127,44 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     @bp.post("/<int:view_id>/delete")
     @require("contacts.read")
     def delete(view_id: int):
-        view = db.session.get(SavedView, view_id)
-        if view is None or view.list_name != saved.name or (view.owner_id != g.membership.id and not view.shared):
-            abort(404)
-        if view.owner_id != g.membership.id and not g.membership.can("settings.manage"):
-            abort(403)
+        view = _managed_view(view_id, saved.name)
         db.session.delete(view)
         db.session.commit()
         flash(_("View %(name)s deleted.", name=view.name), "success")
         if wants_partial("saved-views-panel"):
             return panel()
+        return redirect(url_for(".index"), 303)
+
+    @bp.get("/<int:view_id>/rename")
+    @require("contacts.read")
+    def edit(view_id: int):
+        """The views with this one's name in a field of its own, to change it in place."""
+        view = _managed_view(view_id, saved.name)
+        return panel(renaming={"id": view.id, "name": view.name})
+
+    @bp.post("/<int:view_id>/rename")
+    @require("contacts.read")
+    def rename(view_id: int):
+        view = _managed_view(view_id, saved.name)
+        new_name = request.form.get("name", "").strip()
+        error = None
+        if not new_name or len(new_name) > NAME_MAX:
+            error = _("Name the view (at most %(max)d characters).", max=NAME_MAX)
+        elif (same := _own_view_named(new_name, saved.name, view.owner_id)) is not None and same.id != view.id:
+            if view.owner_id == g.membership.id:
+                error = _("You already have a view named %(name)s: choose another name.", name=same.name)
+            else:
+                error = _("Its owner already has a view named %(name)s: choose another name.", name=same.name)
+        if error:
+            return panel(422, renaming={"id": view.id, "name": request.form.get("name", ""), "error": error})
+        old_name = view.name
+        if new_name != old_name:
+            view.name = new_name
+            audit.record("saved_view.renamed", "saved_view", view.id, {"name": [old_name, new_name]})
+            db.session.commit()
+        flash(_("View %(old)s renamed to %(name)s.", old=old_name, name=new_name), "success")
+        if wants_partial("saved-views-panel"):
+            return panel(renamed=view.id)
         return redirect(url_for(".index"), 303)
 
     return bp

@@ -129,7 +129,7 @@ def test_save_the_filtered_companies_as_a_shared_view_and_open_it_again(app, pag
     page.get_by_role("link", name="Clear").click()
     expect(rows).to_have_count(2)
     page.get_by_text("Saved views", exact=True).click()
-    page.get_by_role("link", name="Small firms").click()
+    page.get_by_role("link", name="Small firms", exact=True).click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Zen Tea")
     assert "size=1-10" in page.url
