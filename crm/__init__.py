@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["url_for"] = links.template_url_for
     app.jinja_env.filters["web_href"] = links.web_href
     app.jinja_env.globals["change_lines"] = change_text.change_lines
+    app.jinja_env.globals["actor_name"] = change_text.actor_name
 
     from crm.cli import crm_cli
 

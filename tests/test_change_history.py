@@ -29,7 +29,7 @@ def timeline_of(page: str) -> str:
 def log(app, ws, *entries: dict) -> None:
     with app.app_context(), workspace_scope(ws.id):
         for entry in entries:
-            db.session.add(AuditEntry(actor_label=ws.email, **entry))
+            db.session.add(AuditEntry(**{"actor_id": ws.user_id, "actor_label": ws.email, **entry}))
         db.session.commit()
 
 
@@ -159,3 +159,21 @@ def test_reordering_custom_fields_is_audited(app, client, auth, ws_a):
     audit_log = client.get(f"/w/{ws_a.slug}/settings/audit/?action=custom_field.moved").get_data(as_text=True)
     assert "<td>Reordered a custom field</td>" in audit_log
     assert '<span class="field-name">Position</span>: <del>2</del> → <ins>1</ins>' in audit_log
+
+
+def test_who_made_a_change_is_named_as_the_team_knows_them(app, client, auth, ws_a):
+    """By their name on the History panel, the timeline and the audit log (with the email logged, there);
+    by the email logged where no user stands behind it any more."""
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    colleague = make_member(app, ws_a, "sam@alpha.example.com", role="admin")
+    auth.login(colleague.email, colleague.password)
+    post(client, contact_url(ws_a, contact_id), {"name": "Ann Lee", "lifecycle": "lead", "title": "Buyer"})
+    log(app, ws_a, {"action": "contact.updated", "record_type": "contact", "record_id": contact_id,
+                    "changes": {"title": ["Buyer", "CEO"]}, "actor_id": None})  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    for section in (history_of(page), timeline_of(page)):
+        assert "Test User" in section and colleague.email not in section
+        assert ws_a.email in section  # the entry with no user: its logged email
+    audit_log = client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
+    assert f'Test User<br><span class="hint">{colleague.email}</span>' in audit_log

@@ -1,9 +1,9 @@
 """The changes of an audit entry as a reader sees them, for a record's History panel and the audit
 log and the timelines (crm/contacts/timeline_text.py): fields by their labels, stored keys by
-theirs ("vip" as "VIP"), times in the member's time zone, a company and a member by their names, money
-in the currency of its record (a purchase's, a deal's, a product's) and numbers in the member's
-language. Other ids and long texts show as "changed" only, and so do a contact's personal details
-to a member without ``contacts.sensitive``.
+theirs ("vip" as "VIP"), times in the member's time zone, a company, a member and whoever made the
+entry by their names, money in the currency of its record (a purchase's, a deal's, a product's) and
+numbers in the member's language. Other ids and long texts show as "changed" only, and so do a
+contact's personal details to a member without ``contacts.sensitive``.
 
 Names and currencies are read for all the entries a page shows at once (``prepare``, called by
 ``crm.audit.queries.history_of``, the audit log and the timeline): one query per kind of record,
@@ -25,6 +25,7 @@ from wtforms import DecimalField
 from wtforms.fields.core import UnboundField
 
 from crm.activities.forms import KIND_LABELS
+from crm.auth.models import User
 from crm.contacts import phones
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.models import Company
@@ -84,9 +85,10 @@ CURRENCY_OF = {"deal": Deal, "product": Product}  # records whose entries log am
 
 @dataclass
 class _Known:
-    """Company names and record currencies read so far in this request (``None``: no such row)."""
+    """Company names, actors' names and record currencies read so far in this request (``None``: no such row)."""
 
     companies: dict[int, str | None] = field(default_factory=dict)
+    actors: dict[int, str | None] = field(default_factory=dict)  # users by id: their names
     currencies: dict[tuple[str, int], str | None] = field(default_factory=dict)  # ("purchase", id): "EUR"
 
 
@@ -114,6 +116,10 @@ def prepare(entries) -> None:
     this request, none when nothing is. Call it with every entry a page shows before writing them."""
     known = _known()
     companies, records = set(), {}
+    actors = {entry.actor_id for entry in entries if entry.actor_id is not None} - known.actors.keys()
+    if actors:
+        known.actors.update(dict.fromkeys(actors))
+        known.actors.update(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(actors))).all())
     for entry in entries:
         changes = entry.changes if isinstance(entry.changes, dict) else {}
         for name, before, after in logged_changes(changes):
@@ -181,6 +187,13 @@ def _currencies(entry) -> tuple[str, str]:
     key = _currency_key(entry)
     current = _known().currencies.get(key) if key is not None else None
     return (current or fallback,) * 2
+
+
+def actor_name(entry) -> str:
+    """Who made the entry, by their name as it is now; the email logged with it, where the user is
+    gone or nameless; "" for Kehu itself (a job, the portal)."""
+    prepare([entry])  # reads nothing when the page prepared its entries already
+    return (_known().actors.get(entry.actor_id) if entry.actor_id is not None else None) or entry.actor_label or ""
 
 
 def change_lines(entry) -> list[ChangeLine]:

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from crm.audit.models import AuditEntry
+from crm.auth.models import User
 from crm.db import utcnow
 from crm.extensions import db
 
@@ -77,7 +78,8 @@ def _who(record_type: str, record_id: int, opened_at: str | None) -> dict[str, s
     if since is None:
         return {}
     entries = db.session.execute(
-        sa.select(AuditEntry.changes, AuditEntry.actor_label)
+        sa.select(AuditEntry.changes, sa.func.coalesce(sa.func.nullif(User.name, ""), AuditEntry.actor_label))
+        .outerjoin(User, User.id == AuditEntry.actor_id)
         .where(AuditEntry.record_type == record_type, AuditEntry.record_id == record_id,
                AuditEntry.action.in_(FIELD_CHANGES), AuditEntry.created_at > since)
         .order_by(AuditEntry.id)

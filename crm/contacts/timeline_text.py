@@ -19,7 +19,7 @@ from crm.activities.entry_text import (
     time_tag,
     writing,
 )
-from crm.audit.change_text import change_lines, prepare
+from crm.audit.change_text import actor_name, change_lines, prepare
 from crm.audit.service import ACTIONS
 from crm.html_text import escape
 from crm.tickets.models import STATUS_LABELS
@@ -112,7 +112,7 @@ def _change_writer(shared: Writing):
         return (
             f'<li id="entry-change-{item.id}" class="entry change">'
             f'<p class="entry-head"><span class="badge">{action}</span> {time_tag(shared, item.created_at)}'
-            f" · {escape(item.actor_label) if item.actor_label else labels['kehu']}</p>"
+            f" · {escape(actor_name(item) or labels['kehu'])}</p>"
             f'<ul class="plain-list changes">{changes}</ul></li>\n'
         )
 
