@@ -10,11 +10,20 @@ start of any word of the search text, or anywhere in it when one is Chinese, Jap
 (two characters make a whole given name or word there: 小明, 贸易); that reads the workspace's
 rows newest first until a page is found, quick for common pairs and a scan for rare ones.
 
+The search text and the query are both folded (``fold``): lower case, single spaces, and Latin letters
+without their accents, so "muller" finds Müller and "müller" finds Muller; Chinese, Japanese and
+Korean are left as they are. The name is not folded, so one letter that has accented forms ("e", "é")
+matches a name whose first letter is any of them (``initial_variants``), one check a row rather than
+the prefix index (which the app role's row-level security keeps from serving ``lower(name)`` anyway:
+lower() is not leakproof); it reads the workspace newest first until a page is found, as two letters do.
+
 Migrations create these structures (``search_index_ddl``); models do not declare them. On SQLite a
 batch migration that recreates a searchable table drops its triggers: run the DDL again after it.
 """
 
 import re
+import unicodedata
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.sql import operators
@@ -25,7 +34,72 @@ CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\
 
 
 def normalize(text: str) -> str:
+    """Lower case and single spaces (tag names; a search text is ``fold``-ed as well)."""
     return " ".join(text.lower().split())
+
+
+# Latin letters that do not decompose into a letter and accents, written as people type them without
+# (U+0131 is the dotless i of Turkish).
+LETTERS = {"ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "\u0131": "i", "ĸ": "k", "ŋ": "n"}
+# The blocks of accented Latin letters: Latin-1 Supplement, Extended-A and -B, Extended Additional
+# (Vietnamese), Extended-C and -D, and the Latin ligatures (ﬁ).
+LATIN_BLOCKS = ((0x00C0, 0x024F), (0x1E00, 0x1EFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xFB00, 0xFB06))
+# Full-width ASCII forms (typed with Chinese and Japanese input methods), read as the ASCII ones.
+FULL_WIDTH_ASCII = (0xFF01, 0xFF5E)
+# Accents typed as separate combining marks (macOS and some imports decompose: "u" + U+0308).
+MARKS_AFTER_LATIN = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
+
+
+def _plain_latin(letter: str) -> str | None:
+    """A Latin letter as it is typed without accents: "é" -> "e", "ø" -> "o", "ß" -> "ss"."""
+    lower = letter.lower()
+    if lower in LETTERS:
+        return LETTERS[lower]
+    plain = "".join(char for char in unicodedata.normalize("NFKD", lower) if not unicodedata.combining(char))
+    if plain.isascii():
+        return plain
+    # Letters with a stroke or hook do not decompose (ø, đ, ł, ħ): their name says the letter.
+    named = re.fullmatch(r"LATIN (?:SMALL|CAPITAL) LETTER ([A-Z]) WITH .+", unicodedata.name(letter, ""))
+    return named.group(1).lower() if named else None
+
+
+@cache
+def _fold_table() -> dict[int, str]:
+    table = {}
+    for first, last in LATIN_BLOCKS:
+        for point in range(first, last + 1):
+            char = chr(point)
+            if unicodedata.category(char).startswith("L") and unicodedata.name(char, "").startswith("LATIN"):
+                plain = _plain_latin(char)
+                if plain is not None and plain != char:
+                    table[point] = plain
+    for point in range(FULL_WIDTH_ASCII[0], FULL_WIDTH_ASCII[1] + 1):
+        table[point] = chr(point - 0xFEE0).lower()
+    return table
+
+
+def fold(text: str) -> str:
+    """What search compares: lower case, single spaces, Latin letters without accents ("São Paulo"
+    -> "sao paulo", "Straße" -> "strasse", "Łódź" -> "lodz") and full-width letters and digits as
+    ASCII. Chinese, Japanese and Korean are left as they are (kana keep their dakuten, hangul its
+    syllables). fold(normalize(text)) == fold(text), so a normalised text is folded as it stands."""
+    folded = MARKS_AFTER_LATIN.sub("", text.lower().translate(_fold_table()))
+    return " ".join(folded.split())
+
+
+@cache
+def initial_variants(letter: str) -> tuple[str, ...]:
+    """The letters a name may start with that fold to one starting with ``letter`` ("e": é, è, ê...;
+    "s": ß, š...), in both cases (SQLite's lower() and LIKE know only ASCII), from the Latin letters of
+    Western, Northern and Central Europe and Latin America (Latin-1 Supplement and Extended-A, a
+    short list to check each row against)."""
+    found = [letter]
+    for point in range(0x00C0, 0x0180):
+        char = chr(point)
+        plain = _fold_table().get(point)
+        if plain and plain.startswith(letter) and char.islower():
+            found += [char] + ([char.upper()] if len(char.upper()) == 1 and not char.upper().isascii() else [])
+    return tuple(dict.fromkeys(found))
 
 
 def digits(text: str) -> str:
@@ -84,6 +158,9 @@ def _short_word_condition(model, word: str, narrowed: bool):
     # Alone, one letter is the start of the name (indexed); beside a longer word, whose index
     # already narrows the rows, it is the start of any word ("Liisa V" finds Liisa Virtanen).
     if len(word) == 1 and hasattr(model, "name") and not narrowed:
+        variants = initial_variants(word)
+        if len(variants) > 1:  # "e" or "é": the name starts with e, é, è... (one check, not a LIKE each)
+            return sa.func.lower(sa.func.substr(model.name, 1, 1)).in_(variants)
         return sa.func.lower(model.name).like(like_pattern(word, prefix_only=True), escape="\\")
     if CJK.search(word):
         return model.search_text.like(like_pattern(word), escape="\\")
@@ -125,7 +202,7 @@ def search_order(q: str, dialect: str, columns: list, descending: bool) -> list 
 def search_words(q: str) -> list[str]:
     """The words of a query; a query that looks like a phone number is one word of its digits,
     so "650 253-00" finds +16502530000 however it was typed."""
-    text = normalize(q)
+    text = fold(q)
     if re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
         return [digits(text)]
     return text.split()

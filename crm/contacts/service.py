@@ -9,7 +9,7 @@ from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.db import utcnow
 from crm.extensions import db
-from crm.search import digits, normalize
+from crm.search import digits, fold, normalize
 from crm.tenancy import bound_workspace_id
 from crm.workspaces.models import Workspace
 
@@ -30,13 +30,14 @@ def contact_search_text(contact: Contact, company_name: str | None) -> str:
 
 
 def search_text_of(name: str, emails: list[str], phones: list[str], company_name: str | None) -> str:
-    """Name, emails, phone digits (with and without the country code) and company name, lower-case."""
+    """Name, emails, phone digits (with and without the country code) and company name, folded
+    (lower case, Latin letters without accents: crm.search.fold)."""
     parts = [name, *emails, company_name or "", *(digits(phone) for phone in phones)]
-    return normalize(" ".join(p for p in parts if p))
+    return fold(" ".join(p for p in parts if p))
 
 
 def company_search_text(company: Company) -> str:
-    return normalize(" ".join(p for p in (company.name, company.website or "", digits(company.phone or "")) if p))
+    return fold(" ".join(p for p in (company.name, company.website or "", digits(company.phone or "")) if p))
 
 
 def _apply(obj, data: dict, fields) -> None:
