@@ -110,3 +110,50 @@ def test_0013_fills_contact_identities_and_repairs_birthdays(app):
             engine.dispose()
     assert found == [("email", "ann@example.com"), ("email", "ann@home.example"), ("phone", "+14155550100")]
     assert month_day == (501 if engine.dialect.name == "postgresql" else None)
+
+
+def test_0038_folds_the_stored_search_texts(app, client, auth):
+    """Contacts, companies and tickets stored before 0038 (search texts with accents) are found by
+    words typed without them after it, through the trigram index (SQLite's FTS5 table in step)."""
+    from tests.factories import make_company, make_contact, make_ticket, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    sao = make_company(app, ws, "São Paulo Têxtil")
+    jose = make_contact(app, ws, "José Müller", company_id=sao)
+    make_contact(app, ws, "王小明")
+    ticket, _ = make_ticket(app, ws, jose, "Café frío")
+    old = {  # as 0037's code stored them: lower case, accents kept
+        "contacts": (jose, "josé müller são paulo têxtil"),
+        "companies": (sao, "são paulo têxtil"),
+        "tickets": (ticket, "café frío customer@example.com"),
+    }
+    with app.app_context():
+        downgrade(revision="0037")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            _enter_workspace(connection, ws.id)
+            for table, (row_id, text) in old.items():
+                connection.execute(sa.text(f"UPDATE {table} SET search_text = :text WHERE id = :id"),
+                                   {"text": text, "id": row_id})  # fmt: skip
+        upgrade()
+        with engine.begin() as connection:
+            _enter_workspace(connection, ws.id)
+            stored = {
+                table: sorted(connection.execute(sa.text(f"SELECT search_text FROM {table}")).scalars())
+                for table in old
+            }
+        if engine is not db.engine:
+            engine.dispose()
+    assert stored == {
+        "contacts": ["jose muller sao paulo textil", "王小明"],
+        "companies": ["sao paulo textil"],
+        "tickets": ["cafe frio customer@example.com"],
+    }
+    auth.login(ws.email, ws.password)
+    contacts = client.get(f"/w/{ws.slug}/contacts/", query_string={"q": "jose muller textil"}).get_data(as_text=True)
+    assert "José Müller" in contacts
+    assert "王小明" in client.get(f"/w/{ws.slug}/contacts/", query_string={"q": "小明"}).get_data(as_text=True)
+    companies = client.get(f"/w/{ws.slug}/companies/", query_string={"q": "paulo"}).get_data(as_text=True)
+    assert "São Paulo Têxtil" in companies
+    tickets = client.get(f"/w/{ws.slug}/tickets/", query_string={"q": "frio"}).get_data(as_text=True)
+    assert "Café frío" in tickets
