@@ -83,8 +83,10 @@ def fold(text: str) -> str:
     -> "sao paulo", "Straße" -> "strasse", "Łódź" -> "lodz") and full-width letters and digits as
     ASCII. Chinese, Japanese and Korean are left as they are (kana keep their dakuten, hangul its
     syllables). fold(normalize(text)) == fold(text), so a normalised text is folded as it stands."""
-    folded = MARKS_AFTER_LATIN.sub("", text.lower().translate(_fold_table()))
-    return " ".join(folded.split())
+    lower = text.lower()
+    if lower.isascii():  # most text, as an import writes it: nothing to fold
+        return " ".join(lower.split())
+    return " ".join(MARKS_AFTER_LATIN.sub("", lower.translate(_fold_table())).split())
 
 
 @cache
