@@ -1,8 +1,8 @@
 """Search ignores the accents of Latin letters, both ways: "muller" finds Müller and "müller" finds
-Muller, in the contacts and companies lists, the header's search and the ticket queue. Chinese,
-Japanese and Korean are searched as before (kana keep their dakuten), full-width letters and digits
-as the ASCII they stand for, one and two letters still by the start of the name or a word, and
-another workspace's records never show."""
+Muller, in the contacts and companies lists, the header's search, a deal's customer picker and the
+ticket queue. Chinese, Japanese and Korean are searched as before (kana keep their dakuten),
+full-width letters and digits as the ASCII they stand for, one and two letters still by the start of
+the name or a word, and another workspace's records never show."""
 
 import pytest
 
@@ -79,7 +79,7 @@ def test_contacts_are_found_with_or_without_accents(app, client, auth, ws_a, ws_
     assert found("\u0301") == found("é%") == found("ü_") == set()
 
 
-def test_companies_list_and_header_search_fold_accents(app, client, auth, ws_a, ws_b):
+def test_companies_list_header_search_and_picker_fold_accents(app, client, auth, ws_a, ws_b):
     sao = make_company(app, ws_a, "São Paulo Têxtil")
     make_company(app, ws_a, "Muller Freres")
     make_contact(app, ws_a, "João Silva", company_id=sao)
@@ -102,6 +102,11 @@ def test_companies_list_and_header_search_fold_accents(app, client, auth, ws_a, 
     assert "Beta" not in html
     full = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "joao"}).get_data(as_text=True)
     assert "João Silva" in full
+    # A deal's customer picker searches the same way.
+    picker = client.get(f"/w/{ws_a.slug}/deals/customers/", query_string={"field": "customer", "kind": "customer",
+                                                                          "q": "sao paulo"})  # fmt: skip
+    html = picker.get_data(as_text=True)
+    assert 'data-label="João Silva"' in html and 'data-label="São Paulo Têxtil"' in html and "Beta" not in html
 
 
 def test_the_ticket_queue_folds_accents(app, client, auth, ws_a):
