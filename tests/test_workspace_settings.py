@@ -19,7 +19,15 @@ from crm.tenancy import scoped_tables, workspace_scope
 from crm.workspaces.models import DeletedWorkspace, Workspace, WorkspaceSlug
 from crm.workspaces.service import LOGO_MAX_BYTES, sniff_image_type
 from tests.conftest import post
-from tests.factories import make_invitation, make_member, make_note, make_role, make_workspace
+from tests.factories import (
+    make_contact,
+    make_invitation,
+    make_member,
+    make_note,
+    make_purchase,
+    make_role,
+    make_workspace,
+)
 from tests.test_pages import assert_valid_page
 
 SETTINGS = {
@@ -215,6 +223,24 @@ def test_bad_settings_answer_422_with_the_message_and_save_nothing(app, client, 
     assert saved(app, ws_a) == before
     assert old_slugs(app, ws_a) == []
     assert audit_entries(app, ws_a, "workspace.updated") == []
+
+
+def test_a_new_currency_with_purchases_recorded_asks_first_as_their_figures_are_not_converted(app, client, ws_a):
+    sign_in(client, ws_a.user_id)
+    url = f"/w/{ws_a.slug}/settings"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="currency_confirmed"' not in page and "Tiers, levels and totals add up purchases in it." in page
+    make_purchase(app, ws_a, make_contact(app, ws_a, "Ann Lee"), amount=100)
+    refused = post(client, url, {**SETTINGS, "slug": ws_a.slug})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Purchases are recorded with their worth in USD" in html
+    assert "count those figures as CNY" in html and 'name="currency_confirmed"' in html
+    assert_valid_page(html, "settings: the currency to confirm")
+    assert saved(app, ws_a).currency == "USD" and saved(app, ws_a).name == "Alpha Trading"  # nothing half-saved
+    assert post(client, url, {**SETTINGS, "slug": ws_a.slug, "currency_confirmed": "y"}).status_code == 303
+    assert saved(app, ws_a).currency == "CNY"
+    # Other settings save without a word while the currency stays.
+    assert post(client, url, {**SETTINGS, "slug": ws_a.slug, "name": "Alpha Again"}).status_code == 303
 
 
 def test_boosted_settings_post_redirects_and_its_422_is_a_full_page(app, client, ws_a):

@@ -40,8 +40,12 @@ class WorkspaceSettingsForm(FlaskForm):
         _l("Default currency"),
         validate_choice=False,
         validators=[AnyOf(CURRENCIES, message=_l("Choose a currency from the list."))],
-        description=_l("Used for new deals and purchases unless another currency is chosen."),
+        description=_l(
+            "Used for new deals and purchases unless another currency is chosen. Tiers, levels and "
+            "totals add up purchases in it."
+        ),
     )
+    currency_confirmed = BooleanField(_l("Change it anyway: the purchases recorded keep their figures"))
     phone_region = SelectField(
         _l("Default phone region"),
         validate_choice=False,

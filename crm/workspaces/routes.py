@@ -177,6 +177,7 @@ def update_settings():
                 currency=form.currency.data,
                 phone_region=form.phone_region.data,
                 require_two_factor=require_two_factor,
+                currency_confirmed=form.currency_confirmed.data,
             )
             db.session.commit()
         except service.WorkspaceError as error:

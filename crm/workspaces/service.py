@@ -22,6 +22,7 @@ from crm.deals import lost_reasons
 from crm.deals.service import create_default_pipeline
 from crm.extensions import db
 from crm.permissions import BUILTIN_ROLES, OWNER
+from crm.purchases.models import Purchase
 from crm.tenancy import ALL_WORKSPACES, bind_user, bind_workspace, bound_workspace_id
 from crm.tickets.service import create_default_categories
 from crm.workspaces.models import ACTIVE, REMOVED, DeletedWorkspace, Membership, Role, Workspace, WorkspaceSlug
@@ -273,8 +274,13 @@ def update_settings(
     currency: str,
     phone_region: str,
     require_two_factor: bool | None = None,
+    currency_confirmed: bool = False,
 ) -> dict:
     """Saves the general settings of the bound workspace and audits what changed (caller commits).
+
+    A new currency is refused unless ``currency_confirmed`` where purchases are recorded: their worth
+    was entered in the old one, and nothing converts it (no rates are kept), so tiers, levels and
+    totals would read those figures in the new currency.
 
     ``require_two_factor`` None leaves it as it is; only an Owner may change it. A new slug keeps
     the old one in the workspace's slug history so that saved links redirect. Returns the changes.
@@ -295,6 +301,13 @@ def update_settings(
         raise WorkspaceError(_("Choose a currency from the list."), "currency")
     if phone_region not in phone_regions():
         raise WorkspaceError(_("Choose a region from the list."), "phone_region")
+    if currency != workspace.currency and not currency_confirmed and _has_purchases():
+        raise WorkspaceError(
+            _("Purchases are recorded with their worth in %(old)s, and Kehu does not convert them: after the change, "
+              "tiers, levels and totals count those figures as %(new)s. Tick the box below to change it anyway.",
+              old=workspace.currency, new=currency),
+            "currency",
+        )  # fmt: skip
     if require_two_factor is not None and require_two_factor != workspace.require_two_factor and not member.is_owner:
         raise OwnerOnly(_("Only an Owner can change this."), "require_two_factor")
 
@@ -311,6 +324,10 @@ def update_settings(
     if changes:
         audit.record("workspace.updated", "workspace", workspace.id, changes)
     return changes
+
+
+def _has_purchases() -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(Purchase.id.isnot(None)))) or False
 
 
 def _move_slug(workspace: Workspace, new_slug: str) -> None:
