@@ -71,6 +71,7 @@ def test_a_purchase_edit_shows_money_in_its_currency_and_dates_as_dates(app, cli
     assert '<span class="field-name">Quantity</span>: <del>1</del> → <ins>2</ins>' in history
     assert "<ins>May 1, 2024</ins>" in history and "<ins>&lt;b&gt;Tea&lt;/b&gt;</ins>" in history
     assert "25000" not in history and "<b>Tea" not in history
+    assert "Worth in the workspace currency" not in history  # in the workspace's currency: its amount, said once
     # A purchase in euros: its amounts in euros (the currency is not in the entry: read from the
     # purchase), what it is worth in the workspace's dollars.
     with app.app_context(), workspace_scope(ws_a.id):

@@ -85,7 +85,7 @@ def test_bad_input_and_a_buyer_from_elsewhere_are_refused_and_nothing_saved(app,
     for changes, message in (
         ({"product": " "}, "Enter what was bought."),
         ({"purchased_on": "yesterday"}, "Not a valid date value."),
-        ({"unit_price": "-1"}, "Number must be"),
+        ({"unit_price": "-1"}, "Enter an amount from 0 to 999,999,999,999.99."),
         ({"buyer": str(stranger)}, "Not a valid choice."),
         ({"buyer": "abc"}, "Invalid Choice"),
     ):

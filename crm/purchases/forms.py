@@ -14,6 +14,8 @@ from crm.workspaces.service import currency_choices
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("999999999")
+QUANTITY_RANGE = _l("Enter a quantity from 0.001 to 999,999,999.")
+MONEY_RANGE = _l("Enter an amount from 0 to 999,999,999,999.99.")
 
 
 class PurchaseForm(FlaskForm):
@@ -27,25 +29,31 @@ class PurchaseForm(FlaskForm):
         _l("Quantity"),
         places=3,
         default=Decimal("1"),
-        validators=[InputRequired(_l("Enter a quantity.")), NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)],
+        validators=[
+            InputRequired(_l("Enter a quantity.")),
+            NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY, message=QUANTITY_RANGE),
+        ],
     )
     unit_price = AmountField(
         _l("Unit price"),
         places=2,
-        validators=[InputRequired(_l("Enter a price.")), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+        validators=[
+            InputRequired(_l("Enter a price.")),
+            NumberRange(min=Decimal("0"), max=MAX_MONEY, message=MONEY_RANGE),
+        ],
     )
     amount = AmountField(
         _l("Amount paid"),
         places=2,
         description=_l("Leave empty for quantity times unit price; after a discount, enter what was paid."),
-        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY, message=MONEY_RANGE)],
     )
     currency = SelectField(_l("Currency"), default=lambda: g.workspace.currency, validate_choice=True)
     base_amount = AmountField(
         _l("Worth in the workspace currency"),
         places=2,
         description=_l("For a purchase in another currency: what it is worth in yours. Tiers and totals add it up."),
-        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY)],
+        validators=[Optional(), NumberRange(min=Decimal("0"), max=MAX_MONEY, message=MONEY_RANGE)],
     )
 
     def __init__(self, *args, **kwargs):

@@ -42,7 +42,7 @@ def add_company_purchase(company: Company, workspace, data: dict) -> Purchase:
 
 def update_purchase(contact: Contact | None, workspace, purchase: Purchase, data: dict, today: date) -> dict:
     _fill(purchase, data, workspace)
-    changes = audit.changes_of(purchase, FIELDS)
+    changes = _logged(audit.changes_of(purchase, FIELDS), purchase, workspace)
     if changes:
         audit.record("purchase.updated", *_audited_on(purchase), {"purchase": [purchase.id, purchase.id], **changes})
         db.session.flush()
@@ -68,9 +68,19 @@ def _fill(purchase: Purchase, data: dict, workspace) -> None:
     purchase.base_amount = data["base_amount"] if foreign else purchase.amount
 
 
+def _logged(changes: dict, purchase: Purchase, workspace) -> dict:
+    """The changes to log: a purchase in the workspace's currency, and in it before, is worth its
+    amount, which is logged already."""
+    before = changes["currency"][0] if "currency" in changes else purchase.currency
+    if purchase.currency == workspace.currency and before in (None, workspace.currency):
+        changes.pop("base_amount", None)
+    return changes
+
+
 def _created(purchase: Purchase, data: dict, workspace, audited_on: tuple[str, int]) -> None:
     _fill(purchase, data, workspace)
     changes = {name: values for name, values in audit.changes_of(purchase, FIELDS).items() if values[1]}
+    changes = _logged(changes, purchase, workspace)
     db.session.add(purchase)
     db.session.flush()
     audit.record("purchase.created", *audited_on, changes)
