@@ -189,8 +189,10 @@ def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
     for data, message in (
         ({"purchased_on": "", "product": "Tea", "quantity": "1", "unit_price": "1"}, "Enter the date of the purchase."),
         ({"purchased_on": "2026-01-01", "product": " ", "quantity": "1", "unit_price": "1"}, "Enter what was bought."),
-        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "0", "unit_price": "1"}, "Enter a quantity"),
-        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "1", "unit_price": "-5"}, "Enter an amount"),
+        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "0", "unit_price": "1"},
+         "Enter a quantity from 0.001 to 999,999,999."),
+        ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "1", "unit_price": "-5"},
+         "Enter an amount from 0 to 999,999,999,999.99."),
         ({"purchased_on": "2026-01-01", "product": "Tea", "quantity": "999999", "unit_price": "9999999999"},
          "Quantity times unit price is too large."),
         # A year mistyped (2062): it would make the customer tier A and "new" until then.
