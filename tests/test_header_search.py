@@ -165,3 +165,16 @@ def test_typing_a_companys_name_lists_the_company_first(app, client, auth, ws_a)
     make_company(app, ws_a, "Hann Trading")  # holds "ann", but does not start with it: people first
     quick = search(client, ws_a, "ann")
     assert quick.index(">Ann Lee</a>") < quick.index(">Hann Trading</a>")
+
+
+def test_two_contacts_of_one_name_are_told_apart_by_email_or_a_phone_for_who_may_see_it(app, client, auth, ws_a):
+    make_contact(app, ws_a, "王伟", emails=["wang.wei@example.com"])
+    make_contact(app, ws_a, "王伟", phones=["+8613800138000"])
+    auth.login(ws_a.email, ws_a.password)
+    for quick in (True, False):
+        found = search(client, ws_a, "王伟", quick=quick)
+        assert "wang.wei@example.com" in found and "138 0013 8000" in found, quick
+    sales = make_member(app, ws_a, "sam@alpha.example.com")  # no contacts.sensitive: no phones
+    auth.login(sales.email, sales.password)
+    found = search(client, ws_a, "王伟")
+    assert "wang.wei@example.com" in found and "138" not in found
