@@ -155,6 +155,8 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     chinese = client.get(f"/w/{ws_a.slug}/care/", headers={**CARE, "Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f'<span class="hint">{soon.month}月{soon.day}日</span>' in chinese
     assert "Quiet VIP" in care and "Lost VIP" in care and "VIP · Churned" in care
+    # Dormant and churned both: the heading names neither alone.
+    assert '<h3 id="care-quiet">VIP and potential customers gone quiet</h3>' in care
     assert "1 customer</a>" in care and "owner=none" in care
     full = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
     assert "<h1>Customer care</h1>" in full

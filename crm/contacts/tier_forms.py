@@ -35,8 +35,8 @@ class CustomerRulesForm(FlaskForm):
         validators=[InputRequired(_l("Enter a percentage.")), NumberRange(min=1, max=10000)],
     )
     new_days = IntegerField(_l("New: first purchase within (days)"), validators=DAYS)
-    dormant_days = IntegerField(_l("Dormant: no purchase for (days)"), validators=DAYS)
-    churned_days = IntegerField(_l("Churned: no purchase for (days)"), validators=DAYS)
+    dormant_days = IntegerField(_l("Dormant: no purchase or activity for (days)"), validators=DAYS)
+    churned_days = IntegerField(_l("Churned: no purchase or activity for (days)"), validators=DAYS)
 
     def validate_tier_b(self, field):
         _ordered(field, self.tier_a, _l("Tier B must start below tier A."))
