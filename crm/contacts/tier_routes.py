@@ -36,7 +36,7 @@ def update():
         return redirect(url_for(".index"), 303)
     audit.record("workspace.rules_changed", "workspace", g.workspace.id, changes)
     db.session.commit()
-    classified = sa.select(sa.func.count()).select_from(Contact).where(Contact.last_purchase_at.isnot(None))
+    classified = sa.select(sa.func.count()).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
     if db.session.scalar(classified) <= INLINE_LIMIT:
         classification.reclassify_workspace(g.workspace.id)
         db.session.commit()
