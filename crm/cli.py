@@ -77,10 +77,13 @@ def worker(burst):
 def recompute():
     """Classify every customer again from their purchases (tier, level, lifecycle), workspace by
     workspace; run daily, since the 12-month windows move with the calendar."""
-    from crm.contacts.classification import reclassify_every_workspace
+    from crm.contacts.tier_runs import classify_every_workspace
 
-    for name, changed in reclassify_every_workspace():
-        click.echo(f"{name}: {changed} customer(s) changed class.")
+    for name, changed in classify_every_workspace():
+        if changed is None:
+            click.echo(f"{name}: already being classified; that run starts over.")
+        else:
+            click.echo(f"{name}: {changed} customer(s) changed class.")
 
 
 @crm_cli.command("find-duplicates")

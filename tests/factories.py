@@ -181,6 +181,17 @@ def make_company_purchase(app, workspace, company_id: int, product: str = "Tea",
         return purchase.id
 
 
+def make_classification_run(app, workspace, status: str = "running", **values) -> int:
+    """A run classifying the workspace's customers again, as the run leaves it in the database."""
+    from crm.contacts.models import ClassificationRun
+
+    with app.app_context(), workspace_scope(workspace.id):
+        run = ClassificationRun(status=status, **{"done": 0, "changed": 0, "again": False, **values})
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+
 def make_bulk_job(app, workspace, status: str = "running", asked_by=None, list_name: str = "contacts", **values) -> int:
     """A background bulk change that ``asked_by`` (a member; default the workspace's owner) asked
     for, as the job leaves it in the database."""

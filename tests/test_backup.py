@@ -468,6 +468,7 @@ def test_manifest_lists_version_workspace_and_counts(app, client, auth, ws_a):
         "portal_sign_ins",
         "invoices",
         "bulk_jobs",
+        "classification_runs",
     }
     for name, entry in manifest["tables"].items():
         assert len(archive.read(entry["file"]).splitlines()) == entry["rows"], name

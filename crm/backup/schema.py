@@ -28,6 +28,8 @@ EXCLUDED = {
     " choose them again in Settings -> Ticket assignment",
     "invoices": "the original workspace's Stripe invoices; they stay on its Stripe account and billing page",
     "bulk_jobs": "how far the original workspace's background bulk changes got; their changes are in the records",
+    "classification_runs": "how far classifying the original workspace's customers got; the classes are in the records"
+    " and the cut-offs on the workspace",
 }
 
 USERS = "users"  # global: referenced by email, never copied

@@ -9,6 +9,7 @@ purchase classifies its customer against the same cut-offs as everyone else.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -44,6 +45,7 @@ DEFAULT_RULES = {
     "churned_days": 365,
 }
 ZERO = Decimal("0")
+BATCH = 500  # contacts classified between two flushes (and two progress reports of a run)
 YEAR = timedelta(days=365)
 
 
@@ -75,6 +77,13 @@ def rules_of(workspace) -> dict:
 def _by_share(rules: dict) -> list[str]:
     keys = ["tier_a", "tier_b", "tier_c"] if rules["tier_by"] == "share" else []
     return keys + (["vip_value"] if rules["vip_by"] == "share" else [])
+
+
+def cutoffs_stated(workspace) -> dict:
+    """The cut-offs in use with the share each was worked out for, as a run keeps them
+    (models.ClassificationRun.cutoffs); "from" is None while nobody bought in the last 12 months."""
+    rules, cutoffs = stated_rules(workspace), workspace.class_cutoffs or {}
+    return {key: {"top": rules[SHARE_OF[key]], "from": cutoffs.get(key)} for key in _by_share(rules)}
 
 
 def compute_cutoffs(workspace) -> None:
@@ -162,17 +171,22 @@ def reclassify(contact: Contact, rules: dict, today: date) -> dict:
     return changes
 
 
-def reclassify_all(workspace, today: date, batch: int = 500) -> int:
-    """Every live contact that has or had purchases; one figures query each (a nightly job). The
-    share cut-offs are computed first, from the 12-month values as they stand."""
+def reclassify_all(workspace, today: date, progress: Callable[[int, int, int], None] | None = None) -> int:
+    """Every live contact that has or had purchases; one figures query each. The share cut-offs
+    are computed first, from the 12-month values as they stand. ``progress(done, total, changed)``
+    is called once the ids are read and after each batch (crm/contacts/tier_runs.py commits there)."""
     compute_cutoffs(workspace)
     rules, changed = rules_of(workspace), 0
     statement = sa.select(Contact.id).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
     ids = list(db.session.scalars(statement.order_by(Contact.id)))
-    for start in range(0, len(ids), batch):
-        for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + batch]))):
+    if progress is not None:
+        progress(0, len(ids), 0)
+    for start in range(0, len(ids), BATCH):
+        for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + BATCH]))):
             changed += bool(reclassify(contact, rules, today))
         db.session.flush()
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids), changed)
     return changed
 
 
@@ -236,34 +250,10 @@ def _lifecycle_reason(contact: Contact, rules: dict) -> str | None:
     return None
 
 
-def reclassify_every_workspace() -> list[tuple[str, int]]:
-    """``flask crm recompute``: each workspace in its own transaction, on its own "today"."""
-    from crm.tenancy import ALL_WORKSPACES, workspace_scope
-    from crm.workspaces.models import Workspace
-
-    workspaces = db.session.execute(sa.select(Workspace.id, Workspace.name).execution_options(**ALL_WORKSPACES)).all()
-    results = []
-    for workspace_id, name in workspaces:
-        with workspace_scope(workspace_id):
-            workspace = db.session.get(Workspace, workspace_id)
-            changed = reclassify_all(workspace, today_in(workspace))
-            db.session.commit()
-        results.append((name, changed))
-    return results
-
-
 def today_in(workspace) -> date:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo(workspace.timezone)).date()
-
-
-def reclassify_workspace(workspace_id: int) -> None:
-    """A job (``crm.jobs.enqueue``): the whole bound workspace, after its rules changed."""
-    from crm.workspaces.models import Workspace
-
-    workspace = db.session.get(Workspace, workspace_id)
-    reclassify_all(workspace, today_in(workspace))
 
 
 def save_rules(workspace, rules: dict) -> dict:

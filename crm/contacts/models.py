@@ -250,3 +250,39 @@ class BulkJob(TenantScoped, Timestamps, db.Model):
     @property
     def percent(self) -> int:
         return min(100, self.done * 100 // self.total) if self.total else 0
+
+
+class ClassificationRun(TenantScoped, Timestamps, db.Model):
+    """Classifying every customer of the workspace again (crm/contacts/tier_runs.py): after its
+    rules were saved, or nightly (`flask crm recompute`). How far it has got, for Settings ->
+    Customer tiers, which follows it, and what it worked out: ``cutoffs``, the money cut-off of each
+    rule given as a share of customers, with that share ({"tier_a": {"top": 10, "from": 28100.0}};
+    "from" is None when nobody bought in the last 12 months). ``again``: the rules were saved again
+    while it ran, so it starts over with them; a workspace never has two runs writing at once."""
+
+    __tablename__ = "classification_runs"
+    __scoped_table_args__ = (
+        # One running classification per workspace, even when two requests pass the check at once.
+        sa.Index(
+            "uq_classification_runs_running",
+            "workspace_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'running'"),
+            sqlite_where=sa.text("status = 'running'"),
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    # Who saved the rules; None for the nightly command.
+    user_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="running")  # running, done, failed
+    total: so.Mapped[int | None] = so.mapped_column(sa.Integer)  # known once the run has read the ids
+    done: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    changed: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)  # customers whose class changed
+    again: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    cutoffs: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.done * 100 // self.total) if self.total else 0
