@@ -2,8 +2,8 @@
 progress and the money cut-offs it worked out in classification_runs (RLS), for Settings ->
 Customer tiers; a unique index over the running ones keeps it to one run at a time.
 
-Revision ID: 0038
-Revises: 0037
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from crm.pg import disable_tenant_rls, enable_tenant_rls
 
-revision = "0038"
-down_revision = "0037"
+revision = "0039"
+down_revision = "0038"
 branch_labels = None
 depends_on = None
 
