@@ -188,3 +188,42 @@ def test_the_last_rows_own_restore_shows_the_empty_tab(app, client, auth, ws_a):
         as_text=True
     )
     assert '<div id="trash-results" data-hx-swap-oob="true">' in body and "No contact is in the trash." in body
+
+
+def test_each_row_says_how_many_days_are_left_counted_where_the_workspace_is(app, client, auth, ws_a, monkeypatch):
+    from datetime import UTC, datetime
+
+    from crm.workspaces.models import Workspace
+
+    now = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # March 11, 04:00 in Shanghai
+    monkeypatch.setattr("crm.contacts.trash.utcnow", lambda: now)
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"
+        db.session.commit()
+    when = {
+        "Just Gone": now - timedelta(minutes=1),  # leaves April 10 in Shanghai
+        "Gone Tomorrow": datetime(2026, 2, 10, 10, 0, tzinfo=UTC),  # leaves March 12, 18:00 in Shanghai
+        "Gone Tonight": datetime(2026, 2, 9, 15, 0, tzinfo=UTC),  # leaves March 11, 23:00 in Shanghai
+        "Gone Already": datetime(2026, 2, 8, 17, 0, tzinfo=UTC),  # left March 11, 01:00 in Shanghai
+    }
+    ids = {name: make_contact(app, ws_a, name) for name in when}
+    with app.app_context(), workspace_scope(ws_a.id):
+        for name, deleted_at in when.items():
+            db.session.get(Contact, ids[name]).deleted_at = deleted_at
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(trash_url(ws_a)).get_data(as_text=True).replace("\u202f", " ")
+
+    def left(name: str) -> str:
+        row = page[page.index(f'id="trash-{ids[name]}"') :]
+        return row[
+            row.index('class="time-left">') + len('class="time-left">') : row.index("</td>", row.index("time-left"))
+        ]
+
+    assert '<th scope="col">Time left</th>' in page
+    assert left("Just Gone") == "30 days left"
+    # In UTC it would still be March 10, and these two would have 2 days and 1 day left.
+    assert left("Gone Tomorrow") == "1 day left"
+    assert left("Gone Tonight") == "Last day: restorable until 11:00 PM"
+    assert "Gone Already" not in page
+    assert_valid_page(page, "trash")

@@ -3,9 +3,11 @@ keyset page at a time (a partial index on each table serves it), and restoring s
 the ticked ones or the whole trash. Restored contacts must fit the plan's contacts limit together.
 Contacts merged away as duplicates are not in it (undoing the merge brings them back)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from babel.dates import format_time
+from flask_babel import get_locale, gettext, ngettext
 
 from crm.billing import limits
 from crm.contacts import batch, service
@@ -14,6 +16,7 @@ from crm.contacts.queries import PER_PAGE
 from crm.db import utcnow
 from crm.duplicates.models import ContactMerge
 from crm.extensions import db
+from crm.i18n import in_zone
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
 from crm.workspaces.models import Membership
@@ -31,6 +34,18 @@ def in_trash(model, member: Membership) -> sa.Select:
                                    ContactMerge.merged_id == Contact.id, ContactMerge.undone_at.is_(None))  # fmt: skip
         statement = statement.where(~merged)
     return visible_to_member(statement, model.owner_id, member)
+
+
+def time_left(deleted_at: datetime, zone: str) -> str:
+    """How long a record deleted at ``deleted_at`` can still be restored, in calendar days where the
+    workspace is (``zone``): "12 days left", and on its last day the time it leaves the trash, after
+    which the nightly ``flask crm purge-trash`` deletes it for good."""
+    leaves = deleted_at + timedelta(days=service.RESTORE_DAYS)
+    days = (in_zone(leaves, zone).date() - in_zone(utcnow(), zone).date()).days
+    if days <= 0:
+        until = format_time(in_zone(leaves, zone), "short", locale=get_locale())
+        return gettext("Last day: restorable until %(time)s", time=until)
+    return ngettext("%(num)d day left", "%(num)d days left", days)
 
 
 def trash_page(model, member: Membership, after: str | None) -> Page:

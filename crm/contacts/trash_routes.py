@@ -1,6 +1,8 @@
 """The trash page: deleted contacts or companies (a tab each), restored a row at a time (its own
 button), the ticked rows, or the whole tab (in the background beyond what one request changes)."""
 
+from functools import partial
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -23,7 +25,8 @@ def _kind(values) -> str:
 def _page(kind: str, after: str | None = None) -> dict:
     model = trash.KINDS[kind]
     page = trash.trash_page(model, g.membership, after)
-    context = {"kind": kind, "page": page, "days": service.RESTORE_DAYS, "cap": bulk.COUNT_CAP, "total": 0}
+    context = {"kind": kind, "page": page, "days": service.RESTORE_DAYS, "cap": bulk.COUNT_CAP, "total": 0,
+               "time_left": partial(trash.time_left, zone=g.workspace.timezone)}  # fmt: skip
     if page.items and after is None:  # for "restore them all", which asks first with their number
         context["total"] = bulk.capped_count(trash.in_trash(model, g.membership), model)
     return context
