@@ -368,3 +368,36 @@ def test_a_filter_on_a_deleted_field_matches_nothing_and_says_why_never_everyone
         assert db.session.scalar(sa.select(sa.func.count()).where(Contact.deleted_at.isnot(None))) == 0
     companies = client.get(url(ws_a, "/companies/"), query_string={"cf_region_from": "1"}).get_data(as_text=True)
     assert "Acme North" not in companies and "no longer exists" in companies and acme
+
+
+def test_a_label_naming_a_built_in_field_is_refused_in_either_language_and_on_rename(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+
+    def add(entity: str, label: str):
+        return post(client, url(ws_a, SETTINGS), {"entity": entity, f"{entity}-label": label, f"{entity}-kind": "text"})
+
+    refused = (
+        ("contact", "Name", "Name"), ("contact", " company ", "Company"), ("contact", "姓名", "Name"),
+        ("contact", "tags", "Tags"), ("contact", "REGION", "Region or state"), ("contact", "Job  Title", "Job title"),
+        ("contact", "Email", "Email"), ("company", "Name", "Company name"), ("company", "网站", "Website"),
+        ("deal", "Stage", "Stage"), ("deal", "stage_id", "Stage"), ("deal", "预计成交日期", "Expected close date"),
+    )  # fmt: skip
+    for entity, label, built_in in refused:
+        response = add(entity, label)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, label
+        message = f"Taken by a built-in field ({built_in}): choose another label."
+        assert f'<p class="error" id="{entity}-label-error">{message}</p>' in page, label
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomField)) == 0
+    # Another record type's built-in field, or a label that only starts like one, is fine.
+    assert add("contact", "Industry").status_code == 303
+    assert add("deal", "Company size").status_code == 303
+    seats = make_custom_field(app, ws_a, "Seats", entity="deal")
+    renamed = post(client, url(ws_a, f"{SETTINGS}{seats}"), {"label": "owner"})
+    assert renamed.status_code == 422
+    assert '<p class="error" id="label-error">Taken by a built-in field (Owner): choose another label.</p>' in (
+        renamed.get_data(as_text=True)
+    )
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(CustomField, seats).label == "Seats"

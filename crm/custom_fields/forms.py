@@ -9,7 +9,7 @@ from wtforms import BooleanField, DateField, DecimalField, StringField, TextArea
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm.contacts.forms import choices
-from crm.custom_fields import service
+from crm.custom_fields import reserved, service
 from crm.custom_fields.models import KINDS, WITH_OPTIONS
 from crm.custom_fields.service import FieldDef
 from crm.form_fields import SelectField, SelectMultipleField
@@ -34,10 +34,16 @@ class DefinitionForm(FlaskForm):
     )
 
     taken_labels: frozenset[str] = frozenset()  # the other fields' labels (case-folded), set by the route
+    entity = ""  # whose field it is: its built-in fields' names are refused (set by the route)
+    kept_label: str | None = None  # the label of the field being edited: kept as it is, it is not refused again
 
     def validate_label(self, field):
-        if (field.data or "").strip().casefold() in self.taken_labels:
+        label = (field.data or "").strip()
+        if label.casefold() in self.taken_labels:
             raise ValidationError(_l("Another field already has this label."))
+        built_in = reserved.built_in_field(self.entity, label) if self.entity else None
+        if built_in is not None and (self.kept_label is None or reserved.fold(label) != reserved.fold(self.kept_label)):
+            raise ValidationError(_l("Taken by a built-in field (%(field)s): choose another label.", field=built_in))
 
     def choices_list(self) -> list[str]:
         lines = [line.strip()[:80] for line in (self.options.data or "").splitlines()]

@@ -7,7 +7,7 @@ from markupsafe import escape
 
 from crm.audit import service as audit
 from crm.contacts import queries
-from crm.custom_fields import service
+from crm.custom_fields import reserved, service
 from crm.custom_fields.forms import DefinitionForm
 from crm.custom_fields.models import ENTITIES, KINDS, CustomField
 from crm.deals import queries as deal_queries
@@ -41,10 +41,13 @@ def _field_or_404(field_id: int) -> CustomField:
 
 def _page(status: int = 200, forms: dict | None = None):
     forms = forms or {}
+    fields = {entity: service.definitions(g.workspace, entity) for entity in ENTITIES}
     context = {
         "entities": ENTITIES,
         "kinds": KINDS,
-        "fields": {entity: service.definitions(g.workspace, entity) for entity in ENTITIES},
+        "fields": fields,
+        # made before such labels were refused: marked, so that the admin can rename them
+        "clashing": {f.id for each in fields.values() for f in each if reserved.built_in_field(f.entity, f.label)},
         "forms": {entity: forms.get(entity) or DefinitionForm(prefix=entity, formdata=None) for entity in ENTITIES},
     }
     return render_template("custom_fields/index.html", **context), status
@@ -69,7 +72,7 @@ def create():
     if entity not in ENTITIES:
         abort(400)
     form = DefinitionForm(prefix=entity)
-    form.taken_labels = _labels_of(entity)
+    form.taken_labels, form.entity = _labels_of(entity), entity
     if not form.validate_on_submit():
         return _page(422, {entity: form})
     field = service.create_field(g.workspace, entity, form.label.data.strip(), form.kind.data, form.choices_list(),
@@ -87,15 +90,22 @@ def edit(field_id: int):
     if request.method == "GET":
         form.options.data = "\n".join(field.options or [])
     form.kind.data, form.sensitive.data = field.kind, field.sensitive  # fixed once made
-    form.taken_labels = _labels_of(field.entity, but=field.id)
+    form.taken_labels, form.entity, form.kept_label = _labels_of(field.entity, but=field.id), field.entity, field.label
     if request.method == "POST":
         if form.validate_on_submit():
             service.update_field(g.workspace, field, form.label.data.strip(), form.choices_list(), form.required.data)
             db.session.commit()
             flash(_("Field %(label)s saved.", label=field.label), "success")
             return redirect(url_for(".index"), 303)
-        return render_template("custom_fields/edit.html", definition=field, form=form, kinds=KINDS), 422
-    return render_template("custom_fields/edit.html", definition=field, form=form, kinds=KINDS)
+        return _edit_page(field, form, 422)
+    return _edit_page(field, form)
+
+
+def _edit_page(field: CustomField, form: DefinitionForm, status: int = 200):
+    built_in = reserved.built_in_field(field.entity, field.label)  # a label made before such were refused
+    header = reserved.header(field) if built_in else None
+    context = {"definition": field, "form": form, "kinds": KINDS, "built_in": built_in, "header": header}
+    return render_template("custom_fields/edit.html", **context), status
 
 
 @bp.post("/<int:field_id>/move")

@@ -44,6 +44,8 @@ def test_custom_fields_fit_a_phone_as_cards_and_stay_a_table_when_wide(app, page
     make_custom_field(app, owner, "Identity card number of the contact person", sensitive=True, required=True)
     make_custom_field(app, owner, "Segment", kind="multi_select", options=["Retail", "Wholesale"], required=True)
     make_custom_field(app, owner, "Preferred delivery window", kind="long_text")
+    # Made before labels of built-in fields were refused: a third badge says so, and wraps.
+    make_custom_field(app, owner, "Company", required=True, sensitive=True)
     log_in(page, live_server.url, owner.email, owner.password)
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/w/{owner.slug}/settings/custom-fields/")
