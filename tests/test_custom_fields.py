@@ -1,6 +1,8 @@
 """Custom fields: defined in settings, shown on forms and detail pages, validated, sensitive ones
 encrypted, masked and revealed with an audit entry; changed, reordered and deleted."""
 
+import csv
+import io
 import re
 
 import sqlalchemy as sa
@@ -401,3 +403,53 @@ def test_a_label_naming_a_built_in_field_is_refused_in_either_language_and_on_re
     )
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.get(CustomField, seats).label == "Seats"
+
+
+def test_fields_named_as_built_in_ones_before_are_marked_exported_apart_and_imported_back(app, client, auth, ws_a):
+    from tests.test_imports import import_id_of, job_of, upload
+
+    name = make_custom_field(app, ws_a, "Name")  # made before such labels were refused
+    company = make_custom_field(app, ws_a, "Company", kind="select", options=["Own", "Partner"])
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    set_custom_value(app, ws_a, ann, name, "Annie")
+    set_custom_value(app, ws_a, ann, company, "Partner")
+    auth.login(ws_a.email, ws_a.password)
+    settings = client.get(url(ws_a, SETTINGS)).get_data(as_text=True)
+    assert settings.count('<span class="badge warning">Same name as a built-in field</span>') == 2
+    edit = client.get(url(ws_a, f"{SETTINGS}{name}")).get_data(as_text=True)
+    assert "A built-in field has this name too (Name), so exports head this field's column Name (custom)." in edit
+    # Kept as it is, the label does not stop other changes.
+    assert post(client, url(ws_a, f"{SETTINGS}{name}"), {"label": "Name", "required": "y"}).status_code == 303
+
+    exported = client.get(url(ws_a, "/contacts/export.csv")).get_data(as_text=True).lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(exported)))
+    assert header.count("Name") == 1 and header.count("Company") == 1
+    assert header[-2:] == ["Name (custom)", "Company (custom)"]
+    import_id = import_id_of(upload(client, ws_a, exported))
+    mapping = dict(zip(header, job_of(app, ws_a, import_id).mapping, strict=True))
+    assert (mapping["Name"], mapping["Company"]) == ("name", "company")
+    assert (mapping["Name (custom)"], mapping["Company (custom)"]) == ("cf:name", "cf:company")
+    # A file of the headings alone, or an export made before they were told apart (two "Name").
+    import_id = import_id_of(upload(client, ws_a, "Name,Email,Company,Name\nBo,bo@example.com,Acme,Bobby\n"))
+    assert job_of(app, ws_a, import_id).mapping == ["name", "email", "company", "cf:name"]
+    make_custom_field(app, ws_a, "Website", entity="company")
+    companies = client.get(url(ws_a, "/companies/export.csv")).get_data(as_text=True).lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(companies)))
+    assert header.count("Website") == 1 and header[-1] == "Website (custom)"
+
+
+def test_a_field_labelled_as_a_built_in_key_is_logged_apart_from_that_field(app, client, auth, ws_a):
+    from crm.contacts.models import Contact as ContactModel
+
+    make_custom_field(app, ws_a, "tags")  # made before such labels were refused
+    ann = make_contact(app, ws_a, "Ann Lee", tags=["old"])
+    auth.login(ws_a.email, ws_a.password)
+    edit = {"name": "Ann Lee", "lifecycle": "lead", "tags": "old, vip", "cf_tags": "blue"}
+    assert post(client, url(ws_a, f"/contacts/{ann}"), edit).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "contact.updated", AuditEntry.record_id == ann)
+        )
+        assert entry.changes["tags"] == [["old"], ["old", "vip"]]
+        assert entry.changes["tags (custom)"] == [None, "blue"]
+        assert db.session.get(ContactModel, ann).custom == {"tags": "blue"}

@@ -598,11 +598,11 @@ def test_a_reimported_export_keeps_sensitive_values_and_only_those_who_see_them_
 def test_undo_puts_back_only_what_still_holds_the_imports_values(app, client, auth, ws_a):
     from tests.factories import make_purchase, set_custom_value
 
-    region = make_custom_field(app, ws_a, "Region")
+    territory = make_custom_field(app, ws_a, "Territory")
     grade = make_custom_field(app, ws_a, "Grade")
     ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk", source="web", tags=["old"])
     auth.login(ws_a.email, ws_a.password)
-    text = ("Name,Email,Title,Source,Tags,Region\n"
+    text = ("Name,Email,Title,Source,Tags,Territory\n"
             "Ann Lee,ann@example.com,Director,fair,fair,North\n"
             "New Buyer,buyer@example.com,,,,\n")  # fmt: skip
     import_id = import_id_of(upload(client, ws_a, text))
@@ -629,8 +629,8 @@ def test_undo_puts_back_only_what_still_holds_the_imports_values(app, client, au
         from crm.custom_fields.service import definitions
 
         keys = {f.label: f.key for f in definitions(db.session.get(Workspace, ws_a.id), "contact")}
-    assert keys["Region"] not in back.custom and back.custom[keys["Grade"]] == "Gold"
-    assert "New Buyer" in contacts and region and grade  # kept: it has a purchase
+    assert keys["Territory"] not in back.custom and back.custom[keys["Grade"]] == "Gold"
+    assert "New Buyer" in contacts and territory and grade  # kept: it has a purchase
 
 
 def test_kehus_own_export_imports_back_with_its_headers_and_owner_names(app, client, auth, ws_a):

@@ -13,6 +13,7 @@ from crm.contacts import queries as contact_queries
 from crm.contacts.forms import LEVEL_LABELS, LIFECYCLE_LABELS, SIZE_LABELS
 from crm.contacts.models import Company, Contact
 from crm.csv_stream import BOM, csv_row
+from crm.custom_fields import reserved
 from crm.custom_fields.service import definitions, display
 from crm.extensions import db
 from crm.workspaces.models import Membership, Workspace
@@ -39,7 +40,7 @@ def contact_lines(workspace: Workspace, texts: dict) -> Iterator[str]:
               _("Lifecycle"), _("Tier"), _("Customer level"), _("Lifetime value"), _("Tags"), _("Birthday"),
               _("Street"), _("City"), _("Region or state"), _("Postal code"), _("Country"), _("Source"),
               _("Added")]  # fmt: skip
-    yield BOM + csv_row(header + [field.label for field in fields])
+    yield BOM + csv_row(header + [reserved.header(field) for field in fields])
     for batch in _live(Contact):
         companies = _company_names({contact.company_id for contact in batch if contact.company_id})
         tags = contact_queries.tags_of([contact.id for contact in batch])
@@ -86,7 +87,7 @@ def company_lines(workspace: Workspace, texts: dict) -> Iterator[str]:
     header = [_("Company name"), _("Industry"), _("Size (staff)"), _("Website"), _("Phone"), _("Owner"),
               _("Customer since"), _("Street"), _("City"), _("Region or state"), _("Postal code"), _("Country"),
               _("Notes"), _("Added")]  # fmt: skip
-    yield BOM + csv_row(header + [field.label for field in fields])
+    yield BOM + csv_row(header + [reserved.header(field) for field in fields])
     for batch in _live(Company):
         for company in batch:
             row = [

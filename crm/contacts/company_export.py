@@ -12,6 +12,7 @@ from crm.auth.models import User
 from crm.contacts.company_list import CompanyListState, matching_companies
 from crm.contacts.models import Company
 from crm.csv_stream import csv_row
+from crm.custom_fields import reserved
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
 from crm.i18n import in_zone
@@ -57,7 +58,7 @@ def _statement(plan: Plan) -> sa.Select:
 
 def rows(plan: Plan) -> Iterator[list]:
     """The header, then one list of cell values per company."""
-    yield [str(label) for label in HEADER] + [field.label for field in plan.fields]
+    yield [str(label) for label in HEADER] + [reserved.header(field) for field in plan.fields]
     statement, after = _statement(plan), 0
     while batch := db.session.execute(statement.where(Company.id > after).order_by(Company.id).limit(BATCH)).all():
         for row in batch:

@@ -16,6 +16,7 @@ from crm.contacts import queries
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact
 from crm.csv_stream import csv_row
+from crm.custom_fields import reserved
 from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
 from crm.i18n import in_zone
@@ -139,7 +140,7 @@ def _batches(statement: sa.Select):
 def rows(plan: Plan) -> Iterator[list]:
     """The header, then one list of cell values per contact."""
     keys, fields = plan.keys, plan.fields
-    yield [str(COLUMNS[key].label) for key in keys] + [field.label for field in fields]
+    yield [str(COLUMNS[key].label) for key in keys] + [reserved.header(field) for field in fields]
     statement = queries.matching_contacts(plan.state, plan.member, _select(keys, fields))
     if plan.ids:  # a ticked selection
         statement = statement.where(Contact.id.in_(plan.ids))

@@ -12,6 +12,7 @@ from slugify import slugify
 from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.audit import service as audit
+from crm.custom_fields import reserved
 from crm.custom_fields.models import WITH_OPTIONS, CustomField
 from crm.extensions import db
 from crm.secrets import decrypt, encrypt
@@ -209,7 +210,7 @@ def number_text(value: Decimal) -> str:
 
 def merged(fields: list[FieldDef], current: dict, submitted: dict) -> tuple[dict, dict]:
     """The record's new ``custom`` dict (fields not submitted are kept) and the audit changes,
-    sensitive ones masked."""
+    sensitive ones masked, each under the field's label (``reserved.audit_name``)."""
     new, changes = dict(current or {}), {}
     for field in fields:
         if field.key not in submitted:
@@ -222,7 +223,7 @@ def merged(fields: list[FieldDef], current: dict, submitted: dict) -> tuple[dict
             new.pop(field.key, None)
         else:
             new[field.key] = stored
-        changes[field.label] = [_audit_text(field, before), _audit_text(field, stored)]
+        changes[reserved.audit_name(field)] = [_audit_text(field, before), _audit_text(field, stored)]
     return new, changes
 
 

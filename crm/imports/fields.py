@@ -4,6 +4,7 @@ guessed from header names in English and Chinese (a custom field is found by its
 import re
 from dataclasses import dataclass
 
+from crm.custom_fields import reserved
 from crm.custom_fields.service import FieldDef, definitions
 from crm.i18n import lazy_gettext as _l
 
@@ -161,17 +162,28 @@ def targets_for(custom_fields: list[FieldDef], entity: str = "contacts", sensiti
 def guess(
     headers: list[str], custom_fields: list[FieldDef], entity: str = "contacts", sensitive: bool = True
 ) -> list[str]:
-    """A target key (or "") per column; a target that takes one column goes to the first match."""
-    by_label = {plain(field.label): CUSTOM_PREFIX + field.key for field in custom_fields}
+    """A target key (or "") per column; a target that takes one column goes to the first match.
+
+    A custom field is found by its label, or by the heading Kehu's exports give it ("Name (custom)"
+    when a built-in field is called that too), before a built-in field's synonyms ("Channel" fills
+    a custom field of that label rather than the source). A heading that is a built-in field's own
+    name ("Name", "姓名", "Region or state"; crm/custom_fields/reserved.py) fills the built-in field
+    first, though a custom field made before such labels were refused has it too; a second column
+    of that heading (an export made before they were told apart) then fills the custom field."""
+    by_label = {plain(text): CUSTOM_PREFIX + field.key for field in custom_fields for text in reserved.headers(field)}
     several = {target.key for target in ENTITY_TARGETS[entity] if target.several}
     keys = allowed(entity, sensitive)
     taken, mapping = set(), []
     for header in headers:
         name = plain(header)
-        key = "" if name in IGNORED else by_label.get(name) or _BY_SYNONYM[entity].get(name, "")
-        key = key if key.startswith(CUSTOM_PREFIX) or key in keys else ""
-        if key and key in taken and key not in several:
-            key = ""
+        custom = "" if name in IGNORED else by_label.get(name, "")
+        built_in = "" if name in IGNORED else _BY_SYNONYM[entity].get(name, "")
+        built_in = built_in if built_in in keys else ""
+        if custom and built_in and reserved.built_in_field(CUSTOM_ENTITY[entity], header) is not None:
+            choices = (built_in, custom)
+        else:
+            choices = (custom or built_in,)
+        key = next((key for key in choices if key and (key not in taken or key in several)), "")
         taken.add(key)
         mapping.append(key)
     return mapping
