@@ -154,7 +154,8 @@ def test_care_lists_show_who_needs_attention(app, client, auth, ws_a):
     assert f'<span class="hint">{soon:%b} {soon.day}</span>' in care  # "Dec 8", not "Dec8"
     chinese = client.get(f"/w/{ws_a.slug}/care/", headers={**CARE, "Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert f'<span class="hint">{soon.month}月{soon.day}日</span>' in chinese
-    assert "Birthday Ann</a>: Overdue call" in care and "Birthday Ann</a>\uff1aOverdue call" in chinese  # a full-width colon
+    # the language's colon: full-width in Chinese
+    assert "Birthday Ann</a>: Overdue call" in care and "Birthday Ann</a>\uff1aOverdue call" in chinese
     assert "Quiet VIP" in care and "Lost VIP" in care and "VIP · Churned" in care
     # Dormant and churned both: the heading names neither alone.
     assert '<h3 id="care-quiet">VIP and potential customers gone quiet</h3>' in care
