@@ -117,3 +117,27 @@ def test_another_workspaces_or_another_lists_view_is_404(app, client, auth, ws_a
     firms = make_saved_view(app, ws_a, "Tea firms", query="industry=tea", list_name="companies")
     renamed = post(client, views_url(ws_a, f"{firms}/rename", "companies"), {"name": "Tea houses"}, headers=PANEL)
     assert renamed.status_code == 200 and ">Tea houses</a>" in renamed.get_data(as_text=True)
+
+
+def test_saving_sharing_and_deleting_a_view_are_audited_too(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    post(client, views_url(ws_a), {"name": "Leads", "lifecycle": "lead"}, headers=PANEL)
+    (view,) = view_names(app, ws_a)
+    post(client, views_url(ws_a), {"name": "Leads", "lifecycle": "new", "shared": "y"}, headers=PANEL)
+    post(client, views_url(ws_a), {"name": "Leads", "lifecycle": "new", "shared": "y"}, headers=PANEL)  # no change
+    post(client, views_url(ws_a, f"{view}/share"), {}, headers=PANEL)
+    post(client, views_url(ws_a, f"{view}/delete"), {}, headers=PANEL)
+    with app.app_context(), workspace_scope(ws_a.id):
+        entries = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.record_type == "saved_view").order_by(AuditEntry.id)
+        )
+        logged = [(entry.action, entry.record_id, entry.changes) for entry in entries]
+    assert logged == [
+        ("saved_view.created", view, {"name": [None, "Leads"], "filters": [None, "lifecycle=lead"], "shared": [None, False]}),
+        ("saved_view.updated", view, {"name": ["Leads", "Leads"], "filters": ["lifecycle=lead", "lifecycle=new"],
+                                      "shared": [False, True]}),
+        ("saved_view.updated", view, {"name": ["Leads", "Leads"], "shared": [True, False]}),
+        ("saved_view.deleted", view, {"name": ["Leads", None]}),
+    ]  # fmt: skip
+    log = client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
+    assert "Saved a view" in log and "Deleted a saved view" in log and "Shared with the team" in log

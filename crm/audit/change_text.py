@@ -57,7 +57,7 @@ FIELD_LABELS = {
     "role_id": _l("Role"), "label": _l("Label"), "position": _l("Position"),
     # exports and tasks
     "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
-    "ids": _l("Ticked rows"),
+    "ids": _l("Ticked rows"), "shared": _l("Shared with the team"),
     # the trash's purge: how many of each went
     "contacts": _l("Contacts"), "companies": _l("Companies"),
     # the customer tier rules, by their labels on Settings -> Customer tiers

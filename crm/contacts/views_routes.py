@@ -95,11 +95,18 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         shared = request.form.get("shared") == "y"
         view = _own_view_named(view_name, saved.name)
         if view is None:
-            db.session.add(SavedView(name=view_name, query=query, owner_id=g.membership.id, list_name=saved.name,
-                                     shared=shared))  # fmt: skip
+            view = SavedView(name=view_name, query=query, owner_id=g.membership.id, list_name=saved.name, shared=shared)
+            db.session.add(view)
+            db.session.flush()
+            audit.record("saved_view.created", "saved_view", view.id,
+                         {"name": [None, view_name], "filters": [None, query], "shared": [None, shared]})  # fmt: skip
             flash(_("View %(name)s saved.", name=view_name), "success")
         else:  # the member's own view of that name: saved again with the list as it is now
+            compared = (("filters", view.query, query), ("shared", view.shared, shared))
+            changes = {name: [old, new] for name, old, new in compared if old != new}
             view.query, view.shared = query, shared
+            if changes:
+                audit.record("saved_view.updated", "saved_view", view.id, {"name": [view.name, view.name], **changes})
             flash(_("View %(name)s updated with the list as it is now.", name=view.name), "success")
         db.session.commit()
         view = _own_view_named(view_name, saved.name)
@@ -115,6 +122,8 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         if view is None or view.list_name != saved.name or view.owner_id != g.membership.id:
             abort(404)
         view.shared = not view.shared
+        audit.record("saved_view.updated", "saved_view", view.id,
+                     {"name": [view.name, view.name], "shared": [not view.shared, view.shared]})  # fmt: skip
         db.session.commit()
         if view.shared:
             flash(_("View %(name)s shared with the team.", name=view.name), "success")
@@ -128,6 +137,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     @require("contacts.read")
     def delete(view_id: int):
         view = _managed_view(view_id, saved.name)
+        audit.record("saved_view.deleted", "saved_view", view.id, {"name": [view.name, None]})
         db.session.delete(view)
         db.session.commit()
         flash(_("View %(name)s deleted.", name=view.name), "success")
