@@ -133,7 +133,8 @@ def test_saving_sharing_and_deleting_a_view_are_audited_too(app, client, auth, w
         )
         logged = [(entry.action, entry.record_id, entry.changes) for entry in entries]
     assert logged == [
-        ("saved_view.created", view, {"name": [None, "Leads"], "filters": [None, "lifecycle=lead"], "shared": [None, False]}),
+        ("saved_view.created", view, {"name": [None, "Leads"], "filters": [None, "lifecycle=lead"],
+                                      "shared": [None, False]}),
         ("saved_view.updated", view, {"name": ["Leads", "Leads"], "filters": ["lifecycle=lead", "lifecycle=new"],
                                       "shared": [False, True]}),
         ("saved_view.updated", view, {"name": ["Leads", "Leads"], "shared": [True, False]}),
