@@ -165,3 +165,17 @@ def test_timeline_pages_with_tickets_cover_every_entry_once(app, client, auth, w
     ):
         assert everything.count(label) == 1, label
     assert everything.index("ticket same time") < everything.index("note 00")
+
+
+def test_a_ticket_is_opened_from_a_company_page_for_one_of_its_people(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
+    link = f'<a href="/w/{ws_a.slug}/tickets/new?contact={ann}">New ticket'
+    assert link + '<span class="visually-hidden"> for Ann Lee</span></a>' in page
+    form = client.get(f"/w/{ws_a.slug}/tickets/new?contact={ann}").get_data(as_text=True)
+    assert f'value="{ann}"' in form and "Ann Lee" in form  # the person chosen
+    reader = make_member(app, ws_a, "rita@alpha.example.com", role="viewer")
+    auth.login(reader.email, reader.password)
+    assert "New ticket" not in client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
