@@ -95,7 +95,9 @@ def create(company_id: int):
                                entry_template="activities/_company_entry.html")  # fmt: skip
 
     new_form = partial(activity_form, company.owner_id)
-    return save_from_composer(new_form, log, composer, lambda: back_to(company))
+    return save_from_composer(
+        new_form, log, composer, company.name, url_for("ws.companies.show", company_id=company.id)
+    )
 
 
 @bp.post("/activities/<int:activity_id>/done")

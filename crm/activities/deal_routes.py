@@ -95,7 +95,7 @@ def create(deal_id: int):
                                entry_template="activities/_deal_entry.html")  # fmt: skip
 
     new_form = partial(activity_form, deal.owner_id, "deals.read")
-    return save_from_composer(new_form, log, composer, lambda: back_to(deal))
+    return save_from_composer(new_form, log, composer, deal.title, url_for("ws.deals.show", deal_id=deal.id))
 
 
 @bp.post("/activities/<int:activity_id>/done")

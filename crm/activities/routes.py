@@ -11,7 +11,7 @@ from crm.activities import service
 from crm.activities.forms import ActivityForm
 from crm.activities.models import Activity
 from crm.contacts import classification, queries
-from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
+from crm.contacts.pages import back_to, composer_page, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import ACTIVITY, Entry
 from crm.db import utcnow
 from crm.extensions import db
@@ -34,18 +34,19 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
     return form
 
 
-def save_from_composer(new_form, log, composer, back):
+def save_from_composer(new_form, log, composer, record_name: str, record_url: str):
     """The composer's POST on a contact, deal or company. ``new_form(**kwargs)`` makes the record's
     form; ``log(data)`` saves the activity (and what else the record needs) and returns it; htmx gets
     ``composer(form, created)`` back: the form with its errors, or a fresh one of the same type with
-    the new entry; a plain form post gets ``back()``."""
+    the new entry. A plain form post goes back to the record's page (``record_url``) once saved, or
+    gets the form with its errors on a page of its own."""
     form = new_form()
     swap = wants_partial("activity-composer")
     if not form.validate_on_submit():
         if swap:
             return composer(form, None), 422
-        flash(_("The activity was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return back()
+        message = _("The activity was not saved: %(errors)s", errors=errors_text(form))
+        return composer_page(_("Log an activity"), message, composer(form, None), record_name, record_url)
     activity = log(form.service_data())
     db.session.commit()
     if swap:
@@ -56,7 +57,7 @@ def save_from_composer(new_form, log, composer, back):
             return trigger(make_response(composer(fresh, None)), "timeline-changed")
         return composer(fresh, Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
-    return back()
+    return redirect(record_url, 303)
 
 
 @bp.post("/")
@@ -73,7 +74,7 @@ def create(contact_id: int):
         return render_template("activities/_composer.html", contact=contact, form=form, created=created)
 
     new_form = partial(activity_form, contact.owner_id)
-    return save_from_composer(new_form, log, composer, lambda: back_to(contact))
+    return save_from_composer(new_form, log, composer, contact.name, url_for("ws.contacts.show", contact_id=contact.id))
 
 
 @bp.post("/<int:activity_id>/done")

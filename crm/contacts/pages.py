@@ -1,7 +1,8 @@
 """What the pages about one contact or company share: finding it (record scope applied; 404 otherwise),
-finding an activity or purchase of it, and going back to its page."""
+finding an activity or purchase of it, going back to its page, and a composer sent back with its errors."""
 
-from flask import abort, g, redirect, url_for
+from flask import abort, g, redirect, render_template, url_for
+from markupsafe import Markup
 
 from crm.contacts import queries
 from crm.contacts.models import Company, Contact
@@ -29,5 +30,15 @@ def back_to(contact: Contact):
 
 
 def errors_text(form) -> str:
-    """A form's errors in one line, for a flash message after a plain (non-htmx) POST."""
+    """A form's errors in one line, for a message after a plain (non-htmx) POST."""
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def composer_page(heading: str, message: str, composer: str, record_name: str, record_url: str) -> tuple[str, int]:
+    """A composer of a record's page (log an activity, add a purchase) refused on a plain form post
+    (no JavaScript): 422 with a page of its own holding ``composer``, the rendered form with what was
+    typed and each field's error, under ``message`` and a link back to the record. A redirect to the
+    record's page would lose what was typed; sent again from here, the form saves and goes back."""
+    return render_template("contacts/composer_page.html", heading=heading, message=message,
+                           composer=Markup(composer),  # noqa: S704  (a rendered template: escaped by Jinja)
+                           record_name=record_name, record_url=record_url), 422  # fmt: skip

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from crm.contacts import queries as contact_queries
 from crm.contacts.models import Company
-from crm.contacts.pages import company_or_404, contact_or_404, errors_text
+from crm.contacts.pages import company_or_404, composer_page, contact_or_404, errors_text
 from crm.extensions import db
 from crm.htmx import trigger, wants_partial
 from crm.i18n import workspace_today
@@ -63,8 +63,10 @@ def create(company_id: int):
     if not form.validate_on_submit():
         if wants_partial(SECTION):
             return _section(company, form, 422)
-        flash(_("The purchase was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return _back(company)
+        message = _("The purchase was not saved: %(errors)s", errors=errors_text(form))
+        composer = render_template("purchases/_company_composer.html", company=company, form=form)
+        return composer_page(_("Add a purchase"), message, composer, company.name,
+                             url_for("ws.companies.show", company_id=company.id))  # fmt: skip
     if form.buyer.data is None:
         service.add_company_purchase(company, g.workspace, form.service_data())
     else:

@@ -1,10 +1,10 @@
 """Adding and deleting a contact's purchases; the page's summary (tier, level, figures) follows."""
 
-from flask import Blueprint, flash, g, render_template
+from flask import Blueprint, flash, g, render_template, url_for
 from flask_babel import gettext as _
 
 from crm.contacts import timeline
-from crm.contacts.pages import back_to, contact_or_404, errors_text, item_of_or_404
+from crm.contacts.pages import back_to, composer_page, contact_or_404, errors_text, item_of_or_404
 from crm.contacts.timeline import PURCHASE, Entry, day_start
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -26,8 +26,10 @@ def create(contact_id: int):
     if not form.validate_on_submit():
         if partial:
             return render_template("purchases/_composer.html", contact=contact, form=form), 422
-        flash(_("The purchase was not saved: %(errors)s", errors=errors_text(form)), "error")
-        return back_to(contact)
+        message = _("The purchase was not saved: %(errors)s", errors=errors_text(form))
+        composer = render_template("purchases/_composer.html", contact=contact, form=form)
+        return composer_page(_("Add a purchase"), message, composer, contact.name,
+                             url_for("ws.contacts.show", contact_id=contact.id))  # fmt: skip
     service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
     if partial:
