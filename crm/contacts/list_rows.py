@@ -29,7 +29,7 @@ from crm.pagination import Page, keyset
 from crm.search import search_order
 from crm.workspaces.models import Membership
 
-NUMBER_COLUMNS = frozenset({"value"})
+NUMBER_COLUMNS = frozenset({"value", "value_12m"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ SELECTED = {
     "tier": (Contact.tier,),
     "level": (Contact.level,),
     "value": (Contact.lifetime_value,),
+    "value_12m": (Contact.value_12m,),
     "last_activity": (Contact.last_activity_at,),
     "source": (Contact.source,),
     "created": (Contact.created_at,),
@@ -125,7 +126,8 @@ def _cell_makers(shown: list[str], custom: dict) -> list[Callable]:
         "lifecycle": _label_cell("lifecycle", LIFECYCLE_LABELS),
         "tier": lambda row: row.tier or "",
         "level": _label_cell("level", LEVEL_LABELS),
-        "value": _money_cell(g.workspace.currency),
+        "value": _money_cell("lifetime_value", g.workspace.currency),
+        "value_12m": _money_cell("value_12m", g.workspace.currency),
         "last_activity": lambda row: format_datetime(row.last_activity_at, "short") if row.last_activity_at else "",
         "source": lambda row: row.source or "",
         "created": lambda row: format_date(row.created_at),  # the day where the workspace is
@@ -153,9 +155,9 @@ def _label_cell(column: str, labels: dict) -> Callable:
     return lambda row: texts.get(getattr(row, column), getattr(row, column))
 
 
-def _money_cell(currency: str) -> Callable:
+def _money_cell(column: str, currency: str) -> Callable:
     money = money_writer()
-    return lambda row: money(row.lifetime_value, currency)
+    return lambda row: money(getattr(row, column), currency)
 
 
 def _custom_cell(field: FieldDef) -> Callable:

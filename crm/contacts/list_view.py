@@ -16,6 +16,8 @@ SORTS = {
     "newest": _l("Newest first"),
     "oldest": _l("Oldest first"),
     "name": _l("Name, A to Z"),
+    # Tiers are bands of the 12-month value (crm/contacts/classification.py), so this is tier order too.
+    "value_12m": _l("Highest value in the last 12 months (tier A first)"),
     "value": _l("Highest lifetime value"),
     "active": _l("In touch most recently"),
     "quiet": _l("Longest out of touch"),
@@ -29,6 +31,7 @@ COLUMNS = {
     "tier": _l("Tier"),
     "level": _l("Customer level"),
     "value": _l("Lifetime value"),
+    "value_12m": _l("Value, last 12 months"),
     "last_activity": _l("Last activity"),
     "source": _l("Source"),
     "created": _l("Added"),

@@ -22,6 +22,8 @@ GENDERS = ("female", "male", "other")
 CustomValues = sa.JSON().with_variant(JSONB(), "postgresql")
 # The trash's partial indexes (crm/contacts/trash.py) hold only deleted rows, so they stay small.
 IN_TRASH = {"postgresql_where": sa.text("deleted_at IS NOT NULL"), "sqlite_where": sa.text("deleted_at IS NOT NULL")}
+# Indexes of the live rows only, for lists that never show the trash.
+LIVE = {"postgresql_where": sa.text("deleted_at IS NULL"), "sqlite_where": sa.text("deleted_at IS NULL")}
 
 
 def _owner_relationship(model: str) -> so.Mapped[Membership | None]:
@@ -108,7 +110,8 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.Index("ix_contacts_workspace_id_lifecycle", "workspace_id", "lifecycle", "created_at"),
         sa.Index("ix_contacts_workspace_id_tier", "workspace_id", "tier", "created_at"),
         sa.Index("ix_contacts_workspace_id_level", "workspace_id", "level", "created_at"),
-        sa.Index("ix_contacts_workspace_id_lifetime_value", "workspace_id", "lifetime_value", "id"),
+        sa.Index("ix_contacts_workspace_id_lifetime_value", "workspace_id", "lifetime_value", "id", **LIVE),
+        sa.Index("ix_contacts_workspace_id_value_12m", "workspace_id", "value_12m", "lifetime_value", "id", **LIVE),
         sa.Index("ix_contacts_workspace_id_last_activity_at", "workspace_id", "last_activity_at"),
         sa.Index("ix_contacts_workspace_id_birthday_md", "workspace_id", "birthday_md"),
         sa.Index("ix_contacts_workspace_id_external_id", "workspace_id", "external_id"),
