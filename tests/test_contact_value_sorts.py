@@ -1,6 +1,6 @@
 """The contacts list sorted by value: "Highest value in the last 12 months (tier A first)" and "Highest
 lifetime value", keyset-paged across equal values and contacts who never bought, in the filter panel's
-sort select, the URL, "Load more" and saved views, another workspace's customers never among
+sort select, the URL, "Load more", saved views and exports, another workspace's customers never among
 them, and no more queries than the default sort; on PostgreSQL, pages read from the sort's index."""
 
 import re
@@ -21,6 +21,7 @@ from crm.workspaces.models import Membership, Workspace
 from tests.conftest import owner_engine, post
 from tests.factories import make_contact, make_purchase
 from tests.query_counter import count_queries
+from tests.test_contacts import export_rows
 
 LONG_AGO = date.today() - timedelta(days=800)  # before the last 24 months: lifetime value only
 MORE = {"HX-Request": "true", "HX-Target": "contacts-more"}
@@ -114,6 +115,22 @@ def test_a_saved_view_keeps_the_sort(app, client, auth, ws_a):
     link = panel.get_data(as_text=True).split(">Best customers<")[0].rsplit('href="', 1)[1].split('"')[0]
     assert "sort=value_12m" in link
     assert names_in(client.get(link.replace("&amp;", "&")).get_data(as_text=True)) == BY_12_MONTHS
+
+
+def test_the_export_follows_the_sort(app, client, auth, ws_a, monkeypatch):
+    """The export has the list's rows in the list's order, read in batches by the same keyset."""
+    customers(app, ws_a)
+    auth.login(ws_a.email, ws_a.password)
+    monkeypatch.setattr("crm.contacts.export.BATCH", 2)
+    rows = export_rows(client.get(contacts_url(ws_a, "export.csv"), query_string={"sort": "value_12m"}))
+    assert [row[0] for row in rows[1:]] == BY_12_MONTHS
+    assert "Value, last 12 months" in rows[0] and "Lifetime value" in rows[0]
+    chosen = export_rows(
+        client.get(contacts_url(ws_a, "export.csv"), query_string={"sort": "value", "cols": "value_12m"})
+    )
+    assert chosen[0] == ["Name", "Value, last 12 months"]
+    assert [row[0] for row in chosen[1:]] == BY_LIFETIME
+    assert [row[1] for row in chosen[1:4]] == ["12000.00", "0.00", "3000.00"]
 
 
 def test_a_sorted_page_sends_no_more_queries_than_the_default_one(app, client, auth, ws_a):

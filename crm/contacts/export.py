@@ -1,5 +1,6 @@
-"""The contacts list as a CSV or XLSX file: every contact the list state selects, read a batch at a
-time in id order as plain rows (no ORM objects, so memory stays constant), tags a batch at a time.
+"""The contacts list as a CSV or XLSX file: every contact the list state selects, in the list's sort,
+read a batch at a time by its keyset as plain rows (no ORM objects, so memory stays constant), tags
+a batch at a time.
 
 Columns: with columns chosen on the list, the name and those columns (every email address and phone
 number, not only the first); on the list's default columns, every field the member may see. Phones,
@@ -21,6 +22,8 @@ from crm.custom_fields.service import FieldDef, display
 from crm.extensions import db
 from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
+from crm.pagination import keyset
+from crm.search import search_order
 from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
 
@@ -62,6 +65,7 @@ COLUMNS = {
     "level": Column(_l("Customer level"), (Contact.level,),
                     lambda row, tags, labels: labels["level"].get(row.level, row.level)),
     "value": Column(_l("Lifetime value"), (Contact.lifetime_value,), lambda row, tags, labels: row.lifetime_value),
+    "value_12m": Column(_l("Value, last 12 months"), (Contact.value_12m,), lambda row, tags, labels: row.value_12m),
     "last_purchase": Column(_l("Last purchase"), (Contact.last_purchase_at,),
                             lambda row, tags, labels: _day(row.last_purchase_at)),
     "last_activity": Column(_l("Last activity"), (Contact.last_activity_at,),
@@ -82,8 +86,8 @@ COLUMNS = {
 }  # fmt: skip
 # The list's columns (crm.contacts.list_view.COLUMNS) as export columns.
 FROM_LIST = {"company": "company", "email": "emails", "phone": "phones", "owner": "owner", "lifecycle": "lifecycle",
-             "tier": "tier", "level": "level", "value": "value", "last_activity": "last_activity",
-             "source": "source", "created": "created"}  # fmt: skip
+             "tier": "tier", "level": "level", "value": "value", "value_12m": "value_12m",
+             "last_activity": "last_activity", "source": "source", "created": "created"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,8 @@ def columns_of(state: ListState, chosen: bool, sensitive: bool, custom: dict[str
     return ["name", *(FROM_LIST[key] for key in shown if key in FROM_LIST)], [custom[k] for k in shown if k in custom]
 
 
-def _select(keys: list[str], fields: list[FieldDef]) -> sa.Select:
-    reads = {Contact.id.key: Contact.id}
+def _select(keys: list[str], fields: list[FieldDef], sort_columns: list) -> sa.Select:
+    reads = {column.key: column for column in sort_columns}
     for key in keys:
         reads.update({column.key: column for column in COLUMNS[key].reads})
     if fields:
@@ -127,25 +131,30 @@ def _select(keys: list[str], fields: list[FieldDef]) -> sa.Select:
     return statement
 
 
-def _batches(statement: sa.Select):
-    after = 0
+def _batches(statement: sa.Select, state: ListState):
+    """The rows in the list's order, a keyset page of BATCH at a time (its sort index serves each)."""
+    columns, descending = queries.sort_columns(state.sort)
+    order = search_order(state.q, db.engine.dialect.name, columns, descending)
+    after = None
     while True:
-        batch = db.session.execute(statement.where(Contact.id > after).order_by(Contact.id).limit(BATCH)).all()
-        if not batch:
+        page = keyset(db.session, statement, columns, after, BATCH, descending, scalars=False, order=order)
+        if page.items:
+            yield page.items
+        if page.next_cursor is None:
             return
-        yield batch
-        after = batch[-1].id
+        after = page.next_cursor
 
 
 def rows(plan: Plan) -> Iterator[list]:
     """The header, then one list of cell values per contact."""
     keys, fields = plan.keys, plan.fields
     yield [str(COLUMNS[key].label) for key in keys] + [reserved.header(field) for field in fields]
-    statement = queries.matching_contacts(plan.state, plan.member, _select(keys, fields))
+    sort_columns, _descending = queries.sort_columns(plan.state.sort)
+    statement = queries.matching_contacts(plan.state, plan.member, _select(keys, fields, sort_columns))
     if plan.ids:  # a ticked selection
         statement = statement.where(Contact.id.in_(plan.ids))
     values = [COLUMNS[key].value for key in keys]
-    for batch in _batches(statement):
+    for batch in _batches(statement, plan.state):
         tags = queries.tags_of([row.id for row in batch]) if "tags" in keys else {}
         for row in batch:
             row_tags = tags.get(row.id, [])
