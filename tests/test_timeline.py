@@ -110,6 +110,23 @@ def test_a_task_needs_a_due_date_and_can_be_done_and_reopened(app, client, auth,
     assert contact_row(app, ws_a, contact_id).last_activity_at is None  # a task is not contact with the customer
 
 
+def test_a_time_off_the_calendar_is_refused_with_a_message(app, client, auth, ws_a):
+    from crm.workspaces.models import Workspace
+
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"  # year 1 here is before year 1 in UTC
+        db.session.commit()
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    task = {"kind": "task", "body": "Call"}
+    for data in ({"kind": "note", "body": "Met", "occurred_at": "0001-01-01T00:00"},
+                 {**task, "due_at": "9999-12-31T23:59"},
+                 {**task, "due_at": "2030-01-01T09:00", "remind_at": "0001-01-01T00:00"}):  # fmt: skip
+        refused = post(client, contact_url(ws_a, contact_id, "/activities/"), data, headers=COMPOSER)
+        assert refused.status_code == 422 and "Enter a time from 1900 to 2999." in refused.get_data(as_text=True), data
+    assert count(app, ws_a, Activity) == 0
+
+
 def test_only_the_author_or_a_deleter_removes_an_entry(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann Lee")
     owners_note = make_activity(app, ws_a, contact_id, "the owner's note", author_id=ws_a.membership_id)

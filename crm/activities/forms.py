@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from flask import g
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from crm.activities.models import BODY_MAX, KINDS
 from crm.contacts.forms import choices, optional_id
@@ -13,6 +13,7 @@ from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
 
 CLOCK_SKEW = timedelta(minutes=5)  # a member's clock may run a little ahead of the server's
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 KIND_LABELS = {
     "note": _l("Note"),
@@ -21,6 +22,13 @@ KIND_LABELS = {
     "meeting": _l("Meeting"),
     "task": _l("Task"),
 }
+
+
+def sensible_time(form, field) -> None:
+    """A time from 1900 to 2999: a typo such as year 1 is no date to plan or log (and falls off
+    the calendar when moved to UTC)."""
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise StopValidation(_l("Enter a time from %(first)d to %(last)d.", first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def to_utc(local: datetime | None) -> datetime | None:
@@ -43,9 +51,9 @@ class ActivityForm(FlaskForm):
         _l("What happened, or what to do"),
         validators=[DataRequired(_l("Write something first.")), Length(max=BODY_MAX)],
     )
-    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()])
-    due_at = DateTimeLocalField(_l("Due"), validators=[Optional()])
-    remind_at = DateTimeLocalField(_l("Remind at"), validators=[Optional()])
+    occurred_at = DateTimeLocalField(_l("When"), validators=[Optional(), sensible_time])
+    due_at = DateTimeLocalField(_l("Due"), validators=[Optional(), sensible_time])
+    remind_at = DateTimeLocalField(_l("Remind at"), validators=[Optional(), sensible_time])
     assignee_id = SelectField(_l("Assigned to"), coerce=optional_id, validate_choice=True)
 
     def __init__(self, *args, assignees=(), **kwargs):
