@@ -1106,3 +1106,19 @@ def test_a_new_contact_that_looks_like_another_says_so_once_saved(app, client, a
     mine = {**same, "name": "Ann Again", "owner_id": str(member.membership_id)}
     page = client.get(post(client, contacts_url(ws_a), mine).headers["Location"]).get_data(as_text=True)
     assert "Contact Ann Again added." in page and "Ann Lee" not in page
+
+
+def test_control_characters_typed_or_sent_are_left_out(app, client, auth, ws_a):
+    """No one types NUL or ESC; a client that sends them gets text without them (PostgreSQL refuses
+    NUL in text, and a page showing a control character is invalid HTML)."""
+    auth.login(ws_a.email, ws_a.password)
+    created = post(client, contacts_url(ws_a), {"name": "\x00Ann\x1b Lee", "title": "Buy\x07er", "lifecycle": "lead",
+                                                "about": "Line one\nline\ttwo"})  # fmt: skip
+    assert created.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        contact = db.session.scalar(sa.select(Contact))
+        assert (contact.name, contact.title, contact.about) == ("Ann Lee", "Buyer", "Line one\nline\ttwo")
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert_valid_page(page, "a contact saved from text with control characters")
+    found = client.get(contacts_url(ws_a), query_string={"q": "ann\x00"}).get_data(as_text=True)
+    assert "Ann Lee" in found

@@ -51,6 +51,15 @@ def test_tabs_quotes_blank_rows_and_the_formula_guard(app, tmp_path):
     assert found == [(2, ["Lee, Ann", "+44 20 7946 0958", "two\nlines"]), (4, ["Bo", "=1+1", ""])]
 
 
+def test_control_characters_are_left_out_of_headers_and_cells(app, tmp_path):
+    """A binary file named .csv, or a paste with a stray control character: nothing a page cannot show."""
+    path = tmp_path / "people.csv"
+    path.write_text("Na\x00me,\x07Phone\nAnn\x1b Lee,+44 20\x7f 7946 0958\n", "utf-8")
+    with app.app_context():
+        layout, found = read(path)
+    assert layout.headers == ["Name", "Phone"] and found == [(2, ["Ann Lee", "+44 20 7946 0958"])]
+
+
 def test_xlsx_cells_become_text(app, tmp_path):
     book = Workbook()
     sheet = book.active

@@ -12,6 +12,8 @@ from pathlib import Path
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 
+from crm.security import without_control_characters
+
 CHUNK = 1 << 20
 SAMPLE = 1 << 16
 DELIMITERS = (",", ";", "\t")
@@ -139,13 +141,14 @@ def _count_outside_quotes(line: str, delimiter: str) -> int:
 
 
 def _headers(cells: list[str]) -> list[str]:
+    cells = [without_control_characters(cell).strip() for cell in cells]
     return [cell or _("Column %(number)d", number=index) for index, cell in enumerate(cells, start=1)]
 
 
 def _csv_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     with path.open(encoding=layout.encoding, newline="") as stream:
         for cells in csv.reader(stream, delimiter=layout.delimiter):
-            yield [_without_guard(cell.strip()) for cell in cells]
+            yield [_without_guard(without_control_characters(cell).strip()) for cell in cells]
 
 
 def _without_guard(cell: str) -> str:
@@ -175,4 +178,4 @@ def _cell_text(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a phone number typed as a number
-    return str(value).strip()
+    return without_control_characters(str(value)).strip()
