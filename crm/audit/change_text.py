@@ -200,13 +200,14 @@ def change_lines(entry) -> list[ChangeLine]:
     """The entry's changes, one line per field, in the order they were logged."""
     prepare([entry])  # reads nothing when the page prepared its entries already
     hidden = _without_values(entry.record_type)
+    unknown = getattr(entry, "values_unknown", False)  # an entry that names its fields only
     with_currency = _has_currency(entry)
     currencies = _currencies(entry) if with_currency else None
     workspace = g.get("workspace")
     lines = []
     for name, before, after in logged_changes(entry.changes):
         label = str(FIELD_LABELS[name]) if name in FIELD_LABELS else name.replace("_", " ")
-        if name in hidden:
+        if unknown or name in hidden:
             lines.append(ChangeLine(label, None, None, values_shown=False))
         elif name in MEMBER_FIELDS:
             lines.append(ChangeLine(label, _member_name(before), _member_name(after), values_shown=True))

@@ -55,6 +55,7 @@ ACTIONS = {
     "contact.deleted": _l("Deleted a contact"),
     "contact.restored": _l("Restored a contact"),
     "contact.reclassified": _l("Customer class changed"),
+    "contact.import_undone": _l("Import undone: values restored"),
     "contact.exported": _l("Exported contacts"),
     "saved_view.created": _l("Saved a view"),
     "saved_view.updated": _l("Changed a saved view"),

@@ -19,6 +19,7 @@ from crm.deals.models import Deal
 from crm.deals.summary import open_deals
 from crm.extensions import db
 from crm.htmx import is_htmx, trigger, wants_partial
+from crm.imports import history as imports_history
 from crm.pagination import rows_loaded
 from crm.permissions import require
 from crm.purchases import company_routes as company_purchases
@@ -198,7 +199,9 @@ def show(company_id: int):
     company = company_or_404(company_id)
     if wants_partial("company-details"):
         return render_template("companies/_details.html", company=company, sizes=SIZE_LABELS, focus_edit=True)
-    history = audit_queries.history_of("company", company.id) if g.membership.can("audit.view") else []
+    history = []
+    if g.membership.can("audit.view"):
+        history = imports_history.with_imports(audit_queries.history_of("company", company.id), "company", company.id)
     contacts = queries.company_contacts(company, g.membership)
     deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
     tickets = company_open_tickets(g.membership, company.id) if g.membership.can("tickets.read") else None

@@ -25,6 +25,7 @@ from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
+from crm.imports import history as imports_history
 from crm.pagination import rows_loaded
 from crm.permissions import require, scope_allows
 from crm.purchases.forms import PurchaseForm
@@ -52,6 +53,7 @@ def contact_helpers() -> dict:
         "restore_days": service.RESTORE_DAYS,
         "bulk_max_ticked": bulk.MAX_SELECTED,
         "contact_entries": contact_entries,
+        "import_headline": imports_history.headline,
         "classification_reasons": lambda contact: classification.reasons(contact, g.workspace),
     }
 
@@ -304,8 +306,12 @@ def _show(contact: Contact):
         context["activity_form"] = activity_form(contact.owner_id, formdata=None)
     if g.membership.can("contacts.write"):
         context["purchase_form"] = PurchaseForm(formdata=None)
-    context["history"] = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else []
+    context["history"] = _history(contact) if g.membership.can("audit.view") else []
     return render_template("contacts/show.html", **context)
+
+
+def _history(contact: Contact) -> list:
+    return imports_history.with_imports(audit_queries.history_of("contact", contact.id), "contact", contact.id)
 
 
 @bp.get("/<int:contact_id>")
@@ -365,7 +371,7 @@ def update(contact_id: int):
         # What changed goes on top of the timeline, and the history is drawn again, out of band.
         entries, _more = timeline.page(contact.id, member=g.membership)
         changed = [entry for entry in entries if entry.at >= saved_from]
-        history = audit_queries.history_of("contact", contact.id) if g.membership.can("audit.view") else None
+        history = _history(contact) if g.membership.can("audit.view") else None
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True,
                                focus_edit=True, new_entries=changed, history_oob=history, actions=ACTIONS)  # fmt: skip
     return redirect(url_for(".show", contact_id=contact.id), 303)

@@ -4,10 +4,12 @@ keyset pages; and the keyset machinery that the company's and the deal's timelin
 (crm/activities/company_timeline.py, crm/activities/deal_timeline.py).
 
 The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
-change's, deal event's or ticket's when it was recorded, a purchase's the start of its day (UTC); at
-equal times tickets come first, then deal events, changes and activities. The cursor is the key of
-the last entry shown; each source is asked only for rows after it (five queries a page; one fewer
-for a member who may not read deals, and one fewer without tickets.read).
+change's, deal event's or ticket's when it was recorded, a purchase's the start of its day (UTC); an
+import's creation of the contact when it was created, an import's change of it when the import
+finished (crm/imports/history.py: read from the import's own rows, nothing written for the timeline);
+at equal times imports come first, then tickets, deal events, changes and activities. The cursor is
+the key of the last entry shown; each source is asked only for rows after it (six queries a page; one
+fewer for a member who may not read deals, and one fewer without tickets.read).
 """
 
 import base64
@@ -27,6 +29,7 @@ from crm.contacts.models import Contact
 from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
+from crm.imports import history as imports_history
 from crm.permissions import scope_allows, visible_to_member
 from crm.purchases.models import Purchase
 from crm.tickets.models import Ticket
@@ -34,8 +37,8 @@ from crm.tickets.queries import visible as tickets_visible
 from crm.workspaces.models import Membership
 
 PER_PAGE = 20
-TICKET, DEAL_EVENT, CHANGE, ACTIVITY, PURCHASE = 4, 3, 2, 1, 0
-CHANGE_ACTIONS = ("contact.updated", "contact.reclassified")
+IMPORT_CREATED, IMPORT_CHANGE, TICKET, DEAL_EVENT, CHANGE, ACTIVITY, PURCHASE = 6, 5, 4, 3, 2, 1, 0
+CHANGE_ACTIONS = ("contact.updated", "contact.reclassified", "contact.import_undone")
 FIELD_LABELS = {
     "name": _l("Name"), "emails": _l("Email addresses"), "phones": _l("Phone numbers"), "company_id": _l("Company"),
     "title": _l("Job title"), "gender": _l("Gender"), "birthday": _l("Birthday"), "source": _l("Source"),
@@ -73,6 +76,10 @@ class Entry:
     @property
     def is_ticket(self) -> bool:
         return self.rank == TICKET
+
+    @property
+    def is_import(self) -> bool:
+        return self.rank in (IMPORT_CREATED, IMPORT_CHANGE)
 
 
 @dataclass
@@ -263,6 +270,21 @@ def tickets(member: Membership, *whose, people: bool = False) -> Source:
     return after
 
 
+def imports(contact_id: int) -> Source:
+    """The contact's creation by an import and the imports' changes of it (crm/imports/history.py:
+    one query, shared with the History panel on the first page)."""
+    ranks = {imports_history.CREATED: IMPORT_CREATED, imports_history.CHANGED: IMPORT_CHANGE}
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        def later(kind: str, time_column, id_column):
+            return after_cursor(time_column, id_column, ranks[kind], cursor)
+
+        items = imports_history.latest("contact", contact_id, limit, later if cursor else None)
+        return [Entry(item.created_at, ranks[item.kind], item) for item in items]
+
+    return after
+
+
 def permitted(member: Membership | None, deal_source: Callable[[], Source], ticket_source: Callable[[], Source]):
     """The deal events and tickets sources (made by these callables) that the member may read;
     neither without a member."""
@@ -296,6 +318,7 @@ def page(
         activities(_activities_of(contact_id)),
         purchases(sa.select(Purchase).where(Purchase.contact_id == contact_id)),
         changes("contact", contact_id, CHANGE_ACTIONS),
+        imports(contact_id),
         *permitted(
             member,
             lambda: deal_events(Deal.contact_id == contact_id, member),

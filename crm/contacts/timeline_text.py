@@ -1,6 +1,7 @@
 """A contact's or a company's timeline entries as HTML (crm.contacts.timeline,
-crm.activities.company_timeline): changes of its fields and class, purchases, deals' events, tickets
-and activities, written in Python for the reasons crm/activities/entry_text.py gives."""
+crm.activities.company_timeline): changes of its fields and class, what imports did to it,
+purchases, deals' events, tickets and activities, written in Python for the reasons
+crm/activities/entry_text.py gives."""
 
 from decimal import Decimal
 from functools import lru_cache
@@ -22,6 +23,7 @@ from crm.activities.entry_text import (
 from crm.audit.change_text import actor_name, change_lines, prepare
 from crm.audit.service import ACTIONS
 from crm.html_text import escape
+from crm.imports import history as imports_history
 from crm.tickets.models import STATUS_LABELS
 
 
@@ -50,15 +52,19 @@ def entries_html(
 
     write_purchase = _purchase_writer(shared, purchases_url, with_person if people else None)
     write_change = _change_writer(shared)
+    write_import = _import_writer(shared, write_change)
     deal_url = url_for("ws.deals.show", deal_id=0)[:-1]
     ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
-    prepare([entry.item for entry in entries if entry.is_change])  # the companies they name, in one query
+    # the companies and the members they name, in one query each
+    prepare([entry.item for entry in entries if entry.is_change or entry.is_import])
 
     def write(entry) -> str:
         if entry.is_ticket:
             return _ticket_opened(shared, entry.item, ticket_url, with_person(entry.item.person))
         if entry.is_change:
             return write_change(entry.item)
+        if entry.is_import:
+            return write_import(entry.item)
         if entry.is_purchase:
             return write_purchase(entry.item)
         if entry.is_deal_event:
@@ -88,6 +94,7 @@ def _labels(locale: str) -> dict:
         "delete": escape(_("Delete")),
         "delete-purchase": escape(_("Delete this purchase? Tier and level are computed again.")),
         "ticket-opened": escape(_("Ticket opened")),
+        "import": escape(_("Import")),
         "statuses": {status: escape(label) for status, label in STATUS_LABELS.items()},
     }
 
@@ -106,15 +113,28 @@ def _change_writer(shared: Writing):
             text += f"<del>{escape(change.before)}</del> → "
         return text + (f"<ins>{escape(change.after)}</ins>" if change.after is not None else "—") + "</li>"
 
-    def write(item) -> str:
-        action = labels["actions"].get(item.action) or escape(item.action)
+    def write(item, badge: str | None = None, element_id: str | None = None, headline: str = "") -> str:
+        badge = badge or labels["actions"].get(item.action) or escape(item.action)
         changes = "".join(map(line, change_lines(item)))
         return (
-            f'<li id="entry-change-{item.id}" class="entry change">'
-            f'<p class="entry-head"><span class="badge">{action}</span> {time_tag(shared, item.created_at)}'
-            f" · {escape(actor_name(item) or labels['kehu'])}</p>"
-            f'<ul class="plain-list changes">{changes}</ul></li>\n'
+            f'<li id="{element_id or f"entry-change-{item.id}"}" class="entry change">'
+            f'<p class="entry-head"><span class="badge">{badge}</span> {time_tag(shared, item.created_at)}'
+            f" · {escape(actor_name(item) or labels['kehu'])}</p>{headline}"
+            + (f'<ul class="plain-list changes">{changes}</ul>' if changes else "")
+            + "</li>\n"
         )
+
+    return write
+
+
+def _import_writer(shared: Writing, write_change):
+    """An import's creation or change of the contact (crm/imports/history.py): written as a change
+    is, under an "Import" badge, with the file it came from (a link for who may open the import)."""
+    badge = _labels(shared.locale)["import"]
+
+    def write(item) -> str:
+        element_id = f"entry-import-{item.kind}-{item.id}"
+        return write_change(item, badge, element_id, f'<p class="import-of">{imports_history.headline(item)}</p>')
 
     return write
 

@@ -84,6 +84,8 @@ class ImportChange(TenantScoped, db.Model):
             ["workspace_id", "contact_id"], ["contacts.workspace_id", "contacts.id"], ondelete="CASCADE"
         ),
         sa.Index("ix_import_changes_workspace_id_import_id", "workspace_id", "import_id"),
+        # a contact's timeline and history (crm/imports/history.py), and its purge's cascade
+        sa.Index("ix_import_changes_workspace_id_contact_id", "workspace_id", "contact_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)

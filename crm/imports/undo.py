@@ -3,20 +3,28 @@ contacts it created go to the trash (restorable there for 30 days) unless they h
 or activities since, the companies it created too unless someone has since put a live contact in
 them, and the contacts it updated get back the values they had where they still hold the import's:
 an edit made since stays (tags, emails and phones lose only those the import added). The caller
-commits."""
+commits.
+
+Each contact put back gets an audit entry with what was put back ("contact.import_undone", on its
+timeline), and each contact or company moved to the trash one as deleting it by hand makes, by the
+member who undid the import: a batch of entries per statement (crm/imports/history.py says why the
+import itself writes none)."""
 
 from datetime import date
 
 import sqlalchemy as sa
+from flask import g
 
 from crm.activities.models import Activity
 from crm.audit import service as audit
 from crm.contacts import identities
 from crm.contacts.models import Company, Contact
 from crm.contacts.service import contact_search_text, set_tags
+from crm.custom_fields.service import definitions
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.imports import history
 from crm.imports.models import Import, ImportChange, change_value
 from crm.imports.purchases import reclassify
 from crm.purchases.models import Purchase
@@ -29,12 +37,13 @@ def undo(job: Import) -> dict:
     purchases = _delete_purchases(job)
     created = sa.and_(Contact.import_id == job.id, Contact.deleted_at.is_(None))
     kept = db.session.scalar(sa.select(sa.func.count()).where(created, _in_use()))
-    trashed = _trash(sa.update(Contact).where(created, ~_in_use()), now)
+    trashed = _trash(Contact, sa.update(Contact).where(created, ~_in_use()), now)
     restored = _restore_updated(job)
     still_used = sa.select(Contact.id).where(
         Contact.company_id == Company.id, Contact.workspace_id == Company.workspace_id, Contact.deleted_at.is_(None)
     )
     companies = _trash(
+        Company,
         sa.update(Company).where(Company.import_id == job.id, Company.deleted_at.is_(None), ~sa.exists(still_used)),
         now,
     )
@@ -67,9 +76,15 @@ def _delete_purchases(job: Import) -> int:
     return deleted
 
 
-def _trash(statement, now) -> int:
-    result = db.session.execute(statement.values(deleted_at=now).execution_options(synchronize_session=False))
-    return result.rowcount
+def _trash(model, statement, now) -> int:
+    """Moves the rows to the trash, each audited as deleting it by hand is."""
+    statement = statement.values(deleted_at=now).returning(model.id, model.name)
+    rows = db.session.execute(statement.execution_options(synchronize_session=False)).all()
+    kind = "contact" if model is Contact else "company"
+    for start in range(0, len(rows), BATCH):
+        deleted = {record_id: {"name": [name, None]} for record_id, name in rows[start : start + BATCH]}
+        audit.record_many(f"{kind}.deleted", kind, deleted)
+    return len(rows)
 
 
 def _restore_updated(job: Import) -> int:
@@ -84,11 +99,27 @@ def _restore_updated(job: Import) -> int:
         contacts = {c.id: c for c in db.session.scalars(
             sa.select(Contact).where(Contact.id.in_([change.contact_id for change in changes]))
         )}  # fmt: skip
+        custom = {field.key: field for field in definitions(g.workspace, "contact")}
+        put_back = {}
         for change in changes:
-            _put_back(contacts[change.contact_id], change.before, change.after)
+            contact = contacts[change.contact_id]
+            was = _values(contact, change.before)
+            _put_back(contact, change.before, change.after)
+            logged = history.logged(was, _values(contact, change.before), custom, tags_added=False)
+            if logged:
+                put_back[contact.id] = logged
+        audit.record_many("contact.import_undone", "contact", put_back)
         restored += len(changes)
         after = changes[-1].id
         db.session.flush()
+
+
+def _values(contact: Contact, names) -> dict:
+    """The contact's values of ``names`` as an import change keeps them (tags by name)."""
+    return {
+        name: [tag.name for tag in contact.tags] if name == "tags" else change_value(getattr(contact, name))
+        for name in names
+    }
 
 
 def _put_back(contact: Contact, before: dict, after: dict | None) -> None:
