@@ -7,7 +7,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, wait_for_htmx
 from tests.factories import make_workspace
 
 pytestmark = pytest.mark.browser
@@ -76,3 +76,38 @@ def test_upload_map_dry_run_import_fix_a_bad_row_and_import_it(
     expect(rows).to_have_count(3)
     expect(page.locator("#contact-rows")).to_contain_text("王小明")
     expect(page.locator("#contact-rows")).to_contain_text("Bad Mail")
+
+
+def test_an_import_that_updates_a_contact_shows_on_its_page_and_so_does_its_undo(
+    app, page: Page, live_server, tmp_path
+):
+    from tests.factories import make_contact
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee", emails=["ann@example.com"], title="Clerk")
+    log_in(page, live_server.url, owner.email, owner.password)
+    source = tmp_path / "customers.csv"
+    source.write_text("Name,Email,Title\nAnn Lee,ann@example.com,Director\n", encoding="utf-8")
+
+    page.goto(f"{live_server.url}/w/{owner.slug}/imports/")
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(source)
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_label("Update them with the filled cells of the file").check()
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Import 1 contact").click()
+    expect(page.get_by_role("region", name="Result")).to_be_visible()
+
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    change = page.locator("#timeline-list li.entry", has_text="Changed by import of customers.csv")
+    expect(change).to_contain_text("Job title: Clerk → Director")
+    expect(change).to_contain_text("Alice")  # who ran it, by name
+    history = page.get_by_role("region", name="History")
+    expect(history).to_contain_text("Changed by import of customers.csv")
+    change.get_by_role("link", name="customers.csv").click()  # to the import's page, boosted
+    wait_for_htmx(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Undo this import").click()
+    expect(page.get_by_text("Import undone: 0 contacts moved to the trash, 1 contacts put back")).to_be_visible()
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    undone = page.locator("#timeline-list li.entry", has_text="Import undone: values restored")
+    expect(undone).to_contain_text("Job title: Director → Clerk")
