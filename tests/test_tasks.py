@@ -244,7 +244,7 @@ def test_a_task_goes_to_its_author_or_someone_who_can_open_the_customer_and_its_
     refused = post(client, f"/w/{ws_a.slug}/contacts/{mine}/activities/",
                    {"kind": "task", "body": "Call Ann", "due_at": "2030-01-01T09:00",
                     "assignee_id": str(seller.membership_id)})  # fmt: skip
-    assert refused.status_code == 303 and count_tasks(app, ws_a) == 0  # refused with a message, nothing saved
+    assert refused.status_code == 422 and count_tasks(app, ws_a) == 0  # refused with a message, nothing saved
     # Given to Sam before (or Ann changed hands since): his to see and finish, without a link to Ann.
     make_activity(app, ws_a, mine, "Call Ann back", kind="task", due_at=utcnow(), assignee_id=seller.membership_id)
     auth.logout()
