@@ -149,7 +149,7 @@ def _form(deal: Deal | None = None, **kwargs) -> DealForm:
         contacts=customers.chosen(Contact, include["contact_id"], g.membership),
         companies=customers.chosen(Company, include["company_id"], g.membership),
         owners=owner_choices(),
-        currencies=currency_choices(),
+        currencies=currency_choices(first=g.workspace.currency),
         priced_by_lines=deal is not None and has_items(deal.id),
         **kwargs,
     )

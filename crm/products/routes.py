@@ -27,7 +27,7 @@ def _filters() -> tuple[str, str]:
 
 
 def _form(**kwargs) -> ProductForm:
-    return ProductForm(currencies=currency_choices(), **kwargs)
+    return ProductForm(currencies=currency_choices(first=g.workspace.currency), **kwargs)
 
 
 def _field_error(form, error: service.ProductError) -> None:

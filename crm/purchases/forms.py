@@ -58,7 +58,7 @@ class PurchaseForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.currency.choices = currency_choices()
+        self.currency.choices = currency_choices(first=g.workspace.currency)
         self.base_amount.label.text = _("Worth in %(currency)s", currency=g.workspace.currency)
 
     @property

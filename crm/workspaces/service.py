@@ -237,11 +237,14 @@ def home_url_for(user: User) -> str:
     return url_for("ws.home", workspace_slug=preferred.workspace.slug)
 
 
-def currency_choices() -> list[tuple[str, str]]:
-    """[(code, "Chinese Yuan (CNY)"), ...] in the reader's language, by name."""
+def currency_choices(first: str | None = None) -> list[tuple[str, str]]:
+    """[(code, "Chinese Yuan (CNY)"), ...] in the reader's language, ``first`` (the workspace's, on a
+    record's form) at the top, then by name; in Chinese by code, since Python has no pinyin order and
+    character codes would scatter the names."""
     locale = get_locale() or Locale.parse("en")
     choices = [(code, f"{get_currency_name(code, locale=locale)} ({code})") for code in CURRENCIES]
-    return sorted(choices, key=lambda choice: choice[1].casefold())
+    by_code = locale.language == "zh"
+    return sorted(choices, key=lambda choice: (choice[0] != first, choice[0] if by_code else choice[1].casefold()))
 
 
 @cache
