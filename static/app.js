@@ -182,6 +182,12 @@
     showToast("error", document.body.dataset.msgOffline);
   });
 
+  // What separates tags typed in one field, as the server reads them (crm/contacts/tags.py): commas
+  // and semicolons, full-width ones too (a Chinese input method types those), the enumeration comma
+  // "\u3001", a vertical bar and line breaks.
+  var TAG_SEPARATORS = /[,;\uff0c\uff1b\u3001|\r\n]+/;
+  var LAST_TAG_SEPARATOR = /[,;\uff0c\uff1b\u3001|\r\n](?=[^,;\uff0c\uff1b\u3001|\r\n]*$)/;
+
   // A search or filter form leaves its empty fields out of the address it asks for and pushes, so a
   // list's URL says only what narrows it (?tag=fair, not ?q=&owner=&tag=fair&...).
   document.addEventListener("htmx:configRequest", function (event) {
@@ -193,7 +199,7 @@
     form.querySelectorAll("[data-comma-list]").forEach(function (field) {
       var parts = [];
       data.getAll(field.name).forEach(function (value) {
-        String(value).split(",").forEach(function (part) {
+        String(value).split(TAG_SEPARATORS).forEach(function (part) {
           if (part.trim()) parts.push(part.trim());
         });
       });
@@ -211,14 +217,15 @@
   document.addEventListener("input", function (event) {
     var field = event.target;
     if (!field.matches || !field.matches("input[data-comma-list]")) return;
-    var comma = field.value.lastIndexOf(",");
+    var last = field.value.search(LAST_TAG_SEPARATOR);
     var source = document.getElementById("tag-options");
-    if (comma < 0 || !source) {
+    if (last < 0 || !source) {
       if (source) field.setAttribute("list", "tag-options");
       return;
     }
-    var typed = field.value.slice(0, comma).split(",").map(function (part) { return part.trim().toLowerCase(); });
-    var before = typed.join(", ") + ", ";
+    var typed = field.value.slice(0, last).split(TAG_SEPARATORS).map(function (part) { return part.trim().toLowerCase(); })
+      .filter(function (part) { return part; });
+    var before = typed.length ? typed.join(", ") + ", " : "";
     var list = document.getElementById(field.id + "-more-options");
     if (!list) {
       list = document.createElement("datalist");

@@ -84,36 +84,47 @@ def _tags_of(ids: list[int]) -> dict[int, list[str]]:
     return {contact_id: sorted(names) for contact_id, names in tags.items()}
 
 
-def tag_named(name: str, create: bool) -> Tag | None:
-    tag = db.session.scalar(sa.select(Tag).where(Tag.name == name))
-    if tag is None and create:
-        tag = Tag(name=name)
-        db.session.add(tag)
+def tags_named(names: list[str], create: bool) -> list[Tag]:
+    """The tags of these names, in the order given; the missing ones made when ``create``."""
+    found = {tag.name: tag for tag in db.session.scalars(sa.select(Tag).where(Tag.name.in_(names)))}
+    if create and len(found) < len(names):
+        for name in names:
+            if name not in found:
+                found[name] = Tag(name=name)
+                db.session.add(found[name])
         db.session.flush()
-    return tag
+    return [found[name] for name in names if name in found]
 
 
-def add_tag(ids: list[int], tag: Tag) -> int:
+def add_tags(ids: list[int], tags: list[Tag]) -> int:
+    """Gives each contact of ``ids`` the ``tags`` it lacks; one audit entry for each contact changed."""
     before = _tags_of(ids)
-    adding = [contact_id for contact_id in ids if tag.name not in before.get(contact_id, [])]
-    db.session.add_all(ContactTag(contact_id=contact_id, tag_id=tag.id) for contact_id in adding)
-    _audit("contact.updated", Contact, {
-        contact_id: {"tags": [before.get(contact_id, []), sorted([*before.get(contact_id, []), tag.name])]}
-        for contact_id in adding
-    })  # fmt: skip
-    return len(adding)
+    after = {}
+    links = []
+    for contact_id in ids:
+        has = before.get(contact_id, [])
+        adding = [tag for tag in tags if tag.name not in has]
+        if adding:
+            links += [ContactTag(contact_id=contact_id, tag_id=tag.id) for tag in adding]
+            after[contact_id] = {"tags": [has, sorted([*has, *(tag.name for tag in adding)])]}
+    db.session.add_all(links)
+    _audit("contact.updated", Contact, after)
+    return len(after)
 
 
-def remove_tag(ids: list[int], tag: Tag) -> int:
+def remove_tags(ids: list[int], tags: list[Tag]) -> int:
+    """Takes ``tags`` from the contacts of ``ids`` that have them; one audit entry for each contact changed."""
     before = _tags_of(ids)
-    removing = [contact_id for contact_id in ids if tag.name in before.get(contact_id, [])]
+    names = {tag.name for tag in tags}
+    removing = [contact_id for contact_id in ids if names & set(before.get(contact_id, []))]
     if removing:
         db.session.execute(
-            sa.delete(ContactTag).where(ContactTag.tag_id == tag.id, ContactTag.contact_id.in_(removing))
+            sa.delete(ContactTag)
+            .where(ContactTag.tag_id.in_([tag.id for tag in tags]), ContactTag.contact_id.in_(removing))
             .execution_options(synchronize_session=False)
         )  # fmt: skip
     _audit("contact.updated", Contact, {
-        contact_id: {"tags": [before[contact_id], [name for name in before[contact_id] if name != tag.name]]}
+        contact_id: {"tags": [before[contact_id], [name for name in before[contact_id] if name not in names]]}
         for contact_id in removing
     })  # fmt: skip
     return len(removing)

@@ -9,10 +9,10 @@ from flask_babel import format_decimal, ngettext
 
 from crm.contacts import batch, service
 from crm.contacts.models import LEVELS, Company, Contact
+from crm.contacts.tags import TagError, read_tags
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
-from crm.search import normalize
 
 ACTIONS = {
     "owner": (_l("Assign owner"), "contacts.write"),
@@ -41,6 +41,7 @@ COUNT_CAP = 10_000  # "all matching" is counted up to here before the bar asks; 
 MAX_AT_ONCE = 20_000
 # "Automatic" classifies each contact again (one figures query each, about 5 ms): fewer at once.
 AUTOMATIC_AT_ONCE = 1_000
+MAX_TAGS_AT_ONCE = 10  # tags one "Add tag" or "Remove tag" takes (as many as the list's tag filter)
 
 
 # A refused bulk request from htmx: nothing is swapped, so the ticked rows and the chosen action
@@ -60,22 +61,24 @@ class OwnerNotChosen(BulkError):
 
 def apply(action: str, statement: sa.Select, value, progress: batch.Progress | None = None) -> int:
     """Runs ``action`` on every contact of ``statement``; returns how many changed. ``progress``: told
-    after each batch (a background job commits it there, so that its change shows as it goes)."""
-    tag = None
+    after each batch (a background job commits it there, so that its change shows as it goes). The
+    tag actions' ``value``: the tag names (a job queued before several were taken holds one name)."""
+    tags = None
     changed = 0
     for ids in batch.id_batches(Contact, statement, progress):
-        if action in ("add_tag", "remove_tag") and tag is None:  # made only when there is a contact to tag
-            tag = batch.tag_named(value, create=action == "add_tag")
-            if tag is None:  # removing a tag nobody has
+        if action in ("add_tag", "remove_tag") and tags is None:  # made only when there is a contact to tag
+            names = [value] if isinstance(value, str) else value
+            tags = batch.tags_named(names, create=action == "add_tag")
+            if not tags:  # removing tags nobody has
                 return 0
         if action == "owner":
             changed += batch.set_owner(Contact, ids, value)
         elif action == "delete":
             changed += batch.trash(Contact, ids)
         elif action == "add_tag":
-            changed += batch.add_tag(ids, tag)
+            changed += batch.add_tags(ids, tags)
         elif action == "remove_tag":
-            changed += batch.remove_tag(ids, tag)
+            changed += batch.remove_tags(ids, tags)
         elif value:
             changed += batch.pin_level(ids, value)
         else:
@@ -166,10 +169,15 @@ def choose_owner_page(owners: list[tuple[int, str]], noun: str, back_url: str) -
 def check_value(action: str, raw: str, owners: dict[int, str]):
     """The action's value from the form, or BulkError."""
     if action in ("add_tag", "remove_tag"):
-        name = normalize(raw)[:50]
-        if not name:
+        try:
+            names = read_tags(raw)
+        except TagError as error:
+            raise BulkError(str(error)) from error
+        if not names:
             raise BulkError(_l("Enter a tag."))
-        return name
+        if len(names) > MAX_TAGS_AT_ONCE:
+            raise BulkError(_l("Enter at most %(count)d tags at once.", count=MAX_TAGS_AT_ONCE))
+        return names
     if action == "owner":
         if raw == NOBODY:
             return None

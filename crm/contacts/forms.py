@@ -12,6 +12,7 @@ from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.models import LIFECYCLES
 from crm.contacts.service import SENSITIVE_FIELDS
+from crm.contacts.tags import TagError, read_tags
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
@@ -158,6 +159,12 @@ class ContactForm(_RecordForm):
             raise ValidationError(_l("At most %(count)d addresses.", count=MAX_EMAILS))
         field.parsed = list(dict.fromkeys(emails))
 
+    def validate_tags(self, field):
+        try:
+            field.parsed = read_tags(field.data)
+        except TagError as error:
+            raise ValidationError(str(error)) from error
+
     def validate_phones(self, field):
         numbers = []
         for raw in re.split(r"[,;\n]+", field.data or ""):
@@ -175,7 +182,7 @@ class ContactForm(_RecordForm):
         data["emails"] = getattr(self.emails, "parsed", [])
         if "phones" in data:
             data["phones"] = getattr(self.phones, "parsed", [])
-        data["tags"] = _split(self.tags.data)
+        data["tags"] = getattr(self.tags, "parsed", [])
         data["gender"] = data.get("gender") or None
         data["level"] = data.get("level") or ""  # "" is automatic
         return data

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from crm.contacts.models import LEVELS, LIFECYCLES, TIERS
+from crm.contacts.tags import split_tags
 from crm.i18n import lazy_gettext as _l
-from crm.search import normalize
 
 SORTS = {
     "newest": _l("Newest first"),
@@ -53,14 +53,13 @@ TAG_MATCHES = ("any", "all")
 
 def tag_args(args) -> tuple[str, ...]:
     """The tags of a list's tag filter: repeated ``tag`` arguments, each of which may hold several
-    separated by commas (the filter's field; a tag never holds a comma), as stored (lower case), each
-    once. One more than the most a filter takes is kept, for the list to say there are too many."""
+    separated as the contact form separates them (commas, full-width ones too: a tag never holds a
+    separator, crm/contacts/tags.py), as stored (lower case), each once. One more than the most a
+    filter takes is kept, for the list to say there are too many. A name longer than a tag may be
+    is kept whole, so it matches nothing (cut, it could match another tag)."""
     names: dict[str, None] = {}
     for value in args.getlist("tag"):
-        for part in value.split(","):
-            name = normalize(part)[:50]
-            if name:
-                names[name] = None
+        names.update(dict.fromkeys(split_tags(value)))
     return tuple(names)[: MAX_TAGS + 1]
 
 

@@ -11,10 +11,11 @@ from flask_babel import gettext as _
 from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.forms import COUNTRIES, EARLIEST_BIRTHDAY
+from crm.contacts.tags import TagError, read_tags
 from crm.custom_fields.service import MASK, FieldDef, to_storage
 from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
-from crm.search import CJK, normalize
+from crm.search import CJK
 
 MAX_EACH = 10  # emails, phones (as the contact form)
 TEXT_LIMITS = {"name": 200, "title": 120, "source": 60, "about": 5000, "street": 200, "city": 100, "region": 100,
@@ -24,7 +25,7 @@ GENDERS = {"female": "female", "f": "female", "woman": "female", "女": "female"
            "other": "other", "其他": "other"}  # fmt: skip
 TRUE_WORDS = {"yes", "y", "true", "1", "x", "✓", "是", "对", "有"}
 FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
-SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "tags": r"[,;，、；|]+", "multi": r"[,;，、；|]+"}
+SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "multi": r"[,;，、；|]+"}  # tags: crm/contacts/tags.py
 ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?")
 NUMERIC_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
 # Lazy: translated only when a row's problem is written, not once per row.
@@ -102,7 +103,10 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
         numbers = [phone_cell(part, context.region) for part in _split("phone", raw)]
         row.phones = _unique(row.phones + numbers, PHONES_WORD)
     elif target == "tags":
-        row.tags = list(dict.fromkeys(row.tags + [normalize(tag)[:50] for tag in _split("tags", raw)]))
+        try:  # separated as the contact form separates them (a tag never holds a separator)
+            row.tags = list(dict.fromkeys(row.tags + read_tags(raw)))
+        except TagError as error:
+            raise Invalid(str(error)) from error
     elif target == "company":
         row.company = text_cell(raw, 200)
     elif target == "gender":

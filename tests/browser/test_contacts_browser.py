@@ -152,7 +152,7 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     expect(page.get_by_label("Select Bob Stone")).to_be_checked()
     page.get_by_label("Select Bob Stone").uncheck()
     page.get_by_label("Action").select_option(label="Add tag")
-    page.locator("#bulk-form").get_by_label("Tag", exact=True).fill("spring fair")
+    page.locator("#bulk-form").get_by_label("Tags", exact=True).fill("spring fair")
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Apply").click()
