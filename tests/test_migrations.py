@@ -157,3 +157,65 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
     assert "São Paulo Têxtil" in companies
     tickets = client.get(f"/w/{ws.slug}/tickets/", query_string={"q": "frio"}).get_data(as_text=True)
     assert "Café frío" in tickets
+
+
+def test_0041_splits_stored_tags_that_hold_separators(app, client, auth):
+    """Tags the bulk bar stored whole ("a,b", "北京，上海") become one tag a part, merged into the
+    workspace's tags of those names, each contact keeping every part; another workspace's tags of
+    the same names stay its own."""
+    from tests.factories import make_contact, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    ann = make_contact(app, ws, "Ann Lee", tags=["a"])
+    bo, cy = make_contact(app, ws, "Bo Bai"), make_contact(app, ws, "Cy Chen")
+    beta = make_contact(app, other, "Beta Bee", tags=["b"])
+    glued = {
+        ws.id: {"a,b": [ann], "北京，上海": [bo], "VIP、北京": [bo, ann], "\uff0c ;": [cy]},
+        other.id: {"a;b": [beta]},
+    }
+    with app.app_context():
+        downgrade(revision="0040")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            for workspace_id, tags in glued.items():
+                _enter_workspace(connection, workspace_id)
+                for name, contact_ids in tags.items():
+                    _glued_tag(connection, workspace_id, name, contact_ids)
+        upgrade()
+        found = {}
+        with engine.begin() as connection:
+            for workspace_id in (ws.id, other.id):
+                _enter_workspace(connection, workspace_id)
+                found[workspace_id] = _tags_and_links(connection, workspace_id)
+        if engine is not db.engine:
+            engine.dispose()
+    assert found[ws.id]["tags"] == sorted(["a", "b", "vip", "北京", "上海"])
+    assert found[ws.id]["links"] == sorted([(ann, "a"), (ann, "b"), (ann, "vip"), (ann, "北京"), (bo, "上海"),
+                                            (bo, "北京"), (bo, "vip")])  # fmt: skip
+    assert found[other.id] == {"tags": ["a", "b"], "links": [(beta, "a"), (beta, "b")]}
+    auth.login(ws.email, ws.password)
+    listed = client.get(f"/w/{ws.slug}/contacts/", query_string={"tag": "上海"}).get_data(as_text=True)
+    assert "Bo Bai" in listed and "Ann Lee" not in listed
+
+
+def _glued_tag(connection, workspace_id: int, name: str, contact_ids: list[int]) -> None:
+    values = {"ws": workspace_id, "name": name}
+    connection.execute(sa.text("INSERT INTO tags (workspace_id, name) VALUES (:ws, :name)"), values)
+    tag_id = connection.execute(sa.text("SELECT id FROM tags WHERE workspace_id = :ws AND name = :name"), values)
+    link = sa.text("INSERT INTO contact_tags (workspace_id, contact_id, tag_id) VALUES (:ws, :contact, :tag)")
+    tag_id = tag_id.scalar_one()
+    for contact_id in contact_ids:
+        connection.execute(link, {"ws": workspace_id, "contact": contact_id, "tag": tag_id})
+
+
+def _tags_and_links(connection, workspace_id: int) -> dict:
+    names = sa.text("SELECT name FROM tags WHERE workspace_id = :ws")
+    links = sa.text(
+        "SELECT ct.contact_id, t.name FROM contact_tags ct"
+        " JOIN tags t ON t.workspace_id = ct.workspace_id AND t.id = ct.tag_id WHERE ct.workspace_id = :ws"
+    )
+    return {
+        "tags": sorted(connection.execute(names, {"ws": workspace_id}).scalars()),
+        "links": sorted(tuple(row) for row in connection.execute(links, {"ws": workspace_id})),
+    }
