@@ -159,7 +159,7 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
     assert "Café frío" in tickets
 
 
-def test_0041_splits_stored_tags_that_hold_separators(app, client, auth):
+def test_0042_splits_stored_tags_that_hold_separators(app, client, auth):
     """Tags the bulk bar stored whole ("a,b", "北京，上海") become one tag a part, merged into the
     workspace's tags of those names, each contact keeping every part; another workspace's tags of
     the same names stay its own."""
@@ -175,7 +175,7 @@ def test_0041_splits_stored_tags_that_hold_separators(app, client, auth):
         other.id: {"a;b": [beta]},
     }
     with app.app_context():
-        downgrade(revision="0040")
+        downgrade(revision="0041")
         engine = owner_engine(app)
         with engine.begin() as connection:
             for workspace_id, tags in glued.items():

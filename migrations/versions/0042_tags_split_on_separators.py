@@ -9,8 +9,8 @@ deleted. A name that is only separators leaves nothing to give, and goes. Saved 
 The separators are copied here, not imported: this revision splits what was stored by then.
 Downgrading leaves the tags split.
 
-Revision ID: 0041
-Revises: 0040
+Revision ID: 0042
+Revises: 0041
 Create Date: 2026-12-09
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 from crm.pg import row_security_relaxed
 from crm.search import normalize
 
-revision = "0041"
-down_revision = "0040"
+revision = "0042"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 
