@@ -5,7 +5,6 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.contacts.forms import SIZE_LABELS
 from crm.contacts.models import Company
@@ -13,6 +12,7 @@ from crm.contacts.service import company_search_text
 from crm.custom_fields.service import definitions, to_storage
 from crm.db import utcnow
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.imports.contact_rows import (
     Column,
     Invalid,
@@ -53,10 +53,10 @@ def parse(line: int, cells: list[str], columns: list[Column], context: RowContex
             try:
                 _take(row, column.target, raw, context)
             except Invalid as error:
-                row.problems.append((column.header, str(error)))
-    header = next((c.header for c in columns if c.target == "name"), _("Name"))
+                row.problems.append((column.header, error.args[0]))
+    header = next((c.header for c in columns if c.target == "name"), _l("Name"))
     if "name" not in row.fields and all(column != header for column, _reason in row.problems):
-        row.problems.append((header, _("A name is needed.")))
+        row.problems.append((header, _l("A name is needed.")))
     return row
 
 
@@ -71,11 +71,11 @@ def _take(row: CompanyRow, target: str, raw: str, context: RowContext) -> None:
         row.fields["country"] = country_cell(raw)
     elif target == "size":
         if raw not in SIZES:
-            raise Invalid(_("Write one of: %(sizes)s.", sizes=", ".join(SIZE_LABELS[size] for size in SIZES)))
+            raise Invalid(_l("Write one of: %(sizes)s.", sizes=", ".join(SIZE_LABELS[size] for size in SIZES)))
         row.fields["size"] = raw
     elif target == "website":
         if not WEBSITE.fullmatch(raw) or len(raw) > 255:
-            raise Invalid(_("Enter a web address such as example.com."))
+            raise Invalid(_l("Enter a web address such as example.com."))
         row.fields["website"] = raw
     elif target.startswith(CUSTOM_PREFIX):
         definition = context.custom[target.removeprefix(CUSTOM_PREFIX)]
@@ -104,7 +104,7 @@ class CompanyWork(RowWork):
         creates = []
         for row in fresh:
             if row.fields["name"].lower() in existing:
-                self.skip(row, _("Already in Kehu: %(name)s.", name=row.fields["name"]))
+                self.skip(row, _l("Already in Kehu: %(name)s.", name=row.fields["name"]))
             else:
                 creates.append(row)
         self.job.created_count += len(creates)
@@ -116,7 +116,7 @@ class CompanyWork(RowWork):
     def _first_in_file(self, row: CompanyRow) -> bool:
         key = row.fields["name"].lower()
         if key in self.seen:
-            self.skip(row, _("Same name as row %(line)d.", line=self.seen[key]))
+            self.skip(row, _l("Same name as row %(line)d.", line=self.seen[key]))
             return False
         self.seen[key] = row.line
         return True

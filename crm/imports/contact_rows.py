@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
-
 from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.forms import COUNTRIES, EARLIEST_BIRTHDAY
@@ -28,7 +26,7 @@ FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
 SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "multi": r"[,;，、；|]+"}  # tags: crm/contacts/tags.py
 ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?")
 NUMERIC_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
-# Lazy: translated only when a row's problem is written, not once per row.
+# Lazy, as every reason here: kept untranslated with the problem (crm/imports/reasons.py).
 EMAILS_WORD, PHONES_WORD, NAME_WORD = _l("email addresses"), _l("phone numbers"), _l("Name")
 URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(:\d+)?(/\S*)?", re.I)
 
@@ -89,7 +87,7 @@ def parse(line: int, cells: list[str], columns: list[Column], context: RowContex
         try:
             _take(row, column.target, raw, context, names)
         except Invalid as error:
-            row.problems.append((column.header, str(error)))
+            row.problems.append((column.header, error.args[0]))
     _settle_name(row, names, columns)
     return row
 
@@ -106,7 +104,7 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
         try:  # separated as the contact form separates them (a tag never holds a separator)
             row.tags = list(dict.fromkeys(row.tags + read_tags(raw)))
         except TagError as error:
-            raise Invalid(str(error)) from error
+            raise Invalid(error.args[0]) from error
     elif target == "company":
         row.company = text_cell(raw, 200)
     elif target == "gender":
@@ -114,9 +112,9 @@ def _take(row: ContactRow, target: str, raw: str, context: RowContext, names: di
     elif target == "birthday":
         row.fields["birthday"] = parse_date(raw, context.day_first)
         if row.fields["birthday"] > context.today:
-            raise Invalid(_("%(value)s is in the future: a birthday cannot be.", value=raw))
+            raise Invalid(_l("%(value)s is in the future: a birthday cannot be.", value=raw))
         if row.fields["birthday"] < EARLIEST_BIRTHDAY:
-            raise Invalid(_("%(value)s is before 1900: not a birthday.", value=raw))
+            raise Invalid(_l("%(value)s is before 1900: not a birthday.", value=raw))
     elif target == "owner":
         row.fields["owner_id"] = owner_cell(raw, context.members)
     elif target == "country":
@@ -139,9 +137,9 @@ def _settle_name(row: ContactRow, names: dict, columns: list[Column]) -> None:
     name = " ".join(name.split())
     header = next((c.header for c in columns if c.target in ("name", "first_name", "last_name")), NAME_WORD)
     if not name:
-        row.problems.append((header, _("A name is needed.")))
+        row.problems.append((header, _l("A name is needed.")))
     elif len(name) > TEXT_LIMITS["name"]:
-        row.problems.append((header, _("At most %(max)d characters.", max=TEXT_LIMITS["name"])))
+        row.problems.append((header, _l("At most %(max)d characters.", max=TEXT_LIMITS["name"])))
     else:
         row.fields["name"] = name
 
@@ -153,13 +151,13 @@ def _split(kind: str, raw: str) -> list[str]:
 def _unique(values: list[str], what: str) -> list[str]:
     values = list(dict.fromkeys(values))
     if len(values) > MAX_EACH:
-        raise Invalid(_("At most %(count)d %(what)s.", count=MAX_EACH, what=what))
+        raise Invalid(_l("At most %(count)d %(what)s.", count=MAX_EACH, what=what))
     return values
 
 
 def text_cell(raw: str, limit: int) -> str:
     if len(raw) > limit:
-        raise Invalid(_("At most %(max)d characters.", max=limit))
+        raise Invalid(_l("At most %(max)d characters.", max=limit))
     return raw
 
 
@@ -167,20 +165,20 @@ def email_cell(raw: str) -> str:
     try:
         return normalize_email(raw)
     except ValueError as error:
-        raise Invalid(_("%(address)s is not a valid email address.", address=raw)) from error
+        raise Invalid(_l("%(address)s is not a valid email address.", address=raw)) from error
 
 
 def phone_cell(raw: str, region: str) -> str:
     try:
         return phones.to_e164(raw, region)
     except ValueError as error:
-        raise Invalid(str(error)) from error
+        raise Invalid(error.args[0]) from error
 
 
 def _gender(raw: str) -> str:
     gender = GENDERS.get(raw.lower())
     if gender is None:
-        raise Invalid(_("Write female, male or other."))
+        raise Invalid(_l("Write female, male or other."))
     return gender
 
 
@@ -188,9 +186,9 @@ def owner_cell(raw: str, members: dict[str, int]) -> int:
     """A member by email, or by a name no other member shares (as an export writes the owner)."""
     member_id = members.get(raw.lower()) if "@" in raw else members.get(raw.casefold())
     if member_id is None and "@" in raw:
-        raise Invalid(_("No member of this workspace has the email address %(address)s.", address=raw))
+        raise Invalid(_l("No member of this workspace has the email address %(address)s.", address=raw))
     if member_id is None:
-        raise Invalid(_("No member of this workspace goes by the name %(name)s (or two do): use their email "
+        raise Invalid(_l("No member of this workspace goes by the name %(name)s (or two do): use their email "
                         "address.", name=raw))  # fmt: skip
     return member_id
 
@@ -198,7 +196,7 @@ def owner_cell(raw: str, members: dict[str, int]) -> int:
 def country_cell(raw: str) -> str:
     """A country code the contact form accepts too (ISO 3166), so an imported record stays editable."""
     if raw.upper() not in COUNTRIES:
-        raise Invalid(_("Write the two-letter country code, such as CN or US."))
+        raise Invalid(_l("Write the two-letter country code, such as CN or US."))
     return raw.upper()
 
 
@@ -216,7 +214,7 @@ def parse_date(raw: str, day_first: bool) -> date:
             return date(year, first, second)
     except ValueError:
         pass
-    raise Invalid(_("%(value)s is not a date; write it as 2025-03-31.", value=raw))
+    raise Invalid(_l("%(value)s is not a date; write it as 2025-03-31.", value=raw))
 
 
 def custom_value(definition: FieldDef, raw: str, day_first: bool):
@@ -233,7 +231,7 @@ def custom_value(definition: FieldDef, raw: str, day_first: bool):
         return _checkbox(raw)
     if kind == "url":
         if not URL.fullmatch(raw):
-            raise Invalid(_("Enter a full web address, such as https://example.com."))
+            raise Invalid(_l("Enter a full web address, such as https://example.com."))
         return text_cell(raw, 500)
     return text_cell(raw, 5000 if kind == "long_text" else 500)
 
@@ -244,9 +242,9 @@ def number_cell(raw: str) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation as error:
-        raise Invalid(_("%(value)s is not a number.", value=raw)) from error
+        raise Invalid(_l("%(value)s is not a number.", value=raw)) from error
     if not number.is_finite():
-        raise Invalid(_("%(value)s is not a number.", value=raw))
+        raise Invalid(_l("%(value)s is not a number.", value=raw))
     return number
 
 
@@ -254,7 +252,7 @@ def _option(definition: FieldDef, raw: str) -> str:
     for option in definition.options:
         if option.lower() == raw.lower():
             return option
-    raise Invalid(_("%(value)s is not one of: %(options)s.", value=raw, options=", ".join(definition.options)))
+    raise Invalid(_l("%(value)s is not one of: %(options)s.", value=raw, options=", ".join(definition.options)))
 
 
 def _checkbox(raw: str) -> bool:
@@ -263,4 +261,4 @@ def _checkbox(raw: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise Invalid(_("Write yes or no."))
+    raise Invalid(_l("Write yes or no."))

@@ -8,6 +8,7 @@ import sqlalchemy.orm as so
 
 from crm.db import BigId, Timestamps, UTCDateTime
 from crm.extensions import db
+from crm.imports.reasons import shown
 from crm.tenancy import TenantScoped
 
 ENTITIES = ("contacts", "companies", "purchases")  # what an imported file holds
@@ -68,8 +69,20 @@ class ImportProblem(TenantScoped, db.Model):
     line: so.Mapped[int] = so.mapped_column(sa.Integer)  # the spreadsheet's row number; 1 is the header
     kind: so.Mapped[str] = so.mapped_column(sa.String(8))  # "invalid" or "skipped"
     column: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # In the language of whoever ran the check; ``message`` keeps it untranslated (and the column's
+    # name when it is one of ours, not the file's), for each reader's own language (crm/imports/reasons.py).
+    # Problems written before migration 0042 have no message and show as stored.
     reason: so.Mapped[str] = so.mapped_column(sa.String(500))
+    message: so.Mapped[dict | None] = so.mapped_column(sa.JSON)  # {"reason": ..., "column": ...}
     cells: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # the row as read, for the error file
+
+    @property
+    def shown_reason(self) -> str:
+        return shown((self.message or {}).get("reason"), self.reason)
+
+    @property
+    def shown_column(self) -> str | None:
+        return shown((self.message or {}).get("column"), self.column)
 
 
 class ImportChange(TenantScoped, db.Model):

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.contacts import classification, identities
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.imports.contact_rows import (
     Column,
     Invalid,
@@ -23,6 +23,7 @@ from crm.imports.contact_rows import (
     text_cell,
 )
 from crm.imports.forms import MATCH_LABELS
+from crm.imports.reasons import lowered
 from crm.imports.work import RowWork, insert_rows
 from crm.purchases.models import Purchase
 from crm.workspaces.models import Membership, Workspace
@@ -50,7 +51,7 @@ def parse(line: int, cells: list[str], columns: list[Column], context: RowContex
             try:
                 _take(row, column.target, raw, context)
             except Invalid as error:
-                row.problems.append((column.header, str(error)))
+                row.problems.append((column.header, error.args[0]))
     if not row.problems:
         _settle(row, columns)
     return row
@@ -68,35 +69,35 @@ def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
     elif target == "purchased_on":
         row.fields["purchased_on"] = parse_date(raw, context.day_first)
         if row.fields["purchased_on"] > context.today:
-            raise Invalid(_("%(value)s is in the future: a purchase cannot be dated after today.", value=raw))
+            raise Invalid(_l("%(value)s is in the future: a purchase cannot be dated after today.", value=raw))
     elif target == "product":
         row.fields["product"] = text_cell(raw, 200)
     else:  # quantity, unit_price, amount
         number = number_cell(raw)
         if number < 0 or (target == "quantity" and number == 0) or number > MAX_AMOUNT:
-            raise Invalid(_("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
+            raise Invalid(_l("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
         row.fields[target] = number
 
 
 def _what(target: str) -> str:
-    return {"quantity": _("quantity"), "unit_price": _("price"), "amount": _("amount")}[target]
+    return {"quantity": _l("quantity"), "unit_price": _l("price"), "amount": _l("amount")}[target]
 
 
 def _settle(row: PurchaseRow, columns: list[Column]) -> None:
     """Fills what the others imply: the quantity (1), the amount (quantity x price) or the price."""
     header = {column.target: column.header for column in columns}
-    for target, message in (("purchased_on", _("A date is needed.")), ("product", _("A product is needed."))):
+    for target, message in (("purchased_on", _l("A date is needed.")), ("product", _l("A product is needed."))):
         if target not in row.fields:
             row.problems.append((header.get(target, target), message))
     quantity = row.fields.setdefault("quantity", Decimal(1))
     if "amount" not in row.fields and "unit_price" not in row.fields:
-        row.problems.append((header.get("amount", _("Amount")), _("An amount is needed.")))
+        row.problems.append((header.get("amount", _l("Amount")), _l("An amount is needed.")))
     elif "amount" not in row.fields:
         row.fields["amount"] = (quantity * row.fields["unit_price"]).quantize(CENT)
     elif "unit_price" not in row.fields:
         row.fields["unit_price"] = (row.fields["amount"] / quantity).quantize(CENT)
     if not (row.keys or row.company):
-        row.problems.append((None, _("Nothing in this row says whose purchase it is.")))
+        row.problems.append((None, _l("Nothing in this row says whose purchase it is.")))
 
 
 class PurchaseWork(RowWork):
@@ -166,14 +167,14 @@ class PurchaseWork(RowWork):
         if row.company and row.company.lower() in companies:
             return None, companies[row.company.lower()]
         if key is not None:
-            self._invalid(row, _("No contact has %(key)s.", key=key))
+            self._invalid(row, _l("No contact has %(key)s.", key=key))
         elif row.company:
-            self._invalid(row, _("No company is called %(name)s.", name=row.company))
+            self._invalid(row, _l("No company is called %(name)s.", name=row.company))
         else:
-            self._invalid(row, _("This row has no %(what)s to find the customer by.", what=_match_label(self.job)))
+            self._invalid(row, _l("This row has no %(what)s to find the customer by.", what=_match_label(self.job)))
         return None
 
-    def _invalid(self, row: PurchaseRow, reason: str) -> None:
+    def _invalid(self, row: PurchaseRow, reason) -> None:
         self.job.invalid_count += 1
         self.problem(row, "invalid", None, reason)
 
@@ -188,8 +189,8 @@ class PurchaseWork(RowWork):
             reclassify(self.job.workspace_id, self.customers)
 
 
-def _match_label(job) -> str:
-    return str(MATCH_LABELS[job.match_by]).lower()
+def _match_label(job):
+    return lowered(MATCH_LABELS[job.match_by])
 
 
 def reclassify(workspace_id: int, contact_ids: set[int]) -> None:

@@ -20,6 +20,7 @@ from crm.imports.fields import custom_fields_of, from_saved, guess, targets_for
 from crm.imports.forms import ENTITY_LABELS, UploadForm, mapping_form
 from crm.imports.models import Import, ImportProblem, SavedMapping
 from crm.imports.reader import UnreadableFile, format_of, layout_of, rows
+from crm.imports.reasons import shown
 from crm.imports.undo import undo
 from crm.jobs import enqueue
 from crm.pagination import keyset, newest_first
@@ -286,17 +287,26 @@ def invalid_rows(import_id: int):
     return csv_download(_invalid_lines(job.id, g.workspace.id, header), f"{name}-invalid-rows.csv")
 
 
+def _problem_text(problem) -> str:
+    """ "Column: reason" in the reader's language (as stored for problems written before 0042)."""
+    message = problem.message or {}
+    reason, column = shown(message.get("reason"), problem.reason), shown(message.get("column"), problem.column)
+    return f"{column}: {reason}" if column else reason
+
+
 def _invalid_lines(import_id: int, workspace_id: int, header: list[str]):
     bind_workspace(workspace_id)
     yield csv_row(header)
     statement = (
-        sa.select(ImportProblem.line, ImportProblem.column, ImportProblem.reason, ImportProblem.cells)
+        sa.select(
+            ImportProblem.line, ImportProblem.column, ImportProblem.reason, ImportProblem.message, ImportProblem.cells
+        )
         .where(ImportProblem.import_id == import_id, ImportProblem.kind == "invalid")
         .order_by(ImportProblem.line, ImportProblem.id)
         .execution_options(yield_per=1000)
     )
     for _line, problems in groupby(db.session.execute(statement), key=lambda problem: problem.line):
         problems = list(problems)
-        reasons = "; ".join(f"{p.column}: {p.reason}" if p.column else p.reason for p in problems)
+        reasons = "; ".join(_problem_text(p) for p in problems)
         cells = list(problems[0].cells) + [""] * (len(header) - 1 - len(problems[0].cells))
         yield csv_row([*cells[: len(header) - 1], reasons])

@@ -250,7 +250,7 @@ class Work(RowWork):
         keys = row.keys(self.match_by)
         earlier = next((self.seen[key] for key in keys if key in self.seen), None)
         if earlier is not None:
-            self.skip(row, _("Same %(what)s as row %(line)d.", what=KEY_LABELS[self.match_by], line=earlier))
+            self.skip(row, _l("Same %(what)s as row %(line)d.", what=KEY_LABELS[self.match_by], line=earlier))
             return False
         for key in keys:
             self.seen[key] = row.line
@@ -273,9 +273,9 @@ class Work(RowWork):
                 if self.complete(row, self.required):
                     creates.append(row)
             elif self.mode == "create":
-                self.skip(row, _("Already in Kehu: %(key)s.", key=found[0]))
+                self.skip(row, _l("Already in Kehu: %(key)s.", key=found[0]))
             elif found[1] in self.updated:
-                self.skip(row, _("Row %(line)d updates the same contact.", line=self.updated[found[1]]))
+                self.skip(row, _l("Row %(line)d updates the same contact.", line=self.updated[found[1]]))
             else:
                 self.updated[found[1]] = row.line
                 updates.append((found[1], row))
@@ -363,7 +363,7 @@ class Work(RowWork):
             contact = contacts[contact_id]
             wanted = _wanted(contact, row, company_ids)
             if not wanted:
-                self.skip(row, _("Nothing new for this contact."))
+                self.skip(row, _l("Nothing new for this contact."))
                 continue
             self.job.updated_count += 1
             if self.write:

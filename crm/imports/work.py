@@ -7,11 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.db import plans_kept
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.imports.models import Import, ImportProblem
+from crm.imports.reasons import stored
 from crm.tenancy import CrossWorkspaceWrite, NoWorkspace, bound_workspace_id
 
 
@@ -129,12 +130,15 @@ class RowWork(ABC):
     def finish(self) -> None:  # noqa: B027 (a hook: most kinds of file have nothing to finish)
         """After the last batch (the purchases' customers are classified again here)."""
 
-    def problem(self, row, kind: str, column: str | None, reason: str) -> None:
-        column = None if column is None else str(column)  # a lazy header name
-        self.problems.append({"line": row.line, "kind": kind, "column": column, "reason": reason[:500],
+    def problem(self, row, kind: str, column, reason) -> None:
+        """``reason`` (and ``column``, when it is no header of the file) a lazy text: kept as the
+        message and its values too, translated for each reader (crm/imports/reasons.py)."""
+        message = {"reason": stored(reason), "column": stored(column)}
+        self.problems.append({"line": row.line, "kind": kind, "column": None if column is None else str(column),
+                              "reason": str(reason)[:500], "message": message if message["reason"] else None,
                               "cells": row.cells})  # fmt: skip
 
-    def skip(self, row, reason: str) -> None:
+    def skip(self, row, reason) -> None:
         self.job.skipped_count += 1
         self.problem(row, "skipped", None, reason)
 
@@ -153,7 +157,7 @@ class RowWork(ABC):
         if not missing:
             return True
         for definition in missing:
-            self.problem(row, "invalid", definition.label, _("%(label)s is required.", label=definition.label))
+            self.problem(row, "invalid", definition.label, _l("%(label)s is required.", label=definition.label))
         self.job.invalid_count += 1
         return False
 
