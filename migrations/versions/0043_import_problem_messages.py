@@ -4,16 +4,16 @@ sees it in their own language, on the page and in the downloaded Error column
 (crm/imports/reasons.py). Problems written before have none and show as they were stored, in the
 language of whoever ran the check.
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0043
+Revises: 0042
 Create Date: 2026-12-09
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0042"
-down_revision = "0041"
+revision = "0043"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
