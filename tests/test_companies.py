@@ -1,6 +1,8 @@
 """Companies: create with validation, their contacts on the company page, search, inline edit,
 trash and restore, and the query count of the list."""
 
+import re
+
 import sqlalchemy as sa
 
 from crm.contacts.models import Company
@@ -100,6 +102,22 @@ def test_inline_edit_of_a_company(app, client, auth, ws_a):
     good = post(client, companies_url(ws_a, str(acme)), {"name": "Acme Group", "industry": "Tools"}, headers=DETAILS)
     assert good.status_code == 200 and "Acme Group" in good.get_data(as_text=True)
     assert stored(app, ws_a)[0].name == "Acme Group"
+
+
+def test_a_company_name_changed_in_place_renames_the_page_heading_title_and_buttons(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    good = post(client, companies_url(ws_a, str(acme)), {"name": "Acme Group"}, headers=DETAILS)
+    body = good.get_data(as_text=True)
+    assert good.status_code == 200 and "<title>Acme Group · Kehu CRM</title>" in body
+    head = re.search(
+        r'<div id="company-head" class="page-head" data-hx-swap-oob="true">(.*?)\n</div>', body, re.S
+    ).group(1)
+    assert "<h1>Acme Group</h1>" in head
+    assert 'New deal<span class="visually-hidden"> for Acme Group</span>' in head
+    assert 'Delete<span class="visually-hidden"> Acme Group</span>' in head and "Acme Ltd" not in head
+    shown = client.get(companies_url(ws_a, str(acme)), headers=DETAILS).get_data(as_text=True)
+    assert "company-head" not in shown and "<title>" not in shown
 
 
 def test_delete_and_restore_a_company(app, client, auth, ws_a):

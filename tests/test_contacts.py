@@ -306,6 +306,29 @@ def test_inline_edit_validates_and_saves_with_an_audit_of_changes(app, client, a
     assert 'data-hx-swap-oob="true"' in history and "Head buyer" in history
 
 
+def test_a_name_changed_in_place_renames_the_page_heading_title_and_buttons(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    good = post(client, contacts_url(ws_a, str(contact_id)), {"name": "Ann Lee-Wong", "lifecycle": "lead"},
+                headers=DETAILS)  # fmt: skip
+    body = good.get_data(as_text=True)
+    assert good.status_code == 200
+    assert "<title>Ann Lee-Wong · Kehu CRM</title>" in body  # htmx sets document.title from it
+    head = re.search(
+        r'<div id="contact-head" class="page-head" data-hx-swap-oob="true">(.*?)\n</div>', body, re.S
+    ).group(1)
+    assert "<h1>Ann Lee-Wong</h1>" in head
+    for button in ("New deal", "New ticket"):
+        assert f'{button}<span class="visually-hidden"> for Ann Lee-Wong</span>' in head
+    assert 'Delete<span class="visually-hidden"> Ann Lee-Wong</span>' in head and "Delete Ann Lee-Wong?" in head
+    assert "Ann Lee<" not in head
+    # Opening or cancelling the edit sends the details alone.
+    shown = client.get(contacts_url(ws_a, str(contact_id)), headers=DETAILS).get_data(as_text=True)
+    assert "contact-head" not in shown and "<title>" not in shown
+    page = client.get(contacts_url(ws_a, str(contact_id))).get_data(as_text=True)
+    assert '<div id="contact-head" class="page-head">\n  <h1>Ann Lee-Wong</h1>' in page
+
+
 def test_email_and_phone_columns_show_the_first_of_each(app, client, auth, ws_a):
     make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com", "ann.lee@example.com"],
                  phones=["+14155550100", "+442071838750"])  # fmt: skip

@@ -248,7 +248,11 @@ def update(company_id: int):
     flash(_("Company saved."), "success")
     if partial:  # what changed goes on top of the timeline, which is asked to draw itself again
         details = render_template(
-            "companies/_details.html", company=company_or_404(company_id), sizes=SIZE_LABELS, focus_edit=True
+            "companies/_details.html",
+            company=company_or_404(company_id),
+            sizes=SIZE_LABELS,
+            focus_edit=True,
+            head_oob=True,
         )
         return trigger(make_response(details), "timeline-changed")
     return leave_for(url_for(".show", company_id=company.id))

@@ -373,7 +373,8 @@ def update(contact_id: int):
         changed = [entry for entry in entries if entry.at >= saved_from]
         history = _history(contact) if g.membership.can("audit.view") else None
         return render_template("contacts/_details.html", contact=contact, sensitive=sees_sensitive(), with_summary=True,
-                               focus_edit=True, new_entries=changed, history_oob=history, actions=ACTIONS)  # fmt: skip
+                               head_oob=True, focus_edit=True, new_entries=changed, history_oob=history,
+                               actions=ACTIONS)  # fmt: skip
     return redirect(url_for(".show", contact_id=contact.id), 303)
 
 

@@ -1,0 +1,48 @@
+"""What an accessibility audit of the contact pages asked for, in a real browser: a name changed in
+place renames the page's heading, title and the buttons named after it."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
+from tests.factories import make_company, make_contact, make_workspace
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_load_state()
+    wait_for_htmx(page)
+    mark_window(page)
+
+
+def test_a_name_changed_in_place_renames_the_heading_title_and_buttons(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    acme = make_company(app, owner, "Acme Ltd")
+    log_in(page, live_server.url, owner.email, owner.password)
+    open_page(page, f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    expect(page).to_have_title("Ann Lee · Kehu CRM")
+    details = page.locator("#contact-details")
+    details.get_by_role("link", name="Edit").click()
+    details.get_by_label("Name", exact=True).fill("Ann Lee-Wong")
+    details.get_by_role("button", name="Save").click()
+    expect(details.get_by_role("link", name="Edit Ann Lee-Wong")).to_be_focused()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ann Lee-Wong")
+    expect(page).to_have_title("Ann Lee-Wong · Kehu CRM")
+    for name in ("New deal for Ann Lee-Wong", "New ticket for Ann Lee-Wong"):
+        expect(page.get_by_role("link", name=name)).to_be_visible()
+    expect(page.get_by_role("button", name="Delete Ann Lee-Wong")).to_be_visible()
+    assert_no_full_reload(page)
+
+    open_page(page, f"{live_server.url}/w/{owner.slug}/companies/{acme}")
+    details = page.locator("#company-details")
+    details.get_by_role("link", name="Edit").click()
+    details.get_by_label("Company name").fill("Acme Group")
+    details.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme Group")
+    expect(page).to_have_title("Acme Group · Kehu CRM")
+    expect(page.get_by_role("link", name="New deal for Acme Group")).to_be_visible()
+    expect(page.get_by_role("button", name="Delete Acme Group")).to_be_visible()
+    assert_no_full_reload(page)
