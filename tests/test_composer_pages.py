@@ -4,6 +4,7 @@ the form with what was typed and each field's error, and sent again from there t
 back to the record's page. htmx still gets the form alone; another workspace's record is a 404 and
 a member who may not write a 403, with nothing saved."""
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ ACTIVITY = {
     "error": "A task needs a due date.",
     "typed": (TASK_TYPED, '<option selected value="task">'),
     "correction": {"due_at": "2030-01-02T09:30"},
-    "saved": "Saved.",
+    "saved": "Task added.",  # the toast names what was logged
 }
 ADD_PURCHASE = {
     "model": Purchase,
@@ -145,6 +146,19 @@ def test_htmx_still_gets_the_composer_alone(app, client, auth, ws_a, composer):
     saved = post(client, action, {**composer.bad, **composer.correction}, headers=headers)
     assert saved.status_code == 200 and "Location" not in saved.headers
     assert stored(app, ws_a, composer.model) == 1
+    # The form comes back empty: a toast (a live region) says it was saved (WCAG 4.1.3).
+    assert json.loads(saved.headers["HX-Trigger"])["toast"] == [{"level": "success", "message": composer.saved}]
+
+
+@pytest.mark.parametrize(("kind", "said"), [("note", "Note added."), ("call", "Call logged."),
+                                            ("email", "Email logged."), ("meeting", "Meeting logged.")])  # fmt: skip
+def test_logging_each_type_of_activity_says_so_in_a_toast(app, client, auth, ws_a, kind, said):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    headers = {"HX-Request": "true", "HX-Target": "activity-composer"}
+    saved = post(client, f"/w/{ws_a.slug}/contacts/{ann}/activities/", {"kind": kind, "body": "Words"}, headers=headers)
+    assert saved.status_code == 200
+    assert json.loads(saved.headers["HX-Trigger"])["toast"] == [{"level": "success", "message": said}]
 
 
 @pytest.mark.parametrize("composer", COMPOSERS, ids=IDS)

@@ -79,7 +79,10 @@ def test_a_call_from_yesterday_is_logged_at_its_time(app, client, auth, ws_a):
     assert timeline.index("Wrote this morning") < timeline.index("Called about the lid")  # at its time
     # In place, a back-dated entry is not put on top: the timeline is asked to draw itself again.
     earlier = post(client, url, {**data, "body": "Met last week"}, headers=COMPOSER)
-    assert json.loads(earlier.headers["HX-Trigger"]) == {"timeline-changed": None}
+    assert json.loads(earlier.headers["HX-Trigger"]) == {
+        "timeline-changed": None,
+        "toast": [{"level": "success", "message": "Call logged."}],
+    }
     assert "afterbegin:#timeline-list" not in earlier.get_data(as_text=True)
     assert f'data-hx-get="/w/{ws_a.slug}/contacts/{contact_id}/timeline"' in page_head(client, ws_a, contact_id)
     assert 'data-hx-trigger="timeline-changed from:body"' in page_head(client, ws_a, contact_id)

@@ -34,6 +34,13 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
     return form
 
 
+def logged(kind: str) -> str:
+    """What a toast says once an activity is logged (read out by screen readers: WCAG 4.1.3)."""
+    messages = {"note": _("Note added."), "call": _("Call logged."), "email": _("Email logged."),
+                "meeting": _("Meeting logged."), "task": _("Task added.")}  # fmt: skip
+    return messages[kind]
+
+
 def save_from_composer(new_form, log, composer, record_name: str, record_url: str):
     """The composer's POST on a contact, deal or company. ``new_form(**kwargs)`` makes the record's
     form; ``log(data)`` saves the activity (and what else the record needs) and returns it; htmx gets
@@ -49,6 +56,7 @@ def save_from_composer(new_form, log, composer, record_name: str, record_url: st
         return composer_page(_("Log an activity"), message, composer(form, None), record_name, record_url)
     activity = log(form.service_data())
     db.session.commit()
+    flash(logged(activity.kind), "success")  # a toast after the swap too: the box is empty again
     if swap:
         fresh = new_form(formdata=None)
         fresh.kind.data = activity.kind  # calls come in runs: the next is often of the same type
@@ -56,7 +64,6 @@ def save_from_composer(new_form, log, composer, record_name: str, record_url: st
             # Logged at an earlier time: its place is down the timeline, which is drawn again.
             return trigger(make_response(composer(fresh, None)), "timeline-changed")
         return composer(fresh, Entry(activity.occurred_at, ACTIVITY, activity))
-    flash(_("Saved."), "success")
     return redirect(record_url, 303)
 
 

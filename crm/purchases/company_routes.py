@@ -73,9 +73,9 @@ def create(company_id: int):
         contact = contact_or_404(form.buyer.data)  # one of the choices: a contact of this company
         service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
+    flash(_("Purchase added."), "success")  # a toast after the swap too: the form is empty again
     if wants_partial(SECTION):
         return _section(company, changed=True)
-    flash(_("Purchase added."), "success")
     return _back(company)
 
 

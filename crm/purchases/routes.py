@@ -32,6 +32,7 @@ def create(contact_id: int):
                              url_for("ws.contacts.show", contact_id=contact.id))  # fmt: skip
     service.add_purchase(contact, g.workspace, form.service_data(), workspace_today())
     db.session.commit()
+    flash(_("Purchase added."), "success")  # a toast after the swap too: the form is empty again
     if partial:
         # The timeline's first page again: the purchase goes where its day puts it (below today's
         # activities, or far down when back-dated), not simply on top.
@@ -39,7 +40,6 @@ def create(contact_id: int):
         fresh = PurchaseForm(formdata=None)
         return render_template("purchases/_composer.html", contact=contact, form=fresh, created=True,
                                timeline_entries=entries, timeline_more=more)  # fmt: skip
-    flash(_("Purchase added."), "success")
     return back_to(contact)
 
 

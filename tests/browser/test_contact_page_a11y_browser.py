@@ -1,5 +1,6 @@
 """What an accessibility audit of the contact pages asked for, in a real browser: a name changed in
-place renames the page's heading, title and the buttons named after it."""
+place renames the page's heading, title and the buttons named after it; logging an activity or
+adding a purchase says so in a toast (a live region)."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -45,4 +46,28 @@ def test_a_name_changed_in_place_renames_the_heading_title_and_buttons(app, page
     expect(page).to_have_title("Acme Group · Kehu CRM")
     expect(page.get_by_role("link", name="New deal for Acme Group")).to_be_visible()
     expect(page.get_by_role("button", name="Delete Acme Group")).to_be_visible()
+    assert_no_full_reload(page)
+
+
+def test_logging_an_activity_or_adding_a_purchase_is_said_in_a_toast(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    open_page(page, f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    composer = page.locator("#activity-composer")
+    composer.get_by_label("Type").select_option("call")
+    composer.get_by_label("What happened, or what to do").fill("Called about the lid")
+    composer.get_by_role("button", name="Save").click()
+    toasts = page.locator("#toasts")
+    expect(toasts).to_contain_text("Call logged.")
+    expect(toasts).to_have_attribute("role", "status")
+    expect(composer.get_by_label("What happened, or what to do")).to_be_focused()
+    expect(composer.get_by_label("What happened, or what to do")).to_have_value("")
+
+    purchase = page.locator("#purchase-composer")
+    purchase.get_by_label("Product").fill("Tea chest")
+    purchase.get_by_label("Unit price").fill("12")
+    purchase.get_by_role("button", name="Add purchase").click()
+    expect(toasts).to_contain_text("Purchase added.")
+    expect(page.locator("#timeline-list")).to_contain_text("Tea chest")
     assert_no_full_reload(page)
