@@ -455,7 +455,8 @@
   // must not drop the focus to <body>, where a keyboard or screen-reader user starts over. Once the
   // rules above and htmx's autofocus have had their turn, it goes to what took the element's place:
   // a form's first field, or the new item itself; or, where nothing did, to the item before it or
-  // the section's heading.
+  // the section's heading. What sent the request may name the place itself (data-focus-after: an
+  // edit's Cancel gives the focus back to the entry's Edit link).
   var FIELDS = "input:not([type=hidden]):not([disabled]), select, textarea";
   var CONTROLS = "a[href], button:not([disabled]), " + FIELDS;
   var displaced = null;
@@ -465,7 +466,9 @@
     displaced = null;
     if (event.detail.boosted || !target || target === document.body) return; // a page: it starts at its top
     if (!active || active === document.body || !target.contains(active)) return;
+    var sender = event.detail.requestConfig && event.detail.requestConfig.elt;
     displaced = {
+      focusAfter: sender && sender.getAttribute ? sender.getAttribute("data-focus-after") : null,
       target: target,
       parent: target.parentElement,
       before: target.previousElementSibling,
@@ -478,6 +481,8 @@
     var place = displaced;
     displaced = null;
     if (!place || (document.activeElement && document.activeElement !== document.body)) return;
+    var named = place.focusAfter && document.querySelector(place.focusAfter);
+    if (named) { named.focus(); return; }
     // Still in the page: its content was swapped (innerHTML); gone: something took its place (outerHTML).
     var fresh = place.target.isConnected ? place.target.firstElementChild
       : place.before ? place.before.nextElementSibling : place.parent && place.parent.firstElementChild;

@@ -2,6 +2,7 @@
 (tier, level, lifecycle), keyset pages over both, and `flask crm recompute`."""
 
 import json
+import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -429,6 +430,30 @@ def test_editing_a_purchase_reclassifies_and_is_audited(app, client, auth, ws_a)
     contact = contact_row(app, ws_a, contact_id)
     assert (contact.tier, contact.lifetime_value) == ("A", 12000)
     assert "Edited a purchase" in client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+
+
+def test_cancelling_a_purchase_edit_gives_the_entry_back_unchanged(app, client, auth, ws_a, ws_b):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    purchase = make_purchase(app, ws_a, contact_id, "Tea", amount=600)
+    auth.login(ws_a.email, ws_a.password)
+    target = {"HX-Request": "true", "HX-Target": f"entry-purchase-{purchase}"}
+    edit = contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit")
+    form = client.get(edit, headers=target).get_data(as_text=True)
+    cancel = re.search(r'<a href="([^"]+)" data-cancel data-hx-get="\1"([^>]*)>Cancel</a>', form)
+    assert cancel and cancel.group(1) == f"{edit}?cancel=1"
+    assert f'data-hx-target="#entry-purchase-{purchase}" data-hx-swap="outerHTML"' in cancel.group(2)
+    # Back on the entry, the focus goes to its Edit link (app.js, data-focus-after).
+    assert f"data-focus-after='#entry-purchase-{purchase} a[href$=\"/edit\"]'" in cancel.group(2)
+    entry = client.get(cancel.group(1), headers=target).get_data(as_text=True).lstrip()
+    assert entry.startswith(f'<li id="entry-purchase-{purchase}" class="entry purchase">') and "Tea" in entry
+    assert f'<a href="{edit}" data-hx-get="{edit}"' in entry and "<form" in entry  # Edit, and Delete's form
+    plain = client.get(cancel.group(1))  # without JavaScript: back to the contact's page
+    assert plain.status_code == 303 and plain.headers["Location"].endswith(contact_url(ws_a, contact_id))
+    theirs = make_purchase(app, ws_b, make_contact(app, ws_b, "Secret Sam"), "Secret tea")
+    for url in (f"/w/{ws_a.slug}/contacts/{contact_id}/purchases/{theirs}/edit?cancel=1",
+                f"/w/{ws_b.slug}/contacts/{contact_id}/purchases/{purchase}/edit?cancel=1"):  # fmt: skip
+        response = client.get(url, headers=target)
+        assert response.status_code == 404 and "Secret" not in response.get_data(as_text=True)
 
 
 def test_an_amount_paid_by_hand_shows_when_its_purchase_is_edited(app, client, auth, ws_a):

@@ -1,6 +1,6 @@
 """Adding and deleting a contact's purchases; the page's summary (tier, level, figures) follows."""
 
-from flask import Blueprint, flash, g, render_template, url_for
+from flask import Blueprint, flash, g, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.contacts import timeline
@@ -48,8 +48,12 @@ def create(contact_id: int):
 def edit(contact_id: int, purchase_id: int):
     contact = contact_or_404(contact_id)
     purchase = item_of_or_404(Purchase, contact, purchase_id)
+    partial = wants_partial(f"entry-purchase-{purchase.id}")
+    if request.args.get("cancel"):  # the entry back, unchanged
+        entry = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        return render_template("contacts/_entry.html", contact=contact, entry=entry) if partial else back_to(contact)
     form = PurchaseForm.to_edit(purchase, prefix=f"purchase-{purchase.id}")
-    template = "purchases/_edit.html" if wants_partial(f"entry-purchase-{purchase.id}") else "purchases/edit.html"
+    template = "purchases/_edit.html" if partial else "purchases/edit.html"
     return render_template(template, contact=contact, purchase=purchase, form=form)
 
 

@@ -1,12 +1,13 @@
 """What an accessibility audit of the contact pages asked for, in a real browser: a name changed in
 place renames the page's heading, title and the buttons named after it; logging an activity or
-adding a purchase says so in a toast (a live region)."""
+adding a purchase says so in a toast (a live region); Escape or Cancel in an entry's edit form gives
+the entry back with the focus on its Edit link."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
-from tests.factories import make_company, make_contact, make_workspace
+from tests.factories import make_activity, make_company, make_contact, make_purchase, make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -70,4 +71,34 @@ def test_logging_an_activity_or_adding_a_purchase_is_said_in_a_toast(app, page: 
     purchase.get_by_role("button", name="Add purchase").click()
     expect(toasts).to_contain_text("Purchase added.")
     expect(page.locator("#timeline-list")).to_contain_text("Tea chest")
+    assert_no_full_reload(page)
+
+
+def test_escape_or_cancel_in_an_entry_edit_puts_the_focus_back_on_its_edit_link(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    call = make_activity(app, owner, ann, "Called about the lid", kind="call")
+    tea = make_purchase(app, owner, ann, "Tea chest", amount=60)
+    log_in(page, live_server.url, owner.email, owner.password)
+    open_page(page, f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    for entry_id, box in (
+        (f"entry-activity-{call}", "What happened, or what to do"),
+        (f"entry-purchase-{tea}", "Product"),
+    ):
+        entry = page.locator(f"#{entry_id}")
+        entry.get_by_role("link", name="Edit").click()
+        field = entry.get_by_label(box)
+        expect(field).to_be_visible()
+        wait_for_htmx(page)
+        field.focus()
+        field.fill("Changed my mind")
+        page.keyboard.press("Escape")
+        edit = entry.get_by_role("link", name="Edit")
+        expect(edit).to_be_focused()
+        expect(entry).not_to_contain_text("Changed my mind")
+        edit.press("Enter")  # the keyboard opens it again; Cancel does what Escape did
+        expect(entry.get_by_label(box)).to_be_visible()
+        wait_for_htmx(page)
+        entry.get_by_role("link", name="Cancel").click()
+        expect(entry.get_by_role("link", name="Edit")).to_be_focused()
     assert_no_full_reload(page)
