@@ -52,6 +52,7 @@
     if (lang) document.documentElement.lang = lang[1];
   });
 
+
   // The browser's time zone pre-fills sign-up and new-workspace forms; the server validates it.
   function fillTimeZone(root) {
     var zone;
@@ -449,6 +450,20 @@
     var form = document.querySelector('form[action="' + CSS.escape(action) + '"]');
     var button = form && form.querySelector("button:not([type=button])");
     if (button) button.focus();
+  });
+
+  // A page reached by a boosted link or form does not take the focus as a loaded one does: it would
+  // stay on <body> (the link or button that had it is gone: Undo import, Merge, Clear...), and
+  // nothing says a new page came. Unless the page gave it to a field (autofocus) or the rule above
+  // found the button again, the page's main heading takes it, so a screen reader reads it out and
+  // Tab goes on from there.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.boosted || (document.activeElement && document.activeElement !== document.body)) return;
+    var main = document.getElementById("main");
+    var heading = main && (main.querySelector("h1") || main);
+    if (!heading) return;
+    if (!heading.matches("a[href], button, input, select, textarea, [tabindex]")) heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
   });
 
   // A swap that replaces or removes the focused element (an entry edited or deleted, "Show older")

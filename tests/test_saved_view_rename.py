@@ -2,6 +2,8 @@
 workspace's settings (as for deleting one); a clear 422 on an empty, too long or taken name with
 nothing changed; audited; another workspace's, another list's or a colleague's private view is 404."""
 
+import re
+
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -142,3 +144,21 @@ def test_saving_sharing_and_deleting_a_view_are_audited_too(app, client, auth, w
     ]  # fmt: skip
     log = client.get(f"/w/{ws_a.slug}/settings/audit/").get_data(as_text=True)
     assert "Saved a view" in log and "Deleted a saved view" in log and "Shared with the team" in log
+
+
+def test_cancelling_a_rename_and_deleting_a_view_say_where_the_focus_goes(app, client, auth, ws_a):
+    alpha, beta, gamma = (make_saved_view(app, ws_a, name, shared=False) for name in ("Alpha", "Beta", "Gamma"))
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(views_url(ws_a, f"{beta}/rename"), headers=PANEL).get_data(as_text=True)
+    # Escape or Cancel: the list again, with the focus on that view's Rename link (app.js).
+    assert f"""data-focus-after='#saved-views-panel a[href$="/{beta}/rename"]'>Cancel</a>""" in form
+
+    def focused_after_deleting(view_id: int) -> str:
+        body = post(client, views_url(ws_a, f"{view_id}/delete"), {}, headers=PANEL).get_data(as_text=True)
+        assert body.count("autofocus") == 1, body
+        return re.search(r"<(a|p)[^>]*autofocus[^>]*>([^<]+)<", body).group(2)
+
+    assert focused_after_deleting(beta) == "Gamma"  # the next view's link
+    assert focused_after_deleting(gamma) == "Alpha"  # it was the last: the one before
+    assert focused_after_deleting(alpha) == "No saved views yet."
+    assert view_names(app, ws_a) == {}

@@ -59,10 +59,12 @@ def _managed_view(view_id: int, list_name: str) -> SavedView:
 def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
-    def panel(status: int = 200, error: str | None = None, renaming: dict | None = None, renamed: int | None = None):
+    def panel(status: int = 200, error: str | None = None, renaming: dict | None = None, focused: int | None = None,
+              none_left: bool = False):  # fmt: skip
         """The views and the form that saves the list as one; ``renaming``: the view whose name is
-        being changed in place (its ``id``, the ``name`` typed and the ``error``), ``renamed``: the one
-        whose name just changed (its link takes the focus)."""
+        being changed in place (its ``id``, the ``name`` typed and the ``error``), ``focused``: the
+        view whose link takes the focus (renamed, or the next after one deleted); ``none_left``: the
+        last was deleted, the words saying there is none take the focus."""
         partial = wants_partial("saved-views-panel")
         # Inside the list page the form sends the live filters (hx-include); elsewhere (the page of
         # its own, without JavaScript) it carries the list's state as hidden fields, which in the
@@ -73,7 +75,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
         context = {"views": views_for(g.membership, saved.name), "state": state, "names": member_names(),
                    "back_url": url_for(saved.list_endpoint, **state.as_args()),
                    "in_list": in_list, "error": error, "name": request.form.get("name", "") if error else "",
-                   "renaming": renaming or {}, "renamed": renamed,
+                   "renaming": renaming or {}, "focused": focused, "none_left": none_left,
                    "list_url": list_url,
                    "views_endpoint": f"ws.{name}", "filters_form": saved.filters_form,
                    "list_name": saved.name}  # fmt: skip
@@ -138,11 +140,16 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     def delete(view_id: int):
         view = _managed_view(view_id, saved.name)
         audit.record("saved_view.deleted", "saved_view", view.id, {"name": [view.name, None]})
+        shown = [each.id for each in views_for(g.membership, saved.name)]
         db.session.delete(view)
         db.session.commit()
         flash(_("View %(name)s deleted.", name=view.name), "success")
         if wants_partial("saved-views-panel"):
-            return panel()
+            # The focus goes on from where the deleted view was: to the next one's link, or the last's.
+            left = [each for each in shown if each != view_id]
+            if not left:
+                return panel(none_left=True)
+            return panel(focused=left[min(shown.index(view_id), len(left) - 1)])
         return redirect(url_for(".index"), 303)
 
     @bp.get("/<int:view_id>/rename")
@@ -174,7 +181,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
             db.session.commit()
         flash(_("View %(old)s renamed to %(name)s.", old=old_name, name=new_name), "success")
         if wants_partial("saved-views-panel"):
-            return panel(renamed=view.id)
+            return panel(focused=view.id)
         return redirect(url_for(".index"), 303)
 
     return bp
