@@ -375,6 +375,30 @@ def test_another_workspace_cannot_see_or_run_an_import(app, client, auth, ws_a, 
     assert contacts_of(app, ws_a) == {}
 
 
+def test_a_running_imports_progress_updates_its_live_region_in_place(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nAnn Lee,ann@example.com\n"))
+    with app.app_context(), workspace_scope(ws_a.id):
+        job = db.session.get(Import, import_id)
+        job.status, job.rows_total, job.rows_done = "importing", 2000, 500
+        db.session.commit()
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    panel = page.split('<div id="import-progress" class="panel">')[1]
+    assert '<p role="status" id="import-progress-said">500 of 2,000 rows</p>' in panel
+    meter = panel.split('<div id="import-progress-meter"')[1].split("</div>")[0]
+    assert f'data-hx-get="/w/{ws_a.slug}/imports/{import_id}/progress" data-hx-trigger="every 1s"' in meter
+    assert 'role="status"' not in meter  # the polled part holds no live region
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Import, import_id).rows_done = 1500
+        db.session.commit()
+    polled = client.get(imports_url(ws_a, f"{import_id}/progress"), headers={"HX-Request": "true"})
+    body = polled.get_data(as_text=True)
+    # The bar is swapped; the status keeps its place and gets its words out of band.
+    assert body.lstrip().startswith('<div id="import-progress-meter"') and 'value="75"' in body
+    assert '<p id="import-progress-said" data-hx-swap-oob="innerHTML">1,500 of 2,000 rows</p>' in body
+    assert 'id="import-progress"' not in body and body.count("<p ") == 1
+
+
 def test_saved_choices_are_applied_to_the_next_file_with_those_columns(app, client, auth, ws_a, ws_b):
     auth.login(ws_a.email, ws_a.password)
     first = import_id_of(upload(client, ws_a, "Kundenname,Mail,Notiz\nAnn Lee,ann@example.com,hi\n"))

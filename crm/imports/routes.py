@@ -176,7 +176,7 @@ def show(import_id: int):
 def progress(import_id: int):
     job = import_or_404(import_id)
     if job.running:
-        return render_template("imports/_progress.html", job=job)
+        return render_template("imports/_progress.html", job=job, poll=True)
     response = make_response("", 200)
     response.headers["HX-Refresh"] = "true"  # finished: the whole page changes
     return response

@@ -8,6 +8,8 @@ from playwright.sync_api import Page, expect
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.imports.models import Import
+from crm.tenancy import workspace_scope
 from tests.browser.helpers import log_in, log_out, wait_for_htmx
 from tests.factories import make_contact, make_ticket, make_workspace
 
@@ -92,3 +94,32 @@ def test_an_error_toast_stays_until_dismissed_and_toasts_keep_clear_of_the_focus
     error.get_by_role("button", name="Dismiss").click()
     expect(error).to_have_count(0)
     log_out(page)
+
+
+def test_an_imports_progress_is_read_out_by_the_same_status_region(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/imports/")
+    page.get_by_label("Spreadsheet", exact=True).set_input_files(
+        files=[{"name": "customers.csv", "mimeType": "text/csv", "buffer": b"Name\nAnn Lee\n"}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import of customers.csv")
+    import_id = int(page.url.rstrip("/").split("/")[-1])
+
+    def progress(done: int, status: str = "importing") -> None:
+        with app.app_context(), workspace_scope(owner.id):
+            job = db.session.get(Import, import_id)
+            job.status, job.rows_total, job.rows_done = status, 1000, done
+            db.session.commit()
+
+    progress(100)
+    page.reload()
+    status = page.locator("#import-progress-said")
+    expect(status).to_have_text("100 of 1,000 rows")
+    status.evaluate("element => { element.dataset.first = 'yes'; }")
+    progress(600)
+    expect(status).to_have_text("600 of 1,000 rows")  # polled every second
+    expect(page.locator("#import-progress-bar")).to_have_attribute("value", "60")
+    assert status.get_attribute("data-first") == "yes"  # the same element: screen readers read it out
+    expect(status).to_have_attribute("role", "status")
