@@ -102,3 +102,28 @@ def test_escape_or_cancel_in_an_entry_edit_puts_the_focus_back_on_its_edit_link(
         entry.get_by_role("link", name="Cancel").click()
         expect(entry.get_by_role("link", name="Edit")).to_be_focused()
     assert_no_full_reload(page)
+
+
+def ring(page: Page) -> list:
+    return page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [document.activeElement.type, s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
+    )
+
+
+def test_date_and_time_fields_show_the_focus_ring(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    open_page(page, f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    # A click on the next field, then Shift+Tab: the focus lands in the date's last part (the year).
+    page.locator("#purchase-composer").get_by_label("Product").click()
+    page.keyboard.press("Shift+Tab")
+    assert ring(page) == ["date", "solid", "3px", "rgb(180, 83, 9)"]
+    save = page.locator("#activity-composer").get_by_role("button", name="Save").bounding_box()
+    page.mouse.move(save["x"] + 5, save["y"] + 5)
+    page.mouse.down()  # the button takes the focus; no click, nothing is sent
+    page.keyboard.press("Shift+Tab")
+    page.mouse.move(0, 0)
+    page.mouse.up()
+    assert ring(page) == ["datetime-local", "solid", "3px", "rgb(180, 83, 9)"]
