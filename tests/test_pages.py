@@ -123,6 +123,15 @@ def assert_valid_page(html: str, url: str) -> None:
     assert not unknown, f"{url}: htmx attributes must be written data-hx-* to be valid HTML: {sorted(set(unknown))}"
     for moment in re.findall(r'<time datetime="([^"]*)"', html):
         assert MACHINE_TIME.fullmatch(moment), f"{url}: <time datetime={moment!r}> is not an HTML date or time"
+    # A table wider than a phone scrolls in its wrapper, which the keyboard must reach (WCAG 2.1.1):
+    # focusable, and a region named by the table's caption (or its section's heading).
+    for wrap in re.finditer(r'<div\b[^>]*\sclass="table-wrap"[^>]*>', html):
+        if "field-cards" in html[wrap.end() : wrap.end() + 300]:
+            continue  # cards on a phone: nothing scrolls
+        tag = wrap.group(0)
+        assert 'tabindex="0"' in tag and 'role="region"' in tag, f"{url}: a table scrolls out of reach: {tag}"
+        label = re.search(r'\saria-labelledby="([^"]+)"', tag)
+        assert label and label.group(1) in ids, f"{url}: an unnamed scrolling table: {tag}"
     for landmark in ("<header", "<main", "<footer", "<nav"):
         assert landmark in html, f"{url}: no {landmark}>"
     assert re.search(r"<h1[ >]", html), f"{url}: no h1"

@@ -123,3 +123,23 @@ def test_an_imports_progress_is_read_out_by_the_same_status_region(app, page: Pa
     expect(page.locator("#import-progress-bar")).to_have_attribute("value", "60")
     assert status.get_attribute("data-first") == "yes"  # the same element: screen readers read it out
     expect(status).to_have_attribute("role", "status")
+
+
+def test_a_list_wider_than_a_phone_scrolls_from_the_keyboard(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Ann Lee", emails=["ann.lee@a-rather-long-domain.example.com"])
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
+    region = page.get_by_role("region", name="Contacts", exact=True)
+    expect(region).to_have_attribute("tabindex", "0")
+    assert region.evaluate("element => element.scrollWidth > element.clientWidth")  # it does scroll
+    page.get_by_label("Tick every contact shown").focus()  # the table's first control
+    page.keyboard.press("Shift+Tab")
+    expect(region).to_be_focused()
+    style = region.evaluate(
+        "element => [getComputedStyle(element).outlineStyle, getComputedStyle(element).outlineWidth]"
+    )
+    assert style == ["solid", "3px"]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0")
