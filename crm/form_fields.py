@@ -9,6 +9,7 @@ compares them): attributes in WTForms' order, values and labels escaped by marku
   two composers took to render)."""
 
 import re
+from decimal import Decimal
 
 import wtforms
 from markupsafe import Markup, escape
@@ -94,3 +95,17 @@ class AmountField(wtforms.DecimalField):
         # An empty field is left to Optional/InputRequired (Optional clears the parse error).
         if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()
+
+
+class PlainNumber:
+    """For a DecimalField: its number written without trailing zeros ("1", "2.5"), not to its places
+    ("1.000" reads as a thousand where a point groups thousands). What was typed is shown as typed."""
+
+    def _value(self):
+        if not self.raw_data and isinstance(self.data, Decimal) and self.data.is_finite():
+            return format(self.data.normalize(), "f")
+        return super()._value()
+
+
+class QuantityField(PlainNumber, AmountField):
+    """A quantity: typed as an amount is, shown without trailing zeros."""

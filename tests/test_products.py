@@ -236,6 +236,22 @@ def test_a_line_is_edited_in_place_and_removed(app, client, auth, ws_a):
     assert actions(app, ws_a, "deal", deal_id)[-3:] == ["deal.item_updated", "deal.item_removed", "deal.item_removed"]
 
 
+def test_quantities_are_shown_without_trailing_zeros(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Tea", value=0)
+    one = make_deal_item(app, ws_a, deal_id, name="Green tea", unit_price="10")
+    half = make_deal_item(app, ws_a, deal_id, name="Cups", unit_price="5", quantity="2.5")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/deals/{deal_id}").get_data(as_text=True)
+    # "1.000" reads as a thousand where a point groups thousands.
+    assert re.search(rf'id="line-{one}-quantity"[^>]* value="1"', page)
+    assert re.search(rf'id="line-{half}-quantity"[^>]* value="2.5"', page)
+    assert re.search(r'id="item-quantity"[^>]* value="1"', page)  # a new line's
+    assert "1.000" not in page and "2.500" not in page
+    refused = post(client, items_url(ws_a, deal_id, str(one)), line(one, quantity="3.50", name=""), headers=SECTION)
+    assert refused.status_code == 422  # what was typed stays as typed
+    assert re.search(rf'id="line-{one}-quantity"[^>]* value="3.50"', refused.get_data(as_text=True))
+
+
 def test_a_product_in_another_currency_or_deactivated_is_refused(app, client, auth, ws_a):
     deal_id = make_deal(app, ws_a, "Tea", value=50)
     euros = make_product(app, ws_a, "Darjeeling", currency="EUR")

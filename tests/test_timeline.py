@@ -456,6 +456,25 @@ def test_cancelling_a_purchase_edit_gives_the_entry_back_unchanged(app, client, 
         assert response.status_code == 404 and "Secret" not in response.get_data(as_text=True)
 
 
+def test_a_purchases_quantity_is_shown_without_trailing_zeros(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    purchase = make_purchase(app, ws_a, contact_id, "Tea", amount=25, quantity="2.5")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contact_url(ws_a, contact_id)).get_data(as_text=True)
+    # The composer offers 1 ("1.000" reads as a thousand where a point groups thousands).
+    composer = page.split('<form id="purchase-composer"')[1].split("</form>")[0]
+    assert re.search(r'id="quantity"[^>]* value="1"', composer)
+    assert "Tea · 2.5 \N{MULTIPLICATION SIGN}" in page
+    prefix = f"purchase-{purchase}-"
+    form = client.get(contact_url(ws_a, contact_id, f"/purchases/{purchase}/edit")).get_data(as_text=True)
+    assert re.search(rf'id="{prefix}quantity"[^>]* value="2.5"', form) and "2.500" not in form
+    typed = {f"{prefix}purchased_on": TODAY.isoformat(), f"{prefix}product": "", f"{prefix}quantity": "3.0",
+             f"{prefix}unit_price": "4"}  # fmt: skip
+    refused = post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase}"), typed)
+    assert refused.status_code == 422  # what was typed stays as typed
+    assert re.search(rf'id="{prefix}quantity"[^>]* value="3.0"', refused.get_data(as_text=True))
+
+
 def test_an_amount_paid_by_hand_shows_when_its_purchase_is_edited(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Ann Lee")
     purchase = make_purchase(app, ws_a, contact_id, "Tea", amount=600)

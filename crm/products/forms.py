@@ -5,7 +5,7 @@ from wtforms import DecimalField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from crm.contacts.forms import choices, optional_id
-from crm.form_fields import SelectField
+from crm.form_fields import PlainNumber, SelectField
 from crm.i18n import lazy_gettext as _l
 
 MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
@@ -57,8 +57,12 @@ class ProductForm(FlaskForm):
         }
 
 
+class _Quantity(PlainNumber, DecimalField):
+    """A line's quantity, shown without trailing zeros ("1", not "1.000")."""
+
+
 class _LineFields(FlaskForm):
-    quantity = DecimalField(
+    quantity = _Quantity(
         _l("Quantity"), places=3, default=Decimal(1),
         validators=[InputRequired(_l("Enter the quantity.")), finite, positive],
     )  # fmt: skip

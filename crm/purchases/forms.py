@@ -7,7 +7,7 @@ from wtforms import DateField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.form_fields import AmountField, SelectField
+from crm.form_fields import AmountField, QuantityField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.workspaces.service import currency_choices
@@ -25,7 +25,7 @@ class PurchaseForm(FlaskForm):
         validators=[InputRequired(_l("Enter the date of the purchase."))],
     )
     product = StringField(_l("Product"), validators=[DataRequired(_l("Enter what was bought.")), Length(max=200)])
-    quantity = AmountField(
+    quantity = QuantityField(
         _l("Quantity"),
         places=3,
         default=Decimal("1"),
