@@ -58,7 +58,7 @@ def run():
 def progress():
     current = service.running_run()
     if current is not None and not service.stopped(current):
-        return render_template("data_quality/_progress.html", current=current)
+        return render_template("data_quality/_progress.html", current=current, poll=True)
     response = make_response("", 200)
     response.headers["HX-Refresh"] = "true"  # finished: the whole page changes
     return response
