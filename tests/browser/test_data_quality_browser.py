@@ -34,12 +34,14 @@ def test_run_the_check_see_the_findings_and_open_a_contact(app, page: Page, live
     summary = page.get_by_role("region", name="Summary")
     expect(summary).to_contain_text("3 contacts looked at")
     expect(summary).to_contain_text("Run by Alice.")
-    findings = page.get_by_role("region", name="Invalid email addresses")  # the first kind with findings
+    findings = page.locator("#findings")  # the first kind with findings
+    expect(findings.get_by_role("region", name="Invalid email addresses")).to_be_visible()  # its table, named
     expect(findings.get_by_role("row")).to_have_count(2)  # the header and 王小明
     expect(findings).to_contain_text("Not a valid email address: wang@example")
 
     page.get_by_role("link", name="No way to reach them (2)").click()
-    findings = page.get_by_role("region", name="No way to reach them")
+    findings = page.locator("#findings")
+    expect(findings.get_by_role("region", name="No way to reach them")).to_be_visible()
     expect(findings).to_contain_text("No email address or phone number")
     expect(findings).to_contain_text("Only invalid email addresses or phone numbers")
     assert "kind=unreachable" in page.url  # the kind lives in the URL
