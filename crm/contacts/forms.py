@@ -167,12 +167,11 @@ class ContactForm(_RecordForm):
 
     def validate_phones(self, field):
         numbers = []
-        for raw in re.split(r"[,;\n]+", field.data or ""):
-            if raw.strip():
-                try:
-                    numbers.append(phones.to_e164(raw.strip(), self.phone_region))
-                except ValueError as error:
-                    raise ValidationError(str(error)) from error
+        for raw in _split(field.data):
+            try:
+                numbers.append(phones.to_e164(raw, self.phone_region))
+            except ValueError as error:
+                raise ValidationError(str(error)) from error
         if len(numbers) > MAX_PHONES:
             raise ValidationError(_l("At most %(count)d numbers.", count=MAX_PHONES))
         field.parsed = list(dict.fromkeys(numbers))

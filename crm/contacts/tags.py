@@ -2,7 +2,7 @@
 types the full-width comma, and people also write the enumeration comma and semicolons, so each of
 those separates tags too, in the contact form, the bulk bar, the list's tag filter (and
 static/app.js, which splits the filter's field the same way) and an import's tags column. A stored
-tag's name therefore never holds a separator (migration 0041 split those stored before)."""
+tag's name therefore never holds a separator (migration 0042 split those stored before)."""
 
 import re
 
