@@ -254,6 +254,21 @@
     });
   });
 
+  // The bulk bar says how many rows are ticked (read out: it is a status), since the bar stays above
+  // the list while the rows being ticked may be far below it.
+  function showTicked() {
+    var line = document.querySelector("#bulk-form .bulk-ticked");
+    if (!line) return;
+    var ticked = tickedCount();
+    var lang = document.documentElement.lang || "en";
+    var text = new Intl.PluralRules(lang).select(ticked) === "one" ? line.dataset.countOne : line.dataset.countOther;
+    line.textContent = ticked ? text.replace("{count}", ticked.toLocaleString(lang)) : "";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[name=ids], [data-select-all]")) showTicked();
+  });
+  document.addEventListener("htmx:afterSettle", showTicked);
+
   // Rows added by "Load more" come unticked, so the box that ticks every row shown is cleared.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;

@@ -148,9 +148,12 @@ def test_tick_two_contacts_and_tag_them_at_once(app, page: Page, live_server):
     log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/")
     mark_window(page)
+    bulk_bar = page.get_by_role("form", name="Change several contacts at once")  # a landmark to jump to
     page.get_by_label("Tick every contact shown").check()  # all three, then one less
     expect(page.get_by_label("Select Bob Stone")).to_be_checked()
+    expect(bulk_bar.get_by_role("status")).to_have_text("3 contacts ticked")
     page.get_by_label("Select Bob Stone").uncheck()
+    expect(bulk_bar.get_by_role("status")).to_have_text("2 contacts ticked")
     page.get_by_label("Action").select_option(label="Add tag")
     page.locator("#bulk-form").get_by_label("Tags", exact=True).fill("spring fair")
     questions = []
