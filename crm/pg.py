@@ -27,10 +27,20 @@ TENANT_CHECK = f"workspace_id = {WORKSPACE_SETTING}"
 # keyset page of a list sorted by money (the contacts' 12-month and lifetime values, ROW(value, id) <
 # ROW(...)) then walked its index from the first entry, filtering, so page n read 50n entries. They
 # compare any two numbers (NaN and the infinities included) without an error or side effect.
+# The custom-field filters match in any case through an index of ``lower(custom::text)::jsonb``
+# (migration 0044), whose functions must be leakproof for the app role to use it: lower(), and the
+# conversions of text and JSONB to and from their text form. Of those only jsonb_in can fail, on text
+# that is not JSON, and its error shows that text: the app converts to JSONB nothing but the lowered
+# text of a JSONB value (valid JSON, since lower() changes letters only) and its own filter value.
 LEAKPROOF = (
     "ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF",
     "ALTER FUNCTION pg_catalog.texticlike(text, text) LEAKPROOF",
     "ALTER FUNCTION pg_catalog.jsonb_contains(jsonb, jsonb) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.lower(text) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.textin(cstring) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.textout(text) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.jsonb_in(cstring) LEAKPROOF",
+    "ALTER FUNCTION pg_catalog.jsonb_out(jsonb) LEAKPROOF",
     *(
         f"ALTER FUNCTION pg_catalog.numeric_{op}(numeric, numeric) LEAKPROOF"
         for op in ("eq", "ne", "lt", "le", "gt", "ge")

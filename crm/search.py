@@ -118,7 +118,8 @@ def is_search_index(name: str, type_: str) -> bool:
     alone)."""
     if type_ == "table":
         return re.fullmatch(r"\w+_fts(_\w+)?", name) is not None
-    return type_ == "index" and re.fullmatch(r"ix_\w+_(trigram|name_prefix|custom_gin|last_touch)", name) is not None
+    expression_index = r"ix_\w+_(trigram|name_prefix|custom_lower_gin|last_touch)"
+    return type_ == "index" and re.fullmatch(expression_index, name) is not None
 
 
 def search_index_ddl(table: str, dialect: str) -> list[str]:

@@ -5,6 +5,7 @@ import csv
 import io
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -453,3 +454,78 @@ def test_a_field_labelled_as_a_built_in_key_is_logged_apart_from_that_field(app,
         assert entry.changes["tags"] == [["old"], ["old", "vip"]]
         assert entry.changes["tags (custom)"] == [None, "blue"]
         assert db.session.get(ContactModel, ann).custom == {"tags": "blue"}
+
+
+def test_custom_filters_match_a_value_in_upper_or_lower_case(app, client, auth, ws_a, ws_b):
+    industry = make_custom_field(app, ws_a, "Industry")
+    channels = make_custom_field(app, ws_a, "Channels", kind="multi_select", options=["Shop", "WeChat Store"])
+    region = make_custom_field(app, ws_a, "Region", entity="company")
+    ann, bob = make_contact(app, ws_a, "Ann Retail"), make_contact(app, ws_a, "Bob Wholesale")
+    set_custom_value(app, ws_a, ann, industry, "Retail Shops")
+    set_custom_value(app, ws_a, ann, channels, ["WeChat Store"])
+    set_custom_value(app, ws_a, bob, industry, "Wholesale")
+    set_custom_value(app, ws_a, make_company(app, ws_a, "North Ltd"), region, "North-East")
+    # Another workspace's contact of the same value stays out of every answer.
+    theirs = make_custom_field(app, ws_b, "Industry")
+    set_custom_value(app, ws_b, make_contact(app, ws_b, "Zed Other"), theirs, "retail shops")
+    auth.login(ws_a.email, ws_a.password)
+
+    def listed(path: str, **args) -> set[str]:
+        page = client.get(url(ws_a, path), query_string=args).get_data(as_text=True)
+        return {name for name in ("Ann Retail", "Bob Wholesale", "North Ltd", "Zed Other") if name in page}
+
+    assert listed("/contacts/", cf_industry="retail shops") == {"Ann Retail"}
+    assert listed("/contacts/", cf_industry="RETAIL SHOPS") == {"Ann Retail"}
+    assert listed("/contacts/", cf_industry="retail") == set()  # still the whole value
+    assert listed("/contacts/", cf_channels="wechat store") == {"Ann Retail"}
+    assert listed("/companies/", cf_region="north-east") == {"North Ltd"}
+    export = client.get(url(ws_a, "/contacts/export.csv"), query_string={"cf_industry": "retail shops"})
+    assert "Ann Retail" in export.get_data(as_text=True) and "Bob" not in export.get_data(as_text=True)
+    assert "The whole value, in upper or lower case" in client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_a_custom_filter_in_any_case_is_read_from_the_lowered_values_index(app, ws_a):
+    """20,000 contacts, one of them in retail: the app role finds it through the GIN index of the
+    lowered values (migration 0044), not by reading the workspace."""
+    from flask import g
+    from werkzeug.datastructures import MultiDict
+
+    from crm.contacts import list_rows
+    from crm.contacts.list_view import ListState
+    from crm.workspaces.models import Membership, Workspace
+    from tests.conftest import owner_engine
+
+    make_custom_field(app, ws_a, "Industry")
+    model = make_contact(app, ws_a, "Model")
+    columns = ", ".join(c.name for c in Contact.__table__.columns if c.name not in ("id", "custom"))
+    engine = owner_engine(app)
+    with engine.begin() as connection:
+        connection.execute(sa.text("SELECT set_config('app.current_workspace', :ws, true)"), {"ws": str(ws_a.id)})
+        copies = (
+            f"INSERT INTO contacts (custom, {columns}) SELECT jsonb_build_object('industry', 'Trade ' || n),"
+            f" {columns} FROM contacts, generate_series(1, 20000) AS n WHERE id = :model"
+        )
+        connection.execute(sa.text(copies), {"model": model})
+        retail = "UPDATE contacts SET custom = jsonb_build_object('industry', 'Retail') WHERE id = :model"
+        connection.execute(sa.text(retail), {"model": model})
+        connection.execute(sa.text("ANALYZE contacts"))
+    engine.dispose()
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM contacts" in statement:
+            sent.append((statement, parameters))
+
+    with app.test_request_context(), workspace_scope(ws_a.id):
+        g.workspace = db.session.get(Workspace, ws_a.id)
+        member = db.session.get(Membership, ws_a.membership_id)
+        state = ListState.from_args(MultiDict({"cf_industry": "RETAIL"}))
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            found = list_rows.contact_rows(state, None, member, ["company"], {})
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert [contact.id for contact in found.items] == [model]
+        plan = "\n".join(db.session.connection().exec_driver_sql("EXPLAIN " + sent[0][0], sent[0][1]).scalars())
+    assert "ix_contacts_custom_lower_gin" in plan, plan

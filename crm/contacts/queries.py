@@ -4,6 +4,7 @@ Every one goes through ``visible_to_member`` (record scope "own") and hides soft
 Search goes through crm/search.py (trigram indexes on both databases).
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -221,14 +222,24 @@ def custom_filter(statement: sa.Select, column, definitions, key: str, value: st
 
 
 def _custom_equals(column, key: str, wanted, among: bool):
-    """``column``'s ``key`` holds ``wanted`` (one of its values, when ``among``)."""
+    """``column``'s ``key`` holds ``wanted`` (one of its values, when ``among``), in upper or lower
+    case alike: JSONB containment of the lower-cased values on PostgreSQL, served by their GIN index
+    (migration 0044); both sides are lowered by the database, so they fold alike."""
     if db.engine.dialect.name == "postgresql":
-        return sa.type_coerce(column, JSONB).contains({key: [wanted] if among else wanted})
+        wanted_json = json.dumps({key: [wanted] if among else wanted}, ensure_ascii=False)
+        return _lowered_json(column).contains(_lowered_json(sa.literal(wanted_json, sa.Text)))
     path = f'$."{key}"'
+    if not isinstance(wanted, str):  # a checkbox's True
+        return sa.func.coalesce(sa.func.json_extract(column, path) == wanted, False)
     if among:
         items = sa.func.json_each(column, path).table_valued("value")
-        return sa.exists(sa.select(1).select_from(items).where(items.c.value == wanted))
-    return sa.func.coalesce(sa.func.json_extract(column, path) == wanted, False)
+        return sa.exists(sa.select(1).select_from(items).where(sa.func.lower(items.c.value) == sa.func.lower(wanted)))
+    return sa.func.coalesce(sa.func.lower(sa.func.json_extract(column, path)) == sa.func.lower(wanted), False)
+
+
+def _lowered_json(value):
+    """``lower(value::text)::jsonb``, as the index of migration 0044 is written."""
+    return sa.cast(sa.func.lower(sa.cast(value, sa.Text)), JSONB)
 
 
 def matching_contacts(state: ListState, member: Membership, statement: sa.Select | None = None) -> sa.Select:
