@@ -14,8 +14,8 @@ The search text and the query are both folded (``fold``): lower case, single spa
 without their accents, so "muller" finds Müller and "müller" finds Muller; Chinese, Japanese and
 Korean are left as they are. The name is not folded, so one letter that has accented forms ("e", "é")
 matches a name whose first letter is any of them (``initial_variants``), one check a row rather than
-the prefix index (which the app role's row-level security keeps from serving ``lower(name)`` anyway:
-lower() is not leakproof); it reads the workspace newest first until a page is found, as two letters do.
+the prefix index (which serves ``lower(name) LIKE`` only); it reads the workspace newest first until a
+page is found, as two letters do.
 
 Migrations create these structures (``search_index_ddl``); models do not declare them. On SQLite a
 batch migration that recreates a searchable table drops its triggers: run the DDL again after it.
