@@ -166,6 +166,29 @@ def lazy_gettext(string: str, **variables) -> LazyString:
     return LazyString(_message, string, **variables)
 
 
+def _plural_message(singular: str, plural: str, n: int, **variables) -> str:
+    """Flask-Babel's ``ngettext`` (``num`` is ``n`` unless given) for ``lazy_ngettext``."""
+    if not has_app_context():
+        return flask_babel.ngettext(singular, plural, n, **variables)
+    variables.setdefault("num", n)
+    return _translations().ungettext(singular, plural, n) % variables
+
+
+def lazy_ngettext(singular: str, plural: str, n: int, **variables) -> LazyString:
+    """``lazy_gettext`` with a plural, chosen by ``n`` in the language of the moment it is shown
+    (extracted as ``_nl``: ``make extract-messages``)."""
+    return LazyString(_plural_message, singular, plural, n, **variables)
+
+
+def _number(value: int) -> str:
+    return format_decimal(value)
+
+
+def lazy_number(value: int) -> LazyString:
+    """``value`` written as a number is in the language of the moment it is shown (1,000)."""
+    return LazyString(_number, value)
+
+
 @pass_context
 def template_gettext(context, string: str, **variables) -> str:
     """The templates' ``_()``: what Jinja's newstyle gettext gives (in an HTML template the

@@ -42,7 +42,7 @@ def extracted_messages() -> dict[tuple[str | tuple[str, ...], str | None], list[
             options = options_map.setdefault(pattern, {})
             extensions = {e.strip() for e in options.get("extensions", "").split(",") if e.strip()}
             options["extensions"] = ",".join(sorted(extensions | {"jinja2.ext.do"}))
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "_nl": (1, 2), "N_": None}
     messages: dict = {}
 
     # As the Makefile's --ignore-dirs=".*": Babel skips folders starting with "_" by default, and

@@ -71,8 +71,8 @@ CUSTOM_VALUES = {
 # JSON columns with no ids and no secrets in them.
 PLAIN_JSON = {
     ("contacts", "emails"), ("contacts", "phones"), ("custom_fields", "options"), ("roles", "permissions"),
-    ("imports", "headers"), ("imports", "mapping"), ("import_problems", "cells"), ("import_problems", "message"),
-    ("import_mappings", "columns"), ("data_quality_runs", "counts"),
+    ("imports", "headers"), ("imports", "mapping"), ("imports", "failure_message"), ("import_problems", "cells"),
+    ("import_problems", "message"), ("import_mappings", "columns"), ("data_quality_runs", "counts"),
 }  # fmt: skip
 # Text columns holding a query string whose arguments name ids: (table, column) -> {argument: table}.
 QUERY_IDS = {("saved_views", "query"): {"owner": "memberships", "company": "companies"}}

@@ -27,13 +27,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import g, has_request_context, url_for
-from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from werkzeug.routing import BuildError
 
 from crm.billing.plans import Plan, billing_enabled, current_plan
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.i18n import lazy_ngettext as _nl
+from crm.i18n import lazy_number
 from crm.tickets.models import TicketAttachment
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
@@ -90,17 +92,22 @@ class LimitError(ValueError):
 
     @property
     def reason(self) -> str:
-        """The limit alone, without the advice (for an import's status line, say)."""
-        count = format_decimal(self.limit)
+        """The limit alone, without the advice (for a form field's error, say)."""
+        return str(self.reason_text)
+
+    @property
+    def reason_text(self) -> LazyString:
+        """``reason`` as a lazy text, which an import keeps for each reader's language."""
+        count = lazy_number(self.limit)
         if self.resource == MEMBERS and self.plan is None:  # the workspace's own seat_limit
-            return ngettext(
+            return _nl(
                 "This workspace has %(count)s seat and it is taken.",
                 "This workspace has %(count)s seats and all are taken.",
                 self.limit,
                 count=count,
             )
         if self.resource == MEMBERS:
-            return ngettext(
+            return _nl(
                 "The %(plan)s plan allows %(count)s member (counting open invitations) and it is taken.",
                 "The %(plan)s plan allows %(count)s members (counting open invitations) and all are taken.",
                 self.limit,
@@ -108,7 +115,7 @@ class LimitError(ValueError):
                 count=count,
             )
         if self.adding > 1:
-            return ngettext(
+            return _nl(
                 "The %(plan)s plan allows %(count)s contact and this workspace has %(used)s: "
                 "%(room)s more fit, not %(adding)s.",
                 "The %(plan)s plan allows %(count)s contacts and this workspace has %(used)s: "
@@ -116,11 +123,11 @@ class LimitError(ValueError):
                 self.limit,
                 plan=self.plan.name,
                 count=count,
-                used=format_decimal(self.used),
-                room=format_decimal(self.room),
-                adding=format_decimal(self.adding),
+                used=lazy_number(self.used),
+                room=lazy_number(self.room),
+                adding=lazy_number(self.adding),
             )
-        return ngettext(
+        return _nl(
             "The %(plan)s plan allows %(count)s contact and it is used.",
             "The %(plan)s plan allows %(count)s contacts and all are used.",
             self.limit,

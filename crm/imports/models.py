@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from crm.db import BigId, Timestamps, UTCDateTime
 from crm.extensions import db
-from crm.imports.reasons import shown
+from crm.imports.reasons import shown, stored
 from crm.tenancy import TenantScoped
 
 ENTITIES = ("contacts", "companies", "purchases")  # what an imported file holds
@@ -40,7 +40,11 @@ class Import(TenantScoped, Timestamps, db.Model):
     skipped_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     invalid_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     companies_created: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    # Why the check or the import stopped (or was refused), in the language of whoever ran it;
+    # ``failure_message`` keeps it untranslated for each reader's own language (crm/imports/reasons.py).
+    # Failures written before migration 0044 have no message and show as stored.
     failure: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    failure_message: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     undone_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
@@ -51,6 +55,16 @@ class Import(TenantScoped, Timestamps, db.Model):
     @property
     def percent(self) -> int:
         return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0
+
+    def set_failure(self, text) -> None:
+        """Keeps why the job stopped (a lazy text of ours, or None to clear it), as text in the
+        language of this moment and as its message for each reader's."""
+        self.failure = str(text) if text is not None else None
+        self.failure_message = stored(text)
+
+    @property
+    def shown_failure(self) -> str | None:
+        return shown(self.failure_message, self.failure)
 
 
 class ImportProblem(TenantScoped, db.Model):
@@ -71,7 +85,7 @@ class ImportProblem(TenantScoped, db.Model):
     column: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     # In the language of whoever ran the check; ``message`` keeps it untranslated (and the column's
     # name when it is one of ours, not the file's), for each reader's own language (crm/imports/reasons.py).
-    # Problems written before migration 0042 have no message and show as stored.
+    # Problems written before migration 0043 have no message and show as stored.
     reason: so.Mapped[str] = so.mapped_column(sa.String(500))
     message: so.Mapped[dict | None] = so.mapped_column(sa.JSON)  # {"reason": ..., "column": ...}
     cells: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # the row as read, for the error file

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 
+from crm.i18n import lazy_gettext as _l
 from crm.security import without_control_characters
 
 CHUNK = 1 << 20
@@ -26,7 +27,12 @@ csv.field_size_limit(1 << 20)
 
 
 class UnreadableFile(ValueError):
-    """A file that is not a spreadsheet we can read, with a message for the person who sent it."""
+    """A file that is not a spreadsheet we can read, with a message for the person who sent it
+    (``message``: a lazy text, which an import keeps for each reader's language)."""
+
+    @property
+    def message(self):
+        return self.args[0]
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ def format_of(filename: str) -> str:
         return "csv"
     if suffix == ".xlsx":
         return "xlsx"
-    raise UnreadableFile(_("Upload a CSV or XLSX (Excel) file."))
+    raise UnreadableFile(_l("Upload a CSV or XLSX (Excel) file."))
 
 
 def layout_of(path: Path, file_format: str) -> Layout:
@@ -51,13 +57,13 @@ def layout_of(path: Path, file_format: str) -> Layout:
     if file_format == "xlsx":
         header = next(_xlsx_rows(path), None)
         if header is None:
-            raise UnreadableFile(_("The file is empty."))
+            raise UnreadableFile(_l("The file is empty."))
         return Layout("xlsx", _headers(header))
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as stream:
         first = next((line for line in stream if line.strip()), None)
     if first is None:
-        raise UnreadableFile(_("The file is empty."))
+        raise UnreadableFile(_l("The file is empty."))
     delimiter = max(DELIMITERS, key=lambda candidate: _count_outside_quotes(first, candidate))
     header = next(csv.reader([first], delimiter=delimiter))
     return Layout("csv", _headers(header), encoding, delimiter)
@@ -161,7 +167,7 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise UnreadableFile(_("This is not an XLSX file that can be read.")) from error
+        raise UnreadableFile(_l("This is not an XLSX file that can be read.")) from error
     try:
         for values in workbook.worksheets[0].iter_rows(values_only=True):
             yield [_cell_text(value) for value in values]

@@ -197,7 +197,8 @@ def check(import_id: int):
     job.match_by = form.match_by.data if form.match_by else "email"
     if form.save_as.data:
         mappings.save(job.entity, form.save_as.data, job.headers, job.mapping)
-    job.status, job.failure = "checking", None
+    job.status = "checking"
+    job.set_failure(None)
     db.session.commit()
     enqueue(runner.check, g.workspace.id, job.id)
     return _to(job)
@@ -240,6 +241,7 @@ def run(import_id: int):
     if limit_error is not None:
         return _show(job, status=422, limit_error=limit_error)
     job.status = "importing"
+    job.set_failure(None)  # a refusal of an earlier try (the plan's room has grown since)
     audit.record("import.started", "import", job.id, {"file": [None, job.filename]})
     db.session.commit()
     enqueue(runner.run, g.workspace.id, job.id)
@@ -288,7 +290,7 @@ def invalid_rows(import_id: int):
 
 
 def _problem_text(problem) -> str:
-    """ "Column: reason" in the reader's language (as stored for problems written before 0042)."""
+    """ "Column: reason" in the reader's language (as stored for problems written before 0043)."""
     message = problem.message or {}
     reason, column = shown(message.get("reason"), problem.reason), shown(message.get("column"), problem.column)
     return f"{column}: {reason}" if column else reason

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 
 from crm.audit import service as audit
 from crm.auth.models import User
@@ -68,12 +68,13 @@ def _process(import_id: int, write: bool) -> None:
         try:
             _go_through(job, write)
         except UnreadableFile as error:
-            _fail(import_id, write, str(error))
+            _fail(import_id, write, error.message)
         except LimitError as error:  # more new contacts than the dry run counted (the data changed since)
-            _fail(import_id, write, f"{error.reason} {_('The rows before it were kept; undo removes them.')}")
+            _fail(import_id, write, _l("%(reason)s The rows before it were kept; undo removes them.",
+                                       reason=error.reason_text))  # fmt: skip
         except Exception:
-            _fail(import_id, write, _("The import stopped unexpectedly; the rows before it were kept.")
-                  if write else _("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
+            _fail(import_id, write, _l("The import stopped unexpectedly; the rows before it were kept.")
+                  if write else _l("The check stopped unexpectedly. Try again, or upload the file again."))  # fmt: skip
             raise
 
 
@@ -86,7 +87,8 @@ def _fits_the_plan(job: Import) -> bool:
     try:
         limits.check_contacts(db.session.get(Workspace, job.workspace_id), job.created_count)
     except LimitError as error:
-        job.status, job.failure = "checked", f"{error.reason} {_('Nothing was imported.')}"
+        job.status = "checked"
+        job.set_failure(_l("%(reason)s Nothing was imported.", reason=error.reason_text))
         db.session.commit()
         return False
     return True
@@ -153,12 +155,13 @@ def _replan_key_checks() -> None:
         db.session.execute(sa.text("DISCARD PLANS"))
 
 
-def _fail(import_id: int, write: bool, message: str) -> None:
+def _fail(import_id: int, write: bool, message: LazyString) -> None:
     """A failed import keeps the batches it committed (undo removes them); a failed check goes
     back to the mapping, with the message."""
     db.session.rollback()
     job = db.session.get(Import, import_id)
-    job.status, job.failure = ("failed" if write else "uploaded"), message
+    job.status = "failed" if write else "uploaded"
+    job.set_failure(message)
     job.finished_at = utcnow() if write else None
     db.session.commit()
 
@@ -424,10 +427,11 @@ def stalled(job: Import) -> bool:
 def give_up(job: Import) -> None:
     """Ends a stalled job as a failed one would end (the caller commits)."""
     if job.status == "checking":
-        job.status, job.failure = "uploaded", _("The check stopped before the end. Check the file again.")
+        job.status = "uploaded"
+        job.set_failure(_l("The check stopped before the end. Check the file again."))
     else:
         job.status, job.finished_at = "failed", utcnow()
-        job.failure = _("The import stopped before the end; the rows before it were kept (undo removes them).")
+        job.set_failure(_l("The import stopped before the end; the rows before it were kept (undo removes them)."))
 
 
 def undo_deadline(job: Import) -> datetime | None:
