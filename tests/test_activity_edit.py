@@ -203,3 +203,54 @@ def test_moving_a_call_back_in_time_moves_the_last_activity_back(app, client, au
         from crm.contacts.models import Contact
 
         assert db.session.get(Contact, ann).last_activity_at == stored(app, ws_a, older).occurred_at
+
+
+def test_without_javascript_the_edit_form_is_a_page_of_its_own_that_goes_back_to_its_record(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann <Lee>", company_id=acme)
+    deal = make_deal(app, ws_a, "Tea chests", company_id=acme)
+    on_contact = make_activity(app, ws_a, ann, "Caled about the lid", kind="call")
+    task = make_activity(app, ws_a, ann, "Send samples", kind="task", due_at=utcnow() + timedelta(days=1))
+    on_deal = make_deal_activity(app, ws_a, deal, "Quoted the chests")
+    on_company = make_company_activity(app, ws_a, acme, "Met their buyer", kind="meeting")
+    auth.login(ws_a.email, ws_a.password)
+    contact_url, deal_url = f"/w/{ws_a.slug}/contacts/{ann}", f"/w/{ws_a.slug}/deals/{deal}"
+    company_url = f"/w/{ws_a.slug}/companies/{acme}"
+    for record_url, back_text, activity_id, text in (
+        (contact_url, "Back to Ann &lt;Lee&gt;", on_contact, "Called about the lid"),
+        (contact_url, "Back to Ann &lt;Lee&gt;", task, "Send the samples"),
+        (deal_url, "Back to Tea chests", on_deal, "Quoted the tea chests"),
+        (company_url, "Back to Acme Ltd", on_company, "Met their new buyer"),
+        (company_url, "Back to Acme Ltd", on_contact, "Called about the lid at last"),  # Ann's, on Acme's timeline
+    ):
+        url = f"{record_url}/activities/{activity_id}/edit"
+        response = client.get(url)  # no HX-Request: the Edit link opened without htmx
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert_valid_page(page, url)
+        assert f'<p><a href="{record_url}">{back_text}</a></p>\n<h1>Edit the entry</h1>' in page, url
+        assert f"<title>Edit the entry · {back_text.removeprefix('Back to ')} · Kehu CRM</title>" in page
+        # A plain form here: its htmx attributes would swap an entry of a timeline this page has not.
+        assert '<ol class="timeline" id="timeline-list" data-hx-disable>' in page
+        assert client.get(url, query_string={"cancel": "1"}).headers["Location"] == record_url  # Cancel goes back
+        data = {f"entry{activity_id}-body": text}
+        if activity_id == task:
+            data[f"entry{activity_id}-due_at"] = minute(utcnow() + timedelta(days=2))
+        saved = post(client, url, data)
+        assert (saved.status_code, saved.headers["Location"]) == (303, record_url), url
+        assert stored(app, ws_a, activity_id).body == text
+        assert "Saved." in client.get(record_url).get_data(as_text=True)  # the toast, on the record's page
+
+
+def test_without_javascript_a_refused_edit_keeps_its_page_and_the_way_back(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    task = make_activity(app, ws_a, ann, "Send samples", kind="task", due_at=utcnow() + timedelta(days=1))
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/contacts/{ann}/activities/{task}/edit"
+    response = post(client, url, {f"entry{task}-body": "Send the samples", f"entry{task}-due_at": ""})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "A task needs a due date." in page
+    assert f'<a href="/w/{ws_a.slug}/contacts/{ann}">Back to Ann Lee</a>' in page and "<h1>Edit the entry</h1>" in page
+    assert "Send the samples</textarea>" in page  # what was typed stays
+    assert_valid_page(page, url)
+    assert stored(app, ws_a, task).body == "Send samples"

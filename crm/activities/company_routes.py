@@ -118,7 +118,8 @@ def edit(company_id: int, activity_id: int):
     company = company_or_404(company_id)
     activity = activity_of_or_404(company, activity_id)
     return edit_activity(activity, delete_permission(activity), partial(activity_form, company.owner_id),
-                         lambda entry: company_entries(company, [entry]), lambda: back_to(company))  # fmt: skip
+                         lambda entry: company_entries(company, [entry]), company.name,
+                         url_for("ws.companies.show", company_id=company.id))  # fmt: skip
 
 
 @bp.post("/activities/<int:activity_id>/delete")

@@ -118,7 +118,7 @@ def edit(deal_id: int, activity_id: int):
     activity = activity_of_or_404(deal, activity_id)
     return edit_activity(activity, "deals.delete", partial(activity_form, deal.owner_id, "deals.read"),
                          lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
-                         lambda: back_to(deal))  # fmt: skip
+                         deal.title, url_for("ws.deals.show", deal_id=deal.id))  # fmt: skip
 
 
 @bp.post("/activities/<int:activity_id>/delete")

@@ -118,7 +118,7 @@ def edit(contact_id: int, activity_id: int):
         )
 
     return edit_activity(activity, "contacts.delete", partial(activity_form, contact.owner_id), render_entry,
-                         lambda: back_to(contact))  # fmt: skip
+                         contact.name, url_for("ws.contacts.show", contact_id=contact.id))  # fmt: skip
 
 
 @bp.post("/<int:activity_id>/delete")
@@ -143,29 +143,33 @@ def finish_task(activity: Activity, render_entry, back):
     return back()
 
 
-def edit_activity(activity: Activity, delete_permission: str, new_form, render_entry, back):
+def edit_activity(activity: Activity, delete_permission: str, new_form, render_entry, record_name: str,
+                  record_url: str):  # fmt: skip
     """An entry's edit form in its place (GET; ``?cancel=1`` gives the entry back), or the corrected
     entry (POST). Whoever may delete the entry may correct it (its author, others with
     ``delete_permission``), and a task's assignee too: to move its due date or hand it on.
-    ``new_form(**kwargs)`` makes the record's activity form, ``render_entry`` writes the entry,
-    ``back()`` answers a plain form post."""
+    ``new_form(**kwargs)`` makes the record's activity form, ``render_entry`` writes the entry.
+    Without htmx (no JavaScript, or the Edit link opened in a tab of its own) the form is a page of
+    its own, with a way back to the record it is on (``record_name`` at ``record_url``), where
+    saving and Cancel go back to."""
     if not service.may_correct(activity, g.membership, delete_permission):
         abort(403)
     swap = wants_partial(f"entry-activity-{activity.id}")
     entry = Entry(activity.occurred_at, ACTIVITY, activity)
     if request.method == "GET" and request.args.get("cancel"):
-        return render_entry(entry) if swap else back()
+        return render_entry(entry) if swap else redirect(record_url, 303)
     form = new_form(prefix=f"entry{activity.id}", **({"formdata": None} if request.method == "GET" else {}))
     _keep_assignee(form, activity)
     form.occurred_at.description = _("When it happened, in %(zone)s.", zone=g.workspace.timezone)
+    template = "activities/_edit_entry.html" if swap else "activities/edit.html"
+    context = {"form": form, "activity": activity, "edit_url": request.path, "record_name": record_name,
+               "record_url": record_url}  # fmt: skip
     if request.method == "GET":
         form.fill_from(activity)
-        return render_template("activities/_edit_entry.html" if swap else "activities/edit.html", form=form,
-                               activity=activity, edit_url=request.path)  # fmt: skip
+        return render_template(template, **context)
     form.kind.data = activity.kind  # the type stays
     if not form.validate_on_submit():
-        template = "activities/_edit_entry.html" if swap else "activities/edit.html"
-        return render_template(template, form=form, activity=activity, edit_url=request.path), 422
+        return render_template(template, **context), 422
     changes = service.update_activity(activity, form.service_data())
     if "occurred_at" in changes and activity.contact is not None:  # its lifecycle may follow
         classification.reclassify(activity.contact, classification.rules_of(g.workspace), workspace_today())
@@ -173,7 +177,7 @@ def edit_activity(activity: Activity, delete_permission: str, new_form, render_e
     if swap:
         return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
-    return back()
+    return redirect(record_url, 303)
 
 
 def _keep_assignee(form: ActivityForm, activity: Activity) -> None:
