@@ -1,6 +1,8 @@
 """Migrations and models agree (autogenerate finds nothing to do), and the chain goes down to
 an empty database and back up, on whichever database the suite runs against."""
 
+import json
+import re
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -162,11 +164,14 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
 def test_0042_splits_stored_tags_that_hold_separators(app, client, auth):
     """Tags the bulk bar stored whole ("a,b", "北京，上海") become one tag a part, merged into the
     workspace's tags of those names, each contact keeping every part; another workspace's tags of
-    the same names stay its own."""
+    the same names stay its own. Each workspace changed gets an audit entry by Kehu itself (no
+    actor) saying what was split; one with nothing to split gets none."""
     from tests.factories import make_contact, make_workspace
 
     ws = make_workspace(app, "Old Co", "owner@old.example.com")
     other = make_workspace(app, "Other Co", "owner@other.example.com")
+    clean = make_workspace(app, "Clean Co", "owner@clean.example.com")
+    make_contact(app, clean, "Di Du", tags=["a"])
     ann = make_contact(app, ws, "Ann Lee", tags=["a"])
     bo, cy = make_contact(app, ws, "Bo Bai"), make_contact(app, ws, "Cy Chen")
     beta = make_contact(app, other, "Beta Bee", tags=["b"])
@@ -183,20 +188,36 @@ def test_0042_splits_stored_tags_that_hold_separators(app, client, auth):
                 for name, contact_ids in tags.items():
                     _glued_tag(connection, workspace_id, name, contact_ids)
         upgrade()
-        found = {}
+        found, audited = {}, {}
+        entries = sa.text("SELECT actor_id, actor_label, action, record_type, changes FROM audit_log"
+                          " WHERE workspace_id = :ws AND action = 'tags.split'")  # fmt: skip
         with engine.begin() as connection:
-            for workspace_id in (ws.id, other.id):
+            for workspace_id in (ws.id, other.id, clean.id):
                 _enter_workspace(connection, workspace_id)
                 found[workspace_id] = _tags_and_links(connection, workspace_id)
+                audited[workspace_id] = [
+                    (*row[:4], row[4] if isinstance(row[4], dict) else json.loads(row[4]))
+                    for row in connection.execute(entries, {"ws": workspace_id})
+                ]
         if engine is not db.engine:
             engine.dispose()
     assert found[ws.id]["tags"] == sorted(["a", "b", "vip", "北京", "上海"])
     assert found[ws.id]["links"] == sorted([(ann, "a"), (ann, "b"), (ann, "vip"), (ann, "北京"), (bo, "上海"),
                                             (bo, "北京"), (bo, "vip")])  # fmt: skip
     assert found[other.id] == {"tags": ["a", "b"], "links": [(beta, "a"), (beta, "b")]}
+    split = sorted(["a,b", "北京，上海", "VIP、北京", "\uff0c ;"])
+    assert audited[ws.id] == [(None, "", "tags.split", None,
+                               {"tags": [split, ["a", "b", "vip", "上海", "北京"]], "contacts": 3})]  # fmt: skip
+    assert audited[other.id] == [(None, "", "tags.split", None, {"tags": [["a;b"], ["a", "b"]], "contacts": 1})]
+    assert audited[clean.id] == []
     auth.login(ws.email, ws.password)
     listed = client.get(f"/w/{ws.slug}/contacts/", query_string={"tag": "上海"}).get_data(as_text=True)
     assert "Bo Bai" in listed and "Ann Lee" not in listed
+    log = client.get(f"/w/{ws.slug}/settings/audit/").get_data(as_text=True)  # an entry with no one's name
+    row = re.search(r"<tr>((?:(?!</tr>).)*<td>Tags holding a comma or another separator were split.*?)</tr>", log, re.S)
+    assert "<td>Someone</td>" in row.group(1)
+    assert "<del>“VIP、北京”, “a,b”, “北京，上海”, “， ;”</del> → <ins>a, b, vip, 上海, 北京</ins>" in row.group(1)
+    assert '<li><span class="field-name">Contacts</span>: <ins>3</ins></li>' in row.group(1)
 
 
 def _glued_tag(connection, workspace_id: int, name: str, contact_ids: list[int]) -> None:

@@ -31,6 +31,7 @@ from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.models import Company
 from crm.contacts.queries import member_names
 from crm.contacts.service import SENSITIVE_FIELDS
+from crm.contacts.tags import SEPARATORS as TAG_SEPARATORS
 from crm.contacts.tier_forms import BY, CustomerRulesForm
 from crm.contacts.timeline import FIELD_LABELS as CONTACT_FIELD_LABELS
 from crm.deals.models import Deal
@@ -289,7 +290,10 @@ def value_text(name: str, value) -> str | None:
         numbers = value if isinstance(value, list) else [value]
         return ", ".join(phones.display(str(number), workspace.phone_region if workspace else "") for number in numbers)
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+        items = [str(item) for item in value]
+        if any(TAG_SEPARATORS.search(item) for item in items):  # tags stored whole ("a,b") before migration 0042
+            return ", ".join(f"“{item}”" for item in items)  # the same quotes in English and Chinese
+        return ", ".join(items)
     if isinstance(value, dict):  # an export's filters
         return "; ".join(f"{FIELD_LABELS.get(key, key)}: {value_text(key, item)}" for key, item in value.items())
     if name == "format" and isinstance(value, str):

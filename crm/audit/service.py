@@ -57,6 +57,8 @@ ACTIONS = {
     "contact.reclassified": _l("Customer class changed"),
     "contact.import_undone": _l("Import undone: values restored"),
     "contact.exported": _l("Exported contacts"),
+    # By Kehu itself, upgrading (migration 0042): tags stored whole ("a,b") became one tag a part.
+    "tags.split": _l("Tags holding a comma or another separator were split, one tag a part (a Kehu upgrade)"),
     "saved_view.created": _l("Saved a view"),
     "saved_view.updated": _l("Changed a saved view"),
     "saved_view.renamed": _l("Renamed a saved view"),
