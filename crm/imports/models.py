@@ -42,7 +42,7 @@ class Import(TenantScoped, Timestamps, db.Model):
     companies_created: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     # Why the check or the import stopped (or was refused), in the language of whoever ran it;
     # ``failure_message`` keeps it untranslated for each reader's own language (crm/imports/reasons.py).
-    # Failures written before migration 0044 have no message and show as stored.
+    # Failures written before migration 0045 have no message and show as stored.
     failure: so.Mapped[str | None] = so.mapped_column(sa.Text)
     failure_message: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

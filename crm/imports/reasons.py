@@ -5,7 +5,7 @@ reasons as lazy texts (``lazy_gettext``, ``lazy_ngettext``, ``lazy_number``: eac
 id and values); ``stored`` turns one into JSON for ``import_problems.message`` and
 ``imports.failure_message``, and ``shown`` translates it back. A reason that is no message of ours,
 or that was stored before its message was kept (problems before migration 0043, failures before
-0044), shows as the text stored with it."""
+0045), shows as the text stored with it."""
 
 from flask_babel.speaklater import LazyString
 

@@ -3,16 +3,16 @@ id, its values and, for a plan's limit, its plural), so each reader sees it in t
 (crm/imports/reasons.py). Failures written before have none and show as they were stored
 (imports.failure), in the language of whoever ran the import.
 
-Revision ID: 0044
-Revises: 0043
+Revision ID: 0045
+Revises: 0044
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0044"
-down_revision = "0043"
+revision = "0045"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 
