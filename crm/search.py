@@ -12,10 +12,16 @@ rows newest first until a page is found, quick for common pairs and a scan for r
 
 The search text and the query are both folded (``fold``): lower case, single spaces, and Latin letters
 without their accents, so "muller" finds Müller and "müller" finds Muller; Chinese, Japanese and
-Korean are left as they are. The name is not folded, so one letter that has accented forms ("e", "é")
-matches a name whose first letter is any of them (``initial_variants``), one check a row rather than
-the prefix index (which serves ``lower(name) LIKE`` only); it reads the workspace newest first until a
-page is found, as two letters do.
+Korean are left as they are. German writes ä, ö and ü as ae, oe and ue when it cannot type them
+("Mueller", "Goethe"), so a stored text holding them carries that spelling too (``searchable``:
+"müller mueller"), which "mueller" finds; a query word holding them also matches that spelling
+("Müller" finds a stored Mueller; ``search_terms``). "mueller" does not find a stored Muller: ue is
+as often no umlaut at all (Samuel, Manuel, blue).
+
+The name is not folded, so one letter that has accented forms ("e", "é") matches a name whose first
+letter is any of them (``initial_variants``), one check a row rather than the prefix index (which
+serves ``lower(name) LIKE`` only); it reads the workspace newest first until a page is found, as two
+letters do.
 
 Migrations create these structures (``search_index_ddl``); models do not declare them. On SQLite a
 batch migration that recreates a searchable table drops its triggers: run the DDL again after it.
@@ -87,6 +93,45 @@ def fold(text: str) -> str:
     if lower.isascii():  # most text, as an import writes it: nothing to fold
         return " ".join(lower.split())
     return " ".join(MARKS_AFTER_LATIN.sub("", lower.translate(_fold_table())).split())
+
+
+# ä, ö and ü as German spells them without the dots (any case, composed or typed as a letter and a
+# combining diaeresis: text is put in NFC first).
+GERMAN = {"ä": "ae", "ö": "oe", "ü": "ue"}
+UMLAUT = re.compile("[äöü]")
+
+
+def german_spelling(word: str) -> str | None:
+    """A word with ä, ö or ü as it is written without them in German, folded ("Müßig" -> "muessig");
+    None when it holds none."""
+    lower = unicodedata.normalize("NFC", word.lower())
+    if not UMLAUT.search(lower):
+        return None
+    return fold(UMLAUT.sub(lambda found: GERMAN[found.group()], lower))
+
+
+def searchable(text: str) -> str:
+    """The stored search text of ``text``: ``fold``-ed, then the German spelling of each word that
+    holds ä, ö or ü which is not a word already ("Jürgen Müller" -> "jurgen muller juergen mueller"),
+    so that both "muller" and "mueller" find it."""
+    folded = fold(text)
+    if text.isascii():
+        return folded
+    return with_german_spellings(folded, text)
+
+
+def with_german_spellings(folded: str, source: str) -> str:
+    """``folded`` (a search text) with the German spelling of each word of ``source`` that has one,
+    whose plain fold is a word of ``folded`` and the spelling is not yet (migrations add them to
+    search texts stored before, from the columns the text was made of)."""
+    words = folded.split()
+    present = set(words)
+    for word in source.split():
+        spelling = german_spelling(word)
+        if spelling and spelling not in present and fold(word) in present:
+            words.append(spelling)
+            present.add(spelling)
+    return " ".join(words)
 
 
 @cache
@@ -173,20 +218,35 @@ def _short_word_condition(model, word: str, narrowed: bool):
     )
 
 
+def _fts_rowids(model, word: str) -> sa.Select:
+    fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
+    # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard
+    # character is rare and pays for a scan of the index instead.
+    if any(char in word for char in "%_\\"):
+        return sa.select(fts.c.rowid).where(fts.c.search_text.like(like_pattern(word), escape="\\"))
+    return sa.select(fts.c.rowid).where(fts.c.search_text.like(f"%{word}%"))
+
+
 def _word_condition(model, word: str, dialect: str, narrowed: bool = False):
     if len(word) < TRIGRAM:
         return _short_word_condition(model, word, narrowed)
     if dialect == "sqlite":
-        fts = sa.table(fts_table(model.__tablename__), sa.column("rowid"), sa.column("search_text"))
-        # FTS5 serves LIKE from its trigram index only without ESCAPE; a word holding a wildcard
-        # character is rare and pays for a scan of the index instead.
-        plain = not any(char in word for char in "%_\\")
-        if plain:
-            pattern = fts.c.search_text.like(f"%{word}%")
-        else:
-            pattern = fts.c.search_text.like(like_pattern(word), escape="\\")
-        return model.id.in_(sa.select(fts.c.rowid).where(pattern))
+        return model.id.in_(_fts_rowids(model, word))
     return model.search_text.like(like_pattern(word), escape="\\")
+
+
+def _term_condition(model, forms: tuple[str, ...], dialect: str, narrowed: bool):
+    """A word in any of its spellings (the typed one first). A word shorter than a trigram is the start
+    of a word in each spelling ("mü": mu... or mue..., not Samuel). On SQLite the spellings the FTS5
+    index serves are one ``id IN (... UNION ...)``: SQLite then reads each from the index, where an OR
+    of two IN lists has it walk the workspace checking every row against both."""
+    if len(forms[0]) < TRIGRAM:
+        conditions = [_short_word_condition(model, form, narrowed) for form in forms]
+    elif dialect == "sqlite" and len(forms) > 1:
+        return model.id.in_(sa.union(*(_fts_rowids(model, form) for form in forms)))
+    else:
+        conditions = [_word_condition(model, form, dialect, narrowed) for form in forms]
+    return conditions[0] if len(conditions) == 1 else sa.or_(*conditions)
 
 
 def search_order(q: str, dialect: str, columns: list, descending: bool) -> list | None:
@@ -202,19 +262,34 @@ def search_order(q: str, dialect: str, columns: list, descending: bool) -> list 
     return [column.desc() if descending else column.asc() for column in (first, *columns[1:])]
 
 
-def search_words(q: str) -> list[str]:
-    """The words of a query; a query that looks like a phone number is one word of its digits,
-    so "650 253-00" finds +16502530000 however it was typed."""
+def search_words(q: str, phone_digits: bool = True) -> list[str]:
+    """The words of a query, folded; a query that looks like a phone number is one word of its digits
+    (unless ``phone_digits`` is False: the search text holds none), so "650 253-00" finds
+    +16502530000 however it was typed."""
+    return [forms[0] for forms in search_terms(q, phone_digits)]
+
+
+def search_terms(q: str, phone_digits: bool = True) -> list[tuple[str, ...]]:
+    """Each word of a query as the spellings it may be stored in: folded, and for a word of two
+    letters or more holding ä, ö or ü also its German spelling (("muller", "mueller") for "Müller").
+    One letter stays the start of a name ("ü": Ü or U, ``initial_variants``)."""
     text = fold(q)
-    if re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
-        return [digits(text)]
-    return text.split()
+    if phone_digits and re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
+        return [(digits(text),)]
+    terms = []
+    for word in q.split():
+        plain = fold(word)
+        if not plain:
+            continue
+        spelling = german_spelling(word) if len(plain) > 1 else None
+        terms.append((plain, spelling) if spelling and spelling != plain else (plain,))
+    return terms
 
 
-def matching(statement: sa.Select, model, q: str, dialect: str) -> sa.Select:
-    """Rows whose search text holds every word of ``q``."""
-    words = search_words(q)
-    narrowed = any(len(word) >= TRIGRAM for word in words)
-    for word in words:
-        statement = statement.where(_word_condition(model, word, dialect, narrowed))
+def matching(statement: sa.Select, model, q: str, dialect: str, phone_digits: bool = True) -> sa.Select:
+    """Rows whose search text holds every word of ``q`` (in one of its spellings, ``search_terms``)."""
+    terms = search_terms(q, phone_digits)
+    narrowed = any(len(forms[0]) >= TRIGRAM for forms in terms)
+    for forms in terms:
+        statement = statement.where(_term_condition(model, forms, dialect, narrowed))
     return statement

@@ -137,13 +137,14 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
             for table, (row_id, text) in old.items():
                 connection.execute(sa.text(f"UPDATE {table} SET search_text = :text WHERE id = :id"),
                                    {"text": text, "id": row_id})  # fmt: skip
-        upgrade()
+        upgrade(revision="0038")  # 0044 adds German spellings (test_0044_...)
         with engine.begin() as connection:
             _enter_workspace(connection, ws.id)
             stored = {
                 table: sorted(connection.execute(sa.text(f"SELECT search_text FROM {table}")).scalars())
                 for table in old
             }
+        upgrade()
         if engine is not db.engine:
             engine.dispose()
     assert stored == {
@@ -240,3 +241,64 @@ def _tags_and_links(connection, workspace_id: int) -> dict:
         "tags": sorted(connection.execute(names, {"ws": workspace_id}).scalars()),
         "links": sorted(tuple(row) for row in connection.execute(links, {"ws": workspace_id})),
     }
+
+
+def test_0044_adds_german_spellings_to_stored_search_texts(app, client, auth):
+    """Search texts 0038 folded ("jurgen muller") get the German spelling of the words that had ä, ö
+    or ü, worked out from the columns they were made of, so "mueller" finds them; a text that left a
+    column out (an erased contact's, without its company) stays without it; another workspace's rows
+    are migrated too, and found only there."""
+    from crm.contacts.service import search_text_of
+    from tests.factories import make_company, make_contact, make_ticket, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    baecker = make_company(app, ws, "Bäckerei Schäfer")
+    jurgen = make_contact(app, ws, "Jürgen Müller", emails=["j@schäfer.de"], company_id=baecker)
+    erased = make_contact(app, ws, "Erased 5", company_id=baecker)
+    plain = make_contact(app, ws, "王小明")
+    ticket, _ = make_ticket(app, ws, jurgen, "Rückgabe")
+    theirs = make_contact(app, other, "Maria Müller")
+    old = {  # as 0038 left them: folded, the dots gone
+        "contacts": {jurgen: "jurgen muller j@schafer.de backerei schafer", erased: "erased 5", plain: "王小明",
+                     theirs: "maria muller"},
+        "companies": {baecker: "backerei schafer"},
+        "tickets": {ticket: "ruckgabe customer@example.com"},
+    }  # fmt: skip
+    with app.app_context():
+        downgrade(revision="0043")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            for table, texts in old.items():
+                for row_id, text in texts.items():
+                    _enter_workspace(connection, other.id if row_id == theirs and table == "contacts" else ws.id)
+                    connection.execute(sa.text(f"UPDATE {table} SET search_text = :text WHERE id = :id"),
+                                       {"text": text, "id": row_id})  # fmt: skip
+        upgrade()
+        stored = {}
+        with engine.begin() as connection:
+            for workspace_id in (ws.id, other.id):
+                _enter_workspace(connection, workspace_id)
+                for table in old:
+                    rows = connection.execute(sa.text(f"SELECT id, search_text FROM {table}")).all()
+                    stored.update({(table, row.id): row.search_text for row in rows})
+        if engine is not db.engine:
+            engine.dispose()
+    expected = "jurgen muller j@schafer.de backerei schafer juergen mueller j@schaefer.de baeckerei schaefer"
+    assert (
+        stored[("contacts", jurgen)]
+        == expected
+        == search_text_of("Jürgen Müller", ["j@schäfer.de"], [], "Bäckerei Schäfer")
+    )  # what the app writes
+    assert stored[("contacts", erased)] == "erased 5"  # its company's words were never in it
+    assert stored[("contacts", plain)] == "王小明"
+    assert stored[("contacts", theirs)] == "maria muller mueller"
+    assert stored[("companies", baecker)] == "backerei schafer baeckerei schaefer"
+    assert stored[("tickets", ticket)] == "ruckgabe customer@example.com rueckgabe"
+    auth.login(ws.email, ws.password)
+    contacts = client.get(f"/w/{ws.slug}/contacts/", query_string={"q": "mueller"}).get_data(as_text=True)
+    assert "Jürgen Müller" in contacts and "Maria" not in contacts
+    companies = client.get(f"/w/{ws.slug}/companies/", query_string={"q": "baeckerei"}).get_data(as_text=True)
+    assert "Bäckerei Schäfer" in companies
+    tickets = client.get(f"/w/{ws.slug}/tickets/", query_string={"q": "rueckgabe"}).get_data(as_text=True)
+    assert "Rückgabe" in tickets

@@ -1,12 +1,13 @@
 """Search ignores the accents of Latin letters, both ways: "muller" finds Müller and "müller" finds
 Muller, in the contacts and companies lists, the header's search, a deal's customer picker and the
-ticket queue. Chinese, Japanese and Korean are searched as before (kana keep their dakuten),
-full-width letters and digits as the ASCII they stand for, one and two letters still by the start of
-the name or a word, and another workspace's records never show."""
+ticket queue. German spellings of ä, ö, ü count too: "mueller" finds Müller and "Müller" a stored
+Mueller. Chinese, Japanese and Korean are searched as before (kana keep their dakuten), full-width
+letters and digits as the ASCII they stand for, one and two letters still by the start of the name or
+a word, and another workspace's records never show."""
 
 import pytest
 
-from crm.search import fold, normalize
+from crm.search import fold, normalize, search_terms, searchable
 from tests.factories import make_company, make_contact, make_ticket
 
 RESULTS = {"HX-Request": "true", "HX-Target": "contact-results"}
@@ -118,3 +119,71 @@ def test_the_ticket_queue_folds_accents(app, client, auth, ws_a):
     assert "Café frío" in queue and "Broken cup" not in queue
     quick = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "perez"}, headers=QUICK).get_data(as_text=True)
     assert "Café frío" in quick and "José Pérez" in quick
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("Jürgen MÜLLER", "jurgen muller juergen mueller"),
+        ("Mu\u0308ller", "muller mueller"),  # decomposed: a u and a combining diaeresis
+        ("Bäckerei Größe", "backerei grosse baeckerei groesse"),
+        ("Müller Müller", "muller muller mueller"),  # a spelling once
+        ("jürgen@müller.de", "jurgen@muller.de juergen@mueller.de"),
+        ("Goethe José", "goethe jose"),  # no ä, ö, ü: the plain fold
+        ("王小明 すがわら", "王小明 すがわら"),
+        ("", ""),
+    ],
+)
+def test_a_search_text_carries_the_german_spelling_of_umlauts(text, stored):
+    assert searchable(text) == stored
+
+
+def test_a_query_word_with_an_umlaut_also_matches_its_german_spelling():
+    assert search_terms("Müller hans") == [("muller", "mueller"), ("hans",)]
+    assert search_terms("mueller") == [("mueller",)]  # ue is no umlaut in Samuel or Manuel
+    assert search_terms("mü") == [("mu", "mue")]
+    assert search_terms("ü") == [("u",)]  # one letter: the start of a name, Ü or U
+    assert search_terms("650 253-00") == [("65025300",)]
+
+
+def test_german_spellings_find_contacts_companies_and_tickets(app, client, auth, ws_a, ws_b):
+    people = ("Jürgen Müller", "Hans Muller", "Karl Mueller", "Samuel Blue", "Dörte Göbel", "王小明")
+    ids = {name: make_contact(app, ws_a, name) for name in people}
+    baecker = make_company(app, ws_a, "Bäckerei Schäfer")
+    make_contact(app, ws_b, "Maria Müller")
+    make_company(app, ws_b, "Bäckerei Beta")
+    make_ticket(app, ws_a, ids["Jürgen Müller"], "Rückerstattung für Größe", requester_name="Jürgen Müller")
+    make_ticket(app, ws_a, ids["Samuel Blue"], "Blue cups")
+    auth.login(ws_a.email, ws_a.password)
+
+    def found(q: str) -> set[str]:
+        response = client.get(f"/w/{ws_a.slug}/contacts/", query_string={"q": q}, headers=RESULTS)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        return {name for name in (*people, "Maria Müller") if name in body}
+
+    assert found("mueller") == found("MUELLER") == {"Jürgen Müller", "Karl Mueller"}
+    assert found("muller") == {"Jürgen Müller", "Hans Muller"}
+    assert found("Müller") == found("mu\u0308ller") == {"Jürgen Müller", "Hans Muller", "Karl Mueller"}
+    assert found("juergen mueller") == found("jurgen") == {"Jürgen Müller"}
+    assert found("goebel") == found("gobel") == found("göbel") == {"Dörte Göbel"}
+    assert found("doerte") == {"Dörte Göbel"}
+    assert found("mü") == {"Jürgen Müller", "Hans Muller", "Karl Mueller"}  # mu or mue at a word's start
+    assert found("samuel") == {"Samuel Blue"} and found("ue") == set()  # no word starts with ue
+    assert found("小明") == {"王小明"}
+
+    companies = client.get(f"/w/{ws_a.slug}/companies/", query_string={"q": "baeckerei"}, headers=COMPANY_RESULTS)
+    html = companies.get_data(as_text=True)
+    assert "Bäckerei Schäfer" in html and "Beta" not in html
+    assert "Bäckerei Schäfer" in client.get(f"/w/{ws_a.slug}/companies/", query_string={"q": "schafer"}).get_data(
+        as_text=True
+    )
+    queue = client.get(f"/w/{ws_a.slug}/tickets/", query_string={"q": "rueckerstattung groesse"}).get_data(as_text=True)
+    assert "Rückerstattung für Größe" in queue and "Blue cups" not in queue
+    quick = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "mueller"}, headers=QUICK).get_data(as_text=True)
+    assert "Jürgen Müller" in quick and "Karl Mueller" in quick and "Rückerstattung" in quick
+    assert "Maria" not in quick and "Hans Muller" not in quick
+    picker = client.get(f"/w/{ws_a.slug}/deals/customers/", query_string={"field": "customer", "kind": "customer",
+                                                                          "q": "baeckerei"})  # fmt: skip
+    html = picker.get_data(as_text=True)
+    assert f'value="company:{baecker}"' in html and "Beta" not in html

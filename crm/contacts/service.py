@@ -9,7 +9,7 @@ from crm.contacts import identities
 from crm.contacts.models import Company, Contact, ContactTag, Tag
 from crm.db import utcnow
 from crm.extensions import db
-from crm.search import digits, fold, normalize
+from crm.search import digits, normalize, searchable
 from crm.tenancy import bound_workspace_id
 from crm.workspaces.models import Workspace
 
@@ -31,13 +31,14 @@ def contact_search_text(contact: Contact, company_name: str | None) -> str:
 
 def search_text_of(name: str, emails: list[str], phones: list[str], company_name: str | None) -> str:
     """Name, emails, phone digits (with and without the country code) and company name, folded
-    (lower case, Latin letters without accents: crm.search.fold)."""
+    (lower case, Latin letters without accents) with German spellings beside ä, ö, ü:
+    crm.search.searchable."""
     parts = [name, *emails, company_name or "", *(digits(phone) for phone in phones)]
-    return fold(" ".join(p for p in parts if p))
+    return searchable(" ".join(p for p in parts if p))
 
 
 def company_search_text(company: Company) -> str:
-    return fold(" ".join(p for p in (company.name, company.website or "", digits(company.phone or "")) if p))
+    return searchable(" ".join(p for p in (company.name, company.website or "", digits(company.phone or "")) if p))
 
 
 def _apply(obj, data: dict, fields) -> None:

@@ -25,7 +25,7 @@ from crm.db import utcnow
 from crm.duplicates import service as duplicates
 from crm.extensions import db
 from crm.permissions import OWNER, scope_allows
-from crm.search import fold
+from crm.search import searchable
 from crm.tenancy import bound_workspace_id
 from crm.tickets import rotation, sla
 from crm.tickets.models import (
@@ -179,7 +179,7 @@ def _check_member(member_id: int, field: str = "assignee_id") -> Membership:
 
 
 def ticket_search_text(subject: str, requester_name: str | None, requester_email: str | None) -> str:
-    return fold(" ".join(part for part in (subject, requester_name, requester_email) if part))
+    return searchable(" ".join(part for part in (subject, requester_name, requester_email) if part))
 
 
 def open_ticket(*, contact: Contact, subject: str, body: str, channel: str, category_id: int | None = None,
