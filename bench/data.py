@@ -50,7 +50,7 @@ from crm.contacts.models import Contact, month_day
 from crm.contacts.service import company_search_text, contact_search_text
 from crm.deals.models import OPEN
 from crm.extensions import db
-from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, sqlite_fts_ddl
+from crm.search import drop_search_index_ddl, fts_table, search_index_ddl, searchable, sqlite_fts_ddl
 from crm.security import hash_password
 from crm.workspaces.models import Membership, Role
 from crm.workspaces.service import create_workspace, sign_up
@@ -85,9 +85,9 @@ BULK_TABLES = (
 )
 JSON_COLUMNS = ("emails", "phones", "custom")
 SEARCHABLE = ("companies", "contacts")
-# Migration 0029's index of deal titles: dropped while deals are copied in and made again after, as
-# the search indexes are (one GIN build instead of an insert into it per row).
-DEAL_TITLE_INDEX = "ix_deals_trigram", "CREATE INDEX ix_deals_trigram ON deals USING gin (title gin_trgm_ops)"
+# Migration 0045's index of deal titles' search text: dropped while deals are copied in and made again
+# after, as the search indexes are (one GIN build, or FTS5 rebuild, instead of an insert per row).
+DEAL_TITLE_INDEX = "ix_deals_trigram", "CREATE INDEX ix_deals_trigram ON deals USING gin (search_text gin_trgm_ops)"
 FLASK = str(Path(sys.executable).parent / "flask")
 
 
@@ -345,7 +345,8 @@ def deal_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dict:
     entered = created_at + timedelta(days=rng.randint(0, 60))
     closed = kind != OPEN
     return {
-        "workspace_id": tenant.id, "title": rng.choice(DEAL_TITLES), "value": rng.randint(100, 50_000),
+        "workspace_id": tenant.id, "title": (title := rng.choice(DEAL_TITLES)), "search_text": searchable(title),
+        "value": rng.randint(100, 50_000),
         "currency": "USD", "contact_id": contact_id, "owner_id": rng.choice(tenant.members),
         "pipeline_id": pipeline_id, "stage_id": stage_id,
         "expected_close_on": (created_at + timedelta(days=rng.randint(10, 120))).date(), "status": kind,
@@ -480,13 +481,13 @@ def load_sqlite(connection, metadata, tenants: list[Tenant]) -> None:
             count += len(chunk)
         return count
 
-    for table in SEARCHABLE:
+    for table in (*SEARCHABLE, "deals"):
         fts = fts_table(table)
         for suffix in ("ai", "ad", "au"):
             connection.exec_driver_sql(f"DROP TRIGGER {fts}_{suffix}")
         connection.exec_driver_sql(f"DROP TABLE {fts}")
     write_all(write, tenants)
-    for table in SEARCHABLE:
+    for table in (*SEARCHABLE, "deals"):
         for statement in sqlite_fts_ddl(table):
             connection.exec_driver_sql(statement)
 
@@ -508,7 +509,8 @@ def add_deals(app, tenant: Tenant, total: int) -> None:
             stage = open_stages[number % len(open_stages)] if number < BOARD_DEALS else rng.choice(closed)
             entered = now - timedelta(days=rng.randint(0, 60 if stage.kind == OPEN else 3 * 365))
             rows.append({
-                "workspace_id": tenant.id, "title": f"{DEAL_TITLES[number % len(DEAL_TITLES)]} #{number}",
+                "workspace_id": tenant.id, "title": (title := f"{DEAL_TITLES[number % len(DEAL_TITLES)]} #{number}"),
+                "search_text": searchable(title),
                 "value": rng.randint(100, 50_000), "currency": "USD",
                 "contact_id": contact_ids[number % len(contact_ids)], "owner_id": rng.choice(tenant.members),
                 "pipeline_id": stage.pipeline_id, "stage_id": stage.id, "position": positions[stage.id],

@@ -16,7 +16,9 @@ Korean are left as they are. German writes ä, ö and ü as ae, oe and ue when i
 ("Mueller", "Goethe"), so a stored text holding them carries that spelling too (``searchable``:
 "müller mueller"), which "mueller" finds; a query word holding them also matches that spelling
 ("Müller" finds a stored Mueller; ``search_terms``). "mueller" does not find a stored Muller: ue is
-as often no umlaut at all (Samuel, Manuel, blue).
+as often no umlaut at all (Samuel, Manuel, blue). Deal titles and products have search texts of
+their own, made and searched the same way (without the phone-number reading of a query: "2024-01"
+is a word of a title or a SKU there).
 
 The name is not folded, so one letter that has accented forms ("e", "é") matches a name whose first
 letter is any of them (``initial_variants``), one check a row rather than the prefix index (which

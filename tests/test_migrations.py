@@ -302,3 +302,40 @@ def test_0044_adds_german_spellings_to_stored_search_texts(app, client, auth):
     assert "Bäckerei Schäfer" in companies
     tickets = client.get(f"/w/{ws.slug}/tickets/", query_string={"q": "rueckgabe"}).get_data(as_text=True)
     assert "Rückgabe" in tickets
+
+
+def test_0045_gives_deals_and_products_a_folded_search_text(app, client, auth):
+    """Deals and products stored before 0045 get a search text of their title (name and SKU), found
+    through the new trigram index (SQLite's FTS5 table built from it); another workspace's too."""
+    from tests.factories import default_pipeline, make_deal, make_product, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    sales = default_pipeline(app, ws)
+    cafe = make_deal(app, ws, "Café au lait supply", sales.stages["Lead in"])
+    tea = make_deal(app, ws, "Tea for Acme", sales.stages["Lead in"])
+    theirs = make_deal(app, other, "Müller order")
+    creme = make_product(app, ws, "Café crème", sku="CC-1")
+    with app.app_context():
+        downgrade(revision="0044")
+        upgrade()
+        engine = owner_engine(app)
+        stored = {}
+        with engine.begin() as connection:
+            for workspace_id in (ws.id, other.id):
+                _enter_workspace(connection, workspace_id)
+                stored.update(tuple(row) for row in connection.execute(sa.text("SELECT id, search_text FROM deals")))
+                products = connection.execute(sa.text("SELECT id, search_text FROM products")).all()
+                stored.update({("product", row_id): text for row_id, text in products})
+        if engine is not db.engine:
+            engine.dispose()
+    assert stored[cafe] == "cafe au lait supply" and stored[tea] == "tea for acme"
+    assert stored[theirs] == "muller order mueller"
+    assert stored[("product", creme)] == "cafe creme cc-1"
+    auth.login(ws.email, ws.password)
+    found = client.get(f"/w/{ws.slug}/deals/pipelines/{sales.id}/list", query_string={"q": "cafe"})
+    assert "Café au lait supply" in found.get_data(as_text=True) and "Tea for Acme" not in found.get_data(as_text=True)
+    quick = client.get(f"/w/{ws.slug}/search/", query_string={"q": "mueller"}).get_data(as_text=True)
+    assert "Müller order" not in quick
+    products = client.get(f"/w/{ws.slug}/settings/products/", query_string={"q": "creme"}).get_data(as_text=True)
+    assert "Café crème" in products

@@ -1,14 +1,17 @@
 """Search ignores the accents of Latin letters, both ways: "muller" finds Müller and "müller" finds
-Muller, in the contacts and companies lists, the header's search, a deal's customer picker and the
-ticket queue. German spellings of ä, ö, ü count too: "mueller" finds Müller and "Müller" a stored
-Mueller. Chinese, Japanese and Korean are searched as before (kana keep their dakuten), full-width
-letters and digits as the ASCII they stand for, one and two letters still by the start of the name or
-a word, and another workspace's records never show."""
+Muller, in the contacts and companies lists, the header's search, a deal's customer picker, the
+ticket queue, deal titles (board, list, header) and the product catalogue. German spellings of ä, ö,
+ü count too: "mueller" finds Müller and "Müller" a stored Mueller. Chinese, Japanese and Korean are
+searched as before (kana keep their dakuten), full-width letters and digits as the ASCII they stand
+for, one and two letters still by the start of the name or a word, and another workspace's records
+never show."""
+
+import re
 
 import pytest
 
 from crm.search import fold, normalize, search_terms, searchable
-from tests.factories import make_company, make_contact, make_ticket
+from tests.factories import default_pipeline, make_company, make_contact, make_deal, make_product, make_ticket
 
 RESULTS = {"HX-Request": "true", "HX-Target": "contact-results"}
 COMPANY_RESULTS = {"HX-Request": "true", "HX-Target": "company-results"}
@@ -144,6 +147,7 @@ def test_a_query_word_with_an_umlaut_also_matches_its_german_spelling():
     assert search_terms("mü") == [("mu", "mue")]
     assert search_terms("ü") == [("u",)]  # one letter: the start of a name, Ü or U
     assert search_terms("650 253-00") == [("65025300",)]
+    assert search_terms("2024-01 plan", phone_digits=False) == [("2024-01",), ("plan",)]
 
 
 def test_german_spellings_find_contacts_companies_and_tickets(app, client, auth, ws_a, ws_b):
@@ -187,3 +191,74 @@ def test_german_spellings_find_contacts_companies_and_tickets(app, client, auth,
                                                                           "q": "baeckerei"})  # fmt: skip
     html = picker.get_data(as_text=True)
     assert f'value="company:{baecker}"' in html and "Beta" not in html
+
+
+def test_deal_titles_fold_accents_on_the_board_list_and_header(app, client, auth, ws_a, ws_b):
+    sales = default_pipeline(app, ws_a)
+    lead = sales.stages["Lead in"]
+    cafe = make_deal(app, ws_a, "Café au lait supply", lead)
+    mueller = make_deal(app, ws_a, "Müller GmbH renewal", lead)
+    plain = make_deal(app, ws_a, "Tea for Acme", lead)
+    chinese = make_deal(app, ws_a, "上海贸易 2024-01 订单", lead)
+    make_deal(app, ws_b, "Café Beta")
+    auth.login(ws_a.email, ws_a.password)
+    board_url = f"/w/{ws_a.slug}/deals/pipelines/{sales.id}"
+
+    def listed(q: str) -> set[int]:
+        response = client.get(
+            f"{board_url}/list", query_string={"q": q}, headers={"HX-Request": "true", "HX-Target": "deal-list-results"}
+        )
+        assert response.status_code == 200
+        return {int(i) for i in re.findall(r'id="deal-row-(\d+)"', response.get_data(as_text=True))}
+
+    assert listed("cafe") == listed("CAFÉ") == listed("café au lait") == {cafe}
+    assert listed("supply cafe") == {cafe}  # words in any order
+    assert listed("mueller") == listed("muller") == listed("Müller") == {mueller}
+    assert listed("tea") == {plain} and listed("acme") == {plain}
+    assert listed("贸易") == listed("上海") == {chinese}
+    assert listed("2024-01") == {chinese}  # digits and dashes as typed, not read as a phone number
+    assert listed("café%") == listed("beta") == set()
+    board = client.get(board_url, query_string={"q": "cafe"}, headers={"HX-Request": "true",
+                                                                        "HX-Target": "deal-board"})  # fmt: skip
+    html = board.get_data(as_text=True)
+    assert "Café au lait supply" in html and "Tea for Acme" not in html and "Beta" not in html
+    quick = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "cafe"}, headers=QUICK).get_data(as_text=True)
+    assert "Café au lait supply" in quick and "Beta" not in quick and "Müller GmbH" not in quick
+    full = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "mueller gmbh"}).get_data(as_text=True)
+    assert "Müller GmbH renewal" in full
+    assert "Café au lait supply" not in client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "beta"}).get_data(
+        as_text=True
+    )
+    # An edited title is searched by its new words.
+    with app.app_context():
+        from crm.deals.models import Deal
+        from crm.deals.service import update_deal
+        from crm.extensions import db
+        from crm.tenancy import workspace_scope
+
+        with workspace_scope(ws_a.id):
+            update_deal(db.session.get(Deal, plain), {"title": "Thé vert for Acme"}, None)
+            db.session.commit()
+    assert listed("the vert") == {plain} and listed("tea") == set()
+
+
+def test_the_product_catalogue_folds_accents(app, client, auth, ws_a, ws_b):
+    make_product(app, ws_a, "Café crème", sku="CC-1")
+    make_product(app, ws_a, "Grüner Tee", sku="GT-2024-01")
+    make_product(app, ws_a, "Oolong")
+    make_product(app, ws_a, "乌龙茶")
+    make_product(app, ws_b, "Café Beta")
+    auth.login(ws_a.email, ws_a.password)
+
+    def found(q: str) -> str:
+        response = client.get(f"/w/{ws_a.slug}/settings/products/", query_string={"q": q},
+                              headers={"HX-Request": "true", "HX-Target": "product-results"})  # fmt: skip
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        return {name for name in ("Café crème", "Grüner Tee", "Oolong", "乌龙茶", "Café Beta") if name in body}
+
+    assert found("cafe creme") == found("CAFÉ") == found("cc-1") == {"Café crème"}
+    assert found("gruener") == found("gruner") == found("grün") == {"Grüner Tee"}
+    assert found("gt-2024-01") == found("2024") == {"Grüner Tee"}  # a SKU's digits as typed
+    assert found("ool") == {"Oolong"} and found("乌龙") == {"乌龙茶"}
+    assert found("beta") == set()

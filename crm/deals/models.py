@@ -11,6 +11,7 @@ from crm.contacts.models import Company, Contact, CustomValues
 from crm.db import BigId, Timestamps, UTCDateTime, utcnow
 from crm.extensions import db
 from crm.permissions import N_
+from crm.search import searchable
 from crm.tenancy import TenantScoped
 from crm.workspaces.models import Membership
 
@@ -131,6 +132,9 @@ class Deal(TenantScoped, Timestamps, db.Model):
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    # The title as search compares it (crm.search.searchable), set with the title; indexed per dialect
+    # (pg_trgm GIN, an FTS5 trigram table: migration 0045).
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
     value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(12, 2), default=Decimal("0"))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
     contact_id: so.Mapped[int | None] = so.mapped_column(BigId)
@@ -148,6 +152,12 @@ class Deal(TenantScoped, Timestamps, db.Model):
     custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
     stage_entered_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @so.validates("title")
+    def _title_searched(self, _key: str, title: str) -> str:
+        # Set wherever the title is (create, edit), so the two never drift apart.
+        self.search_text = searchable(title or "")
+        return title
 
     owner: so.Mapped[Membership | None] = so.relationship(
         primaryjoin="and_(Membership.workspace_id == Deal.workspace_id, Membership.id == foreign(Deal.owner_id))",

@@ -22,7 +22,7 @@ from crm.deals.models import OPEN, Deal, DealStageChange, Pipeline, Stage
 from crm.deals.service import BoardCard
 from crm.extensions import db
 from crm.permissions import scope_allows, visible_to_member
-from crm.search import like_pattern, matching
+from crm.search import matching, search_order
 from crm.workspaces.models import Membership
 
 # Cards rendered per column; the counts and totals cover every deal. A column of 2,000 cards
@@ -70,9 +70,9 @@ class BoardFilters:
             dialect = db.engine.dialect.name
             contacts = matching(sa.select(Contact.id), Contact, self.q, dialect)
             companies = matching(sa.select(Company.id), Company, self.q, dialect)
+            titles = matching(sa.select(Deal.id), Deal, self.q, dialect, phone_digits=False)
             statement = statement.where(sa.or_(
-                Deal.title.ilike(like_pattern(self.q), escape="\\"),
-                Deal.contact_id.in_(contacts), Deal.company_id.in_(companies),
+                Deal.id.in_(titles), Deal.contact_id.in_(contacts), Deal.company_id.in_(companies),
             ))  # fmt: skip
         statement = where_customer(statement, self.customer)
         if self.close_from:
@@ -361,11 +361,12 @@ def company_of_contact(contact_id: int) -> int | None:
 
 
 def quick_deals(q: str, member: Membership, limit: int) -> list:
-    """Live deals whose title holds every word of ``q`` (up to 8), newest first, within the member's
-    record scope: the header's search (a pg_trgm index on the title serves it on PostgreSQL)."""
-    words = [Deal.title.ilike(like_pattern(word), escape="\\") for word in q.split()[:8]]
-    statement = sa.select(Deal.id, Deal.title, Deal.status, Deal.value, Deal.currency).where(
-        Deal.deleted_at.is_(None), *words
-    )
-    statement = visible_to_member(statement, Deal.owner_id, member)
-    return db.session.execute(statement.order_by(Deal.created_at.desc(), Deal.id.desc()).limit(limit)).all()
+    """Live deals whose title holds every word of ``q`` (up to 8), accents folded as contacts' are
+    (crm.search), newest first, within the member's record scope: the header's search (the title's
+    search text is indexed: pg_trgm GIN on PostgreSQL, FTS5 trigram on SQLite)."""
+    q = " ".join(q.split()[:8])
+    dialect = db.engine.dialect.name
+    statement = sa.select(Deal.id, Deal.title, Deal.status, Deal.value, Deal.currency).where(Deal.deleted_at.is_(None))
+    statement = visible_to_member(matching(statement, Deal, q, dialect, phone_digits=False), Deal.owner_id, member)
+    order = search_order(q, dialect, [Deal.created_at, Deal.id], True) or (Deal.created_at.desc(), Deal.id.desc())
+    return db.session.execute(statement.order_by(*order).limit(limit)).all()

@@ -8,6 +8,7 @@ import sqlalchemy.orm as so
 
 from crm.db import BigId, Timestamps
 from crm.extensions import db
+from crm.search import searchable
 from crm.tenancy import TenantScoped
 
 CENT = Decimal("0.01")
@@ -37,6 +38,16 @@ class Product(TenantScoped, Timestamps, db.Model):
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
     tax_rate: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))  # percent
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    # Name and SKU as search compares them (crm.search.searchable), set with them; indexed per dialect
+    # (pg_trgm GIN, an FTS5 trigram table: migration 0045).
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+
+    @so.validates("name", "sku")
+    def _searched(self, key: str, value: str | None) -> str | None:
+        # Set wherever the name or SKU is, so the search text never drifts from them.
+        name, sku = (value, self.sku) if key == "name" else (self.name, value)
+        self.search_text = searchable(" ".join(part for part in (name, sku) if part))
+        return value
 
 
 class DealItem(TenantScoped, db.Model):
