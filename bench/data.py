@@ -85,7 +85,7 @@ BULK_TABLES = (
 )
 JSON_COLUMNS = ("emails", "phones", "custom")
 SEARCHABLE = ("companies", "contacts")
-# Migration 0045's index of deal titles' search text: dropped while deals are copied in and made again
+# Migration 0047's index of deal titles' search text: dropped while deals are copied in and made again
 # after, as the search indexes are (one GIN build, or FTS5 rebuild, instead of an insert per row).
 DEAL_TITLE_INDEX = "ix_deals_trigram", "CREATE INDEX ix_deals_trigram ON deals USING gin (search_text gin_trgm_ops)"
 FLASK = str(Path(sys.executable).parent / "flask")

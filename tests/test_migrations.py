@@ -137,7 +137,7 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
             for table, (row_id, text) in old.items():
                 connection.execute(sa.text(f"UPDATE {table} SET search_text = :text WHERE id = :id"),
                                    {"text": text, "id": row_id})  # fmt: skip
-        upgrade(revision="0038")  # 0044 adds German spellings (test_0044_...)
+        upgrade(revision="0038")  # 0046 adds German spellings (test_0046_...)
         with engine.begin() as connection:
             _enter_workspace(connection, ws.id)
             stored = {
@@ -243,7 +243,7 @@ def _tags_and_links(connection, workspace_id: int) -> dict:
     }
 
 
-def test_0044_adds_german_spellings_to_stored_search_texts(app, client, auth):
+def test_0046_adds_german_spellings_to_stored_search_texts(app, client, auth):
     """Search texts 0038 folded ("jurgen muller") get the German spelling of the words that had ä, ö
     or ü, worked out from the columns they were made of, so "mueller" finds them; a text that left a
     column out (an erased contact's, without its company) stays without it; another workspace's rows
@@ -304,8 +304,8 @@ def test_0044_adds_german_spellings_to_stored_search_texts(app, client, auth):
     assert "Rückgabe" in tickets
 
 
-def test_0045_gives_deals_and_products_a_folded_search_text(app, client, auth):
-    """Deals and products stored before 0045 get a search text of their title (name and SKU), found
+def test_0047_gives_deals_and_products_a_folded_search_text(app, client, auth):
+    """Deals and products stored before 0047 get a search text of their title (name and SKU), found
     through the new trigram index (SQLite's FTS5 table built from it); another workspace's too."""
     from tests.factories import default_pipeline, make_deal, make_product, make_workspace
 
@@ -317,7 +317,7 @@ def test_0045_gives_deals_and_products_a_folded_search_text(app, client, auth):
     theirs = make_deal(app, other, "Müller order")
     creme = make_product(app, ws, "Café crème", sku="CC-1")
     with app.app_context():
-        downgrade(revision="0044")
+        downgrade(revision="0046")
         upgrade()
         engine = owner_engine(app)
         stored = {}

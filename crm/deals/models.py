@@ -133,7 +133,7 @@ class Deal(TenantScoped, Timestamps, db.Model):
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     # The title as search compares it (crm.search.searchable), set with the title; indexed per dialect
-    # (pg_trgm GIN, an FTS5 trigram table: migration 0045).
+    # (pg_trgm GIN, an FTS5 trigram table: migration 0047).
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
     value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(12, 2), default=Decimal("0"))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))

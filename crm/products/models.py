@@ -39,7 +39,7 @@ class Product(TenantScoped, Timestamps, db.Model):
     tax_rate: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))  # percent
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     # Name and SKU as search compares them (crm.search.searchable), set with them; indexed per dialect
-    # (pg_trgm GIN, an FTS5 trigram table: migration 0045).
+    # (pg_trgm GIN, an FTS5 trigram table: migration 0047).
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
 
     @so.validates("name", "sku")

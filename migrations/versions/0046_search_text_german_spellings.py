@@ -10,8 +10,8 @@ search_text) keep the trigram tables in step.
 Downgrading leaves the added spellings: the older code finds the records as before, and by
 "mueller" too.
 
-Revision ID: 0044
-Revises: 0043
+Revision ID: 0046
+Revises: 0045
 Create Date: 2026-12-10
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 from crm.pg import row_security_relaxed
 from crm.search import with_german_spellings
 
-revision = "0044"
-down_revision = "0043"
+revision = "0046"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@ pg_trgm GIN on PostgreSQL (the deals' replaces 0029's index of the raw title, wh
 any more) and an FTS5 trigram table kept by triggers on SQLite (made after the fill, which its
 'rebuild' reads).
 
-Revision ID: 0045
-Revises: 0044
+Revision ID: 0047
+Revises: 0046
 Create Date: 2026-12-10
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 from crm.pg import row_security_relaxed
 from crm.search import searchable, sqlite_fts_ddl
 
-revision = "0045"
-down_revision = "0044"
+revision = "0047"
+down_revision = "0046"
 branch_labels = None
 depends_on = None
 
