@@ -7,12 +7,18 @@ database, and prints rows per second, the counts and the peak RSS. Run it at two
 that memory stays flat:
 
     .venv/bin/python -m bench.imports --rows 100000 --db postgresql
+
+With ``--update`` the same file is then imported again changed, in mode "update" (matched by email):
+every title, half the phones (one added to the contact's), a new tag and an owner column, as the
+changed file of bench/README.md's "an import's history" was; its rows per second are printed as the
+first import's are.
 """
 
 import argparse
 import csv
 import os
 import platform
+import random
 import resource
 import subprocess
 import time
@@ -37,6 +43,8 @@ PG_DATABASE = "kehu_bench_import"
 SQLITE_PATH = INSTANCE_DIR / "bench-import.sqlite3"
 HEADER = ["姓名", "Email", "手机", "Company", "Tags", "Birthday", "Title"]
 BAD_SHARE, REPEAT_SHARE = 0.05, 0.03
+OWNER_EMAIL = "owner@bench-import.example.com"
+NEW_TAG, NEW_TITLE = "reimported", "Senior buyer"
 
 
 def database(db: str, name: str = PG_DATABASE) -> tuple[str, str]:
@@ -52,14 +60,17 @@ def database(db: str, name: str = PG_DATABASE) -> tuple[str, str]:
     return urls
 
 
-def write_csv(path: Path, rows: int) -> dict:
-    """The file, and how many rows of each kind it holds."""
+def write_csv(path: Path, rows: int, changed: bool = False) -> dict:
+    """The file, and how many rows of each kind it holds. ``changed``: the same rows (the same
+    draws of the same generator) as the update import's file: another title, a new phone on every
+    second row, one more tag and an owner column."""
     rng = rng_for("import", rows)
+    other = random.Random(f"{rows}:changed")  # the changes' own draws: the rows stay the same
     made = {"good": 0, "bad": 0, "repeated": 0}
     emails = []
     with path.open("w", encoding="utf-8", newline="") as stream:
         out = csv.writer(stream)
-        out.writerow(HEADER)
+        out.writerow([*HEADER, "Owner"] if changed else HEADER)
         for number in range(rows):
             name, handle, chinese = values.person(rng)
             email = f"{handle}.{number}@example.com"
@@ -77,7 +88,12 @@ def write_csv(path: Path, rows: int) -> dict:
                 kind = "good"
                 emails.append(email)
             made[kind] += 1
-            out.writerow([name, email, phone, company, ", ".join(values.tags(rng)), birthday, "Buyer"])
+            tags = values.tags(rng)
+            if not changed:
+                out.writerow([name, email, phone, company, ", ".join(tags), birthday, "Buyer"])
+                continue
+            phone = values.phone(other, chinese) if number % 2 else phone
+            out.writerow([name, email, phone, company, ", ".join([*tags, NEW_TAG]), birthday, NEW_TITLE, OWNER_EMAIL])
     return made
 
 
@@ -109,6 +125,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--database", default=PG_DATABASE, help="the PostgreSQL database to (re)create")
+    parser.add_argument("--update", action="store_true", help="then import the file again changed, mode update")
     args = parser.parse_args()
 
     app_url, _owner_url = database(args.db, args.database)
@@ -116,56 +133,59 @@ def main() -> None:
     app = create_app({"KEHU_ENV": "development", "SQLALCHEMY_DATABASE_URI": app_url, "JOBS_INLINE": True,
                       "UPLOAD_DIR": str(upload_dir), "DEV_OUTBOX": False})  # fmt: skip
     with app.app_context():
-        user, workspace = sign_up("Bench Owner", "owner@bench-import.example.com", "kehu-bench-password",
-                                  "Import Bench Co", "UTC")  # fmt: skip
+        user, workspace = sign_up("Bench Owner", OWNER_EMAIL, "kehu-bench-password", "Import Bench Co", "UTC")
         db.session.commit()
         workspace_id, user_id = workspace.id, user.id
-    path = Path(upload_dir) / "imports" / f"{workspace_id}-bench.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    made = write_csv(path, args.rows)
-    size_mb, took = path.stat().st_size / 1e6, time.perf_counter() - started
-    print(f"wrote {args.rows:,} rows ({size_mb:.1f} MB) in {took:.1f} s: {made}")
-
-    with app.app_context(), workspace_scope(workspace_id):
-        layout = layout_of(path, "csv")
-        job = Import(user_id=user_id, filename="bench.csv", stored_name=path.name, file_format="csv",
-                     encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
-                     mapping=guess(layout.headers, []), status="checking")  # fmt: skip
-        db.session.add(job)
-        db.session.commit()
-        import_id = job.id
     # The import queues follow-up jobs (the duplicate scan); they are timed on their own, after it.
     queued = []
     runner.enqueue = lambda task, _workspace_id, *task_args: queued.append((task, task_args))
-    timings = {}
-    for phase, task, status in (("dry run", runner.check, "checking"), ("import", runner.run, "importing")):
-        with app.app_context(), workspace_scope(workspace_id):
-            db.session.get(Import, import_id).status = status
-            db.session.commit()
-            backend = backend_pid(args.db)
-            cpu_before = cpu_times(backend)
-            started = time.perf_counter()
-            task(import_id)
-            timings[phase] = time.perf_counter() - started
-            cpu = [after - before for before, after in zip(cpu_before, cpu_times(backend), strict=True)]
-            job = db.session.get(Import, import_id)
-            counts = (job.created_count, job.updated_count, job.skipped_count, job.invalid_count, job.status)
-        print(f"{phase}: {timings[phase]:.1f} s, {args.rows / timings[phase]:,.0f} rows/s; "
-              f"created, updated, skipped, invalid, status = {counts}")  # fmt: skip
-        print(f"  CPU: this process {cpu[0]:.1f} s, its child processes (the parser) {cpu[1]:.1f} s, "
-              f"the PostgreSQL backend {'n/a' if backend is None else f'{cpu[2]:.1f} s'}")  # fmt: skip
+    for mode in ("create", "update") if args.update else ("create",):
+        path = Path(upload_dir) / "imports" / f"{workspace_id}-bench-{mode}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        made = write_csv(path, args.rows, changed=mode == "update")
+        size_mb, took = path.stat().st_size / 1e6, time.perf_counter() - started
+        print(f"mode {mode}: wrote {args.rows:,} rows ({size_mb:.1f} MB) in {took:.1f} s: {made}")
+        _import(app, args, path, workspace_id, user_id, mode)
+        path.unlink(missing_ok=True)  # the import removed it; the dry-run-only case leaves it
     with app.app_context(), workspace_scope(workspace_id):
         started = time.perf_counter()
         for task, args_of_task in queued:
             task(*args_of_task)
         db.session.commit()
-        print(f"then the jobs the import queued ({', '.join(t.__name__ for t, _a in queued)}): "
+        print(f"then the jobs the imports queued ({', '.join(t.__name__ for t, _a in queued)}): "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-    path.unlink(missing_ok=True)  # the import removed it; the dry-run-only case leaves it
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print(f"peak RSS {peak_rss_mb():.0f} MB; {args.db}; nproc {os.cpu_count()}; "
           f"Python {platform.python_version()}; git {git}")  # fmt: skip
+
+
+def _import(app, args, path: Path, workspace_id: int, user_id: int, mode: str) -> None:
+    """The dry run, then the import, of the file at ``path``, each timed (wall and CPU)."""
+    with app.app_context(), workspace_scope(workspace_id):
+        layout = layout_of(path, "csv")
+        job = Import(user_id=user_id, filename=f"bench-{mode}.csv", stored_name=path.name, file_format="csv",
+                     encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
+                     mapping=guess(layout.headers, []), mode=mode, match_by="email", status="checking")  # fmt: skip
+        db.session.add(job)
+        db.session.commit()
+        import_id = job.id
+    for phase, task, status in (("dry run", runner.check, "checking"), ("import", runner.run, "importing")):
+        with app.app_context(), workspace_scope(workspace_id):
+            db.session.get(Import, import_id).status = status
+            db.session.commit()
+            backend = backend_pid(args.db)
+            cpu_before, process_before = cpu_times(backend), time.process_time()
+            started = time.perf_counter()
+            task(import_id)
+            took, process = time.perf_counter() - started, time.process_time() - process_before
+            cpu = [after - before for before, after in zip(cpu_before, cpu_times(backend), strict=True)]
+            job = db.session.get(Import, import_id)
+            counts = (job.created_count, job.updated_count, job.skipped_count, job.invalid_count, job.status)
+        print(f"{mode} {phase}: {took:.1f} s, {args.rows / took:,.0f} rows/s ({args.rows / process:,.0f} rows per "
+              f"CPU second of the job's process); created, updated, skipped, invalid, status = {counts}")  # fmt: skip
+        print(f"  CPU: this process {process:.2f} s (time.process_time), its child processes (the parser) "
+              f"{cpu[1]:.1f} s, the PostgreSQL backend {'n/a' if backend is None else f'{cpu[2]:.1f} s'}")  # fmt: skip
 
 
 if __name__ == "__main__":
