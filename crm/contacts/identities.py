@@ -1,6 +1,7 @@
 """A contact's email addresses and phone numbers as indexed rows (``contact_identities``), so an
 import or a duplicate check finds "who already has this address" without reading every contact.
-Every write path that sets emails or phones calls ``sync``; bulk writers use ``rows_for``."""
+Every write path that sets emails or phones calls ``sync``; bulk writers use ``rows_for`` (and
+``forget`` first, for contacts they change)."""
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -21,6 +22,14 @@ def sync(contact: Contact) -> None:
     rows = rows_for(contact.id, contact.emails, contact.phones)
     if rows:
         db.session.execute(sa.insert(ContactIdentity), [{**row, "workspace_id": contact.workspace_id} for row in rows])
+
+
+def forget(contact_ids: list[int]) -> None:
+    """Deletes the stored rows of these contacts, in one statement: a bulk writer that changed their
+    lists inserts their ``rows_for`` after it (``sync`` for many contacts at once)."""
+    if contact_ids:
+        statement = sa.delete(ContactIdentity).where(ContactIdentity.contact_id.in_(contact_ids))
+        db.session.execute(statement.execution_options(synchronize_session=False))
 
 
 def owners_of(kind: str, values) -> dict[str, int]:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from crm.db import plans_kept
 from crm.extensions import db
@@ -59,6 +60,55 @@ def insert_returning_ids(model, rows: list[dict], same: dict | None = None) -> l
         return ids
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(db.session.execute(statement, [{**row, **same} for row in rows]).scalars())
+
+
+def update_rows(model, rows: list[dict]) -> None:
+    """UPDATEs rows of the bound workspace by primary key: each of ``rows`` is a dict of a row's
+    ``id`` and the values to set on it. Rows setting the same columns go together: one statement
+    for them all, whatever their number (an ``UPDATE ... FROM json_to_recordset`` on PostgreSQL, as
+    ``insert_rows``; elsewhere an executemany). Only the columns a row sets are written, as an ORM
+    flush would: an edit saved meanwhile to another column stays. Every statement is limited to the
+    bound workspace (the ORM's wall does not add it to these) and goes through the session, which
+    sends row-level security its settings first. A row not found (another workspace's, or deleted
+    meanwhile) fails the whole as the ORM's flush would (``StaleDataError``)."""
+    if not rows:
+        return
+    bound = bound_workspace_id()
+    if bound is None:
+        raise NoWorkspace("bulk update with no workspace bound")
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    table = model.__table__
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    for names, group in groups.items():
+        columns = [name for name in names if name != "id"]
+        if postgresql:
+            matched = _json_update(table, columns, group, bound)
+        else:
+            statement = table.update().where(table.c.workspace_id == bound, table.c.id == sa.bindparam("row_id"))
+            new = {name: sa.bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
+            parameters = [{"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in group]
+            matched = db.session.execute(statement.values(new), parameters).rowcount
+        if matched != len(group):
+            raise so.exc.StaleDataError(f"UPDATE of {table.name} expected {len(group)} rows; {matched} were matched")
+
+
+def _json_update(table: sa.Table, columns: list[str], rows: list[dict], workspace_id: int) -> int:
+    """``UPDATE <table> SET <column> = v.<column>, ... FROM json_to_recordset(<the rows as one JSON
+    array>) AS v(...) WHERE workspace_id = <bound> AND id = v.id`` (why JSON: ``_json_insert``)."""
+    dialect = db.session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    names = ["id", *columns]
+    typed = ", ".join(f"{quote(name)} {table.c[name].type.dialect_impl(dialect).compile(dialect=dialect)}"
+                      for name in names)  # fmt: skip
+    sets = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in columns)
+    sql = (f"UPDATE {quote(table.name)} SET {sets} FROM json_to_recordset(CAST(:rows AS json)) AS v({typed})"
+           f" WHERE {quote(table.name)}.workspace_id = :workspace_id AND {quote(table.name)}.id = v.id")  # fmt: skip
+    parameters = {"rows": json.dumps([{name: row[name] for name in names} for row in rows], default=_json_value),
+                  "workspace_id": workspace_id}  # fmt: skip
+    with plans_kept(db.session.connection()):  # a changed owner or company is checked against its table
+        return db.session.execute(sa.text(sql), parameters).rowcount
 
 
 def _json_insert(table: sa.Table, rows: list[dict], same: dict, ids: list[int] | None) -> None:
