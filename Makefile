@@ -64,6 +64,6 @@ bench-data: install
 bench: install translations
 	$(BIN)/python -m bench.run --size $(or $(SIZE),S) --db $(or $(BENCH_DB),postgresql)
 
-# Import speed (bench/imports.py): ROWS rows into a fresh database of its own.
+# Import speed (bench/imports.py): ROWS rows into a fresh database of its own (UPDATE=1: then again, changed, mode update).
 bench-import: install translations
-	$(BIN)/python -m bench.imports --rows $(or $(ROWS),100000) --db $(or $(BENCH_DB),postgresql)
+	$(BIN)/python -m bench.imports --rows $(or $(ROWS),100000) --db $(or $(BENCH_DB),postgresql) $(if $(UPDATE),--update)
