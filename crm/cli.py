@@ -105,7 +105,10 @@ def send_reminders():
     sent, failed = remind_every_workspace()
     click.echo(f"{sent} reminder(s) sent.")
     if failed:
-        raise click.ClickException(f"the reminders of workspace(s) {', '.join(map(str, failed))} failed (see the log)")
+        raise click.ClickException(
+            f"some reminders of workspace(s) {', '.join(map(str, failed))} were not sent (see the log);"
+            " the next run tries them again"
+        )
 
 
 @crm_cli.command("purge-trash")

@@ -1,5 +1,7 @@
 """Outgoing mail. SMTP when MAIL_URL is set; otherwise logged and, in development, kept in an
-outbox folder that the dev-only outbox page lists. Sending always goes through a background job.
+outbox folder that the dev-only outbox page lists. Mail sent from a request goes through a
+background job (``send_mail``); a scheduled command that must know the server took a message (the
+reminders, marked sent only then) calls ``deliver`` itself, which raises when it did not.
 
 MAIL_URL forms: ``smtp://user:pass@host:587`` (STARTTLS if the server offers it),
 ``smtps://user:pass@host:465`` (implicit TLS), ``smtp+plain://host:25`` (no TLS, local relays).

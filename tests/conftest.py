@@ -43,10 +43,18 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """aiosmtpd handler keeping every message it receives."""
+    """aiosmtpd handler keeping every message it receives; it refuses mail to the addresses in
+    ``refused`` (550, as a server does for an unknown mailbox)."""
 
     def __init__(self):
         self.messages = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
@@ -74,7 +82,8 @@ def smtp_server():
 @pytest.fixture
 def mailbox(smtp_server):
     smtp_server.handler.messages.clear()
-    return smtp_server.handler
+    yield smtp_server.handler
+    smtp_server.handler.refused.clear()  # the server takes everyone's mail again for the next test
 
 
 def app_config(database_url: str, smtp_port: int) -> dict:

@@ -311,30 +311,52 @@ def test_a_tasks_assignee_may_correct_it_but_not_delete_it(app, client, auth, ws
     assert client.get(f"{base}{note}/edit").status_code == 403
 
 
-def test_one_workspace_failing_does_not_keep_the_others_reminders_back(app, mailbox, ws_a, ws_b, monkeypatch):
-    from crm.activities import tasks as reminders
-
+def test_a_reminder_the_mail_server_refuses_is_not_marked_and_holds_no_other_back(app, mailbox, ws_a, ws_b):
     now = utcnow()
-    for ws in (ws_a, ws_b):
-        contact_id = make_contact(app, ws, "Ann Lee")
-        task(app, ws, contact_id, f"Call for {ws.name}", now + timedelta(hours=1), ws.membership_id,
-             remind_at=now - timedelta(minutes=1))  # fmt: skip
-    real_send = reminders._send
-
-    def mail_server_refuses_a(task_, workspace):
-        if workspace.id == ws_a.id:
-            raise ConnectionError("the mail server refused")
-        real_send(task_, workspace)
-
-    monkeypatch.setattr(reminders, "_send", mail_server_refuses_a)
+    colleague = make_member(app, ws_a, "colleague@alpha.example.com")
+    refused = task(app, ws_a, make_contact(app, ws_a, "Ann Lee"), "Call for Alpha", now + timedelta(hours=1),
+                   ws_a.membership_id, remind_at=now - timedelta(minutes=2))  # fmt: skip
+    task(app, ws_a, make_contact(app, ws_a, "Bo Chen"), "Colleague's call", now + timedelta(hours=1),
+         colleague.membership_id, remind_at=now - timedelta(minutes=1))  # fmt: skip
+    task(app, ws_b, make_contact(app, ws_b, "Ann Lee"), "Call for Beta", now + timedelta(hours=1), ws_b.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    mailbox.refused.add(ws_a.email)  # the real SMTP conversation: 550 to that recipient
     result = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
-    assert (
-        result.exit_code == 1 and "1 reminder(s) sent." in result.output and f"workspace(s) {ws_a.id}" in result.output
-    )
-    assert [message["To"] for message in mailbox.messages] == [ws_b.email]
-    monkeypatch.setattr(reminders, "_send", real_send)  # the server is back: A's comes, B's is not sent again
-    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
-    assert [message["To"] for message in mailbox.messages] == [ws_b.email, ws_a.email]
+    assert result.exit_code == 1 and "2 reminder(s) sent." in result.output
+    assert f"some reminders of workspace(s) {ws_a.id} were not sent" in result.output
+    assert sorted(message["To"] for message in mailbox.messages) == sorted([colleague.email, ws_b.email])
+    assert reminded(app, ws_a, refused) is None  # not counted as sent
+    mailbox.refused.clear()  # the address works again: that one comes, the others are not sent again
+    again = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert again.exit_code == 0 and "1 reminder(s) sent." in again.output
+    assert [message["To"] for message in mailbox.messages[2:]] == [ws_a.email]
+    assert reminded(app, ws_a, refused) is not None
+
+
+def reminded(app, ws, task_id: int):
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Activity, task_id).reminded_at
+
+
+def test_with_the_mail_server_down_reminders_wait_for_the_next_run_and_go_once(app, mailbox, ws_a, monkeypatch):
+    from tests.conftest import free_port
+
+    contact_id, now = make_contact(app, ws_a, "Ann Lee"), utcnow()
+    calls = [task(app, ws_a, contact_id, f"Call {n}", now + timedelta(hours=1), ws_a.membership_id,
+                  remind_at=now - timedelta(minutes=n)) for n in (1, 2)]  # fmt: skip
+    real_server = app.config["MAIL_URL"]
+    monkeypatch.setitem(app.config, "MAIL_URL", f"smtp+plain://127.0.0.1:{free_port()}")  # nothing listens there
+    down = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert down.exit_code == 1 and "0 reminder(s) sent." in down.output
+    assert f"some reminders of workspace(s) {ws_a.id} were not sent" in down.output
+    assert [reminded(app, ws_a, call) for call in calls] == [None, None] and mailbox.messages == []
+    monkeypatch.setitem(app.config, "MAIL_URL", real_server)  # back up
+    back = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert back.exit_code == 0 and "2 reminder(s) sent." in back.output
+    assert sorted(message["Subject"] for message in mailbox.messages) == ["Reminder: Call 1", "Reminder: Call 2"]
+    assert all(reminded(app, ws_a, call) is not None for call in calls)
+    assert "0 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    assert len(mailbox.messages) == 2
 
 
 def test_a_long_section_of_my_tasks_shows_more_and_done_tasks_say_when(app, client, auth, ws_a, monkeypatch):

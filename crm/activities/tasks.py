@@ -1,6 +1,7 @@
 """Tasks: the "My tasks" page's sections and the reminder emails (`flask crm send-reminders`)."""
 
 import logging
+import smtplib
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.mail import send_mail
+from crm.mail import deliver
 from crm.pagination import Page, keyset
 from crm.permissions import scope_allows
 from crm.workspaces.models import ACTIVE, Membership, Workspace
@@ -106,21 +107,37 @@ def _due(now: datetime) -> sa.Select:
     )
 
 
-def send_reminders(workspace: Workspace) -> int:
-    """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language. Each is
-    taken under a row lock that another run skips, sent, marked and committed on its own: two
-    overlapping runs (cron every few minutes) never send one twice, and a failure keeps the ones
-    sent before it marked."""
-    now, sent = utcnow(), 0
+# The mail server answered and refused this one message (its address, say): the others may still go.
+REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def send_reminders(workspace: Workspace) -> tuple[int, bool]:
+    """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language; (how many
+    were sent, whether any failed). Each is taken under a row lock that another run skips, handed to
+    the mail server right here (not queued: it is marked only once the server accepted it), marked and
+    committed on its own: two overlapping runs (cron every few minutes) never send one twice, and a
+    reminder that failed stays unmarked for the next run. A message the server refuses leaves the rest
+    going; a server out of reach stops the workspace's run (the rest would fail alike)."""
+    now, sent, failed = utcnow(), 0, False
     for task_id in db.session.scalars(_due(now).with_only_columns(Activity.id).order_by(Activity.remind_at)).all():
         taken = _due(now).where(Activity.id == task_id).with_for_update(skip_locked=True, of=Activity)
         task = db.session.scalar(taken.options(so.joinedload(Activity.assignee)))
         if task is not None and task.assignee.status == ACTIVE:  # a disabled member's reminder waits for them
-            _send(task, workspace)
+            try:
+                _send(task, workspace)
+            except REFUSED:
+                db.session.rollback()  # unmarked and unlocked: tried again at the next run
+                log.exception("the mail server refused the reminder of task %s", task_id)
+                failed = True
+                continue
+            except Exception:
+                db.session.rollback()
+                log.exception("the reminders stopped at task %s", task_id)
+                return sent, True
             task.reminded_at = utcnow()
             sent += 1
         db.session.commit()
-    return sent
+    return sent, failed
 
 
 def _send(task: Activity, workspace: Workspace) -> None:
@@ -129,7 +146,7 @@ def _send(task: Activity, workspace: Workspace) -> None:
         subject = _("Reminder: %(task)s", task=task.body[:60])
         link = _link(task, workspace)
         text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
-    send_mail(user.email, subject, text)
+    deliver(user.email, subject, text)  # raises if the mail server did not take it
 
 
 def _link(task: Activity, workspace: Workspace) -> str:
@@ -148,7 +165,7 @@ def _link(task: Activity, workspace: Workspace) -> str:
 
 def remind_every_workspace() -> tuple[int, list[int]]:
     """``flask crm send-reminders``: each workspace in its own transactions; (reminders sent, the
-    workspaces that failed)."""
+    workspaces where some were not sent: the mail server refused them or was out of reach)."""
     from flask import current_app, g
     from flask_babel import refresh
 
@@ -163,10 +180,14 @@ def remind_every_workspace() -> tuple[int, list[int]]:
                 g.workspace = db.session.get(Workspace, workspace_id)  # dates in its time zone
                 refresh()  # Flask-Babel keeps the time zone it found first on g
                 try:
-                    sent += send_reminders(g.workspace)
-                except Exception:  # the mail server, say: the other workspaces still get theirs
+                    count, failing = send_reminders(g.workspace)
+                except Exception:  # the database, say: the other workspaces still get theirs
                     db.session.rollback()
                     log.exception("reminders of workspace %s failed", workspace_id)
+                    count, failing = 0, True
+                sent += count
+                if failing:
+                    log.error("some reminders of workspace %s were not sent; the next run tries again", workspace_id)
                     failed.append(workspace_id)
                 db.session.expunge_all()
     return sent, failed
