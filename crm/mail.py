@@ -29,6 +29,12 @@ def send_mail(to: str, subject: str, text: str) -> None:
     enqueue(deliver, None, to, subject, text)
 
 
+def one_line(text: str) -> str:
+    """The first line of a text with words in it, its whitespace folded: a mail subject taken from
+    what someone wrote (a task), which a header cannot hold over several lines."""
+    return next((" ".join(line.split()) for line in text.splitlines() if line.strip()), "")
+
+
 def deliver(to: str, subject: str, text: str) -> None:
     message = _build(to, subject, text)
     url = current_app.config["MAIL_URL"]
@@ -47,7 +53,9 @@ def _build(to: str, subject: str, text: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = subject
+    # Python's email refuses a header with a line break; a subject naming what a customer or member
+    # typed (a ticket's subject, a workspace's or a person's name) keeps its words on one line.
+    message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="kehu.localhost")
     message.set_content(text)

@@ -63,6 +63,20 @@ def test_reminders_are_emailed_once_to_the_assignee(app, client, mailbox, ws_a):
     assert "0 reminder(s) sent." in again.output and len(mailbox.messages) == 1
 
 
+def test_a_task_written_over_several_lines_is_reminded_under_its_first_line(app, mailbox, ws_a):
+    contact_id, now = make_contact(app, ws_a, "Ann Lee"), utcnow()
+    text = "Call  Ann\tback about the order\r\nShe asked for:\n- the blue cups\u2028- a new invoice"
+    call = task(app, ws_a, contact_id, text, now + timedelta(hours=2), ws_a.membership_id,
+                remind_at=now - timedelta(minutes=1))  # fmt: skip
+    result = app.test_cli_runner().invoke(crm_cli, ["send-reminders"])
+    assert result.exit_code == 0 and "1 reminder(s) sent." in result.output
+    [message] = mailbox.messages
+    assert message["Subject"] == "Reminder: Call Ann back about the order"  # first line, whitespace folded
+    body = message.get_body(("plain",)).get_content()
+    assert "She asked for:" in body and "- the blue cups" in body and "a new invoice" in body  # all of it here
+    assert reminded(app, ws_a, call) is not None
+
+
 def test_reminder_links_start_with_the_public_address(app, mailbox, ws_a, monkeypatch):
     monkeypatch.setitem(app.config, "SERVER_NAME", "crm.example.com")  # as production must have it
     monkeypatch.setitem(app.config, "PREFERRED_URL_SCHEME", "https")

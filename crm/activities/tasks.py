@@ -17,7 +17,7 @@ from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.mail import deliver
+from crm.mail import deliver, one_line
 from crm.pagination import Page, keyset
 from crm.permissions import scope_allows
 from crm.workspaces.models import ACTIVE, Membership, Workspace
@@ -143,7 +143,7 @@ def send_reminders(workspace: Workspace) -> tuple[int, bool]:
 def _send(task: Activity, workspace: Workspace) -> None:
     user: User = task.assignee.user
     with force_locale(user.locale or "en"):
-        subject = _("Reminder: %(task)s", task=task.body[:60])
+        subject = _("Reminder: %(task)s", task=one_line(task.body)[:60])  # the whole text is in the mail
         link = _link(task, workspace)
         text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
     deliver(user.email, subject, text)  # raises if the mail server did not take it
