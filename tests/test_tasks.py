@@ -2,6 +2,7 @@
 workspace home."""
 
 import html
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -447,3 +448,41 @@ def test_a_reminder_another_run_is_sending_is_skipped_and_never_sent_twice(app, 
     finally:
         sa.event.remove(engine, "begin", wait_no_longer_than_a_few_seconds)
         other_run.close()
+
+
+def test_a_reminder_needs_someone_to_get_it(app, client, auth, ws_a):
+    """A task given to nobody has no one to remind: its reminder is refused next to the field, on a
+    contact's, a deal's and a company's composer and when a task is corrected; a note ignores it."""
+    from tests.factories import make_company, make_deal
+
+    ann, deal, acme = make_contact(app, ws_a, "Ann Lee"), make_deal(app, ws_a, "Tea order"), make_company(app, ws_a)
+    auth.login(ws_a.email, ws_a.password)
+    composer = {"HX-Request": "true", "HX-Target": "activity-composer"}
+    nobody = {"kind": "task", "body": "Call back", "due_at": "2030-01-02T09:00", "remind_at": "2030-01-02T08:00",
+              "assignee_id": ""}  # fmt: skip
+    for record in (f"contacts/{ann}", f"deals/{deal}", f"companies/{acme}"):
+        response = post(client, f"/w/{ws_a.slug}/{record}/activities/", nobody, headers=composer)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and count_tasks(app, ws_a) == 0, record
+        error = re.search(r'<p class="error" id="([^"]+)-error">([^<]*)</p>', page)
+        assert error.groups() == ("remind_at", "Choose who gets the reminder."), record
+    plain = post(client, f"/w/{ws_a.slug}/contacts/{ann}/activities/", nobody)  # without JavaScript too
+    assert plain.status_code == 422 and "Choose who gets the reminder." in plain.get_data(as_text=True)
+    assert count_tasks(app, ws_a) == 0
+    without_reminder = post(client, f"/w/{ws_a.slug}/contacts/{ann}/activities/", {**nobody, "remind_at": ""})
+    assert without_reminder.status_code == 303 and count_tasks(app, ws_a) == 1  # nobody's task, no reminder
+    note = post(client, f"/w/{ws_a.slug}/contacts/{ann}/activities/", {**nobody, "kind": "note", "due_at": ""})
+    assert note.status_code == 303  # a note has no reminder to send: the field is not its own
+    call = task(app, ws_a, ann, "Call Ann back", utcnow() + timedelta(days=2), ws_a.membership_id,
+                remind_at=utcnow() + timedelta(days=1))  # fmt: skip
+    edit = f"/w/{ws_a.slug}/contacts/{ann}/activities/{call}/edit"
+    form = client.get(edit, headers={"HX-Request": "true", "HX-Target": f"entry-activity-{call}"}).get_data(
+        as_text=True
+    )
+    sent = dict(re.findall(r'name="(entry\d+-(?:due_at|remind_at))"[^>]*value="([^"]*)"', form))
+    assert set(sent) == {f"entry{call}-due_at", f"entry{call}-remind_at"}
+    unassigned = post(client, edit, {**sent, f"entry{call}-body": "Call Ann back", f"entry{call}-assignee_id": ""},
+                      headers={"HX-Request": "true", "HX-Target": f"entry-activity-{call}"})  # fmt: skip
+    assert unassigned.status_code == 422 and "Choose who gets the reminder." in unassigned.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, call).assignee_id == ws_a.membership_id  # unchanged

@@ -83,6 +83,9 @@ class ActivityForm(FlaskForm):
     def validate_remind_at(self, field):
         if field.data and self.due_at.data and field.data > self.due_at.data:
             raise ValidationError(_l("The reminder must come before the task is due."))
+        # A reminder goes to the task's assignee: one given to nobody would be kept and never sent.
+        if field.data and self.kind.data == "task" and self.assignee_id.data is None:
+            raise ValidationError(_l("Choose who gets the reminder."))
 
     def service_data(self) -> dict:
         return {
