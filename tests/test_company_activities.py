@@ -233,7 +233,7 @@ def test_a_company_task_in_my_tasks_reminders_and_the_trash(app, client, auth, m
     page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     overdue = page.split('id="tasks-overdue"')[1].split("</section>")[0]
     assert f'<a href="/w/{ws_a.slug}/companies/{acme}">Acme Ltd</a>' in overdue and "Renew Acme" in overdue
-    assert f'action="/w/{ws_a.slug}/companies/{acme}/activities/{task}/done"' in overdue
+    assert f'action="/w/{ws_a.slug}/tasks/{task}/done"' in overdue
     assert "Ghost task" not in page
     care = client.get(f"/w/{ws_a.slug}/care/", headers={"HX-Request": "true", "HX-Target": "care-lists"})
     assert f'<a href="/w/{ws_a.slug}/companies/{acme}">Acme Ltd</a>' in care.get_data(as_text=True)
@@ -379,3 +379,44 @@ def test_a_deals_entry_shows_through_the_deal_and_needs_deals_delete_to_remove(a
     assert "Entry on the lone deal" in lone and "/delete" not in lone  # the deal's page would ask deals.delete
     assert post(client, company_url(ws_a, acme, f"/activities/{entry}/delete"), {}).status_code == 403
     assert "Entry on the lone deal" in [a.body for a in activities_of(app, ws_a)]
+
+
+def test_a_task_edited_on_the_company_page_goes_only_to_who_may_open_its_own_record(app, client, auth, ws_a):
+    """A person's or a deal's task on the company's timeline is handed on as on that person's or deal's
+    page: not to whoever may see the company."""
+    sam = make_member(app, ws_a, "sam@alpha.example.com")  # sees his own records only: Acme, not Ann
+    assign_role(app, ws_a, sam.membership_id,
+                make_role(app, ws_a, "Own", ("contacts.read", "notes.write"), record_scope="own"))  # fmt: skip
+    vic = make_member(app, ws_a, "vic@alpha.example.com")  # every customer, no deals
+    assign_role(app, ws_a, vic.membership_id, make_role(app, ws_a, "No deals", ("contacts.read", "notes.write")))
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sam.membership_id)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, owner_id=ws_a.membership_id)
+    deal = make_deal(app, ws_a, "Tea chests", company_id=acme, owner_id=ws_a.membership_id)
+    due = utcnow() + timedelta(days=1)
+    on_ann = make_activity(app, ws_a, ann, "Call Ann", kind="task", due_at=due, assignee_id=ws_a.membership_id)
+    on_deal = make_deal_activity(app, ws_a, deal, "Send the quote", kind="task", due_at=due,
+                                 assignee_id=ws_a.membership_id)  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+
+    def choices(task_id: int) -> str:
+        form = client.get(company_url(ws_a, acme, f"/activities/{task_id}/edit"),
+                          headers={"HX-Request": "true", "HX-Target": f"entry-activity-{task_id}"})  # fmt: skip
+        return form.get_data(as_text=True).split(f'name="entry{task_id}-assignee_id"')[1].split("</select>")[0]
+
+    def hand(task_id: int, body: str, member_id: int):
+        return post(client, company_url(ws_a, acme, f"/activities/{task_id}/edit"),
+                    {f"entry{task_id}-body": body, f"entry{task_id}-due_at": due.strftime("%Y-%m-%dT%H:%M"),
+                     f"entry{task_id}-assignee_id": str(member_id)},
+                    headers={"HX-Request": "true", "HX-Target": f"entry-activity-{task_id}"})  # fmt: skip
+
+    ann_choices, deal_choices = choices(on_ann), choices(on_deal)
+    assert f'value="{sam.membership_id}"' not in ann_choices and f'value="{vic.membership_id}"' in ann_choices
+    assert f'value="{vic.membership_id}"' not in deal_choices and f'value="{sam.membership_id}"' not in deal_choices
+    assert f'value="{ws_a.membership_id}"' in deal_choices
+    assert hand(on_ann, "Call Ann", sam.membership_id).status_code == 422  # Sam may not open Ann
+    assert hand(on_deal, "Send the quote", vic.membership_id).status_code == 422  # Vic may not read deals
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert {db.session.get(Activity, task).assignee_id for task in (on_ann, on_deal)} == {ws_a.membership_id}
+    assert hand(on_ann, "Call Ann", vic.membership_id).status_code == 200
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, on_ann).assignee_id == vic.membership_id

@@ -72,7 +72,10 @@ OBJECT_IDS = {
     "category_id": lambda app, ws: _private_ticket_category(app, ws),
     "ticket_number": lambda app, ws: _private_ticket_number(app, ws),
     "reply_id": lambda app, ws: _private_saved_reply(app, ws),
-}
+    "task_id": lambda app, ws: make_activity(app, ws, make_contact(app, ws, f"private contact {next(SERIAL)}"),
+                                             "private task", kind="task", due_at=utcnow(),
+                                             assignee_id=ws.membership_id),  # My tasks serves one's own
+}  # fmt: skip
 
 # Objects that live under another object of the URL: made on that one.
 CHILD_IDS = {

@@ -222,7 +222,7 @@ def test_tasks_on_deals_in_my_tasks_and_reminders(app, client, auth, mailbox, ws
     page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     overdue = page.split('id="tasks-overdue"')[1].split("</section>")[0]
     assert f'<a href="/w/{ws_a.slug}/deals/{lone}">Lone deal</a>' in overdue and "Chase the lone deal" in overdue
-    assert f'action="/w/{ws_a.slug}/deals/{lone}/activities/{lone_task}/done"' in overdue
+    assert f'action="/w/{ws_a.slug}/tasks/{lone_task}/done"' in overdue
     upcoming = page.split('id="tasks-upcoming"')[1].split("</section>")[0]
     assert f'<a href="/w/{ws_a.slug}/contacts/{ann}">Ann Lee</a>' in upcoming and "Ann&#39;s deal" in upcoming
     assert "Ghost task" not in page
@@ -297,7 +297,7 @@ def test_own_scope_sees_its_deals_timeline_and_its_assigned_tasks(app, client, a
     tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     assert "Do this for Alice" in tasks  # assigned to them, as contact tasks are
     assert f'href="/w/{ws_a.slug}/deals/{theirs}"' not in tasks  # but no link to a deal they may not open
-    [task] = re.findall(rf'action="(/w/{ws_a.slug}/deals/{theirs}/activities/\d+/done)"', tasks)
+    [task] = re.findall(rf'action="(/w/{ws_a.slug}/tasks/\d+/done)"', tasks)
     assert post(client, task, {"done": "1", "next": "tasks"}).status_code == 303  # theirs to finish
     assert "Do this for Alice" in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split("Done lately")[1]
 

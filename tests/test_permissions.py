@@ -15,6 +15,7 @@ from tests.factories import (
     make_activity,
     make_bulk_job,
     make_company_activity,
+    make_contact,
     make_deal_activity,
     make_member,
     make_note,
@@ -62,6 +63,9 @@ def objects_for(app, ws, rule, actor) -> dict:
             values["activity_id"] = make_company_activity(app, ws, values["company_id"], "walker task", **mine)
         else:  # an activity of a deal
             values["activity_id"] = make_deal_activity(app, ws, values["deal_id"], "walker task", **mine)
+    if "task_id" in values:  # My tasks acts on the tasks assigned to the member
+        values["task_id"] = make_activity(app, ws, make_contact(app, ws, "walker contact"), "walker task",
+                                          kind="task", due_at=utcnow(), assignee_id=actor.membership_id)  # fmt: skip
     if "job_id" in values:  # a member follows only the jobs they asked for
         values["job_id"] = make_bulk_job(app, ws, asked_by=actor, total=10, done=5)
     if "view_id" in values:

@@ -266,8 +266,8 @@ def test_a_task_goes_to_its_author_or_someone_who_can_open_the_customer_and_its_
     auth.login(seller.email, seller.password)
     tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     assert "Call Ann back" in tasks and f'href="/w/{ws_a.slug}/contacts/{mine}"' not in tasks
-    [done_url] = re.findall(rf'action="(/w/{ws_a.slug}/contacts/{mine}/activities/\d+/done)"', tasks)
-    assert post(client, done_url, {"done": "1", "next": "tasks"}).status_code == 303
+    [done_url] = re.findall(rf'action="(/w/{ws_a.slug}/tasks/\d+/done)"', tasks)
+    assert post(client, done_url, {"done": "1"}).status_code == 303
     assert "Call Ann back" in client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split("Done lately")[1]
     assert client.get(f"/w/{ws_a.slug}/contacts/{mine}").status_code == 404  # still not his customer
 
@@ -486,3 +486,43 @@ def test_a_reminder_needs_someone_to_get_it(app, client, auth, ws_a):
     assert unassigned.status_code == 422 and "Choose who gets the reminder." in unassigned.get_data(as_text=True)
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.get(Activity, call).assignee_id == ws_a.membership_id  # unchanged
+
+
+def test_my_tasks_finishes_a_deal_task_of_a_member_who_may_not_read_deals(app, client, auth, ws_a, ws_b):
+    from tests.factories import make_deal, make_deal_activity
+
+    support = make_member(app, ws_a, "sue@alpha.example.com", role="support")  # contacts, no deals.read
+    deal = make_deal(app, ws_a, "Tea chests")
+    chase = make_deal_activity(app, ws_a, deal, "Chase the chests", kind="task", due_at=utcnow() - timedelta(days=1),
+                               assignee_id=support.membership_id)  # fmt: skip
+    someone_elses = make_deal_activity(app, ws_a, deal, "Not hers", kind="task", due_at=utcnow(),
+                                       assignee_id=ws_a.membership_id)  # fmt: skip
+    note = make_deal_activity(app, ws_a, deal, "A note", author_id=support.membership_id)
+    theirs = make_activity(app, ws_b, make_contact(app, ws_b, "Bo"), "B's task", kind="task", due_at=utcnow(),
+                           assignee_id=ws_b.membership_id)  # fmt: skip
+    auth.login(support.email, support.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    overdue = page.split('id="tasks-overdue"')[1].split("</section>")[0]
+    assert "Chase the chests" in overdue and f'href="/w/{ws_a.slug}/deals/{deal}"' not in overdue
+    assert f'action="/w/{ws_a.slug}/tasks/{chase}/done"' in overdue
+    assert post(client, f"/w/{ws_a.slug}/deals/{deal}/activities/{chase}/done", {"done": "1"}).status_code == 403
+    done = post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "1"})
+    assert done.status_code == 303 and done.headers["Location"] == f"/w/{ws_a.slug}/tasks/"
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, chase).done_at is not None
+    finished = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split('id="tasks-done"')[1]
+    assert "Chase the chests" in finished and f'action="/w/{ws_a.slug}/tasks/{chase}/done"' in finished  # Reopen
+    assert post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "0"}).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, chase).done_at is None
+    # Only her own tasks, only tasks, only of this workspace: the others are not found.
+    for other in (someone_elses, note, theirs, 999999):
+        assert post(client, f"/w/{ws_a.slug}/tasks/{other}/done", {"done": "1"}).status_code == 404, other
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, someone_elses).done_at is None
+    with app.app_context(), workspace_scope(ws_a.id):  # its deal in the trash: not listed, not finished
+        from crm.deals.models import Deal
+
+        db.session.get(Deal, deal).deleted_at = utcnow()
+        db.session.commit()
+    assert post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "1"}).status_code == 404

@@ -34,6 +34,17 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
     return form
 
 
+def own_record_form(activity: Activity):
+    """The activity form (a ``new_form``) of the record an entry belongs to: its contact's, else its
+    deal's, else its company's. Shown elsewhere (a company's page, My tasks), a task is still handed
+    only to members who may open its own record, as on that record's page."""
+    if activity.contact_id is not None:
+        return partial(activity_form, activity.contact.owner_id)
+    if activity.deal_id is not None:
+        return partial(activity_form, activity.deal.owner_id, "deals.read")
+    return partial(activity_form, activity.company.owner_id)
+
+
 def logged(kind: str) -> str:
     """What a toast says once an activity is logged (read out by screen readers: WCAG 4.1.3)."""
     messages = {"note": _("Note added."), "call": _("Call logged."), "email": _("Email logged."),

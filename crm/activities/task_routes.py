@@ -1,27 +1,15 @@
-"""My tasks: overdue, today, upcoming and recently done tasks assigned to the member."""
+"""My tasks: overdue, today, upcoming and recently done tasks assigned to the member, finished
+(or reopened) right there, whatever record each is on."""
 
-from flask import Blueprint, g, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from crm.activities.models import Activity
-from crm.activities.tasks import SECTIONS, my_tasks, task_page
+from crm.activities import service
+from crm.activities.tasks import SECTIONS, my_task, my_tasks, task_page
+from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-
-@bp.app_context_processor
-def task_helpers() -> dict:
-    return {"task_done_url": task_done_url}
-
-
-def task_done_url(task: Activity) -> str:
-    """Where a task is marked done: on its contact's timeline, else its deal's, else its company's."""
-    if task.contact_id is not None:
-        return url_for("ws.activities.toggle_done", contact_id=task.contact_id, activity_id=task.id)
-    if task.deal_id is not None:
-        return url_for("ws.deal_activities.toggle_done", deal_id=task.deal_id, activity_id=task.id)
-    return url_for("ws.company_activities.toggle_done", company_id=task.company_id, activity_id=task.id)
 
 
 @bp.get("/")
@@ -35,3 +23,16 @@ def index():
     if wants_partial(f"more-{section}"):
         return render_template("activities/_task_items.html", name=section, page=page)
     return render_template("activities/tasks.html", sections={section: page}, one_section=True)
+
+
+@bp.post("/<int:task_id>/done")
+@require("notes.write")
+def done(task_id: int):
+    """Marks one of the member's tasks done (``done=1``) or not done. Any task My tasks lists is theirs
+    to finish, on a record they may not open too (a deal's task given to someone without
+    ``deals.read``, or a customer who changed hands), so this asks only that it is assigned to them;
+    a record's own page (its timeline) finishes tasks by what may be done on that record."""
+    task = my_task(g.membership, task_id) or abort(404)
+    service.set_done(task, done=request.form.get("done") == "1")
+    db.session.commit()
+    return redirect(url_for(".index"), 303)

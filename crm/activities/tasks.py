@@ -90,6 +90,11 @@ def my_tasks(member: Membership, timezone: str) -> dict[str, Page]:
     return {section: task_page(member, timezone, section) for section in SECTIONS}
 
 
+def my_task(member: Membership, task_id: int) -> Activity | None:
+    """One task as My tasks lists it: assigned to the member, its record not in the trash."""
+    return db.session.scalar(_assigned_to(member).where(Activity.id == task_id))
+
+
 def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activity]:
     today, _tomorrow = _day_bounds(timezone)
     statement = _assigned_to(member).where(Activity.done_at.is_(None), Activity.due_at < today)
