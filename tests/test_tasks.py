@@ -526,3 +526,103 @@ def test_my_tasks_finishes_a_deal_task_of_a_member_who_may_not_read_deals(app, c
         db.session.get(Deal, deal).deleted_at = utcnow()
         db.session.commit()
     assert post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "1"}).status_code == 404
+
+
+def test_a_task_is_edited_in_place_in_my_tasks_and_moves_to_its_new_section(app, client, auth, ws_a, ws_b):
+    from tests.factories import assign_role, make_role
+
+    seller = make_member(app, ws_a, "sam@alpha.example.com")  # only his own customers: not Ann
+    assign_role(app, ws_a, seller.membership_id,
+                make_role(app, ws_a, "Own", ("contacts.read", "notes.write"), record_scope="own"))  # fmt: skip
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=ws_a.membership_id)
+    now = utcnow()
+    call = task(app, ws_a, ann, "Call Ann back", now - timedelta(days=2), seller.membership_id)  # given to him
+    finished = task(app, ws_a, ann, "Sent the catalogue", now - timedelta(days=3), seller.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Activity, finished).done_at = now - timedelta(days=1)
+        db.session.commit()
+    not_his = task(app, ws_a, ann, "Alice's own", now, ws_a.membership_id)
+    note = make_activity(app, ws_a, ann, "A note", author_id=seller.membership_id)
+    theirs = task(app, ws_b, make_contact(app, ws_b, "Bo"), "B's task", now, ws_b.membership_id)
+    auth.login(seller.email, seller.password)
+    url = f"/w/{ws_a.slug}/tasks/{call}/edit"
+    in_place = {"HX-Request": "true", "HX-Target": f"task-{call}"}
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert f'href="{url}" data-hx-get="{url}" data-hx-target="#task-{call}"' in page
+    assert f"/tasks/{finished}/edit" not in page  # a done task is reopened first
+    form = client.get(url, headers=in_place).get_data(as_text=True)
+    assert form.startswith(f'<li id="task-{call}" class="editing">') and f'data-hx-target="#task-{call}"' in form
+    assignees = form.split(f'name="entry{call}-assignee_id"')[1].split("</select>")[0]
+    assert f'<option selected value="{seller.membership_id}">' in assignees  # kept, though he may not open Ann
+    assert "Call Ann back</textarea>" in form
+    cancel = client.get(url, query_string={"cancel": "1"}, headers=in_place).get_data(as_text=True)
+    assert cancel.startswith(f'<li id="task-{call}">') and "Call Ann back" in cancel and "<form" in cancel
+
+    def fields(**changes) -> dict:
+        data = {"body": "Call Ann back", "due_at": "2030-01-02T09:00", "remind_at": "",
+                "assignee_id": str(seller.membership_id), **changes}  # fmt: skip
+        return {f"entry{call}-{name}": value for name, value in data.items()}
+
+    for bad in ({"body": ""}, {"due_at": ""}, {"due_at": "tomorrow"}, {"due_at": "0001-01-01T09:00"},
+                {"assignee_id": str(ws_b.membership_id)}, {"remind_at": "2030-01-03T09:00"},
+                {"remind_at": "2030-01-01T09:00", "assignee_id": ""}):  # fmt: skip
+        refused = post(client, url, fields(**bad), headers=in_place)
+        assert refused.status_code == 422, bad
+        assert refused.get_data(as_text=True).startswith(f'<li id="task-{call}" class="editing">'), bad
+    alice = post(client, url, fields(assignee_id=str(ws_a.membership_id)), headers=in_place)
+    assert alice.status_code == 200 and "Call Ann back" not in alice.get_data(as_text=True)  # handed on to Alice
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, call).assignee_id == ws_a.membership_id
+        db.session.get(Activity, call).assignee_id = seller.membership_id  # and given back to him
+        db.session.commit()
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Activity, call).due_at = now - timedelta(days=2)  # overdue again
+        db.session.commit()
+    overdue = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True).split('id="tasks-overdue"')[1]
+    assert "Call Ann back" in overdue.split("</section>")[0]
+    saved = post(client, url, fields(body="Call Ann back about the lid", due_at="2030-01-05T09:00"), headers=in_place)
+    assert saved.status_code == 200 and stored_due(app, ws_a, call) == datetime(2030, 1, 5, 9, 0, tzinfo=UTC)
+    assert saved.headers["HX-Retarget"] == "#task-sections" and saved.headers["HX-Reswap"] == "outerHTML"
+    sections = saved.get_data(as_text=True)
+    assert sections.lstrip().startswith('<div id="task-sections">') and "<html" not in sections
+    upcoming = sections.split('id="tasks-upcoming"')[1].split("</section>")[0]
+    assert (
+        "Call Ann back about the lid" in upcoming
+        and "Call Ann back about" not in sections.split('id="tasks-upcoming"')[0]
+    )
+    assert "toast" in saved.headers.get("HX-Trigger", "")
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.audit.models import AuditEntry
+
+        audit = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "activity.updated")).all()[-1]
+        assert (audit.record_type, audit.record_id) == ("contact", ann) and "due_at" in audit.changes
+    # Without JavaScript: a page of its own with a plain form, and back to My tasks once saved.
+    alone = client.get(url).get_data(as_text=True)
+    assert "<h1>Edit the entry</h1>" in alone and "data-hx-post" not in alone.split("<main")[1]
+    assert_valid_page(alone, url)
+    plain = post(client, url, fields(due_at="2030-02-01T09:00"))
+    assert plain.status_code == 303 and plain.headers["Location"] == f"/w/{ws_a.slug}/tasks/"
+    assert post(client, url, fields(body="")).status_code == 422
+    assert client.get(f"{url}?cancel=1").status_code == 303
+    # Only his own tasks, only tasks, only of this workspace.
+    for other in (not_his, note, theirs, 999999):
+        assert client.get(f"/w/{ws_a.slug}/tasks/{other}/edit").status_code == 404, other
+        assert post(client, f"/w/{ws_a.slug}/tasks/{other}/edit", {"body": "x"}).status_code == 404, other
+    assert client.get(f"/w/{ws_a.slug}/contacts/{ann}").status_code == 404  # still not his customer
+
+
+def stored_due(app, ws, task_id: int):
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Activity, task_id).due_at
+
+
+def test_my_tasks_offers_no_edit_to_a_member_who_may_not_write(app, client, auth, ws_a):
+    from tests.factories import assign_role, make_role
+
+    reader = make_member(app, ws_a, "rita@alpha.example.com")
+    assign_role(app, ws_a, reader.membership_id, make_role(app, ws_a, "Reader", ("contacts.read",)))
+    call = task(app, ws_a, make_contact(app, ws_a, "Ann Lee"), "Call Ann", utcnow(), reader.membership_id)
+    auth.login(reader.email, reader.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert "Call Ann" in page and "/edit" not in page and "Mark done" not in page
+    assert client.get(f"/w/{ws_a.slug}/tasks/{call}/edit").status_code == 403

@@ -169,26 +169,40 @@ def edit_activity(activity: Activity, delete_permission: str, new_form, render_e
     entry = Entry(activity.occurred_at, ACTIVITY, activity)
     if request.method == "GET" and request.args.get("cancel"):
         return render_entry(entry) if swap else redirect(record_url, 303)
-    form = new_form(prefix=f"entry{activity.id}", **({"formdata": None} if request.method == "GET" else {}))
-    _keep_assignee(form, activity)
-    form.occurred_at.description = _("When it happened, in %(zone)s.", zone=g.workspace.timezone)
+    form = edit_form(activity, new_form)
     template = "activities/_edit_entry.html" if swap else "activities/edit.html"
     context = {"form": form, "activity": activity, "edit_url": request.path, "record_name": record_name,
                "record_url": record_url}  # fmt: skip
     if request.method == "GET":
-        form.fill_from(activity)
         return render_template(template, **context)
-    form.kind.data = activity.kind  # the type stays
     if not form.validate_on_submit():
         return render_template(template, **context), 422
-    changes = service.update_activity(activity, form.service_data())
-    if "occurred_at" in changes and activity.contact is not None:  # its lifecycle may follow
-        classification.reclassify(activity.contact, classification.rules_of(g.workspace), workspace_today())
-    db.session.commit()
+    save_correction(activity, form)
     if swap:
         return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
     flash(_("Saved."), "success")
     return redirect(record_url, 303)
+
+
+def edit_form(activity: Activity, new_form) -> ActivityForm:
+    """An entry's edit form: filled from the entry for a GET, else from what was posted (its type
+    stays); its assignee kept as a choice."""
+    form = new_form(prefix=f"entry{activity.id}", **({"formdata": None} if request.method == "GET" else {}))
+    _keep_assignee(form, activity)
+    form.occurred_at.description = _("When it happened, in %(zone)s.", zone=g.workspace.timezone)
+    if request.method == "GET":
+        form.fill_from(activity)
+    else:
+        form.kind.data = activity.kind
+    return form
+
+
+def save_correction(activity: Activity, form: ActivityForm) -> None:
+    """Saves a validated edit form on its entry, in one transaction."""
+    changes = service.update_activity(activity, form.service_data())
+    if "occurred_at" in changes and activity.contact is not None:  # its lifecycle may follow
+        classification.reclassify(activity.contact, classification.rules_of(g.workspace), workspace_today())
+    db.session.commit()
 
 
 def _keep_assignee(form: ActivityForm, activity: Activity) -> None:

@@ -1,9 +1,11 @@
-"""My tasks: overdue, today, upcoming and recently done tasks assigned to the member, finished
-(or reopened) right there, whatever record each is on."""
+"""My tasks: overdue, today, upcoming and recently done tasks assigned to the member, corrected
+(due date, reminder, text, assignee) and finished (or reopened) right there, whatever record each is on."""
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from crm.activities import service
+from crm.activities.routes import edit_form, own_record_form, save_correction
 from crm.activities.tasks import SECTIONS, my_task, my_tasks, task_page
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -36,3 +38,34 @@ def done(task_id: int):
     service.set_done(task, done=request.form.get("done") == "1")
     db.session.commit()
     return redirect(url_for(".index"), 303)
+
+
+@bp.route("/<int:task_id>/edit", methods=["GET", "POST"])
+@require("notes.write", "contacts.read")
+def edit(task_id: int):
+    """A task's edit form in its place in My tasks (GET; ``?cancel=1`` gives the task back), or
+    the sections drawn again once it is saved (a new due date moves it to another section). Every task
+    listed is the member's own, and a task's assignee may correct it (crm/activities/service.py
+    may_correct), on a record they may not open too: it is theirs to finish, and to reschedule. It is
+    handed on only to members who may open its record, as on that record's page."""
+    task = my_task(g.membership, task_id) or abort(404)
+    swap = wants_partial(f"task-{task.id}")
+    if request.method == "GET" and request.args.get("cancel"):
+        return render_template("activities/_task_item.html", task=task) if swap else redirect(url_for(".index"), 303)
+    form = edit_form(task, own_record_form(task))
+    # In place it answers the swap; on a page of its own (no JavaScript, a new tab) it is a plain form.
+    template, target = ("activities/_task_edit.html", f"task-{task.id}") if swap else ("activities/edit.html", "")
+    context = {"form": form, "activity": task, "edit_url": request.path, "target": target, "save_moves": True,
+               "record_name": _("My tasks"), "record_url": url_for(".index")}  # fmt: skip
+    if request.method == "GET":
+        return render_template(template, **context)
+    if not form.validate_on_submit():
+        return render_template(template, **context), 422
+    save_correction(task, form)
+    flash(_("Saved."), "success")
+    if not swap:
+        return redirect(url_for(".index"), 303)
+    sections = render_template("activities/_task_sections.html", sections=my_tasks(g.membership, g.workspace.timezone))
+    response = make_response(sections)
+    response.headers["HX-Retarget"], response.headers["HX-Reswap"] = "#task-sections", "outerHTML"
+    return response
