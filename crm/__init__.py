@@ -8,7 +8,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import errors, form_fields, htmx, i18n, links, secrets, security, transactions
-from crm.audit import change_text
+from crm.audit import change_text, history_text
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["web_href"] = links.web_href
     app.jinja_env.globals["change_lines"] = change_text.change_lines
     app.jinja_env.globals["actor_name"] = change_text.actor_name
+    app.jinja_env.globals["history_items"] = history_text.history_items
 
     from crm.cli import crm_cli
 

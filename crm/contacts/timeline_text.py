@@ -21,6 +21,7 @@ from crm.activities.entry_text import (
     writing,
 )
 from crm.audit.change_text import actor_name, change_lines, prepare
+from crm.audit.history_text import change_item, changed_label
 from crm.audit.service import ACTIONS
 from crm.html_text import escape
 from crm.imports import history as imports_history
@@ -86,7 +87,6 @@ def _labels(locale: str) -> dict:
         "actions": {action: escape(label) for action, label in ACTIONS.items()},
         "events": {kind: escape(label) for kind, label in DEAL_EVENT_LABELS.items()},
         "kehu": escape(_("Kehu")),
-        "changed": escape(_("%(field)s changed")),
         "purchase": escape(_("Purchase")),
         "paid": escape(_("paid %(amount)s")),
         "worth": escape(_("(worth %(amount)s)")),
@@ -103,19 +103,11 @@ def _change_writer(shared: Writing):
     """Each changed field as the History panel writes it (crm/audit/change_text.py), values masked
     where the member may not see them."""
     labels = _labels(shared.locale)
-
-    def line(change) -> str:
-        label = escape(change.label)
-        if not change.values_shown:
-            return f"<li>{labels['changed'] % {'field': label}}</li>"
-        text = f'<li><span class="field-name">{label}</span>: '
-        if change.before is not None:
-            text += f"<del>{escape(change.before)}</del> → "
-        return text + (f"<ins>{escape(change.after)}</ins>" if change.after is not None else "—") + "</li>"
+    changed = changed_label(shared.locale)
 
     def write(item, badge: str | None = None, element_id: str | None = None, headline: str = "") -> str:
         badge = badge or labels["actions"].get(item.action) or escape(item.action)
-        changes = "".join(map(line, change_lines(item)))
+        changes = "".join(change_item(line, changed) for line in change_lines(item))
         return (
             f'<li id="{element_id or f"entry-change-{item.id}"}" class="entry change">'
             f'<p class="entry-head"><span class="badge">{badge}</span> {time_tag(shared, item.created_at)}'
