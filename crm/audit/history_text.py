@@ -54,9 +54,8 @@ def history_items(history: list) -> Markup:
         return labels["actions"].get(entry.action) or escape(entry.action)
 
     def item(entry) -> str:
-        html = (
-            f"<li>{time_tag(shared, entry.created_at)} · {escape(actor_name(entry)) or labels['someone']} · {what(entry)}"
-        )
+        who = escape(actor_name(entry)) or labels["someone"]
+        html = f"<li>{time_tag(shared, entry.created_at)} · {who} · {what(entry)}"
         if entry.changes:
             lines = "".join(change_item(line, labels["changed"]) for line in change_lines(entry))
             html += f'<ul class="plain-list changes">{lines}</ul>'
