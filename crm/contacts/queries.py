@@ -257,13 +257,14 @@ def _deleted(column, deleted: bool | None):
 
 
 def contact_or_none(contact_id: int, member: Membership, deleted: bool | None = False) -> Contact | None:
-    """A contact the member may see, with company, owner and tags (live ones unless asked)."""
+    """A contact the member may see, with company, owner and tags (live ones unless asked), in one
+    query: its row comes once per tag."""
     statement = (
         sa.select(Contact)
         .where(Contact.id == contact_id, _deleted(Contact.deleted_at, deleted))
-        .options(so.joinedload(Contact.company), Membership.shown_by_name(Contact.owner), so.selectinload(Contact.tags))
+        .options(so.joinedload(Contact.company), Membership.shown_by_name(Contact.owner), so.joinedload(Contact.tags))
     )
-    return db.session.scalar(visible_to_member(statement, Contact.owner_id, member))
+    return db.session.scalars(visible_to_member(statement, Contact.owner_id, member)).unique().one_or_none()
 
 
 def company_or_none(company_id: int, member: Membership, deleted: bool | None = False) -> Company | None:
