@@ -29,7 +29,7 @@ from crm.auth.models import User
 from crm.contacts import phones
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS
 from crm.contacts.models import Company
-from crm.contacts.queries import member_names
+from crm.contacts.queries import member_names, read_roster
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.tags import SEPARATORS as TAG_SEPARATORS
 from crm.contacts.tier_forms import BY, CustomerRulesForm
@@ -119,8 +119,7 @@ def prepare(entries) -> None:
     companies, records = set(), {}
     actors = {entry.actor_id for entry in entries if entry.actor_id is not None} - known.actors.keys()
     if actors:
-        known.actors.update(dict.fromkeys(actors))
-        known.actors.update(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(actors))).all())
+        _read_actors(known, actors)
     for entry in entries:
         changes = entry.changes if isinstance(entry.changes, dict) else {}
         for name, before, after in logged_changes(changes):
@@ -145,6 +144,18 @@ def prepare(entries) -> None:
             rows = db.session.execute(sa.select(model.id, model.currency).where(model.id.in_(ids)))
             known.currencies.update(dict.fromkeys((kind, record_id) for record_id in ids))
             known.currencies.update(((kind, record_id), currency) for record_id, currency in rows)
+
+
+def _read_actors(known: _Known, actors: set[int]) -> None:
+    """Actors' names: the members' from the roster the request read already, if it did; the others' (a
+    user no longer a member, or no roster yet) in one query."""
+    roster = read_roster()
+    members = roster.user_names if roster is not None else {}
+    known.actors.update((actor, members[actor]) for actor in actors if actor in members)
+    others = actors - members.keys()
+    if others:
+        known.actors.update(dict.fromkeys(others))
+        known.actors.update(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(others))).all())
 
 
 def _known() -> _Known:

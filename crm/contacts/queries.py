@@ -6,7 +6,7 @@ Search goes through crm/search.py (trigram indexes on both databases).
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -309,6 +309,7 @@ class Roster:
     names: dict[int, str]
     active: list[tuple[int, str, list[str]]]
     own_records_only: frozenset[int] = frozenset()  # members whose role sees only their own records
+    user_names: dict[int, str] = field(default_factory=dict)  # the members' names by user id (who made an entry)
 
     @property
     def owner_choices(self) -> list[tuple[int, str]]:
@@ -331,15 +332,21 @@ class Roster:
 def roster() -> Roster:
     """One query; a role's permissions are a JSON list, read here rather than in SQL."""
     rows = db.session.execute(
-        sa.select(Membership.id, User.name, Membership.status, Role.permissions, Role.record_scope)
+        sa.select(Membership.id, Membership.user_id, User.name, Membership.status, Role.permissions, Role.record_scope)
         .join(User, User.id == Membership.user_id)
         .join(Role, sa.and_(Role.workspace_id == Membership.workspace_id, Role.id == Membership.role_id))
         .order_by(User.name, Membership.id)
     ).all()
     active = [(row.id, row.name, row.permissions or []) for row in rows if row.status == ACTIVE]
     own_only = frozenset(row.id for row in rows if row.record_scope == "own")
-    g.latest_roster = Roster({row.id: row.name for row in rows}, active, own_only)
+    user_names = {row.user_id: row.name for row in rows}
+    g.latest_roster = Roster({row.id: row.name for row in rows}, active, own_only, user_names)
     return g.latest_roster
+
+
+def read_roster() -> Roster | None:
+    """The roster this request read already, if any."""
+    return g.get("latest_roster")
 
 
 def member_names() -> dict[int, str]:
