@@ -2,6 +2,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import g
 
 from crm.audit.change_text import prepare
 from crm.audit.models import AuditEntry
@@ -56,15 +57,49 @@ def people() -> list[tuple[int, str]]:
     return [(user_id, f"{name} <{email}>") for user_id, name, email in rows]
 
 
-def history_of(record_type: str, record_id: int, limit: int = 20) -> list[AuditEntry]:
+HISTORY_SHOWN = 20  # entries in a record's History panel
+
+
+def history_of(record_type: str, record_id: int, limit: int = HISTORY_SHOWN) -> list[AuditEntry]:
     """The latest entries about one record, for its detail page, with the names and currencies
-    their changes mention read for them all (crm/audit/change_text.py)."""
-    statement = (
-        sa.select(AuditEntry)
-        .where(AuditEntry.record_type == record_type, AuditEntry.record_id == record_id)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-    )
-    entries = list(db.session.scalars(statement))
+    their changes mention read for them all (crm/audit/change_text.py); read already in this request
+    where the record's timeline asked for its changes (``latest_changes``)."""
+    kept = g.get("audit_history", {}).get((record_type, record_id))
+    if kept is not None and limit <= HISTORY_SHOWN:
+        entries = kept[:limit]
+    else:
+        entries = list(db.session.scalars(_newest(_about(record_type, record_id)).limit(limit)))
     prepare(entries)
     return entries
+
+
+def latest_changes(record_type: str, record_id: int, actions: tuple[str, ...], limit: int) -> list[AuditEntry]:
+    """The latest ``limit`` entries of ``actions`` about one record (its timeline's first page of
+    changes). For a member who may see its History panel, the panel's entries come in the same query
+    (UNION ALL of the two, each read from its index up to its limit) and are kept for ``history_of``."""
+    changes = _newest(_about(record_type, record_id).where(AuditEntry.action.in_(actions))).limit(limit)
+    if not g.membership.can("audit.view"):
+        return list(db.session.scalars(changes))
+    history = _newest(_about(record_type, record_id)).limit(HISTORY_SHOWN)
+    chosen = sa.union_all(_ids(changes, "changes"), _ids(history, "history")).subquery()
+    # an entry of both parts comes twice, as the same object
+    both = _newest(sa.select(AuditEntry, chosen.c.part).join(chosen, chosen.c.id == AuditEntry.id))
+    read: dict[str, list[AuditEntry]] = {"changes": [], "history": []}
+    for entry, part in db.session.execute(both):
+        read[part].append(entry)
+    g.setdefault("audit_history", {})[(record_type, record_id)] = read["history"]
+    return read["changes"]
+
+
+def _about(record_type: str, record_id: int) -> sa.Select:
+    return sa.select(AuditEntry).where(AuditEntry.record_type == record_type, AuditEntry.record_id == record_id)
+
+
+def _newest(statement: sa.Select) -> sa.Select:
+    return statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+
+
+def _ids(statement: sa.Select, part: str) -> sa.Select:
+    """The ids ``statement`` selects, named as ``part`` (a subquery: SQLite takes no LIMIT in a UNION's parts)."""
+    chosen = statement.with_only_columns(AuditEntry.id).subquery()
+    return sa.select(chosen.c.id, sa.literal(part).label("part"))

@@ -197,13 +197,20 @@ def purchases(statement: sa.Select) -> Source:
 
 def changes(record_type: str, record_id: int, actions: tuple[str, ...]) -> Source:
     """The audit entries of ``actions`` on one record: its fields changed."""
+    from crm.audit import queries as audit_queries  # here: crm.audit reads this module's FIELD_LABELS
+
     statement = sa.select(AuditEntry).where(
         AuditEntry.record_type == record_type, AuditEntry.record_id == record_id, AuditEntry.action.in_(actions)
     )
 
     def after(cursor: tuple | None, limit: int) -> list[Entry]:
-        ordered = newest_after(statement, AuditEntry.created_at, AuditEntry.id, CHANGE, cursor, limit)
-        return [Entry(change.created_at, CHANGE, change) for change in db.session.scalars(ordered)]
+        if cursor is None:  # the first page: with the History panel's entries, in one query
+            found = audit_queries.latest_changes(record_type, record_id, actions, limit)
+        else:
+            found = db.session.scalars(
+                newest_after(statement, AuditEntry.created_at, AuditEntry.id, CHANGE, cursor, limit)
+            )
+        return [Entry(change.created_at, CHANGE, change) for change in found]
 
     return after
 
