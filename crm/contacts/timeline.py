@@ -9,7 +9,10 @@ import's creation of the contact when it was created, an import's change of it w
 finished (crm/imports/history.py: read from the import's own rows, nothing written for the timeline);
 at equal times imports come first, then tickets, deal events, changes and activities. The cursor is
 the key of the last entry shown; each source is asked only for rows after it (six queries a page; one
-fewer for a member who may not read deals, and one fewer without tickets.read).
+fewer for a member who may not read deals, and one fewer without tickets.read). The first page's
+changes come with the History panel's entries (crm/audit/queries.latest_changes), its tickets with
+the ticket summary of the contact's page (crm/tickets/summary.newest_of_contact), its imports with the
+panel's import entries (crm/imports/history.latest): one query each for both.
 """
 
 import base64
@@ -32,6 +35,7 @@ from crm.i18n import lazy_gettext as _l
 from crm.imports import history as imports_history
 from crm.permissions import scope_allows, visible_to_member
 from crm.purchases.models import Purchase
+from crm.tickets import summary as ticket_summary
 from crm.tickets.models import Ticket
 from crm.tickets.queries import visible as tickets_visible
 from crm.workspaces.models import Membership
@@ -277,6 +281,21 @@ def tickets(member: Membership, *whose, people: bool = False) -> Source:
     return after
 
 
+def contact_tickets(member: Membership, contact_id: int) -> Source:
+    """The contact's tickets; the first page's with the summary of its page, in one query
+    (crm/tickets/summary.py)."""
+    later = tickets(member, Ticket.contact_id == contact_id)
+
+    def after(cursor: tuple | None, limit: int) -> list[Entry]:
+        if cursor is not None:
+            return later(cursor, limit)
+        rows = ticket_summary.newest_of_contact(member, contact_id, limit)
+        opened = (TicketOpened(row.id, row.created_at, row.number, row.subject, row.status) for row in rows)
+        return [Entry(ticket.at, TICKET, ticket) for ticket in opened]
+
+    return after
+
+
 def imports(contact_id: int) -> Source:
     """The contact's creation by an import and the imports' changes of it (crm/imports/history.py:
     one query, shared with the History panel on the first page)."""
@@ -329,7 +348,7 @@ def page(
         *permitted(
             member,
             lambda: deal_events(Deal.contact_id == contact_id, member),
-            lambda: tickets(member, Ticket.contact_id == contact_id),
+            lambda: contact_tickets(member, contact_id),
         ),
     ]
     return merged_page(sources, cursor, per_page)

@@ -5,6 +5,7 @@ member may see (crm.tickets.queries.visible)."""
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import g
 
 from crm.contacts.models import Contact
 from crm.extensions import db
@@ -53,7 +54,36 @@ def _first_open(*conditions, member: Membership, people: bool = False) -> OpenTi
 
 
 def contact_open_tickets(member: Membership, contact_id: int) -> OpenTickets:
-    return _first_open(Ticket.contact_id == contact_id, member=member)
+    """Read already in this request where the contact's timeline asked for its newest tickets."""
+    kept = g.get("open_tickets", {}).get(contact_id)
+    return kept if kept is not None else _first_open(Ticket.contact_id == contact_id, member=member)
+
+
+def newest_of_contact(member: Membership, contact_id: int, limit: int) -> list:
+    """The contact's newest ``limit`` tickets the member may see (its timeline's first page: rows
+    with id, created_at, number, subject, status), and the summary of its page (kept for
+    ``contact_open_tickets``), in one query: window counts and two numberings, newest first and
+    open ones first, of the contact's tickets."""
+    is_open = Ticket.status.notin_(FINISHED)
+    newest = (Ticket.created_at.desc(), Ticket.id.desc())
+    numbered = sa.select(
+        Ticket.id, Ticket.created_at, Ticket.number, Ticket.subject, Ticket.status,
+        sa.func.count().filter(is_open).over().label("open"), sa.func.count().over().label("total"),
+        sa.func.row_number().over(order_by=newest).label("newest"),
+        sa.func.row_number().over(order_by=(sa.case((is_open, 0), else_=1), *newest)).label("open_first"),
+    )  # fmt: skip
+    tickets = visible(numbered, member).where(Ticket.contact_id == contact_id).subquery()
+    rows = db.session.execute(
+        sa.select(tickets)
+        .where(sa.or_(tickets.c.newest <= limit, tickets.c.open_first <= SHOWN))
+        .order_by(tickets.c.newest)
+    ).all()
+    summary = OpenTickets()
+    if rows:
+        first = sorted((row for row in rows if row.open_first <= SHOWN), key=lambda row: row.open_first)
+        summary = OpenTickets(rows[0].open, [row for row in first if row.status not in FINISHED], rows[0].total)
+    g.setdefault("open_tickets", {})[contact_id] = summary
+    return [row for row in rows if row.newest <= limit]
 
 
 def company_open_tickets(member: Membership, company_id: int) -> OpenTickets:
