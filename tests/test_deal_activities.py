@@ -396,7 +396,7 @@ def test_contact_page_queries_stay_flat_with_deals(app, client, auth, ws_a):
             client.get(f"/w/{ws_a.slug}/contacts/{contact_id}")
         return len(queries)
 
-    assert queries_for(busy) == queries_for(plain) <= 14  # with open deals: their totals and first few; imports: one
+    assert queries_for(busy) == queries_for(plain) == 10  # open deals: their totals and first few in one
 
 
 def test_merging_contacts_moves_deal_activities_too(app, ws_a):
