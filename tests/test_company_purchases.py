@@ -24,6 +24,7 @@ from tests.factories import (
 
 SECTION = {"HX-Request": "true", "HX-Target": "company-purchases"}
 TODAY = date.today().isoformat()
+REFUSED_BUYER = "Choose one of this company&#39;s contacts, or the company itself."
 
 
 def purchases_url(ws, company_id: int, rest: str = "") -> str:
@@ -86,8 +87,8 @@ def test_bad_input_and_a_buyer_from_elsewhere_are_refused_and_nothing_saved(app,
         ({"product": " "}, "Enter what was bought."),
         ({"purchased_on": "yesterday"}, "Not a valid date value."),
         ({"unit_price": "-1"}, "Enter an amount from 0 to 999,999,999,999.99."),
-        ({"buyer": str(stranger)}, "Not a valid choice."),
-        ({"buyer": "abc"}, "Invalid Choice"),
+        ({"buyer": str(stranger)}, REFUSED_BUYER),
+        ({"buyer": "abc"}, REFUSED_BUYER),
     ):
         response = post(client, purchases_url(ws_a, acme), {**good, **changes}, headers=SECTION)
         assert response.status_code == 422, changes
@@ -148,3 +149,94 @@ def test_readers_see_the_purchases_but_cannot_add_and_own_scope_hides_others_con
     assert "Fleet service" in page and "Add a purchase" not in page
     data = {"buyer": "", "purchased_on": TODAY, "product": "x", "quantity": "1", "unit_price": "1"}
     assert post(client, purchases_url(ws_a, acme), data).status_code == 403
+
+
+def make_people(app, ws, company_id: int, count: int, owner_id: int | None = None) -> list[int]:
+    """``count`` contacts of the company, "Person 001" onwards (so by name in that order)."""
+    from crm.contacts.service import create_contact
+
+    with app.app_context(), workspace_scope(ws.id):
+        made = [
+            create_contact({"name": f"Person {number:03d}", "tags": [], "company_id": company_id, "owner_id": owner_id})
+            for number in range(1, count + 1)
+        ]
+        db.session.commit()
+        return [contact.id for contact in made]
+
+
+def buy(buyer) -> dict:
+    return {"buyer": str(buyer), "purchased_on": TODAY, "product": "Tea", "quantity": "1", "unit_price": "10"}
+
+
+def test_any_contact_of_a_company_with_many_can_be_the_buyer_through_a_picker(app, client, auth, ws_a, ws_b):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    people = make_people(app, ws_a, acme, 52)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    composer = page[page.index('id="company-purchase-composer"') :]
+    assert "data-picker" in composer and 'name="buyer"' in composer and '<select id="buyer"' not in composer
+    assert f'data-hx-get="/w/{ws_a.slug}/companies/{acme}/purchases/buyers"' in composer
+    assert 'placeholder="The company itself"' in composer
+    options = client.get(purchases_url(ws_a, acme, "buyers?q=Person 051")).get_data(as_text=True)
+    assert f'data-value="{people[50]}"' in options and 'id="buyer-options"' in options
+    assert "Person 052" not in options  # only those matching
+    for buyer in (people[50], people[51]):  # past the first 50 by name
+        response = post(client, purchases_url(ws_a, acme), buy(buyer), headers=SECTION)
+        assert response.status_code == 200, response.get_data(as_text=True)
+    assert post(client, purchases_url(ws_a, acme), buy(""), headers=SECTION).status_code == 200  # the company itself
+    assert [row[0] for row in purchases(app, ws_a)] == [None, people[50], people[51]]
+
+
+def test_a_buyer_outside_the_company_or_workspace_is_refused_with_many_contacts(app, client, auth, ws_a, ws_b):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_people(app, ws_a, acme, 51)
+    zenith = make_company(app, ws_a, "Zenith")
+    elsewhere = make_contact(app, ws_a, "Person 000", company_id=zenith)
+    loner = make_contact(app, ws_a, "Person 0000")
+    their_company = make_company(app, ws_b, "Beta Co")
+    theirs = make_contact(app, ws_b, "Person 999", company_id=their_company)
+    gone = make_people(app, ws_a, acme, 1)[0]
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, gone).deleted_at = sa.func.now()
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for buyer in (elsewhere, loner, theirs, gone, "abc", "-3", str(2**64)):
+        response = post(client, purchases_url(ws_a, acme), buy(buyer), headers=SECTION)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422, buyer
+        assert REFUSED_BUYER in body, buyer
+        assert "Person 999" not in body and "Person 000<" not in body
+    options = client.get(purchases_url(ws_a, acme, "buyers?q=Person 000")).get_data(as_text=True)
+    assert f'data-value="{elsewhere}"' not in options and f'data-value="{loner}"' not in options
+    assert f'data-value="{gone}"' not in options
+    assert purchases(app, ws_a) == []
+
+
+def test_an_own_records_member_can_only_pick_a_buyer_they_may_see(app, client, auth, ws_a):
+    own_scope = make_role(app, ws_a, "Own records", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    sales = make_member(app, ws_a, "sales@alpha.example.com")
+    assign_role(app, ws_a, sales.membership_id, own_scope)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sales.membership_id)
+    mine = make_people(app, ws_a, acme, 51, owner_id=sales.membership_id)
+    theirs = make_contact(app, ws_a, "Person 0511", company_id=acme, owner_id=ws_a.membership_id)
+    auth.login(sales.email, sales.password)
+    assert "data-picker" in client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    options = client.get(purchases_url(ws_a, acme, "buyers?q=Person 051")).get_data(as_text=True)
+    assert f'data-value="{mine[50]}"' in options and f'data-value="{theirs}"' not in options
+    refused = post(client, purchases_url(ws_a, acme), buy(theirs), headers=SECTION)
+    assert refused.status_code == 422 and "Person 0511" not in refused.get_data(as_text=True)
+    assert post(client, purchases_url(ws_a, acme), buy(mine[50]), headers=SECTION).status_code == 200
+    assert [row[0] for row in purchases(app, ws_a)] == [mine[50]]
+
+
+def test_a_company_with_fifty_contacts_keeps_the_select_and_the_buyer_search_needs_write(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    people = make_people(app, ws_a, acme, 50)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    composer = page[page.index('id="company-purchase-composer"') :]
+    assert f'<option value="{people[49]}">Person 050</option>' in composer and "data-picker" not in composer
+    viewer = make_member(app, ws_a, "viewer@alpha.example.com", role="viewer")
+    auth.logout()
+    auth.login(viewer.email, viewer.password)
+    assert client.get(purchases_url(ws_a, acme, "buyers?q=Person")).status_code == 403

@@ -202,7 +202,7 @@ def show(company_id: int):
     history = []
     if g.membership.can("audit.view"):
         history = imports_history.with_imports(audit_queries.history_of("company", company.id), "company", company.id)
-    contacts = queries.company_contacts(company, g.membership)
+    contacts = queries.company_contacts(company, g.membership, limit=company_purchases.BUYERS_IN_SELECT + 1)
     deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
     tickets = company_open_tickets(g.membership, company.id) if g.membership.can("tickets.read") else None
     return render_template(
@@ -212,7 +212,7 @@ def show(company_id: int):
         open_deals=deals,
         open_tickets=tickets,
         sizes=SIZE_LABELS,
-        contacts=contacts,
+        contacts=contacts[: queries.PER_PAGE],
         history=history,
         actions=ACTIONS,
     )

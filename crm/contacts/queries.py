@@ -286,6 +286,17 @@ def company_contacts(company: Company, member: Membership, limit: int = PER_PAGE
     return list(db.session.scalars(visible_to_member(statement, Contact.owner_id, member)))
 
 
+def company_contact_choice(company: Company, contact_id: int | None, member: Membership) -> list[tuple[int, str]]:
+    """``contact_id`` as the only choice of a company purchase's buyer, when it is a live contact of
+    ``company`` the member may see (one query; none without an id, or for one past BIGINT)."""
+    if contact_id is None or not 0 < contact_id < 2**63:
+        return []
+    statement = sa.select(Contact.id, Contact.name).where(
+        Contact.id == contact_id, Contact.company_id == company.id, Contact.deleted_at.is_(None)
+    )
+    return [(row.id, row.name) for row in db.session.execute(visible_to_member(statement, Contact.owner_id, member))]
+
+
 def company_choices(member: Membership, keep: int | None = None, limit: int = 500) -> list[tuple[int, str]]:
     """Companies for the contact form's select, by name: the live ones the member can open, and
     ``keep``, the contact's own company, which an edit must not drop unseen: one an "own records"

@@ -92,9 +92,10 @@ def chosen(model, record_id: int | None, member: Membership) -> list[tuple[int, 
     return [(row.id, row.name) for row in db.session.execute(_visible(model, member).where(model.id == record_id))]
 
 
-def search(kind: str, q: str, member: Membership, limit: int = RESULTS) -> list[Option]:
+def search(kind: str, q: str, member: Membership, limit: int = RESULTS, company_id: int | None = None) -> list[Option]:
     """Live contacts and/or companies matching every word of ``q`` that the member may see,
-    newest first (one query per kind). ``kind`` "customer" gives both, as "kind:id" values."""
+    newest first (one query per kind). ``kind`` "customer" gives both, as "kind:id" values.
+    ``company_id``: only that company's contacts (a company purchase's buyer), without their company."""
     if not q.strip():
         return []
     options = []
@@ -102,16 +103,19 @@ def search(kind: str, q: str, member: Membership, limit: int = RESULTS) -> list[
         if kind not in (name, "customer"):
             continue
         prefix = f"{name}:" if kind == "customer" else ""
-        for row in db.session.execute(_search_statement(model, q, member).limit(limit)):
+        statement = _search_statement(model, q, member, company_id is None)
+        if company_id is not None:
+            statement = statement.where(Contact.company_id == company_id)
+        for row in db.session.execute(statement.limit(limit)):
             detail = getattr(row, "company_name", None)
             options.append(Option(f"{prefix}{row.id}", row.name, name, detail))
     return options
 
 
-def _search_statement(model, q: str, member: Membership) -> sa.Select:
+def _search_statement(model, q: str, member: Membership, with_company: bool = True) -> sa.Select:
     dialect = db.engine.dialect.name
     statement = matching(_visible(model, member), model, q, dialect)
-    if model is Contact:
+    if model is Contact and with_company:
         company = CONTACTS_COMPANY
         statement = statement.add_columns(company.name.label("company_name")).outerjoin(
             company, sa.and_(company.workspace_id == Contact.workspace_id, company.id == Contact.company_id)

@@ -2,12 +2,13 @@
 is then that contact's purchase, re-classifying them). The company's purchases section is the
 htmx target; without htmx each form posts and comes back to the company's page."""
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from crm.contacts import queries as contact_queries
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404, composer_page, contact_or_404, errors_text
+from crm.deals import customers as customer_search
 from crm.extensions import db
 from crm.htmx import trigger, wants_partial
 from crm.i18n import workspace_today
@@ -18,6 +19,7 @@ from crm.purchases.models import Purchase
 
 bp = Blueprint("company_purchases", __name__, url_prefix="/companies/<int:company_id>/purchases")
 SECTION = "company-purchases"
+BUYERS_IN_SELECT = 50  # a company with more contacts (that the member may see) gets a picker for its buyer
 
 
 def purchase_or_404(company: Company, purchase_id: int) -> Purchase:
@@ -25,9 +27,26 @@ def purchase_or_404(company: Company, purchase_id: int) -> Purchase:
 
 
 def company_purchase_form(company: Company, contacts: list | None = None, **kwargs) -> CompanyPurchaseForm:
-    """The form with the company's contacts (those the member may see) as possible buyers."""
-    contacts = contact_queries.company_contacts(company, g.membership) if contacts is None else contacts
-    return CompanyPurchaseForm(buyers=[(contact.id, contact.name) for contact in contacts], **kwargs)
+    """The form with the company's contacts (those the member may see) as possible buyers: in a
+    select while they are at most BUYERS_IN_SELECT, else found with a picker (``buyers`` below).
+    ``contacts`` are the first of them by name, at least BUYERS_IN_SELECT + 1 when there are more.
+    A posted buyer is looked up on its own, so any of the company's contacts is a valid choice."""
+    if contacts is None:
+        contacts = contact_queries.company_contacts(company, g.membership, limit=BUYERS_IN_SELECT + 1)
+    searched = len(contacts) > BUYERS_IN_SELECT
+    offered = [] if searched else [(contact.id, contact.name) for contact in contacts]
+    if kwargs.get("formdata", True) is not None and request.method == "POST":
+        sent = _posted_id(request.form.get("buyer"))
+        if sent is not None and all(contact_id != sent for contact_id, _name in offered):
+            offered += contact_queries.company_contact_choice(company, sent, g.membership)
+    return CompanyPurchaseForm(buyers=offered, searched=searched, **kwargs)
+
+
+def _posted_id(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None  # not an id: the field refuses it
 
 
 def section_context(company: Company, form: CompanyPurchaseForm | None = None, contacts: list | None = None) -> dict:
@@ -77,6 +96,17 @@ def create(company_id: int):
     if wants_partial(SECTION):
         return _section(company, changed=True)
     return _back(company)
+
+
+@bp.get("/buyers")
+@require("contacts.write")
+def buyers(company_id: int):
+    """The buyer picker's listbox (templates/_macros/picker.html): live contacts of the company that
+    the member may see and that match ``q``."""
+    company = company_or_404(company_id)
+    q = request.args.get("q", "").strip()[:100]
+    options = customer_search.search("contact", q, g.membership, company_id=company.id)
+    return render_template("deals/_picker_options.html", options=options, q=q, kind="contact", field_id="buyer")
 
 
 @bp.get("/<int:purchase_id>/edit")

@@ -7,6 +7,7 @@ from wtforms import DateField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.deals.customers import PickedField
 from crm.form_fields import AmountField, QuantityField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
@@ -110,16 +111,22 @@ class PurchaseForm(FlaskForm):
 
 
 class CompanyPurchaseForm(PurchaseForm):
-    """A purchase entered on a company's page: by one of its contacts, or by the company itself."""
+    """A purchase entered on a company's page: by one of its contacts, or by the company itself.
 
-    buyer = SelectField(
+    ``buyers`` are the contacts offered: all of the company's (that the member may see) when they fit
+    a select, and the contact the form was sent or holds. With more (``searched``), the page shows a
+    picker that searches the company's contacts instead; either way any live contact of the company
+    the member may see is a valid buyer, and any other id is refused with ``not_found``."""
+
+    buyer = PickedField(
         _l("Bought by"),
-        coerce=lambda value: int(value) if value else None,
+        not_found=_l("Choose one of this company's contacts, or the company itself."),
         description=_l("A contact's purchase also counts towards that contact's tier and level."),
     )
 
-    def __init__(self, *args, buyers: list[tuple[int, str]] = (), **kwargs):
+    def __init__(self, *args, buyers: list[tuple[int, str]] = (), searched: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.searched = searched
         self.buyer.choices = [SelectChoice("", _l("The company itself"))] + [
             SelectChoice(contact_id, name) for contact_id, name in buyers
         ]

@@ -1,0 +1,53 @@
+"""A company with more contacts than a select holds, in a real browser: the Purchases section's
+"Bought by" is a picker that searches the company's contacts; choosing one past the first fifty by
+name adds their purchase (on their page afterwards), and clearing the picker buys as the company."""
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from tests.browser.helpers import log_in, wait_for_htmx
+from tests.factories import make_company, make_workspace
+from tests.test_company_purchases import make_people
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_buyer_past_the_first_fifty_is_found_and_chosen_with_the_picker(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Ltd")
+    people = make_people(app, owner, acme, 55)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/{acme}")
+    section = page.locator("#company-purchases")
+    buyer = section.get_by_role("combobox", name="Bought by")
+    expect(buyer).to_have_attribute("placeholder", "The company itself")
+    buyer.fill("Person 054")
+    option = section.get_by_role("option", name="Person 054")
+    expect(option).to_be_visible()
+    buyer.press("ArrowDown")
+    buyer.press("Enter")
+    expect(buyer).to_have_value("Person 054")
+    section.get_by_label("Product").fill("Tea chest")
+    section.get_by_label("Unit price").fill("120")
+    section.get_by_role("button", name="Add purchase").click()
+    expect(section.get_by_role("link", name="Person 054")).to_be_visible()  # the new row names the buyer
+    wait_for_htmx(page)
+
+    buyer = section.get_by_role("combobox", name="Bought by")
+    expect(buyer).to_have_value("")  # a fresh form: the company itself
+    section.get_by_label("Product").fill("Fleet service")
+    section.get_by_label("Unit price").fill("900")
+    section.get_by_role("button", name="Add purchase").click()
+    expect(section.get_by_role("row", name="Fleet service")).to_contain_text("The company itself")
+    with app.app_context(), workspace_scope(owner.id):
+        rows = db.session.execute(sa.select(Purchase.contact_id, Purchase.product, Purchase.purchased_on)).all()
+    assert sorted(rows, key=lambda row: row.product) == [(None, "Fleet service", date.today()),
+                                                         (people[53], "Tea chest", date.today())]  # fmt: skip
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{people[53]}")
+    expect(page.locator("main")).to_contain_text("Tea chest")
