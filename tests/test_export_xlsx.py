@@ -4,15 +4,19 @@ masked, permission, audit, another workspace's list, and the temporary file gone
 
 import csv
 import io
+import re
 import tempfile
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import openpyxl
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
-from crm.contacts import export
+from crm.contacts import company_export, export
+from crm.contacts.models import Company
 from crm.extensions import db
+from crm.imports.fields import guess
 from crm.tenancy import workspace_scope
 from tests.conftest import post
 from tests.factories import (
@@ -25,6 +29,7 @@ from tests.factories import (
     make_role,
     set_custom_value,
 )
+from tests.test_imports import check, import_id_of, job_of, upload
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -229,3 +234,71 @@ def test_exported_days_and_times_are_the_workspaces_as_the_list_shows_them(app, 
         assert (row["Added"], row["Last activity"]) == ("2026-12-07", "2026-12-07T04:30+08:00")
     companies = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv"))
     assert dict(zip(companies[0], companies[1], strict=True))["Added"] == "2026-12-07"
+
+
+def test_the_companies_export_follows_the_lists_sort_a_batch_at_a_time(app, client, auth, ws_a, monkeypatch):
+
+    monkeypatch.setattr(company_export, "BATCH", 2)  # several keyset pages
+    names = ["Delta Tea", "alpha Tea", "Charlie Tea", "Bravo Tea", "Echo Tea"]  # in the order they were added
+    made = [make_company(app, ws_a, name) for name in names]
+    with app.app_context(), workspace_scope(ws_a.id):
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        for number, company_id in enumerate(made):  # added a day apart, but ids and days in another order
+            db.session.get(Company, company_id).created_at = start + timedelta(days=(number * 3) % 5)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    by_added = [name for _day, name in sorted(((number * 3) % 5, name) for number, name in enumerate(names))]
+    expected = {
+        "": by_added[::-1],  # newest first, the list's default
+        "oldest": by_added,
+        "name": ["Bravo Tea", "Charlie Tea", "Delta Tea", "Echo Tea", "alpha Tea"],  # as the list orders names
+    }
+    for sort, order in expected.items():
+        listed = client.get(f"/w/{ws_a.slug}/companies/", query_string={"sort": sort}).get_data(as_text=True)
+        shown = [name for name in re.findall(r'<a href="/w/[^"]+/companies/\d+">([^<]+)</a>', listed) if "Tea" in name]
+        assert shown == order, sort  # what the list shows...
+        for file_format, read in (("csv", csv_rows), ("xlsx", sheet_rows)):
+            response = client.get(f"/w/{ws_a.slug}/companies/export.{file_format}", query_string={"sort": sort})
+            assert [row[0] for row in read(response)[1:]] == order, (sort, file_format)  # ...the file has
+        searched = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv", query_string={"sort": sort, "q": "tea"}))
+        assert [row[0] for row in searched[1:]] == order, sort  # searched (the FTS order hint on SQLite) too
+    ticks = {"action": "export", "sort": "name", "scope": "selected", "ids": [str(made[i]) for i in (0, 3, 4)]}
+    ticked = post(client, f"/w/{ws_a.slug}/companies/bulk", ticks)
+    assert [row[0] for row in csv_rows(ticked)[1:]] == ["Bravo Tea", "Delta Tea", "Echo Tea"]
+
+
+def test_the_companies_export_has_the_country_code_and_its_name_and_imports_back(app, client, auth, ws_a, ws_b):
+    make_company(app, ws_a, "上海贸易", country="CN", city="上海")
+    make_company(app, ws_a, "Acme Ltd", country="US")
+    make_company(app, ws_a, "Nowhere Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    for response in (client.get(f"/w/{ws_a.slug}/companies/export.csv", query_string={"sort": "name"}),
+                     client.get(f"/w/{ws_a.slug}/companies/export.xlsx", query_string={"sort": "name"})):  # fmt: skip
+        rows = csv_rows(response) if response.mimetype == "text/csv" else sheet_rows(response)
+        header = rows[0]
+        assert header[header.index("Postal code") + 1 : header.index("Notes")] == ["Country code", "Country"]
+        cells = {row[0]: (row[header.index("Country code")], row[header.index("Country")]) for row in rows[1:]}
+        assert cells == {"Acme Ltd": ("US", "United States"), "Nowhere Ltd": ("", ""), "上海贸易": ("CN", "China")}
+    chinese = sheet_rows(
+        client.get(f"/w/{ws_a.slug}/companies/export.xlsx", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    )
+    named = {row[0]: row[chinese[0].index("国家或地区")] for row in chinese[1:]}
+    assert named["上海贸易"] == "中国" and named["Acme Ltd"] == "美国"  # the list's names, in the member's language
+    exported = client.get(f"/w/{ws_a.slug}/companies/export.csv").get_data(as_text=True)
+    auth.logout()
+
+    auth.login(ws_b.email, ws_b.password)
+    import_id = import_id_of(upload(client, ws_b, exported.removeprefix("\ufeff"), entity="companies"))
+    job = job_of(app, ws_b, import_id)
+    header = next(csv.reader([exported.removeprefix("\ufeff").splitlines()[0]]))
+    assert job.mapping[header.index("Country code")] == "country" and job.mapping[header.index("Country")] == ""
+    check(client, app, ws_b, import_id)
+    assert job_of(app, ws_b, import_id).invalid_count == 0
+    post(client, f"/w/{ws_b.slug}/imports/{import_id}/run", {})
+
+    with app.app_context(), workspace_scope(ws_b.id):
+        countries = dict(db.session.execute(sa.select(Company.name, Company.country)).all())
+    assert countries == {"上海贸易": "CN", "Acme Ltd": "US", "Nowhere Ltd": None}
+
+    with app.app_context():  # the Chinese headers (国家或地区代码 once translated) come back the same way
+        assert guess(["公司名称", "国家或地区代码", "国家或地区"], [], "companies") == ["name", "country", ""]

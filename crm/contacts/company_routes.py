@@ -1,5 +1,5 @@
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 
 from crm.activities import company_routes as company_activities
@@ -168,7 +168,8 @@ def _export_plan(file_format: str, state: CompanyListState, ids: list[int]) -> c
     db.session.commit()
     fields = custom_fields.definitions(g.workspace, "company")
     sensitive = g.membership.can("contacts.sensitive")
-    return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone, ids)
+    countries = dict(get_locale().territories)
+    return company_export.Plan(state, g.membership, fields, sensitive, g.workspace.timezone, ids, countries)
 
 
 @bp.get("/new")

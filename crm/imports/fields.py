@@ -92,7 +92,7 @@ SYNONYMS = {
     "city": ("city", "town", "城市", "市"),
     "region": ("region", "state", "province", "county", "region or state", "省", "省份", "地区", "州", "省份或州"),
     "postal_code": ("postal code", "postcode", "zip", "zip code", "邮编", "邮政编码"),
-    "country": ("country", "country code", "国家", "国家代码", "国家或地区"),
+    "country": ("country", "country code", "国家", "国家代码", "国家或地区", "国家或地区代码"),
     "external_id": ("id", "external id", "customer id", "customer number", "client id", "record id",
                     "编号", "客户编号", "客户id"),
 }  # fmt: skip
