@@ -178,3 +178,28 @@ def test_load_more_counts_every_row_shown_and_puts_the_focus_on_the_first_new_on
         f'id="companies-status" data-hx-swap-oob="innerHTML">{PER_PAGE + 2} companies</p>' in more
     )  # not "the first 50"
     assert more.count("autofocus") == 1 and more.index("autofocus") < more.index("</tr>")  # the first new row
+
+
+def test_customer_since_is_a_day_from_1900_to_today(app, client, auth, ws_a):
+    from datetime import date, timedelta
+
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    for day, message in (
+        ("0001-01-01", "Enter a “customer since” date from 1900 on."),
+        ("1899-12-31", "Enter a “customer since” date from 1900 on."),
+        (tomorrow, "A “customer since” date cannot be in the future."),
+        ("2999-01-01", "A “customer since” date cannot be in the future."),
+    ):
+        added = post(client, companies_url(ws_a), {"name": "Bolt", "customer_since": day})
+        assert added.status_code == 422 and message in added.get_data(as_text=True), day
+        edited = post(client, companies_url(ws_a, str(acme)), {"name": "Acme", "customer_since": day}, headers=DETAILS)
+        assert edited.status_code == 422 and message in edited.get_data(as_text=True), day
+    assert [(company.name, company.customer_since) for company in stored(app, ws_a)] == [("Acme Ltd", None)]
+    for day in ("1900-01-01", date.today().isoformat()):
+        response = post(
+            client, companies_url(ws_a, str(acme)), {"name": "Acme", "customer_since": day}, headers=DETAILS
+        )
+        assert response.status_code == 200, day
+        assert stored(app, ws_a)[0].customer_since == date.fromisoformat(day)

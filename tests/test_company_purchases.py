@@ -240,3 +240,14 @@ def test_a_company_with_fifty_contacts_keeps_the_select_and_the_buyer_search_nee
     auth.logout()
     auth.login(viewer.email, viewer.password)
     assert client.get(purchases_url(ws_a, acme, "buyers?q=Person")).status_code == 403
+
+
+def test_a_company_purchase_dated_before_1900_is_refused(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, purchases_url(ws_a, acme), {**buy(""), "purchased_on": "0001-01-01"}, headers=SECTION)
+    assert response.status_code == 422 and "Enter a purchase date from 1900 on." in response.get_data(as_text=True)
+    own = make_company_purchase(app, ws_a, acme, "Fleet service", amount=500)
+    edited = post(client, purchases_url(ws_a, acme, str(own)), {**buy(""), "purchased_on": "1899-12-31"})
+    assert edited.status_code == 422 and "Enter a purchase date from 1900 on." in edited.get_data(as_text=True)
+    assert purchases(app, ws_a) == [(None, acme, "Fleet service", 500)]

@@ -681,3 +681,44 @@ def test_a_full_width_address_is_read_as_the_one_it_stands_for(app, client, auth
     assert job_of(app, ws_a, import_id).invalid_count == 0
     post(client, imports_url(ws_a, f"{import_id}/run"), {})
     assert contacts_of(app, ws_a)["Ann Lee"].emails == ["ann@example.com"]
+
+
+def test_imported_purchase_and_customer_since_dates_run_from_1900_to_today(app, client, auth, ws_a):
+    from crm.purchases.models import Purchase
+
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    today = date.today()
+    text = ("Date,Email,Product,Quantity,Unit price\n"
+            "0001-01-01,ann@example.com,Year one,1,1\n"
+            "1899-12-31,ann@example.com,Last century,1,1\n"
+            "1900-01-01,ann@example.com,First day,1,1\n"
+            f"{today.isoformat()},ann@example.com,Today,1,1\n")  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, text, entity="purchases"))
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 2
+    problems = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "0001-01-01 is before 1900: not a purchase date." in problems
+    assert "1899-12-31 is before 1900: not a purchase date." in problems
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert set(db.session.scalars(sa.select(Purchase.product))) == {"First day", "Today"}
+
+    text = ("Company name,Customer since\n"
+            "Year One Ltd,0001-01-01\n"
+            "Old Ltd,1899-12-31\n"
+            f"Future Ltd,{today + timedelta(days=1)}\n"
+            "First Ltd,1900-01-01\n"
+            f"Today Ltd,{today.isoformat()}\n")  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text, entity="companies"))
+    assert job_of(app, ws_a, import_id).mapping == ["name", "customer_since"]
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 3
+    problems = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "0001-01-01 is before 1900: not a “customer since” date." in problems
+    assert "1899-12-31 is before 1900: not a “customer since” date." in problems
+    assert f"{today + timedelta(days=1)} is in the future: “customer since” cannot be after today." in problems
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        since = dict(db.session.execute(sa.select(Company.name, Company.customer_since)).all())
+    assert since == {"First Ltd": date(1900, 1, 1), "Today Ltd": today}

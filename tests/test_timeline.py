@@ -219,6 +219,11 @@ def test_bad_purchases_are_refused_and_nothing_saved(app, client, auth, ws_a):
         # A year mistyped (2062): it would make the customer tier A and "new" until then.
         ({"purchased_on": (date.today() + timedelta(days=2)).isoformat(), "product": "Tea", "quantity": "1",
           "unit_price": "30000"}, "A purchase cannot be dated in the future."),
+        # A year mistyped the other way (0001, 1024): it would be the customer's first purchase ever.
+        ({"purchased_on": "0001-01-01", "product": "Tea", "quantity": "1", "unit_price": "1"},
+         "Enter a purchase date from 1900 on."),
+        ({"purchased_on": "1899-12-31", "product": "Tea", "quantity": "1", "unit_price": "1"},
+         "Enter a purchase date from 1900 on."),
     ):  # fmt: skip
         response = post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE)
         assert response.status_code == 422, data
@@ -594,3 +599,21 @@ def test_a_back_dated_purchase_takes_its_place_on_the_timeline_at_once(app, clie
     timeline = body.split('id="timeline-list"')[1].split("</ol>")[0]
     assert 'data-hx-swap-oob="true"' in timeline.split(">")[0]  # the whole first page, drawn again
     assert timeline.index("Called today") < timeline.index("Old tea")  # newest first, as after a reload
+
+
+def test_a_purchase_dated_1900_or_today_is_taken_and_an_edit_to_year_1_is_refused(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    for day in ("1900-01-01", TODAY.isoformat()):
+        data = {"purchased_on": day, "product": f"Tea {day}", "quantity": "1", "unit_price": "1"}
+        assert post(client, contact_url(ws_a, contact_id, "/purchases/"), data, headers=PURCHASE).status_code == 200
+    with app.app_context(), workspace_scope(ws_a.id):
+        oldest = db.session.scalar(sa.select(Purchase).order_by(Purchase.purchased_on))
+        assert oldest.purchased_on == date(1900, 1, 1)
+        purchase_id = oldest.id
+    edit = {"purchased_on": "0001-01-01", "product": "Tea", "quantity": "1", "unit_price": "1"}
+    response = post(client, contact_url(ws_a, contact_id, f"/purchases/{purchase_id}"),
+                    {f"purchase-{purchase_id}-{key}": value for key, value in edit.items()})  # fmt: skip
+    assert response.status_code == 422 and "Enter a purchase date from 1900 on." in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Purchase, purchase_id).purchased_on == date(1900, 1, 1)

@@ -70,7 +70,9 @@ COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(
     "EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"}  # fmt: skip
 
 
-EARLIEST_BIRTHDAY = date(1900, 1, 1)
+# The first day a record's date may be (a birthday, a company's "customer since", a purchase): an
+# earlier one is a year mistyped (0001, 1024), and would sort first in every history and report.
+EARLIEST_DAY = EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class _RecordForm(FlaskForm):
@@ -203,6 +205,13 @@ class CompanyForm(_RecordForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     customer_since = DateField(_l("Customer since"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
+
+    def validate_customer_since(self, field):
+        # The day it became a customer has come: a day to come is a mistyped year (2052 for 2025).
+        if field.data and field.data > workspace_today():
+            raise ValidationError(_l("A “customer since” date cannot be in the future."))
+        if field.data and field.data < EARLIEST_DAY:
+            raise ValidationError(_l("Enter a “customer since” date from 1900 on."))
 
     def validate_website(self, field):
         if field.data and not is_web_address(field.data.strip()):

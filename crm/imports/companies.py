@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from crm.contacts.forms import SIZE_LABELS
+from crm.contacts.forms import EARLIEST_DAY, SIZE_LABELS
 from crm.contacts.models import Company
 from crm.contacts.service import company_search_text
 from crm.custom_fields.service import definitions, to_storage
@@ -67,6 +67,10 @@ def _take(row: CompanyRow, target: str, raw: str, context: RowContext) -> None:
         row.fields["owner_id"] = owner_cell(raw, context.members)
     elif target == "customer_since":
         row.fields["customer_since"] = parse_date(raw, context.day_first)
+        if row.fields["customer_since"] > context.today:  # as the company form (crm/contacts/forms.py)
+            raise Invalid(_l("%(value)s is in the future: “customer since” cannot be after today.", value=raw))
+        if row.fields["customer_since"] < EARLIEST_DAY:
+            raise Invalid(_l("%(value)s is before 1900: not a “customer since” date.", value=raw))
     elif target == "country":
         row.fields["country"] = country_cell(raw)
     elif target == "size":

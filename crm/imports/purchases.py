@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crm.contacts import classification, identities
+from crm.contacts.forms import EARLIEST_DAY
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.extensions import db
@@ -70,6 +71,8 @@ def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
         row.fields["purchased_on"] = parse_date(raw, context.day_first)
         if row.fields["purchased_on"] > context.today:
             raise Invalid(_l("%(value)s is in the future: a purchase cannot be dated after today.", value=raw))
+        if row.fields["purchased_on"] < EARLIEST_DAY:  # as the purchase form (crm/purchases/forms.py)
+            raise Invalid(_l("%(value)s is before 1900: not a purchase date.", value=raw))
     elif target == "product":
         row.fields["product"] = text_cell(raw, 200)
     else:  # quantity, unit_price, amount

@@ -7,6 +7,7 @@ from wtforms import DateField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.contacts.forms import EARLIEST_DAY
 from crm.deals.customers import PickedField
 from crm.form_fields import AmountField, QuantityField, SelectField
 from crm.i18n import lazy_gettext as _l
@@ -82,6 +83,8 @@ class PurchaseForm(FlaskForm):
         # A purchase to come would count in "the last 12 months" and make the customer "new" already.
         if field.data and field.data > workspace_today():
             raise ValidationError(_l("A purchase cannot be dated in the future."))
+        if field.data and field.data < EARLIEST_DAY:  # a year mistyped (0001, 1024)
+            raise ValidationError(_l("Enter a purchase date from 1900 on."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
