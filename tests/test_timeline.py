@@ -617,3 +617,30 @@ def test_a_purchase_dated_1900_or_today_is_taken_and_an_edit_to_year_1_is_refuse
     assert response.status_code == 422 and "Enter a purchase date from 1900 on." in response.get_data(as_text=True)
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.get(Purchase, purchase_id).purchased_on == date(1900, 1, 1)
+
+
+def test_a_value_out_of_range_gets_its_own_message_and_no_comparison_besides(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/settings/customer-tiers/"
+    dormant = "A new customer can turn dormant: use at most as many days as for dormant."
+    churned = "A customer churns after being dormant: use more days than for dormant."
+    for changes, shown, left_out in (
+        ({"new_days": "9" * 30}, "Number must be between 1 and 3650.", dormant),
+        ({"new_days": "4000", "dormant_days": "3650"}, "Number must be between 1 and 3650.", dormant),
+        ({"dormant_days": "4000", "new_days": "3000", "churned_days": "300"}, "Number must be between 1 and 3650.",
+         churned),
+        ({"churned_days": "0"}, "Number must be between 1 and 3650.", churned),
+        ({"tier_b": "-1"}, "Number must be between 0 and 999999999999.", "Tier B must start below tier A."),
+        ({"tier_b_top": "101"}, "Number must be between 1 and 100.", "Tier B must reach further down than tier A."),
+        ({"tier_c_top": "abc"}, "Not a valid integer value.", "Tier C must reach further down than tier B."),
+    ):  # fmt: skip
+        response = post(client, url, {**RULES, **changes})
+        page = response.get_data(as_text=True).replace("&#39;", "'")
+        assert response.status_code == 422, changes
+        assert shown in page and left_out not in page, changes
+    both = post(client, url, {**RULES, "new_days": "200", "churned_days": "100"}).get_data(as_text=True)
+    assert dormant in both and churned in both  # in range, out of order: still said
+    with app.app_context():
+        from crm.workspaces.models import Workspace
+
+        assert db.session.get(Workspace, ws_a.id).customer_rules is None

@@ -3,7 +3,7 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, ValidationError
+from wtforms.validators import InputRequired, NumberRange
 
 from crm.form_fields import AmountField
 from crm.i18n import lazy_gettext as _l
@@ -12,11 +12,6 @@ MONEY = [InputRequired(_l("Enter an amount.")), NumberRange(min=Decimal("0"), ma
 DAYS = [InputRequired(_l("Enter a number of days.")), NumberRange(min=1, max=3650)]
 SHARE = [InputRequired(_l("Enter a percentage.")), NumberRange(min=1, max=100)]
 BY = [SelectChoice("value", _l("By value")), SelectChoice("share", _l("By share of customers"))]
-
-
-def _ordered(smaller, larger, message):
-    if smaller.data is not None and larger.data is not None and smaller.data >= larger.data:
-        raise ValidationError(message)
 
 
 class CustomerRulesForm(FlaskForm):
@@ -38,26 +33,34 @@ class CustomerRulesForm(FlaskForm):
     dormant_days = IntegerField(_l("Dormant: no purchase or activity for (days)"), validators=DAYS)
     churned_days = IntegerField(_l("Churned: no purchase or activity for (days)"), validators=DAYS)
 
-    def validate_tier_b(self, field):
-        _ordered(field, self.tier_a, _l("Tier B must start below tier A."))
+    def validate(self, extra_validators=None) -> bool:
+        """Each field's own checks, then how the fields compare: a comparison is left out when either
+        of its fields is already refused (out of range, not a number), whose own message says enough
+        and whose value is no measure to compare with."""
+        valid = super().validate(extra_validators)
+        for field, other, in_order, message in self._comparisons():
+            if field.errors or other.errors or field.data is None or other.data is None:
+                continue
+            if not in_order(field.data, other.data):
+                field.errors.append(message)
+                valid = False
+        return valid
 
-    def validate_tier_c(self, field):
-        _ordered(field, self.tier_b, _l("Tier C must start below tier B."))
-
-    def validate_tier_b_top(self, field):
-        _ordered(self.tier_a_top, field, _l("Tier B must reach further down than tier A."))
-
-    def validate_tier_c_top(self, field):
-        _ordered(self.tier_b_top, field, _l("Tier C must reach further down than tier B."))
-
-    def validate_new_days(self, field):
-        # "New" is decided first: a longer window would keep a lapsed customer new, never dormant.
-        if self.dormant_days.data and field.data and field.data > self.dormant_days.data:
-            raise ValidationError(_l("A new customer can turn dormant: use at most as many days as for dormant."))
-
-    def validate_churned_days(self, field):
-        if self.dormant_days.data and field.data and field.data <= self.dormant_days.data:
-            raise ValidationError(_l("A customer churns after being dormant: use more days than for dormant."))
+    def _comparisons(self) -> list:
+        """(the field the message goes with, the field it is compared with, whether they are in order,
+        the message)."""
+        below, beyond = (lambda value, other: value < other), (lambda value, other: value > other)
+        return [
+            (self.tier_b, self.tier_a, below, _l("Tier B must start below tier A.")),
+            (self.tier_c, self.tier_b, below, _l("Tier C must start below tier B.")),
+            (self.tier_b_top, self.tier_a_top, beyond, _l("Tier B must reach further down than tier A.")),
+            (self.tier_c_top, self.tier_b_top, beyond, _l("Tier C must reach further down than tier B.")),
+            # "New" is decided first: a longer window would keep a lapsed customer new, never dormant.
+            (self.new_days, self.dormant_days, lambda value, other: value <= other,
+             _l("A new customer can turn dormant: use at most as many days as for dormant.")),
+            (self.churned_days, self.dormant_days, beyond,
+             _l("A customer churns after being dormant: use more days than for dormant.")),
+        ]  # fmt: skip
 
     def rules(self) -> dict:
         """JSON-friendly values (amounts as numbers, as the defaults are)."""
