@@ -219,7 +219,7 @@ def test_care_lists_respect_scope_and_sensitive_details(app, client, auth, ws_a)
     sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")  # no contacts.sensitive
     auth.login(sales.email, sales.password)
     care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
-    assert "Birthday Ann" not in care and "Birthdays in the next 7 days" not in care
+    assert "Birthday Ann" not in care and "Birthdays today" not in care
     make_contact(app, ws_a, "Nobody's customer")
     from tests.factories import assign_role, make_role
 
@@ -626,3 +626,28 @@ def test_my_tasks_offers_no_edit_to_a_member_who_may_not_write(app, client, auth
     page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     assert "Call Ann" in page and "/edit" not in page and "Mark done" not in page
     assert client.get(f"/w/{ws_a.slug}/tasks/{call}/edit").status_code == 403
+
+
+def test_the_birthday_list_says_what_it_covers_today_and_the_next_7_days(app, client, auth, ws_a):
+    today = date.today()
+    auth.login(ws_a.email, ws_a.password)
+    empty = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert '<h3 id="care-birthdays">Birthdays today and in the next 7 days</h3>' in empty
+    assert "No birthdays today or in the next 7 days." in empty and "this week" not in empty
+    for days in (0, 7, 8):
+        make_contact(app, ws_a, f"In {days} days", birthday=born_on(today + timedelta(days=days)))
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "In 0 days" in care and "In 7 days" in care and "In 8 days" not in care  # today plus 7: 8 days
+
+
+def test_the_care_lists_headings_sit_one_level_below_the_page_or_panel(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    sections = ("care-overdue", "care-birthdays", "care-quiet", "care-unowned")
+    page = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
+    levels = re.findall(r"<(h[1-6])[ >]", page[page.index("<main") :])
+    assert levels == ["h1", "h2", "h2", "h2", "h2"], levels  # the page's h1, then each list
+    assert all(f'<h2 id="{section}">' in page for section in sections)
+    panel = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert all(f'<h3 id="{section}">' in panel for section in sections) and "<h2" not in panel
+    home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert '<h2 id="care-title">Customer care</h2>' in home  # the panel's h3s come under it

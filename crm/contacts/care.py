@@ -1,5 +1,6 @@
-"""Customer care lists for the workspace home: overdue follow-ups, birthdays this week, valuable
-customers going quiet, and customers nobody owns. Each respects the member's record scope."""
+"""Customer care lists for the workspace home: overdue follow-ups, birthdays today and in the next
+BIRTHDAY_DAYS days, valuable customers going quiet, and customers nobody owns. Each respects the
+member's record scope."""
 
 from datetime import date, timedelta
 
@@ -13,13 +14,14 @@ from crm.permissions import own_records_only, visible_to_member
 LIMIT = 10  # each list on the workspace home
 PAGE_LIMIT = 200  # on the care page of its own, which the home links to when a list is longer
 COUNT_CAP = 1000
+BIRTHDAY_DAYS = 7  # birthdays today and on the 7 days after it (8 days: one a week today is listed too)
 
 
 def _live(member) -> sa.Select:
     return visible_to_member(sa.select(Contact).where(Contact.deleted_at.is_(None)), Contact.owner_id, member)
 
 
-def birthdays_soon(member, today: date, days: int = 7, limit: int = LIMIT) -> list[Contact]:
+def birthdays_soon(member, today: date, days: int = BIRTHDAY_DAYS, limit: int = LIMIT) -> list[Contact]:
     """Birthdays from today through the next ``days`` days, soonest first (across New Year), through
     the (workspace_id, birthday_md) index; 29 February counts in years without one too."""
     window = [month_day(today + timedelta(days=n)) for n in range(days + 1)]
@@ -53,6 +55,7 @@ def care_lists(member, timezone: str, today: date, sensitive: bool, limit: int =
         "limit": limit,
         "overdue": overdue_tasks(member, timezone, limit + 1),
         "birthdays": birthdays_soon(member, today, limit=limit + 1) if sensitive else None,
+        "birthday_days": BIRTHDAY_DAYS,  # the list's words say what it covers
         "quiet": valuable_going_quiet(member, limit + 1),
         # A member who sees only their own customers never sees one without an owner: no section.
         "unowned": None if own_records_only(member) else unowned_count(member),
