@@ -141,16 +141,16 @@ def test_a_run_told_to_start_over_classifies_by_the_rules_saved_last(app, ws_a, 
     ids = buyers(app, ws_a, 6000, 700, 300)
     monkeypatch.setattr(classification, "BATCH", 1)
     seen = []
-    reclassify = classification.reclassify
+    reclassify_batch = classification._reclassify_batch
 
-    def saved_again_meanwhile(contact, rules, today):
+    def saved_again_meanwhile(workspace_id, rows, rules, today):
         if not seen:  # as another request saving new rules while the first batch is classified
             db.session.get(Workspace, ws_a.id).customer_rules = {"tier_a": 500, "tier_b": 400, "tier_c": 200}
             assert tier_runs.request_run(None) is None  # commits: the running run is told to start over
-        seen.append(contact.id)
-        return reclassify(contact, rules, today)
+        seen.extend(row.id for row in rows)
+        return reclassify_batch(workspace_id, rows, rules, today)
 
-    monkeypatch.setattr(classification, "reclassify", saved_again_meanwhile)
+    monkeypatch.setattr(classification, "_reclassify_batch", saved_again_meanwhile)
     with app.app_context(), workspace_scope(ws_a.id):
         run = tier_runs.request_run(None)
         tier_runs.run(run.id)

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from crm.audit import service as audit
 from crm.contacts.models import Contact
+from crm.db import utcnow
 from crm.extensions import db
 from crm.i18n import money
 from crm.purchases.models import Purchase
@@ -45,7 +46,7 @@ DEFAULT_RULES = {
     "churned_days": 365,
 }
 ZERO = Decimal("0")
-BATCH = 500  # contacts classified between two flushes (and two progress reports of a run)
+BATCH = 1000  # contacts classified in one go (between two progress reports of a run)
 YEAR = timedelta(days=365)
 
 
@@ -150,44 +151,125 @@ def _midnight(day: date | None) -> datetime | None:
     return datetime.combine(day, time(), tzinfo=UTC) if day else None
 
 
-def reclassify(contact: Contact, rules: dict, today: date) -> dict:
-    """Recomputes and stores the contact's figures and classes; audits changes of class."""
-    figures = figures_of(contact.id, today)
-    contact.value_12m, contact.value_prev_12m = figures.value_12m, figures.value_prev_12m
-    contact.lifetime_value = figures.lifetime_value
-    contact.tier = tier_for(figures.value_12m, rules) if figures.last_purchase else None
-    if not contact.level_pinned:
-        contact.level = level_for(figures, rules)
-    had_purchases = contact.last_purchase_at is not None
-    contact.last_purchase_at = _midnight(figures.last_purchase)
-    if had_purchases and figures.last_purchase is None:
-        contact.lifecycle = "lead"  # its purchases were all deleted
+CLASSES = ("tier", "level", "lifecycle")  # audited when they change (the contact's timeline shows them)
+STORED = ("value_12m", "value_prev_12m", "lifetime_value", "last_purchase_at", *CLASSES)  # what classifying writes
+
+
+def classified(figures: Figures, rules: dict, today: date, stored) -> dict:
+    """What the figures make of a contact, by column (``STORED``): ``stored`` is the contact as it is
+    (a Contact, or a row with the same names), for its pinned level, its lifecycle set by hand, whether
+    it had purchases and its last activity."""
+    if stored.last_purchase_at is not None and figures.last_purchase is None:
+        lifecycle = "lead"  # its purchases were all deleted
     else:
-        last_activity = contact.last_activity_at.date() if contact.last_activity_at else None
-        contact.lifecycle = lifecycle_for(figures, rules, today, contact.lifecycle, last_activity)
-    changes = audit.changes_of(contact, ("tier", "level", "lifecycle"))
+        last_activity = stored.last_activity_at.date() if stored.last_activity_at else None
+        lifecycle = lifecycle_for(figures, rules, today, stored.lifecycle, last_activity)
+    return {
+        "value_12m": figures.value_12m,
+        "value_prev_12m": figures.value_prev_12m,
+        "lifetime_value": figures.lifetime_value,
+        "last_purchase_at": _midnight(figures.last_purchase),
+        "tier": tier_for(figures.value_12m, rules) if figures.last_purchase else None,
+        "level": stored.level if stored.level_pinned else level_for(figures, rules),
+        "lifecycle": lifecycle,
+    }
+
+
+def reclassify(contact: Contact, rules: dict, today: date) -> dict:
+    """Recomputes and stores the contact's figures and classes; audits changes of class. For one
+    contact whose purchases or activities changed; a whole workspace goes by ``reclassify_all``."""
+    for name, value in classified(figures_of(contact.id, today), rules, today, contact).items():
+        setattr(contact, name, value)
+    changes = audit.changes_of(contact, CLASSES)
     if changes:
         audit.record("contact.reclassified", "contact", contact.id, changes)
     return changes
 
 
 def reclassify_all(workspace, today: date, progress: Callable[[int, int, int], None] | None = None) -> int:
-    """Every live contact that has or had purchases; one figures query each. The share cut-offs
-    are computed first, from the 12-month values as they stand. ``progress(done, total, changed)``
-    is called once the ids are read and after each batch (crm/contacts/tier_runs.py commits there)."""
+    """Every live contact that has or had purchases, as ``reclassify`` would one by one, a batch at a
+    time in a few statements whatever the batch's size (``_reclassify_batch``), the contacts read by
+    keyset so memory stays flat. The share cut-offs are computed first, from the 12-month values as
+    they stand. ``progress(done, total, changed)`` is called once they are counted and after each
+    batch (crm/contacts/tier_runs.py commits there). Returns how many changed class."""
     compute_cutoffs(workspace)
-    rules, changed = rules_of(workspace), 0
-    statement = sa.select(Contact.id).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
-    ids = list(db.session.scalars(statement.order_by(Contact.id)))
+    rules, done, changed, after = rules_of(workspace), 0, 0, None
+    customers = (Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(*customers))
     if progress is not None:
-        progress(0, len(ids), 0)
-    for start in range(0, len(ids), BATCH):
-        for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(ids[start : start + BATCH]))):
-            changed += bool(reclassify(contact, rules, today))
-        db.session.flush()
+        progress(0, total, 0)
+    columns = [Contact.id, Contact.level_pinned, Contact.last_activity_at, *(getattr(Contact, name) for name in STORED)]
+    batch = sa.select(*columns).where(*customers).order_by(Contact.id).limit(BATCH)
+    while True:
+        statement = batch if after is None else batch.where(Contact.id > after)
+        rows = db.session.execute(statement).all()
+        if not rows:
+            return changed
+        changed += _reclassify_batch(workspace.id, rows, rules, today)
+        done, after = done + len(rows), rows[-1].id
         if progress is not None:
-            progress(min(start + BATCH, len(ids)), len(ids), changed)
-    return changed
+            progress(done, max(total, done), changed)  # customers who bought since the count come too
+
+
+def batch_figures(first_id: int, last_id: int, today: date) -> dict[int, Figures]:
+    """``figures_of`` of the contacts with ids from ``first_id`` to ``last_id`` that have purchases, in
+    one grouped query."""
+    recent = Purchase.purchased_on > today - YEAR
+    previous = sa.and_(Purchase.purchased_on > today - 2 * YEAR, Purchase.purchased_on <= today - YEAR)
+    rows = db.session.execute(
+        sa.select(
+            Purchase.contact_id,
+            sa.func.coalesce(sa.func.sum(sa.case((recent, Purchase.base_amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(sa.case((previous, Purchase.base_amount), else_=ZERO)), ZERO),
+            sa.func.coalesce(sa.func.sum(Purchase.base_amount), ZERO),
+            sa.func.min(Purchase.purchased_on),
+            sa.func.max(Purchase.purchased_on),
+        )
+        .where(Purchase.contact_id.between(first_id, last_id))
+        .group_by(Purchase.contact_id)
+    )
+    return {row[0]: Figures(*(Decimal(str(v)) for v in row[1:4]), row[4], row[5]) for row in rows}
+
+
+NO_PURCHASES = Figures(ZERO, ZERO, ZERO, None, None)  # what figures_of gives a contact without any
+
+
+def _reclassify_batch(workspace_id: int, rows: list, rules: dict, today: date) -> int:
+    """Classifies ``rows`` (contacts' stored values, by id) and writes those that change: one
+    grouped figures query, one UPDATE executed for the changed rows and one INSERT of the audit
+    entries of changed classes. The ORM would write the same (it skips unchanged rows too); here no
+    contact is loaded as an object. Returns how many changed class."""
+    figures = batch_figures(rows[0].id, rows[-1].id, today)
+    updates, audited = [], {}
+    for row in rows:
+        new = classified(figures.get(row.id, NO_PURCHASES), rules, today, row)
+        if all(new[name] == getattr(row, name) for name in STORED):
+            continue
+        updates.append({"contact_id": row.id, **{f"new_{name}": value for name, value in new.items()}})
+        changes = {name: [getattr(row, name), new[name]] for name in CLASSES if new[name] != getattr(row, name)}
+        if changes:
+            audited[row.id] = changes
+    if updates:
+        contacts = Contact.__table__
+        statement = (
+            sa.update(contacts)
+            .where(contacts.c.workspace_id == workspace_id, contacts.c.id == sa.bindparam("contact_id"))
+            .values(updated_at=utcnow(), **{name: sa.bindparam(f"new_{name}") for name in STORED})
+        )
+        db.session.execute(statement, updates)
+        _forget_loaded([update["contact_id"] for update in updates])
+    audit.record_many("contact.reclassified", "contact", audited)
+    return len(audited)
+
+
+def _forget_loaded(contact_ids: list[int]) -> None:
+    """Contacts of the session's identity map that were just written behind the ORM's back read
+    their new values when next used."""
+    session, mapper = db.session(), sa.inspect(Contact)
+    for contact_id in contact_ids:
+        loaded = session.identity_map.get(mapper.identity_key_from_primary_key((contact_id,)))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def reasons(contact: Contact, workspace) -> list[str]:

@@ -37,8 +37,9 @@ def running() -> ClassificationRun | None:
 
 
 def stalled(run: ClassificationRun) -> bool:
-    """Running, yet silent for too long: its thread died with its process (a batch of 500 takes a
-    second or so). An RQ job not started yet may be queued behind others, up to crm.jobs.JOB_TIMEOUT."""
+    """Running, yet silent for too long: its thread died with its process (a batch of 1,000 takes well
+    under a second: bench/classify.py). An RQ job not started yet may be queued behind others, up to
+    crm.jobs.JOB_TIMEOUT."""
     if run.status != RUNNING:
         return False
     queued = run.total is None and current_app.config["REDIS_URL"]
