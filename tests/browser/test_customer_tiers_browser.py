@@ -20,15 +20,15 @@ def test_saving_the_rules_of_a_large_workspace_shows_the_run_going_on_then_finis
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     for thousands in (1, 2, 3, 4):
         make_purchase(app, owner, make_contact(app, owner, f"Buyer {thousands}"), amount=thousands * 1000)
-    reclassify = classification.reclassify
+    reclassify_batch = classification._reclassify_batch
 
-    def slowly(contact, rules, today):  # a customer a batch, slowly enough to be seen going
+    def slowly(*args):  # a customer a batch, slowly enough to be seen going
         time.sleep(0.6)
-        return reclassify(contact, rules, today)
+        return reclassify_batch(*args)
 
     monkeypatch.setattr(tier_routes, "INLINE_LIMIT", 2)
     monkeypatch.setattr(classification, "BATCH", 1)
-    monkeypatch.setattr(classification, "reclassify", slowly)
+    monkeypatch.setattr(classification, "_reclassify_batch", slowly)
     monkeypatch.setitem(app.config, "JOBS_INLINE", False)  # in a thread, as without REDIS_URL
     log_in(page, live_server.url, owner.email, owner.password)
     page.goto(f"{live_server.url}/w/{owner.slug}/settings/customer-tiers/")
