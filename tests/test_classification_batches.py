@@ -187,7 +187,8 @@ def statements_of_a_run(app, ws, batch: int, monkeypatch) -> int:
         with count_queries(app) as statements:
             assert classification.reclassify_all(workspace, TODAY) > 0
         db.session.rollback()
-    return len(statements)
+    # Not counted: the SET LOCALs of plans_kept around the UPDATE on PostgreSQL.
+    return len([statement for statement in statements if "plan_cache_mode" not in statement])
 
 
 def test_a_batch_sends_the_same_few_statements_whatever_its_size(app, ws_a, ws_b, monkeypatch):
