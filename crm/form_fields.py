@@ -68,15 +68,23 @@ class SelectMultipleField(wtforms.SelectMultipleField):
 class AmountField(wtforms.DecimalField):
     """A number as people type it: grouping commas and spaces are taken ("25,000", "1 200"), and more
     decimals than ``places`` are refused rather than rounded away without a word (so are "NaN",
-    "Infinity" and exponents such as "1e3"). A number it cannot read gives one message, not also the range's."""
+    "Infinity" and exponents such as "1e3"). A number it cannot read gives one message, not also the range's.
 
+    Text longer than any amount ("-999,999,999,999.999" is 20 characters) is refused before a pattern
+    reads it, and the patterns have one way to match each text (digits, an optional point, then
+    digits again could split a run of digits at any point: "1" * 20,000 + "x" cost seconds of CPU)."""
+
+    MAX_LENGTH = 32
     SPACES = re.compile(r"[\s\u00a0\u202f_]")
-    GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # "25,000" or "1,234.5", not "1,5"
-    PLAIN = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")  # no exponent: "1e3" is no price, "1e9999999" no Decimal
+    GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")  # "25,000" or "1,234.5", not "1,5"
+    PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")  # no exponent: "1e3" is no price, "1e9999999" no Decimal
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0]:
             text = self.SPACES.sub("", valuelist[0])
+            if len(text) > self.MAX_LENGTH:
+                self.data = None
+                raise ValueError(_l("Enter a number of at most %(max)d characters.", max=self.MAX_LENGTH))
             if "," in text and not self.GROUPED.fullmatch(text):  # a decimal comma: 1,5 is not 15
                 self.data = None
                 raise ValueError(_l("Write decimals with a point, such as 1.5."))

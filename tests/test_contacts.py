@@ -3,7 +3,9 @@ record scope, sensitive details, and the number of queries of the list and detai
 
 import html
 import re
+import time
 from datetime import date, timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -1014,6 +1016,30 @@ def test_what_is_typed_is_kept_as_meant_or_refused_never_changed_without_a_word(
         },
     )  # as a browser sends the empty fields
     assert taken.status_code == 303 and stored(app, ws_a, contact_id).lifetime_value == 25000
+
+
+def test_an_overlong_amount_is_refused_with_a_word_before_any_pattern_reads_it(app, client, auth, ws_a):
+    """20,000 digits and an "x" took 9 s of CPU to refuse (the pattern backtracked); no amount is that long."""
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    purchases = contacts_url(ws_a, f"{contact_id}/purchases/")
+    day = date.today().isoformat()
+    started = time.process_time()
+    refused = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1",
+                                       "unit_price": "1" * 20000 + "x"})  # fmt: skip
+    assert time.process_time() - started < 1.0
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Enter a number of at most 32 characters." in body
+    assert "Enter a number." not in body and "Enter an amount from" not in body  # one message
+    # As long as one may be, grouped, signed and with spaces: still read (and refused only for its size).
+    too_big = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1",
+                                       "unit_price": "+ 1 000 000 000 000 000 000 000.00"})  # fmt: skip
+    assert too_big.status_code == 422 and "Enter an amount from 0 to 999,999,999,999.99." in too_big.get_data(
+        as_text=True
+    )
+    taken = post(client, purchases, {"purchased_on": day, "product": "Tea", "quantity": "1",
+                                     "unit_price": " 000 000 000 000 000 000 000 012.50 "})  # fmt: skip
+    assert taken.status_code == 303 and stored(app, ws_a, contact_id).lifetime_value == Decimal("12.5")
 
 
 def test_the_tag_filter_suggests_the_workspaces_tags(app, client, auth, ws_a, ws_b):
