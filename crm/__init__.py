@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(allow_large_backup)
     _init_extensions(app)
     form_fields.install()
+    security.install_converters(app)  # before the blueprints add their rules
     _register_blueprints(app)
     errors.init_app(app)
     htmx.init_app(app)

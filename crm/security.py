@@ -1,5 +1,5 @@
-"""Password hashing (argon2id), the security headers every response carries, and form and query
-text without control characters."""
+"""Password hashing (argon2id), the security headers every response carries, form and query text
+without control characters, and URL path arguments that a page or a query can take as they are."""
 
 import re
 
@@ -7,6 +7,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, Request, Response, current_app
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -63,6 +64,56 @@ class TextValues(ImmutableMultiDict):
 
 class KehuRequest(Request):
     parameter_storage_class = TextValues
+
+
+# Path arguments are matched, not cleaned: a segment with a control character (C0, DEL or C1) names
+# nothing, so its URL matches no rule and is a 404 (PostgreSQL refuses NUL in a query: a 500).
+PATH_CONTROLS = "\\x00-\\x1f\\x7f-\\x9f"
+BIGINT_MAX = 2**63 - 1
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` and ``<string:name>``: one segment without control characters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regex = self.regex.replace("[^/]", f"[^/{PATH_CONTROLS}]", 1)
+
+
+class TextPathConverter(PathConverter):
+    """``<path:name>``: segments without control characters."""
+
+    regex = f"[^/{PATH_CONTROLS}][^{PATH_CONTROLS}]*?"  # as Werkzeug's "[^/].*?", without them
+
+
+def _at_most(limit: int) -> str:
+    """A pattern for the numbers from 0 to ``limit``, written without leading zeros past its length."""
+    digits = str(limit)
+    below = [
+        f"{digits[:i]}[0-{int(digit) - 1}]\\d{{{len(digits) - i - 1}}}"
+        for i, digit in enumerate(digits)
+        if digit != "0"
+    ]
+    return "|".join([f"\\d{{1,{len(digits) - 1}}}", *below, digits])
+
+
+class IdConverter(IntegerConverter):
+    """``<int:name>``: a number a BIGINT column can hold; a larger one names no row (SQLite raises
+    OverflowError on it, a 500). The pattern refuses it, so that the URL matches no rule (a 404):
+    a number refused only after matching would be a 405 where another method's rule matches."""
+
+    regex = f"(?:{_at_most(BIGINT_MAX)})"
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # Werkzeug's argument names
+        super().__init__(map, fixed_digits, min, BIGINT_MAX if max is None or max > BIGINT_MAX else max, signed)
+
+
+def install_converters(app: Flask) -> None:
+    """Every rule added from here on (all the blueprints') reads its arguments through the converters above."""
+    converters = app.url_map.converters
+    converters["default"] = converters["string"] = TextConverter
+    converters["path"] = TextPathConverter
+    converters["int"] = IdConverter
 
 
 def init_app(app: Flask) -> None:
