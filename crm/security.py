@@ -47,6 +47,18 @@ def without_control_characters(text: str) -> str:
     return CONTROL_CHARACTERS.sub("", text)
 
 
+# In a file name, line breaks and tabs too: no one names a file with one.
+FILE_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def uploaded_file_name(name: str | None, limit: int = 200) -> str:
+    """The name a browser gave an uploaded file, to show and store (never to name a file on disk):
+    without folders (old browsers send the whole path) or control characters, at most ``limit``
+    characters, and "file" when nothing is left."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return FILE_NAME_CONTROLS.sub("", name).strip()[:limit] or "file"
+
+
 class TextValues(ImmutableMultiDict):
     """A request's form or query values, each string without control characters, whatever a client
     (or a paste) sent: every form and filter gets clean text without a check of its own."""

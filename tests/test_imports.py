@@ -18,6 +18,7 @@ from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import assign_role, make_company, make_contact, make_custom_field, make_member, make_role
+from tests.test_pages import assert_valid_page
 
 CSV = (
     "姓名,邮箱,手机,公司,标签,生日,负责人\n"
@@ -295,6 +296,22 @@ def test_bad_uploads_get_a_clear_message(app, client, auth, ws_a):
     assert response.status_code == 422 and "Choose a file to upload." in response.get_data(as_text=True)
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(sa.func.count(Import.id))) == 0
+
+
+def test_the_file_name_is_kept_without_its_folders_or_control_characters(app, client, auth, ws_a):
+    """PostgreSQL refused a NUL in the name (a 500); a BEL reached the page's title and the history."""
+    auth.login(ws_a.email, ws_a.password)
+    response = upload(client, ws_a, "Name,Email\nAnn,ann@example.com\n", filename="/home/ann/cust\x00\x07omers.csv")
+    assert response.status_code == 303
+    import_id = import_id_of(response)
+    assert job_of(app, ws_a, import_id).filename == "customers.csv"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "customers.csv" in page and "/home/" not in page
+    assert_valid_page(page, "an import of a file whose name had control characters")
+    for name, message in (("\x07", "Upload a CSV or XLSX (Excel) file."), ("notes.csv\x00.exe", "Upload a CSV")):
+        refused = post(client, imports_url(ws_a), {"file": (io.BytesIO(b"Name\nAnn\n"), name)},
+                       content_type="multipart/form-data")  # fmt: skip
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), name
 
 
 def test_too_large_an_upload_is_refused(app, client, auth, ws_a):

@@ -67,6 +67,21 @@ def test_staff_attach_files_to_a_reply_and_only_readers_of_the_ticket_get_them(a
     assert client.get(f"/w/{ws_b.slug}/tickets/{number}/files/{link.group(2)}").status_code == 404
 
 
+def test_a_files_name_is_kept_without_its_folders_or_control_characters(app, client, auth, ws_a):
+    ticket_id, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Wang Fang"))
+    number = number_of(app, ws_a, ticket_id)
+    auth.login(ws_a.email, ws_a.password)
+    named = [(io.BytesIO(TINY_PNG), "fakepath/la\x07bel\x00.png"), (io.BytesIO(TINY_PNG), "\x1b/")]
+    data = {"kind": "public", "body": "Here is the label", "attachments": named}
+    response = post(client, f"/w/{ws_a.slug}/tickets/{number}/messages", data, content_type="multipart/form-data")
+    assert response.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert set(db.session.scalars(sa.select(TicketAttachment.filename))) == {"label.png", "file"}
+    bad = {"kind": "public", "body": "Oops", "attachments": [(io.BytesIO(b"MZ"), "to\x07ol.exe")]}
+    response = post(client, f"/w/{ws_a.slug}/tickets/{number}/messages", bad, content_type="multipart/form-data")
+    assert response.status_code == 422 and "tool.exe is not an image or a PDF." in response.get_data(as_text=True)
+
+
 def test_the_page_marks_a_late_first_response(app, client, auth, ws_a):
     ticket_id, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Otto"))
     with app.app_context(), workspace_scope(ws_a.id):

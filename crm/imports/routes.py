@@ -25,6 +25,7 @@ from crm.imports.undo import undo
 from crm.jobs import enqueue
 from crm.pagination import keyset, newest_first
 from crm.permissions import own_records_only, require
+from crm.security import uploaded_file_name
 from crm.tenancy import bind_workspace
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -82,8 +83,9 @@ def upload():
     if not form.validate_on_submit():
         return _index(form, 422)
     upload = form.file.data
+    filename = uploaded_file_name(upload.filename, 255)
     try:
-        file_format = format_of(upload.filename or "")
+        file_format = format_of(filename)
         stored_name, path = storage.save(upload, g.workspace.id, file_format)
     except UnreadableFile as error:
         form.file.errors.append(str(error))
@@ -97,7 +99,7 @@ def upload():
     entity = form.entity.data
     sensitive = g.membership.can("contacts.sensitive")
     guessed = guess(layout.headers, custom_fields_of(g.workspace, entity, sensitive), entity, sensitive)
-    job = Import(user_id=g.membership.user_id, filename=(upload.filename or "")[:255], stored_name=stored_name,
+    job = Import(user_id=g.membership.user_id, filename=filename, stored_name=stored_name,
                  file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
                  entity=entity, mapping=guessed)  # fmt: skip
     saved = mappings.best_for(job.entity, layout.headers)

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from crm.extensions import db
+from crm.security import uploaded_file_name
 from crm.tickets.models import Ticket, TicketAttachment, TicketMessage
 from crm.tickets.service import TicketError
 
@@ -43,12 +44,6 @@ def folder() -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / FOLDER
 
 
-def _clean_name(name: str | None) -> str:
-    """The uploader's file name without folders or control characters (shown, never used on disk)."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
-    return name[:200] or "file"
-
-
 def check(files: list[FileStorage]) -> list[tuple[FileStorage, str, str, bytes]]:
     """Reads and checks the chosen files before anything is saved: (file, type, extension, bytes).
     Empty file inputs are ignored; raises TicketError (field "attachments") for a bad one."""
@@ -60,11 +55,11 @@ def check(files: list[FileStorage]) -> list[tuple[FileStorage, str, str, bytes]]
     for file in chosen:
         data = file.stream.read(limit + 1)
         if len(data) > limit:
-            raise TicketError(_("%(name)s is larger than %(size)d MB.", name=_clean_name(file.filename),
+            raise TicketError(_("%(name)s is larger than %(size)d MB.", name=uploaded_file_name(file.filename),
                                 size=limit // (1024 * 1024)), 422, "attachments")  # fmt: skip
         kind = _kind_of(data[:16])
         if not data or kind is None:
-            raise TicketError(_("%(name)s is not an image or a PDF.", name=_clean_name(file.filename)), 422,
+            raise TicketError(_("%(name)s is not an image or a PDF.", name=uploaded_file_name(file.filename)), 422,
                               "attachments")  # fmt: skip
         checked.append((file, *kind, data))
     return checked
@@ -87,7 +82,7 @@ def save(message: TicketMessage, checked: list[tuple[FileStorage, str, str, byte
         stored_name = f"{secrets.token_hex(16)}.{extension}"
         (target / stored_name).write_bytes(data)
         attachment = TicketAttachment(
-            ticket_id=message.ticket_id, message_id=message.id, filename=_clean_name(file.filename),
+            ticket_id=message.ticket_id, message_id=message.id, filename=uploaded_file_name(file.filename),
             content_type=content_type, size=len(data), stored_name=stored_name,
         )  # fmt: skip
         db.session.add(attachment)
