@@ -38,9 +38,12 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher().check_needs_rehash(password_hash)
 
 
-# C0 controls but tab, newline and carriage return, and DEL: no one types them, PostgreSQL refuses NUL
-# in text (a 500), and HTML cannot hold them (a page that shows one is invalid).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab, newline and carriage return, DEL and the C1 controls: no one types them,
+# PostgreSQL refuses NUL in text (a 500), and HTML cannot hold them (a page that shows one is invalid).
+# And the bidi embeddings and overrides (U+202A-U+202E): "Ann \u202efdp.exe" shows as "Ann exe.pdf",
+# and an unclosed one turns the text after it around. The marks (U+200E, U+200F) and the isolates
+# (U+2066-U+2069), which Arabic and Hebrew text uses, are kept: they turn no letters around.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e]")
 
 
 def without_control_characters(text: str) -> str:
@@ -48,7 +51,7 @@ def without_control_characters(text: str) -> str:
 
 
 # In a file name, line breaks and tabs too: no one names a file with one.
-FILE_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+FILE_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e]")
 
 
 def uploaded_file_name(name: str | None, limit: int = 200) -> str:

@@ -1162,15 +1162,22 @@ def test_a_new_contact_that_looks_like_another_says_so_once_saved(app, client, a
 
 def test_control_characters_typed_or_sent_are_left_out(app, client, auth, ws_a):
     """No one types NUL or ESC; a client that sends them gets text without them (PostgreSQL refuses
-    NUL in text, and a page showing a control character is invalid HTML)."""
+    NUL in text, and a page showing a control character is invalid HTML). C1 controls are as invalid, and
+    a right-to-left override shows "Ann \u202efdp.exe" as "Ann exe.pdf": both go too. Right-to-left marks
+    and isolates, which Arabic and Hebrew text uses, stay."""
     auth.login(ws_a.email, ws_a.password)
-    created = post(client, contacts_url(ws_a), {"name": "\x00Ann\x1b Lee", "title": "Buy\x07er", "lifecycle": "lead",
-                                                "about": "Line one\nline\ttwo"})  # fmt: skip
+    tel_aviv = "\u2067\u05ea\u05dc \u05d0\u05d1\u05d9\u05d1\u2069 \u200f(3)"
+    about = "Line one\r\n\u202a\u202b\u202c\u202d\x9fline\ttwo"
+    data = {"name": "\x00Ann\x1b Lee\x85", "title": "Buy\x07er \u202efdp.exe", "lifecycle": "lead", "about": about,
+            "city": tel_aviv}  # fmt: skip
+    created = post(client, contacts_url(ws_a), data)
     assert created.status_code == 303
     with app.app_context(), workspace_scope(ws_a.id):
         contact = db.session.scalar(sa.select(Contact))
-        assert (contact.name, contact.title, contact.about) == ("Ann Lee", "Buyer", "Line one\nline\ttwo")
+        assert (contact.name, contact.title, contact.about) == ("Ann Lee", "Buyer fdp.exe", "Line one\r\nline\ttwo")
+        assert contact.city == tel_aviv
     page = client.get(created.headers["Location"]).get_data(as_text=True)
     assert_valid_page(page, "a contact saved from text with control characters")
-    found = client.get(contacts_url(ws_a), query_string={"q": "ann\x00"}).get_data(as_text=True)
+    assert "\u202e" not in page and "\x85" not in page
+    found = client.get(contacts_url(ws_a), query_string={"q": "ann\x00\u202e\x85"}).get_data(as_text=True)
     assert "Ann Lee" in found

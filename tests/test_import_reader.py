@@ -53,12 +53,24 @@ def test_tabs_quotes_blank_rows_and_the_formula_guard(app, tmp_path):
 
 
 def test_control_characters_are_left_out_of_headers_and_cells(app, tmp_path):
-    """A binary file named .csv, or a paste with a stray control character: nothing a page cannot show."""
+    """A binary file named .csv, or a paste with a stray control character: nothing a page cannot show,
+    and no override that shows "\u202efdp.exe" as "exe.pdf". Right-to-left marks and isolates stay."""
     path = tmp_path / "people.csv"
-    path.write_text("Na\x00me,\x07Phone\nAnn\x1b Lee,+44 20\x7f 7946 0958\n", "utf-8")
+    hebrew = "\u2067\u05d3\u05e0\u05d4\u2069 \u200f"
+    path.write_text(
+        f"Na\x00me,\x07Phone,Note\nAnn\x1b Lee\x85,+44 20\x7f 7946 0958,\u202efdp.exe\u202c {hebrew}\n", "utf-8"
+    )
     with app.app_context():
         layout, found = read(path)
-    assert layout.headers == ["Name", "Phone"] and found == [(2, ["Ann Lee", "+44 20 7946 0958"])]
+    assert layout.headers == ["Name", "Phone", "Note"]
+    assert found == [(2, ["Ann Lee", "+44 20 7946 0958", f"fdp.exe {hebrew}"])]
+    book = Workbook()
+    book.active.append(["Name\u202d", "Note"])
+    book.active.append(["Bo\x9f Chen", "\u202bx\u202c"])
+    book.save(tmp_path / "people.xlsx")
+    with app.app_context():
+        layout, found = read(tmp_path / "people.xlsx", "xlsx")
+    assert layout.headers == ["Name", "Note"] and found == [(2, ["Bo Chen", "x"])]
 
 
 def test_xlsx_cells_become_text(app, tmp_path):
