@@ -7,7 +7,7 @@ and no COUNT(*) is run.
 import base64
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,15 +24,47 @@ def _to_text(value) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MAX_DECIMAL = Decimal(10) ** 18  # far beyond any Numeric column of ours
+
+
+def cursor_time(text) -> datetime:
+    """A time in a cursor, in UTC: it must say its time zone (the columns hold UTC; a naive time is no
+    instant) and be an instant a datetime holds in UTC (year 1 at +14:00 is not). Year 1 itself is
+    fine: the contacts sorted by last touch put those never in touch there (crm/contacts/queries.py)."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError("a time without its zone")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("no instant in UTC") from error
+
+
+def cursor_int(text) -> int:
+    """A whole number in a cursor, as a BIGINT column holds it."""
+    value = int(text)
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValueError("out of range")
+    return value
+
+
 def _from_text(column, text: str):
     sql_type = column.type.impl if isinstance(column.type, sa.types.TypeDecorator) else column.type
     python_type = sql_type.python_type
     if python_type is datetime:
-        return datetime.fromisoformat(text)
+        return cursor_time(text)
     if python_type is date:
         return date.fromisoformat(text)
     if python_type is Decimal:
-        return Decimal(text)
+        value = Decimal(text)
+        if not (value.is_finite() and abs(value) < MAX_DECIMAL):
+            raise ValueError("out of range")
+        return value
+    if python_type is int:
+        return cursor_int(text)
+    if python_type is str and (not isinstance(text, str) or "\x00" in text):
+        raise ValueError("no text a column holds")  # PostgreSQL refuses NUL in a query
     return python_type(text)
 
 

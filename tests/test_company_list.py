@@ -9,6 +9,7 @@ import re
 from datetime import UTC, date, datetime
 
 from crm.extensions import db
+from crm.pagination import encode_cursor
 from crm.tenancy import workspace_scope
 from tests.factories import make_company, make_custom_field, set_custom_value
 from tests.query_counter import count_queries
@@ -80,6 +81,21 @@ def test_an_owner_number_beyond_any_id_lists_nothing_rather_than_failing(app, cl
     for url in (f"/w/{ws_a.slug}/companies/", f"/w/{ws_a.slug}/contacts/"):
         response = client.get(url, query_string={"owner": "9" * 30})
         assert response.status_code == 200 and "Acme Tea</a>" not in response.get_data(as_text=True), url
+
+
+def test_a_forged_cursor_is_refused_rather_than_failing(app, client, auth, ws_a):
+    make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    for sort, values in (
+        ("", ["2026-01-01T00:00:00", "1"]),
+        ("", ["0001-01-01T00:00:00+14:00", "1"]),
+        ("", ["2026-01-01T00:00:00+00:00", "99999999999999999999"]),
+        ("name", ["Acme\x00", "1"]),
+    ):
+        response = client.get(f"/w/{ws_a.slug}/companies/", query_string={"sort": sort, "after": encode_cursor(values)})
+        assert response.status_code == 400, (sort, values)
+    genuine = encode_cursor(["2999-01-01T00:00:00+00:00", "1"])
+    assert "Acme Ltd" in client.get(f"/w/{ws_a.slug}/companies/?after={genuine}").get_data(as_text=True)
 
 
 def test_the_filter_panel_says_how_many_filters_are_on(app, client, auth, ws_a):

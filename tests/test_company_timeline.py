@@ -36,6 +36,7 @@ from tests.query_counter import count_queries, page_queries
 from tests.test_company_activities import company_url, timeline_of
 from tests.test_customer_tickets import set_ticket
 from tests.test_pages import assert_valid_page
+from tests.test_timeline import FORGED_TIMELINE_CURSORS, timeline_cursor
 
 MORE = {"HX-Request": "true", "HX-Target": "timeline-more"}
 DETAILS = {"HX-Request": "true", "HX-Target": "company-details"}
@@ -170,6 +171,18 @@ def test_pages_cover_every_entry_of_every_source_once_newest_first(app, client, 
         assert len([item for item in entries if re.search(rf"{re.escape(label)}($|[< ])", item)]) == 1, label
     times = re.findall(r'<li id="entry-[^"]+"[^>]*><p class="entry-head">.*?<time datetime="([^"]+)"', everything)
     assert len(times) == 34 and times == sorted(times, reverse=True)  # newest first, over both pages
+
+
+def test_a_forged_timeline_cursor_is_refused_rather_than_failing(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_purchase(app, ws_a, make_contact(app, ws_a, "Ann Lee", company_id=acme), "Green tea")
+    auth.login(ws_a.email, ws_a.password)
+    for text in FORGED_TIMELINE_CURSORS:
+        response = client.get(company_url(ws_a, acme, "/timeline"), query_string={"after": timeline_cursor(text)})
+        assert response.status_code == 400, text
+    genuine = timeline_cursor("2999-12-31T00:00:00+14:00|0|1")
+    later = client.get(company_url(ws_a, acme, "/timeline"), query_string={"after": genuine})
+    assert later.status_code == 200 and "Green tea" in later.get_data(as_text=True)
 
 
 def test_what_a_member_sees_follows_deals_tickets_and_record_scope(app, client, auth, ws_a):

@@ -16,6 +16,7 @@ from crm.contacts import list_rows
 from crm.contacts.list_view import ListState
 from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.pagination import encode_cursor
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Workspace
 from tests.conftest import owner_engine, post
@@ -157,6 +158,32 @@ def test_a_cursor_of_another_sort_is_refused(app, client, auth, ws_a, monkeypatc
     by_lifetime = more_link(client.get(contacts_url(ws_a), query_string={"sort": "value"}).get_data(as_text=True))
     cursor = re.search(r"after=([^&]+)", by_lifetime).group(1)
     assert client.get(contacts_url(ws_a), query_string={"sort": "value_12m", "after": cursor}).status_code == 400
+
+
+def test_a_forged_cursor_is_refused_rather_than_failing(app, client, auth, ws_a):
+    """A time without its zone ("naive datetime given to a UTC column"), year 1 at +14:00 (no instant in
+    UTC), an id beyond a BIGINT (OverflowError on SQLite), a NUL in a name or an endless amount: each was
+    a 500."""
+    make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    forged = [
+        ("newest", ["2026-01-01T00:00:00", "1"]),
+        ("newest", ["0001-01-01T00:00:00+14:00", "1"]),
+        ("newest", ["9999-12-31T23:00:00-14:00", "1"]),
+        ("newest", ["2026-01-01T00:00:00+00:00", str(2**63)]),
+        ("name", ["Ann\x00", "1"]),
+        ("name", ["Ann", "-99999999999999999999"]),
+        ("value", ["1e999999", "1"]),
+        ("value", ["NaN", "1"]),
+    ]
+    for sort, values in forged:
+        response = client.get(contacts_url(ws_a), query_string={"sort": sort, "after": encode_cursor(values)})
+        assert response.status_code == 400, (sort, values)
+    genuine = encode_cursor(["2999-12-31T23:59:59+14:00", str(2**63 - 1)])
+    assert "Ann Lee" in client.get(contacts_url(ws_a), query_string={"after": genuine}).get_data(as_text=True)
+    never_in_touch = encode_cursor(["0001-01-01T00:00:00+00:00", str(2**63 - 1)])  # the quiet end's key
+    after_never = client.get(contacts_url(ws_a), query_string={"sort": "active", "after": never_in_touch})
+    assert after_never.status_code == 200 and "Ann Lee" in after_never.get_data(as_text=True)
 
 
 FIGURES = ("value_12m", "lifetime_value", "deleted_at")

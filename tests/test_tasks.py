@@ -14,6 +14,7 @@ from crm.cli import crm_cli
 from crm.contacts.models import Contact
 from crm.db import utcnow
 from crm.extensions import db
+from crm.pagination import encode_cursor
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
@@ -43,6 +44,24 @@ def test_my_tasks_sorted_into_overdue_today_upcoming_and_done(app, client, auth,
     assert "Call about the order" in upcoming.split("</section>")[0]
     assert "Book the meeting" in finished.split("</section>")[0]
     assert "Someone else" not in page
+
+
+def test_a_forged_cursor_is_refused_rather_than_failing(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    task(app, ws_a, contact_id, "Send the catalogue", utcnow() - timedelta(days=2), ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    for values in (
+        ["2026-01-01T00:00:00", "1"],
+        ["0001-01-01T00:00:00+14:00", "1"],
+        ["2026-01-01T00:00:00+00:00", "99999999999999999999"],
+    ):
+        response = client.get(
+            f"/w/{ws_a.slug}/tasks/", query_string={"section": "overdue", "after": encode_cursor(values)}
+        )
+        assert response.status_code == 400, values
+    genuine = encode_cursor(["1900-01-01T00:00:00+00:00", "1"])
+    page = client.get(f"/w/{ws_a.slug}/tasks/", query_string={"section": "overdue", "after": genuine})
+    assert page.status_code == 200 and "Send the catalogue" in page.get_data(as_text=True)
 
 
 def test_reminders_are_emailed_once_to_the_assignee(app, client, mailbox, ws_a):

@@ -1,6 +1,7 @@
 """A contact's timeline: logging activities and tasks, adding purchases that classify the customer
 (tier, level, lifecycle), keyset pages over both, and `flask crm recompute`."""
 
+import base64
 import json
 import re
 from datetime import date, timedelta
@@ -287,6 +288,32 @@ def test_timeline_pages_cover_every_entry_once_newest_first(app, client, auth, w
     for label in [f"note {n:02d}" for n in range(25)] + [f"item {n}" for n in range(4)]:
         assert everything.count(f">{label}<") + everything.count(f">{label} ·") == 1, label
     assert "timeline-more" not in rest
+
+
+def timeline_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+FORGED_TIMELINE_CURSORS = (
+    "2030-01-01T00:00:00|0|1",  # no time zone: "naive datetime given to a UTC column"
+    "0001-01-01T00:00:00+14:00|0|1",  # no instant in UTC
+    "9999-12-31T23:00:00-14:00|0|1",
+    "2030-01-01T00:00:00+00:00|0|99999999999999999999",  # OverflowError on SQLite
+    "2030-01-01T00:00:00+00:00|99999999999999999999|1",
+    "2030-01-01T00:00:00+00:00|0",
+)
+
+
+def test_a_forged_timeline_cursor_is_refused_rather_than_failing(app, client, auth, ws_a):
+    contact_id = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, contact_id, "Green tea")
+    auth.login(ws_a.email, ws_a.password)
+    for text in FORGED_TIMELINE_CURSORS:
+        response = client.get(contact_url(ws_a, contact_id, "/timeline"), query_string={"after": timeline_cursor(text)})
+        assert response.status_code == 400, text
+    genuine = timeline_cursor("2999-12-31T00:00:00+14:00|0|1")
+    later = client.get(contact_url(ws_a, contact_id, "/timeline"), query_string={"after": genuine})
+    assert later.status_code == 200 and "Green tea" in later.get_data(as_text=True)
 
 
 def test_recompute_moves_customers_as_time_passes(app, ws_a):

@@ -33,6 +33,7 @@ from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.imports import history as imports_history
+from crm.pagination import cursor_int, cursor_time
 from crm.permissions import scope_allows, visible_to_member
 from crm.purchases.models import Purchase
 from crm.tickets import summary as ticket_summary
@@ -137,7 +138,7 @@ def decode(cursor: str) -> tuple:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, rank, item_id = raw.split("|")
-        return datetime.fromisoformat(at), int(rank), int(item_id)
+        return cursor_time(at), cursor_int(rank), cursor_int(item_id)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest("invalid timeline cursor") from error
 
