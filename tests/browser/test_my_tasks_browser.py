@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crm.db import utcnow
-from tests.browser.helpers import assert_no_full_reload, log_in, mark_window
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
 from tests.factories import make_activity, make_contact, make_deal, make_deal_activity, make_member, make_workspace
 
 pytestmark = pytest.mark.browser
@@ -35,15 +35,19 @@ def test_edit_a_tasks_due_date_in_my_tasks_and_see_it_move(app, page: Page, live
     section(page, "overdue").get_by_role("link", name="Edit Call Ann back").click()
     form = page.locator("form.entry-edit")
     expect(form.get_by_label("What happened, or what to do")).to_be_focused()
+    wait_for_htmx(page)  # the form's Cancel is wired up once htmx has settled it
     page.keyboard.press("Escape")  # gives the task back as it was
     expect(form).to_have_count(0)
     expect(section(page, "overdue").get_by_role("link", name="Edit Call Ann back")).to_be_focused()
 
     section(page, "overdue").get_by_role("link", name="Edit Call Ann back").click()
     form = page.locator("form.entry-edit")
+    expect(form.get_by_label("What happened, or what to do")).to_be_focused()
+    wait_for_htmx(page)
     form.get_by_label("Due").fill("")
     form.get_by_role("button", name="Save").click()
     expect(form.locator(".error")).to_have_text("A task needs a due date.")  # 422 in place
+    wait_for_htmx(page)
     form.get_by_label("Due").fill("2031-03-04T10:30")
     form.get_by_role("button", name="Save").click()
     expect(page.locator("form.entry-edit")).to_have_count(0)
