@@ -3,12 +3,12 @@
 Words of three characters or more match anywhere: on PostgreSQL through a pg_trgm GIN index on
 ``search_text``; on SQLite through an FTS5 trigram table kept in step by triggers, asked in the
 ``id IN (SELECT rowid ...)`` form (a join with it is orders of magnitude slower, see BENCH.md).
-Shorter words cannot use a trigram index. One character alone matches the start of the name, served
+Shorter words cannot use a trigram index. One Latin letter alone matches the start of the name, served
 on PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index; beside a longer word (which
-the index narrows) it matches the start of any word, as typing "Liisa V" expects. Two characters match the
-start of any word of the search text, or anywhere in it when one is Chinese, Japanese or Korean
-(two characters make a whole given name or word there: 小明, 贸易); that reads the workspace's
-rows newest first until a page is found, quick for common pairs and a scan for rare ones.
+the index narrows) it matches the start of any word, as typing "Liisa V" expects. Two letters match the
+start of any word of the search text. One or two Chinese, Japanese or Korean characters match anywhere
+in it (they make a whole given name or word there: 伟 of 张伟, 小明, 贸易). Those read the workspace's
+rows newest first until a page is found, quick for common ones and a scan for rare ones.
 
 The search text and the query are both folded (``fold``): lower case, single spaces, and Latin letters
 without their accents, so "muller" finds Müller and "müller" finds Muller; Chinese, Japanese and
@@ -205,6 +205,10 @@ def like_pattern(term: str, prefix_only: bool = False) -> str:
 
 
 def _short_word_condition(model, word: str, narrowed: bool):
+    # Chinese, Japanese and Korean characters match anywhere: one or two make a whole given name or
+    # word there (伟 of 张伟, 小明, 贸易).
+    if CJK.search(word):
+        return model.search_text.like(like_pattern(word), escape="\\")
     # Alone, one letter is the start of the name (indexed); beside a longer word, whose index
     # already narrows the rows, it is the start of any word ("Liisa V" finds Liisa Virtanen).
     if len(word) == 1 and hasattr(model, "name") and not narrowed:
@@ -212,8 +216,6 @@ def _short_word_condition(model, word: str, narrowed: bool):
         if len(variants) > 1:  # "e" or "é": the name starts with e, é, è... (one check, not a LIKE each)
             return sa.func.lower(sa.func.substr(model.name, 1, 1)).in_(variants)
         return sa.func.lower(model.name).like(like_pattern(word, prefix_only=True), escape="\\")
-    if CJK.search(word):
-        return model.search_text.like(like_pattern(word), escape="\\")
     return sa.or_(
         model.search_text.like(like_pattern(word, prefix_only=True), escape="\\"),
         model.search_text.like("% " + like_pattern(word, prefix_only=True), escape="\\"),

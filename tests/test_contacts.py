@@ -160,6 +160,7 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
     acme = make_company(app, ws_a, "Acme Widgets")
     make_contact(app, ws_a, "Ann Lee", emails=["ann@lee.example"], phones=["+16502530000"], company_id=acme)
     make_contact(app, ws_a, "王小明", emails=["xm@example.cn"], phones=["+8613800138000"])
+    make_contact(app, ws_a, "张伟", emails=["zw@example.cn"])
     make_contact(app, ws_a, "Bob Stone", emails=["bob@stone.example"])
     make_contact(app, ws_b, "Ann Other", emails=["ann@other.example"])
     auth.login(ws_a.email, ws_a.password)
@@ -168,7 +169,7 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
         response = client.get(contacts_url(ws_a), query_string={"q": q}, headers=RESULTS)
         body = response.get_data(as_text=True)
         assert body.lstrip().startswith('<div id="contact-results">')  # only the results swap
-        return {name for name in ("Ann Lee", "王小明", "Bob Stone", "Ann Other") if name in body}
+        return {name for name in ("Ann Lee", "王小明", "张伟", "Bob Stone", "Ann Other") if name in body}
 
     assert found("ann") == {"Ann Lee"}  # never the other workspace's Ann
     assert found("LEE.EXAMPLE") == {"Ann Lee"}
@@ -176,7 +177,9 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
     assert found("650-253") == {"Ann Lee"}
     assert found("widgets") == {"Ann Lee"}  # by company name
     assert found("王小明") == {"王小明"}
-    assert found("王") == {"王小明"}  # one character matches the start of the name
+    assert found("王") == {"王小明"}  # one Chinese character matches anywhere: a family name...
+    assert found("伟") == {"张伟"}  # ...or a one-character given name
+    assert found("明") == {"王小明"}
     assert found("ann l") == found("Ann L") == {"Ann Lee"}  # typing the surname's first letter keeps Ann
     assert found("bob l") == set() and found("l") == set()  # alone, one letter is the name's start
     assert found("小明") == {"王小明"}  # two Chinese characters match anywhere (a given name)
@@ -185,7 +188,7 @@ def test_search_as_you_type_by_name_email_phone_and_company(app, client, auth, w
     assert found("13800138000") == {"王小明"}
     assert found("ann stone") == set()  # every word must match
     assert found("100%_") == set()  # LIKE wildcards are literal
-    assert found("") == {"Ann Lee", "王小明", "Bob Stone"}
+    assert found("") == {"Ann Lee", "王小明", "张伟", "Bob Stone"}
 
 
 def test_renaming_a_company_keeps_its_contacts_findable(app, client, auth, ws_a):
