@@ -1,7 +1,7 @@
 """Outgoing mail. SMTP when MAIL_URL is set; otherwise logged and, in development, kept in an
 outbox folder that the dev-only outbox page lists. Mail sent from a request goes through a
 background job (``send_mail``); a scheduled command that must know the server took a message (the
-reminders, marked sent only then) calls ``deliver`` itself, which raises when it did not.
+reminders and the late-ticket mails, marked sent only then) calls ``hand_over`` itself.
 
 MAIL_URL forms: ``smtp://user:pass@host:587`` (STARTTLS if the server offers it),
 ``smtps://user:pass@host:465`` (implicit TLS), ``smtp+plain://host:25`` (no TLS, local relays).
@@ -23,6 +23,9 @@ from crm.jobs import enqueue
 
 log = logging.getLogger(__name__)
 
+# The mail server answered and refused this one message (its address, say): the others may still go.
+REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
 
 def send_mail(to: str, subject: str, text: str) -> None:
     """Queue a plain-text message; render it in the recipient's language before calling."""
@@ -33,6 +36,19 @@ def one_line(text: str) -> str:
     """The first line of a text with words in it, its whitespace folded: a mail subject taken from
     what someone wrote (a task), which a header cannot hold over several lines."""
     return next((" ".join(line.split()) for line in text.splitlines() if line.strip()), "")
+
+
+def hand_over(to: str, subject: str, text: str) -> bool:
+    """Delivers a message now, not through a job: True once the mail server accepted it, False when
+    it refused this one message (logged). Raises when the server is out of reach or breaks off, as
+    the messages after it would fail alike. A command marks a message sent only on True, so one
+    the server did not take is sent by its next run."""
+    try:
+        deliver(to, subject, text)
+    except REFUSED:
+        log.exception("the mail server refused a message (%s)", subject)
+        return False
+    return True
 
 
 def deliver(to: str, subject: str, text: str) -> None:

@@ -1,7 +1,6 @@
 """Tasks: the "My tasks" page's sections and the reminder emails (`flask crm send-reminders`)."""
 
 import logging
-import smtplib
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +16,7 @@ from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
-from crm.mail import deliver, one_line
+from crm.mail import hand_over, one_line
 from crm.pagination import Page, keyset
 from crm.permissions import scope_allows
 from crm.workspaces.models import ACTIVE, Membership, Workspace
@@ -112,10 +111,6 @@ def _due(now: datetime) -> sa.Select:
     )
 
 
-# The mail server answered and refused this one message (its address, say): the others may still go.
-REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
-
-
 def send_reminders(workspace: Workspace) -> tuple[int, bool]:
     """Emails each due reminder once (``reminded_at`` marks it), in the assignee's language; (how many
     were sent, whether any failed). Each is taken under a row lock that another run skips, handed to
@@ -129,29 +124,29 @@ def send_reminders(workspace: Workspace) -> tuple[int, bool]:
         task = db.session.scalar(taken.options(so.joinedload(Activity.assignee)))
         if task is not None and task.assignee.status == ACTIVE:  # a disabled member's reminder waits for them
             try:
-                _send(task, workspace)
-            except REFUSED:
-                db.session.rollback()  # unmarked and unlocked: tried again at the next run
-                log.exception("the mail server refused the reminder of task %s", task_id)
-                failed = True
-                continue
+                accepted = _send(task, workspace)
             except Exception:
                 db.session.rollback()
                 log.exception("the reminders stopped at task %s", task_id)
                 return sent, True
+            if not accepted:
+                db.session.rollback()  # unmarked and unlocked: tried again at the next run
+                log.error("the mail server refused the reminder of task %s", task_id)
+                failed = True
+                continue
             task.reminded_at = utcnow()
             sent += 1
         db.session.commit()
     return sent, failed
 
 
-def _send(task: Activity, workspace: Workspace) -> None:
+def _send(task: Activity, workspace: Workspace) -> bool:
     user: User = task.assignee.user
     with force_locale(user.locale or "en"):
         subject = _("Reminder: %(task)s", task=one_line(task.body)[:60])  # the whole text is in the mail
         link = _link(task, workspace)
         text = render_template("activities/email/reminder.txt", task=task, workspace=workspace, link=link)
-    deliver(user.email, subject, text)  # raises if the mail server did not take it
+    return hand_over(user.email, subject, text)
 
 
 def _link(task: Activity, workspace: Workspace) -> str:
