@@ -130,11 +130,17 @@ def purge_trash():
 @crm_cli.command("check-tickets")
 def check_tickets():
     """Email the managers once about each ticket that missed its service level, and close tickets
-    resolved more than 7 days ago; run it every few minutes from cron or a scheduler."""
+    resolved more than 7 days ago; run it every few minutes from cron or a scheduler. A mail the
+    mail server did not take is sent by the next run, and the command exits 1."""
     from crm.tickets.sla_jobs import check_every_workspace
 
-    reported, closed = check_every_workspace()
+    reported, closed, failed = check_every_workspace()
     click.echo(f"{reported} late ticket(s) reported, {closed} resolved ticket(s) closed.")
+    if failed:
+        raise click.ClickException(
+            f"some late-ticket mails of workspace(s) {', '.join(map(str, failed))} were not sent, or resolved"
+            " tickets not closed (see the log); the next run tries them again"
+        )
 
 
 @crm_cli.command("data-quality")

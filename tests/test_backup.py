@@ -469,6 +469,7 @@ def test_manifest_lists_version_workspace_and_counts(app, client, auth, ws_a):
         "invoices",
         "bulk_jobs",
         "classification_runs",
+        "ticket_breach_notices",
     }
     for name, entry in manifest["tables"].items():
         assert len(archive.read(entry["file"]).splitlines()) == entry["rows"], name

@@ -30,6 +30,8 @@ EXCLUDED = {
     "bulk_jobs": "how far the original workspace's background bulk changes got; their changes are in the records",
     "classification_runs": "how far classifying the original workspace's customers got; the classes are in the records"
     " and the cut-offs on the workspace",
+    "ticket_breach_notices": "which managers of the original workspace had a late-ticket mail while another's was"
+    " refused; a restore brings only the restorer, who is mailed about such a ticket at the next check",
 }
 
 USERS = "users"  # global: referenced by email, never copied

@@ -203,6 +203,26 @@ class TicketMessage(TenantScoped, db.Model):
     author: so.Mapped[Membership | None] = _membership("TicketMessage", "author_id")
 
 
+class BreachNotice(TenantScoped, db.Model):
+    """A manager the mail server took a ticket's late-ticket mail for (`flask crm check-tickets`):
+    while another manager's was refused, the next run sends only the ones missing. The ticket's
+    ``breach_notified_at`` is set once every manager has theirs."""
+
+    __tablename__ = "ticket_breach_notices"
+    __scoped_table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "ticket_id"], ["tickets.workspace_id", "tickets.id"], ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["workspace_id", "member_id"], ["memberships.workspace_id", "memberships.id"]),
+        sa.UniqueConstraint("workspace_id", "ticket_id", "member_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
+    ticket_id: so.Mapped[int] = so.mapped_column(BigId)
+    member_id: so.Mapped[int] = so.mapped_column(BigId)
+    sent_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
 class AssignmentRotation(TenantScoped, db.Model):
     """The members taking turns on one queue, in order, and who was given the last ticket."""
 
