@@ -9,15 +9,17 @@ compares them): attributes in WTForms' order, values and labels escaped by marku
   two composers took to render)."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import wtforms
 from markupsafe import Markup, escape
 from wtforms import widgets
-from wtforms.validators import StopValidation
+from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import core
 
 from crm.i18n import lazy_gettext as _l
+from crm.i18n import workspace_today
 
 WTFORMS_HTML_PARAMS = core.html_params  # theirs, read before install() replaces it
 
@@ -117,3 +119,22 @@ class PlainNumber:
 
 class QuantityField(PlainNumber, AmountField):
     """A quantity: typed as an amount is, shown without trailing zeros."""
+
+
+class PastDay:
+    """A DateField's day from ``earliest`` to today where the workspace is, with a message for each
+    side. Like WTForms' NumberRange it gives the field ``min`` and ``max`` flags, which its date input
+    writes as attributes: the browser's picker offers only the days this rule takes. ``max`` is the
+    function itself (WTForms calls it when the input is written), so a page shows that day's today."""
+
+    def __init__(self, earliest: date, too_early, in_future):
+        self.earliest, self.too_early, self.in_future = earliest, too_early, in_future
+        self.field_flags = {"min": earliest, "max": workspace_today}
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        if field.data > workspace_today():
+            raise ValidationError(self.in_future)
+        if field.data < self.earliest:
+            raise ValidationError(self.too_early)

@@ -13,9 +13,8 @@ from crm.contacts import phones
 from crm.contacts.models import LIFECYCLES
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.tags import TagError, read_tags
-from crm.form_fields import SelectField
+from crm.form_fields import PastDay, SelectField
 from crm.i18n import lazy_gettext as _l
-from crm.i18n import workspace_today
 
 MAX_EMAILS = MAX_PHONES = 10
 
@@ -122,7 +121,17 @@ class ContactForm(_RecordForm):
     company_id = SelectField(_l("Company"), coerce=optional_id, validate_choice=True)
     title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
     gender = SelectField(_l("Gender"), choices=choices(GENDER_LABELS.items()), default="")
-    birthday = DateField(_l("Birthday"), validators=[Optional()])
+    birthday = DateField(
+        _l("Birthday"),
+        validators=[
+            Optional(),
+            PastDay(  # before 1900: a year mistyped (0001, 1024)
+                EARLIEST_BIRTHDAY,
+                too_early=_l("Enter a birthday from 1900 on."),
+                in_future=_l("A birthday cannot be in the future."),
+            ),
+        ],
+    )
     source = StringField(_l("Source"), description=_l("Where they came from: a fair, the website, a referral..."),
                          validators=[Optional(), Length(max=60)])  # fmt: skip
     level = SelectField(
@@ -136,12 +145,6 @@ class ContactForm(_RecordForm):
     )
     tags = StringField(_l("Tags"), description=_l("Separated by commas."), validators=[Optional(), Length(max=500)])
     about = TextAreaField(_l("About"), validators=[Optional(), Length(max=5000)])
-
-    def validate_birthday(self, field):
-        if field.data and field.data > workspace_today():
-            raise ValidationError(_l("A birthday cannot be in the future."))
-        if field.data and field.data < EARLIEST_BIRTHDAY:  # a year mistyped (0001, 1024)
-            raise ValidationError(_l("Enter a birthday from 1900 on."))
 
     def __init__(self, *args, companies=(), sensitive: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -203,15 +206,19 @@ class CompanyForm(_RecordForm):
     size = SelectField(_l("Size (staff)"), choices=choices(SIZE_LABELS.items()), default="")
     website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
-    customer_since = DateField(_l("Customer since"), validators=[Optional()])
+    customer_since = DateField(
+        _l("Customer since"),
+        validators=[
+            Optional(),
+            # The day it became a customer has come: a day to come is a mistyped year (2052 for 2025).
+            PastDay(
+                EARLIEST_DAY,
+                too_early=_l("Enter a “customer since” date from 1900 on."),
+                in_future=_l("A “customer since” date cannot be in the future."),
+            ),
+        ],
+    )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
-
-    def validate_customer_since(self, field):
-        # The day it became a customer has come: a day to come is a mistyped year (2052 for 2025).
-        if field.data and field.data > workspace_today():
-            raise ValidationError(_l("A “customer since” date cannot be in the future."))
-        if field.data and field.data < EARLIEST_DAY:
-            raise ValidationError(_l("Enter a “customer since” date from 1900 on."))
 
     def validate_website(self, field):
         if field.data and not is_web_address(field.data.strip()):

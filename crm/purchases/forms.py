@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm.contacts.forms import EARLIEST_DAY
 from crm.deals.customers import PickedField
-from crm.form_fields import AmountField, QuantityField, SelectField
+from crm.form_fields import AmountField, PastDay, QuantityField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.workspaces.service import currency_choices
@@ -24,7 +24,16 @@ class PurchaseForm(FlaskForm):
     purchased_on = DateField(
         _l("Date"),
         default=workspace_today,  # a fresh form (no form data) offers today, where the workspace is
-        validators=[InputRequired(_l("Enter the date of the purchase."))],
+        validators=[
+            InputRequired(_l("Enter the date of the purchase.")),
+            # A purchase to come would count in "the last 12 months" and make the customer "new" already;
+            # one before 1900 is a year mistyped (0001, 1024).
+            PastDay(
+                EARLIEST_DAY,
+                too_early=_l("Enter a purchase date from 1900 on."),
+                in_future=_l("A purchase cannot be dated in the future."),
+            ),
+        ],
     )
     product = StringField(_l("Product"), validators=[DataRequired(_l("Enter what was bought.")), Length(max=200)])
     quantity = QuantityField(
@@ -78,13 +87,6 @@ class PurchaseForm(FlaskForm):
         if not form.foreign:
             form.base_amount.data = None
         return form
-
-    def validate_purchased_on(self, field):
-        # A purchase to come would count in "the last 12 months" and make the customer "new" already.
-        if field.data and field.data > workspace_today():
-            raise ValidationError(_l("A purchase cannot be dated in the future."))
-        if field.data and field.data < EARLIEST_DAY:  # a year mistyped (0001, 1024)
-            raise ValidationError(_l("Enter a purchase date from 1900 on."))
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
