@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
 from crm.contacts import company_export, export
-from crm.contacts.models import Company
+from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.imports.fields import guess
 from crm.tenancy import workspace_scope
@@ -27,6 +27,7 @@ from tests.factories import (
     make_member,
     make_purchase,
     make_role,
+    make_saved_mapping,
     set_custom_value,
 )
 from tests.test_imports import check, import_id_of, job_of, upload
@@ -302,3 +303,53 @@ def test_the_companies_export_has_the_country_code_and_its_name_and_imports_back
 
     with app.app_context():  # the Chinese headers (国家或地区代码 once translated) come back the same way
         assert guess(["公司名称", "国家或地区代码", "国家或地区"], [], "companies") == ["name", "country", ""]
+
+
+def test_the_contacts_export_has_the_country_code_and_its_name_and_imports_back(app, client, auth, ws_a, ws_b):
+    make_contact(app, ws_a, "王小明", emails=["wang@example.cn"], country="CN", city="北京")
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], country="US")
+    make_contact(app, ws_a, "Bo Nowhere", emails=["bo@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    for response in (client.get(url(ws_a, "export.csv"), query_string={"sort": "name"}),
+                     client.get(url(ws_a), query_string={"sort": "name"})):  # fmt: skip
+        rows = csv_rows(response) if response.mimetype == "text/csv" else sheet_rows(response)
+        header = rows[0]
+        assert header[header.index("Postal code") + 1 : header.index("Postal code") + 3] == ["Country code", "Country"]
+        cells = {row[0]: (row[header.index("Country code")], row[header.index("Country")]) for row in rows[1:]}
+        assert cells == {"Ann Lee": ("US", "United States"), "Bo Nowhere": ("", ""), "王小明": ("CN", "China")}
+    chinese = sheet_rows(client.get(url(ws_a), headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
+    code, name = chinese[0].index("国家或地区代码"), chinese[0].index("国家或地区")
+    named = {row[0]: (row[code], row[name]) for row in chinese[1:]}
+    assert named["王小明"] == ("CN", "中国") and named["Ann Lee"] == ("US", "美国")  # in the member's language
+    exported = client.get(url(ws_a, "export.csv")).get_data(as_text=True).removeprefix("\ufeff")
+    auth.logout()
+
+    auth.login(ws_b.email, ws_b.password)
+    import_id = import_id_of(upload(client, ws_b, exported))
+    header = next(csv.reader([exported.splitlines()[0]]))
+    mapping = job_of(app, ws_b, import_id).mapping
+    assert mapping[header.index("Country code")] == "country" and mapping[header.index("Country")] == ""
+    assert check(client, app, ws_b, import_id).status_code == 303  # no mapping error
+    assert job_of(app, ws_b, import_id).invalid_count == 0
+    post(client, f"/w/{ws_b.slug}/imports/{import_id}/run", {})
+    with app.app_context(), workspace_scope(ws_b.id):
+        countries = dict(db.session.execute(sa.select(Contact.name, Contact.country)).all())
+    assert countries == {"王小明": "CN", "Ann Lee": "US", "Bo Nowhere": None}
+
+    with app.app_context():  # the Chinese headers come back the same way
+        assert guess(["姓名", "国家或地区代码", "国家或地区"], [], "contacts") == ["name", "country", ""]
+
+
+def test_choices_saved_from_an_export_before_the_country_code_still_check(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], country="US")
+    # Saved from an export whose "Country" column held the code.
+    make_saved_mapping(app, ws_a, "Kehu export", {"name": "name", "email addresses": "email", "country": "country"})
+    auth.login(ws_a.email, ws_a.password)
+    exported = client.get(url(ws_a, "export.csv"), query_string={"cols": ["email"]}).get_data(as_text=True)
+    text = exported.removeprefix("\ufeff").replace("Email addresses\r\n", "Email addresses,Country code,Country\r\n")
+    text = text.replace("ann@example.com\r\n", "ann@example.com,US,United States\r\n")
+    import_id = import_id_of(upload(client, ws_a, text))
+    assert job_of(app, ws_a, import_id).mapping == ["name", "email", "country", ""]  # the code, not the name
+    checked = check(client, app, ws_a, import_id, mode="update")
+    assert checked.status_code == 303, checked.get_data(as_text=True)
+    assert job_of(app, ws_a, import_id).invalid_count == 0

@@ -5,7 +5,11 @@ a batch at a time.
 Columns: with columns chosen on the list, the name and those columns (every email address and phone
 number, not only the first); on the list's default columns, every field the member may see. Phones,
 birthday and address only for members with contacts.sensitive; sensitive custom fields masked
-without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells)."""
+without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells).
+
+The country comes twice, as in the companies export: its ISO code under "Country code" (what the
+contact form and the import take: the import gives its country to the first column it recognises,
+the code, and leaves the name) and, after it, its name in the member's language under "Country"."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +42,10 @@ def _day(moment) -> str:
 def _local_day(moment, zone: str) -> str:
     """The day a stored time fell on where the workspace is, as the list shows it."""
     return in_zone(moment, zone).date().isoformat() if moment else ""
+
+
+def _country_name(row, labels: dict) -> str:
+    return labels["countries"].get(row.country, row.country) if row.country else ""
 
 
 def _joined(values) -> str:
@@ -82,7 +90,9 @@ COLUMNS = {
     "city": Column(_l("City"), (Contact.city,), lambda row, tags, labels: row.city, True),
     "region": Column(_l("Region or state"), (Contact.region,), lambda row, tags, labels: row.region, True),
     "postal_code": Column(_l("Postal code"), (Contact.postal_code,), lambda row, tags, labels: row.postal_code, True),
-    "country": Column(_l("Country"), (Contact.country,), lambda row, tags, labels: row.country, True),
+    "country": Column(_l("Country code"), (Contact.country,), lambda row, tags, labels: row.country, True),
+    "country_name": Column(_l("Country"), (Contact.country,), lambda row, tags, labels: _country_name(row, labels),
+                           True),
 }  # fmt: skip
 # The list's columns (crm.contacts.list_view.COLUMNS) as export columns.
 FROM_LIST = {"company": "company", "email": "emails", "phone": "phones", "owner": "owner", "lifecycle": "lifecycle",
@@ -99,8 +109,8 @@ class Plan:
     keys: list[str]  # of COLUMNS
     fields: list[FieldDef]  # custom fields, after the columns
     sensitive: bool  # the member has contacts.sensitive
-    labels: dict  # lifecycle and level names, translated beforehand (CSV rows are read after the view), and the
-    # time zone ("zone") its times are written in
+    labels: dict  # lifecycle, level and country names, translated beforehand (CSV rows are read after the view),
+    # and the time zone ("zone") its times are written in
     ids: list[int]
 
 

@@ -251,6 +251,7 @@ def _export_plan(file_format: str, state: ListState, columns_chosen: bool, ids: 
     labels = {
         "lifecycle": {key: str(label) for key, label in LIFECYCLE_LABELS.items()},
         "level": {key: str(label) for key, label in LEVEL_LABELS.items()},
+        "countries": dict(get_locale().territories),
         "zone": g.workspace.timezone,
     }
     custom = {field.name: field for field in custom_fields.definitions(g.workspace, "contact")}

@@ -189,13 +189,20 @@ def guess(
     return mapping
 
 
-def from_saved(headers: list[str], columns: dict[str, str], guessed: list[str], known: set[str]) -> list[str]:
+def from_saved(
+    headers: list[str], columns: dict[str, str], guessed: list[str], known: set[str], several: set[str]
+) -> list[str]:
     """``guessed`` with every column a saved mapping knows (and whose field still exists) replaced
-    by the saved choice."""
-    mapping = []
+    by the saved choice. A field that takes one column (not in ``several``) goes to the first column
+    given it, as in ``guess``: choices saved from an export whose "Country" held the code would
+    otherwise give the country a second time in today's export, after its "Country code"."""
+    mapping, taken = [], set()
     for header, guessed_key in zip(headers, guessed, strict=True):
         saved_key = columns.get(plain(header))
-        mapping.append(saved_key if saved_key is not None and (saved_key in known or saved_key == "") else guessed_key)
+        key = saved_key if saved_key is not None and (saved_key in known or saved_key == "") else guessed_key
+        key = "" if key in taken and key not in several else key
+        taken.add(key)
+        mapping.append(key)
     return mapping
 
 

@@ -112,8 +112,9 @@ def upload():
 
 
 def _apply(job: Import, saved: SavedMapping) -> None:
-    known = {target.key for target in _targets(job)}
-    job.mapping = from_saved(job.headers, saved.columns, job.mapping, known)
+    targets = _targets(job)
+    known, several = {target.key for target in targets}, {target.key for target in targets if target.several}
+    job.mapping = from_saved(job.headers, saved.columns, job.mapping, known, several)
 
 
 def _form(job: Import, **kwargs):
