@@ -2,6 +2,7 @@
 by one of its contacts (which re-classifies that contact); edit and delete; bad input; permissions
 and record scope. Isolation is in test_cross_workspace (company_id and purchase_id routes)."""
 
+import html
 from datetime import date
 
 import sqlalchemy as sa
@@ -251,3 +252,118 @@ def test_a_company_purchase_dated_before_1900_is_refused(app, client, auth, ws_a
     edited = post(client, purchases_url(ws_a, acme, str(own)), {**buy(""), "purchased_on": "1899-12-31"})
     assert edited.status_code == 422 and "Enter a purchase date from 1900 on." in edited.get_data(as_text=True)
     assert purchases(app, ws_a) == [(None, acme, "Fleet service", 500)]
+
+
+def typed(text: str, buyer="") -> dict:
+    """The picker's form as a browser without JavaScript sends it: the hidden id as drawn, the text typed."""
+    return {**buy(buyer), "buyer_text": text}
+
+
+def test_without_javascript_a_buyer_typed_by_name_or_email_is_found_among_many(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    people = make_people(app, ws_a, acme, 50)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, emails=["ann.lee@example.com"])  # the 51st
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    composer = page[page.index('id="company-purchase-composer"') :]
+    assert 'id="buyer-search" name="buyer_text" value=""' in composer  # the text box is sent too
+    for text in ("ann lee", "ANN.LEE@example.com", "  Lee ", "Person 050"):
+        response = post(client, purchases_url(ws_a, acme), typed(text))  # no htmx headers
+        assert response.status_code == 303, (text, response.get_data(as_text=True))
+        assert response.headers["Location"].endswith(f"/companies/{acme}")
+    assert [row[0] for row in purchases(app, ws_a)] == [people[49], ann, ann, ann]
+    page = client.get(company_url(ws_a, acme)).get_data(as_text=True)
+    assert "Purchase added." in page and f'href="/w/{ws_a.slug}/contacts/{ann}">Ann Lee</a>' in page
+
+    # A choice the page was drawn with (after a refusal) gives way to another name typed over it.
+    post(client, purchases_url(ws_a, acme), typed("Person 002", buyer=people[0]))
+    post(client, purchases_url(ws_a, acme), typed(" ", buyer=people[0]))  # the box emptied: the company itself
+    # With JavaScript the text box names the chosen buyer, or is empty for the company itself: as before.
+    post(client, purchases_url(ws_a, acme), typed("Person 003", buyer=people[2]), headers=SECTION)
+    post(client, purchases_url(ws_a, acme), typed(""), headers=SECTION)
+    assert [row[0] for row in purchases(app, ws_a)][:4] == [None, None, people[1], people[2]]
+    # A price refused: the buyer found is kept, shown by name in the text box and by id in the hidden input.
+    refused = post(client, purchases_url(ws_a, acme), {**typed("ann.lee@example.com"), "unit_price": "-1"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f'name="buyer" id="buyer" value="{ann}"' in body
+    assert 'name="buyer_text" value="Ann Lee"' in body
+    assert len(purchases(app, ws_a)) == 8
+
+
+def test_without_javascript_an_unknown_or_ambiguous_typed_buyer_is_refused_and_nothing_saved(app, client, auth,
+                                                                                             ws_a):  # fmt: skip
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_people(app, ws_a, acme, 49)
+    make_contact(app, ws_a, "Ann Lee", company_id=acme, emails=["ann@example.com"])
+    make_contact(app, ws_a, "Ann Lee", company_id=acme, emails=["ann.lee@home.example"])  # a namesake: 51 people
+    auth.login(ws_a.email, ws_a.password)
+    several = "Several of this company's contacts match “{}” ({}): be more specific, type more of the name or "
+    refusals = {
+        "Ann Lee": several.format("Ann Lee", "Ann Lee <ann@example.com>, Ann Lee <ann.lee@home.example>"),
+        "Person 00": several.format("Person 00", "Person 009, Person 008, Person 007, Person 006, Person 005, …"),
+        "Bob Nobody": "No contact of this company matches “Bob Nobody”: check the spelling, or type their email",
+    }
+    for text, message in refusals.items():
+        response = post(client, purchases_url(ws_a, acme), typed(text))
+        body = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 422, text
+        assert "The purchase was not saved: " + message in body, text  # the message at the top...
+        picker = body[body.index('id="company-purchase-composer"') :]
+        assert message in picker and f'name="buyer_text" value="{text}"' in picker  # ...by the field, what was typed
+        assert 'aria-invalid="true"' in picker and 'name="buyer" id="buyer" value=""' in picker
+        section = post(client, purchases_url(ws_a, acme), typed(text), headers=SECTION)
+        assert section.status_code == 422 and message in html.unescape(section.get_data(as_text=True))
+    assert purchases(app, ws_a) == []
+    by_email = post(client, purchases_url(ws_a, acme), typed("ann.lee@home.example"))
+    assert by_email.status_code == 303  # the namesake told apart by their address
+    assert len(purchases(app, ws_a)) == 1
+
+
+def test_a_typed_buyer_is_never_someone_of_another_company_or_workspace(app, client, auth, ws_a, ws_b):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_people(app, ws_a, acme, 50)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    zenith = make_company(app, ws_a, "Zenith")
+    make_contact(app, ws_a, "Ann Other", company_id=zenith, emails=["ann.other@zenith.example"])
+    make_contact(app, ws_a, "Zed Loner", emails=["zed@example.com"])  # of no company
+    beta = make_company(app, ws_b, "Beta Co")
+    make_contact(app, ws_b, "Ann Beta", company_id=beta, emails=["ann@beta.example"])
+    auth.login(ws_a.email, ws_a.password)
+    outsiders = ("ann.other@zenith.example", "Ann Other", "Zed Loner", "zed@example.com", "ann@beta.example",
+                 "Ann Beta")  # fmt: skip
+    for text in outsiders:
+        response = post(client, purchases_url(ws_a, acme), typed(text))
+        body = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 422, text
+        assert f"No contact of this company matches “{text}”" in body, text
+        assert not [word for word in outsiders if word in body and word != text], text  # only what was typed
+    assert purchases(app, ws_a) == []
+    # "Ann" names one of Acme's people: not Zenith's nor another workspace's Ann.
+    assert post(client, purchases_url(ws_a, acme), typed("Ann")).status_code == 303
+    assert [row[0] for row in purchases(app, ws_a)] == [ann]
+    # A forged id is refused, never replaced by a name typed beside it.
+    for forged in (make_contact(app, ws_a, "Zed Zenith", company_id=zenith), "abc", str(2**64)):
+        refused = post(client, purchases_url(ws_a, acme), typed("Ann Lee", buyer=forged))
+        assert refused.status_code == 422 and REFUSED_BUYER in refused.get_data(as_text=True), forged
+    # Another workspace's company: 404 whatever is typed.
+    other = post(client, f"/w/{ws_a.slug}/companies/{beta}/purchases/", typed("Ann Beta"))
+    assert other.status_code == 404 and "Ann Beta" not in other.get_data(as_text=True)
+    assert len(purchases(app, ws_a)) == 1
+
+
+def test_an_own_records_member_cannot_type_a_buyer_they_may_not_see(app, client, auth, ws_a):
+    own_scope = make_role(app, ws_a, "Own records", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    sales = make_member(app, ws_a, "sales@alpha.example.com")
+    assign_role(app, ws_a, sales.membership_id, own_scope)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sales.membership_id)
+    mine = make_people(app, ws_a, acme, 51, owner_id=sales.membership_id)
+    make_contact(app, ws_a, "Hidden Buyer", company_id=acme, owner_id=ws_a.membership_id, emails=["hid@example.com"])
+    make_contact(app, ws_a, "Person 0511", company_id=acme, owner_id=ws_a.membership_id)
+    auth.login(sales.email, sales.password)
+    for text in ("Hidden Buyer", "hid@example.com"):
+        refused = post(client, purchases_url(ws_a, acme), typed(text))
+        assert refused.status_code == 422 and "No contact of this company matches" in html.unescape(
+            refused.get_data(as_text=True)
+        )
+    assert post(client, purchases_url(ws_a, acme), typed("Person 051")).status_code == 303  # not Person 0511
+    assert [row[0] for row in purchases(app, ws_a)] == [mine[50]]

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.auth.models import User
 from crm.contacts.list_view import DATE_LABELS, MAX_TAGS, ListState
-from crm.contacts.models import Company, Contact, ContactTag, Tag
+from crm.contacts.models import Company, Contact, ContactIdentity, ContactTag, Tag
 from crm.custom_fields import service as custom_fields
 from crm.db import UTCDateTime
 from crm.extensions import db
@@ -295,6 +295,31 @@ def company_contact_choice(company: Company, contact_id: int | None, member: Mem
         Contact.id == contact_id, Contact.company_id == company.id, Contact.deleted_at.is_(None)
     )
     return [(row.id, row.name) for row in db.session.execute(visible_to_member(statement, Contact.owner_id, member))]
+
+
+def company_contacts_named(company: Company, text: str, member: Membership, limit: int) -> list[sa.Row]:
+    """Live contacts of ``company`` the member may see (id, name, emails) that ``text`` names: those
+    with it as an email address or as their whole name (any case) when there are some, by name; else
+    those whose search text holds every word of it, newest first. At most ``limit`` (two queries at most)."""
+    text = " ".join(text.split())
+    base = visible_to_member(
+        sa.select(Contact.id, Contact.name, Contact.emails).where(
+            Contact.company_id == company.id, Contact.deleted_at.is_(None)
+        ),
+        Contact.owner_id,
+        member,
+    )
+    by_email = sa.select(ContactIdentity.contact_id).where(
+        ContactIdentity.kind == "email", ContactIdentity.value == text.lower()
+    )
+    exact = base.where(sa.or_(Contact.id.in_(by_email), sa.func.lower(Contact.name) == text.lower()))
+    rows = db.session.execute(exact.order_by(Contact.name, Contact.id).limit(limit)).all()
+    if rows or not text:
+        return rows
+    dialect, q = db.engine.dialect.name, text[:100]  # as long a search as the picker's
+    order = search_order(q, dialect, [Contact.created_at, Contact.id], True)
+    statement = matching(base, Contact, q, dialect).order_by(*(order or (Contact.created_at.desc(), Contact.id.desc())))
+    return db.session.execute(statement.limit(limit)).all()
 
 
 def company_choices(member: Membership, keep: int | None = None, limit: int = 500) -> list[tuple[int, str]]:

@@ -14,6 +14,7 @@ from crm.htmx import trigger, wants_partial
 from crm.i18n import workspace_today
 from crm.permissions import require
 from crm.purchases import queries, service
+from crm.purchases.buyers import typed_buyer
 from crm.purchases.forms import CompanyPurchaseForm, PurchaseForm
 from crm.purchases.models import Purchase
 
@@ -30,7 +31,8 @@ def company_purchase_form(company: Company, contacts: list | None = None, **kwar
     """The form with the company's contacts (those the member may see) as possible buyers: in a
     select while they are at most BUYERS_IN_SELECT, else found with a picker (``buyers`` below).
     ``contacts`` are the first of them by name, at least BUYERS_IN_SELECT + 1 when there are more.
-    A posted buyer is looked up on its own, so any of the company's contacts is a valid choice."""
+    A posted buyer is looked up on its own, so any of the company's contacts is a valid choice; the
+    picker's typed text, sent without JavaScript, names one (crm/purchases/buyers.py)."""
     if contacts is None:
         contacts = contact_queries.company_contacts(company, g.membership, limit=BUYERS_IN_SELECT + 1)
     searched = len(contacts) > BUYERS_IN_SELECT
@@ -39,6 +41,12 @@ def company_purchase_form(company: Company, contacts: list | None = None, **kwar
         sent = _posted_id(request.form.get("buyer"))
         if sent is not None and all(contact_id != sent for contact_id, _name in offered):
             offered += contact_queries.company_contact_choice(company, sent, g.membership)
+        typed = typed_buyer(company, request.form, sent, offered, g.membership)
+        if typed is not None:
+            kwargs["formdata"] = request.form.copy()
+            kwargs["formdata"]["buyer"] = typed.buyer
+            offered += typed.offered
+            kwargs.update(typed=typed.text, problem=typed.problem)
     return CompanyPurchaseForm(buyers=offered, searched=searched, **kwargs)
 
 

@@ -121,7 +121,9 @@ class CompanyPurchaseForm(PurchaseForm):
     ``buyers`` are the contacts offered: all of the company's (that the member may see) when they fit
     a select, and the contact the form was sent or holds. With more (``searched``), the page shows a
     picker that searches the company's contacts instead; either way any live contact of the company
-    the member may see is a valid buyer, and any other id is refused with ``not_found``."""
+    the member may see is a valid buyer, and any other id is refused with ``not_found``.
+    ``typed``: the picker's text as typed without JavaScript (crm/purchases/buyers.py) when it named
+    no single contact, with the ``problem`` the field shows."""
 
     buyer = PickedField(
         _l("Bought by"),
@@ -129,9 +131,14 @@ class CompanyPurchaseForm(PurchaseForm):
         description=_l("A contact's purchase also counts towards that contact's tier and level."),
     )
 
-    def __init__(self, *args, buyers: list[tuple[int, str]] = (), searched: bool = False, **kwargs):
+    def __init__(self, *args, buyers: list[tuple[int, str]] = (), searched: bool = False, typed: str | None = None,
+                 problem: str | None = None, **kwargs):  # fmt: skip
         super().__init__(*args, **kwargs)
-        self.searched = searched
+        self.searched, self.typed, self.problem = searched, typed, problem
         self.buyer.choices = [SelectChoice("", _l("The company itself"))] + [
             SelectChoice(contact_id, name) for contact_id, name in buyers
         ]
+
+    def validate_buyer(self, field) -> None:
+        if self.problem:
+            raise ValidationError(self.problem)

@@ -1,12 +1,14 @@
 """A company with more contacts than a select holds, in a real browser: the Purchases section's
 "Bought by" is a picker that searches the company's contacts; choosing one past the first fifty by
-name adds their purchase (on their page afterwards), and clearing the picker buys as the company."""
+name adds their purchase (on their page afterwards), and clearing the picker buys as the company.
+Without JavaScript, the name typed in the picker's box finds the buyer: several matches are refused
+with their names, and a name that tells them apart adds the purchase."""
 
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from crm.extensions import db
 from crm.purchases.models import Purchase
@@ -51,3 +53,35 @@ def test_a_buyer_past_the_first_fifty_is_found_and_chosen_with_the_picker(app, p
                                                          (people[53], "Tea chest", date.today())]  # fmt: skip
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{people[53]}")
     expect(page.locator("main")).to_contain_text("Tea chest")
+
+
+def test_without_javascript_the_buyer_typed_in_the_picker_is_found(app, browser: Browser, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Ltd")
+    people = make_people(app, owner, acme, 51)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live_server.url, owner.email, owner.password)
+    company_page = f"{live_server.url}/w/{owner.slug}/companies/{acme}"
+    page.goto(company_page)
+    composer = page.locator("#company-purchase-composer")
+    composer.get_by_role("combobox", name="Bought by").fill("Person 05")
+    composer.get_by_label("Product").fill("Tea chest")
+    composer.get_by_label("Unit price").fill("120")
+    composer.get_by_role("button", name="Add purchase").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a purchase")
+    composer = page.locator("#company-purchase-composer")
+    buyer = composer.get_by_role("combobox", name="Bought by")
+    expect(buyer).to_have_value("Person 05")  # what was typed, with the matches to choose from
+    expect(buyer).to_have_attribute("aria-invalid", "true")
+    expect(composer).to_contain_text("Several of this company's contacts match “Person 05” (Person 051, Person 050)")
+    expect(composer.get_by_label("Product")).to_have_value("Tea chest")
+    buyer.fill("person 051")
+    composer.get_by_role("button", name="Add purchase").click()
+    expect(page).to_have_url(company_page)
+    expect(page.locator("#company-purchases").get_by_role("link", name="Person 051")).to_be_visible()
+    with app.app_context(), workspace_scope(owner.id):
+        rows = db.session.execute(sa.select(Purchase.contact_id, Purchase.product)).all()
+    assert rows == [(people[50], "Tea chest")]
+    context.close()
