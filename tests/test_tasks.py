@@ -670,3 +670,73 @@ def test_the_care_lists_headings_sit_one_level_below_the_page_or_panel(app, clie
     assert all(f'<h3 id="{section}">' in panel for section in sections) and "<h2" not in panel
     home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
     assert '<h2 id="care-title">Customer care</h2>' in home  # the panel's h3s come under it
+
+
+def loaded_fields(section_html: str) -> dict:
+    """How far each section says it is loaded: what a task's forms send along (data-hx-include)."""
+    return dict(re.findall(r'name="(loaded-[a-z]+)" value="([^"]*)"', section_html))
+
+
+def section_rows(sections: str, name: str) -> str:
+    return sections.split(f'id="tasks-{name}"')[1].split("</section>")[0]
+
+
+def test_an_edit_or_done_in_place_keeps_the_rows_shown_with_show_more(app, client, auth, ws_a, monkeypatch):
+    monkeypatch.setattr("crm.activities.tasks.SECTION_LIMIT", 2)
+    ann, me, now = make_contact(app, ws_a, "Ann Lee"), ws_a.membership_id, utcnow()
+    overdue = [task(app, ws_a, ann, f"Overdue {n}", now - timedelta(days=21 - n), me) for n in range(1, 6)]
+    later = task(app, ws_a, ann, "Later on", now + timedelta(days=30), me)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert "data-hx-include=\"#task-sections [name^='loaded-']\"" in page  # on Mark done
+    first = loaded_fields(page)
+    assert first["loaded-upcoming"] == "all" and first["loaded-overdue"] != "all"
+    more = html.unescape(re.search(r'id="more-overdue".*?href="([^"]+)"', page, re.S).group(1))
+    shown = client.get(more, headers={"HX-Request": "true", "HX-Target": "more-overdue"}).get_data(as_text=True)
+    assert "Overdue 4" in shown and 'id="loaded-overdue"' in shown and 'data-hx-swap-oob="true"' in shown
+    loaded = {**first, **loaded_fields(shown)}  # the page now: Overdue 1 to 4 loaded
+    assert loaded["loaded-overdue"] != first["loaded-overdue"]
+
+    def edit(task_id: int, body: str, due: datetime, **extra):
+        fields = {f"entry{task_id}-body": body, f"entry{task_id}-due_at": f"{due:%Y-%m-%dT%H:%M}",
+                  f"entry{task_id}-remind_at": "", f"entry{task_id}-assignee_id": str(me)}  # fmt: skip
+        in_place = {"HX-Request": "true", "HX-Target": f"task-{task_id}"}
+        return post(client, f"/w/{ws_a.slug}/tasks/{task_id}/edit", {**fields, **extra}, headers=in_place)
+
+    # Overdue 1 moves to Upcoming: Overdue 2 to 4 stay, with "Show more" for Overdue 5.
+    saved = edit(overdue[0], "Overdue 1, later", now + timedelta(days=10), **loaded).get_data(as_text=True)
+    rows = section_rows(saved, "overdue")
+    assert all(f"Overdue {n}" in rows for n in (2, 3, 4)) and "Overdue 5" not in rows and 'id="more-overdue"' in rows
+    upcoming = section_rows(saved, "upcoming")
+    assert upcoming.index("Overdue 1, later") < upcoming.index("Later on") and "autofocus" not in saved
+    loaded = loaded_fields(saved)
+    # Marked done in place: the same rows but the one done, which heads Done lately with Reopen.
+    done = post(client, f"/w/{ws_a.slug}/tasks/{overdue[2]}/done", {"done": "1", **loaded},
+                headers={"HX-Request": "true", "HX-Target": "task-sections"})  # fmt: skip
+    assert done.status_code == 200
+    sections = done.get_data(as_text=True)
+    assert sections.lstrip().startswith('<div id="task-sections">') and "<html" not in sections
+    rows = section_rows(sections, "overdue")
+    assert "Overdue 2" in rows and "Overdue 4" in rows and "Overdue 3" not in rows and "Overdue 5" not in rows
+    assert "Overdue 3" in section_rows(sections, "done") and "Reopen" in section_rows(sections, "done")
+    # Moved past the loaded rows: not drawn, and the focus goes to the "Show more" that brings it.
+    loaded = loaded_fields(sections)
+    moved = edit(later, "Later on", now - timedelta(days=10), **loaded).get_data(as_text=True)
+    rows = section_rows(moved, "overdue")
+    assert "Later on" not in moved and re.search(r'id="more-overdue".*?autofocus>Show more', rows, re.S)
+    rest = client.get(f"/w/{ws_a.slug}/tasks/", query_string={"section": "overdue", "after": loaded["loaded-overdue"]},
+                      headers={"HX-Request": "true", "HX-Target": "more-overdue"}).get_data(as_text=True)  # fmt: skip
+    assert "Overdue 5" in rest and "Later on" in rest and "Overdue 4" not in rest
+    # Loaded to its end ("all"): every row is drawn again.
+    everything = {**loaded, "loaded-overdue": "all"}
+    again = post(client, f"/w/{ws_a.slug}/tasks/{overdue[2]}/done", {"done": "0", **everything},
+                 headers={"HX-Request": "true", "HX-Target": "task-sections"}).get_data(as_text=True)  # fmt: skip
+    rows = section_rows(again, "overdue")
+    assert all(f"Overdue {n}" in rows for n in (2, 3, 4, 5)) and "Later on" in rows and "more-overdue" not in rows
+    assert loaded_fields(again)["loaded-overdue"] == "all"
+    # A forged "how far" is refused before anything is saved.
+    forged = post(client, f"/w/{ws_a.slug}/tasks/{overdue[1]}/done", {"done": "1", "loaded-overdue": "bm90"},
+                  headers={"HX-Request": "true", "HX-Target": "task-sections"})  # fmt: skip
+    assert forged.status_code == 400
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, overdue[1]).done_at is None

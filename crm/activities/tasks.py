@@ -17,13 +17,15 @@ from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
 from crm.mail import hand_over, one_line
-from crm.pagination import Page, keyset
+from crm.pagination import Page, decode_cursor, keyset
 from crm.permissions import scope_allows
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 50
+KEPT_LIMIT = 1000  # a section drawn again keeps at most this many of the rows the member had loaded
+LOADED_ALL = "all"  # a section loaded to its end (no "Show more" left)
 
 
 def _day_bounds(timezone: str) -> tuple[datetime, datetime]:
@@ -87,6 +89,52 @@ def task_page(member: Membership, timezone: str, section: str, after: str | None
 def my_tasks(member: Membership, timezone: str) -> dict[str, Page]:
     """Open tasks assigned to the member by when they are due, and the latest done ones."""
     return {section: task_page(member, timezone, section) for section in SECTIONS}
+
+
+def loaded_page(member: Membership, timezone: str, section: str, loaded: str | None) -> Page:
+    """A section drawn again as far as the member had loaded it: its rows through the one ``loaded``
+    names (the cursor of its "Show more"), or all of them (``LOADED_ALL``); its first page without
+    it. A task that moved into the loaded rows shows in its place; one that moved past them comes
+    with "Show more", as it would have."""
+    if not loaded:
+        return task_page(member, timezone, section)
+    statement, columns, descending = _sections(member, timezone)[section]
+    if loaded == LOADED_ALL:
+        return keyset(db.session, statement, columns, None, KEPT_LIMIT, descending)
+    key, bound = sa.tuple_(*columns), tuple(decode_cursor(loaded, columns))
+    through, beyond = (key >= bound, key < bound) if descending else (key <= bound, key > bound)
+    page = keyset(db.session, statement.where(through), columns, None, KEPT_LIMIT, descending)
+    if not page.items:  # every loaded row moved away: the section starts again
+        return task_page(member, timezone, section)
+    if page.next_cursor is None and db.session.scalar(statement.where(beyond).with_only_columns(Activity.id).limit(1)):
+        page.next_cursor = loaded
+    return page
+
+
+def how_far_loaded(member: Membership, timezone: str, values) -> dict[str, str | None]:
+    """How far each section was loaded, as a task's forms say (``loaded-<section>``); a forged cursor
+    is refused (400) here, before anything is saved."""
+    sections = _sections(member, timezone)
+    loaded = {section: values.get(f"loaded-{section}") or None for section in SECTIONS}
+    for section, cursor in loaded.items():
+        if cursor not in (None, LOADED_ALL):
+            decode_cursor(cursor, sections[section][1])
+    return loaded
+
+
+def tasks_as_loaded(member: Membership, timezone: str, loaded: dict[str, str | None]) -> dict[str, Page]:
+    """Every section as far as the member had loaded it (``loaded``: section -> how far)."""
+    return {section: loaded_page(member, timezone, section, loaded.get(section)) for section in SECTIONS}
+
+
+def section_of(task: Activity, timezone: str) -> str | None:
+    """The section of My tasks a task is in (an open one without a due date is in none)."""
+    if task.done_at is not None:
+        return "done"
+    if task.due_at is None:
+        return None
+    today, tomorrow = _day_bounds(timezone)
+    return "overdue" if task.due_at < today else "today" if task.due_at < tomorrow else "upcoming"
 
 
 def my_task(member: Membership, task_id: int) -> Activity | None:

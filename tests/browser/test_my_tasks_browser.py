@@ -74,3 +74,56 @@ def test_a_deal_task_of_a_member_without_deals_is_finished_from_my_tasks(app, pa
     section(page, "overdue").get_by_role("button", name="Mark done Chase the chests").click()
     expect(section(page, "done")).to_contain_text("Chase the chests")
     expect(section(page, "overdue")).to_contain_text("Nothing here.")
+
+
+def test_rows_shown_with_show_more_stay_after_an_edit_or_done_in_place(app, page: Page, live_server, monkeypatch):
+    monkeypatch.setattr("crm.activities.tasks.SECTION_LIMIT", 2)
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee", owner_id=owner.membership_id)
+    now = utcnow()
+    for n in range(1, 6):
+        make_activity(app, owner, ann, f"Overdue {n}", kind="task", due_at=now - timedelta(days=21 - n),
+                      assignee_id=owner.membership_id)  # fmt: skip
+    make_activity(app, owner, ann, "Later on", kind="task", due_at=now + timedelta(days=30),
+                  assignee_id=owner.membership_id)  # fmt: skip
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/tasks/")
+    overdue = section(page, "overdue")
+    overdue.get_by_role("link", name="Show more").click()
+    expect(overdue.get_by_role("link", name="Edit Overdue 4")).to_be_visible()
+    wait_for_htmx(page)
+    mark_window(page)
+
+    overdue.get_by_role("link", name="Edit Overdue 2").click()  # moved to Upcoming
+    form = page.locator("form.entry-edit")
+    expect(form.get_by_label("What happened, or what to do")).to_be_focused()
+    wait_for_htmx(page)
+    form.get_by_label("Due").fill("2031-03-04T10:30")
+    form.get_by_role("button", name="Save").click()
+    expect(section(page, "upcoming").get_by_role("link", name="Edit Overdue 2")).to_be_focused()
+    expect(overdue.locator("li:not(.load-more)")).to_have_count(3)  # 1, 3 and 4: the rows shown stay
+    expect(overdue).to_contain_text("Overdue 4")
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    wait_for_htmx(page)
+
+    overdue.get_by_role("button", name="Mark done Overdue 3").click()
+    expect(section(page, "done").get_by_role("button", name="Reopen Overdue 3")).to_be_focused()
+    expect(overdue.locator("li:not(.load-more)")).to_have_count(2)  # 1 and 4
+    expect(overdue).to_contain_text("Overdue 4")
+    wait_for_htmx(page)
+
+    # Moved past the rows shown: "Show more" brings it, and has the focus.
+    section(page, "upcoming").get_by_role("link", name="Edit Later on").click()
+    form = page.locator("form.entry-edit")
+    expect(form.get_by_label("What happened, or what to do")).to_be_focused()
+    wait_for_htmx(page)
+    form.get_by_label("Due").fill(f"{now - timedelta(days=10):%Y-%m-%dT%H:%M}")
+    form.get_by_role("button", name="Save").click()
+    expect(overdue.get_by_role("link", name="Show more")).to_be_focused()
+    expect(page.get_by_role("link", name="Edit Later on")).to_have_count(0)
+    wait_for_htmx(page)
+    page.keyboard.press("Enter")
+    expect(overdue.get_by_role("link", name="Edit Later on")).to_be_visible()
+    expect(overdue.locator("li")).to_have_count(4)  # 1, 4, 5 and Later on, each once
+    expect(overdue.locator("li").last).to_contain_text("Later on")
+    assert_no_full_reload(page)
