@@ -740,3 +740,68 @@ def test_an_edit_or_done_in_place_keeps_the_rows_shown_with_show_more(app, clien
     assert forged.status_code == 400
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.get(Activity, overdue[1]).done_at is None
+
+
+def test_a_deal_task_with_a_person_is_handed_on_by_the_deals_rule_on_every_page(app, client, auth, ws_a):
+    """A task logged on a deal that has a person is the deal's (crm/activities/routes.py
+    own_record_form): My tasks, the company's page, the deal's page and the person's page offer and
+    accept the same assignees, who may open the deal."""
+    from tests.factories import assign_role, make_company, make_deal, make_deal_activity, make_role
+
+    own = make_role(app, ws_a, "Own", ("contacts.read", "deals.read", "notes.write"), record_scope="own")
+    mo = make_member(app, ws_a, "mo@alpha.example.com")  # sees his own records only: the deal and Acme
+    otto = make_member(app, ws_a, "otto@alpha.example.com")  # his own only: Ann, not the deal
+    for member in (mo, otto):
+        assign_role(app, ws_a, member.membership_id, own)
+    sue = make_member(app, ws_a, "sue@alpha.example.com", role="support")  # every customer, no deals
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=mo.membership_id)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, owner_id=otto.membership_id)
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann, company_id=acme, owner_id=mo.membership_id)
+    due = utcnow() + timedelta(days=1)
+    quote = make_deal_activity(app, ws_a, deal, "Send the quote", kind="task", due_at=due,
+                               assignee_id=mo.membership_id)  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, quote).contact_id == ann  # the deal's person has it too
+    slug = ws_a.slug
+    pages = {"My tasks": (f"/w/{slug}/tasks/{quote}/edit", f"task-{quote}"),
+             "company": (f"/w/{slug}/companies/{acme}/activities/{quote}/edit", f"entry-activity-{quote}"),
+             "deal": (f"/w/{slug}/deals/{deal}/activities/{quote}/edit", f"entry-activity-{quote}")}  # fmt: skip
+    person_page = (f"/w/{slug}/contacts/{ann}/activities/{quote}/edit", f"entry-activity-{quote}")
+
+    def offered(url: str, target: str) -> set[str]:
+        form = client.get(url, headers={"HX-Request": "true", "HX-Target": target})
+        assert form.status_code == 200, url
+        select = form.get_data(as_text=True).split(f'name="entry{quote}-assignee_id"')[1].split("</select>")[0]
+        return set(re.findall(r'value="(\d*)"', select))
+
+    def hand(url: str, target: str, member_id: int):
+        fields = {"body": "Send the quote", "due_at": f"{due:%Y-%m-%dT%H:%M}", "remind_at": "",
+                  "assignee_id": str(member_id)}  # fmt: skip
+        return post(client, url, {f"entry{quote}-{name}": value for name, value in fields.items()},
+                    headers={"HX-Request": "true", "HX-Target": target})  # fmt: skip
+
+    def assignee() -> int:
+        with app.app_context(), workspace_scope(ws_a.id):
+            return db.session.get(Activity, quote).assignee_id
+
+    def give_back_to_mo() -> None:
+        with app.app_context(), workspace_scope(ws_a.id):
+            db.session.get(Activity, quote).assignee_id = mo.membership_id
+            db.session.commit()
+
+    deal_readers = {"", str(ws_a.membership_id), str(mo.membership_id)}  # Nobody, Alice (every record), Mo
+    auth.login(mo.email, mo.password)
+    for name, (url, target) in pages.items():
+        assert offered(url, target) == deal_readers, name  # not Otto (not his deal), not Sue (no deals)
+        for refused in (otto, sue):
+            assert hand(url, target, refused.membership_id).status_code == 422, (name, refused.email)
+            assert assignee() == mo.membership_id, name
+        assert hand(url, target, ws_a.membership_id).status_code == 200, name
+        assert assignee() == ws_a.membership_id, name
+        give_back_to_mo()
+    assert client.get(person_page[0]).status_code == 404  # Ann is Otto's
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)  # who logged it, and sees every record: the person's page too
+    assert offered(*person_page) == deal_readers
+    assert hand(*person_page, otto.membership_id).status_code == 422
+    assert hand(*person_page, sue.membership_id).status_code == 422 and assignee() == mo.membership_id

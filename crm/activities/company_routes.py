@@ -118,7 +118,7 @@ def toggle_done(company_id: int, activity_id: int):
 def edit(company_id: int, activity_id: int):
     company = company_or_404(company_id)
     activity = activity_of_or_404(company, activity_id)
-    # A person's or deal's entry is handed on as on that record's page, not by who may see the company.
+    # A deal's or person's entry is handed on as on that record's page, not by who may see the company.
     return edit_activity(activity, delete_permission(activity), own_record_form(activity),
                          lambda entry: company_entries(company, [entry]), company.name,
                          url_for("ws.companies.show", company_id=company.id))  # fmt: skip

@@ -14,6 +14,7 @@ from crm.activities.routes import (
     assigned_task,
     edit_activity,
     finish_task,
+    own_record_form,
     remove_activity,
     save_from_composer,
 )
@@ -116,7 +117,7 @@ def toggle_done(deal_id: int, activity_id: int):
 def edit(deal_id: int, activity_id: int):
     deal = deal_or_404(deal_id)
     activity = activity_of_or_404(deal, activity_id)
-    return edit_activity(activity, "deals.delete", partial(activity_form, deal.owner_id, "deals.read"),
+    return edit_activity(activity, "deals.delete", own_record_form(activity),
                          lambda entry: render_template("activities/_deal_entry.html", deal=deal, entry=entry),
                          deal.title, url_for("ws.deals.show", deal_id=deal.id))  # fmt: skip
 

@@ -35,13 +35,19 @@ def activity_form(owner_id: int | None, read_permission: str = "contacts.read", 
 
 
 def own_record_form(activity: Activity):
-    """The activity form (a ``new_form``) of the record an entry belongs to: its contact's, else its
-    deal's, else its company's. Shown elsewhere (a company's page, My tasks), a task is still handed
-    only to members who may open its own record, as on that record's page."""
-    if activity.contact_id is not None:
-        return partial(activity_form, activity.contact.owner_id)
+    """The activity form (a ``new_form``) of the record an entry belongs to, wherever it is edited (its
+    deal's, contact's or company's page, My tasks): a task is handed on only to members who may open
+    that record, by its owner and record scope, so the same task offers the same assignees everywhere.
+
+    Decision: an entry logged on a deal belongs to the deal, even when it has the deal's contact too.
+    It was logged on the deal (an entry logged on a person never has a deal); the deal's contact gets
+    it on their timeline as a copy (service.log_deal_activity); it is audited on the deal
+    (service._record_of); and it goes to the deal's owner, who may not own that person. Else the
+    entry is its contact's, else its company's."""
     if activity.deal_id is not None:
         return partial(activity_form, activity.deal.owner_id, "deals.read")
+    if activity.contact_id is not None:
+        return partial(activity_form, activity.contact.owner_id)
     return partial(activity_form, activity.company.owner_id)
 
 
@@ -128,7 +134,8 @@ def edit(contact_id: int, activity_id: int):
             "contacts/_summary.html", contact=contact, oob=True
         )
 
-    return edit_activity(activity, "contacts.delete", partial(activity_form, contact.owner_id), render_entry,
+    # A deal's entry on its person's timeline is handed on as on the deal's page (own_record_form).
+    return edit_activity(activity, "contacts.delete", own_record_form(activity), render_entry,
                          contact.name, url_for("ws.contacts.show", contact_id=contact.id))  # fmt: skip
 
 

@@ -54,7 +54,8 @@ def edit(task_id: int):
     another section). Every task
     listed is the member's own, and a task's assignee may correct it (crm/activities/service.py
     may_correct), on a record they may not open too: it is theirs to finish, and to reschedule. It is
-    handed on only to members who may open its record, as on that record's page."""
+    handed on only to members who may open its record, as on that record's page (a deal's task: the
+    deal's, even with a person: crm/activities/routes.py own_record_form)."""
     task = my_task(g.membership, task_id) or abort(404)
     swap = wants_partial(f"task-{task.id}")
     if request.method == "GET" and request.args.get("cancel"):
