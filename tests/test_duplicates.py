@@ -16,6 +16,7 @@ from crm.duplicates.models import ContactMerge, DuplicatePair
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
+from crm.tickets.models import Ticket
 from tests.conftest import post
 from tests.factories import (
     make_activity,
@@ -26,6 +27,7 @@ from tests.factories import (
     make_merge,
     make_purchase,
     make_role,
+    make_ticket,
 )
 from tests.query_counter import count_queries
 from tests.test_imports import import_id_of, imports_url, upload
@@ -250,6 +252,52 @@ def test_undo_puts_both_contacts_back(app, client, auth, ws_a):
         assert db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "contact.merge_undone")) == 1
     again = post(client, url(ws_a, f"merges/{merge_id}/undo"), {})
     assert again.status_code == 303 and "can no longer be undone" in client.get(url(ws_a)).get_data(as_text=True)
+
+
+def ticket_owner(app, ws, ticket_id: int) -> int:
+    with app.app_context(), workspace_scope(ws.id):
+        return db.session.get(Ticket, ticket_id).contact_id
+
+
+def test_the_tickets_move_with_the_merge_and_back_with_its_undo(app, client, auth, ws_a):
+    keep = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    other = make_contact(app, ws_a, "Ann L", emails=["ann@example.com"])
+    ticket_id, _token = make_ticket(app, ws_a, other, subject="Cup broken XYZ", requester_email="ann@example.com")
+    make_ticket(app, ws_a, other, subject="Lid missing")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, f"merge/{keep}/{other}")).get_data(as_text=True)
+    assert "deals and tickets move to the kept record" in page
+    assert re.search(r"<th scope=\"row\">Tickets</th><td>—</td><td>2 tickets</td>", page)
+    post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep})
+    assert ticket_owner(app, ws_a, ticket_id) == keep
+    kept_page = client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True)
+    assert "2 open tickets:" in kept_page and "Cup broken XYZ" in kept_page and "Lid missing" in kept_page
+    with app.app_context(), workspace_scope(ws_a.id):
+        number = db.session.get(Ticket, ticket_id).number
+        merge_id = db.session.scalar(sa.select(ContactMerge.id))
+    ticket_page = client.get(f"/w/{ws_a.slug}/tickets/{number}").get_data(as_text=True)
+    assert f'href="/w/{ws_a.slug}/contacts/{keep}">Ann Lee</a>' in ticket_page
+    assert f'/contacts/{other}"' not in ticket_page
+    index = client.get(url(ws_a)).get_data(as_text=True)
+    assert "comes back with its own activities, purchases, deals and tickets." in index
+    post(client, url(ws_a, f"merges/{merge_id}/undo"), {})
+    assert ticket_owner(app, ws_a, ticket_id) == other
+    assert "Cup broken XYZ" not in client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True)
+    assert "Cup broken XYZ" in client.get(f"/w/{ws_a.slug}/contacts/{other}").get_data(as_text=True)
+
+
+def test_the_merge_page_counts_tickets_only_for_members_who_see_them(app, client, auth, ws_a):
+    keep, other, _company = _pair(app, ws_a)
+    make_ticket(app, ws_a, keep, subject="Cup broken")
+    role = make_role(app, ws_a, "Merger", permissions=("contacts.read", "contacts.write", "contacts.delete"))
+    member = make_member(app, ws_a, "merger@alpha.example.com")
+    from tests.factories import assign_role
+
+    assign_role(app, ws_a, member.membership_id, role)
+    auth.login(member.email, member.password)
+    response = client.get(url(ws_a, f"merge/{keep}/{other}"))
+    assert response.status_code == 200 and "Head buyer" in response.get_data(as_text=True)
+    assert ">Tickets</th>" not in response.get_data(as_text=True)
 
 
 def test_a_merge_older_than_seven_days_cannot_be_undone(app, client, auth, ws_a):

@@ -339,3 +339,85 @@ def test_0047_gives_deals_and_products_a_folded_search_text(app, client, auth):
     assert "Müller order" not in quick
     products = client.get(f"/w/{ws.slug}/settings/products/", query_string={"q": "creme"}).get_data(as_text=True)
     assert "Café crème" in products
+
+
+def test_0049_moves_the_tickets_merges_left_on_contacts_merged_away(app, client, auth):
+    """Merges made before 0049 left the merged contact's tickets on it, in the trash. They move to
+    the contact kept (the last of a chain of merges), in every workspace, and each merge they passed
+    notes them so its undo moves them back; a merge undone keeps its tickets where they are. Each
+    workspace changed gets an audit entry by Kehu itself with the tickets' numbers."""
+    from crm.duplicates.models import ContactMerge
+    from crm.tenancy import workspace_scope
+    from tests.conftest import post
+    from tests.factories import make_contact, make_merge, make_ticket, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    clean = make_workspace(app, "Clean Co", "owner@clean.example.com")
+    keep, dup = make_contact(app, ws, "Ann Lee"), make_contact(app, ws, "Ann L")
+    first, middle, last = (make_contact(app, ws, name) for name in ("Bo Wu (old)", "Bo W", "Bo Wu"))
+    apart, back = make_contact(app, ws, "Cy Chen"), make_contact(app, ws, "Cy C")
+    theirs, their_dup = make_contact(app, other, "Di Du"), make_contact(app, other, "Di D")
+    make_ticket(app, clean, make_contact(app, clean, "Ed E"))
+    tickets = {name: make_ticket(app, space, contact, subject=name)[0] for name, space, contact in (
+        ("Cup broken", ws, dup), ("Lid missing", ws, first), ("Wrong colour", ws, back), ("Late", other, their_dup),
+    )}  # fmt: skip
+    merges = {"ann": make_merge(app, ws, keep, dup), "bo 1": make_merge(app, ws, middle, first)}
+    merges["bo 2"] = make_merge(app, ws, last, middle)
+    merges["cy"] = make_merge(app, ws, apart, back)
+    their_merge = make_merge(app, other, theirs, their_dup)
+    with app.app_context(), workspace_scope(ws.id):
+        db.session.get(ContactMerge, merges["cy"]).undone_at = datetime.now(UTC)  # and its ticket stays with Cy C
+        db.session.commit()
+    left_on = {tickets["Cup broken"]: dup, tickets["Lid missing"]: first, tickets["Wrong colour"]: back}
+    with app.app_context():
+        downgrade(revision="0048")
+        engine = owner_engine(app)
+        with engine.begin() as connection:  # as merges left them before 0049
+            for workspace_id, moves in ((ws.id, left_on), (other.id, {tickets["Late"]: their_dup})):
+                _enter_workspace(connection, workspace_id)
+                connection.execute(
+                    sa.text("UPDATE tickets SET contact_id = :to WHERE id = :id"),
+                    [{"id": ticket_id, "to": contact_id} for ticket_id, contact_id in moves.items()],
+                )
+                empty = sa.text("UPDATE contact_merges SET moved = :moved").bindparams(
+                    sa.bindparam("moved", type_=sa.JSON)
+                )
+                connection.execute(empty, {"moved": {}})
+        upgrade()
+        owners, moved, audited = {}, {}, {}
+        entries = sa.text("SELECT actor_id, actor_label, action, changes FROM audit_log"
+                          " WHERE workspace_id = :ws AND action = 'tickets.moved_to_merged'")  # fmt: skip
+        with engine.begin() as connection:
+            for workspace_id in (ws.id, other.id, clean.id):
+                _enter_workspace(connection, workspace_id)
+                subjects = connection.execute(sa.text("SELECT subject, contact_id FROM tickets"))
+                owners.update(tuple(row) for row in subjects)
+                merged = sa.text("SELECT id, moved FROM contact_merges").columns(moved=sa.JSON)
+                moved.update(tuple(row) for row in connection.execute(merged))
+                audited[workspace_id] = [
+                    (*row[:3], row[3] if isinstance(row[3], dict) else json.loads(row[3]))
+                    for row in connection.execute(entries, {"ws": workspace_id})
+                ]
+        if engine is not db.engine:
+            engine.dispose()
+    assert owners["Cup broken"] == keep and owners["Lid missing"] == last and owners["Late"] == theirs
+    assert owners["Wrong colour"] == back  # its merge was undone
+    assert moved[merges["ann"]] == {"tickets": [tickets["Cup broken"]]}
+    assert moved[merges["bo 1"]] == moved[merges["bo 2"]] == {"tickets": [tickets["Lid missing"]]}
+    assert moved[merges["cy"]] == {} and moved[their_merge] == {"tickets": [tickets["Late"]]}
+    with app.app_context(), workspace_scope(ws.id):
+        from crm.tickets.models import Ticket
+
+        numbers = sorted(db.session.scalars(sa.select(Ticket.number).where(Ticket.subject != "Wrong colour")))
+    assert audited[ws.id] == [(None, "", "tickets.moved_to_merged", {"tickets": [None, numbers], "contacts": 2})]
+    assert audited[other.id][0][3]["contacts"] == 1 and audited[clean.id] == []
+    auth.login(ws.email, ws.password)
+    assert "Cup broken" in client.get(f"/w/{ws.slug}/contacts/{keep}").get_data(as_text=True)
+    log = client.get(f"/w/{ws.slug}/settings/audit/").get_data(as_text=True)
+    assert "Tickets left on contacts merged into others were moved to the contacts kept (a Kehu upgrade)" in log
+    row = re.search(r"<tr>((?:(?!</tr>).)*<td>Tickets left on contacts merged.*?)</tr>", log, re.S).group(1)
+    assert f'<span class="field-name">Tickets</span>: <ins>{numbers[0]}, {numbers[1]}</ins>' in row
+    post(client, f"/w/{ws.slug}/duplicates/merges/{merges['ann']}/undo", {})
+    assert "Cup broken" in client.get(f"/w/{ws.slug}/contacts/{dup}").get_data(as_text=True)
+    assert "Cup broken" not in client.get(f"/w/{ws.slug}/contacts/{keep}").get_data(as_text=True)

@@ -221,3 +221,27 @@ def test_a_purge_that_fails_midway_logs_the_batches_it_did(app, ws_a, monkeypatc
     entries = rows(app, ws_a, AuditEntry, AuditEntry.action == "trash.purged")
     assert [entry.changes for entry in entries] == [{"contacts": 4, "companies": 0}]
     assert [exists(app, ws_a, Contact, contact_id) for contact_id in ids] == [False] * 4 + [True]
+
+
+def test_a_merged_contacts_tickets_stay_whole_on_the_survivor_after_the_purge(app, ws_a):
+    survivor = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    merged = make_contact(app, ws_a, "Ann L", emails=["ann@example.com"])
+    ticket_id, _token = make_ticket(
+        app, ws_a, merged, subject="Ann's broken cup", body="Ann here: it broke.", requester_email="ann@example.com"
+    )
+    merge_id = make_merge(app, ws_a, survivor, merged)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(ContactMerge, merge_id).created_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+    trashed(app, ws_a, Contact, merged, 31)
+    assert "1 contact(s)" in run_purge(app)
+    assert not exists(app, ws_a, Contact, merged)  # gone, not kept as an erased customer
+    ticket = rows(app, ws_a, Ticket, Ticket.id == ticket_id)[0]
+    assert (ticket.contact_id, ticket.subject, ticket.requester_email) == (
+        survivor,
+        "Ann's broken cup",
+        "ann@example.com",
+    )
+    bodies = [message.body for message in rows(app, ws_a, TicketMessage, TicketMessage.ticket_id == ticket_id)]
+    assert bodies == ["Ann here: it broke."]
+    assert rows(app, ws_a, Contact, Contact.id == survivor)[0].name == "Ann Lee"

@@ -61,6 +61,7 @@ FIELD_LABELS = {
     "ids": _l("Ticked rows"), "shared": _l("Shared with the team"),
     # the trash's purge: how many of each went
     "contacts": _l("Contacts"), "companies": _l("Companies"),
+    "tickets": _l("Tickets"),  # those migration 0049 moved, by number
     # the customer tier rules, by their labels on Settings -> Customer tiers
     **{name: field.args[0] for name, field in vars(CustomerRulesForm).items() if isinstance(field, UnboundField)},
 }  # fmt: skip

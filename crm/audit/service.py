@@ -59,6 +59,10 @@ ACTIONS = {
     "contact.exported": _l("Exported contacts"),
     # By Kehu itself, upgrading (migration 0042): tags stored whole ("a,b") became one tag a part.
     "tags.split": _l("Tags holding a comma or another separator were split, one tag a part (a Kehu upgrade)"),
+    # By Kehu itself, upgrading (migration 0049): tickets left on contacts merged away moved to the kept ones.
+    "tickets.moved_to_merged": _l(
+        "Tickets left on contacts merged into others were moved to the contacts kept (a Kehu upgrade)"
+    ),
     "saved_view.created": _l("Saved a view"),
     "saved_view.updated": _l("Changed a saved view"),
     "saved_view.renamed": _l("Renamed a saved view"),

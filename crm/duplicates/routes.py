@@ -137,6 +137,8 @@ def _merge_page(left: Contact, right: Contact, form=None, status: int = 200):
     form = form or merge_form(left, right, rows, formdata=None)
     context = {"left": left, "right": right, "rows": rows, "form": form, "sensitive": sensitive,
                "undo_days": service.UNDO_DAYS}  # fmt: skip
+    if g.membership.can("tickets.read"):
+        context["tickets"] = service.ticket_counts(left.id, right.id)
     return render_template("duplicates/merge.html", **context), status
 
 

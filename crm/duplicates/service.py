@@ -19,6 +19,7 @@ from crm.duplicates.models import ContactMerge, DuplicatePair
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import ALL_WORKSPACES, bound_workspace_id, workspace_scope
+from crm.tickets.models import Ticket
 from crm.workspaces.models import Workspace
 
 UNDO_DAYS = 7
@@ -28,8 +29,12 @@ FIELDS = (
     "name", "company_id", "title", "gender", "birthday", "source", "owner_id", "about",
     "street", "city", "region", "postal_code", "country", "external_id",
 )  # fmt: skip
-# Rows that belong to a contact and move to the survivor (tickets join when they exist).
-MOVED = {"activities": Activity, "purchases": Purchase, "deals": Deal}
+# Rows that are the person's and move to the survivor (undo moves back those still there). What
+# else names a contact stays with the merged one, which undo brings back as it was: its email and
+# phone identities and its tags (the survivor gets the union of both), its data-quality findings
+# and import undo rows (about its own values as they were then); its duplicate pairs go. A ticket
+# left on it would vanish from the survivor's page and be anonymised when the trash is purged.
+MOVED = {"activities": Activity, "purchases": Purchase, "deals": Deal, "tickets": Ticket}
 
 
 class MergeRefused(ValueError):
@@ -152,7 +157,7 @@ def dismiss(pair: DuplicatePair) -> None:
 def merge(survivor: Contact, merged: Contact, picks: dict[str, int], member) -> ContactMerge:
     """Folds ``merged`` into ``survivor``. ``picks`` names, per field, the contact whose value is
     kept (a field not named keeps the survivor's value, or takes the other's when it has none).
-    Emails, phones and tags are combined; activities and purchases move; ``merged`` goes to the
+    Emails, phones and tags are combined; the rows of ``MOVED`` move; ``merged`` goes to the
     trash; the survivor's classes are recomputed."""
     if survivor.id == merged.id or survivor.deleted_at or merged.deleted_at:
         raise MergeRefused
@@ -179,6 +184,16 @@ def merge(survivor: Contact, merged: Contact, picks: dict[str, int], member) -> 
                  "merged_id": [merged.id, None], "fields": [None, sorted(before)]})  # fmt: skip
     refresh_for(survivor)
     return record
+
+
+def ticket_counts(*contact_ids: int) -> dict[int, int]:
+    """How many tickets each contact has (those a merge would move), deleted ones left out."""
+    statement = (
+        sa.select(Ticket.contact_id, sa.func.count())
+        .where(Ticket.contact_id.in_(contact_ids), Ticket.deleted_at.is_(None))
+        .group_by(Ticket.contact_id)
+    )
+    return {contact_id: 0 for contact_id in contact_ids} | dict(db.session.execute(statement).all())
 
 
 def _merged_values(survivor: Contact, merged: Contact, picks: dict[str, int]) -> dict:

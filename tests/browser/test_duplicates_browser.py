@@ -1,11 +1,11 @@
 """Duplicates in a real browser: the warning while a contact is typed, the Duplicates page,
-the side-by-side merge, and its undo."""
+the side-by-side merge (the merged contact's ticket moving to the one kept), and its undo."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import log_in
-from tests.factories import make_contact, make_purchase, make_workspace
+from tests.factories import make_contact, make_purchase, make_ticket, make_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -26,17 +26,25 @@ def test_typing_warns_then_merge_side_by_side_and_undo(app, page: Page, live_ser
     page.get_by_label("Title").fill("Head buyer")
     page.get_by_role("button", name="Add contact").click()  # a warning, not a block
     expect(page.get_by_role("heading", name="Annie Lee", level=1, exact=True)).to_be_visible()
+    annie = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    make_ticket(app, owner, annie, subject="Cup arrived broken", requester_email="ann@example.com")
 
     page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
     page.get_by_role("link", name="Duplicates").click()
     expect(page.get_by_role("cell", name="Same email address: ann@example.com")).to_be_visible()
     page.get_by_role("link", name="Compare and merge").click()
+    expect(page.get_by_role("row", name="Tickets")).to_contain_text("1 ticket")
     page.get_by_role("row", name="Keep this record").get_by_label("Ann Lee", exact=True).check()
     page.get_by_role("row", name="Title").get_by_label("Head buyer").check()
     page.get_by_role("button", name="Merge").click()
 
     expect(page.get_by_role("heading", name="Ann Lee", level=1, exact=True)).to_be_visible()
     expect(page.get_by_text("Head buyer").first).to_be_visible()
+    expect(page.get_by_text("1 open ticket:")).to_be_visible()
+    page.locator(".open-tickets").get_by_role("link", name="Cup arrived broken").click()
+    expect(page.get_by_role("heading", name="Cup arrived broken")).to_be_visible()
+    page.locator(".customer-name").get_by_role("link", name="Ann Lee").click()  # not the merged one, gone
+    expect(page.get_by_role("heading", name="Ann Lee", level=1, exact=True)).to_be_visible()
     page.get_by_role("navigation").get_by_role("link", name="Contacts").click()
     expect(page.get_by_role("heading", name="Contacts", level=1, exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Annie Lee")).to_have_count(0)
@@ -45,3 +53,4 @@ def test_typing_warns_then_merge_side_by_side_and_undo(app, page: Page, live_ser
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Undo merge Annie Lee").click()
     expect(page.get_by_role("heading", name="Annie Lee", level=1, exact=True)).to_be_visible()
+    expect(page.locator(".open-tickets").get_by_role("link", name="Cup arrived broken")).to_be_visible()  # back
