@@ -2,6 +2,7 @@
 the warning while a contact is typed, the merge field by field and its undo; bad input,
 permissions and record scope. Jobs run in the request (JOBS_INLINE)."""
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -22,12 +23,14 @@ from tests.factories import (
     make_activity,
     make_company,
     make_contact,
+    make_custom_field,
     make_deal,
     make_member,
     make_merge,
     make_purchase,
     make_role,
     make_ticket,
+    set_custom_value,
 )
 from tests.query_counter import count_queries
 from tests.test_imports import import_id_of, imports_url, upload
@@ -298,6 +301,69 @@ def test_the_merge_page_counts_tickets_only_for_members_who_see_them(app, client
     response = client.get(url(ws_a, f"merge/{keep}/{other}"))
     assert response.status_code == 200 and "Head buyer" in response.get_data(as_text=True)
     assert ">Tickets</th>" not in response.get_data(as_text=True)
+
+
+def _passports(app, ws, keep_value: str, other_value: str) -> tuple[int, int, int]:
+    field_id = make_custom_field(app, ws, "Passport", sensitive=True)
+    keep = make_contact(app, ws, "Ann Lee", emails=["ann@example.com"])
+    other = make_contact(app, ws, "Ann L", emails=["ann@example.com"])
+    set_custom_value(app, ws, keep, field_id, keep_value)
+    set_custom_value(app, ws, other, field_id, other_value)
+    return keep, other, field_id
+
+
+def revealed(client, ws, contact_id: int, field_id: int) -> str:
+    return post(client, f"/w/{ws.slug}/reveal/contact/{contact_id}/{field_id}", {}).get_data(as_text=True)
+
+
+def test_a_member_who_sees_sensitive_details_chooses_a_sensitive_value_without_seeing_it(app, client, auth, ws_a):
+    keep, other, field_id = _passports(app, ws_a, "OLD-111", "NEW-222")
+    auth.login(ws_a.email, ws_a.password)
+    page = html.unescape(client.get(url(ws_a, f"merge/{keep}/{other}")).get_data(as_text=True))
+    assert 'name="pick_cf_passport"' in page and "OLD-111" not in page and "NEW-222" not in page
+    chosen = (
+        rf'checked id="pick_cf_passport-0"[^>]*>\s*<label for="pick_cf_passport-0"><span id="reveal-contact-{keep}-'
+    )
+    assert re.search(chosen + rf'{field_id}">Ann Lee\'s value</span></label>', page)  # the survivor's unless changed
+    assert f'<span id="reveal-contact-{other}-{field_id}">Ann L\'s value</span>' in page
+    assert f'action="/w/{ws_a.slug}/reveal/contact/{other}/{field_id}"' in page
+    assert 'Reveal<span class="visually-hidden"> Passport, Ann L</span>' in page
+    assert "NEW-222" in revealed(client, ws_a, other, field_id)  # logged as on the contact's page
+    post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep, "pick_cf_passport": other})
+    assert "NEW-222" in revealed(client, ws_a, keep, field_id)
+
+
+def test_equal_sensitive_values_are_not_a_choice(app, client, auth, ws_a):
+    keep, other, field_id = _passports(app, ws_a, "SAME-1", "SAME-1")  # two ciphertexts of one value
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, f"merge/{keep}/{other}")).get_data(as_text=True)
+    assert 'name="pick_cf_passport"' not in page and page.count(f'-{field_id}">••••••</span>') == 2
+
+
+def test_a_member_who_may_not_see_sensitive_details_is_told_the_other_value_stays_in_the_trash(app, client, auth, ws_a):
+    keep, other, field_id = _passports(app, ws_a, "OLD-111", "NEW-222")
+    role = make_role(app, ws_a, "Merger", permissions=("contacts.read", "contacts.write", "contacts.delete"))
+    member = make_member(app, ws_a, "merger@alpha.example.com")
+    from tests.factories import assign_role
+
+    assign_role(app, ws_a, member.membership_id, role)
+    auth.login(member.email, member.password)
+    page = html.unescape(client.get(url(ws_a, f"merge/{keep}/{other}")).get_data(as_text=True))
+    assert 'name="pick_cf_passport"' not in page and "Reveal" not in page and "Ann L's value" not in page
+    assert "<td>••••••</td><td>••••••</td>" in page
+    assert (
+        "Passport is hidden from you: the record you keep keeps its own, and the other record's stays with it "
+        "in the trash." in page
+    )
+    assert "Birthday and address are hidden from you: the record you keep keeps its own" in page
+    post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep, "pick_cf_passport": other})  # no such choice
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    assert "OLD-111" in revealed(client, ws_a, keep, field_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        merge_id = db.session.scalar(sa.select(ContactMerge.id))
+    post(client, url(ws_a, f"merges/{merge_id}/undo"), {})
+    assert "NEW-222" in revealed(client, ws_a, other, field_id)  # back from the trash with its own
 
 
 def test_a_merge_older_than_seven_days_cannot_be_undone(app, client, auth, ws_a):

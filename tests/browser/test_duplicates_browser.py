@@ -4,8 +4,15 @@ the side-by-side merge (the merged contact's ticket moving to the one kept), and
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import log_in
-from tests.factories import make_contact, make_purchase, make_ticket, make_workspace
+from tests.browser.helpers import assert_no_full_reload, log_in, mark_window, wait_for_htmx
+from tests.factories import (
+    make_contact,
+    make_custom_field,
+    make_purchase,
+    make_ticket,
+    make_workspace,
+    set_custom_value,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +61,26 @@ def test_typing_warns_then_merge_side_by_side_and_undo(app, page: Page, live_ser
     page.get_by_role("button", name="Undo merge Annie Lee").click()
     expect(page.get_by_role("heading", name="Annie Lee", level=1, exact=True)).to_be_visible()
     expect(page.locator(".open-tickets").get_by_role("link", name="Cup arrived broken")).to_be_visible()  # back
+
+
+def test_a_sensitive_value_is_revealed_on_the_merge_page_and_chosen(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    field_id = make_custom_field(app, owner, "Passport", sensitive=True)
+    ann = make_contact(app, owner, "Ann Lee", emails=["ann@example.com"])
+    other = make_contact(app, owner, "Ann L", emails=["ann@example.com"])
+    set_custom_value(app, owner, ann, field_id, "OLD-111")
+    set_custom_value(app, owner, other, field_id, "NEW-222")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/duplicates/merge/{ann}/{other}")
+    wait_for_htmx(page)
+    mark_window(page)
+    row = page.get_by_role("row", name="Passport")
+    expect(row.get_by_label("Ann Lee's value")).to_be_checked()
+    row.get_by_role("button", name="Reveal Passport, Ann L", exact=True).click()
+    expect(row.get_by_label("NEW-222")).to_be_visible()  # the value in place of the name, in its label
+    assert_no_full_reload(page)
+    row.get_by_label("NEW-222").check()
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_role("heading", name="Ann Lee", level=1, exact=True)).to_be_visible()
+    page.get_by_role("button", name="Reveal Passport").click()
+    expect(page.get_by_text("NEW-222")).to_be_visible()
