@@ -366,6 +366,31 @@ def test_a_member_who_may_not_see_sensitive_details_is_told_the_other_value_stay
     assert "NEW-222" in revealed(client, ws_a, other, field_id)  # back from the trash with its own
 
 
+def test_the_custom_values_a_merge_takes_are_in_the_survivors_history(app, client, auth, ws_a):
+    from tests.test_change_history import history_of
+
+    keep, other, _field_id = _passports(app, ws_a, "OLD-111", "NEW-222")
+    plan = make_custom_field(app, ws_a, "Plan")
+    set_custom_value(app, ws_a, keep, plan, "Basic")
+    set_custom_value(app, ws_a, other, plan, "Pro")
+    seats = make_custom_field(app, ws_a, "Seats", kind="number")
+    set_custom_value(app, ws_a, other, seats, 12)  # the survivor has none: filled
+    auth.login(ws_a.email, ws_a.password)
+    data = {"survivor": keep, "pick_cf_plan": other, "pick_cf_passport": other, "pick_name": keep}
+    post(client, url(ws_a, f"merge/{keep}/{other}"), data)
+    history = history_of(client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True))
+    assert '<span class="field-name">Plan</span>: <del>Basic</del> → <ins>Pro</ins>' in history
+    assert '<span class="field-name">Seats</span>: <ins>12</ins>' in history
+    assert '<span class="field-name">Passport</span>: <del>••••••</del> → <ins>••••••</ins>' in history
+    assert "NEW-222" not in history and "OLD-111" not in history
+    with app.app_context(), workspace_scope(ws_a.id):
+        merge_id = db.session.scalar(sa.select(ContactMerge.id))
+    post(client, url(ws_a, f"merges/{merge_id}/undo"), {})
+    history = history_of(client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True))
+    assert '<span class="field-name">Plan</span>: <del>Pro</del> → <ins>Basic</ins>' in history
+    assert '<span class="field-name">Seats</span>: <del>12</del>' in history
+
+
 def test_a_merge_older_than_seven_days_cannot_be_undone(app, client, auth, ws_a):
     keep, other, _company = _pair(app, ws_a)
     merge_id = make_merge(app, ws_a, keep, other)

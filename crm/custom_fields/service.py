@@ -227,6 +227,17 @@ def merged(fields: list[FieldDef], current: dict, submitted: dict) -> tuple[dict
     return new, changes
 
 
+def changes_between(fields: list[FieldDef], before: dict, after: dict) -> dict:
+    """The audit changes from one stored ``custom`` dict to another (a merge's, its undo's), as
+    ``merged`` logs them: by label, sensitive values masked, compared decrypted."""
+    changes = {}
+    for field in fields:
+        old, new = (before or {}).get(field.key), (after or {}).get(field.key)
+        if from_storage(field, old) != from_storage(field, new):
+            changes[reserved.audit_name(field)] = [_audit_text(field, old), _audit_text(field, new)]
+    return changes
+
+
 def _audit_text(field: FieldDef, stored):
     if stored is None:
         return None

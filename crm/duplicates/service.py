@@ -12,6 +12,7 @@ from crm.billing import limits
 from crm.contacts import classification
 from crm.contacts import service as contacts
 from crm.contacts.models import Contact
+from crm.custom_fields import service as custom_fields
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.duplicates import finder
@@ -164,7 +165,7 @@ def merge(survivor: Contact, merged: Contact, picks: dict[str, int], member) -> 
     data = _merged_values(survivor, merged, picks)
     before = _values(survivor, data)
     before["last_activity_at"] = _iso(survivor.last_activity_at)
-    contacts.update_contact(survivor, data)
+    contacts.update_contact(survivor, _with_custom_audit(survivor, data))
     moved = {}
     for key, model in MOVED.items():
         ids = list(db.session.scalars(sa.select(model.id).where(model.contact_id == merged.id)))
@@ -222,6 +223,15 @@ def _merged_values(survivor: Contact, merged: Contact, picks: dict[str, int]) ->
     return data
 
 
+def _with_custom_audit(contact: Contact, data: dict) -> dict:
+    """``data`` with the audit changes of its custom values, so the contact's history names them
+    as an edit does (the contact form's own are worked out by crm.custom_fields.service.merged)."""
+    if "custom" not in data:
+        return data
+    fields = custom_fields.definitions(db.session.get(Workspace, contact.workspace_id), "contact")
+    return {**data, "custom_audit": custom_fields.changes_between(fields, contact.custom, data["custom"])}
+
+
 def _union(first: list, second: list) -> list:
     return list(dict.fromkeys([*first, *second]))
 
@@ -270,7 +280,7 @@ def undo(record: ContactMerge) -> None:
     last_activity_at = before.pop("last_activity_at", None)
     if before.get("birthday"):
         before["birthday"] = date.fromisoformat(before["birthday"])
-    contacts.update_contact(survivor, before)
+    contacts.update_contact(survivor, _with_custom_audit(survivor, before))
     for key, ids in record.moved.items():
         if ids:
             model = MOVED[key]
