@@ -1,0 +1,210 @@
+"""An automated WCAG 2.2 AA check of the customer-database pages with axe-core (the axe-playwright-python
+package bundles it): each page in English and in Chinese, at desktop width and at 320 px, with its
+disclosures open, must have no violation of the WCAG A and AA rules. axe finds only part of what
+fails WCAG (names, contrast, landmarks, ids, nesting, target size...); test_accessibility_browser.py
+and the pages' own browser tests check what it cannot."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.contacts.service import delete_contact
+from crm.custom_fields.service import forget_definitions
+from crm.db import utcnow
+from crm.extensions import db, limiter
+from crm.tenancy import workspace_scope
+from crm.workspaces.service import forget_every_slug
+from tests.browser.helpers import log_in, wait_for_htmx
+from tests.conftest import empty_tables
+from tests.factories import (
+    make_activity,
+    make_company,
+    make_company_activity,
+    make_company_purchase,
+    make_contact,
+    make_custom_field,
+    make_import,
+    make_member,
+    make_purchase,
+    make_workspace,
+)
+
+pytestmark = pytest.mark.browser
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE = Axe()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state():
+    """Overrides conftest's: the module's data set stays for all its scans (they only read);
+    ``data`` empties the tables once the module is done."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def data(app):
+    limiter.reset()
+    forget_every_slug()
+    forget_definitions()
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    zh = make_member(app, owner, "zhou@alpha.example.com", role="admin")
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == zh.email)).locale = "zh_Hans"
+        db.session.commit()
+    make_custom_field(app, owner, "Favourite tea")
+    make_custom_field(app, owner, "Region", kind="select", options=["North", "South"])
+    acme = make_company(app, owner, "Acme Ltd", industry="Tea", website="https://acme.example.com")
+    make_company_purchase(app, owner, acme, "Green tea", 250)
+    make_company_activity(app, owner, acme, "Met their buyer at the fair")
+    ann = make_contact(app, owner, "Ann Lee", tags=["fair", "vip"], company_id=acme,
+                       emails=["ann@acme.example.com"], phones=["+358401234567"], title="Buyer")  # fmt: skip
+    make_contact(app, owner, "Bob Stone", emails=["bob@example.com"])
+    make_contact(app, owner, "陈伟", tags=["fair"])
+    make_purchase(app, owner, ann, "Green tea", 120)
+    make_activity(app, owner, ann, "Liked the oolong samples")
+    make_activity(app, owner, ann, "Call Ann back", kind="task", due_at=utcnow() - timedelta(days=1),
+                  assignee_id=owner.membership_id)  # fmt: skip
+    make_activity(app, owner, ann, "Send the catalogue", kind="task", due_at=utcnow() + timedelta(days=3),
+                  assignee_id=zh.membership_id)  # fmt: skip
+    gone = make_contact(app, owner, "Carl Old")
+    with app.app_context(), workspace_scope(owner.id):
+        delete_contact(db.session.get(Contact, gone))
+        db.session.commit()
+    import_id = make_import(app, owner)
+    yield {"owner": owner, "zh": zh, "company": acme, "contact": ann, "import_id": import_id}
+    empty_tables(app)
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def signed_in(request, browser: Browser, live_server, data) -> Page:
+    """A page of a member who reads English (the owner) or Chinese, signed in once per module."""
+    member = data["owner"] if request.param == "en" else data["zh"]
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_server.url, member.email, member.password)
+    expect(page.locator("html")).to_have_attribute("lang", "en" if request.param == "en" else "zh-Hans")
+    yield page
+    context.close()
+
+
+def open_every_disclosure(page: Page) -> None:
+    """Opens the filters and every other <details> of the page (some load when opened)."""
+    page.evaluate("() => document.querySelectorAll('main details').forEach(d => { d.open = true; })")
+    wait_for_htmx(page)
+
+
+def click_and_settle(page: Page, selector: str) -> None:
+    page.locator(selector).first.click()
+    wait_for_htmx(page)
+
+
+def tick_every_row(page: Page) -> None:
+    page.locator("#select-page").check()
+    expect(page.locator("#bulk-bar, .bulk-bar").first).to_be_visible()
+    wait_for_htmx(page)
+
+
+def edit_details(page: Page, details: str) -> None:
+    click_and_settle(page, f"{details} .section-head a")
+    expect(page.locator(f"{details} form")).to_be_visible()
+
+
+def send_empty_composers(page: Page) -> None:
+    """Saving a note and a purchase with nothing in them: both forms come back with their errors."""
+    for composer in page.locator(".composers form").all():
+        composer.locator("button[type=submit]").first.click()
+        expect(composer.locator(".error").first).to_be_visible()
+        wait_for_htmx(page)
+
+
+def save_details(page: Page, details: str) -> None:
+    edit_details(page, details)
+    click_and_settle(page, f"{details} form button[type=submit]")
+    expect(page.locator("#toasts .toast").first).to_be_visible()
+
+
+def header_search(page: Page) -> None:
+    page.locator("#global-q").fill("a")
+    expect(page.locator("#global-search-results a").first).to_be_visible()
+    wait_for_htmx(page)
+
+
+def open_workspace_menu(page: Page) -> None:
+    page.locator(".switcher summary").click()
+    expect(page.locator(".switcher .menu-list a").first).to_be_visible()
+    wait_for_htmx(page)
+
+
+def submit_first_form(page: Page, form: str) -> None:
+    click_and_settle(page, f"{form} button[type=submit]")
+    expect(page.locator("main .error, main .errors").first).to_be_visible()
+
+
+def all_of(*steps):
+    def prepare(page: Page) -> None:
+        for step in steps:
+            step(page)
+
+    return prepare
+
+
+# name: (address under the workspace, what to do there before the scan). A scan costs about a
+# second, so each page is brought into several of its states at once: disclosures open, errors
+# shown, a form opened in place, a toast.
+SCENARIOS = {
+    "contacts": ("contacts/?tag=fair", all_of(open_every_disclosure, tick_every_row)),
+    "contact": (
+        "contacts/{contact}",
+        all_of(open_every_disclosure, send_empty_composers, lambda page: save_details(page, "#contact-details")),
+    ),
+    "companies": ("companies/", open_every_disclosure),
+    "company": (
+        "companies/{company}",
+        all_of(open_every_disclosure, lambda page: edit_details(page, "#company-details")),
+    ),
+    "tasks": ("tasks/", lambda page: click_and_settle(page, "main a[data-hx-target^='#task-']")),
+    "custom-fields": ("settings/custom-fields/", lambda page: submit_first_form(page, "form.record-form")),
+    "customer-tiers": ("settings/customer-tiers/", open_every_disclosure),
+    "imports": ("imports/", lambda page: submit_first_form(page, "form[enctype]")),
+    "import": ("imports/{import_id}", open_every_disclosure),
+    "trash": ("contacts/trash", open_every_disclosure),
+    "search": ("search/?q=a", open_workspace_menu),
+    "header-search": ("contacts/", header_search),
+}
+
+
+def scan(page: Page) -> list[dict]:
+    options = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
+    return AXE.run(page, options=options).response["violations"]
+
+
+def report(violations: list[dict]) -> list[str]:
+    """A line a failing element: the rule, where, what it asks, and the element's start."""
+    return [
+        f"{violation['id']} {' '.join(map(str, node['target']))}: {violation['help']}\n    {node['html'][:200]}"
+        for violation in violations
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_wcag_violation(signed_in: Page, live_server, data, scenario):
+    """Each page is scanned at desktop width, then narrowed to 320 px and scanned again (the layout
+    reflows without a reload, and the scan of the same state costs no second visit)."""
+    page = signed_in
+    page.set_viewport_size({"width": 1280, "height": 800})
+    address, prepare = SCENARIOS[scenario]
+    page.goto(f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
+    wait_for_htmx(page)
+    prepare(page)
+    found = []
+    for width in (1280, 320):
+        page.set_viewport_size({"width": width, "height": 800})
+        found += [f"at {width}px: {line}" for line in report(scan(page))]
+    assert not found, "axe found:\n" + "\n".join(found)
