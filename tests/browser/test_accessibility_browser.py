@@ -143,3 +143,16 @@ def test_a_list_wider_than_a_phone_scrolls_from_the_keyboard(app, page: Page, li
     assert style == ["solid", "3px"]
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => document.activeElement.scrollLeft > 0")
+
+
+def test_a_contacts_composers_fit_inside_the_timeline_at_320_pixels(app, page: Page, live_server):
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    ann = make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
+    timeline = page.get_by_role("region", name="Timeline").bounding_box()
+    right_edge = timeline["x"] + timeline["width"]
+    for button in ("Save", "Add purchase"):  # the note's composer and the purchase's
+        form = page.locator("form", has=page.get_by_role("button", name=button, exact=True)).bounding_box()
+        assert form["x"] + form["width"] <= right_edge, (button, form, timeline)
