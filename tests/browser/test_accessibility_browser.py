@@ -7,6 +7,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from crm.auth.models import User
+from crm.contacts.models import Contact
+from crm.contacts.service import delete_contact
 from crm.extensions import db
 from crm.imports.models import Import
 from crm.tenancy import workspace_scope
@@ -156,3 +158,21 @@ def test_a_contacts_composers_fit_inside_the_timeline_at_320_pixels(app, page: P
     for button in ("Save", "Add purchase"):  # the note's composer and the purchase's
         form = page.locator("form", has=page.get_by_role("button", name=button, exact=True)).bounding_box()
         assert form["x"] + form["width"] <= right_edge, (button, form, timeline)
+
+
+def test_a_button_in_a_table_keeps_its_words_on_one_line_on_a_phone(app, page: Page, live_server):
+    """Chinese breaks between any two characters: in a narrow table "恢复" stood one character a line."""
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == owner.email)).locale = "zh_Hans"
+        db.session.commit()
+    gone = make_contact(app, owner, "Carl Old")
+    with app.app_context(), workspace_scope(owner.id):
+        delete_contact(db.session.get(Contact, gone))
+        db.session.commit()
+    log_in(page, live_server.url, owner.email, owner.password)  # the sign-in page is in the browser's English
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.goto(f"{live_server.url}/w/{owner.slug}/contacts/trash")
+    restore = page.get_by_role("button", name="恢复 Carl Old")
+    font_size = float(restore.evaluate("element => getComputedStyle(element).fontSize").removesuffix("px"))
+    assert restore.bounding_box()["height"] < 2 * font_size, restore.bounding_box()
