@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 import wtforms
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from wtforms import widgets
 from wtforms.validators import StopValidation, ValidationError
@@ -65,6 +66,18 @@ class SelectField(wtforms.SelectField):
 
 class SelectMultipleField(wtforms.SelectMultipleField):
     widget = Select(multiple=True)
+
+    def pre_validate(self, form):
+        """WTForms' check with a message of the app's ("'Beer' is not a valid choice for this field."
+        has no translation in WTForms' catalogue, so it was English on a Chinese page)."""
+        if self.process_errors or not self.validate_choice or not self.data or self.choices is None:
+            return super().pre_validate(form)
+        offered = {self.coerce(choice.value) for choice in self._iter_choices_normalized()}
+        refused = [str(value) for value in dict.fromkeys(self.data) if value not in offered]
+        if refused:
+            raise ValidationError(ngettext("%(value)s is not one of this field's choices.",
+                                           "%(value)s are not among this field's choices.",
+                                           len(refused), value=", ".join(refused)))  # fmt: skip
 
 
 class AmountField(wtforms.DecimalField):
