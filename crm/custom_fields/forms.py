@@ -45,6 +45,10 @@ class DefinitionForm(FlaskForm):
         if built_in is not None and (self.kept_label is None or reserved.fold(label) != reserved.fold(self.kept_label)):
             raise ValidationError(_l("Taken by a built-in field (%(field)s): choose another label.", field=built_in))
 
+    def validate_required(self, field):
+        if field.data and self.kind.data == "checkbox":
+            raise ValidationError(_l("A yes/no field cannot be required: unticked is an answer."))
+
     def choices_list(self) -> list[str]:
         lines = [line.strip()[:80] for line in (self.options.data or "").splitlines()]
         return list(dict.fromkeys(line for line in lines if line))
