@@ -8,8 +8,9 @@ from crm.contacts.models import Contact
 from crm.custom_fields.models import CustomField
 from crm.extensions import db
 from crm.tenancy import workspace_scope
+from crm.workspaces.models import Workspace
 from tests.conftest import post
-from tests.factories import make_custom_field
+from tests.factories import make_contact, make_custom_field, set_custom_value
 
 SETTINGS = "/settings/custom-fields/"
 NEW_CONTACT = {"name": "Zed", "lifecycle": "lead", "level": ""}
@@ -71,3 +72,51 @@ def test_yes_no_fields_made_required_before_lose_the_badge_with_0050(app, client
     assert page.count(">Required</span>") == 1  # Code's
     with app.app_context(), workspace_scope(ws_b.id):
         assert db.session.scalar(sa.select(CustomField.required)) is False
+
+
+def bump_fields_version(app, ws) -> None:
+    """After changing a definition behind the service's back: the cached definitions are read again."""
+    with app.app_context():
+        db.session.get(Workspace, ws.id).custom_fields_version += 1
+        db.session.commit()
+
+
+def keys_of(app, ws) -> dict:
+    with app.app_context(), workspace_scope(ws.id):
+        return dict(db.session.execute(sa.select(CustomField.label, CustomField.key)).all())
+
+
+def test_a_field_key_never_takes_another_fields_range_filter(app, client, auth, ws_a, ws_b):
+    make_custom_field(app, ws_b, "Start", kind="date")  # another workspace's fields take nothing here
+    make_custom_field(app, ws_a, "Start from", kind="text")
+    make_custom_field(app, ws_a, "Start", kind="date")  # its ends would be start_from and start_to
+    make_custom_field(app, ws_a, "Due", kind="number")
+    make_custom_field(app, ws_a, "Due to", kind="text")  # would be due_to, the number's upper end
+    assert keys_of(app, ws_a) == {"Start from": "start_from", "Start": "start_2", "Due": "due", "Due to": "due_to_2"}
+    assert keys_of(app, ws_b) == {"Start": "start"}
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+    for name in ("cf_start_from", "cf_start_2_from", "cf_start_2_to", "cf_due_to", "cf_due_to_2", "cf_due_from"):
+        assert page.count(f'name="{name}"') == 1, name
+
+
+def test_a_key_that_took_a_range_end_before_keeps_its_filter(app, client, auth, ws_a):
+    """Fields made before keys avoided range ends: the field whose key the argument is takes it, and
+    the range's end of that name is not offered."""
+    make_custom_field(app, ws_a, "Start", kind="date")
+    starts = make_custom_field(app, ws_a, "Start from")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(CustomField, starts).key = "start_from"  # as _unique_key made it before
+        db.session.get(CustomField, starts).label = "Begins"
+        db.session.commit()
+    early = make_contact(app, ws_a, "Early bird")
+    make_contact(app, ws_a, "Late riser")
+    set_custom_value(app, ws_a, early, starts, "monday")
+    bump_fields_version(app, ws_a)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+    assert page.count('name="cf_start_from"') == 1 and "Start from</label>" not in page
+    assert 'name="cf_start_to"' in page  # the other end is still offered
+    found = client.get(url(ws_a, "/contacts/"), query_string={"cf_start_from": "Monday"}).get_data(as_text=True)
+    assert "Early bird" in found and "Late riser" not in found
+    assert "left out" not in found

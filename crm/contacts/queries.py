@@ -147,6 +147,8 @@ def _range_bound(kind: str, text: str):
 def _ranged_field(definitions, key: str):
     """The number or date field a range end's ``key`` (``<field>_from``, ``<field>_to``) names, and the end."""
     base, _, end = key.rpartition("_")
+    if any(f.key == key for f in definitions):  # a field's own key (made before keys avoided range ends)
+        return None, end
     field = next((f for f in definitions if f.key == base and f.ranged), None)
     return (field, end) if field is not None and end in ("from", "to") else (None, end)
 

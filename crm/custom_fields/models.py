@@ -23,6 +23,7 @@ KINDS = {
 }
 WITH_OPTIONS = ("select", "multi_select")
 FILTERABLE = ("text", "select", "multi_select", "checkbox", "url")
+RANGED = ("number", "date")  # filtered by a range: cf_<key>_from and cf_<key>_to
 
 
 class CustomField(TenantScoped, Timestamps, db.Model):

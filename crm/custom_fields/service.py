@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from crm.audit import service as audit
 from crm.custom_fields import reserved
-from crm.custom_fields.models import WITH_OPTIONS, CustomField
+from crm.custom_fields.models import RANGED, WITH_OPTIONS, CustomField
 from crm.extensions import db
 from crm.secrets import decrypt, encrypt
 
@@ -46,7 +46,7 @@ class FieldDef:
     @property
     def ranged(self) -> bool:
         """Filtered by a range (``cf_<key>_from`` and ``cf_<key>_to``) rather than a value."""
-        return self.kind in ("number", "date") and not self.sensitive
+        return self.kind in RANGED and not self.sensitive
 
 
 def forget_definitions() -> None:
@@ -77,20 +77,31 @@ def _changed(workspace) -> None:
 # --- definitions -------------------------------------------------------------------------------
 
 
-def _unique_key(entity: str, label: str) -> str:
+def _unique_key(entity: str, label: str, kind: str) -> str:
+    """A key made from the label that no other field of ``entity`` has. It names the field's filter
+    (``cf_<key>``), and a number or date field's filter takes ``cf_<key>_from`` and ``cf_<key>_to``
+    as well: so no key is another field's range end, nor has ends that are another field's key
+    (a date field "Start" and a text field "Start from" gave two inputs named ``cf_start_from``)."""
     base = slugify(label, separator="_", max_length=30) or "field"
-    taken = set(db.session.scalars(sa.select(CustomField.key).where(CustomField.entity == entity)))
+    others = db.session.execute(sa.select(CustomField.key, CustomField.kind).where(CustomField.entity == entity)).all()
+    keys = {key for key, _kind in others}
+    taken = keys | {end for key, other_kind in others if other_kind in RANGED for end in range_ends(key)}
     key, n = base, 1
-    while key in taken:
+    while key in taken or (kind in RANGED and not keys.isdisjoint(range_ends(key))):
         n += 1
         key = f"{base}_{n}"
     return key
 
 
+def range_ends(key: str) -> tuple[str, str]:
+    """The keys a number or date field's range filter takes (``cf_`` before each)."""
+    return f"{key}_from", f"{key}_to"
+
+
 def create_field(workspace, entity: str, label: str, kind: str, options: list[str], required: bool,
                  sensitive: bool) -> CustomField:  # fmt: skip
     last = db.session.scalar(sa.select(sa.func.max(CustomField.position)).where(CustomField.entity == entity))
-    field = CustomField(entity=entity, key=_unique_key(entity, label), label=label, kind=kind,
+    field = CustomField(entity=entity, key=_unique_key(entity, label, kind), label=label, kind=kind,
                         options=options if kind in WITH_OPTIONS else [], required=required, sensitive=sensitive,
                         position=(last or 0) + 1)  # fmt: skip
     db.session.add(field)
