@@ -44,7 +44,7 @@ def test_filters_sort_and_custom_columns_live_in_the_url(app, client, auth, ws_a
     assert listed(cf_segment="Trade") == ["Acme Tea"]
     assert listed(industry="tea", sort="name") == ["Acme Tea", "Zen Tea"]
     assert listed(sort="oldest") == ["Acme Tea", "Zen Tea", "Bolt Hardware"]
-    assert listed(cf_tax_number="FI-1234567") == ["Bolt Hardware", "Zen Tea", "Acme Tea"]  # sensitive: ignored
+    assert listed(cf_tax_number="FI-1234567") == []  # sensitive: no filter, so nobody (never everyone)
     assert listed(size="huge", sort="sideways", owner="x") == ["Bolt Hardware", "Zen Tea", "Acme Tea"]
     page = client.get(url, query_string={"industry": "tea", "cols": ["cf_segment", "cf_tax_number"]})
     html = page.get_data(as_text=True)

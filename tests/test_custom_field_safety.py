@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
-from tests.factories import make_contact, make_custom_field, set_custom_value
+from tests.factories import make_company, make_contact, make_custom_field, set_custom_value
 
 SETTINGS = "/settings/custom-fields/"
 NEW_CONTACT = {"name": "Zed", "lifecycle": "lead", "level": ""}
@@ -120,3 +120,42 @@ def test_a_key_that_took_a_range_end_before_keeps_its_filter(app, client, auth, 
     found = client.get(url(ws_a, "/contacts/"), query_string={"cf_start_from": "Monday"}).get_data(as_text=True)
     assert "Early bird" in found and "Late riser" not in found
     assert "left out" not in found
+
+
+GONE = "a custom field that no longer exists or that lists cannot filter by, so nothing matches"
+RESULTS = {"HX-Request": "true", "HX-Target": "contact-results"}
+
+
+def test_a_filter_on_a_field_lists_cannot_filter_by_matches_nobody_and_says_why(app, client, auth, ws_a, ws_b):
+    make_custom_field(app, ws_a, "Notes2", kind="long_text")
+    make_custom_field(app, ws_a, "Passport", sensitive=True)
+    make_custom_field(app, ws_a, "Notes2", kind="long_text", entity="company")
+    make_custom_field(app, ws_b, "Notes2")  # a text field there: filterable in ws_b only
+    make_contact(app, ws_a, "Ann Lee")
+    make_contact(app, ws_a, "Bob Ray")
+    make_company(app, ws_a, "Acme Ltd")
+    theirs = make_contact(app, ws_b, "Cy Vip")
+    set_custom_value(app, ws_b, theirs, keys_of_ids(app, ws_b)["Notes2"], "vip")
+    auth.login(ws_a.email, ws_a.password)
+    for query in ({"cf_notes2": "vip"}, {"cf_passport": "X1"}):
+        page = client.get(url(ws_a, "/contacts/"), query_string=query).get_data(as_text=True)
+        assert "Ann Lee" not in page and "Bob Ray" not in page and GONE in page
+        assert "Filters (1 active)" in page
+        count = client.get(url(ws_a, "/contacts/bulk-count"), query_string={"scope": "all", **query})
+        assert "0 contacts match this list." in count.get_data(as_text=True)
+        post(client, url(ws_a, "/contacts/bulk"), {"scope": "all", "action": "delete", **query}, headers=RESULTS)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).where(Contact.deleted_at.isnot(None))) == 0
+    companies = client.get(url(ws_a, "/companies/"), query_string={"cf_notes2": "vip"}).get_data(as_text=True)
+    assert "Acme Ltd" not in companies and GONE in companies
+    company_count = client.get(url(ws_a, "/companies/bulk-count"), query_string={"scope": "all", "cf_notes2": "vip"})
+    assert "0 companies match this list." in company_count.get_data(as_text=True)
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    found = client.get(url(ws_b, "/contacts/"), query_string={"cf_notes2": "VIP"}).get_data(as_text=True)
+    assert "Cy Vip" in found and GONE not in found
+
+
+def keys_of_ids(app, ws) -> dict:
+    with app.app_context(), workspace_scope(ws.id):
+        return dict(db.session.execute(sa.select(CustomField.label, CustomField.id)).all())

@@ -198,25 +198,26 @@ def _custom_filter(statement: sa.Select, key: str, value: str) -> sa.Select:
 
 
 def gone_filters(custom: tuple, definitions) -> list[str]:
-    """The keys of a list state's custom filters whose field no longer exists (deleted since the link
-    or the saved view was made)."""
-    keys = {f.key for f in definitions} | {f"{f.key}_{end}" for f in definitions if f.ranged for end in ("from", "to")}
-    return [key for key, _value in custom if key not in keys]
+    """The keys of a list state's custom filters that no field of the list filters by: its field
+    was deleted since the link or the saved view was made, or is one lists cannot filter by (long
+    text, sensitive). A range end that is a field's own key is that field's (``_ranged_field``)."""
+    keys = {f.key for f in definitions}
+    ends = {end for f in definitions if f.ranged for end in custom_fields.range_ends(f.key)} - keys
+    filtered = {f.key for f in definitions if f.filterable} | ends
+    return [key for key, _value in custom if key not in filtered]
 
 
 def custom_filter(statement: sa.Select, column, definitions, key: str, value: str) -> sa.Select:
     """Equality on a custom field of ``column`` (a choice of a multi-select; "yes" for a checkbox);
     JSONB containment on PostgreSQL, served by the GIN index. A number or date field takes a range
-    end instead (key ``<field>_from`` or ``<field>_to``). Sensitive fields are ignored; a field that
-    no longer exists matches nothing: a saved view on it must not become "everyone" (its bulk bar's
-    "all matching" would change the whole workspace)."""
+    end instead (key ``<field>_from`` or ``<field>_to``). A field that no longer exists, or that
+    cannot be filtered by (long text, sensitive), matches nothing: a saved view or a link on it must
+    not become "everyone" (its bulk bar's "all matching" would change the whole workspace)."""
     if gone_filters(((key, value),), definitions):
         return statement.where(sa.false())
     field = next((f for f in definitions if f.key == key), None)
     if field is None:
         return _custom_range(statement, column, definitions, key, value)
-    if not field.filterable:
-        return statement
     if field.kind == "checkbox" and value == "no":  # never ticked (no value stored) is "no" as well
         return statement.where(~_custom_equals(column, key, True, False))
     wanted = value == "yes" if field.kind == "checkbox" else value
