@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
-from tests.factories import make_company, make_contact, make_custom_field, set_custom_value
+from tests.factories import make_company, make_contact, make_custom_field, make_member, set_custom_value
 
 SETTINGS = "/settings/custom-fields/"
 NEW_CONTACT = {"name": "Zed", "lifecycle": "lead", "level": ""}
@@ -159,3 +159,40 @@ def test_a_filter_on_a_field_lists_cannot_filter_by_matches_nobody_and_says_why(
 def keys_of_ids(app, ws) -> dict:
     with app.app_context(), workspace_scope(ws.id):
         return dict(db.session.execute(sa.select(CustomField.label, CustomField.id)).all())
+
+
+def test_deleting_a_field_asks_first_saying_how_many_records_hold_a_value(app, client, auth, ws_a, ws_b):
+    region = make_custom_field(app, ws_a, "Region", kind="select", options=["North", "South"])
+    ann, bob = make_contact(app, ws_a, "Ann North"), make_contact(app, ws_a, "Bo South")
+    make_contact(app, ws_a, "Cy Nowhere")
+    set_custom_value(app, ws_a, ann, region, "North")
+    set_custom_value(app, ws_a, bob, region, "South")
+    theirs = make_custom_field(app, ws_b, "Region", kind="select", options=["North"])
+    for name in ("Di", "Ed", "Fay"):  # another workspace's values are not counted
+        set_custom_value(app, ws_b, make_contact(app, ws_b, name), theirs, "North")
+    empty = make_custom_field(app, ws_a, "Size", entity="company")
+    make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    settings = client.get(url(ws_a, SETTINGS)).get_data(as_text=True)
+    ask = url(ws_a, f"{SETTINGS}{region}/delete")
+    assert f'<a href="{ask}" class="danger">Delete<span class="visually-hidden"> Region</span></a>' in settings
+    assert f'action="{ask}"' not in settings  # no one-click delete, with or without JavaScript
+    question = client.get(ask).get_data(as_text=True)
+    assert "<h1>Delete Region</h1>" in question and "2 contacts hold a value of this field." in question
+    assert "nothing can bring them back" in question
+    assert "No record holds a value of this field." in client.get(url(ws_a, f"{SETTINGS}{empty}/delete")).get_data(
+        as_text=True
+    )
+    unasked = post(client, ask, {})  # a POST that did not come from the question deletes nothing
+    assert unasked.status_code == 303 and unasked.headers["Location"].endswith(f"{SETTINGS}{region}/delete")
+    assert custom_of(app, ws_a, Contact, ann) == {"region": "North"}
+    assert post(client, ask, {"confirmed": "yes"}).status_code == 303
+    assert custom_of(app, ws_a, Contact, ann) == {} and custom_of(app, ws_a, Contact, bob) == {}
+    assert client.get(url(ws_a, f"{SETTINGS}{theirs}/delete")).status_code == 404
+    assert post(client, url(ws_a, f"{SETTINGS}{theirs}/delete"), {"confirmed": "yes"}).status_code == 404
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomField)) == 1
+    auth.logout()
+    sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
+    auth.login(sales.email, sales.password)
+    assert client.get(url(ws_a, f"{SETTINGS}{empty}/delete")).status_code == 403

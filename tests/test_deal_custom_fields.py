@@ -161,7 +161,7 @@ def test_deleting_a_deal_field_deletes_its_values(app, client, auth, ws_a):
     set_deal_value(app, ws_a, deal_id, field_id, "Fair")
     set_deal_value(app, ws_a, deal_id, kept, 3)
     auth.login(ws_a.email, ws_a.password)
-    assert post(client, url(ws_a, f"{SETTINGS}{field_id}/delete"), {}).status_code == 303
+    assert post(client, url(ws_a, f"{SETTINGS}{field_id}/delete"), {"confirmed": "yes"}).status_code == 303
     assert custom_of(app, ws_a, deal_id) == {"seats": 3}
     page = client.get(url(ws_a, f"/deals/{deal_id}")).get_data(as_text=True)  # the flash names it once
     assert "<dt>Lead source</dt>" not in page and "<dt>Seats</dt>" in page

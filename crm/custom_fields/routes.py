@@ -116,10 +116,21 @@ def move(field_id: int):
     return redirect(url_for(".index"), 303)
 
 
+@bp.get("/<int:field_id>/delete")
+@require("settings.manage")
+def remove(field_id: int):
+    """Asks first, saying how many records hold a value: deleting the field deletes them all, for good."""
+    field = _field_or_404(field_id)
+    context = {"definition": field, "holding": service.records_holding(field)}
+    return render_template("custom_fields/delete.html", **context)
+
+
 @bp.post("/<int:field_id>/delete")
 @require("settings.manage")
 def delete(field_id: int):
     field = _field_or_404(field_id)
+    if request.form.get("confirmed") != "yes":  # not from the question's page (a form of an older page)
+        return redirect(url_for(".remove", field_id=field.id), 303)
     service.delete_field(g.workspace, field)
     db.session.commit()
     flash(_("Field %(label)s and its values are deleted.", label=field.label), "success")

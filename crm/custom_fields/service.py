@@ -147,6 +147,12 @@ def model_of(entity: str):
     return {"contact": Contact, "company": Company, "deal": Deal}[entity]
 
 
+def records_holding(field: CustomField) -> int:
+    """How many records (in the trash too) hold a value of ``field``: what deleting it deletes."""
+    model = model_of(field.entity)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(_has_key(model, field.key)))
+
+
 def delete_field(workspace, field: CustomField) -> None:
     """Removes the definition and its values from every record (sensitive data does not linger)."""
     model = model_of(field.entity)
