@@ -2,9 +2,12 @@
 field, field keys that never take another field's range filter, filters on fields that cannot be
 filtered on matching nobody, a delete that asks first, and options renamed on the records too."""
 
+import re
+
 import sqlalchemy as sa
 
-from crm.contacts.models import Contact
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Company, Contact
 from crm.custom_fields.models import CustomField
 from crm.extensions import db
 from crm.tenancy import workspace_scope
@@ -196,3 +199,123 @@ def test_deleting_a_field_asks_first_saying_how_many_records_hold_a_value(app, c
     sales = make_member(app, ws_a, "sales@alpha.example.com", role="sales")
     auth.login(sales.email, sales.password)
     assert client.get(url(ws_a, f"{SETTINGS}{empty}/delete")).status_code == 403
+
+
+def plan_select(page: str) -> str:
+    return re.search(r'<select id="cf_plan" name="cf_plan">.*?</select>', page, re.S).group(0)
+
+
+def test_a_filter_on_a_choice_no_longer_offered_shows_in_the_panel_and_stays_on(app, client, auth, ws_a):
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=["Gold", "Silver"])
+    ann, bob = make_contact(app, ws_a, "Ann Gold"), make_contact(app, ws_a, "Bob Silver")
+    set_custom_value(app, ws_a, ann, plan, "Gold")
+    set_custom_value(app, ws_a, bob, plan, "Silver")
+    auth.login(ws_a.email, ws_a.password)
+    # The list of choices edited: Gold removed, Golden added; Ann keeps Gold.
+    assert (
+        post(client, url(ws_a, f"{SETTINGS}{plan}"), {"label": "Plan", "options": "Golden\nSilver"}).status_code == 303
+    )
+    page = client.get(url(ws_a, "/contacts/"), query_string={"cf_plan": "Gold"}).get_data(as_text=True)
+    assert "Ann Gold" in page and "Bob Silver" not in page and "Filters (1 active)" in page
+    assert '<option value="Gold" selected>Gold (no longer offered)</option>' in plan_select(page)
+    assert '<option value="" selected' not in plan_select(page)
+    # A value of a link in another case chooses its option, as the filter matches it.
+    lower = client.get(url(ws_a, "/contacts/"), query_string={"cf_plan": "silver"}).get_data(as_text=True)
+    assert '<option value="Silver" selected>Silver</option>' in plan_select(lower)
+    assert "no longer offered" not in plan_select(lower)
+    plain = client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
+    assert "no longer offered" not in plan_select(plain)
+
+
+def rename(client, ws, field_id: int, old: str, new: str):
+    return post(client, url(ws, f"{SETTINGS}{field_id}/options/rename"), {"rename-option": old, "rename-new_name": new})
+
+
+def test_renaming_a_choice_renames_it_on_the_records_that_hold_it(app, client, auth, ws_a, ws_b):
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=["Gold", "Silver"])
+    teas = make_custom_field(app, ws_a, "Teas", kind="multi_select", options=["Green", "Black", "White"])
+    size = make_custom_field(app, ws_a, "Size", kind="select", entity="company", options=["Gold", "Big"])
+    ann, bob, cy = (make_contact(app, ws_a, name) for name in ("Ann Gold", "Bob Silver", "Cy Gold"))
+    for contact, value in ((ann, "Gold"), (bob, "Silver"), (cy, "Gold")):
+        set_custom_value(app, ws_a, contact, plan, value)
+    set_custom_value(app, ws_a, ann, teas, ["Black", "Green", "White"])
+    set_custom_value(app, ws_a, bob, teas, ["White"])
+    acme = make_company(app, ws_a, "Acme Ltd")
+    set_custom_value(app, ws_a, acme, size, "Gold")  # another field's Gold stays
+    theirs = make_custom_field(app, ws_b, "Plan", kind="select", options=["Gold"])
+    dee = make_contact(app, ws_b, "Dee Gold")
+    set_custom_value(app, ws_b, dee, theirs, "Gold")  # another workspace's Gold stays
+    auth.login(ws_a.email, ws_a.password)
+    edit = client.get(url(ws_a, f"{SETTINGS}{plan}")).get_data(as_text=True)
+    assert "Rename a choice" in edit and '<option value="Gold">Gold</option>' in edit
+    response = rename(client, ws_a, plan, "Gold", "Golden")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"{SETTINGS}{plan}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Choice Gold renamed Golden. 2 contacts now have Golden." in page
+    assert "Golden\nSilver</textarea>" in page  # in its place among the choices
+    assert custom_of(app, ws_a, Contact, ann)["plan"] == "Golden"
+    assert (
+        custom_of(app, ws_a, Contact, cy)["plan"] == "Golden" and custom_of(app, ws_a, Contact, bob)["plan"] == "Silver"
+    )
+    assert custom_of(app, ws_a, Company, acme) == {"size": "Gold"}
+    assert custom_of(app, ws_b, Contact, dee) == {"plan": "Gold"}
+    listed = client.get(url(ws_a, "/contacts/"), query_string={"cf_plan": "Golden"}).get_data(as_text=True)
+    assert "Ann Gold" in listed and "Cy Gold" in listed and "Bob Silver" not in listed
+    assert "no longer offered" not in client.get(url(ws_a, f"/contacts/{ann}/edit")).get_data(as_text=True)
+    # A multi-select: the choice renamed where it stands among each record's choices.
+    assert rename(client, ws_a, teas, "White", "Silver needle").status_code == 303
+    assert custom_of(app, ws_a, Contact, ann)["teas"] == ["Black", "Green", "Silver needle"]
+    assert custom_of(app, ws_a, Contact, bob)["teas"] == ["Silver needle"]
+    company = rename(client, ws_a, size, "Gold", "Premium")
+    assert "1 company now has Premium." in client.get(company.headers["Location"]).get_data(as_text=True)
+    assert custom_of(app, ws_a, Company, acme) == {"size": "Premium"}
+    with app.app_context(), workspace_scope(ws_a.id):
+        entry = db.session.scalar(
+            sa.select(AuditEntry).where(AuditEntry.action == "custom_field.option_renamed").order_by(AuditEntry.id)
+        )
+        assert entry.record_id == plan and entry.changes == {
+            "label": "Plan",
+            "choice": ["Gold", "Golden"],
+            "records": 2,
+        }
+    log = client.get(url(ws_a, "/settings/audit/"), query_string={"action": "custom_field.option_renamed"})
+    log_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", log.get_data(as_text=True)))
+    assert "Renamed a choice of a custom field" in log_text and "Records changed" in log_text
+
+
+def test_a_rename_that_cannot_be_is_refused_and_changes_nothing(app, client, auth, ws_a, ws_b):
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=["Gold", "Silver"])
+    note = make_custom_field(app, ws_a, "Note")
+    ann = make_contact(app, ws_a, "Ann Gold")
+    set_custom_value(app, ws_a, ann, plan, "Gold")
+    theirs = make_custom_field(app, ws_b, "Plan", kind="select", options=["Gold"])
+    auth.login(ws_a.email, ws_a.password)
+    for old, new, message in (
+        ("Gold", " silver ", "Another choice already has this name."),
+        ("Gold", "", "Enter the new name."),
+        ("Bronze", "Copper", "Not a valid choice."),
+    ):
+        response = rename(client, ws_a, plan, old, new)
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert rename(client, ws_a, plan, "Gold", "GOLD").status_code == 303  # its own name in another case
+    assert custom_of(app, ws_a, Contact, ann) == {"plan": "GOLD"}
+    assert rename(client, ws_a, note, "Gold", "Golden").status_code == 404  # a text field has no choices
+    assert rename(client, ws_a, theirs, "Gold", "Golden").status_code == 404
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.get(CustomField, theirs).options == ["Gold"]
+
+
+def test_renaming_a_choice_of_a_sensitive_field_renames_the_encrypted_values(app, client, auth, ws_a):
+    from crm.custom_fields.service import FieldDef, from_storage
+
+    grade = make_custom_field(app, ws_a, "Grade", kind="select", options=["A", "B"], sensitive=True)
+    ann, bob = make_contact(app, ws_a, "Ann"), make_contact(app, ws_a, "Bob")
+    set_custom_value(app, ws_a, ann, grade, "A")
+    set_custom_value(app, ws_a, bob, grade, "B")
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(rename(client, ws_a, grade, "A", "A+").headers["Location"]).get_data(as_text=True)
+    assert "1 contact now has A+." in page
+    definition = FieldDef(grade, "contact", "grade", "Grade", "select", ("A+", "B"), False, True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert from_storage(definition, db.session.get(Contact, ann).custom["grade"]) == "A+"
+        assert from_storage(definition, db.session.get(Contact, bob).custom["grade"]) == "B"

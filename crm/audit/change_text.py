@@ -56,6 +56,7 @@ FIELD_LABELS = {
     "contact_id": _l("Contact"), "expected_close_on": _l("Expected close date"), "status": _l("Status"),
     "closed_on": _l("Closed on"), "lost_reason_id": _l("Lost reason"), "lost_reason": _l("Reason"),
     "role_id": _l("Role"), "label": _l("Label"), "position": _l("Position"),
+    "choice": _l("Choice"), "records": _l("Records changed"),
     # exports and tasks
     "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
     "ids": _l("Ticked rows"), "shared": _l("Shared with the team"),

@@ -43,6 +43,7 @@ ACTIONS = {
     "custom_field.created": _l("Added a custom field"),
     "custom_field.updated": _l("Changed a custom field"),
     "custom_field.moved": _l("Reordered a custom field"),
+    "custom_field.option_renamed": _l("Renamed a choice of a custom field"),
     "custom_field.deleted": _l("Deleted a custom field"),
     "custom_field.revealed": _l("Revealed a sensitive value"),
     "workspace.logo_changed": _l("Changed the workspace logo"),

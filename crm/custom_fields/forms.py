@@ -60,6 +60,23 @@ class DefinitionForm(FlaskForm):
             raise ValidationError(_l("At most %(count)d choices.", count=MAX_OPTIONS))
 
 
+class RenameOptionForm(FlaskForm):
+    """Renames one choice of a list field, on the records that hold it too (``service.rename_option``)."""
+
+    option = SelectField(_l("Choice"))
+    new_name = StringField(_l("New name"), validators=[DataRequired(_l("Enter the new name.")), Length(max=80)])
+
+    def __init__(self, *args, options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option.choices = choices([(option, option) for option in options])
+        self.others = options
+
+    def validate_new_name(self, field):
+        name = (field.data or "").strip()
+        if any(o.casefold() == name.casefold() for o in self.others if o != self.option.data):
+            raise ValidationError(_l("Another choice already has this name."))
+
+
 def _storable_number(form, field) -> None:
     """Numbers are kept as JSON numbers (doubles): exact to 15 significant digits, so at most 12
     before the decimal point; "NaN" and "1e400" are refused rather than lost."""

@@ -3,19 +3,22 @@ on a record's page (logged in the audit log)."""
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import escape
 
 from crm.audit import service as audit
 from crm.contacts import queries
 from crm.custom_fields import reserved, service
-from crm.custom_fields.forms import DefinitionForm
-from crm.custom_fields.models import ENTITIES, KINDS, CustomField
+from crm.custom_fields.forms import DefinitionForm, RenameOptionForm
+from crm.custom_fields.models import ENTITIES, KINDS, WITH_OPTIONS, CustomField
 from crm.deals import queries as deal_queries
 from crm.extensions import db
 from crm.permissions import require
 
 bp = Blueprint("custom_fields", __name__, url_prefix="/settings/custom-fields")
 reveal_bp = Blueprint("custom_field_values", __name__)
+# A global, not a context variable: the lists' filter macros are imported without their context.
+bp.add_app_template_global(service.filter_choices, "custom_filter_choices")
 
 
 @bp.app_context_processor
@@ -101,11 +104,43 @@ def edit(field_id: int):
     return _edit_page(field, form)
 
 
-def _edit_page(field: CustomField, form: DefinitionForm, status: int = 200):
+def _edit_page(field: CustomField, form: DefinitionForm, status: int = 200, rename: RenameOptionForm | None = None):
     built_in = reserved.built_in_field(field.entity, field.label)  # a label made before such were refused
     header = reserved.header(field) if built_in else None
-    context = {"definition": field, "form": form, "kinds": KINDS, "built_in": built_in, "header": header}
+    if rename is None and field.kind in WITH_OPTIONS:
+        rename = RenameOptionForm(prefix="rename", formdata=None, options=field.options)
+    context = {"definition": field, "form": form, "kinds": KINDS, "built_in": built_in, "header": header,
+               "rename": rename}  # fmt: skip
     return render_template("custom_fields/edit.html", **context), status
+
+
+RENAMED = {
+    "contact": lambda n, option: ngettext("%(num)s contact now has %(option)s.",
+                                          "%(num)s contacts now have %(option)s.", n, option=option),
+    "company": lambda n, option: ngettext("%(num)s company now has %(option)s.",
+                                          "%(num)s companies now have %(option)s.", n, option=option),
+    "deal": lambda n, option: ngettext("%(num)s deal now has %(option)s.",
+                                       "%(num)s deals now have %(option)s.", n, option=option),
+}  # fmt: skip
+
+
+@bp.post("/<int:field_id>/options/rename")
+@require("settings.manage")
+def rename_option(field_id: int):
+    """One choice renamed, on the records that hold it too: the settings page says how many."""
+    field = _field_or_404(field_id)
+    if field.kind not in WITH_OPTIONS:
+        abort(404)
+    rename = RenameOptionForm(prefix="rename", options=field.options)
+    if not rename.validate_on_submit():
+        form = DefinitionForm(obj=field)
+        form.options.data = "\n".join(field.options or [])
+        return _edit_page(field, form, 422, rename)
+    old, new = rename.option.data, rename.new_name.data.strip()
+    count = service.rename_option(g.workspace, field, old, new)
+    db.session.commit()
+    flash(_("Choice %(old)s renamed %(new)s.", old=old, new=new) + " " + RENAMED[field.entity](count, new), "success")
+    return redirect(url_for(".edit", field_id=field.id), 303)
 
 
 @bp.post("/<int:field_id>/move")

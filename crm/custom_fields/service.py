@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from slugify import slugify
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -123,6 +124,74 @@ def update_field(workspace, field: CustomField, label: str, options: list[str], 
         _changed(workspace)
 
 
+def rename_option(workspace, field: CustomField, old: str, new: str) -> int:
+    """Renames the choice ``old`` of a list field to ``new`` in its definition and on every record
+    that holds it (the trash too), in one UPDATE where the values are plain JSON; returns how many
+    records changed. Editing the list of choices instead removes one and adds another: records keep
+    the old one, marked "no longer offered" on their form."""
+    field.options = [new if option == old else option for option in field.options]
+    model = model_of(field.entity)
+    if field.sensitive:
+        count = _rename_encrypted(model, field, old, new)
+    else:
+        among = field.kind == "multi_select"
+        statement = (
+            sa.update(model).where(_holding(model, field.key, among)).values(custom=_renamed(model, field.key, among))
+        )
+        params = {"old": old, "new": new}
+        count = db.session.execute(statement, params, execution_options={"synchronize_session": False}).rowcount
+    audit.record("custom_field.option_renamed", "custom_field", field.id,
+                 {"label": field.label, "choice": [old, new], "records": count})  # fmt: skip
+    _changed(workspace)
+    return count
+
+
+def _holding(model, key: str, among: bool):
+    """``model``'s row holds the choice ``:old`` under ``key`` (among its choices, when ``among``)."""
+    table = model.__tablename__
+    if db.engine.dialect.name == "postgresql":
+        wanted = "jsonb_build_array(CAST(:old AS text))" if among else "to_jsonb(CAST(:old AS text))"
+        return sa.text(f"{table}.custom -> '{key}' @> {wanted}" if among else f"{table}.custom -> '{key}' = {wanted}")
+    if among:
+        return sa.text(f"""EXISTS (SELECT 1 FROM json_each({table}.custom, '$."{key}"') WHERE value = :old)""")
+    path = f'$."{key}"'
+    return sa.text(f"json_type({table}.custom, '{path}') = 'text' AND json_extract({table}.custom, '{path}') = :old")
+
+
+def _renamed(model, key: str, among: bool):
+    """``model``'s custom values with ``:old`` under ``key`` written ``:new`` (in its place among
+    the choices, when ``among``)."""
+    table = model.__tablename__
+    if db.engine.dialect.name == "postgresql":
+        if not among:
+            return sa.text(f"jsonb_set({table}.custom, '{{{key}}}', to_jsonb(CAST(:new AS text)))")
+        return sa.text(
+            f"jsonb_set({table}.custom, '{{{key}}}', (SELECT jsonb_agg(CASE WHEN e = to_jsonb(CAST(:old AS text))"
+            f" THEN to_jsonb(CAST(:new AS text)) ELSE e END ORDER BY n)"
+            f" FROM jsonb_array_elements({table}.custom -> '{key}') WITH ORDINALITY AS t(e, n)))"
+        )
+    path = f'$."{key}"'
+    if not among:
+        return sa.text(f"json_set({table}.custom, '{path}', :new)")
+    # json(): a subquery's result loses its JSON subtype, and json_set would store it as a string
+    return sa.text(
+        f"json_set({table}.custom, '{path}', json((SELECT json_group_array(CASE WHEN value = :old THEN :new"
+        f" ELSE value END) FROM json_each({table}.custom, '{path}'))))"
+    )
+
+
+def _rename_encrypted(model, field: CustomField, old: str, new: str) -> int:
+    """A sensitive field's values are encrypted: each is read, renamed and encrypted again."""
+    count = 0
+    for record in db.session.scalars(sa.select(model).where(_has_key(model, field.key))):
+        value = json.loads(decrypt(record.custom[field.key]))
+        renamed = [new if each == old else each for each in value] if isinstance(value, list) else new
+        if value == old or (isinstance(value, list) and old in value):
+            record.custom = {**record.custom, field.key: encrypt(json.dumps(renamed))}
+            count += 1
+    return count
+
+
 def move_field(workspace, field: CustomField, step: int) -> None:
     siblings = list(db.session.scalars(
         sa.select(CustomField).where(CustomField.entity == field.entity).order_by(CustomField.position, CustomField.id)
@@ -197,6 +266,20 @@ def from_storage(field: FieldDef, stored):
     if field.kind == "number" and value is not None:
         return Decimal(str(value))
     return value
+
+
+def filter_choices(field: FieldDef, value: str) -> tuple[list[tuple[str, str]], str]:
+    """A list field's filter choices, (value, label), and the one ``value`` (from a link or a saved
+    view) chooses: its option in whatever case, or, when no option is that any more (renamed or
+    removed since), itself, marked "no longer offered", so that the panel shows the filter that
+    is on and sending the panel again keeps it."""
+    choices = [(option, option) for option in field.options]
+    if not value:
+        return choices, ""
+    chosen = next((option for option in field.options if option.casefold() == value.casefold()), None)
+    if chosen is not None:
+        return choices, chosen
+    return [*choices, (value, gettext("%(option)s (no longer offered)", option=value))], value
 
 
 def display(field: FieldDef, stored, reveal: bool = False) -> str:
