@@ -6,9 +6,11 @@ Words of three characters or more match anywhere: on PostgreSQL through a pg_trg
 Shorter words cannot use a trigram index. One Latin letter alone matches the start of the name, served
 on PostgreSQL by a ``(workspace_id, lower(name) text_pattern_ops)`` index; beside a longer word (which
 the index narrows) it matches the start of any word, as typing "Liisa V" expects. Two letters match the
-start of any word of the search text. One or two Chinese, Japanese or Korean characters match anywhere
-in it (they make a whole given name or word there: 伟 of 张伟, 小明, 贸易). Those read the workspace's
-rows newest first until a page is found, quick for common ones and a scan for rare ones.
+start of any word of the search text; those read the workspace's rows newest first until a page is
+found, quick for common ones and a scan for rare ones. One or two Chinese, Japanese or Korean characters
+match anywhere in a run of them (they make a whole given name or word there: 伟 of 张伟, 小明, 贸易), and
+through the index: the search text carries each character and pair of its CJK runs as a word of its own
+between bars (``with_cjk_grams``: |伟| |张伟|), which has trigrams where "伟" inside "张伟" has none.
 
 The search text and the query are both folded (``fold``): lower case, single spaces, and Latin letters
 without their accents, so "muller" finds Müller and "müller" finds Muller; Chinese, Japanese and
@@ -39,6 +41,8 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 TRIGRAM = 3
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+GRAM_MARK = "|"
 
 
 def normalize(text: str) -> str:
@@ -115,11 +119,35 @@ def german_spelling(word: str) -> str | None:
 def searchable(text: str) -> str:
     """The stored search text of ``text``: ``fold``-ed, then the German spelling of each word that
     holds ä, ö or ü which is not a word already ("Jürgen Müller" -> "jurgen muller juergen mueller"),
-    so that both "muller" and "mueller" find it."""
+    so that both "muller" and "mueller" find it, then the Chinese, Japanese and Korean grams
+    (``with_cjk_grams``)."""
     folded = fold(text)
     if text.isascii():
         return folded
-    return with_german_spellings(folded, text)
+    return with_cjk_grams(with_german_spellings(folded, text))
+
+
+def cjk_gram(word: str) -> str:
+    """One or two Chinese, Japanese or Korean characters as the search text stores them: between two
+    bars, which pg_trgm and FTS5 read as a word of its own, so ``LIKE '%|伟|%'`` has trigrams to find."""
+    return f"{GRAM_MARK}{word}{GRAM_MARK}"
+
+
+def with_cjk_grams(folded: str) -> str:
+    """``folded`` (a search text) with every character and pair of characters of its Chinese, Japanese
+    and Korean runs as a ``cjk_gram`` ("王小明" adds |王| |小| |明| |王小| |小明|): one or two of them make
+    a whole given name or word (伟 of 张伟, 小明, 贸易), too short for a trigram index to find inside a
+    word. Idempotent: the grams of a text that has them are not added again."""
+    words = folded.split()
+    present = set(words)
+    for run in CJK_RUN.findall(" ".join(word for word in words if not word.startswith(GRAM_MARK))):
+        for size in (1, 2):
+            for start in range(len(run) - size + 1):
+                gram = cjk_gram(run[start : start + size])
+                if gram not in present:
+                    words.append(gram)
+                    present.add(gram)
+    return " ".join(words)
 
 
 def with_german_spellings(folded: str, source: str) -> str:
@@ -205,8 +233,8 @@ def like_pattern(term: str, prefix_only: bool = False) -> str:
 
 
 def _short_word_condition(model, word: str, narrowed: bool):
-    # Chinese, Japanese and Korean characters match anywhere: one or two make a whole given name or
-    # word there (伟 of 张伟, 小明, 贸易).
+    # One or two Chinese, Japanese or Korean characters come as a ``cjk_gram`` (search_terms); a short
+    # word mixing them with other letters matches anywhere, without an index.
     if CJK.search(word):
         return model.search_text.like(like_pattern(word), escape="\\")
     # Alone, one letter is the start of the name (indexed); beside a longer word, whose index
@@ -284,6 +312,9 @@ def search_terms(q: str, phone_digits: bool = True) -> list[tuple[str, ...]]:
     for word in q.split():
         plain = fold(word)
         if not plain:
+            continue
+        if len(plain) < TRIGRAM and CJK_RUN.fullmatch(plain):
+            terms.append((cjk_gram(plain),))  # a word of its own in the search text, so indexed
             continue
         spelling = german_spelling(word) if len(plain) > 1 else None
         terms.append((plain, spelling) if spelling and spelling != plain else (plain,))

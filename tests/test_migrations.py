@@ -148,7 +148,7 @@ def test_0038_folds_the_stored_search_texts(app, client, auth):
         if engine is not db.engine:
             engine.dispose()
     assert stored == {
-        "contacts": ["jose muller sao paulo textil", "王小明"],
+        "contacts": ["jose muller sao paulo textil", "王小明 |王| |小| |明| |王小| |小明|"],  # as written now
         "companies": ["sao paulo textil"],
         "tickets": ["cafe frio customer@example.com"],
     }
@@ -291,7 +291,7 @@ def test_0046_adds_german_spellings_to_stored_search_texts(app, client, auth):
         == search_text_of("Jürgen Müller", ["j@schäfer.de"], [], "Bäckerei Schäfer")
     )  # what the app writes
     assert stored[("contacts", erased)] == "erased 5"  # its company's words were never in it
-    assert stored[("contacts", plain)] == "王小明"
+    assert stored[("contacts", plain)] == "王小明 |王| |小| |明| |王小| |小明|"  # 0051's grams (test_0051_...)
     assert stored[("contacts", theirs)] == "maria muller mueller"
     assert stored[("companies", baecker)] == "backerei schafer baeckerei schaefer"
     assert stored[("tickets", ticket)] == "ruckgabe customer@example.com rueckgabe"
@@ -421,3 +421,69 @@ def test_0049_moves_the_tickets_merges_left_on_contacts_merged_away(app, client,
     post(client, f"/w/{ws.slug}/duplicates/merges/{merges['ann']}/undo", {})
     assert "Cup broken" in client.get(f"/w/{ws.slug}/contacts/{dup}").get_data(as_text=True)
     assert "Cup broken" not in client.get(f"/w/{ws.slug}/contacts/{keep}").get_data(as_text=True)
+
+
+def test_0051_gives_stored_chinese_search_texts_their_short_grams(app, client, auth):
+    """Search texts stored before 0051 hold Chinese as typed ("张伟"), where a one- or two-character
+    query, now matched against grams (|伟|), would miss them. 0051 adds the grams, as the app writes
+    them, to every table's texts and in every workspace; Latin-only texts are left as they were."""
+    from crm.search import searchable
+    from tests.factories import (
+        default_pipeline,
+        make_company,
+        make_contact,
+        make_deal,
+        make_product,
+        make_ticket,
+        make_workspace,
+    )
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    trading = make_company(app, ws, "上海贸易")
+    zhang = make_contact(app, ws, "张伟", company_id=trading)
+    ann = make_contact(app, ws, "Ann Lee")
+    ticket, _ = make_ticket(app, ws, zhang, "退货")
+    deal = make_deal(app, ws, "茶叶订单", default_pipeline(app, ws).stages["Lead in"])
+    tea = make_product(app, ws, "绿茶")
+    theirs = make_contact(app, other, "李伟")
+    old = {  # as the app stored them before 0051: folded, CJK as typed
+        "contacts": {zhang: "张伟 上海贸易", ann: "ann lee", theirs: "李伟"},
+        "companies": {trading: "上海贸易"},
+        "tickets": {ticket: "退货 customer@example.com"},
+        "deals": {deal: "茶叶订单"},
+        "products": {tea: "绿茶"},
+    }
+    with app.app_context():
+        downgrade(revision="0050")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            for table, texts in old.items():
+                for row_id, text in texts.items():
+                    _enter_workspace(connection, other.id if row_id == theirs and table == "contacts" else ws.id)
+                    connection.execute(sa.text(f"UPDATE {table} SET search_text = :text WHERE id = :id"),
+                                       {"text": text, "id": row_id})  # fmt: skip
+        upgrade()
+        stored = {}
+        with engine.begin() as connection:
+            for workspace_id in (ws.id, other.id):
+                _enter_workspace(connection, workspace_id)
+                for table in old:
+                    rows = connection.execute(sa.text(f"SELECT id, search_text FROM {table}")).all()
+                    stored.update({(table, row.id): row.search_text for row in rows})
+        if engine is not db.engine:
+            engine.dispose()
+    for table, texts in old.items():
+        for row_id, text in texts.items():
+            assert stored[(table, row_id)] == searchable(text)  # what the app writes now
+    assert stored[("contacts", zhang)] == "张伟 上海贸易 |张| |伟| |张伟| |上| |海| |贸| |易| |上海| |海贸| |贸易|"
+    assert stored[("contacts", ann)] == "ann lee"
+    auth.login(ws.email, ws.password)
+    contacts = client.get(f"/w/{ws.slug}/contacts/", query_string={"q": "伟"}).get_data(as_text=True)
+    assert "张伟" in contacts and "李伟" not in contacts and "Ann Lee" not in contacts
+    companies = client.get(f"/w/{ws.slug}/companies/", query_string={"q": "贸易"}).get_data(as_text=True)
+    assert "上海贸易" in companies
+    tickets = client.get(f"/w/{ws.slug}/tickets/", query_string={"q": "退"}).get_data(as_text=True)
+    assert "退货" in tickets
+    products = client.get(f"/w/{ws.slug}/settings/products/", query_string={"q": "绿茶"}).get_data(as_text=True)
+    assert "绿茶" in products
