@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -1142,6 +1143,38 @@ def test_a_view_saved_again_by_name_is_updated_shared_or_kept_and_shows_whose_it
     auth.logout()
     auth.login(colleague.email, colleague.password)
     assert post(client, f"{views_url}{view_id}/share", {}).status_code == 404
+
+
+@pytest.mark.parametrize(("list_name", "filters"), [("contacts", {"tag": "vip"}), ("companies", {"industry": "tea"})])
+def test_saving_a_shared_view_again_keeps_it_shared_with_the_team(app, client, auth, ws_a, list_name, filters):
+    from crm.contacts.models import SavedView
+
+    colleague = make_member(app, ws_a, "bo@alpha.example.com")
+    auth.login(ws_a.email, ws_a.password)
+    views_url = f"/w/{ws_a.slug}/{list_name}/views/"
+    post(client, views_url, {"name": "Big buyers", "shared": "y"}, headers=VIEWS)
+    # Saved again by name with other filters; the box to share is drawn unticked, and left so.
+    again = post(client, views_url, {**filters, "name": "Big buyers"}, headers=VIEWS)
+    told = html.unescape(again.headers.get("HX-Trigger", "") + again.get_data(as_text=True))
+    assert "View Big buyers updated with the list as it is now; it stays shared with the team." in told
+    with app.app_context(), workspace_scope(ws_a.id):
+        views = db.session.scalars(sa.select(SavedView)).all()
+        assert [(view.name, view.query, view.shared) for view in views] == [("Big buyers", urlencode(filters), True)]
+        view_id = views[0].id
+    auth.logout()
+    auth.login(colleague.email, colleague.password)
+    panel = client.get(views_url, headers=VIEWS).get_data(as_text=True)
+    assert ">Big buyers</a>" in panel and f"?{urlencode(filters)}" in panel
+    # Keep to me is what takes it back from the team.
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"{views_url}{view_id}/share", {}, headers=VIEWS)
+    again = post(client, views_url, {**filters, "name": "Big buyers"}, headers=VIEWS)
+    told = html.unescape(again.headers.get("HX-Trigger", "") + again.get_data(as_text=True))
+    assert "View Big buyers updated with the list as it is now." in told and "shared with the team" not in told
+    auth.logout()
+    auth.login(colleague.email, colleague.password)
+    assert "Big buyers" not in client.get(views_url, headers=VIEWS).get_data(as_text=True)
 
 
 def test_a_new_contact_that_looks_like_another_says_so_once_saved(app, client, auth, ws_a):

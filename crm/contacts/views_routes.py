@@ -56,6 +56,25 @@ def _managed_view(view_id: int, list_name: str) -> SavedView:
     return view
 
 
+def _update_view(view: SavedView, query: str, ticked: bool) -> None:
+    """Saves the member's own view again with the list as it is now. Its sharing stays as it was:
+    the box to share is always drawn unticked, so leaving it so must not take a shared view away
+    from the team (the Share / Keep to me button does that); ticking it shares a private view."""
+    shared = view.shared or ticked
+    compared = (("filters", view.query, query), ("shared", view.shared, shared))
+    changes = {name: [old, new] for name, old, new in compared if old != new}
+    was_shared, view.query, view.shared = view.shared, query, shared
+    if changes:
+        audit.record("saved_view.updated", "saved_view", view.id, {"name": [view.name, view.name], **changes})
+    if was_shared:
+        message = _("View %(name)s updated with the list as it is now; it stays shared with the team.", name=view.name)
+    elif shared:
+        message = _("View %(name)s updated with the list as it is now and shared with the team.", name=view.name)
+    else:
+        message = _("View %(name)s updated with the list as it is now.", name=view.name)
+    flash(message, "success")
+
+
 def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
 
@@ -104,12 +123,7 @@ def _views_blueprint(name: str, url_prefix: str, saved: SavedList) -> Blueprint:
                          {"name": [None, view_name], "filters": [None, query], "shared": [None, shared]})  # fmt: skip
             flash(_("View %(name)s saved.", name=view_name), "success")
         else:  # the member's own view of that name: saved again with the list as it is now
-            compared = (("filters", view.query, query), ("shared", view.shared, shared))
-            changes = {name: [old, new] for name, old, new in compared if old != new}
-            view.query, view.shared = query, shared
-            if changes:
-                audit.record("saved_view.updated", "saved_view", view.id, {"name": [view.name, view.name], **changes})
-            flash(_("View %(name)s updated with the list as it is now.", name=view.name), "success")
+            _update_view(view, query, shared)
         db.session.commit()
         view = _own_view_named(view_name, saved.name)
         if wants_partial("saved-views-panel"):
