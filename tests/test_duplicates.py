@@ -489,3 +489,46 @@ def test_many_people_of_one_name_in_a_company_give_a_bounded_number_of_pairs(app
     with app.app_context(), workspace_scope(ws_a.id):
         found = scan_now()
     assert 0 < found <= (MAX_SHARED * 2 + 5) * MAX_SHARED < (MAX_SHARED * 2 + 5) * (MAX_SHARED * 2 + 4) // 2
+
+
+def test_a_contact_restored_from_the_trash_is_paired_with_its_look_alike_at_once(app, client, auth, ws_a):
+    old = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/contacts/{old}/delete", {})
+    created = post(client, f"/w/{ws_a.slug}/contacts/", {"name": "Ann Lee", "emails": "ann@example.com"})
+    new = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert pairs_of(app, ws_a) == []  # the old Ann was in the trash
+    restored = post(client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "contacts", "ids": str(old)})
+    assert restored.status_code == 303
+    assert [(a, b, reason) for a, b, reason, *_ in pairs_of(app, ws_a)] == [(old, new, "email")]
+    page = client.get(url(ws_a)).get_data(as_text=True)
+    assert "Same email address: ann@example.com" in page
+    assert f'href="/w/{ws_a.slug}/contacts/{old}"' in page and f'href="/w/{ws_a.slug}/contacts/{new}"' in page
+
+
+def test_many_contacts_restored_are_paired_by_a_scan_in_the_background(app, client, auth, ws_a, monkeypatch):
+    monkeypatch.setattr("crm.contacts.trash.REFRESHED_AT_ONCE", 1)
+    ann, bo = (make_contact(app, ws_a, name, emails=[email])
+               for name, email in (("Ann Lee", "ann@example.com"), ("Bo Chen", "bo@example.com")))  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/contacts/bulk", {"action": "delete", "ids": [str(ann), str(bo)]})
+    new_ann, new_bo = (make_contact(app, ws_a, name, emails=[email])
+                       for name, email in (("Ann L.", "ann@example.com"), ("Bo C.", "bo@example.com")))  # fmt: skip
+    post(client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "contacts", "ids": [str(ann), str(bo)]})
+    assert [(a, b) for a, b, *_ in pairs_of(app, ws_a)] == [(ann, new_ann), (bo, new_bo)]  # the scan job ran inline
+    page = client.get(url(ws_a)).get_data(as_text=True)
+    assert "Same email address: ann@example.com" in page and "Same email address: bo@example.com" in page
+
+
+def test_a_whole_trash_restored_in_the_background_is_paired_when_the_job_ends(app, client, auth, ws_a, monkeypatch):
+    monkeypatch.setattr("crm.contacts.bulk.MAX_AT_ONCE", 1)
+    ann, bo = (make_contact(app, ws_a, name, emails=[email])
+               for name, email in (("Ann Lee", "ann@example.com"), ("Bo Chen", "bo@example.com")))  # fmt: skip
+    auth.login(ws_a.email, ws_a.password)
+    post(client, f"/w/{ws_a.slug}/contacts/bulk", {"action": "delete", "ids": [str(ann), str(bo)]})
+    new_ann = make_contact(app, ws_a, "Ann L.", emails=["ann@example.com"])
+    response = post(client, f"/w/{ws_a.slug}/contacts/trash/restore", {"kind": "contacts", "scope": "all"},
+                    headers={"HX-Request": "true", "HX-Target": "trash-results"})  # fmt: skip
+    assert "restored in the background" in response.headers["HX-Trigger"]
+    assert [(a, b) for a, b, *_ in pairs_of(app, ws_a)] == [(ann, new_ann)]
+    assert "Same email address: ann@example.com" in client.get(url(ws_a)).get_data(as_text=True)

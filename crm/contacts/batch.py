@@ -66,14 +66,15 @@ def trash(model, ids: list[int]) -> int:
     return len(rows)
 
 
-def restore(model, ids: list[int]) -> int:
-    """Out of the trash; the caller has checked the restore window and the plan's limit."""
+def restore(model, ids: list[int]) -> list[int]:
+    """Out of the trash; returns the ids restored. The caller has checked the restore window and the
+    plan's limit."""
     rows = db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids), model.deleted_at.isnot(None)))
     rows = rows.all()
     if rows:
         _update(model, [row.id for row in rows], deleted_at=None)
         _audit(f"{_kind(model)}.restored", model, {row.id: {"name": [None, row.name]} for row in rows})
-    return len(rows)
+    return [row.id for row in rows]
 
 
 def _tags_of(ids: list[int]) -> dict[int, list[str]]:

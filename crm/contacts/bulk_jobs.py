@@ -34,6 +34,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 STALLED_AFTER = timedelta(minutes=2)
 KEPT_FOR = timedelta(days=30)  # ended jobs are forgotten after this (their changes are in the audit log)
 QUEUED_AT_MOST = timedelta(seconds=JOB_TIMEOUT) + STALLED_AFTER
+TRASH_TABS = {"trash:contacts": Contact, "trash:companies": Company}
 FOLLOWED = "bulk_jobs"  # the session's {list name: [workspace id, job id]}: the member's latest change of each list
 
 
@@ -92,8 +93,14 @@ def run(job_id: int) -> None:
     member = db.session.get(Membership, job.membership_id)
     g.workspace = db.session.get(Workspace, member.workspace_id)  # its zone, for "Automatic" levels
     g.audit_actor = db.session.get(User, job.user_id) if job.user_id else None
+    model = TRASH_TABS.get(job.list_name)  # restoring a whole tab of the trash
+    restored: list[int] = []
     try:
-        changed = _apply(job, member, _progress_of(job_id))
+        if model is None:
+            changed = _apply(job, member, _progress_of(job_id))
+        else:
+            restored = trash.restore(model, trash.in_trash(model, member), g.workspace, _progress_of(job_id))
+            changed = len(restored)
     except LimitError:  # restored contacts would not fit the plan (it changed since): none restored
         db.session.rollback()
         _finish(job_id, FAILED, failure="limit")
@@ -103,19 +110,19 @@ def run(job_id: int) -> None:
         _finish(job_id, FAILED, failure="error")
         raise
     _finish(job_id, DONE, changed=changed)
+    if model is not None:
+        trash.look_for_duplicates(model, restored, g.workspace.id)
 
 
 def _apply(job: BulkJob, member: Membership, progress) -> int:
+    """A change of the contacts or the companies list (the trash's restore is ``run``'s own)."""
     args = MultiDict([(key, item) for key, value in job.state_args.items()
                       for item in (value if isinstance(value, list) else [value])])  # fmt: skip
     if job.list_name == "contacts":
         return bulk.apply(job.action, matching_contacts(ListState.from_args(args), member), job.value, progress)
-    if job.list_name == "companies":
-        definitions = custom_fields.definitions(g.workspace, "company")
-        statement = matching_companies(CompanyListState.from_args(args), member, definitions, g.workspace.timezone)
-        return bulk.apply_to_companies(job.action, statement, job.value, progress)
-    model = Contact if job.list_name == "trash:contacts" else Company
-    return trash.restore(model, trash.in_trash(model, member), g.workspace, progress)
+    definitions = custom_fields.definitions(g.workspace, "company")  # "companies"
+    statement = matching_companies(CompanyListState.from_args(args), member, definitions, g.workspace.timezone)
+    return bulk.apply_to_companies(job.action, statement, job.value, progress)
 
 
 def _progress_of(job_id: int):

@@ -14,14 +14,19 @@ from crm.contacts import batch, service
 from crm.contacts.models import Company, Contact
 from crm.contacts.queries import PER_PAGE
 from crm.db import utcnow
+from crm.duplicates import service as duplicates
 from crm.duplicates.models import ContactMerge
 from crm.extensions import db
 from crm.i18n import in_zone
+from crm.jobs import enqueue
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
 from crm.workspaces.models import Membership
 
 KINDS = {"contacts": Contact, "companies": Company}
+# Restored contacts paired with their look-alikes one by one in the request (a few queries each);
+# more are left to a scan of the workspace in the background.
+REFRESHED_AT_ONCE = 20
 
 
 def in_trash(model, member: Membership) -> sa.Select:
@@ -59,11 +64,26 @@ def check_fits(model, statement: sa.Select, workspace) -> None:
         limits.check_contacts(workspace, db.session.scalar(statement.with_only_columns(sa.func.count())))
 
 
-def restore(model, statement: sa.Select, workspace, progress: batch.Progress | None = None) -> int:
-    """Brings back every record of ``statement`` (from ``in_trash``); returns how many. Contacts
-    raise ``LimitError``, restoring none, when they would not all fit the plan."""
+def restore(model, statement: sa.Select, workspace, progress: batch.Progress | None = None) -> list[int]:
+    """Brings back every record of ``statement`` (from ``in_trash``); returns their ids. Contacts
+    raise ``LimitError``, restoring none, when they would not all fit the plan. Once committed,
+    ``look_for_duplicates`` pairs the restored contacts with those that look like them."""
     check_fits(model, statement, workspace)
-    restored = 0
+    restored = []
     for ids in batch.id_batches(model, statement, progress):
         restored += batch.restore(model, ids)
     return restored
+
+
+def look_for_duplicates(model, restored: list[int], workspace_id: int) -> None:
+    """After restored contacts are committed: the Duplicates page pairs them with the contacts that
+    look like them (added or changed while they were in the trash), as it does a contact just saved;
+    for more than a few, a scan of the workspace in the background, as after an import. Commits."""
+    if model is not Contact or not restored:
+        return
+    if len(restored) > REFRESHED_AT_ONCE:
+        enqueue(duplicates.scan_job, workspace_id)
+        return
+    for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(restored))):
+        duplicates.refresh_for(contact)
+    db.session.commit()

@@ -64,11 +64,12 @@ def restore():
         flash(str(error), "error")
         return _after_restore(kind, 422)
     db.session.commit()
+    trash.look_for_duplicates(model, restored, g.workspace.id)
     if not restored:
         flash(_("Nothing was restored: it was restored already, or deleted more than %(days)d days ago.",
                 days=service.RESTORE_DAYS), "error")  # fmt: skip
     else:
-        flash(bulk.done_message(f"trash:{kind}", "restore", restored), "success")
+        flash(bulk.done_message(f"trash:{kind}", "restore", len(restored)), "success")
     return _after_restore(kind)
 
 
