@@ -1,5 +1,6 @@
 """Password hashing (argon2id), the security headers every response carries, form and query text
-without control characters, and URL path arguments that a page or a query can take as they are."""
+without control characters, and URL path arguments (and ids in query strings and forms) that a page
+or a query can take as they are."""
 
 import re
 
@@ -121,6 +122,24 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # Werkzeug's argument names
         super().__init__(map, fixed_digits, min, BIGINT_MAX if max is None or max > BIGINT_MAX else max, signed)
+
+
+def digits(value) -> int | None:
+    """A whole number written in ASCII digits (``str.isdigit`` also takes "²", which ``int``
+    refuses), of any size; None for anything else. Past 100 digits it is only known to be beyond any
+    id (``int`` refuses more than 4,300 digits, and a form may send them)."""
+    text = value if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 100 else BIGINT_MAX + 1
+
+
+def record_id(value) -> int | None:
+    """A record's id sent in a query string or a form, read as ``<int:...>`` reads one in a path: a
+    number a BIGINT column holds, else None. A larger one names no row, and the database would fail
+    on it (SQLite with OverflowError, PostgreSQL "out of range"): a 500."""
+    number = digits(value)
+    return number if number is not None and number <= BIGINT_MAX else None
 
 
 def install_converters(app: Flask) -> None:

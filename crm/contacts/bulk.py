@@ -13,6 +13,7 @@ from crm.contacts.tags import TagError, read_tags
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
+from crm.security import record_id
 
 ACTIONS = {
     "owner": (_l("Assign owner"), "contacts.write"),
@@ -116,7 +117,7 @@ def too_large(form, statement: sa.Select, model) -> bool:
 
 
 def ticked(form) -> list[int]:
-    return [int(i) for i in form.getlist("ids") if i.isdigit()]
+    return [number for number in map(record_id, form.getlist("ids")) if number is not None]
 
 
 def selection(statement: sa.Select, model, form, none_ticked: str, too_many: str) -> sa.Select:
@@ -183,7 +184,7 @@ def check_value(action: str, raw: str, owners: dict[int, str]):
             return None
         if not raw:
             raise OwnerNotChosen(_l("Choose the new owner, or Nobody."))
-        if not raw.isdigit() or int(raw) not in owners:
+        if record_id(raw) not in owners:
             raise BulkError(_l("Choose one of the members listed."))
         return int(raw)
     if action == "level":

@@ -24,6 +24,7 @@ from crm.i18n import lazy_gettext as _l
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
 from crm.search import matching, search_order
+from crm.security import digits
 from crm.workspaces.models import Membership
 
 SORTS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "name": _l("Name, A to Z")}
@@ -58,7 +59,7 @@ class CompanyListState:
         asked = args.getlist("cols")
         return cls(
             q=args.get("q", "").strip()[:100],
-            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            owner=owner if owner in ("me", "none") or digits(owner) is not None else "",
             industry=args.get("industry", "").strip()[:100],
             size=size if size in SIZES else "",
             created_from=day_arg(args.get("created_from", "")),

@@ -15,6 +15,7 @@ from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.tags import TagError, read_tags
 from crm.form_fields import PastDay, SelectField
 from crm.i18n import lazy_gettext as _l
+from crm.security import BIGINT_MAX
 
 MAX_EMAILS = MAX_PHONES = 10
 
@@ -57,7 +58,14 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 def optional_id(value):
-    return int(value) if value not in (None, "", "None") else None
+    """A select's id, None for its empty choice; a number beyond any id is refused as a word is
+    (ValueError: the field says it is no valid choice), before a query would fail on it."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)
+    if not 0 <= number <= BIGINT_MAX:
+        raise ValueError("no id")
+    return number
 
 
 def _split(raw: str | None) -> list[str]:

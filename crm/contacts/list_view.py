@@ -11,6 +11,7 @@ from datetime import date
 from crm.contacts.models import LEVELS, LIFECYCLES, TIERS
 from crm.contacts.tags import split_tags
 from crm.i18n import lazy_gettext as _l
+from crm.security import digits
 
 SORTS = {
     "newest": _l("Newest first"),
@@ -119,14 +120,14 @@ class ListState:
         )
         return cls(
             q=args.get("q", "").strip()[:100],
-            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            owner=owner if owner in ("me", "none") or digits(owner) is not None else "",
             tags=tag_args(args),
             tag_match=one_of("tag_match", TAG_MATCHES) or "any",
             lifecycle=one_of("lifecycle", LIFECYCLES),
             tier=one_of("tier", TIERS),
             level=one_of("level", LEVELS),
             source=args.get("source", "").strip()[:60],
-            company=int(args["company"]) if args.get("company", "").isdigit() else None,
+            company=digits(args.get("company")),
             **{name: day_arg(args.get(name, "")) for name in DATE_FILTERS},
             sort=one_of("sort", SORTS) or "newest",
             columns=columns or DEFAULT_COLUMNS,

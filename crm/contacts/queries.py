@@ -25,6 +25,7 @@ from crm.extensions import db
 from crm.i18n import day_start
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import matching, search_order, search_words
+from crm.security import digits, record_id
 from crm.workspaces.models import ACTIVE, Membership, Role
 
 PER_PAGE = 50
@@ -38,8 +39,8 @@ def owner_filter(statement: sa.Select, column, owner: str, member: Membership | 
         return statement.where(column == member.id)
     if owner == "none":
         return statement.where(column.is_(None))
-    if owner.isdigit():
-        return statement.where(column == int(owner) if int(owner) <= MAX_ID else sa.false())
+    if (number := digits(owner)) is not None:
+        return statement.where(column == number if number <= MAX_ID else sa.false())
     return statement
 
 
@@ -93,8 +94,8 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
             statement = statement.where(getattr(Contact, name) == getattr(state, name))
     if state.source:
         statement = statement.where(sa.func.lower(Contact.source) == state.source.lower())
-    if state.company:
-        statement = statement.where(Contact.company_id == state.company)
+    if state.company:  # a number beyond any id names no company
+        statement = statement.where(Contact.company_id == state.company if state.company <= MAX_ID else sa.false())
     for column, start, end in (
         (Contact.created_at, state.created_from, state.created_to),
         (Contact.last_activity_at, state.active_from, state.active_to),
@@ -405,7 +406,7 @@ def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, st
     names if they have left, so the form never hides a filter that applies (one query)."""
     if own_records_only(member):
         return []
-    if current.isdigit() and int(current) <= MAX_ID:  # the URL names a member: the whole roster, for their name
+    if record_id(current) is not None:  # the URL names a member: the whole roster, for their name
         members = roster()
         choices = [(str(member_id), name) for member_id, name in members.owner_choices]
         if current not in dict(choices):

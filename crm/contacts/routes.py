@@ -29,6 +29,7 @@ from crm.imports import history as imports_history
 from crm.pagination import rows_loaded
 from crm.permissions import require, scope_allows
 from crm.purchases.forms import PurchaseForm
+from crm.security import record_id
 from crm.tickets.summary import contact_open_tickets
 from crm.xlsx_stream import xlsx_download
 
@@ -263,8 +264,8 @@ def _export_plan(file_format: str, state: ListState, columns_chosen: bool, ids: 
 @require("contacts.write")
 def new():
     form = _form()
-    if request.args.get("company", "").isdigit() and not form.is_submitted():
-        form.company_id.data = int(request.args["company"])
+    if (company_id := record_id(request.args.get("company"))) is not None and not form.is_submitted():
+        form.company_id.data = company_id
     form.owner_id.data = form.owner_id.data or g.membership.id
     return render_template("contacts/new.html", form=form)
 

@@ -14,6 +14,7 @@ from crm.deals.service import DealError, stages_of
 from crm.extensions import db
 from crm.htmx import is_htmx, trigger, wants_partial
 from crm.permissions import require
+from crm.security import record_id
 
 bp = Blueprint("pipeline_admin", __name__, url_prefix="/settings/pipelines")
 
@@ -221,7 +222,7 @@ def order_stages(pipeline_id: int):
     """The open stages' new order after a drag; a stage id of another pipeline (or workspace) is a
     404 and changes nothing."""
     pipeline = _pipeline_or_404(pipeline_id)
-    ids = [int(i) for i in request.form.getlist("order") if i.isdigit()]
+    ids = [i for i in map(record_id, request.form.getlist("order")) if i is not None]
     try:
         changed = admin.reorder_stages(pipeline, ids)
     except LookupError:

@@ -12,6 +12,7 @@ from crm.deals.service import DealError
 from crm.extensions import db
 from crm.htmx import answer_list, wants_partial
 from crm.permissions import require
+from crm.security import record_id
 
 bp = Blueprint("lost_reasons", __name__, url_prefix="/settings/lost-reasons")
 
@@ -133,6 +134,6 @@ def move(reason_id: int):
 @require("settings.manage")
 def order():
     """The list's new order after a drag (ids of other workspaces are not in the list: ignored)."""
-    if lost_reasons.reorder([int(i) for i in request.form.getlist("order") if i.isdigit()]):
+    if lost_reasons.reorder([i for i in map(record_id, request.form.getlist("order")) if i is not None]):
         db.session.commit()
     return _answer_list()

@@ -23,6 +23,7 @@ from crm.deals.service import BoardCard
 from crm.extensions import db
 from crm.permissions import scope_allows, visible_to_member
 from crm.search import matching, search_order
+from crm.security import digits
 from crm.workspaces.models import Membership
 
 # Cards rendered per column; the counts and totals cover every deal. A column of 2,000 cards
@@ -51,7 +52,7 @@ class BoardFilters:
     def from_args(cls, args) -> "BoardFilters":
         owner = args.get("owner", "")
         return cls(
-            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            owner=owner if owner in ("me", "none") or digits(owner) is not None else "",
             q=args.get("q", "").strip()[:100],
             customer=parse_customer(args.get("customer")),
             close_from=_day(args.get("close_from")),

@@ -18,6 +18,7 @@ from crm.i18n import workspace_today
 from crm.permissions import require
 from crm.products.panel import deal_items_context
 from crm.products.service import has_items
+from crm.security import record_id
 from crm.workspaces.service import currency_choices
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
@@ -43,7 +44,7 @@ def _board_context(pipeline: Pipeline, stages: list[Stage] | None = None) -> dic
     board re-rendered after a move keeps them) and a column shown whole ("all")."""
     stages = service.stages_of(pipeline.id) if stages is None else stages
     filters, customer_label = customers.resolved(queries.BoardFilters.from_args(request.args), g.membership)
-    whole = request.args.get("all", type=int)
+    whole = request.args.get("all", type=record_id)
     cards = queries.open_cards(pipeline.id, g.membership, whole, filters)
     columns = queries.board(stages, cards, queries.column_totals(pipeline.id, g.membership, filters))
     members = roster()  # the cards' owners, and the owner filter's choices
@@ -96,7 +97,7 @@ def reorder(pipeline_id: int):
             continue
         if int(match.group(1)) not in open_ids:
             abort(404)
-        posted[int(match.group(1))] = [int(i) for i in request.form.getlist(key) if i.isdigit()]
+        posted[int(match.group(1))] = [i for i in map(record_id, request.form.getlist(key)) if i is not None]
     cards, visible = queries.board_positions(pipeline.id, g.membership)
     service.reorder(stages, visible, cards, posted, g.membership.id)
     db.session.commit()
@@ -131,11 +132,14 @@ def move(deal_id: int):
 def _form(deal: Deal | None = None, **kwargs) -> DealForm:
     include = {}
     if request.method == "POST":
-        include = {name: _int(request.form.get(name)) for name in ("contact_id", "company_id")}
+        include = {name: record_id(request.form.get(name)) for name in ("contact_id", "company_id")}
     elif deal is not None:
         include = {"contact_id": deal.contact_id, "company_id": deal.company_id}
     else:
-        include = {"contact_id": _int(request.args.get("contact")), "company_id": _int(request.args.get("company"))}
+        include = {
+            "contact_id": record_id(request.args.get("contact")),
+            "company_id": record_id(request.args.get("company")),
+        }
         if include["contact_id"] and not include["company_id"]:  # a new deal from a contact: their company
             include["company_id"] = queries.company_of_contact(include["contact_id"])
     stages = _stage_choices() if deal is None or deal.status == OPEN else []
@@ -153,10 +157,6 @@ def _form(deal: Deal | None = None, **kwargs) -> DealForm:
         priced_by_lines=deal is not None and has_items(deal.id),
         **kwargs,
     )
-
-
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
 
 
 def _stage_choices() -> list[tuple[int, str]]:
@@ -179,9 +179,9 @@ def new():
     form.owner_id.data = g.membership.id
     form.currency.data = g.workspace.currency
     form.contact_id.data, form.company_id.data = form.contact_id.offered, form.company_id.offered
-    wanted_stage = _int(request.args.get("stage"))
-    if wanted_stage is None and _int(request.args.get("pipeline")):
-        wanted_stage = next((s.id for p, s in queries.open_stages() if p.id == _int(request.args["pipeline"])), None)
+    wanted_stage, pipeline_id = record_id(request.args.get("stage")), record_id(request.args.get("pipeline"))
+    if wanted_stage is None and pipeline_id:
+        wanted_stage = next((s.id for p, s in queries.open_stages() if p.id == pipeline_id), None)
     if wanted_stage and any(choice.value == wanted_stage for choice in form.stage_id.choices):
         form.stage_id.data = wanted_stage
     return render_template("deals/new.html", form=form)

@@ -22,6 +22,7 @@ from crm.htmx import wants_partial
 from crm.jobs import enqueue
 from crm.pagination import keyset
 from crm.permissions import require, visible_to_member
+from crm.security import record_id
 
 bp = Blueprint("duplicates", __name__, url_prefix="/duplicates")
 PER_PAGE = 50
@@ -122,8 +123,8 @@ def _phones(raw: str) -> list[str]:
 def check():
     """The warning under a contact form being typed: contacts that look like this one."""
     args = request.args
-    contact_id = args.get("contact", type=int)
-    company_id = args.get("company_id", type=int)
+    contact_id = args.get("contact", type=record_id)
+    company_id = args.get("company_id", type=record_id)
     emails = [email.lower() for email in _split(args.get("emails", ""))]
     matches = finder.for_contact(contact_id, args.get("name", ""), emails, _phones(args.get("phones", "")), company_id)
     found = visible_contacts((match.contact_id for match in matches), g.membership)

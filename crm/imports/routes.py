@@ -25,7 +25,7 @@ from crm.imports.undo import undo
 from crm.jobs import enqueue
 from crm.pagination import keyset, newest_first
 from crm.permissions import own_records_only, require
-from crm.security import uploaded_file_name
+from crm.security import record_id, uploaded_file_name
 from crm.tenancy import bind_workspace
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -212,7 +212,7 @@ def check(import_id: int):
 def apply_mapping(import_id: int):
     """Sets the columns as a saved mapping has them (the ones it does not know stay as they are)."""
     job = import_or_404(import_id)
-    saved = db.session.get(SavedMapping, request.form.get("saved", type=int) or 0)
+    saved = db.session.get(SavedMapping, request.form.get("saved", type=record_id) or 0)
     if job.status not in ("uploaded", "checked") or saved is None or saved.entity != job.entity:
         flash(_("Choose one of the saved mappings."), "error")
         return _to(job)

@@ -7,10 +7,10 @@ from wtforms.validators import Optional, ValidationError
 
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
+from crm.security import record_id
 
 # Dates outside these are typing mistakes, and would overflow date arithmetic near year 9999.
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
-MAX_ID_DIGITS = 18  # a 64-bit id; longer digit strings would overflow the database's integer
 
 
 def _within_years(form, field) -> None:
@@ -41,7 +41,7 @@ class SalesFilterForm(FlaskForm):
 
     def validate_pipeline(self, field) -> None:
         # Any id is looked up (another workspace's is a 404, like in a URL path); only junk is refused.
-        if field.data and not (field.data.isdigit() and len(field.data) <= MAX_ID_DIGITS):
+        if field.data and record_id(field.data) is None:
             raise ValidationError(_l("Choose one of the pipelines."))
 
     def validate_until(self, field) -> None:
@@ -79,7 +79,7 @@ class ServiceFilterForm(FlaskForm):
 
     def validate_category(self, field) -> None:
         # Any id is looked up (another workspace's is a 404, like the Sales report's pipeline).
-        if field.data and not (field.data.isdigit() and len(field.data) <= MAX_ID_DIGITS):
+        if field.data and record_id(field.data) is None:
             raise ValidationError(_l("Choose one of the categories."))
 
     def validate_until(self, field) -> None:

@@ -12,6 +12,7 @@ from crm.permissions import require, scope_allows
 from crm.privacy import service as privacy
 from crm.saved_replies import service as saved_replies
 from crm.saved_replies.models import SavedReply
+from crm.security import record_id
 from crm.tickets import attachments, notify, queries, service
 from crm.tickets.merge import merge_ticket, tell_customer
 from crm.tickets.models import NEW, PRIVACY_ERASURE, STATUSES, Ticket, TicketAttachment
@@ -23,7 +24,7 @@ from crm.tickets.routes import _leave_for, _show, _worker, bp, ticket_or_404
 def saved_reply(ticket_number: int):
     """The reply box holding the chosen saved reply, filled in for this ticket (htmx swaps it in)."""
     ticket = _worker(ticket_or_404(ticket_number))
-    reply = db.session.get(SavedReply, request.args.get("saved_reply", type=int) or 0)
+    reply = db.session.get(SavedReply, request.args.get("saved_reply", type=record_id) or 0)
     text = ""
     if reply is not None:
         values = saved_replies.values_for(ticket.contact.name, ticket.number, g.membership.user.name, g.workspace.name)
@@ -120,7 +121,7 @@ def bulk():
     """Sets the status and/or the assignee of the chosen tickets (at most 100): each is changed as on
     its own page, tickets the member may not work are left alone and counted, and nothing is saved
     if any value is refused."""
-    numbers = [int(n) for n in request.form.getlist("ticket") if n.isdigit()][:BULK_LIMIT]
+    numbers = [n for n in map(record_id, request.form.getlist("ticket")) if n is not None][:BULK_LIMIT]
     status, assignee = request.form.get("bulk_status", ""), request.form.get("bulk_assignee", "")
     back = url_for(".index") + ("?" + request.form["query"] if request.form.get("query") else "")
     if not numbers or not (status or assignee):
@@ -129,7 +130,7 @@ def bulk():
     if (status and status not in STATUSES) or status == NEW:
         flash(_("A ticket cannot go back to new.") if status == NEW else _("Not a valid choice."), "error")
         return redirect(back, 303)
-    member_id = int(assignee) if assignee.isdigit() else None  # "none": back to the queue
+    member_id = record_id(assignee)  # None for "none": back to the queue
     if assignee not in ("", "none") and member_id not in dict(queries.worker_choices()):
         flash(_("Choose a member who answers tickets."), "error")
         return redirect(back, 303)
