@@ -411,6 +411,42 @@ def test_own_record_scope_applies_to_list_search_and_detail(app, client, auth, w
     assert stored(app, ws_a, theirs).name == "Somebody Else's"
 
 
+def contact_row(page: str, contact_id: int) -> str:
+    return page.split(f'<tr id="contact-{contact_id}">')[1].split("</tr>")[0]
+
+
+def test_the_list_links_a_contacts_company_only_when_the_member_may_open_it(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.delete"], record_scope="own")
+    seller = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, seller.membership_id, rid)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=seller.membership_id)
+    bolt = make_company(app, ws_a, "Bolt <Hardware>", owner_id=ws_a.membership_id)
+    mine = make_company(app, ws_a, "My Shop", owner_id=seller.membership_id)
+    ann = make_contact(app, ws_a, "Ann Acme", company_id=acme, owner_id=seller.membership_id)
+    bo = make_contact(app, ws_a, "Bo Bolt", company_id=bolt, owner_id=seller.membership_id)
+    cy = make_contact(app, ws_a, "Cy Shop", company_id=mine, owner_id=seller.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contacts_url(ws_a, f"{ann}/delete"), {})
+    post(client, f"/w/{ws_a.slug}/companies/{acme}/delete", {})
+    post(client, contacts_url(ws_a, "trash/restore"), {"kind": "contacts", "ids": str(ann)})
+    page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    # Ann is back, her company is not: its name, said to be in the trash, with no link to a 404.
+    assert "<td>Acme Ltd (in the trash)</td>" in contact_row(page, ann)
+    assert f"/companies/{acme}" not in page and client.get(f"/w/{ws_a.slug}/companies/{acme}").status_code == 404
+    assert f'<td><a href="/w/{ws_a.slug}/companies/{bolt}">Bolt &lt;Hardware&gt;</a></td>' in contact_row(page, bo)
+    auth.logout()
+    auth.login(seller.email, seller.password)
+    client.get(contacts_url(ws_a))  # warm the session and caches
+    with count_queries(app) as queries:
+        page = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert len(queries) == 2, queries  # user with membership, the page with its names (no owner filter choices)
+    # Under "own records", a colleague's company is a name: its page would be a 404.
+    assert "<td>Bolt &lt;Hardware&gt;</td>" in contact_row(page, bo) and f"/companies/{bolt}" not in page
+    assert client.get(f"/w/{ws_a.slug}/companies/{bolt}").status_code == 404
+    assert f'<td><a href="/w/{ws_a.slug}/companies/{mine}">My Shop</a></td>' in contact_row(page, cy)
+    assert "<td>Acme Ltd (in the trash)</td>" in contact_row(page, ann)
+
+
 def test_own_record_scope_offers_only_the_companies_the_member_can_open(app, client, auth, ws_a):
     rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.write"], record_scope="own")
     member = make_member(app, ws_a, "own@alpha.example.com")

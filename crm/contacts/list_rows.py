@@ -26,6 +26,7 @@ from crm.extensions import db
 from crm.html_text import escape
 from crm.i18n import money_writer
 from crm.pagination import Page, keyset
+from crm.permissions import own_records_only
 from crm.search import search_order
 from crm.workspaces.models import Membership
 
@@ -42,7 +43,13 @@ class ListRow:
 
 # What each built-in column reads from the database.
 SELECTED = {
-    "company": (Contact.company_id, Company.name.label("company_name")),
+    # Its trash time and owner too: the link is drawn only to a company page the member may open.
+    "company": (
+        Contact.company_id,
+        Company.name.label("company_name"),
+        Company.deleted_at.label("company_deleted_at"),
+        Company.owner_id.label("company_owner_id"),
+    ),
     # The first address and number only, read as text: decoding the JSON lists cost more.
     "email": (Contact.emails[0].as_string().label("first_email"),),
     "phone": (Contact.phones[0].as_string().label("first_phone"),),
@@ -65,7 +72,7 @@ def contact_rows(state: ListState, after: str | None, member: Membership, shown:
     statement = queries.matching_contacts(state, member, statement)
     order = search_order(state.q, db.engine.dialect.name, sort_columns, descending)
     page = keyset(db.session, statement, sort_columns, after, queries.PER_PAGE, descending, scalars=False, order=order)
-    cell = _cell_makers(shown, custom)
+    cell = _cell_makers(shown, custom, member)
     page.items = [ListRow(row.id, row.name, row.title, tuple(make(row) for make in cell)) for row in page.items]
     return page
 
@@ -116,10 +123,10 @@ def _select(shown: list[str], custom: dict, sort_columns: list) -> sa.Select:
     return statement
 
 
-def _cell_makers(shown: list[str], custom: dict) -> list[Callable]:
+def _cell_makers(shown: list[str], custom: dict, member: Membership) -> list[Callable]:
     """One function per shown column turning a row into that cell's text."""
     makers = {
-        "company": _company_cell(),
+        "company": _company_cell(member),
         "email": lambda row: row.first_email or "",
         "phone": _phone_cell(g.workspace.phone_region),
         "owner": lambda row: row.owner_name or "",
@@ -135,12 +142,21 @@ def _cell_makers(shown: list[str], custom: dict) -> list[Callable]:
     return [makers[key] if key in makers else _custom_cell(custom[key]) for key in shown]
 
 
-def _company_cell() -> Callable:
+def _company_cell(member: Membership) -> Callable:
+    """The company's name, a link to its page when the member may open it (as the contact's page
+    links it, crm.contacts.routes.record_visible): not when it is in the trash (which it says), nor
+    under "own records" when it is a colleague's."""
     link = url_for("ws.companies.show", company_id=0)[:-1]
+    in_the_trash = gettext("in the trash")
+    only_own = own_records_only(member)
 
     def cell(row) -> str:
         if row.company_id is None:
             return ""
+        if row.company_deleted_at is not None:
+            return f"{row.company_name} ({in_the_trash})"
+        if only_own and row.company_owner_id != member.id:
+            return row.company_name
         return Markup(f'<a href="{link}{row.company_id}">{escape(row.company_name)}</a>')  # noqa: S704  (escaped)
 
     return cell
