@@ -22,8 +22,8 @@ from crm.secrets import derived_key
 from bench.common import database_env
 from bench.target import Endpoint, Target, endpoints, find_target
 
-EXPLAINED = ("contacts list", "deep page", "search rare", "search common", "filter lifecycle", "filter tag",
-             "contact detail", "ticket queue")  # fmt: skip
+EXPLAINED = ("contacts list", "deep page", "search rare", "search common", "search cjk rare", "search cjk common",
+             "filter lifecycle", "filter tag", "contact detail", "ticket queue")  # fmt: skip
 SECRET_KEY = "bench-only-secret-key"  # noqa: S105  (a throwaway key for a loopback benchmark)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 

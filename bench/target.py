@@ -2,6 +2,7 @@
 the endpoints of BENCH.md built from them. Read from the bench database as the table owner."""
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from crm.activities.models import Activity
@@ -13,6 +14,9 @@ from bench.values import RARE_LAST
 
 DEEP_ROWS = 150_000
 COMMON_TERM = "john"
+# One or two Chinese characters (crm.search.with_cjk_grams): a character no generated name holds, and a
+# given name of one Chinese contact in 20 (2% of the whale's contacts).
+CJK_RARE, CJK_COMMON = quote("鑫"), quote("小明")
 PARTIAL = {"HX-Request": "true", "HX-Target": "contact-results"}
 TICKET_RESULTS = {"HX-Request": "true", "HX-Target": "ticket-results"}
 HEADER_RESULTS = {"HX-Request": "true", "HX-Target": "global-search-results"}
@@ -86,6 +90,8 @@ def endpoints(target: Target) -> list[Endpoint]:
         Endpoint("deep page", f"{contacts}?after={target.deep_cursor}", MORE),
         Endpoint("search rare", f"{contacts}?q={RARE_LAST.lower()}", PARTIAL),
         Endpoint("search common", f"{contacts}?q={COMMON_TERM}", PARTIAL),
+        Endpoint("search cjk rare", f"{contacts}?q={CJK_RARE}", PARTIAL),
+        Endpoint("search cjk common", f"{contacts}?q={CJK_COMMON}", PARTIAL),
         Endpoint("filter lifecycle", f"{contacts}?lifecycle=active", {}),
         Endpoint("filter tag", f"{contacts}?tag=vip", {}),
         Endpoint("contact detail", f"{contacts}{target.contact_id}", {}),
