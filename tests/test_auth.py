@@ -7,7 +7,9 @@ from cryptography.fernet import Fernet
 from crm import create_app
 from crm.auth.models import User
 from crm.config import ConfigError, load_config
+from crm.contacts.models import Contact
 from crm.extensions import db
+from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import PASSWORD
@@ -80,7 +82,36 @@ def test_signup_with_taken_email_is_refused_and_saves_nothing(app, client, ws_a)
 def test_signup_ignores_an_unknown_time_zone(app, client):
     post(client, "/signup", {**SIGNUP, "timezone": "Mars/Olympus"})
     with app.app_context():
-        assert db.session.scalar(sa.select(Workspace.timezone)) == "UTC"
+        workspace = db.session.scalar(sa.select(Workspace))
+    assert (workspace.timezone, workspace.phone_region, workspace.currency) == ("UTC", "US", "USD")
+
+
+@pytest.mark.parametrize(
+    ("timezone", "region", "currency"),
+    [
+        ("Asia/Shanghai", "CN", "CNY"),
+        ("Europe/Helsinki", "FI", "EUR"),
+        ("Asia/Hong_Kong", "HK", "HKD"),
+        ("America/Toronto", "CA", "CAD"),
+        ("Africa/Lagos", "NG", "USD"),  # naira is not among the workspace currencies
+        ("UTC", "US", "USD"),  # no country: the browser sent no zone
+    ],
+)
+def test_signup_takes_the_phone_region_and_currency_of_the_browsers_country(app, client, timezone, region, currency):
+    post(client, "/signup", {**SIGNUP, "timezone": timezone})
+    with app.app_context():
+        workspace = db.session.scalar(sa.select(Workspace))
+    assert (workspace.phone_region, workspace.currency) == (region, currency)
+
+
+def test_a_business_that_signs_up_in_shanghai_types_chinese_numbers_without_86(app, client):
+    post(client, "/signup", SIGNUP)
+    response = post(client, "/w/mei-s-tea-house/contacts/", {"name": "Wang", "phones": "138 0013 8000"})
+    assert response.status_code == 303
+    with app.app_context():
+        workspace_id = db.session.scalar(sa.select(Workspace.id))
+        with workspace_scope(workspace_id):
+            assert db.session.scalar(sa.select(Contact.phones)) == ["+8613800138000"]
 
 
 def test_login_and_logout(client, auth, ws_a):

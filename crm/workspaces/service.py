@@ -2,12 +2,14 @@
 
 import re
 import zoneinfo
+from datetime import date
 from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from babel import Locale
-from babel.numbers import get_currency_name
+from babel.core import get_global
+from babel.numbers import get_currency_name, get_territory_currencies
 from flask import url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -81,7 +83,11 @@ def sign_up(name, email, password, business_name, timezone, locale=None) -> tupl
 def create_workspace(user: User, name: str, timezone: str | None = None) -> Workspace:
     """Creates the workspace with its built-in roles and default sales pipeline, binds the session
     to it and makes ``user`` its Owner."""
-    workspace = Workspace(name=name.strip(), slug=unique_slug(name), timezone=valid_timezone(timezone))
+    timezone = valid_timezone(timezone)
+    phone_region, currency = local_defaults(timezone)
+    workspace = Workspace(
+        name=name.strip(), slug=unique_slug(name), timezone=timezone, phone_region=phone_region, currency=currency
+    )
     billing_states.start_trial(workspace)  # while billing is on: the trial plan's limits, no card
     db.session.add(workspace)
     db.session.flush()
@@ -100,6 +106,17 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     audit.record("workspace.created", "workspace", workspace.id, {"name": [None, workspace.name]}, actor=user)
     db.session.flush()
     return workspace
+
+
+def local_defaults(timezone: str) -> tuple[str, str]:
+    """The phone region and currency of the country of ``timezone`` (the browser's, at sign-up), so a
+    business in Shanghai reads 13800138000 as a Chinese number and counts in CNY from the start; the
+    United States and USD where the zone names no country (UTC: the browser sent none)."""
+    territory = get_global("zone_territories").get(timezone)
+    if territory not in phone_regions():
+        return "US", "USD"
+    currencies = get_territory_currencies(territory, date.today())
+    return territory, next((code for code in currencies if code in CURRENCIES), "USD")
 
 
 def unique_slug(name: str, taken_by: int | None = None) -> str:
