@@ -182,6 +182,7 @@ def make_workspace(index: int, password_hash: str) -> tuple[int, list[int], list
         owner = User(name=values.person(rng)[0], email=f"owner{index}@bench.example.com", password_hash=password_hash)
         db.session.add(owner)
         workspace = create_workspace(owner, values.company(rng)[0], timezone)
+    workspace.currency = "USD"  # the generated purchases and deals are in USD, whatever the zone's country
     team = [
         User(name=values.person(rng)[0], email=f"member{index}-{k}@bench.example.com", password_hash=password_hash)
         for k in range(25 if index == 0 else rng.randint(1, 5))
