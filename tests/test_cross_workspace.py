@@ -151,6 +151,9 @@ def object_ids_of(app, ws, rule) -> dict:
         values[name] = OBJECT_IDS[name](app, ws)
     if rule.endpoint.startswith("ws.company_views."):  # a view of the companies list, not the contacts'
         values["view_id"] = make_saved_view(app, ws, f"private view {next(SERIAL)}", list_name="companies")
+    if rule.endpoint.endswith(".rename_option"):  # a field with choices to rename (others have none: 404)
+        values["field_id"] = make_custom_field(app, ws, f"Private choice {next(SERIAL)}", kind="select",
+                                               options=("Gold", "Silver"), sensitive=True)  # fmt: skip
     for name in rule.arguments & set(CHILD_IDS):
         values[name] = CHILD_IDS[name](app, ws, values)
     return values
