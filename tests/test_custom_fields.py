@@ -529,3 +529,49 @@ def test_a_custom_filter_in_any_case_is_read_from_the_lowered_values_index(app, 
         assert [contact.id for contact in found.items] == [model]
         plan = "\n".join(db.session.connection().exec_driver_sql("EXPLAIN " + sent[0][0], sent[0][1]).scalars())
     assert "ix_contacts_custom_lower_gin" in plan, plan
+
+
+def _speak_chinese(app, ws) -> None:
+    from crm.auth.models import User
+
+    with app.app_context(), workspace_scope(ws.id):
+        db.session.get(User, ws.user_id).locale = "zh_Hans"
+        db.session.commit()
+
+
+def _cell_texts(html: str, row_id: str) -> list[str]:
+    row = html.split(f'<tr id="{row_id}">')[1].split("</tr>")[0]
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_list_columns_show_custom_dates_as_the_record_page_does_in_either_language(app, client, auth, ws_a):
+    from datetime import date
+
+    since = make_custom_field(app, ws_a, "Member since", kind="date")
+    founded = make_custom_field(app, ws_a, "Founded", kind="date", entity="company")
+    secret = make_custom_field(app, ws_a, "Signed on", kind="date", sensitive=True)
+    ann, acme = make_contact(app, ws_a, "Ann Lee"), make_company(app, ws_a, "Acme")
+    set_custom_value(app, ws_a, ann, since, date(2026, 3, 1))
+    set_custom_value(app, ws_a, ann, secret, date(2025, 12, 24))
+    set_custom_value(app, ws_a, acme, founded, date(1999, 5, 3))
+    auth.login(ws_a.email, ws_a.password)
+
+    def pages() -> tuple[str, str, str, str]:
+        contacts = client.get(url(ws_a, "/contacts/"), query_string={"cols": ["cf_member_since", "cf_signed_on"]})
+        companies = client.get(url(ws_a, "/companies/"), query_string={"cols": ["cf_founded"]})
+        detail = client.get(url(ws_a, f"/contacts/{ann}")).get_data(as_text=True)
+        revealed = post(client, url(ws_a, f"/reveal/contact/{ann}/{secret}"), {}, headers={"HX-Request": "true"})
+        return (contacts.get_data(as_text=True), companies.get_data(as_text=True), detail,
+                revealed.get_data(as_text=True))  # fmt: skip
+
+    contacts, companies, detail, revealed = pages()
+    assert _cell_texts(contacts, f"contact-{ann}")[-2:] == ["Mar 1, 2026", "••••••"]
+    assert _cell_texts(companies, f"company-{acme}")[-1] == "May 3, 1999"
+    assert "Mar 1, 2026" in detail and ">Dec 24, 2025</span>" in revealed  # the record's page, the same way
+    assert "2026-03-01" not in contacts and "1999-05-03" not in companies
+
+    _speak_chinese(app, ws_a)
+    contacts, companies, detail, revealed = pages()
+    assert _cell_texts(contacts, f"contact-{ann}")[-2:] == ["2026年3月1日", "••••••"]
+    assert _cell_texts(companies, f"company-{acme}")[-1] == "1999年5月3日"
+    assert "2026年3月1日" in detail and ">2025年12月24日</span>" in revealed

@@ -177,4 +177,4 @@ def _money_cell(column: str, currency: str) -> Callable:
 
 
 def _custom_cell(field: FieldDef) -> Callable:
-    return lambda row: custom_fields.display(field, (row.custom or {}).get(field.key))
+    return lambda row: custom_fields.page_text(field, (row.custom or {}).get(field.key))

@@ -32,8 +32,7 @@ def custom_field_helpers() -> dict:
     return {
         "custom_fields_of": custom_fields_of,
         "custom_columns_of": custom_columns_of,
-        "custom_display": service.display,
-        "custom_value": service.from_storage,
+        "custom_display": service.page_text,
         "mask": service.MASK,
     }
 
@@ -188,6 +187,6 @@ def reveal(entity: str, record_id: int, field_id: int):
         abort(404)
     audit.record("custom_field.revealed", entity, record.id, {field.label: [None, service.MASK]})
     db.session.commit()
-    value = service.display(field, record.custom[field.key], reveal=True)
+    value = service.page_text(field, record.custom[field.key], reveal=True)
     # The Reveal button is gone: the value takes the focus, so keyboard and screen-reader users land on it.
     return f'<span class="revealed" tabindex="-1" autofocus>{escape(value)}</span>'

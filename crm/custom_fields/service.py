@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from slugify import slugify
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -283,7 +283,8 @@ def filter_choices(field: FieldDef, value: str) -> tuple[list[tuple[str, str]], 
 
 
 def display(field: FieldDef, stored, reveal: bool = False) -> str:
-    """Text for pages and exports; a sensitive value shows as a mask unless ``reveal``."""
+    """Plain text, the same in every language (a date as 2026-03-01): for the audit log, backups and
+    comparisons; a sensitive value shows as a mask unless ``reveal``. Pages use ``page_text``."""
     if stored is None:
         return ""
     if field.sensitive and not reveal:
@@ -298,6 +299,14 @@ def display(field: FieldDef, stored, reveal: bool = False) -> str:
     if field.kind == "number":
         return number_text(value)
     return str(value)
+
+
+def page_text(field: FieldDef, stored, reveal: bool = False) -> str:
+    """``display`` as a page shows it to the member: a date in their language ("Mar 1, 2026",
+    "2026年3月1日"), as the record's page and the lists write every other day."""
+    if field.kind == "date" and stored is not None and (reveal or not field.sensitive):
+        return format_date(from_storage(field, stored))
+    return display(field, stored, reveal)
 
 
 def number_text(value: Decimal) -> str:
