@@ -4,6 +4,7 @@ Chinese text right), and cells that would run as formulas prefixed with ' (CSV i
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from flask import Response, stream_with_context
 
@@ -14,7 +15,13 @@ BOM = "\ufeff"
 
 
 def neutralised(value) -> str:
-    """The cell's text, with a leading ' when it would start a formula, even behind spaces or control characters."""
+    """The cell's text, with a leading ' when it would start a formula, even behind spaces or control characters.
+    A number is written plainly (-5, and 0.0000001 rather than 1E-7): it runs no formula, and a
+    program reading the file takes it as it is."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     starts_formula = text.startswith(FORMULA_STARTS) or text.lstrip(SKIPPED_LEAD).startswith(FORMULA_STARTS)
     return "'" + text if starts_formula else text

@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,11 +36,13 @@ NUMBER_LIKE = re.compile(r"[+-]?[\d .()]+")  # a phone number or a signed number
 
 
 def xlsx_value(value):
-    """A cell's value: numbers as numbers, anything else as neutralised text without the control
-    characters XML cannot hold (openpyxl refuses them)."""
+    """A cell's value: numbers as numbers, days as dates (shown yyyy-mm-dd), anything else as
+    neutralised text without the control characters XML cannot hold (openpyxl refuses them)."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
     # Control characters go first: stripped after the check, they could uncover a formula's "=".
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))

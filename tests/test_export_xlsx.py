@@ -353,3 +353,58 @@ def test_choices_saved_from_an_export_before_the_country_code_still_check(app, c
     checked = check(client, app, ws_a, import_id, mode="update")
     assert checked.status_code == 303, checked.get_data(as_text=True)
     assert job_of(app, ws_a, import_id).invalid_count == 0
+
+
+def test_custom_numbers_and_dates_are_numbers_and_dates_in_xlsx_and_plain_in_csv(app, client, auth, ws_a):
+    from datetime import date
+
+    from crm.auth.models import User
+
+    budget = make_custom_field(app, ws_a, "Budget", kind="number")
+    since = make_custom_field(app, ws_a, "Member since", kind="date")
+    secret = make_custom_field(app, ws_a, "Signed on", kind="date", sensitive=True)
+    staff = make_custom_field(app, ws_a, "Staff", kind="number", entity="company")
+    founded = make_custom_field(app, ws_a, "Founded", kind="date", entity="company")
+    ann, bo = make_contact(app, ws_a, "Ann Lee"), make_contact(app, ws_a, "Bo Chen")
+    for contact, (amount, day) in ((ann, ("25000.50", date(2026, 3, 1))), (bo, ("-5", None))):
+        set_custom_value(app, ws_a, contact, budget, Decimal(amount))
+        set_custom_value(app, ws_a, contact, since, day)
+    set_custom_value(app, ws_a, ann, secret, date(2025, 12, 24))
+    acme = make_company(app, ws_a, "Acme")
+    set_custom_value(app, ws_a, acme, staff, Decimal("0.0000001"))
+    set_custom_value(app, ws_a, acme, founded, date(1999, 5, 3))
+    chosen = {"cols": ["cf_budget", "cf_member_since", "cf_signed_on"], "sort": "name"}
+    companies = f"/w/{ws_a.slug}/companies/export"
+
+    def exports() -> tuple[list, list, list, list]:
+        return (sheet_rows(client.get(url(ws_a), query_string=chosen)),
+                csv_rows(client.get(url(ws_a, "export.csv"), query_string=chosen)),
+                sheet_rows(client.get(f"{companies}.xlsx"))[1][-2:],
+                csv_rows(client.get(f"{companies}.csv"))[1][-2:])  # fmt: skip
+
+    auth.login(ws_a.email, ws_a.password)
+    sheet, lines, company_sheet, company_line = exports()
+    assert sheet == [["Name", "Budget", "Member since", "Signed on"],
+                     ["Ann Lee", 25000.5, datetime(2026, 3, 1), datetime(2025, 12, 24)],
+                     ["Bo Chen", -5, "", ""]]  # fmt: skip
+    assert lines[1:] == [["Ann Lee", "25000.5", "2026-03-01", "2025-12-24"], ["Bo Chen", "-5", "", ""]]
+    assert company_sheet == [1e-07, datetime(1999, 5, 3)] and company_line == ["0.0000001", "1999-05-03"]
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(url(ws_a), query_string=chosen).get_data()))
+    assert workbook.active["C2"].number_format == "yyyy-mm-dd" and workbook.active["B2"].data_type == "n"
+
+    with app.app_context(), workspace_scope(ws_a.id):  # the list shows 2026年3月1日; the files stay machine-readable
+        db.session.get(User, ws_a.user_id).locale = "zh_Hans"
+        db.session.commit()
+    chinese_sheet, chinese_lines, chinese_company_sheet, chinese_company_line = exports()
+    assert chinese_sheet[0][0] == "姓名" and chinese_sheet[1:] == sheet[1:] and chinese_lines[1:] == lines[1:]
+    assert (chinese_company_sheet, chinese_company_line) == (company_sheet, company_line)
+
+    exporter = make_member(app, ws_a, "exporter@alpha.example.com", role="sales")
+    assign_role(app, ws_a, exporter.membership_id,
+                make_role(app, ws_a, "Exporter", permissions=["contacts.read", "contacts.export"]))  # fmt: skip
+    auth.logout()
+    auth.login(exporter.email, exporter.password)
+    masked = sheet_rows(client.get(url(ws_a), query_string={**chosen, "cols": ["cf_signed_on"]}))
+    assert masked[1:] == [["Ann Lee", "••••••"], ["Bo Chen", ""]]
+    masked = csv_rows(client.get(url(ws_a, "export.csv"), query_string={**chosen, "cols": ["cf_signed_on"]}))
+    assert masked[1:] == [["Ann Lee", "••••••"], ["Bo Chen", ""]]

@@ -19,7 +19,7 @@ from crm.contacts.company_list import SORT_COLUMNS, CompanyListState, matching_c
 from crm.contacts.models import Company
 from crm.csv_stream import csv_row
 from crm.custom_fields import reserved
-from crm.custom_fields.service import FieldDef, display
+from crm.custom_fields.service import FieldDef, export_value
 from crm.extensions import db
 from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
@@ -93,7 +93,7 @@ def rows(plan: Plan) -> Iterator[list]:
                 else:
                     cells.append(_cell(getattr(row, name), plan.zone))
             custom = row.custom or {}
-            yield cells + [display(field, custom.get(field.key), reveal=plan.sensitive) for field in plan.fields]
+            yield cells + [export_value(field, custom.get(field.key), reveal=plan.sensitive) for field in plan.fields]
 
 
 def csv_lines(workspace_id: int, plan: Plan) -> Iterator[str]:

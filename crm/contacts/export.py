@@ -22,7 +22,7 @@ from crm.contacts.list_view import ListState
 from crm.contacts.models import Company, Contact
 from crm.csv_stream import csv_row
 from crm.custom_fields import reserved
-from crm.custom_fields.service import FieldDef, display
+from crm.custom_fields.service import FieldDef, export_value
 from crm.extensions import db
 from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
@@ -168,7 +168,7 @@ def rows(plan: Plan) -> Iterator[list]:
         tags = queries.tags_of([row.id for row in batch]) if "tags" in keys else {}
         for row in batch:
             row_tags = tags.get(row.id, [])
-            custom = [display(field, (row.custom or {}).get(field.key), reveal=plan.sensitive) for field in fields]
+            custom = [export_value(field, (row.custom or {}).get(field.key), reveal=plan.sensitive) for field in fields]
             yield [value(row, row_tags, plan.labels) for value in values] + custom
 
 

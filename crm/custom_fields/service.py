@@ -309,6 +309,16 @@ def page_text(field: FieldDef, stored, reveal: bool = False) -> str:
     return display(field, stored, reveal)
 
 
+def export_value(field: FieldDef, stored, reveal: bool = False):
+    """A cell of the contacts and companies exports: a number as a Decimal and a day as a date, as
+    the built-in amounts are (an XLSX file holds a number and a date; CSV writes 25000.5 and
+    2026-03-01), anything else, and a masked value, as ``display``'s text."""
+    if stored is None or field.kind not in ("number", "date") or (field.sensitive and not reveal):
+        return display(field, stored, reveal)
+    value = from_storage(field, stored)
+    return Decimal(number_text(value)) if field.kind == "number" else value
+
+
 def number_text(value: Decimal) -> str:
     """A stored number as it was meant: 100 not "100.0", 12.5 not "1.25E+1", 0 not "-0.0"."""
     if value == 0:
