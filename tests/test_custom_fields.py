@@ -149,7 +149,7 @@ def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
                                                         "cf_founded": "yesterday", "cf_homepage": "acme"})  # fmt: skip
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
-    assert "Not a valid decimal value." in page and "Not a valid date value." in page
+    assert "Enter a number." in page and "Not a valid date value." in page
     assert "Enter a full web address" in page
     script = post(
         client,
@@ -171,10 +171,12 @@ def test_kinds_are_validated_and_changes_audited(app, client, auth, ws_a):
     assert "Shop, Online" in detail and 'href="https://acme.example"' in detail
     employees = detail.split("<dt>Employees</dt>")[1].split("</dd>")[0]
     assert "42" in employees and "42.0" not in employees  # as typed
-    for unstorable in ("NaN", "1e400", "12345678901234567890"):
+    too_big = "Enter a number between -999,999,999,999 and 999,999,999,999."
+    for unstorable, reason in (("NaN", "Enter a number."), ("1e400", "Enter a number."),
+                               ("12345678901234567890", too_big)):  # fmt: skip
         refused = post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_employees": unstorable})
         assert refused.status_code == 422, unstorable
-        assert "Enter a number between -999,999,999,999 and 999,999,999,999." in refused.get_data(as_text=True)
+        assert reason in refused.get_data(as_text=True), unstorable
     post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_employees": "12.50"})
     detail = client.get(url(ws_a, f"/companies/{acme}")).get_data(as_text=True)
     assert detail.split("<dt>Employees</dt>")[1].split("</dd>")[0].split()[-1] == "12.5"
@@ -575,3 +577,38 @@ def test_list_columns_show_custom_dates_as_the_record_page_does_in_either_langua
     assert _cell_texts(contacts, f"contact-{ann}")[-2:] == ["2026年3月1日", "••••••"]
     assert _cell_texts(companies, f"company-{acme}")[-1] == "1999年5月3日"
     assert "2026年3月1日" in detail and ">2025年12月24日</span>" in revealed
+
+
+def test_a_custom_number_takes_grouping_as_an_amount_does_and_refuses_what_it_refuses(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "Budget", kind="number")
+    make_custom_field(app, ws_a, "Staff", kind="number", entity="company")
+    ann, acme = make_contact(app, ws_a, "Ann Lee"), make_company(app, ws_a, "Acme")
+    auth.login(ws_a.email, ws_a.password)
+
+    def save_contact(budget: str):
+        return post(client, url(ws_a, f"/contacts/{ann}"), {"name": "Ann", "lifecycle": "lead", "cf_budget": budget})
+
+    for typed, kept in (("25,000", 25000), ("25 000", 25000), ("1\u202f234.5", 1234.5), ("-1,234,567.25", -1234567.25)):
+        assert save_contact(typed).status_code == 303, typed
+        assert custom_of(app, ws_a, ann) == {"budget": kept}, typed
+    assert post(client, url(ws_a, f"/companies/{acme}"), {"name": "Acme", "cf_staff": "1,200"}).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Company, acme).custom == {"staff": 1200}
+    form = client.get(url(ws_a, f"/contacts/{ann}/edit")).get_data(as_text=True)
+    assert 'name="cf_budget" step="any" type="number" value="-1234567.25"' in form
+    assert save_contact("12.345").status_code == 303
+    form = client.get(url(ws_a, f"/contacts/{ann}/edit")).get_data(as_text=True)
+    assert 'name="cf_budget" step="any" type="number" value="12.345"' in form  # as stored, not rounded to 12.34
+    assert save_contact("-1234567.25").status_code == 303
+
+    comma = "Write decimals with a point, such as 1.5."
+    for typed, reason in (("1,5", comma), ("25,00", comma), ("1e3", "Enter a number."), ("twelve", "Enter a number.")):
+        refused = save_contact(typed)
+        assert refused.status_code == 422 and reason in refused.get_data(as_text=True), typed
+        assert f'value="{typed}"' in refused.get_data(as_text=True)  # kept as typed, to correct
+    assert custom_of(app, ws_a, ann) == {"budget": -1234567.25}  # nothing saved
+
+    _speak_chinese(app, ws_a)
+    assert "小数请用小数点书写，例如 1.5。" in save_contact("1,5").get_data(as_text=True)
+    assert "请输入数字。" in save_contact("1e3").get_data(as_text=True)
+    assert save_contact("25,000").status_code == 303 and custom_of(app, ws_a, ann) == {"budget": 25000}

@@ -61,7 +61,7 @@ def test_an_admin_defines_deal_fields_and_they_are_on_the_form_validated(app, cl
     for bad, message in (
         ({}, "Lead source is required."),
         ({"cf_lead_source": "Phone"}, "Not a valid choice."),
-        ({"cf_lead_source": "Fair", "cf_seats": "many"}, "Not a valid decimal value."),
+        ({"cf_lead_source": "Fair", "cf_seats": "many"}, "Enter a number."),
     ):
         response = post(client, url(ws_a, "/deals/"), deal_form(ws_a, stage_id=stage, **bad))
         assert response.status_code == 422 and message in response.get_data(as_text=True), bad

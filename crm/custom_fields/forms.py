@@ -5,14 +5,14 @@ from decimal import Decimal
 
 from flask import g
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, DateField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm.contacts.forms import choices
 from crm.custom_fields import reserved, service
 from crm.custom_fields.models import KINDS, WITH_OPTIONS
 from crm.custom_fields.service import FieldDef
-from crm.form_fields import SelectField, SelectMultipleField
+from crm.form_fields import AmountField, PlainNumber, SelectField, SelectMultipleField
 from crm.i18n import lazy_gettext as _l
 
 MAX_OPTIONS = 100
@@ -77,6 +77,12 @@ class RenameOptionForm(FlaskForm):
             raise ValidationError(_l("Another choice already has this name."))
 
 
+class NumberField(PlainNumber, AmountField):
+    """A custom number, typed as an amount is ("25,000", "25 000"; "1,5" and "1e3" refused with the
+    amount's reasons), with as many decimals as typed (``_storable_number`` bounds it), and drawn as
+    stored: 12.345 and 42, not rounded to 12.34 nor padded to 42.00."""
+
+
 def _storable_number(form, field) -> None:
     """Numbers are kept as JSON numbers (doubles): exact to 15 significant digits, so at most 12
     before the decimal point; "NaN" and "1e400" are refused rather than lost."""
@@ -100,7 +106,7 @@ def _wtforms_field(field: FieldDef, editing_sensitive: bool):
     if kind == "long_text":
         return TextAreaField(field.label, description=description, validators=[*presence, Length(max=5000)])
     if kind == "number":
-        return DecimalField(field.label, description=description, validators=[*presence, _storable_number])
+        return NumberField(field.label, places=None, description=description, validators=[*presence, _storable_number])
     if kind == "date":
         return DateField(field.label, description=description, validators=presence)
     options = [(option, option) for option in field.options]
