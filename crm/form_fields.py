@@ -81,13 +81,9 @@ class SelectMultipleField(wtforms.SelectMultipleField):
 
 
 class AmountField(wtforms.DecimalField):
-    """A number as people type it: grouping commas and spaces are taken ("25,000", "1 200"), and more
-    decimals than ``places`` are refused rather than rounded away without a word (so are "NaN",
-    "Infinity" and exponents such as "1e3"). A number it cannot read gives one message, not also the range's.
-
-    Text longer than any amount ("-999,999,999,999.999" is 20 characters) is refused before a pattern
-    reads it, and the patterns have one way to match each text (digits, an optional point, then
-    digits again could split a run of digits at any point: "1" * 20,000 + "x" cost seconds of CPU)."""
+    """A number as people type it (``amount_text``), and more decimals than ``places`` are refused
+    rather than rounded away without a word. A number it cannot read gives one message, not also
+    the range's."""
 
     MAX_LENGTH = 32
     SPACES = re.compile(r"[\s\u00a0\u202f_]")
@@ -96,17 +92,11 @@ class AmountField(wtforms.DecimalField):
 
     def process_formdata(self, valuelist):
         if valuelist and valuelist[0]:
-            text = self.SPACES.sub("", valuelist[0])
-            if len(text) > self.MAX_LENGTH:
+            try:
+                valuelist = [amount_text(valuelist[0])]
+            except ValueError:
                 self.data = None
-                raise ValueError(_l("Enter a number of at most %(max)d characters.", max=self.MAX_LENGTH))
-            if "," in text and not self.GROUPED.fullmatch(text):  # a decimal comma: 1,5 is not 15
-                self.data = None
-                raise ValueError(_l("Write decimals with a point, such as 1.5."))
-            valuelist = [text.replace(",", "")]
-            if not self.PLAIN.fullmatch(valuelist[0]):
-                self.data = None
-                raise ValueError(_l("Enter a number."))
+                raise
         super().process_formdata(valuelist)
         if self.data is None:
             return
@@ -118,6 +108,26 @@ class AmountField(wtforms.DecimalField):
         # An empty field is left to Optional/InputRequired (Optional clears the parse error).
         if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()
+
+
+def amount_text(typed: str) -> str:
+    """``typed`` as a number's plain text, its grouping commas and spaces taken out ("25,000",
+    "1 200" give "25000", "1200"); raises ValueError with the reason for text that is no number or
+    could mean two ("1,5" is not 15), as AmountField says it ("NaN", "Infinity" and exponents such
+    as "1e3" are refused too). The import reads custom numbers with it.
+
+    Text longer than any amount ("-999,999,999,999.999" is 20 characters) is refused before a pattern
+    reads it, and the patterns have one way to match each text (digits, an optional point, then
+    digits again could split a run of digits at any point: "1" * 20,000 + "x" cost seconds of CPU)."""
+    text = AmountField.SPACES.sub("", typed)
+    if len(text) > AmountField.MAX_LENGTH:
+        raise ValueError(_l("Enter a number of at most %(max)d characters.", max=AmountField.MAX_LENGTH))
+    if "," in text and not AmountField.GROUPED.fullmatch(text):  # a decimal comma: 1,5 is not 15
+        raise ValueError(_l("Write decimals with a point, such as 1.5."))
+    text = text.replace(",", "")
+    if not AmountField.PLAIN.fullmatch(text):
+        raise ValueError(_l("Enter a number."))
+    return text
 
 
 class PlainNumber:

@@ -253,6 +253,36 @@ def test_custom_fields_are_mapped_by_label_and_validated(app, client, auth, ws_a
     assert "Industry is required." in page
 
 
+def test_custom_numbers_are_read_as_their_form_reads_them(app, client, auth, ws_a):
+    from crm.auth.models import User
+
+    make_custom_field(app, ws_a, "Budget", kind="number")
+    make_custom_field(app, ws_a, "Staff", kind="number", entity="company")
+    auth.login(ws_a.email, ws_a.password)
+    text = ('Name,Budget\nAnn,"25,000"\nBo,25\u202f000.5\nCy,"-1,234,567.25"\nDi,"1,5"\nEd,1e3\n'
+            "Flo,12345678901234567890\n")  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert {name: contact.custom for name, contact in contacts.items()} == {
+        "Ann": {"budget": 25000}, "Bo": {"budget": 25000.5}, "Cy": {"budget": -1234567.25}}  # fmt: skip
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Write decimals with a point, such as 1.5." in page and "Enter a number." in page
+    assert "Enter a number between -999,999,999,999 and 999,999,999,999." in page
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(User, ws_a.user_id).locale = "zh_Hans"
+        db.session.commit()
+    import_id = import_id_of(upload(client, ws_a, 'Name,Staff\nAcme,"1,200"\nGlobex,"3,5"\n', entity="companies"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert dict(db.session.execute(sa.select(Company.name, Company.custom)).all()) == {"Acme": {"staff": 1200}}
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "小数请用小数点书写，例如 1.5。" in page
+
+
 def test_mapping_without_a_name_column_is_refused(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     import_id = import_id_of(upload(client, ws_a, "Name,Email\nAnn,ann@example.com\n"))

@@ -10,7 +10,9 @@ from crm.auth.service import normalize_email
 from crm.contacts import phones
 from crm.contacts.forms import COUNTRIES, EARLIEST_BIRTHDAY
 from crm.contacts.tags import TagError, read_tags
+from crm.custom_fields.forms import MAX_NUMBER
 from crm.custom_fields.service import MASK, FieldDef, to_storage
+from crm.form_fields import amount_text
 from crm.i18n import lazy_gettext as _l
 from crm.imports.fields import CUSTOM_PREFIX
 from crm.search import CJK
@@ -222,7 +224,7 @@ def parse_date(raw: str, day_first: bool) -> date:
 def custom_value(definition: FieldDef, raw: str, day_first: bool):
     kind = definition.kind
     if kind == "number":
-        return number_cell(raw)
+        return custom_number(raw)
     if kind == "date":
         return parse_date(raw, day_first)
     if kind == "select":
@@ -236,6 +238,18 @@ def custom_value(definition: FieldDef, raw: str, day_first: bool):
             raise Invalid(_l("Enter a full web address, such as https://example.com."))
         return text_cell(raw, 500)
     return text_cell(raw, 5000 if kind == "long_text" else 500)
+
+
+def custom_number(raw: str) -> Decimal:
+    """A custom number as its form reads it (crm.form_fields.amount_text: "25,000" and "25 000" are
+    taken, "1,5" and "1e3" refused with the form's reasons), within what the field keeps."""
+    try:
+        number = Decimal(amount_text(raw))
+    except ValueError as error:
+        raise Invalid(error.args[0]) from error
+    if abs(number) > MAX_NUMBER:
+        raise Invalid(_l("Enter a number between -999,999,999,999 and 999,999,999,999."))
+    return number
 
 
 def number_cell(raw: str) -> Decimal:
