@@ -203,3 +203,47 @@ def test_a_plural_message_is_kept_with_its_number_and_shown_in_each_language(app
             assert shown(kept["values"]["reason"], "as stored") == "此工作区有 1,200 个席位，已全部占用。"
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert shown(kept["values"]["reason"], "as stored") == "此工作区有 1,200 个席位，已全部占用。"
+
+
+def never_closed(row: int) -> str:
+    return (f"Row {row} opens a quote that is never closed (a cell may hold at most 50 lines and 10,000 characters)."
+            " Close or remove the quote and upload the file again.")  # fmt: skip
+
+
+def people(count: int) -> str:
+    return "".join(f"P{index},p{index}@example.com\n" for index in range(count))
+
+
+def test_a_quote_never_closed_in_the_first_rows_refuses_the_upload(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    response = upload(client, ws_a, f'Name,Email\n"Ann Lee,ann@example.com\n{people(1_000)}')
+    assert response.status_code == 422
+    assert never_closed(2) in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Import)) == 0
+
+
+def test_a_quote_never_closed_further_down_stops_the_check_with_its_row(app, client, auth, ws_a):
+    """Before, the rows after the quote were one cell of one row, and the dry run counted 5 rows of 1,005."""
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, f'Name,Email\n{people(4)}"Ann Lee,ann@example.com\n{people(1_000)}'))
+    check(client, app, ws_a, import_id)
+    assert stored_failure(app, ws_a, import_id)[:2] == ("uploaded", never_closed(6))
+    page = page_of(client, ws_a, import_id)
+    assert page.count(never_closed(6)) == 1 and STOPPED not in page
+
+
+def test_an_upload_whose_stored_file_has_a_quote_never_closed_shows_why(app, client, auth, ws_a):
+    """60,000 rows swallowed into one cell went past the csv module's field limit: a 500 on every
+    visit of the import's page (its first rows are shown), and the check "stopped unexpectedly"."""
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nBo Chen,bo@example.com\n"))
+    with app.app_context(), workspace_scope(ws_a.id):
+        path = storage.path_of(db.session.get(Import, import_id))
+    path.write_text(f'Name,Email\n"Ann Lee,ann@example.com\n{people(60_000)}', "utf-8")
+    response = client.get(imports_url(ws_a, str(import_id)))
+    assert response.status_code == 200 and never_closed(2) in response.get_data(as_text=True)
+    check(client, app, ws_a, import_id)
+    assert stored_failure(app, ws_a, import_id)[:2] == ("uploaded", never_closed(2))
+    page = page_of(client, ws_a, import_id)
+    assert page.count(never_closed(2)) == 1 and STOPPED not in page

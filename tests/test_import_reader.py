@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from crm.custom_fields.service import FieldDef
 from crm.imports.contact_rows import Invalid, country_cell, parse_date
 from crm.imports.fields import guess
-from crm.imports.reader import UnreadableFile, layout_of, rows
+from crm.imports.reader import UnreadableFile, count_rows, layout_of, rows
 
 TEXT = "姓名;公司\n王小明;上海贸易有限公司\nJosé Müller;Café Zürich\n"
 
@@ -155,3 +155,49 @@ def test_countries_are_those_the_contact_form_accepts(app):
     for raw in ("ZZ", "XX", "UK", "EU"):  # unknown, not assigned, the wrong code for Britain, a grouping
         with pytest.raises(Invalid):
             country_cell(raw)
+
+
+NEVER_CLOSED = "Row 3 opens a quote that is never closed"
+
+
+@pytest.mark.parametrize("rows_after", [3, 1_000, 60_000])
+def test_a_quote_never_closed_is_refused_with_its_row(app, tmp_path, rows_after):
+    """Left alone, the quote swallowed every row after it into one cell (silently, or past the csv
+    module's field limit with an error nobody caught)."""
+    path = tmp_path / "people.csv"
+    after = "".join(f"P{index},p{index}@example.com\n" for index in range(rows_after))
+    path.write_text(f'Name,Email\nBo Chen,bo@example.com\n"Ann Lee,ann@example.com\n{after}', "utf-8")
+    with app.test_request_context():
+        layout = layout_of(path, "csv")
+        with pytest.raises(UnreadableFile, match=NEVER_CLOSED) as refused:
+            list(rows(path, layout))
+        assert str(refused.value.message) == (
+            "Row 3 opens a quote that is never closed (a cell may hold at most 50 lines and 10,000 characters)."
+            " Close or remove the quote and upload the file again."
+        )
+        with pytest.raises(UnreadableFile, match=NEVER_CLOSED):
+            count_rows(path, layout)
+
+
+def test_a_quoted_cell_over_the_characters_allowed_is_refused(app, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(f'Name,Note\nBo,ok\nAnn,"x\n{"y" * 5_000}\n{"z" * 5_001}"\n', "utf-8")
+    with app.test_request_context(), pytest.raises(UnreadableFile, match=NEVER_CLOSED):
+        list(rows(path, layout_of(path, "csv")))
+
+
+def test_quoted_cells_over_many_lines_up_to_the_limit_are_read(app, tmp_path):
+    note = "\n".join(f"line {index}" for index in range(50))
+    path = tmp_path / "people.csv"
+    path.write_text(f'Name,Note\nAnn,"{note}"\nBo,"a\r\nb"\n', "utf-8")
+    with app.test_request_context():
+        layout, found = read(path)
+        assert count_rows(path, layout) == 2
+    assert found == [(2, ["Ann", note]), (3, ["Bo", "a\r\nb"])]
+
+
+def test_any_other_csv_error_names_the_row(app, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(f"Name,Note\nAnn,ok\nBo,{'x' * ((1 << 20) + 1)}\n", "utf-8")
+    with app.test_request_context(), pytest.raises(UnreadableFile, match="Row 3 cannot be read as CSV"):
+        list(rows(path, layout_of(path, "csv")))

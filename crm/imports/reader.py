@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from openpyxl import load_workbook
 
 from crm.i18n import lazy_gettext as _l
+from crm.i18n import lazy_number
 from crm.security import without_control_characters
 
 CHUNK = 1 << 20
@@ -22,6 +23,10 @@ DELIMITERS = (",", ";", "\t")
 # Chinese text is almost all in the GB2312 set, the misread Latin-1 almost never.
 GB2312_SHARE = 0.8
 FORMULA_GUARDED = ("=", "+", "-", "@")
+# A quoted cell may hold line breaks (an address, a note); one running on longer than this is a quote
+# never closed, which would otherwise swallow the rest of the file into one cell.
+QUOTED_LINES_MAX = 50
+QUOTED_CHARACTERS_MAX = 10_000
 
 csv.field_size_limit(1 << 20)
 
@@ -88,7 +93,7 @@ def count_rows(path: Path, layout: Layout) -> int:
     if layout.file_format == "xlsx":
         return sum(1 for _row in rows(path, layout))
     with path.open(encoding=layout.encoding, newline="") as stream:
-        filled = sum(1 for cells in csv.reader(stream, delimiter=layout.delimiter) if any(map(str.strip, cells)))
+        filled = sum(1 for cells in _records(stream, layout.delimiter) if any(map(str.strip, cells)))
     return max(filled - 1, 0)  # the header
 
 
@@ -153,8 +158,53 @@ def _headers(cells: list[str]) -> list[str]:
 
 def _csv_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     with path.open(encoding=layout.encoding, newline="") as stream:
-        for cells in csv.reader(stream, delimiter=layout.delimiter):
-            yield [_without_guard(without_control_characters(cell).strip()) for cell in cells]
+        yield from _csv_cells(stream, layout.delimiter)
+
+
+def _csv_cells(stream, delimiter: str) -> Iterator[list[str]]:
+    for cells in _records(stream, delimiter):
+        yield [_without_guard(without_control_characters(cell).strip()) for cell in cells]
+
+
+class _QuoteRunsOn(Exception):
+    pass
+
+
+def _records(stream, delimiter: str) -> Iterator[list[str]]:
+    """csv.reader's records (row 1 the first), refused with the row's number at a quote never closed
+    (a quoted cell running on over too many lines, or to the end of the file) or anything else the
+    csv module cannot read."""
+    record = [0, 0, False]  # the record's lines so far, its characters after its first line; the end of the file
+    number = 0  # the records read
+    try:
+        for cells in csv.reader(_lines(stream, record), delimiter=delimiter):
+            number += 1
+            if record[2]:  # a record still open when the lines ran out: inside a quote
+                raise _QuoteRunsOn
+            record[0] = record[1] = 0
+            yield cells
+    except _QuoteRunsOn:
+        raise UnreadableFile(_quote_never_closed(number if record[2] else number + 1)) from None
+    except csv.Error as error:
+        raise UnreadableFile(_l("Row %(number)d cannot be read as CSV. Check it in a spreadsheet program and "
+                                "upload the file again.", number=number + 1)) from error  # fmt: skip
+
+
+def _lines(stream, record: list) -> Iterator[str]:
+    for line in stream:
+        if record[0]:
+            record[1] += len(line)
+            if record[0] >= QUOTED_LINES_MAX or record[1] > QUOTED_CHARACTERS_MAX:
+                raise _QuoteRunsOn
+        record[0] += 1
+        yield line
+    record[2] = True
+
+
+def _quote_never_closed(number: int):
+    return _l("Row %(number)d opens a quote that is never closed (a cell may hold at most %(lines)d lines and "
+              "%(characters)s characters). Close or remove the quote and upload the file again.", number=number,
+              lines=QUOTED_LINES_MAX, characters=lazy_number(QUOTED_CHARACTERS_MAX))  # fmt: skip
 
 
 def _without_guard(cell: str) -> str:

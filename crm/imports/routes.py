@@ -92,6 +92,8 @@ def upload():
         return _index(form, 422)
     try:
         layout = layout_of(path, file_format)
+        if file_format == "csv":
+            _first_rows(path, layout)  # a quote never closed among them is told now, not after the upload
     except UnreadableFile as error:
         path.unlink(missing_ok=True)
         form.file.errors.append(str(error))
@@ -127,14 +129,20 @@ def _targets(job: Import):
     return targets_for(custom_fields_of(g.workspace, job.entity, sensitive), job.entity, sensitive)
 
 
-def _samples(job: Import) -> list[list[str]]:
-    """The first rows of the file, shown beside the mapping."""
+def _first_rows(path, layout) -> list[list[str]]:
+    return [cells for _line, cells in islice(rows(path, layout), SAMPLE_ROWS)]
+
+
+def _samples(job: Import) -> tuple[list[list[str]], str | None]:
+    """The first rows of the file, shown beside the mapping, or why they cannot be read."""
     if job.status not in ("uploaded", "checked"):
-        return []
+        return [], None
     try:
-        return [cells for _line, cells in islice(rows(storage.path_of(job), storage.layout_of(job)), SAMPLE_ROWS)]
-    except (OSError, UnreadableFile):
-        return []
+        return _first_rows(storage.path_of(job), storage.layout_of(job)), None
+    except UnreadableFile as error:
+        return [], str(error.message)
+    except OSError:
+        return [], None
 
 
 def _problems(job: Import):
@@ -157,7 +165,8 @@ def _limit_error(job: Import) -> LimitError | None:
 
 def _show(job: Import, form=None, status: int = 200, limit_error: LimitError | None = None):
     form = form or _form(job, formdata=None)
-    context = {"job": job, "form": form, "samples": _samples(job), "can_undo": runner.can_undo(job),
+    samples, unreadable = _samples(job)
+    context = {"job": job, "form": form, "samples": samples, "unreadable": unreadable, "can_undo": runner.can_undo(job),
                "undo_until": runner.undo_deadline(job), "limit_error": limit_error or _limit_error(job)}  # fmt: skip
     if job.status in ("checked", "done", "failed", "undone"):
         context["problems"] = _problems(job)
