@@ -201,3 +201,34 @@ def test_any_other_csv_error_names_the_row(app, tmp_path):
     path.write_text(f"Name,Note\nAnn,ok\nBo,{'x' * ((1 << 20) + 1)}\n", "utf-8")
     with app.test_request_context(), pytest.raises(UnreadableFile, match="Row 3 cannot be read as CSV"):
         list(rows(path, layout_of(path, "csv")))
+
+
+def test_a_header_cell_with_a_line_break_keeps_the_columns_after_it(app, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text('"姓名\n(必填)",邮箱,手机\n王小明,w@example.com,13800138000\n', "utf-8")
+    with app.test_request_context():
+        layout, found = read(path)
+        mapping = guess(layout.headers, [])
+    assert layout.headers == ["姓名 (必填)", "邮箱", "手机"]
+    assert mapping == ["name", "email", "phone"]
+    assert found == [(2, ["王小明", "w@example.com", "13800138000"])]
+
+
+def test_the_delimiter_is_that_of_the_header_even_over_lines(app, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text('"Full\nname";"Note, short"\nAnn Lee;"a, b, c"\n', "utf-8")
+    with app.test_request_context():
+        layout, found = read(path)
+    assert (layout.delimiter, layout.headers) == (";", ["Full name", "Note, short"])
+    assert found == [(2, ["Ann Lee", "a, b, c"])]
+
+
+def test_the_header_is_the_first_row_with_something_in_it(app, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(" , ,\n\n姓名,邮箱,手机\n王小明,w@example.com,13800138000\n", "utf-8")
+    with app.test_request_context():
+        layout, found = read(path)
+        mapping = guess(layout.headers, [])
+        assert count_rows(path, layout) == 1
+    assert layout.headers == ["姓名", "邮箱", "手机"] and mapping == ["name", "email", "phone"]
+    assert found == [(4, ["王小明", "w@example.com", "13800138000"])]

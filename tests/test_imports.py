@@ -94,6 +94,18 @@ def test_upload_guesses_chinese_and_english_headers(app, client, auth, ws_a):
     assert contacts_of(app, ws_a) == {}
 
 
+def test_a_template_with_a_blank_first_row_and_a_two_line_heading_keeps_its_columns(app, client, auth, ws_a):
+    """Chinese templates often say which columns are required under the heading, in the same cell;
+    before, the heading's line break ended the header (every column after it lost) and a first row of
+    empty cells was taken for the header (no names, and the real one read as "the header")."""
+    auth.login(ws_a.email, ws_a.password)
+    response = upload(client, ws_a, ',,\n"姓名\n（必填）",邮箱,手机\n王小明,w@example.com,13800138000\n')
+    job = job_of(app, ws_a, import_id_of(response))
+    assert (job.headers, job.mapping) == (["姓名 （必填）", "邮箱", "手机"], ["name", "email", "phone"])
+    page = client.get(imports_url(ws_a, str(job.id))).get_data(as_text=True)
+    assert "姓名 （必填）" in page and "王小明" in page and "13800138000" in page
+
+
 def test_dry_run_reports_every_row_and_saves_nothing(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     import_id = import_id_of(upload(client, ws_a, CSV.format(owner=ws_a.email)))

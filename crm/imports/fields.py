@@ -129,6 +129,8 @@ ENTITY_SYNONYMS = {"contacts": SYNONYMS, "companies": COMPANY_SYNONYMS, "purchas
 CUSTOM_ENTITY = {"contacts": "contact", "companies": "company"}  # whose custom fields a file can fill
 # The error column of a file we produced: a fixed file comes back with it.
 IGNORED = {"error", "errors", "错误"}
+# A note in brackets after a heading: "姓名（必填）", "Phone (work)".
+NOTE = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
 
 
 def plain(header: str) -> str:
@@ -159,6 +161,11 @@ def targets_for(custom_fields: list[FieldDef], entity: str = "contacts", sensiti
     return [*(target for target in ENTITY_TARGETS[entity] if target.key in keys), *custom]
 
 
+def _built_in(entity: str, header: str) -> str:
+    synonyms = _BY_SYNONYM[entity]
+    return synonyms.get(plain(header)) or synonyms.get(plain(NOTE.sub(" ", header)), "")
+
+
 def guess(
     headers: list[str], custom_fields: list[FieldDef], entity: str = "contacts", sensitive: bool = True
 ) -> list[str]:
@@ -177,7 +184,7 @@ def guess(
     for header in headers:
         name = plain(header)
         custom = "" if name in IGNORED else by_label.get(name, "")
-        built_in = "" if name in IGNORED else _BY_SYNONYM[entity].get(name, "")
+        built_in = "" if name in IGNORED else _built_in(entity, header)
         built_in = built_in if built_in in keys else ""
         if custom and built_in and reserved.built_in_field(CUSTOM_ENTITY[entity], header) is not None:
             choices = (built_in, custom)

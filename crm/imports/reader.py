@@ -3,6 +3,7 @@ and delimiter, detected, or the first sheet of an XLSX workbook (openpyxl, read-
 
 import codecs
 import csv
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ FORMULA_GUARDED = ("=", "+", "-", "@")
 # never closed, which would otherwise swallow the rest of the file into one cell.
 QUOTED_LINES_MAX = 50
 QUOTED_CHARACTERS_MAX = 10_000
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 csv.field_size_limit(1 << 20)
 
@@ -66,11 +68,11 @@ def layout_of(path: Path, file_format: str) -> Layout:
         return Layout("xlsx", _headers(header))
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as stream:
-        first = next((line for line in stream if line.strip()), None)
-    if first is None:
+        delimiter = _delimiter_of(stream.read(SAMPLE))
+    with path.open(encoding=encoding, newline="") as stream:
+        header = next((cells for cells in _csv_cells(stream, delimiter) if any(cells)), None)  # as rows() skips
+    if header is None:
         raise UnreadableFile(_l("The file is empty."))
-    delimiter = max(DELIMITERS, key=lambda candidate: _count_outside_quotes(first, candidate))
-    header = next(csv.reader([first], delimiter=delimiter))
     return Layout("csv", _headers(header), encoding, delimiter)
 
 
@@ -141,18 +143,28 @@ def _encodes(char: str, encoding: str) -> bool:
     return True
 
 
-def _count_outside_quotes(line: str, delimiter: str) -> int:
-    count, quoted = 0, False
-    for char in line:
+def _delimiter_of(sample: str) -> str:
+    """The delimiter most used outside quotes in the first record with something in it: the header
+    (a record, not a line: a quoted header cell may hold a line break)."""
+    counts, quoted, filled = dict.fromkeys(DELIMITERS, 0), False, False
+    for char in sample:
         if char == '"':
             quoted = not quoted
-        elif char == delimiter and not quoted:
-            count += 1
-    return count
+        elif quoted:
+            filled = True
+        elif char in counts:
+            counts[char] += 1
+        elif char in "\r\n":
+            if filled:
+                break
+            counts = dict.fromkeys(DELIMITERS, 0)  # a blank line, or one of delimiters only
+        elif not char.isspace():
+            filled = True
+    return max(DELIMITERS, key=counts.get)
 
 
 def _headers(cells: list[str]) -> list[str]:
-    cells = [without_control_characters(cell).strip() for cell in cells]
+    cells = [LINE_BREAKS.sub(" ", without_control_characters(cell).strip()) for cell in cells]
     return [cell or _("Column %(number)d", number=index) for index, cell in enumerate(cells, start=1)]
 
 
