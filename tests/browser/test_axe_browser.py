@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from crm.auth.models import User
@@ -19,6 +18,13 @@ from crm.db import utcnow
 from crm.extensions import db, limiter
 from crm.tenancy import workspace_scope
 from crm.workspaces.service import forget_every_slug
+from tests.browser.axe import (
+    all_of,
+    click_and_settle,
+    open_every_disclosure,
+    submit_first_form,
+    violations_at_each_width,
+)
 from tests.browser.helpers import log_in, wait_for_htmx
 from tests.conftest import empty_tables
 from tests.factories import (
@@ -36,11 +42,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.browser
-
-# WCAG 2.0, 2.1 and 2.2 at A and AA, and axe's best practices (landmarks named apart, one main, no
-# heading left empty...), which these pages meet too.
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-AXE = Axe()
 
 
 @pytest.fixture(autouse=True)
@@ -97,17 +98,6 @@ def signed_in(request, browser: Browser, live_server, data) -> Page:
     context.close()
 
 
-def open_every_disclosure(page: Page) -> None:
-    """Opens the filters and every other <details> of the page (some load when opened)."""
-    page.evaluate("() => document.querySelectorAll('main details').forEach(d => { d.open = true; })")
-    wait_for_htmx(page)
-
-
-def click_and_settle(page: Page, selector: str) -> None:
-    page.locator(selector).first.click()
-    wait_for_htmx(page)
-
-
 def tick_every_row(page: Page) -> None:
     page.locator("#select-page").check()
     expect(page.locator("#bulk-bar, .bulk-bar").first).to_be_visible()
@@ -145,19 +135,6 @@ def open_workspace_menu(page: Page) -> None:
     wait_for_htmx(page)
 
 
-def submit_first_form(page: Page, form: str) -> None:
-    click_and_settle(page, f"{form} button[type=submit]")
-    expect(page.locator("main .error, main .errors").first).to_be_visible()
-
-
-def all_of(*steps):
-    def prepare(page: Page) -> None:
-        for step in steps:
-            step(page)
-
-    return prepare
-
-
 # name: (address under the workspace, what to do there before the scan). A scan costs about a
 # second, so each page is brought into several of its states at once: disclosures open, errors
 # shown, a form opened in place, a toast.
@@ -184,32 +161,14 @@ SCENARIOS = {
 }
 
 
-def scan(page: Page) -> list[dict]:
-    options = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
-    return AXE.run(page, options=options).response["violations"]
-
-
-def report(violations: list[dict]) -> list[str]:
-    """A line a failing element: the rule, where, what it asks, and the element's start."""
-    return [
-        f"{violation['id']} {' '.join(map(str, node['target']))}: {violation['help']}\n    {node['html'][:200]}"
-        for violation in violations
-        for node in violation["nodes"]
-    ]
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_wcag_violation(signed_in: Page, live_server, data, scenario):
-    """Each page is scanned at desktop width, then narrowed to 320 px and scanned again (the layout
-    reflows without a reload, and the scan of the same state costs no second visit)."""
+    """Each page is scanned at desktop width, then narrowed to 320 px and scanned again."""
     page = signed_in
     page.set_viewport_size({"width": 1280, "height": 800})
     address, prepare = SCENARIOS[scenario]
     page.goto(f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
     wait_for_htmx(page)
     prepare(page)
-    found = []
-    for width in (1280, 320):
-        page.set_viewport_size({"width": width, "height": 800})
-        found += [f"at {width}px: {line}" for line in report(scan(page))]
+    found = violations_at_each_width(page)
     assert not found, "axe found:\n" + "\n".join(found)
