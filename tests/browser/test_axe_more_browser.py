@@ -165,3 +165,30 @@ def test_public_page_has_no_wcag_violation(visitor: Page, live_server, data, sce
     prepare(page)
     found = violations_at_each_width(page)
     assert not found, "axe found:\n" + "\n".join(found)
+
+
+def overflowing_grids(page: Page) -> list[str]:
+    """The .columns and .report-pair grids of the page one of whose items reaches past the grid's
+    right edge (the grid, in its panel, is as wide as the panel's inside)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('main :is(.columns, .report-pair)')].flatMap(grid => {
+            const edge = grid.getBoundingClientRect().right;
+            return [...grid.children].filter(item => item.getBoundingClientRect().right > edge + 0.5)
+                .map(item => `${grid.className} > ${item.tagName}: ${item.getBoundingClientRect().right} > ${edge}`);
+        })"""
+    )
+
+
+# The deal's outcome forms sit in a panel, whose padding leaves less than 18rem at 320 px. The account's
+# panels and the reports' chart and table sit straight in the page, 18rem wide exactly at 320 px: a
+# 320 px window with a classic 16 px scrollbar (a desktop browser's, not a phone's) leaves 304.
+@pytest.mark.parametrize(
+    ("address", "width"),
+    [("/w/{slug}/deals/{deal}", 320), ("/w/{slug}/reports/sales", 304), ("/account", 304)],
+)
+def test_two_column_grids_fit_a_narrow_screen(signed_in: Page, live_server, data, address, width):
+    page = signed_in
+    visit(page, live_server.url + address.format(slug=data["owner"].slug, **data))
+    page.set_viewport_size({"width": width, "height": 800})
+    expect(page.locator("main :is(.columns, .report-pair)").first).to_be_visible()
+    assert overflowing_grids(page) == []
