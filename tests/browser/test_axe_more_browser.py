@@ -3,7 +3,8 @@ tickets (the queue, a ticket), the reports, Settings (workspace, members, roles,
 products, saved replies, billing, the audit log), the account page, and the pages of visitors who
 are not signed in (the complaint portal: its home, filing a complaint and following it; sign-up and
 log-in). Each in English and in Chinese, at 1280 and at 320 px, with its disclosures open and, where
-cheap, its form's errors shown."""
+cheap, its form's errors shown. Then what axe does not measure at 320 px: two-column grids that stick
+out of their panel, and Chinese table headers broken between two characters."""
 
 from datetime import UTC, datetime
 
