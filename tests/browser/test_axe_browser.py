@@ -41,7 +41,7 @@ from tests.factories import (
     make_workspace,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.markup]
 
 
 @pytest.fixture(autouse=True)
