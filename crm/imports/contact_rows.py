@@ -4,7 +4,7 @@
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from crm.auth.service import normalize_email
 from crm.contacts import phones
@@ -14,6 +14,7 @@ from crm.custom_fields.forms import MAX_NUMBER
 from crm.custom_fields.service import MASK, FieldDef, to_storage
 from crm.form_fields import amount_text
 from crm.i18n import lazy_gettext as _l
+from crm.imports.amounts import NotANumber, read_amount, read_number
 from crm.imports.fields import CUSTOM_PREFIX
 from crm.search import CJK
 
@@ -53,6 +54,7 @@ class RowContext:
     custom: dict[str, FieldDef]  # custom field key -> definition
     today: date  # where the workspace is: no purchase is dated after it
     sensitive: bool = True  # the member may fill sensitive details (crm/imports/fields.py SENSITIVE_TARGETS)
+    currency: str = ""  # the workspace's: amounts without a sign are in it
 
     @property
     def day_first(self) -> bool:
@@ -252,16 +254,20 @@ def custom_number(raw: str) -> Decimal:
     return number
 
 
-def number_cell(raw: str) -> Decimal:
-    text = raw.replace(" ", "")
-    text = text.replace(",", ".") if re.fullmatch(r"-?\d+,\d{1,2}", text) else text.replace(",", "")
+def number_cell(raw: str, places: int | None = None) -> Decimal:
     try:
-        number = Decimal(text)
-    except InvalidOperation as error:
-        raise Invalid(_l("%(value)s is not a number.", value=raw)) from error
-    if not number.is_finite():
-        raise Invalid(_l("%(value)s is not a number.", value=raw))
-    return number
+        return read_number(raw, places)
+    except NotANumber as error:
+        raise Invalid(error.args[0]) from error
+
+
+def amount_cell(raw: str, currency: str) -> tuple[Decimal, str | None]:
+    """An amount of money and the currency its sign or code says (None without one; ``currency``
+    where the sign may stand for it: ¥ in a workspace in yen)."""
+    try:
+        return read_amount(raw, currency)
+    except NotANumber as error:
+        raise Invalid(error.args[0]) from error
 
 
 def _option(definition: FieldDef, raw: str) -> str:

@@ -66,6 +66,8 @@ PURCHASE_TARGETS = (
     Target("quantity", _l("Quantity")),
     Target("unit_price", _l("Unit price")),
     Target("amount", _l("Amount")),
+    Target("currency", _l("Currency (code, such as CNY or USD)")),
+    Target("base_amount", _l("Worth in the workspace currency (for purchases in another currency)")),
 )
 
 SYNONYMS = {
@@ -123,6 +125,8 @@ PURCHASE_SYNONYMS = {
     "quantity": ("quantity", "qty", "count", "units", "数量", "件数"),
     "unit_price": ("unit price", "price", "单价", "价格"),
     "amount": ("amount", "total", "sum", "value", "revenue", "金额", "总额", "合计", "总价", "消费金额"),
+    "currency": ("currency", "currency code", "币种", "货币", "币别"),
+    "base_amount": ("base amount", "worth", "amount in base currency", "本币金额", "折合金额", "折算金额"),
 }  # fmt: skip
 ENTITY_TARGETS = {"contacts": TARGETS, "companies": COMPANY_TARGETS, "purchases": PURCHASE_TARGETS}
 ENTITY_SYNONYMS = {"contacts": SYNONYMS, "companies": COMPANY_SYNONYMS, "purchases": PURCHASE_SYNONYMS}

@@ -13,10 +13,12 @@ from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
+from crm.imports.amounts import currency_of
 from crm.imports.contact_rows import (
     Column,
     Invalid,
     RowContext,
+    amount_cell,
     email_cell,
     number_cell,
     parse_date,
@@ -40,6 +42,8 @@ class PurchaseRow:
     cells: list[str]
     keys: dict = field(default_factory=dict)  # "email" / "phone" / "external_id" -> value
     company: str | None = None
+    currency: str | None = None  # of the Currency column
+    signed: dict = field(default_factory=dict)  # currency -> an amount written with its sign or code
     fields: dict = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -54,7 +58,7 @@ def parse(line: int, cells: list[str], columns: list[Column], context: RowContex
             except Invalid as error:
                 row.problems.append((column.header, error.args[0]))
     if not row.problems:
-        _settle(row, columns)
+        _settle(row, columns, context)
     return row
 
 
@@ -75,20 +79,45 @@ def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
             raise Invalid(_l("%(value)s is before 1900: not a purchase date.", value=raw))
     elif target == "product":
         row.fields["product"] = text_cell(raw, 200)
-    else:  # quantity, unit_price, amount
-        number = number_cell(raw)
-        if number < 0 or (target == "quantity" and number == 0) or number > MAX_AMOUNT:
-            raise Invalid(_l("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
-        row.fields[target] = number
+    elif target == "currency":
+        row.currency = _currency(raw)
+    elif target == "base_amount":
+        number, currency = amount_cell(raw, context.currency)
+        if currency not in (None, context.currency):
+            raise Invalid(_l("%(value)s is not in %(currency)s.", value=raw, currency=context.currency))
+        row.fields[target] = _possible(number, raw, target)
+    elif target == "quantity":
+        row.fields[target] = _possible(number_cell(raw, 3), raw, target)
+    else:  # unit_price, amount
+        number, currency = amount_cell(raw, context.currency)
+        if currency is not None:
+            row.signed.setdefault(currency, raw)
+        row.fields[target] = _possible(number, raw, target)
+
+
+def _possible(number: Decimal, raw: str, target: str) -> Decimal:
+    if number < 0 or (target == "quantity" and number == 0) or number > MAX_AMOUNT:
+        raise Invalid(_l("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
+    return number
+
+
+def _currency(raw: str) -> str:
+    currency = currency_of(raw, "")
+    if currency is None:
+        raise Invalid(_l("%(value)s is not a currency: write its code, such as CNY or USD.", value=raw))
+    return currency
 
 
 def _what(target: str) -> str:
-    return {"quantity": _l("quantity"), "unit_price": _l("price"), "amount": _l("amount")}[target]
+    return {"quantity": _l("quantity"), "unit_price": _l("price"), "amount": _l("amount"),
+            "base_amount": _l("amount")}[target]  # fmt: skip
 
 
-def _settle(row: PurchaseRow, columns: list[Column]) -> None:
-    """Fills what the others imply: the quantity (1), the amount (quantity x price) or the price."""
+def _settle(row: PurchaseRow, columns: list[Column], context: RowContext) -> None:
+    """Fills what the others imply: the quantity (1), the amount (quantity x price) or the price,
+    and the currency (the workspace's unless the row says another)."""
     header = {column.target: column.header for column in columns}
+    _settle_currency(row, header, context.currency)
     for target, message in (("purchased_on", _l("A date is needed.")), ("product", _l("A product is needed."))):
         if target not in row.fields:
             row.problems.append((header.get(target, target), message))
@@ -103,12 +132,30 @@ def _settle(row: PurchaseRow, columns: list[Column]) -> None:
         row.problems.append((None, _l("Nothing in this row says whose purchase it is.")))
 
 
+def _settle_currency(row: PurchaseRow, header: dict, workspace_currency: str) -> None:
+    """A purchase in another currency needs its worth in the workspace's, as on the purchase form
+    (crm/purchases/forms.py): tiers and totals add that up."""
+    currency = row.currency or next(iter(row.signed), workspace_currency)
+    for other, raw in row.signed.items():
+        if other != currency:
+            where = header.get("currency", header.get("amount", header.get("unit_price")))
+            row.problems.append((where, _l("%(value)s is in %(other)s, but the row's currency is %(currency)s.",
+                                           value=raw, other=other, currency=currency)))  # fmt: skip
+            return
+    row.fields["currency"] = currency
+    if currency == workspace_currency:
+        row.fields.pop("base_amount", None)  # as the form, which keeps it for other currencies only
+    elif "base_amount" not in row.fields:
+        row.problems.append((header.get("currency", header.get("amount", _l("Amount"))),
+                             _l("Purchases in %(currency)s need their worth in %(workspace)s: add a column with it "
+                                "(Worth in the workspace currency), or write the amounts in %(workspace)s.",
+                                currency=currency, workspace=workspace_currency)))  # fmt: skip
+
+
 class PurchaseWork(RowWork):
     def __init__(self, job, write: bool, context: RowContext, columns: list[Column]):
         super().__init__(job, write)
         self.context, self.columns = context, columns
-        workspace = db.session.get(Workspace, job.workspace_id)
-        self.currency = workspace.currency
         # A role limited to its own records finds only its own customers (the others stay unknown).
         importer = db.session.scalar(sa.select(Membership).where(Membership.user_id == job.user_id))
         self.only_owner = None if importer and importer.role.record_scope == "all" else (importer.id if importer else 0)
@@ -184,8 +231,9 @@ class PurchaseWork(RowWork):
     def _values(self, row: PurchaseRow, contact_id: int | None, company_id: int | None) -> dict:
         now = utcnow()
         return {**row.fields, "workspace_id": self.job.workspace_id, "import_id": self.job.id,
-                "contact_id": contact_id, "company_id": company_id, "currency": self.currency,
-                "base_amount": row.fields["amount"], "created_at": now, "updated_at": now}  # fmt: skip
+                "contact_id": contact_id, "company_id": company_id,
+                "base_amount": row.fields.get("base_amount", row.fields["amount"]), "created_at": now,
+                "updated_at": now}  # fmt: skip
 
     def finish(self) -> None:
         if self.write:

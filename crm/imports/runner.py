@@ -194,7 +194,7 @@ def context_for(workspace: Workspace, entity: str = "contacts", sensitive: bool 
     }
     by_email = {email.lower(): member_id for email, _name, member_id in members}
     return RowContext(workspace.phone_region, {**by_name, **by_email}, custom, classification.today_in(workspace),
-                      sensitive)  # fmt: skip
+                      sensitive, workspace.currency)  # fmt: skip
 
 
 def columns_of(job: Import, context: RowContext) -> list[Column]:
