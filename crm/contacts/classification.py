@@ -75,6 +75,11 @@ def rules_of(workspace) -> dict:
     return {**rules, **{key: cutoffs[key] for key in _by_share(rules) if key in cutoffs}}
 
 
+def by_share(workspace) -> list[str]:
+    """The rules the workspace gives as shares of customers (their cut-offs move with any purchase)."""
+    return _by_share(stated_rules(workspace))
+
+
 def _by_share(rules: dict) -> list[str]:
     keys = ["tier_a", "tier_b", "tier_c"] if rules["tier_by"] == "share" else []
     return keys + (["vip_value"] if rules["vip_by"] == "share" else [])
@@ -282,7 +287,13 @@ def reasons(contact: Contact, workspace) -> list[str]:
 
     said = []
     by_share = _by_share(stated_rules(workspace))
-    if contact.tier == "D":
+    # A share whose money cut-off is not worked out yet (rules saved before anyone bought): the
+    # classes came from the money thresholds, which say nothing about shares.
+    pending = [key for key in by_share if key not in (workspace.class_cutoffs or {})]
+    if contact.tier and "tier_a" in pending:
+        said.append(_("Tier %(tier)s: the cut-offs of the tiers by share of customers are not worked out yet.",
+                      tier=contact.tier))  # fmt: skip
+    elif contact.tier == "D":
         said.append(_("Tier D: under %(threshold)s in the last 12 months.", threshold=amount("tier_c")))
     elif contact.tier and "tier_a" in by_share:
         key = f"tier_{contact.tier.lower()}"
@@ -301,6 +312,9 @@ def reasons(contact: Contact, workspace) -> list[str]:
         )
     if contact.level_pinned:
         said.append(_("Level set by hand."))
+    elif contact.level == "vip" and "vip_value" in pending:
+        said.append(_("VIP: the cut-off of the top %(percent)d%% of customers is not worked out yet.",
+                      percent=rules["vip_top"]))  # fmt: skip
     elif contact.level == "vip" and "vip_value" in by_share:
         said.append(
             _(

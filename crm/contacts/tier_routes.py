@@ -5,14 +5,12 @@ cut-offs the rules given as shares came to."""
 
 import logging
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.audit import service as audit
 from crm.contacts import classification, tier_runs
-from crm.contacts.models import Contact
 from crm.contacts.tier_forms import CustomerRulesForm
 from crm.extensions import db
 from crm.htmx import wants_partial
@@ -21,7 +19,7 @@ from crm.permissions import require
 
 log = logging.getLogger(__name__)
 bp = Blueprint("customer_tiers", __name__, url_prefix="/settings/customer-tiers")
-INLINE_LIMIT = 2000  # live customers with purchases classified during the request; more go to a job
+INLINE_LIMIT = tier_runs.INLINE_LIMIT
 
 
 def _page(form: CustomerRulesForm, status: int = 200):
@@ -46,9 +44,7 @@ def update():
         return redirect(url_for(".index"), 303)
     audit.record("workspace.rules_changed", "workspace", g.workspace.id, changes)
     db.session.commit()
-    live_buyers = sa.select(sa.func.count()).select_from(Contact)
-    live_buyers = live_buyers.where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
-    inline = db.session.scalar(live_buyers) <= INLINE_LIMIT
+    inline = tier_runs.live_buyers() <= INLINE_LIMIT
     started = tier_runs.request_run(current_user.id)
     if started is None:
         flash(_("Rules saved; the classification under way starts over with them."), "success")

@@ -18,7 +18,7 @@ from flask_babel import format_datetime, format_time
 
 from crm.contacts import classification
 from crm.contacts.bulk_jobs import QUEUED_AT_MOST, STALLED_AFTER
-from crm.contacts.models import ClassificationRun
+from crm.contacts.models import ClassificationRun, Contact
 from crm.db import utcnow
 from crm.extensions import db
 from crm.i18n import in_zone
@@ -26,6 +26,7 @@ from crm.i18n import in_zone
 log = logging.getLogger(__name__)
 RUNNING, DONE, FAILED = "running", "done", "failed"
 SHARE_KEYS = ("tier_a", "tier_b", "tier_c", "vip_value")  # the order the page lists cut-offs in
+INLINE_LIMIT = 2000  # live customers with purchases classified during a request; more go to a job
 
 
 class StartOver(Exception):
@@ -75,6 +76,12 @@ def request_run(user_id: int | None) -> ClassificationRun | None:
             continue
         return new
     raise RuntimeError("no classification run could be started or joined")
+
+
+def live_buyers() -> int:
+    """The bound workspace's live customers with purchases: what a run goes through."""
+    statement = sa.select(sa.func.count()).select_from(Contact)
+    return db.session.scalar(statement.where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None)))
 
 
 def run(run_id: int) -> None:

@@ -2,12 +2,13 @@
 the ID of the old system (or, with none of those, of a company by its name). The customers are
 classified again once the file is in. Undo deletes the purchases it added."""
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from crm.contacts import classification, identities
+from crm.contacts import classification, identities, tier_runs
 from crm.contacts.forms import EARLIEST_DAY
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
@@ -28,9 +29,11 @@ from crm.imports.contact_rows import (
 from crm.imports.forms import MATCH_LABELS
 from crm.imports.reasons import lowered
 from crm.imports.work import RowWork, insert_rows
+from crm.jobs import enqueue
 from crm.purchases.models import Purchase
 from crm.workspaces.models import Membership, Workspace
 
+log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 RECLASSIFY_BATCH = 500
@@ -238,6 +241,7 @@ class PurchaseWork(RowWork):
     def finish(self) -> None:
         if self.write:
             reclassify(self.job.workspace_id, self.customers)
+            classify_all_again(self.job.workspace_id, self.job.user_id, inline=True)  # a job already
 
 
 def _match_label(job):
@@ -254,3 +258,25 @@ def reclassify(workspace_id: int, contact_ids: set[int]) -> None:
         for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(chunk))):
             classification.reclassify(contact, rules, today)
         db.session.flush()
+
+
+def classify_all_again(workspace_id: int, user_id: int | None, inline: bool | None = None) -> None:
+    """With tiers or VIP given as shares of customers, the purchases an import added or removed move
+    the cut-offs for everyone: every customer is classified again as saving the rules does
+    (crm/contacts/tier_runs.py), after committing the transaction: ``inline`` or in the background
+    (by default, as the rules page decides: by the number of customers). The customers' own figures
+    must be up to date first (``reclassify``)."""
+    if not classification.by_share(db.session.get(Workspace, workspace_id)):
+        return
+    db.session.commit()
+    started = tier_runs.request_run(user_id)
+    if started is None:
+        return  # the run under way starts over, with these purchases
+    if inline or (inline is None and tier_runs.live_buyers() <= tier_runs.INLINE_LIMIT):
+        tier_runs.run(started.id)
+        return
+    try:
+        enqueue(tier_runs.run, workspace_id, started.id)
+    except Exception:  # Redis unreachable: the cut-offs are worked out again tonight
+        log.exception("classification run %s could not be queued", started.id)
+        tier_runs.give_up(started.id)

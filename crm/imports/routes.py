@@ -19,6 +19,7 @@ from crm.imports import mappings, runner, storage
 from crm.imports.fields import custom_fields_of, from_saved, guess, targets_for
 from crm.imports.forms import ENTITY_LABELS, UploadForm, mapping_form
 from crm.imports.models import Import, ImportProblem, SavedMapping
+from crm.imports.purchases import classify_all_again
 from crm.imports.reader import UnreadableFile, format_of, layout_of, rows
 from crm.imports.reasons import shown
 from crm.imports.undo import undo
@@ -269,6 +270,8 @@ def undo_import(import_id: int):
         return _to(job)
     counts = undo(job)
     db.session.commit()
+    if job.entity == "purchases":
+        classify_all_again(g.workspace.id, current_user.id)  # commits
     flash(_("Import undone: %(trashed)d contacts moved to the trash, %(restored)d contacts put back as they were.",
             trashed=counts["trashed"], restored=counts["restored"]), "success")  # fmt: skip
     if counts["kept"]:
