@@ -126,3 +126,21 @@ def test_a_purchases_currency_column_is_offered_and_another_currency_needs_its_w
         "Pot": (Decimal("80"), "CNY", Decimal("80")),  # its worth is its amount, as on the form
         "Mat": (Decimal("10"), "EUR", Decimal("75")),
     }
+
+
+def test_a_purchase_for_an_unknown_email_is_a_bad_row_even_with_a_company(app, client, auth, ws_a):
+    from tests.factories import make_company
+
+    acme = make_company(app, ws_a, "Acme Ltd")
+    make_contact(app, ws_a, "Ann", emails=["ann@example.com"], company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    today = date.today()
+    text = (f"Date,Email,Product,Amount,Company\n{today},anne@example.com,Tea,500,Acme Ltd\n"
+            f"{today},,Chairs,900,Acme Ltd\n")  # fmt: skip
+    import_id, dry_run = import_purchases(app, client, ws_a, text)
+    assert "No contact has anne@example.com." in dry_run
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.invalid_count) == (1, 1)
+    with app.app_context(), workspace_scope(ws_a.id):
+        stored = db.session.execute(sa.select(Purchase.product, Purchase.contact_id, Purchase.company_id)).all()
+    assert stored == [("Chairs", None, acme)]  # a row without an address is the company's own

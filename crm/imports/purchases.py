@@ -217,10 +217,10 @@ class PurchaseWork(RowWork):
         key = row.keys.get(self.job.match_by)
         if key is not None and key in contacts:
             return contacts[key]
-        if row.company and row.company.lower() in companies:
-            return None, companies[row.company.lower()]
-        if key is not None:
+        if key is not None:  # a mistyped address is no purchase of the company the row also names
             self._invalid(row, _l("No contact has %(key)s.", key=key))
+        elif row.company and row.company.lower() in companies:
+            return None, companies[row.company.lower()]
         elif row.company:
             self._invalid(row, _l("No company is called %(name)s.", name=row.company))
         else:
