@@ -783,3 +783,22 @@ def test_imported_purchase_and_customer_since_dates_run_from_1900_to_today(app, 
     with app.app_context(), workspace_scope(ws_a.id):
         since = dict(db.session.execute(sa.select(Company.name, Company.customer_since)).all())
     assert since == {"First Ltd": date(1900, 1, 1), "Today Ltd": today}
+
+
+def test_several_emails_or_phones_in_a_cell_may_be_separated_as_tags_are(app, client, auth, ws_a):
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).phone_region = "CN"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    text = ("姓名,邮箱,手机\n"
+            "王小明,a@example.com，b@example.com、c@example.com；d@example.com,138 0013 8000、13900139000\n"
+            '李喆,"e@example.com\nf@example.com","13700137000\n13600136000，13500135000；13400134000"\n')  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 0
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert contacts["王小明"].emails == ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]
+    assert contacts["王小明"].phones == ["+8613800138000", "+8613900139000"]
+    assert contacts["李喆"].emails == ["e@example.com", "f@example.com"]
+    assert contacts["李喆"].phones == ["+8613700137000", "+8613600136000", "+8613500135000", "+8613400134000"]

@@ -26,7 +26,9 @@ GENDERS = {"female": "female", "f": "female", "woman": "female", "女": "female"
            "other": "other", "其他": "other"}  # fmt: skip
 TRUE_WORDS = {"yes", "y", "true", "1", "x", "✓", "是", "对", "有"}
 FALSE_WORDS = {"no", "n", "false", "0", "否", "无"}
-SEPARATORS = {"email": r"[,;\s]+", "phone": r"[,;/]+", "multi": r"[,;，、；|]+"}  # tags: crm/contacts/tags.py
+# Chinese commas and line breaks separate emails and phones as they do tags (crm/contacts/tags.py);
+# a phone keeps its spaces ("138 0013 8000").
+SEPARATORS = {"email": r"[,;\s，、；]+", "phone": r"[,;/，、；\r\n]+", "multi": r"[,;，、；|]+"}
 # "(?:\s*日)?", not "\s*日?": spaces then "[ T].*" could share a run of spaces in n ways (a cell of
 # 20,000 spaces and a line break cost seconds).
 ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*日)?(?:[ T].*)?")
