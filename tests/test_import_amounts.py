@@ -62,7 +62,8 @@ def test_ambiguous_numbers_and_extra_decimals_are_refused(app, raw, message):
 @pytest.mark.parametrize(
     ("raw", "read"),
     [("¥1,200", ("1200", "CNY")), ("1 200 €", ("1200", "EUR")), ("CNY 300", ("300", "CNY")), ("$12", ("12", "USD")),
-     ("300 元", ("300", "CNY")), ("US$5", ("5", "USD")), ("42", ("42", None))],
+     ("300 元", ("300", "CNY")), ("人民币 300", ("300", "CNY")), ("20美元", ("20", "USD")),
+     ("US$5", ("5", "USD")), ("42", ("42", None))],
 )  # fmt: skip
 def test_a_currency_sign_or_code_says_the_amounts_currency(app, raw, read):
     assert read_amount(raw, "CNY") == (Decimal(read[0]), read[1])
@@ -106,7 +107,8 @@ def test_a_purchases_currency_column_is_offered_and_another_currency_needs_its_w
             f"{today},ann@example.com,Pot,80,CNY,999\n"
             f"{today},ann@example.com,Tray,$20,CNY,\n"
             f"{today},ann@example.com,Mat,€10,,75\n"
-            f"{today},ann@example.com,Cloth,10,XYZ,\n")  # fmt: skip
+            f"{today},ann@example.com,Cloth,10,XYZ,\n"
+            f"{today},ann@example.com,Spoon,5,美元,36\n")  # fmt: skip
     import_id = import_id_of(upload(client, ws_a, text, entity="purchases"))
     page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
     assert "Currency (code, such as CNY or USD)" in page
@@ -125,6 +127,7 @@ def test_a_purchases_currency_column_is_offered_and_another_currency_needs_its_w
         "Cups": (Decimal("50"), "USD", Decimal("360")),
         "Pot": (Decimal("80"), "CNY", Decimal("80")),  # its worth is its amount, as on the form
         "Mat": (Decimal("10"), "EUR", Decimal("75")),
+        "Spoon": (Decimal("5"), "USD", Decimal("36")),
     }
 
 

@@ -23,7 +23,9 @@ AMBIGUOUS_POINT = re.compile(r"-?[1-9]\d{0,2}\.\d{3}")  # 2.500
 # Signs and codes written around an amount -> the currencies they may stand for, the likeliest first.
 SIGNS = {"¥": ("CNY", "JPY"), "￥": ("CNY", "JPY"), "元": ("CNY",), "RMB": ("CNY",), "$": ("USD", "AUD", "CAD", "HKD",
          "MXN", "NZD", "SGD", "TWD"), "US$": ("USD",), "HK$": ("HKD",), "€": ("EUR",), "£": ("GBP",),
-         "₩": ("KRW",), "₹": ("INR",), "₫": ("VND",), "฿": ("THB",), "R$": ("BRL",)}  # fmt: skip
+         "₩": ("KRW",), "₹": ("INR",), "₫": ("VND",), "฿": ("THB",), "R$": ("BRL",),
+         "人民币": ("CNY",), "美元": ("USD",), "欧元": ("EUR",), "英镑": ("GBP",), "日元": ("JPY",),
+         "港币": ("HKD",), "港元": ("HKD",)}  # fmt: skip
 SIGN_AROUND = re.compile(
     r"(?P<before>[^\d\s.,-]*)\s*(?P<number>-?[\d.,\s\u00a0\u202f\u2009_']*\d)\s*(?P<after>[^\d\s.,]*)"
 )
