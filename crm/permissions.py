@@ -157,6 +157,14 @@ def scope_allows(owner_id: int | None, member=None) -> bool:
     return not own_records_only(member) or owner_id == member.id
 
 
+def may_open(deleted_at, owner_id: int | None, member=None) -> bool:
+    """Whether the page of a contact or company (in the trash since ``deleted_at``, owned by
+    ``owner_id``) opens for the member, so another page may link to it: one in the trash or beyond
+    their record scope is a 404, and without ``contacts.read`` a 403."""
+    member = member or g.membership
+    return deleted_at is None and member.can("contacts.read") and scope_allows(owner_id, member)
+
+
 def holds_everything_of(actor, role) -> bool:
     """Whether ``actor`` holds every permission of ``role`` and at least its record scope: the
     test for giving that role to someone, or managing someone who has it."""

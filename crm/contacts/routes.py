@@ -27,7 +27,7 @@ from crm.htmx import is_boosted, is_htmx, wants_partial
 from crm.i18n import workspace_today
 from crm.imports import history as imports_history
 from crm.pagination import rows_loaded
-from crm.permissions import require, scope_allows
+from crm.permissions import may_open, require
 from crm.purchases.forms import PurchaseForm
 from crm.security import record_id
 from crm.tickets.summary import contact_open_tickets
@@ -36,6 +36,7 @@ from crm.xlsx_stream import xlsx_download
 TAG_SUGGESTIONS = 500
 LOOKALIKES = 3  # named after a new contact that looks like others
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+bp.add_app_template_global(may_open, "may_open")  # for templates/_macros/records.html
 
 
 @bp.app_context_processor
@@ -61,9 +62,7 @@ def contact_helpers() -> dict:
 
 def record_visible(record: Contact | Company | None) -> bool:
     """Whether the member may open this contact's or company's page (for links from other pages)."""
-    if record is None or record.deleted_at is not None:
-        return False
-    return scope_allows(record.owner_id)
+    return record is not None and may_open(record.deleted_at, record.owner_id)
 
 
 def sees_sensitive() -> bool:

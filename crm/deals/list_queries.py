@@ -97,6 +97,11 @@ class ListRow:
     company_id: int | None
     company_name: str | None
     owner_name: str | None
+    # Whether the row may link its contact's and company's pages (crm.permissions.may_open).
+    contact_deleted_at: datetime | None
+    contact_owner_id: int | None
+    company_deleted_at: datetime | None
+    company_owner_id: int | None
 
 
 class _Joined:
@@ -160,6 +165,15 @@ def _shown(joined: _Joined) -> list:
     ]  # fmt: skip
 
 
+def _link_checks(joined: _Joined) -> list:
+    """What a row's links to its customer's pages depend on: their trash time and owner."""
+    contact, company = joined.contact, joined.company
+    return [
+        contact.deleted_at.label("contact_deleted_at"), contact.owner_id.label("contact_owner_id"),
+        company.deleted_at.label("company_deleted_at"), company.owner_id.label("company_owner_id"),
+    ]  # fmt: skip
+
+
 def _page_keys(pipeline_id: int, view: ListView, member: Membership, after: str | None) -> sa.Subquery:
     """The sort keys (``key_0``... ``key_n``, the deal's id) of the page's deals and of one more,
     read with only the joins the sort needs; the cursor is the last row's keys, never an OFFSET."""
@@ -175,11 +189,13 @@ def _page_keys(pipeline_id: int, view: ListView, member: Membership, after: str 
 
 def deal_rows(pipeline_id: int, view: ListView, member: Membership, after: str | None) -> Page:
     """One page of the list as ``ListRow``s after the cursor ``after`` (one query): the page's deals
-    are found first, then only they are joined to the names they show."""
+    are found first, then only they are joined to the names they show (and to what their links
+    depend on)."""
     page = _page_keys(pipeline_id, view, member, after)
     keys = list(page.c)
     joined = JOINED
-    statement = _joins(sa.select(*_shown(joined), *keys).select_from(page).join(Deal, Deal.id == keys[-1]), joined)
+    shown = sa.select(*_shown(joined), *_link_checks(joined), *keys)
+    statement = _joins(shown.select_from(page).join(Deal, Deal.id == keys[-1]), joined)
     rows = db.session.execute(statement.order_by(*(key.desc() if view.descending else key for key in keys))).all()
     more = len(rows) > PER_PAGE
     items = [

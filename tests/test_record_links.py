@@ -1,0 +1,122 @@
+"""Pages that name a contact or a company link its page only where it opens for the member
+(crm.permissions.may_open): a record in the trash shows as its name with "(in the trash)", one
+beyond an "own records" member's scope as its name, as the contact's page names its company
+(tests/test_contacts.py). Each place reads what it needs with the names it shows: no query more."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from crm.contacts import service as contacts
+from crm.contacts.models import Company, Contact
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.factories import (
+    assign_role,
+    default_pipeline,
+    make_company,
+    make_contact,
+    make_deal,
+    make_member,
+    make_role,
+)
+from tests.query_counter import count_queries
+
+
+@pytest.fixture
+def seller(app, ws_a):
+    """A member whose role sees only their own records, with every read permission."""
+    role = make_role(app, ws_a, "Own records",
+                     permissions=("contacts.read", "deals.read", "tickets.read", "tickets.write", "reports.view"),
+                     record_scope="own")  # fmt: skip
+    member = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, role)
+    return member
+
+
+@pytest.fixture
+def people(app, ws_a, seller):
+    """Ann (a colleague's) at Acme (the seller's); Bo (the seller's) at Bolt (a colleague's, a
+    name to escape); Cy (the seller's) at Bolt too."""
+    mine, theirs = seller.membership_id, ws_a.membership_id
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=mine)
+    bolt = make_company(app, ws_a, "Bolt <Hardware>", owner_id=theirs)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, owner_id=theirs)
+    bo = make_contact(app, ws_a, "Bo Chen", company_id=bolt, owner_id=mine)
+    cy = make_contact(app, ws_a, "Cy Park", company_id=bolt, owner_id=mine)
+    return SimpleNamespace(acme=acme, bolt=bolt, ann=ann, bo=bo, cy=cy)
+
+
+def to_trash(app, ws, model, record_id: int) -> None:
+    delete = contacts.delete_contact if model is Contact else contacts.delete_company
+    with app.app_context(), workspace_scope(ws.id):
+        delete(db.session.get(model, record_id))
+        db.session.commit()
+
+
+def link(ws, kind: str, record_id: int, name: str) -> str:
+    return f'<a href="/w/{ws.slug}/{kind}/{record_id}">{name}</a>'
+
+
+def between(page: str, start: str, end: str) -> str:
+    return page.split(start)[1].split(end)[0]
+
+
+# --- the deals list and a deal's page ---------------------------------------------------------------
+
+
+def test_the_deals_list_links_a_deals_customer_only_where_it_opens(app, client, auth, ws_a, seller, people):
+    sales = default_pipeline(app, ws_a)
+    mine = seller.membership_id
+    tea = make_deal(app, ws_a, "Tea order", contact_id=people.ann, company_id=people.acme, owner_id=mine)
+    cups = make_deal(app, ws_a, "Cup order", contact_id=people.bo, company_id=people.bolt, owner_id=mine)
+    to_trash(app, ws_a, Contact, people.bo)
+    url = f"/w/{ws_a.slug}/deals/pipelines/{sales.id}/list"
+    row = lambda page, deal: between(page, f'<tr id="deal-row-{deal}">', "</tr>")  # noqa: E731
+
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url).get_data(as_text=True)
+    ann, acme = link(ws_a, "contacts", people.ann, "Ann Lee"), link(ws_a, "companies", people.acme, "Acme Ltd")
+    assert f"<td>{ann}<br>{acme}</td>" in row(page, tea)
+    # Bo is in the trash (his page is a 404): his name says so, with no link.
+    bolt = link(ws_a, "companies", people.bolt, "Bolt &lt;Hardware&gt;")
+    assert f"<td>Bo Chen (in the trash)<br>{bolt}</td>" in row(page, cups)
+    assert f"/contacts/{people.bo}" not in page
+    auth.logout()
+
+    auth.login(seller.email, seller.password)
+    client.get(url)  # warm the caches
+    with count_queries(app) as queries:
+        page = client.get(url).get_data(as_text=True)
+    assert len(queries) == 4, queries  # member, pipelines (the tabs), the rows with their names, owners
+    # Under "own records", a colleague's contact and company are names: their pages are 404s.
+    assert f"<td>Ann Lee<br>{acme}</td>" in row(page, tea)
+    assert "<td>Bo Chen (in the trash)<br>Bolt &lt;Hardware&gt;</td>" in row(page, cups)
+    assert f"/contacts/{people.ann}" not in page and f"/companies/{people.bolt}" not in page
+    assert client.get(f"/w/{ws_a.slug}/contacts/{people.ann}").status_code == 404
+    assert client.get(f"/w/{ws_a.slug}/companies/{people.bolt}").status_code == 404
+
+
+def test_a_deals_page_links_its_customer_only_where_it_opens(app, client, auth, ws_a, seller, people):
+    mine = seller.membership_id
+    tea = make_deal(app, ws_a, "Tea order", contact_id=people.ann, company_id=people.acme, owner_id=mine)
+    cups = make_deal(app, ws_a, "Cup order", contact_id=people.bo, company_id=people.bolt, owner_id=mine)
+    to_trash(app, ws_a, Contact, people.bo)
+    to_trash(app, ws_a, Company, people.acme)
+    details = lambda deal: between(client.get(f"/w/{ws_a.slug}/deals/{deal}").get_data(as_text=True),  # noqa: E731
+                                   'id="deal-details"', "</section>")  # fmt: skip
+
+    auth.login(seller.email, seller.password)
+    page = details(tea)
+    # A colleague's contact is a name; the seller's own company, in the trash, says so.
+    assert "<dd>Ann Lee</dd>" in page and "<dd>Acme Ltd (in the trash)</dd>" in page
+    assert "/contacts/" not in page and "/companies/" not in page
+    page = details(cups)
+    assert "<dd>Bo Chen (in the trash)</dd>" in page and "<dd>Bolt &lt;Hardware&gt;</dd>" in page
+    auth.logout()
+
+    auth.login(ws_a.email, ws_a.password)
+    page = details(tea)
+    assert f"<dd>{link(ws_a, 'contacts', people.ann, 'Ann Lee')}</dd>" in page
+    assert "<dd>Acme Ltd (in the trash)</dd>" in page
+    assert f"<dd>{link(ws_a, 'companies', people.bolt, 'Bolt &lt;Hardware&gt;')}</dd>" in details(cups)
