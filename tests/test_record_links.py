@@ -11,6 +11,7 @@ from crm.contacts import service as contacts
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.tenancy import workspace_scope
+from crm.tickets.models import Ticket
 from tests.factories import (
     assign_role,
     default_pipeline,
@@ -19,8 +20,10 @@ from tests.factories import (
     make_deal,
     make_member,
     make_role,
+    make_ticket,
 )
 from tests.query_counter import count_queries
+from tests.test_tickets_service import ticket_of
 
 
 @pytest.fixture
@@ -51,6 +54,12 @@ def to_trash(app, ws, model, record_id: int) -> None:
     delete = contacts.delete_contact if model is Contact else contacts.delete_company
     with app.app_context(), workspace_scope(ws.id):
         delete(db.session.get(model, record_id))
+        db.session.commit()
+
+
+def assign(app, ws, ticket_id: int, membership_id: int) -> None:
+    with app.app_context(), workspace_scope(ws.id):
+        db.session.get(Ticket, ticket_id).assignee_id = membership_id
         db.session.commit()
 
 
@@ -120,3 +129,66 @@ def test_a_deals_page_links_its_customer_only_where_it_opens(app, client, auth, 
     assert f"<dd>{link(ws_a, 'contacts', people.ann, 'Ann Lee')}</dd>" in page
     assert "<dd>Acme Ltd (in the trash)</dd>" in page
     assert f"<dd>{link(ws_a, 'companies', people.bolt, 'Bolt &lt;Hardware&gt;')}</dd>" in details(cups)
+
+
+# --- the ticket queue and a ticket's page -----------------------------------------------------------
+
+
+def seller_ticket(app, ws, seller, contact_id: int) -> int:
+    """A ticket of the contact assigned to the seller; its number."""
+    ticket_id, _token = make_ticket(app, ws, contact_id)
+    assign(app, ws, ticket_id, seller.membership_id)
+    return ticket_of(app, ws, ticket_id)["number"]
+
+
+def test_the_ticket_queue_links_a_customer_only_where_they_open(app, client, auth, ws_a, seller, people):
+    numbers = {name: seller_ticket(app, ws_a, seller, getattr(people, name)) for name in ("ann", "bo", "cy")}
+    to_trash(app, ws_a, Contact, people.bo)
+    url = f"/w/{ws_a.slug}/tickets/"
+
+    def customer(page: str, name: str) -> str:
+        return between(between(page, f'<tr id="ticket-row-{numbers[name]}"', "</tr>"), "</th><td>", "</td>")
+
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(url).get_data(as_text=True)
+    assert customer(page, "ann") == link(ws_a, "contacts", people.ann, "Ann Lee")
+    # Bo is in the trash: his ticket stays in the queue, his name says where he is, unlinked.
+    assert customer(page, "bo") == "Bo Chen (in the trash)"
+    assert f"/contacts/{people.bo}" not in page
+    auth.logout()
+
+    auth.login(seller.email, seller.password)
+    client.get(url)  # warm the caches
+    with count_queries(app) as queries:
+        page = client.get(url).get_data(as_text=True)
+    assert len(queries) == 4, queries  # member, the page with its customers, categories, staff
+    # Ann's ticket is the seller's, Ann is a colleague's: her page would be a 404.
+    assert customer(page, "ann") == "Ann Lee" and f"/contacts/{people.ann}" not in page
+    assert customer(page, "bo") == "Bo Chen (in the trash)"
+    assert customer(page, "cy") == link(ws_a, "contacts", people.cy, "Cy Park")
+
+
+def test_a_tickets_page_links_its_customer_only_where_they_open(app, client, auth, ws_a, seller, people):
+    numbers = {name: seller_ticket(app, ws_a, seller, getattr(people, name)) for name in ("ann", "bo", "cy")}
+    for _number in range(6):  # Ann has more earlier tickets than her panel shows (5)
+        seller_ticket(app, ws_a, seller, people.ann)
+    to_trash(app, ws_a, Contact, people.bo)
+
+    def panel(name: str) -> str:
+        page = client.get(f"/w/{ws_a.slug}/tickets/{numbers[name]}").get_data(as_text=True)
+        return between(page, 'aria-labelledby="ticket-customer-title"', "</aside>")
+
+    auth.login(seller.email, seller.password)
+    ann = panel("ann")
+    assert '<p class="customer-name">Ann Lee</p>' in ann
+    # Nor the queue filtered by Ann: a filter by a customer the member may not open is dropped.
+    assert "All tickets of Ann Lee" not in ann and "customer=contact" not in ann
+    assert '<p class="customer-name">Bo Chen (in the trash)</p>' in panel("bo")
+    assert f'<p class="customer-name">{link(ws_a, "contacts", people.cy, "Cy Park")}</p>' in panel("cy")
+    auth.logout()
+
+    auth.login(ws_a.email, ws_a.password)
+    ann = panel("ann")
+    assert f'<p class="customer-name">{link(ws_a, "contacts", people.ann, "Ann Lee")}</p>' in ann
+    assert "All tickets of Ann Lee" in ann
+    assert '<p class="customer-name">Bo Chen (in the trash)</p>' in panel("bo")

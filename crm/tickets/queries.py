@@ -233,6 +233,8 @@ class QueueRow:
     level: str
     category_id: int | None
     assignee_id: int | None
+    contact_deleted_at: datetime | None  # with the owner: whether the row may link the contact's page
+    contact_owner_id: int | None
 
 
 def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
@@ -260,6 +262,8 @@ def queue_page(view: QueueView, member: Membership, after: str | None) -> Page:
             Contact.level,
             Ticket.category_id,
             Ticket.assignee_id,
+            Contact.deleted_at,
+            Contact.owner_id,
         )
         .select_from(found)
         .join(Ticket, Ticket.id == found.c.ticket_id)

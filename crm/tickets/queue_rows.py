@@ -21,6 +21,7 @@ from crm.contacts.forms import LEVEL_LABELS
 from crm.db import utcnow
 from crm.html_text import escape
 from crm.i18n import machine_time
+from crm.permissions import may_open
 from crm.tickets.models import ESCALATED, PRIORITY_LABELS, QUEUE_LABELS, STATUS_LABELS
 from crm.tickets.queries import QueueRow
 
@@ -42,15 +43,17 @@ def _escaped(names: dict[int, str]) -> dict[int, str]:
 
 def _row_writer(can_bulk: bool, categories: dict[int, str], assignees: dict[int, str]):
     ticket_url = url_for("ws.tickets.show", ticket_number=0)[:-1]
-    contact_url = url_for("ws.contacts.show", contact_id=0)[:-1] if g.membership.can("contacts.read") else None
+    contact_url, member = url_for("ws.contacts.show", contact_id=0)[:-1], g.membership
     now, locale = utcnow(), str(get_locale())
-    statuses, priorities, levels, escalated, choose, nobody = _labels(locale)
+    statuses, priorities, levels, escalated, choose, nobody, in_the_trash = _labels(locale)
 
     def row(item: QueueRow) -> str:
         number, priority = item.number, escape(item.priority)
         customer = escape(item.contact_name)
-        if contact_url:
+        if may_open(item.contact_deleted_at, item.contact_owner_id, member):
             customer = f'<a href="{contact_url}{item.contact_id}">{customer}</a>'
+        elif item.contact_deleted_at is not None:
+            customer += f" ({in_the_trash})"
         if item.level in levels:
             customer += f' <span class="badge level-{item.level}">{levels[item.level]}</span>'
         pick = (
@@ -81,8 +84,8 @@ def _labels(locale: str) -> tuple:
     """The rows' fixed texts in ``locale`` (the request's), translated and escaped once per process."""
     escalated = f' <span class="badge warning">{escape(str(QUEUE_LABELS[ESCALATED]))}</span>'
     levels = {key: escape(str(LEVEL_LABELS[key])) for key in BADGED_LEVELS}
-    choose, nobody = escape(_("Choose ticket #")), escape(_("Nobody"))
-    return _texts(STATUS_LABELS), _texts(PRIORITY_LABELS), levels, escalated, choose, nobody
+    choose, nobody, in_the_trash = escape(_("Choose ticket #")), escape(_("Nobody")), escape(_("in the trash"))
+    return _texts(STATUS_LABELS), _texts(PRIORITY_LABELS), levels, escalated, choose, nobody, in_the_trash
 
 
 def _texts(labels: dict) -> dict[str, str]:
