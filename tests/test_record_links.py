@@ -23,6 +23,8 @@ from tests.factories import (
     make_ticket,
 )
 from tests.query_counter import count_queries
+from tests.test_reports import table_rows
+from tests.test_service_report import PERIOD, add_ticket, at, download, report_url
 from tests.test_tickets_service import ticket_of
 
 
@@ -192,3 +194,30 @@ def test_a_tickets_page_links_its_customer_only_where_they_open(app, client, aut
     assert f'<p class="customer-name">{link(ws_a, "contacts", people.ann, "Ann Lee")}</p>' in ann
     assert "All tickets of Ann Lee" in ann
     assert '<p class="customer-name">Bo Chen (in the trash)</p>' in panel("bo")
+
+
+# --- the service report's repeat complainers --------------------------------------------------------
+
+
+def test_repeat_complainers_link_a_customer_only_where_they_open(app, client, auth, ws_a, seller, people):
+    for name in ("ann", "ann", "bo", "bo", "cy", "cy"):
+        ticket_id = add_ticket(app, ws_a, getattr(people, name), created_at=at("2026-01-05"))
+        assign(app, ws_a, ticket_id, seller.membership_id)
+    to_trash(app, ws_a, Contact, people.bo)
+    repeat = lambda page: between(page, 'id="repeat-table"', "</table>")  # noqa: E731
+
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(report_url(ws_a), query_string=PERIOD).get_data(as_text=True)
+    names = ["Ann Lee", "Bo Chen (in the trash)", "Cy Park"]
+    assert table_rows(page, "repeat") == [[name, "Ordinary", "2", "2"] for name in names]
+    assert link(ws_a, "contacts", people.ann, "Ann Lee") in repeat(page)
+    assert '<th scope="row">Bo Chen (in the trash)</th>' in repeat(page) and f"/contacts/{people.bo}" not in page
+    assert download(client, ws_a, "repeat")[2][0] == "Bo Chen (in the trash)"
+    auth.logout()
+
+    auth.login(seller.email, seller.password)
+    page = repeat(client.get(report_url(ws_a), query_string=PERIOD).get_data(as_text=True))
+    # The tickets are the seller's; Ann is a colleague's, and her page would be a 404.
+    assert '<th scope="row">Ann Lee</th>' in page and "/contacts/" + str(people.ann) not in page
+    assert '<th scope="row">Bo Chen (in the trash)</th>' in page
+    assert f'<th scope="row">{link(ws_a, "contacts", people.cy, "Cy Park")}</th>' in page

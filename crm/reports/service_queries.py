@@ -249,6 +249,8 @@ class Complainer:
     level: str
     tickets: int
     still_open: int
+    deleted_at: datetime | None  # with the owner: whether the report may link the contact's page
+    owner_id: int | None
 
 
 def repeat_complainers(scope: ServiceScope) -> list[Complainer]:
@@ -264,7 +266,15 @@ def repeat_complainers(scope: ServiceScope) -> list[Complainer]:
         .limit(REPEAT_SHOWN)
     ).subquery()  # fmt: skip
     statement = (
-        sa.select(counts.c.contact_id, Contact.name, Contact.level, counts.c.tickets, counts.c.still_open)
+        sa.select(
+            counts.c.contact_id,
+            Contact.name,
+            Contact.level,
+            counts.c.tickets,
+            counts.c.still_open,
+            Contact.deleted_at,
+            Contact.owner_id,
+        )
         .join(Contact, sa.and_(Contact.workspace_id == counts.c.workspace_id, Contact.id == counts.c.contact_id))
         .order_by(counts.c.tickets.desc(), Contact.name, counts.c.contact_id)
     )

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from crm.contacts.forms import LEVEL_LABELS
 from crm.i18n import lazy_gettext as _l
+from crm.permissions import may_open
 from crm.reports import service_queries as queries
 from crm.reports.service_queries import AGE_BUCKETS, ServiceScope
 from crm.reports.tables import COUNT, DECIMAL, HOURS, PERCENT, TEXT, Column, Table, ratio
@@ -31,7 +32,6 @@ class Facts:
 
     scope: ServiceScope
     categories: list[TicketCategory]
-    contact_links: bool = False  # whether the reader may open the contacts named
 
     @cached_property
     def volume(self) -> queries.Volume:
@@ -191,8 +191,14 @@ def satisfaction_table(facts: Facts) -> Table:
 
 def complainers_table(facts: Facts) -> Table:
     found = queries.repeat_complainers(facts.scope)
-    rows = [(row.name, str(LEVEL_LABELS.get(row.level, row.level)), row.tickets, row.still_open) for row in found]
-    links = [url_for("ws.contacts.show", contact_id=row.contact_id) for row in found] if facts.contact_links else None
+    in_the_trash, member = _("in the trash"), facts.scope.member
+    names = [f"{row.name} ({in_the_trash})" if row.deleted_at else row.name for row in found]
+    rows = [(name, str(LEVEL_LABELS.get(row.level, row.level)), row.tickets, row.still_open)
+            for name, row in zip(names, found, strict=True)]  # fmt: skip
+    # A name links the contact's page only where it opens for the reader (crm.permissions.may_open).
+    contact_url = url_for("ws.contacts.show", contact_id=0)[:-1]
+    links = [f"{contact_url}{row.contact_id}" if may_open(row.deleted_at, row.owner_id, member) else None
+             for row in found]  # fmt: skip
     return Table(
         "repeat", _("Repeat complainers"),
         _("Customers with %(count)d or more tickets opened in the period, the most first (at most %(shown)d).",

@@ -34,7 +34,7 @@ class Filters:
         return {key: value for key, value in values.items() if value not in (None, "")}
 
     def facts(self) -> service_report.Facts:
-        return service_report.Facts(self.scope, self.categories, g.membership.can("contacts.read"))
+        return service_report.Facts(self.scope, self.categories)
 
 
 def _filters() -> Filters:
