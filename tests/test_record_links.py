@@ -133,6 +133,21 @@ def test_a_deals_page_links_its_customer_only_where_it_opens(app, client, auth, 
     assert f"<dd>{link(ws_a, 'companies', people.bolt, 'Bolt &lt;Hardware&gt;')}</dd>" in details(cups)
 
 
+def test_without_contacts_read_a_deals_customer_is_a_name(app, client, auth, ws_a, people):
+    role = make_role(app, ws_a, "Deals only", permissions=("deals.read",))
+    member = make_member(app, ws_a, "dee@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, role)
+    sales = default_pipeline(app, ws_a)
+    tea = make_deal(app, ws_a, "Tea order", contact_id=people.ann, company_id=people.acme)
+    auth.login(member.email, member.password)
+    page = client.get(f"/w/{ws_a.slug}/deals/pipelines/{sales.id}/list").get_data(as_text=True)
+    # Their pages would answer 403.
+    assert "<td>Ann Lee<br>Acme Ltd</td>" in between(page, f'<tr id="deal-row-{tea}">', "</tr>")
+    page = between(client.get(f"/w/{ws_a.slug}/deals/{tea}").get_data(as_text=True), 'id="deal-details"', "</section>")
+    assert "<dd>Ann Lee</dd>" in page and "<dd>Acme Ltd</dd>" in page
+    assert client.get(f"/w/{ws_a.slug}/contacts/{people.ann}").status_code == 403
+
+
 # --- the ticket queue and a ticket's page -----------------------------------------------------------
 
 
