@@ -3,22 +3,31 @@
 beyond an "own records" member's scope as its name, as the contact's page names its company
 (tests/test_contacts.py). Each place reads what it needs with the names it shows: no query more."""
 
+import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from crm.contacts import service as contacts
 from crm.contacts.models import Company, Contact
+from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.tickets.models import Ticket
 from tests.factories import (
     assign_role,
     default_pipeline,
+    make_activity,
     make_company,
+    make_company_activity,
+    make_company_purchase,
     make_contact,
     make_deal,
+    make_deal_activity,
+    make_duplicate_pair,
     make_member,
+    make_purchase,
     make_role,
     make_ticket,
 )
@@ -236,3 +245,65 @@ def test_repeat_complainers_link_a_customer_only_where_they_open(app, client, au
     assert '<th scope="row">Ann Lee</th>' in page and "/contacts/" + str(people.ann) not in page
     assert '<th scope="row">Bo Chen (in the trash)</th>' in page
     assert f'<th scope="row">{link(ws_a, "contacts", people.cy, "Cy Park")}</th>' in page
+
+
+# --- every page that names records -----------------------------------------------------------------
+
+RECORD_LINK = r'href="(/w/{slug}/(?:contacts|companies|deals|tickets)/\d+)"'
+
+
+def test_no_page_links_a_record_whose_page_would_not_open(app, client, auth, ws_a, seller, people):
+    """The pages that name other records, each with records in the trash and records beyond the
+    seller's scope among them: every link to a contact, company, deal or ticket opens, for the
+    owner and for the seller."""
+    mine, theirs = seller.membership_id, ws_a.membership_id
+    trashco = make_company(app, ws_a, "Trashco", owner_id=mine)
+    dee = make_contact(app, ws_a, "Dee Park", company_id=trashco, owner_id=mine, emails=["dee@example.com"])
+    with app.app_context(), workspace_scope(ws_a.id):  # Bo looks like Dee, Ann like Cy
+        for contact, email in ((people.bo, "dee"), (people.ann, "cy"), (people.cy, "cy")):
+            contacts.update_contact(db.session.get(Contact, contact), {"emails": [f"{email}@example.com"]})
+        db.session.commit()
+    soon = utcnow() - timedelta(hours=1)
+    for contact in (people.ann, people.bo, people.cy, dee):
+        make_purchase(app, ws_a, contact, "Tea")
+        make_activity(app, ws_a, contact, "Call back", kind="task", due_at=soon, assignee_id=mine)
+        for _number in range(2):
+            seller_ticket(app, ws_a, seller, contact)
+    for company in (people.bolt, trashco):
+        make_company_activity(app, ws_a, company, "Visit", kind="task", due_at=soon, assignee_id=mine)
+    make_company_purchase(app, ws_a, people.acme, "Cups")
+    deals = [
+        make_deal(app, ws_a, "Park order", contact_id=people.ann, company_id=people.bolt, owner_id=mine),
+        make_deal(app, ws_a, "Park order", contact_id=people.bo, owner_id=mine),
+        make_deal(app, ws_a, "Park order", contact_id=dee, company_id=trashco, owner_id=mine),
+        make_deal(app, ws_a, "Park order", contact_id=people.cy, company_id=people.acme, owner_id=theirs),
+    ]
+    for deal in deals:
+        make_deal_activity(app, ws_a, deal, "Chase", kind="task", due_at=soon, assignee_id=mine)
+    pairs = [make_duplicate_pair(app, ws_a, people.ann, people.cy), make_duplicate_pair(app, ws_a, people.bo, dee)]
+    assert None not in pairs
+    to_trash(app, ws_a, Contact, people.bo)
+    to_trash(app, ws_a, Company, trashco)
+    sales = default_pipeline(app, ws_a).id
+    pages = [
+        "/", "/care/", "/tasks/", "/contacts/", "/companies/", "/duplicates/", "/search/?q=park", "/reports/sales",
+        f"/reports/service?from={utcnow().date() - timedelta(days=1)}", f"/deals/pipelines/{sales}",
+        f"/deals/pipelines/{sales}/list", *(f"/companies/{company}" for company in (people.acme, people.bolt)),
+        *(f"/contacts/{contact}" for contact in (people.ann, people.cy, dee)), *(f"/deals/{deal}" for deal in deals),
+        "/tickets/?status=all",
+    ]  # fmt: skip
+    quick = {"HX-Request": "true", "HX-Target": "global-search-results"}
+    # the live records each may open: the owner 2 companies, 3 contacts, 4 deals and 8 tickets; the
+    # seller their company, 2 contacts, 3 deals and the 8 tickets assigned to them
+    for member, opened in ((ws_a, 17), (seller, 14)):
+        auth.login(member.email, member.password)
+        shown = [client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "park"}, headers=quick)]
+        shown += [client.get(f"/w/{ws_a.slug}{page}") for page in pages]
+        tickets = set(re.findall(rf'href="/w/{ws_a.slug}/tickets/(\d+)"', shown[-1].get_data(as_text=True)))
+        shown += [client.get(f"/w/{ws_a.slug}/tickets/{number}") for number in tickets]
+        links = {href for page in shown if page.status_code == 200
+                 for href in re.findall(RECORD_LINK.format(slug=ws_a.slug), page.get_data(as_text=True))}  # fmt: skip
+        answers = {href: client.get(href).status_code for href in sorted(links)}
+        assert {href: status for href, status in answers.items() if status != 200} == {}
+        assert len(tickets) == 8 and len(links) == opened
+        auth.logout()
