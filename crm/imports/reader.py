@@ -29,6 +29,9 @@ FORMULA_GUARDED = ("=", "+", "-", "@")
 QUOTED_LINES_MAX = 50
 QUOTED_CHARACTERS_MAX = 10_000
 LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+# The built-in number formats Chinese, Japanese and Korean Excel give their dates and times (31 is
+# the zh-CN long date, yyyy"年"m"月"d"日"); openpyxl knows only the English ones.
+EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
 
 csv.field_size_limit(1 << 20)
 
@@ -231,10 +234,20 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise UnreadableFile(_l("This is not an XLSX file that can be read.")) from error
     try:
+        _read_east_asian_dates(workbook)
         for values in workbook.worksheets[0].iter_rows(values_only=True):
             yield [_cell_text(value) for value in values]
     finally:
         workbook.close()
+
+
+def _read_east_asian_dates(workbook) -> None:
+    """Have openpyxl read the cells of an East Asian date format as dates (with the workbook's epoch,
+    1900 or 1904), as it does those of the formats it knows. Its index of date styles is private."""
+    east_asian = {
+        index for index, style in enumerate(workbook._cell_styles) if style.numFmtId in EAST_ASIAN_DATE_FORMATS
+    }
+    workbook._date_formats = set(workbook._date_formats) | east_asian
 
 
 def _cell_text(value) -> str:

@@ -1,0 +1,65 @@
+"""Reading XLSX workbooks as Excel shows them: Chinese date formats, merged cells, a header below
+blank rows, stray cells far to the right."""
+
+import io
+import re
+import zipfile
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+from crm.imports.reader import layout_of, rows
+from tests.conftest import post
+from tests.test_imports import imports_url
+
+
+def read(path):
+    layout = layout_of(path, "xlsx")
+    return layout, list(rows(path, layout))
+
+
+def saved(book: Workbook, path):
+    book.save(path)
+    return path
+
+
+def with_builtin_format(source, target, builtin_id: int):
+    """The file as Chinese Excel writes it: the cell's style points at a built-in format id, with no
+    format code in the file (openpyxl itself always writes the code of a format it does not know)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as changed:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                data = re.sub(rb"<numFmts[^>]*>.*?</numFmts>", b"", data, flags=re.S)
+                data = re.sub(rb'numFmtId="16[4-9]"', f'numFmtId="{builtin_id}"'.encode(), data)
+            changed.writestr(item, data)
+    return target
+
+
+def dated_book(value, number_format, epoch=None):
+    book = Workbook()
+    if epoch:
+        book.epoch = epoch
+    book.active.append(["姓名", "生日"])
+    book.active.append(["王小明", value])
+    book.active["B2"].number_format = number_format
+    return book
+
+
+def upload_book(client, ws, buffer: io.BytesIO, filename: str):
+    data = {"file": (io.BytesIO(buffer.getvalue()), filename), "entity": "contacts"}
+    return post(client, imports_url(ws), data, content_type="multipart/form-data")
+
+
+def test_chinese_excel_long_dates_are_dates(app, tmp_path):
+    """Built-in format 31 is zh-CN Excel's long date (yyyy"年"m"月"d"日"); 32 its time (h"时"mm"分")."""
+    for epoch in (None, CALENDAR_MAC_1904):
+        source = saved(dated_book(datetime(1990, 5, 1), 'yyyy"年"m"月"d"日"', epoch), tmp_path / "source.xlsx")
+        with app.app_context():
+            _layout, found = read(with_builtin_format(source, tmp_path / "zh.xlsx", 31))
+        assert found == [(2, ["王小明", "1990-05-01"])], epoch
+    source = saved(dated_book(datetime(1990, 5, 1, 10, 30), 'h"时"mm"分"'), tmp_path / "source.xlsx")
+    with app.app_context():
+        _layout, found = read(with_builtin_format(source, tmp_path / "zh.xlsx", 32))
+    assert found == [(2, ["王小明", "1990-05-01 10:30:00"])]
