@@ -11,7 +11,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from crm.imports.reader import layout_of, rows
 from tests.conftest import post
-from tests.test_imports import imports_url
+from tests.test_imports import check, contacts_of, import_id_of, imports_url
 
 
 def read(path):
@@ -63,3 +63,43 @@ def test_chinese_excel_long_dates_are_dates(app, tmp_path):
     with app.app_context():
         _layout, found = read(with_builtin_format(source, tmp_path / "zh.xlsx", 32))
     assert found == [(2, ["王小明", "1990-05-01 10:30:00"])]
+
+
+def merged_book():
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "联系方式", None, "公司"])
+    sheet.append(["王小明", "w1@example.com", "13800138000", "上海贸易"])
+    sheet.append(["李雷", "w2@example.com", None, None])
+    sheet.append(["韩梅梅", "w3@example.com", None, None])
+    sheet.append(["Ann", "ann@example.com", None, "Acme"])
+    sheet.merge_cells("B1:C1")
+    sheet.merge_cells("D2:D4")
+    return book
+
+
+def test_a_merged_cell_belongs_to_every_row_and_column_it_covers(app, tmp_path):
+    with app.app_context():
+        layout, found = read(saved(merged_book(), tmp_path / "merged.xlsx"))
+    assert layout.headers == ["姓名", "联系方式", "联系方式", "公司"]
+    assert found == [
+        (2, ["王小明", "w1@example.com", "13800138000", "上海贸易"]),
+        (3, ["李雷", "w2@example.com", "", "上海贸易"]),
+        (4, ["韩梅梅", "w3@example.com", "", "上海贸易"]),
+        (5, ["Ann", "ann@example.com", "", "Acme"]),
+    ]
+
+
+def test_people_under_a_merged_company_all_join_it(app, client, auth, ws_a):
+    book = merged_book()
+    book.active.unmerge_cells("B1:C1")
+    book.active["B1"], book.active["C1"], book.active["C2"] = "邮箱", "备注", "老客户"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    auth.login(ws_a.email, ws_a.password)
+    response = upload_book(client, ws_a, buffer, "客户.xlsx")
+    import_id = import_id_of(response)
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    companies = {name: contact.company.name for name, contact in contacts_of(app, ws_a).items()}
+    assert companies == {"王小明": "上海贸易", "李雷": "上海贸易", "韩梅梅": "上海贸易", "Ann": "Acme"}

@@ -5,13 +5,14 @@ import codecs
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
 
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import lazy_number
@@ -32,6 +33,7 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 # The built-in number formats Chinese, Japanese and Korean Excel give their dates and times (31 is
 # the zh-CN long date, yyyy"年"m"月"d"日"); openpyxl knows only the English ones.
 EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
+MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)[\"']")
 
 csv.field_size_limit(1 << 20)
 
@@ -229,14 +231,17 @@ def _without_guard(cell: str) -> str:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+    """Every row of the first sheet from row 1 (blank ones too), a merged range's value in each of its cells."""
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise UnreadableFile(_l("This is not an XLSX file that can be read.")) from error
     try:
         _read_east_asian_dates(workbook)
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
+        sheet = workbook.worksheets[0]
+        values = sheet.iter_rows(values_only=True)
+        source = ([_cell_text(value) for value in row] for row in values)
+        yield from _with_merged_cells(source, _merged_ranges(workbook, sheet))
     finally:
         workbook.close()
 
@@ -248,6 +253,37 @@ def _read_east_asian_dates(workbook) -> None:
         index for index, style in enumerate(workbook._cell_styles) if style.numFmtId in EAST_ASIAN_DATE_FORMATS
     }
     workbook._date_formats = set(workbook._date_formats) | east_asian
+
+
+def _merged_ranges(workbook, sheet) -> list[tuple[int, int, int, int]]:
+    """(first column, first row, last column, last row) of each merged range. Read-only openpyxl does not
+    read them; they are <mergeCell ref="C2:C4"/> after the rows, found faster by a scan of the XML's bytes
+    than by parsing it (an XML attribute or text has no raw "<", so a tag is never cut at one)."""
+    refs, tail = [], b""
+    with workbook._archive.open(sheet._worksheet_path) as source:
+        while chunk := source.read(CHUNK):
+            text = tail + chunk
+            end = text.rfind(b"<") if b"<" in text else len(text)
+            refs += [match[1] for match in MERGE_CELL.finditer(text, 0, end)]
+            tail = text[end:]
+    refs += [match[1] for match in MERGE_CELL.finditer(tail)]
+    return [range_boundaries(ref.decode().upper()) for ref in refs]
+
+
+def _with_merged_cells(source: Iterable[list[str]], merged: list) -> Iterator[list[str]]:
+    """Excel shows a merged range's value in all its cells but stores it in the top left one only:
+    a company merged over the rows of its three people belongs to each of them."""
+    waiting = sorted(merged, key=lambda bounds: bounds[1], reverse=True)
+    open_ranges = []
+    for number, cells in enumerate(source, start=1):
+        while waiting and waiting[-1][1] <= number:
+            first_column, *_rest = bounds = waiting.pop()
+            open_ranges.append((bounds, cells[first_column - 1] if first_column <= len(cells) else ""))
+        open_ranges = [(bounds, value) for bounds, value in open_ranges if bounds[3] >= number]
+        for (first_column, _first_row, last_column, _last_row), value in open_ranges:
+            stop = min(last_column, len(cells))
+            cells[first_column - 1 : stop] = [value] * max(stop - first_column + 1, 0)
+        yield cells
 
 
 def _cell_text(value) -> str:
