@@ -3,6 +3,7 @@ blank rows, stray cells far to the right."""
 
 import io
 import re
+import time
 import zipfile
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from crm.imports.reader import layout_of, rows
 from tests.conftest import post
-from tests.test_imports import check, contacts_of, import_id_of, imports_url
+from tests.test_imports import check, contacts_of, import_id_of, imports_url, job_of
 
 
 def read(path):
@@ -103,3 +104,59 @@ def test_people_under_a_merged_company_all_join_it(app, client, auth, ws_a):
     post(client, imports_url(ws_a, f"{import_id}/run"), {})
     companies = {name: contact.company.name for name, contact in contacts_of(app, ws_a).items()}
     assert companies == {"王小明": "上海贸易", "李雷": "上海贸易", "韩梅梅": "上海贸易", "Ann": "Acme"}
+
+
+def test_the_header_is_the_first_row_with_something_in_it(app, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet["B2"], sheet["C2"] = "姓名", "邮箱"
+    sheet["B3"], sheet["C3"] = "王小明", "w@example.com"
+    blank_first_row = Workbook()
+    blank_first_row.active.append([None, None])
+    blank_first_row.active.append(["姓名", "邮箱"])
+    blank_first_row.active.append(["王小明", "w@example.com"])
+    with app.app_context():
+        layout, found = read(saved(book, tmp_path / "b2.xlsx"))
+        assert layout.headers == ["Column 1", "姓名", "邮箱"]
+        assert found == [(3, ["", "王小明", "w@example.com"])]
+        layout, found = read(saved(blank_first_row, tmp_path / "blank.xlsx"))
+        assert layout.headers == ["姓名", "邮箱"]
+        assert found == [(3, ["王小明", "w@example.com"])]
+
+
+def test_columns_blank_to_the_right_are_left_out(app, tmp_path):
+    """A whole row formatted in Excel stores empty cells to column XFD: 16,384 columns on the mapping page."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Email"])
+    sheet.append(["Ann", "ann@example.com", None, "a note"])
+    sheet.append(["Bo", "bo@example.com"])
+    sheet["XFD1"].number_format = "0.00"  # styled, no value
+    with app.app_context():
+        layout, found = read(saved(book, tmp_path / "wide.xlsx"))
+    assert layout.headers == ["Name", "Email", "Column 3", "Column 4"]
+    assert found == [(2, ["Ann", "ann@example.com", "", "a note"]), (3, ["Bo", "bo@example.com", "", ""])]
+
+
+def test_a_sheet_too_wide_is_refused_quickly_with_the_column_to_look_at(app, client, auth, ws_a):
+    book = Workbook()
+    book.active.append(["Name", "Email"])
+    book.active.append(["Ann", "ann@example.com"])
+    book.active["XFD1"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    auth.login(ws_a.email, ws_a.password)
+    started = time.perf_counter()
+    response = upload_book(client, ws_a, buffer, "wide.xlsx")
+    assert time.perf_counter() - started < 5
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "This sheet has something in column XFD, so 16384 columns; an import reads at most 200." in page
+    assert "Delete the columns you do not need and upload the file again." in page
+    narrow = Workbook()
+    narrow.active.append([f"Field {number}" for number in range(1, 201)])
+    narrow.active.append(["Ann"])
+    buffer = io.BytesIO()
+    narrow.save(buffer)
+    response = upload_book(client, ws_a, buffer, "narrow.xlsx")
+    assert len(job_of(app, ws_a, import_id_of(response)).headers) == 200

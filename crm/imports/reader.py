@@ -8,11 +8,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import get_column_letter, range_boundaries
 
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import lazy_number
@@ -33,6 +34,8 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 # The built-in number formats Chinese, Japanese and Korean Excel give their dates and times (31 is
 # the zh-CN long date, yyyy"年"m"月"d"日"); openpyxl knows only the English ones.
 EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
+MAX_COLUMNS = 200
+WIDTH_SAMPLE = 50  # rows below the header that decide how many columns the sheet has
 MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)[\"']")
 
 csv.field_size_limit(1 << 20)
@@ -67,10 +70,7 @@ def format_of(filename: str) -> str:
 def layout_of(path: Path, file_format: str) -> Layout:
     """The encoding, delimiter and header row of a stored upload."""
     if file_format == "xlsx":
-        header = next(_xlsx_rows(path), None)
-        if header is None:
-            raise UnreadableFile(_l("The file is empty."))
-        return Layout("xlsx", _headers(header))
+        return Layout("xlsx", _headers(_xlsx_header(path)))
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as stream:
         delimiter = _delimiter_of(stream.read(SAMPLE))
@@ -83,7 +83,7 @@ def layout_of(path: Path, file_format: str) -> Layout:
 
 def rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for every non-blank row after the header; row 1 is the header."""
-    source = _xlsx_rows(path) if layout.file_format == "xlsx" else _csv_rows(path, layout)
+    source = _xlsx_rows(path, len(layout.headers)) if layout.file_format == "xlsx" else _csv_rows(path, layout)
     header_seen = False
     for number, cells in enumerate(source, start=1):
         if not any(cells):
@@ -230,7 +230,30 @@ def _without_guard(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_GUARDED else cell
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[str]]:
+def _xlsx_header(path: Path) -> list[str]:
+    """The first row with something in it, as wide as the last column filled in it or in the rows
+    just below (a stray cell far to the right would otherwise make thousands of columns)."""
+    filled = (cells for cells in _xlsx_rows(path) if any(cells))
+    header = next(filled, None)
+    if header is None:
+        raise UnreadableFile(_l("The file is empty."))
+    width = max(_width(cells) for cells in (header, *islice(filled, WIDTH_SAMPLE)))
+    if width > MAX_COLUMNS:
+        raise UnreadableFile(
+            _l(
+                "This sheet has something in column %(column)s, so %(count)d columns; an import reads at most "
+                "%(limit)d. Delete the columns you do not need and upload the file again.",
+                column=get_column_letter(width), count=width, limit=MAX_COLUMNS,
+            )
+        )  # fmt: skip
+    return header[:width]
+
+
+def _width(cells: list[str]) -> int:
+    return next((index for index in range(len(cells), 0, -1) if cells[index - 1]), 0)
+
+
+def _xlsx_rows(path: Path, width: int | None = None) -> Iterator[list[str]]:
     """Every row of the first sheet from row 1 (blank ones too), a merged range's value in each of its cells."""
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -239,7 +262,7 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     try:
         _read_east_asian_dates(workbook)
         sheet = workbook.worksheets[0]
-        values = sheet.iter_rows(values_only=True)
+        values = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
         source = ([_cell_text(value) for value in row] for row in values)
         yield from _with_merged_cells(source, _merged_ranges(workbook, sheet))
     finally:
