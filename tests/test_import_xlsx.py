@@ -159,4 +159,34 @@ def test_a_sheet_too_wide_is_refused_quickly_with_the_column_to_look_at(app, cli
     buffer = io.BytesIO()
     narrow.save(buffer)
     response = upload_book(client, ws_a, buffer, "narrow.xlsx")
-    assert len(job_of(app, ws_a, import_id_of(response)).headers) == 200
+    narrow_id = import_id_of(response)
+    assert len(job_of(app, ws_a, narrow_id).headers) == 200
+    assert "Read from the sheet" not in client.get(imports_url(ws_a, str(narrow_id))).get_data(as_text=True)
+
+
+def test_the_sheet_read_is_the_one_open_when_saved_else_the_first_with_a_value(app, client, auth, ws_a, tmp_path):
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["请在“客户”表中填写，每行一位客户。"])
+    customers = book.create_sheet("客户")
+    customers.append(["姓名", "邮箱"])
+    customers.append(["王小明", "w@example.com"])
+    book.create_sheet("空白")
+    book.active = book.index(customers)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload_book(client, ws_a, buffer, "客户.xlsx"))
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Read from the sheet “客户”; the other sheets of the workbook are left out." in page
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert contacts_of(app, ws_a)["王小明"].emails == ["w@example.com"]
+
+    book.move_sheet("说明", offset=2)  # blank and open, then customers, then instructions
+    book.move_sheet("空白", offset=-1)
+    book.active = 0
+    assert book.sheetnames == ["空白", "客户", "说明"]
+    with app.app_context():
+        layout, found = read(saved(book, tmp_path / "blank-open.xlsx"))
+    assert (layout.sheet, layout.headers, found) == ("客户", ["姓名", "邮箱"], [(2, ["王小明", "w@example.com"])])

@@ -28,6 +28,7 @@ class Import(TenantScoped, Timestamps, db.Model):
     file_format: so.Mapped[str] = so.mapped_column(sa.String(4))  # "csv" or "xlsx"
     encoding: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     delimiter: so.Mapped[str | None] = so.mapped_column(sa.String(1))
+    sheet: so.Mapped[str | None] = so.mapped_column(sa.Text)  # of a workbook of several sheets
     headers: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     mapping: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # a field key (or "") per column
     mode: so.Mapped[str] = so.mapped_column(sa.String(10), default="create")

@@ -1,5 +1,5 @@
 """Reading an uploaded spreadsheet a row at a time (constant memory): CSV in any common encoding
-and delimiter, detected, or the first sheet of an XLSX workbook (openpyxl, read-only)."""
+and delimiter, detected, or a sheet of an XLSX workbook (openpyxl, read-only)."""
 
 import codecs
 import csv
@@ -56,6 +56,7 @@ class Layout:
     headers: list[str]
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None  # the sheet read, in a workbook of several; else the first
 
 
 def format_of(filename: str) -> str:
@@ -70,7 +71,7 @@ def format_of(filename: str) -> str:
 def layout_of(path: Path, file_format: str) -> Layout:
     """The encoding, delimiter and header row of a stored upload."""
     if file_format == "xlsx":
-        return Layout("xlsx", _headers(_xlsx_header(path)))
+        return _xlsx_layout(path)
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as stream:
         delimiter = _delimiter_of(stream.read(SAMPLE))
@@ -83,7 +84,7 @@ def layout_of(path: Path, file_format: str) -> Layout:
 
 def rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for every non-blank row after the header; row 1 is the header."""
-    source = _xlsx_rows(path, len(layout.headers)) if layout.file_format == "xlsx" else _csv_rows(path, layout)
+    source = _xlsx_rows(path, layout) if layout.file_format == "xlsx" else _csv_rows(path, layout)
     header_seen = False
     for number, cells in enumerate(source, start=1):
         if not any(cells):
@@ -230,10 +231,36 @@ def _without_guard(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_GUARDED else cell
 
 
-def _xlsx_header(path: Path) -> list[str]:
+def _xlsx_layout(path: Path) -> Layout:
+    workbook = _workbook(path)
+    try:
+        sheet = _sheet_to_read(workbook)
+        header = _xlsx_header(_sheet_rows(workbook, sheet))
+        several = len(workbook.worksheets) > 1
+    finally:
+        workbook.close()
+    return Layout("xlsx", _headers(header), sheet=sheet.title if several else None)
+
+
+def _sheet_to_read(workbook):
+    """The sheet open when the file was saved if it has something in it, else the first one that has
+    (a sheet of instructions often comes first)."""
+    sheets = workbook.worksheets
+    candidates = [workbook.active, *sheets]
+    chosen = next((sheet for sheet in candidates if sheet in sheets and _has_a_value(sheet)), None)
+    if chosen is None:
+        raise UnreadableFile(_l("The file is empty."))
+    return chosen
+
+
+def _has_a_value(sheet) -> bool:
+    return any(_cell_text(value) for values in sheet.iter_rows(values_only=True) for value in values)
+
+
+def _xlsx_header(sheet_rows: Iterator[list[str]]) -> list[str]:
     """The first row with something in it, as wide as the last column filled in it or in the rows
     just below (a stray cell far to the right would otherwise make thousands of columns)."""
-    filled = (cells for cells in _xlsx_rows(path) if any(cells))
+    filled = (cells for cells in sheet_rows if any(cells))
     header = next(filled, None)
     if header is None:
         raise UnreadableFile(_l("The file is empty."))
@@ -253,20 +280,29 @@ def _width(cells: list[str]) -> int:
     return next((index for index in range(len(cells), 0, -1) if cells[index - 1]), 0)
 
 
-def _xlsx_rows(path: Path, width: int | None = None) -> Iterator[list[str]]:
-    """Every row of the first sheet from row 1 (blank ones too), a merged range's value in each of its cells."""
+def _xlsx_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
+    workbook = _workbook(path)
+    try:
+        sheet = workbook[layout.sheet] if layout.sheet else workbook.worksheets[0]
+        yield from _sheet_rows(workbook, sheet, len(layout.headers))
+    finally:
+        workbook.close()
+
+
+def _workbook(path: Path):
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise UnreadableFile(_l("This is not an XLSX file that can be read.")) from error
-    try:
-        _read_east_asian_dates(workbook)
-        sheet = workbook.worksheets[0]
-        values = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
-        source = ([_cell_text(value) for value in row] for row in values)
-        yield from _with_merged_cells(source, _merged_ranges(workbook, sheet))
-    finally:
-        workbook.close()
+    _read_east_asian_dates(workbook)
+    return workbook
+
+
+def _sheet_rows(workbook, sheet, width: int | None = None) -> Iterator[list[str]]:
+    """Every row of the sheet from row 1 (blank ones too), a merged range's value in each of its cells."""
+    values = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
+    source = ([_cell_text(value) for value in row] for row in values)
+    yield from _with_merged_cells(source, _merged_ranges(workbook, sheet))
 
 
 def _read_east_asian_dates(workbook) -> None:

@@ -103,7 +103,8 @@ def upload():
     sensitive = g.membership.can("contacts.sensitive")
     guessed = guess(layout.headers, custom_fields_of(g.workspace, entity, sensitive), entity, sensitive)
     job = Import(user_id=g.membership.user_id, filename=filename, stored_name=stored_name,
-                 file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, headers=layout.headers,
+                 file_format=file_format, encoding=layout.encoding, delimiter=layout.delimiter, sheet=layout.sheet,
+                 headers=layout.headers,
                  entity=entity, mapping=guessed)  # fmt: skip
     saved = mappings.best_for(job.entity, layout.headers)
     if saved:

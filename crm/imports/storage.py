@@ -35,7 +35,7 @@ def path_for(stored_name: str) -> Path:
 
 
 def layout_of(job: Import) -> Layout:
-    return Layout(job.file_format, list(job.headers), job.encoding, job.delimiter)
+    return Layout(job.file_format, list(job.headers), job.encoding, job.delimiter, job.sheet)
 
 
 def remove(job: Import) -> None:
