@@ -487,3 +487,43 @@ def test_0051_gives_stored_chinese_search_texts_their_short_grams(app, client, a
     assert "退货" in tickets
     products = client.get(f"/w/{ws.slug}/settings/products/", query_string={"q": "绿茶"}).get_data(as_text=True)
     assert "绿茶" in products
+
+
+def test_0053_ends_all_but_the_latest_of_the_imports_running_together(app, client, auth):
+    """Before 0053 a workspace could have two imports writing at once; of those, the latest keeps
+    running and the others end as failed, saying so on their pages, so the unique index can hold."""
+    from crm.tenancy import workspace_scope
+    from tests.factories import make_workspace
+    from tests.test_imports import import_id_of, imports_url, job_of, upload
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    other = make_workspace(app, "Other Co", "owner@other.example.com")
+    auth.login(ws.email, ws.password)
+    older, newer, done = (import_id_of(upload(client, ws, "Name\nAnn\n")) for _ in range(3))
+    auth.logout()
+    auth.login(other.email, other.password)
+    theirs = import_id_of(upload(client, other, "Name\nBo\n"))
+    with app.app_context():
+        downgrade(revision="0052")
+        engine = owner_engine(app)
+        with engine.begin() as connection:
+            for workspace_id, statuses in ((ws.id, {older: "importing", newer: "importing", done: "done"}),
+                                           (other.id, {theirs: "importing"})):  # fmt: skip
+                _enter_workspace(connection, workspace_id)
+                for import_id, status in statuses.items():
+                    connection.execute(sa.text("UPDATE imports SET status = :status WHERE id = :id"),
+                                       {"status": status, "id": import_id})  # fmt: skip
+        if engine is not db.engine:
+            engine.dispose()
+        upgrade()
+    statuses = {import_id: job_of(app, ws, import_id).status for import_id in (older, newer, done)}
+    assert statuses == {older: "failed", newer: "importing", done: "done"}
+    assert job_of(app, other, theirs).status == "importing"
+    with app.app_context(), workspace_scope(ws.id):
+        from crm.imports.models import Import
+
+        assert db.session.get(Import, older).finished_at is not None
+    auth.logout()
+    auth.login(ws.email, ws.password)
+    page = client.get(imports_url(ws, str(older))).get_data(as_text=True)
+    assert "The import stopped before the end; the rows before it were kept (undo removes them)." in page

@@ -14,11 +14,23 @@ from crm.tenancy import TenantScoped
 ENTITIES = ("contacts", "companies", "purchases")  # what an imported file holds
 # uploaded -> checking -> checked -> importing -> done -> undone; checking or importing -> failed
 RUNNING = ("checking", "importing")
+IMPORTING = "status = 'importing'"
 
 
 class Import(TenantScoped, Timestamps, db.Model):
     __tablename__ = "imports"
-    __scoped_table_args__ = (sa.Index("ix_imports_workspace_id_created_at", "workspace_id", "created_at"),)
+    __scoped_table_args__ = (
+        sa.Index("ix_imports_workspace_id_created_at", "workspace_id", "created_at"),
+        # One import writing at a time in a workspace: two would each match the file against the
+        # same contacts before either wrote, and both create them (migration 0053).
+        sa.Index(
+            "uq_imports_importing",
+            "workspace_id",
+            unique=True,
+            postgresql_where=sa.text(IMPORTING),
+            sqlite_where=sa.text(IMPORTING),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(BigId, primary_key=True)
     user_id: so.Mapped[int | None] = so.mapped_column(BigId, sa.ForeignKey("users.id", ondelete="SET NULL"))

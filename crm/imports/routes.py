@@ -254,12 +254,50 @@ def run(import_id: int):
     limit_error = _limit_error(job)
     if limit_error is not None:
         return _show(job, status=422, limit_error=limit_error)
-    job.status = "importing"
-    job.set_failure(None)  # a refusal of an earlier try (the plan's room has grown since)
+    try:
+        started = None if _another_import_runs(job) else _start(job)
+    except sa.exc.IntegrityError:  # another import started since the look (uq_imports_importing)
+        db.session.rollback()
+        started = None
+    if started is None:
+        db.session.commit()  # the dead imports it found stay ended
+        flash(_("Another import is running in this workspace. Try again when it has ended."), "error")
+        return _show(job, status=422)
+    if not started:  # a second click of Import: the first one started it (or the columns changed since)
+        started_first = job.status != "uploaded"
+        flash(_("This import has already started.") if started_first else _("Check the file before importing it."),
+              "error")  # fmt: skip
+        return _to(job)
     audit.record("import.started", "import", job.id, {"file": [None, job.filename]})
     db.session.commit()
     enqueue(runner.run, g.workspace.id, job.id)
     return _to(job)
+
+
+def _another_import_runs(job: Import) -> bool:
+    """Whether another import is writing in the workspace (one at a time: two would match the same
+    rows against the contacts before either wrote, and both create them). One that has died ends as
+    failed, saying so on its page, and gives way."""
+    running = False
+    for other in db.session.scalars(sa.select(Import).where(Import.status == "importing", Import.id != job.id)):
+        if runner.stalled(other):
+            runner.give_up(other)
+        else:
+            running = True
+    db.session.flush()
+    return running
+
+
+def _start(job: Import) -> bool:
+    """Marks the checked import as importing if it still is, so that two clicks of Import start one
+    job (False: another request started it first)."""
+    flipped = db.session.execute(
+        sa.update(Import).where(Import.id == job.id, Import.status == "checked")
+        .values(status="importing", failure=None, failure_message=None)  # an earlier try's refusal (the plan's room)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    db.session.refresh(job)
+    return bool(flipped)
 
 
 @bp.post("/<int:import_id>/undo")
