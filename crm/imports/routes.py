@@ -7,6 +7,7 @@ from itertools import groupby, islice
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.audit import service as audit
@@ -311,12 +312,43 @@ def undo_import(import_id: int):
     db.session.commit()
     if job.entity == "purchases":
         classify_all_again(g.workspace.id, current_user.id)  # commits
-    flash(_("Import undone: %(trashed)d contacts moved to the trash, %(restored)d contacts put back as they were.",
-            trashed=counts["trashed"], restored=counts["restored"]), "success")  # fmt: skip
-    if counts["kept"]:
-        flash(_("%(count)d contacts it added were kept: they have purchases, deals or activities since.",
-                count=counts["kept"]), "success")  # fmt: skip
+    flash(_("Import undone: %(what)s", what=_sentences(_undone(job.entity, counts))), "success")
     return _to(job)
+
+
+def _undone(entity: str, counts: dict) -> list[str]:
+    """What an undo did, told for the kind of records the import added."""
+    if entity == "purchases":
+        return [ngettext("%(num)s purchase deleted.", "%(num)s purchases deleted.", counts["purchases_deleted"])]
+    told = []
+    if entity == "contacts":
+        told += [
+            ngettext("%(num)s contact moved to the trash.", "%(num)s contacts moved to the trash.", counts["trashed"]),
+            ngettext("%(num)s contact put back as it was.", "%(num)s contacts put back as they were.",
+                     counts["restored"]),
+        ]  # fmt: skip
+        if counts["kept"]:
+            told.append(ngettext("%(num)s contact it added was kept: it has purchases, deals or activities since.",
+                                 "%(num)s contacts it added were kept: they have purchases, deals or activities since.",
+                                 counts["kept"]))  # fmt: skip
+    if entity == "companies" or counts["companies_trashed"]:
+        told.append(ngettext("%(num)s company moved to the trash.", "%(num)s companies moved to the trash.",
+                             counts["companies_trashed"]))  # fmt: skip
+    if counts.get("companies_kept"):
+        told.append(ngettext(
+            "%(num)s company it added was kept: it has contacts, purchases, deals or activities since.",
+            "%(num)s companies it added were kept: they have contacts, purchases, deals or activities since.",
+            counts["companies_kept"],
+        ))  # fmt: skip
+    return told
+
+
+def _sentences(sentences: list[str]) -> str:
+    """Sentences one after the other: a space after a full stop, none after a Chinese one."""
+    text = ""
+    for sentence in sentences:
+        text += sentence if not text or text.endswith("。") else " " + sentence
+    return text
 
 
 @bp.post("/<int:import_id>/delete")

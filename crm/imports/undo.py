@@ -1,9 +1,9 @@
 """Undoing an import: the purchases it added are deleted (their customers classified again), the
 contacts it created go to the trash (restorable there for 30 days) unless they have purchases, deals
-or activities since, the companies it created too unless someone has since put a live contact in
-them, and the contacts it updated get back the values they had where they still hold the import's:
-an edit made since stays (tags, emails and phones lose only those the import added). The caller
-commits.
+or activities since, the companies it created too unless they have a live contact, purchases, deals
+or activities since, and the contacts it updated get back the values they had where they still hold
+the import's: an edit made since stays (tags, emails and phones lose only those the import added).
+The caller commits.
 
 Each contact put back gets an audit entry with what was put back ("contact.import_undone", on its
 timeline), and each contact or company moved to the trash one as deleting it by hand makes, by the
@@ -39,17 +39,13 @@ def undo(job: Import) -> dict:
     kept = db.session.scalar(sa.select(sa.func.count()).where(created, _in_use()))
     trashed = _trash(Contact, sa.update(Contact).where(created, ~_in_use()), now)
     restored = _restore_updated(job)
-    still_used = sa.select(Contact.id).where(
-        Contact.company_id == Company.id, Contact.workspace_id == Company.workspace_id, Contact.deleted_at.is_(None)
-    )
-    companies = _trash(
-        Company,
-        sa.update(Company).where(Company.import_id == job.id, Company.deleted_at.is_(None), ~sa.exists(still_used)),
-        now,
-    )
+    companies_created = sa.and_(Company.import_id == job.id, Company.deleted_at.is_(None))
+    companies_kept = db.session.scalar(sa.select(sa.func.count()).where(companies_created, _company_in_use()))
+    companies = _trash(Company, sa.update(Company).where(companies_created, ~_company_in_use()), now)
     job.status, job.undone_at = "undone", now
     counts = {"trashed": trashed, "restored": restored, "companies_trashed": companies,
-              "purchases_deleted": purchases, "kept": kept, "file": job.filename}  # fmt: skip
+              "companies_kept": companies_kept, "purchases_deleted": purchases, "kept": kept,
+              "file": job.filename}  # fmt: skip
     audit.record("import.undone", "import", job.id, counts)
     return counts
 
@@ -61,6 +57,19 @@ def _in_use():
         for model in (Purchase, Deal, Activity)
     )
     return sa.or_(*of_contact)
+
+
+def _company_in_use():
+    """A company with a live contact, or purchases, deals or activities of its own (an activity
+    logged on it, a deal with it) since the import."""
+    of_company = (
+        sa.exists().where(model.workspace_id == Company.workspace_id, model.company_id == Company.id)
+        for model in (Purchase, Deal, Activity)
+    )
+    live_contact = sa.exists().where(
+        Contact.workspace_id == Company.workspace_id, Contact.company_id == Company.id, Contact.deleted_at.is_(None)
+    )
+    return sa.or_(live_contact, *of_company)
 
 
 def _delete_purchases(job: Import) -> int:

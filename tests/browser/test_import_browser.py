@@ -107,7 +107,8 @@ def test_an_import_that_updates_a_contact_shows_on_its_page_and_so_does_its_undo
     wait_for_htmx(page)
     page.on("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Undo this import").click()
-    expect(page.get_by_text("Import undone: 0 contacts moved to the trash, 1 contacts put back")).to_be_visible()
+    undone_toast = "Import undone: 0 contacts moved to the trash. 1 contact put back as it was."
+    expect(page.get_by_text(undone_toast)).to_be_visible()
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
     undone = page.locator("#timeline-list li.entry", has_text="Import undone: values restored")
     expect(undone).to_contain_text("Job title: Director → Clerk")
