@@ -802,3 +802,11 @@ def test_several_emails_or_phones_in_a_cell_may_be_separated_as_tags_are(app, cl
     assert contacts["王小明"].phones == ["+8613800138000", "+8613900139000"]
     assert contacts["李喆"].emails == ["e@example.com", "f@example.com"]
     assert contacts["李喆"].phones == ["+8613700137000", "+8613600136000", "+8613500135000", "+8613400134000"]
+
+
+def test_a_bad_company_size_lists_the_sizes_smallest_first(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Company name,Size\nAcme Ltd,huge\n", entity="companies"))
+    check(client, app, ws_a, import_id)
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Write one of: 1-10, 11-50, 51-200, 201-1000, 1000+." in page

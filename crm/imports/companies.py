@@ -31,7 +31,7 @@ from crm.workspaces.models import Membership
 TEXT_LIMITS = {"name": 200, "industry": 100, "notes": 5000, "street": 200, "city": 100, "region": 100,
                "postal_code": 20}  # fmt: skip
 WEBSITE = re.compile(r"(https?://)?[\w.-]+\.[a-z]{2,}(/\S*)?", re.I)
-SIZES = {size for size in SIZE_LABELS if size}
+SIZES = [size for size in SIZE_LABELS if size]  # smallest first, as the form offers them
 FIELDS = ("name", "industry", "size", "website", "phone", "owner_id", "customer_since", "notes", "street", "city",
           "region", "postal_code", "country")  # fmt: skip
 
