@@ -163,3 +163,19 @@ def test_two_imports_of_the_same_file_clicked_at_once_create_each_contact_once(a
     assert sorted(job_of(app, ws_a, import_id).status for import_id in ids) == ["checked", "done"]
     refused = next(answer for answer in answers.values() if answer.status_code == 422)
     assert REFUSED in refused.get_data(as_text=True)
+
+
+def test_a_running_import_s_page_reloads_itself_without_javascript_only(app, client, auth, ws_a):
+    from tests.test_pages import assert_valid_page
+
+    auth.login(ws_a.email, ws_a.password)
+    first, second = checked_twice(client, app, ws_a)
+    reload = '<noscript><meta http-equiv="refresh" content="5"></noscript>'
+    for status in ("checking", "importing"):
+        set_status(app, ws_a, first, status)
+        page = client.get(imports_url(ws_a, str(first))).get_data(as_text=True)
+        assert_valid_page(page, imports_url(ws_a, str(first)))
+        assert page.index(reload) < page.index("</head>")
+    set_status(app, ws_a, first, "done")
+    assert "refresh" not in client.get(imports_url(ws_a, str(first))).get_data(as_text=True)
+    assert "refresh" not in client.get(imports_url(ws_a, str(second))).get_data(as_text=True)  # checked: waits

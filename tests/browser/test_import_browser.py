@@ -112,3 +112,47 @@ def test_an_import_that_updates_a_contact_shows_on_its_page_and_so_does_its_undo
     page.goto(f"{live_server.url}/w/{owner.slug}/contacts/{ann}")
     undone = page.locator("#timeline-list li.entry", has_text="Import undone: values restored")
     expect(undone).to_contain_text("Job title: Director → Clerk")
+
+
+def test_a_running_import_shows_its_end_with_and_without_javascript(app, browser, live_server):
+    """Without JavaScript the page reloads itself until the import ends; with it, the progress is
+    polled and the page is not reloaded until the poll finds the import ended."""
+    import sqlalchemy as sa
+
+    from crm.extensions import db
+    from crm.imports.models import Import
+    from crm.tenancy import workspace_scope
+
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+
+    def running_import() -> str:
+        with app.app_context(), workspace_scope(owner.id):
+            job = Import(filename="customers.csv", stored_name="gone.csv", file_format="csv", headers=["Name"],
+                         mapping=["name"], status="importing", rows_total=10, rows_done=4)  # fmt: skip
+            db.session.add(job)
+            db.session.commit()
+            return job.id
+
+    def ends(import_id: int) -> None:
+        with app.app_context(), workspace_scope(owner.id):
+            db.session.execute(sa.update(Import).where(Import.id == import_id).values(status="failed"))
+            db.session.commit()
+
+    loads = []
+    for javascript in (False, True):
+        context = browser.new_context(java_script_enabled=javascript)
+        page = context.new_page()
+        log_in(page, live_server.url, owner.email, owner.password)
+        import_id = running_import()
+        page.goto(f"{live_server.url}/w/{owner.slug}/imports/{import_id}")
+        expect(page.get_by_text("4 of 10 rows")).to_be_visible()
+        loads.clear()
+        page.on("load", lambda _page: loads.append(1))
+        if javascript:
+            with page.expect_response(lambda response: response.url.endswith("/progress")):
+                pass  # polled
+            page.wait_for_timeout(6000)  # longer than the reload of the page without JavaScript
+            assert loads == []
+        ends(import_id)
+        expect(page.get_by_role("region", name="Result")).to_be_visible(timeout=10000)  # with JS: told by the poll
+        context.close()
