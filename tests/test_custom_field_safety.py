@@ -319,3 +319,22 @@ def test_renaming_a_choice_of_a_sensitive_field_renames_the_encrypted_values(app
     with app.app_context(), workspace_scope(ws_a.id):
         assert from_storage(definition, db.session.get(Contact, ann).custom["grade"]) == "A+"
         assert from_storage(definition, db.session.get(Contact, bob).custom["grade"]) == "B"
+
+
+def test_a_key_holding_quotes_is_bound_not_written_into_the_renaming_statement(app, client, auth, ws_a):
+    """Keys made by Kehu are letters, digits and underscores, but a restored backup brings its own:
+    one holding quotes still renames its values, and nothing of it reaches the SQL as text."""
+    odd = "tier'); DROP TABLE contacts; --"
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=["Gold", "Silver"])
+    teas = make_custom_field(app, ws_a, "Teas", kind="multi_select", options=["Green", "White"])
+    ann = make_contact(app, ws_a, "Ann Lee")
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(CustomField, plan).key = odd
+        db.session.get(CustomField, teas).key = odd + "s"
+        db.session.get(Contact, ann).custom = {odd: "Gold", odd + "s": ["White", "Green"]}
+        db.session.get(Workspace, ws_a.id).custom_fields_version += 1
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    assert rename(client, ws_a, plan, "Gold", "Golden").status_code == 303
+    assert rename(client, ws_a, teas, "White", "Silver needle").status_code == 303
+    assert custom_of(app, ws_a, Contact, ann) == {odd: "Golden", odd + "s": ["Silver needle", "Green"]}

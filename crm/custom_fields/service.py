@@ -135,10 +135,8 @@ def rename_option(workspace, field: CustomField, old: str, new: str) -> int:
         count = _rename_encrypted(model, field, old, new)
     else:
         among = field.kind == "multi_select"
-        statement = (
-            sa.update(model).where(_holding(model, field.key, among)).values(custom=_renamed(model, field.key, among))
-        )
-        params = {"old": old, "new": new}
+        statement = sa.update(model).where(_holding(model, among)).values(custom=_renamed(model, among))
+        params = {"old": old, "new": new, "key": field.key, "path": f'$."{field.key}"'}
         count = db.session.execute(statement, params, execution_options={"synchronize_session": False}).rowcount
     audit.record("custom_field.option_renamed", "custom_field", field.id,
                  {"label": field.label, "choice": [old, new], "records": count})  # fmt: skip
@@ -146,37 +144,39 @@ def rename_option(workspace, field: CustomField, old: str, new: str) -> int:
     return count
 
 
-def _holding(model, key: str, among: bool):
-    """``model``'s row holds the choice ``:old`` under ``key`` (among its choices, when ``among``)."""
+def _holding(model, among: bool):
+    """``model``'s row holds the choice ``:old`` under ``:key`` (among its choices, when ``among``);
+    ``:path`` is the key's JSON path on SQLite. Values are bound: a key read back from a restored
+    backup is not trusted into the statement."""
     table = model.__tablename__
     if db.engine.dialect.name == "postgresql":
-        wanted = "jsonb_build_array(CAST(:old AS text))" if among else "to_jsonb(CAST(:old AS text))"
-        return sa.text(f"{table}.custom -> '{key}' @> {wanted}" if among else f"{table}.custom -> '{key}' = {wanted}")
+        if among:
+            return sa.text(f"{table}.custom -> CAST(:key AS text) @> jsonb_build_array(CAST(:old AS text))")
+        return sa.text(f"{table}.custom -> CAST(:key AS text) = to_jsonb(CAST(:old AS text))")
     if among:
-        return sa.text(f"""EXISTS (SELECT 1 FROM json_each({table}.custom, '$."{key}"') WHERE value = :old)""")
-    path = f'$."{key}"'
-    return sa.text(f"json_type({table}.custom, '{path}') = 'text' AND json_extract({table}.custom, '{path}') = :old")
+        return sa.text(f"EXISTS (SELECT 1 FROM json_each({table}.custom, :path) WHERE value = :old)")
+    return sa.text(f"json_type({table}.custom, :path) = 'text' AND json_extract({table}.custom, :path) = :old")
 
 
-def _renamed(model, key: str, among: bool):
-    """``model``'s custom values with ``:old`` under ``key`` written ``:new`` (in its place among
+def _renamed(model, among: bool):
+    """``model``'s custom values with ``:old`` under ``:key`` written ``:new`` (in its place among
     the choices, when ``among``)."""
     table = model.__tablename__
     if db.engine.dialect.name == "postgresql":
+        at = "CAST(ARRAY[CAST(:key AS text)] AS text[])"
         if not among:
-            return sa.text(f"jsonb_set({table}.custom, '{{{key}}}', to_jsonb(CAST(:new AS text)))")
+            return sa.text(f"jsonb_set({table}.custom, {at}, to_jsonb(CAST(:new AS text)))")
         return sa.text(
-            f"jsonb_set({table}.custom, '{{{key}}}', (SELECT jsonb_agg(CASE WHEN e = to_jsonb(CAST(:old AS text))"
+            f"jsonb_set({table}.custom, {at}, (SELECT jsonb_agg(CASE WHEN e = to_jsonb(CAST(:old AS text))"
             f" THEN to_jsonb(CAST(:new AS text)) ELSE e END ORDER BY n)"
-            f" FROM jsonb_array_elements({table}.custom -> '{key}') WITH ORDINALITY AS t(e, n)))"
+            f" FROM jsonb_array_elements({table}.custom -> CAST(:key AS text)) WITH ORDINALITY AS t(e, n)))"
         )
-    path = f'$."{key}"'
     if not among:
-        return sa.text(f"json_set({table}.custom, '{path}', :new)")
+        return sa.text(f"json_set({table}.custom, :path, :new)")
     # json(): a subquery's result loses its JSON subtype, and json_set would store it as a string
     return sa.text(
-        f"json_set({table}.custom, '{path}', json((SELECT json_group_array(CASE WHEN value = :old THEN :new"
-        f" ELSE value END) FROM json_each({table}.custom, '{path}'))))"
+        f"json_set({table}.custom, :path, json((SELECT json_group_array(CASE WHEN value = :old THEN :new"
+        f" ELSE value END) FROM json_each({table}.custom, :path))))"
     )
 
 
