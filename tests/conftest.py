@@ -131,18 +131,57 @@ def _recreate_schema(app) -> None:
     engine.dispose()
 
 
+# PostgreSQL's tables outside the tenancy wall, emptied last to first; every workspace table goes with
+# its workspace (ON DELETE CASCADE, which RLS does not filter).
+GLOBAL_TABLES = ("workspaces", "recovery_codes", "sign_ins", "stripe_events", "deleted_workspaces", "users")
+
+
 def empty_tables(app) -> None:
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables]
         engine = owner_engine(app)
         with engine.begin() as connection:
             if IS_POSTGRES:
-                connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+                _empty_postgresql(connection, tables)
             else:
                 for table in reversed(tables):
                     connection.execute(sa.text(f"DELETE FROM {table}"))
         if engine is not db.engine:
             engine.dispose()
+
+
+def _empty_postgresql(connection, tables: list[str]) -> None:
+    """Deletes the rows of a test's few workspaces through their cascades (about 20 ms), where a TRUNCATE
+    of every table costs ~250 ms, six minutes of a PostgreSQL run. A table the cascades miss, or a
+    delete that fails, falls back to the TRUNCATE."""
+    if not CASCADED:
+        CASCADED.update(_cascaded_from_workspaces(connection))
+    missed = sorted(set(tables) - set(GLOBAL_TABLES) - CASCADED)
+    try:
+        with connection.begin_nested():
+            if missed:
+                raise LookupError(missed)
+            for table in GLOBAL_TABLES:
+                connection.execute(sa.text(f"DELETE FROM {table}"))
+    except (LookupError, sa.exc.DBAPIError):
+        connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+
+
+CASCADED: set[str] = set()  # found once per run: the schema is the same for every test
+
+
+def _cascaded_from_workspaces(connection) -> frozenset[str]:
+    """The tables whose rows go when their workspace is deleted: through ON DELETE CASCADE foreign
+    keys, from workspaces or from a table that does."""
+    edges = connection.execute(sa.text(
+        "SELECT confrelid::regclass::text, conrelid::regclass::text FROM pg_constraint"
+        " WHERE contype = 'f' AND confdeltype = 'c'"
+    )).all()  # fmt: skip
+    reached, frontier = set(), {"workspaces"}
+    while frontier:
+        frontier = {child for parent, child in edges if parent in frontier} - reached
+        reached |= frontier
+    return frozenset(reached)
 
 
 @pytest.fixture(autouse=True)
