@@ -335,7 +335,9 @@ def test_statuses_stamp_their_times(app, ws_a):
     change(app, ws_a, ticket_id, service.set_status, CLOSED, ws_a.membership_id)  # closed without resolving
     assert ticket_of(app, ws_a, ticket_id)["resolved_at"] is not None
     with app.app_context(), workspace_scope(ws_a.id):
-        entries = db.session.scalars(sa.select(AuditEntry.changes).where(AuditEntry.action == "ticket.status_changed"))
+        entries = db.session.scalars(
+            sa.select(AuditEntry.changes).where(AuditEntry.action == "ticket.status_changed").order_by(AuditEntry.id)
+        )
         assert [c["status"] for c in entries] == [[NEW, RESOLVED], [RESOLVED, CLOSED], [CLOSED, OPEN], [OPEN, CLOSED]]
 
 
