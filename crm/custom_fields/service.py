@@ -135,7 +135,8 @@ def rename_option(workspace, field: CustomField, old: str, new: str) -> int:
         count = _rename_encrypted(model, field, old, new)
     else:
         among = field.kind == "multi_select"
-        statement = sa.update(model).where(_holding(model, among)).values(custom=_renamed(model, among))
+        holding = sa.and_(model.workspace_id == workspace.id, _holding(model, among))  # RLS and the scope as well
+        statement = sa.update(model).where(holding).values(custom=_renamed(model, among))
         params = {"old": old, "new": new, "key": field.key, "path": f'$."{field.key}"'}
         count = db.session.execute(statement, params, execution_options={"synchronize_session": False}).rowcount
     audit.record("custom_field.option_renamed", "custom_field", field.id,
