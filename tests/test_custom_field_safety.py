@@ -305,6 +305,76 @@ def test_a_rename_that_cannot_be_is_refused_and_changes_nothing(app, client, aut
         assert db.session.get(CustomField, theirs).options == ["Gold"]
 
 
+def test_a_choice_renamed_to_a_retired_one_a_record_holds_is_not_held_twice(app, client, auth, ws_a):
+    """A multi-select record holding Gold and Platinum, Platinum no longer offered: Gold renamed
+    Platinum leaves the record (in the trash too) Platinum once, where its first stood; a
+    single-select record holding the retired Platinum keeps it, one holding Gold has Platinum."""
+    from crm.contacts.service import delete_contact
+
+    tiers = make_custom_field(app, ws_a, "Tiers", kind="multi_select", options=["Gold", "Platinum", "Silver"])
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=["Gold", "Platinum", "Silver"])
+    ann, bob, cy, dee = (make_contact(app, ws_a, name) for name in ("Ann Lee", "Bob Ray", "Cy Fox", "Dee Roe"))
+    set_custom_value(app, ws_a, ann, tiers, ["Silver", "Gold", "Platinum"])
+    set_custom_value(app, ws_a, bob, tiers, ["Platinum", "Silver", "Gold"])
+    set_custom_value(app, ws_a, cy, tiers, ["Gold"])
+    set_custom_value(app, ws_a, dee, tiers, ["Gold", "Platinum"])
+    set_custom_value(app, ws_a, ann, plan, "Platinum")
+    set_custom_value(app, ws_a, bob, plan, "Gold")
+    with app.app_context(), workspace_scope(ws_a.id):
+        delete_contact(db.session.get(Contact, dee))
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for field in (tiers, plan):  # Platinum no longer offered: the records keep it
+        edited = {"label": "Tiers" if field == tiers else "Plan", "options": "Gold\nSilver"}
+        assert post(client, url(ws_a, f"{SETTINGS}{field}"), edited).status_code == 303
+    response = rename(client, ws_a, tiers, "Gold", "Platinum")
+    assert "Choice Gold renamed Platinum. 4 contacts now have Platinum." in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    assert custom_of(app, ws_a, Contact, ann)["tiers"] == ["Silver", "Platinum"]
+    assert custom_of(app, ws_a, Contact, bob)["tiers"] == ["Platinum", "Silver"]
+    assert custom_of(app, ws_a, Contact, cy)["tiers"] == ["Platinum"]
+    assert custom_of(app, ws_a, Contact, dee)["tiers"] == ["Platinum"]  # in the trash
+    shown = client.get(url(ws_a, f"/contacts/{ann}")).get_data(as_text=True)
+    assert "<dd>Silver, Platinum</dd>" in re.sub(r"\s*(<|>)\s*", r"\1", shown)
+    assert rename(client, ws_a, plan, "Gold", "Platinum").status_code == 303
+    assert custom_of(app, ws_a, Contact, ann)["plan"] == "Platinum" and custom_of(app, ws_a, Contact, bob)["plan"] == (
+        "Platinum"
+    )
+    with app.app_context(), workspace_scope(ws_a.id):
+        entries = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "custom_field.option_renamed").order_by(AuditEntry.id)
+        ).all()
+        assert [entry.changes for entry in entries] == [
+            {"label": "Tiers", "choice": ["Gold", "Platinum"], "records": 4},
+            {"label": "Plan", "choice": ["Gold", "Platinum"], "records": 1},
+        ]
+    # Saved as it stands, Ann's form changes nothing: no phantom "Platinum, Platinum" -> "Platinum".
+    saved = {"name": "Ann Lee", "lifecycle": "lead", "level": "", "cf_tiers": ["Silver", "Platinum"],
+             "cf_plan": "Platinum"}  # fmt: skip
+    assert post(client, url(ws_a, f"/contacts/{ann}"), saved).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        updates = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "contact.updated", AuditEntry.record_id == ann)
+        ).all()
+        assert all("Tiers" not in entry.changes for entry in updates)
+
+
+def test_a_sensitive_choice_renamed_to_a_retired_one_a_record_holds_is_not_held_twice(app, client, auth, ws_a):
+    from crm.custom_fields.service import FieldDef, from_storage
+
+    grades = make_custom_field(app, ws_a, "Grades", kind="multi_select", options=["A", "B", "C"], sensitive=True)
+    ann = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, ann, grades, ["B", "A", "C"])
+    auth.login(ws_a.email, ws_a.password)
+    retired = {"label": "Grades", "options": "A\nC"}
+    assert post(client, url(ws_a, f"{SETTINGS}{grades}"), retired).status_code == 303
+    assert rename(client, ws_a, grades, "A", "B").status_code == 303
+    definition = FieldDef(grades, "contact", "grades", "Grades", "multi_select", ("B", "C"), False, True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert from_storage(definition, db.session.get(Contact, ann).custom["grades"]) == ["B", "C"]
+
+
 def test_renaming_a_choice_of_a_sensitive_field_renames_the_encrypted_values(app, client, auth, ws_a):
     from crm.custom_fields.service import FieldDef, from_storage
 

@@ -128,7 +128,8 @@ def rename_option(workspace, field: CustomField, old: str, new: str) -> int:
     """Renames the choice ``old`` of a list field to ``new`` in its definition and on every record
     that holds it (the trash too), in one UPDATE where the values are plain JSON; returns how many
     records changed. Editing the list of choices instead removes one and adds another: records keep
-    the old one, marked "no longer offered" on their form."""
+    the old one, marked "no longer offered" on their form. A multi-select record may already hold
+    ``new`` as such a retired choice: it then holds it once, where the first of the two stood."""
     field.options = [new if option == old else option for option in field.options]
     model = model_of(field.entity)
     if field.sensitive:
@@ -161,23 +162,31 @@ def _holding(model, among: bool):
 
 def _renamed(model, among: bool):
     """``model``'s custom values with ``:old`` under ``:key`` written ``:new`` (in its place among
-    the choices, when ``among``)."""
+    the choices, when ``among``, each choice kept once: at its first place, should the record hold
+    ``:new`` already)."""
     table = model.__tablename__
     if db.engine.dialect.name == "postgresql":
         at = "CAST(ARRAY[CAST(:key AS text)] AS text[])"
         if not among:
             return sa.text(f"jsonb_set({table}.custom, {at}, to_jsonb(CAST(:new AS text)))")
+        each = "CASE WHEN e = to_jsonb(CAST(:old AS text)) THEN to_jsonb(CAST(:new AS text)) ELSE e END"
         return sa.text(
-            f"jsonb_set({table}.custom, {at}, (SELECT jsonb_agg(CASE WHEN e = to_jsonb(CAST(:old AS text))"
-            f" THEN to_jsonb(CAST(:new AS text)) ELSE e END ORDER BY n)"
-            f" FROM jsonb_array_elements({table}.custom -> CAST(:key AS text)) WITH ORDINALITY AS t(e, n)))"
+            f"jsonb_set({table}.custom, {at}, (SELECT jsonb_agg(choice ORDER BY n) FROM (SELECT {each} AS choice,"
+            f" min(n) AS n FROM jsonb_array_elements({table}.custom -> CAST(:key AS text)) WITH ORDINALITY AS t(e, n)"
+            f" GROUP BY 1) AS firsts))"
         )
     if not among:
         return sa.text(f"json_set({table}.custom, :path, :new)")
-    # json(): a subquery's result loses its JSON subtype, and json_set would store it as a string
+    # json(): a subquery's result loses its JSON subtype, and json_set would store it as a string.
+    # SQLite (before 3.44) has no ORDER BY in an aggregate: the choices are read in their order and
+    # those an earlier one already gives are left out, rather than grouped (which may reorder them).
+    each, earlier = (f"CASE WHEN {name}.value = :old THEN :new ELSE {name}.value END" for name in "ef")
+    first = (
+        f"NOT EXISTS (SELECT 1 FROM json_each({table}.custom, :path) AS f WHERE f.key < e.key AND {earlier} = {each})"
+    )
     return sa.text(
-        f"json_set({table}.custom, :path, json((SELECT json_group_array(CASE WHEN value = :old THEN :new"
-        f" ELSE value END) FROM json_each({table}.custom, :path))))"
+        f"json_set({table}.custom, :path, json((SELECT json_group_array({each})"
+        f" FROM json_each({table}.custom, :path) AS e WHERE {first})))"
     )
 
 
@@ -186,7 +195,9 @@ def _rename_encrypted(model, field: CustomField, old: str, new: str) -> int:
     count = 0
     for record in db.session.scalars(sa.select(model).where(_has_key(model, field.key))):
         value = json.loads(decrypt(record.custom[field.key]))
-        renamed = [new if each == old else each for each in value] if isinstance(value, list) else new
+        renamed = (
+            list(dict.fromkeys(new if each == old else each for each in value)) if isinstance(value, list) else new
+        )
         if value == old or (isinstance(value, list) and old in value):
             record.custom = {**record.custom, field.key: encrypt(json.dumps(renamed))}
             count += 1
