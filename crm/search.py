@@ -50,6 +50,22 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def lower_as_postgresql(value):
+    """SQLite's ``unicode_lower(value)`` (registered on each connection), for what PostgreSQL's
+    lower() matches and SQLite's, which knows ASCII letters only, does not: every letter lowered
+    on its own ("ÄRZTE" -> "ärzte", Cyrillic and Greek alike), as PostgreSQL does in a UTF-8 locale.
+    Not Python's str.lower() as it stands: that writes a capital sigma ending a word as the final
+    sigma and İ as i and a dot, where PostgreSQL gives the plain sigma and i, and neither database
+    would then find what the other finds.
+    Numbers come back as text, as from lower(); NULL stays NULL."""
+    if value is None or isinstance(value, bytes):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() or ("Σ" not in text and "\u0130" not in text):
+        return text.lower()
+    return "".join("i" if char == "\u0130" else char.lower() for char in text)
+
+
 # Latin letters that do not decompose into a letter and accents, written as people type them without
 # (U+0131 is the dotless i of Turkish).
 LETTERS = {"ß": "ss", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d", "\u0131": "i", "ĸ": "k", "ŋ": "n"}

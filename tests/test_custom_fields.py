@@ -486,6 +486,44 @@ def test_custom_filters_match_a_value_in_upper_or_lower_case(app, client, auth, 
     assert "The whole value, in upper or lower case" in client.get(url(ws_a, "/contacts/")).get_data(as_text=True)
 
 
+def test_custom_filters_match_accented_cyrillic_and_greek_letters_in_either_case(app, client, auth, ws_a, ws_b):
+    """SQLite's own lower() changes ASCII letters only: the filters fold the others there as
+    PostgreSQL's lower() does, so both databases list the same records."""
+    industry = make_custom_field(app, ws_a, "Industry")
+    services = make_custom_field(app, ws_a, "Services", kind="multi_select", options=["Übersetzung", "Δέλτα"])
+    city = make_custom_field(app, ws_a, "City", entity="company")
+    emile, aerzte = make_contact(app, ws_a, "Emile Z"), make_contact(app, ws_a, "Aerzte Team")
+    olga, alex = make_contact(app, ws_a, "Olga P"), make_contact(app, ws_a, "Alex N")
+    set_custom_value(app, ws_a, emile, industry, "Émile Édition")
+    set_custom_value(app, ws_a, aerzte, industry, "Ärzte ohne Grenzen")
+    set_custom_value(app, ws_a, olga, industry, "Москва Торговля")
+    set_custom_value(app, ws_a, alex, industry, "Αθήνα")
+    set_custom_value(app, ws_a, emile, services, ["Übersetzung"])
+    set_custom_value(app, ws_a, alex, services, ["Δέλτα"])
+    set_custom_value(app, ws_a, make_company(app, ws_a, "Nord OÜ"), city, "САНКТ-ПЕТЕРБУРГ")  # noqa: RUF001 (Cyrillic on purpose)
+    theirs = make_custom_field(app, ws_b, "Industry")
+    set_custom_value(app, ws_b, make_contact(app, ws_b, "Zed Other"), theirs, "émile édition")
+    auth.login(ws_a.email, ws_a.password)
+    everyone = ("Emile Z", "Aerzte Team", "Olga P", "Alex N", "Nord OÜ", "Zed Other")
+
+    def listed(path: str, **args) -> set[str]:
+        page = client.get(url(ws_a, path), query_string=args).get_data(as_text=True)
+        return {name for name in everyone if name in page}
+
+    assert listed("/contacts/", cf_industry="émile édition") == {"Emile Z"}
+    assert listed("/contacts/", cf_industry="ÉMILE ÉDITION") == {"Emile Z"}
+    assert listed("/contacts/", cf_industry="ÄRZTE OHNE GRENZEN") == {"Aerzte Team"}
+    assert listed("/contacts/", cf_industry="москва торговля") == {"Olga P"}
+    assert listed("/contacts/", cf_industry="МОСКВА ТОРГОВЛЯ") == {"Olga P"}  # noqa: RUF001 (Cyrillic on purpose)
+    assert listed("/contacts/", cf_industry="ΑΘΉΝΑ") == {"Alex N"}
+    assert listed("/contacts/", cf_industry="emile edition") == set()  # any case, but the same letters
+    assert listed("/contacts/", cf_services="ÜBERSETZUNG") == {"Emile Z"}
+    assert listed("/contacts/", cf_services="δέλτα") == {"Alex N"}
+    assert listed("/companies/", cf_city="санкт-петербург") == {"Nord OÜ"}
+    export = client.get(url(ws_a, "/contacts/export.csv"), query_string={"cf_industry": "ärzte OHNE grenzen"})
+    assert "Aerzte Team" in export.get_data(as_text=True) and "Emile Z" not in export.get_data(as_text=True)
+
+
 @pytest.mark.postgres
 def test_a_custom_filter_in_any_case_is_read_from_the_lowered_values_index(app, ws_a):
     """20,000 contacts, one of them in retail: the app role finds it through the GIN index of the

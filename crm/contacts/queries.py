@@ -228,7 +228,9 @@ def custom_filter(statement: sa.Select, column, definitions, key: str, value: st
 def _custom_equals(column, key: str, wanted, among: bool):
     """``column``'s ``key`` holds ``wanted`` (one of its values, when ``among``), in upper or lower
     case alike: JSONB containment of the lower-cased values on PostgreSQL, served by their GIN index
-    (migration 0044); both sides are lowered by the database, so they fold alike."""
+    (migration 0044); both sides are lowered by the database, so they fold alike. SQLite's lower()
+    knows ASCII letters only: there both sides go through ``unicode_lower``, which lowers the others
+    as PostgreSQL does (``crm.search.lower_as_postgresql``)."""
     if db.engine.dialect.name == "postgresql":
         wanted_json = json.dumps({key: [wanted] if among else wanted}, ensure_ascii=False)
         return _lowered_json(column).contains(_lowered_json(sa.literal(wanted_json, sa.Text)))
@@ -237,8 +239,10 @@ def _custom_equals(column, key: str, wanted, among: bool):
         return sa.func.coalesce(sa.func.json_extract(column, path) == wanted, False)
     if among:
         items = sa.func.json_each(column, path).table_valued("value")
-        return sa.exists(sa.select(1).select_from(items).where(sa.func.lower(items.c.value) == sa.func.lower(wanted)))
-    return sa.func.coalesce(sa.func.lower(sa.func.json_extract(column, path)) == sa.func.lower(wanted), False)
+        matching = sa.func.unicode_lower(items.c.value) == sa.func.unicode_lower(wanted)
+        return sa.exists(sa.select(1).select_from(items).where(matching))
+    stored = sa.func.json_extract(column, path)
+    return sa.func.coalesce(sa.func.unicode_lower(stored) == sa.func.unicode_lower(wanted), False)
 
 
 def _lowered_json(value):
