@@ -190,3 +190,72 @@ def test_the_sheet_read_is_the_one_open_when_saved_else_the_first_with_a_value(a
     with app.app_context():
         layout, found = read(saved(book, tmp_path / "blank-open.xlsx"))
     assert (layout.sheet, layout.headers, found) == ("客户", ["姓名", "邮箱"], [(2, ["王小明", "w@example.com"])])
+
+
+def titled_book(blank_row: bool = False, title_rows: int = 1):
+    """A customer list as people send it: a title merged across the table, maybe a blank row, then
+    the header, and a company merged down the rows of its people."""
+    book = Workbook()
+    sheet = book.active
+    sheet["A1"] = "客户名单 2026"
+    sheet.merge_cells(start_row=1, start_column=1, end_row=title_rows, end_column=4)
+    header_row = title_rows + 1 + blank_row
+    for row in (["姓名", "邮箱", "电话", "公司"], ["王小明", "w1@example.com", "+8613800138000", "上海贸易"],
+                ["李雷", "w2@example.com", None, None], ["Ann", "ann@example.com", None, "Acme"]):  # fmt: skip
+        for column, value in enumerate(row, start=1):
+            sheet.cell(header_row, column, value)
+        header_row += 1
+    sheet.merge_cells(start_row=title_rows + 2 + blank_row, start_column=4, end_row=title_rows + 3 + blank_row,
+                      end_column=4)  # fmt: skip
+    return book
+
+
+def test_a_title_merged_across_the_top_is_not_the_header(app, tmp_path):
+    for blank_row, title_rows in ((False, 1), (True, 1), (False, 2)):
+        with app.app_context():
+            layout, found = read(saved(titled_book(blank_row, title_rows), tmp_path / "titled.xlsx"))
+        first = title_rows + 2 + blank_row  # the first person's row
+        assert layout.headers == ["姓名", "邮箱", "电话", "公司"], (blank_row, title_rows)
+        assert found == [
+            (first, ["王小明", "w1@example.com", "+8613800138000", "上海贸易"]),
+            (first + 1, ["李雷", "w2@example.com", "", "上海贸易"]),  # the merge down still reaches him
+            (first + 2, ["Ann", "ann@example.com", "", "Acme"]),
+        ], (blank_row, title_rows)
+
+
+def test_a_titled_sheet_has_its_header_guessed_and_imports(app, client, auth, ws_a):
+    buffer = io.BytesIO()
+    titled_book(blank_row=True).save(buffer)
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload_book(client, ws_a, buffer, "客户名单.xlsx"))
+    job = job_of(app, ws_a, import_id)
+    assert job.headers == ["姓名", "邮箱", "电话", "公司"]
+    assert job.mapping == ["name", "email", "phone", "company"]
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "客户名单 2026" not in page
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).invalid_count == 0
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert sorted(contacts) == ["Ann", "李雷", "王小明"]  # the title is no one
+    assert {name: contact.company.name for name, contact in contacts.items()} == {
+        "王小明": "上海贸易", "李雷": "上海贸易", "Ann": "Acme"
+    }  # fmt: skip
+
+
+def test_a_merged_row_with_no_table_below_it_stays_the_header(app, tmp_path):
+    """One column whose header cell is merged wider (only one cell below it is filled), or nothing
+    but a title: the row is read as before, the header."""
+    widened = Workbook()
+    widened.active.append(["邮箱"])
+    widened.active.append(["w1@example.com"])
+    widened.active.append(["w2@example.com"])
+    widened.active.merge_cells("A1:C1")
+    title_only = Workbook()
+    title_only.active["A1"] = "客户名单 2026"
+    title_only.active.merge_cells("A1:D1")
+    with app.app_context():
+        layout, found = read(saved(widened, tmp_path / "widened.xlsx"))
+        assert layout.headers[0] == "邮箱" and [number for number, _cells in found] == [2, 3]
+        layout, found = read(saved(title_only, tmp_path / "title.xlsx"))
+        assert layout.headers == ["客户名单 2026"] * 4 and found == []

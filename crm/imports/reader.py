@@ -36,6 +36,7 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
 MAX_COLUMNS = 200
 WIDTH_SAMPLE = 50  # rows below the header that decide how many columns the sheet has
+TITLE_ROWS_MAX = 10  # rows (titles and blank ones) looked through for a header below a title
 MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)[\"']")
 
 csv.field_size_limit(1 << 20)
@@ -299,10 +300,11 @@ def _workbook(path: Path):
 
 
 def _sheet_rows(workbook, sheet, width: int | None = None) -> Iterator[list[str]]:
-    """Every row of the sheet from row 1 (blank ones too), a merged range's value in each of its cells."""
+    """Every row of the sheet from row 1 (blank ones too), a merged range's value in each of its cells,
+    a title above the header read as a blank row."""
     values = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
     source = ([_cell_text(value) for value in row] for row in values)
-    yield from _with_merged_cells(source, _merged_ranges(workbook, sheet))
+    yield from _titles_blanked(_with_merged_cells(source, _merged_ranges(workbook, sheet)))
 
 
 def _read_east_asian_dates(workbook) -> None:
@@ -329,9 +331,10 @@ def _merged_ranges(workbook, sheet) -> list[tuple[int, int, int, int]]:
     return [range_boundaries(ref.decode().upper()) for ref in refs]
 
 
-def _with_merged_cells(source: Iterable[list[str]], merged: list) -> Iterator[list[str]]:
+def _with_merged_cells(source: Iterable[list[str]], merged: list) -> Iterator[tuple[list[str], bool]]:
     """Excel shows a merged range's value in all its cells but stores it in the top left one only:
-    a company merged over the rows of its three people belongs to each of them."""
+    a company merged over the rows of its three people belongs to each of them. With each row, whether
+    it is a title: all it holds is one value merged across columns ("客户名单 2026" over the table)."""
     waiting = sorted(merged, key=lambda bounds: bounds[1], reverse=True)
     open_ranges = []
     for number, cells in enumerate(source, start=1):
@@ -342,7 +345,39 @@ def _with_merged_cells(source: Iterable[list[str]], merged: list) -> Iterator[li
         for (first_column, _first_row, last_column, _last_row), value in open_ranges:
             stop = min(last_column, len(cells))
             cells[first_column - 1 : stop] = [value] * max(stop - first_column + 1, 0)
-        yield cells
+        yield cells, bool(open_ranges) and _is_title(cells, open_ranges)
+
+
+def _is_title(cells: list[str], open_ranges: list) -> bool:
+    filled = [index for index, cell in enumerate(cells, start=1) if cell]
+    return bool(filled) and any(
+        value and first_column < last_column and first_column <= filled[0] and filled[-1] <= last_column
+        for (first_column, _first_row, last_column, _last_row), value in open_ranges
+    )
+
+
+def _titles_blanked(source: Iterable[tuple[list[str], bool]]) -> Iterator[list[str]]:
+    """The rows, a title above the header (and the blank rows between) read as blank: the header is
+    then the row below it, found and guessed as one below blank rows is; every column would otherwise
+    have the title for its header. Kept as they are when no header of two cells or more follows within
+    TITLE_ROWS_MAX rows: a sheet of one column whose header cell is merged wider, a sheet of titles only."""
+    source = iter(source)
+    held = []
+    for cells, title in source:
+        if title or (held and not any(cells)):
+            held.append(cells)
+            if len(held) == TITLE_ROWS_MAX:
+                break
+            continue
+        if not any(cells):  # blank, above everything
+            yield cells
+            continue
+        if held and sum(1 for cell in cells if cell) > 1:  # the header, below a title
+            held = [[""] * len(row) for row in held]
+        held.append(cells)
+        break
+    yield from held
+    yield from (cells for cells, _title in source)
 
 
 def _cell_text(value) -> str:
