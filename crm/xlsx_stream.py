@@ -33,16 +33,21 @@ CHUNK = 64 * 1024
 MAX_CELL_TEXT = 32_767  # Excel's limit; longer text makes it "repair" the file
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 NUMBER_LIKE = re.compile(r"[+-]?[\d .()]+")  # a phone number or a signed number: no formula in it
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def xlsx_value(value):
-    """A cell's value: numbers as numbers, days as dates (shown yyyy-mm-dd), anything else as
-    neutralised text without the control characters XML cannot hold (openpyxl refuses them)."""
+    """A cell's value: numbers as numbers, days as dates (shown yyyy-mm-dd), times as the time on the
+    clock where they were given (a spreadsheet has no time zones; the export gives them in the
+    workspace's), anything else as neutralised text without the control characters XML cannot hold
+    (openpyxl refuses them)."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return value
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
         return value
     # Control characters go first: stripped after the check, they could uncover a formula's "=".
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
@@ -64,8 +69,18 @@ def write_workbook(path: Path, rows: Iterable[list], sheet_title: str) -> None:
                 cells.append(cell)
             sheet.append(cells)
         else:
-            sheet.append([xlsx_value(value) for value in row])
+            sheet.append([_cell(sheet, xlsx_value(value)) for value in row])
     workbook.save(path)
+
+
+def _cell(sheet, value):
+    """A time to the minute, as the list and the CSV give it (openpyxl's own format has seconds); the
+    rest as it is (a day gets openpyxl's yyyy-mm-dd)."""
+    if not isinstance(value, datetime):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = TIME_FORMAT
+    return cell
 
 
 def xlsx_download(rows: Iterable[list], filename: str, sheet_title: str) -> Response:

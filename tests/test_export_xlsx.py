@@ -229,12 +229,14 @@ def test_exported_days_and_times_are_the_workspaces_as_the_list_shows_them(app, 
         db.session.get(Company, acme).created_at = late_evening
         db.session.commit()
     auth.login(ws_a.email, ws_a.password)
-    for response in (client.get(url(ws_a, "export.csv")), client.get(url(ws_a))):
-        rows = csv_rows(response) if response.mimetype == "text/csv" else sheet_rows(response)
-        row = dict(zip(rows[0], rows[1], strict=True))
-        assert (row["Added"], row["Last activity"]) == ("2026-12-07", "2026-12-07T04:30+08:00")
+    row = dict(zip(*csv_rows(client.get(url(ws_a, "export.csv")))[:2], strict=True))
+    assert (row["Added"], row["Last activity"]) == ("2026-12-07", "2026-12-07T04:30+08:00")
+    row = dict(zip(*sheet_rows(client.get(url(ws_a)))[:2], strict=True))
+    assert (row["Added"], row["Last activity"]) == (datetime(2026, 12, 7), datetime(2026, 12, 7, 4, 30))  # Shanghai's
     companies = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv"))
     assert dict(zip(companies[0], companies[1], strict=True))["Added"] == "2026-12-07"
+    companies = sheet_rows(client.get(f"/w/{ws_a.slug}/companies/export.xlsx"))
+    assert dict(zip(companies[0], companies[1], strict=True))["Added"] == datetime(2026, 12, 7)
 
 
 def test_the_companies_export_follows_the_lists_sort_a_batch_at_a_time(app, client, auth, ws_a, monkeypatch):
@@ -408,3 +410,64 @@ def test_custom_numbers_and_dates_are_numbers_and_dates_in_xlsx_and_plain_in_csv
     assert masked[1:] == [["Ann Lee", "••••••"], ["Bo Chen", ""]]
     masked = csv_rows(client.get(url(ws_a, "export.csv"), query_string={**chosen, "cols": ["cf_signed_on"]}))
     assert masked[1:] == [["Ann Lee", "••••••"], ["Bo Chen", ""]]
+
+
+def test_built_in_days_and_times_are_date_cells_in_xlsx_and_iso_text_in_csv(app, client, auth, ws_a, ws_b):
+    """Birthday, customer since, last purchase, added and last activity, as the custom dates are: a
+    spreadsheet sorts and filters them as dates. The CSV file keeps its text."""
+    from datetime import date
+
+    stamp = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+    acme = make_company(app, ws_a, "Acme Ltd", customer_since=date(2020, 1, 15))
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], birthday=date(1990, 5, 1), company_id=acme)
+    make_contact(app, ws_a, "Bo Chen", emails=["bo@example.com"])  # no dates: empty cells
+    make_purchase(app, ws_a, ann, "Tea", on=date(2026, 2, 20))
+    with app.app_context(), workspace_scope(ws_a.id):
+        contact = db.session.get(Contact, ann)
+        contact.created_at = contact.last_activity_at = stamp
+        db.session.get(Company, acme).created_at = stamp
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+
+    def cells(response, name: str) -> dict:
+        assert response.status_code == 200 and response.mimetype == XLSX
+        sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
+        header = [cell.value for cell in sheet[1]]
+        row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == name)
+        return dict(zip(header, row, strict=False))
+
+    def shown(cell) -> tuple:
+        return cell.value, cell.is_date, cell.number_format
+
+    days = {"Birthday": datetime(1990, 5, 1), "Last purchase": datetime(2026, 2, 20), "Added": datetime(2026, 3, 2)}
+    row = cells(client.get(url(ws_a), query_string={"sort": "name"}), "Ann Lee")
+    for column, value in days.items():
+        assert shown(row[column]) == (value, True, "yyyy-mm-dd"), column
+    # On the workspace's clock (UTC here), to the minute.
+    assert shown(row["Last activity"]) == (datetime(2026, 3, 2, 9, 5), True, "yyyy-mm-dd hh:mm")
+    empty = cells(client.get(url(ws_a)), "Bo Chen")
+    assert [empty[column].value for column in ("Birthday", "Last purchase", "Last activity")] == [None] * 3
+    company = cells(client.get(f"/w/{ws_a.slug}/companies/export.xlsx"), "Acme Ltd")
+    assert shown(company["Customer since"]) == (datetime(2020, 1, 15), True, "yyyy-mm-dd")
+    assert shown(company["Added"]) == (datetime(2026, 3, 2), True, "yyyy-mm-dd")
+
+    contact_lines = csv_rows(client.get(url(ws_a, "export.csv"), query_string={"sort": "name"}))
+    line = dict(zip(contact_lines[0], contact_lines[1], strict=True))
+    assert [line[column] for column in (*days, "Last activity")] == [
+        "1990-05-01", "2026-02-20", "2026-03-02", "2026-03-02T09:05+00:00"
+    ]  # fmt: skip
+    lines = csv_rows(client.get(f"/w/{ws_a.slug}/companies/export.csv"))
+    line = dict(zip(lines[0], lines[1], strict=True))
+    assert (line["Customer since"], line["Added"]) == ("2020-01-15", "2026-03-02")
+
+    exported = client.get(url(ws_a)).get_data()  # the XLSX file imports back, its birthdays as they were
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    data = {"file": (io.BytesIO(exported), "contacts.xlsx"), "entity": "contacts"}
+    import_id = import_id_of(post(client, f"/w/{ws_b.slug}/imports/", data, content_type="multipart/form-data"))
+    assert job_of(app, ws_b, import_id).mapping[contact_lines[0].index("Birthday")] == "birthday"
+    check(client, app, ws_b, import_id)
+    assert job_of(app, ws_b, import_id).invalid_count == 0
+    post(client, f"/w/{ws_b.slug}/imports/{import_id}/run", {})
+    with app.app_context(), workspace_scope(ws_b.id):
+        assert db.session.scalar(sa.select(Contact.birthday).where(Contact.name == "Ann Lee")) == date(1990, 5, 1)

@@ -10,7 +10,7 @@ list shows it, for reading in a spreadsheet."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -50,9 +50,9 @@ class Plan:
 
 
 def _cell(value, zone: str):
-    if isinstance(value, datetime):
-        return in_zone(value, zone).date().isoformat()
-    return value.isoformat() if isinstance(value, date) else value
+    """A time as the day it fell on where the workspace is; a day (customer since) as it is. Both a
+    date: a date cell in an XLSX file, 2026-03-01 in a CSV file."""
+    return in_zone(value, zone).date() if isinstance(value, datetime) else value
 
 
 def _statement(plan: Plan) -> sa.Select:

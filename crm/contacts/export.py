@@ -5,7 +5,8 @@ a batch at a time.
 Columns: with columns chosen on the list, the name and those columns (every email address and phone
 number, not only the first); on the list's default columns, every field the member may see. Phones,
 birthday and address only for members with contacts.sensitive; sensitive custom fields masked
-without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells).
+without it. Both formats take their rows from ``rows`` (CSV and XLSX hold the same cells): days and
+times as dates, which an XLSX file keeps as date cells and a CSV file writes as ISO text.
 
 The country comes twice, as in the companies export: its ISO code under "Country code" (what the
 contact form and the import take: the import gives its country to the first column it recognises,
@@ -13,6 +14,7 @@ the code, and leaves the name) and, after it, its name in the member's language 
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -34,14 +36,23 @@ from crm.workspaces.models import Membership
 BATCH = 1000
 
 
-def _day(moment) -> str:
+def _day(moment) -> date | None:
     """A stored day (a purchase's, kept as its midnight in UTC)."""
-    return moment.date().isoformat() if moment else ""
+    return moment.date() if moment else None
 
 
-def _local_day(moment, zone: str) -> str:
+def _local_day(moment, zone: str) -> date | None:
     """The day a stored time fell on where the workspace is, as the list shows it."""
-    return in_zone(moment, zone).date().isoformat() if moment else ""
+    return in_zone(moment, zone).date() if moment else None
+
+
+def _local_time(moment, zone: str) -> datetime | None:
+    return in_zone(moment, zone) if moment else None
+
+
+def _csv_cell(value):
+    """Days are written 2026-12-07 as they are; a time to the minute with its offset, 2026-12-07T04:30+08:00."""
+    return value.isoformat(timespec="minutes") if isinstance(value, datetime) else value
 
 
 def _country_name(row, labels: dict) -> str:
@@ -77,15 +88,14 @@ COLUMNS = {
     "last_purchase": Column(_l("Last purchase"), (Contact.last_purchase_at,),
                             lambda row, tags, labels: _day(row.last_purchase_at)),
     "last_activity": Column(_l("Last activity"), (Contact.last_activity_at,),
-                            lambda row, tags, labels: in_zone(row.last_activity_at, labels["zone"])
-                            .isoformat(timespec="minutes") if row.last_activity_at else ""),
+                            lambda row, tags, labels: _local_time(row.last_activity_at, labels["zone"])),
     "source": Column(_l("Source"), (Contact.source,), lambda row, tags, labels: row.source),
     "tags": Column(_l("Tags"), (), lambda row, tags, labels: ", ".join(tags)),
     "created": Column(_l("Added"), (Contact.created_at,),
                       lambda row, tags, labels: _local_day(row.created_at, labels["zone"])),
     "phones": Column(_l("Phone numbers"), (Contact.phones,), lambda row, tags, labels: _joined(row.phones), True),
     "birthday": Column(_l("Birthday"), (Contact.birthday,),
-                       lambda row, tags, labels: row.birthday.isoformat() if row.birthday else "", True),
+                       lambda row, tags, labels: row.birthday, True),
     "street": Column(_l("Street"), (Contact.street,), lambda row, tags, labels: row.street, True),
     "city": Column(_l("City"), (Contact.city,), lambda row, tags, labels: row.city, True),
     "region": Column(_l("Region or state"), (Contact.region,), lambda row, tags, labels: row.region, True),
@@ -177,4 +187,4 @@ def csv_lines(workspace_id: int, plan: Plan) -> Iterator[str]:
     (the request's binding is gone by then)."""
     bind_workspace(workspace_id)
     for row in rows(plan):
-        yield csv_row(row)
+        yield csv_row([_csv_cell(cell) for cell in row])
