@@ -240,6 +240,31 @@ def test_tasks_on_deals_in_my_tasks_and_reminders(app, client, auth, mailbox, ws
     assert f"/w/{ws_a.slug}/deals/{lone}" in text
 
 
+def test_a_reminder_of_a_deal_task_with_a_person_links_to_the_deal_as_my_tasks_does(app, client, auth, mailbox, ws_a):
+    """A task logged on a deal is the deal's even when the deal has a person (every page hands it on by
+    the deal's rule): its reminder links to the deal's page, not the person's. An assignee who may
+    not open the deal (their role lost deals.read) is sent to My tasks, though they may open the person."""
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal = make_deal(app, ws_a, "Ann's deal", contact_id=ann)
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    now = utcnow()
+    for body, assignee in (("Send Ann the quote", ws_a.membership_id), ("Chase the quote", seller.membership_id)):
+        make_deal_activity(app, ws_a, deal, body, kind="task", due_at=now + timedelta(hours=1), assignee_id=assignee,
+                           remind_at=now - timedelta(minutes=1))  # fmt: skip
+    customers_only = make_role(app, ws_a, "Customers only", ("contacts.read", "notes.write"))
+    assign_role(app, ws_a, seller.membership_id, customers_only)
+    auth.login(ws_a.email, ws_a.password)
+    tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert f'<a href="/w/{ws_a.slug}/deals/{deal}">Ann&#39;s deal</a>' in tasks  # the deal's page, as in My tasks
+    assert "2 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    texts = {message["To"]: message.get_body(("plain",)).get_content() for message in mailbox.messages}
+    links = {to: re.findall(r"https?://\S+", text) for to, text in texts.items()}
+    assert links == {
+        ws_a.email: [f"http://127.0.0.1:5000/w/{ws_a.slug}/deals/{deal}"],
+        seller.email: [f"http://127.0.0.1:5000/w/{ws_a.slug}/tasks/"],  # no link to a deal they may not open
+    }
+
+
 def test_another_workspaces_deal_or_activity_is_404(app, client, auth, ws_a, ws_b):
     mine = make_deal(app, ws_a, "Mine")
     other_mine = make_deal(app, ws_a, "Also mine")

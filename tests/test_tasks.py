@@ -435,6 +435,20 @@ def test_a_reminder_links_to_my_tasks_where_its_assignee_may_not_open_the_record
     assert f"/w/{ws_a.slug}/tasks/" in text and f"/contacts/{ann}" not in text  # no link to a 404
 
 
+def test_a_reminder_links_to_my_tasks_where_its_assignee_no_longer_reads_customers(app, mailbox, ws_a):
+    """A person's task given to a member whose role then lost contacts.read: My tasks shows the person
+    unlinked (their page is a 403), and so the reminder links to My tasks, not to that page."""
+    from tests.factories import assign_role, make_role
+
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    ann, now = make_contact(app, ws_a, "Ann Lee"), utcnow()
+    task(app, ws_a, ann, "Call Ann back", now + timedelta(hours=1), sam.membership_id,
+         remind_at=now - timedelta(minutes=1))  # fmt: skip
+    assign_role(app, ws_a, sam.membership_id, make_role(app, ws_a, "Tasks only", ("notes.write",)))
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    assert mailbox.links() == [f"http://127.0.0.1:5000/w/{ws_a.slug}/tasks/"]
+
+
 @pytest.mark.postgres
 def test_a_reminder_another_run_is_sending_is_skipped_and_never_sent_twice(app, mailbox, ws_a):
     """Two cron runs overlapping: the one that holds a task's row lock sends it; the other passes it by."""

@@ -18,7 +18,7 @@ from crm.deals.models import Deal
 from crm.extensions import db
 from crm.mail import hand_over, one_line
 from crm.pagination import Page, decode_cursor, keyset
-from crm.permissions import scope_allows
+from crm.permissions import may_open, scope_allows
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
 log = logging.getLogger(__name__)
@@ -198,15 +198,18 @@ def _send(task: Activity, workspace: Workspace) -> bool:
 
 
 def _link(task: Activity, workspace: Workspace) -> str:
-    """The task's page: its contact's, else its deal's, else its company's; or My tasks, where the
-    assignee may not open that record (their record scope), as My tasks shows it unlinked."""
+    """The page of the task's record, as My tasks links it: its deal's (a task logged on a deal is the
+    deal's, even when the deal has a person: crm/activities/routes.py own_record_form), else its
+    contact's, else its company's; or My tasks, where the assignee may not open that record (their
+    role or record scope), as My tasks shows it unlinked."""
     member, slug = task.assignee, workspace.slug
-    if task.contact_id is not None and scope_allows(task.contact.owner_id, member):
-        return url_for("ws.contacts.show", workspace_slug=slug, contact_id=task.contact_id, _external=True)
-    on_deal = task.contact_id is None and task.deal_id is not None
-    if on_deal and member.can("deals.read") and scope_allows(task.deal.owner_id, member):
-        return url_for("ws.deals.show", workspace_slug=slug, deal_id=task.deal_id, _external=True)
-    if task.contact_id is None and task.deal_id is None and scope_allows(task.company.owner_id, member):
+    if task.deal_id is not None:
+        if member.can("deals.read") and scope_allows(task.deal.owner_id, member):
+            return url_for("ws.deals.show", workspace_slug=slug, deal_id=task.deal_id, _external=True)
+    elif task.contact_id is not None:
+        if may_open(task.contact.deleted_at, task.contact.owner_id, member):
+            return url_for("ws.contacts.show", workspace_slug=slug, contact_id=task.contact_id, _external=True)
+    elif may_open(task.company.deleted_at, task.company.owner_id, member):
         return url_for("ws.companies.show", workspace_slug=slug, company_id=task.company_id, _external=True)
     return url_for("ws.tasks.index", workspace_slug=slug, _external=True)
 
