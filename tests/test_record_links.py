@@ -247,6 +247,34 @@ def test_repeat_complainers_link_a_customer_only_where_they_open(app, client, au
     assert f'<th scope="row">{link(ws_a, "contacts", people.cy, "Cy Park")}</th>' in page
 
 
+# --- the header's search and the search page -------------------------------------------------------
+
+
+def test_the_search_says_when_a_persons_company_is_in_the_trash(app, client, auth, ws_a, seller, people):
+    """A person whose company is in the trash is found with the company's name unlinked and "(in the
+    trash)", as the lists and the person's page show it, in the header's search and on the search
+    page. A live company stays its name there (a result is one link: the arrow keys step through
+    them); a company in the trash is not found itself."""
+    to_trash(app, ws_a, Company, people.bolt)
+    quick = {"HX-Request": "true", "HX-Target": "global-search-results"}
+    for member in (ws_a, seller):
+        auth.login(member.email, member.password)
+        header = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "Bo"}, headers=quick)
+        header = header.get_data(as_text=True)
+        assert "<html" not in header and "/companies/" not in header
+        found = between(header, link(ws_a, "contacts", people.bo, "Bo Chen"), "</li>")
+        assert '<span class="hint">Contact · Bolt &lt;Hardware&gt; (in the trash)</span>' in found
+        page = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "Bo"}).get_data(as_text=True)
+        contacts = between(page, 'id="found-contacts"', "</section>")
+        companies = between(page, 'id="found-companies"', "</section>")
+        assert f"{link(ws_a, 'contacts', people.bo, 'Bo Chen')} · Bolt &lt;Hardware&gt; (in the trash)</li>" in contacts
+        assert "Bolt" not in companies and "No company matches." in companies
+        auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    header = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "Ann"}, headers=quick).get_data(as_text=True)
+    assert '<span class="hint">Contact · Acme Ltd</span>' in header and "trash" not in header
+
+
 # --- every page that names records -----------------------------------------------------------------
 
 RECORD_LINK = r'href="(/w/{slug}/(?:contacts|companies|deals|tickets)/\d+)"'
