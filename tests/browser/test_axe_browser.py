@@ -7,26 +7,16 @@ and the pages' own browser tests check what it cannot."""
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from crm.auth.models import User
 from crm.contacts.models import Contact
 from crm.contacts.service import delete_contact
-from crm.custom_fields.service import forget_definitions
 from crm.db import utcnow
-from crm.extensions import db, limiter
+from crm.extensions import db
 from crm.tenancy import workspace_scope
-from crm.workspaces.service import forget_every_slug
-from tests.browser.axe import (
-    all_of,
-    click_and_settle,
-    open_every_disclosure,
-    submit_first_form,
-    violations_at_each_width,
-)
-from tests.browser.helpers import log_in, wait_for_htmx
-from tests.conftest import empty_tables
+from tests.browser import axe
+from tests.browser.axe import keep_module_data, scanned_data, signed_in_member  # noqa: F401 (fixtures)
+from tests.browser.helpers import wait_for_htmx
 from tests.factories import (
     make_activity,
     make_company,
@@ -36,31 +26,18 @@ from tests.factories import (
     make_custom_field,
     make_duplicate_pair,
     make_import,
-    make_member,
     make_purchase,
-    make_workspace,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.markup]
 
 
-@pytest.fixture(autouse=True)
-def _clean_state():
-    """Overrides conftest's: the module's data set stays for all its scans (they only read);
-    ``data`` empties the tables once the module is done."""
-    yield
+CHINESE_ROLE = "admin"  # the member who reads Chinese (tests/browser/axe.py scanned_data)
 
 
-@pytest.fixture(scope="module")
-def data(app):
-    limiter.reset()
-    forget_every_slug()
-    forget_definitions()
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    zh = make_member(app, owner, "zhou@alpha.example.com", role="admin")
-    with app.app_context():
-        db.session.scalar(sa.select(User).where(User.email == zh.email)).locale = "zh_Hans"
-        db.session.commit()
+def scanned_records(app, owner, zh) -> dict:
+    """Customers in each state the pages show: a company with people, a purchase and a note; tasks
+    overdue and upcoming, a duplicate pair, a contact in the trash, an import."""
     make_custom_field(app, owner, "Favourite tea")
     make_custom_field(app, owner, "Region", kind="select", options=["North", "South"])
     acme = make_company(app, owner, "Acme Ltd", industry="Tea", website="https://acme.example.com")
@@ -82,20 +59,7 @@ def data(app):
         delete_contact(db.session.get(Contact, gone))
         db.session.commit()
     import_id = make_import(app, owner)
-    yield {"owner": owner, "zh": zh, "company": acme, "contact": ann, "import_id": import_id}
-    empty_tables(app)
-
-
-@pytest.fixture(scope="module", params=["en", "zh"])
-def signed_in(request, browser: Browser, live_server, data) -> Page:
-    """A page of a member who reads English (the owner) or Chinese, signed in once per module."""
-    member = data["owner"] if request.param == "en" else data["zh"]
-    context = browser.new_context()
-    page = context.new_page()
-    log_in(page, live_server.url, member.email, member.password)
-    expect(page.locator("html")).to_have_attribute("lang", "en" if request.param == "en" else "zh-Hans")
-    yield page
-    context.close()
+    return {"company": acme, "contact": ann, "import_id": import_id}
 
 
 def tick_every_row(page: Page) -> None:
@@ -105,7 +69,7 @@ def tick_every_row(page: Page) -> None:
 
 
 def edit_details(page: Page, details: str) -> None:
-    click_and_settle(page, f"{details} .section-head a")
+    axe.click_and_settle(page, f"{details} .section-head a")
     expect(page.locator(f"{details} form")).to_be_visible()
 
 
@@ -119,7 +83,7 @@ def send_empty_composers(page: Page) -> None:
 
 def save_details(page: Page, details: str) -> None:
     edit_details(page, details)
-    click_and_settle(page, f"{details} form button[type=submit]")
+    axe.click_and_settle(page, f"{details} form button[type=submit]")
     expect(page.locator("#toasts .toast").first).to_be_visible()
 
 
@@ -139,23 +103,25 @@ def open_workspace_menu(page: Page) -> None:
 # second, so each page is brought into several of its states at once: disclosures open, errors
 # shown, a form opened in place, a toast.
 SCENARIOS = {
-    "contacts": ("contacts/?tag=fair", all_of(open_every_disclosure, tick_every_row)),
+    "contacts": ("contacts/?tag=fair", axe.all_of(axe.open_every_disclosure, tick_every_row)),
     "contact": (
         "contacts/{contact}",
-        all_of(open_every_disclosure, send_empty_composers, lambda page: save_details(page, "#contact-details")),
+        axe.all_of(
+            axe.open_every_disclosure, send_empty_composers, lambda page: save_details(page, "#contact-details")
+        ),
     ),
-    "companies": ("companies/", open_every_disclosure),
+    "companies": ("companies/", axe.open_every_disclosure),
     "company": (
         "companies/{company}",
-        all_of(open_every_disclosure, lambda page: edit_details(page, "#company-details")),
+        axe.all_of(axe.open_every_disclosure, lambda page: edit_details(page, "#company-details")),
     ),
-    "tasks": ("tasks/", lambda page: click_and_settle(page, "main a[data-hx-target^='#task-']")),
-    "custom-fields": ("settings/custom-fields/", lambda page: submit_first_form(page, "form.record-form")),
-    "customer-tiers": ("settings/customer-tiers/", open_every_disclosure),
-    "imports": ("imports/", lambda page: submit_first_form(page, "form[enctype]")),
-    "import": ("imports/{import_id}", open_every_disclosure),
-    "trash": ("contacts/trash", open_every_disclosure),
-    "duplicates": ("duplicates/", open_every_disclosure),
+    "tasks": ("tasks/", lambda page: axe.click_and_settle(page, "main a[data-hx-target^='#task-']")),
+    "custom-fields": ("settings/custom-fields/", lambda page: axe.submit_first_form(page, "form.record-form")),
+    "customer-tiers": ("settings/customer-tiers/", axe.open_every_disclosure),
+    "imports": ("imports/", lambda page: axe.submit_first_form(page, "form[enctype]")),
+    "import": ("imports/{import_id}", axe.open_every_disclosure),
+    "trash": ("contacts/trash", axe.open_every_disclosure),
+    "duplicates": ("duplicates/", axe.open_every_disclosure),
     "search": ("search/?q=a", open_workspace_menu),
     "header-search": ("contacts/", header_search),
 }
@@ -165,10 +131,7 @@ SCENARIOS = {
 def test_no_wcag_violation(signed_in: Page, live_server, data, scenario):
     """Each page is scanned at desktop width, then narrowed to 320 px and scanned again."""
     page = signed_in
-    page.set_viewport_size({"width": 1280, "height": 800})
     address, prepare = SCENARIOS[scenario]
-    page.goto(f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
-    wait_for_htmx(page)
+    axe.visit(page, f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
     prepare(page)
-    found = violations_at_each_width(page)
-    assert not found, "axe found:\n" + "\n".join(found)
+    axe.assert_no_wcag_violation(page)

@@ -9,21 +9,16 @@ out of their panel, and Chinese table headers broken between two characters."""
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
-from crm.auth.models import User
 from crm.billing.models import Invoice
 from crm.contacts.models import Contact
 from crm.contacts.service import delete_contact
-from crm.custom_fields.service import forget_definitions
-from crm.extensions import db, limiter
+from crm.extensions import db
 from crm.saved_replies.service import create as create_saved_reply
 from crm.tenancy import workspace_scope
-from crm.workspaces.service import forget_every_slug
-from tests.browser.axe import all_of, open_every_disclosure, submit_first_form, violations_at_each_width
-from tests.browser.helpers import log_in, wait_for_htmx
-from tests.conftest import empty_tables
+from tests.browser import axe
+from tests.browser.axe import keep_module_data, scanned_data, signed_in_member  # noqa: F401 (fixtures)
 from tests.factories import (
     default_pipeline,
     make_contact,
@@ -31,34 +26,19 @@ from tests.factories import (
     make_deal_activity,
     make_deal_item,
     make_invitation,
-    make_member,
     make_product,
     make_role,
     make_ticket,
-    make_workspace,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.markup]
 
 
-@pytest.fixture(autouse=True)
-def _clean_state():
-    """Overrides conftest's: the module's data set stays for all its scans (they only read);
-    ``data`` empties the tables once the module is done."""
-    yield
+CHINESE_ROLE = "owner"  # a second owner: only owners manage billing, and its page is scanned in Chinese too
 
 
-@pytest.fixture(scope="module")
-def data(app):
-    limiter.reset()
-    forget_every_slug()
-    forget_definitions()
-    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
-    # A second owner: only owners manage billing, and its page is scanned in Chinese too.
-    zh = make_member(app, owner, "zhou@alpha.example.com", role="owner")
-    with app.app_context():
-        db.session.scalar(sa.select(User).where(User.email == zh.email)).locale = "zh_Hans"
-        db.session.commit()
+def scanned_records(app, owner, zh) -> dict:
+    """A deal with a product and a note, a ticket, an invitation, a role, a saved reply, an invoice."""
     make_invitation(app, owner, "new@alpha.example.com")
     make_role(app, owner, "Support desk", permissions=("contacts.read", "tickets.read"))
     ann = make_contact(app, owner, "Ann Lee", emails=["ann@acme.example.com"])
@@ -78,20 +58,7 @@ def data(app):
                                amount_paid=2900, currency="usd", issued_at=datetime.now(UTC),
                                hosted_invoice_url="https://invoice.example.com/in_1"))  # fmt: skip
         db.session.commit()
-    yield {"owner": owner, "zh": zh, "pipeline": sales.id, "deal": deal, "ticket": 1001, "token": token}
-    empty_tables(app)
-
-
-@pytest.fixture(scope="module", params=["en", "zh"])
-def signed_in(request, browser: Browser, live_server, data) -> Page:
-    """A page of a member who reads English (the owner) or Chinese, signed in once per module."""
-    member = data["owner"] if request.param == "en" else data["zh"]
-    context = browser.new_context()
-    page = context.new_page()
-    log_in(page, live_server.url, member.email, member.password)
-    expect(page.locator("html")).to_have_attribute("lang", "en" if request.param == "en" else "zh-Hans")
-    yield page
-    context.close()
+    return {"pipeline": sales.id, "deal": deal, "ticket": 1001, "token": token}
 
 
 @pytest.fixture(scope="module", params=["en", "zh"])
@@ -102,44 +69,36 @@ def visitor(request, browser: Browser) -> Page:
     context.close()
 
 
-def visit(page: Page, url: str) -> None:
-    """Opens the page at desktop width; a page refused or missing would be scanned in vain."""
-    page.set_viewport_size({"width": 1280, "height": 800})
-    response = page.goto(url)
-    assert response.ok, f"{url}: {response.status}"
-    wait_for_htmx(page)
-
-
 def errors_of(form: str):
-    return lambda page: submit_first_form(page, form)
+    return lambda page: axe.submit_first_form(page, form)
 
 
 # name: (address under the workspace, what to do there before the scan), as in test_axe_browser.py.
 SCENARIOS = {
-    "deals-board": ("deals/pipelines/{pipeline}", open_every_disclosure),
-    "deals-list": ("deals/list", open_every_disclosure),
-    "deal": ("deals/{deal}", all_of(open_every_disclosure, errors_of("#deal-items form.record-form"))),
-    "tickets": ("tickets/", open_every_disclosure),
-    "ticket": ("tickets/{ticket}", all_of(open_every_disclosure, errors_of("#ticket-reply"))),
-    "sales-report": ("reports/sales", open_every_disclosure),
-    "service-report": ("reports/service", open_every_disclosure),
-    "workspace-settings": ("settings", open_every_disclosure),
+    "deals-board": ("deals/pipelines/{pipeline}", axe.open_every_disclosure),
+    "deals-list": ("deals/list", axe.open_every_disclosure),
+    "deal": ("deals/{deal}", axe.all_of(axe.open_every_disclosure, errors_of("#deal-items form.record-form"))),
+    "tickets": ("tickets/", axe.open_every_disclosure),
+    "ticket": ("tickets/{ticket}", axe.all_of(axe.open_every_disclosure, errors_of("#ticket-reply"))),
+    "sales-report": ("reports/sales", axe.open_every_disclosure),
+    "service-report": ("reports/service", axe.open_every_disclosure),
+    "workspace-settings": ("settings", axe.open_every_disclosure),
     "members": ("settings/members/", errors_of("form.invite-form")),
     "roles": ("settings/roles/", errors_of("form.invite-form")),
     "pipelines": ("settings/pipelines/{pipeline}", errors_of("form[action$='/stages/']")),
     "products": ("settings/products/", errors_of("#new-product")),
     "saved-replies": ("settings/saved-replies/", errors_of("#new-saved-reply")),
-    "billing": ("settings/billing/", open_every_disclosure),
-    "audit": ("settings/audit/", open_every_disclosure),
+    "billing": ("settings/billing/", axe.open_every_disclosure),
+    "audit": ("settings/audit/", axe.open_every_disclosure),
 }
 
 # name: (address on the site, what to do there before the scan).
 PUBLIC_SCENARIOS = {
     "portal": ("portal/{slug}/", lambda page: None),
-    "portal-new": ("portal/{slug}/new", lambda page: submit_first_form(page, "main form")),
-    "portal-track": ("portal/{slug}/t/{token}", lambda page: submit_first_form(page, "main form")),
-    "signup": ("signup", lambda page: submit_first_form(page, "main form")),
-    "login": ("login", lambda page: submit_first_form(page, "main form")),
+    "portal-new": ("portal/{slug}/new", lambda page: axe.submit_first_form(page, "main form")),
+    "portal-track": ("portal/{slug}/t/{token}", lambda page: axe.submit_first_form(page, "main form")),
+    "signup": ("signup", lambda page: axe.submit_first_form(page, "main form")),
+    "login": ("login", lambda page: axe.submit_first_form(page, "main form")),
 }
 
 
@@ -149,28 +108,25 @@ def test_no_wcag_violation(signed_in: Page, live_server, data, request, scenario
     if scenario == "billing":
         request.getfixturevalue("stripe_billing")  # the Billing tab exists with Stripe set up only
     address, prepare = SCENARIOS[scenario]
-    visit(page, f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
+    axe.visit(page, f"{live_server.url}/w/{data['owner'].slug}/" + address.format(**data))
     prepare(page)
-    found = violations_at_each_width(page)
-    assert not found, "axe found:\n" + "\n".join(found)
+    axe.assert_no_wcag_violation(page)
 
 
 def test_account_page_has_no_wcag_violation(signed_in: Page, live_server):
     page = signed_in
-    visit(page, f"{live_server.url}/account")
-    submit_first_form(page, "section[aria-labelledby=password-title] form")
-    found = violations_at_each_width(page)
-    assert not found, "axe found:\n" + "\n".join(found)
+    axe.visit(page, f"{live_server.url}/account")
+    axe.submit_first_form(page, "section[aria-labelledby=password-title] form")
+    axe.assert_no_wcag_violation(page)
 
 
 @pytest.mark.parametrize("scenario", PUBLIC_SCENARIOS)
 def test_public_page_has_no_wcag_violation(visitor: Page, live_server, data, scenario):
     page = visitor
     address, prepare = PUBLIC_SCENARIOS[scenario]
-    visit(page, f"{live_server.url}/" + address.format(slug=data["owner"].slug, **data))
+    axe.visit(page, f"{live_server.url}/" + address.format(slug=data["owner"].slug, **data))
     prepare(page)
-    found = violations_at_each_width(page)
-    assert not found, "axe found:\n" + "\n".join(found)
+    axe.assert_no_wcag_violation(page)
 
 
 def overflowing_grids(page: Page) -> list[str]:
@@ -194,7 +150,7 @@ def overflowing_grids(page: Page) -> list[str]:
 )
 def test_two_column_grids_fit_a_narrow_screen(signed_in: Page, live_server, data, address, width):
     page = signed_in
-    visit(page, live_server.url + address.format(slug=data["owner"].slug, **data))
+    axe.visit(page, live_server.url + address.format(slug=data["owner"].slug, **data))
     page.set_viewport_size({"width": width, "height": 800})
     expect(page.locator("main :is(.columns, .report-pair)").first).to_be_visible()
     assert overflowing_grids(page) == []
@@ -231,7 +187,7 @@ def headers_broken_between_han_characters(page: Page) -> list[str]:
 @pytest.mark.parametrize("address", ["contacts/trash", "tickets/", "deals/list", "reports/service"])
 def test_chinese_table_headers_keep_their_words_whole_at_320px(signed_in: Page, live_server, data, address):
     page = signed_in
-    visit(page, f"{live_server.url}/w/{data['owner'].slug}/{address}")
+    axe.visit(page, f"{live_server.url}/w/{data['owner'].slug}/{address}")
     page.set_viewport_size({"width": 320, "height": 800})
     expect(page.locator("main table thead th").first).to_be_attached()
     assert headers_broken_between_han_characters(page) == []
