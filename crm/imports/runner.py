@@ -364,14 +364,15 @@ class Work(RowWork):
         """The batch's matched contacts are read in two queries (their fields and company's name,
         their tags), each row's changes worked out in Python and, when writing, saved in a few
         statements whatever the batch's size: the contacts' new values by primary key (one UPDATE per
-        set of columns changed), the identities of those whose emails or phones changed (one DELETE,
-        one INSERT), the new tags and the import's changes (multi-row INSERTs). Changed one by one
-        through the ORM, with a flush and an identity sync each, an update import took ~1.6 ms of CPU
-        a row (bench/README.md, "update imports in batches")."""
+        set of columns changed), the identities of the emails and phones added (one INSERT: an update
+        import adds to a contact's lists, never takes from them), the new tags and the import's
+        changes (multi-row INSERTs). Changed one by one through the ORM, with a flush and an identity
+        sync each, an update import took ~1.6 ms of CPU a row (bench/README.md, "update imports in
+        batches")."""
         ids = [contact_id for contact_id, _row in updates]
         current, tags = _current(ids), _tag_names(ids)
         now = utcnow()
-        values, lists, changes, new_tags, updated = [], {}, [], [], 0
+        values, added, changes, new_tags, updated = [], [], [], [], 0
         for contact_id, row in updates:
             contact, has = current[contact_id], tags.get(contact_id, [])
             wanted = _wanted(contact, has, row, company_ids)
@@ -386,17 +387,14 @@ class Work(RowWork):
             if columns:
                 values.append({"id": contact_id, **columns, "updated_at": now})
             if {"emails", "phones"} & wanted.keys():
-                lists[contact_id] = _lists(contact, wanted)
+                added += identities.rows_for(contact_id, *_added(contact, wanted))
             if "tags" in wanted:
                 new_tags.append((contact_id, wanted["tags"]))
         self.job.updated_count += updated
         if not self.write:
             return
         update_rows(Contact, values)
-        identities.forget(list(lists))
-        found = [item for contact_id, (emails, phones) in lists.items()
-                 for item in identities.rows_for(contact_id, emails, phones)]  # fmt: skip
-        insert_rows(identities.ContactIdentity, found, {"workspace_id": self.workspace_id})
+        insert_rows(identities.ContactIdentity, added, {"workspace_id": self.workspace_id})
         insert_rows(ImportChange, changes, {"workspace_id": self.workspace_id, "import_id": self.import_id})
         self._link_tags(new_tags)
 
@@ -464,9 +462,9 @@ def _change(contact: dict, has_tags: list[str], wanted: dict, company_name: str 
     return before, after, columns
 
 
-def _lists(contact: dict, wanted: dict) -> tuple[list[str], list[str]]:
-    """The contact's emails and phones once ``wanted`` is set."""
-    return wanted.get("emails", contact["emails"]), wanted.get("phones", contact["phones"])
+def _added(contact: dict, wanted: dict) -> tuple[list[str], list[str]]:
+    """The emails and phones ``wanted`` adds to the contact's (after those it has, see ``_wanted``)."""
+    return tuple(wanted.get(name, contact[name])[len(contact[name]) :] for name in ("emails", "phones"))
 
 
 def stalled(job: Import) -> bool:
