@@ -5,7 +5,7 @@ counts and bad input; the customer picker's search and the deal form's checks of
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
 from crm.tenancy import workspace_scope
+from crm.workspaces.models import Workspace
 from tests.conftest import post
 from tests.factories import (
     assign_role,
@@ -414,3 +415,29 @@ def test_deal_form_pages_show_the_picked_names(app, client, auth, ws_a):
     with count_queries(app) as queries:
         client.get(f"/w/{ws_a.slug}/deals/new")
     assert not any("FROM contacts" in q and "LIMIT" in q for q in queries)  # no list of every contact
+
+
+def test_export_gives_deal_days_as_date_cells_and_added_as_the_workspaces_day(app, client, auth, ws_a, sales):
+    deal = make_deal(app, ws_a, "Tea set", sales.stages["Lead in"], 70, expected_close_on=date(2030, 1, 31))
+    close(app, ws_a, deal, "won", closed_on=date(2026, 11, 30))
+    late_evening = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)  # 04:30 on 7 December in Shanghai
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"
+        db.session.get(Deal, deal).created_at = late_evening
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    workbook = client.get(list_url(ws_a, sales.id, "export.xlsx"), query_string={"status": "all"})
+    sheet = load_workbook(io.BytesIO(workbook.get_data())).active
+    header, row = ([cell for cell in line] for line in sheet.iter_rows(max_row=2))
+    cell = {title.value: value for title, value in zip(header, row, strict=True)}
+    days = [cell["Expected close date"], cell["Closed on"], cell["Added"]]
+    assert [day.value for day in days] == [datetime(2030, 1, 31), datetime(2026, 11, 30),
+                                           datetime(2026, 12, 7)]  # fmt: skip
+    assert all(day.is_date and day.number_format == "yyyy-mm-dd" for day in days)
+    text = client.get(list_url(ws_a, sales.id, "export.csv"), query_string={"status": "all"}).get_data(as_text=True)
+    line = dict(zip(*list(csv.reader(io.StringIO(text.lstrip("\ufeff")))), strict=True))
+    assert (line["Expected close date"], line["Closed on"], line["Added"]) == (
+        "2030-01-31",
+        "2026-11-30",
+        "2026-12-07",
+    )

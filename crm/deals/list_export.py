@@ -12,6 +12,7 @@ from crm.csv_stream import csv_row
 from crm.deals.list_queries import STATUSES
 from crm.deals.models import Deal, display_name
 from crm.extensions import db
+from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
 from crm.tenancy import bind_workspace
 
@@ -27,14 +28,15 @@ class Plan:
     request, since the CSV's rows are read after the view has returned."""
 
     statement: sa.Select
+    zone: str  # the workspace's time zone: "Added" is the day the deal was added there
     header: list[str] = field(default_factory=lambda: [str(label) for label in HEADER])
     statuses: dict[str, str] = field(default_factory=lambda: {key: str(label) for key, label in STATUSES.items()})
 
 
-def _day(value: date | datetime | None) -> str | None:
-    if isinstance(value, datetime):
-        value = value.date()
-    return value.isoformat() if value else None
+def _day(value: date | datetime | None, zone: str) -> date | None:
+    """A day as it is, a time as the day it fell on where the workspace is: a date cell in an XLSX
+    file, 2030-01-31 in a CSV file."""
+    return in_zone(value, zone).date() if isinstance(value, datetime) else value
 
 
 def _reason(name: str | None) -> str | None:
@@ -48,9 +50,9 @@ def rows(plan: Plan) -> Iterator[list]:
     while batch := db.session.execute(plan.statement.where(Deal.id > after).order_by(Deal.id).limit(BATCH)).all():
         for row in batch:
             yield [row.title, row.value, row.currency, display_name(row.stage_name), plan.statuses[row.status],
-                   row.contact_name, row.company_name, row.owner_name, _day(row.expected_close_on),
-                   _day(row.closed_on), _reason(row.lost_reason_name), row.lost_reason, row.notes,
-                   _day(row.created_at)]  # fmt: skip
+                   row.contact_name, row.company_name, row.owner_name, row.expected_close_on,
+                   row.closed_on, _reason(row.lost_reason_name), row.lost_reason, row.notes,
+                   _day(row.created_at, plan.zone)]  # fmt: skip
         after = batch[-1].id
 
 

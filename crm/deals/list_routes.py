@@ -76,7 +76,7 @@ def _export_plan(pipeline_id: int, file_format: str) -> list_export.Plan:
     CSV's rows are read after the view returns, when the member's objects are no longer loaded)."""
     pipeline = db.session.get(Pipeline, pipeline_id) or abort(404)
     view, _label = _view()
-    plan = list_export.Plan(list_queries.export_statement(pipeline.id, view, g.membership))
+    plan = list_export.Plan(list_queries.export_statement(pipeline.id, view, g.membership), g.workspace.timezone)
     audit.record("deal.exported", "pipeline", pipeline.id,
                  {"filters": [None, view.as_args()], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
