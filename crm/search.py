@@ -36,6 +36,7 @@ import unicodedata
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -64,6 +65,24 @@ def lower_as_postgresql(value):
     if text.isascii() or ("Σ" not in text and "\u0130" not in text):
         return text.lower()
     return "".join("i" if char == "\u0130" else char.lower() for char in text)
+
+
+class any_case(sa.sql.functions.GenericFunction):
+    """``any_case(x) == any_case(y)``: the two texts alike in upper or lower case, every letter folded
+    by the database as PostgreSQL's lower() folds it: lower() there, ``unicode_lower`` on SQLite."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(any_case)
+def _lower(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(any_case, "sqlite")
+def _unicode_lower(element, compiler, **kw):
+    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
 
 
 # Latin letters that do not decompose into a letter and accents, written as people type them without

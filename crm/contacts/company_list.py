@@ -23,7 +23,7 @@ from crm.i18n import day_start, in_zone
 from crm.i18n import lazy_gettext as _l
 from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
-from crm.search import matching, search_order
+from crm.search import any_case, matching, search_order
 from crm.security import digits
 from crm.workspaces.models import Membership
 
@@ -118,7 +118,7 @@ def matching_companies(
     statement = matching(statement.where(Company.deleted_at.is_(None)), Company, state.q, db.engine.dialect.name)
     statement = owner_filter(statement, Company.owner_id, state.owner, member)
     if state.industry:
-        statement = statement.where(sa.func.lower(Company.industry) == state.industry.lower())
+        statement = statement.where(any_case(Company.industry) == any_case(state.industry))
     if state.size:
         statement = statement.where(Company.size == state.size)
     if state.created_from:

@@ -24,7 +24,7 @@ from crm.db import UTCDateTime
 from crm.extensions import db
 from crm.i18n import day_start
 from crm.permissions import own_records_only, visible_to_member
-from crm.search import matching, search_order, search_words
+from crm.search import any_case, matching, search_order, search_words
 from crm.security import digits, record_id
 from crm.workspaces.models import ACTIVE, Membership, Role
 
@@ -93,7 +93,7 @@ def _filtered(statement: sa.Select, state: ListState, member: Membership) -> sa.
         if getattr(state, name):
             statement = statement.where(getattr(Contact, name) == getattr(state, name))
     if state.source:
-        statement = statement.where(sa.func.lower(Contact.source) == state.source.lower())
+        statement = statement.where(any_case(Contact.source) == any_case(state.source))
     if state.company:  # a number beyond any id names no company
         statement = statement.where(Contact.company_id == state.company if state.company <= MAX_ID else sa.false())
     for column, start, end in (
@@ -320,7 +320,7 @@ def company_contacts_named(company: Company, text: str, member: Membership, limi
     by_email = sa.select(ContactIdentity.contact_id).where(
         ContactIdentity.kind == "email", ContactIdentity.value == text.lower()
     )
-    exact = base.where(sa.or_(Contact.id.in_(by_email), sa.func.lower(Contact.name) == text.lower()))
+    exact = base.where(sa.or_(Contact.id.in_(by_email), any_case(Contact.name) == any_case(text)))
     rows = db.session.execute(exact.order_by(Contact.name, Contact.id).limit(limit)).all()
     if rows or not text:
         return rows

@@ -16,6 +16,7 @@ from crm.contacts.queries import member_names
 from crm.extensions import db
 from crm.htmx import wants_partial
 from crm.permissions import require
+from crm.search import any_case
 
 NAME_MAX = 80
 
@@ -37,7 +38,7 @@ def views_for(member, list_name: str) -> list[SavedView]:
 
 def _own_view_named(name: str, list_name: str, owner_id: int | None = None) -> SavedView | None:
     """The view of that name (in any case) among the member's own views of the list (or ``owner_id``'s)."""
-    same = sa.func.lower(SavedView.name) == name.lower()
+    same = any_case(SavedView.name) == any_case(name)
     statement = sa.select(SavedView).where(
         SavedView.owner_id == (owner_id or g.membership.id), SavedView.list_name == list_name, same
     )

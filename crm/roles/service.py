@@ -8,6 +8,7 @@ from crm.audit import service as audit
 from crm.extensions import db
 from crm.members.models import Invitation
 from crm.permissions import OWNER, PERMISSIONS, RECORD_SCOPES
+from crm.search import any_case
 from crm.workspaces.models import REMOVED, Membership, Role
 
 NAME_MAX = 60
@@ -138,7 +139,7 @@ def _valid_name(name: str, role: Role | None = None) -> str:
 
 
 def _name_taken(name: str, role: Role | None = None) -> bool:
-    query = sa.select(Role.id).where(sa.func.lower(Role.name) == name.lower())
+    query = sa.select(Role.id).where(any_case(Role.name) == any_case(name))
     if role is not None:
         query = query.where(Role.id != role.id)
     return db.session.scalar(query) is not None
