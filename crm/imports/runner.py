@@ -32,7 +32,7 @@ from crm.imports.models import Import, ImportChange, ImportProblem, change_value
 from crm.imports.parsing import parsed_batches
 from crm.imports.purchases import PurchaseWork
 from crm.imports.reader import UnreadableFile, count_rows
-from crm.imports.work import RowWork, insert_returning_ids, insert_rows, update_rows
+from crm.imports.work import RowWork, among, insert_returning_ids, insert_rows, update_rows
 from crm.jobs import enqueue
 from crm.workspaces.models import ACTIVE, Membership, Workspace
 
@@ -405,7 +405,7 @@ def _current(ids: list[int]) -> dict[int, dict]:
     statement = (
         sa.select(Contact.id, *(getattr(Contact, name) for name in READ_FIELDS), Company.name.label("company_name"))
         .outerjoin(Company, company)
-        .where(Contact.id.in_(ids))
+        .where(among(Contact.id, ids))
     )
     return {row.id: row._asdict() for row in db.session.execute(statement)}
 
@@ -415,7 +415,7 @@ def _tag_names(ids: list[int]) -> dict[int, list[str]]:
     tag = sa.and_(Tag.workspace_id == ContactTag.workspace_id, Tag.id == ContactTag.tag_id)
     statement = (
         sa.select(ContactTag.contact_id, Tag.name).join(Tag, tag)
-        .where(ContactTag.contact_id.in_(ids)).order_by(ContactTag.contact_id, Tag.name)
+        .where(among(ContactTag.contact_id, ids)).order_by(ContactTag.contact_id, Tag.name)
     )  # fmt: skip
     names: dict[int, list[str]] = {}
     for contact_id, name in db.session.execute(statement):
