@@ -5,6 +5,7 @@ On PostgreSQL the app connects as the app role (RLS on) and MIGRATION_DATABASE_U
 owner role, which migrates and empties tables. `.ci/run` prepares both with `flask crm pg-setup`.
 """
 
+import html
 import os
 import re
 import socket
@@ -236,6 +237,25 @@ def post(client, url: str, data: dict, headers: dict | None = None, **kwargs):
     """POST with a valid CSRF token, as a browser would after loading a page."""
     token = _token_from_any_page(client)
     return client.post(url, data={**data, "csrf_token": token}, headers=headers or {}, **kwargs)
+
+
+def sent_by_browser(page: str) -> dict:
+    """What a browser sends back from the (one) form of ``page`` unchanged: every input's value, ticked
+    checkboxes only, each textarea's text, and each select's selected option (else its first)."""
+    values = {}
+    for match in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*>', page):
+        tag, value = match.group(0), re.search(r'value="([^"]*)"', match.group(0))
+        if 'type="checkbox"' in tag and "checked" not in tag:
+            continue
+        values[match.group(1)] = html.unescape(value.group(1)) if value else ""
+    for match in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        values[match.group(1)] = html.unescape(match.group(2)).removeprefix("\r\n").removeprefix("\n")
+    for match in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        options = re.findall(r"<option[^>]*>", match.group(2))
+        chosen = [option for option in options if " selected" in option] or options[:1]
+        values[match.group(1)] = html.unescape(re.search(r'value="([^"]*)"', chosen[0]).group(1)) if chosen else ""
+    values.pop("csrf_token", None)
+    return values
 
 
 def _token_from_any_page(client) -> str:

@@ -5,11 +5,12 @@ import re
 
 import sqlalchemy as sa
 
+from crm.audit.models import AuditEntry
 from crm.contacts.models import Company
 from crm.extensions import db
 from crm.tenancy import workspace_scope
-from tests.conftest import post
-from tests.factories import make_company, make_contact, make_member
+from tests.conftest import post, sent_by_browser
+from tests.factories import make_company, make_contact, make_member, make_user
 from tests.query_counter import count_queries
 
 DETAILS = {"HX-Request": "true", "HX-Target": "company-details"}
@@ -203,3 +204,35 @@ def test_customer_since_is_a_day_from_1900_to_today(app, client, auth, ws_a):
         )
         assert response.status_code == 200, day
         assert stored(app, ws_a)[0].customer_since == date.fromisoformat(day)
+
+
+def test_editing_a_company_of_a_disabled_or_removed_owner_keeps_its_owner(app, client, auth, ws_a):
+    from crm.workspaces.models import Membership
+
+    make_user(app, "sam@alpha.example.com", name="Sam Lee")
+    make_user(app, "rob@alpha.example.com", name="Rob Roe")
+    sam, rob = make_member(app, ws_a, "sam@alpha.example.com"), make_member(app, ws_a, "rob@alpha.example.com")
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sam.membership_id)
+    bolt = make_company(app, ws_a, "Bolt", owner_id=rob.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sam.membership_id).status = "disabled"
+        db.session.get(Membership, rob.membership_id).status = "removed"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for company_id, member, shown in ((acme, sam, "Sam Lee (disabled)"), (bolt, rob, "Rob Roe (no longer a member)")):
+        for headers in ({}, DETAILS):  # the edit page, and the details panel's edit in place
+            page = client.get(companies_url(ws_a, f"{company_id}/edit"), headers=headers).get_data(as_text=True)
+            assert f'<option selected value="{member.membership_id}">{shown}</option>' in page
+            response = post(client, companies_url(ws_a, str(company_id)),
+                            {**sent_by_browser(page), "industry": f"Tea {len(headers)}"}, headers=headers)  # fmt: skip
+            assert response.status_code == (200 if headers else 303)
+    assert [(c.owner_id, c.industry) for c in stored(app, ws_a)] == [(sam.membership_id, "Tea 2"),
+                                                                     (rob.membership_id, "Tea 2")]  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        owner_changes = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "company.updated"))
+        assert not [entry for entry in owner_changes if "owner_id" in entry.changes]
+    # New companies and other companies are offered the active members only.
+    assert "Sam Lee" not in client.get(companies_url(ws_a, "new")).get_data(as_text=True)
+    cato = make_company(app, ws_a, "Cato", owner_id=ws_a.membership_id)
+    page = client.get(companies_url(ws_a, f"{cato}/edit")).get_data(as_text=True)
+    assert "Sam Lee" not in page and "Rob Roe" not in page

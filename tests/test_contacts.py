@@ -17,7 +17,7 @@ from crm.contacts.queries import PER_PAGE
 from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
-from tests.conftest import post
+from tests.conftest import post, sent_by_browser
 from tests.factories import (
     assign_role,
     make_activity,
@@ -1253,3 +1253,60 @@ def test_control_characters_typed_or_sent_are_left_out(app, client, auth, ws_a):
     assert "\u202e" not in page and "\x85" not in page
     found = client.get(contacts_url(ws_a), query_string={"q": "ann\x00\u202e\x85"}).get_data(as_text=True)
     assert "Ann Lee" in found
+
+
+def former_owner(app, ws, status: str):
+    """Sam Lee, a seller of ``ws`` who is then disabled or removed."""
+    make_user(app, f"sam.{status}@alpha.example.com", name="Sam Lee")
+    sam = make_member(app, ws, f"sam.{status}@alpha.example.com")
+    return sam
+
+
+def set_status(app, ws, membership_id: int, status: str) -> None:
+    from crm.workspaces.models import Membership
+
+    with app.app_context(), workspace_scope(ws.id):
+        db.session.get(Membership, membership_id).status = status
+        db.session.commit()
+
+
+@pytest.mark.parametrize(("status", "shown"), [("disabled", "Sam Lee (disabled)"),
+                                               ("removed", "Sam Lee (no longer a member)")])  # fmt: skip
+def test_editing_a_contact_of_a_disabled_or_removed_owner_keeps_its_owner(app, client, auth, ws_a, status, shown):
+    sam = former_owner(app, ws_a, status)
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=sam.membership_id)
+    set_status(app, ws_a, sam.membership_id, status)
+    auth.login(ws_a.email, ws_a.password)
+    for headers in ({}, DETAILS):  # the edit page, and the details panel's edit in place
+        page = client.get(contacts_url(ws_a, f"{ann}/edit"), headers=headers).get_data(as_text=True)
+        assert f'<option selected value="{sam.membership_id}">{shown}</option>' in page
+        sent = sent_by_browser(page)
+        assert sent["owner_id"] == str(sam.membership_id)
+        response = post(client, contacts_url(ws_a, str(ann)), {**sent, "title": f"CEO {len(headers)}"}, headers=headers)
+        assert response.status_code == (200 if headers else 303)
+        assert stored(app, ws_a, ann).owner_id == sam.membership_id
+    assert stored(app, ws_a, ann).title == "CEO 2"
+    assert [action for action, changes in audit_actions(app, ws_a, ann) if "owner_id" in changes] == ["contact.created"]
+    # Whom a contact can be given to stays the active members: a new contact, the bulk bar's owner.
+    assert "Sam Lee" not in client.get(contacts_url(ws_a, "new")).get_data(as_text=True)
+    assert "Sam Lee" not in client.get(contacts_url(ws_a, "owner-choices")).get_data(as_text=True)
+    # Another contact's form does not offer Sam either.
+    bo = make_contact(app, ws_a, "Bo Lee", owner_id=ws_a.membership_id)
+    assert "Sam Lee" not in client.get(contacts_url(ws_a, f"{bo}/edit")).get_data(as_text=True)
+    refused = post(client, contacts_url(ws_a, str(bo)), {"name": "Bo Lee", "lifecycle": "lead",
+                                                         "owner_id": str(sam.membership_id)})  # fmt: skip
+    assert refused.status_code == 422 and stored(app, ws_a, bo).owner_id == ws_a.membership_id
+
+
+def test_the_owner_of_a_contact_can_still_be_changed_away_from_a_disabled_member(app, client, auth, ws_a):
+    sam = former_owner(app, ws_a, "disabled")
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=sam.membership_id)
+    set_status(app, ws_a, sam.membership_id, "disabled")
+    auth.login(ws_a.email, ws_a.password)
+    sent = sent_by_browser(client.get(contacts_url(ws_a, f"{ann}/edit")).get_data(as_text=True))
+    assert post(client, contacts_url(ws_a, str(ann)), {**sent, "owner_id": ""}).status_code == 303
+    assert stored(app, ws_a, ann).owner_id is None
+    assert [changes["owner_id"] for _action, changes in audit_actions(app, ws_a, ann) if "owner_id" in changes] == [
+        [None, sam.membership_id],
+        [sam.membership_id, None],
+    ]

@@ -15,7 +15,7 @@ from crm.deals.models import Deal, DealStageChange, LostReason, Pipeline, Stage
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
-from tests.conftest import post
+from tests.conftest import post, sent_by_browser
 from tests.factories import (
     assign_role,
     default_pipeline,
@@ -26,6 +26,7 @@ from tests.factories import (
     make_member,
     make_pipeline,
     make_role,
+    make_user,
 )
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
@@ -557,3 +558,22 @@ def test_board_filters_in_the_url_apply_to_cards_and_totals_and_survive_a_move(a
     assert "owner=me" in move_url and "min_value=100" in move_url
     after = post(client, move_url, {}, headers=BOARD).get_data(as_text=True)
     assert "Tea for Acme" in after and "Their chairs" not in after  # the re-rendered board keeps its filters
+
+
+def test_editing_a_deal_of_a_disabled_owner_keeps_its_owner(app, client, auth, ws_a):
+    from crm.workspaces.models import Membership
+
+    make_user(app, "sam@alpha.example.com", name="Sam Lee")
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    deal_id = make_deal(app, ws_a, "Tea", owner_id=sam.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sam.membership_id).status = "disabled"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True)
+    assert f'<option selected value="{sam.membership_id}">Sam Lee (disabled)</option>' in page
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent_by_browser(page), "title": "Tea, more"},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 200
+    assert (stored(app, ws_a, deal_id).title, stored(app, ws_a, deal_id).owner_id) == ("Tea, more", sam.membership_id)
+    assert "Sam Lee" not in client.get(deals_url(ws_a, "new")).get_data(as_text=True)

@@ -38,7 +38,7 @@ def _form(company: Company | None = None, stored: bool = False) -> CompanyForm:
         company,
         g.membership.can("contacts.sensitive"),
         obj=company if drawn else None,
-        owners=queries.owner_choices(),
+        owners=queries.owner_choices(keep=company.owner_id if company is not None else None),
         region=g.workspace.phone_region,
         **({"formdata": None} if stored else {}),
     )

@@ -26,7 +26,7 @@ from crm.i18n import day_start
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import any_case, matching, search_order, search_words
 from crm.security import digits, record_id
-from crm.workspaces.models import ACTIVE, Membership, Role
+from crm.workspaces.models import ACTIVE, DISABLED, Membership, Role
 
 PER_PAGE = 50
 
@@ -354,11 +354,30 @@ class Roster:
     active: list[tuple[int, str, list[str]]]
     own_records_only: frozenset[int] = frozenset()  # members whose role sees only their own records
     user_names: dict[int, str] = field(default_factory=dict)  # the members' names by user id (who made an entry)
+    statuses: dict[int, str] = field(default_factory=dict)  # every member's status by membership id
 
     @property
     def owner_choices(self) -> list[tuple[int, str]]:
         """Whom a record can go to: the active members."""
         return [(member_id, name) for member_id, name, _permissions in self.active]
+
+    def owner_choices_keeping(self, keep: int | None) -> list[tuple[int, str]]:
+        """The active members, and ``keep``, a record's own owner, when they are not one of them
+        (disabled, or removed: named so): an edit form must show the owner it leaves in place, or
+        saving it would quietly give the record to nobody."""
+        choices = self.owner_choices
+        if keep is None or any(member_id == keep for member_id, _name in choices):
+            return choices
+        return [*choices, (keep, self.former_member_name(keep))]
+
+    def former_member_name(self, member_id: int) -> str:
+        """The name of a member who is not active, with what became of them."""
+        name = self.names.get(member_id)
+        if name is None:
+            return f"#{member_id}"
+        if self.statuses.get(member_id) == DISABLED:
+            return _("%(name)s (disabled)", name=name)
+        return _("%(name)s (no longer a member)", name=name)
 
     def who_may_see(self, owner_id: int | None, permission: str = "contacts.read") -> list[tuple[int, str]]:
         """Active members who can open a record owned by ``owner_id``: their role reads that kind of
@@ -384,7 +403,8 @@ def roster() -> Roster:
     active = [(row.id, row.name, row.permissions or []) for row in rows if row.status == ACTIVE]
     own_only = frozenset(row.id for row in rows if row.record_scope == "own")
     user_names = {row.user_id: row.name for row in rows}
-    g.latest_roster = Roster({row.id: row.name for row in rows}, active, own_only, user_names)
+    statuses = {row.id: row.status for row in rows}
+    g.latest_roster = Roster({row.id: row.name for row in rows}, active, own_only, user_names, statuses)
     return g.latest_roster
 
 
@@ -399,9 +419,11 @@ def member_names() -> dict[int, str]:
     return (g.get("latest_roster") or roster()).names
 
 
-def owner_choices() -> list[tuple[int, str]]:
-    """Active members who may own records."""
-    return roster().owner_choices
+def owner_choices(keep: int | None = None) -> list[tuple[int, str]]:
+    """Active members who may own records; with ``keep``, a record's current owner too, should they
+    have been disabled or removed since (``Roster.owner_choices_keeping``). Bulk changes and new
+    records offer the active members only."""
+    return roster().owner_choices_keeping(keep)
 
 
 def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, str]]:

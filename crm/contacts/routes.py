@@ -80,7 +80,7 @@ def _form(contact: Contact | None = None, stored: bool = False, **kwargs) -> Con
         contact,
         sees_sensitive(),
         obj=contact if drawn else None,
-        owners=queries.owner_choices(),
+        owners=queries.owner_choices(keep=contact.owner_id if contact is not None else None),
         companies=queries.company_choices(g.membership, keep=contact.company_id if contact is not None else None),
         region=g.workspace.phone_region,
         sensitive=sees_sensitive(),

@@ -152,7 +152,7 @@ def _form(deal: Deal | None = None, **kwargs) -> DealForm:
         stages=stages,
         contacts=customers.chosen(Contact, include["contact_id"], g.membership),
         companies=customers.chosen(Company, include["company_id"], g.membership),
-        owners=owner_choices(),
+        owners=owner_choices(keep=deal.owner_id if deal is not None else None),
         currencies=currency_choices(first=g.workspace.currency),
         priced_by_lines=deal is not None and has_items(deal.id),
         **kwargs,
