@@ -236,3 +236,26 @@ def test_editing_a_company_of_a_disabled_or_removed_owner_keeps_its_owner(app, c
     cato = make_company(app, ws_a, "Cato", owner_id=ws_a.membership_id)
     page = client.get(companies_url(ws_a, f"{cato}/edit")).get_data(as_text=True)
     assert "Sam Lee" not in page and "Rob Roe" not in page
+
+
+def test_a_seller_who_hands_a_company_over_is_told_and_taken_to_the_list(app, client, auth, ws_a):
+    from tests.factories import assign_role, make_role
+
+    rid = make_role(app, ws_a, "Own", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, sam.membership_id, rid)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sam.membership_id)
+    bolt = make_company(app, ws_a, "Bolt", owner_id=sam.membership_id)
+    auth.login(sam.email, sam.password)
+    sent = sent_by_browser(client.get(companies_url(ws_a, f"{acme}/edit"), headers=DETAILS).get_data(as_text=True))
+    response = post(client, companies_url(ws_a, str(acme)), {**sent, "owner_id": str(ws_a.membership_id)},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == companies_url(ws_a)
+    page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Company Acme Ltd saved and handed over to Alice." in page
+    sent = sent_by_browser(client.get(companies_url(ws_a, f"{bolt}/edit")).get_data(as_text=True))
+    response = post(client, companies_url(ws_a, str(bolt)), {**sent, "owner_id": ""})
+    assert response.status_code == 303 and response.headers["Location"] == companies_url(ws_a)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Company Bolt saved. It has no owner now, so it is no longer on your list." in page
+    assert [company.owner_id for company in stored(app, ws_a)] == [ws_a.membership_id, None]

@@ -1310,3 +1310,35 @@ def test_the_owner_of_a_contact_can_still_be_changed_away_from_a_disabled_member
         [None, sam.membership_id],
         [sam.membership_id, None],
     ]
+
+
+def test_a_seller_who_hands_a_contact_over_is_told_and_taken_to_the_list(app, client, auth, ws_a):
+    """Under "own records" a contact given away can no longer be opened: its page would be a 404."""
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read", "contacts.write"], record_scope="own")
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, sam.membership_id, rid)
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=sam.membership_id)
+    bo = make_contact(app, ws_a, "Bo Lee", owner_id=sam.membership_id)
+    auth.login(sam.email, sam.password)
+    # In place (the details panel): htmx is told to load the list, whose page shows the message.
+    sent = sent_by_browser(client.get(contacts_url(ws_a, f"{ann}/edit"), headers=DETAILS).get_data(as_text=True))
+    response = post(client, contacts_url(ws_a, str(ann)), {**sent, "owner_id": str(ws_a.membership_id)},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == contacts_url(ws_a)
+    assert "HX-Trigger" not in response.headers  # no "Contact saved." over an error
+    page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Contact Ann Lee saved and handed over to Alice." in page
+    assert "Bo Lee</a>" in page and "Ann Lee</a>" not in page
+    assert stored(app, ws_a, ann).owner_id == ws_a.membership_id
+    # Without JavaScript: the same, through a redirect; given to nobody, the message says so.
+    sent = sent_by_browser(client.get(contacts_url(ws_a, f"{bo}/edit")).get_data(as_text=True))
+    response = post(client, contacts_url(ws_a, str(bo)), {**sent, "owner_id": ""})
+    assert response.status_code == 303 and response.headers["Location"] == contacts_url(ws_a)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Contact Bo Lee saved. It has no owner now, so it is no longer on your list." in page
+    assert stored(app, ws_a, bo).owner_id is None
+    # A contact kept is saved as before, on its own page.
+    cy = make_contact(app, ws_a, "Cy Lee", owner_id=sam.membership_id)
+    sent = sent_by_browser(client.get(contacts_url(ws_a, f"{cy}/edit"), headers=DETAILS).get_data(as_text=True))
+    response = post(client, contacts_url(ws_a, str(cy)), {**sent, "title": "CEO"}, headers=DETAILS)
+    assert response.status_code == 200 and "Contact saved." in response.headers["HX-Trigger"]

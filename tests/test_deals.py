@@ -577,3 +577,18 @@ def test_editing_a_deal_of_a_disabled_owner_keeps_its_owner(app, client, auth, w
     assert response.status_code == 200
     assert (stored(app, ws_a, deal_id).title, stored(app, ws_a, deal_id).owner_id) == ("Tea, more", sam.membership_id)
     assert "Sam Lee" not in client.get(deals_url(ws_a, "new")).get_data(as_text=True)
+
+
+def test_a_seller_who_hands_a_deal_over_is_told_and_taken_to_the_deals(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own deals", permissions=["deals.read", "deals.write"], record_scope="own")
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, sam.membership_id, rid)
+    deal_id = make_deal(app, ws_a, "Tea", owner_id=sam.membership_id)
+    auth.login(sam.email, sam.password)
+    sent = sent_by_browser(client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True))
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent, "owner_id": str(ws_a.membership_id)},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == deals_url(ws_a)
+    page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Deal Tea saved and handed over to Alice." in page
+    assert stored(app, ws_a, deal_id).owner_id == ws_a.membership_id

@@ -10,7 +10,7 @@ from crm.contacts import bulk, bulk_jobs, company_export, company_list, edit_cla
 from crm.contacts.company_list import CompanyListState
 from crm.contacts.forms import SIZE_LABELS, CompanyForm
 from crm.contacts.models import BulkJob, Company
-from crm.contacts.pages import company_or_404
+from crm.contacts.pages import company_or_404, handed_over, member_name
 from crm.contacts.routes import leave_for
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
@@ -246,6 +246,14 @@ def update(company_id: int):
         db.session.rollback()
         return render_template(template, company=company_or_404(company_id), form=form), edit_clash.STATUS
     db.session.commit()
+    if handed_over(company.owner_id):  # under "own records": no longer theirs to open
+        if company.owner_id is None:
+            flash(_("Company %(name)s saved. It has no owner now, so it is no longer on your list.",
+                    name=company.name), "success")  # fmt: skip
+        else:
+            flash(_("Company %(name)s saved and handed over to %(owner)s.", name=company.name,
+                    owner=member_name(company.owner_id)), "success")  # fmt: skip
+        return leave_for(url_for(".index"))
     flash(_("Company saved."), "success")
     if partial:  # what changed goes on top of the timeline, which is asked to draw itself again
         details = render_template(

@@ -7,6 +7,7 @@ from markupsafe import Markup
 from crm.contacts import queries
 from crm.contacts.models import Company, Contact
 from crm.extensions import db
+from crm.permissions import scope_allows
 
 
 def contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
@@ -15,6 +16,17 @@ def contact_or_404(contact_id: int, deleted: bool | None = False) -> Contact:
 
 def company_or_404(company_id: int, deleted: bool | None = False) -> Company:
     return queries.company_or_none(company_id, g.membership, deleted) or abort(404)
+
+
+def handed_over(owner_id: int | None) -> bool:
+    """After a record was saved: whether the member, who sees only their own records, gave it away
+    (to a colleague, or to nobody) and can no longer open it. Its page would answer 404 now: the
+    member is told and taken to the list instead."""
+    return not scope_allows(owner_id)
+
+
+def member_name(member_id: int) -> str:
+    return queries.member_names().get(member_id, f"#{member_id}")
 
 
 def item_of_or_404(model, contact: Contact, item_id: int):

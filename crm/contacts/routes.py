@@ -13,7 +13,7 @@ from crm.contacts import export as contacts_export
 from crm.contacts.forms import GENDER_LABELS, LEVEL_LABELS, LIFECYCLE_LABELS, ContactForm
 from crm.contacts.list_view import COLUMNS, MAX_TAGS, SORTS, ListState
 from crm.contacts.models import BulkJob, Company, Contact
-from crm.contacts.pages import contact_or_404
+from crm.contacts.pages import contact_or_404, handed_over, member_name
 from crm.contacts.timeline_text import contact_entries
 from crm.csv_stream import csv_download
 from crm.custom_fields import service as custom_fields
@@ -366,6 +366,14 @@ def update(contact_id: int):
     service.set_level(contact, level, g.workspace, workspace_today())
     duplicates.refresh_for(contact)
     db.session.commit()
+    if handed_over(contact.owner_id):  # under "own records": no longer theirs to open
+        if contact.owner_id is None:
+            flash(_("Contact %(name)s saved. It has no owner now, so it is no longer on your list.",
+                    name=contact.name), "success")  # fmt: skip
+        else:
+            flash(_("Contact %(name)s saved and handed over to %(owner)s.", name=contact.name,
+                    owner=member_name(contact.owner_id)), "success")  # fmt: skip
+        return leave_for(url_for(".index"))
     flash(_("Contact saved."), "success")
     if partial:
         contact = contact_or_404(contact_id)

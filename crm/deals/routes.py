@@ -7,6 +7,7 @@ from crm.activities.deal_routes import timeline_context
 from crm.audit import queries as audit_queries
 from crm.audit.service import ACTIONS
 from crm.contacts.models import Company, Contact
+from crm.contacts.pages import handed_over, member_name
 from crm.contacts.queries import owner_choices, roster
 from crm.custom_fields.forms import custom_form, custom_payload
 from crm.deals import board_text, customers, lost_reasons, queries, service
@@ -256,6 +257,14 @@ def update(deal_id: int):
     data["custom"], data["custom_audit"] = custom_payload(form, deal)
     service.update_deal(deal, data, g.membership.id, stage)
     db.session.commit()
+    if handed_over(deal.owner_id):  # under "own records": no longer theirs to open
+        if deal.owner_id is None:
+            flash(_("Deal %(title)s saved. It has no owner now, so it is no longer on your list.",
+                    title=deal.title), "success")  # fmt: skip
+        else:
+            flash(_("Deal %(title)s saved and handed over to %(owner)s.", title=deal.title,
+                    owner=member_name(deal.owner_id)), "success")  # fmt: skip
+        return leave_for(url_for(".index"))
     flash(_("Deal saved."), "success")
     if partial:
         return render_template("deals/_details.html", deal=deal_or_404(deal_id))
