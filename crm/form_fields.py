@@ -60,6 +60,23 @@ class Select(widgets.Select):
         return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704  (escaped)
 
 
+def stripped(value):
+    """A filter: text without the spaces around it (what is stored), before the length is checked."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class TrimsText:
+    """A form's ``Meta`` that trims every text field it holds (``StringField``, ``TextAreaField``, the
+    custom fields' too; not a password or a hidden field) before validation: " cn" fits a two-letter
+    country, a 198-letter name with spaces around fits 200. The value is what the service stores."""
+
+    def bind_field(self, form, unbound_field, options):
+        kind = unbound_field.field_class
+        if issubclass(kind, wtforms.StringField) and not issubclass(kind, (wtforms.PasswordField, wtforms.HiddenField)):
+            options = {**options, "filters": [stripped, *unbound_field.kwargs.get("filters", ())]}
+        return super().bind_field(form, unbound_field, options)
+
+
 class SelectField(wtforms.SelectField):
     widget = Select()
 

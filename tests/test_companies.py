@@ -259,3 +259,12 @@ def test_a_seller_who_hands_a_company_over_is_told_and_taken_to_the_list(app, cl
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Company Bolt saved. It has no owner now, so it is no longer on your list." in page
     assert [company.owner_id for company in stored(app, ws_a)] == [ws_a.membership_id, None]
+
+
+def test_company_text_with_spaces_around_is_measured_as_saved_trimmed(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    name = "B" * 199
+    response = post(client, companies_url(ws_a), {"name": f" {name}  ", "country": "fi ", "industry": " Tea "})
+    assert response.status_code == 303
+    [company] = stored(app, ws_a)
+    assert (company.name, company.country, company.industry) == (name, "FI", "Tea")

@@ -1342,3 +1342,20 @@ def test_a_seller_who_hands_a_contact_over_is_told_and_taken_to_the_list(app, cl
     sent = sent_by_browser(client.get(contacts_url(ws_a, f"{cy}/edit"), headers=DETAILS).get_data(as_text=True))
     response = post(client, contacts_url(ws_a, str(cy)), {**sent, "title": "CEO"}, headers=DETAILS)
     assert response.status_code == 200 and "Contact saved." in response.headers["HX-Trigger"]
+
+
+def test_text_with_spaces_around_is_measured_as_saved_trimmed(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    sent = sent_by_browser(client.get(contacts_url(ws_a, f"{ann}/edit")).get_data(as_text=True))
+    name = "A" * 198
+    response = post(client, contacts_url(ws_a, str(ann)), {**sent, "country": "cn ", "name": f"  {name}  ",
+                                                          "postal_code": f" {'1' * 20} "})  # fmt: skip
+    assert response.status_code == 303
+    contact = stored(app, ws_a, ann)
+    assert (contact.country, contact.name, contact.postal_code) == ("CN", name, "1" * 20)
+    # Still too long once trimmed: refused, and the form shows what was typed, trimmed.
+    response = post(client, contacts_url(ws_a, str(ann)), {**sent, "country": " cnn "})
+    assert response.status_code == 422 and "Field must be exactly 2 characters long." in response.get_data(as_text=True)
+    created = post(client, contacts_url(ws_a), {"name": " Bo Lee ", "country": " us", "lifecycle": "lead"})
+    assert created.status_code == 303 and "Bo Lee" in names(app, ws_a)

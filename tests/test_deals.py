@@ -592,3 +592,13 @@ def test_a_seller_who_hands_a_deal_over_is_told_and_taken_to_the_deals(app, clie
     page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
     assert "Deal Tea saved and handed over to Alice." in page
     assert stored(app, ws_a, deal_id).owner_id == ws_a.membership_id
+
+
+def test_a_deal_title_with_spaces_around_is_measured_as_saved_trimmed(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Tea")
+    auth.login(ws_a.email, ws_a.password)
+    sent = sent_by_browser(client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True))
+    title = "T" * 200
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent, "title": f" {title} "}, headers=DETAILS)
+    assert response.status_code == 200
+    assert stored(app, ws_a, deal_id).title == title

@@ -436,3 +436,10 @@ def test_the_deal_page_costs_the_same_queries_whatever_the_number_of_lines(app, 
         assert response.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_product_name_and_sku_with_spaces_around_are_measured_as_saved_trimmed(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    name, sku = "G" * 200, "S" * 64
+    assert post(client, products_url(ws_a), product_data(name=f" {name} ", sku=f"{sku} ")).status_code == 303
+    assert [(stored_name, stored_sku) for stored_name, stored_sku, *_rest in products_of(app, ws_a)] == [(name, sku)]

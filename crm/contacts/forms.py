@@ -13,7 +13,7 @@ from crm.contacts import phones
 from crm.contacts.models import LIFECYCLES
 from crm.contacts.service import SENSITIVE_FIELDS
 from crm.contacts.tags import TagError, read_tags
-from crm.form_fields import PastDay, SelectField
+from crm.form_fields import PastDay, SelectField, TrimsText
 from crm.i18n import lazy_gettext as _l
 from crm.security import BIGINT_MAX
 
@@ -83,6 +83,7 @@ EARLIEST_DAY = EARLIEST_BIRTHDAY = date(1900, 1, 1)
 
 
 class _RecordForm(FlaskForm):
+    Meta = TrimsText  # " cn" is a country code, as saved
     seen = HiddenField()  # what each field showed when the form was opened: crm/contacts/edit_clash.py
     opened_at = HiddenField()  # and when
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)

@@ -4,7 +4,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from crm.contacts.forms import choices, optional_id
 from crm.deals.customers import PickedField
-from crm.form_fields import AmountField, SelectField
+from crm.form_fields import AmountField, SelectField, TrimsText
 from crm.i18n import lazy_gettext as _l
 
 MAX_VALUE = 10**10 - 1  # Numeric(12, 2)
@@ -12,6 +12,7 @@ STATUS_LABELS = {"open": _l("Open"), "won": _l("Won"), "lost": _l("Lost")}
 
 
 class DealForm(FlaskForm):
+    Meta = TrimsText
     """The fields of a deal. Every select's choices come from the bound workspace (and the member's
     record scope), so an id of anything else fails validation."""
 

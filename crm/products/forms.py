@@ -5,7 +5,7 @@ from wtforms import DecimalField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from crm.contacts.forms import choices, optional_id
-from crm.form_fields import PlainNumber, SelectField
+from crm.form_fields import PlainNumber, SelectField, TrimsText
 from crm.i18n import lazy_gettext as _l
 
 MAX_PRICE = Decimal("9999999999.99")  # Numeric(12, 2)
@@ -30,6 +30,7 @@ def _rounded(value: Decimal | None, places: str) -> Decimal | None:
 
 
 class ProductForm(FlaskForm):
+    Meta = TrimsText
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the product a name.")), Length(max=200)])
     sku = StringField(
         _l("SKU"), description=_l("Optional; unique in the workspace."), validators=[Optional(), Length(max=64)]
