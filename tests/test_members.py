@@ -1,6 +1,8 @@
 """Members and invitations: invite, accept (new or existing account), resend, revoke, change
 role, disable, remove, transfer ownership; the rules that keep an Owner; seat limits."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -10,6 +12,8 @@ from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Role, Workspace
 from tests.conftest import post
 from tests.factories import PASSWORD, assign_role, make_invitation, make_member, make_role, role_id
+
+PANEL = {"HX-Request": "true", "HX-Target": "members-panel"}
 
 
 def members_url(ws, tail=""):
@@ -353,3 +357,48 @@ def test_accepting_after_the_plan_shrank_is_refused(app, client, ws_a):
     assert response.status_code == 422
     assert "no free seat left" in response.get_data(as_text=True)
     assert count(app, ws_a, Membership) == 1
+
+
+def test_removing_a_member_hands_their_open_tasks_to_the_admin_who_removed_them(app, client, auth, ws_a, mailbox):
+    from crm.activities.models import Activity
+    from crm.cli import crm_cli
+    from crm.db import utcnow
+    from tests.factories import make_activity, make_contact
+
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    ann = make_contact(app, ws_a, "Ann Lee")
+    yesterday = utcnow() - timedelta(days=1)
+    samples = make_activity(app, ws_a, ann, "Deliver the samples", kind="task", due_at=yesterday,
+                            assignee_id=sam.membership_id, remind_at=yesterday)  # fmt: skip
+    invoice = make_activity(app, ws_a, ann, "Send the invoice", kind="task", due_at=yesterday + timedelta(days=3),
+                            assignee_id=sam.membership_id)  # fmt: skip
+    done = make_activity(app, ws_a, ann, "Call Ann", kind="task", due_at=yesterday, assignee_id=sam.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Activity, done).done_at = utcnow()
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, members_url(ws_a, f"{sam.membership_id}/remove"), {}, headers=PANEL)
+    assert "Their 2 open tasks are yours now, in My tasks." in response.headers["HX-Trigger"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        assignees = dict(db.session.execute(sa.select(Activity.id, Activity.assignee_id)).all())
+        entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "activity.updated")).all()
+        assert [(entry.record_type, entry.record_id, entry.changes) for entry in entries] == [
+            ("contact", ann, {"assignee_id": [sam.membership_id, ws_a.membership_id]})
+        ] * 2
+    assert assignees == {samples: ws_a.membership_id, invoice: ws_a.membership_id, done: sam.membership_id}
+    my_tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    assert "Deliver the samples" in my_tasks and "Send the invoice" in my_tasks
+    # The reminder whose time had come goes to the admin now.
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    assert mailbox.messages[0]["To"] == ws_a.email and "Deliver the samples" in mailbox.messages[0]["Subject"]
+    # The contact's history says who had it and who has it now.
+    history = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert history.count("Assigned to</span>: <del>Test User</del> → <ins>Alice</ins>") == 2
+
+
+def test_removing_a_member_without_open_tasks_says_nothing_of_tasks(app, client, auth, ws_a):
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, members_url(ws_a, f"{sam.membership_id}/remove"), {}, headers=PANEL)
+    assert "is removed from this workspace." in response.headers["HX-Trigger"]
+    assert "open task" not in response.headers["HX-Trigger"]

@@ -675,10 +675,10 @@ def test_the_birthday_list_says_what_it_covers_today_and_the_next_7_days(app, cl
 
 def test_the_care_lists_headings_sit_one_level_below_the_page_or_panel(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
-    sections = ("care-overdue", "care-birthdays", "care-quiet", "care-unowned")
+    sections = ("care-overdue", "care-birthdays", "care-quiet", "care-unowned", "care-stranded")
     page = client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)
     levels = re.findall(r"<(h[1-6])[ >]", page[page.index("<main") :])
-    assert levels == ["h1", "h2", "h2", "h2", "h2"], levels  # the page's h1, then each list
+    assert levels == ["h1", "h2", "h2", "h2", "h2", "h2"], levels  # the page's h1, then each list
     assert all(f'<h2 id="{section}">' in page for section in sections)
     panel = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
     assert all(f'<h3 id="{section}">' in panel for section in sections) and "<h2" not in panel
@@ -819,3 +819,57 @@ def test_a_deal_task_with_a_person_is_handed_on_by_the_deals_rule_on_every_page(
     assert offered(*person_page) == deal_readers
     assert hand(*person_page, otto.membership_id).status_code == 422
     assert hand(*person_page, sue.membership_id).status_code == 422 and assignee() == mo.membership_id
+
+
+def test_open_tasks_of_a_disabled_or_removed_member_are_on_the_care_lists(app, client, auth, ws_a, mailbox):
+    """Nobody's My tasks lists them and their reminders wait: the care lists show them to be handed on."""
+    from crm.workspaces.models import Membership
+    from tests.factories import assign_role, make_deal, make_deal_activity, make_role, make_user
+
+    make_user(app, "sam@alpha.example.com", name="Sam Lee")
+    make_user(app, "rob@alpha.example.com", name="Rob Roe")
+    sam, rob = make_member(app, ws_a, "sam@alpha.example.com"), make_member(app, ws_a, "rob@alpha.example.com")
+    ann = make_contact(app, ws_a, "Ann Lee")
+    now = utcnow()
+    task(app, ws_a, ann, "Deliver the samples", now - timedelta(days=1), sam.membership_id,
+         remind_at=now - timedelta(days=2))  # fmt: skip
+    task(app, ws_a, ann, "Send the invoice", now + timedelta(days=2), rob.membership_id)
+    task(app, ws_a, ann, "Alice's own", now + timedelta(days=2), ws_a.membership_id)
+    deal = make_deal(app, ws_a, "Tea chests")
+    make_deal_activity(app, ws_a, deal, "Chase the chests", kind="task", due_at=now, assignee_id=sam.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sam.membership_id).status = "disabled"
+        db.session.get(Membership, rob.membership_id).status = "removed"  # removed before removing handed tasks on
+        db.session.commit()
+    assert "0 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output  # they wait
+    auth.login(ws_a.email, ws_a.password)
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    stranded = html.unescape(care.split('id="care-stranded"')[1].split("</section>")[0])
+    assert "Tasks of members who cannot sign in" in care
+    order = [stranded.index(body) for body in ("Deliver the samples", "Chase the chests", "Send the invoice")]
+    assert order == sorted(order)  # soonest due first
+    assert "Assigned to Sam Lee (disabled)" in stranded and "Assigned to Rob Roe (no longer a member)" in stranded
+    assert f'<a href="/w/{ws_a.slug}/contacts/{ann}">Ann Lee</a>' in stranded and "Alice's own" not in stranded
+    assert "Deliver the samples" in client.get(f"/w/{ws_a.slug}/care/").get_data(as_text=True)  # the page of its own
+    # A member who cannot read deals sees the contact's tasks only; one limited to their own records, none.
+    reader = make_member(app, ws_a, "reader@alpha.example.com")
+    assign_role(app, ws_a, reader.membership_id, make_role(app, ws_a, "Contacts", ("contacts.read",)))
+    own = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, own.membership_id,
+                make_role(app, ws_a, "Own", ("contacts.read", "deals.read"), record_scope="own"))  # fmt: skip
+    auth.logout()
+    auth.login(reader.email, reader.password)
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "Deliver the samples" in care and "Chase the chests" not in care
+    auth.logout()
+    auth.login(own.email, own.password)
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "care-stranded" not in care and "Deliver the samples" not in care
+
+
+def test_the_care_lists_say_when_every_open_task_has_someone_to_do_it(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    task(app, ws_a, ann, "Alice's own", utcnow() + timedelta(days=2), ws_a.membership_id)
+    auth.login(ws_a.email, ws_a.password)
+    care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
+    assert "Every open task has someone to do it." in care

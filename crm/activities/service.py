@@ -117,6 +117,23 @@ def update_activity(activity: Activity, data: dict) -> dict:
     return changes
 
 
+def hand_over_open_tasks(from_member_id: int, to_member_id: int) -> int:
+    """Gives every open task of one member to another (a member removed: to the admin who removed
+    them), as a hand-over on the task's form would: audited on each task's record, and reminded to
+    the new assignee at the next run where the reminder time has come. Returns how many."""
+    tasks = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.kind == "task", Activity.assignee_id == from_member_id, Activity.done_at.is_(None))
+        .order_by(Activity.id)
+    ).all()
+    for task in tasks:
+        task.assignee_id = to_member_id
+        if task.remind_at is not None:
+            task.reminded_at = None
+        audit.record("activity.updated", *_record_of(task), {"assignee_id": [from_member_id, to_member_id]})
+    return len(tasks)
+
+
 def set_done(activity: Activity, done: bool) -> None:
     activity.done_at = utcnow() if done else None
     action = "activity.done" if done else "activity.reopened"

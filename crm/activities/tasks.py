@@ -148,6 +148,20 @@ def overdue_tasks(member: Membership, timezone: str, limit: int) -> list[Activit
     return list(db.session.scalars(statement.order_by(Activity.due_at, Activity.id).limit(limit)))
 
 
+def stranded_tasks(member: Membership, limit: int) -> list[Activity]:
+    """Open tasks nobody will do: assigned to a member who is disabled (their reminders wait for
+    them), or who was removed before removing handed their tasks to the admin. On nobody's My tasks,
+    so the care lists show them, soonest due first (those without a due date last), for someone to
+    hand on. Not for a member limited to their own records (the caller leaves them out); a task
+    logged on a deal only for those who may read deals."""
+    gone = sa.select(Membership.id).where(Membership.status != ACTIVE)
+    statement = _on_live_records(sa.select(Activity)).where(Activity.done_at.is_(None), Activity.assignee_id.in_(gone))
+    if not member.can("deals.read"):
+        statement = statement.where(sa.or_(Activity.contact_id.isnot(None), Activity.deal_id.is_(None)))
+    statement = statement.order_by(Activity.due_at.is_(None), Activity.due_at, Activity.id)
+    return list(db.session.scalars(statement.limit(limit)))
+
+
 def _due(now: datetime) -> sa.Select:
     """Open tasks of the bound workspace whose reminder time has come and that were not reminded
     (a task of a record in the trash waits for its record to come back)."""

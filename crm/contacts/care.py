@@ -1,13 +1,15 @@
 """Customer care lists for the workspace home: overdue follow-ups, birthdays today and in the next
-BIRTHDAY_DAYS days, valuable customers going quiet, and customers nobody owns. Each respects the
+BIRTHDAY_DAYS days, valuable customers going quiet, customers nobody owns, and open tasks of
+members who cannot sign in. Each respects the
 member's record scope."""
 
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from crm.activities.tasks import overdue_tasks
+from crm.activities.tasks import overdue_tasks, stranded_tasks
 from crm.contacts.models import Contact, month_day
+from crm.contacts.queries import read_roster, roster
 from crm.extensions import db
 from crm.permissions import own_records_only, visible_to_member
 
@@ -48,6 +50,11 @@ def unowned_count(member) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(capped.subquery()))
 
 
+def _former_member_name(member_id: int) -> str:
+    """A former member by name ("Sam Lee (disabled)"): the roster read once, however many tasks it names."""
+    return (read_roster() or roster()).former_member_name(member_id)
+
+
 def care_lists(member, timezone: str, today: date, sensitive: bool, limit: int = LIMIT) -> dict:
     """Each list holds up to ``limit`` + 1 entries: the template shows ``limit`` and, when there is
     one more, says so and links the care page."""
@@ -59,5 +66,8 @@ def care_lists(member, timezone: str, today: date, sensitive: bool, limit: int =
         "quiet": valuable_going_quiet(member, limit + 1),
         # A member who sees only their own customers never sees one without an owner: no section.
         "unowned": None if own_records_only(member) else unowned_count(member),
+        # Open tasks of members who cannot sign in (disabled or removed): on nobody's My tasks.
+        "stranded": None if own_records_only(member) else stranded_tasks(member, limit + 1),
         "count_cap": COUNT_CAP,
+        "former_member_name": _former_member_name,
     }

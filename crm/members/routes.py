@@ -1,5 +1,6 @@
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.auth.service import start_session
@@ -164,9 +165,14 @@ def enable(member_id: int):
 def remove(member_id: int):
     member = _member_or_404(member_id)
     try:
-        service.remove(g.membership, member)
+        handed = service.remove(g.membership, member)
     except service.MemberError as error:
         return _refused(error)
+    if handed:
+        return _done(ngettext("%(name)s is removed from this workspace. Their open task is yours now, in My tasks.",
+                              "%(name)s is removed from this workspace. "
+                              "Their %(num)d open tasks are yours now, in My tasks.",
+                              handed, name=member.user.name))  # fmt: skip
     return _done(_("%(name)s is removed from this workspace.", name=member.user.name))
 
 

@@ -11,6 +11,7 @@ from flask import render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
+from crm.activities import service as activities
 from crm.audit import service as audit
 from crm.auth.models import User
 from crm.auth.service import create_user, normalize_email, user_by_email
@@ -226,6 +227,9 @@ def change_role(actor: Membership, member: Membership, role: Role) -> None:
 
 
 def disable(actor: Membership, member: Membership) -> None:
+    """A disabled member keeps their records and open tasks (it may be for a while: leave, a dispute);
+    their reminders wait for them, and the care lists show their open tasks to whoever sees every
+    record (``crm.activities.tasks.stranded_tasks``), to be handed on if they cannot wait."""
     _check_may_manage(actor, member)
     _check_not_self(actor, member)
     _check_not_last_owner(member)
@@ -244,15 +248,20 @@ def enable(workspace: Workspace, actor: Membership, member: Membership) -> None:
     seats_changed(workspace)
 
 
-def remove(actor: Membership, member: Membership) -> None:
-    """The membership stays (their notes and history keep an author) but grants nothing."""
+def remove(actor: Membership, member: Membership) -> int:
+    """The membership stays (their notes and history keep an author) but grants nothing. Their open
+    tasks go to ``actor``, the admin removing them, who sees them in My tasks and gets their
+    reminders: left with someone who will never sign in again, they were on nobody's list and their
+    reminders never went. Returns how many tasks were handed over."""
     _check_may_manage(actor, member)
     _check_not_self(actor, member)
     _check_not_last_owner(member)
     before = member.status
     member.status = REMOVED
     audit.record("member.removed", "membership", member.id, {"status": [before, REMOVED]})
+    handed = activities.hand_over_open_tasks(member.id, actor.id)
     seats_changed(member.workspace)
+    return handed
 
 
 def transfer_ownership(actor: Membership, member: Membership) -> None:
