@@ -169,7 +169,8 @@ def remove(member_id: int):
     except service.MemberError as error:
         return _refused(error)
     if handed:
-        return _done(ngettext("%(name)s is removed from this workspace. Their open task is yours now, in My tasks.",
+        return _done(ngettext("%(name)s is removed from this workspace. "
+                              "Their %(num)d open task is yours now, in My tasks.",
                               "%(name)s is removed from this workspace. "
                               "Their %(num)d open tasks are yours now, in My tasks.",
                               handed, name=member.user.name))  # fmt: skip
