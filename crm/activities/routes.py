@@ -1,4 +1,6 @@
-"""Logging notes, calls, emails, meetings and tasks on a contact's page, and finishing tasks."""
+"""Logging notes, calls, emails, meetings and tasks on a contact's page, and finishing tasks. Needs
+``notes.write`` and ``contacts.read``, as on a company's page (crm/activities/company_routes.py);
+the contact is found within the member's record scope."""
 
 from datetime import timedelta
 from functools import partial
@@ -85,7 +87,7 @@ def save_from_composer(new_form, log, composer, record_name: str, record_url: st
 
 
 @bp.post("/")
-@require("notes.write")
+@require("notes.write", "contacts.read")
 def create(contact_id: int):
     contact = contact_or_404(contact_id)
 
@@ -102,7 +104,7 @@ def create(contact_id: int):
 
 
 @bp.post("/<int:activity_id>/done")
-@require("notes.write")
+@require("notes.write", "contacts.read")
 def toggle_done(contact_id: int, activity_id: int):
     activity = assigned_task(activity_id)
     if activity is not None and activity.contact_id == contact_id and activity.contact.deleted_at is None:
@@ -140,7 +142,7 @@ def edit(contact_id: int, activity_id: int):
 
 
 @bp.post("/<int:activity_id>/delete")
-@require("notes.write")
+@require("notes.write", "contacts.read")
 def delete(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)

@@ -1,0 +1,89 @@
+"""Who may log, finish, correct and delete activities, whichever page of a record it is done from:
+a contact's and a company's need ``notes.write`` and ``contacts.read``, a deal's ``notes.write`` and
+``deals.read``."""
+
+import sqlalchemy as sa
+
+from crm.activities.models import Activity
+from crm.db import utcnow
+from crm.extensions import db
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import (
+    assign_role,
+    make_activity,
+    make_company,
+    make_company_activity,
+    make_contact,
+    make_deal,
+    make_deal_activity,
+    make_member,
+    make_role,
+)
+
+
+def member_with(app, ws, email: str, *permissions: str):
+    member = make_member(app, ws, email)
+    assign_role(app, ws, member.membership_id, make_role(app, ws, f"Role of {email}", permissions))
+    return member
+
+
+def bodies(app, ws) -> dict[int, Activity]:
+    with app.app_context(), workspace_scope(ws.id):
+        activities = db.session.scalars(sa.select(Activity)).all()
+        db.session.expunge_all()
+        return {activity.id: activity for activity in activities}
+
+
+def entry_of(page: str, activity_id: int) -> str:
+    return page.split(f'id="entry-activity-{activity_id}"')[1].split("</li>")[0]
+
+
+def test_without_contacts_read_nothing_is_logged_finished_or_deleted_on_a_contact(app, client, auth, ws_a):
+    """Team notes without customers: the contact's page is a 403, and so is every action on its
+    timeline, as on a company's; nothing changes."""
+    nora = member_with(app, ws_a, "nora@alpha.example.com", "notes.write")
+    ann = make_contact(app, ws_a, "Ann Lee")
+    acme = make_company(app, ws_a, "Acme Ltd")
+    boss_task = make_activity(app, ws_a, ann, "The owner's task", kind="task", due_at=utcnow(),
+                              assignee_id=ws_a.membership_id)  # fmt: skip
+    her_note = make_activity(app, ws_a, ann, "Nora's old note", author_id=nora.membership_id)
+    company_task = make_company_activity(app, ws_a, acme, "The owner's company task", kind="task",
+                                         due_at=utcnow(), assignee_id=ws_a.membership_id)  # fmt: skip
+    before = bodies(app, ws_a)
+    auth.login(nora.email, nora.password)
+    contact, company = f"/w/{ws_a.slug}/contacts/{ann}", f"/w/{ws_a.slug}/companies/{acme}"
+    assert client.get(contact).status_code == 403
+    assert client.get(company).status_code == 403
+    swap = {"HX-Request": "true", "HX-Target": "activity-composer"}
+    for url in (f"{contact}/activities/", f"{company}/activities/"):
+        assert post(client, url, {"kind": "note", "body": "Logged anyway"}).status_code == 403, url
+        assert post(client, url, {"kind": "note", "body": "Logged anyway"}, headers=swap).status_code == 403, url
+    for url in (f"{contact}/activities/{boss_task}/done", f"{company}/activities/{company_task}/done"):
+        assert post(client, url, {"done": "1"}).status_code == 403, url
+    assert post(client, f"{contact}/activities/{her_note}/delete", {}).status_code == 403
+    assert client.get(f"{contact}/activities/{her_note}/edit").status_code == 403
+    after = bodies(app, ws_a)
+    assert sorted(after) == sorted(before)  # nothing logged, nothing deleted
+    assert after[boss_task].done_at is None and after[company_task].done_at is None
+
+
+def test_a_deal_only_member_acts_on_the_deal_but_not_through_its_person(app, client, auth, ws_a):
+    """Deals without customers: the deal's own page takes notes and finishes its tasks; its person's
+    page, and the same entries through it, are a 403."""
+    dee = member_with(app, ws_a, "dee@alpha.example.com", "deals.read", "deals.write", "notes.write")
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann)
+    chase = make_deal_activity(app, ws_a, deal, "Chase the chests", kind="task", due_at=utcnow(),
+                               assignee_id=ws_a.membership_id)  # fmt: skip
+    auth.login(dee.email, dee.password)
+    via_person = f"/w/{ws_a.slug}/contacts/{ann}/activities/"
+    assert post(client, via_person, {"kind": "note", "body": "Through Ann"}).status_code == 403
+    assert post(client, f"{via_person}{chase}/done", {"done": "1"}).status_code == 403
+    assert bodies(app, ws_a)[chase].done_at is None
+    on_deal = f"/w/{ws_a.slug}/deals/{deal}/activities/"
+    assert post(client, on_deal, {"kind": "note", "body": "On the deal"}).status_code == 303
+    assert post(client, f"{on_deal}{chase}/done", {"done": "1"}).status_code == 303
+    after = bodies(app, ws_a)
+    assert after[chase].done_at is not None
+    assert [a.body for a in after.values() if a.body == "On the deal"] == ["On the deal"]
