@@ -1,6 +1,9 @@
 """Who may log, finish, correct and delete activities, whichever page of a record it is done from:
 a contact's and a company's need ``notes.write`` and ``contacts.read``, a deal's ``notes.write`` and
-``deals.read``."""
+``deals.read``; someone else's entry on a deal needs ``deals.delete`` on the deal's, its person's and
+its company's page alike (crm/activities/service.py delete_permission)."""
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -87,3 +90,59 @@ def test_a_deal_only_member_acts_on_the_deal_but_not_through_its_person(app, cli
     after = bodies(app, ws_a)
     assert after[chase].done_at is not None
     assert [a.body for a in after.values() if a.body == "On the deal"] == ["On the deal"]
+
+
+def test_someone_elses_entry_on_a_deal_needs_deals_delete_from_its_persons_and_companys_page(app, client, auth, ws_a):
+    """Customers' admin without deals.delete: the owner's note on a deal is neither corrected nor
+    deleted from its person's or its company's page (no Edit, no Delete shown; 403), as on the deal's;
+    their own entry on the deal, and the person's own entries, are theirs as before."""
+    mo = member_with(app, ws_a, "mo@alpha.example.com", "contacts.read", "contacts.write", "contacts.delete",
+                     "deals.read", "notes.write")  # fmt: skip
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann, company_id=acme)
+    boss_note = make_deal_activity(app, ws_a, deal, "The owner's deal note")
+    his_note = make_deal_activity(app, ws_a, deal, "Mo's deal note", author_id=mo.membership_id)
+    person_note = make_activity(app, ws_a, ann, "The owner's note on Ann")
+    auth.login(mo.email, mo.password)
+    contact, company = f"/w/{ws_a.slug}/contacts/{ann}", f"/w/{ws_a.slug}/companies/{acme}"
+    for page_url in (contact, company):
+        page = client.get(page_url).get_data(as_text=True)
+        boss = entry_of(page, boss_note)
+        assert "The owner&#39;s deal note" in boss and "/edit" not in boss and "/delete" not in boss, page_url
+        mine = entry_of(page, his_note)
+        assert f"/activities/{his_note}/edit" in mine and f"/activities/{his_note}/delete" in mine, page_url
+        person = entry_of(page, person_note)  # contacts.delete: the person's own entries
+        assert f"/activities/{person_note}/edit" in person and f"/activities/{person_note}/delete" in person
+    for base in (f"/w/{ws_a.slug}/deals/{deal}", contact, company):
+        url = f"{base}/activities/{boss_note}"
+        assert client.get(f"{url}/edit").status_code == 403, base
+        assert post(client, f"{url}/edit", {f"entry{boss_note}-body": "Rewritten"}).status_code == 403, base
+        assert post(client, f"{url}/delete", {}).status_code == 403, base
+    assert bodies(app, ws_a)[boss_note].body == "The owner's deal note"
+    assert client.get(f"{contact}/activities/{his_note}/edit").status_code == 200
+    assert post(client, f"{contact}/activities/{his_note}/delete", {}).status_code == 303
+    assert post(client, f"{company}/activities/{person_note}/delete", {}).status_code == 303
+    assert sorted(bodies(app, ws_a)) == [boss_note]
+
+
+def test_deals_delete_removes_a_deal_entry_from_its_persons_page_without_contacts_delete(app, client, auth, ws_a):
+    """The other way round: with deals.delete but not contacts.delete, the owner's entry on a deal
+    goes from its person's page (Edit and Delete shown), the owner's note on the person does not."""
+    dot = member_with(app, ws_a, "dot@alpha.example.com", "contacts.read", "deals.read", "deals.delete",
+                      "notes.write")  # fmt: skip
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann)
+    boss_note = make_deal_activity(app, ws_a, deal, "The owner's deal note", occurred_at=utcnow() - timedelta(hours=1))
+    person_note = make_activity(app, ws_a, ann, "The owner's note on Ann")
+    auth.login(dot.email, dot.password)
+    contact = f"/w/{ws_a.slug}/contacts/{ann}"
+    page = client.get(contact).get_data(as_text=True)
+    assert f"/activities/{boss_note}/delete" in entry_of(page, boss_note)
+    assert "/delete" not in entry_of(page, person_note) and "/edit" not in entry_of(page, person_note)
+    assert client.get(f"{contact}/activities/{boss_note}/edit").status_code == 200
+    assert post(client, f"{contact}/activities/{person_note}/delete", {}).status_code == 403
+    swap = {"HX-Request": "true", "HX-Target": f"entry-activity-{boss_note}"}
+    gone = post(client, f"{contact}/activities/{boss_note}/delete", {}, headers=swap)
+    assert gone.status_code == 200 and gone.get_data(as_text=True) == ""
+    assert sorted(bodies(app, ws_a)) == [person_note]

@@ -21,6 +21,7 @@ from crm.activities.routes import (
     remove_activity,
     save_from_composer,
 )
+from crm.activities.service import delete_permission
 from crm.contacts.models import Company
 from crm.contacts.pages import company_or_404
 from crm.contacts.routes import record_visible
@@ -34,12 +35,6 @@ bp = Blueprint("company_activities", __name__, url_prefix="/companies/<int:compa
 @bp.app_context_processor
 def company_timeline_helpers() -> dict:
     return {"company_entries": company_entries}
-
-
-def delete_permission(activity: Activity) -> str:
-    """What deleting someone else's entry here takes: what it takes where else it shows (a deal's
-    entry without a person is on the deal's page only, where deleting needs ``deals.delete``)."""
-    return "deals.delete" if activity.deal_id is not None and activity.contact_id is None else "contacts.delete"
 
 
 def company_entries(company: Company, entries: list) -> Markup:

@@ -136,8 +136,9 @@ def edit(contact_id: int, activity_id: int):
             "contacts/_summary.html", contact=contact, oob=True
         )
 
-    # A deal's entry on its person's timeline is handed on as on the deal's page (own_record_form).
-    return edit_activity(activity, "contacts.delete", own_record_form(activity), render_entry,
+    # A deal's entry on its person's timeline is handed on, corrected and deleted as on the deal's page
+    # (own_record_form, service.delete_permission).
+    return edit_activity(activity, service.delete_permission(activity), own_record_form(activity), render_entry,
                          contact.name, url_for("ws.contacts.show", contact_id=contact.id))  # fmt: skip
 
 
@@ -146,7 +147,7 @@ def edit(contact_id: int, activity_id: int):
 def delete(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)
-    return remove_activity(activity, "contacts.delete", lambda: back_to(contact))
+    return remove_activity(activity, service.delete_permission(activity), lambda: back_to(contact))
 
 
 def finish_task(activity: Activity, render_entry, back):

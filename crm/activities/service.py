@@ -84,6 +84,14 @@ def _record_of(activity: Activity) -> tuple[str, int]:
     return "company", activity.company_id
 
 
+def delete_permission(activity: Activity) -> str:
+    """What deleting (or correcting) someone else's entry takes, on whichever page it is done: a
+    deal's entry is the deal's (crm/activities/routes.py own_record_form), so ``deals.delete``, even
+    when the deal has a person and so shows on their page and their company's too; any other entry
+    ``contacts.delete``. One rule for every page, so another page is never a way round the deal's."""
+    return "deals.delete" if activity.deal_id is not None else "contacts.delete"
+
+
 def may_correct(activity: Activity, member, delete_permission: str) -> bool:
     """Its author, whoever may delete it, and for a task its assignee."""
     mine = activity.author_id == member.id or (activity.kind == "task" and activity.assignee_id == member.id)

@@ -20,6 +20,7 @@ from crm.activities.entry_text import (
     time_tag,
     writing,
 )
+from crm.activities.service import delete_permission
 from crm.audit.change_text import actor_name, change_lines, prepare
 from crm.audit.history_text import change_item, changed_label
 from crm.audit.service import ACTIONS
@@ -31,7 +32,7 @@ from crm.tickets.models import STATUS_LABELS
 def contact_entries(contact, entries: list) -> Markup:
     shared = writing()
     write_activity = activity_writer(
-        shared, url_for("ws.activities.create", contact_id=contact.id), "contacts.delete", _linked_deal
+        shared, url_for("ws.activities.create", contact_id=contact.id), delete_permission, _linked_deal
     )
     return entries_html(shared, entries, write_activity, url_for("ws.purchases.create", contact_id=contact.id))
 
