@@ -873,3 +873,94 @@ def test_the_care_lists_say_when_every_open_task_has_someone_to_do_it(app, clien
     auth.login(ws_a.email, ws_a.password)
     care = client.get(f"/w/{ws_a.slug}/care/", headers=CARE).get_data(as_text=True)
     assert "Every open task has someone to do it." in care
+
+
+def test_a_deal_only_member_given_a_deals_task_sees_corrects_and_finishes_it_in_my_tasks(app, client, auth, ws_a):
+    """Deals without customers: offered as the assignee of a deal's task on the deal's page, the member
+    finds it in My tasks (in the menu too), linked to the deal, its person named but not linked (their
+    page is a 403), and corrects and finishes it there."""
+    from tests.factories import assign_role, make_deal, make_role
+
+    dee = make_member(app, ws_a, "dee@alpha.example.com")
+    assign_role(app, ws_a, dee.membership_id,
+                make_role(app, ws_a, "Deals only", ("deals.read", "deals.write", "notes.write")))  # fmt: skip
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann)
+    auth.login(ws_a.email, ws_a.password)
+    deal_page = client.get(f"/w/{ws_a.slug}/deals/{deal}").get_data(as_text=True)
+    assert f'<option value="{dee.membership_id}">' in deal_page
+    given = post(client, f"/w/{ws_a.slug}/deals/{deal}/activities/", {
+        "kind": "task", "body": "Chase the chests", "due_at": (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
+        "assignee_id": str(dee.membership_id)})  # fmt: skip
+    assert given.status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        chase = db.session.scalar(sa.select(Activity.id).where(Activity.body == "Chase the chests"))
+    auth.logout()
+    auth.login(dee.email, dee.password)
+    tasks_url = f"/w/{ws_a.slug}/tasks/"
+    home = client.get(f"/w/{ws_a.slug}/").get_data(as_text=True)
+    assert f'<a href="{tasks_url}">My tasks</a>' in home and ">Contacts</a>" not in home
+    response = client.get(tasks_url)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert_valid_page(page, tasks_url)
+    item = page.split(f'id="task-{chase}"')[1].split("</li>")[0]
+    upcoming = page.split('id="tasks-upcoming"')[1].split("</section>")[0]
+    assert f'id="task-{chase}"' in upcoming and "Chase the chests" in item
+    assert f'<a href="/w/{ws_a.slug}/deals/{deal}">Tea chests</a>' in item
+    assert "Ann Lee" in item and f"/contacts/{ann}" not in item
+    edit = f"/w/{ws_a.slug}/tasks/{chase}/edit"
+    assert f'href="{edit}"' in item and "Mark done" in item
+    form = client.get(edit, headers={"HX-Request": "true", "HX-Target": f"task-{chase}"})
+    assert form.status_code == 200
+    assignees = form.get_data(as_text=True).split(f'name="entry{chase}-assignee_id"')[1].split("</select>")[0]
+    assert f'value="{dee.membership_id}"' in assignees and f'value="{ws_a.membership_id}"' in assignees
+    fields = {"body": "Chase the tea chests", "due_at": "2030-01-02T09:00", "assignee_id": str(dee.membership_id)}
+    saved = post(client, edit, {f"entry{chase}-{name}": value for name, value in fields.items()})
+    assert saved.status_code == 303 and saved.headers["Location"] == tasks_url
+    assert stored_due(app, ws_a, chase) == datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
+    assert post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "1"}).status_code == 303
+    done = client.get(tasks_url).get_data(as_text=True).split('id="tasks-done"')[1].split("</section>")[0]
+    assert "Chase the tea chests" in done
+    assert client.get(f"/w/{ws_a.slug}/contacts/{ann}").status_code == 403  # still not a customers' member
+
+
+def test_a_reminders_link_to_my_tasks_opens_for_a_member_who_no_longer_reads_customers(
+    app, client, auth, mailbox, ws_a
+):
+    """A person's task given to a member whose role then kept team notes only: the reminder links to
+    My tasks, which opens and lists the task (the person named, not linked) to finish there."""
+    from tests.factories import assign_role, make_role
+
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    ann, now = make_contact(app, ws_a, "Ann Lee"), utcnow()
+    call = task(app, ws_a, ann, "Call Ann back", now + timedelta(hours=1), sam.membership_id,
+                remind_at=now - timedelta(minutes=1))  # fmt: skip
+    assign_role(app, ws_a, sam.membership_id, make_role(app, ws_a, "Tasks only", ("notes.write",)))
+    assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
+    [link] = mailbox.links()
+    auth.login(sam.email, sam.password)
+    response = client.get(link.split("5000", 1)[1])
+    assert response.status_code == 200
+    item = response.get_data(as_text=True).split(f'id="task-{call}"')[1].split("</li>")[0]
+    assert "Ann Lee" in item and "Call Ann back" in item and f"/contacts/{ann}" not in item
+    assert post(client, f"/w/{ws_a.slug}/tasks/{call}/done", {"done": "1"}).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Activity, call).done_at is not None
+
+
+def test_my_tasks_shows_a_member_without_notes_their_tasks_to_read_only(app, client, auth, ws_a):
+    """Deals to read, no team notes: their deal's task is listed, with nothing to change it by."""
+    from tests.factories import assign_role, make_deal, make_deal_activity, make_role
+
+    rae = make_member(app, ws_a, "rae@alpha.example.com")
+    assign_role(app, ws_a, rae.membership_id, make_role(app, ws_a, "Deal reader", ("deals.read",)))
+    deal = make_deal(app, ws_a, "Tea chests")
+    chase = make_deal_activity(app, ws_a, deal, "Chase the chests", kind="task", due_at=utcnow(),
+                               assignee_id=rae.membership_id)  # fmt: skip
+    auth.login(rae.email, rae.password)
+    page = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
+    item = page.split(f'id="task-{chase}"')[1].split("</li>")[0]
+    assert "Chase the chests" in item and "/edit" not in item and "Mark done" not in item
+    assert client.get(f"/w/{ws_a.slug}/tasks/{chase}/edit").status_code == 403
+    assert post(client, f"/w/{ws_a.slug}/tasks/{chase}/done", {"done": "1"}).status_code == 403

@@ -11,15 +11,18 @@ from crm.activities.routes import edit_form, own_record_form, save_correction
 from crm.activities.tasks import SECTIONS, how_far_loaded, my_task, my_tasks, section_of, task_page, tasks_as_loaded
 from crm.extensions import db
 from crm.htmx import wants_partial
-from crm.permissions import require
+from crm.permissions import every_member, require
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
 @bp.get("/")
-@require("contacts.read")
+@every_member
 def index():
-    """All sections, or the next page of one ("Show more": its rows for htmx, else a page of its own)."""
+    """All sections, or the next page of one ("Show more": its rows for htmx, else a page of its own).
+    Open to every member, whatever their role reads: a task is given to members who may open its
+    record (``contacts.read``, or ``deals.read`` for a deal's), and stays theirs to see and finish if
+    their role or the record's owner changes after; reminders of such tasks link here."""
     section = request.args.get("section")
     if section not in SECTIONS:
         return render_template("activities/tasks.html", sections=my_tasks(g.membership, g.workspace.timezone))
@@ -47,13 +50,15 @@ def done(task_id: int):
 
 
 @bp.route("/<int:task_id>/edit", methods=["GET", "POST"])
-@require("notes.write", "contacts.read")
+@require("notes.write")
 def edit(task_id: int):
     """A task's edit form in its place in My tasks (GET; ``?cancel=1`` gives the task back), or
     the sections drawn again as far as they were loaded once it is saved (a new due date moves it to
     another section). Every task
     listed is the member's own, and a task's assignee may correct it (crm/activities/service.py
-    may_correct), on a record they may not open too: it is theirs to finish, and to reschedule. It is
+    may_correct), on a record they may not open too: it is theirs to finish, and to reschedule, so
+    this asks ``notes.write`` only, as Mark done does (a deal's task given to someone without
+    ``contacts.read``, a customer's to someone whose role lost it). It is
     handed on only to members who may open its record, as on that record's page (a deal's task: the
     deal's, even with a person: crm/activities/routes.py own_record_form)."""
     task = my_task(g.membership, task_id) or abort(404)
