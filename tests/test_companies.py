@@ -268,3 +268,15 @@ def test_company_text_with_spaces_around_is_measured_as_saved_trimmed(app, clien
     assert response.status_code == 303
     [company] = stored(app, ws_a)
     assert (company.name, company.country, company.industry) == (name, "FI", "Tea")
+
+
+def test_see_all_contacts_is_offered_only_when_the_page_does_not_show_them_all(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    for number in range(50):
+        make_contact(app, ws_a, f"Person {number:02d}", company_id=acme)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
+    assert "Person 49" in page and "See all contacts of this company" not in page
+    make_contact(app, ws_a, "Person 50", company_id=acme)
+    page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
+    assert "Person 50" not in page and "See all contacts of this company" in page

@@ -203,7 +203,10 @@ def show(company_id: int):
     history = []
     if g.membership.can("audit.view"):
         history = imports_history.with_imports(audit_queries.history_of("company", company.id), "company", company.id)
-    contacts = queries.company_contacts(company, g.membership, limit=company_purchases.BUYERS_IN_SELECT + 1)
+    # One more than either list shows: whether there are more to see, or too many for a select.
+    contacts = queries.company_contacts(
+        company, g.membership, limit=max(company_purchases.BUYERS_IN_SELECT, queries.PER_PAGE) + 1
+    )
     deals = open_deals(g.membership, Deal.company_id, company.id) if g.membership.can("deals.read") else None
     tickets = company_open_tickets(g.membership, company.id) if g.membership.can("tickets.read") else None
     return render_template(
@@ -214,6 +217,7 @@ def show(company_id: int):
         open_tickets=tickets,
         sizes=SIZE_LABELS,
         contacts=contacts[: queries.PER_PAGE],
+        more_contacts=len(contacts) > queries.PER_PAGE,
         history=history,
         actions=ACTIONS,
     )
