@@ -18,6 +18,7 @@ from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Workspace
+from tests.factories import make_contact, make_purchase
 from tests.query_counter import count_queries
 
 TODAY = date.today()
@@ -102,7 +103,7 @@ def one_by_one(workspace, today: date) -> int:
     rules, changed = classification.rules_of(workspace), 0
     customers = sa.select(Contact).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
     for contact in db.session.scalars(customers.order_by(Contact.id)).all():
-        changed += bool(classification.reclassify(contact, rules, today))
+        changed += bool(classification.reclassify(contact, rules, today, workspace.timezone))
     db.session.flush()
     return changed
 
@@ -236,3 +237,38 @@ def test_progress_is_told_after_each_batch_and_counts_customers_who_bought_meanw
         db.session.rollback()
     steps = list(range(0, customers + 1, 7))
     assert told == [(0, customers), *((done, customers) for done in steps[1:]), (customers + 1, customers + 1)]
+
+
+ZONED_CALLS = {
+    # A call at 07:00 on 1 June in Shanghai (23:00 UTC on 31 May), 180 days on there: still active.
+    "east of UTC": ("Asia/Shanghai", time(7), 180, "active"),
+    # A call at 20:00 on 1 June in Los Angeles (03:00 UTC on 2 June), 181 days on there: dormant.
+    "west of UTC": ("America/Los_Angeles", time(20), 181, "dormant"),
+}
+
+
+@pytest.mark.parametrize("case", ZONED_CALLS)
+def test_the_last_activity_counts_by_its_day_in_the_workspaces_time_zone_one_by_one_and_in_batches(app, ws_a, case):
+    from zoneinfo import ZoneInfo
+
+    from crm.activities.service import log_activity
+
+    zone, local_time, days_on, lifecycle = ZONED_CALLS[case]
+    with app.app_context():
+        db.session.get(Workspace, ws_a.id).timezone = zone
+        db.session.commit()
+    ann = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, ann, amount=100, on=date(2025, 1, 1))
+    today = date(2026, 6, 1) + timedelta(days=days_on)  # in the workspace's time zone, as today_in gives it
+    with app.app_context(), workspace_scope(ws_a.id):
+        workspace, contact = db.session.get(Workspace, ws_a.id), db.session.get(Contact, ann)
+        at = datetime.combine(date(2026, 6, 1), local_time, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        log_activity(contact, ws_a.membership_id, {"kind": "call", "body": "Called", "occurred_at": at})
+        classification.reclassify(contact, classification.rules_of(workspace), today, zone)
+        db.session.commit()
+        assert contact.lifecycle == lifecycle  # dormant after 180 days: on the 180th it is still active
+        contact.lifecycle = "churned"  # stale, for the nightly run to put right
+        db.session.commit()
+        assert classification.reclassify_all(workspace, today) == 1
+        db.session.commit()
+        assert db.session.get(Contact, ann).lifecycle == lifecycle

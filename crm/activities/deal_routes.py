@@ -87,7 +87,8 @@ def create(deal_id: int):
         activity = service.log_deal_activity(deal, g.membership.id, data)
         if activity.contact_id is not None:  # in touch with the deal's contact again
             contact = db.session.get(Contact, activity.contact_id)
-            classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())
+            rules = classification.rules_of(g.workspace)
+            classification.reclassify(contact, rules, workspace_today(), g.workspace.timezone)
         return activity
 
     def composer(form: ActivityForm, created: Entry | None) -> str:

@@ -93,7 +93,8 @@ def create(contact_id: int):
 
     def log(data: dict) -> Activity:
         activity = service.log_activity(contact, g.membership.id, data)
-        classification.reclassify(contact, classification.rules_of(g.workspace), workspace_today())  # in touch again
+        rules = classification.rules_of(g.workspace)  # in touch again
+        classification.reclassify(contact, rules, workspace_today(), g.workspace.timezone)
         return activity
 
     def composer(form: ActivityForm, created: Entry | None) -> str:
@@ -211,7 +212,8 @@ def save_correction(activity: Activity, form: ActivityForm) -> None:
     """Saves a validated edit form on its entry, in one transaction."""
     changes = service.update_activity(activity, form.service_data())
     if "occurred_at" in changes and activity.contact is not None:  # its lifecycle may follow
-        classification.reclassify(activity.contact, classification.rules_of(g.workspace), workspace_today())
+        rules = classification.rules_of(g.workspace)
+        classification.reclassify(activity.contact, rules, workspace_today(), g.workspace.timezone)
     db.session.commit()
 
 

@@ -21,7 +21,7 @@ from crm.audit import service as audit
 from crm.contacts.models import Contact
 from crm.db import plans_kept, utcnow
 from crm.extensions import db
-from crm.i18n import money
+from crm.i18n import in_zone, money
 from crm.purchases.models import Purchase
 
 DEFAULT_RULES = {
@@ -160,14 +160,15 @@ CLASSES = ("tier", "level", "lifecycle")  # audited when they change (the contac
 STORED = ("value_12m", "value_prev_12m", "lifetime_value", "last_purchase_at", *CLASSES)  # what classifying writes
 
 
-def classified(figures: Figures, rules: dict, today: date, stored) -> dict:
+def classified(figures: Figures, rules: dict, today: date, stored, zone: str) -> dict:
     """What the figures make of a contact, by column (``STORED``): ``stored`` is the contact as it is
     (a Contact, or a row with the same names), for its pinned level, its lifecycle set by hand, whether
-    it had purchases and its last activity."""
+    it had purchases and its last activity. ``today`` is the date in the workspace's time zone
+    (``zone``), and the last activity counts by its date there too, as purchases' dates do."""
     if stored.last_purchase_at is not None and figures.last_purchase is None:
         lifecycle = "lead"  # its purchases were all deleted
     else:
-        last_activity = stored.last_activity_at.date() if stored.last_activity_at else None
+        last_activity = in_zone(stored.last_activity_at, zone).date() if stored.last_activity_at else None
         lifecycle = lifecycle_for(figures, rules, today, stored.lifecycle, last_activity)
     return {
         "value_12m": figures.value_12m,
@@ -180,10 +181,11 @@ def classified(figures: Figures, rules: dict, today: date, stored) -> dict:
     }
 
 
-def reclassify(contact: Contact, rules: dict, today: date) -> dict:
+def reclassify(contact: Contact, rules: dict, today: date, zone: str) -> dict:
     """Recomputes and stores the contact's figures and classes; audits changes of class. For one
-    contact whose purchases or activities changed; a whole workspace goes by ``reclassify_all``."""
-    for name, value in classified(figures_of(contact.id, today), rules, today, contact).items():
+    contact whose purchases or activities changed; a whole workspace goes by ``reclassify_all``.
+    ``today`` is the date in the workspace's time zone ``zone``."""
+    for name, value in classified(figures_of(contact.id, today), rules, today, contact, zone).items():
         setattr(contact, name, value)
     changes = audit.changes_of(contact, CLASSES)
     if changes:
@@ -210,7 +212,7 @@ def reclassify_all(workspace, today: date, progress: Callable[[int, int, int], N
         rows = db.session.execute(statement).all()
         if not rows:
             return changed
-        changed += _reclassify_batch(workspace.id, rows, rules, today)
+        changed += _reclassify_batch(workspace, rows, rules, today)
         done, after = done + len(rows), rows[-1].id
         if progress is not None:
             progress(done, max(total, done), changed)  # customers who bought since the count come too
@@ -239,7 +241,7 @@ def batch_figures(first_id: int, last_id: int, today: date) -> dict[int, Figures
 NO_PURCHASES = Figures(ZERO, ZERO, ZERO, None, None)  # what figures_of gives a contact without any
 
 
-def _reclassify_batch(workspace_id: int, rows: list, rules: dict, today: date) -> int:
+def _reclassify_batch(workspace, rows: list, rules: dict, today: date) -> int:
     """Classifies ``rows`` (contacts' stored values, by id) and writes those that change: one
     grouped figures query, one UPDATE executed for the changed rows and one INSERT of the audit
     entries of changed classes. The ORM would write the same (it skips unchanged rows too); here no
@@ -247,7 +249,7 @@ def _reclassify_batch(workspace_id: int, rows: list, rules: dict, today: date) -
     figures = batch_figures(rows[0].id, rows[-1].id, today)
     updates, audited = [], {}
     for row in rows:
-        new = classified(figures.get(row.id, NO_PURCHASES), rules, today, row)
+        new = classified(figures.get(row.id, NO_PURCHASES), rules, today, row, workspace.timezone)
         if all(new[name] == getattr(row, name) for name in STORED):
             continue
         updates.append({"contact_id": row.id, **{f"new_{name}": value for name, value in new.items()}})
@@ -258,7 +260,7 @@ def _reclassify_batch(workspace_id: int, rows: list, rules: dict, today: date) -
         contacts = Contact.__table__
         statement = (
             sa.update(contacts)
-            .where(contacts.c.workspace_id == workspace_id, contacts.c.id == sa.bindparam("contact_id"))
+            .where(contacts.c.workspace_id == workspace.id, contacts.c.id == sa.bindparam("contact_id"))
             .values(updated_at=utcnow(), **{name: sa.bindparam(f"new_{name}") for name in STORED})
         )
         with plans_kept(db.session.connection()):  # one plan for the UPDATE by id, not one a row

@@ -125,7 +125,7 @@ def set_level(contact: Contact, level: str, workspace, today) -> None:
         contact.level, contact.level_pinned = level, True
     elif contact.level_pinned:
         contact.level_pinned = False
-        classification.reclassify(contact, classification.rules_of(workspace), today)
+        classification.reclassify(contact, classification.rules_of(workspace), today, workspace.timezone)
 
 
 def delete_contact(contact: Contact) -> None:

@@ -255,7 +255,8 @@ def _iso(value):
 
 def _reclassify(contact: Contact) -> None:
     workspace = db.session.get(Workspace, contact.workspace_id)
-    classification.reclassify(contact, classification.rules_of(workspace), classification.today_in(workspace))
+    rules, today = classification.rules_of(workspace), classification.today_in(workspace)
+    classification.reclassify(contact, rules, today, workspace.timezone)
 
 
 def undo_deadline(record: ContactMerge):

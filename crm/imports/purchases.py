@@ -256,7 +256,7 @@ def reclassify(workspace_id: int, contact_ids: set[int]) -> None:
     for start in range(0, len(ids), RECLASSIFY_BATCH):
         chunk = ids[start : start + RECLASSIFY_BATCH]
         for contact in db.session.scalars(sa.select(Contact).where(Contact.id.in_(chunk))):
-            classification.reclassify(contact, rules, today)
+            classification.reclassify(contact, rules, today, workspace.timezone)
         db.session.flush()
 
 

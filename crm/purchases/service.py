@@ -17,7 +17,7 @@ def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purcha
     """``amount`` defaults to quantity times unit price; the currency to the workspace's."""
     purchase = Purchase(contact_id=contact.id, company_id=contact.company_id)
     _created(purchase, data, workspace, ("contact", contact.id))
-    classification.reclassify(contact, classification.rules_of(workspace), today)
+    classification.reclassify(contact, classification.rules_of(workspace), today, workspace.timezone)
     return purchase
 
 
@@ -29,7 +29,7 @@ def add_purchases(contact: Contact, workspace, rows: list[dict], today: date) ->
         purchase = Purchase(contact_id=contact.id, company_id=contact.company_id)
         _created(purchase, data, workspace, ("contact", contact.id))
         made.append(purchase)
-    classification.reclassify(contact, classification.rules_of(workspace), today)
+    classification.reclassify(contact, classification.rules_of(workspace), today, workspace.timezone)
     return made
 
 
@@ -92,4 +92,4 @@ def _audited_on(purchase: Purchase) -> tuple[str, int]:
 
 def _reclassify(contact: Contact | None, workspace, today: date) -> None:
     if contact is not None:
-        classification.reclassify(contact, classification.rules_of(workspace), today)
+        classification.reclassify(contact, classification.rules_of(workspace), today, workspace.timezone)
