@@ -6,6 +6,7 @@ import json
 import re
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 from babel.dates import format_date
 
@@ -17,7 +18,7 @@ from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import make_activity, make_contact, make_deal, make_member, make_purchase
+from tests.factories import make_activity, make_company, make_contact, make_deal, make_member, make_purchase
 
 COMPOSER = {"HX-Request": "true", "HX-Target": "activity-composer"}
 PURCHASE = {"HX-Request": "true", "HX-Target": "purchase-composer"}
@@ -671,3 +672,67 @@ def test_a_value_out_of_range_gets_its_own_message_and_no_comparison_besides(app
         from crm.workspaces.models import Workspace
 
         assert db.session.get(Workspace, ws_a.id).customer_rules is None
+
+
+def summary_text(client, ws, contact_id: int) -> str:
+    """The customer summary of the contact's page, as words."""
+    page = client.get(contact_url(ws, contact_id)).get_data(as_text=True)
+    section = page.split('id="contact-summary"')[1].split("</section>")[0]
+    return re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", section))
+
+
+def test_deleting_the_latest_call_gives_back_the_last_activity_and_lifecycle_before_it(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, ann, amount=100, on=TODAY - timedelta(days=400))
+    auth.login(ws_a.email, ws_a.password)
+    assert "Churned" in summary_text(client, ws_a, ann)
+    post(client, contact_url(ws_a, ann, "/activities/"), {"kind": "call", "body": "Wrong customer"})
+    assert "Active" in summary_text(client, ws_a, ann)
+    with app.app_context(), workspace_scope(ws_a.id):
+        call = db.session.scalar(sa.select(Activity.id))
+    assert post(client, contact_url(ws_a, ann, f"/activities/{call}/delete"), {}).status_code == 303
+    after = summary_text(client, ws_a, ann)
+    assert "Churned" in after and "Active" not in after and "Last activity — " in after
+    assert contact_row(app, ws_a, ann).last_activity_at is None
+    result = app.test_cli_runner().invoke(crm_cli, ["recompute"])  # the nightly run reads what is stored
+    assert result.exit_code == 0 and contact_row(app, ws_a, ann).lifecycle == "churned"
+
+
+def test_deleting_a_call_in_place_sends_the_summary_with_the_call_before_it(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, ann, amount=100, on=TODAY - timedelta(days=400))
+    earlier = make_activity(app, ws_a, ann, "Autumn call", kind="call", occurred_at=utcnow() - timedelta(days=300))
+    task = make_activity(app, ws_a, ann, "Call again", kind="task", due_at=utcnow() + timedelta(days=1))
+    auth.login(ws_a.email, ws_a.password)
+    post(client, contact_url(ws_a, ann, "/activities/"), {"kind": "call", "body": "Wrong customer"})
+    with app.app_context(), workspace_scope(ws_a.id):
+        call = db.session.scalar(sa.select(Activity.id).where(Activity.body == "Wrong customer"))
+        autumn = db.session.get(Activity, earlier).occurred_at
+    swap = {"HX-Request": "true", "HX-Target": f"entry-activity-{call}"}
+    response = post(client, contact_url(ws_a, ann, f"/activities/{call}/delete"), {}, headers=swap)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="contact-summary"' in body and 'data-hx-swap-oob="true"' in body
+    assert "Dormant" in body and "Wrong customer" not in body  # no purchase or activity for 300 days
+    assert contact_row(app, ws_a, ann).last_activity_at == autumn
+    # Deleting a task leaves the last activity alone (a task is not being in touch).
+    assert post(client, contact_url(ws_a, ann, f"/activities/{task}/delete"), {}).status_code == 303
+    assert contact_row(app, ws_a, ann).last_activity_at == autumn
+
+
+@pytest.mark.parametrize("where", ["deal", "company"])
+def test_deleting_a_persons_call_from_a_deal_or_company_page_classifies_them_again(app, client, auth, ws_a, where):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    make_purchase(app, ws_a, ann, amount=100, on=TODAY - timedelta(days=400))
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann)
+    auth.login(ws_a.email, ws_a.password)
+    record = f"/w/{ws_a.slug}/deals/{deal}" if where == "deal" else f"/w/{ws_a.slug}/companies/{acme}"
+    logged_on = f"/w/{ws_a.slug}/deals/{deal}" if where == "deal" else contact_url(ws_a, ann)
+    post(client, f"{logged_on}/activities/", {"kind": "call", "body": "Wrong customer"})
+    assert contact_row(app, ws_a, ann).lifecycle == "active"
+    with app.app_context(), workspace_scope(ws_a.id):
+        call = db.session.scalar(sa.select(Activity.id))
+    assert post(client, f"{record}/activities/{call}/delete", {}).status_code == 303
+    contact = contact_row(app, ws_a, ann)
+    assert (contact.lifecycle, contact.last_activity_at) == ("churned", None)
+    assert "Churned" in summary_text(client, ws_a, ann)

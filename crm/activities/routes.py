@@ -148,7 +148,9 @@ def edit(contact_id: int, activity_id: int):
 def delete(contact_id: int, activity_id: int):
     contact = contact_or_404(contact_id)
     activity = item_of_or_404(Activity, contact, activity_id)
-    return remove_activity(activity, service.delete_permission(activity), lambda: back_to(contact))
+    # With the summary: its last activity and lifecycle may have moved back.
+    summary = partial(render_template, "contacts/_summary.html", contact=contact, oob=True)
+    return remove_activity(activity, service.delete_permission(activity), lambda: back_to(contact), summary)
 
 
 def finish_task(activity: Activity, render_entry, back):
@@ -226,14 +228,21 @@ def _keep_assignee(form: ActivityForm, activity: Activity) -> None:
         form.assignee_id.choices = [*choices, SelectChoice(activity.assignee_id, name)]
 
 
-def remove_activity(activity: Activity, delete_permission: str, back):
-    """Deletes an entry: its author may, anyone else needs ``delete_permission``."""
+def remove_activity(activity: Activity, delete_permission: str, back, removed=lambda: ""):
+    """Deletes an entry: its author may, anyone else needs ``delete_permission``. Its contact, if it
+    has one (on a deal's or a company's page too), is classified again as when an entry is logged or
+    moved: the lifecycle counts from the last activity. htmx gets ``removed()`` in the entry's place
+    (nothing, or what else the page shows out of band)."""
     if activity.author_id != g.membership.id and not g.membership.can(delete_permission):
         abort(403)
     activity_id = activity.id
-    service.delete_activity(activity)
+    contact = service.delete_activity(activity)
+    if contact is not None:
+        classification.reclassify(
+            contact, classification.rules_of(g.workspace), workspace_today(), g.workspace.timezone
+        )
     db.session.commit()
     if wants_partial(f"entry-activity-{activity_id}"):
-        return ""
+        return removed()
     flash(_("Deleted."), "success")
     return back()

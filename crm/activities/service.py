@@ -45,7 +45,8 @@ def _same_minute(sent, stored) -> bool:
 
 
 def _last_activity_again(contact: Contact) -> None:
-    """The contact's last activity after an entry's time moved, earlier as well as later."""
+    """The contact's last activity after an entry's time moved, earlier as well as later, or an entry
+    was deleted."""
     db.session.flush()
     latest = sa.select(sa.func.max(Activity.occurred_at)).where(
         Activity.contact_id == contact.id, Activity.kind != "task"
@@ -148,6 +149,13 @@ def set_done(activity: Activity, done: bool) -> None:
     audit.record(action, *_record_of(activity), {"task": [None, activity.body[:80]]})
 
 
-def delete_activity(activity: Activity) -> None:
+def delete_activity(activity: Activity) -> Contact | None:
+    """Deletes an entry; its contact's last activity goes back to the latest one left (a deleted call
+    is no longer being in touch). Returns that contact when its last activity may have moved, for the
+    caller to classify again (its lifecycle counts from it), else None."""
     audit.record("activity.deleted", *_record_of(activity), {activity.kind: [activity.body[:80], None]})
+    contact = activity.contact if activity.kind != "task" else None  # a task is not being in touch
     db.session.delete(activity)
+    if contact is not None:
+        _last_activity_again(contact)
+    return contact
