@@ -736,3 +736,43 @@ def test_deleting_a_persons_call_from_a_deal_or_company_page_classifies_them_aga
     contact = contact_row(app, ws_a, ann)
     assert (contact.lifecycle, contact.last_activity_at) == ("churned", None)
     assert "Churned" in summary_text(client, ws_a, ann)
+
+
+def test_a_vip_threshold_of_0_is_refused_with_a_reason(app, client, auth, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/settings/customer-tiers/"
+    response = post(client, url, {**RULES, "vip_value": "0"})
+    assert response.status_code == 422
+    assert "VIP must start above 0, or every customer would be VIP." in response.get_data(as_text=True)
+    with app.app_context():
+        from crm.workspaces.models import Workspace
+
+        assert db.session.get(Workspace, ws_a.id).customer_rules is None
+    # By share the amount is not used (the form keeps it, hidden): the top 100% is "every customer".
+    assert post(client, url, {**RULES, "vip_value": "0", "vip_by": "share", "vip_top": "100"}).status_code == 303
+
+
+def test_without_a_purchase_in_12_months_no_contact_is_vip_by_value_whether_or_not_a_note_is_logged(
+    app, client, auth, ws_a
+):
+    from crm.workspaces.models import Workspace
+
+    lead = make_contact(app, ws_a, "Lead Lucy")
+    buyer = make_contact(app, ws_a, "Buyer Bo")
+    make_purchase(app, ws_a, buyer, amount=5, on=TODAY - timedelta(days=30))
+    lapsed = make_contact(app, ws_a, "Lapsed Li")
+    make_purchase(app, ws_a, lapsed, amount=5000, on=TODAY - timedelta(days=500))
+    with app.app_context():  # rules saved before a VIP threshold of 0 was refused
+        db.session.get(Workspace, ws_a.id).customer_rules = {"vip_value": 0}
+        db.session.commit()
+    assert app.test_cli_runner().invoke(crm_cli, ["recompute"]).exit_code == 0
+    auth.login(ws_a.email, ws_a.password)
+    for contact_id in (lead, buyer, lapsed):
+        post(client, contact_url(ws_a, contact_id, "/activities/"), {"kind": "note", "body": "hello"})
+    levels = {name: contact_row(app, ws_a, i).level for name, i in (("lead", lead), ("buyer", buyer),
+                                                                      ("lapsed", lapsed))}  # fmt: skip
+    assert levels == {"lead": "ordinary", "buyer": "vip", "lapsed": "ordinary"}
+    text = summary_text(client, ws_a, lead)
+    assert "Ordinary" in text and "VIP" not in text
+    assert app.test_cli_runner().invoke(crm_cli, ["recompute"]).exit_code == 0  # the nightly run agrees
+    assert [contact_row(app, ws_a, i).level for i in (lead, buyer, lapsed)] == ["ordinary", "vip", "ordinary"]

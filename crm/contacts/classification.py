@@ -130,6 +130,10 @@ def tier_for(value_12m: Decimal, rules: dict) -> str:
 
 
 def level_for(figures: Figures, rules: dict) -> str:
+    """VIP or potential by what the customer spent in the last 12 months; ordinary without a purchase
+    in them, whatever the VIP threshold (one of 0 would otherwise make any contact VIP, leads too)."""
+    if figures.value_12m <= 0:
+        return "ordinary"
     if figures.value_12m >= Decimal(str(rules["vip_value"])):
         return "vip"
     growth = Decimal(100 + rules["potential_growth_percent"]) / 100

@@ -3,7 +3,7 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from crm.form_fields import AmountField
 from crm.i18n import lazy_gettext as _l
@@ -32,6 +32,13 @@ class CustomerRulesForm(FlaskForm):
     new_days = IntegerField(_l("New: first purchase within (days)"), validators=DAYS)
     dormant_days = IntegerField(_l("Dormant: no purchase or activity for (days)"), validators=DAYS)
     churned_days = IntegerField(_l("Churned: no purchase or activity for (days)"), validators=DAYS)
+
+    def validate_vip_value(self, field) -> None:
+        """Decision: no VIP threshold of 0 (it would make every customer VIP, and says nothing a share
+        of 100% does not); classification gives no level by value without a purchase in the last 12
+        months anyway (classification.level_for), for rules saved before this."""
+        if self.vip_by.data == "value" and field.data is not None and field.data == 0:
+            raise ValidationError(_l("VIP must start above 0, or every customer would be VIP."))
 
     def validate(self, extra_validators=None) -> bool:
         """Each field's own checks, then how the fields compare: a comparison is left out when either
