@@ -309,3 +309,24 @@ def test_the_timeline_draws_itself_again_after_a_purchase_or_an_edit_on_the_page
     redrawn = client.get(company_url(ws_a, acme, "/timeline"), headers={"HX-Request": "true"})
     body = redrawn.get_data(as_text=True)
     assert "<html" not in body and body.index("Fleets") < body.index("Fleet service")
+
+
+def test_purchases_sort_from_the_start_of_their_day_in_the_workspaces_time_zone(app, client, auth, ws_a):
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from tests.test_timeline import set_zone
+
+    zone = ZoneInfo("America/Los_Angeles")
+    set_zone(app, ws_a, "America/Los_Angeles")
+    today = datetime.now(zone).date()
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    evening = datetime.combine(today - timedelta(days=1), time(20), tzinfo=zone).astimezone(UTC)
+    make_activity(app, ws_a, ann, "Called the evening before", kind="call", occurred_at=evening)
+    make_company_purchase(app, ws_a, acme, "Urn today", on=today)
+    make_purchase(app, ws_a, ann, "Tea yesterday", on=today - timedelta(days=1))
+    auth.login(ws_a.email, ws_a.password)
+    timeline = timeline_of(client.get(company_url(ws_a, acme)).get_data(as_text=True))
+    order = [timeline.index(text) for text in ("Urn today", "Called the evening before", "Tea yesterday")]
+    assert order == sorted(order)

@@ -4,7 +4,8 @@
 import base64
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,8 @@ from babel.dates import format_date
 from crm.activities.models import Activity
 from crm.cli import crm_cli
 from crm.contacts.models import Contact
+from crm.contacts.timeline import ACTIVITY, encode
+from crm.contacts.timeline import PURCHASE as PURCHASE_RANK
 from crm.db import utcnow
 from crm.extensions import db
 from crm.purchases.models import Purchase
@@ -776,3 +779,80 @@ def test_without_a_purchase_in_12_months_no_contact_is_vip_by_value_whether_or_n
     assert "Ordinary" in text and "VIP" not in text
     assert app.test_cli_runner().invoke(crm_cli, ["recompute"]).exit_code == 0  # the nightly run agrees
     assert [contact_row(app, ws_a, i).level for i in (lead, buyer, lapsed)] == ["ordinary", "vip", "ordinary"]
+
+
+def set_zone(app, ws, zone: str) -> None:
+    from crm.workspaces.models import Workspace
+
+    with app.app_context():
+        db.session.get(Workspace, ws.id).timezone = zone
+        db.session.commit()
+
+
+def entry_ids(html: str) -> list[str]:
+    """The activities' and purchases' entries in the order shown (changes of class left out)."""
+    return re.findall(r'<li id="entry-((?:activity|purchase)-\d+)"', html)
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai"])
+def test_a_purchase_sorts_from_the_start_of_its_day_in_the_workspaces_time_zone(app, client, auth, ws_a, zone):
+    set_zone(app, ws_a, zone)
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    today = datetime.now(ZoneInfo(zone)).date()
+    post(
+        client,
+        contact_url(ws_a, ann, "/activities/"),
+        {"kind": "call", "body": "Called the evening before", "occurred_at": f"{today - timedelta(days=1)}T20:00"},
+    )
+    post(
+        client,
+        contact_url(ws_a, ann, "/activities/"),
+        {"kind": "call", "body": "Called that morning", "occurred_at": f"{today - timedelta(days=1)}T07:00"},
+    )
+    data = {"purchased_on": str(today), "product": "Tea today", "quantity": "1", "unit_price": "10"}
+    added = post(client, contact_url(ws_a, ann, "/purchases/"), data, headers=PURCHASE).get_data(as_text=True)
+    data = {**data, "purchased_on": str(today - timedelta(days=1)), "product": "Tea yesterday"}
+    post(client, contact_url(ws_a, ann, "/purchases/"), data)
+    timeline = client.get(contact_url(ws_a, ann)).get_data(as_text=True).split('id="timeline-list"')[1]
+    order = ["Tea today", "Called the evening before", "Called that morning", "Tea yesterday"]
+    assert [timeline.index(text) for text in order] == sorted(timeline.index(text) for text in order)
+    redrawn = added.split('id="timeline-list"')[1]  # the first page sent back after adding a purchase
+    assert redrawn.index("Tea today") < redrawn.index("Called the evening before")
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai"])
+def test_timeline_pages_cover_every_entry_once_in_the_order_of_the_workspaces_days(app, client, auth, ws_a, zone):
+    set_zone(app, ws_a, zone)
+    ann = make_contact(app, ws_a, "Ann Lee")
+    today = datetime.now(ZoneInfo(zone)).date()
+    expected, keys, tied = [], [], None
+
+    def call(body: str, day: date, hour: int) -> None:
+        at = datetime.combine(day, time(hour), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        expected.append(f"activity-{make_activity(app, ws_a, ann, body, kind='call', occurred_at=at)}")
+        keys.append((at, ACTIVITY, int(expected[-1].split("-")[1])))
+
+    for days_ago in range(12):  # each day: a call at noon (not today's), its purchase, the evening before's call
+        day = today - timedelta(days=days_ago)
+        if days_ago:
+            call(f"noon {days_ago}", day, 12)
+        purchases = [make_purchase(app, ws_a, ann, f"item {days_ago}", amount=5, on=day)]
+        if days_ago == 6:  # two on the day where the first page ends: ties broken by id across the pages
+            tied = make_purchase(app, ws_a, ann, "item 6b", amount=5, on=day)
+            purchases.append(tied)
+        for purchase in reversed(purchases):  # each from 00:00 of its day where the workspace is
+            expected.append(f"purchase-{purchase}")
+            keys.append((datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC), PURCHASE_RANK, purchase))
+        call(f"evening {days_ago}", day - timedelta(days=1), 20)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(contact_url(ws_a, ann)).get_data(as_text=True)
+    first = page.split('id="timeline-list"')[1].split('id="timeline-more"')[0]
+    link = page.split('id="timeline-more"')[1].split('data-hx-get="')[1].split('"')[0].replace("&amp;", "&")
+    rest = client.get(link, headers={"HX-Request": "true", "HX-Target": "timeline-more"}).get_data(as_text=True)
+    assert "timeline-more" not in rest
+    assert entry_ids(first)[-1] == f"purchase-{tied}"  # the page's cursor is a purchase's
+    assert entry_ids(first) + entry_ids(rest) == expected
+    for place, key in enumerate(keys):  # a page may end on any entry: the next one starts right after it
+        after = client.get(contact_url(ws_a, ann, "/timeline"), query_string={"after": encode(key)})
+        assert entry_ids(after.get_data(as_text=True)) == expected[place + 1 : place + 21], expected[place]

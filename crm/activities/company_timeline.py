@@ -33,6 +33,7 @@ from crm.contacts.models import Contact
 from crm.contacts.timeline import PER_PAGE, Entry
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.i18n import select_timezone
 from crm.permissions import own_records_only
 from crm.purchases import queries as purchase_queries
 from crm.purchases.models import Purchase
@@ -83,7 +84,7 @@ def page(
     """One page of entries, and the cursor of the next page (None: this is the last)."""
     sources = [
         timeline.activities(_statement(company_id, member)),
-        timeline.purchases(_purchases(company_id, member)),
+        timeline.purchases(_purchases(company_id, member), select_timezone()),
         timeline.changes("company", company_id, CHANGE_ACTIONS),
         *timeline.permitted(
             member,

@@ -4,7 +4,8 @@ keyset pages; and the keyset machinery that the company's and the deal's timelin
 (crm/activities/company_timeline.py, crm/activities/deal_timeline.py).
 
 The sources sort on one key (time, source rank, id): an activity's time is when it happened, a
-change's, deal event's or ticket's when it was recorded, a purchase's the start of its day (UTC); an
+change's, deal event's or ticket's when it was recorded, a purchase's the start of its day in the
+workspace's time zone (where its date was given, and where the page writes times); an
 import's creation of the contact when it was created, an import's change of it when the import
 finished (crm/imports/history.py: read from the import's own rows, nothing written for the timeline);
 at equal times imports come first, then tickets, deal events, changes and activities. The cursor is
@@ -18,8 +19,9 @@ panel's import entries (crm/imports/history.latest): one query each for both.
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -32,6 +34,7 @@ from crm.contacts.models import Contact
 from crm.deals.models import OPEN, Deal, DealStageChange, Stage
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
+from crm.i18n import select_timezone
 from crm.imports import history as imports_history
 from crm.pagination import cursor_int, cursor_time
 from crm.permissions import scope_allows, visible_to_member
@@ -125,8 +128,10 @@ class TicketOpened:
 Source = Callable[[tuple | None, int], list[Entry]]
 
 
-def day_start(day) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+def day_start(day: date, zone: str) -> datetime:
+    """Where a purchase of ``day`` sorts: the start of that day in ``zone``, in UTC as the other
+    sources' times are (west of UTC a purchase of today would otherwise sort below last evening's call)."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def encode(key: tuple) -> str:
@@ -181,21 +186,23 @@ def activities(statement: sa.Select) -> Source:
     return after
 
 
-def purchases(statement: sa.Select) -> Source:
-    """The purchases ``statement`` selects, each at the start of its day."""
+def purchases(statement: sa.Select, zone: str) -> Source:
+    """The purchases ``statement`` selects, each at the start of its day in ``zone`` (``day_start``).
+    That start grows with the day, so the rows after a cursor are those of the cursor's day in
+    ``zone`` and before, and still one query on the purchase's date."""
 
     def after(cursor: tuple | None, limit: int) -> list[Entry]:
         chosen = statement
         if cursor:
             at, rank, item_id = cursor
-            day = at.astimezone(UTC).date()
-            if day_start(day) < at or rank != PURCHASE:
+            day = at.astimezone(ZoneInfo(zone)).date()
+            if day_start(day, zone) < at or rank != PURCHASE:
                 chosen = chosen.where(Purchase.purchased_on <= day)
             else:
                 same_day_later = sa.and_(Purchase.purchased_on == day, Purchase.id < item_id)
                 chosen = chosen.where(sa.or_(Purchase.purchased_on < day, same_day_later))
         ordered = chosen.order_by(Purchase.purchased_on.desc(), Purchase.id.desc()).limit(limit)
-        return [Entry(day_start(p.purchased_on), PURCHASE, p) for p in db.session.scalars(ordered)]
+        return [Entry(day_start(p.purchased_on, zone), PURCHASE, p) for p in db.session.scalars(ordered)]
 
     return after
 
@@ -340,10 +347,11 @@ def page(
     contact_id: int, cursor: str | None = None, per_page: int = PER_PAGE, member: Membership | None = None
 ) -> tuple[list[Entry], str | None]:
     """One page of entries and the next page's cursor (None: the last page); deal events and
-    tickets only with a ``member`` who may read them, in their record scope."""
+    tickets only with a ``member`` who may read them, in their record scope. Purchases take their
+    place by their day in the workspace's time zone (the page's, ``select_timezone``)."""
     sources = [
         activities(_activities_of(contact_id)),
-        purchases(sa.select(Purchase).where(Purchase.contact_id == contact_id)),
+        purchases(sa.select(Purchase).where(Purchase.contact_id == contact_id), select_timezone()),
         changes("contact", contact_id, CHANGE_ACTIONS),
         imports(contact_id),
         *permitted(

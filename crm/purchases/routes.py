@@ -50,7 +50,7 @@ def edit(contact_id: int, purchase_id: int):
     purchase = item_of_or_404(Purchase, contact, purchase_id)
     partial = wants_partial(f"entry-purchase-{purchase.id}")
     if request.args.get("cancel"):  # the entry back, unchanged
-        entry = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        entry = Entry(day_start(purchase.purchased_on, g.workspace.timezone), PURCHASE, purchase)
         return render_template("contacts/_entry.html", contact=contact, entry=entry) if partial else back_to(contact)
     form = PurchaseForm.to_edit(purchase, prefix=f"purchase-{purchase.id}")
     template = "purchases/_edit.html" if partial else "purchases/edit.html"
@@ -70,7 +70,7 @@ def update(contact_id: int, purchase_id: int):
     service.update_purchase(contact, g.workspace, purchase, form.service_data(), workspace_today())
     db.session.commit()
     if partial:
-        entry = Entry(day_start(purchase.purchased_on), PURCHASE, purchase)
+        entry = Entry(day_start(purchase.purchased_on, g.workspace.timezone), PURCHASE, purchase)
         return render_template("purchases/_updated.html", contact=contact, entry=entry)
     flash(_("Purchase saved."), "success")
     return back_to(contact)
