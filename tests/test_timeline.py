@@ -856,3 +856,19 @@ def test_timeline_pages_cover_every_entry_once_in_the_order_of_the_workspaces_da
     for place, key in enumerate(keys):  # a page may end on any entry: the next one starts right after it
         after = client.get(contact_url(ws_a, ann, "/timeline"), query_string={"after": encode(key)})
         assert entry_ids(after.get_data(as_text=True)) == expected[place + 1 : place + 21], expected[place]
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Shanghai"])
+def test_a_cursor_at_the_edge_of_time_pages_on_in_any_time_zone(app, client, auth, ws_a, zone):
+    set_zone(app, ws_a, zone)
+    ann = make_contact(app, ws_a, "Ann Lee")
+    make_purchase(app, ws_a, ann, "Green tea")
+    auth.login(ws_a.email, ws_a.password)
+    for text, shown in (
+        ("0001-01-01T00:00:00+00:00|0|1", False),  # before every purchase: the zone has no day there
+        ("0001-01-01T20:00:00+00:00|1|1", False),
+        ("9999-12-31T23:00:00+00:00|0|1", True),  # after every purchase
+        ("9999-12-31T10:00:00+00:00|1|1", True),
+    ):
+        response = client.get(contact_url(ws_a, ann, "/timeline"), query_string={"after": timeline_cursor(text)})
+        assert response.status_code == 200 and ("Green tea" in response.get_data(as_text=True)) == shown, text

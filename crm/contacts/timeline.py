@@ -195,8 +195,14 @@ def purchases(statement: sa.Select, zone: str) -> Source:
         chosen = statement
         if cursor:
             at, rank, item_id = cursor
-            day = at.astimezone(ZoneInfo(zone)).date()
-            if day_start(day, zone) < at or rank != PURCHASE:
+            try:
+                day = at.astimezone(ZoneInfo(zone)).date()
+                starts_before = day_start(day, zone) < at
+            except OverflowError:  # a cursor at the edge of time, where the zone has no day (forged)
+                if at.year == 1:
+                    return []  # before every purchase
+                day, starts_before = date.max, True
+            if starts_before or rank != PURCHASE:
                 chosen = chosen.where(Purchase.purchased_on <= day)
             else:
                 same_day_later = sa.and_(Purchase.purchased_on == day, Purchase.id < item_id)
