@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import errors, form_fields, htmx, i18n, links, search, secrets, security, transactions
+from crm import errors, form_fields, htmx, i18n, links, search, secrets, security, sorting, transactions
 from crm.audit import change_text, history_text
 from crm.config import INSTANCE_DIR, load_config
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -105,6 +105,8 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
         cursor.close()
         # Filters in any case fold non-ASCII letters as PostgreSQL's lower() does (crm.search).
         dbapi_connection.create_function("unicode_lower", 1, search.lower_as_postgresql, deterministic=True)
+        # Names in the order people read them; the name indexes use it (crm.sorting).
+        dbapi_connection.create_collation(sorting.HUMAN, sorting.compare_names)
 
 
 def _register_blueprints(app: Flask) -> None:

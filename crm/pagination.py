@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
 from werkzeug.exceptions import BadRequest
 
 
@@ -82,6 +83,31 @@ def decode_cursor(cursor: str, columns: list) -> list:
         raise BadRequest("invalid page cursor") from error
 
 
+def collation(column) -> str | None:
+    """The collation a sort column is compared in (``by_name``: ``name COLLATE human``), or None."""
+    if isinstance(column, sa.BinaryExpression) and column.operator is operators.collate:
+        return column.right.collation
+    return None
+
+
+def row_column(column):
+    """The column whose value a row holds for a sort column: a collated name's own column."""
+    return column.left if collation(column) else column
+
+
+def after_key(columns: list, after: list, descending: bool):
+    """The rows past the cursor's values ``after`` in the order of ``columns``. A collated column is
+    compared as itself, with the collation put on the cursor's value (``(name, id) > (:name COLLATE
+    human, :id)``): the same comparison, which SQLite (unlike PostgreSQL) reads as a range of the
+    index on ``name COLLATE human`` only when the column stands bare."""
+    values = (
+        sa.literal(value, column.type).collate(name) if (name := collation(column)) else sa.literal(value, column.type)
+        for column, value in zip(columns, after, strict=True)
+    )
+    key, values = sa.tuple_(*(row_column(column) for column in columns)), sa.tuple_(*values)
+    return key < values if descending else key > values
+
+
 def keyset(
     session,
     statement: sa.Select,
@@ -96,16 +122,14 @@ def keyset(
     direction, after the row the cursor names; its items are entities, or rows if not ``scalars``.
     ``order`` replaces the ORDER BY with the same sort written another way (a planner hint)."""
     if cursor:
-        after = decode_cursor(cursor, columns)
-        key = sa.tuple_(*columns)
-        statement = statement.where(key < tuple(after) if descending else key > tuple(after))
+        statement = statement.where(after_key(columns, decode_cursor(cursor, columns), descending))
     order = order or [column.desc() if descending else column.asc() for column in columns]
     result = session.execute(statement.order_by(*order).limit(per_page + 1))
     rows = list(result.scalars() if scalars else result)
     if len(rows) <= per_page:
         return Page(rows, None)
     last = rows[per_page - 1]
-    return Page(rows[:per_page], encode_cursor([getattr(last, column.key) for column in columns]))
+    return Page(rows[:per_page], encode_cursor([getattr(last, row_column(column).key) for column in columns]))
 
 
 def newest_first(session, statement: sa.Select, model, cursor: str | None, per_page: int) -> Page:

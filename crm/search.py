@@ -228,7 +228,7 @@ def is_search_index(name: str, type_: str) -> bool:
     alone)."""
     if type_ == "table":
         return re.fullmatch(r"\w+_fts(_\w+)?", name) is not None
-    expression_index = r"ix_\w+_(trigram|name_prefix|custom_lower_gin|last_touch)"
+    expression_index = r"ix_\w+_(trigram|name_prefix|custom_lower_gin|last_touch|name_order)"
     return type_ == "index" and re.fullmatch(expression_index, name) is not None
 
 

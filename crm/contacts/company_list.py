@@ -25,13 +25,14 @@ from crm.pagination import Page, keyset
 from crm.permissions import visible_to_member
 from crm.search import any_case, matching, search_order
 from crm.security import digits
+from crm.sorting import by_name
 from crm.workspaces.models import Membership
 
 SORTS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "name": _l("Name, A to Z")}
 SORT_COLUMNS = {  # the keyset columns of each sort, and whether it is descending
     "newest": ((Company.created_at, Company.id), True),
     "oldest": ((Company.created_at, Company.id), False),
-    "name": ((Company.name, Company.id), False),  # ix_companies_workspace_id_name
+    "name": ((by_name(Company.name), Company.id), False),  # ix_companies_name_order (0055)
 }
 SIZES = tuple(size for size in SIZE_LABELS if size)
 # The built-in columns a member may add after name, industry, website and owner (always shown), in

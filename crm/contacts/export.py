@@ -28,7 +28,7 @@ from crm.custom_fields.service import FieldDef, export_value
 from crm.extensions import db
 from crm.i18n import in_zone
 from crm.i18n import lazy_gettext as _l
-from crm.pagination import keyset
+from crm.pagination import keyset, row_column
 from crm.search import search_order
 from crm.tenancy import bind_workspace
 from crm.workspaces.models import Membership
@@ -134,7 +134,7 @@ def columns_of(state: ListState, chosen: bool, sensitive: bool, custom: dict[str
 
 
 def _select(keys: list[str], fields: list[FieldDef], sort_columns: list) -> sa.Select:
-    reads = {column.key: column for column in sort_columns}
+    reads = {column.key: column for column in map(row_column, sort_columns)}
     for key in keys:
         reads.update({column.key: column for column in COLUMNS[key].reads})
     if fields:

@@ -25,7 +25,7 @@ from crm.custom_fields.service import FieldDef
 from crm.extensions import db
 from crm.html_text import escape
 from crm.i18n import money_writer
-from crm.pagination import Page, keyset
+from crm.pagination import Page, keyset, row_column
 from crm.permissions import own_records_only
 from crm.search import search_order
 from crm.workspaces.models import Membership
@@ -106,12 +106,14 @@ def rows_html(rows: list[ListRow], number_cells: list[bool], selectable: bool, f
 
 
 def _select(shown: list[str], custom: dict, sort_columns: list) -> sa.Select:
-    columns = {Contact.id, Contact.name, Contact.title, *sort_columns}
+    # By key: a collated sort column's own column is the name selected already (crm.pagination.row_column).
+    read = (Contact.id, Contact.name, Contact.title, *map(row_column, sort_columns))
+    columns = {column.key: column for column in read}
     for key in shown:
-        columns.update(SELECTED.get(key, ()))
+        columns.update({column.key: column for column in SELECTED.get(key, ())})
     if custom.keys() & set(shown):
-        columns.add(Contact.custom)
-    statement = sa.select(*sorted(columns, key=lambda column: column.key))
+        columns["custom"] = Contact.custom
+    statement = sa.select(*(columns[key] for key in sorted(columns)))
     if "company" in shown:
         statement = statement.outerjoin(
             Company, sa.and_(Company.workspace_id == Contact.workspace_id, Company.id == Contact.company_id)

@@ -48,7 +48,6 @@ class Company(TenantScoped, AddressMixin, Timestamps, db.Model):
     __scoped_table_args__ = (
         sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
         sa.Index("ix_companies_workspace_id_created_at", "workspace_id", "created_at", "id"),
-        sa.Index("ix_companies_workspace_id_name", "workspace_id", "name"),
         sa.Index("ix_companies_workspace_id_owner_id", "workspace_id", "owner_id"),
         sa.Index("ix_companies_workspace_id_import_id", "workspace_id", "import_id"),
         sa.Index("ix_companies_workspace_id_deleted_at", "workspace_id", "deleted_at", "id", **IN_TRASH),
@@ -104,7 +103,6 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
         sa.ForeignKeyConstraint(["workspace_id", "owner_id"], ["memberships.workspace_id", "memberships.id"]),
         sa.ForeignKeyConstraint(["workspace_id", "company_id"], ["companies.workspace_id", "companies.id"]),
         sa.Index("ix_contacts_workspace_id_created_at", "workspace_id", "created_at", "id"),
-        sa.Index("ix_contacts_workspace_id_name", "workspace_id", "name"),
         sa.Index("ix_contacts_workspace_id_owner_id", "workspace_id", "owner_id", "created_at"),
         sa.Index("ix_contacts_workspace_id_company_id", "workspace_id", "company_id", "created_at"),
         sa.Index("ix_contacts_workspace_id_lifecycle", "workspace_id", "lifecycle", "created_at"),

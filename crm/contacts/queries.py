@@ -26,6 +26,7 @@ from crm.i18n import day_start
 from crm.permissions import own_records_only, visible_to_member
 from crm.search import any_case, matching, search_order, search_words
 from crm.security import digits, record_id
+from crm.sorting import by_name
 from crm.workspaces.models import ACTIVE, DISABLED, Membership, Role
 
 PER_PAGE = 50
@@ -62,7 +63,7 @@ def sort_columns(sort: str) -> tuple[list, bool]:
     return {
         "newest": ([Contact.created_at, Contact.id], True),
         "oldest": ([Contact.created_at, Contact.id], False),
-        "name": ([Contact.name, Contact.id], False),
+        "name": ([by_name(Contact.name), Contact.id], False),  # ix_contacts_name_order (0055)
         "value_12m": ([Contact.value_12m, Contact.lifetime_value, Contact.id], True),
         "value": ([Contact.lifetime_value, Contact.id], True),
         "active": ([LAST_TOUCH, Contact.id], True),
@@ -288,7 +289,7 @@ def company_contacts(company: Company, member: Membership, limit: int = PER_PAGE
     statement = (
         sa.select(Contact)
         .where(Contact.company_id == company.id, Contact.deleted_at.is_(None))
-        .order_by(Contact.name, Contact.id)
+        .order_by(by_name(Contact.name), Contact.id)
         .limit(limit)
     )
     return list(db.session.scalars(visible_to_member(statement, Contact.owner_id, member)))
@@ -321,7 +322,7 @@ def company_contacts_named(company: Company, text: str, member: Membership, limi
         ContactIdentity.kind == "email", ContactIdentity.value == text.lower()
     )
     exact = base.where(sa.or_(Contact.id.in_(by_email), any_case(Contact.name) == any_case(text)))
-    rows = db.session.execute(exact.order_by(Contact.name, Contact.id).limit(limit)).all()
+    rows = db.session.execute(exact.order_by(by_name(Contact.name), Contact.id).limit(limit)).all()
     if rows or not text:
         return rows
     dialect, q = db.engine.dialect.name, text[:100]  # as long a search as the picker's
@@ -335,7 +336,7 @@ def company_choices(member: Membership, keep: int | None = None, limit: int = 50
     ``keep``, the contact's own company, which an edit must not drop unseen: one an "own records"
     member cannot open, or one in the trash (named so)."""
     live = sa.select(Company.id, Company.name).where(Company.deleted_at.is_(None))
-    visible = visible_to_member(live, Company.owner_id, member).order_by(Company.name).limit(limit)
+    visible = visible_to_member(live, Company.owner_id, member).order_by(by_name(Company.name), Company.id).limit(limit)
     rows = [(row.id, row.name) for row in db.session.execute(visible)]
     if keep is not None and all(company_id != keep for company_id, _name in rows):
         kept = db.session.execute(sa.select(Company.name, Company.deleted_at).where(Company.id == keep)).first()
