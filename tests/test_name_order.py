@@ -1,7 +1,7 @@
 """Name, A to Z as people read names (crm/sorting.py), not in byte order: lower-case and accented names
 among the others, Chinese names after Latin ones (by pinyin on PostgreSQL), in the contacts and
-companies lists, their pages and the company select; the pages come from the name index (migration
-0055), on PostgreSQL as the app role."""
+companies lists, their pages, the company select and the deals list's text sorts; the pages come from
+the name index (migration 0055), on PostgreSQL as the app role."""
 
 import re
 from urllib.parse import urlencode
@@ -20,7 +20,7 @@ from crm.search import fold
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Workspace
 from tests.conftest import IS_POSTGRES, owner_engine
-from tests.factories import make_company, make_contact
+from tests.factories import default_pipeline, make_company, make_contact, make_deal
 
 LATIN = ["acme tea", "Ärzte Verlag", "Baker", "Zen Tea"]
 # Pinyin on PostgreSQL (chén, lǐ, zhāng); by code point on SQLite (the characters' radical and strokes).
@@ -77,6 +77,24 @@ def test_pages_of_names_with_ties_neither_skip_nor_repeat(app, client, auth, ws_
     assert seen.index("name 00") < seen.index("Name 00") < seen.index("name 01")  # lower case first
     assert walk(client, ws_a, listed, sort="name", q="name") == seen  # searched (SQLite: FTS5) alike
     assert len(made) == 120
+
+
+def test_the_deals_list_sorts_titles_and_customers_as_people_read_them(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    deals = {}
+    for title, customer in (("Zen order", "Baker"), ("acme renewal", "Zen Tea"), ("Ärzte deal", "acme tea")):
+        deals[title] = make_deal(app, ws_a, title, contact_id=make_contact(app, ws_a, customer))
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/deals/pipelines/{sales.id}/list"
+
+    def titles(sort: str) -> list[str]:
+        page = client.get(url, query_string={"sort": sort}).get_data(as_text=True)
+        order = [int(found) for found in re.findall(r'id="deal-row-(\d+)"', page)]
+        return [title for deal_id in order for title, made in deals.items() if made == deal_id]
+
+    assert titles("title") == ["acme renewal", "Ärzte deal", "Zen order"]
+    assert titles("-title") == ["Zen order", "Ärzte deal", "acme renewal"]
+    assert titles("customer") == ["Ärzte deal", "Zen order", "acme renewal"]  # acme tea, Baker, Zen Tea
 
 
 def _plans(app, ws, rows_of) -> list[str]:

@@ -22,8 +22,9 @@ from crm.deals.models import LOST, OPEN, WON, Deal, LostReason, Stage, display_n
 from crm.deals.queries import BoardFilters
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
-from crm.pagination import Page, decode_cursor, encode_cursor
+from crm.pagination import Page, after_key, decode_cursor, encode_cursor
 from crm.permissions import visible_to_member
+from crm.sorting import by_name
 from crm.workspaces.models import Membership
 
 PER_PAGE = 50
@@ -118,13 +119,14 @@ JOINED = _Joined()  # made once: SQLAlchemy analyses a fresh alias again on ever
 
 
 def _sort_columns(view: ListView, joined: _Joined) -> list:
-    """The keyset columns of the view's sort: non-null, the last one the deal's id."""
+    """The keyset columns of the view's sort: non-null, the last one the deal's id. Texts in the order
+    people read them (crm/sorting.py); the pipeline's deals are sorted, no index serves these."""
     keys = {
-        "title": [Deal.title],
-        "customer": [sa.func.coalesce(joined.contact.name, joined.company.name, "")],
+        "title": [by_name(Deal.title)],
+        "customer": [by_name(sa.func.coalesce(joined.contact.name, joined.company.name, ""))],
         "value": [Deal.value],
         "stage": [Stage.position, Deal.position],
-        "owner": [sa.func.coalesce(joined.owner.name, "")],
+        "owner": [by_name(sa.func.coalesce(joined.owner.name, ""))],
         "close": [sa.func.coalesce(Deal.expected_close_on, NO_DATE_LAST[view.descending])],
         "status": [Deal.status],
         "created": [Deal.created_at],
@@ -183,7 +185,7 @@ def _page_keys(pipeline_id: int, view: ListView, member: Membership, after: str 
                       pipeline_id, view, member)  # fmt: skip
     if after:
         cursor = tuple(decode_cursor(after, keys))
-        found = found.where(sa.tuple_(*keys) < cursor if view.descending else sa.tuple_(*keys) > cursor)
+        found = found.where(after_key(keys, cursor, view.descending))
     return found.order_by(*(key.desc() if view.descending else key for key in keys)).limit(PER_PAGE + 1).subquery()
 
 
