@@ -3,7 +3,6 @@ crm.activities.company_timeline): changes of its fields and class, what imports 
 purchases, deals' events, tickets and activities, written in Python for the reasons
 crm/activities/entry_text.py gives."""
 
-from decimal import Decimal
 from functools import lru_cache
 
 from flask import g, url_for
@@ -26,6 +25,7 @@ from crm.audit.history_text import change_item, changed_label
 from crm.audit.service import ACTIONS
 from crm.html_text import escape
 from crm.imports import history as imports_history
+from crm.purchases.service import computed_amount
 from crm.tickets.models import STATUS_LABELS
 
 
@@ -132,16 +132,13 @@ def _import_writer(shared: Writing, write_change):
     return write
 
 
-CENT = Decimal("0.01")
-
-
 def _total(labels: dict, shared: Writing, item) -> str:
     """ "= amount" when the amount is quantity times price; else "paid amount" (a discount, say), so
     the line never reads as wrong arithmetic."""
     amount = f"<strong>{escape(shared.money(item.amount, item.currency))}</strong>"
     if item.currency != g.workspace.currency:  # and what it counts for in the workspace's
         amount += " " + labels["worth"] % {"amount": escape(shared.money(item.base_amount, g.workspace.currency))}
-    if item.amount == (item.quantity * item.unit_price).quantize(CENT):
+    if item.amount == computed_amount(item.quantity, item.unit_price):
         return f"= {amount}"
     return labels["paid"] % {"amount": amount}
 

@@ -4,7 +4,7 @@ classified again once the file is in. Undo deletes the purchases it added."""
 
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
@@ -30,11 +30,12 @@ from crm.imports.forms import MATCH_LABELS
 from crm.imports.reasons import lowered
 from crm.imports.work import RowWork, insert_rows
 from crm.jobs import enqueue
+from crm.purchases.forms import MAX_QUANTITY
 from crm.purchases.models import Purchase
+from crm.purchases.service import CENT, computed_amount, most_paid
 from crm.workspaces.models import Membership, Workspace
 
 log = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 RECLASSIFY_BATCH = 500
 
@@ -99,7 +100,8 @@ def _take(row: PurchaseRow, target: str, raw: str, context: RowContext) -> None:
 
 
 def _possible(number: Decimal, raw: str, target: str) -> Decimal:
-    if number < 0 or (target == "quantity" and number == 0) or number > MAX_AMOUNT:
+    most = MAX_QUANTITY if target == "quantity" else MAX_AMOUNT  # as the purchase form (and the columns) take
+    if number < 0 or (target == "quantity" and number == 0) or number > most:
         raise Invalid(_l("%(value)s is not a possible %(what)s.", value=raw, what=_what(target)))
     return number
 
@@ -125,12 +127,18 @@ def _settle(row: PurchaseRow, columns: list[Column], context: RowContext) -> Non
         if target not in row.fields:
             row.problems.append((header.get(target, target), message))
     quantity = row.fields.setdefault("quantity", Decimal(1))
-    if "amount" not in row.fields and "unit_price" not in row.fields:
+    amount, unit_price = row.fields.get("amount"), row.fields.get("unit_price")
+    if amount is None and unit_price is None:
         row.problems.append((header.get("amount", _l("Amount")), _l("An amount is needed.")))
-    elif "amount" not in row.fields:
-        row.fields["amount"] = (quantity * row.fields["unit_price"]).quantize(CENT)
-    elif "unit_price" not in row.fields:
-        row.fields["unit_price"] = (row.fields["amount"] / quantity).quantize(CENT)
+    elif amount is None:
+        row.fields["amount"] = computed_amount(quantity, unit_price)  # as the purchase form stores it
+        if row.fields["amount"] > MAX_AMOUNT:
+            row.problems.append((header["unit_price"], _l("Quantity times unit price is too large.")))
+    elif unit_price is None:
+        row.fields["unit_price"] = (amount / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    elif amount > most_paid(quantity, unit_price):  # as the purchase form refuses it: a slipped decimal point
+        row.problems.append((header["amount"], _l("The amount is more than quantity times unit price: write what "
+                                                  "was paid after any discount.")))  # fmt: skip
     if not (row.keys or row.company):
         row.problems.append((None, _l("Nothing in this row says whose purchase it is.")))
 

@@ -1,0 +1,183 @@
+"""A purchase's amount: quantity times unit price to the cent (half up) when none is given, stored,
+compared and logged as such, so it keeps following the quantity and price; "Amount paid" (after a
+discount) is never more than quantity times unit price, on the forms and in an import, which also
+refuses a row too large for a purchase."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditEntry
+from crm.contacts.models import Contact
+from crm.extensions import db
+from crm.purchases.models import Purchase
+from crm.tenancy import workspace_scope
+from tests.conftest import post
+from tests.factories import make_company, make_contact, make_purchase
+from tests.test_import_amounts import import_purchases, purchases_of
+from tests.test_imports import job_of
+
+TODAY = date.today().isoformat()
+TOO_MUCH = (
+    "Amount paid is more than quantity times unit price: enter what was paid after any discount, or leave it empty."
+)
+
+
+def purchases_url(ws, contact_id: int, rest: str = "") -> str:
+    return f"/w/{ws.slug}/contacts/{contact_id}/purchases/{rest}"
+
+
+def the_purchase(app, ws) -> Purchase:
+    with app.app_context(), workspace_scope(ws.id):
+        purchase = db.session.scalars(sa.select(Purchase)).one()
+        db.session.expunge(purchase)
+        return purchase
+
+
+def contact_row(app, ws, contact_id: int) -> Contact:
+    with app.app_context(), workspace_scope(ws.id):
+        contact = db.session.get(Contact, contact_id)
+        db.session.expunge(contact)
+        return contact
+
+
+def logged_amounts(app, ws, action: str) -> list:
+    with app.app_context(), workspace_scope(ws.id):
+        entries = db.session.scalars(sa.select(AuditEntry.changes).where(AuditEntry.action == action))
+        return [changes["amount"] for changes in entries if "amount" in changes]
+
+
+def amount_input(page: str, prefix: str) -> str:
+    tag = re.search(rf'<input[^>]*id="{prefix}amount"[^>]*>', page).group(0)
+    found = re.search(r'value="([^"]*)"', tag)
+    return found.group(1) if found else ""
+
+
+def test_a_computed_amount_is_kept_to_the_cent_and_follows_a_new_quantity(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": TODAY, "product": "Loose tea", "quantity": "0.333", "unit_price": "1.00"}
+    assert post(client, purchases_url(ws_a, ann), data).status_code == 303
+    purchase = the_purchase(app, ws_a)
+    assert purchase.amount == Decimal("0.33")
+    assert logged_amounts(app, ws_a, "purchase.created") == [[None, "0.33"]]  # what is stored, not 0.33300
+    page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert "= <strong>$0.33</strong>" in page  # quantity times price, not "paid"
+    prefix = f"purchase-{purchase.id}-"
+    form = client.get(purchases_url(ws_a, ann, f"{purchase.id}/edit")).get_data(as_text=True)
+    assert amount_input(form, prefix) == ""  # computed, not typed: a new quantity recomputes it
+    # The member changes the quantity to 3 and saves the form as it was filled.
+    edited = {f"{prefix}purchased_on": TODAY, f"{prefix}product": "Loose tea", f"{prefix}quantity": "3",
+              f"{prefix}unit_price": "1.00", f"{prefix}amount": amount_input(form, prefix),
+              f"{prefix}currency": "USD"}  # fmt: skip
+    assert post(client, purchases_url(ws_a, ann, str(purchase.id)), edited).status_code == 303
+    assert the_purchase(app, ws_a).amount == Decimal("3.00")
+    assert contact_row(app, ws_a, ann).lifetime_value == Decimal("3.00")
+    assert logged_amounts(app, ws_a, "purchase.updated") == [["0.33", "3.00"]]
+
+
+def test_half_a_cent_rounds_up_on_every_database(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": TODAY, "product": "Loose tea", "quantity": "0.125", "unit_price": "1.00"}
+    assert post(client, purchases_url(ws_a, ann), data).status_code == 303
+    assert the_purchase(app, ws_a).amount == Decimal("0.13")  # SQLite stored 0.125 and read back 0.12
+    assert logged_amounts(app, ws_a, "purchase.created") == [[None, "0.13"]]
+    assert contact_row(app, ws_a, ann).lifetime_value == Decimal("0.13")
+
+
+def test_an_import_computes_an_amount_as_the_form_does(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    text = f"Date,Email,Product,Quantity,Unit price\n{TODAY},ann@example.com,Tea,0.125,1.00\n"
+    import_purchases(app, client, ws_a, text)
+    assert purchases_of(app, ws_a) == {"Tea": (Decimal("0.13"), "USD", Decimal("0.13"))}  # was 0.12 (half even)
+
+
+def test_an_amount_paid_above_quantity_times_price_is_refused_and_nothing_saved(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    slipped = {"purchased_on": TODAY, "product": "Tea", "quantity": "1", "unit_price": "10.00", "amount": "100000"}
+    for headers in ({"HX-Request": "true", "HX-Target": "purchase-composer"}, {}):
+        response = post(client, purchases_url(ws_a, ann), slipped, headers=headers)
+        assert response.status_code == 422 and TOO_MUCH in response.get_data(as_text=True)
+    assert post(client, purchases_url(ws_a, ann), {**slipped, "amount": "10.01"}).status_code == 422  # by a cent
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 0
+    assert contact_row(app, ws_a, ann).tier is None
+    # A discount, or the price itself, is taken.
+    assert post(client, purchases_url(ws_a, ann), {**slipped, "amount": "10.00"}).status_code == 303
+    assert post(client, purchases_url(ws_a, ann), {**slipped, "amount": "8"}).status_code == 303
+    assert contact_row(app, ws_a, ann).lifetime_value == Decimal("18.00")
+
+
+def test_editing_a_purchase_to_more_than_quantity_times_price_is_refused(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    purchase = make_purchase(app, ws_a, ann, "Tea", amount=600)
+    auth.login(ws_a.email, ws_a.password)
+    prefix = f"purchase-{purchase}-"
+    data = {f"{prefix}purchased_on": TODAY, f"{prefix}product": "Tea", f"{prefix}quantity": "2",
+            f"{prefix}unit_price": "300", f"{prefix}amount": "6000"}  # fmt: skip
+    target = {"HX-Request": "true", "HX-Target": f"entry-purchase-{purchase}"}
+    response = post(client, purchases_url(ws_a, ann, str(purchase)), data, headers=target)
+    assert response.status_code == 422 and TOO_MUCH in response.get_data(as_text=True)
+    assert the_purchase(app, ws_a).amount == 600 and contact_row(app, ws_a, ann).lifetime_value == 600
+
+
+def test_a_won_deals_discounted_line_stays_editable(app, client, auth, ws_a):
+    """A won deal's line records its unit price after the discount to the cent and its net amount,
+    which may be a cent above their product (3 at 1.00 less 33.6% is 1.99; 3 x 0.66 is 1.98): its
+    purchase is saved again as it is."""
+    ann = make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": TODAY, "product": "Cups", "quantity": "3", "unit_price": "0.66", "amount": "1.99"}
+    assert post(client, purchases_url(ws_a, ann), data).status_code == 303
+    assert post(client, purchases_url(ws_a, ann), {**data, "amount": "2.00"}).status_code == 422  # no price gives it
+    assert the_purchase(app, ws_a).amount == Decimal("1.99")
+
+
+def test_a_company_purchase_above_quantity_times_price_is_refused(app, client, auth, ws_a):
+    acme = make_company(app, ws_a, "Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    data = {"buyer": "", "purchased_on": TODAY, "product": "Fleet", "quantity": "2", "unit_price": "25",
+            "amount": "500"}  # fmt: skip
+    section = {"HX-Request": "true", "HX-Target": "company-purchases"}
+    response = post(client, f"/w/{ws_a.slug}/companies/{acme}/purchases/", data, headers=section)
+    assert response.status_code == 422 and TOO_MUCH in response.get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 0
+
+
+def test_an_import_row_paid_above_quantity_times_price_is_a_bad_row(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    text = ("Date,Email,Product,Quantity,Unit price,Amount\n"
+            f"{TODAY},ann@example.com,Tea,1,10.00,100000\n"
+            f"{TODAY},ann@example.com,Cups,3,0.66,1.99\n"
+            f"{TODAY},ann@example.com,Pot,2,30.00,50\n")  # fmt: skip
+    import_id, dry_run = import_purchases(app, client, ws_a, text)
+    assert "The amount is more than quantity times unit price: write what was paid after any discount." in dry_run
+    assert job_of(app, ws_a, import_id).invalid_count == 1
+    assert purchases_of(app, ws_a) == {
+        "Cups": (Decimal("1.99"), "USD", Decimal("1.99")),
+        "Pot": (Decimal("50.00"), "USD", Decimal("50.00")),
+    }
+
+
+def test_an_import_row_too_large_for_a_purchase_is_a_bad_row_not_a_failed_import(app, client, auth, ws_a):
+    """A quantity above the form's 999,999,999, or quantity times price above the largest amount, made
+    PostgreSQL refuse the insert (numeric field overflow): the whole import failed, and SQLite kept them."""
+    make_contact(app, ws_a, "Ann", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    text = ("Date,Email,Product,Quantity,Unit price\n"
+            f"{TODAY},ann@example.com,Tea,5000000000,1.00\n"
+            f"{TODAY},ann@example.com,Cups,999999,9999999999\n"
+            f"{TODAY},ann@example.com,Pot,2,3.50\n")  # fmt: skip
+    import_id, dry_run = import_purchases(app, client, ws_a, text)
+    assert "5000000000 is not a possible quantity." in dry_run
+    assert "Quantity times unit price is too large." in dry_run
+    job = job_of(app, ws_a, import_id)
+    assert (job.status, job.created_count, job.invalid_count) == ("done", 1, 2)
+    assert purchases_of(app, ws_a) == {"Pot": (Decimal("7.00"), "USD", Decimal("7.00"))}
