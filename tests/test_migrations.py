@@ -527,3 +527,32 @@ def test_0053_ends_all_but_the_latest_of_the_imports_running_together(app, clien
     auth.login(ws.email, ws.password)
     page = client.get(imports_url(ws, str(older))).get_data(as_text=True)
     assert "The import stopped before the end; the rows before it were kept (undo removes them)." in page
+
+
+def test_0056_widens_the_customer_sums_and_keeps_the_contacts_search(app, client, auth):
+    """0056 widens contacts' sums of purchases to Numeric(18, 2); on SQLite it copies the table, and
+    the triggers keeping the search index come back with it: contacts are still found, new ones too."""
+    from decimal import Decimal
+
+    from tests.factories import make_contact, make_purchase, make_workspace
+
+    ws = make_workspace(app, "Old Co", "owner@old.example.com")
+    ann = make_contact(app, ws, "Annabel Lee")
+    make_purchase(app, ws, ann, amount=Decimal("999999999999.99"))
+    with app.app_context():
+        downgrade(revision="0055")
+        upgrade()
+        engine = owner_engine(app)
+        with engine.connect() as connection:
+            columns = {c["name"]: c["type"] for c in sa.inspect(connection).get_columns("contacts")}
+        if engine is not db.engine:
+            engine.dispose()
+    assert [
+        (columns[name].precision, columns[name].scale) for name in ("lifetime_value", "value_12m", "value_prev_12m")
+    ] == [(18, 2)] * 3
+    make_purchase(app, ws, ann, amount=Decimal("999999999999.99"))  # beyond the old Numeric(14, 2)
+    make_contact(app, ws, "Annika Berg")
+    auth.login(ws.email, ws.password)
+    page = client.get(f"/w/{ws.slug}/contacts/?q=anna&cols=value").get_data(as_text=True)
+    assert "Annabel Lee" in page and "$1,999,999,999,999.98" in page
+    assert "Annika Berg" in client.get(f"/w/{ws.slug}/contacts/?q=annik").get_data(as_text=True)

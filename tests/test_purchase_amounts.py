@@ -1,10 +1,11 @@
 """A purchase's amount: quantity times unit price to the cent (half up) when none is given, stored,
 compared and logged as such, so it keeps following the quantity and price; "Amount paid" (after a
 discount) is never more than quantity times unit price, on the forms and in an import, which also
-refuses a row too large for a purchase."""
+refuses a row too large for a purchase; and a customer's sums hold many purchases of the largest
+amount (Numeric(18, 2))."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -164,6 +165,29 @@ def test_an_import_row_paid_above_quantity_times_price_is_a_bad_row(app, client,
         "Cups": (Decimal("1.99"), "USD", Decimal("1.99")),
         "Pot": (Decimal("50.00"), "USD", Decimal("50.00")),
     }
+
+
+def test_a_customer_who_bought_more_than_a_purchase_may_hold_is_saved_and_shown(app, client, auth, ws_a):
+    """Each purchase may be up to 999,999,999,999.99; the customer's sums (lifetime, 12 months, the
+    12 months before) hold many such: PostgreSQL refused a second one (numeric field overflow, a 500)."""
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)
+    make_purchase(app, ws_a, ann, "Plant", amount=Decimal("999999999999.99"), on=date.today() - timedelta(days=400))
+    make_purchase(app, ws_a, ann, "Plant", amount=Decimal("999999999999.99"), on=date.today() - timedelta(days=500))
+    auth.login(ws_a.email, ws_a.password)
+    data = {"purchased_on": TODAY, "product": "Plant", "quantity": "1", "unit_price": "999999999999.99"}
+    for _ in range(2):
+        assert post(client, purchases_url(ws_a, ann), data).status_code == 303
+    contact = contact_row(app, ws_a, ann)
+    assert contact.lifetime_value == Decimal("3999999999999.96")
+    assert contact.value_12m == contact.value_prev_12m == Decimal("1999999999999.98")
+    assert contact.tier == "A"
+    page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert "$3,999,999,999,999.96" in page
+    listed = client.get(f"/w/{ws_a.slug}/contacts/?cols=value&sort=value").get_data(as_text=True)
+    assert "$3,999,999,999,999.96" in listed
+    company = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
+    assert "$3,999,999,999,999.96" in company
 
 
 def test_an_import_row_too_large_for_a_purchase_is_a_bad_row_not_a_failed_import(app, client, auth, ws_a):

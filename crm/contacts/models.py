@@ -136,9 +136,9 @@ class Contact(TenantScoped, AddressMixin, Timestamps, db.Model):
     lifecycle: so.Mapped[str] = so.mapped_column(sa.String(10), default="lead")
     last_activity_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_purchase_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    lifetime_value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2), default=Decimal("0"))
-    value_12m: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2), default=Decimal("0"), server_default="0")
-    value_prev_12m: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2), default=Decimal("0"), server_default="0")
+    lifetime_value: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(18, 2), default=Decimal("0"))
+    value_12m: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(18, 2), default=Decimal("0"), server_default="0")
+    value_prev_12m: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(18, 2), default=Decimal("0"), server_default="0")
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # indexed per dialect: crm/search.py
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     custom: so.Mapped[dict] = so.mapped_column(CustomValues, default=dict, server_default="{}")
