@@ -210,6 +210,14 @@
     Array.from(new Set(data.keys())).forEach(function (key) {
       if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
     });
+    // A choice of boxes sends its marker (data-when-none: "cols=none") only when no box is ticked, so
+    // the server tells "none ticked" from "no choice made" and the address says no more than it needs.
+    form.querySelectorAll("input[data-when-none]").forEach(function (marker) {
+      var values = data.getAll(marker.name);
+      if (values.length < 2) return;
+      data.delete(marker.name);
+      values.forEach(function (value) { if (value !== marker.value) data.append(marker.name, value); });
+    });
   });
 
   // The suggestions of a field of several tags (data-comma-list): a browser matches a datalist's

@@ -572,6 +572,40 @@ def test_sorts_filters_and_columns_stay_in_the_url_and_pages(app, client, auth, 
     assert odd.status_code == 200 and odd.get_data(as_text=True).count('<tr id="contact-') == PER_PAGE
 
 
+def test_unticking_every_column_leaves_the_name_alone_in_the_url_exports_and_views(app, client, auth, ws_a):
+    """The Columns fieldset sends ``cols=none`` when no box is ticked: the list shows the name alone
+    (always there), where no ``cols`` at all (a fresh list, an old link) gives the default columns.
+    Reloaded, exported or saved as a view, the choice stays. Without JavaScript the marker comes with
+    the ticked boxes too, and is ignored then."""
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], company="Acme Ltd")
+    auth.login(ws_a.email, ws_a.password)
+    fresh = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert '<input type="hidden" name="cols" value="none" data-when-none>' in fresh
+    assert 'id="col-company" name="cols" value="company" checked' in fresh and "ann@example.com" in fresh
+    none_ticked = client.get(contacts_url(ws_a) + "?q=&cols=none").get_data(as_text=True)  # what the form sends then
+    assert re.findall(r'<th scope="col">([^<]*)</th>', none_ticked) == ["Name"]
+    assert "Ann Lee" in none_ticked and "ann@example.com" not in none_ticked and "Acme Ltd" not in none_ticked
+    assert not re.search(r'name="cols" value="\w+" checked', none_ticked)
+    results = {"HX-Request": "true", "HX-Target": "contact-results"}
+    partial = client.get(contacts_url(ws_a) + "?q=&cols=none", headers=results)
+    assert "ann@example.com" not in partial.get_data(as_text=True)
+    export_link = re.search(r'href="([^"]*/export\.csv[^"]*)"', none_ticked).group(1).replace("&amp;", "&")
+    assert "cols=none" in export_link
+    rows = export_rows(client.get(export_link))
+    assert rows == [["Name"], ["Ann Lee"]]
+    # Saved as a view, it opens with the name alone again.
+    in_list = {**VIEWS, "HX-Current-URL": f"http://localhost{contacts_url(ws_a)}?cols=none"}
+    panel = post(client, f"/w/{ws_a.slug}/contacts/views/", {"q": "", "cols": "none", "name": "Names only"},
+                 headers=in_list).get_data(as_text=True)  # fmt: skip
+    link = panel.split(">Names only<")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert link == f"{contacts_url(ws_a)}?cols=none"
+    assert "ann@example.com" not in client.get(link).get_data(as_text=True)
+    without_javascript = client.get(contacts_url(ws_a) + "?cols=none&cols=email").get_data(as_text=True)
+    assert re.findall(r'<th scope="col">([^<]*)</th>', without_javascript) == ["Name", "Email"]
+    # An old link naming only a column that is no more still opens with the defaults.
+    assert "ann@example.com" in client.get(contacts_url(ws_a) + "?cols=shoe_size").get_data(as_text=True)
+
+
 def export_rows(response) -> list[list[str]]:
     import csv
     import io

@@ -38,6 +38,10 @@ COLUMNS = {
     "created": _l("Added"),
 }
 DEFAULT_COLUMNS = ("company", "email", "phone", "owner", "lifecycle")
+# ``cols=none``, which the Columns fieldset sends when no box is ticked (static/app.js drops it from
+# the address otherwise; without JavaScript it comes with the ticked ones and is ignored): a choice
+# was made, so the list shows the name alone, where no ``cols`` at all gives the defaults.
+NO_COLUMNS = "none"
 SENSITIVE_COLUMNS = ("phone",)
 DATE_FILTERS = ("created_from", "created_to", "active_from", "active_to")
 # The day filters as the lists' filter panels name them (the companies' list has the first two).
@@ -113,6 +117,8 @@ class ListState:
         owner = args.get("owner", "")
         asked = args.getlist("cols")
         columns = tuple(c for c in COLUMNS if c in asked) + tuple(c for c in asked if CUSTOM_NAME.fullmatch(c))
+        if not columns and NO_COLUMNS not in asked:  # no choice made (or only columns gone since): the defaults
+            columns = DEFAULT_COLUMNS
         custom = tuple(
             (name[3:], value.strip()[:100])
             for name, value in args.items()
@@ -130,7 +136,7 @@ class ListState:
             company=digits(args.get("company")),
             **{name: day_arg(args.get(name, "")) for name in DATE_FILTERS},
             sort=one_of("sort", SORTS) or "newest",
-            columns=columns or DEFAULT_COLUMNS,
+            columns=columns,
             custom=custom,
             unreadable=unreadable_days(args, DATE_FILTERS),
         )
@@ -154,7 +160,7 @@ class ListState:
             value = getattr(self, f.name)
             if f.name == "columns":
                 if value != DEFAULT_COLUMNS:
-                    args["cols"] = list(value)
+                    args["cols"] = list(value) or [NO_COLUMNS]
             elif f.name == "custom":
                 args.update({f"cf_{key}": text for key, text in value})
             elif f.name == "sort":
