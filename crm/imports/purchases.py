@@ -32,7 +32,7 @@ from crm.imports.work import RowWork, insert_rows
 from crm.jobs import enqueue
 from crm.purchases.forms import MAX_QUANTITY
 from crm.purchases.models import Purchase
-from crm.purchases.service import CENT, computed_amount, most_paid
+from crm.purchases.service import CENT, computed_amount
 from crm.workspaces.models import Membership, Workspace
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,6 @@ def _settle(row: PurchaseRow, columns: list[Column], context: RowContext) -> Non
             row.problems.append((header["unit_price"], _l("Quantity times unit price is too large.")))
     elif unit_price is None:
         row.fields["unit_price"] = (amount / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
-    elif amount > most_paid(quantity, unit_price):  # as the purchase form refuses it: a slipped decimal point
-        row.problems.append((header["amount"], _l("The amount is more than quantity times unit price: write what "
-                                                  "was paid after any discount.")))  # fmt: skip
     if not (row.keys or row.company):
         row.problems.append((None, _l("Nothing in this row says whose purchase it is.")))
 

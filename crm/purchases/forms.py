@@ -12,7 +12,7 @@ from crm.deals.customers import PickedField
 from crm.form_fields import AmountField, PastDay, QuantityField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
-from crm.purchases.service import computed_amount, most_paid
+from crm.purchases.service import computed_amount
 from crm.workspaces.service import currency_choices
 
 MAX_MONEY = Decimal("999999999999.99")
@@ -103,16 +103,6 @@ class PurchaseForm(FlaskForm):
             return
         if self.quantity.data * field.data > MAX_MONEY:
             raise ValidationError(_l("Quantity times unit price is too large."))
-
-    def validate_amount(self, field):
-        quantity, unit_price = self.quantity, self.unit_price
-        if field.errors or field.data is None or quantity.errors or unit_price.errors:
-            return
-        if quantity.data is None or unit_price.data is None:
-            return
-        if field.data > most_paid(quantity.data, unit_price.data):  # a slipped decimal point, say
-            raise ValidationError(_l("Amount paid is more than quantity times unit price: enter what was paid after "
-                                     "any discount, or leave it empty."))  # fmt: skip
 
     def service_data(self) -> dict:
         return {

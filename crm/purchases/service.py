@@ -3,7 +3,7 @@ contact's purchase re-classifies the contact and is audited on it; a company's i
 company. The caller commits."""
 
 from datetime import date
-from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from crm.audit import service as audit
 from crm.contacts import classification
@@ -13,7 +13,6 @@ from crm.purchases.models import Purchase
 
 FIELDS = ("purchased_on", "product", "quantity", "unit_price", "amount", "currency", "base_amount")
 CENT = Decimal("0.01")  # amounts are kept to the cent (Numeric(14, 2)), whatever the currency
-HALF_CENT = Decimal("0.005")
 
 
 def computed_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
@@ -21,15 +20,6 @@ def computed_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
     purchase is worth when no amount is given. Stored, compared and logged as such, so that a
     computed amount never reads back as one typed by hand (0.333 kg at 1.00 is 0.33)."""
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def most_paid(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """The most a purchase of ``quantity`` at ``unit_price`` may have been paid: "Amount paid" is
-    what was paid after a discount, never more than quantity times unit price. A unit price is kept
-    to the cent, so the amount of any price that rounds to it is taken (below ``unit_price`` plus
-    half a cent): a won deal's discounted line records its net unit price to the cent and its net
-    amount, which may be a cent or so above their product (3 at 0.664 is 1.99, at 0.66 1.98)."""
-    return (quantity * (unit_price + HALF_CENT)).quantize(CENT, rounding=ROUND_HALF_DOWN)
 
 
 def add_purchase(contact: Contact, workspace, data: dict, today: date) -> Purchase:
