@@ -20,7 +20,7 @@ from crm.search import fold
 from crm.tenancy import workspace_scope
 from crm.workspaces.models import Membership, Workspace
 from tests.conftest import IS_POSTGRES, owner_engine
-from tests.factories import default_pipeline, make_company, make_contact, make_deal
+from tests.factories import default_pipeline, make_company, make_contact, make_deal, make_product
 
 LATIN = ["acme tea", "Ärzte Verlag", "Baker", "Zen Tea"]
 # Pinyin on PostgreSQL (chén, lǐ, zhāng); by code point on SQLite (the characters' radical and strokes).
@@ -166,3 +166,11 @@ def test_name_pages_start_in_the_name_index_after_their_cursor(app, ws_a, table)
     else:
         assert all("TEMP B-TREE" not in plan for plan in plans), plans
         assert "name>?" in plans[1], plans[1]
+
+
+def test_the_catalogue_lists_products_as_people_read_their_names(app, client, auth, ws_a):
+    for name in ["Zen Tea", *CHINESE[::-1], "Baker", "acme tea", "Ärzte Verlag"]:
+        make_product(app, ws_a, name)
+    auth.login(ws_a.email, ws_a.password)
+    page = client.get(f"/w/{ws_a.slug}/settings/products/").get_data(as_text=True)
+    assert re.findall(r'<th scope="row"><a href="[^"]+/products/\d+">([^<]+)</a>', page) == LATIN + CHINESE

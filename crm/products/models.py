@@ -26,7 +26,7 @@ class Product(TenantScoped, Timestamps, db.Model):
     __scoped_table_args__ = (
         # NULLs are distinct on both databases: products without a SKU do not collide.
         sa.UniqueConstraint("workspace_id", "sku"),
-        sa.Index("ix_products_workspace_id_name", "workspace_id", "name"),
+        # The name order's index, (workspace_id, name COLLATE human, id), is made by migration 0057.
         sa.CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         sa.CheckConstraint("tax_rate BETWEEN 0 AND 100", name="tax_rate_range"),
     )

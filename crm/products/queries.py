@@ -1,6 +1,6 @@
-"""Read queries of the catalogue: its list, a page at a time by name (keyset on name and id, the
-``(workspace_id, name)`` index), searched by words of the name or the SKU (their search text, accents
-folded as contacts' are: crm.search)."""
+"""Read queries of the catalogue: its list, a page at a time by name as people read it (keyset on
+name and id in the ``human`` collation, crm/sorting.py: the index of migration 0057), searched by
+words of the name or the SKU (their search text, accents folded as contacts' are: crm.search)."""
 
 import sqlalchemy as sa
 
@@ -8,6 +8,7 @@ from crm.extensions import db
 from crm.pagination import Page, keyset
 from crm.products.models import Product
 from crm.search import matching
+from crm.sorting import by_name
 
 PER_PAGE = 50
 
@@ -18,4 +19,4 @@ def products_page(q: str, status: str, after: str | None) -> Page:
                          phone_digits=False)  # fmt: skip
     if status in ("active", "inactive"):
         statement = statement.where(Product.active.is_(status == "active"))
-    return keyset(db.session, statement, [Product.name, Product.id], after, PER_PAGE, descending=False)
+    return keyset(db.session, statement, [by_name(Product.name), Product.id], after, PER_PAGE, descending=False)

@@ -14,6 +14,7 @@ from crm.audit import service as audit
 from crm.deals.models import OPEN, Deal
 from crm.extensions import db
 from crm.products.models import DealItem, Product
+from crm.sorting import by_name
 
 PRODUCT_FIELDS = ("name", "sku", "unit_price", "currency", "tax_rate")
 ITEM_FIELDS = ("name", "quantity", "unit_price", "discount_percent", "tax_rate")
@@ -174,7 +175,7 @@ def purchase_rows(deal_id: int, purchased_on) -> list[dict]:
 def offered_products(currency: str | None = None, limit: int = 500) -> list[Product]:
     """Active products by name, for the line form (those of ``currency`` first when given)."""
     statement = sa.select(Product).where(Product.active.is_(True))
-    order = [Product.name, Product.id]
+    order = [by_name(Product.name), Product.id]
     if currency:
         order.insert(0, sa.case((Product.currency == currency, 0), else_=1))
     return list(db.session.scalars(statement.order_by(*order).limit(limit)))
