@@ -74,7 +74,7 @@ def _init_extensions(app: Flask) -> None:
     app.teardown_request(transactions.end_read_only_transaction)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            _sqlite_pragmas(db.engine)
+            sqlite_connections(db.engine)
 
     from crm.activities import models as _activity_models  # noqa: F401
     from crm.audit import models as _audit_models  # noqa: F401  (register mappers)
@@ -95,7 +95,10 @@ def _init_extensions(app: Flask) -> None:
     from crm.workspaces import models as _workspace_models  # noqa: F401
 
 
-def _sqlite_pragmas(engine: sa.Engine) -> None:
+def sqlite_connections(engine: sa.Engine) -> None:
+    """What each SQLite connection of ``engine`` is set up with: the app's, and the migrations' own
+    (migrations/env.py), since an index in the ``human`` collation cannot be written without it."""
+
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()

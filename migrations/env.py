@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
+from crm import sqlite_connections
 from crm.search import is_search_index
 
 config = context.config
@@ -20,7 +21,10 @@ target_metadata = current_app.extensions["migrate"].db.metadata
 def _engine() -> sa.Engine:
     url = current_app.config.get("MIGRATION_DATABASE_URL")
     if url:
-        return sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        if engine.dialect.name == "sqlite":
+            sqlite_connections(engine)
+        return engine
     return current_app.extensions["migrate"].db.engine
 
 

@@ -556,3 +556,16 @@ def test_0056_widens_the_customer_sums_and_keeps_the_contacts_search(app, client
     page = client.get(f"/w/{ws.slug}/contacts/?q=anna&cols=value").get_data(as_text=True)
     assert "Annabel Lee" in page and "$1,999,999,999,999.98" in page
     assert "Annika Berg" in client.get(f"/w/{ws.slug}/contacts/?q=annik").get_data(as_text=True)
+
+
+def test_migrations_run_on_a_sqlite_file_given_as_the_migration_url(tmp_path):
+    """The migrations' own engine (MIGRATION_DATABASE_URL, as bench/ and a separate owner use) gets the
+    SQLite functions and collation the app's has: migration 0055's name index needs ``human``."""
+    from crm import create_app
+
+    url = f"sqlite:///{tmp_path / 'kehu.sqlite3'}"
+    app = create_app({"KEHU_ENV": "development", "SQLALCHEMY_DATABASE_URI": url, "MIGRATION_DATABASE_URL": url})
+    with app.app_context():
+        upgrade()
+        names = db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'index'")).all()
+    assert {"ix_contacts_name_order", "ix_products_name_order"} <= set(names)
