@@ -5,12 +5,17 @@ import time
 from datetime import date, datetime
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook
 
 from crm.custom_fields.service import FieldDef
+from crm.extensions import db
 from crm.imports.contact_rows import Invalid, country_cell, parse_date
 from crm.imports.fields import guess
+from crm.imports.models import Import
 from crm.imports.reader import UnreadableFile, count_rows, layout_of, rows
+from crm.tenancy import workspace_scope
+from tests.test_imports import import_id_of, job_of, upload
 
 TEXT = "姓名;公司\n王小明;上海贸易有限公司\nJosé Müller;Café Zürich\n"
 
@@ -232,3 +237,49 @@ def test_the_header_is_the_first_row_with_something_in_it(app, tmp_path):
         assert count_rows(path, layout) == 1
     assert layout.headers == ["姓名", "邮箱", "手机"] and mapping == ["name", "email", "phone"]
     assert found == [(4, ["王小明", "w@example.com", "13800138000"])]
+
+
+def test_a_csv_file_of_more_than_200_columns_is_refused(app, client, auth, ws_a):
+    """A 169 KB header of 20,000 columns was taken, and every view of the import page then had 20,000
+    selects (25 MB of HTML, 15 s)."""
+    auth.login(ws_a.email, ws_a.password)
+    wide = ",".join(f"c{index}" for index in range(20_000)) + "\n" + ",".join("x" for _ in range(20_000)) + "\n"
+    started = time.perf_counter()
+    response = upload(client, ws_a, wide)
+    assert time.perf_counter() - started < 3
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert ("This file has 20,000 columns; an import reads at most 200. Delete the columns you do not need and "
+            "upload the file again.") in page  # fmt: skip
+    two_hundred = ",".join(f"Field {index}" for index in range(1, 201)) + "\nAnn\n"
+    assert len(job_of(app, ws_a, import_id_of(upload(client, ws_a, two_hundred))).headers) == 200
+    one_more = ",".join(f"Field {index}" for index in range(1, 201)) + "\nAnn" + "," * 199 + ",x\n"  # under no header
+    assert upload(client, ws_a, one_more).status_code == 303  # cells past the header are never read
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Import.id))) == 2
+
+
+def test_csv_columns_blank_to_the_right_are_left_out(app, tmp_path):
+    """As in a sheet: a header ending in 20,000 delimiters is two columns, not 20,002."""
+    path = tmp_path / "people.csv"
+    path.write_text("Name,Email" + "," * 20_000 + "\nAnn,ann@example.com,,note\nBo,bo@example.com\n", "utf-8")
+    with app.test_request_context():
+        layout, found = read(path)
+    assert layout.headers == ["Name", "Email", "Column 3", "Column 4"]
+    assert found[1] == (3, ["Bo", "bo@example.com"])
+    path.write_text("Name,Email" + "," * 20_000 + "\n" + "x," * 20_000 + "\n", "utf-8")
+    with app.test_request_context(), pytest.raises(UnreadableFile, match="This file has 20,000 columns"):
+        layout_of(path, "csv")
+
+
+def test_a_line_of_millions_of_delimiters_is_refused_without_reading_it_whole(app, client, auth, ws_a):
+    """A 50 MB line with no line break was read whole and made 26 million cells (20 s, 700 MB)."""
+    auth.login(ws_a.email, ws_a.password)
+    started = time.perf_counter()
+    response = upload(client, ws_a, "a," * 1_100_000)
+    assert time.perf_counter() - started < 3
+    assert response.status_code == 422
+    assert ("Row 1 is longer than 2,097,152 characters, too long to be a row of a table. Check the file in a "
+            "spreadsheet program and upload it again.") in response.get_data(as_text=True)  # fmt: skip
+    long_note = "Name,Note\nAnn," + "x" * 1_000_000 + "\n"  # long, but a cell the csv module takes
+    assert upload(client, ws_a, long_note).status_code == 303

@@ -2,15 +2,22 @@
 blank rows, stray cells far to the right."""
 
 import io
+import os
 import re
 import time
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from crm.imports.reader import layout_of, rows
+from crm.extensions import db
+from crm.imports.models import Import
+from crm.imports.reader import Layout, UnreadableFile, layout_of, rows
+from crm.tenancy import workspace_scope
 from tests.conftest import post
 from tests.test_imports import check, contacts_of, import_id_of, imports_url, job_of
 
@@ -259,3 +266,155 @@ def test_a_merged_row_with_no_table_below_it_stays_the_header(app, tmp_path):
         assert layout.headers[0] == "邮箱" and [number for number, _cells in found] == [2, 3]
         layout, found = read(saved(title_only, tmp_path / "title.xlsx"))
         assert layout.headers == ["客户名单 2026"] * 4 and found == []
+
+
+def _rewritten(book: Workbook, sheet_xml=None, extra_parts=()) -> bytes:
+    """The workbook saved, its first sheet's XML changed by ``sheet_xml`` and parts added (name, bytes)."""
+    buffer, out = io.BytesIO(), io.BytesIO()
+    book.save(buffer)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml" and sheet_xml:
+                data = sheet_xml(data)
+            dst.writestr(item.filename, data)
+        for name, data in extra_parts:
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+def people_book() -> Workbook:
+    book = Workbook()
+    book.active.append(["Name", "Email"])
+    book.active.append(["Ann", "ann@example.com"])
+    return book
+
+
+def test_a_dimension_claiming_16384_columns_is_not_read_cell_by_cell(app, client, auth, ws_a, monkeypatch):
+    """A 5 KB file whose <dimension> says A1:XFD3000 had openpyxl make 16,384 cells of each of its 3,000
+    rows in the upload request (49 million; a million rows ~20 min), and again in the check and the import."""
+    import crm.imports.reader as reader
+
+    def claims(data: bytes) -> bytes:
+        data = re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:XFD3000"/>', data)
+        row = b'<row r="3000"><c r="A3000" t="inlineStr"><is><t>Bo</t></is></c></row>'
+        return data.replace(b"</sheetData>", row + b"</sheetData>")
+
+    data = _rewritten(people_book(), claims)
+    assert len(data) < 6_000
+    calls = 0
+    original = reader._cell_text
+
+    def counted(value):
+        nonlocal calls
+        calls += 1
+        return original(value)
+
+    monkeypatch.setattr(reader, "_cell_text", counted)
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload_book(client, ws_a, io.BytesIO(data), "claims.xlsx"))
+    assert job_of(app, ws_a, import_id).headers == ["Name", "Email"]
+    assert calls < 1_000
+    check(client, app, ws_a, import_id)
+    assert job_of(app, ws_a, import_id).rows_total == 2
+    assert calls < 2_000
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert set(contacts_of(app, ws_a)) == {"Ann", "Bo"}
+
+
+def test_rows_past_excels_last_are_not_read(app, tmp_path):
+    """A row numbered 2,000,000,000 had the header's sample (and the import) walk two billion missing rows."""
+    row = b'<row r="2000000000"><c r="A2000000000" t="inlineStr"><is><t>Bo</t></is></c></row>'
+    data = _rewritten(people_book(), lambda xml: xml.replace(b"</sheetData>", row + b"</sheetData>"))
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(data)
+    started = time.perf_counter()
+    with app.app_context():
+        layout, found = read(path)
+    assert time.perf_counter() - started < 5
+    assert (layout.headers, found) == (["Name", "Email"], [(2, ["Ann", "ann@example.com"])])
+
+
+STRINGS_TYPE = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')  # fmt: skip
+STRINGS_RELATION = (b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')  # fmt: skip
+
+
+def with_shared_strings(entries: list[bytes], level: int = 6) -> bytes:
+    """A workbook whose A1 and B1 are its shared strings 0 and 1 (Name, Email), then ``entries``."""
+    buffer, out = io.BytesIO(), io.BytesIO()
+    book = Workbook()
+    book.active.append(["x", "y"])
+    book.save(buffer)
+    table = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    table += b"<si><t>Name</t></si><si><t>Email</t></si>" + b"".join(entries) + b"</sst>"
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", STRINGS_TYPE)
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", STRINGS_RELATION)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<c r="A1" t="inlineStr"><is><t>x</t></is></c>', b'<c r="A1" t="s"><v>0</v></c>', data)
+                data = re.sub(rb'<c r="B1" t="inlineStr"><is><t>y</t></is></c>', b'<c r="B1" t="s"><v>1</v></c>', data)
+            dst.writestr(item.filename, data)
+        dst.writestr("xl/sharedStrings.xml", table)
+    return out.getvalue()
+
+
+def refused_upload(client, ws, data: bytes, message: str):
+    response = upload_book(client, ws, io.BytesIO(data), "customers.xlsx")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def stored_files(app) -> list:
+    folder = Path(app.config["UPLOAD_DIR"]) / "imports"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_a_workbook_that_unpacks_to_far_more_than_it_weighs_is_refused(app, client, auth, ws_a):
+    """Read-only openpyxl still reads the shared strings whole: a 50 KB upload held a million of them
+    (17 MB of XML, 20 s), a 1.65 MB one 1 GB (+1.1 GB of memory), in the upload request."""
+    import openpyxl.reader.excel as excel
+
+    bomb = with_shared_strings([b"<si><t>aa</t></si>" * 1_000_000], level=9)
+    assert len(bomb) < 60_000
+    auth.login(ws_a.email, ws_a.password)
+    before = stored_files(app)
+    read = []
+    original = excel.read_string_table
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(excel, "read_string_table", lambda source: read.append(1) or original(source))
+        refused_upload(client, ws_a, bomb, "This file is too large once unpacked (18 MB); save it as CSV or split it.")
+    assert read == []
+    assert stored_files(app) == before
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count(Import.id))) == 0
+    with_strings = with_shared_strings([b"<si><t>Ann</t></si>"])
+    import_id = import_id_of(upload_book(client, ws_a, io.BytesIO(with_strings), "customers.xlsx"))
+    assert job_of(app, ws_a, import_id).headers == ["Name", "Email"]
+
+
+def test_the_unpacked_size_and_the_count_of_texts_have_limits(app, client, auth, ws_a, tmp_path, monkeypatch):
+    import crm.imports.reader as reader
+
+    auth.login(ws_a.email, ws_a.password)
+    entries = [b"<si><t>%d</t></si>" % number for number in range(998)]  # 1,000 with Name and Email
+    monkeypatch.setattr(reader, "SHARED_STRINGS_MAX", 1_000)
+    assert upload_book(client, ws_a, io.BytesIO(with_shared_strings(entries)), "ok.xlsx").status_code == 303
+    too_many = with_shared_strings([*entries, b"<x:si/>"])  # counted with a namespace prefix too
+    message = ("This file holds more than 1,000 different texts; an import reads at most that many from an XLSX "
+               "file. Save it as CSV or split it.")  # fmt: skip
+    refused_upload(client, ws_a, too_many, message)
+    path = tmp_path / "many.xlsx"
+    path.write_bytes(too_many)
+    with app.test_request_context(), pytest.raises(UnreadableFile, match="more than 1,000 different texts"):
+        list(rows(path, Layout("xlsx", ["Name", "Email"])))  # the check and the import read it again
+
+    book = people_book()
+    monkeypatch.setattr(reader, "UNPACKED_BYTES_MAX", 3 * 1024 * 1024)
+    big = _rewritten(book, extra_parts=[("docProps/custom.xml", os.urandom(3 * 1024 * 1024))])
+    refused_upload(client, ws_a, big, "This file is too large once unpacked (4 MB); save it as CSV or split it.")

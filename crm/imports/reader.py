@@ -6,6 +6,7 @@ import csv
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import islice
@@ -13,7 +14,10 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
+from openpyxl.packaging.manifest import Manifest
 from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
+from openpyxl.xml.functions import fromstring
 
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import lazy_number
@@ -35,7 +39,27 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 # the zh-CN long date, yyyy"年"m"月"d"日"); openpyxl knows only the English ones.
 EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
 MAX_COLUMNS = 200
+# A line longer than this is no row of a customer list (200 columns of 10,000 characters; twice the
+# longest cell the csv module takes, below): read whole, a 50 MB line of delimiters only took 20 s and
+# 700 MB to make 26 million cells before the header could be checked.
+LINE_CHARACTERS_MAX = 1 << 21
+SHEET_ROWS_MAX = 1_048_576  # Excel's last row: a row numbered beyond it is none Excel wrote
+# What an XLSX may unpack to. openpyxl streams the sheets (time, not memory) but reads the shared
+# strings (every distinct text of the workbook) whole, at ~20 µs and up to ~100 bytes an entry,
+# each time the file is opened: the upload, every view of the import page, the check and the import.
+# 500 MB is ten times the default 50 MB upload limit: an XLSX of real data unpacks to 3-10 times its
+# size, so a file refused holds more than a 50 MB CSV could. 500,000 distinct texts (a list of about
+# 100,000 customers) take ~10 s to read, a third of a web worker's 30 s.
+UNPACKED_BYTES_MAX = 500 * 1024 * 1024
+SHARED_STRINGS_BYTES_MAX = 100 * 1024 * 1024
+SHARED_STRINGS_MAX = 500_000
+# Real spreadsheet data compresses 5-20 to 1, a part written to be unpacked (a zip bomb) ~1,000 to 1;
+# a small part may compress as it likes (a sheet of one repeated row, a style table).
+RATIO_MAX = 100
+RATIO_FROM_BYTES = 10 * 1024 * 1024
+SHARED_STRING = re.compile(rb"<(?:[\w.-]+:)?si[\s/>]")
 WIDTH_SAMPLE = 50  # rows below the header that decide how many columns the sheet has
+WIDTH_ROWS = 1_000  # ... found among so many rows below it
 TITLE_ROWS_MAX = 10  # rows (titles and blank ones) looked through for a header below a title
 MERGE_CELL = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)[\"']")
 
@@ -77,10 +101,21 @@ def layout_of(path: Path, file_format: str) -> Layout:
     with path.open(encoding=encoding, newline="") as stream:
         delimiter = _delimiter_of(stream.read(SAMPLE))
     with path.open(encoding=encoding, newline="") as stream:
-        header = next((cells for cells in _csv_cells(stream, delimiter) if any(cells)), None)  # as rows() skips
-    if header is None:
-        raise UnreadableFile(_l("The file is empty."))
-    return Layout("csv", _headers(header), encoding, delimiter)
+        filled = (cells for cells in _csv_cells(stream, delimiter) if any(cells))  # as rows() skips
+        header = next(filled, None)
+        if header is None:
+            raise UnreadableFile(_l("The file is empty."))
+        # As in a sheet: columns blank in the header and in the rows just below are left out (a row
+        # of delimiters only would otherwise be thousands of columns); cells past the header are never read.
+        width = _width(header)
+        with suppress(UnreadableFile):  # a row below that cannot be read is told when the rows are
+            for cells in islice(filled, WIDTH_SAMPLE):
+                width = max(width, min(_width(cells), len(header)))
+    if width > MAX_COLUMNS:  # no column letters: past XFD (16,384) Excel has none, and a CSV may go further
+        raise UnreadableFile(_l("This file has %(count)s columns; an import reads at most %(limit)d. Delete the "
+                                "columns you do not need and upload the file again.",
+                                count=lazy_number(width), limit=MAX_COLUMNS))  # fmt: skip
+    return Layout("csv", _headers(header[:width]), encoding, delimiter)
 
 
 def rows(path: Path, layout: Layout) -> Iterator[tuple[int, list[str]]]:
@@ -189,6 +224,10 @@ class _QuoteRunsOn(Exception):
     pass
 
 
+class _LineTooLong(Exception):
+    pass
+
+
 def _records(stream, delimiter: str) -> Iterator[list[str]]:
     """csv.reader's records (row 1 the first), refused with the row's number at a quote never closed
     (a quoted cell running on over too many lines, or to the end of the file) or anything else the
@@ -204,13 +243,21 @@ def _records(stream, delimiter: str) -> Iterator[list[str]]:
             yield cells
     except _QuoteRunsOn:
         raise UnreadableFile(_quote_never_closed(number if record[2] else number + 1)) from None
+    except _LineTooLong:
+        raise UnreadableFile(_l("Row %(number)d is longer than %(characters)s characters, too long to be a row of a "
+                                "table. Check the file in a spreadsheet program and upload it again.",
+                                number=number + 1, characters=lazy_number(LINE_CHARACTERS_MAX))) from None  # fmt: skip
     except csv.Error as error:
         raise UnreadableFile(_l("Row %(number)d cannot be read as CSV. Check it in a spreadsheet program and "
                                 "upload the file again.", number=number + 1)) from error  # fmt: skip
 
 
 def _lines(stream, record: list) -> Iterator[str]:
-    for line in stream:
+    """The stream's lines; a line is read at most LINE_CHARACTERS_MAX + 1 characters at a time, so one
+    with no end (50 MB of delimiters) is refused without being held whole."""
+    while line := stream.readline(LINE_CHARACTERS_MAX + 1):
+        if len(line) > LINE_CHARACTERS_MAX:
+            raise _LineTooLong
         if record[0]:
             record[1] += len(line)
             if record[0] >= QUOTED_LINES_MAX or record[1] > QUOTED_CHARACTERS_MAX:
@@ -236,7 +283,7 @@ def _xlsx_layout(path: Path) -> Layout:
     workbook = _workbook(path)
     try:
         sheet = _sheet_to_read(workbook)
-        header = _xlsx_header(_sheet_rows(workbook, sheet))
+        header = _xlsx_header(sheet, _sheet_rows(workbook, sheet, MAX_COLUMNS + 1))
         several = len(workbook.worksheets) > 1
     finally:
         workbook.close()
@@ -255,17 +302,34 @@ def _sheet_to_read(workbook):
 
 
 def _has_a_value(sheet) -> bool:
-    return any(_cell_text(value) for values in sheet.iter_rows(values_only=True) for value in values)
+    values = sheet.iter_rows(max_row=SHEET_ROWS_MAX, max_col=MAX_COLUMNS + 1, values_only=True)
+    return any(row.count(None) != len(row) and any(map(_cell_text, row)) for row in values)
 
 
-def _xlsx_header(sheet_rows: Iterator[list[str]]) -> list[str]:
+def _xlsx_header(sheet, sheet_rows: Iterator[list[str]]) -> list[str]:
     """The first row with something in it, as wide as the last column filled in it or in the rows
-    just below (a stray cell far to the right would otherwise make thousands of columns)."""
-    filled = (cells for cells in sheet_rows if any(cells))
-    header = next(filled, None)
+    just below (a stray cell far to the right would otherwise make thousands of columns). The rows
+    come MAX_COLUMNS + 1 wide; those of them going further are read again, alone, to tell which
+    column to look at."""
+    numbered = enumerate(sheet_rows, start=1)
+    header = next(((number, cells) for number, cells in numbered if any(cells)), None)
     if header is None:
         raise UnreadableFile(_l("The file is empty."))
-    width = max(_width(cells) for cells in (header, *islice(filled, WIDTH_SAMPLE)))
+    below = islice(numbered, WIDTH_ROWS)  # not to the end of the sheet for a row a million rows down
+    sample = [header, *islice(((number, cells) for number, cells in below if any(cells)), WIDTH_SAMPLE)]
+    width = max(_width(cells) for _number, cells in sample)
+    numbers = {number for number, _cells in sample}
+    first, last = sample[0][0], sample[-1][0]
+    wide = (
+        _width(_texts(row))
+        for number, row in enumerate(sheet.iter_rows(min_row=first, max_row=last, values_only=True), start=first)
+        if number in numbers and len(row) > MAX_COLUMNS
+    )
+    _check_width(max(width, max(wide, default=0)))
+    return header[1][:width]
+
+
+def _check_width(width: int) -> None:
     if width > MAX_COLUMNS:
         raise UnreadableFile(
             _l(
@@ -274,7 +338,6 @@ def _xlsx_header(sheet_rows: Iterator[list[str]]) -> list[str]:
                 column=get_column_letter(width), count=width, limit=MAX_COLUMNS,
             )
         )  # fmt: skip
-    return header[:width]
 
 
 def _width(cells: list[str]) -> int:
@@ -292,19 +355,71 @@ def _xlsx_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
 
 def _workbook(path: Path):
     try:
+        _check_unpacked(path)
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except UnreadableFile:
+        raise
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as error:  # SyntaxError: bad XML
         raise UnreadableFile(_l("This is not an XLSX file that can be read.")) from error
+    for sheet in workbook.worksheets:
+        # Read-only openpyxl makes every row as wide and the sheet as long as its <dimension> says,
+        # which the file itself claims: A1:XFD1048576 would be 16,384 cells in each of a million rows.
+        # Without it each row is as wide as its last cell, and reading stops at the last row.
+        sheet.reset_dimensions()
     _read_east_asian_dates(workbook)
     return workbook
+
+
+def _check_unpacked(path: Path) -> None:
+    """Refuses a workbook that unpacks to far more than it weighs, before openpyxl reads any of it
+    (its shared strings whole, in memory). The sizes are the ones the zip declares; zipfile never
+    unpacks a part beyond its declared size."""
+    with zipfile.ZipFile(path) as archive:
+        parts = archive.infolist()
+        unpacked = sum(part.file_size for part in parts)
+        if unpacked > UNPACKED_BYTES_MAX or any(
+            part.file_size > RATIO_FROM_BYTES and part.file_size > RATIO_MAX * part.compress_size for part in parts
+        ):
+            raise UnreadableFile(_too_large(unpacked))
+        strings = Manifest.from_tree(fromstring(archive.read(ARC_CONTENT_TYPES))).find(SHARED_STRINGS)
+        if strings is None:
+            return
+        part = archive.getinfo(strings.PartName[1:])
+        if part.file_size > SHARED_STRINGS_BYTES_MAX:
+            raise UnreadableFile(_too_large(unpacked))
+        if _entries(archive, part) > SHARED_STRINGS_MAX:
+            raise UnreadableFile(_l("This file holds more than %(limit)s different texts; an import reads at most "
+                                    "that many from an XLSX file. Save it as CSV or split it.",
+                                    limit=lazy_number(SHARED_STRINGS_MAX)))  # fmt: skip
+
+
+def _too_large(unpacked: int):
+    return _l("This file is too large once unpacked (%(size)s MB); save it as CSV or split it.",
+              size=lazy_number(-(-unpacked // (1024 * 1024))))  # fmt: skip
+
+
+def _entries(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> int:
+    """The <si> entries of the shared strings, counted from the bytes (a tag is never cut at a "<",
+    as in _merged_ranges), up to one more than SHARED_STRINGS_MAX."""
+    count, tail = 0, b""
+    with archive.open(part) as source:
+        while (chunk := source.read(CHUNK)) and count <= SHARED_STRINGS_MAX:
+            text = tail + chunk
+            end = text.rfind(b"<") if b"<" in text else len(text)
+            count += len(SHARED_STRING.findall(text, 0, end))
+            tail = text[end:]
+    return count + len(SHARED_STRING.findall(tail))
 
 
 def _sheet_rows(workbook, sheet, width: int | None = None) -> Iterator[list[str]]:
     """Every row of the sheet from row 1 (blank ones too), a merged range's value in each of its cells,
     a title above the header read as a blank row."""
-    values = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
-    source = ([_cell_text(value) for value in row] for row in values)
-    yield from _titles_blanked(_with_merged_cells(source, _merged_ranges(workbook, sheet)))
+    values = sheet.iter_rows(min_row=1, max_row=SHEET_ROWS_MAX, max_col=width, values_only=True)
+    merged = _merged_ranges(workbook, sheet)
+    # A blank row as [] when no merged range can fill it: each of a million blank rows (a sheet whose
+    # header or last row is row 1,048,576) is then looked at in no time.
+    source = (_texts(row) for row in values) if merged else (_texts(row, blank=[]) for row in values)
+    yield from _titles_blanked(_with_merged_cells(source, merged))
 
 
 def _read_east_asian_dates(workbook) -> None:
@@ -335,6 +450,9 @@ def _with_merged_cells(source: Iterable[list[str]], merged: list) -> Iterator[tu
     """Excel shows a merged range's value in all its cells but stores it in the top left one only:
     a company merged over the rows of its three people belongs to each of them. With each row, whether
     it is a title: all it holds is one value merged across columns ("客户名单 2026" over the table)."""
+    if not merged:  # most sheets: nothing to do for each of their rows
+        yield from ((cells, False) for cells in source)
+        return
     waiting = sorted(merged, key=lambda bounds: bounds[1], reverse=True)
     open_ranges = []
     for number, cells in enumerate(source, start=1):
@@ -378,6 +496,14 @@ def _titles_blanked(source: Iterable[tuple[list[str], bool]]) -> Iterator[list[s
         break
     yield from held
     yield from (cells for cells, _title in source)
+
+
+def _texts(row: tuple, blank: list | None = None) -> list[str]:
+    """The cells' texts; a row with no value (or one openpyxl makes up for a row missing from the
+    file) as ``blank`` if given, without a call for each cell."""
+    if row.count(None) == len(row):
+        return [""] * len(row) if blank is None else blank
+    return [_cell_text(value) for value in row]
 
 
 def _cell_text(value) -> str:
