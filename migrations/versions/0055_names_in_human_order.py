@@ -12,7 +12,7 @@ must create them again.
 
 Revision ID: 0055
 Revises: 0054
-Create Date: 2026-12-20
+Create Date: 2026-12-07
 """
 
 from alembic import op
