@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
 from crm import create_app
+from crm.auth.shared_store import forget_everything
 from crm.custom_fields.service import forget_definitions
 from crm.extensions import db, limiter
 from crm.workspaces.service import forget_every_slug
@@ -191,6 +192,8 @@ def _cascaded_from_workspaces(connection) -> frozenset[str]:
 @pytest.fixture(autouse=True)
 def _clean_state(app):
     limiter.reset()
+    with app.app_context():
+        forget_everything()  # TOTP steps used, addresses locked out
     forget_every_slug()  # process caches of database state: the tables are emptied between tests
     forget_definitions()
     yield

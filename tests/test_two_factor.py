@@ -25,9 +25,7 @@ CODES = re.compile(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>")
 @pytest.fixture(autouse=True)
 def clock(app, monkeypatch):
     """A stopped clock in the middle of a 30-second step, so a code computed here is still the
-    server's current one when the request arrives; used codes are forgotten between tests."""
-    with app.app_context():
-        two_factor.forget_used_codes()
+    server's current one when the request arrives (used codes are forgotten between tests: conftest)."""
     now = SimpleNamespace(value=(time.time() // 30) * 30 + 15)
     monkeypatch.setattr(two_factor, "_now", lambda: now.value)
     return now

@@ -123,16 +123,21 @@ def create_session():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422
     account = service.user_for_login(form.email.data)
+    if account is None and (minutes := service.address_locked_minutes_left(form.email.data)):
+        return _locked_login_page(minutes)
     if account is not None and service.locked_minutes_left(account):
         # Refused even with the right password, which is not checked at all.
         _failed_attempt(account, counts=False)
-        return _locked_login_page(account)
+        return _locked_login_page(service.locked_minutes_left(account))
     user = service.authenticate(form.email.data, form.password.data)
     if user is None:
         # A wrong password for a real account is counted and logged in that account's workspaces;
-        # an unknown address belongs to nobody and is only rate-limited. Both read the same.
+        # an unknown address belongs to nobody: it is counted and locked out alike in the shared
+        # store, so that neither the message nor the lock-out tells the two apart.
         if account is not None and _failed_attempt(account):
-            return _locked_login_page(account)
+            return _locked_login_page(service.locked_minutes_left(account))
+        if account is None and service.record_failed_address(form.email.data):
+            return _locked_login_page(service.address_locked_minutes_left(form.email.data))
         form.form_errors.append(_("That email and password do not match an account."))
         return render_template("auth/login.html", form=form), 422
     next_url = _safe_next(request.args.get("next"))
@@ -155,8 +160,8 @@ def _failed_attempt(user: User, counts: bool = True) -> bool:
     return locked
 
 
-def _locked_login_page(user: User):
-    minutes = service.locked_minutes_left(user) or 1
+def _locked_login_page(minutes: int | None):
+    minutes = minutes or 1
     form = LoginForm(formdata=None)
     form.form_errors.append(
         ngettext(
@@ -205,7 +210,7 @@ def verify_two_factor():
     if service.locked_minutes_left(user):
         service.forget_pending_two_factor()
         _failed_attempt(user, counts=False)
-        return _locked_login_page(user)
+        return _locked_login_page(service.locked_minutes_left(user))
     form = TwoFactorLoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login_two_factor.html", form=form), 422
@@ -213,7 +218,7 @@ def verify_two_factor():
     if method is None:
         if _failed_attempt(user):
             service.forget_pending_two_factor()
-            return _locked_login_page(user)
+            return _locked_login_page(service.locked_minutes_left(user))
         form.code.errors.append(
             _("That code is not right. Try the newest code in your app, or one of your recovery codes.")
         )

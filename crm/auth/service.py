@@ -1,6 +1,7 @@
 """Accounts: sign-up, sign-in, passwords, password reset, session revocation, lock-out after
 repeated failures, the sign-in history and the half-way state of a two-factor sign-in."""
 
+import hashlib
 import math
 import time
 import unicodedata
@@ -15,6 +16,7 @@ from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from crm.auth.models import SignIn, User
+from crm.auth.shared_store import shared_store
 from crm.db import utcnow
 from crm.extensions import db
 from crm.mail import send_mail
@@ -111,6 +113,31 @@ def record_failed_attempt(user: User) -> bool:
         return False
     user.failed_logins = 0
     user.locked_until = utcnow() + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    return True
+
+
+# An address with no account is locked out as an account is, so that the lock-out message does not
+# tell which addresses have one: its wrong attempts are counted in the shared store (a day at most).
+def _address_keys(email: str) -> tuple[str, str]:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return f"login-failed/{digest}", f"login-locked/{digest}"
+
+
+def address_locked_minutes_left(email: str) -> int | None:
+    """As ``locked_minutes_left``, for an address that has no account."""
+    _count, lock = _address_keys(email)
+    if not shared_store().get(lock):
+        return None
+    return max(1, math.ceil((shared_store().get_expiry(lock) - time.time()) / 60))
+
+
+def record_failed_address(email: str) -> bool:
+    """As ``record_failed_attempt``, for an address that has no account."""
+    count, lock = _address_keys(email)
+    if shared_store().incr(count, expiry=86_400) < current_app.config["LOGIN_LOCKOUT_ATTEMPTS"]:
+        return False
+    shared_store().clear(count)
+    shared_store().incr(lock, expiry=current_app.config["LOGIN_LOCKOUT_MINUTES"] * 60)
     return True
 
 

@@ -22,11 +22,10 @@ from io import BytesIO
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask import current_app
-from limits.storage import Storage, storage_from_string
 from markupsafe import Markup
 
 from crm.auth.models import RecoveryCode, User
+from crm.auth.shared_store import shared_store
 from crm.db import utcnow
 from crm.extensions import db
 from crm.secrets import decrypt, encrypt
@@ -150,21 +149,7 @@ def _matching_step(secret: str, code: str) -> int | None:
 def _first_use(user: User, step: int) -> bool:
     # A code is accepted during three steps at most (90 s); one more step of margin.
     key = f"totp-used/{user.id}/{step}"
-    return _used_steps().incr(key, expiry=4 * STEP_SECONDS) == 1
-
-
-def _used_steps() -> Storage:
-    app = current_app._get_current_object()
-    storage = app.extensions.get("kehu.totp_used")
-    if storage is None:
-        uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-        storage = app.extensions.setdefault("kehu.totp_used", storage_from_string(uri, key_prefix="kehu-totp"))
-    return storage
-
-
-def forget_used_codes() -> None:
-    """Tests start every case with a clean slate (the app outlives them)."""
-    _used_steps().reset()
+    return shared_store().incr(key, expiry=4 * STEP_SECONDS) == 1
 
 
 # --- recovery codes ------------------------------------------------------------------------------
