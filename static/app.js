@@ -20,9 +20,20 @@
     toast.appendChild(close);
   }
 
+  // An error said again replaces the one still shown, and no more than three stay (the oldest go):
+  // they do not pile up over the page.
+  var MAX_ERRORS = 3;
+
   function showToast(level, message) {
     var region = document.getElementById("toasts");
     if (!region) return;
+    if (level === "error") {
+      var errors = [].slice.call(region.querySelectorAll(".toast.error"));
+      errors.filter(function (old) { return old.firstChild && old.firstChild.nodeValue === message; })
+        .forEach(function (old) { old.remove(); });
+      errors = [].slice.call(region.querySelectorAll(".toast.error"));
+      errors.slice(0, Math.max(0, errors.length - MAX_ERRORS + 1)).forEach(function (old) { old.remove(); });
+    }
     var toast = document.createElement("p");
     toast.className = "toast " + (level || "info");
     toast.textContent = message; // never innerHTML: messages may quote user input
@@ -408,6 +419,7 @@
     var results = search && search.querySelector(".quick-panel");
     if (results && results.childElementCount) {
       results.replaceChildren();
+      headerSearchShown(search);
       search.querySelector("input").focus();
       return;
     }
@@ -447,6 +459,23 @@
     if (!search || (event.relatedTarget && search.contains(event.relatedTarget))) return;
     var results = search.querySelector(".quick-panel");
     if (results) results.replaceChildren();
+    headerSearchShown(search);
+  });
+
+  // The header's search box is a combobox: it says whether its results are open (aria-expanded),
+  // and a live region of its own says how many came (data-summary), not every result each time.
+  function headerSearchShown(search) {
+    var input = search.querySelector("input[role=combobox]");
+    var results = search.querySelector(".quick-panel");
+    var said = search.querySelector("#global-search-said");
+    if (!input || !results) return;
+    input.setAttribute("aria-expanded", String(!!results.querySelector("a[href]")));
+    var summary = results.querySelector("[data-summary]");
+    if (said) said.textContent = summary ? summary.dataset.summary : "";
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var search = event.detail.target && event.detail.target.closest && event.detail.target.closest(".global-search");
+    if (search) headerSearchShown(search);
   });
 
   // A form sent back with its errors (422) puts the focus on its first wrong field, even where a
@@ -480,8 +509,12 @@
   // nothing says a new page came. Unless the page gave it to a field (autofocus) or the rule above
   // found the button again, the page's main heading takes it, so a screen reader reads it out and
   // Tab goes on from there.
+  // The header's search is no exception: Enter there loads the Search page (or a result's page),
+  // whose own header search htmx would give the focus back to (by its id), emptied.
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (!event.detail.boosted || (document.activeElement && document.activeElement !== document.body)) return;
+    var active = document.activeElement;
+    var inHeaderSearch = active && active.closest && active.closest(".global-search");
+    if (!event.detail.boosted || (active && active !== document.body && !inHeaderSearch)) return;
     var main = document.getElementById("main");
     var heading = main && (main.querySelector("h1") || main);
     if (!heading) return;
@@ -545,9 +578,13 @@
     return document.querySelectorAll("input[name=ids][form=bulk-form]:checked").length;
   }
 
+  var BULK_VALUES = { owner: "bulk_owner", add_tag: "bulk_tag", remove_tag: "bulk_tag", level: "bulk_level" };
+
   function bulkQuestion(form) {
     var action = form.elements.action.selectedOptions[0];
     if (!action || !action.value) return null; // refused by the server, with its reason
+    var value = BULK_VALUES[action.value] && form.elements[BULK_VALUES[action.value]];
+    if (value && !value.value.trim()) return null; // no tag, owner or level yet: refused likewise
     if (form.elements.scope.value === "all") {
       var counted = document.querySelector("#bulk-count [data-question]");
       return counted ? counted.dataset.question.replace("{action}", action.text) : form.dataset.hxConfirm;
@@ -563,6 +600,7 @@
     var form = event.detail.elt;
     if (form.id !== "bulk-form") return;
     event.preventDefault();
+    clearBulkError();
     var ticked = tickedCount();
     var all = form.elements.scope.value === "all";
     var exporting = /^export/.test(form.elements.action.value);
@@ -576,6 +614,40 @@
     }
     var question = bulkQuestion(form);
     if (!question || window.confirm(question)) event.detail.issueRequest(true);
+  });
+
+  // A bulk request the server refused for a wrong field (no action, tag, owner or level): the field
+  // is marked, the reason written under it (besides the toast) and the focus goes there (WCAG 3.3.1).
+  // The mark goes when the field changes or the bar is sent again.
+  function clearBulkError() {
+    var error = document.getElementById("bulk-error");
+    if (!error) return;
+    var field = document.querySelector('[aria-describedby~="bulk-error"]');
+    if (field) {
+      field.removeAttribute("aria-invalid");
+      var rest = field.getAttribute("aria-describedby").split(" ").filter(function (id) { return id && id !== "bulk-error"; });
+      if (rest.length) field.setAttribute("aria-describedby", rest.join(" "));
+      else field.removeAttribute("aria-describedby");
+    }
+    error.remove();
+  }
+  document.addEventListener("bulkRefused", function (event) {
+    clearBulkError();
+    var field = document.getElementById(event.detail.field);
+    if (!field || !field.closest("#bulk-form")) return;
+    var error = document.createElement("p");
+    error.id = "bulk-error";
+    error.className = "error";
+    error.textContent = event.detail.message;
+    (field.closest(".field") || field.parentElement).appendChild(error);
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", ((field.getAttribute("aria-describedby") || "") + " bulk-error").trim());
+    field.focus();
+  });
+  ["change", "input"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      if (event.target.matches && event.target.matches('#bulk-form [aria-invalid="true"]')) clearBulkError();
+    });
   });
 
   // The trash asks before it restores a whole tab, with their number (an element that a row's own

@@ -191,9 +191,9 @@ def edit_activity(activity: Activity, delete_permission: str, new_form, render_e
     if not form.validate_on_submit():
         return render_template(template, **context), 422
     save_correction(activity, form)
+    flash(_("Saved."), "success")  # a toast after the swap too (WCAG 4.1.3)
     if swap:
         return render_entry(Entry(activity.occurred_at, ACTIVITY, activity))
-    flash(_("Saved."), "success")
     return redirect(record_url, 303)
 
 
@@ -242,7 +242,7 @@ def remove_activity(activity: Activity, delete_permission: str, back, removed=la
             contact, classification.rules_of(g.workspace), workspace_today(), g.workspace.timezone
         )
     db.session.commit()
+    flash(_("Deleted."), "success")  # a toast after the swap too (WCAG 4.1.3)
     if wants_partial(f"entry-activity-{activity_id}"):
         return removed()
-    flash(_("Deleted."), "success")
     return back()

@@ -4,13 +4,14 @@ delete; companies: assign an owner, delete. Both lists export their selection. E
 gets its own audit entry (as a single edit would); work goes a batch at a time. The caller commits."""
 
 import sqlalchemy as sa
-from flask import g, render_template, request
+from flask import g, make_response, render_template, request
 from flask_babel import format_decimal, ngettext
 
 from crm.contacts import batch, service
 from crm.contacts.models import LEVELS, Company, Contact
 from crm.contacts.tags import TagError, read_tags
 from crm.extensions import db
+from crm.htmx import trigger
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import workspace_today
 from crm.security import record_id
@@ -52,7 +53,22 @@ NOBODY = "none"  # the owner choice that leaves records without an owner ("" is 
 
 
 class BulkError(ValueError):
-    """A bulk request that cannot run, with a message for the person who asked."""
+    """A bulk request that cannot run, with a message for the person who asked; ``field``: the id
+    of the bar's field to mend, if one is wrong (the action, the tag, the owner, the level)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def refused(error: BulkError):
+    """A refused bulk request from htmx (REFUSED), which also names the wrong field: app.js marks it
+    (aria-invalid), writes the reason under it and moves the focus there (WCAG 3.3.1)."""
+    body, status, headers = REFUSED
+    response = make_response(body, status, headers)
+    if error.field:
+        trigger(response, "bulkRefused", {"field": error.field, "message": str(error)})
+    return response
 
 
 class OwnerNotChosen(BulkError):
@@ -168,7 +184,15 @@ def choose_owner_page(owners: list[tuple[int, str]], noun: str, back_url: str) -
 
 
 def check_value(action: str, raw: str, owners: dict[int, str]):
-    """The action's value from the form, or BulkError."""
+    """The action's value from the form, or BulkError (naming the action's field)."""
+    try:
+        return _value_of(action, raw, owners)
+    except BulkError as error:
+        error.field = error.field or "bulk-" + VALUE_FIELDS[action].removeprefix("bulk_")
+        raise
+
+
+def _value_of(action: str, raw: str, owners: dict[int, str]):
     if action in ("add_tag", "remove_tag"):
         try:
             names = read_tags(raw)

@@ -96,7 +96,7 @@ def bulk_action():
             ids = bulk.ticked_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, ids)
         if action not in bulk.COMPANY_ACTIONS:
-            raise bulk.BulkError(_("Choose an action."))
+            raise bulk.BulkError(_("Choose an action."), field="bulk-action")
         definitions = custom_fields.definitions(g.workspace, "company")
         statement = company_list.matching_companies(state, g.membership, definitions, g.workspace.timezone)
         statement = bulk.selection(statement, Company, request.form, none_ticked, too_many)
@@ -107,6 +107,8 @@ def bulk_action():
         if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
             return bulk.choose_owner_page(queries.owner_choices(), "companies", url_for(".index", **state.as_args()))
         flash(str(error), "error")
+        if wants_partial("company-results"):
+            return bulk.refused(error)
         return _list_after_bulk(state, 422)
     if job:
         flash(_("More than %(count)s companies: the change goes on in the background, a thousand at a time.",

@@ -124,7 +124,7 @@ def bulk_action():
             ids = bulk.ticked_ids(request.form, none_ticked, too_many)
             return _download("xlsx" if action == "export_xlsx" else "csv", state, "cols" in request.form, ids)
         if action not in bulk.ACTIONS:
-            raise bulk.BulkError(_("Choose an action."))
+            raise bulk.BulkError(_("Choose an action."), field="bulk-action")
         statement = bulk.selection(queries.matching_contacts(state, g.membership), Contact, request.form,
                                    none_ticked, too_many)  # fmt: skip
         raw = request.form.get(bulk.VALUE_FIELDS.get(action, ""), "").strip()
@@ -135,6 +135,8 @@ def bulk_action():
         if isinstance(error, bulk.OwnerNotChosen) and not is_htmx():
             return bulk.choose_owner_page(queries.owner_choices(), "contacts", url_for(".index", **state.as_args()))
         flash(str(error), "error")
+        if wants_partial("contact-results"):
+            return bulk.refused(error)
         return _list_after_bulk(state, 422)
     if job:
         flash(_("More than %(count)s contacts: the change goes on in the background, a thousand at a time.",

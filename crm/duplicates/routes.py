@@ -98,9 +98,9 @@ def pair_or_404(pair_id: int) -> DuplicatePair:
 def dismiss(pair_id: int):
     service.dismiss(pair_or_404(pair_id))
     db.session.commit()
+    flash(_("Marked as different people."), "success")  # a toast after the swap too (WCAG 4.1.3)
     if wants_partial(f"pair-{pair_id}"):
         return ""
-    flash(_("Marked as different people."), "success")
     return redirect(url_for(".index"), 303)
 
 
