@@ -342,6 +342,7 @@
     var next = current < 0 ? (step > 0 ? 0 : count - 1) : (current + step + count) % count;
     parts.options.forEach(function (option, index) { option.setAttribute("aria-selected", String(index === next)); });
     parts.input.setAttribute("aria-activedescendant", parts.options[next].id);
+    parts.input.dataset.activeValue = parts.options[next].dataset.value;
     parts.options[next].scrollIntoView({ block: "nearest" });
   }
 
@@ -369,6 +370,7 @@
       // Typing stays in the picker: a filter form around it must not filter on half a name.
       picker.addEventListener("input", function (event) {
         event.stopPropagation();
+        delete input.dataset.activeValue; // new words: the arrows start again in the list they bring
         if (!input.value.trim()) choose(picker, null);
       });
       picker.addEventListener("change", function (event) { if (event.target === input) event.stopPropagation(); });
@@ -394,7 +396,12 @@
     if (!picker) return;
     var parts = pickerParts(picker);
     picker.querySelector("[role=status]").textContent = box.dataset.summary || "";
-    parts.input.removeAttribute("aria-activedescendant");
+    // A list that came late (a slow answer to earlier typing) keeps the option the arrows were on,
+    // so Enter still chooses it rather than nothing.
+    var kept = parts.options.filter(function (option) { return option.dataset.value === parts.input.dataset.activeValue; })[0];
+    parts.options.forEach(function (option) { option.setAttribute("aria-selected", String(option === kept)); });
+    if (kept) parts.input.setAttribute("aria-activedescendant", kept.id);
+    else { parts.input.removeAttribute("aria-activedescendant"); delete parts.input.dataset.activeValue; }
     var open = parts.options.length > 0 && document.activeElement === parts.input;
     box.hidden = !open;
     parts.input.setAttribute("aria-expanded", String(open));

@@ -254,7 +254,7 @@ def test_the_companies_export_follows_the_lists_sort_a_batch_at_a_time(app, clie
     expected = {
         "": by_added[::-1],  # newest first, the list's default
         "oldest": by_added,
-        "name": ["Bravo Tea", "Charlie Tea", "Delta Tea", "Echo Tea", "alpha Tea"],  # as the list orders names
+        "name": ["alpha Tea", "Bravo Tea", "Charlie Tea", "Delta Tea", "Echo Tea"],  # as people read names
     }
     for sort, order in expected.items():
         listed = client.get(f"/w/{ws_a.slug}/companies/", query_string={"sort": sort}).get_data(as_text=True)

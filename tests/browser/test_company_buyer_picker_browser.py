@@ -85,3 +85,34 @@ def test_without_javascript_the_buyer_typed_in_the_picker_is_found(app, browser:
         rows = db.session.execute(sa.select(Purchase.contact_id, Purchase.product)).all()
     assert rows == [(people[50], "Tea chest")]
     context.close()
+
+
+def test_a_list_that_comes_late_keeps_the_option_the_arrows_were_on(app, page: Page, live_server):
+    """A slow answer to earlier typing draws the listbox again after the arrows moved in it: Enter
+    still chooses the option they were on (it used to choose nothing, and the purchase went to the
+    company itself)."""
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    acme = make_company(app, owner, "Acme Ltd")
+    people = make_people(app, owner, acme, 55)
+    log_in(page, live_server.url, owner.email, owner.password)
+    page.goto(f"{live_server.url}/w/{owner.slug}/companies/{acme}")
+    section = page.locator("#company-purchases")
+    buyer = section.get_by_role("combobox", name="Bought by")
+    buyer.fill("Person 05")
+    expect(section.get_by_role("option", name="Person 054")).to_be_visible()
+    for _step in range(section.get_by_role("option").count()):  # down to Person 054, wherever it is
+        if section.get_by_role("option", name="Person 054").get_attribute("aria-selected") == "true":
+            break
+        buyer.press("ArrowDown")
+    expect(section.get_by_role("option", name="Person 054")).to_have_attribute("aria-selected", "true")
+    page.evaluate(
+        """(input) => htmx.ajax("GET", input.getAttribute("data-hx-get") + "?q=" + encodeURIComponent(input.value),
+                                {target: "#" + input.getAttribute("aria-controls"), swap: "outerHTML"})""",
+        buyer.element_handle(),
+    )
+    wait_for_htmx(page)
+    expect(section.get_by_role("option", name="Person 054")).to_have_attribute("aria-selected", "true")
+    buyer.press("Enter")
+    expect(buyer).to_have_value("Person 054")
+    hidden = section.locator("input[type=hidden][data-picker-value]")
+    expect(hidden).to_have_value(str(people[53]))
