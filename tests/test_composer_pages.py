@@ -66,6 +66,8 @@ ADD_PURCHASE = {
     "saved": "Purchase added.",
 }
 
+# A contact's first purchase makes a lead a customer: the toast says what they are now (WCAG 4.1.3).
+CLASSED = "Purchase added. Ann Lee is now Tier D · Ordinary · New customer."
 
 COMPOSERS = [
     Composer("contact activity", make_contact, "contacts/{id}", "activities/", "activity-composer",
@@ -75,7 +77,7 @@ COMPOSERS = [
     Composer("deal activity", make_deal, "deals/{id}", "activities/", "activity-composer", "activity-composer",
              **ACTIVITY),
     Composer("contact purchase", make_contact, "contacts/{id}", "purchases/", "purchase-composer",
-             "purchase-composer", **ADD_PURCHASE),
+             "purchase-composer", **{**ADD_PURCHASE, "saved": CLASSED}),
     Composer("company purchase", make_company, "companies/{id}", "purchases/", "company-purchase-composer",
              "company-purchases", **{**ADD_PURCHASE, "bad": {**PURCHASE, "buyer": ""}}),
 ]  # fmt: skip
