@@ -518,10 +518,15 @@
   // Tab goes on from there.
   // The header's search is no exception: Enter there loads the Search page (or a result's page),
   // whose own header search htmx would give the focus back to (by its id), emptied.
+  // Only a page asked for from the header's search: someone already typing in it again on the new
+  // page (a fast typist, or a slow page) keeps the focus there.
   document.addEventListener("htmx:afterSettle", function (event) {
     var active = document.activeElement;
+    var asker = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var fromHeaderSearch = asker && asker.closest && asker.closest(".global-search");
     var inHeaderSearch = active && active.closest && active.closest(".global-search");
-    if (!event.detail.boosted || (active && active !== document.body && !inHeaderSearch)) return;
+    var leftInSearch = inHeaderSearch && fromHeaderSearch && !active.value;
+    if (!event.detail.boosted || (active && active !== document.body && !leftInSearch)) return;
     var main = document.getElementById("main");
     var heading = main && (main.querySelector("h1") || main);
     if (!heading) return;

@@ -487,8 +487,10 @@ def test_header_search_opens_a_deal_and_a_ticket(app, page: Page, live_server):
     expect(page).to_have_url(re.compile(rf"/deals/{deal_id}$"))
     search = page.get_by_label("Search customers, deals and tickets")
     search.press_sequentially("#1001", delay=30)
+    wait_for_htmx(page)  # the quick results of the typing are in before Enter, as above
     search.press("Enter")  # the search page
     expect(page.get_by_role("heading", level=1)).to_have_text("Search")
+    wait_for_htmx(page)
     page.get_by_role("region", name="Tickets").get_by_role("link", name="#1001 Walnut veneer peeling").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Walnut veneer peeling")
 

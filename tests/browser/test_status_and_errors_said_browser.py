@@ -150,6 +150,26 @@ def test_enter_in_the_header_search_lands_on_the_results_heading(app, page: Page
     expect(page.get_by_role("heading", level=1, name="Search")).to_be_focused()
 
 
+def test_typing_again_in_the_header_search_keeps_the_focus_when_the_page_settles(app, page: Page, live_server):
+    """A page opened from the header's search settles while the member already types in its own
+    header search (a slow page): the focus stays in the box, every letter in it (it used to jump to
+    the heading mid-word, and the rest of the word was lost)."""
+    owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
+    make_contact(app, owner, "Ann Lee")
+    log_in(page, live_server.url, owner.email, owner.password)
+    open_page(page, f"{live_server.url}/w/{owner.slug}/contacts/")
+    box = page.locator("#global-q")
+    box.fill("#10")
+    page.evaluate(
+        """(box) => htmx.trigger(document.getElementById("main"), "htmx:afterSettle",
+                                 {boosted: true, requestConfig: {elt: box.form}})""",
+        box.element_handle(),
+    )
+    expect(box).to_be_focused()
+    box.press_sequentially("01")
+    expect(box).to_have_value("#1001")
+
+
 def test_a_bulk_action_without_its_tag_points_at_the_field(app, page: Page, live_server):
     owner = make_workspace(app, "Alpha Trading", "alice@alpha.example.com")
     ann = make_contact(app, owner, "Ann Lee")
