@@ -147,3 +147,34 @@ def test_deals_delete_removes_a_deal_entry_from_its_persons_page_without_contact
     body = gone.get_data(as_text=True)  # the entry swapped for nothing, the summary out of band
     assert gone.status_code == 200 and f"entry-activity-{boss_note}" not in body and 'id="contact-summary"' in body
     assert sorted(bodies(app, ws_a)) == [person_note]
+
+
+def test_a_deals_task_is_finished_from_its_persons_and_companys_page_only_by_who_may_open_the_deal(
+    app, client, auth, ws_a
+):
+    """A deal's task shows on its person's and company's pages too. A member who may not open the
+    deal (no deals.read; or, limited to their own records, someone else's deal) sees it there without
+    "Mark done", and a post is a 403; its assignee still finishes it; with deals.read it is done."""
+    carl = member_with(app, ws_a, "carl@alpha.example.com", "contacts.read", "notes.write")
+    own = make_role(app, ws_a, "Own records", ("contacts.read", "deals.read", "notes.write"), record_scope="own")
+    olly = make_member(app, ws_a, "olly@alpha.example.com")
+    assign_role(app, ws_a, olly.membership_id, own)
+    dana = member_with(app, ws_a, "dana@alpha.example.com", "contacts.read", "deals.read", "notes.write")
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=olly.membership_id)
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, owner_id=olly.membership_id)
+    deal = make_deal(app, ws_a, "Tea chests", contact_id=ann, company_id=acme)  # the owner's, not Olly's
+    chase = make_deal_activity(app, ws_a, deal, "Chase the chests", kind="task", due_at=utcnow(),
+                               assignee_id=ws_a.membership_id)  # fmt: skip
+    pages = (f"/w/{ws_a.slug}/contacts/{ann}", f"/w/{ws_a.slug}/companies/{acme}")
+    for member in (carl, olly):
+        auth.login(member.email, member.password)
+        for page_url in pages:
+            entry = entry_of(client.get(page_url).get_data(as_text=True), chase)
+            assert "Chase the chests" in entry and "Mark done" not in entry, (member.email, page_url)
+            assert post(client, f"{page_url}/activities/{chase}/done", {"done": "1"}).status_code == 403
+        auth.logout()
+    assert bodies(app, ws_a)[chase].done_at is None
+    auth.login(dana.email, dana.password)
+    assert "Mark done" in entry_of(client.get(pages[0]).get_data(as_text=True), chase)
+    assert post(client, f"{pages[1]}/activities/{chase}/done", {"done": "1"}).status_code == 303
+    assert bodies(app, ws_a)[chase].done_at is not None

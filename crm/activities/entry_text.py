@@ -22,7 +22,7 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup
 
 from crm.activities.forms import KIND_LABELS
-from crm.activities.service import may_correct
+from crm.activities.service import may_correct, may_finish
 from crm.contacts.timeline import ACTIVITY
 from crm.html_text import escape
 from crm.i18n import machine_time, money_writer
@@ -117,7 +117,8 @@ def activity_writer(
         if kind == "task":
             html += _task_line(writing, item)
         if can_write:
-            actions = _done_form(writing, f"{activities_url}{entry_id}/done", item) if kind == "task" else ""
+            finishes = kind == "task" and may_finish(item, member)
+            actions = _done_form(writing, f"{activities_url}{entry_id}/done", item) if finishes else ""
             target = f"#entry-activity-{entry_id}"
             if may_correct(item, member, permission_of(item)):
                 edit_url = f"{activities_url}{entry_id}/edit"

@@ -158,6 +158,8 @@ def finish_task(activity: Activity, render_entry, back):
     (``render_entry(entry)``), My tasks, or ``back()``: shared by contacts' and deals' timelines."""
     if activity.kind != "task":
         abort(404)
+    if not service.may_finish(activity, g.membership):
+        abort(403)
     service.set_done(activity, done=request.form.get("done") == "1")
     db.session.commit()
     if wants_partial(f"entry-activity-{activity.id}"):

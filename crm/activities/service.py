@@ -11,6 +11,7 @@ from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal
 from crm.extensions import db
+from crm.permissions import own_records_only
 
 FIELDS = ("kind", "body", "occurred_at", "assignee_id", "due_at", "remind_at")
 TASK_ONLY = ("assignee_id", "due_at", "remind_at")
@@ -99,6 +100,18 @@ def may_correct(activity: Activity, member, delete_permission: str) -> bool:
     return mine or member.can(delete_permission)
 
 
+def may_finish(task: Activity, member) -> bool:
+    """Whether the member may mark a task done (or not done) on a page that shows it: its assignee
+    always (My tasks lists it); a deal's task, shown on its person's and company's pages too, only
+    someone who may open the deal, as on the deal's page. Other tasks: whoever may open the record
+    the caller found them on."""
+    if task.assignee_id == member.id or task.deal_id is None:
+        return True
+    # The deal is read only for a member limited to their own records: a deal's page lists its tasks
+    # without loading the deal again for each.
+    return member.can("deals.read") and (not own_records_only(member) or task.deal.owner_id == member.id)
+
+
 def update_activity(activity: Activity, data: dict) -> dict:
     """Corrects what an entry says, and when it happened (a task: when it is due, its reminder and
     assignee; a task whose times move is reminded again). Its type and record stay. Audited on the
@@ -139,7 +152,8 @@ def hand_over_open_tasks(from_member_id: int, to_member_id: int) -> int:
         task.assignee_id = to_member_id
         if task.remind_at is not None:
             task.reminded_at = None
-        audit.record("activity.updated", *_record_of(task), {"assignee_id": [from_member_id, to_member_id]})
+        changes = {"task": [None, task.body[:80]], "assignee_id": [from_member_id, to_member_id]}
+        audit.record("activity.handed_over", *_record_of(task), changes)
     return len(tasks)
 
 
