@@ -381,18 +381,23 @@ def test_removing_a_member_hands_their_open_tasks_to_the_admin_who_removed_them(
     assert "Their 2 open tasks are yours now, in My tasks." in response.headers["HX-Trigger"]
     with app.app_context(), workspace_scope(ws_a.id):
         assignees = dict(db.session.execute(sa.select(Activity.id, Activity.assignee_id)).all())
-        entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "activity.updated")).all()
+        entries = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "activity.handed_over").order_by(AuditEntry.id)
+        ).all()
         assert [(entry.record_type, entry.record_id, entry.changes) for entry in entries] == [
-            ("contact", ann, {"assignee_id": [sam.membership_id, ws_a.membership_id]})
-        ] * 2
+            ("contact", ann, {"task": [None, text], "assignee_id": [sam.membership_id, ws_a.membership_id]})
+            for text in ("Deliver the samples", "Send the invoice")
+        ]
     assert assignees == {samples: ws_a.membership_id, invoice: ws_a.membership_id, done: sam.membership_id}
     my_tasks = client.get(f"/w/{ws_a.slug}/tasks/").get_data(as_text=True)
     assert "Deliver the samples" in my_tasks and "Send the invoice" in my_tasks
     # The reminder whose time had come goes to the admin now.
     assert "1 reminder(s) sent." in app.test_cli_runner().invoke(crm_cli, ["send-reminders"]).output
     assert mailbox.messages[0]["To"] == ws_a.email and "Deliver the samples" in mailbox.messages[0]["Subject"]
-    # The contact's history says who had it and who has it now.
+    # The contact's history says which task, who had it and who has it now.
     history = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
+    assert history.count("Handed over the open task of a member who was removed") == 2
+    assert "Task</span>: <ins>Deliver the samples</ins>" in history
     assert history.count("Assigned to</span>: <del>Test User</del> → <ins>Alice</ins>") == 2
 
 

@@ -72,6 +72,7 @@ ACTIONS = {
     "activity.done": _l("Finished a task"),
     "activity.reopened": _l("Reopened a task"),
     "activity.updated": _l("Corrected an activity"),
+    "activity.handed_over": _l("Handed over the open task of a member who was removed"),
     "activity.deleted": _l("Deleted an activity"),
     "purchase.created": _l("Added a purchase"),
     "purchase.updated": _l("Edited a purchase"),
