@@ -40,6 +40,7 @@ from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from crm import create_app
@@ -101,6 +102,7 @@ class Tenant:
     deals: int  # made in bulk (the whale's are made apart, see add_deals)
     activities: int
     stages: list[tuple[int, int, str]]  # (id, pipeline id, kind) of its default pipeline, in order
+    timezone: ZoneInfo  # the workspace's: the app counts a customer's days in it
     tag_ids: dict[str, int] = field(default_factory=dict)
     company_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (id, name, domain), filled in loading
     contacts_made: list[tuple[int, datetime]] = field(default_factory=list)  # live ones: (id, created at)
@@ -163,15 +165,16 @@ def create_tenants(size: Size) -> list[Tenant]:
     activities = shares(size.activities, size.activities * size.whale // size.contacts, size.workspaces)
     tenants = []
     for index in range(size.workspaces):
-        workspace_id, members, stages = make_workspace(index, password_hash)
+        workspace_id, members, stages, timezone = make_workspace(index, password_hash)
         tenants.append(Tenant(index, workspace_id, members, contacts[index], companies[index], deals[index],
-                              activities[index], stages))  # fmt: skip
+                              activities[index], stages, ZoneInfo(timezone)))  # fmt: skip
     return tenants
 
 
-def make_workspace(index: int, password_hash: str) -> tuple[int, list[int], list[tuple[int, int, str]]]:
+def make_workspace(index: int, password_hash: str) -> tuple[int, list[int], list[tuple[int, int, str]], str]:
     """A workspace with its Owner (through ``sign_up`` for the whale) and a sales team (25 people in
-    the whale, 1 to 5 elsewhere); returns its id, its membership ids and its default pipeline's stages."""
+    the whale, 1 to 5 elsewhere); returns its id, its membership ids, its default pipeline's stages
+    and its time zone."""
     from crm.deals.models import Stage
 
     rng = rng_for("workspace", index)
@@ -195,7 +198,7 @@ def make_workspace(index: int, password_hash: str) -> tuple[int, list[int], list
     members = list(db.session.scalars(sa.select(Membership.id).order_by(Membership.id)))
     stages = db.session.execute(sa.select(Stage.id, Stage.pipeline_id, Stage.kind).order_by(Stage.position)).all()
     db.session.commit()
-    return workspace.id, members, [tuple(stage) for stage in stages]
+    return workspace.id, members, [tuple(stage) for stage in stages], timezone
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -254,16 +257,17 @@ def contact_row(tenant: Tenant, rng: random.Random, created_at: datetime) -> dic
         "created_at": created_at, "updated_at": created_at, "_tags": values.tags(rng), **address(rng),
     }  # fmt: skip
     row["_purchases"] = values.purchases(rng, created_at.date(), END.date())
-    row.update(classified(row["_purchases"], row["last_activity_at"]))
+    row.update(classified(row["_purchases"], row["last_activity_at"], tenant.timezone))
     row["search_text"] = contact_search_text(SimpleNamespace(**row), company_name)
     row["birthday_md"] = month_day(row["birthday"])
     return row
 
 
-def classified(bought: list[tuple], last_activity_at: datetime | None) -> dict:
+def classified(bought: list[tuple], last_activity_at: datetime | None, timezone: ZoneInfo) -> dict:
     """The figures and classes the app stores for a contact with these purchases, by the default
-    rules, as they stood at the end of the data's span."""
-    today, year = END.date(), timedelta(days=365)
+    rules, as they stood at the end of the data's span: days counted in the workspace's time zone,
+    as the app counts them."""
+    today, year = END.astimezone(timezone).date(), timedelta(days=365)
     figures = Figures(
         value_12m=sum((amount for day, *_, amount in bought if day > today - year), Decimal(0)),
         value_prev_12m=sum(
@@ -273,7 +277,7 @@ def classified(bought: list[tuple], last_activity_at: datetime | None) -> dict:
         first_purchase=bought[0][0] if bought else None,
         last_purchase=bought[-1][0] if bought else None,
     )
-    last_activity = last_activity_at.date() if last_activity_at else None
+    last_activity = last_activity_at.astimezone(timezone).date() if last_activity_at else None
     return {
         "value_12m": figures.value_12m, "value_prev_12m": figures.value_prev_12m,
         "lifetime_value": figures.lifetime_value,
