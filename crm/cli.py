@@ -41,7 +41,7 @@ def seed_demo(force):
     """Load the demo workspace "Demo Co" once, and print how to sign in."""
     if current_app.config["KEHU_ENV"] == "production" and not force:
         raise click.ClickException("refusing to load demo data in production (use --force)")
-    from crm.workspaces.service import load_demo
+    from crm.workspaces.demo import load_demo
 
     created = load_demo(DEMO_EMAIL, DEMO_PASSWORD)
     click.echo("Demo data loaded." if created else "Demo data already present.")

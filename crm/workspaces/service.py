@@ -17,7 +17,7 @@ from slugify import slugify
 
 from crm.audit import service as audit
 from crm.auth.models import User
-from crm.auth.service import create_user, user_by_email
+from crm.auth.service import create_user
 from crm.billing import service as billing
 from crm.billing import states as billing_states
 from crm.deals import lost_reasons
@@ -444,20 +444,3 @@ def delete_workspace(workspace: Workspace, member: Membership, confirm_name: str
 def _check_bound(workspace: Workspace) -> None:
     if bound_workspace_id() != workspace.id:
         raise RuntimeError("the session is not bound to this workspace")
-
-
-def load_demo(email: str, password: str) -> bool:
-    """The "Demo Co" workspace and its owner; False if already there."""
-    from crm.notes.service import create_note
-
-    if user_by_email(email) is not None:
-        return False
-    user, _workspace = sign_up("Demo Owner", email, password, "Demo Co", "Asia/Shanghai")
-    membership = membership_of(user)
-    for body in (
-        "Welcome to the Demo Co workspace. Notes here are seen by the whole team.",
-        "欢迎使用客户管理系统：这里的便签全体同事可见。",
-    ):
-        create_note(membership, body)
-    db.session.commit()
-    return True
