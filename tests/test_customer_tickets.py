@@ -44,6 +44,16 @@ def timeline_of(page: str) -> str:
     return page.split('id="timeline-list"')[1].split("</ol>")[0]
 
 
+def test_a_contact_whose_only_ticket_is_resolved_has_no_open_ticket_and_a_link_to_it(app, client, auth, ws_a):
+    ann = make_contact(app, ws_a, "Ann Lee")
+    done, _ = make_ticket(app, ws_a, ann, "Wrong colour")
+    set_ticket(app, ws_a, done, status=RESOLVED)
+    auth.login(ws_a.email, ws_a.password)
+    head = head_of(client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True), "open-tickets-title")
+    assert "No open tickets." in head and "Wrong colour" not in head
+    assert f'?customer=contact:{ann}&amp;status=all">See 1 ticket</a>' in head
+
+
 def test_a_contacts_page_shows_its_open_tickets_and_each_ticket_on_the_timeline(app, client, auth, ws_a, ws_b):
     ann = make_contact(app, ws_a, "Ann Lee")
     lid, _ = make_ticket(app, ws_a, ann, "Lid <b>cracked</b>")
