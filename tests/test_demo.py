@@ -30,7 +30,9 @@ def test_the_demo_has_customers_follow_ups_deals_and_complaints(app, client, aut
     with app.app_context():
         workspace = db.session.scalar(sa.select(Workspace).where(Workspace.slug == "demo-co"))
         with workspace_scope(workspace.id):
-            classes = {c.name: (c.tier, c.level, c.lifecycle) for c in db.session.scalars(sa.select(Contact))}
+            contacts = db.session.scalars(sa.select(Contact)).all()
+            classes = {c.name: (c.tier, c.level, c.lifecycle) for c in contacts}
+            ids = {c.name: c.id for c in contacts}
             won = db.session.scalars(sa.select(Deal).where(Deal.status == "won")).all()
             rated = db.session.scalars(sa.select(Ticket.rating).where(Ticket.rating.isnot(None))).all()
     assert classes["Chen Jing"] == ("A", "vip", "active")
@@ -38,6 +40,10 @@ def test_the_demo_has_customers_follow_ups_deals_and_complaints(app, client, aut
     assert classes["Sophie Martin"][2] == "new" and classes["刘洋"][2] == "churned"
     assert classes["James Taylor"] == (None, "ordinary", "lead")
     assert [deal.title for deal in won] == ["Jade Garden: winter pu-erh"] and rated == [5]
+    chen = client.get(f"/w/demo-co/contacts/{ids['Chen Jing']}").get_data(as_text=True)
+    history = chen.split('id="history-title"')[1]
+    assert "Demo Owner · Added a contact" in history and "Someone" not in history  # by the owner, not by nobody
+    assert history.count("Customer class changed") == 1  # classified once, after the purchases loaded
 
 
 def test_the_demo_loads_once_and_its_team_signs_in(app, client, auth):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import g
 
 from crm.activities.service import log_activity, log_deal_activity, set_done
 from crm.auth.service import create_user, user_by_email
@@ -22,7 +23,7 @@ from crm.deals.models import OPEN, LostReason, Pipeline
 from crm.extensions import db
 from crm.notes.service import create_note
 from crm.products.service import add_item, create_product
-from crm.purchases.service import add_purchase
+from crm.purchases.service import add_purchases
 from crm.tenancy import workspace_scope
 from crm.tickets import service as tickets
 from crm.tickets.models import PHONE, PORTAL, PUBLIC, RESOLVED, TicketCategory
@@ -147,6 +148,7 @@ def load_demo(email: str, password: str) -> bool:
         return False
     user, workspace = sign_up("Demo Owner", email, password, "Demo Co", TIMEZONE)
     db.session.flush()
+    g.audit_actor = user  # the History panels and the audit log name the owner, not "Someone"
     with workspace_scope(workspace.id):
         _Demo(workspace, membership_of(user), password).load()
     db.session.commit()
@@ -202,13 +204,11 @@ class _Demo:
             self.products.append(create_product(data))
 
     def _people(self) -> None:
-        rules = classification.rules_of(self.workspace)
         for index, person in enumerate(PEOPLE):
             contact = create_contact(self._contact_data(index, person))
             contact.created_at = self._at(max([days for days, *_ in SPENDING[person.spend]] + [5]) + 10)
-            for days_ago, product, quantity in SPENDING[person.spend]:
-                self._purchase(contact, days_ago, product, quantity)
-            classification.reclassify(contact, rules, self.today, self.workspace.timezone)
+            purchases = [self._purchase(*bought) for bought in reversed(SPENDING[person.spend])]
+            add_purchases(contact, self.workspace, purchases, self.today)  # classified once, after them all
             self.contacts.append(contact)
 
     def _contact_data(self, index: int, person: Person) -> dict:
@@ -224,12 +224,11 @@ class _Demo:
             "owner_id": None if person.spend == "none" else self.team[index % 2], "tags": list(person.tags),
         }  # fmt: skip
 
-    def _purchase(self, contact, days_ago: int, product_index: int, quantity: int) -> None:
+    def _purchase(self, days_ago: int, product_index: int, quantity: int) -> dict:
         product = self.products[product_index]
         quantity, price = Decimal(quantity), product.unit_price
-        data = {"purchased_on": self.today - timedelta(days=days_ago), "product": product.name, "quantity": quantity,
+        return {"purchased_on": self.today - timedelta(days=days_ago), "product": product.name, "quantity": quantity,
                 "unit_price": price, "amount": quantity * price}  # fmt: skip
-        add_purchase(contact, self.workspace, data, self.today)
 
     def _activities(self) -> None:
         for kind, days_ago, body, person in ACTIVITIES:
