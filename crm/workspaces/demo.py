@@ -109,7 +109,7 @@ TASKS = (
     ("Call 张伟 before he goes quiet for good", -1, 6, 0),
     ("Confirm the workshop booking with 赵敏", 0, 11, 0),
     ("Quote Blue Harbor for the new hotel", 3, 4, 1),
-    ("Follow up Sophie's first order", 7, 7, 1),
+    ("Follow up Sophie's first order", 7, 7, 0),
     ("Check Maple & Co.'s delivery address", 10, 8, 2),
 )
 # (title, stage index, value, person index, days to close (None: closed))
