@@ -404,6 +404,8 @@ def test_own_scope_sees_only_its_deals_on_a_contact_page(app, client, auth, ws_a
     page = client.get(f"/w/{ws_a.slug}/contacts/{ann}").get_data(as_text=True)
     assert "1 open deal" in page and "$100.00" in page and "Alice&#39;s big deal" not in page
     assert "$9,000.00" not in page
+    head = page.split('id="open-deals-title"')[1].split("</section>")[0]
+    assert head.count("$100.00") == 1  # one deal: its value once, after it, not again as the total
 
 
 def test_contact_page_queries_stay_flat_with_deals(app, client, auth, ws_a):
