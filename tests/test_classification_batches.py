@@ -14,6 +14,7 @@ from crm.audit.models import AuditEntry
 from crm.contacts import classification
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
+from crm.deals.models import Deal, Stage
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
@@ -43,9 +44,10 @@ def build(app, ws, seed: int, customers: int = 60) -> None:
     tables (no classification on the way): purchases in each window, in the workspace's currency
     and in another one (worth a different amount in the workspace's), activities recent and old,
     levels pinned by hand, lifecycles set by hand, customers in the trash, customers whose purchases
-    were all deleted, customers who never bought, and a company's own purchases."""
+    were all deleted, customers who never bought, a company's own purchases, and open deals."""
     rng = random.Random(seed)
     with app.app_context(), workspace_scope(ws.id):
+        stage = db.session.scalars(sa.select(Stage).order_by(Stage.position)).first()
         company = Company(name="Tea House Ltd")
         db.session.add(company)
         db.session.flush()
@@ -67,6 +69,10 @@ def build(app, ws, seed: int, customers: int = 60) -> None:
             )
             db.session.add(contact)
             db.session.flush()
+            if number % 3 == 1:  # open deals (or a lost one), in the workspace's currency or not
+                db.session.add(Deal(title="Deal", value=Decimal(rng.choice([1000, 6000])), contact_id=contact.id,
+                                    currency=rng.choice(["USD", "USD", "EUR"]), status=rng.choice(["open", "lost"]),
+                                    pipeline_id=stage.pipeline_id, stage_id=stage.id, position=number))  # fmt: skip
             if kind < 0.1 or 0.2 <= kind < 0.27:  # never bought, or every purchase deleted since
                 continue
             for _purchase in range(rng.randint(1, 6)):
@@ -101,7 +107,7 @@ def one_by_one(workspace, today: date) -> int:
     """The classification as it went before batches: the cut-offs, then each contact on its own."""
     classification.compute_cutoffs(workspace)
     rules, changed = classification.rules_of(workspace), 0
-    customers = sa.select(Contact).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+    customers = sa.select(Contact).where(Contact.deleted_at.is_(None), classification.to_classify())
     for contact in db.session.scalars(customers.order_by(Contact.id)).all():
         changed += bool(classification.reclassify(contact, rules, today, workspace.timezone))
     db.session.flush()
@@ -171,7 +177,7 @@ def test_a_second_run_writes_nothing_and_the_trash_stays_as_it_was(app, ws_a):
 def test_a_contact_loaded_in_the_session_reads_what_the_batch_wrote(app, ws_a):
     build(app, ws_a, seed=4, customers=10)
     with app.app_context(), workspace_scope(ws_a.id):
-        customers = sa.select(Contact).where(Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+        customers = sa.select(Contact).where(Contact.deleted_at.is_(None), classification.to_classify())
         loaded = db.session.scalars(customers).all()
         classification.reclassify_all(db.session.get(Workspace, ws_a.id), TODAY)
         seen = {contact.id: (contact.tier, contact.level, contact.lifecycle) for contact in loaded}
@@ -197,19 +203,20 @@ def test_a_batch_sends_the_same_few_statements_whatever_its_size(app, ws_a, ws_b
     build(app, ws_b, seed=5, customers=80)
     few, many = statements_of_a_run(app, ws_a, 1000, monkeypatch), statements_of_a_run(app, ws_b, 1000, monkeypatch)
     assert few == many  # one batch of a few customers or of many
-    # The count of customers, then for each batch its contacts, their figures, one UPDATE of those that
-    # changed and one INSERT of the class changes, and the read that finds no more.
-    assert many == 6
+    # The count of customers, then for each batch its contacts, their purchase figures, their open
+    # deals, one UPDATE of those that changed and one INSERT of the class changes, and the read that
+    # finds no more.
+    assert many == 7
     customers = customers_of(app, ws_b)
     assert customers > 50
     sent = {size: statements_of_a_run(app, ws_b, size, monkeypatch) for size in (10, 20)}
     more_batches = -(-customers // 10) - -(-customers // 20)
-    assert 2 * more_batches <= sent[10] - sent[20] <= 4 * more_batches
+    assert 3 * more_batches <= sent[10] - sent[20] <= 5 * more_batches
 
 
 def customers_of(app, ws) -> int:
     with app.app_context(), workspace_scope(ws.id):
-        live = (Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+        live = (Contact.deleted_at.is_(None), classification.to_classify())
         return db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(*live))
 
 

@@ -309,6 +309,7 @@ def test_won_with_lines_records_a_purchase_per_line_and_reclassifies_the_contact
     tea = make_product(app, ws_a, "Green tea", unit_price="2000.00", tax_rate="8")
     make_deal_item(app, ws_a, deal_id, tea, quantity="5", discount="10")  # 9,000.00
     make_deal_item(app, ws_a, deal_id, name="Delivery", unit_price="1500")
+    before = actions(app, ws_a, "contact", ann).count("contact.reclassified")  # the open deal made her potential
     auth.login(ws_a.email, ws_a.password)
     assert post(client, f"/w/{ws_a.slug}/deals/{deal_id}/won", {"purchase": "y"}).status_code == 303
     with app.app_context(), workspace_scope(ws_a.id):
@@ -326,7 +327,7 @@ def test_won_with_lines_records_a_purchase_per_line_and_reclassifies_the_contact
         ("Green tea", Decimal("5.000"), Decimal("1800.00"), Decimal("9000.00"), ann),
         ("Delivery", Decimal("1.000"), Decimal("1500.00"), Decimal("1500.00"), ann),
     ]
-    assert reclassified == 1  # once for the deal, not once per line
+    assert (before, reclassified) == (1, 2)  # winning: once for the deal, not once per line
     assert actions(app, ws_a, "contact", ann).count("purchase.created") == 2
 
 

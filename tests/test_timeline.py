@@ -338,6 +338,7 @@ RULES = {
     "tier_by": "value", "tier_a": "5000", "tier_b": "1000", "tier_c": "100",
     "tier_a_top": "10", "tier_b_top": "30", "tier_c_top": "60",
     "vip_by": "value", "vip_value": "8000", "vip_top": "5", "potential_growth_percent": "50",
+    "potential_deal_value": "5000",
     "new_days": "30", "dormant_days": "120", "churned_days": "300",
 }  # fmt: skip
 
@@ -569,8 +570,8 @@ def test_every_text_on_the_timeline_is_escaped_and_written_in_the_members_langua
     auth.login(ws_a.email, ws_a.password)
     post(client, contact_url(ws_a, contact_id), {"name": "Ann Lee", "title": "Tea & <b>cups</b>", "lifecycle": "lead"})
     make_purchase(app, ws_a, contact_id, "<b>Tea</b>", amount=600, on=date(2026, 3, 9))
+    make_deal(app, ws_a, "<u>Big</u> order", contact_id=contact_id)  # classifies her again: before the call
     make_activity(app, ws_a, contact_id, "<script>alert(1)</script>", kind="call")
-    make_deal(app, ws_a, "<u>Big</u> order", contact_id=contact_id)
     page = client.get(contact_url(ws_a, contact_id), headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     timeline = page.get_data(as_text=True).split('id="timeline-list"')[1].split("</ol>")[0]
     assert "<del>&lt;i&gt;Buyer&lt;/i&gt;</del> → <ins>Tea &amp; &lt;b&gt;cups&lt;/b&gt;</ins>" in timeline

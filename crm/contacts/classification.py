@@ -1,6 +1,9 @@
 """Automatic customer classification from purchases: tier A/B/C/D by the last 12 months' value,
-level VIP / potential / ordinary by value and growth (unless pinned by hand), and lifecycle by the
-dates of the first and last purchase. Stored on the contact so lists never compute it per row.
+level VIP / potential / ordinary by value, growth or open deals (unless pinned by hand), and lifecycle
+by the dates of the first and last purchase. Stored on the contact so lists never compute it per row.
+
+A customer's open deals (live, in the workspace's currency) make them potential from a set total, a
+lead without purchases too: the deals' changes classify their contact again (``deals_changed``).
 
 Tiers and VIP can also be given as shares of customers ("tier A: the top 10%"). Those become money
 cut-offs (``compute_cutoffs``: the 12-month value at that rank among the customers who bought in the
@@ -10,7 +13,7 @@ purchase classifies its customer against the same cut-offs as everyone else.
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -20,9 +23,13 @@ from flask_babel import gettext as _
 from crm.audit import service as audit
 from crm.contacts.models import Contact
 from crm.db import plans_kept, utcnow
+from crm.deals.models import OPEN as DEAL_OPEN
+from crm.deals.models import Deal
 from crm.extensions import db
 from crm.i18n import in_zone, money
 from crm.purchases.models import Purchase
+from crm.tenancy import bound_workspace_id
+from crm.workspaces.models import Workspace
 
 DEFAULT_RULES = {
     # "value": the thresholds below; "share": the top percentages of customers below.
@@ -38,8 +45,10 @@ DEFAULT_RULES = {
     "vip_by": "value",
     "vip_value": 20000,
     "vip_top": 5,
-    # Potential: the last 12 months grew by at least this much on the 12 months before.
+    # Potential: the last 12 months grew by at least this much on the 12 months before,
     "potential_growth_percent": 50,
+    # or their open deals are worth at least this much, in the workspace currency (0: not used).
+    "potential_deal_value": 5000,
     # Lifecycle windows in days.
     "new_days": 90,
     "dormant_days": 180,
@@ -57,6 +66,7 @@ class Figures:
     lifetime_value: Decimal
     first_purchase: date | None
     last_purchase: date | None
+    open_deal_value: Decimal = Decimal("0")  # of their live open deals in the workspace's currency
 
 
 SHARE_OF = {"tier_a": "tier_a_top", "tier_b": "tier_b_top", "tier_c": "tier_c_top", "vip_value": "vip_top"}
@@ -107,9 +117,10 @@ def compute_cutoffs(workspace) -> None:
 
 
 def figures_of(contact_id: int, today: date) -> Figures:
-    """The purchase figures of one contact in one aggregate query."""
+    """The purchase figures of one contact, and their open deals' value, in one aggregate query."""
     recent = Purchase.purchased_on > today - YEAR
     previous = sa.and_(Purchase.purchased_on > today - 2 * YEAR, Purchase.purchased_on <= today - YEAR)
+    deals = _open_deal_values().where(Deal.contact_id == contact_id).scalar_subquery()
     row = db.session.execute(
         sa.select(
             sa.func.coalesce(sa.func.sum(sa.case((recent, Purchase.base_amount), else_=ZERO)), ZERO),
@@ -117,9 +128,19 @@ def figures_of(contact_id: int, today: date) -> Figures:
             sa.func.coalesce(sa.func.sum(Purchase.base_amount), ZERO),
             sa.func.min(Purchase.purchased_on),
             sa.func.max(Purchase.purchased_on),
+            deals,
         ).where(Purchase.contact_id == contact_id)
     ).one()
-    return Figures(*(Decimal(str(v)) for v in row[:3]), row[3], row[4])
+    return Figures(*(Decimal(str(v)) for v in row[:3]), row[3], row[4], Decimal(str(row[5] or 0)))
+
+
+def _open_deal_values() -> sa.Select:
+    """The sum of the value of live open deals in the workspace's currency (a deal in another
+    currency has no worth to compare with the rules' amounts), to be narrowed to some contacts."""
+    currency = sa.select(Workspace.currency).where(Workspace.id == Deal.workspace_id).scalar_subquery()
+    return sa.select(sa.func.coalesce(sa.func.sum(Deal.value), ZERO)).where(
+        Deal.status == DEAL_OPEN, Deal.deleted_at.is_(None), Deal.currency == currency
+    )
 
 
 def tier_for(value_12m: Decimal, rules: dict) -> str:
@@ -130,16 +151,24 @@ def tier_for(value_12m: Decimal, rules: dict) -> str:
 
 
 def level_for(figures: Figures, rules: dict) -> str:
-    """VIP or potential by what the customer spent in the last 12 months; ordinary without a purchase
-    in them, whatever the VIP threshold (one of 0 would otherwise make any contact VIP, leads too)."""
-    if figures.value_12m <= 0:
-        return "ordinary"
-    if figures.value_12m >= Decimal(str(rules["vip_value"])):
+    """VIP or potential by what the customer spent in the last 12 months (VIP never without a purchase
+    in them, whatever the VIP threshold: one of 0 would otherwise make any contact VIP, leads too), or
+    potential by their open deals; else ordinary."""
+    if figures.value_12m > 0 and figures.value_12m >= Decimal(str(rules["vip_value"])):
         return "vip"
-    growth = Decimal(100 + rules["potential_growth_percent"]) / 100
-    if figures.value_prev_12m > 0 and figures.value_12m >= figures.value_prev_12m * growth:
+    if _grew(figures, rules) or _deals_promise(figures, rules):
         return "potential"
     return "ordinary"
+
+
+def _grew(figures, rules: dict) -> bool:
+    growth = Decimal(100 + rules["potential_growth_percent"]) / 100
+    return figures.value_prev_12m > 0 and figures.value_12m >= figures.value_prev_12m * growth
+
+
+def _deals_promise(figures: Figures, rules: dict) -> bool:
+    threshold = Decimal(str(rules.get("potential_deal_value") or 0))
+    return threshold > 0 and figures.open_deal_value >= threshold
 
 
 def lifecycle_for(figures: Figures, rules: dict, today: date, current: str, last_activity: date | None = None) -> str:
@@ -205,7 +234,7 @@ def reclassify_all(workspace, today: date, progress: Callable[[int, int, int], N
     batch (crm/contacts/tier_runs.py commits there). Returns how many changed class."""
     compute_cutoffs(workspace)
     rules, done, changed, after = rules_of(workspace), 0, 0, None
-    customers = (Contact.deleted_at.is_(None), Contact.last_purchase_at.isnot(None))
+    customers = (Contact.deleted_at.is_(None), to_classify())
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Contact).where(*customers))
     if progress is not None:
         progress(0, total, 0)
@@ -222,9 +251,16 @@ def reclassify_all(workspace, today: date, progress: Callable[[int, int, int], N
             progress(done, max(total, done), changed)  # customers who bought since the count come too
 
 
+def to_classify() -> sa.ColumnElement:
+    """The contacts a run classifies: those who have or had purchases, those with open deals, and the
+    potential ones (the deals that made them so may have closed, or the rule changed)."""
+    with_deals = _open_deal_values().where(Deal.contact_id == Contact.id).scalar_subquery() > 0
+    return sa.or_(Contact.last_purchase_at.isnot(None), Contact.level == "potential", with_deals)
+
+
 def batch_figures(first_id: int, last_id: int, today: date) -> dict[int, Figures]:
-    """``figures_of`` of the contacts with ids from ``first_id`` to ``last_id`` that have purchases, in
-    one grouped query."""
+    """``figures_of`` of the contacts with ids from ``first_id`` to ``last_id`` that have purchases or
+    open deals, in two grouped queries."""
     recent = Purchase.purchased_on > today - YEAR
     previous = sa.and_(Purchase.purchased_on > today - 2 * YEAR, Purchase.purchased_on <= today - YEAR)
     rows = db.session.execute(
@@ -239,7 +275,12 @@ def batch_figures(first_id: int, last_id: int, today: date) -> dict[int, Figures
         .where(Purchase.contact_id.between(first_id, last_id))
         .group_by(Purchase.contact_id)
     )
-    return {row[0]: Figures(*(Decimal(str(v)) for v in row[1:4]), row[4], row[5]) for row in rows}
+    figures = {row[0]: Figures(*(Decimal(str(v)) for v in row[1:4]), row[4], row[5]) for row in rows}
+    deals = _open_deal_values().add_columns(Deal.contact_id).where(Deal.contact_id.between(first_id, last_id))
+    for value, contact_id in db.session.execute(deals.group_by(Deal.contact_id)):
+        known = figures.get(contact_id) or Figures(ZERO, ZERO, ZERO, None, None)
+        figures[contact_id] = replace(known, open_deal_value=Decimal(str(value)))
+    return figures
 
 
 NO_PURCHASES = Figures(ZERO, ZERO, ZERO, None, None)  # what figures_of gives a contact without any
@@ -331,9 +372,11 @@ def reasons(contact: Contact, workspace) -> list[str]:
         )
     elif contact.level == "vip":
         said.append(_("VIP: at least %(threshold)s in the last 12 months.", threshold=amount("vip_value")))
-    elif contact.level == "potential":
+    elif contact.level == "potential" and _grew(contact, rules):
         growth = rules["potential_growth_percent"]
         said.append(_("Potential: spending grew by at least %(percent)d%% on the 12 months before.", percent=growth))
+    elif contact.level == "potential":
+        said.append(_("Potential: open deals worth at least %(threshold)s.", threshold=amount("potential_deal_value")))
     lifecycle = _lifecycle_reason(contact, rules)
     return [*said, lifecycle] if lifecycle else said
 
@@ -351,6 +394,17 @@ def _lifecycle_reason(contact: Contact, rules: dict) -> str | None:
     if contact.lifecycle == "churned":
         return _("Churned: no purchase or activity for more than %(days)d days.", days=rules["churned_days"])
     return None
+
+
+def deals_changed(*contact_ids: int | None) -> None:
+    """Classifies again the live contacts whose open deals changed (a deal added, closed, reopened,
+    deleted, moved to another person, or worth another amount): their level may go by them."""
+    workspace = db.session.get(Workspace, bound_workspace_id())
+    rules, today = rules_of(workspace), today_in(workspace)
+    for contact_id in sorted({contact_id for contact_id in contact_ids if contact_id is not None}):
+        contact = db.session.get(Contact, contact_id)
+        if contact is not None and contact.deleted_at is None:
+            reclassify(contact, rules, today, workspace.timezone)
 
 
 def today_in(workspace) -> date:

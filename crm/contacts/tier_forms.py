@@ -29,6 +29,12 @@ class CustomerRulesForm(FlaskForm):
         _l("Potential: growth of at least (%)"),
         validators=[InputRequired(_l("Enter a percentage.")), NumberRange(min=1, max=10000)],
     )
+    potential_deal_value = AmountField(
+        _l("Or potential: open deals worth at least"),
+        places=2,
+        validators=MONEY,
+        description=_l("Their live open deals in the workspace's currency, added up; 0 to leave deals out."),
+    )
     new_days = IntegerField(_l("New: first purchase within (days)"), validators=DAYS)
     dormant_days = IntegerField(_l("Dormant: no purchase or activity for (days)"), validators=DAYS)
     churned_days = IntegerField(_l("Churned: no purchase or activity for (days)"), validators=DAYS)

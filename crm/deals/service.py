@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from crm.audit import service as audit
+from crm.contacts import classification
 from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import (
@@ -100,6 +101,7 @@ def create_deal(data: dict, stage: Stage, member_id: int | None) -> Deal:
     db.session.flush()
     db.session.add(DealStageChange(deal_id=deal.id, to_stage_id=stage.id, at=deal.stage_entered_at, by_id=member_id))
     audit.record("deal.created", "deal", deal.id, changes)
+    classification.deals_changed(deal.contact_id)  # open deals may make their person potential
     return deal
 
 
@@ -107,6 +109,7 @@ def update_deal(deal: Deal, data: dict, member_id: int | None, stage: Stage | No
     """Applies the fields in ``data``; ``stage`` (an open stage of any pipeline) moves an open deal."""
     if ("value" in data or "currency" in data) and product_lines.has_items(deal.id):
         data = {name: value for name, value in data.items() if name not in ("value", "currency")}  # the lines' own
+    person_before = deal.contact_id
     for name in FIELDS:
         if name in data:
             setattr(deal, name, data[name])
@@ -121,6 +124,8 @@ def update_deal(deal: Deal, data: dict, member_id: int | None, stage: Stage | No
         _entered(deal, stage, member_id, from_stage)
     if changes:
         audit.record("deal.updated", "deal", deal.id, changes)
+    if changes.keys() & {"value", "currency", "contact_id"}:
+        classification.deals_changed(person_before, deal.contact_id)
     return changes
 
 
@@ -235,6 +240,8 @@ def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_pur
         _check_purchase(deal, workspace)
     changes = _close(deal, WON, today, member_id)
     audit.record("deal.won", "deal", deal.id, changes)
+    if not (with_purchase and deal.contact_id):  # its purchase classifies the person, once
+        classification.deals_changed(deal.contact_id)  # no longer an open deal
     if with_purchase:
         rows = product_lines.purchase_rows(deal.id, today) or [
             {"purchased_on": today, "product": deal.title[:200], "quantity": Decimal(1), "unit_price": deal.value,
@@ -269,6 +276,7 @@ def lose_deal(deal: Deal, reason: LostReason | None, details: str | None, today:
     deal.lost_reason = (details or "").strip()[:300] or None
     changes.update(audit.changes_of(deal, ("lost_reason_id", "lost_reason")))
     audit.record("deal.lost", "deal", deal.id, changes)
+    classification.deals_changed(deal.contact_id)
 
 
 def reopen_deal(deal: Deal, member_id: int | None) -> None:
@@ -281,8 +289,10 @@ def reopen_deal(deal: Deal, member_id: int | None) -> None:
     deal.position = _end_of(stage)
     _entered(deal, stage, member_id, from_stage)
     audit.record("deal.reopened", "deal", deal.id, audit.changes_of(deal, CLOSED_FIELDS))
+    classification.deals_changed(deal.contact_id)
 
 
 def delete_deal(deal: Deal) -> None:
     deal.deleted_at = utcnow()
     audit.record("deal.deleted", "deal", deal.id, {"title": [deal.title, None]})
+    classification.deals_changed(deal.contact_id)

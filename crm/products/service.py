@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from crm.audit import service as audit
+from crm.contacts import classification
 from crm.deals.models import OPEN, Deal
 from crm.extensions import db
 from crm.products.models import DealItem, Product
@@ -92,7 +93,10 @@ def _sync_value(deal: Deal, items: list[DealItem]) -> dict:
         raise ProductError(_("The deal's total would be too large: lower the quantity or the price."), "quantity")
     before = deal.value
     deal.value = total
-    return {"value": [str(before), str(deal.value)]} if before != deal.value else {}
+    if before == deal.value:
+        return {}
+    classification.deals_changed(deal.contact_id)
+    return {"value": [str(before), str(deal.value)]}
 
 
 def add_item(deal: Deal, product: Product | None, data: dict) -> DealItem:
