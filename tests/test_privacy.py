@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,14 @@ from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
 from crm.tickets import service as tickets
 from crm.tickets.models import CUSTOMER, INTERNAL, PUBLIC, Ticket, TicketMessage
-from tests.factories import make_activity, make_contact, make_purchase, make_ticket
+from tests.factories import (
+    make_activity,
+    make_contact,
+    make_custom_field,
+    make_purchase,
+    make_ticket,
+    set_custom_value,
+)
 
 
 def customer_with_history(app, ws, name="Wang Fang", email="fang@example.com"):
@@ -56,6 +64,23 @@ def test_the_copy_holds_record_purchases_and_tickets_but_not_internal_notes(app,
         ("you", "The lid broke."), ("staff", "Sorry, a new lid is on its way.")]  # fmt: skip
     purchases_csv = archive.read("purchases.csv").decode("utf-8")
     assert purchases_csv.startswith("\ufeff") and "'=SUM(A1)" in purchases_csv  # no formula runs
+
+
+def test_the_copy_gives_custom_fields_by_label_and_sensitive_ones_readable(app, ws_a):
+    contact_id, _ticket_id = customer_with_history(app, ws_a)
+    passport = make_custom_field(app, ws_a, "Passport", sensitive=True)
+    size = make_custom_field(app, ws_a, "Shoe size", kind="number")
+    visit = make_custom_field(app, ws_a, "First visit", kind="date")
+    set_custom_value(app, ws_a, contact_id, passport, "E12345678")
+    set_custom_value(app, ws_a, contact_id, size, Decimal("38.5"))
+    set_custom_value(app, ws_a, contact_id, visit, date(2026, 3, 1))
+    with app.app_context(), workspace_scope(ws_a.id):
+        archive = zipfile.ZipFile(io.BytesIO(service.export_zip(db.session.get(Contact, contact_id))))
+    data = json.loads(archive.read("data.json"))
+    assert data["contact"]["custom_fields"] == {"Passport": "E12345678", "Shoe size": "38.5",
+                                                "First visit": "2026-03-01"}  # fmt: skip
+    contact_csv = archive.read("contact.csv").decode("utf-8")
+    assert "E12345678" in contact_csv and "Shoe size" in contact_csv and "gAAAA" not in contact_csv
 
 
 def test_erasure_keeps_the_accounts_and_deletes_the_rest(app, ws_a):

@@ -313,6 +313,23 @@ def display(field: FieldDef, stored, reveal: bool = False) -> str:
     return str(value)
 
 
+def readable_values(fields: list[FieldDef], custom: dict) -> dict:
+    """A record's custom values as its person reads them (a privacy copy): under each field's label,
+    sensitive ones decrypted, as JSON values (a day as 2026-03-01, a number as the text it was
+    typed as, a list field's choices as a list, a ticked box as true)."""
+    values = {}
+    for field in fields:
+        value = from_storage(field, (custom or {}).get(field.key))
+        if value is None:
+            continue
+        if field.kind == "number":
+            value = number_text(value)
+        elif field.kind == "date":
+            value = value.isoformat()
+        values[field.label] = value
+    return values
+
+
 def page_text(field: FieldDef, stored, reveal: bool = False) -> str:
     """``display`` as a page shows it to the member: a date in their language ("Mar 1, 2026",
     "2026年3月1日"), as the record's page and the lists write every other day."""

@@ -27,6 +27,7 @@ from crm.audit import service as audit
 from crm.contacts.models import Contact, ContactIdentity, ContactTag
 from crm.contacts.service import contact_search_text
 from crm.csv_stream import BOM, csv_row
+from crm.custom_fields import service as custom_fields
 from crm.data_quality.models import DataQualityFinding
 from crm.db import utcnow
 from crm.duplicates.models import ContactMerge, DuplicatePair
@@ -48,6 +49,7 @@ from crm.tickets.models import (
     TicketAttachment,
     TicketMessage,
 )
+from crm.workspaces.models import Workspace
 
 ERASED_WORDS = "[erased]"
 ERASED_NAME = "Erased customer #"  # + the contact's id
@@ -71,7 +73,9 @@ def _plain(value):
 def data_of(contact: Contact) -> dict:
     """Everything the copy holds, as JSON-ready values."""
     record = {name: _plain(getattr(contact, name, None)) for name in CONTACT_FIELDS}
-    record["custom_fields"] = dict(contact.custom or {})
+    # By label and readable: the keys and the encrypted text of sensitive fields mean nothing to the customer.
+    fields = custom_fields.definitions(db.session.get(Workspace, contact.workspace_id), "contact")
+    record["custom_fields"] = custom_fields.readable_values(fields, contact.custom)
     record["tags"] = [tag.name for tag in contact.tags]
     purchases = db.session.scalars(sa.select(Purchase).where(Purchase.contact_id == contact.id)
                                    .order_by(Purchase.purchased_on, Purchase.id))  # fmt: skip
