@@ -391,6 +391,35 @@ def test_the_custom_values_a_merge_takes_are_in_the_survivors_history(app, clien
     assert '<span class="field-name">Seats</span>: <del>12</del>' in history
 
 
+def custom_values(app, ws, contact_id: int) -> dict:
+    with app.app_context(), workspace_scope(ws.id):
+        return dict(db.session.get(Contact, contact_id).custom)
+
+
+def test_undoing_a_merge_keeps_custom_values_changed_since_and_brings_back_no_deleted_field(app, client, auth, ws_a):
+    keep = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    other = make_contact(app, ws_a, "Ann L", emails=["ann@example.com"])
+    plan, region = make_custom_field(app, ws_a, "Plan"), make_custom_field(app, ws_a, "Region")
+    notes = make_custom_field(app, ws_a, "Old notes")
+    set_custom_value(app, ws_a, keep, plan, "Basic")
+    set_custom_value(app, ws_a, other, plan, "Pro")
+    set_custom_value(app, ws_a, keep, region, "North")
+    set_custom_value(app, ws_a, keep, notes, "Owes us money")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep, "pick_cf_plan": other})
+    set_custom_value(app, ws_a, keep, region, "South")  # edited after the merge, which did not touch it
+    assert (
+        post(client, f"/w/{ws_a.slug}/settings/custom-fields/{notes}/delete", {"confirmed": "yes"}).status_code == 303
+    )
+    with app.app_context(), workspace_scope(ws_a.id):
+        merge_id = db.session.scalar(sa.select(ContactMerge.id))
+    assert post(client, url(ws_a, f"merges/{merge_id}/undo"), {}).status_code == 303
+    assert custom_values(app, ws_a, keep) == {"plan": "Basic", "region": "South"}
+    make_custom_field(app, ws_a, "Old notes")  # the same key again: a new field, empty
+    page = client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True)
+    assert "Owes us money" not in page
+
+
 def test_a_merge_older_than_seven_days_cannot_be_undone(app, client, auth, ws_a):
     keep, other, _company = _pair(app, ws_a)
     merge_id = make_merge(app, ws_a, keep, other)

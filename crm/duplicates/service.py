@@ -267,6 +267,24 @@ def can_undo(record: ContactMerge) -> bool:
     return record.undone_at is None and utcnow() < undo_deadline(record)
 
 
+def _custom_before(survivor: Contact, merged: Contact, before: dict) -> dict:
+    """The survivor's custom values with those the merge took from ``merged`` put back as they were
+    (``before``: all of them at the merge), where they still hold what the merge gave: a value changed
+    since is kept, as are fields the merge did not touch, and a field deleted since (or made again
+    with its key) gets nothing back."""
+    keys = {field.key for field in custom_fields.definitions(db.session.get(Workspace, survivor.workspace_id),
+                                                             "contact")}  # fmt: skip
+    custom = dict(survivor.custom or {})
+    for key, theirs in (merged.custom or {}).items():
+        if key not in keys or theirs is None or before.get(key) == theirs or custom.get(key) != theirs:
+            continue
+        if before.get(key) is None:
+            custom.pop(key, None)
+        else:
+            custom[key] = before[key]
+    return custom
+
+
 def undo(record: ContactMerge) -> None:
     """Puts both contacts back as they were before the merge: the survivor's replaced values, the
     rows that moved (those still on the survivor), and the merged contact out of the trash."""
@@ -281,6 +299,8 @@ def undo(record: ContactMerge) -> None:
     last_activity_at = before.pop("last_activity_at", None)
     if before.get("birthday"):
         before["birthday"] = date.fromisoformat(before["birthday"])
+    if "custom" in before:
+        before["custom"] = _custom_before(survivor, merged, before["custom"])
     contacts.update_contact(survivor, _with_custom_audit(survivor, before))
     for key, ids in record.moved.items():
         if ids:
