@@ -265,6 +265,24 @@ def test_custom_fields_are_mapped_by_label_and_validated(app, client, auth, ws_a
     assert "Industry is required." in page
 
 
+def test_a_choice_with_a_comma_is_read_whole_as_the_export_writes_it(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "Channels", kind="multi_select", options=["Wholesale, export", "Retail", "Online"])
+    make_custom_field(app, ws_a, "Terms", kind="select", options=["Net 30, prepaid", "Cash"])
+    auth.login(ws_a.email, ws_a.password)
+    text = ('Name,Channels,Terms\nAnn,"Wholesale, export, Retail","net 30, prepaid"\n'
+            'Bo,"retail；wholesale, export",Cash\nCy,"Wholesale, Retail",Cash\n')  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert {name: contact.custom for name, contact in contacts.items()} == {
+        "Ann": {"channels": ["Wholesale, export", "Retail"], "terms": "Net 30, prepaid"},
+        "Bo": {"channels": ["Retail", "Wholesale, export"], "terms": "Cash"},
+    }
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "Wholesale is not one of: Wholesale, export, Retail, Online." in page
+
+
 def test_custom_numbers_are_read_as_their_form_reads_them(app, client, auth, ws_a):
     from crm.auth.models import User
 

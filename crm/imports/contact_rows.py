@@ -234,7 +234,7 @@ def custom_value(definition: FieldDef, raw: str, day_first: bool):
     if kind == "select":
         return _option(definition, raw)
     if kind == "multi_select":
-        return [_option(definition, part) for part in _split("multi", raw)]
+        return _options(definition, raw)
     if kind == "checkbox":
         return _checkbox(raw)
     if kind == "url":
@@ -270,6 +270,28 @@ def amount_cell(raw: str, currency: str) -> tuple[Decimal, str | None]:
         return read_amount(raw, currency)
     except NotANumber as error:
         raise Invalid(error.args[0]) from error
+
+
+def _options(definition: FieldDef, raw: str) -> list[str]:
+    """The choices of a multi-select cell, separated as tags are. A choice may hold a separator
+    itself ("Wholesale, export"; an export writes the choices joined by ", "): the longest run of
+    parts that is a choice is taken whole, so such a choice is read back as it was written."""
+    parts = re.split(f"({SEPARATORS['multi']})", raw)  # texts at even places, separators between
+    options = {option.casefold(): option for option in definition.options}
+    chosen, start = [], 0
+    while start < len(parts):
+        if not parts[start].strip():
+            start += 2
+            continue
+        end = next((end for end in range(len(parts) - 1, start - 1, -2)
+                    if "".join(parts[start:end + 1]).strip().casefold() in options), None)  # fmt: skip
+        if end is None:
+            chosen.append(_option(definition, parts[start].strip()))  # names what is not a choice
+            start += 2
+        else:
+            chosen.append(options["".join(parts[start : end + 1]).strip().casefold()])
+            start = end + 2
+    return list(dict.fromkeys(chosen))
 
 
 def _option(definition: FieldDef, raw: str) -> str:
