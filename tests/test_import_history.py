@@ -144,6 +144,18 @@ def test_sensitive_values_an_import_set_stay_masked(app, client, auth, ws_a):
         assert secret not in theirs
 
 
+def test_a_field_made_again_with_another_type_does_not_read_the_old_fields_values(app, client, auth, ws_a):
+    staff = make_custom_field(app, ws_a, "Staff")  # text: "10-50"; to count, it is made again as a number
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    run_import(client, app, ws_a, "Name,Email,Staff\nAnn Lee,ann@example.com,10-50\n")
+    assert "<ins>10-50</ins>" in timeline_of(page_of(client, ws_a, ann))
+    post(client, f"/w/{ws_a.slug}/settings/custom-fields/{staff}/delete", {"confirmed": "yes"})
+    make_custom_field(app, ws_a, "Staff", kind="number")  # the same key again
+    page = page_of(client, ws_a, ann)  # was a 500: "10-50" read as a number
+    assert "10-50" not in page and "Changed by import of" in timeline_of(page)
+
+
 def test_the_imports_link_only_for_who_may_open_the_import(app, client, auth, ws_a):
     ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk")
     reader = make_role(app, ws_a, "Reader", permissions=["contacts.read"])

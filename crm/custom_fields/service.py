@@ -239,9 +239,28 @@ def delete_field(workspace, field: CustomField) -> None:
     model = model_of(field.entity)
     for record in db.session.scalars(sa.select(model).where(_has_key(model, field.key))):
         record.custom = {k: v for k, v in record.custom.items() if k != field.key}
+    if field.entity == "contact":
+        _forget_kept_copies(field.key)
     audit.record("custom_field.deleted", "custom_field", field.id, {"label": [field.label, None]})
     db.session.delete(field)
     _changed(workspace)
+
+
+def _forget_kept_copies(key: str) -> None:
+    """Removes a deleted contact field's values from the copies kept for undoing an import or a
+    merge: a field made again with its key (to change its type) would otherwise read them, as a
+    number or a day they are not (the contact's page failed), or get them back on an undo."""
+    from crm.duplicates.models import ContactMerge
+    from crm.imports.models import ImportChange
+
+    for column in (ImportChange.before, ImportChange.after, ContactMerge.before):
+        if db.engine.dialect.name == "postgresql":
+            holding = sa.cast(column, JSONB)["custom"].has_key(key)
+        else:
+            holding = sa.func.json_type(column, f'$.custom."{key}"').isnot(None)
+        for row in db.session.scalars(sa.select(column.class_).where(holding)):
+            kept = getattr(row, column.key)
+            setattr(row, column.key, {**kept, "custom": {k: v for k, v in kept["custom"].items() if k != key}})
 
 
 def _has_key(model, key: str):
