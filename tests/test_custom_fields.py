@@ -664,3 +664,24 @@ def test_a_custom_number_takes_grouping_as_an_amount_does_and_refuses_what_it_re
     assert "小数请用小数点书写，例如 1.5。" in save_contact("1,5").get_data(as_text=True)
     assert "请输入数字。" in save_contact("1e3").get_data(as_text=True)
     assert save_contact("25,000").status_code == 303 and custom_of(app, ws_a, ann) == {"budget": 25000}
+
+
+def test_two_admins_adding_fields_at_once_both_see_both_fields(app, client, auth, ws_a):
+    """Two requests (two workers) that loaded the workspace at the same version each add a field: the
+    version each commits must differ from the one a worker cached while only one field was there."""
+    from crm.custom_fields.service import create_field, definitions
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        first_worker = db.session.get(Workspace, ws_a.id)
+        assert first_worker.custom_fields_version is not None  # loaded at the start of its request
+        with app.app_context(), workspace_scope(ws_a.id):  # the other worker's request, done meanwhile
+            other = db.session.get(Workspace, ws_a.id)
+            create_field(other, "contact", "Segment", "text", [], False, False)
+            db.session.commit()
+            assert [f.label for f in definitions(db.session.get(Workspace, ws_a.id), "contact")] == ["Segment"]
+        create_field(first_worker, "contact", "Region", "text", [], False, False)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    form = client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
+    assert 'for="cf_segment"' in form and 'for="cf_region"' in form

@@ -72,7 +72,14 @@ def definitions(workspace, entity: str) -> list[FieldDef]:
 
 
 def _changed(workspace) -> None:
-    workspace.custom_fields_version = (workspace.custom_fields_version or 0) + 1
+    """A new version, counted by the database from the one stored: not from the one this request
+    read, which another admin's change may have raised meanwhile (both would then write the same
+    version, and a worker that cached it with one of the two fields would never see the other)."""
+    table = type(workspace)
+    bump = sa.update(table).where(table.id == workspace.id)
+    db.session.execute(bump.values(custom_fields_version=sa.func.coalesce(table.custom_fields_version, 0) + 1),
+                       execution_options={"synchronize_session": False})  # fmt: skip
+    db.session.expire(workspace, ["custom_fields_version"])
 
 
 # --- definitions -------------------------------------------------------------------------------
