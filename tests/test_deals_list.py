@@ -26,6 +26,7 @@ from tests.factories import (
     lost_reason_id,
     make_company,
     make_contact,
+    make_custom_field,
     make_deal,
     make_member,
     make_pipeline,
@@ -305,6 +306,45 @@ def test_export_gives_every_matching_deal_as_csv_and_xlsx_and_is_audited(app, cl
     exports = [entry for entry in entries if entry.action == "deal.exported"]
     assert [(e.record_id, e.changes["format"][1], e.changes["filters"][1]) for e in exports] == [
         (sales.id, "csv", {"min_value": "10"}), (sales.id, "xlsx", {"status": "all"})]  # fmt: skip
+
+
+def test_export_gives_the_deal_fields_sensitive_ones_masked_without_the_permission(app, client, auth, ws_a, sales):
+    po = make_custom_field(app, ws_a, "PO number", entity="deal")
+    seats = make_custom_field(app, ws_a, "Seats", kind="number", entity="deal")
+    code = make_custom_field(app, ws_a, "Discount code", entity="deal", sensitive=True)
+    deal = make_deal(app, ws_a, "Cups", sales.stages["Lead in"], 5)
+    make_deal(app, ws_a, "Saucers", sales.stages["Lead in"], 7)
+    set_deal_values(app, ws_a, deal, {po: "PO-7781", seats: Decimal("12.5"), code: "STAFF40"})
+    auth.login(ws_a.email, ws_a.password)
+    rows = list(csv.reader(io.StringIO(client.get(list_url(ws_a, sales.id, "export.csv")).get_data(as_text=True)
+                                       .lstrip("\ufeff"))))  # fmt: skip
+    assert rows[0][-3:] == ["PO number", "Seats", "Discount code"]
+    assert {row[0]: row[-3:] for row in rows[1:]} == {"Cups": ["PO-7781", "12.5", "STAFF40"], "Saucers": ["", "", ""]}
+    sheet = load_workbook(io.BytesIO(client.get(list_url(ws_a, sales.id, "export.xlsx")).get_data())).active
+    cups = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "Cups")
+    assert cups[-3:] == ("PO-7781", 12.5, "STAFF40")
+    auth.logout()
+    member = make_member(app, ws_a, "exporter@alpha.example.com")
+    exporter = make_role(app, ws_a, "Exporter", ("contacts.read", "contacts.export", "deals.read"))
+    assign_role(app, ws_a, member.membership_id, exporter)
+    auth.login(member.email, member.password)
+    text = client.get(list_url(ws_a, sales.id, "export.csv")).get_data(as_text=True)
+    assert "PO-7781" in text and "STAFF40" not in text and "••••••" in text
+
+
+def set_deal_values(app, ws, deal_id: int, values: dict) -> None:
+    from crm.custom_fields.models import CustomField
+    from crm.custom_fields.service import FieldDef, to_storage
+
+    with app.app_context(), workspace_scope(ws.id):
+        deal = db.session.get(Deal, deal_id)
+        custom = dict(deal.custom)
+        for field_id, value in values.items():
+            f = db.session.get(CustomField, field_id)
+            definition = FieldDef(f.id, f.entity, f.key, f.label, f.kind, tuple(f.options), f.required, f.sensitive)
+            custom[f.key] = to_storage(definition, value)
+        deal.custom = custom
+        db.session.commit()
 
 
 @pytest.mark.parametrize("role", ["sales", "viewer"])

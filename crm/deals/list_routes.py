@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from crm.audit import service as audit
 from crm.contacts.queries import owner_choices
 from crm.csv_stream import csv_download
+from crm.custom_fields import service as custom_fields
 from crm.deals import customers, list_export, list_queries, queries
 from crm.deals.list_queries import SORTS, STATUSES, ListView
 from crm.deals.models import Deal, Pipeline
@@ -76,7 +77,9 @@ def _export_plan(pipeline_id: int, file_format: str) -> list_export.Plan:
     CSV's rows are read after the view returns, when the member's objects are no longer loaded)."""
     pipeline = db.session.get(Pipeline, pipeline_id) or abort(404)
     view, _label = _view()
-    plan = list_export.Plan(list_queries.export_statement(pipeline.id, view, g.membership), g.workspace.timezone)
+    plan = list_export.with_fields(list_queries.export_statement(pipeline.id, view, g.membership),
+                                   g.workspace.timezone, custom_fields.definitions(g.workspace, "deal"),
+                                   g.membership.can("contacts.sensitive"))  # fmt: skip
     audit.record("deal.exported", "pipeline", pipeline.id,
                  {"filters": [None, view.as_args()], "format": [None, file_format]})  # fmt: skip
     db.session.commit()
