@@ -15,7 +15,7 @@ from flask_babel import Domain, format_datetime, format_decimal, get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 
@@ -161,9 +161,19 @@ def _message(string: str, **variables) -> str:
     return text % variables if variables else text
 
 
+class LazyText(LazyString):
+    """Flask-Babel's LazyString, written as text in HTML. Flask-Babel's gives itself as markup
+    (``__html__``), so Jinja and WTForms wrote it unescaped, and with it the values put in it: a
+    custom field's label or a retired choice ("%(option)s (no longer offered)") holding markup, such
+    as htmx's attributes, was live on every member's form."""
+
+    def __html__(self) -> str:
+        return escape(str(self))
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
     """A text translated when shown, in the language of that moment (form labels, choices)."""
-    return LazyString(_message, string, **variables)
+    return LazyText(_message, string, **variables)
 
 
 def _plural_message(singular: str, plural: str, n: int, **variables) -> str:
@@ -177,7 +187,7 @@ def _plural_message(singular: str, plural: str, n: int, **variables) -> str:
 def lazy_ngettext(singular: str, plural: str, n: int, **variables) -> LazyString:
     """``lazy_gettext`` with a plural, chosen by ``n`` in the language of the moment it is shown
     (extracted as ``_nl``: ``make extract-messages``)."""
-    return LazyString(_plural_message, singular, plural, n, **variables)
+    return LazyText(_plural_message, singular, plural, n, **variables)
 
 
 def _number(value: int) -> str:
@@ -186,7 +196,7 @@ def _number(value: int) -> str:
 
 def lazy_number(value: int) -> LazyString:
     """``value`` written as a number is in the language of the moment it is shown (1,000)."""
-    return LazyString(_number, value)
+    return LazyText(_number, value)
 
 
 @pass_context

@@ -685,3 +685,25 @@ def test_two_admins_adding_fields_at_once_both_see_both_fields(app, client, auth
     auth.login(ws_a.email, ws_a.password)
     form = client.get(url(ws_a, "/contacts/new")).get_data(as_text=True)
     assert 'for="cf_segment"' in form and 'for="cf_region"' in form
+
+
+def test_a_label_or_a_retired_choice_holding_markup_is_written_as_text(app, client, auth, ws_a):
+    """Messages made with a label or a choice ("%(label)s is required.") escape them as every other
+    text of a page does: markup there would be live on every member's form (htmx reads hx-post)."""
+    label = '<b hx-get="/w/x" hx-trigger="load">Code</b>'
+    make_custom_field(app, ws_a, label, required=True)
+    plan = make_custom_field(app, ws_a, "Plan", kind="select", options=['<i hx-post="/w/x">Gold</i>', "Basic"])
+    secret = make_custom_field(app, ws_a, "<u>Passport</u>", sensitive=True)
+    contact_id = make_contact(app, ws_a, "Ann")
+    set_custom_value(app, ws_a, contact_id, plan, '<i hx-post="/w/x">Gold</i>')
+    set_custom_value(app, ws_a, contact_id, secret, "E123")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, url(ws_a, f"{SETTINGS}{plan}"), {"label": "Plan", "options": "Basic"})  # the choice retired
+    missing = post(client, url(ws_a, "/contacts/"), {"name": "Bo", "lifecycle": "lead"})
+    assert missing.status_code == 422
+    page = missing.get_data(as_text=True)
+    assert "&lt;b hx-get=&#34;/w/x&#34; hx-trigger=&#34;load&#34;&gt;Code&lt;/b&gt; is required." in page
+    assert "<b hx-get" not in page
+    edit = client.get(url(ws_a, f"/contacts/{contact_id}/edit")).get_data(as_text=True)
+    assert "<i hx-post" not in edit and "&lt;i hx-post=&#34;/w/x&#34;&gt;Gold&lt;/i&gt; (no longer offered)" in edit
+    assert "<u>Passport</u>" not in edit and "Remove the stored &lt;u&gt;Passport&lt;/u&gt;" in edit
