@@ -513,6 +513,22 @@ def test_saved_choices_applied_by_hand_and_deleted(app, client, auth, ws_a):
     assert "CRM export" not in client.get(imports_url(ws_a)).get_data(as_text=True)
 
 
+def test_a_companies_import_takes_an_exports_mask_for_no_value(app, client, auth, ws_a):
+    make_custom_field(app, ws_a, "Bank account", entity="company", sensitive=True)
+    auth.login(ws_a.email, ws_a.password)
+    text = "Name,Bank account\nAcme,••••••\nGlobex,DE89 3704 0044\n"  # an export of a member who saw the mask
+    import_id = import_id_of(upload(client, ws_a, text, entity="companies"))
+    check(client, app, ws_a, import_id)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.custom_fields.service import definitions, display
+
+        field = definitions(db.session.get(Workspace, ws_a.id), "company")[0]
+        stored = dict(db.session.execute(sa.select(Company.name, Company.custom)).all())
+        assert {name: display(field, custom.get(field.key), reveal=True) for name, custom in stored.items()} == {
+            "Acme": "", "Globex": "DE89 3704 0044"}  # fmt: skip
+
+
 def test_companies_import_adds_new_ones_and_skips_known_names(app, client, auth, ws_a):
     make_company(app, ws_a, "Acme Ltd")
     make_custom_field(app, ws_a, "Tier", kind="select", options=["Gold", "Silver"], entity="company")

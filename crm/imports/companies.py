@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from crm.contacts.forms import EARLIEST_DAY, SIZE_LABELS
 from crm.contacts.models import Company
 from crm.contacts.service import company_search_text
-from crm.custom_fields.service import definitions, to_storage
+from crm.custom_fields.service import MASK, definitions, to_storage
 from crm.db import utcnow
 from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
@@ -83,6 +83,8 @@ def _take(row: CompanyRow, target: str, raw: str, context: RowContext) -> None:
         row.fields["website"] = raw
     elif target.startswith(CUSTOM_PREFIX):
         definition = context.custom[target.removeprefix(CUSTOM_PREFIX)]
+        if definition.sensitive and raw == MASK:  # an export's mask, never a value (as the contacts import)
+            return
         row.custom[definition.key] = to_storage(definition, custom_value(definition, raw, context.day_first))
     else:
         row.fields[target] = " ".join(text_cell(raw, TEXT_LIMITS[target]).split()) if target == "name" else (
