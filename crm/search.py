@@ -35,6 +35,7 @@ import re
 import unicodedata
 from functools import cache
 
+import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import operators
@@ -329,6 +330,26 @@ def search_order(q: str, dialect: str, columns: list, descending: bool) -> list 
     return [column.desc() if descending else column.asc() for column in (first, *columns[1:])]
 
 
+def phone_forms(typed: str, region: str | None) -> tuple[str, ...]:
+    """The digits of a query that looks like a phone number, as a stored number may hold them: as
+    typed, and, for a number typed as it is dialled in the workspace's ``region``, in the
+    international form the search text stores (E.164's digits): the national prefix of the region
+    taken for its country code ("020 7183 8750" in Britain: 44 20 7183 8750, as the list shows it
+    without the code), or the international dialling prefix dropped ("0044 20...", "011 1 650...")."""
+    numbers = digits(typed)
+    forms = [numbers]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper()) if region else None
+    if metadata is None or typed.lstrip().startswith("+"):
+        return (numbers,)
+    national = metadata.national_prefix
+    if national and numbers.startswith(national) and len(numbers) - len(national) >= TRIGRAM:
+        forms.append(f"{metadata.country_code}{numbers[len(national) :]}")
+    dialled = re.match(f"(?:{metadata.international_prefix})", numbers) if metadata.international_prefix else None
+    if dialled and len(numbers) - dialled.end() >= TRIGRAM:
+        forms.append(numbers[dialled.end() :])
+    return tuple(dict.fromkeys(forms))
+
+
 def search_words(q: str, phone_digits: bool = True) -> list[str]:
     """The words of a query, folded; a query that looks like a phone number is one word of its digits
     (unless ``phone_digits`` is False: the search text holds none), so "650 253-00" finds
@@ -336,13 +357,14 @@ def search_words(q: str, phone_digits: bool = True) -> list[str]:
     return [forms[0] for forms in search_terms(q, phone_digits)]
 
 
-def search_terms(q: str, phone_digits: bool = True) -> list[tuple[str, ...]]:
+def search_terms(q: str, phone_digits: bool = True, phone_region: str | None = None) -> list[tuple[str, ...]]:
     """Each word of a query as the spellings it may be stored in: folded, and for a word of two
     letters or more holding ä, ö or ü also its German spelling (("muller", "mueller") for "Müller").
-    One letter stays the start of a name ("ü": Ü or U, ``initial_variants``)."""
+    One letter stays the start of a name ("ü": Ü or U, ``initial_variants``). A query that looks like
+    a phone number is one word, its digits in the forms ``phone_forms`` gives for ``phone_region``."""
     text = fold(q)
     if phone_digits and re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
-        return [(digits(text),)]
+        return [phone_forms(text, phone_region)]
     terms = []
     for word in q.split():
         plain = fold(word)
@@ -356,9 +378,12 @@ def search_terms(q: str, phone_digits: bool = True) -> list[tuple[str, ...]]:
     return terms
 
 
-def matching(statement: sa.Select, model, q: str, dialect: str, phone_digits: bool = True) -> sa.Select:
-    """Rows whose search text holds every word of ``q`` (in one of its spellings, ``search_terms``)."""
-    terms = search_terms(q, phone_digits)
+def matching(
+    statement: sa.Select, model, q: str, dialect: str, phone_digits: bool = True, phone_region: str | None = None
+) -> sa.Select:
+    """Rows whose search text holds every word of ``q`` (in one of its spellings, ``search_terms``);
+    ``phone_region``: the workspace's, in which a phone number may be typed as it is dialled there."""
+    terms = search_terms(q, phone_digits, phone_region)
     narrowed = any(len(forms[0]) >= TRIGRAM for forms in terms)
     for forms in terms:
         statement = statement.where(_term_condition(model, forms, dialect, narrowed))

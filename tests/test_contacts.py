@@ -1393,3 +1393,27 @@ def test_text_with_spaces_around_is_measured_as_saved_trimmed(app, client, auth,
     assert response.status_code == 422 and "Field must be exactly 2 characters long." in response.get_data(as_text=True)
     created = post(client, contacts_url(ws_a), {"name": " Bo Lee ", "country": " us", "lifecycle": "lead"})
     assert created.status_code == 303 and "Bo Lee" in names(app, ws_a)
+
+
+def test_a_phone_number_is_found_as_it_is_dialled_in_the_workspaces_country(app, client, auth, ws_a):
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).phone_region = "GB"
+        db.session.commit()
+    make_contact(app, ws_a, "Ann Lee", phones=["+442071838750"])
+    make_contact(app, ws_a, "Bob Stone", phones=["+8613800138000"])
+    auth.login(ws_a.email, ws_a.password)
+
+    def found(q: str) -> set[str]:
+        body = client.get(contacts_url(ws_a), query_string={"q": q}, headers=RESULTS).get_data(as_text=True)
+        return {name for name in ("Ann Lee", "Bob Stone") if name in body}
+
+    page = client.get(contacts_url(ws_a, "?cols=phone")).get_data(as_text=True)
+    assert "020 7183 8750" in page  # the list shows the number as it is dialled in Britain...
+    assert found("020 7183 8750") == {"Ann Lee"}  # ...and finds it so
+    assert found("(020) 7183") == {"Ann Lee"}  # while it is typed
+    assert found("0044 20 7183 8750") == {"Ann Lee"}  # dialled from abroad
+    assert found("+44 20 7183 8750") == found("7183 8750") == {"Ann Lee"}
+    assert found("0086 138 0013 8000") == {"Bob Stone"}
+    assert found("020 1380") == set()  # a British number starting 20 1380: nobody's

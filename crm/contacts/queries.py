@@ -76,7 +76,7 @@ def contacts_matching(statement: sa.Select, q: str, member: Membership) -> sa.Se
     a member who may not see phone numbers may not find contacts by them either (one digit at a
     time would give a number away): for them a word of digits must be in the name or an email
     address, checked on the rows the index found."""
-    statement = matching(statement, Contact, q, db.engine.dialect.name)
+    statement = matching(statement, Contact, q, db.engine.dialect.name, phone_region=g.workspace.phone_region)
     if member.can("contacts.sensitive"):
         return statement
     for word in search_words(q):
