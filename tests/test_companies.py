@@ -280,3 +280,21 @@ def test_see_all_contacts_is_offered_only_when_the_page_does_not_show_them_all(a
     make_contact(app, ws_a, "Person 50", company_id=acme)
     page = client.get(f"/w/{ws_a.slug}/companies/{acme}").get_data(as_text=True)
     assert "Person 50" not in page and "See all contacts of this company" in page
+
+
+def test_a_company_phone_is_found_as_it_is_dialled_in_the_workspaces_country(app, client, auth, ws_a):
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).phone_region = "DE"
+        db.session.commit()
+    make_company(app, ws_a, "Kaffee Kontor", phone="+493012345678")
+    make_company(app, ws_a, "Other Firm", phone="+4940987654")
+    auth.login(ws_a.email, ws_a.password)
+    listed = client.get(companies_url(ws_a), query_string={"cols": "phone"}).get_data(as_text=True)
+    assert "030 12345678" in listed  # shown as it is dialled in Germany...
+    found = client.get(companies_url(ws_a), query_string={"q": "030 12345678"}).get_data(as_text=True)
+    assert "Kaffee Kontor" in found and "Other Firm" not in found  # ...and found so
+    header = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "030 1234"},
+                        headers={"HX-Request": "true", "HX-Target": "global-search-results"})  # fmt: skip
+    assert "Kaffee Kontor" in header.get_data(as_text=True)

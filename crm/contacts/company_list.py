@@ -116,7 +116,8 @@ def matching_companies(
     time zone: "added from" and "added until" are days there (served by
     ix_companies_workspace_id_created_at)."""
     statement = sa.select(Company) if statement is None else statement
-    statement = matching(statement.where(Company.deleted_at.is_(None)), Company, state.q, db.engine.dialect.name)
+    live = statement.where(Company.deleted_at.is_(None))
+    statement = matching(live, Company, state.q, db.engine.dialect.name, phone_region=member.workspace.phone_region)
     statement = owner_filter(statement, Company.owner_id, state.owner, member)
     if state.industry:
         statement = statement.where(any_case(Company.industry) == any_case(state.industry))
