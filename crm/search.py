@@ -359,7 +359,8 @@ def search_words(q: str, phone_digits: bool = True) -> list[str]:
 
 def search_terms(q: str, phone_digits: bool = True, phone_region: str | None = None) -> list[tuple[str, ...]]:
     """Each word of a query as the spellings it may be stored in: folded, and for a word of two
-    letters or more holding ä, ö or ü also its German spelling (("muller", "mueller") for "Müller").
+    letters or more holding ä, ö or ü also its German spelling (("muller", "mueller") for "Müller");
+    a word with an apostrophe with both ways of writing it (``apostrophe_spellings``).
     One letter stays the start of a name ("ü": Ü or U, ``initial_variants``). A query that looks like
     a phone number is one word, its digits in the forms ``phone_forms`` gives for ``phone_region``."""
     text = fold(q)
@@ -374,8 +375,22 @@ def search_terms(q: str, phone_digits: bool = True, phone_region: str | None = N
             terms.append((cjk_gram(plain),))  # a word of its own in the search text, so indexed
             continue
         spelling = german_spelling(word) if len(plain) > 1 else None
-        terms.append((plain, spelling) if spelling and spelling != plain else (plain,))
+        forms = (plain, spelling) if spelling and spelling != plain else (plain,)
+        terms.append(tuple(dict.fromkeys(variant for form in forms for variant in (form, *apostrophe_spellings(form)))))
     return terms
+
+
+# The apostrophe as it is typed (') and as phones, word processors and imports write it (U+2019, U+2018
+# and U+02BC): a name is stored as it came, so "O'Brien" must find it stored with U+2019, and the
+# other way round.
+APOSTROPHES = re.compile("['\u2018\u2019\u02bc]")
+
+
+def apostrophe_spellings(word: str) -> tuple[str, ...]:
+    """``word`` with its apostrophes written as ' and as U+2019 (none when it holds none)."""
+    if not APOSTROPHES.search(word):
+        return ()
+    return tuple(APOSTROPHES.sub(apostrophe, word) for apostrophe in ("'", "\u2019"))
 
 
 def matching(

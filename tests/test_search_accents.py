@@ -273,3 +273,27 @@ def test_the_product_catalogue_folds_accents(app, client, auth, ws_a, ws_b):
     assert found("gt-2024-01") == found("2024") == {"Grüner Tee"}  # a SKU's digits as typed
     assert found("ool") == {"Oolong"} and found("乌龙") == {"乌龙茶"}
     assert found("beta") == set()
+
+
+def test_an_apostrophe_finds_a_name_whichever_way_it_was_written(app, client, auth, ws_a):
+    import html
+
+    make_contact(app, ws_a, "Mary O\u2019Brien")  # as a phone or a word processor writes it
+    make_contact(app, ws_a, "Luca D'Angelo")  # as a keyboard types it
+    make_company(app, ws_a, "L\u2019Atelier Rouge")
+    make_contact(app, ws_a, "Obrien Smith")
+    auth.login(ws_a.email, ws_a.password)
+
+    def found(q: str, url: str = "contacts/", headers=RESULTS) -> set[str]:
+        response = client.get(f"/w/{ws_a.slug}/{url}", query_string={"q": q}, headers=headers)
+        body = html.unescape(response.get_data(as_text=True))
+        return {name for name in ("Mary O\u2019Brien", "Luca D'Angelo", "Obrien Smith", "L\u2019Atelier Rouge")
+                if name in body}  # fmt: skip
+
+    assert found("o'brien") == found("O'Bri") == {"Mary O\u2019Brien"}
+    assert found("d\u2019angelo") == found("d\u02bcangelo") == {"Luca D'Angelo"}  # typed on a phone
+    assert found("Luca D\u2019") == {"Luca D'Angelo"}
+    assert found("l'atelier", "companies/", COMPANY_RESULTS) == {"L\u2019Atelier Rouge"}
+    assert "L\u2019Atelier Rouge" in html.unescape(
+        client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "l'atel"}, headers=QUICK).get_data(as_text=True)
+    )
