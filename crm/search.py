@@ -364,7 +364,7 @@ def search_terms(q: str, phone_digits: bool = True, phone_region: str | None = N
     One letter stays the start of a name ("ü": Ü or U, ``initial_variants``). A query that looks like
     a phone number is one word, its digits in the forms ``phone_forms`` gives for ``phone_region``."""
     text = fold(q)
-    if phone_digits and re.fullmatch(r"[\d+()\-. ]+", text) and len(digits(text)) >= TRIGRAM:
+    if phone_digits and re.fullmatch(r"[\d+()\-./ ]+", text) and len(digits(text)) >= TRIGRAM:
         return [phone_forms(text, phone_region)]
     terms = []
     for word in q.split():

@@ -295,6 +295,8 @@ def test_a_company_phone_is_found_as_it_is_dialled_in_the_workspaces_country(app
     assert "030 12345678" in listed  # shown as it is dialled in Germany...
     found = client.get(companies_url(ws_a), query_string={"q": "030 12345678"}).get_data(as_text=True)
     assert "Kaffee Kontor" in found and "Other Firm" not in found  # ...and found so
+    slashed = client.get(companies_url(ws_a), query_string={"q": "030/1234 5678"}).get_data(as_text=True)
+    assert "Kaffee Kontor" in slashed and "Other Firm" not in slashed  # as German letterheads write it
     header = client.get(f"/w/{ws_a.slug}/search/", query_string={"q": "030 1234"},
                         headers={"HX-Request": "true", "HX-Target": "global-search-results"})  # fmt: skip
     assert "Kaffee Kontor" in header.get_data(as_text=True)

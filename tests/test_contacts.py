@@ -1416,4 +1416,5 @@ def test_a_phone_number_is_found_as_it_is_dialled_in_the_workspaces_country(app,
     assert found("0044 20 7183 8750") == {"Ann Lee"}  # dialled from abroad
     assert found("+44 20 7183 8750") == found("7183 8750") == {"Ann Lee"}
     assert found("0086 138 0013 8000") == {"Bob Stone"}
+    assert found("020/7183 8750") == {"Ann Lee"}  # the area code set apart by a slash
     assert found("020 1380") == set()  # a British number starting 20 1380: nobody's
