@@ -561,3 +561,24 @@ def test_a_whole_trash_restored_in_the_background_is_paired_when_the_job_ends(ap
     assert "restored in the background" in response.headers["HX-Trigger"]
     assert [(a, b) for a, b, *_ in pairs_of(app, ws_a)] == [(ann, new_ann)]
     assert "Same email address: ann@example.com" in client.get(url(ws_a)).get_data(as_text=True)
+
+
+def test_a_level_set_by_hand_on_the_merged_contact_stays_with_the_person(app, client, auth, ws_a):
+    keep = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    other = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, other).level, db.session.get(Contact, other).level_pinned = "vip", True
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, url(ws_a, f"merge/{keep}/{other}"), {"survivor": keep, "pick_name": keep})
+    assert response.status_code == 303
+    kept = contact_of(app, ws_a, keep)
+    assert (kept.level, kept.level_pinned) == ("vip", True)  # not the rules' "ordinary"
+    page = client.get(f"/w/{ws_a.slug}/contacts/{keep}").get_data(as_text=True)
+    assert "VIP" in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        merge_id = db.session.scalar(sa.select(ContactMerge.id))
+    post(client, url(ws_a, f"merges/{merge_id}/undo"), {})
+    kept, back = contact_of(app, ws_a, keep), contact_of(app, ws_a, other)
+    assert (kept.level, kept.level_pinned) == ("ordinary", False)  # the undo gives the rules' level back
+    assert (back.level, back.level_pinned) == ("vip", True)

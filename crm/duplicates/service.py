@@ -159,13 +159,20 @@ def merge(survivor: Contact, merged: Contact, picks: dict[str, int], member) -> 
     """Folds ``merged`` into ``survivor``. ``picks`` names, per field, the contact whose value is
     kept (a field not named keeps the survivor's value, or takes the other's when it has none).
     Emails, phones and tags are combined; the rows of ``MOVED`` move; ``merged`` goes to the
-    trash; the survivor's classes are recomputed."""
+    trash; the survivor's classes are recomputed, but for a level set by hand (its own, else the
+    merged one's)."""
     if survivor.id == merged.id or survivor.deleted_at or merged.deleted_at:
         raise MergeRefused
     data = _merged_values(survivor, merged, picks)
     before = _values(survivor, data)
     before["last_activity_at"] = _iso(survivor.last_activity_at)
     contacts.update_contact(survivor, _with_custom_audit(survivor, data))
+    if merged.level_pinned and not survivor.level_pinned:
+        # A level set by hand is a decision about the person (it routes their tickets): the survivor
+        # keeps its own, or takes the merged one's, rather than the rules' (undo gives it back).
+        before["level_pin"] = [survivor.level, False]
+        audit.record("contact.updated", "contact", survivor.id, {"level": [survivor.level, merged.level]})
+        survivor.level, survivor.level_pinned = merged.level, True
     moved = {}
     for key, model in MOVED.items():
         ids = list(db.session.scalars(sa.select(model.id).where(model.contact_id == merged.id)))
@@ -297,6 +304,8 @@ def undo(record: ContactMerge) -> None:
     limits.check_contacts(db.session.get(Workspace, survivor.workspace_id), 1)
     before = dict(record.before)
     last_activity_at = before.pop("last_activity_at", None)
+    if (level_pin := before.pop("level_pin", None)) is not None:  # the level the survivor had by the rules
+        survivor.level, survivor.level_pinned = level_pin
     if before.get("birthday"):
         before["birthday"] = date.fromisoformat(before["birthday"])
     if "custom" in before:
