@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 from werkzeug.exceptions import BadRequest
 
+from crm.i18n import lazy_gettext as _l
+
 
 @dataclass
 class Page:
@@ -80,7 +82,12 @@ def decode_cursor(cursor: str, columns: list) -> list:
             raise ValueError("cursor of another sort")
         return [_from_text(column, text) for column, text in zip(columns, raw, strict=True)]
     except (ValueError, TypeError, UnicodeDecodeError, ArithmeticError) as error:
-        raise BadRequest("invalid page cursor") from error
+        raise BadRequest(
+            _l(
+                "This link to a further page of the list is damaged or out of date: open the list "
+                "again from its first page."
+            )
+        ) from error
 
 
 def collation(column) -> str | None:

@@ -1418,3 +1418,14 @@ def test_a_phone_number_is_found_as_it_is_dialled_in_the_workspaces_country(app,
     assert found("0086 138 0013 8000") == {"Bob Stone"}
     assert found("020/7183 8750") == {"Ann Lee"}  # the area code set apart by a slash
     assert found("020 1380") == set()  # a British number starting 20 1380: nobody's
+
+
+def test_a_damaged_load_more_link_says_so_in_words(app, client, auth, ws_a):
+    make_contact(app, ws_a, "Ann Lee")
+    auth.login(ws_a.email, ws_a.password)
+    said = "This link to a further page of the list is damaged or out of date"
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "contacts-more"}):
+        response = client.get(contacts_url(ws_a, "?sort=name&after=WyIxIl0"), headers=headers)
+        assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))
+    response = client.get(f"/w/{ws_a.slug}/companies/?after=bm9uc2Vuc2U")
+    assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))
