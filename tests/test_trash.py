@@ -12,7 +12,7 @@ from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import assign_role, make_company, make_contact, make_member, make_merge, make_role
+from tests.factories import assign_role, make_company, make_contact, make_member, make_merge, make_purchase, make_role
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
 
@@ -227,3 +227,31 @@ def test_each_row_says_how_many_days_are_left_counted_where_the_workspace_is(app
     assert left("Gone Tonight") == "Last day: restorable until 11:00 PM"
     assert "Gone Already" not in page
     assert_valid_page(page, "trash")
+
+
+def test_a_restored_contact_is_classified_as_of_today_not_as_of_the_day_it_was_deleted(app, client, auth, ws_a):
+    from datetime import date
+
+    from crm.purchases.models import Purchase
+
+    ann = make_contact(app, ws_a, "Ann Lee")
+    bob = make_contact(app, ws_a, "Bob Stone")
+    purchase = make_purchase(app, ws_a, ann, amount=600, on=date.today() - timedelta(days=300))
+    make_purchase(app, ws_a, bob, amount=600, on=date.today() - timedelta(days=300))
+    trashed(app, ws_a, Contact, ann, days_ago=20)
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Contact, ann).tier == "C"  # 600 in the last 12 months
+        # While it was in the trash its purchase left the 12 months (the nightly run leaves the trash out).
+        db.session.get(Purchase, purchase).purchased_on = date.today() - timedelta(days=380)
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    response = post(client, trash_url(ws_a, "/restore"), {"kind": "contacts", "scope": "selected", "ids": str(ann)})
+    assert response.status_code == 303
+    listed = client.get(f"/w/{ws_a.slug}/contacts/", query_string={"cols": "tier", "tier": "C"}).get_data(as_text=True)
+    assert "Bob Stone" in listed and "Ann Lee" not in listed
+    with app.app_context(), workspace_scope(ws_a.id):
+        restored = db.session.get(Contact, ann)
+        assert (restored.tier, restored.value_12m, restored.lifetime_value) == ("D", 0, 600)
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEntry.action == "contact.reclassified", AuditEntry.record_id == ann)
+        )

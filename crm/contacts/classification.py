@@ -258,6 +258,16 @@ def to_classify() -> sa.ColumnElement:
     return sa.or_(Contact.last_purchase_at.isnot(None), Contact.level == "potential", with_deals)
 
 
+def reclassify_restored(workspace, contact_ids: list[int], today: date) -> int:
+    """Classifies contacts just restored from the trash that have or had purchases or open deals, as the nightly
+    batches do (``_reclassify_batch``): those batches, and saving the rules, leave the trash out, so
+    a restored contact still had the classes of the day it was deleted. Returns how many changed."""
+    columns = [Contact.id, Contact.level_pinned, Contact.last_activity_at, *(getattr(Contact, name) for name in STORED)]
+    statement = sa.select(*columns).where(Contact.id.in_(contact_ids), Contact.deleted_at.is_(None), to_classify())
+    rows = db.session.execute(statement.order_by(Contact.id)).all() if contact_ids else []
+    return _reclassify_batch(workspace, rows, rules_of(workspace), today) if rows else 0
+
+
 def batch_figures(first_id: int, last_id: int, today: date) -> dict[int, Figures]:
     """``figures_of`` of the contacts with ids from ``first_id`` to ``last_id`` that have purchases or
     open deals, in two grouped queries."""

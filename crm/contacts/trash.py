@@ -10,7 +10,7 @@ from babel.dates import format_time
 from flask_babel import get_locale, gettext, ngettext
 
 from crm.billing import limits
-from crm.contacts import batch, service
+from crm.contacts import batch, classification, service
 from crm.contacts.models import Company, Contact
 from crm.contacts.queries import PER_PAGE
 from crm.db import utcnow
@@ -66,12 +66,17 @@ def check_fits(model, statement: sa.Select, workspace) -> None:
 
 def restore(model, statement: sa.Select, workspace, progress: batch.Progress | None = None) -> list[int]:
     """Brings back every record of ``statement`` (from ``in_trash``); returns their ids. Contacts
-    raise ``LimitError``, restoring none, when they would not all fit the plan. Once committed,
+    raise ``LimitError``, restoring none, when they would not all fit the plan, and are classified
+    again (their tier, level and lifecycle as of today). Once committed,
     ``look_for_duplicates`` pairs the restored contacts with those that look like them."""
     check_fits(model, statement, workspace)
     restored = []
+    today = classification.today_in(workspace)
     for ids in batch.id_batches(model, statement, progress):
-        restored += batch.restore(model, ids)
+        brought_back = batch.restore(model, ids)
+        if model is Contact and brought_back:  # classified as of today, not as of the day deleted
+            classification.reclassify_restored(workspace, brought_back, today)
+        restored += brought_back
     return restored
 
 
