@@ -27,6 +27,8 @@ def _to_text(value) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+# What a "Load more" link whose cursor cannot be read answers (400): one changed by hand, or cut short.
+DAMAGED_CURSOR = _l("This link to a further page is damaged or out of date: open the page again.")
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 MAX_DECIMAL = Decimal(10) ** 18  # far beyond any Numeric column of ours
 
@@ -82,12 +84,7 @@ def decode_cursor(cursor: str, columns: list) -> list:
             raise ValueError("cursor of another sort")
         return [_from_text(column, text) for column, text in zip(columns, raw, strict=True)]
     except (ValueError, TypeError, UnicodeDecodeError, ArithmeticError) as error:
-        raise BadRequest(
-            _l(
-                "This link to a further page of the list is damaged or out of date: open the list "
-                "again from its first page."
-            )
-        ) from error
+        raise BadRequest(DAMAGED_CURSOR) from error
 
 
 def collation(column) -> str | None:

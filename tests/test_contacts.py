@@ -1423,9 +1423,12 @@ def test_a_phone_number_is_found_as_it_is_dialled_in_the_workspaces_country(app,
 def test_a_damaged_load_more_link_says_so_in_words(app, client, auth, ws_a):
     make_contact(app, ws_a, "Ann Lee")
     auth.login(ws_a.email, ws_a.password)
-    said = "This link to a further page of the list is damaged or out of date"
+    said = "This link to a further page is damaged or out of date: open the page again."
     for headers in ({}, {"HX-Request": "true", "HX-Target": "contacts-more"}):
         response = client.get(contacts_url(ws_a, "?sort=name&after=WyIxIl0"), headers=headers)
         assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))
     response = client.get(f"/w/{ws_a.slug}/companies/?after=bm9uc2Vuc2U")
+    assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))
+    contact_id = make_contact(app, ws_a, "Bob Stone")
+    response = client.get(contacts_url(ws_a, f"{contact_id}/timeline?after=bm9uc2Vuc2U"))  # the contact's timeline
     assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))

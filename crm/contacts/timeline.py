@@ -36,7 +36,7 @@ from crm.extensions import db
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import select_timezone
 from crm.imports import history as imports_history
-from crm.pagination import cursor_int, cursor_time
+from crm.pagination import DAMAGED_CURSOR, cursor_int, cursor_time
 from crm.permissions import scope_allows, visible_to_member
 from crm.purchases.models import Purchase
 from crm.tickets import summary as ticket_summary
@@ -145,7 +145,7 @@ def decode(cursor: str) -> tuple:
         at, rank, item_id = raw.split("|")
         return cursor_time(at), cursor_int(rank), cursor_int(item_id)
     except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest("invalid timeline cursor") from error
+        raise BadRequest(DAMAGED_CURSOR) from error
 
 
 def after_cursor(time_column, id_column, rank: int, cursor: tuple):
