@@ -1432,3 +1432,24 @@ def test_a_damaged_load_more_link_says_so_in_words(app, client, auth, ws_a):
     contact_id = make_contact(app, ws_a, "Bob Stone")
     response = client.get(contacts_url(ws_a, f"{contact_id}/timeline?after=bm9uc2Vuc2U"))  # the contact's timeline
     assert response.status_code == 400 and said in html.unescape(response.get_data(as_text=True))
+
+
+def test_under_own_records_a_colleagues_owner_filter_from_a_shared_view_is_shown_not_hidden(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own contacts", permissions=["contacts.read"], record_scope="own")
+    member = make_member(app, ws_a, "own@alpha.example.com")
+    assign_role(app, ws_a, member.membership_id, rid)
+    make_contact(app, ws_a, "Mine Alone", owner_id=member.membership_id)
+    make_contact(app, ws_a, "Somebody Else's", owner_id=ws_a.membership_id)
+    view = make_saved_view(app, ws_a, "Alice's customers", query=f"owner={ws_a.membership_id}")
+    auth.login(member.email, member.password)
+    assert "Alice&#39;s customers" in client.get(contacts_url(ws_a, "views/")).get_data(as_text=True) and view
+    page = client.get(contacts_url(ws_a), query_string={"owner": ws_a.membership_id}).get_data(as_text=True)
+    assert "Mine Alone" not in page and "Somebody Else" not in page
+    owner_select = page.split('<select id="owner"')[1].split("</select>")[0]
+    # The filter that empties the list is in sight, with the colleague's name (not "Anyone")
+    assert f'<option value="{ws_a.membership_id}" selected>Alice</option>' in owner_select
+    mine = client.get(contacts_url(ws_a)).get_data(as_text=True)
+    assert (
+        "Mine Alone" in mine
+        and f'value="{ws_a.membership_id}"' not in mine.split('<select id="owner"')[1].split("</select>")[0]
+    )  # without the filter, colleagues are not offered

@@ -429,10 +429,13 @@ def owner_choices(keep: int | None = None) -> list[tuple[int, str]]:
 
 def owner_filter_choices(member: Membership, current: str) -> list[tuple[str, str]]:
     """The lists' owner filter beyond "me" and "nobody": the active members, for a member who sees
-    everyone's records (under "own records" the others' would list nothing), and the one the URL
-    names if they have left, so the form never hides a filter that applies (one query)."""
-    if own_records_only(member):
+    everyone's records (under "own records" the others' would list nothing, so only one the URL
+    names), and the one the URL names if they have left, so the form never hides a filter that
+    applies (one query)."""
+    if own_records_only(member) and record_id(current) in (None, member.id):
         return []
+    if own_records_only(member):  # a link or a shared view names a colleague: shown, so the empty list is explained
+        return [(current, roster().names.get(int(current), f"#{current}"))]
     if record_id(current) is not None:  # the URL names a member: the whole roster, for their name
         members = roster()
         choices = [(str(member_id), name) for member_id, name in members.owner_choices]
