@@ -373,6 +373,21 @@ def picker_url(ws, **args) -> str:
     return f"/w/{ws.slug}/deals/customers/?{query}"
 
 
+def test_picker_finds_a_phone_number_as_it_is_dialled_in_the_workspaces_country(app, client, auth, ws_a):
+    from crm.workspaces.models import Workspace
+
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Workspace, ws_a.id).phone_region = "GB"
+        db.session.commit()
+    make_contact(app, ws_a, "Ann Lee", phones=["+442071838750"])
+    make_company(app, ws_a, "Acme Ltd", phone="+442079460000")
+    auth.login(ws_a.email, ws_a.password)
+    contacts = client.get(picker_url(ws_a, kind="contact", q="020%207183%208750")).get_data(as_text=True)
+    assert 'data-label="Ann Lee"' in contacts
+    companies = client.get(picker_url(ws_a, kind="company", q="020%207946%200000", field="company_id"))
+    assert 'data-label="Acme Ltd"' in companies.get_data(as_text=True)
+
+
 def test_picker_search_finds_visible_live_records_of_the_workspace_only(app, client, auth, ws_a, ws_b):
     acme = make_company(app, ws_a, "Acme Ltd")
     make_contact(app, ws_a, "Ann Lee", company_id=acme, emails=["ann@acme.example.com"])

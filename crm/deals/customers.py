@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import g
 from wtforms.validators import ValidationError
 
 from crm.contacts.forms import optional_id
@@ -114,7 +115,7 @@ def search(kind: str, q: str, member: Membership, limit: int = RESULTS, company_
 
 def _search_statement(model, q: str, member: Membership, with_company: bool = True) -> sa.Select:
     dialect = db.engine.dialect.name
-    statement = matching(_visible(model, member), model, q, dialect)
+    statement = matching(_visible(model, member), model, q, dialect, phone_region=g.workspace.phone_region)
     if model is Contact and with_company:
         company = CONTACTS_COMPANY
         statement = statement.add_columns(company.name.label("company_name")).outerjoin(
