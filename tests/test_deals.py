@@ -9,7 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
-from crm.contacts.models import Contact
+from crm.contacts.models import Company, Contact
 from crm.db import utcnow
 from crm.deals.models import Deal, DealStageChange, LostReason, Pipeline, Stage
 from crm.extensions import db
@@ -602,3 +602,30 @@ def test_a_deal_title_with_spaces_around_is_measured_as_saved_trimmed(app, clien
     response = post(client, deals_url(ws_a, str(deal_id)), {**sent, "title": f" {title} "}, headers=DETAILS)
     assert response.status_code == 200
     assert stored(app, ws_a, deal_id).title == title
+
+
+def test_editing_a_deal_keeps_its_contact_in_the_trash_or_out_of_the_sellers_scope(app, client, auth, ws_a):
+    rid = make_role(app, ws_a, "Own deals", ("contacts.read", "deals.read", "deals.write"), record_scope="own")
+    sam = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, sam.membership_id, rid)
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=ws_a.membership_id)  # a colleague's contact
+    bo = make_contact(app, ws_a, "Bo Chen", owner_id=ws_a.membership_id)
+    acme = make_company(app, ws_a, "Acme Ltd", owner_id=sam.membership_id)
+    deal_id = make_deal(app, ws_a, "Tea", contact_id=ann, company_id=acme, owner_id=sam.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Company, acme).deleted_at = utcnow()
+        db.session.commit()
+    auth.login(sam.email, sam.password)
+    page = client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True)
+    assert 'value="Ann Lee"' in page and 'value="Acme Ltd (in the trash)"' in page
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent_by_browser(page), "title": "Tea, more"},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 200
+    deal = stored(app, ws_a, deal_id)
+    assert (deal.title, deal.contact_id, deal.company_id) == ("Tea, more", ann, acme)
+    # Only the deal's own contact is kept: another colleague's is still refused.
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent_by_browser(page), "contact_id": str(bo)},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 422
+    assert "Choose a contact from the search results." in response.get_data(as_text=True)
+    assert stored(app, ws_a, deal_id).contact_id == ann

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g
+from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
 from crm.contacts.forms import optional_id
@@ -85,11 +86,18 @@ def resolved(filters, member: Membership):
     return filters, label
 
 
-def chosen(model, record_id: int | None, member: Membership) -> list[tuple[int, str]]:
+def chosen(model, record_id: int | None, member: Membership, kept: int | None = None) -> list[tuple[int, str]]:
     """The deal form's only choice for a picker: the record the form holds or was sent, when it is
-    a live one the member may see (one query; none without an id)."""
+    a live one the member may see (one query; none without an id). ``kept`` is the record the deal
+    already has: it stays a choice even in the trash or out of the member's record scope (a seller's
+    deal with a colleague's contact), so saving the deal keeps its link rather than failing or
+    dropping it; its name says when it is in the trash."""
     if record_id is None or record_id > MAX_ID:
         return []
+    if record_id == kept:
+        statement = sa.select(model.id, model.name, model.deleted_at).where(model.id == record_id)
+        return [(row.id, f"{row.name} ({_('in the trash')})" if row.deleted_at else row.name)
+                for row in db.session.execute(statement)]  # fmt: skip
     return [(row.id, row.name) for row in db.session.execute(_visible(model, member).where(model.id == record_id))]
 
 
