@@ -444,3 +444,29 @@ def test_a_product_name_and_sku_with_spaces_around_are_measured_as_saved_trimmed
     name, sku = "G" * 200, "S" * 64
     assert post(client, products_url(ws_a), product_data(name=f" {name} ", sku=f"{sku} ")).status_code == 303
     assert [(stored_name, stored_sku) for stored_name, stored_sku, *_rest in products_of(app, ws_a)] == [(name, sku)]
+
+
+def test_numbers_are_checked_as_they_will_be_stored(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Tea", value=0)
+    first = make_deal_item(app, ws_a, deal_id, name="Green tea", unit_price="10")
+    auth.login(ws_a.email, ws_a.password)
+    # A quantity that rounds to 0 (Numeric(12, 3)) is not "above 0"; a price that rounds past the
+    # column's maximum is too large: both refused with the reason, not a server error.
+    for changes, message in (({"quantity": "0.0004"}, "Enter a quantity above 0."),
+                             ({"unit_price": "9999999999.999"}, "Enter an amount of 0 or more.")):  # fmt: skip
+        response = post(client, items_url(ws_a, deal_id, str(first)), line(first, **changes), headers=SECTION)
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+        response = post(client, items_url(ws_a, deal_id),
+                        new_line(**{"item-name": "Cups", "item-unit_price": "1", "item-quantity": "1",
+                                    **{f"item-{key}": value for key, value in changes.items()}}),
+                        headers=SECTION)  # fmt: skip
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+    response = post(client, products_url(ws_a), product_data(unit_price="9999999999.995"))
+    assert response.status_code == 422 and "Enter an amount of 0 or more." in response.get_data(as_text=True)
+    assert lines_of(app, ws_a, deal_id) == [
+        ("Green tea", Decimal("1.000"), Decimal("10.00"), Decimal("0.00"), Decimal("0.00"), None)
+    ]
+    # What rounds within the limits is kept as rounded.
+    response = post(client, items_url(ws_a, deal_id, str(first)), line(first, quantity="0.0005"), headers=SECTION)
+    assert response.status_code == 200
+    assert lines_of(app, ws_a, deal_id)[0][1] == Decimal("0.001")

@@ -29,6 +29,22 @@ def _rounded(value: Decimal | None, places: str) -> Decimal | None:
     return None if value is None else value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
+def rounded_to(places: str):
+    """A filter rounding a field's number to what its column keeps before the validators see it: a
+    quantity of 0.0004 passed "above 0" and was stored as 0 (a failed CHECK: a server error), a
+    price of 9999999999.999 passed the maximum and became too large for its column."""
+
+    def rounded(value):
+        if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 20:
+            return _rounded(value, places)
+        return value  # none, not finite or huge: the validators refuse it as it is
+
+    return rounded
+
+
+CENTS, THOUSANDTHS = rounded_to("0.01"), rounded_to("0.001")
+
+
 class ProductForm(FlaskForm):
     Meta = TrimsText
     name = StringField(_l("Name"), validators=[DataRequired(_l("Give the product a name.")), Length(max=200)])
@@ -36,11 +52,12 @@ class ProductForm(FlaskForm):
         _l("SKU"), description=_l("Optional; unique in the workspace."), validators=[Optional(), Length(max=64)]
     )
     unit_price = DecimalField(
-        _l("Unit price"), places=2, validators=[InputRequired(_l("Enter the unit price.")), finite, PRICE_RANGE]
-    )
+        _l("Unit price"), places=2, filters=[CENTS],
+        validators=[InputRequired(_l("Enter the unit price.")), finite, PRICE_RANGE],
+    )  # fmt: skip
     currency = SelectField(_l("Currency"), validate_choice=True)
     tax_rate = DecimalField(
-        _l("Tax rate (%)"), places=2, default=Decimal("0"),
+        _l("Tax rate (%)"), places=2, default=Decimal("0"), filters=[CENTS],
         validators=[InputRequired(_l("Enter the tax rate (0 if none).")), finite, PERCENT_RANGE],
     )  # fmt: skip
 
@@ -64,12 +81,13 @@ class _Quantity(PlainNumber, DecimalField):
 
 class _LineFields(FlaskForm):
     quantity = _Quantity(
-        _l("Quantity"), places=3, default=Decimal(1),
+        _l("Quantity"), places=3, default=Decimal(1), filters=[THOUSANDTHS],
         validators=[InputRequired(_l("Enter the quantity.")), finite, positive],
     )  # fmt: skip
     discount_percent = DecimalField(
-        _l("Discount (%)"), places=2, default=Decimal(0), validators=[Optional(), finite, PERCENT_RANGE]
-    )
+        _l("Discount (%)"), places=2, default=Decimal(0), filters=[CENTS],
+        validators=[Optional(), finite, PERCENT_RANGE],
+    )  # fmt: skip
 
     def service_data(self) -> dict:
         data = {
@@ -90,10 +108,12 @@ class ItemForm(_LineFields):
         _l("Name"), description=_l("Leave empty to use the product's name."), validators=[Optional(), Length(max=200)]
     )
     unit_price = DecimalField(
-        _l("Unit price"), places=2, description=_l("Leave empty to use the product's price."),
+        _l("Unit price"), places=2, description=_l("Leave empty to use the product's price."), filters=[CENTS],
         validators=[Optional(), finite, PRICE_RANGE],
     )  # fmt: skip
-    tax_rate = DecimalField(_l("Tax rate (%)"), places=2, validators=[Optional(), finite, PERCENT_RANGE])
+    tax_rate = DecimalField(
+        _l("Tax rate (%)"), places=2, filters=[CENTS], validators=[Optional(), finite, PERCENT_RANGE]
+    )
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,9 +125,10 @@ class LineForm(_LineFields):
 
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name the line.")), Length(max=200)])
     unit_price = DecimalField(
-        _l("Unit price"), places=2, validators=[InputRequired(_l("Enter the unit price.")), finite, PRICE_RANGE]
-    )
+        _l("Unit price"), places=2, filters=[CENTS],
+        validators=[InputRequired(_l("Enter the unit price.")), finite, PRICE_RANGE],
+    )  # fmt: skip
     tax_rate = DecimalField(
-        _l("Tax rate (%)"), places=2, validators=[InputRequired(_l("Enter the tax rate (0 if none).")), finite,
-                                                  PERCENT_RANGE],
+        _l("Tax rate (%)"), places=2, filters=[CENTS],
+        validators=[InputRequired(_l("Enter the tax rate (0 if none).")), finite, PERCENT_RANGE],
     )  # fmt: skip
