@@ -7,7 +7,7 @@ from crm.audit.models import AuditEntry
 from crm.deals.models import Deal, DealStageChange, Pipeline, Stage
 from crm.extensions import db
 from crm.tenancy import workspace_scope
-from tests.conftest import post
+from tests.conftest import post, sent_by_browser
 from tests.factories import default_pipeline, make_deal, make_member, make_pipeline
 
 STAGE_LIST = {"HX-Request": "true", "HX-Target": "stage-list"}
@@ -115,6 +115,28 @@ def test_delete_a_pipeline_only_without_deals(app, client, auth, ws_a):
     response = post(client, url(ws_a, f"{sales.id}/delete"), {})
     assert response.status_code == 409 and "at least one pipeline" in response.get_data(as_text=True)
     assert pipelines_of(app, ws_a) == ["Sales"]
+
+
+def test_delete_a_pipeline_its_deals_have_left(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    partners = make_pipeline(app, ws_a, "Partners")
+    deal_id = make_deal(app, ws_a, "Tea chests", partners.open[0])
+    auth.login(ws_a.email, ws_a.password)
+    # The deal moves to the Sales pipeline through its form: its history names Partners' stages.
+    edit = client.get(f"/w/{ws_a.slug}/deals/{deal_id}/edit").get_data(as_text=True)
+    response = post(client, f"/w/{ws_a.slug}/deals/{deal_id}", {**sent_by_browser(edit), "stage_id": sales.open[1]})
+    assert response.status_code == 303
+    response = post(client, url(ws_a, f"{partners.id}/delete"), {})
+    assert response.status_code == 303 and pipelines_of(app, ws_a) == ["Sales"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        changes = db.session.execute(
+            sa.select(DealStageChange.from_stage_id, DealStageChange.to_stage_id).where(
+                DealStageChange.deal_id == deal_id
+            )
+        ).all()
+    assert [tuple(change) for change in changes] == [(None, sales.open[1])]  # what still exists of it
+    page = client.get(f"/w/{ws_a.slug}/deals/{deal_id}")
+    assert page.status_code == 200 and "Qualified" in page.get_data(as_text=True)
 
 
 def test_add_an_open_stage_before_won_and_lost(app, client, auth, ws_a):

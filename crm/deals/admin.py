@@ -95,7 +95,9 @@ def rename_pipeline(pipeline: Pipeline, name: str) -> dict:
 
 def delete_pipeline(pipeline: Pipeline) -> None:
     """Deletes a pipeline without live deals, with its stages. Its deals in the trash go with it
-    (nothing could restore them into a pipeline that no longer exists)."""
+    (nothing could restore them into a pipeline that no longer exists). Deals that left it for
+    another pipeline keep their history without its stages, as when a stage is removed
+    (``delete_stage``): history rows cannot point at a stage that is gone."""
     live = deal_counts().get(pipeline.id, 0)
     if live:
         raise PipelineInUse(
@@ -110,6 +112,11 @@ def delete_pipeline(pipeline: Pipeline) -> None:
     trashed = sa.select(Deal.id).where(Deal.pipeline_id == pipeline.id)
     db.session.execute(sa.delete(DealStageChange).where(DealStageChange.deal_id.in_(trashed)))
     db.session.execute(sa.delete(Deal).where(Deal.pipeline_id == pipeline.id))
+    its_stages = sa.select(Stage.id).where(Stage.pipeline_id == pipeline.id)
+    db.session.execute(sa.delete(DealStageChange).where(DealStageChange.to_stage_id.in_(its_stages)))
+    db.session.execute(
+        sa.update(DealStageChange).where(DealStageChange.from_stage_id.in_(its_stages)).values(from_stage_id=None)
+    )
     db.session.execute(sa.delete(Stage).where(Stage.pipeline_id == pipeline.id))
     audit.record("pipeline.deleted", "pipeline", pipeline.id, {"name": [pipeline.name, None]})
     db.session.delete(pipeline)
