@@ -15,7 +15,7 @@ from crm.deals.models import Deal, DealStageChange, LostReason, Pipeline, Stage
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
-from tests.conftest import post, sent_by_browser
+from tests.conftest import Auth, post, sent_by_browser
 from tests.factories import (
     assign_role,
     default_pipeline,
@@ -250,6 +250,39 @@ def test_move_buttons_go_to_the_next_and_previous_open_stage(app, client, auth, 
     assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=next"), {}, headers=BOARD).status_code == 409
     assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=sideways"), {}).status_code == 303
     assert placed(app, ws_a, deal_id)[0][0] == sales.stages["Negotiation"]
+
+
+def test_a_board_loaded_before_a_colleague_moved_a_deal_does_not_move_it_back(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    lead, qualified, proposal = sales.stages["Lead in"], sales.stages["Qualified"], sales.stages["Proposal"]
+    cups, tea = make_deal(app, ws_a, "Cups", lead), make_deal(app, ws_a, "Tea", lead)
+    bo = make_member(app, ws_a, "bo@alpha.example.com", role="manager")
+    auth.login(ws_a.email, ws_a.password)
+    stale = client.get(deals_url(ws_a)).get_data(as_text=True)  # Alice's board: both deals in "Lead in"
+    sent = re.findall(rf'name="stage-{lead}" value="([^"]+)"', stale)
+    assert len(sent) == 2
+    with app.test_client() as bos:  # meanwhile Bo moves Cups on to Proposal
+        Auth(bos).login(bo.email, bo.password)
+        for _step in range(2):
+            assert post(bos, deals_url(ws_a, f"{cups}/move?direction=next"), {}).status_code == 303
+    assert placed(app, ws_a, cups)[0][0] == proposal
+    # Alice drags Tea above Cups on her stale board: Tea moves, Cups stays where Bo put it.
+    response = post(client, deals_url(ws_a, f"pipelines/{sales.id}/order"), {f"stage-{lead}": sent[::-1]},
+                    headers=BOARD)  # fmt: skip
+    assert response.status_code == 200
+    assert placed(app, ws_a, cups, tea) == [(proposal, 0), (lead, 0)]
+    assert "1 deal had been moved by someone else since the board was loaded" in response.headers["HX-Trigger"]
+    assert history(app, ws_a, cups) == [(None, lead), (lead, qualified), (qualified, proposal)]
+    # Her stale keyboard button ("Cups → Qualified") does not move it on from Proposal either.
+    move = re.search(rf'id="move-next-{cups}" formaction="([^"]+)"', stale).group(1).replace("&amp;", "&")
+    response = post(client, move, {}, headers=BOARD)
+    assert response.status_code == 409 and "moved by someone else" in response.headers["HX-Trigger"]
+    assert placed(app, ws_a, cups)[0][0] == proposal
+    # From the board as it is now, both work.
+    board = client.get(deals_url(ws_a)).get_data(as_text=True)
+    move = re.search(rf'id="move-next-{cups}" formaction="([^"]+)"', board).group(1).replace("&amp;", "&")
+    assert post(client, move, {}, headers=BOARD).status_code == 200
+    assert placed(app, ws_a, cups)[0][0] == sales.stages["Negotiation"]
 
 
 def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):

@@ -53,7 +53,11 @@ def cards_html(column: Column, moves: list[tuple[str, str, str]], can_move: bool
     nobody, close_label = escape(gettext("Nobody")), escape(gettext("Expected close date"))
     before, _title, after = (escape(part) for part in gettext("Move %(title)s to", title="\x00").partition("\x00"))
     moves = [(direction, escape(name), escape(query)) for direction, name, query in moves]
-    stage_input = f'<input type="hidden" name="stage-{column.stage.id}" value="{{}}">' if can_move else ""
+    # The value names the stage the card is shown in: a drag posted from a board loaded before
+    # someone else moved the deal leaves it where they put it (crm.deals.routes.reorder).
+    stage_input = (
+        f'<input type="hidden" name="stage-{column.stage.id}" value="{{}}:{column.stage.id}">' if can_move else ""
+    )
 
     def move_button(card_id: int, title: str, direction: str, name: str, query: str) -> str:
         url = f"{deal_base}{card_id}/move?{query}"

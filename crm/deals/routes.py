@@ -2,6 +2,7 @@ import re
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from crm.activities.deal_routes import timeline_context
 from crm.audit import queries as audit_queries
@@ -91,18 +92,43 @@ def reorder(pipeline_id: int):
     pipeline = pipeline_or_404(pipeline_id)
     stages = service.stages_of(pipeline.id)
     open_ids = {stage.id for stage in stages if stage.kind == OPEN}
-    posted = {}
+    posted, seen_in = {}, {}
     for key in request.form:
         match = STAGE_FIELD.match(key)
         if match is None:
             continue
         if int(match.group(1)) not in open_ids:
             abort(404)
-        posted[int(match.group(1))] = [i for i in map(record_id, request.form.getlist(key)) if i is not None]
+        posted[int(match.group(1))] = ids = []
+        for value in request.form.getlist(key):
+            deal_id, stage_id = _card_value(value)
+            if deal_id is not None:
+                ids.append(deal_id)
+                seen_in.setdefault(deal_id, stage_id)
     cards, visible = queries.board_positions(pipeline.id, g.membership)
-    service.reorder(stages, visible, cards, posted, g.membership.id)
+    # A card the board showed in another stage than the deal's now was moved by someone else since
+    # the board was loaded: it stays where they put it, not where the stale board had it.
+    stage_now = {card.id: card.stage_id for card in cards}
+    moved_meanwhile = {i for i, seen in seen_in.items() if seen is not None and stage_now.get(i, seen) != seen}
+    service.reorder(stages, visible - moved_meanwhile, cards, posted, g.membership.id)
     db.session.commit()
+    if moved_meanwhile & visible:
+        _moved_meanwhile(len(moved_meanwhile & visible))
     return _after_move(pipeline)
+
+
+def _card_value(value: str) -> tuple[int | None, int | None]:
+    """A card's hidden input: "<deal id>:<id of the stage the board showed it in>" (a bare deal id
+    is taken too, without that check)."""
+    deal_text, _colon, stage_text = value.partition(":")
+    return record_id(deal_text), record_id(stage_text) if stage_text else None
+
+
+def _moved_meanwhile(count: int) -> None:
+    flash(ngettext("%(num)d deal had been moved by someone else since the board was loaded: it stays where they "
+                   "put it.",
+                   "%(num)d deals had been moved by someone else since the board was loaded: they stay where "
+                   "they were put.", count), "warning")  # fmt: skip
 
 
 def _after_move(pipeline: Pipeline):
@@ -119,8 +145,13 @@ def move(deal_id: int):
     deal = deal_or_404(deal_id)
     step = {"next": 1, "previous": -1}.get(request.args.get("direction", ""))
     stage = service.neighbour_stage(deal, service.stages_of(deal.pipeline_id), step) if step else None
-    if deal.status != OPEN or stage is None:
+    seen_in = record_id(request.args.get("from"))  # the column the button was in
+    if deal.status == OPEN and seen_in is not None and seen_in != deal.stage_id:
+        _moved_meanwhile(1)
+        stage = None
+    elif deal.status != OPEN or stage is None:
         flash(_("This deal cannot move that way."), "error")
+    if stage is None or deal.status != OPEN:
         if is_htmx() and not is_boosted():
             return render_template("deals/_board.html", **_board_context(deal.pipeline)), 409
         return redirect(url_for(".board", pipeline_id=deal.pipeline_id), 303)
