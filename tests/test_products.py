@@ -470,3 +470,21 @@ def test_numbers_are_checked_as_they_will_be_stored(app, client, auth, ws_a):
     response = post(client, items_url(ws_a, deal_id, str(first)), line(first, quantity="0.0005"), headers=SECTION)
     assert response.status_code == 200
     assert lines_of(app, ws_a, deal_id)[0][1] == Decimal("0.001")
+
+
+def test_the_history_names_a_lines_fields_in_the_readers_language(app, client, auth, ws_a):
+    from crm.auth.models import User
+
+    deal_id = make_deal(app, ws_a, "Tea", value=0)
+    tea = make_product(app, ws_a, "Green tea", unit_price="10.00", tax_rate="8")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, items_url(ws_a, deal_id), new_line(**{"item-product_id": tea, "item-discount_percent": "5"}))
+    history = client.get(f"/w/{ws_a.slug}/deals/{deal_id}").get_data(as_text=True).split('id="history-title"')[1]
+    assert "Discount (%)" in history and "Tax rate (%)" in history and "Product" in history
+    assert "discount percent" not in history and "tax rate" not in history and "product id" not in history
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == ws_a.email)).locale = "zh_Hans"
+        db.session.commit()
+    history = client.get(f"/w/{ws_a.slug}/deals/{deal_id}").get_data(as_text=True).split('id="history-title"')[1]
+    assert "折扣（%）" in history and "税率（%）" in history
+    assert not re.search(r"discount|tax rate|product id|deal item", history)

@@ -57,6 +57,12 @@ FIELD_LABELS = {
     "closed_on": _l("Closed on"), "lost_reason_id": _l("Lost reason"), "lost_reason": _l("Reason"),
     "role_id": _l("Role"), "label": _l("Label"), "position": _l("Position"),
     "choice": _l("Choice"), "records": _l("Records changed"),
+    # deals' line items, products, quotes and stages
+    "deal_item": _l("Line item"), "product_id": _l("Product"), "discount_percent": _l("Discount (%)"),
+    "tax_rate": _l("Tax rate (%)"), "sku": _l("SKU"), "deal_id": _l("Deal"), "total": _l("Total"),
+    "valid_until": _l("Valid until"), "business_details": _l("Business details on quotes"),
+    "probability": _l("Win probability (%)"), "rotting_days": _l("Rotting after (days)"),
+    "moved_deals_to": _l("Move its deals to"),
     # exports and tasks
     "filters": _l("Filters"), "q": _l("Search"), "format": _l("File format"), "task": _l("Task"),
     "ids": _l("Ticked rows"), "shared": _l("Shared with the team"),
@@ -70,7 +76,7 @@ CHOICE_LABELS = {"level": LEVEL_LABELS, "lifecycle": LIFECYCLE_LABELS, "gender":
                  "tier_by": {c.value: c.label for c in BY}, "vip_by": {c.value: c.label for c in BY}}  # fmt: skip
 MEMBER_FIELDS = frozenset({"owner_id", "assignee_id"})  # named from the workspace's members
 # Shown as "changed": ids mean nothing to a reader, long texts do not fit a line.
-WITHOUT_VALUES = frozenset({"about", "body", "notes", "purchase"})
+WITHOUT_VALUES = frozenset({"about", "body", "notes", "purchase", "deal_item", "moved_deals_to"})
 COMPANY_FIELDS = frozenset({"company_id"})  # named from the companies table, deleted ones included
 # Amounts in the currency of the entry's record; only on records that have one (a billing entry's
 # "amount" is logged as text already).
