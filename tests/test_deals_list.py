@@ -496,3 +496,24 @@ def test_export_gives_deal_days_as_date_cells_and_added_as_the_workspaces_day(ap
         "2026-11-30",
         "2026-12-07",
     )
+
+
+def test_without_contacts_read_the_picker_finds_no_one_and_the_form_takes_no_one(app, client, auth, ws_a, sales):
+    seller = make_member(app, ws_a, "sam@alpha.example.com")
+    assign_role(app, ws_a, seller.membership_id, make_role(app, ws_a, "Deals only", ("deals.read", "deals.write")))
+    acme = make_company(app, ws_a, "Acme Ltd")
+    ann = make_contact(app, ws_a, "Ann Lee", company_id=acme, emails=["ann@acme.example.com"], phones=["+14155550100"])
+    auth.login(seller.email, seller.password)
+    for args in ({"kind": "contact", "q": "ann@acme"}, {"kind": "contact", "q": "4155550100"},
+                 {"kind": "company", "q": "acme", "field": "company_id"},
+                 {"kind": "customer", "q": "a", "field": "customer"}):  # fmt: skip
+        html = client.get(picker_url(ws_a, **args)).get_data(as_text=True)
+        assert "<li" not in html and "Ann" not in html and "Acme" not in html, args
+    # Nor does a link or a post name them.
+    assert "Ann Lee" not in client.get(f"/w/{ws_a.slug}/deals/new?contact={ann}").get_data(as_text=True)
+    response = post(client, f"/w/{ws_a.slug}/deals/", {"title": "Tea", "value": "10", "currency": "USD",
+                                                         "stage_id": sales.open[0], "contact_id": ann,
+                                                         "company_id": "", "owner_id": ""})  # fmt: skip
+    assert response.status_code == 422 and "Choose a contact from the search results." in response.get_data(
+        as_text=True
+    )

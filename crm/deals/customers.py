@@ -65,7 +65,11 @@ def where_customer(statement: sa.Select, customer: str) -> sa.Select:
 
 
 def _visible(model, member: Membership) -> sa.Select:
+    """Live records the member may see: within their record scope, and none without ``contacts.read``
+    (the picker's search would otherwise look up the whole directory by name, email or phone)."""
     statement = sa.select(model.id, model.name).where(model.deleted_at.is_(None))
+    if not member.can("contacts.read"):
+        statement = statement.where(sa.false())
     return visible_to_member(statement, model.owner_id, member)
 
 
