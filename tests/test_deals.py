@@ -285,6 +285,24 @@ def test_a_board_loaded_before_a_colleague_moved_a_deal_does_not_move_it_back(ap
     assert placed(app, ws_a, cups)[0][0] == sales.stages["Negotiation"]
 
 
+def test_an_edit_form_opened_before_a_move_saves_without_moving_the_deal_back(app, client, auth, ws_a):
+    sales = default_pipeline(app, ws_a)
+    lead, qualified = sales.stages["Lead in"], sales.stages["Qualified"]
+    deal_id = make_deal(app, ws_a, "Cups", lead)
+    auth.login(ws_a.email, ws_a.password)
+    sent = sent_by_browser(client.get(deals_url(ws_a, f"{deal_id}/edit"), headers=DETAILS).get_data(as_text=True))
+    assert sent["stage_id"] == str(lead)
+    assert post(client, deals_url(ws_a, f"{deal_id}/move?direction=next"), {}).status_code == 303  # the board
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent, "title": "Cups, more"}, headers=DETAILS)
+    assert response.status_code == 200
+    assert (stored(app, ws_a, deal_id).title, placed(app, ws_a, deal_id)[0][0]) == ("Cups, more", qualified)
+    assert history(app, ws_a, deal_id) == [(None, lead), (lead, qualified)]
+    # A stage chosen in the form still moves it.
+    response = post(client, deals_url(ws_a, str(deal_id)), {**sent, "stage_id": str(sales.stages["Proposal"])},
+                    headers=DETAILS)  # fmt: skip
+    assert response.status_code == 200 and placed(app, ws_a, deal_id)[0][0] == sales.stages["Proposal"]
+
+
 def test_create_a_deal_from_a_contact_page(app, client, auth, ws_a):
     acme = make_company(app, ws_a, "Acme Ltd")
     ann = make_contact(app, ws_a, "Ann Lee", company_id=acme)

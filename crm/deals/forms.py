@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from crm.contacts.forms import choices, optional_id
@@ -27,6 +27,9 @@ class DealForm(FlaskForm):
     )
     currency = SelectField(_l("Currency"), validate_choice=True)
     stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
+    # The stage the edit form showed: a stage left as shown does not move a deal someone else has
+    # moved since the form was opened (crm.deals.routes.update).
+    stage_seen = HiddenField()
     contact_id = PickedField(_l("Contact"), not_found=_l("Choose a contact from the search results."))
     company_id = PickedField(_l("Company"), not_found=_l("Choose a company from the search results."))
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
@@ -43,6 +46,7 @@ class DealForm(FlaskForm):
             self.stage_id.choices = choices(stages)
         else:  # a closed deal keeps its outcome stage: won, lost or reopened, never moved by the form
             delattr(self, "stage_id")
+            delattr(self, "stage_seen")
         self.contact_id.choices = choices([("", _l("None")), *contacts])
         self.company_id.choices = choices([("", _l("None")), *companies])
         self.owner_id.choices = choices([("", _l("Nobody")), *owners])

@@ -269,6 +269,8 @@ def show(deal_id: int):
 def edit(deal_id: int):
     deal = deal_or_404(deal_id)
     form = _form(deal)
+    if "stage_seen" in form:
+        form.stage_seen.data = str(deal.stage_id)
     if wants_partial("deal-details"):
         return render_template("deals/_edit.html", deal=deal, form=form)
     return render_template("deals/edit.html", deal=deal, form=form)
@@ -284,6 +286,8 @@ def update(deal_id: int):
         template = "deals/_edit.html" if partial else "deals/edit.html"
         return render_template(template, deal=deal, form=form), 422
     stage = _chosen_stage(form) if "stage_id" in form else None
+    if stage is not None and stage.id == record_id(form.stage_seen.data):
+        stage = None  # left as the form showed it: where the deal is now (the board may have moved it) stands
     data = form.service_data()
     data["custom"], data["custom_audit"] = custom_payload(form, deal)
     service.update_deal(deal, data, g.membership.id, stage)
