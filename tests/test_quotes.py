@@ -25,6 +25,7 @@ from tests.factories import (
     make_company,
     make_contact,
     make_deal,
+    make_deal_item,
     make_member,
     make_quote,
     make_role,
@@ -428,3 +429,18 @@ def test_quote_pages_are_valid_html_with_labelled_fields(app, client, auth, ws_a
     refused = post(client, url(ws_a, f"quotes/{quote_id}"), {"valid_until": "soon"}).get_data(as_text=True)
     assert_valid_page(refused, "the refused edit")
     assert 'aria-invalid="true"' in refused
+
+
+def test_a_yen_quotes_lines_are_whole_yen_and_add_up_to_its_total(app, client, auth, ws_a):
+    deal_id = make_deal(app, ws_a, "Tea for Osaka", value=0, currency="JPY")
+    # ¥105 less 10% is ¥94.50 a line: kept to the sen, each line showed ¥94 and the subtotal ¥189.
+    for name in ("Sencha", "Genmaicha"):
+        make_deal_item(app, ws_a, deal_id, name=name, unit_price="105", discount="10", tax_rate="10")
+    auth.login(ws_a.email, ws_a.password)
+    quote = stored(app, ws_a, created_id(create(client, ws_a, deal_id)))
+    assert [line[5:] for line in quote.lines] == [(Decimal("95.00"), Decimal("10.00"))] * 2
+    assert (quote.subtotal, quote.tax_total, quote.total) == (Decimal("190.00"), Decimal("20.00"), Decimal("210.00"))
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Deal, deal_id).value == Decimal("190.00")
+    page = client.get(url(ws_a, f"quotes/{quote.id}")).get_data(as_text=True)
+    assert page.count("¥95") == 2 and "¥190" in page and "¥20" in page and "¥210" in page

@@ -243,7 +243,7 @@ def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_pur
     if not (with_purchase and deal.contact_id):  # its purchase classifies the person, once
         classification.deals_changed(deal.contact_id)  # no longer an open deal
     if with_purchase:
-        rows = product_lines.purchase_rows(deal.id, today) or [
+        rows = product_lines.purchase_rows(deal, today) or [
             {"purchased_on": today, "product": deal.title[:200], "quantity": Decimal(1), "unit_price": deal.value,
              "amount": deal.value}
         ]  # fmt: skip

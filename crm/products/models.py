@@ -2,9 +2,11 @@
 are made from them)."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from babel.numbers import get_currency_precision
 
 from crm.db import BigId, Timestamps
 from crm.extensions import db
@@ -17,6 +19,18 @@ HUNDRED = Decimal(100)
 
 def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=256)
+def minor_unit(currency: str | None) -> Decimal:
+    """The smallest amount of ``currency`` as amounts are shown (0.01; 1 for the yen or the won)."""
+    return Decimal(1).scaleb(-min(get_currency_precision(currency), 2)) if currency else CENT
+
+
+def to_minor_unit(amount: Decimal, currency: str | None) -> Decimal:
+    """``amount`` rounded (half up) to what the currency shows: a line of a yen deal is whole yen,
+    so its lines add up to the subtotal and total the quote shows."""
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP).quantize(CENT)
 
 
 class Product(TenantScoped, Timestamps, db.Model):
@@ -77,19 +91,25 @@ class DealItem(TenantScoped, db.Model):
     tax_rate: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(5, 2), default=Decimal("0"))  # percent
     position: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
 
+    # The deal's currency (not stored: a line is in its deal's), set where lines are read
+    # (crm.products.service.items_of); the amounts are rounded to its smallest unit.
+    currency = None  # type: str | None
+
     @property
     def net_unit_price(self) -> Decimal:
-        """The unit price after the discount, to the cent (what a won deal's purchase records)."""
-        return to_cents(self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED))
+        """The unit price after the discount, rounded as the currency is shown (what a won deal's
+        purchase records)."""
+        return to_minor_unit(self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED), self.currency)
 
     @property
     def net_amount(self) -> Decimal:
-        """quantity * unit price * (1 - discount %), to the cent."""
-        return to_cents(self.quantity * self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED))
+        """quantity * unit price * (1 - discount %), rounded as the currency is shown (to the cent)."""
+        return to_minor_unit(self.quantity * self.unit_price * (1 - (self.discount_percent or 0) / HUNDRED),
+                             self.currency)  # fmt: skip
 
     @property
     def tax_amount(self) -> Decimal:
-        return to_cents(self.net_amount * (self.tax_rate or 0) / HUNDRED)
+        return to_minor_unit(self.net_amount * (self.tax_rate or 0) / HUNDRED, self.currency)
 
     @property
     def gross_amount(self) -> Decimal:

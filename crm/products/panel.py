@@ -50,7 +50,7 @@ def line_form(item: DealItem, submitted: bool = False) -> LineForm:
 def deal_items_context(deal: Deal, new_form: ItemForm | None = None, failed: LineForm | None = None,
                        failed_id: int | None = None) -> dict:  # fmt: skip
     """``new_form``/``failed`` carry a refused form back with its errors (``failed`` for line ``failed_id``)."""
-    items = service.items_of(deal.id)
+    items = service.items_of(deal)
     editable = deal.status == OPEN and g.membership.can("deals.write")
     context = {"deal": deal, "deal_items": items, "deal_totals": Totals.of(items), "items_editable": editable}
     if editable:

@@ -70,9 +70,13 @@ def set_active(product: Product, active: bool) -> None:
                  {"active": [not active, active]})  # fmt: skip
 
 
-def items_of(deal_id: int) -> list[DealItem]:
-    statement = sa.select(DealItem).where(DealItem.deal_id == deal_id)
-    return list(db.session.scalars(statement.order_by(DealItem.position, DealItem.id)))
+def items_of(deal: Deal) -> list[DealItem]:
+    """The deal's lines in order, their amounts in the deal's currency."""
+    statement = sa.select(DealItem).where(DealItem.deal_id == deal.id)
+    items = list(db.session.scalars(statement.order_by(DealItem.position, DealItem.id)))
+    for item in items:
+        item.currency = deal.currency
+    return items
 
 
 def has_items(deal_id: int) -> bool:
@@ -111,10 +115,11 @@ def add_item(deal: Deal, product: Product | None, data: dict) -> DealItem:
         raise ProductError(_("Choose a product or name the line."), "name")
     if data.get("unit_price") is None:
         raise ProductError(_("Enter the unit price."), "unit_price")
-    items = items_of(deal.id)
+    items = items_of(deal)
     item = DealItem(deal_id=deal.id, product_id=product.id if product else None,
                     position=1 + max((i.position for i in items), default=-1),
                     discount_percent=Decimal("0"), tax_rate=Decimal("0"))  # fmt: skip
+    item.currency = deal.currency
     for name in ITEM_FIELDS:
         if data.get(name) is not None:
             setattr(item, name, data[name])
@@ -152,7 +157,7 @@ def update_item(deal: Deal, item: DealItem, data: dict) -> dict:
     if not changes:
         return {}
     db.session.flush()
-    changes = {"deal_item": [item.id, item.id], **changes, **_sync_value(deal, items_of(deal.id))}
+    changes = {"deal_item": [item.id, item.id], **changes, **_sync_value(deal, items_of(deal))}
     audit.record("deal.item_updated", "deal", deal.id, changes)
     return changes
 
@@ -162,17 +167,17 @@ def remove_item(deal: Deal, item: DealItem) -> None:
     changes = {"deal_item": [item.id, None], "name": [item.name, None]}
     db.session.delete(item)
     db.session.flush()
-    changes.update(_sync_value(deal, items_of(deal.id)))
+    changes.update(_sync_value(deal, items_of(deal)))
     audit.record("deal.item_removed", "deal", deal.id, changes)
 
 
-def purchase_rows(deal_id: int, purchased_on) -> list[dict]:
+def purchase_rows(deal: Deal, purchased_on) -> list[dict]:
     """What a won deal's lines become: one purchase each, at the unit price after the discount,
     for the line's net amount (tax is not part of a customer's figures)."""
     return [
         {"purchased_on": purchased_on, "product": item.name, "quantity": item.quantity,
          "unit_price": item.net_unit_price, "amount": item.net_amount}
-        for item in items_of(deal_id)
+        for item in items_of(deal)
     ]  # fmt: skip
 
 

@@ -5,7 +5,6 @@ transaction per user action)."""
 from datetime import date, timedelta
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -14,7 +13,7 @@ from crm.db import utcnow
 from crm.deals import service as deals
 from crm.deals.models import LOST, OPEN, WON, Deal
 from crm.extensions import db
-from crm.products.models import DealItem
+from crm.products import service as product_lines
 from crm.quotes.models import ACCEPTED, DRAFT, STATUS_LABELS, TRANSITIONS, Quote, QuoteCounter, QuoteItem
 from crm.tenancy import bound_workspace_id
 from crm.workspaces.models import Workspace
@@ -57,9 +56,7 @@ def next_number(year: int) -> str:
 
 def _deal_lines(deal: Deal) -> list[QuoteItem]:
     """The deal's lines as quote lines; a deal without lines gives one line of its title and value."""
-    items = db.session.scalars(
-        sa.select(DealItem).where(DealItem.deal_id == deal.id).order_by(DealItem.position, DealItem.id)
-    ).all()
+    items = product_lines.items_of(deal)
     if not items:
         return [QuoteItem(position=0, name=deal.title, quantity=Decimal(1), unit_price=deal.value,
                           discount_percent=Decimal(0), tax_rate=Decimal(0), net_amount=deal.value,
