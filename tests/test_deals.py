@@ -680,3 +680,49 @@ def test_editing_a_deal_keeps_its_contact_in_the_trash_or_out_of_the_sellers_sco
     assert response.status_code == 422
     assert "Choose a contact from the search results." in response.get_data(as_text=True)
     assert stored(app, ws_a, deal_id).contact_id == ann
+
+
+def test_of_two_members_closing_a_deal_at_once_only_the_first_closes_it(app, ws_a):
+    """Won with a purchase and lost at the same moment, each in its own transaction: the loss waits
+    for the win's row and is refused, rather than both reading the deal open and the deal ending up
+    lost with the won deal's purchase recorded."""
+    import threading
+    import time
+
+    from crm.deals import service
+    from crm.deals.service import DealError
+    from crm.workspaces.models import Workspace
+
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal_id = make_deal(app, ws_a, "Tea", value=500, contact_id=ann)
+    reason = lost_reason_id(app, ws_a)
+    start, outcomes = threading.Barrier(2), {}
+
+    def close(kind: str, delay: float, hold: float):
+        try:
+            with app.app_context(), workspace_scope(ws_a.id):
+                deal = db.session.get(Deal, deal_id)
+                start.wait()
+                time.sleep(delay)
+                if kind == "won":
+                    service.win_deal(deal, db.session.get(Workspace, ws_a.id), utcnow().date(), None, True)
+                else:
+                    service.lose_deal(deal, db.session.get(LostReason, reason), None, utcnow().date(), None)
+                time.sleep(hold)  # the other closes meanwhile
+                db.session.commit()
+                outcomes[kind] = "done"
+        except DealError as error:
+            outcomes[kind] = str(error)
+
+    threads = [
+        threading.Thread(target=close, args=("won", 0, 0.5)),
+        threading.Thread(target=close, args=("lost", 0.2, 0)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {"won": "done", "lost": "The deal is closed already."}
+    assert stored(app, ws_a, deal_id).status == "won"
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 1

@@ -225,6 +225,15 @@ def _close(deal: Deal, kind: str, today: date, member_id: int | None) -> dict:
     if deal.status != OPEN:
         raise DealError(_("The deal is closed already."))
     stage = _outcome_stage(deal, kind)
+    # Claimed with one conditional UPDATE: of two people closing the deal at once (won with a
+    # purchase and lost, or a double submit), the second waits for the first's row and then finds
+    # it closed, instead of both reading it open and the last one's outcome standing.
+    claimed = db.session.execute(
+        sa.update(Deal).where(Deal.id == deal.id, Deal.status == OPEN).values(status=kind),
+        execution_options={"synchronize_session": False},
+    )
+    if claimed.rowcount != 1:
+        raise DealError(_("The deal is closed already."))
     from_stage = deal.stage_id
     deal.status, deal.closed_on = kind, today
     deal.position = _end_of(stage)
