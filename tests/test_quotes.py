@@ -444,3 +444,46 @@ def test_a_yen_quotes_lines_are_whole_yen_and_add_up_to_its_total(app, client, a
         assert db.session.get(Deal, deal_id).value == Decimal("190.00")
     page = client.get(url(ws_a, f"quotes/{quote.id}")).get_data(as_text=True)
     assert page.count("¥95") == 2 and "¥190" in page and "¥20" in page and "¥210" in page
+
+
+def test_of_two_members_marking_a_sent_quote_at_once_only_the_first_does(app, ws_a):
+    """Accepted (winning the deal) and declined at the same moment, each in its own transaction: the
+    second waits for the first's row and is refused, rather than a declined quote with a won deal."""
+    import time
+
+    from crm.quotes.service import QuoteError, change_status
+
+    deal_id = make_deal(app, ws_a, "Tea")
+    quote_id = make_quote(app, ws_a, deal_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Quote, quote_id).status = "sent"
+        db.session.commit()
+    start, outcomes = threading.Barrier(2), {}
+
+    def mark(status: str, delay: float, hold: float):
+        try:
+            with app.app_context(), workspace_scope(ws_a.id):
+                quote = db.session.get(Quote, quote_id)
+                quote.deal  # noqa: B018  (loaded before the other changes anything)
+                start.wait()
+                time.sleep(delay)
+                change_status(quote, status, db.session.get(Workspace, ws_a.id), today(), None, win_deal=True)
+                time.sleep(hold)  # the other marks it meanwhile
+                db.session.commit()
+                outcomes[status] = "done"
+        except QuoteError as error:
+            outcomes[status] = str(error)
+
+    threads = [threading.Thread(target=mark, args=("accepted", 0, 0.5)),
+               threading.Thread(target=mark, args=("declined", 0.2, 0))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {
+        "accepted": "done",
+        "declined": "Someone else changed this quote's status meanwhile. Check it and try again.",
+    }
+    assert stored(app, ws_a, quote_id).status == "accepted"
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Deal, deal_id).status == "won"

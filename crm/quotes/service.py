@@ -5,6 +5,7 @@ transaction per user action)."""
 from datetime import date, timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -121,6 +122,14 @@ def change_status(quote: Quote, status: str, workspace: Workspace, today: date, 
     if status == ACCEPTED and win_deal and deal.status == LOST:
         raise QuoteError(_("The deal is lost. Reopen it before marking it won."))
     before = quote.status
+    # One conditional UPDATE claims the change: of two members marking the quote at once (accepted
+    # and declined), the second waits for the first's row and then finds it changed.
+    claimed = db.session.execute(
+        sa.update(Quote).where(Quote.id == quote.id, Quote.status == before).values(status=status),
+        execution_options={"synchronize_session": False},
+    )
+    if claimed.rowcount != 1:
+        raise QuoteError(_("Someone else changed this quote's status meanwhile. Check it and try again."))
     quote.status, quote.status_changed_at = status, utcnow()
     audit.record(f"quote.{status}", "quote", quote.id, {"status": [before, status]})
     if status == ACCEPTED and win_deal and deal.status != WON:
