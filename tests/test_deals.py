@@ -433,6 +433,25 @@ def test_won_with_a_purchase_needs_a_customer_in_the_workspace_currency(app, cli
     assert stored(app, ws_a, euros).status == "won"
 
 
+def test_won_with_a_purchase_refuses_a_customer_in_the_trash(app, client, auth, ws_a):
+    ann, acme = make_contact(app, ws_a, "Ann Lee"), make_company(app, ws_a, "Acme Ltd")
+    for_ann = make_deal(app, ws_a, "Tea", contact_id=ann, company_id=acme)
+    for_acme = make_deal(app, ws_a, "Cups", company_id=acme)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Contact, ann).deleted_at = db.session.get(Company, acme).deleted_at = utcnow()
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for deal_id, message in ((for_ann, "This contact is in the trash. Restore it first."),
+                             (for_acme, "This company is in the trash. Restore it first.")):  # fmt: skip
+        response = post(client, deals_url(ws_a, f"{deal_id}/won"), {"purchase": "y"})
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+        assert stored(app, ws_a, deal_id).status == "open"
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 0
+    assert post(client, deals_url(ws_a, f"{for_ann}/won"), {}).status_code == 303  # without a purchase
+    assert stored(app, ws_a, for_ann).status == "won"
+
+
 def test_lost_needs_a_reason_of_the_list_and_reopen_puts_it_back_first(app, client, auth, ws_a):
     sales = default_pipeline(app, ws_a)
     deal_id = make_deal(app, ws_a, "Cups", sales.stages["Proposal"])

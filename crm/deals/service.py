@@ -268,6 +268,12 @@ def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_pur
 def _check_purchase(deal: Deal, workspace) -> None:
     if deal.contact_id is None and deal.company_id is None:
         raise DealError(_("Add a contact or a company to the deal before recording a purchase."), "purchase")
+    # The purchase would go to a customer in the trash, out of everyone's sight and figures.
+    if deal.contact_id is not None:
+        if db.session.scalar(sa.select(Contact.deleted_at).where(Contact.id == deal.contact_id)) is not None:
+            raise DealError(_("This contact is in the trash. Restore it first."), "purchase")
+    elif db.session.scalar(sa.select(Company.deleted_at).where(Company.id == deal.company_id)) is not None:
+        raise DealError(_("This company is in the trash. Restore it first."), "purchase")
     if deal.currency != workspace.currency:
         raise DealError(
             _("Purchases are kept in %(currency)s; this deal is in another currency.", currency=workspace.currency),
