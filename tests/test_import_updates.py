@@ -42,7 +42,7 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
     acme = make_company(app, ws_a, "Acme Ltd")
     ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk", tags=["old"], company_id=acme)
     bo = make_contact(app, ws_a, "Bo Chen", emails=["bo@example.com"], phones=["+16502530000"])
-    robert = make_contact(app, ws_a, "Robert Chen", emails=["bo.chen@work.example.com"])
+    robert = make_contact(app, ws_a, "Robert Chen", emails=["robert@example.com"], phones=["+16502530001"])
     cy = make_contact(app, ws_a, "Cy Diaz", emails=["cy@example.com"], title="Buyer", tags=["old"])
     di = make_contact(app, ws_a, "Di Evans", emails=["di@example.com"], company_id=acme)
     ed = make_contact(app, ws_a, "Ed Fox", emails=["ed@example.com"])
@@ -51,7 +51,7 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
     text = (
         "Name,Email,Title,Tags,Company,Phone,Birthday,Territory\n"
         "Ann Lee,ann@example.com,Director,,,,,\n"  # only the title
-        'Bo Chen,"bo@example.com, bo.chen@work.example.com",,,,,,\n'  # an email more
+        'Bo Chen,"bo@example.com, bo.chen@work.example.com",,,,+1 650 253 0001,,\n'  # an email, Robert's phone
         "Cy Diaz,cy@example.com,,fair,,,,\n"  # a tag more
         "Di Evans,di@example.com,,,Globex,,,\n"  # another (new) company
         "Ed Fox,ed@example.com,,,,+44 20 7946 0958,1980-02-03,North\n"  # a phone, a birthday, a custom value
@@ -70,7 +70,7 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
             for change in db.session.scalars(sa.select(ImportChange).where(ImportChange.import_id == import_id))
         }
         owners = identities.owners_of("email", ["bo.chen@work.example.com"])
-        phone_owners = identities.owners_of("phone", ["+442079460958"])
+        phone_owners = identities.owners_of("phone", ["+442079460958", "+16502530001"])
         pairs = {(c.contact_id, c.other_id, c.reason) for c in finder.shared_identities()}
 
     def differs(contact_id: int) -> dict:
@@ -78,9 +78,10 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
 
     assert differs(ann) == {"title": ("Clerk", "Director"), "updated": (was[ann]["updated"], now[ann]["updated"])}
     emails = ["bo@example.com", "bo.chen@work.example.com"]
-    assert differs(bo).keys() == {"emails", "search_text", "identities", "updated"}
+    phones = ["+16502530000", "+16502530001"]
+    assert differs(bo).keys() == {"emails", "phones", "search_text", "identities", "updated"}
     assert now[bo]["emails"] == emails and "bo.chen@work.example.com" in now[bo]["search_text"]
-    assert now[bo]["identities"] == sorted([("email", e) for e in emails] + [("phone", "+16502530000")])
+    assert now[bo]["identities"] == sorted([("email", e) for e in emails] + [("phone", p) for p in phones])
     assert differs(cy) == {"tags": (["old"], ["fair", "old"])}  # tags alone never wrote the contact's row
     assert differs(di).keys() == {"company_id", "search_text", "updated"} and now[di]["company_id"] == globex
     assert "globex" in now[di]["search_text"] and "acme" not in now[di]["search_text"]
@@ -91,11 +92,12 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
     assert now[ed]["custom"] == {key: "North"} and ("phone", "+442079460958") in now[ed]["identities"]
     assert differs(robert) == {}
     # The identities are what matching and duplicate detection read.
-    assert owners == {"bo.chen@work.example.com": bo} and phone_owners == {"+442079460958": ed}
-    assert (min(bo, robert), max(bo, robert), "email") in pairs
+    assert owners == {"bo.chen@work.example.com": bo}
+    assert phone_owners == {"+442079460958": ed, "+16502530001": bo}  # the oldest contact holding it
+    assert (min(bo, robert), max(bo, robert), "phone") in pairs
     assert changes == {
         ann: ({"title": "Clerk"}, {"title": "Director"}),
-        bo: ({"emails": ["bo@example.com"]}, {"emails": emails}),
+        bo: ({"emails": ["bo@example.com"], "phones": ["+16502530000"]}, {"emails": emails, "phones": phones}),
         cy: ({"tags": ["old"]}, {"tags": ["fair"]}),
         di: ({"company_id": acme}, {"company_id": globex}),
         ed: ({"birthday": None, "phones": [], "custom": {}},
@@ -106,7 +108,7 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
         body = client.get(f"/w/{ws_a.slug}/contacts/", query_string={"q": q}, headers=RESULTS).get_data(as_text=True)
         return {name for name in ("Ann Lee", "Bo Chen", "Robert Chen", "Cy Diaz", "Di Evans", "Ed Fox") if name in body}
 
-    assert found("bo.chen@work") == {"Bo Chen", "Robert Chen"}
+    assert found("bo.chen@work") == {"Bo Chen"} and found("650 253 0001") == {"Bo Chen", "Robert Chen"}
     assert found("globex") == {"Di Evans"} and found("acme") == {"Ann Lee"}
     assert found("7946 0958") == {"Ed Fox"}
 
@@ -116,7 +118,8 @@ def test_a_batch_of_different_changes_lands_on_each_contact_and_undo_puts_each_b
         assert {k: v for k, v in back[contact_id].items() if k != "updated"} == {
             k: v for k, v in was[contact_id].items() if k != "updated"
         }, contact_id
-    assert found("bo.chen@work") == {"Robert Chen"} and found("acme") == {"Ann Lee", "Di Evans"}
+    assert found("bo.chen@work") == set() and found("650 253 0001") == {"Robert Chen"}
+    assert found("acme") == {"Ann Lee", "Di Evans"}
 
 
 def _key_of(field_id: int) -> str:
@@ -177,3 +180,22 @@ def test_the_bulk_update_writes_only_the_bound_workspaces_rows(app, ws_a, ws_b):
         assert db.session.get(Contact, mine).title == "Director"
     with app.app_context(), pytest.raises(NoWorkspace):
         update_rows(Contact, [{"id": mine, "title": "Nobody's"}])
+
+
+def test_a_row_whose_addresses_belong_to_two_contacts_updates_neither(app, client, auth, ws_a):
+    """Matched by its first address, the row used to update Ann and give her Bob's address too: two
+    contacts with one address, and the duplicates check then offering to merge two people."""
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk")
+    bob = make_contact(app, ws_a, "Bob Wu", emails=["bob@example.com"], title="Driver")
+    auth.login(ws_a.email, ws_a.password)
+    text = "Name,Email,Title\nAnn Lee,ann@example.com; Bob@Example.com,CEO\nCy Ho,cy@example.com,\n"
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id, mode="update")
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert ("ann@example.com belongs to Ann Lee and bob@example.com to Bob Wu: a row updates one contact. Keep only "
+            "the right one in this row.") in page  # fmt: skip
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert (snapshot(app, ws_a, ann)["emails"], snapshot(app, ws_a, ann)["title"]) == (["ann@example.com"], "Clerk")
+    assert (snapshot(app, ws_a, bob)["emails"], snapshot(app, ws_a, bob)["title"]) == (["bob@example.com"], "Driver")
+    invalid = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv")).get_data(as_text=True)
+    assert "Ann Lee" in invalid and "Cy Ho" not in invalid

@@ -273,8 +273,12 @@ class Work(RowWork):
         owners = self._existing([key for row in fresh for key in row.keys(self.match_by)])
         creates, updates = [], []
         for row in fresh:
-            found = next(((key, owners[key]) for key in row.keys(self.match_by) if key in owners), None)
-            if found is None:
+            matches = [(key, owners[key]) for key in row.keys(self.match_by) if key in owners]
+            found = matches[0] if matches else None
+            other = next((match for match in matches if match[1] != found[1]), None)
+            if other is not None and self.mode == "update":
+                self._two_contacts(row, found, other)
+            elif found is None:
                 if self.complete(row, self.required):
                     creates.append(row)
             elif self.mode == "create":
@@ -285,6 +289,17 @@ class Work(RowWork):
                 self.updated[found[1]] = row.line
                 updates.append((found[1], row))
         return creates, updates
+
+    def _two_contacts(self, row: ContactRow, found: tuple[str, int], other: tuple[str, int]) -> None:
+        """A row whose addresses (or phones) belong to two contacts updates neither: given to the first,
+        the second's would be the first's too, and the two people offered as duplicates to merge."""
+        statement = sa.select(Contact.id, Contact.name).where(Contact.id.in_([found[1], other[1]]))
+        names = dict(db.session.execute(statement).all())
+        self.problem(row, "invalid", None, _l("%(first)s belongs to %(first_name)s and %(second)s to %(second_name)s: "
+                                              "a row updates one contact. Keep only the right one in this row.",
+                                              first=found[0], first_name=names.get(found[1], ""), second=other[0],
+                                              second_name=names.get(other[1], "")))  # fmt: skip
+        self.job.invalid_count += 1
 
     # --- companies and tags -----------------------------------------------------------------
 
