@@ -6,12 +6,12 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from crm.contacts.models import Company
+from crm.contacts.models import Company, Contact
 from crm.extensions import db
 from crm.purchases.models import Purchase
 from crm.tenancy import workspace_scope
 from tests.conftest import post
-from tests.factories import make_company_activity, make_company_purchase, make_contact, make_deal
+from tests.factories import make_company_activity, make_company_purchase, make_contact, make_deal, make_ticket
 from tests.test_imports import check, import_id_of, imports_url, upload
 
 
@@ -83,3 +83,19 @@ def test_undoing_a_contacts_import_counts_each_thing_in_the_singular_or_plural(a
     page = undone_page(client, ws_a, import_id)
     assert ("Import undone: 1 contact moved to the trash. 1 contact put back as it was. 1 company moved to the "
             "trash.</") in page  # fmt: skip
+
+
+def test_undoing_a_contacts_import_keeps_a_contact_with_a_ticket_since(app, client, auth, ws_a):
+    """A customer who wrote in since the import is in use as one who bought is: moved to the trash, they
+    were erased with their tickets made anonymous when the trash was emptied 30 days later."""
+    auth.login(ws_a.email, ws_a.password)
+    import_id = imported(client, app, ws_a, "Name,Email\nAnn Lee,ann@example.com\nBo Chen,bo@example.com\n", "contacts")
+    with app.app_context(), workspace_scope(ws_a.id):
+        ann = db.session.scalar(sa.select(Contact.id).where(Contact.name == "Ann Lee"))
+    make_ticket(app, ws_a, ann)
+    page = undone_page(client, ws_a, import_id)
+    assert ("Import undone: 1 contact moved to the trash. 0 contacts put back as they were. 1 contact it added was "
+            "kept: it has purchases, deals, tickets or activities since.</") in page  # fmt: skip
+    with app.app_context(), workspace_scope(ws_a.id):
+        rows = db.session.execute(sa.select(Contact.name, Contact.deleted_at))
+        assert {name: deleted is not None for name, deleted in rows} == {"Ann Lee": False, "Bo Chen": True}

@@ -739,7 +739,7 @@ def test_undo_puts_back_only_what_still_holds_the_imports_values(app, client, au
         db.session.commit()
     make_purchase(app, ws_a, contacts_of(app, ws_a)["New Buyer"].id, amount=50)
     undone = post(client, imports_url(ws_a, f"{import_id}/undo"), {}, follow_redirects=True).get_data(as_text=True)
-    assert "1 contact it added was kept: it has purchases, deals or activities since." in undone
+    assert "1 contact it added was kept: it has purchases, deals, tickets or activities since." in undone
     contacts = contacts_of(app, ws_a)
     back = contacts["Ann Lee"]
     assert (back.title, back.source) == ("Head buyer", "web")  # the edit since stays; the import's source goes

@@ -328,9 +328,11 @@ def _undone(entity: str, counts: dict) -> list[str]:
                      counts["restored"]),
         ]  # fmt: skip
         if counts["kept"]:
-            told.append(ngettext("%(num)s contact it added was kept: it has purchases, deals or activities since.",
-                                 "%(num)s contacts it added were kept: they have purchases, deals or activities since.",
-                                 counts["kept"]))  # fmt: skip
+            told.append(ngettext(
+                "%(num)s contact it added was kept: it has purchases, deals, tickets or activities since.",
+                "%(num)s contacts it added were kept: they have purchases, deals, tickets or activities since.",
+                counts["kept"],
+            ))  # fmt: skip
     if entity == "companies" or counts["companies_trashed"]:
         told.append(ngettext("%(num)s company moved to the trash.", "%(num)s companies moved to the trash.",
                              counts["companies_trashed"]))  # fmt: skip

@@ -1,7 +1,7 @@
 """Undoing an import: the purchases it added are deleted (their customers classified again), the
-contacts it created go to the trash (restorable there for 30 days) unless they have purchases, deals
-or activities since, the companies it created too unless they have a live contact, purchases, deals
-or activities since, and the contacts it updated get back the values they had where they still hold
+contacts it created go to the trash (restorable there for 30 days) unless they have purchases, deals,
+tickets or activities since, the companies it created too unless they have a live contact, purchases,
+deals or activities since, and the contacts it updated get back the values they had where they still hold
 the import's: an edit made since stays (tags, emails and phones lose only those the import added).
 The caller commits.
 
@@ -28,6 +28,7 @@ from crm.imports import history
 from crm.imports.models import Import, ImportChange, change_value
 from crm.imports.purchases import reclassify
 from crm.purchases.models import Purchase
+from crm.tickets.models import Ticket
 
 BATCH = 500
 
@@ -51,10 +52,11 @@ def undo(job: Import) -> dict:
 
 
 def _in_use():
-    """A contact with purchases, deals or activities (the import's purchases are gone by then)."""
+    """A contact with purchases, deals, tickets or activities (the import's purchases are gone by then):
+    one who wrote in since stays, not erased with their tickets when the trash is emptied."""
     of_contact = (
         sa.exists().where(model.workspace_id == Contact.workspace_id, model.contact_id == Contact.id)
-        for model in (Purchase, Deal, Activity)
+        for model in (Purchase, Deal, Ticket, Activity)
     )
     return sa.or_(*of_contact)
 
