@@ -418,3 +418,30 @@ def test_the_unpacked_size_and_the_count_of_texts_have_limits(app, client, auth,
     monkeypatch.setattr(reader, "UNPACKED_BYTES_MAX", 3 * 1024 * 1024)
     big = _rewritten(book, extra_parts=[("docProps/custom.xml", os.urandom(3 * 1024 * 1024))])
     refused_upload(client, ws_a, big, "This file is too large once unpacked (4 MB); save it as CSV or split it.")
+
+
+def test_an_amount_excel_worked_out_is_read_as_excel_shows_it(app, client, auth, ws_a):
+    """A formula's result is kept as the nearest binary number (12.3 x 3 is 36.900000000000006), which
+    Excel shows to 15 digits: 36.9. Read to the last digit, the amount had "more than 2 decimals"."""
+    from tests.factories import make_contact
+
+    make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"])
+    book = Workbook()
+    book.active.append(["Email", "Date", "Product", "Quantity", "Unit price", "Amount"])
+    book.active.append(["ann@example.com", datetime(2025, 3, 5), "Tea", 3, 12.3, 12.3 * 3])
+    book.active.append(["ann@example.com", datetime(2025, 3, 6), "Cups", 0.1 + 0.2, 1, 1.15 * 100])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    auth.login(ws_a.email, ws_a.password)
+    data = {"file": (io.BytesIO(buffer.getvalue()), "orders.xlsx"), "entity": "purchases"}
+    import_id = import_id_of(post(client, imports_url(ws_a), data, content_type="multipart/form-data"))
+    check(client, app, ws_a, import_id)
+    job = job_of(app, ws_a, import_id)
+    assert (job.created_count, job.invalid_count) == (2, 0)
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.purchases.models import Purchase
+
+        bought = db.session.execute(sa.select(Purchase.product, Purchase.quantity, Purchase.amount)).all()
+    assert sorted((product, str(quantity), str(amount)) for product, quantity, amount in bought) == [
+        ("Cups", "0.300", "115.00"), ("Tea", "3.000", "36.90")]  # fmt: skip

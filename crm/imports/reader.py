@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
@@ -39,6 +40,7 @@ LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 # the zh-CN long date, yyyy"年"m"月"d"日"); openpyxl knows only the English ones.
 EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
 MAX_COLUMNS = 200
+EXCEL_DIGITS = 15  # the significant digits Excel shows and computes a number to
 # A line longer than this is no row of a customer list (200 columns of 10,000 characters; twice the
 # longest cell the csv module takes, below): read whole, a 50 MB line of delimiters only took 20 s and
 # 700 MB to make 26 million cells before the header could be checked.
@@ -515,4 +517,8 @@ def _cell_text(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a phone number typed as a number
+    if isinstance(value, float):
+        # As Excel shows it, to 15 significant digits: a formula's 12.3 x 3 is kept as 36.900000000000006,
+        # which read to the last digit had "more than 2 decimals". Never in exponent notation (1e-07).
+        return format(Decimal(format(value, f".{EXCEL_DIGITS}g")), "f")
     return without_control_characters(str(value)).strip()
