@@ -133,13 +133,16 @@ def test_headers_are_guessed_in_english_and_chinese(app):
         ("03/04/2025", True, date(2025, 4, 3)),
         ("03/04/2025", False, date(2025, 3, 4)),
         ("25/12/2025", False, date(2025, 12, 25)),
+        ("20250304", True, date(2025, 3, 4)),
+        ("45000", True, date(2023, 3, 15)),  # Excel's serial number of the day
+        ("32874.5", False, date(1990, 1, 1)),  # ... and a time of that day
     ],
 )
 def test_dates_in_common_forms(app, raw, day_first, expected):
     assert parse_date(raw, day_first) == expected
 
 
-@pytest.mark.parametrize("raw", ["2025-02-30", "31/31/2020", "yesterday", "2025"])
+@pytest.mark.parametrize("raw", ["2025-02-30", "31/31/2020", "yesterday", "2025", "1990", "20251304", "450001"])
 def test_bad_dates_are_invalid(app, raw):
     with app.test_request_context(), pytest.raises(Invalid):
         parse_date(raw, True)

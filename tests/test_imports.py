@@ -844,3 +844,18 @@ def test_a_bad_company_size_lists_the_sizes_smallest_first(app, client, auth, ws
     check(client, app, ws_a, import_id)
     page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
     assert "Write one of: 1-10, 11-50, 51-200, 201-1000, 1000+." in page
+
+
+def test_dates_as_excel_numbers_or_run_together_are_read(app, client, auth, ws_a):
+    """A date column formatted as a number in Excel comes as its serial number (32874 is 1990-01-01),
+    and many Chinese systems export 19900101: both were bad rows ("not a date")."""
+    auth.login(ws_a.email, ws_a.password)
+    text = "姓名,邮箱,生日\n王小明,w@example.com,32874\nAnn Lee,ann@example.com,19851224\nBo Chen,bo@example.com,1990\n"
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id)
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "1990 is not a date; write it as 2025-03-31." in page
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    contacts = contacts_of(app, ws_a)
+    assert (contacts["王小明"].birthday, contacts["Ann Lee"].birthday) == (date(1990, 1, 1), date(1985, 12, 24))
+    assert "Bo Chen" not in contacts

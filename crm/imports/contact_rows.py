@@ -3,7 +3,7 @@
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from crm.auth.service import normalize_email
@@ -33,6 +33,11 @@ SEPARATORS = {"email": r"[,;\s，、；]+", "phone": r"[,;/，、；\r\n]+", "mu
 # 20,000 spaces and a line break cost seconds).
 ISO_LIKE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*日)?(?:[ T].*)?")
 NUMERIC_DATE = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
+COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")  # 20250304, as many Chinese systems export dates
+# A date as Excel keeps it, days since 1899-12-30 (a fraction is the time of day), in a cell formatted as
+# a number or saved so to CSV: five digits, 1927-05-18 to 2173 (four would be taken for a year, 1990).
+EXCEL_SERIAL = re.compile(r"(\d{5})(?:\.\d+)?")
+EXCEL_EPOCH = date(1899, 12, 30)
 # Lazy, as every reason here: kept untranslated with the problem (crm/imports/reasons.py).
 EMAILS_WORD, PHONES_WORD, NAME_WORD = _l("email addresses"), _l("phone numbers"), _l("Name")
 URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(:\d+)?(/\S*)?", re.I)
@@ -209,10 +214,10 @@ def country_cell(raw: str) -> str:
 
 
 def parse_date(raw: str, day_first: bool) -> date:
-    """2025-03-04, 2025/3/4, 2025年3月4日, or 04/03/2025 (day first unless the workspace is in the US;
-    a day over 12 settles it either way)."""
+    """2025-03-04, 2025/3/4, 2025年3月4日, 20250304, or 04/03/2025 (day first unless the workspace is in the
+    US; a day over 12 settles it either way), or an Excel serial number (45000 is 2023-03-15)."""
     try:
-        if match := ISO_LIKE.fullmatch(raw):
+        if match := ISO_LIKE.fullmatch(raw) or COMPACT_DATE.fullmatch(raw):
             year, month, day = (int(part) for part in match.groups())
             return date(year, month, day)
         if match := NUMERIC_DATE.fullmatch(raw):
@@ -220,6 +225,8 @@ def parse_date(raw: str, day_first: bool) -> date:
             if first > 12 or (day_first and second <= 12):
                 return date(year, second, first)
             return date(year, first, second)
+        if match := EXCEL_SERIAL.fullmatch(raw):
+            return EXCEL_EPOCH + timedelta(days=int(match[1]))
     except ValueError:
         pass
     raise Invalid(_l("%(value)s is not a date; write it as 2025-03-31.", value=raw))
