@@ -859,3 +859,16 @@ def test_dates_as_excel_numbers_or_run_together_are_read(app, client, auth, ws_a
     contacts = contacts_of(app, ws_a)
     assert (contacts["王小明"].birthday, contacts["Ann Lee"].birthday) == (date(1990, 1, 1), date(1985, 12, 24))
     assert "Bo Chen" not in contacts
+
+
+def test_a_long_heading_with_a_bad_value_below_it_is_a_bad_row(app, client, auth, ws_a):
+    """Templates explain a column in its heading: PostgreSQL refused a problem's column longer than 200
+    characters, and the check stopped unexpectedly (on SQLite, which keeps any length, it passed)."""
+    auth.login(ws_a.email, ws_a.password)
+    heading = "邮箱（必填：" + "请填写客户常用的电子邮箱地址，" * 20 + "）"
+    import_id = import_id_of(upload(client, ws_a, f'姓名,"{heading}"\n王小明,not-an-email\n李雷,li@example.com\n'))
+    check(client, app, ws_a, import_id)
+    job = job_of(app, ws_a, import_id)
+    assert (job.status, job.created_count, job.invalid_count) == ("checked", 1, 1)
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "not-an-email is not a valid email address." in page

@@ -194,7 +194,9 @@ class RowWork(ABC):
         """``reason`` (and ``column``, when it is no header of the file) a lazy text: kept as the
         message and its values too, translated for each reader (crm/imports/reasons.py)."""
         message = {"reason": stored(reason), "column": stored(column)}
-        self.problems.append({"line": row.line, "kind": kind, "column": None if column is None else str(column),
+        # A heading may be longer than the column's 200 characters (a template's instructions in it); the
+        # message keeps it whole.
+        self.problems.append({"line": row.line, "kind": kind, "column": None if column is None else str(column)[:200],
                               "reason": str(reason)[:500], "message": message if message["reason"] else None,
                               "cells": row.cells})  # fmt: skip
 
