@@ -157,3 +157,18 @@ def test_an_import_row_too_large_for_a_purchase_is_a_bad_row_not_a_failed_import
     job = job_of(app, ws_a, import_id)
     assert (job.status, job.created_count, job.invalid_count) == ("done", 1, 2)
     assert purchases_of(app, ws_a) == {"Pot": (Decimal("7.00"), "USD", Decimal("7.00"))}
+
+
+def test_an_import_row_whose_amount_over_its_quantity_is_too_large_a_price_is_a_bad_row(app, client, auth, ws_a):
+    """The unit price worked out from the amount (amount / quantity) can pass the largest price when the
+    quantity is a fraction: PostgreSQL refused the insert and the whole import failed."""
+    make_contact(app, ws_a, "Ann", emails=["ann@example.com"])
+    auth.login(ws_a.email, ws_a.password)
+    text = ("Date,Email,Product,Quantity,Amount\n"
+            f"{TODAY},ann@example.com,Gold,0.001,5000000000\n"
+            f"{TODAY},ann@example.com,Pot,2,7\n")  # fmt: skip
+    import_id, dry_run = import_purchases(app, client, ws_a, text)
+    assert "Amount divided by quantity is too large a unit price." in dry_run
+    job = job_of(app, ws_a, import_id)
+    assert (job.status, job.created_count, job.invalid_count) == ("done", 1, 1)
+    assert purchases_of(app, ws_a) == {"Pot": (Decimal("7.00"), "USD", Decimal("7.00"))}

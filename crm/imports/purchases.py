@@ -136,6 +136,8 @@ def _settle(row: PurchaseRow, columns: list[Column], context: RowContext) -> Non
             row.problems.append((header["unit_price"], _l("Quantity times unit price is too large.")))
     elif unit_price is None:
         row.fields["unit_price"] = (amount / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+        if row.fields["unit_price"] > MAX_AMOUNT:  # a fraction of a unit (0.001 kg) for a large amount
+            row.problems.append((header["amount"], _l("Amount divided by quantity is too large a unit price.")))
     if not (row.keys or row.company):
         row.problems.append((None, _l("Nothing in this row says whose purchase it is.")))
 
