@@ -31,6 +31,7 @@ DELIMITERS = (",", ";", "\t")
 # Chinese text is almost all in the GB2312 set, the misread Latin-1 almost never.
 GB2312_SHARE = 0.8
 FORMULA_GUARDED = ("=", "+", "-", "@")
+EXCEL_TEXT = re.compile(r'="((?:[^"]|"")*)"')  # a formula that is only a text: ="0012345"
 # A quoted cell may hold line breaks (an address, a note); one running on longer than this is a quote
 # never closed, which would otherwise swallow the rest of the file into one cell.
 QUOTED_LINES_MAX = 50
@@ -219,7 +220,15 @@ def _csv_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
 
 def _csv_cells(stream, delimiter: str) -> Iterator[list[str]]:
     for cells in _records(stream, delimiter):
-        yield [_without_guard(without_control_characters(cell).strip()) for cell in cells]
+        yield [_without_guard(_unwrapped(without_control_characters(cell).strip())) for cell in cells]
+
+
+def _unwrapped(cell: str) -> str:
+    """The text of a cell written ="0012345": many systems (online shops, banks, Chinese ERPs) export
+    an ID, a phone or a postal code so, which Excel shows as 0012345, leading zeros and all digits kept."""
+    if cell[:2] != '="' or (match := EXCEL_TEXT.fullmatch(cell)) is None:
+        return cell
+    return match[1].replace('""', '"').strip()
 
 
 class _QuoteRunsOn(Exception):
