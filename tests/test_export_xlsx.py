@@ -471,3 +471,26 @@ def test_built_in_days_and_times_are_date_cells_in_xlsx_and_iso_text_in_csv(app,
     post(client, f"/w/{ws_b.slug}/imports/{import_id}/run", {})
     with app.app_context(), workspace_scope(ws_b.id):
         assert db.session.scalar(sa.select(Contact.birthday).where(Contact.name == "Ann Lee")) == date(1990, 5, 1)
+
+
+def test_a_chinese_companies_export_imports_back_with_the_day_each_became_a_customer(app, client, auth, ws_a, ws_b):
+    """“成为客户日期”, the Chinese heading of Customer since, was no heading the import knew: the column
+    was left out and every company came back without it."""
+    make_company(app, ws_a, "上海贸易", customer_since=datetime(2021, 6, 1).date(), industry="贸易")
+    auth.login(ws_a.email, ws_a.password)
+    chinese = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    exported = client.get(f"/w/{ws_a.slug}/companies/export.csv", headers=chinese).get_data(as_text=True)
+    auth.logout()
+    auth.login(ws_b.email, ws_b.password)
+    import_id = import_id_of(upload(client, ws_b, exported.removeprefix("\ufeff"), entity="companies"))
+    header = next(csv.reader([exported.removeprefix("\ufeff").splitlines()[0]]))
+    assert job_of(app, ws_b, import_id).mapping[header.index("成为客户日期")] == "customer_since"
+    check(client, app, ws_b, import_id)
+    post(client, f"/w/{ws_b.slug}/imports/{import_id}/run", {})
+    with app.app_context(), workspace_scope(ws_b.id):
+        company = db.session.scalar(sa.select(Company))
+        assert (company.name, company.industry, company.customer_since) == (
+            "上海贸易",
+            "贸易",
+            datetime(2021, 6, 1).date(),
+        )

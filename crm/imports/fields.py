@@ -106,7 +106,7 @@ COMPANY_SYNONYMS = {
     "website": ("website", "web", "url", "homepage", "web site", "网站", "官网", "网址"),
     "phone": SYNONYMS["phone"],
     "owner": SYNONYMS["owner"],
-    "customer_since": ("customer since", "since", "first order", "客户起始", "合作开始", "签约日期"),
+    "customer_since": ("customer since", "since", "first order", "客户起始", "合作开始", "签约日期", "成为客户日期"),
     "notes": SYNONYMS["about"],
     "street": SYNONYMS["street"],
     "city": SYNONYMS["city"],
