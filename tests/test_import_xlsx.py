@@ -342,10 +342,12 @@ STRINGS_RELATION = (b'<Relationship Id="rIdS" Type="http://schemas.openxmlformat
 
 
 def with_shared_strings(entries: list[bytes], level: int = 6) -> bytes:
-    """A workbook whose A1 and B1 are its shared strings 0 and 1 (Name, Email), then ``entries``."""
+    """A workbook whose A1 and B1 are its shared strings 0 and 1 (Name, Email), then ``entries``; a row
+    of two numbers below them (a file of its header alone is refused)."""
     buffer, out = io.BytesIO(), io.BytesIO()
     book = Workbook()
     book.active.append(["x", "y"])
+    book.active.append([1, 2])
     book.save(buffer)
     table = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
     table += b"<si><t>Name</t></si><si><t>Email</t></si>" + b"".join(entries) + b"</sst>"

@@ -340,12 +340,26 @@ def test_running_before_the_dry_run_is_refused(app, client, auth, ws_a):
     assert contacts_of(app, ws_a) == {}
 
 
+NO_ROWS = "This file has no rows below its header row: there is nothing to import."
+
+
+def _header_only_book() -> bytes:
+    from openpyxl import Workbook
+
+    book, buffer = Workbook(), io.BytesIO()
+    book.active.append(["Name", "Email"])
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def test_bad_uploads_get_a_clear_message(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     cases = [
         (b"%PDF-1.4", "scan.pdf", "Upload a CSV or XLSX (Excel) file."),
         (b"", "empty.csv", "The file is empty."),
         (b"not a zip", "book.xlsx", "This is not an XLSX file that can be read."),
+        ("姓名,邮箱\r\n,\r\n".encode("gb18030"), "header.csv", NO_ROWS),  # its header alone (and a row of blanks)
+        (_header_only_book(), "header.xlsx", NO_ROWS),
     ]
     for content, name, message in cases:
         response = post(client, imports_url(ws_a), {"file": (io.BytesIO(content), name)},

@@ -16,6 +16,7 @@ from crm.billing.limits import LimitError
 from crm.csv_stream import csv_download, csv_row
 from crm.extensions import db
 from crm.htmx import wants_partial
+from crm.i18n import lazy_gettext as _l
 from crm.imports import mappings, runner, storage
 from crm.imports.fields import custom_fields_of, from_saved, guess, targets_for
 from crm.imports.forms import ENTITY_LABELS, UploadForm, mapping_form
@@ -94,8 +95,10 @@ def upload():
         return _index(form, 422)
     try:
         layout = layout_of(path, file_format)
-        if file_format == "csv":
-            _first_rows(path, layout)  # a quote never closed among them is told now, not after the upload
+        # A quote never closed among the first rows is told now, not after the upload; so is a file of
+        # its header alone, whose dry run would only say that nothing in it can be imported.
+        if not (_first_rows(path, layout) if file_format == "csv" else next(rows(path, layout), None)):
+            raise UnreadableFile(_l("This file has no rows below its header row: there is nothing to import."))
     except UnreadableFile as error:
         path.unlink(missing_ok=True)
         form.file.errors.append(str(error))
