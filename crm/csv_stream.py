@@ -3,15 +3,19 @@ Chinese text right), and cells that would run as formulas prefixed with ' (CSV i
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from flask import Response, stream_with_context
 
+from crm.security import content_disposition
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Spaces and control characters a spreadsheet (or our own XLSX writer) may drop before it reads a formula.
 SKIPPED_LEAD = "".join(chr(code) for code in range(0x21)) + "\x7f"
 BOM = "\ufeff"
+PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]+')  # printable ASCII, no quote or backslash
 
 
 def neutralised(value) -> str:
@@ -33,6 +37,15 @@ def csv_row(cells) -> str:
     return buffer.getvalue()
 
 
+def attachment(filename: str) -> str:
+    """The Content-Disposition of a download: its name as it is when a header can hold it, else with
+    the real one per RFC 6266 (a header holds Latin-1 only: an import's invalid rows of 客户.csv made
+    gunicorn fail the response)."""
+    if PLAIN_NAME.fullmatch(filename):
+        return f'attachment; filename="{filename}"'
+    return content_disposition("attachment", filename)
+
+
 def csv_download(lines: Iterable[str], filename: str) -> Response:
     """``lines`` (a generator: nothing is held in memory) as an attachment, inside the request's context."""
 
@@ -43,5 +56,5 @@ def csv_download(lines: Iterable[str], filename: str) -> Response:
     return Response(
         stream_with_context(with_bom()),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": attachment(filename)},
     )

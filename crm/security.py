@@ -3,6 +3,7 @@ without control characters, and URL path arguments (and ids in query strings and
 or a query can take as they are."""
 
 import re
+from urllib.parse import quote
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -61,6 +62,13 @@ def uploaded_file_name(name: str | None, limit: int = 200) -> str:
     characters, and "file" when nothing is left."""
     name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     return FILE_NAME_CONTROLS.sub("", name).strip()[:limit] or "file"
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """The header with an ASCII name (headers are Latin-1) and the real one per RFC 6266/5987, so a
+    Chinese file name survives: ``filename="___.png"; filename*=UTF-8''%E5%8F%91...``."""
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename) or "file"
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class TextValues(ImmutableMultiDict):

@@ -26,7 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from crm.csv_stream import neutralised
+from crm.csv_stream import attachment, neutralised
 
 MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 64 * 1024
@@ -107,7 +107,7 @@ def xlsx_download(rows: Iterable[list], filename: str, sheet_title: str) -> Resp
     response = Response(
         chunks(),
         mimetype=MIMETYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size)},
+        headers={"Content-Disposition": attachment(filename), "Content-Length": str(size)},
         direct_passthrough=True,
     )
     response.call_on_close(lambda: path.unlink(missing_ok=True))

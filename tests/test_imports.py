@@ -899,3 +899,17 @@ def test_cells_written_as_excel_text_formulas_are_read_as_excel_shows_them(app, 
     ann = contacts_of(app, ws_a)["Ann Lee"]
     assert (ann.phones, ann.external_id, ann.postal_code) == (["+442079460958"], "0012345", "01234")
     assert ann.city == '="Big" Town'  # not a text formula as a whole: kept as it was
+
+
+def test_the_invalid_rows_of_a_file_with_a_chinese_name_download_under_that_name(app, client, auth, ws_a):
+    """The download was named in its header as the upload was, in characters a header cannot hold
+    (Latin-1 only): gunicorn failed the response."""
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Name,Email\nAnn,not-an-email\n", "客户名单 “2026”.csv"))
+    check(client, app, ws_a, import_id)
+    response = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv"))
+    disposition = response.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # what a WSGI server sends
+    assert disposition == ('attachment; filename="____ _2026_-invalid-rows.csv"; filename*=UTF-8\'\'%E5%AE%A2%E6%88%B7'
+                           "%E5%90%8D%E5%8D%95%20%E2%80%9C2026%E2%80%9D-invalid-rows.csv")  # fmt: skip
+    assert "not-an-email" in response.get_data(as_text=True)

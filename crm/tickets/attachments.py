@@ -4,10 +4,8 @@ or the browser's word; files live under UPLOAD_DIR/ticket_attachments with rando
 web root, and are served by views that check who may see the ticket (the staff page's reader, or the
 customer's tracking token), as downloads or sandboxed images that run nothing."""
 
-import re
 import secrets
 from pathlib import Path
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app, make_response
@@ -15,7 +13,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from crm.extensions import db
-from crm.security import uploaded_file_name
+from crm.security import content_disposition, uploaded_file_name
 from crm.tickets.models import Ticket, TicketAttachment, TicketMessage
 from crm.tickets.service import TicketError
 
@@ -122,10 +120,3 @@ def remove(attachment: TicketAttachment) -> None:
     """Deletes the file and its row (erasure); a file already gone is fine."""
     (folder() / attachment.stored_name).unlink(missing_ok=True)
     db.session.delete(attachment)
-
-
-def content_disposition(disposition: str, filename: str) -> str:
-    """The header with an ASCII name (headers are Latin-1) and the real one per RFC 6266/5987, so a
-    Chinese file name survives: ``filename="___.png"; filename*=UTF-8''%E5%8F%91...``."""
-    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename) or "file"
-    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
