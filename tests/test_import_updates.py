@@ -199,3 +199,32 @@ def test_a_row_whose_addresses_belong_to_two_contacts_updates_neither(app, clien
     assert (snapshot(app, ws_a, bob)["emails"], snapshot(app, ws_a, bob)["title"]) == (["bob@example.com"], "Driver")
     invalid = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv")).get_data(as_text=True)
     assert "Ann Lee" in invalid and "Cy Ho" not in invalid
+
+
+def test_an_update_needs_no_name_and_a_blank_name_leaves_the_contacts(app, client, auth, ws_a):
+    """Updating from a file, a blank cell leaves the value as it is, the name's too: a file of emails and
+    titles was refused for want of a name column, and a row with its name left blank was a bad row."""
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], title="Clerk")
+    bo = make_contact(app, ws_a, "Bo Chen", emails=["bo@example.com"], title="Clerk")
+    auth.login(ws_a.email, ws_a.password)
+    import_id = import_id_of(upload(client, ws_a, "Email,Title\nann@example.com,CEO\nnew@example.com,Buyer\n"))
+    check(client, app, ws_a, import_id, mode="update")
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "A name is needed." in page  # new@example.com would be a new contact
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert (snapshot(app, ws_a, ann)["name"], snapshot(app, ws_a, ann)["title"]) == ("Ann Lee", "CEO")
+
+    text = "Name,Email,Title\n,bo@example.com,Director\nCy Diaz,cy@example.com,\n,dee@example.com,Buyer\n"
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id, mode="update")
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert (snapshot(app, ws_a, bo)["name"], snapshot(app, ws_a, bo)["title"]) == ("Bo Chen", "Director")
+    with app.app_context(), workspace_scope(ws_a.id):
+        names = set(db.session.scalars(sa.select(Contact.name)))
+    assert names == {"Ann Lee", "Bo Chen", "Cy Diaz"}
+    invalid = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv")).get_data(as_text=True)
+    assert "dee@example.com" in invalid and "Name: A name is needed." in invalid
+
+    import_id = import_id_of(upload(client, ws_a, "Email,Title\nbo@example.com,CEO\n"))
+    response = check(client, app, ws_a, import_id)  # only adding: a new contact needs its name
+    assert response.status_code == 422 and "Choose the column that holds the name" in response.get_data(as_text=True)

@@ -79,6 +79,8 @@ class ContactRow:
     company: str | None = None
     custom: dict = field(default_factory=dict)  # key -> stored value
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column, reason)
+    # The column of a name left blank: a problem for a new contact only (an update leaves the name as it is).
+    nameless: str | None = None
     search_text: str = ""  # a new contact's, worked out for the import (not the dry run) by runner.Work
 
     def keys(self, match_by: str) -> list[str]:
@@ -150,7 +152,7 @@ def _settle_name(row: ContactRow, names: dict, columns: list[Column]) -> None:
     name = " ".join(name.split())
     header = next((c.header for c in columns if c.target in ("name", "first_name", "last_name")), NAME_WORD)
     if not name:
-        row.problems.append((header, _l("A name is needed.")))
+        row.nameless = header
     elif len(name) > TEXT_LIMITS["name"]:
         row.problems.append((header, _l("At most %(max)d characters.", max=TEXT_LIMITS["name"])))
     else:

@@ -74,7 +74,8 @@ class MappingForm(FlaskForm):
         return valid and not self.form_errors and not any(field.errors for field in self)
 
     def _needed(self, mapped: set[str]) -> None:
-        if self.entity == "contacts" and not NAME_TARGETS & mapped:
+        updating = self.mode is not None and self.mode.data == "update"  # a matched contact keeps its name
+        if self.entity == "contacts" and not NAME_TARGETS & mapped and not updating:
             self.form_errors.append(_l("Choose the column that holds the name (or the first and last name)."))
         if self.entity == "companies" and "name" not in mapped:
             self.form_errors.append(_l("Choose the column that holds the name."))

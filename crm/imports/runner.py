@@ -235,11 +235,14 @@ class Work(RowWork):
         rows = [parse(line, cells, self.columns, self.context) for line, cells in batch]
         if self.write:  # a new contact's search text, worked out with the parsing (perhaps in its process)
             for row in rows:
-                if not row.problems:
+                if not row.problems and row.nameless is None:
                     row.search_text = search_text_of(row.fields["name"], row.emails, row.phones, row.company)
         return rows
 
     def take(self, parsed: list[ContactRow]) -> None:
+        if self.mode == "create":  # no row updates a contact: a name left blank makes a row invalid at once
+            for row in parsed:
+                _name_needed(row)
         fresh = [row for row in parsed if self.valid(row) and self._first_in_file(row)]
         creates, updates = self._match(fresh)
         company_ids = self._company_ids({row.company for row in creates + [row for _id, row in updates] if row.company})
@@ -279,7 +282,10 @@ class Work(RowWork):
             if other is not None and self.mode == "update":
                 self._two_contacts(row, found, other)
             elif found is None:
-                if self.complete(row, self.required):
+                if row.nameless is not None:  # a new contact, in an update: it needs the name its row lacks
+                    _name_needed(row)
+                    self.valid(row)
+                elif self.complete(row, self.required):
                     creates.append(row)
             elif self.mode == "create":
                 self.skip(row, _l("Already in Kehu: %(key)s.", key=found[0]))
@@ -412,6 +418,11 @@ class Work(RowWork):
         insert_rows(identities.ContactIdentity, added, {"workspace_id": self.workspace_id})
         insert_rows(ImportChange, changes, {"workspace_id": self.workspace_id, "import_id": self.import_id})
         self._link_tags(new_tags)
+
+
+def _name_needed(row: ContactRow) -> None:
+    if row.nameless is not None:
+        row.problems.append((row.nameless, _l("A name is needed.")))
 
 
 def _current(ids: list[int]) -> dict[int, dict]:
