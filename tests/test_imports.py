@@ -913,3 +913,19 @@ def test_the_invalid_rows_of_a_file_with_a_chinese_name_download_under_that_name
     assert disposition == ('attachment; filename="____ _2026_-invalid-rows.csv"; filename*=UTF-8\'\'%E5%AE%A2%E6%88%B7'
                            "%E5%90%8D%E5%8D%95%20%E2%80%9C2026%E2%80%9D-invalid-rows.csv")  # fmt: skip
     assert "not-an-email" in response.get_data(as_text=True)
+
+
+def test_a_sheet_saved_as_csv_with_its_title_above_the_header_is_read_from_the_header(app, client, auth, ws_a):
+    """A title merged across the top of a sheet (read below it in an XLSX file) comes to a CSV file as a
+    row of one cell and commas: it was taken for the header, and the real header for the first row."""
+    auth.login(ws_a.email, ws_a.password)
+    text = "客户名单 2026,,\n,,\n姓名,邮箱,手机\n王小明,w@example.com,\n李雷,li@example.com,\n"
+    import_id = import_id_of(upload(client, ws_a, text, encoding="gb18030"))
+    job = job_of(app, ws_a, import_id)
+    assert (job.headers, job.mapping) == (["姓名", "邮箱", "手机"], ["name", "email", "phone"])
+    check(client, app, ws_a, import_id)
+    assert (job_of(app, ws_a, import_id).created_count, job_of(app, ws_a, import_id).invalid_count) == (2, 0)
+    # A heading of one cell stays the header: a field's, or that of a file of one column.
+    for kept in ("Name,,\nAnn Lee,ann@example.com,\n", "Notes\nCall back\n", "微信\nwx123\nwx456\n"):
+        job = job_of(app, ws_a, import_id_of(upload(client, ws_a, kept)))
+        assert job.headers[0] == kept.split(",")[0].split("\n")[0]

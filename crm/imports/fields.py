@@ -148,6 +148,12 @@ _BY_SYNONYM = {
 }
 
 
+def known_heading(header: str) -> bool:
+    """Whether ``header`` names a field of some kind of file (or is the error column of ours)."""
+    name = plain(header)
+    return name in IGNORED or any(name in synonyms for synonyms in _BY_SYNONYM.values())
+
+
 # A contact's sensitive details (crm/contacts/service.py SENSITIVE_FIELDS): a member who may not see
 # them may not fill them from a file either (an export of theirs holds none, or masks).
 SENSITIVE_TARGETS = frozenset({"phone", "birthday", "street", "city", "region", "postal_code", "country"})

@@ -104,7 +104,7 @@ def layout_of(path: Path, file_format: str) -> Layout:
     with path.open(encoding=encoding, newline="") as stream:
         delimiter = _delimiter_of(stream.read(SAMPLE))
     with path.open(encoding=encoding, newline="") as stream:
-        filled = (cells for cells in _csv_cells(stream, delimiter) if any(cells))  # as rows() skips
+        filled = (cells for cells in _csv_titled(_csv_cells(stream, delimiter)) if any(cells))  # as rows() skips
         header = next(filled, None)
         if header is None:
             raise UnreadableFile(_l("The file is empty."))
@@ -215,7 +215,18 @@ def _headers(cells: list[str]) -> list[str]:
 
 def _csv_rows(path: Path, layout: Layout) -> Iterator[list[str]]:
     with path.open(encoding=layout.encoding, newline="") as stream:
-        yield from _csv_cells(stream, layout.delimiter)
+        yield from _csv_titled(_csv_cells(stream, layout.delimiter))
+
+
+def _csv_titled(source: Iterable[list[str]]) -> Iterator[list[str]]:
+    """The rows, a title above the header read as a blank row, as in a sheet (``_titles_blanked``): a sheet
+    saved as CSV keeps its title ("客户名单 2026", then commas) but not that it was merged across the
+    columns. Here a title is a row of one cell, the first, that is no heading the import knows."""
+    from crm.imports.fields import known_heading
+
+    return _titles_blanked(
+        (cells, bool(cells and cells[0]) and not any(cells[1:]) and not known_heading(cells[0])) for cells in source
+    )
 
 
 def _csv_cells(stream, delimiter: str) -> Iterator[list[str]]:
