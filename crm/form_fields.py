@@ -127,6 +127,10 @@ class AmountField(wtforms.DecimalField):
             raise StopValidation()
 
 
+# Only a number's characters: a comma among them is a decimal comma (not "¥1,234.50", which is no number).
+NUMERALS = re.compile(r"-?[\d.,]+")
+
+
 def amount_text(typed: str) -> str:
     """``typed`` as a number's plain text, its grouping commas and spaces taken out ("25,000",
     "1 200" give "25000", "1200"); raises ValueError with the reason for text that is no number or
@@ -139,7 +143,7 @@ def amount_text(typed: str) -> str:
     text = AmountField.SPACES.sub("", typed)
     if len(text) > AmountField.MAX_LENGTH:
         raise ValueError(_l("Enter a number of at most %(max)d characters.", max=AmountField.MAX_LENGTH))
-    if "," in text and not AmountField.GROUPED.fullmatch(text):  # a decimal comma: 1,5 is not 15
+    if "," in text and not AmountField.GROUPED.fullmatch(text) and NUMERALS.fullmatch(text):  # 1,5 is not 15
         raise ValueError(_l("Write decimals with a point, such as 1.5."))
     text = text.replace(",", "")
     if not AmountField.PLAIN.fullmatch(text):

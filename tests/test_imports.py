@@ -290,7 +290,7 @@ def test_custom_numbers_are_read_as_their_form_reads_them(app, client, auth, ws_
     make_custom_field(app, ws_a, "Staff", kind="number", entity="company")
     auth.login(ws_a.email, ws_a.password)
     text = ('Name,Budget\nAnn,"25,000"\nBo,25\u202f000.5\nCy,"-1,234,567.25"\nDi,"1,5"\nEd,1e3\n'
-            "Flo,12345678901234567890\n")  # fmt: skip
+            'Flo,12345678901234567890\nGus,"¥1,234.50"\n')  # fmt: skip
     import_id = import_id_of(upload(client, ws_a, text))
     check(client, app, ws_a, import_id)
     post(client, imports_url(ws_a, f"{import_id}/run"), {})
@@ -300,6 +300,9 @@ def test_custom_numbers_are_read_as_their_form_reads_them(app, client, auth, ws_
     page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
     assert "Write decimals with a point, such as 1.5." in page and "Enter a number." in page
     assert "Enter a number between -999,999,999,999 and 999,999,999,999." in page
+    # A currency sign is no decimal comma: it was told to write decimals with a point, which it did.
+    invalid = client.get(imports_url(ws_a, f"{import_id}/invalid-rows.csv")).get_data(as_text=True)
+    assert 'Gus,"¥1,234.50",Budget: Enter a number.' in invalid
 
     with app.app_context(), workspace_scope(ws_a.id):
         db.session.get(User, ws_a.user_id).locale = "zh_Hans"
