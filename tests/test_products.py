@@ -488,3 +488,34 @@ def test_the_history_names_a_lines_fields_in_the_readers_language(app, client, a
     history = client.get(f"/w/{ws_a.slug}/deals/{deal_id}").get_data(as_text=True).split('id="history-title"')[1]
     assert "折扣（%）" in history and "税率（%）" in history
     assert not re.search(r"discount|tax rate|product id|deal item", history)
+
+
+def test_a_deal_won_again_with_its_purchase_replaces_the_purchases_of_its_first_win(app, client, auth, ws_a):
+    """Won with its purchase, reopened to correct a line, won again with its purchase: the customer
+    has the corrected purchases once, not the sale twice; winning again without the purchase leaves
+    them as they are."""
+    ann = make_contact(app, ws_a, "Ann Lee")
+    deal_id = make_deal(app, ws_a, "Tea chests", value=0, contact_id=ann)
+    make_deal_item(app, ws_a, deal_id, name="Chests", unit_price="1000", quantity="3")
+    auth.login(ws_a.email, ws_a.password)
+    deal = f"/w/{ws_a.slug}/deals/{deal_id}"
+    assert post(client, f"{deal}/won", {"purchase": "y"}).status_code == 303
+    assert post(client, f"{deal}/reopen", {}).status_code == 303
+    with app.app_context(), workspace_scope(ws_a.id):
+        from crm.products.service import update_item
+
+        item = db.session.scalars(sa.select(DealItem)).one()
+        update_item(db.session.get(Deal, deal_id), item, {"quantity": Decimal("2")})
+        db.session.commit()
+    assert post(client, f"{deal}/won", {"purchase": "y"}).status_code == 303
+
+    def bought() -> tuple:
+        with app.app_context(), workspace_scope(ws_a.id):
+            rows = db.session.execute(sa.select(Purchase.quantity, Purchase.amount, Purchase.deal_id)).all()
+            return [tuple(row) for row in rows], db.session.get(Contact, ann).lifetime_value
+
+    assert bought() == ([(Decimal("2.000"), Decimal("2000.00"), deal_id)], Decimal("2000.00"))
+    assert actions(app, ws_a, "contact", ann).count("purchase.deleted") == 1  # the first win's, audited
+    assert post(client, f"{deal}/reopen", {}).status_code == 303
+    assert post(client, f"{deal}/won", {}).status_code == 303
+    assert bought() == ([(Decimal("2.000"), Decimal("2000.00"), deal_id)], Decimal("2000.00"))

@@ -43,7 +43,7 @@ RECORD_TYPE = "record_type"
 SOFT_REFERENCES = {
     "contacts": {"import_id": "imports"},  # kept after the import is deleted, for its undo
     "companies": {"import_id": "imports"},
-    "purchases": {"import_id": "imports"},
+    "purchases": {"import_id": "imports", "deal_id": "deals"},  # the deal's win that recorded it
     "audit_log": {"record_id": RECORD_TYPE},  # any kind of record, named by record_type
     "duplicate_pairs": {"group_id": "contacts"},  # the lowest contact id of the group
 }

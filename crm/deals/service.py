@@ -28,6 +28,7 @@ from crm.deals.models import (
 from crm.extensions import db
 from crm.products import service as product_lines
 from crm.purchases import service as purchases
+from crm.purchases.models import Purchase
 
 FIELDS = (
     "title", "value", "currency", "contact_id", "company_id", "owner_id", "expected_close_on", "notes",
@@ -244,7 +245,10 @@ def _close(deal: Deal, kind: str, today: date, member_id: int | None) -> dict:
 def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_purchase: bool = False) -> None:
     """Marks the deal won today; ``with_purchase`` records a purchase of its customer (the contact's,
     which reclassifies them; else the company's as a whole) for each of its product lines, or for
-    its value when it has none."""
+    its value when it has none. Those purchases name the deal: won again with its purchase (after a
+    reopen), it replaces the ones its earlier win recorded rather than counting the sale twice.
+    Decision: reopening keeps them (the goods may have gone; the reopen may be for more), and a win
+    again without its purchase leaves them as they are."""
     if with_purchase:
         _check_purchase(deal, workspace)
     changes = _close(deal, WON, today, member_id)
@@ -256,13 +260,17 @@ def win_deal(deal: Deal, workspace, today: date, member_id: int | None, with_pur
             {"purchased_on": today, "product": deal.title[:200], "quantity": Decimal(1), "unit_price": deal.value,
              "amount": deal.value}
         ]  # fmt: skip
+        earlier = db.session.scalars(sa.select(Purchase).where(Purchase.deal_id == deal.id)).all()
+        others = purchases.delete_for_a_new_win(earlier) - {deal.contact_id}  # the person moved since
         contact = db.session.get(Contact, deal.contact_id) if deal.contact_id else None
         if contact is not None:
-            purchases.add_purchases(contact, workspace, rows, today)
+            made = purchases.add_purchases(contact, workspace, rows, today)
         else:
             company = db.session.get(Company, deal.company_id)
-            for data in rows:
-                purchases.add_company_purchase(company, workspace, data)
+            made = [purchases.add_company_purchase(company, workspace, data) for data in rows]
+        for purchase in made:
+            purchase.deal_id = deal.id
+        classification.deals_changed(*others)
 
 
 def _check_purchase(deal: Deal, workspace) -> None:

@@ -21,6 +21,7 @@ class Purchase(TenantScoped, Timestamps, db.Model):
         sa.Index("ix_purchases_workspace_id_contact_id_purchased_on", "workspace_id", "contact_id", "purchased_on"),
         sa.Index("ix_purchases_workspace_id_company_id_purchased_on", "workspace_id", "company_id", "purchased_on"),
         sa.Index("ix_purchases_workspace_id_import_id", "workspace_id", "import_id"),
+        sa.Index("ix_purchases_workspace_id_deal_id", "workspace_id", "deal_id"),
         sa.CheckConstraint("contact_id IS NOT NULL OR company_id IS NOT NULL", name="contact_or_company"),
     )
 
@@ -37,6 +38,7 @@ class Purchase(TenantScoped, Timestamps, db.Model):
     # levels and totals add up.
     base_amount: so.Mapped[Decimal] = so.mapped_column(sa.Numeric(14, 2))
     import_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the import that added it (undo)
+    deal_id: so.Mapped[int | None] = so.mapped_column(BigId)  # the deal whose win recorded it (won again: replaced)
 
     contact: so.Mapped["Contact | None"] = so.relationship(  # noqa: F821
         primaryjoin="and_(Contact.workspace_id == Purchase.workspace_id, Contact.id == foreign(Purchase.contact_id))",

@@ -66,6 +66,16 @@ def delete_purchase(contact: Contact | None, workspace, purchase: Purchase, toda
     _reclassify(contact, workspace, today)
 
 
+def delete_for_a_new_win(purchases: list[Purchase]) -> set[int]:
+    """Deletes the purchases an earlier win of a deal recorded (audited each), which its new win
+    records again; classifying their customers is the caller's. Returns their contacts' ids."""
+    for purchase in purchases:
+        audit.record("purchase.deleted", *_audited_on(purchase), {"product": [purchase.product, None]})
+        db.session.delete(purchase)
+    db.session.flush()
+    return {purchase.contact_id for purchase in purchases if purchase.contact_id is not None}
+
+
 def _fill(purchase: Purchase, data: dict, workspace) -> None:
     """A purchase in another currency than the workspace's comes with ``base_amount``, what it is
     worth in the workspace's; in the workspace's it is worth its amount."""
