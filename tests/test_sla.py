@@ -8,7 +8,7 @@ import pytest
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.tickets import service
-from crm.tickets.models import OPEN, PENDING, Ticket
+from crm.tickets.models import CUSTOMER, OPEN, PENDING, Ticket
 from crm.tickets.sla import (
     ClosedCalendar,
     add_business_time,
@@ -146,6 +146,33 @@ def test_waiting_on_the_customer_stops_the_clocks(app, open_all_week):
     _opened, first_after, resolve_after = due_of(app, ws, ticket_id)
     assert near(first_after, first_before + timedelta(hours=2))
     assert near(resolve_after, resolve_before + timedelta(hours=2))
+
+
+def test_the_customer_answering_a_waiting_ticket_starts_the_clocks_again(app, open_all_week):
+    """The customer's reply from the portal moves a pending ticket back to open: its clocks run again,
+    later by the wait, and a second wait is counted from its own start, not from the first one's."""
+    ws = open_all_week
+    ticket_id, _ = make_ticket(app, ws, customer(app, ws, "Otto", "ordinary"))
+    _opened, first_before, resolve_before = due_of(app, ws, ticket_id)
+    with app.app_context(), workspace_scope(ws.id):
+        ticket = db.session.get(Ticket, ticket_id)
+        service.set_status(ticket, PENDING, ws.membership_id)
+        ticket.sla_paused_at -= timedelta(hours=2)  # as if it had waited two hours
+        db.session.commit()
+        service.add_reply(db.session.get(Ticket, ticket_id), "Here is the photo.", kind=CUSTOMER, author_id=None)
+        db.session.commit()
+        ticket = db.session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.sla_paused_at) == (OPEN, None)
+    _opened, first_after, resolve_after = due_of(app, ws, ticket_id)
+    assert near(first_after, first_before + timedelta(hours=2))
+    assert near(resolve_after, resolve_before + timedelta(hours=2))
+    with app.app_context(), workspace_scope(ws.id):  # waiting again, briefly: the due times barely move
+        service.set_status(db.session.get(Ticket, ticket_id), PENDING, ws.membership_id)
+        db.session.commit()
+        service.set_status(db.session.get(Ticket, ticket_id), OPEN, ws.membership_id)
+        db.session.commit()
+    _opened, _first, resolve_again = due_of(app, ws, ticket_id)
+    assert near(resolve_again, resolve_after)
 
 
 def test_a_new_priority_takes_its_own_targets(app, open_all_week):

@@ -303,7 +303,7 @@ def add_reply(ticket: Ticket, body: str, *, kind: str, author_id: int | None) ->
         if ticket.status == NEW:
             ticket.status = OPEN
     elif kind == CUSTOMER and ticket.status in (PENDING, *FINISHED):
-        ticket.status, ticket.resolved_at, ticket.closed_at = OPEN, None, None
+        _move(ticket, OPEN)  # a pending ticket's clocks run again, later by the wait
     if ticket.status != before:
         changes["status"] = [before, ticket.status]
     ticket.updated_at = now
