@@ -31,9 +31,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from crm.backup.routes import allow_large_upload as allow_large_backup
     from crm.imports.routes import allow_large_upload
+    from crm.tickets.attachments import allow_attachment_upload
 
     app.before_request(allow_large_upload)  # before CSRFProtect's hook reads the body
     app.before_request(allow_large_backup)
+    app.before_request(allow_attachment_upload)
     _init_extensions(app)
     form_fields.install()
     security.install_converters(app)  # before the blueprints add their rules

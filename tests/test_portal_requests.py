@@ -66,6 +66,25 @@ def test_a_file_that_is_no_image_or_pdf_is_refused_and_nothing_saved(app, client
     assert tickets_of(app, ws_a) == []
 
 
+def test_as_many_photos_as_the_form_allows_are_taken(app, client, ws_a):
+    """The form offers five files of 10 MB each: two phone photos of 9 MB are one request above the
+    app's usual 16 MB, and must not lose the customer's complaint to a "too large" page."""
+    photo = TINY_PNG + b"\0" * (9 * 1024 * 1024 - len(TINY_PNG))
+    files = [(io.BytesIO(photo), "front.png"), (io.BytesIO(photo), "back.png")]
+    response = post(client, f"/portal/{ws_a.slug}/new", complaint(app, ws_a, attachments=files),
+                    content_type=MULTIPART)  # fmt: skip
+    assert response.status_code == 303
+    token = TOKEN_URL.search(response.headers["Location"]).group(2)
+    reply = {"body": "Two more", "attachments": [(io.BytesIO(photo), "side.png"), (io.BytesIO(photo), "top.png")]}
+    assert post(client, f"/portal/{ws_a.slug}/t/{token}/reply", reply, content_type=MULTIPART).status_code == 303
+    assert [name for name, _type, _size in files_of(app, ws_a)] == ["front.png", "back.png", "side.png", "top.png"]
+    six = [(io.BytesIO(photo), f"p{n}.png") for n in range(6)]  # more than the form allows: refused as before
+    response = post(client, f"/portal/{ws_a.slug}/t/{token}/reply", {"body": "More", "attachments": six},
+                    content_type=MULTIPART)  # fmt: skip
+    assert response.status_code == 413
+    assert "Alpha Trading" in response.get_data(as_text=True)  # the portal's own error page
+
+
 def test_files_are_reached_only_through_their_own_ticket_and_never_from_a_note(app, client, ws_a, ws_b):
     mine, my_token = make_ticket(app, ws_a, make_contact(app, ws_a, "Mei"))
     _other, other_token = make_ticket(app, ws_a, make_contact(app, ws_a, "Li"))

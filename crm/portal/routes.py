@@ -114,10 +114,13 @@ def portal_error(error: HTTPException):
         return error
     title, message = MESSAGES.get(error.code, MESSAGES[500])
     login_manager._update_request_context_with_user()
-    # A rate limit answers before the workspace is loaded: read it (a global row) for the header.
+    # A rate limit, or a body too large for CSRFProtect to read, answers before the workspace is
+    # loaded: read it (a global row) for the header, and for the links back to its portal.
     workspace = g.get("portal_workspace") or db.session.scalar(
         sa.select(Workspace).where(Workspace.slug == g.get("portal_slug"))
     )
+    if workspace is not None:
+        g.portal_workspace = workspace
     page = render_template("portal/error.html", workspace=workspace, code=error.code, title=str(title),
                            message=str(message))  # fmt: skip
     return page, error.code

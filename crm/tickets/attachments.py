@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, make_response
+from flask import current_app, make_response, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -36,6 +36,20 @@ def _kind_of(head: bytes) -> tuple[str, str] | None:
         if head.startswith(signature):
             return content_type, extension
     return None
+
+
+# The forms that carry files: a complaint, the customer's reply, a staff reply.
+UPLOAD_ENDPOINTS = ("portal.new", "portal.reply", "ws.tickets.reply")
+TEXT_ALLOWANCE = 1024 * 1024  # the form's words around the files
+
+
+def allow_attachment_upload() -> None:
+    """The forms with files take the body their files may make (PER_MESSAGE of the largest size),
+    more than the app's MAX_CONTENT_LENGTH: two phone photos would otherwise be refused as too large,
+    the complaint typed with them lost. Runs as an app-wide before-request hook registered ahead of
+    CSRFProtect, which reads the body."""
+    if request.method == "POST" and request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = PER_MESSAGE * current_app.config["TICKET_ATTACHMENT_MAX_BYTES"] + TEXT_ALLOWANCE
 
 
 def folder() -> Path:
