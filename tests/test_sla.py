@@ -79,6 +79,16 @@ def test_a_pause_moves_the_due_time_by_the_open_time_it_lasted():
     assert shift_after_pause(None, local(1, 17), local(2, 10), WEEKDAYS_9_TO_18) is None
 
 
+def test_a_clock_across_a_change_to_summer_time_counts_real_hours():
+    """Berlin moves its clocks from 02:00 to 03:00 on 29 March 2026: a desk open day and night gives
+    four real hours to a complaint filed at 00:30, not three (the hour that never was is not open)."""
+    always_open = calendar_of({"hours": {str(day): ["00:00", "23:59"] for day in range(7)}}, "Europe/Berlin")
+    filed = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # 00:30 in Berlin, still winter time
+    assert add_business_time(filed, timedelta(hours=4), always_open) == datetime(2026, 3, 29, 3, 30, tzinfo=UTC)
+    day_start, day_end = datetime(2026, 3, 28, 23, 0, tzinfo=UTC), datetime(2026, 3, 29, 21, 59, tzinfo=UTC)
+    assert business_time_between(day_start, day_end, always_open) == timedelta(hours=22, minutes=59)
+
+
 def test_due_times_follow_level_and_priority():
     opened = local(1, 9)
     vip_first, vip_resolve = due_times(opened, "vip", "urgent", None, SHANGHAI)

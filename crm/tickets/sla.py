@@ -38,11 +38,14 @@ class Calendar:
     holidays: frozenset[date]
 
     def open_span(self, day: date) -> tuple[datetime, datetime] | None:
-        """The day's opening hours as aware datetimes in the zone, or None when closed."""
+        """The day's opening hours as aware datetimes in UTC, or None when closed. In UTC, as
+        Python adds and subtracts datetimes of one zone by their wall clocks: a day the clocks
+        change on would count an hour too many or too few."""
         if day in self.holidays or day.weekday() not in self.hours:
             return None
         opens, closes = self.hours[day.weekday()]
-        return datetime.combine(day, opens, self.zone), datetime.combine(day, closes, self.zone)
+        return (datetime.combine(day, opens, self.zone).astimezone(UTC),
+                datetime.combine(day, closes, self.zone).astimezone(UTC))  # fmt: skip
 
 
 def calendar_of(settings: dict | None, zone_name: str) -> Calendar:
@@ -68,8 +71,8 @@ def add_business_time(start: datetime, amount: timedelta, calendar: Calendar) ->
     if amount <= timedelta():
         return start
     left = amount
-    moment = start.astimezone(calendar.zone)
-    day = moment.date()
+    moment = start.astimezone(UTC)
+    day = start.astimezone(calendar.zone).date()
     for _ in range(MAX_DAYS_SEARCHED):
         span = calendar.open_span(day)
         if span is not None:
@@ -77,7 +80,7 @@ def add_business_time(start: datetime, amount: timedelta, calendar: Calendar) ->
             begin = max(moment, opens)
             if begin < closes:
                 if begin + left <= closes:
-                    return (begin + left).astimezone(UTC)
+                    return begin + left
                 left -= closes - begin
         day += timedelta(days=1)
     raise ClosedCalendar(start)
@@ -88,12 +91,12 @@ def business_time_between(start: datetime, end: datetime, calendar: Calendar) ->
     total = timedelta()
     if end <= start:
         return total
-    local_start, local_end = start.astimezone(calendar.zone), end.astimezone(calendar.zone)
-    day = local_start.date()
-    while day <= local_end.date():
+    day, last_day = start.astimezone(calendar.zone).date(), end.astimezone(calendar.zone).date()
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    while day <= last_day:
         span = calendar.open_span(day)
         if span is not None:
-            begin, finish = max(span[0], local_start), min(span[1], local_end)
+            begin, finish = max(span[0], start), min(span[1], end)
             if begin < finish:
                 total += finish - begin
         day += timedelta(days=1)
