@@ -431,6 +431,39 @@ def test_a_low_rating_reopens_escalated_with_a_recovery_task_for_the_owner(app, 
     assert "already" in str(refused(app, ws_a, ticket_id, service.rate, 1, None))
 
 
+@pytest.mark.postgres
+def test_a_rating_sent_twice_at_once_is_taken_once(app, ws_a):
+    """A double tap on the phone sends the rating form twice: one rating, one recovery task, the
+    other refused as given already."""
+    ann = make_contact(app, ws_a, "Ann Lee")
+    ticket_id, _ = make_ticket(app, ws_a, ann)
+    change(app, ws_a, ticket_id, service.set_status, RESOLVED, ws_a.membership_id)
+    start, outcomes = threading.Barrier(2), []
+
+    def rate_it(score):
+        try:
+            with app.app_context(), workspace_scope(ws_a.id):
+                ticket = db.session.get(Ticket, ticket_id)
+                start.wait()
+                service.rate(ticket, score, None)
+                db.session.commit()
+                outcomes.append("rated")
+        except TicketError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=rate_it, args=(score,)) for score in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["This ticket has been rated already.", "rated"]
+    with app.app_context(), workspace_scope(ws_a.id):
+        tasks = db.session.scalar(sa.select(sa.func.count(Activity.id)).where(Activity.kind == "task"))
+        rated = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                                  .where(AuditEntry.action == "ticket.rated"))  # fmt: skip
+    assert (tasks, rated) == (1, 1)
+
+
 def test_a_recovery_task_without_an_owner_goes_to_the_assignee_or_the_workspace_owner(app, ws_a):
     sue = make_member(app, ws_a, "sue@alpha.example.com", role="support").membership_id
     ann = make_contact(app, ws_a, "Ann Lee")

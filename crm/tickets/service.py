@@ -412,7 +412,9 @@ def set_category(ticket: Ticket, category_id: int | None) -> dict:
 def rate(ticket: Ticket, score: int, comment: str | None) -> Activity | None:
     """The customer's rating of a resolved or closed ticket, given once. A low score (1 or 2)
     reopens the ticket into the escalated queue and gives the customer's owner a recovery task due
-    tomorrow; it returns that task."""
+    tomorrow; it returns that task. The ticket's row is locked and read again first: a form sent
+    twice at once (a double tap) rates once, the other is refused as rated already."""
+    db.session.refresh(ticket, with_for_update=True)
     if ticket.rating is not None:
         raise TicketError(_("This ticket has been rated already."))
     if ticket.status not in FINISHED:
