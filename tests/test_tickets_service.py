@@ -479,6 +479,31 @@ def test_a_recovery_task_without_an_owner_goes_to_the_assignee_or_the_workspace_
     assert assignees == [sue, ws_a.membership_id]
 
 
+def test_a_recovery_task_skips_an_owner_and_an_assignee_who_left(app, ws_a):
+    """Winning back an unhappy customer is urgent: the task goes to someone who still works here."""
+    sam = make_member(app, ws_a, "sam@alpha.example.com", role="sales").membership_id
+    sue = make_member(app, ws_a, "sue@alpha.example.com", role="support").membership_id
+    ann = make_contact(app, ws_a, "Ann Lee", owner_id=sam)
+    first, _ = make_ticket(app, ws_a, ann)
+    second, _ = make_ticket(app, ws_a, ann)
+    for ticket_id in (first, second):
+        change(app, ws_a, ticket_id, service.assign, sue)
+        change(app, ws_a, ticket_id, service.set_status, RESOLVED, sue)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sam).status = "removed"
+        db.session.commit()
+    assignees = []
+    for ticket_id, gone in ((first, None), (second, sue)):
+        if gone is not None:
+            with app.app_context(), workspace_scope(ws_a.id):
+                db.session.get(Membership, gone).status = "disabled"
+                db.session.commit()
+        task_id = change(app, ws_a, ticket_id, lambda t: service.rate(t, 1, None).id)
+        with app.app_context(), workspace_scope(ws_a.id):
+            assignees.append(db.session.get(Activity, task_id).assignee_id)
+    assert assignees == [sue, ws_a.membership_id]
+
+
 # --- who may work a ticket -------------------------------------------------------------------------
 
 

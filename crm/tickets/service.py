@@ -438,10 +438,13 @@ def rate(ticket: Ticket, score: int, comment: str | None) -> Activity | None:
 
 def _recovery_task(ticket: Ticket, score: int) -> Activity:
     """A task on the customer to win them back: for their owner, else the ticket's assignee, else
-    the workspace's first Owner (an Activity needs an author: the same member, as nobody on the
-    staff wrote it)."""
+    the workspace's first Owner, whoever of them is active (a member who left would never see it;
+    an Activity needs an author: the same member, as nobody on the staff wrote it)."""
     contact = db.session.get(Contact, ticket.contact_id)
-    member_id = contact.owner_id or ticket.assignee_id or _first_owner_id()
+    candidates = [member_id for member_id in (contact.owner_id, ticket.assignee_id) if member_id is not None]
+    active = set(db.session.scalars(sa.select(Membership.id).where(Membership.id.in_(candidates),
+                                                                   Membership.status == ACTIVE)))  # fmt: skip
+    member_id = next((member_id for member_id in candidates if member_id in active), None) or _first_owner_id()
     body = _("Win back the customer: ticket #%(number)d was rated %(score)d of 5.", number=ticket.number, score=score)
     data = {"kind": "task", "body": body, "assignee_id": member_id, "due_at": utcnow() + timedelta(days=1)}
     task = activities.log_activity(contact, member_id, data)
