@@ -186,13 +186,21 @@ def test_my_requests_through_a_single_use_link(app, client, mailbox, ws_a):
     assert message["To"] == "mei@example.com"
     link = re.search(r"http://localhost(/portal/\S+)", message.get_body(("plain",)).get_content()).group(1)
     assert client.get(f"/portal/{ws_a.slug}/requests/mine").headers["Location"].endswith("/requests")
-    opened = client.get(link)
+    scanner = client.application.test_client()  # a mail server's link checker opens it first
+    assert scanner.get(link).status_code == 200 and scanner.get(link).status_code == 200
+    assert scanner.get(f"/portal/{ws_a.slug}/requests/mine").headers["Location"].endswith("/requests")
+    asked = client.get(link)
+    assert asked.status_code == 200 and "Show my requests" in asked.get_data(as_text=True)
+    assert_valid_page(asked.get_data(as_text=True), "the link's page")
+    opened = post(client, link, {})
     assert opened.status_code == 303 and opened.headers["Location"].endswith("/requests/mine")
     page = client.get(f"/portal/{ws_a.slug}/requests/mine").get_data(as_text=True)
     assert "Cold tea" in page and "Other person" not in page
     assert_valid_page(page, "my requests")
     again = client.application.test_client().get(link)  # the link works once
     assert again.headers["Location"].endswith("/requests")
+    again = post(client.application.test_client(), link, {})
+    assert again.status_code == 303 and again.headers["Location"].endswith("/requests")
 
 
 def test_a_file_named_in_chinese_downloads_with_its_name(app, client, ws_a):

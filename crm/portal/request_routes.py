@@ -105,14 +105,28 @@ def my_requests_start():
     return render_template("portal/requests_start.html", workspace=g.portal_workspace, form=form)
 
 
+def _link_refused():
+    flash(_("This link has expired or was used already. Ask for a new one."), "error")
+    return redirect(url_for(".my_requests_start"), 303)
+
+
 @bp.get("/requests/link/<token>")
 @limiter.limit(ANSWER_LIMIT)
 def my_requests_link(token: str):
+    """The emailed link asks for a click, and only that click (a POST) uses it: mail servers and
+    security scanners open the links in a message before its reader does, and would use it up."""
+    if service.usable_sign_in(token) is None:
+        return _link_refused()
+    return render_template("portal/requests_open.html", workspace=g.portal_workspace, token=token)
+
+
+@bp.post("/requests/link/<token>")
+@limiter.limit(ANSWER_LIMIT)
+def my_requests_open(token: str):
     email = service.use_sign_in(token)
     db.session.commit()
     if email is None:
-        flash(_("This link has expired or was used already. Ask for a new one."), "error")
-        return redirect(url_for(".my_requests_start"), 303)
+        return _link_refused()
     until = utcnow() + timedelta(hours=service.SIGNED_IN_HOURS)
     signed_in = dict(session.get(SIGNED_IN_KEY, {}))
     signed_in[str(g.portal_workspace.id)] = [email, until.isoformat()]

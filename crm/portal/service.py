@@ -125,12 +125,21 @@ def start_sign_in(email: str) -> str | None:
     return token
 
 
-def use_sign_in(token: str) -> str | None:
-    """The email of an unused, unexpired link (now used), or None."""
+def usable_sign_in(token: str, lock: bool = False) -> PortalSignIn | None:
+    """The unused, unexpired link of this token, or None (``lock``: its row locked until commit)."""
     if len(token) > 100:
         return None
-    sign_in = db.session.scalar(sa.select(PortalSignIn).where(PortalSignIn.token_hash == hash_token(token)))
+    statement = sa.select(PortalSignIn).where(PortalSignIn.token_hash == hash_token(token))
+    sign_in = db.session.scalar(statement.with_for_update() if lock else statement)
     if sign_in is None or sign_in.used_at is not None or sign_in.expires_at < utcnow():
+        return None
+    return sign_in
+
+
+def use_sign_in(token: str) -> str | None:
+    """The email of an unused, unexpired link (now used), or None."""
+    sign_in = usable_sign_in(token, lock=True)
+    if sign_in is None:
         return None
     sign_in.used_at = utcnow()
     return sign_in.email
