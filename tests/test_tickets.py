@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.tickets.models import ESCALATED, INTERNAL, PUBLIC, Ticket, TicketMessage
 from crm.tickets.service import open_ticket
-from tests.conftest import post
+from tests.conftest import post, sent_by_browser
 from tests.factories import assign_role, make_member, make_purchase, make_role, make_ticket
 from tests.query_counter import count_queries
 from tests.test_pages import assert_valid_page
@@ -87,6 +87,52 @@ def test_queue_rows_name_the_category_and_assignee_even_one_no_longer_working(ap
     assert "<td>Cups &lt;i&gt;&amp;&lt;/i&gt;</td>" in rows[1001] and "<td>Sue &lt;b&gt;</td>" in rows[1001]
     assert "<td></td>" in rows[1002] and "<td>Nobody</td>" in rows[1002]
     assert f'<option value="{sue.membership_id}">Sue' not in page  # disabled: no longer offered as an assignee
+
+
+def assignee_choices(page: str) -> str:
+    return page.split('id="ticket-field-assignee"')[1].split("</select>")[0]
+
+
+def test_changing_a_field_keeps_an_assignee_who_no_longer_works_tickets(app, client, auth, ws_a):
+    """The fields form sends every field on each change: an assignee it did not offer (disabled since)
+    stays chosen in it, so resolving the ticket does not quietly take it from them."""
+    from crm.workspaces.models import Membership
+
+    sue = agent(app, ws_a)
+    ticket_id, _ = make_ticket(app, ws_a, customer(app, ws_a, "Ann Lee"))
+    set_fields(app, ws_a, ticket_id, assignee_id=sue.membership_id)
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.get(Membership, sue.membership_id).status = "disabled"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    url = f"/w/{ws_a.slug}/tickets/1001"
+    page = client.get(url).get_data(as_text=True)
+    assert f'<option value="{sue.membership_id}" selected>' in assignee_choices(page)
+    form = sent_by_browser(page.split('id="ticket-fields"')[1].split("</form>")[0])
+    response = post(client, url, {**form, "status": "resolved"}, headers=FIELDS)
+    assert response.status_code == 200
+    saved = ticket_of(app, ws_a, ticket_id)
+    assert (saved["status"], saved["assignee_id"]) == ("resolved", sue.membership_id)
+
+
+def test_an_escalated_ticket_goes_only_to_members_who_work_that_queue(app, client, auth, ws_a, mailbox):
+    sue = agent(app, ws_a)  # support: no tickets.escalated, so she never sees an escalated ticket
+    max_ = agent(app, ws_a, "max@alpha.example.com", role="manager")
+    general, _ = make_ticket(app, ws_a, customer(app, ws_a, "Ann Lee"))
+    escalated, _ = make_ticket(app, ws_a, customer(app, ws_a, "Vera Important", level="vip"))
+    assert ticket_of(app, ws_a, escalated)["queue"] == ESCALATED
+    auth.login(ws_a.email, ws_a.password)
+    offered = assignee_choices(client.get(f"/w/{ws_a.slug}/tickets/1002").get_data(as_text=True))
+    assert f'<option value="{max_.membership_id}">' in offered
+    assert f'<option value="{sue.membership_id}">' not in offered
+    response = post(client, f"/w/{ws_a.slug}/tickets/1002", {"assignee_id": str(sue.membership_id)}, headers=FIELDS)
+    assert response.status_code == 422 and ticket_of(app, ws_a, escalated)["assignee_id"] is None
+    bulk = post(client, f"/w/{ws_a.slug}/tickets/bulk", {"ticket": ["1001", "1002"],
+                                                          "bulk_assignee": str(sue.membership_id)})  # fmt: skip
+    assert bulk.status_code == 303
+    assert ticket_of(app, ws_a, escalated)["assignee_id"] is None
+    assert ticket_of(app, ws_a, general)["assignee_id"] is None  # nothing saved when a value is refused
+    assert mailbox.messages == []
 
 
 def test_queue_tabs_and_status(app, client, auth, ws_a):

@@ -282,9 +282,15 @@ def ticket_or_none(number: int, member: Membership) -> Ticket | None:
     return db.session.scalar(visible(sa.select(Ticket).where(Ticket.number == number), member))
 
 
-def worker_choices() -> list[tuple[int, str]]:
-    """Active members whose role may answer tickets (``tickets.write``): whom a ticket can go to."""
-    return roster().who_may("tickets.write")
+def worker_choices(queue: str | None = None) -> list[tuple[int, str]]:
+    """Active members whose role may answer tickets (``tickets.write``): whom a ticket can go to;
+    for the escalated ``queue``, those who may work it too (others never see its tickets)."""
+    members = roster()
+    workers = members.who_may("tickets.write")
+    if queue == ESCALATED:
+        escalated = {member_id for member_id, _name in members.who_may("tickets.escalated")}
+        workers = [(member_id, name) for member_id, name in workers if member_id in escalated]
+    return workers
 
 
 @dataclass

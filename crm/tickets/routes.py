@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from crm.contacts.models import Contact
-from crm.contacts.queries import roster
+from crm.contacts.queries import member_names, roster
 from crm.deals import customers as customer_search
 from crm.extensions import db
 from crm.htmx import is_boosted, is_htmx, wants_partial
@@ -170,8 +170,12 @@ def _fields_context(ticket: Ticket, can_work: bool) -> dict:
         return {"can_work": False}
     categories = [c for c in service.categories() if c.active or c.id == ticket.category_id]
     statuses = {key: label for key, label in STATUS_LABELS.items() if key != NEW or ticket.status == NEW}
-    return {"can_work": True, "categories": categories, "workers": queries.worker_choices(),
-            "status_choices": statuses}  # fmt: skip
+    workers = queries.worker_choices(ticket.queue)
+    if ticket.assignee_id is not None and ticket.assignee_id not in dict(workers):
+        # Still theirs, as a retired category stays: the form sends every field on each change, and
+        # leaving them out would give the ticket to nobody when its status changes.
+        workers = [(ticket.assignee_id, member_names().get(ticket.assignee_id, "")), *workers]
+    return {"can_work": True, "categories": categories, "workers": workers, "status_choices": statuses}
 
 
 def _show(ticket: Ticket, reply_form: ReplyForm | None = None, fields_error: TicketError | None = None,
@@ -242,7 +246,7 @@ def _apply_fields(ticket: Ticket) -> dict:
     if "assignee_id" in form:
         member_id = _optional_id("assignee_id")
         chosen_anew = member_id is not None and member_id != ticket.assignee_id
-        if chosen_anew and member_id not in dict(queries.worker_choices()):
+        if chosen_anew and member_id not in dict(queries.worker_choices(ticket.queue)):
             raise TicketError(_("Choose a member who answers tickets."), 422, "assignee_id")
         changes.update(service.assign(ticket, member_id))
     return changes

@@ -372,11 +372,12 @@ def set_status(ticket: Ticket, status: str, member_id: int | None) -> dict:
 
 
 def assign(ticket: Ticket, member_id: int | None) -> dict:
-    """Gives the ticket to an active member, or (None) back to the queue."""
-    if member_id is not None:
-        _check_member(member_id)
+    """Gives the ticket to an active member, or (None) back to the queue. Its assignee as it is
+    is no change, even one disabled since."""
     if member_id == ticket.assignee_id:
         return {}
+    if member_id is not None:
+        _check_member(member_id)
     changes = {"assignee_id": [ticket.assignee_id, member_id]}
     ticket.assignee_id = member_id
     audit.record("ticket.assigned", "ticket", ticket.id, changes)

@@ -15,7 +15,7 @@ from crm.saved_replies.models import SavedReply
 from crm.security import record_id
 from crm.tickets import attachments, notify, queries, service
 from crm.tickets.merge import merge_ticket, tell_customer
-from crm.tickets.models import NEW, PRIVACY_ERASURE, STATUSES, Ticket, TicketAttachment
+from crm.tickets.models import ESCALATED, NEW, PRIVACY_ERASURE, STATUSES, Ticket, TicketAttachment
 from crm.tickets.routes import _leave_for, _show, _worker, bp, ticket_or_404
 
 
@@ -134,6 +134,7 @@ def bulk():
     if assignee not in ("", "none") and member_id not in dict(queries.worker_choices()):
         flash(_("Choose a member who answers tickets."), "error")
         return redirect(back, 303)
+    escalated_workers = dict(queries.worker_choices(ESCALATED))
     changed, skipped, done = [], 0, []
     try:
         for number in numbers:
@@ -144,6 +145,9 @@ def bulk():
                 continue
             changes = service.set_status(ticket, status, g.membership.id) if status else {}
             if assignee:
+                if member_id is not None and ticket.queue == ESCALATED and member_id not in escalated_workers:
+                    raise service.TicketError(_("Ticket #%(number)d is in the escalated queue: choose a member who "
+                                                "works that queue.", number=ticket.number))  # fmt: skip
                 changes |= service.assign(ticket, member_id)
             if changes:
                 changed.append((ticket, changes))
