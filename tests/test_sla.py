@@ -185,6 +185,25 @@ def test_the_customer_answering_a_waiting_ticket_starts_the_clocks_again(app, op
     assert near(resolve_again, resolve_after)
 
 
+def test_a_new_priority_keeps_the_time_the_ticket_waited_on_the_customer(app, open_all_week):
+    """Raising the priority after a wait counts the new targets from the opening, later by the wait:
+    the ticket is not at once late for the days the customer took to answer."""
+    ws = open_all_week
+    ticket_id, _ = make_ticket(app, ws, customer(app, ws, "Otto", "ordinary"))
+    with app.app_context(), workspace_scope(ws.id):
+        ticket = db.session.get(Ticket, ticket_id)
+        service.set_status(ticket, PENDING, ws.membership_id)
+        ticket.sla_paused_at -= timedelta(hours=20)  # as if it had waited twenty hours
+        db.session.commit()
+        service.set_status(db.session.get(Ticket, ticket_id), OPEN, ws.membership_id)
+        db.session.commit()
+        service.set_priority(db.session.get(Ticket, ticket_id), "urgent")
+        db.session.commit()
+    opened, first, resolve = due_of(app, ws, ticket_id)
+    # The urgent targets (2 and 8 hours, the defaults), each later by the 20 hours of waiting.
+    assert near(first, opened + timedelta(hours=22)) and near(resolve, opened + timedelta(hours=28))
+
+
 def test_a_new_priority_takes_its_own_targets(app, open_all_week):
     ws = open_all_week
     ticket_id, _ = make_ticket(app, ws, customer(app, ws, "Otto", "ordinary"))

@@ -35,7 +35,6 @@ from crm.extensions import db
 from crm.i18n import LANGUAGES
 from crm.mail import send_mail
 from crm.tenancy import bound_workspace_id
-from crm.tickets import sla
 from crm.tickets.models import (
     CLOSED,
     COMPLAINT,
@@ -49,7 +48,7 @@ from crm.tickets.models import (
     TicketMessage,
 )
 from crm.tickets.queries import visible
-from crm.tickets.service import TicketError, allowed_to_work, hash_token, tracking_token
+from crm.tickets.service import TicketError, allowed_to_work, due_times_again, hash_token, tracking_token
 from crm.workspaces.models import Membership, Workspace
 
 MAX_HOPS = 20  # a chain of merges (A into B, later B into C) longer than this is not followed
@@ -175,10 +174,7 @@ def _new_tracking_token(ticket: Ticket) -> None:
 def _due_times(ticket: Ticket) -> None:
     """The due times for the ticket's new priority, counted from when it was opened (as
     crm.tickets.service.set_priority sets them)."""
-    workspace = db.session.get(Workspace, ticket.workspace_id)
-    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(
-        ticket.created_at, ticket.contact.level, ticket.priority, workspace.sla_settings, workspace.timezone
-    )
+    due_times_again(ticket, ticket.contact.level, db.session.get(Workspace, ticket.workspace_id))
 
 
 # --- reading -------------------------------------------------------------------------------------

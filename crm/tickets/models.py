@@ -138,6 +138,8 @@ class Ticket(TenantScoped, Timestamps, db.Model):
     first_response_due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     resolution_due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sla_paused_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # set while pending
+    # The open time of its finished waits on the customer: due times set again (a new priority) add it.
+    sla_paused_seconds: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
     breach_notified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # managers told, once
     kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="complaint")  # or a privacy request: KINDS
     privacy_done_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)  # copy sent or data erased

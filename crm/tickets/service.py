@@ -337,20 +337,33 @@ def _pause_or_resume_clocks(ticket: Ticket, status: str, now) -> None:
     elif status != PENDING and ticket.sla_paused_at is not None:
         workspace = db.session.get(Workspace, ticket.workspace_id)
         calendar = sla.calendar_of(workspace.sla_settings, workspace.timezone)
+        waited = sla.business_time_between(ticket.sla_paused_at, now, calendar)
         if ticket.first_responded_at is None:
-            ticket.first_response_due_at = sla.shift_after_pause(ticket.first_response_due_at, ticket.sla_paused_at,
-                                                                 now, calendar)  # fmt: skip
-        ticket.resolution_due_at = sla.shift_after_pause(ticket.resolution_due_at, ticket.sla_paused_at, now, calendar)
+            ticket.first_response_due_at = sla.later_by(ticket.first_response_due_at, waited, calendar)
+        ticket.resolution_due_at = sla.later_by(ticket.resolution_due_at, waited, calendar)
+        ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + int(waited.total_seconds())
         ticket.sla_paused_at = None
 
 
 def _due_times(ticket: Ticket, level: str) -> None:
-    """Sets the due times from the workspace's calendar and targets, counted from when it was opened."""
-    workspace = db.session.get(Workspace, bound_workspace_id())
+    """Sets the due times from the workspace's calendar and targets, counted from when it was opened,
+    later by the open time it has waited on the customer so far (``due_times_again``)."""
+    due_times_again(ticket, level, db.session.get(Workspace, bound_workspace_id()))
+
+
+def due_times_again(ticket: Ticket, level: str, workspace: Workspace) -> None:
+    """The due times of the ticket's priority and ``level``, from when it was opened, moved later by
+    its finished waits on the customer (a wait going on now moves them when it ends). The first
+    response's only while it is not given: a wait after it does not make it later."""
     opened = ticket.created_at or utcnow()
-    ticket.first_response_due_at, ticket.resolution_due_at = sla.due_times(
-        opened, level, ticket.priority, workspace.sla_settings, workspace.timezone
-    )
+    first, resolve = sla.due_times(opened, level, ticket.priority, workspace.sla_settings, workspace.timezone)
+    waited = timedelta(seconds=ticket.sla_paused_seconds or 0)
+    if waited:
+        calendar = sla.calendar_of(workspace.sla_settings, workspace.timezone)
+        resolve = sla.add_business_time(resolve, waited, calendar)
+        if ticket.first_responded_at is None:
+            first = sla.add_business_time(first, waited, calendar)
+    ticket.first_response_due_at, ticket.resolution_due_at = first, resolve
 
 
 def set_status(ticket: Ticket, status: str, member_id: int | None) -> dict:

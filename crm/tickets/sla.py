@@ -113,6 +113,11 @@ def due_times(opened_at: datetime, level: str, priority: str, settings: dict | N
 
 def shift_after_pause(due: datetime | None, paused_at: datetime, resumed_at: datetime, calendar: Calendar):
     """A due time moved later by the open time a pause lasted (None stays None)."""
+    return later_by(due, business_time_between(paused_at, resumed_at, calendar), calendar)
+
+
+def later_by(due: datetime | None, amount: timedelta, calendar: Calendar) -> datetime | None:
+    """A due time moved later by ``amount`` of open time (None stays None)."""
     if due is None:
         return None
-    return add_business_time(due, business_time_between(paused_at, resumed_at, calendar), calendar)
+    return add_business_time(due, amount, calendar)
