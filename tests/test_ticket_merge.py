@@ -9,8 +9,11 @@ budget."""
 
 import io
 import re
+import threading
+import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -423,3 +426,40 @@ def test_a_chain_of_merges_names_the_last_ticket_at_the_first_link(app, client, 
 
 def customer_id_of(app, ws, ticket_id: int) -> int:
     return ticket_of(app, ws, ticket_id)["contact_id"]
+
+
+@pytest.mark.postgres
+def test_a_customer_reply_sent_while_the_ticket_is_merged_is_not_left_on_the_duplicate(app, client, ws_a):
+    """The customer answers on the duplicate's page while a member merges it: the reply waits for
+    the merge, then finds the duplicate merged (410) rather than landing on it, where nobody reads."""
+    from crm.tickets.merge import merge_ticket
+    from crm.workspaces.models import Membership
+
+    ann = customer(app, ws_a, "Ann Lee")
+    source, token = make_ticket(app, ws_a, ann, subject="Late parcel")
+    target, _ = make_ticket(app, ws_a, ann, subject="Where is my order")
+    merged, errors = threading.Event(), []
+
+    def merge_slowly():
+        try:
+            with app.app_context(), workspace_scope(ws_a.id):
+                actor = db.session.get(Membership, ws_a.membership_id)
+                merge_ticket(db.session.get(Ticket, source), db.session.get(Ticket, target), actor)
+                merged.set()
+                time.sleep(1.5)  # the reply arrives now, before the merge is committed
+                db.session.commit()
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+            merged.set()
+
+    thread = threading.Thread(target=merge_slowly)
+    thread.start()
+    merged.wait(30)
+    response = post(client, f"/portal/{ws_a.slug}/t/{token}/reply", {"body": "Any news?"})
+    thread.join(30)
+    assert errors == []
+    assert response.status_code == 410
+    with app.app_context(), workspace_scope(ws_a.id):
+        stranded = db.session.scalar(sa.select(sa.func.count(TicketMessage.id)).where(
+            TicketMessage.ticket_id == source, TicketMessage.body == "Any news?"))  # fmt: skip
+    assert stranded == 0

@@ -263,13 +263,14 @@ def _form_page(form: ComplaintForm):
     return render_template("portal/new.html", workspace=g.portal_workspace, form=form), 422
 
 
-def _ticket_or_404(token: str):
+def _ticket_or_404(token: str, lock: bool = False):
     """The ticket of this tracking link, else 404. A merged ticket's link (crm.tickets.merge) is
     answered on every route, GET or POST, with only the number it was joined with (410 Gone: the
     link will not work again): it may have been shown in a browser to someone who only typed the
     customer's address, so it neither opens the merged conversation nor adds to it. The kept
-    ticket's new link went by email."""
-    ticket = tickets.ticket_by_token(token) or abort(404)
+    ticket's new link went by email. ``lock`` (what adds to the ticket): a merge going on is waited
+    for, so a reply never lands on a ticket merged meanwhile."""
+    ticket = tickets.ticket_by_token(token, lock=lock) or abort(404)
     if ticket.merged_into_id is not None:
         joined = merge.followed(ticket) or abort(404)  # the live end of a chain of merges
         page = render_template("portal/merged.html", workspace=g.portal_workspace, number=joined.number)
@@ -325,7 +326,7 @@ def track(token: str):
 @bp.post("/t/<token>/reply")
 @limiter.limit(ANSWER_LIMIT)
 def reply(token: str):
-    ticket = _ticket_or_404(token)
+    ticket = _ticket_or_404(token, lock=True)
     form = ReplyForm()
     if not form.validate_on_submit():
         db.session.rollback()

@@ -268,14 +268,16 @@ def find_contact_for_portal(name: str, email: str, phone: str | None = None) -> 
     return contact
 
 
-def ticket_by_token(token: str | None) -> Ticket | None:
+def ticket_by_token(token: str | None, lock: bool = False) -> Ticket | None:
     """The bound workspace's live ticket with this tracking token, else None. Looked up by the
-    token's hash, so nothing compares the secret itself, and another workspace's token finds nothing."""
+    token's hash, so nothing compares the secret itself, and another workspace's token finds nothing.
+    ``lock``: its row locked until the transaction ends, and read as a merge going on leaves it."""
     if not token or len(token) > TOKEN_MAX:
         return None
-    return db.session.scalar(
-        sa.select(Ticket).where(Ticket.tracking_token_hash == hash_token(token), Ticket.deleted_at.is_(None))
-    )
+    statement = sa.select(Ticket).where(Ticket.tracking_token_hash == hash_token(token), Ticket.deleted_at.is_(None))
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(statement)
 
 
 # --- the conversation ------------------------------------------------------------------------------
