@@ -52,8 +52,10 @@ def without_control_characters(text: str) -> str:
     return CONTROL_CHARACTERS.sub("", text)
 
 
-# In a file name, line breaks and tabs too: no one names a file with one.
-FILE_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e]")
+# In a file name, line breaks and tabs too: no one names a file with one. And every mark that turns
+# the direction of the text (embeddings, overrides, isolates, the marks): "scan\u202egnp.exe" reads
+# "scanexe.png".
+FILE_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def uploaded_file_name(name: str | None, limit: int = 200) -> str:

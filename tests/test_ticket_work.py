@@ -71,12 +71,14 @@ def test_a_files_name_is_kept_without_its_folders_or_control_characters(app, cli
     ticket_id, _ = make_ticket(app, ws_a, make_contact(app, ws_a, "Wang Fang"))
     number = number_of(app, ws_a, ticket_id)
     auth.login(ws_a.email, ws_a.password)
-    named = [(io.BytesIO(TINY_PNG), "fakepath/la\x07bel\x00.png"), (io.BytesIO(TINY_PNG), "\x1b/")]
+    # Direction marks and isolates, as overrides, make a name read otherwise than it is ("gnp.exe" backwards).
+    named = [(io.BytesIO(TINY_PNG), "fakepath/la\x07bel\x00.png"), (io.BytesIO(TINY_PNG), "\x1b/"),
+             (io.BytesIO(TINY_PNG), "scan\u2067exe.\u2069\u200f\u061c\u202e.png")]  # fmt: skip
     data = {"kind": "public", "body": "Here is the label", "attachments": named}
     response = post(client, f"/w/{ws_a.slug}/tickets/{number}/messages", data, content_type="multipart/form-data")
     assert response.status_code == 303
     with app.app_context(), workspace_scope(ws_a.id):
-        assert set(db.session.scalars(sa.select(TicketAttachment.filename))) == {"label.png", "file"}
+        assert set(db.session.scalars(sa.select(TicketAttachment.filename))) == {"label.png", "file", "scanexe..png"}
     bad = {"kind": "public", "body": "Oops", "attachments": [(io.BytesIO(b"MZ"), "to\x07ol.exe")]}
     response = post(client, f"/w/{ws_a.slug}/tickets/{number}/messages", bad, content_type="multipart/form-data")
     assert response.status_code == 422 and "tool.exe is not an image or a PDF." in response.get_data(as_text=True)
