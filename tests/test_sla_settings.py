@@ -78,6 +78,18 @@ def test_bad_input_is_refused_and_nothing_saved(client, auth, ws_a, app):
     assert saved(app, ws_a) is None
 
 
+def test_targets_the_hours_can_never_reach_are_refused(client, auth, ws_a, app):
+    """Open an hour a week, 2,000 hours is forty years away: every complaint would fail to open (its
+    due time cannot be counted), so the settings are refused instead."""
+    auth.login(ws_a.email, ws_a.password)
+    hour_a_week = {"opens_0": "09:00", "closes_0": "10:00"} | {f"open_{day}": "" for day in range(1, 7)}
+    response = post(client, url(ws_a), form(**hour_a_week, resolve_ordinary_low="2000"))
+    assert response.status_code == 422
+    assert "2,000 open hours would take more than three years" in response.get_data(as_text=True)
+    assert saved(app, ws_a) is None
+    assert post(client, url(ws_a), form(**hour_a_week)).status_code == 303  # 80 hours: within two years
+
+
 def test_needs_settings_manage(app, client, auth, ws_a):
     agent = make_member(app, ws_a, "sue@alpha.example.com", role="support")
     auth.login(agent.email, agent.password)

@@ -1,14 +1,25 @@
 """The Service hours form: opening hours per weekday, holidays, and the SLA targets by customer level
 and priority, as fields generated from the lists in crm.tickets.sla."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, TextAreaField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
+from crm.db import utcnow
 from crm.i18n import lazy_gettext as _l
-from crm.tickets.sla import DEFAULT_CLOSE_AFTER_DAYS, DEFAULT_HOURS, LEVEL_KEYS, PRIORITY_KEYS, targets_of
+from crm.tickets.sla import (
+    DEFAULT_CLOSE_AFTER_DAYS,
+    DEFAULT_HOURS,
+    LEVEL_KEYS,
+    PRIORITY_KEYS,
+    ClosedCalendar,
+    add_business_time,
+    calendar_of,
+    targets_of,
+)
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
             _l("Sunday"))  # fmt: skip
@@ -57,7 +68,25 @@ class ServiceHoursForm(FlaskForm):
                 if not first.errors and not resolve.errors and first.data > resolve.data:
                     resolve.errors.append(_l("Resolving cannot be due before the first response."))
                     valid = False
-        return valid
+        return valid and self._reachable()
+
+    def _reachable(self) -> bool:
+        """Whether the longest target comes due within the years the clocks count ahead: beyond them
+        no due time can be set, and no ticket could be opened."""
+        settings = self.settings()
+        longest = max(
+            ((self[f"resolve_{level}_{priority}"], hours[1]) for level, by_priority in settings["targets"].items()
+             for priority, hours in by_priority.items()),
+            key=lambda pair: pair[1],
+        )  # fmt: skip
+        try:
+            add_business_time(utcnow(), timedelta(hours=longest[1]), calendar_of(settings, "UTC"))
+        except ClosedCalendar:
+            longest[0].errors.append(_l("With these hours and holidays, %(hours)s open hours would take more than "
+                                        "three years: open longer or set a shorter target.",
+                                        hours=format_decimal(longest[1])))  # fmt: skip
+            return False
+        return True
 
     def settings(self) -> dict:
         """What the form holds, as the workspace's ``sla_settings``."""
