@@ -463,3 +463,39 @@ def test_a_customer_reply_sent_while_the_ticket_is_merged_is_not_left_on_the_dup
         stranded = db.session.scalar(sa.select(sa.func.count(TicketMessage.id)).where(
             TicketMessage.ticket_id == source, TicketMessage.body == "Any news?"))  # fmt: skip
     assert stranded == 0
+
+
+@pytest.mark.postgres
+def test_a_staff_reply_sent_while_the_ticket_is_merged_is_refused_not_left_on_the_duplicate(app, client, auth, ws_a):
+    from crm.tickets.merge import merge_ticket
+    from crm.workspaces.models import Membership
+
+    ann = customer(app, ws_a, "Ann Lee")
+    source, _ = make_ticket(app, ws_a, ann, subject="Late parcel")
+    target, _ = make_ticket(app, ws_a, ann, subject="Where is my order")
+    auth.login(ws_a.email, ws_a.password)
+    merged, errors = threading.Event(), []
+
+    def merge_slowly():
+        try:
+            with app.app_context(), workspace_scope(ws_a.id):
+                actor = db.session.get(Membership, ws_a.membership_id)
+                merge_ticket(db.session.get(Ticket, source), db.session.get(Ticket, target), actor)
+                merged.set()
+                time.sleep(1.5)  # a colleague's reply arrives now, before the merge is committed
+                db.session.commit()
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+            merged.set()
+
+    thread = threading.Thread(target=merge_slowly)
+    thread.start()
+    merged.wait(30)
+    response = post(client, f"{page(ws_a, 1001)}/messages", {"kind": "public", "body": "It left today."})
+    thread.join(30)
+    assert errors == []
+    assert response.status_code == 409
+    with app.app_context(), workspace_scope(ws_a.id):
+        stranded = db.session.scalar(sa.select(sa.func.count(TicketMessage.id)).where(
+            TicketMessage.ticket_id == source, TicketMessage.body == "It left today."))  # fmt: skip
+    assert stranded == 0

@@ -287,7 +287,10 @@ def update(ticket_number: int):
 @bp.post("/<int:ticket_number>/messages")
 @require("tickets.write")
 def reply(ticket_number: int):
-    ticket = _worker(ticket_or_404(ticket_number))
+    ticket = ticket_or_404(ticket_number)
+    # Locked and read again: a merge going on is waited for, and a reply never lands on the duplicate.
+    db.session.refresh(ticket, with_for_update=True)
+    ticket = _worker(ticket)
     form = ReplyForm()
     partial = wants_partial("ticket-reply")
     message = None
