@@ -3,16 +3,16 @@ a new priority sets its due times again from when it was opened, and without it 
 wait the ticket had, so a ticket that had waited days on the customer was at once late. Tickets
 waiting before start from nothing, as their due times already hold their earlier waits.
 
-Revision ID: 0058
-Revises: 0057
+Revision ID: 0059
+Revises: 0058
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0058"
-down_revision = "0057"
+revision = "0059"
+down_revision = "0058"
 branch_labels = None
 depends_on = None
 
