@@ -407,3 +407,25 @@ def test_removing_a_member_without_open_tasks_says_nothing_of_tasks(app, client,
     response = post(client, members_url(ws_a, f"{sam.membership_id}/remove"), {}, headers=PANEL)
     assert "is removed from this workspace." in response.headers["HX-Trigger"]
     assert "open task" not in response.headers["HX-Trigger"]
+
+
+def test_open_invitations_of_a_removed_or_disabled_member_stop_working(app, client, auth, mailbox, ws_a):
+    """Someone leaving with members.manage must not get back in through an invitation they sent
+    to an address of their own before they went."""
+    for status_action, email in (("remove", "leaver@alpha.example.com"), ("disable", "suspended@alpha.example.com")):
+        leaver = make_member(app, ws_a, email, role="admin")
+        auth.login(leaver.email, leaver.password)
+        invite(client, ws_a, f"private.{status_action}@example.net", "admin", app)
+        link = path_of(mailbox.links()[-1])
+        auth.logout()
+        auth.login(ws_a.email, ws_a.password)
+        assert post(client, members_url(ws_a, f"{leaver.membership_id}/{status_action}"), {}).status_code == 303
+        page = client.get(members_url(ws_a)).get_data(as_text=True)
+        assert f"private.{status_action}@example.net" not in page
+        auth.logout()
+        assert client.get(link).status_code == 404
+        response = post(client, link, {"name": "Back Door", "password": PASSWORD, "confirm": PASSWORD})
+        assert response.status_code == 404
+        assert client.get(f"/w/{ws_a.slug}/").status_code != 200
+    assert actions(app, ws_a).count("invitation.revoked") == 2
+

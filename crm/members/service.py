@@ -235,6 +235,7 @@ def disable(actor: Membership, member: Membership) -> None:
     _check_not_last_owner(member)
     member.status = DISABLED
     audit.record("member.disabled", "membership", member.id, {"status": [ACTIVE, DISABLED]})
+    _revoke_invitations_sent_by(member)
     seats_changed(member.workspace)
 
 
@@ -259,9 +260,18 @@ def remove(actor: Membership, member: Membership) -> int:
     before = member.status
     member.status = REMOVED
     audit.record("member.removed", "membership", member.id, {"status": [before, REMOVED]})
+    _revoke_invitations_sent_by(member)
     handed = activities.hand_over_open_tasks(member.id, actor.id)
     seats_changed(member.workspace)
     return handed
+
+
+def _revoke_invitations_sent_by(member: Membership) -> None:
+    """A member who is disabled or removed loses the invitations they sent and nobody has used yet:
+    one sent to an address of their own, before they went, would let them back in."""
+    for invitation in pending_invitations():
+        if invitation.invited_by_id == member.id:
+            revoke(invitation)
 
 
 def transfer_ownership(actor: Membership, member: Membership) -> None:
