@@ -429,3 +429,22 @@ def test_open_invitations_of_a_removed_or_disabled_member_stop_working(app, clie
         assert client.get(f"/w/{ws_a.slug}/").status_code != 200
     assert actions(app, ws_a).count("invitation.revoked") == 2
 
+
+def test_resending_an_invitation_needs_the_right_to_give_its_role(app, client, auth, mailbox, ws_a):
+    hr = make_role(app, ws_a, "HR", permissions=["members.manage", "contacts.read"])
+    clerk = make_member(app, ws_a, "clerk@alpha.example.com")
+    assign_role(app, ws_a, clerk.membership_id, hr)
+    invitation = make_invitation(app, ws_a, "future.owner@example.com", role="owner", days=1)
+    with app.app_context(), workspace_scope(ws_a.id):
+        expires = db.session.get(Invitation, invitation.id).expires_at
+    auth.login(clerk.email, clerk.password)
+    sent = len(mailbox.messages)
+    response = post(client, members_url(ws_a, f"invitations/{invitation.id}/resend"), {})
+    assert response.status_code == 303
+    assert len(mailbox.messages) == sent
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Invitation, invitation.id).expires_at == expires
+    assert "Only an Owner can make someone an Owner." in client.get(members_url(ws_a)).get_data(as_text=True)
+    # The old link still works: nothing was renewed.
+    auth.logout()
+    assert client.get(f"/join/{ws_a.slug}/{invitation.token}").status_code == 200

@@ -134,6 +134,8 @@ def invite(workspace: Workspace, actor: Membership, email: str, role: Role, link
 def resend(workspace: Workspace, actor: Membership, invitation: Invitation, link_for) -> None:
     if invitation.accepted_at or invitation.revoked_at:
         raise MemberError(_("This invitation was already used or revoked."))
+    # Renewing gives the role for another week: only someone who may give it.
+    _check_role_grantable(actor, invitation.role)
     if not invitation.is_pending:  # expired: it holds no seat until it is renewed
         _check_seat_free(workspace)
     token = _renew(invitation)
