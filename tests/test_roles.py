@@ -207,3 +207,23 @@ def test_a_member_who_sees_only_their_records_cannot_widen_a_role_to_all(app, cl
     post(client, roles_url(ws_a), {"name": "Fresh", "copy_from": 0})
     with app.app_context(), workspace_scope(ws_a.id):
         assert db.session.scalar(sa.select(Role.record_scope).where(Role.name == "Fresh")) == "own"
+
+
+def test_the_admin_role_an_owner_steps_down_to_cannot_be_deleted(app, client, auth, ws_a):
+    heir = make_member(app, ws_a, "heir@alpha.example.com", role="manager")
+    admin = role_id(app, ws_a, "admin")
+    auth.login(ws_a.email, ws_a.password)
+    post(client, roles_url(ws_a, f"{admin}/delete"), {})
+    assert "The Admin role cannot be deleted" in client.get(roles_url(ws_a, str(admin))).get_data(as_text=True)
+    assert role_row(app, ws_a, admin) is not None
+    # Where it was deleted already, handing over ownership says what to do instead of failing.
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.delete(db.session.get(Role, admin))
+        db.session.commit()
+    response = post(client, f"/w/{ws_a.slug}/settings/members/{heir.membership_id}/transfer-ownership", {})
+    assert response.status_code == 303
+    page = client.get(f"/w/{ws_a.slug}/settings/members/").get_data(as_text=True)
+    assert "The Admin role you would step down to was deleted." in page
+    with app.app_context(), workspace_scope(ws_a.id):
+        assert db.session.get(Membership, ws_a.membership_id).is_owner
+        assert not db.session.get(Membership, heir.membership_id).is_owner

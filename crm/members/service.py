@@ -284,6 +284,11 @@ def transfer_ownership(actor: Membership, member: Membership) -> None:
     if member.status != ACTIVE:
         raise MemberError(_("Ownership can only go to an active member."))
     owner_role, admin_role = _builtin(OWNER), _builtin("admin")
+    if admin_role is None:  # deleted before the roles service kept it
+        raise MemberError(
+            _("The Admin role you would step down to was deleted. Give the member the Owner role instead, "
+              "then change your own role.")
+        )  # fmt: skip
     changes = {"from": [actor.user.email, None], "to": [None, member.user.email]}
     member.role, actor.role = owner_role, admin_role
     audit.record("member.ownership_transferred", "membership", member.id, changes)

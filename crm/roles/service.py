@@ -95,6 +95,8 @@ def set_permissions(actor: Membership, role: Role, wanted: set[str]) -> None:
 def delete(role: Role) -> None:
     if role.builtin == OWNER:
         raise RoleError(_("The Owner role cannot be deleted."))
+    if role.builtin == "admin":
+        raise RoleError(_("The Admin role cannot be deleted: an Owner who hands over ownership becomes an Admin."))
     in_use = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Membership)
