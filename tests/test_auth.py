@@ -95,6 +95,11 @@ def test_signup_ignores_an_unknown_time_zone(app, client):
         ("America/Toronto", "CA", "CAD"),
         ("Africa/Lagos", "NG", "USD"),  # naira is not among the workspace currencies
         ("UTC", "US", "USD"),  # no country: the browser sent no zone
+        # The old names Chrome and other ICU browsers still report for these zones.
+        ("Asia/Calcutta", "IN", "INR"),
+        ("Asia/Saigon", "VN", "VND"),
+        ("Asia/Chongqing", "CN", "CNY"),
+        ("Asia/Macao", "MO", "MOP"),
     ],
 )
 def test_signup_takes_the_phone_region_and_currency_of_the_browsers_country(app, client, timezone, region, currency):

@@ -112,6 +112,9 @@ def local_defaults(timezone: str) -> tuple[str, str]:
     """The phone region and currency of the country of ``timezone`` (the browser's, at sign-up), so a
     business in Shanghai reads 13800138000 as a Chinese number and counts in CNY from the start; the
     United States and USD where the zone names no country (UTC: the browser sent none)."""
+    # Browsers built on ICU (Chrome) report some zones by their old names, Asia/Calcutta for
+    # Asia/Kolkata: CLDR's aliases lead to the name its territories know.
+    timezone = get_global("zone_aliases").get(timezone, timezone)
     territory = get_global("zone_territories").get(timezone)
     if territory not in phone_regions():
         return "US", "USD"
