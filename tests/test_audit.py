@@ -84,6 +84,20 @@ def test_filters_narrow_the_log_and_bad_dates_are_explained(app, client, auth, w
     assert client.get(audit_url(ws_a, "?action=no.such.action")).status_code == 422
 
 
+def test_a_day_at_the_end_of_the_calendar_is_explained_not_a_server_error(app, client, auth, ws_a):
+    with app.app_context():
+        from crm.workspaces.models import Workspace
+
+        db.session.get(Workspace, ws_a.id).timezone = "Asia/Shanghai"
+        db.session.commit()
+    auth.login(ws_a.email, ws_a.password)
+    for query in ("?until=9999-12-31", "?since=0001-01-01", "?since=9999-12-31"):
+        page = client.get(audit_url(ws_a, query))
+        assert page.status_code == 422
+        assert "Choose a date from 2000 to 2100." in page.get_data(as_text=True)
+        assert client.get(audit_url(ws_a, "export.csv" + query)).status_code == 422
+
+
 def test_the_log_pages_newest_first_without_growing_queries(app, client, auth, ws_a):
     auth.login(ws_a.email, ws_a.password)
     for i in range(60):

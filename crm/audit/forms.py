@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.fields.choices import SelectChoice
@@ -6,6 +8,15 @@ from wtforms.validators import Optional, ValidationError
 from crm.audit.service import ACTIONS, RECORD_TYPES
 from crm.form_fields import SelectField
 from crm.i18n import lazy_gettext as _l
+
+# Days outside these are typing mistakes, and the last days of year 9999 overflow the filter's
+# date arithmetic (a server error). The reports' filters take the same years.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _within_years(form, field) -> None:
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(_l("Choose a date from 2000 to 2100."))
 
 
 class AuditFilterForm(FlaskForm):
@@ -17,8 +28,8 @@ class AuditFilterForm(FlaskForm):
     actor = SelectField(_l("Person"), default="")
     action = SelectField(_l("Action"), default="")
     record_type = SelectField(_l("Record type"), default="")
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), _within_years])
+    until = DateField(_l("To"), validators=[Optional(), _within_years])
 
     def __init__(self, people, *args, **kwargs):
         super().__init__(*args, **kwargs)
