@@ -64,7 +64,7 @@ def enrol(app, client, auth, ws, clock) -> SimpleNamespace:
     auth.login(ws.email, ws.password)
     assert post(client, "/account/two-factor/setup", {}).status_code == 303
     secret = stored_secret(app, ws.user_id)
-    response = post(client, "/account/two-factor", {"code": code_at(secret, clock)})
+    response = post(client, "/account/two-factor", {"code": code_at(secret, clock), "current_password": ws.password})
     assert response.status_code == 200
     codes = CODES.findall(response.get_data(as_text=True))
     return SimpleNamespace(secret=secret, codes=codes, page=response)
@@ -128,11 +128,31 @@ def test_wrong_code_does_not_turn_it_on(app, client, auth, ws_a, clock):
     post(client, "/account/two-factor/setup", {})
     secret = stored_secret(app, ws_a.user_id)
     wrong = code_at(secret, clock, steps=5)
-    response = post(client, "/account/two-factor", {"code": wrong})
+    response = post(client, "/account/two-factor", {"code": wrong, "current_password": ws_a.password})
     assert response.status_code == 422
     assert "That code is not right." in response.get_data(as_text=True)
     assert not user_row(app, ws_a.user_id).two_factor_enabled
     assert recovery_rows(app, ws_a.user_id) == []
+
+
+def test_turning_it_on_needs_the_password(app, client, auth, ws_a, clock):
+    """Someone who finds the account signed in cannot put their own phone in front of its owner."""
+    auth.login(ws_a.email, ws_a.password)
+    post(client, "/account/two-factor/setup", {})
+    secret = stored_secret(app, ws_a.user_id)
+    for password, message in (
+        ("", "Enter your current password."),
+        ("not it at all", "That is not your current password."),
+    ):
+        response = post(client, "/account/two-factor", {"code": code_at(secret, clock), "current_password": password})
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    assert not user_row(app, ws_a.user_id).two_factor_enabled
+    assert recovery_rows(app, ws_a.user_id) == []
+    # The code was not spent on the refused attempts: it still turns it on with the password.
+    form = {"code": code_at(secret, clock), "current_password": ws_a.password}
+    assert post(client, "/account/two-factor", form).status_code == 200
+    assert user_row(app, ws_a.user_id).two_factor_enabled
 
 
 @pytest.mark.parametrize(
@@ -147,7 +167,7 @@ def test_wrong_code_does_not_turn_it_on(app, client, auth, ws_a, clock):
 def test_enrolment_bad_input_is_explained_and_saves_nothing(app, client, auth, ws_a, code, message):
     auth.login(ws_a.email, ws_a.password)
     post(client, "/account/two-factor/setup", {})
-    response = post(client, "/account/two-factor", {"code": code})
+    response = post(client, "/account/two-factor", {"code": code, "current_password": ws_a.password})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html
@@ -189,7 +209,7 @@ def test_starting_again_replaces_the_pending_key_and_cancel_drops_it(app, client
     assert stored_secret(app, ws_a.user_id) != first
     assert post(client, "/account/two-factor/cancel", {}).status_code == 303
     assert user_row(app, ws_a.user_id).totp_secret is None
-    response = post(client, "/account/two-factor", {"code": "123456"})
+    response = post(client, "/account/two-factor", {"code": "123456", "current_password": ws_a.password})
     assert response.status_code == 303  # nothing pending: back to the start
 
 
@@ -438,7 +458,8 @@ def test_two_factor_pages_are_valid_html(app, client, auth, ws_a, clock):
     post(client, "/account/two-factor/setup", {})
     assert_valid_page(client.get("/account/two-factor").get_data(as_text=True), "two-factor (set-up)")
     secret = stored_secret(app, ws_a.user_id)
-    codes_page = post(client, "/account/two-factor", {"code": code_at(secret, clock)}).get_data(as_text=True)
+    form = {"code": code_at(secret, clock), "current_password": ws_a.password}
+    codes_page = post(client, "/account/two-factor", form).get_data(as_text=True)
     assert_valid_page(codes_page, "recovery codes")
     assert_valid_page(client.get("/account/two-factor").get_data(as_text=True), "two-factor (on)")
     assert_valid_page(client.get("/account").get_data(as_text=True), "/account (two-factor on)")

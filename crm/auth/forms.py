@@ -85,12 +85,16 @@ class ChangePasswordForm(FlaskForm):
 
 
 class TwoFactorSetupForm(FlaskForm):
-    """Confirms the authenticator app with its first code."""
+    """Confirms the authenticator app with its first code, and the account with its password: a
+    second factor set up by someone who found the account signed in would lock its owner out."""
 
     code = StringField(
         _l("Code from the app"),
         validators=[DataRequired(_l("Enter the 6-digit code shown in your authenticator app."))],
         description=_l("6 digits. A new one appears every 30 seconds."),
+    )
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password."))]
     )
 
     def validate_code(self, field):

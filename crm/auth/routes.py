@@ -424,7 +424,7 @@ def enable_two_factor():
         flash(_("Start the set-up again: scan the new QR code, then enter its code."), "info")
         return redirect(url_for("auth.two_factor"), 303)
     form = TwoFactorSetupForm()
-    if not form.validate_on_submit():
+    if not _password_confirmed(form):
         return _two_factor_page(setup=form, status=422)
     codes = two_factor.confirm_enrolment(user, form.code.data)
     if codes is None:
@@ -435,7 +435,7 @@ def enable_two_factor():
     return _recovery_codes_page(codes, first_time=True)
 
 
-def _password_confirmed(form: ConfirmPasswordForm) -> bool:
+def _password_confirmed(form: ConfirmPasswordForm | TwoFactorSetupForm) -> bool:
     if not form.validate_on_submit():
         return False
     if not service.verify_password(current_user.password_hash, form.current_password.data):
