@@ -3,6 +3,7 @@ role, disable, remove, transfer ownership; the rules that keep an Owner; seat li
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditEntry
@@ -448,3 +449,54 @@ def test_resending_an_invitation_needs_the_right_to_give_its_role(app, client, a
     # The old link still works: nothing was renewed.
     auth.logout()
     assert client.get(f"/join/{ws_a.slug}/{invitation.token}").status_code == 200
+
+
+@pytest.mark.postgres
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, auth, ws_a, monkeypatch):
+    """Each request counts two Owners before the other has saved; the second to count waits for the
+    first to finish and counts again, so one of them is refused."""
+    import threading
+    import time
+
+    from crm.members import service
+    from tests.conftest import Auth
+
+    second = make_member(app, ws_a, "second.owner@alpha.example.com", role="owner")
+    clients = {"first": app.test_client(), "second": app.test_client()}
+    Auth(clients["first"]).login(ws_a.email, ws_a.password)
+    Auth(clients["second"]).login(second.email, second.password)
+    first_checked = threading.Event()
+    check = service._check_not_last_owner
+
+    def check_in_turn(member):
+        if threading.current_thread().name == "first":
+            check(member)
+            first_checked.set()
+            time.sleep(1)  # saved later, after the second request has counted
+        else:
+            first_checked.wait(10)
+            check(member)
+
+    monkeypatch.setattr(service, "_check_not_last_owner", check_in_turn)
+    admin = role_id(app, ws_a, "admin")
+    targets = {"first": second.membership_id, "second": ws_a.membership_id}
+    answers = {}
+
+    def demote(name):
+        url = members_url(ws_a, f"{targets[name]}/role")
+        answers[name] = post(clients[name], url, {"role_id": admin})
+
+    threads = [threading.Thread(target=demote, args=(name,), name=name) for name in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    with app.app_context(), workspace_scope(ws_a.id):
+        owners = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Membership)
+            .join(Role, Role.id == Membership.role_id)
+            .where(Role.builtin == "owner", Membership.status == "active")
+        )
+    assert owners == 1
+    assert "A workspace needs an active Owner." in clients["second"].get(members_url(ws_a)).get_data(as_text=True)

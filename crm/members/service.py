@@ -318,13 +318,17 @@ def _check_not_self(actor: Membership, member: Membership) -> None:
 
 
 def _check_not_last_owner(member: Membership) -> None:
+    """The Owners' memberships stay locked until the change is saved (PostgreSQL): two Owners
+    demoting or removing each other at once both counted two Owners and left none. The second
+    waits for the first, then counts again without the one it changed."""
     if not member.is_owner:
         return
-    owners = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Membership)
+    owners = db.session.scalars(
+        sa.select(Membership.id)
         .join(Membership.role)
         .where(Role.builtin == OWNER, Membership.status == ACTIVE)
-    )
-    if owners <= 1:
+        .order_by(Membership.id)  # locked in one order by every request: no deadlock
+        .with_for_update(of=Membership)
+    ).all()
+    if len(owners) <= 1:
         raise MemberError(_("A workspace needs an active Owner. Transfer ownership first."))
