@@ -500,3 +500,19 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, auth, ws_a,
         )
     assert owners == 1
     assert "A workspace needs an active Owner." in clients["second"].get(members_url(ws_a)).get_data(as_text=True)
+
+
+def test_an_invitation_link_still_works_after_the_workspace_changes_its_address(app, client, auth, mailbox, ws_a):
+    auth.login(ws_a.email, ws_a.password)
+    invite(client, ws_a, "newcomer@example.com", "sales", app)
+    link = path_of(mailbox.links()[-1])
+    settings = {"name": ws_a.name, "slug": "alpha-new", "timezone": "UTC", "currency": "USD", "phone_region": "US"}
+    assert post(client, f"/w/{ws_a.slug}/settings", settings).status_code == 303
+    auth.logout()
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "newcomer@example.com" in page.get_data(as_text=True)
+    response = post(client, link, {"name": "New Comer", "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/w/alpha-new/"
+    assert client.get("/w/alpha-new/").status_code == 200

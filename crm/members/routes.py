@@ -198,7 +198,11 @@ def _open_invitation(workspace_slug: str, token: str):
     """(workspace, invitation) for a live link, or (workspace or None, None)."""
     workspace_id = workspaces.workspace_id_for_slug(workspace_slug)
     if workspace_id is None:
-        return None, None
+        # The link names the address the workspace had when it was sent: it still leads there.
+        renamed = workspaces.workspace_for_old_slug(workspace_slug)
+        if renamed is None:
+            return None, None
+        workspace_id = renamed.id
     bind_workspace(workspace_id)
     invitation = service.invitation_for_token(token)
     return (invitation.workspace if invitation else None), invitation
