@@ -213,6 +213,8 @@ def test_the_admin_role_an_owner_steps_down_to_cannot_be_deleted(app, client, au
     heir = make_member(app, ws_a, "heir@alpha.example.com", role="manager")
     admin = role_id(app, ws_a, "admin")
     auth.login(ws_a.email, ws_a.password)
+    assert "Delete this role" not in client.get(roles_url(ws_a, str(admin))).get_data(as_text=True)
+    assert "Delete this role" in client.get(roles_url(ws_a, str(role_id(app, ws_a, "sales")))).get_data(as_text=True)
     post(client, roles_url(ws_a, f"{admin}/delete"), {})
     assert "The Admin role cannot be deleted" in client.get(roles_url(ws_a, str(admin))).get_data(as_text=True)
     assert role_row(app, ws_a, admin) is not None
