@@ -109,6 +109,28 @@ def test_signup_takes_the_phone_region_and_currency_of_the_browsers_country(app,
     assert (workspace.phone_region, workspace.currency) == (region, currency)
 
 
+def test_two_businesses_of_one_name_signing_up_at_once_both_get_a_workspace(app, client, ws_a, monkeypatch):
+    """The other sign-up took the address between this one's look and its insert."""
+    from crm.workspaces import service
+
+    looked = []
+    slug_taken = service.slug_taken
+
+    def first_look_misses(slug, *args):
+        looked.append(slug)
+        return False if len(looked) == 1 else slug_taken(slug, *args)
+
+    monkeypatch.setattr(service, "slug_taken", first_look_misses)
+    response = post(client, "/signup", {**SIGNUP, "business_name": ws_a.name})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/w/{ws_a.slug}-2/"
+    assert client.get(f"/w/{ws_a.slug}-2/").status_code == 200
+    response = post(client, "/workspaces/", {"name": ws_a.name, "timezone": "UTC"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/w/{ws_a.slug}-3/"
+    assert count(app, User) == 2
+
+
 def test_a_business_that_signs_up_in_shanghai_types_chinese_numbers_without_86(app, client):
     post(client, "/signup", SIGNUP)
     response = post(client, "/w/mei-s-tea-house/contacts/", {"name": "Wang", "phones": "138 0013 8000"})

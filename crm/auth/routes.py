@@ -82,13 +82,15 @@ def create_account():
         return render_template("auth/signup.html", form=form), 422
     locale = session.get("locale")
     try:
-        user, workspace = workspaces.sign_up(
-            name=form.name.data,
-            email=form.email.data,
-            password=form.password.data,
-            business_name=form.business_name.data,
-            timezone=form.timezone.data,
-            locale=locale,
+        user, workspace = workspaces.committed_with_free_slug(
+            lambda: workspaces.sign_up(
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                business_name=form.business_name.data,
+                timezone=form.timezone.data,
+                locale=locale,
+            )
         )
     except service.EmailTaken:
         db.session.rollback()
@@ -98,7 +100,6 @@ def create_account():
         db.session.rollback()
         form.email.errors.append(_("Enter a valid email address."))
         return render_template("auth/signup.html", form=form), 422
-    db.session.commit()
     service.start_session(user)
     flash(_("Welcome to Kehu! Your workspace %(name)s is ready.", name=workspace.name), "success")
     return redirect(url_for("ws.home", workspace_slug=workspace.slug), 303)

@@ -286,7 +286,9 @@ def create():
     form = NewWorkspaceForm()
     if not form.validate_on_submit():
         return render_template("workspaces/new.html", form=form), 422
-    workspace = service.create_workspace(current_user, form.name.data, form.timezone.data)
-    db.session.commit()
+    user = current_user._get_current_object()
+    workspace = service.committed_with_free_slug(
+        lambda: service.create_workspace(user, form.name.data, form.timezone.data)
+    )
     flash(_("Your workspace %(name)s is ready.", name=workspace.name), "success")
     return redirect(url_for("ws.home", workspace_slug=workspace.slug), 303)

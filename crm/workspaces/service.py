@@ -108,6 +108,23 @@ def create_workspace(user: User, name: str, timezone: str | None = None) -> Work
     return workspace
 
 
+def committed_with_free_slug(make):
+    """Runs ``make`` (a sign-up, or a new workspace), commits and returns what it returned. Another
+    request may take the same address between ``unique_slug``'s look and the insert (two businesses
+    of one name signing up at once): the unique index refuses it, and the action runs once more,
+    from the start, with the address that is free now."""
+    try:
+        made = make()
+        db.session.commit()
+        return made
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        bind_workspace(None)  # without emptying the identity map: it holds the signed-in user
+    made = make()
+    db.session.commit()
+    return made
+
+
 def local_defaults(timezone: str) -> tuple[str, str]:
     """The phone region and currency of the country of ``timezone`` (the browser's, at sign-up), so a
     business in Shanghai reads 13800138000 as a Chinese number and counts in CNY from the start; the
