@@ -516,3 +516,22 @@ def test_an_invitation_link_still_works_after_the_workspace_changes_its_address(
     assert response.status_code == 303
     assert response.headers["Location"] == "/w/alpha-new/"
     assert client.get("/w/alpha-new/").status_code == 200
+
+
+def test_a_member_given_a_lesser_role_loses_the_invitations_they_may_no_longer_give(app, client, auth, mailbox, ws_a):
+    demoted = make_member(app, ws_a, "demoted@alpha.example.com", role="admin")
+    auth.login(demoted.email, demoted.password)
+    invite(client, ws_a, "friend.admin@example.net", "admin", app)
+    admin_link = path_of(mailbox.links()[-1])
+    invite(client, ws_a, "new.viewer@example.net", "viewer", app)
+    viewer_link = path_of(mailbox.links()[-1])
+    auth.logout()
+    auth.login(ws_a.email, ws_a.password)
+    manager = role_id(app, ws_a, "manager")
+    assert post(client, members_url(ws_a, f"{demoted.membership_id}/role"), {"role_id": manager}).status_code == 303
+    page = client.get(members_url(ws_a)).get_data(as_text=True)
+    assert "friend.admin@example.net" not in page and "new.viewer@example.net" in page
+    auth.logout()
+    assert client.get(admin_link).status_code == 404  # a Manager may not give Admin
+    assert client.get(viewer_link).status_code == 200  # but may give Viewer: that one stays
+    assert actions(app, ws_a).count("invitation.revoked") == 1

@@ -226,6 +226,7 @@ def change_role(actor: Membership, member: Membership, role: Role) -> None:
     before = member.role.name
     member.role = role
     audit.record("member.role_changed", "membership", member.id, {"role": [before, role.name]})
+    _revoke_invitations_sent_by(member, beyond_their_role=True)
 
 
 def disable(actor: Membership, member: Membership) -> None:
@@ -268,11 +269,14 @@ def remove(actor: Membership, member: Membership) -> int:
     return handed
 
 
-def _revoke_invitations_sent_by(member: Membership) -> None:
+def _revoke_invitations_sent_by(member: Membership, beyond_their_role: bool = False) -> None:
     """A member who is disabled or removed loses the invitations they sent and nobody has used yet:
-    one sent to an address of their own, before they went, would let them back in."""
+    one sent to an address of their own, before they went, would let them back in. A member given
+    another role (``beyond_their_role``) loses those offering a role they may no longer give."""
     for invitation in pending_invitations():
-        if invitation.invited_by_id == member.id:
+        if invitation.invited_by_id != member.id:
+            continue
+        if not beyond_their_role or not holds_everything_of(member, invitation.role):
             revoke(invitation)
 
 
