@@ -141,15 +141,20 @@ def test_a_vip_ticket_is_due_sooner_than_an_ordinary_one(app, open_all_week):
     assert near(first, opened + timedelta(hours=3)) and near(resolve, opened + timedelta(hours=12))
 
 
+def waited_two_hours(ws, ticket_id: int) -> None:
+    """Sets the ticket waiting on the customer, as if two hours ago (in an app context)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    service.set_status(ticket, PENDING, ws.membership_id)
+    ticket.sla_paused_at -= timedelta(hours=2)
+    db.session.commit()
+
+
 def test_waiting_on_the_customer_stops_the_clocks(app, open_all_week):
     ws = open_all_week
     ticket_id, _ = make_ticket(app, ws, customer(app, ws, "Otto", "ordinary"))
     _opened, first_before, resolve_before = due_of(app, ws, ticket_id)
     with app.app_context(), workspace_scope(ws.id):
-        ticket = db.session.get(Ticket, ticket_id)
-        service.set_status(ticket, PENDING, ws.membership_id)
-        ticket.sla_paused_at -= timedelta(hours=2)  # as if it had waited two hours
-        db.session.commit()
+        waited_two_hours(ws, ticket_id)
         service.set_status(db.session.get(Ticket, ticket_id), OPEN, ws.membership_id)
         db.session.commit()
         assert db.session.get(Ticket, ticket_id).sla_paused_at is None
@@ -165,10 +170,7 @@ def test_the_customer_answering_a_waiting_ticket_starts_the_clocks_again(app, op
     ticket_id, _ = make_ticket(app, ws, customer(app, ws, "Otto", "ordinary"))
     _opened, first_before, resolve_before = due_of(app, ws, ticket_id)
     with app.app_context(), workspace_scope(ws.id):
-        ticket = db.session.get(Ticket, ticket_id)
-        service.set_status(ticket, PENDING, ws.membership_id)
-        ticket.sla_paused_at -= timedelta(hours=2)  # as if it had waited two hours
-        db.session.commit()
+        waited_two_hours(ws, ticket_id)
         service.add_reply(db.session.get(Ticket, ticket_id), "Here is the photo.", kind=CUSTOMER, author_id=None)
         db.session.commit()
         ticket = db.session.get(Ticket, ticket_id)
