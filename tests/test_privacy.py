@@ -112,6 +112,25 @@ def test_erasure_keeps_the_accounts_and_deletes_the_rest(app, ws_a):
         assert db.session.scalars(sa.select(ContactIdentity).where(ContactIdentity.contact_id == other_id)).all()
 
 
+def test_after_an_erasure_the_complaints_old_links_open_nothing_but_the_requests_does(app, client, ws_a):
+    """Staff's replies on a complaint may quote the customer's details: once erased, its private link
+    opens nothing. The erasure request's own link still shows it was done."""
+    from crm.tickets.models import PRIVACY_ERASURE
+
+    contact_id, ticket_id = customer_with_history(app, ws_a)
+    with app.app_context(), workspace_scope(ws_a.id):
+        complaint_token = tickets.tracking_token(db.session.get(Ticket, ticket_id))
+        request, request_token = service.open_request(PRIVACY_ERASURE, "Wang Fang", "fang@example.com")
+        db.session.commit()
+    link = f"/portal/{ws_a.slug}/t/{{}}"
+    assert "a new lid is on its way" in client.get(link.format(complaint_token)).get_data(as_text=True)
+    with app.app_context(), workspace_scope(ws_a.id):
+        service.erase(db.session.get(Contact, contact_id))
+        db.session.commit()
+    assert client.get(link.format(complaint_token)).status_code == 404
+    assert client.get(link.format(request_token)).status_code == 200
+
+
 def test_another_workspace_is_untouched(app, ws_a, ws_b):
     mine, _ = customer_with_history(app, ws_a)
     theirs, _ = customer_with_history(app, ws_b)

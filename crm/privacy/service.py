@@ -9,7 +9,8 @@ company, owner, figures and purchases (sales ledgers need them) under the name "
 its emails, phones, address, birthday, notes, custom fields, tags, identities, activities, duplicate pairs,
 merge and import undo records, data-quality findings and portal sign-in links go; its tickets lose
 the requester's name, email and reference, their subject, the customer's own words, the files and
-the rating comment. Contacts merged into it are erased the same way. The audit log is append-only
+the rating comment, and their private links (but the erasure request's) stop opening, since staff's
+replies there may quote what was erased. Contacts merged into it are erased the same way. The audit log is append-only
 and keeps what it recorded before (it is the record that the erasure happened); the README says so.
 """
 
@@ -153,6 +154,11 @@ def _erase_one(contact: Contact, audited: bool = True) -> None:
                  "subject": ERASED_WORDS}  # fmt: skip
     anonymous["search_text"] = tickets.ticket_search_text(ERASED_WORDS, contact.name, None)
     db.session.execute(sa.update(Ticket).where(Ticket.contact_id == contact_id).values(**anonymous))
+    # Their complaints' private links no longer open: staff's replies there may quote what was erased.
+    # The erasure request's own link still says it was done.
+    complaints = sa.select(Ticket).where(Ticket.contact_id == contact_id, Ticket.kind != PRIVACY_ERASURE)
+    for ticket in db.session.scalars(complaints):
+        tickets.renew_tracking_token(ticket)
     customers_words = sa.and_(TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.kind == CUSTOMER)
     db.session.execute(sa.update(TicketMessage).where(customers_words).values(body=ERASED_WORDS))
     files = db.session.scalars(sa.select(TicketAttachment).where(TicketAttachment.ticket_id.in_(ticket_ids))).all()

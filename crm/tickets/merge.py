@@ -21,14 +21,12 @@ token on every merge, sent only by email to the requester addresses of both tick
 source's old link shows only that the request was joined with another (crm.portal.routes), never
 its content nor its link, and takes no replies, ratings or files any more."""
 
-import secrets
 
 import sqlalchemy as sa
 from flask import g, render_template, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from crm import secrets as secrets_store
 from crm.audit import service as audit
 from crm.db import utcnow
 from crm.extensions import db
@@ -48,7 +46,7 @@ from crm.tickets.models import (
     TicketMessage,
 )
 from crm.tickets.queries import visible
-from crm.tickets.service import TicketError, allowed_to_work, due_times_again, hash_token, tracking_token
+from crm.tickets.service import TicketError, allowed_to_work, due_times_again, renew_tracking_token, tracking_token
 from crm.workspaces.models import Membership, Workspace
 
 MAX_HOPS = 20  # a chain of merges (A into B, later B into C) longer than this is not followed
@@ -102,7 +100,7 @@ def merge_ticket(source: Ticket, target: Ticket, actor: Membership) -> dict:
     source.first_response_due_at = source.resolution_due_at = source.sla_paused_at = None
     source.updated_at = now
 
-    _new_tracking_token(target)
+    renew_tracking_token(target)
     target_changes = {"merged_from": [None, source.number]}
     if PRIORITIES.index(source.priority) > PRIORITIES.index(target.priority):
         target_changes["priority"] = [target.priority, source.priority]
@@ -161,14 +159,6 @@ def _lock(source: Ticket, target: Ticket) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-
-
-def _new_tracking_token(ticket: Ticket) -> None:
-    """A new private link for ``ticket``, made as crm.tickets.service.open_ticket makes the first;
-    the old one no longer matches. Only its hash and the sealed copy (for emails) are kept."""
-    token = secrets.token_urlsafe(32)
-    ticket.tracking_token_hash = hash_token(token)
-    ticket.tracking_token_sealed = secrets_store.encrypt(token)
 
 
 def _due_times(ticket: Ticket) -> None:

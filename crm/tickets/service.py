@@ -109,6 +109,14 @@ def tracking_token(ticket: Ticket) -> str:
     return secrets_store.decrypt(ticket.tracking_token_sealed)
 
 
+def renew_tracking_token(ticket: Ticket) -> None:
+    """A new private link for ``ticket``, made as ``open_ticket`` makes the first; the old one no
+    longer opens it. Only its hash and the sealed copy (for emails) are kept."""
+    token = secrets.token_urlsafe(32)
+    ticket.tracking_token_hash = hash_token(token)
+    ticket.tracking_token_sealed = secrets_store.encrypt(token)
+
+
 def next_number() -> int:
     """The next ticket number of the bound workspace: 1001, 1002...
 
