@@ -120,7 +120,7 @@ def test_after_an_erasure_the_complaints_old_links_open_nothing_but_the_requests
     contact_id, ticket_id = customer_with_history(app, ws_a)
     with app.app_context(), workspace_scope(ws_a.id):
         complaint_token = tickets.tracking_token(db.session.get(Ticket, ticket_id))
-        request, request_token = service.open_request(PRIVACY_ERASURE, "Wang Fang", "fang@example.com")
+        _request, request_token = service.open_request(PRIVACY_ERASURE, "Wang Fang", "fang@example.com")
         db.session.commit()
     link = f"/portal/{ws_a.slug}/t/{{}}"
     assert "a new lid is on its way" in client.get(link.format(complaint_token)).get_data(as_text=True)
