@@ -21,7 +21,6 @@ token on every merge, sent only by email to the requester addresses of both tick
 source's old link shows only that the request was joined with another (crm.portal.routes), never
 its content nor its link, and takes no replies, ratings or files any more."""
 
-
 import sqlalchemy as sa
 from flask import g, render_template, url_for
 from flask_babel import force_locale, get_locale
