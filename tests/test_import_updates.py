@@ -228,3 +228,21 @@ def test_an_update_needs_no_name_and_a_blank_name_leaves_the_contacts(app, clien
     import_id = import_id_of(upload(client, ws_a, "Email,Title\nbo@example.com,CEO\n"))
     response = check(client, app, ws_a, import_id)  # only adding: a new contact needs its name
     assert response.status_code == 422 and "Choose the column that holds the name" in response.get_data(as_text=True)
+
+
+def test_a_row_that_would_give_a_contact_more_than_ten_phones_is_a_bad_row(app, client, auth, ws_a):
+    """An update adds the file's numbers to those the contact has: past the ten the contact's form
+    keeps, the form would refuse to save the contact afterwards; the row is refused instead."""
+    phones = [f"+4420718387{n:02d}" for n in range(9)]
+    ann = make_contact(app, ws_a, "Ann Lee", emails=["ann@example.com"], phones=phones, title="Clerk")
+    bo = make_contact(app, ws_a, "Bo Chen", emails=["bo@example.com"], phones=phones[:1])
+    auth.login(ws_a.email, ws_a.password)
+    text = ('Name,Email,Phone,Title\nAnn Lee,ann@example.com,"+44 20 7183 8790; +44 20 7183 8791",CEO\n'
+            'Bo Chen,bo@example.com,+44 20 7183 8790,\n')  # fmt: skip
+    import_id = import_id_of(upload(client, ws_a, text))
+    check(client, app, ws_a, import_id, mode="update")
+    page = client.get(imports_url(ws_a, str(import_id))).get_data(as_text=True)
+    assert "This row would give the contact more than 10 phone numbers." in page
+    post(client, imports_url(ws_a, f"{import_id}/run"), {})
+    assert (len(snapshot(app, ws_a, ann)["phones"]), snapshot(app, ws_a, ann)["title"]) == (9, "Clerk")
+    assert len(snapshot(app, ws_a, bo)["phones"]) == 2

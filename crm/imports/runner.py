@@ -18,6 +18,7 @@ from crm.auth.models import User
 from crm.billing import limits
 from crm.billing.limits import LimitError
 from crm.contacts import classification, identities
+from crm.contacts.forms import MAX_EMAILS, MAX_PHONES
 from crm.contacts.models import Company, Contact, ContactTag, Tag, month_day
 from crm.contacts.service import company_search_text, search_text_of
 from crm.db import utcnow
@@ -307,6 +308,19 @@ class Work(RowWork):
                                               second_name=names.get(other[1], "")))  # fmt: skip
         self.job.invalid_count += 1
 
+    def _too_many(self, row: ContactRow, wanted: dict) -> bool:
+        """A row that would give its contact more emails or phones than the contact's form keeps is
+        a bad row (the form would refuse to save the contact afterwards)."""
+        if len(wanted.get("emails", ())) > MAX_EMAILS:
+            reason = _l("This row would give the contact more than %(count)d email addresses.", count=MAX_EMAILS)
+        elif len(wanted.get("phones", ())) > MAX_PHONES:
+            reason = _l("This row would give the contact more than %(count)d phone numbers.", count=MAX_PHONES)
+        else:
+            return False
+        self.problem(row, "invalid", None, reason)
+        self.job.invalid_count += 1
+        return True
+
     # --- companies and tags -----------------------------------------------------------------
 
     def _company_ids(self, names: set[str]) -> dict[str, int | None]:
@@ -399,6 +413,8 @@ class Work(RowWork):
             wanted = _wanted(contact, has, row, company_ids)
             if not wanted:
                 self.skip(row, _l("Nothing new for this contact."))
+                continue
+            if self._too_many(row, wanted):
                 continue
             updated += 1  # counted on the job once a batch (an ORM attribute costs microseconds a write)
             if not self.write:
