@@ -6,6 +6,7 @@ the customer's reply (reopens, tells the assignee), the rating given once (a low
 escalated with a recovery task), the emails, and valid pages."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from crm.activities.models import Activity
 from crm.audit.models import AuditEntry
 from crm.contacts.models import Contact
+from crm.db import utcnow
 from crm.extensions import db
 from crm.tenancy import workspace_scope
 from crm.tickets import service
@@ -313,6 +315,29 @@ def test_a_customer_reply_reopens_a_resolved_ticket_and_tells_the_assignee(app, 
     assert mailbox.links() == [f"http://localhost/w/{ws_a.slug}/tickets/1001"]
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "open again" in html and "Still no refund." in html
+
+
+def test_send_tapped_twice_sends_the_reply_once(app, client, mailbox, ws_a):
+    """A second tap on "Send" (the first on its way on a slow phone) is not a second message; the
+    same words minutes later, or other words, are."""
+    _ticket_id, token = resolved_ticket(app, ws_a)
+    url = f"/portal/{ws_a.slug}/t/{token}/reply"
+    for _tap in range(2):
+        response = post(client, url, {"body": "Still no refund."})
+        assert response.status_code == 303 and response.headers["Location"] == f"/portal/{ws_a.slug}/t/{token}"
+    assert post(client, url, {"body": "Any news?"}).status_code == 303
+
+    def said() -> list[str]:
+        with app.app_context(), workspace_scope(ws_a.id):
+            kept = sa.select(TicketMessage.body).where(TicketMessage.kind == CUSTOMER).order_by(TicketMessage.id)
+            return list(db.session.scalars(kept))
+
+    assert said()[-2:] == ["Still no refund.", "Any news?"] and said().count("Still no refund.") == 1
+    with app.app_context(), workspace_scope(ws_a.id):
+        db.session.execute(sa.update(TicketMessage).values(created_at=utcnow() - timedelta(minutes=3)))
+        db.session.commit()
+    assert post(client, url, {"body": "Any news?"}).status_code == 303
+    assert said()[-2:] == ["Any news?", "Any news?"]  # asked again, minutes later
 
 
 def test_an_empty_reply_is_422_and_saves_nothing(app, client, mailbox, ws_a):

@@ -331,6 +331,10 @@ def reply(token: str):
     if not form.validate_on_submit():
         db.session.rollback()
         return _track_page(ticket, token, reply_form=form, status=422)
+    if tickets.just_said(ticket, form.body.data) and not form.attachments.data:
+        db.session.rollback()  # "Send" tapped twice: the first tap's reply is there already
+        flash(_("Your reply is sent."), "success")
+        return redirect(url_for(".track", token=token), 303)
     reopened = ticket.status in (PENDING, *FINISHED)
     try:
         files = attachments.check(form.attachments.data or [])

@@ -291,6 +291,19 @@ def ticket_by_token(token: str | None, lock: bool = False) -> Ticket | None:
 # --- the conversation ------------------------------------------------------------------------------
 
 
+def just_said(ticket: Ticket, body: str | None) -> bool:
+    """Whether the customer's latest message on the ticket, sent within the last two minutes, says
+    ``body`` already (a second tap on "Send" while the first was on its way)."""
+    latest = db.session.scalars(
+        sa.select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+        .order_by(TicketMessage.created_at.desc(), TicketMessage.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    return (
+        latest is not None and latest.kind == CUSTOMER and latest.body == (body or "").strip()
+        and latest.created_at > utcnow() - timedelta(minutes=2)
+    )  # fmt: skip
+
+
 def add_reply(ticket: Ticket, body: str, *, kind: str, author_id: int | None) -> TicketMessage:
     """A message on ``ticket``. Staff write public replies and internal notes (``author_id`` is
     theirs), the customer writes from the portal (``author_id`` None). The first public reply
