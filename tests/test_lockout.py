@@ -205,3 +205,17 @@ def test_an_address_without_an_account_is_locked_out_alike_so_the_message_tells_
     with app.app_context():  # an address without an account has no sign-in history to keep
         user_ids = db.session.scalars(sa.select(SignIn.user_id).distinct()).all()
     assert user_ids == [ws_a.user_id]
+
+
+def test_the_per_address_limit_counts_the_address_however_it_is_spelt(app, ws_a):
+    """Twenty tries an hour for one address, from any IP: in capitals or in full-width letters (a
+    Chinese input method's) it is the same address, so spelling it otherwise gives no more tries."""
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in ws_a.email)
+    spellings = (ws_a.email, ws_a.email.upper(), full_width)
+    for number in range(20):
+        client = app.test_client()
+        data = {"email": spellings[number % 3], "password": "not the password"}
+        assert post(client, "/login", data, environ_base={"REMOTE_ADDR": f"203.0.113.{number + 1}"}).status_code != 429
+    client = app.test_client()
+    data = {"email": full_width, "password": "not the password"}
+    assert post(client, "/login", data, environ_base={"REMOTE_ADDR": "203.0.113.99"}).status_code == 429

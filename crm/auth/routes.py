@@ -1,3 +1,4 @@
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
@@ -113,7 +114,14 @@ def login():
 
 
 def _login_email_key() -> str:
-    return "login-email:" + request.form.get("email", "").strip().lower()
+    """The per-address limit counts an address however it is spelt: in capitals, or in the full-width
+    letters a Chinese input method types (as the account is found, ``normalize_email``)."""
+    typed = request.form.get("email", "")
+    try:
+        address = service.normalize_email(typed)
+    except ValueError:
+        address = unicodedata.normalize("NFKC", typed).strip().lower()
+    return "login-email:" + address
 
 
 @bp.post("/login")
