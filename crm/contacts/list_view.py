@@ -116,7 +116,9 @@ class ListState:
 
         owner = args.get("owner", "")
         asked = args.getlist("cols")
-        columns = tuple(c for c in COLUMNS if c in asked) + tuple(c for c in asked if CUSTOM_NAME.fullmatch(c))
+        columns = tuple(c for c in COLUMNS if c in asked) + tuple(
+            dict.fromkeys(c for c in asked if CUSTOM_NAME.fullmatch(c))
+        )
         if not columns and NO_COLUMNS not in asked:  # no choice made (or only columns gone since): the defaults
             columns = DEFAULT_COLUMNS
         custom = tuple(
