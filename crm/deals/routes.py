@@ -152,8 +152,9 @@ def move(deal_id: int):
     elif deal.status != OPEN or stage is None:
         flash(_("This deal cannot move that way."), "error")
     if stage is None or deal.status != OPEN:
+        # Not moved: the board as it is now (htmx swaps only successes), with the toast saying why.
         if is_htmx() and not is_boosted():
-            return render_template("deals/_board.html", **_board_context(deal.pipeline)), 409
+            return render_template("deals/_board.html", **_board_context(deal.pipeline))
         return redirect(url_for(".board", pipeline_id=deal.pipeline_id), 303)
     service.move_deal(deal, stage, g.membership.id)
     db.session.commit()
