@@ -13,7 +13,9 @@ from crm.workspaces.models import Workspace
 
 
 def seed(app) -> str:
-    return app.test_cli_runner().invoke(crm_cli, ["seed-demo"]).output
+    result = app.test_cli_runner().invoke(crm_cli, ["seed-demo"])
+    assert result.exception is None, repr(result.exception)
+    return result.output
 
 
 def test_the_demo_has_customers_follow_ups_deals_and_complaints(app, client, auth):

@@ -451,6 +451,7 @@ def rate(ticket: Ticket, score: int, comment: str | None) -> Activity | None:
     reopens the ticket into the escalated queue and gives the customer's owner a recovery task due
     tomorrow; it returns that task. The ticket's row is locked and read again first: a form sent
     twice at once (a double tap) rates once, the other is refused as rated already."""
+    db.session.flush()  # a refresh reads the row as stored: this transaction's changes first
     db.session.refresh(ticket, with_for_update=True)
     if ticket.rating is not None:
         raise TicketError(_("This ticket has been rated already."))
