@@ -27,6 +27,8 @@ def test_the_demo_has_customers_follow_ups_deals_and_complaints(app, client, aut
     assert "张伟" in home.split("gone quiet")[1]  # a potential customer turned dormant
     contacts = client.get("/w/demo-co/contacts/").get_data(as_text=True)
     assert "15 contacts" in contacts and "Oliver Smith" in contacts and "王芳" in contacts
+    views = client.get("/w/demo-co/contacts/views/").get_data(as_text=True)
+    assert "VIP customers" in views and "Potential customers" in views  # the team's saved views
     assert "Blue Harbor: new hotel tea menu" in client.get("/w/demo-co/deals/").get_data(as_text=True)
     assert "Broken teapot lid in the last delivery" in client.get("/w/demo-co/tickets/").get_data(as_text=True)
     with app.app_context():

@@ -174,8 +174,8 @@ class _Demo:
         self._activities()
         self._deals()
         self._tickets()
-        db.session.add(SavedView(name="VIP and potential customers", query="level=vip&level=potential",
-                                 owner_id=self.owner.id, shared=True, list_name="contacts"))  # fmt: skip
+        for name, query in (("VIP customers", "level=vip"), ("Potential customers", "level=potential")):
+            db.session.add(SavedView(name=name, query=query, owner_id=self.owner.id, shared=True, list_name="contacts"))
 
     def _at(self, days_ago: int, hour: int = 10) -> datetime:
         """A moment ``days_ago`` days before today, at ``hour`` o'clock in Shanghai (UTC+8)."""
